@@ -1,0 +1,142 @@
+# upledger build. `make` builds into build/; `make help` lists the targets.
+#
+# Layers (each a folder, arrows only point down):
+#   node/ (upledgerd), cli/ (upledger)  ->  p2p/  ->  ledger/  ->  contracts/  ->  client/, schema/
+# libupclient.a = client/ + schema/ (allocation-free, what devices link)
+# libupledger.a = contracts/ + ledger/ + p2p/ (node side, may allocate)
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SANITIZER ?=
+FUZZ_SECONDS ?= 30
+SEEDS ?= 200
+comma := ,
+
+BUILD ?= build
+ifneq ($(SANITIZER),)
+BUILD := build/san-$(subst $(comma),-,$(SANITIZER))
+SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+OPT     ?= -O2
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 -Wno-unused-parameter \
+           -Werror
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LIBS    := -lsecp256k1 -lsodium -lcbor
+NODE_LIBS := -lleveldb -lnanomsg -ljansson -lpthread
+
+CLIENT_SRC := $(sort $(wildcard client/*.c schema/*.c))
+LEDGER_SRC := $(sort $(wildcard contracts/*.c ledger/*.c p2p/*.c))
+NODE_SRC   := $(sort $(wildcard node/*.c))
+CLI_SRC    := $(sort $(wildcard cli/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_HELP  := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
+BENCH_SRC  := $(sort $(wildcard tests/bench/*.c))
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+CLIENT_LIB := $(BUILD)/libupclient.a
+LEDGER_LIB := $(BUILD)/libupledger.a
+UPLEDGERD  := $(BUILD)/upledgerd
+UPLEDGER   := $(BUILD)/upledger
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
+PC_FILE    := $(BUILD)/upclient.pc
+
+.PHONY: all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.DEFAULT_GOAL := all
+
+all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(PC_FILE) check-client
+
+help:
+	@echo "make            build everything into build/"
+	@echo "make deps       install missing Debian packages (idempotent)"
+	@echo "make test       deps, build, unit + fuzz-corpus replay + system tests, one summary line"
+	@echo "make test SANITIZER=address,undefined   the same under sanitizers (build/san-*)"
+	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
+	@echo "make bench      benchmarks; print figures"
+	@echo "make demo       a dev chain end to end in a temp dir"
+	@echo "make install PREFIX=/usr/local DESTDIR="
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CLIENT_LIB): $(call obj,$(CLIENT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LEDGER_LIB): $(call obj,$(LEDGER_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(UPLEDGERD): $(call obj,$(NODE_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
+
+$(UPLEDGER): $(call obj,$(CLI_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
+
+# client/ must never allocate or print: devices link it.
+check-client: $(CLIENT_LIB)
+	@bad=$$(nm -u $(CLIENT_LIB) | awk '{print $$2}' | grep -E '^(malloc|calloc|realloc|free|strdup|strndup|printf|fprintf|puts|fputs|fwrite|posix_memalign|aligned_alloc|secp256k1_context_create|cbor_new_.*|cbor_load)$$' | sort -u); \
+	if [ -n "$$bad" ]; then echo "libupclient.a references forbidden symbols: $$bad" >&2; exit 1; fi
+
+$(PC_FILE): Makefile
+	@mkdir -p $(dir $@)
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: upclient\nDescription: upledger device verification library\nVersion: 0.1.0\nLibs: -L$${libdir} -lupclient\nLibs.private: -lsecp256k1 -lsodium -lcbor\nCflags: -I$${includedir}/upledger\n' '$(PREFIX)' > $@
+
+# ---- tests ------------------------------------------------------------------------------------
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)
+
+# Fuzz targets built with a plain main() that replays a corpus directory (tests/fuzz/replay.c).
+$(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
+
+unit: all $(UNIT_BINS)
+fuzz-replay: all $(FUZZ_REPLAY)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
+	@BUILD=$(BUILD) tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
+
+# libFuzzer needs clang; each target runs FUZZ_SECONDS and adds new inputs to its corpus.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include/upledger/client $(DESTDIR)$(PREFIX)/include/upledger/schema
+	install -m 755 $(UPLEDGERD) $(UPLEDGER) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(CLIENT_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(PC_FILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 client/ul_client.h $(DESTDIR)$(PREFIX)/include/upledger/client/
+	install -m 644 schema/ul_schema.h schema/ul_err.h schema/ul_limits.h \
+	    $(DESTDIR)$(PREFIX)/include/upledger/schema/
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,72 @@
+/* upledger error codes: one list generates the enum, names and messages.
+ *
+ * Codes reach exit statuses, logs, the wire and device reports, so they are only
+ * ever appended to this list, never renumbered or reused. Every fallible function
+ * in upledger returns ul_err; UL_OK is zero and every failure is non-zero.
+ */
+#ifndef UL_ERR_H
+#define UL_ERR_H
+
+/* X(name, number, message) — append only. */
+#define UL_ERR_LIST(X)                                                                             \
+    X(UL_OK, 0, "ok")                                                                              \
+    X(UL_E_INTERNAL, 1, "internal error")                                                          \
+    X(UL_E_ARG, 2, "invalid argument")                                                             \
+    X(UL_E_NOMEM, 3, "out of memory")                                                              \
+    X(UL_E_LIMIT, 4, "a size or count limit was exceeded")                                         \
+    X(UL_E_BUFFER, 5, "output buffer too small")                                                   \
+    X(UL_E_CBOR_MALFORMED, 6, "malformed CBOR")                                                    \
+    X(UL_E_CBOR_NONCANONICAL, 7, "CBOR is not in canonical (deterministic) form")                  \
+    X(UL_E_CBOR_TYPE, 8, "CBOR item has the wrong type")                                           \
+    X(UL_E_CBOR_TRAILING, 9, "trailing bytes after the CBOR item")                                 \
+    X(UL_E_SCHEMA_FIELD, 10, "record has a missing, unknown or invalid field")                     \
+    X(UL_E_VERSION, 11, "unsupported version")                                                     \
+    X(UL_E_SIG, 12, "signature does not verify")                                                   \
+    X(UL_E_KEY, 13, "malformed or invalid public key")                                             \
+    X(UL_E_MERKLE_PROOF, 14, "Merkle proof does not verify")                                       \
+    X(UL_E_MERKLE_RANGE, 15, "Merkle proof index or tree size out of range")                       \
+    X(UL_E_IO, 16, "I/O error")                                                                    \
+    X(UL_E_STORE, 17, "storage error")                                                             \
+    X(UL_E_CORRUPT, 18, "stored data is corrupt")                                                  \
+    X(UL_E_NOT_FOUND, 19, "not found")                                                             \
+    X(UL_E_NS_NAME, 20, "invalid namespace name (want vendor/product)")                            \
+    X(UL_E_NS_EXISTS, 21, "namespace already registered")                                          \
+    X(UL_E_NS_UNKNOWN, 22, "unknown namespace")                                                    \
+    X(UL_E_NOT_OWNER, 23, "signer is not an owner named by the transaction")                       \
+    X(UL_E_NOT_PUBLISHER, 24, "no signature by a publisher key of the namespace")                  \
+    X(UL_E_REPLAY, 25, "transaction replayed (nonce not above the signer's last)")                 \
+    X(UL_E_SEQUENCE, 26, "release sequence does not increase for a hardware class")                \
+    X(UL_E_DUPLICATE, 27, "release already published")                                             \
+    X(UL_E_TX_KIND, 28, "unknown transaction kind")                                                \
+    X(UL_E_HEADER_LINK, 29, "block header does not link to its parent")                            \
+    X(UL_E_CHAIN_ID, 30, "record belongs to another chain")                                        \
+    X(UL_E_QUORUM, 31, "commit lacks more than 2/3 of the voting power")                           \
+    X(UL_E_VALIDATOR, 32, "unknown or duplicated validator")                                       \
+    X(UL_E_ROOT_MISMATCH, 33, "computed root differs from the header")                             \
+    X(UL_E_HEIGHT, 34, "unexpected block height")                                                  \
+    X(UL_E_TIME, 35, "block time does not increase")                                               \
+    X(UL_E_PASSPHRASE, 36, "wrong passphrase or damaged keystore")                                 \
+    X(UL_E_NET, 37, "network error")                                                               \
+    X(UL_E_TIMEOUT, 38, "timed out")                                                               \
+    X(UL_E_BUSY, 39, "node busy: mempool full")                                                    \
+    X(UL_E_PROTOCOL, 40, "malformed request or response")                                          \
+    X(UL_E_HW_CLASS, 41, "invalid hardware class")                                                 \
+    X(UL_E_DIGEST, 42, "image digest mismatch")                                                    \
+    X(UL_E_SIZE, 43, "image size mismatch")                                                        \
+    X(UL_E_CONFIG, 44, "invalid configuration")                                                    \
+    X(UL_E_EXISTS, 45, "already exists")                                                           \
+    X(UL_E_LOCKED, 46, "data directory is in use by another process")                              \
+    X(UL_E_TX_INVALID, 47, "transaction is invalid")
+
+typedef enum {
+#define UL_ERR_ENUM_(name, num, msg) name = num,
+    UL_ERR_LIST(UL_ERR_ENUM_)
+#undef UL_ERR_ENUM_
+} ul_err;
+
+/* Returns: the symbolic name ("UL_E_SIG"), or "UL_E_UNKNOWN" for a number not in the list. */
+const char *ul_err_name(ul_err e);
+/* Returns: a one-line human message ("signature does not verify"); never NULL. */
+const char *ul_err_str(ul_err e);
+
+#endif

@@ -1,0 +1,301 @@
+/* upledger records: types and canonical CBOR encode/decode into caller buffers.
+ *
+ * Rules for every function in this header (written once, as LevelDB's c.h does):
+ * - Nothing allocates. Decoded records hold ul_span views into the input buffer, which must
+ *   outlive the record; arrays are decoded into fixed arrays sized by ul_limits.h or into
+ *   caller arrays passed with their capacity.
+ * - Encoders write canonical CBOR (RFC 8949 section 4.2.1: shortest integer forms, definite
+ *   lengths, integer map keys in ascending order) into out[0..cap) and set *out_len; on
+ *   UL_E_BUFFER nothing useful is in out. They validate the record first (same rules as the
+ *   decoders) and return the decoder's error for an invalid one.
+ * - Decoders accept exactly one canonical item filling the whole input: anything else is
+ *   UL_E_CBOR_MALFORMED, UL_E_CBOR_NONCANONICAL (valid CBOR, not the canonical form),
+ *   UL_E_CBOR_TYPE, UL_E_CBOR_TRAILING, UL_E_SCHEMA_FIELD (missing, unknown, duplicate or
+ *   out-of-range field) or UL_E_LIMIT (a bound of ul_limits.h). On failure *out is unspecified.
+ * - Re-encoding a decoded record yields the input bytes exactly; signatures and hashes are
+ *   always over those canonical bytes.
+ *
+ * The CDDL for every record is schema/upledger.cddl; the map keys below follow it.
+ */
+#ifndef UL_SCHEMA_H
+#define UL_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ul_err.h"
+#include "ul_limits.h"
+
+#define UL_HASH_BYTES 32
+#define UL_PUBKEY_BYTES 32 /* BIP-340 x-only public key */
+#define UL_SECKEY_BYTES 32
+#define UL_SIG_BYTES 64 /* BIP-340 signature */
+#define UL_SCHEMA_VERSION 1
+
+/* A view of bytes inside a caller buffer; text spans are UTF-8 and not NUL-terminated. */
+typedef struct {
+    const uint8_t *ptr;
+    size_t len;
+} ul_span;
+
+/* Builds a span over a NUL-terminated string (for encoders). */
+ul_span ul_span_str(const char *s);
+/* Returns: true when the span's bytes equal the NUL-terminated string s. */
+bool ul_span_eq_str(ul_span a, const char *s);
+/* Returns: true when both spans hold the same bytes. */
+bool ul_span_eq(ul_span a, ul_span b);
+
+/* ---- Release record (the body of a publish transaction) ---------------------------------- */
+
+typedef enum {
+    UL_KIND_SECURITY = 0,
+    UL_KIND_FEATURE = 1,
+    UL_KIND_BUGFIX = 2,
+    UL_KIND_MAINTENANCE = 3,
+    UL_KIND_MAX_ = 3
+} ul_update_kind;
+
+typedef struct {
+    ul_span ns;         /* registered namespace the dependency names */
+    ul_span constraint; /* version constraint, e.g. ">=1.2.0" */
+} ul_dep;
+
+typedef struct {
+    ul_span hw;                              /* hardware class this key is for */
+    uint8_t sealed[UL_SEALED_KEY_BYTES];     /* crypto_box_seal of the content key */
+} ul_wrapped_key;
+
+typedef struct {
+    uint64_t alg;        /* 1 = libsodium secretstream XChaCha20-Poly1305 */
+    uint64_t chunk;      /* plaintext bytes per secretstream chunk */
+    size_t n_keys;
+    ul_wrapped_key keys[UL_MAX_WRAPPED_KEYS];
+} ul_enc_info;
+
+/* CBOR map:
+ *  1 ns tstr, 2 provider tstr, 3 time uint (unix seconds), 4 version tstr, 5 seq uint,
+ *  6 digest bstr(32), 7 size uint, 8 file tstr, 9 links [* tstr], 10 hw [+ tstr],
+ *  11 deps [* [ns, constraint]], 12 kind uint, ?13 precursor bstr(32), ?14 enc map
+ * Namespaces match "vendor/product" ([a-z0-9._-]+ each side, lower case); labels are 1..
+ * UL_MAX_LABEL_LEN printable ASCII bytes; hw classes are unique within a record. */
+typedef struct {
+    ul_span ns;
+    ul_span provider;
+    uint64_t time;
+    ul_span version;
+    uint64_t seq;
+    uint8_t digest[UL_HASH_BYTES];
+    uint64_t size;
+    ul_span file;
+    size_t n_links;
+    ul_span links[UL_MAX_LINKS];
+    size_t n_hw;
+    ul_span hw[UL_MAX_HW];
+    size_t n_deps;
+    ul_dep deps[UL_MAX_DEPS];
+    uint64_t kind; /* ul_update_kind */
+    bool has_precursor;
+    uint8_t precursor[UL_HASH_BYTES];
+    bool has_enc;
+    ul_enc_info enc;
+} ul_release;
+
+ul_err ul_schema_release_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_release *r);
+ul_err ul_schema_release_decode(ul_release *out, const uint8_t *in, size_t len);
+
+/* Returns: UL_OK when s is a valid namespace, UL_E_NS_NAME otherwise. */
+ul_err ul_schema_ns_check(ul_span s);
+
+/* ---- Register-namespace body ------------------------------------------------------------ */
+
+/* CBOR map: 1 ns tstr, 2 nonce uint, 3 owners [+ bstr(32)], 4 publishers [+ bstr(32)].
+ * Key lists are sorted ascending and free of duplicates (canonical). */
+typedef struct {
+    ul_span ns;
+    uint64_t nonce;
+    size_t n_owners;
+    uint8_t owners[UL_MAX_KEYS][UL_PUBKEY_BYTES];
+    size_t n_publishers;
+    uint8_t publishers[UL_MAX_KEYS][UL_PUBKEY_BYTES];
+} ul_register;
+
+ul_err ul_schema_register_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_register *r);
+ul_err ul_schema_register_decode(ul_register *out, const uint8_t *in, size_t len);
+
+/* ---- Signed transaction ---------------------------------------------------------------- */
+
+typedef enum { UL_TX_REGISTER = 1, UL_TX_PUBLISH = 2, UL_TX_KIND_MAX_ = 2 } ul_tx_kind;
+
+typedef struct {
+    uint8_t pubkey[UL_PUBKEY_BYTES];
+    uint8_t sig[UL_SIG_BYTES];
+} ul_sig;
+
+/* CBOR map: 1 kind uint, 2 body (the kind's map, embedded), 3 sigs [+ [bstr(32), bstr(64)]].
+ * Signatures are sorted by public key, one per key (canonical). Each covers
+ * tagged_hash(domain of kind, chain_id || body bytes); see client/ul_client.h. */
+typedef struct {
+    uint64_t kind; /* ul_tx_kind */
+    ul_span body;  /* canonical bytes of the body map */
+    size_t n_sigs;
+    ul_sig sigs[UL_MAX_SIGS];
+} ul_tx;
+
+ul_err ul_schema_tx_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_tx *t);
+/* Decodes the envelope and checks that body is a canonical map; it does not decode the body:
+ * use the kind's decoder on out->body. */
+ul_err ul_schema_tx_decode(ul_tx *out, const uint8_t *in, size_t len);
+
+/* ---- Validator set, genesis ------------------------------------------------------------- */
+
+typedef struct {
+    uint8_t pubkey[UL_PUBKEY_BYTES];
+    uint64_t power; /* >= 1 */
+} ul_validator;
+
+/* CBOR array [+ [bstr(32) key, uint power]], sorted by key, no duplicates, power >= 1,
+ * total power <= UL_MAX_TOTAL_POWER, at most UL_MAX_VALIDATORS entries. */
+typedef struct {
+    size_t n;
+    ul_validator v[UL_MAX_VALIDATORS];
+} ul_valset;
+
+ul_err ul_schema_valset_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_valset *s);
+ul_err ul_schema_valset_decode(ul_valset *out, const uint8_t *in, size_t len);
+
+/* CBOR map: 1 version uint (=1), 2 chain name tstr, 3 time uint (unix ms), 4 validators.
+ * The chain id is SHA-256 of the canonical genesis bytes. */
+typedef struct {
+    uint64_t version;
+    ul_span name;
+    uint64_t time_ms;
+    ul_valset validators;
+} ul_genesis;
+
+ul_err ul_schema_genesis_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_genesis *g);
+ul_err ul_schema_genesis_decode(ul_genesis *out, const uint8_t *in, size_t len);
+
+/* ---- Block header, votes, commit --------------------------------------------------------- */
+
+/* CBOR map: 1 version uint, 2 chain_id bstr(32), 3 height uint (>= 1), 4 time uint (unix ms),
+ *  5 prev bstr(32) (the chain id at height 1), 6 tx_root bstr(32), 7 log_root bstr(32),
+ *  8 log_size uint, 9 state_root bstr(32), 10 validators_hash bstr(32),
+ *  11 next_validators_hash bstr(32), 12 proposer bstr(32).
+ * The block hash is SHA-256 of the canonical header bytes. */
+typedef struct {
+    uint64_t version;
+    uint8_t chain_id[UL_HASH_BYTES];
+    uint64_t height;
+    uint64_t time_ms;
+    uint8_t prev[UL_HASH_BYTES];
+    uint8_t tx_root[UL_HASH_BYTES];
+    uint8_t log_root[UL_HASH_BYTES];
+    uint64_t log_size;
+    uint8_t state_root[UL_HASH_BYTES];
+    uint8_t validators_hash[UL_HASH_BYTES];
+    uint8_t next_validators_hash[UL_HASH_BYTES];
+    uint8_t proposer[UL_PUBKEY_BYTES];
+} ul_header;
+
+ul_err ul_schema_header_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_header *h);
+ul_err ul_schema_header_decode(ul_header *out, const uint8_t *in, size_t len);
+
+typedef enum { UL_VOTE_PREVOTE = 1, UL_VOTE_PRECOMMIT = 2 } ul_vote_type;
+
+/* The signed body of a vote. CBOR map: 1 type uint, 2 height uint, 3 round uint,
+ * 4 block hash bstr(32) (all zero for a nil vote), 5 time uint (unix ms).
+ * Signed as tagged_hash(UL_DOMAIN_VOTE, chain_id || vote bytes). */
+typedef struct {
+    uint64_t type;
+    uint64_t height;
+    uint64_t round;
+    uint8_t block_hash[UL_HASH_BYTES];
+    uint64_t time_ms;
+} ul_vote;
+
+ul_err ul_schema_vote_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_vote *v);
+ul_err ul_schema_vote_decode(ul_vote *out, const uint8_t *in, size_t len);
+
+typedef struct {
+    uint64_t index; /* position in the validator set that signed */
+    uint64_t time_ms;
+    uint8_t sig[UL_SIG_BYTES];
+} ul_commit_sig;
+
+/* CBOR map: 1 height uint, 2 round uint, 3 block hash bstr(32),
+ *  4 sigs [+ [uint index, uint time, bstr(64) sig]] with strictly ascending indexes.
+ * Each sig is a precommit vote {type 2, height, round, hash, time} by validator `index`. */
+typedef struct {
+    uint64_t height;
+    uint64_t round;
+    uint8_t block_hash[UL_HASH_BYTES];
+    size_t n_sigs;
+    ul_commit_sig sigs[UL_MAX_VALIDATORS];
+} ul_commit;
+
+ul_err ul_schema_commit_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_commit *c);
+ul_err ul_schema_commit_decode(ul_commit *out, const uint8_t *in, size_t len);
+
+/* ---- Block ---------------------------------------------------------------------------------- */
+
+/* CBOR map: 1 header (embedded map), 2 txs [* signed tx] (embedded maps).
+ * Decoding validates every tx envelope; it stores spans to each tx in caller array txs[cap]. */
+typedef struct {
+    ul_span header; /* canonical header bytes */
+    size_t n_txs;
+    ul_span *txs; /* caller array */
+} ul_block;
+
+/* Encodes a block from canonical header bytes and canonical tx bytes (copied verbatim). */
+ul_err ul_schema_block_encode(uint8_t *out, size_t cap, size_t *out_len, ul_span header,
+                              const ul_span *txs, size_t n_txs);
+/* In: txs is a caller array of cap spans; out->txs is set to it. UL_E_LIMIT if more txs. */
+ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
+                              size_t len);
+
+/* ---- Proofs and bundles --------------------------------------------------------------------- */
+
+/* Inclusion proof. CBOR map: 1 leaf index uint, 2 tree size uint, 3 path [* bstr(32)] (bottom
+ * up, RFC 9162 section 2.1.3); index < size; at most UL_MAX_PROOF_DEPTH hashes. */
+typedef struct {
+    uint64_t index;
+    uint64_t size;
+    size_t n_path;
+    uint8_t path[UL_MAX_PROOF_DEPTH][UL_HASH_BYTES];
+} ul_inclusion;
+
+ul_err ul_schema_inclusion_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                  const ul_inclusion *p);
+ul_err ul_schema_inclusion_decode(ul_inclusion *out, const uint8_t *in, size_t len);
+
+/* Consistency proof. CBOR map: 1 size1 uint, 2 size2 uint, 3 path [* bstr(32)]. */
+typedef struct {
+    uint64_t size1;
+    uint64_t size2;
+    size_t n_path;
+    uint8_t path[UL_MAX_PROOF_DEPTH][UL_HASH_BYTES];
+} ul_consistency;
+
+ul_err ul_schema_consistency_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                    const ul_consistency *p);
+ul_err ul_schema_consistency_decode(ul_consistency *out, const uint8_t *in, size_t len);
+
+/* Proof bundle: everything a device needs to trust one release, from any mirror.
+ * CBOR map: 1 version uint (=1), 2 header (embedded), 3 commit (embedded),
+ *  4 validator set (embedded; the set whose hash the header names), 5 leaf (the publish tx,
+ *  embedded), 6 inclusion proof of the leaf in the header's release log (embedded). */
+typedef struct {
+    uint64_t version;
+    ul_span header;
+    ul_span commit;
+    ul_span valset;
+    ul_span leaf;
+    ul_span inclusion;
+} ul_bundle;
+
+ul_err ul_schema_bundle_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_bundle *b);
+/* Checks the envelope and that each part is one canonical item; decode parts separately. */
+ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len);
+
+#endif

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Runs every test: cmocka unit binaries, fuzz-corpus replays, then the pytest system tests.
+# Usage: tests/run.sh UNIT_BIN... -- FUZZ_REPLAY_BIN...   (BUILD names the build dir)
+# Ends with one line: "upledger tests: N passed, N failed".
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+export BUILD=${BUILD:-build}
+units=(); fuzz=(); seen_sep=0
+for a in "$@"; do
+    if [ "$a" = "--" ]; then seen_sep=1; continue; fi
+    if [ $seen_sep -eq 0 ]; then units+=("$a"); else fuzz+=("$a"); fi
+done
+passed=0; failed=0; failures=()
+log=$(mktemp -d)
+trap 'rm -rf "$log"' EXIT
+
+for b in "${units[@]}"; do
+    name=$(basename "$b")
+    out="$log/$name.out"
+    "$b" >"$out" 2>&1; rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then failures+=("$name"); cat "$out"; fi
+    echo "unit   $name: $p passed, $f failed"
+done
+
+for b in "${fuzz[@]}"; do
+    name=$(basename "$b")
+    corpus="$root/tests/fuzz/corpus/$name"
+    if "$b" "$corpus" >"$log/$name.out" 2>&1; then
+        passed=$((passed + 1)); echo "fuzz   $name: $(tail -n 1 "$log/$name.out")"
+    else
+        failed=$((failed + 1)); failures+=("$name"); cat "$log/$name.out"
+        echo "fuzz   $name: FAILED"
+    fi
+done
+
+if [ -d "$root/tests/system" ] && ls "$root"/tests/system/test_*.py >/dev/null 2>&1; then
+    out="$log/pytest.out"
+    (cd "$root" && /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/system) 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|(passed|failed|error)' "$out" | tail -n 1)
+    p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+    f=$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+    p=${p:-0}; f=${f:-0}
+    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" -ne 0 ] && failures+=("pytest")
+fi
+
+[ ${#failures[@]} -gt 0 ] && echo "failing: ${failures[*]}"
+echo "upledger tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
