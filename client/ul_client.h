@@ -110,4 +110,27 @@ ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
  * Precondition: the commit verified against s. */
 uint64_t ul_client_commit_time(const ul_commit *c, const ul_valset *s);
 
+/* ---- Proof bundles ---------------------------------------------------------------------- */
+
+/* What a verified bundle proves: this header was committed by the trusted validator set, and
+ * leaf (a signed publish tx, spans into the bundle) is entry leaf_index of its release log. */
+typedef struct {
+    ul_header header;
+    uint8_t header_hash[UL_HASH_BYTES];
+    ul_span leaf;
+    uint64_t leaf_index;
+    ul_span record; /* the release record body inside leaf */
+} ul_bundle_result;
+
+/* Verifies a bundle against a trust anchor (chain id and the hash of the validator set the
+ * device trusts), in order: envelope; validator set hashes to the anchor and to the header's
+ * validators_hash; the header is for this chain; the commit carries > 2/3 of the set's power for
+ * this header; the inclusion proof is for the header's log size and proves the leaf in the
+ * header's log root; the leaf is a publish tx whose every signature verifies.
+ * Returns: UL_OK and *out, or the first failing check's error. Uses ~10 KiB of stack (a commit,
+ * a validator set and a proof are decoded); the device issue bounds this further. */
+ul_err ul_client_bundle_verify(ul_bundle_result *out, const uint8_t *bundle, size_t len,
+                               const uint8_t chain_id32[UL_HASH_BYTES],
+                               const uint8_t valset_hash32[UL_HASH_BYTES]);
+
 #endif

@@ -30,7 +30,8 @@ enum {
     UL_KEY_LOGIDX = 'I',  /* 'I' log index(8 BE) -> height(8 BE) tx index(4 BE) */
     UL_KEY_LOGNODE = 'L', /* 'L' level(1) index(8 BE) -> hash(32) of a perfect subtree */
     UL_KEY_STATE = 'S',   /* 'S' state key -> state value (see ledger/state.c) */
-    UL_KEY_TXHASH = 'X',  /* 'X' tx hash(32) -> height(8 BE) index(4 BE) */
+    UL_KEY_TXHASH = 'X',  /* 'X' tx hash(32) -> height(8 BE) index(4 BE) (non-publish txs) */
+    UL_KEY_NSHIST = 'N',  /* 'N' namespace 0x00 log index(8 BE) -> release id(32) */
 };
 
 typedef struct ul_store ul_store;
@@ -104,6 +105,9 @@ ul_err ul_log_inclusion(ul_log *l, uint64_t index, uint64_t size, ul_inclusion *
 ul_err ul_log_consistency(ul_log *l, uint64_t size1, uint64_t size2, ul_consistency *out);
 /* Leaf hash of leaf `index` (committed). */
 ul_err ul_log_leaf_hash(ul_log *l, uint64_t index, uint8_t out32[UL_HASH_BYTES]);
+/* Store reads made by roots, proofs and leaf hashes since open (tests and benchmarks check that
+ * a proof reads O(log n) nodes; upper levels come from memory). */
+uint64_t ul_log_store_reads(const ul_log *l);
 
 /* ==== Keys: BIP-340 signing keys and keystore files ==== */
 
@@ -132,6 +136,116 @@ ul_err ul_key_load(ul_key **out, const char *path, const char *passphrase);
 ul_err ul_key_load_pubkey(const char *path, uint8_t pubkey32[UL_PUBKEY_BYTES]);
 /* Returns: true when the keystore at path is encrypted. */
 bool ul_key_file_encrypted(const char *path);
+
+/* ==== Chain: blocks, state and transaction execution over one store ==== */
+
+/* The chain keeps one pending block in memory: submitted transactions are validated and executed
+ * against the committed state plus the pending block's writes, in arrival order. Sealing computes
+ * the header; committing writes header, commit, transactions, indexes, log nodes and state as
+ * one synced LevelDB WriteBatch, so a crash leaves either the whole block or none of it. Blocks
+ * received from elsewhere (sync, audit) go through the same path: every transaction is executed
+ * again and the resulting header must equal the received one. */
+typedef struct ul_chain ul_chain;
+
+/* Opens the chain in dir. With genesis (canonical bytes) a new store is initialised, or an
+ * existing one is checked to hold that genesis (UL_E_CHAIN_ID otherwise); with genesis NULL the
+ * store must already exist (UL_E_NOT_FOUND otherwise). */
+ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t genesis_len);
+void ul_chain_close(ul_chain *c);
+
+const uint8_t *ul_chain_id(const ul_chain *c);           /* 32 bytes: SHA-256 of the genesis */
+const ul_genesis *ul_chain_genesis(const ul_chain *c);  /* spans point into chain memory */
+ul_span ul_chain_genesis_bytes(const ul_chain *c);
+const ul_valset *ul_chain_valset(const ul_chain *c);    /* the set that signs the next block */
+uint64_t ul_chain_height(const ul_chain *c);             /* committed head, 0 before block 1 */
+uint64_t ul_chain_log_size(const ul_chain *c);           /* committed release-log size */
+size_t ul_chain_pending_count(const ul_chain *c);
+ul_store *ul_chain_store(ul_chain *c);
+ul_log *ul_chain_log(ul_chain *c);
+
+/* Validates tx and executes it into the pending block. Out: id32 — the release id (SHA-256 of the
+ * record body) for a publish, the SHA-256 of the tx bytes otherwise. On any error the pending
+ * block is unchanged. UL_E_BUSY when the pending block is full (commit first). */
+ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES]);
+
+/* Computes the header of the pending block (proposer, time) without committing. */
+ul_err ul_chain_seal(ul_chain *c, const uint8_t proposer32[UL_PUBKEY_BYTES], uint64_t time_ms,
+                     ul_header *out, uint8_t hash32[UL_HASH_BYTES]);
+/* Block time for the next block: the genesis time at height 1, else the BFT time of the last
+ * commit. A validator's vote time is max(now, this + 1). */
+uint64_t ul_chain_next_time(const ul_chain *c);
+/* Commits the sealed pending block with its commit (canonical bytes), after verifying the commit
+ * against the validator set. One synced WriteBatch. On error the pending block is discarded. */
+ul_err ul_chain_commit(ul_chain *c, const uint8_t *commit, size_t commit_len);
+/* Drops the pending block. */
+void ul_chain_discard(ul_chain *c);
+/* Single-validator convenience: seal, sign the precommit with key, commit. Empty blocks allowed
+ * (heartbeats). Out: *height (optional). */
+ul_err ul_chain_produce(ul_chain *c, const ul_key *key, uint64_t now_ms, uint64_t *height);
+/* Applies a block from elsewhere: executes its txs, requires the same header, verifies the commit,
+ * commits. */
+ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const uint8_t *commit,
+                      size_t commit_len);
+
+/* ---- Queries (committed state only); values malloc'd, caller frees ---- */
+
+/* Header bytes, commit bytes and the canonical block encoding of height h. */
+ul_err ul_chain_header_bytes(ul_chain *c, uint64_t h, uint8_t **hdr, size_t *hlen);
+ul_err ul_chain_commit_bytes(ul_chain *c, uint64_t h, uint8_t **cm, size_t *clen);
+ul_err ul_chain_block_bytes(ul_chain *c, uint64_t h, uint8_t **blk, size_t *blen);
+
+typedef struct {
+    uint64_t log_index;
+    uint64_t height;
+    uint32_t tx_index;
+} ul_release_loc;
+
+/* The publish tx of release id and where it is. */
+ul_err ul_chain_release(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint8_t **tx, size_t *len,
+                        ul_release_loc *loc);
+/* Release id of log leaf `index`. */
+ul_err ul_chain_release_at(ul_chain *c, uint64_t index, uint8_t id32[UL_HASH_BYTES]);
+/* Release ids of namespace ns with log index >= start, ascending, at most cap. */
+ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t start, uint8_t (*ids)[UL_HASH_BYTES],
+                        size_t cap, size_t *n);
+/* The latest release for (ns, hw): highest sequence. */
+ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH_BYTES],
+                       uint64_t *seq);
+/* A namespace's canonical register body and the height it was registered at. */
+ul_err ul_chain_namespace(ul_chain *c, ul_span ns, uint8_t **body, size_t *len, uint64_t *height);
+/* The last nonce used by a signer (0 when it never signed). */
+ul_err ul_chain_nonce(ul_chain *c, const uint8_t pubkey32[UL_PUBKEY_BYTES], uint64_t *nonce);
+/* Where a tx (by id from ul_chain_submit) is: committed (UL_OK, *height), pending
+ * (UL_OK, *height = 0) or unknown (UL_E_NOT_FOUND). */
+ul_err ul_chain_tx_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t *height);
+/* A proof bundle for release id at committed height h (0: the head), canonical bytes. */
+ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t h, uint8_t **out,
+                       size_t *len);
+
+/* ---- Audit: re-verify a whole chain from genesis ---- */
+
+/* A source of blocks: fills block and commit bytes (malloc'd) for height h; UL_E_NOT_FOUND
+ * past the head. */
+typedef ul_err (*ul_block_source)(void *arg, uint64_t h, uint8_t **blk, size_t *blen,
+                                  uint8_t **cm, size_t *clen);
+typedef void (*ul_audit_progress)(void *arg, uint64_t height, uint64_t releases);
+
+typedef struct {
+    uint64_t height;   /* blocks verified */
+    uint64_t releases; /* releases verified */
+    uint64_t txs;
+    uint8_t head[UL_HASH_BYTES];
+    uint8_t log_root[UL_HASH_BYTES];
+    uint64_t fail_height; /* set on failure */
+} ul_audit_result;
+
+/* Replays every block from height 1 into a scratch chain under scratch_dir (created, then
+ * removed): checks each header links to its parent, each commit carries > 2/3 of the validator
+ * set's power with valid signatures, every transaction and signature is valid, and the tx root,
+ * log root and size, state root and validator hashes each header carries. */
+ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, void *src_arg,
+                    const char *scratch_dir, ul_audit_progress progress, void *progress_arg,
+                    ul_audit_result *res);
 
 /* Hex helpers (lower case). ul_hex_decode returns UL_E_ARG unless hex is exactly 2*n hex digits. */
 void ul_hex_encode(char *out, const uint8_t *in, size_t n); /* out holds 2n+1 bytes */

@@ -298,4 +298,50 @@ ul_err ul_schema_bundle_encode(uint8_t *out, size_t cap, size_t *out_len, const 
 /* Checks the envelope and that each part is one canonical item; decode parts separately. */
 ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len);
 
+/* ---- Query-endpoint messages ------------------------------------------------------------- */
+
+/* Requests and replies on the node's query endpoint are one flat CBOR map with unsigned keys in
+ * ascending order. In a request key 0 is the method; in a reply key 0 is the ul_err. Values are
+ * unsigned ints, byte strings, text, embedded records (maps), or arrays of embedded records. */
+#define UL_MSG_MAX_FIELDS 16
+
+typedef enum { UL_MV_UINT, UL_MV_BYTES, UL_MV_TEXT, UL_MV_ITEM, UL_MV_LIST } ul_mv_type;
+
+typedef struct {
+    uint64_t key;
+    ul_mv_type type;
+    uint64_t u;           /* UL_MV_UINT */
+    ul_span s;            /* bytes, text, item; for a decoded list: the whole array */
+    const ul_span *items; /* UL_MV_LIST when encoding: n items, each one canonical item */
+    size_t n;             /* UL_MV_LIST: item count */
+} ul_mfield;
+
+typedef struct {
+    size_t n;
+    ul_mfield f[UL_MSG_MAX_FIELDS];
+} ul_msg;
+
+/* Builders: keys must be added in strictly ascending order (asserted). */
+void ul_msg_init(ul_msg *m);
+void ul_msg_uint(ul_msg *m, uint64_t key, uint64_t v);
+void ul_msg_bytes(ul_msg *m, uint64_t key, const uint8_t *p, size_t n);
+void ul_msg_text(ul_msg *m, uint64_t key, ul_span s);
+void ul_msg_item(ul_msg *m, uint64_t key, ul_span canonical_item);
+void ul_msg_list(ul_msg *m, uint64_t key, const ul_span *items, size_t n);
+ul_err ul_msg_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_msg *m);
+/* Size that ul_msg_encode will need (an upper bound). */
+size_t ul_msg_encoded_max(const ul_msg *m);
+/* Decodes a message (UL_MAX_MSG_BYTES at most); spans point into in. */
+ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len);
+
+/* Getters: UL_E_PROTOCOL when the key is absent or holds another type. */
+ul_err ul_msg_get_uint(const ul_msg *m, uint64_t key, uint64_t *v);
+ul_err ul_msg_get_bytes(const ul_msg *m, uint64_t key, ul_span *s);
+ul_err ul_msg_get_fixed(const ul_msg *m, uint64_t key, uint8_t *out, size_t n);
+ul_err ul_msg_get_text(const ul_msg *m, uint64_t key, ul_span *s);
+ul_err ul_msg_get_item(const ul_msg *m, uint64_t key, ul_span *s);
+/* Lists: *iter starts at 0; ul_msg_list_next returns false after the last item. */
+ul_err ul_msg_get_list(const ul_msg *m, uint64_t key, ul_span *array, size_t *n);
+bool ul_msg_list_next(ul_span *array_rest, ul_span *item);
+
 #endif

@@ -1,0 +1,379 @@
+/* upledger query: status, release, history, latest, block and proof, from a node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char query_help[] =
+    "usage: upledger query status\n"
+    "       upledger query release ID            (64 hex digits, from publish or history)\n"
+    "       upledger query history NS             every release of a namespace, oldest first\n"
+    "       upledger query latest NS --hw CLASS   the newest release for a hardware class\n"
+    "       upledger query block HEIGHT|head\n"
+    "       upledger query proof ID [--height H] [--out FILE]\n"
+    "                    a proof bundle (header, commit, validator set, record, inclusion\n"
+    "                    proof), verified here with the device library before it is shown\n"
+    "All take --json (before the command: upledger --json query ...).\n";
+
+typedef struct {
+    ul_msg q, r;
+    uint8_t *buf;
+} call;
+
+static ul_err rpc(ul_cli *cli, call *c)
+{
+    return ul_cli_call(cli, &c->q, &c->r, &c->buf);
+}
+
+static json_t *fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
+{
+    call c;
+    ul_span tx;
+    uint64_t idx, h, when;
+    char t[32];
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_RELEASE);
+    ul_msg_bytes(&c.q, 1, id, UL_HASH_BYTES);
+    ul_err e = rpc(cli, &c);
+    json_t *o = NULL;
+    if (e == UL_OK && !(e = ul_msg_get_item(&c.r, 1, &tx)) && !(e = ul_msg_get_uint(&c.r, 2, &idx)) &&
+        !(e = ul_msg_get_uint(&c.r, 3, &h)) && !(e = ul_msg_get_uint(&c.r, 5, &when))) {
+        o = ul_cli_release_json(tx.ptr, tx.len);
+        e = o ? UL_OK : UL_E_CORRUPT;
+    }
+    if (o) {
+        ul_cli_time_str(t, when / 1000);
+        json_object_set_new(o, "log_index", json_integer((json_int_t)idx));
+        json_object_set_new(o, "height", json_integer((json_int_t)h));
+        json_object_set_new(o, "block_time", json_string(t));
+    }
+    ul_p2p_free(c.buf);
+    *err = e;
+    return o;
+}
+
+static int show_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], const char *arg)
+{
+    ul_err e;
+    json_t *o = fetch_release(cli, id, &e);
+    if (!o) {
+        return ul_cli_fail(cli, e, "release %s", arg);
+    }
+    if (cli->json) {
+        ul_cli_print_json(o);
+    } else {
+        ul_cli_print_release(o);
+        json_decref(o);
+    }
+    return 0;
+}
+
+static int q_status(ul_cli *cli)
+{
+    call c;
+    uint64_t h, logsz, pending;
+    uint8_t id[UL_HASH_BYTES];
+    ul_span hdr;
+    ul_header hd;
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_STATUS);
+    ul_err e = rpc(cli, &c);
+    if (e == UL_OK && ((e = ul_msg_get_uint(&c.r, 1, &h)) || (e = ul_msg_get_fixed(&c.r, 2, id, 32)) ||
+                       (e = ul_msg_get_uint(&c.r, 3, &logsz)) ||
+                       (e = ul_msg_get_uint(&c.r, 4, &pending)))) {
+        e = UL_E_PROTOCOL;
+    }
+    if (e != UL_OK) {
+        ul_p2p_free(c.buf);
+        return ul_cli_fail(cli, e, "status of node %s", cli->node);
+    }
+    json_t *o = json_pack("{s:s,s:o,s:I,s:I,s:I}", "node", cli->node, "chain_id",
+                          ul_cli_hex_json(id, 32), "height", (json_int_t)h, "log_size",
+                          (json_int_t)logsz, "pending", (json_int_t)pending);
+    if (ul_msg_get_item(&c.r, 5, &hdr) == UL_OK &&
+        ul_schema_header_decode(&hd, hdr.ptr, hdr.len) == UL_OK) {
+        uint8_t hash[UL_HASH_BYTES];
+        ul_client_sha256(hash, hdr.ptr, hdr.len);
+        json_object_set_new(o, "head", ul_cli_header_json(&hd, hash));
+    }
+    ul_p2p_free(c.buf);
+    if (cli->json) {
+        ul_cli_print_json(o);
+        return 0;
+    }
+    json_t *head = json_object_get(o, "head");
+    printf("node %s\n  chain id    %s\n  height      %llu%s%s\n  release log %llu releases\n"
+           "  pending     %llu transactions\n",
+           cli->node, json_string_value(json_object_get(o, "chain_id")), (unsigned long long)h,
+           head ? ", head " : "", head ? json_string_value(json_object_get(head, "hash")) : "",
+           (unsigned long long)logsz, (unsigned long long)pending);
+    json_decref(o);
+    return 0;
+}
+
+static int q_history(ul_cli *cli, const char *ns)
+{
+    json_t *list = json_array();
+    uint64_t start = 0;
+    for (;;) {
+        call c;
+        ul_span ids;
+        ul_msg_init(&c.q);
+        ul_msg_uint(&c.q, 0, UL_RPC_HISTORY);
+        ul_msg_text(&c.q, 1, ul_span_str(ns));
+        ul_msg_uint(&c.q, 2, start);
+        ul_err e = rpc(cli, &c);
+        if (e == UL_OK && (e = ul_msg_get_bytes(&c.r, 1, &ids)) == UL_OK && ids.len % 32) {
+            e = UL_E_PROTOCOL;
+        }
+        size_t n = e == UL_OK ? ids.len / 32 : 0;
+        for (size_t i = 0; e == UL_OK && i < n; i++) {
+            json_t *rel = fetch_release(cli, ids.ptr + 32 * i, &e);
+            if (rel) {
+                start = (uint64_t)json_integer_value(json_object_get(rel, "log_index")) + 1;
+                json_array_append_new(list, rel);
+            }
+        }
+        ul_p2p_free(c.buf);
+        if (e != UL_OK) {
+            json_decref(list);
+            return ul_cli_fail(cli, e, "history of %s", ns);
+        }
+        if (n < UL_MAX_HISTORY) {
+            break;
+        }
+    }
+    if (cli->json) {
+        ul_cli_print_json(json_pack("{s:s,s:o}", "namespace", ns, "releases", list));
+        return 0;
+    }
+    size_t i;
+    json_t *r;
+    printf("%s: %zu release%s\n", ns, json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    json_array_foreach(list, i, r)
+    {
+        printf("  %-4lld %-12s %-12s height %-6lld %s\n",
+               (long long)json_integer_value(json_object_get(r, "sequence")),
+               json_string_value(json_object_get(r, "version")),
+               json_string_value(json_object_get(r, "kind")),
+               (long long)json_integer_value(json_object_get(r, "height")),
+               json_string_value(json_object_get(r, "id")));
+    }
+    json_decref(list);
+    return 0;
+}
+
+static int q_latest(ul_cli *cli, const char *ns, const char *hw)
+{
+    call c;
+    uint8_t id[UL_HASH_BYTES];
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_LATEST);
+    ul_msg_text(&c.q, 1, ul_span_str(ns));
+    ul_msg_text(&c.q, 2, ul_span_str(hw));
+    ul_err e = rpc(cli, &c);
+    if (e == UL_OK) {
+        e = ul_msg_get_fixed(&c.r, 1, id, sizeof id);
+    }
+    ul_p2p_free(c.buf);
+    if (e != UL_OK) {
+        return ul_cli_fail(cli, e, "latest release of %s for hardware %s", ns, hw);
+    }
+    return show_release(cli, id, ns);
+}
+
+static int q_block(ul_cli *cli, const char *arg)
+{
+    call c;
+    uint64_t h = 0;
+    ul_span arr, blk;
+    size_t n;
+    ul_block b;
+    ul_header hd;
+    uint8_t hash[UL_HASH_BYTES];
+    if (strcmp(arg, "head") != 0) {
+        char *end;
+        h = strtoull(arg, &end, 10);
+        if (*end || h == 0) {
+            return ul_cli_usage("query block: HEIGHT is a number >= 1, or head");
+        }
+    } else {
+        ul_msg_init(&c.q);
+        ul_msg_uint(&c.q, 0, UL_RPC_STATUS);
+        ul_err e = rpc(cli, &c);
+        e = e == UL_OK ? ul_msg_get_uint(&c.r, 1, &h) : e;
+        ul_p2p_free(c.buf);
+        if (e != UL_OK || h == 0) {
+            return ul_cli_fail(cli, e ? e : UL_E_NOT_FOUND, "head block of %s", cli->node);
+        }
+    }
+    ul_span *spans = malloc(UL_MAX_BLOCK_TXS * sizeof *spans);
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_BLOCK);
+    ul_msg_uint(&c.q, 1, h);
+    ul_err e = spans ? rpc(cli, &c) : UL_E_NOMEM;
+    if (e == UL_OK && ((e = ul_msg_get_list(&c.r, 1, &arr, &n)) || !ul_msg_list_next(&arr, &blk) ||
+                       (e = ul_schema_block_decode(&b, spans, UL_MAX_BLOCK_TXS, blk.ptr, blk.len)) ||
+                       (e = ul_schema_header_decode(&hd, b.header.ptr, b.header.len)))) {
+        e = e ? e : UL_E_PROTOCOL;
+    }
+    if (e != UL_OK) {
+        free(spans);
+        ul_p2p_free(c.buf);
+        return ul_cli_fail(cli, e, "block %s", arg);
+    }
+    ul_client_sha256(hash, b.header.ptr, b.header.len);
+    json_t *o = json_pack("{s:o,s:[]}", "header", ul_cli_header_json(&hd, hash), "txs");
+    for (size_t i = 0; i < b.n_txs; i++) {
+        ul_tx t;
+        uint8_t id[UL_HASH_BYTES];
+        if (ul_schema_tx_decode(&t, b.txs[i].ptr, b.txs[i].len) != UL_OK) {
+            continue;
+        }
+        ul_client_sha256(id, t.kind == UL_TX_PUBLISH ? t.body.ptr : b.txs[i].ptr,
+                         t.kind == UL_TX_PUBLISH ? t.body.len : b.txs[i].len);
+        json_array_append_new(json_object_get(o, "txs"),
+                              json_pack("{s:s,s:o}", "kind",
+                                        t.kind == UL_TX_PUBLISH ? "publish" : "register", "id",
+                                        ul_cli_hex_json(id, UL_HASH_BYTES)));
+    }
+    free(spans);
+    ul_p2p_free(c.buf);
+    if (cli->json) {
+        ul_cli_print_json(o);
+        return 0;
+    }
+    json_t *hj = json_object_get(o, "header");
+    const char *fields[] = {"hash", "time", "prev", "tx_root", "log_root", "state_root",
+                            "validators_hash", "proposer"};
+    printf("block %llu\n", (unsigned long long)hd.height);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        printf("  %-16s %s\n", fields[i], json_string_value(json_object_get(hj, fields[i])));
+    }
+    printf("  %-16s %llu\n  %-16s %zu\n", "log_size", (unsigned long long)hd.log_size, "txs",
+           b.n_txs);
+    size_t i;
+    json_t *t;
+    json_array_foreach(json_object_get(o, "txs"), i, t)
+    {
+        printf("    %-8s %s\n", json_string_value(json_object_get(t, "kind")),
+               json_string_value(json_object_get(t, "id")));
+    }
+    json_decref(o);
+    return 0;
+}
+
+/* The trust anchor a CLI user has: the node's genesis (chain id and validator set). */
+static ul_err anchor(ul_cli *cli, uint8_t chain_id[UL_HASH_BYTES], uint8_t vs_hash[UL_HASH_BYTES])
+{
+    call c;
+    ul_span g;
+    ul_genesis gen;
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_GENESIS);
+    ul_err e = rpc(cli, &c);
+    if (e == UL_OK && (e = ul_msg_get_item(&c.r, 1, &g)) == UL_OK &&
+        (e = ul_schema_genesis_decode(&gen, g.ptr, g.len)) == UL_OK) {
+        ul_client_sha256(chain_id, g.ptr, g.len);
+        e = ul_client_valset_hash(vs_hash, &gen.validators);
+    }
+    ul_p2p_free(c.buf);
+    return e;
+}
+
+static int q_proof(ul_cli *cli, const char *idarg, const char *height, const char *out)
+{
+    uint8_t id[UL_HASH_BYTES], chain_id[UL_HASH_BYTES], vsh[UL_HASH_BYTES];
+    uint64_t h = 0;
+    call c;
+    ul_span bundle;
+    ul_bundle_result res;
+    if (ul_cli_id_arg(idarg, id) != UL_OK) {
+        return ul_cli_usage("query proof: ID is 64 hex digits");
+    }
+    if (height) {
+        char *end;
+        h = strtoull(height, &end, 10);
+        if (*end || h == 0) {
+            return ul_cli_usage("query proof: --height is a number >= 1");
+        }
+    }
+    ul_err e = anchor(cli, chain_id, vsh);
+    if (e != UL_OK) {
+        return ul_cli_fail(cli, e, "genesis of %s", cli->node);
+    }
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_BUNDLE);
+    ul_msg_bytes(&c.q, 1, id, UL_HASH_BYTES);
+    ul_msg_uint(&c.q, 2, h);
+    e = rpc(cli, &c);
+    if (e == UL_OK && (e = ul_msg_get_item(&c.r, 1, &bundle)) == UL_OK) {
+        e = ul_client_bundle_verify(&res, bundle.ptr, bundle.len, chain_id, vsh);
+    }
+    if (e == UL_OK && out) {
+        e = ul_cli_write_file(out, bundle.ptr, bundle.len);
+    }
+    if (e != UL_OK) {
+        ul_p2p_free(c.buf);
+        return ul_cli_fail(cli, e, "proof of release %s", idarg);
+    }
+    json_t *o = json_pack("{s:s,s:b,s:I,s:I,s:I,s:o,s:I,s:o}", "release", idarg, "verified", 1,
+                          "height", (json_int_t)res.header.height, "log_index",
+                          (json_int_t)res.leaf_index, "log_size", (json_int_t)res.header.log_size,
+                          "log_root", ul_cli_hex_json(res.header.log_root, 32), "bundle_bytes",
+                          (json_int_t)bundle.len, "header_hash",
+                          ul_cli_hex_json(res.header_hash, 32));
+    if (out) {
+        json_object_set_new(o, "file", json_string(out));
+    }
+    ul_p2p_free(c.buf);
+    if (cli->json) {
+        ul_cli_print_json(o);
+        return 0;
+    }
+    printf("proof for release %s: verified\n  header   height %llu, %s\n  log      leaf %llu of "
+           "%llu, root %s\n  bundle   %zu bytes%s%s\n",
+           idarg, (unsigned long long)res.header.height,
+           json_string_value(json_object_get(o, "header_hash")),
+           (unsigned long long)res.leaf_index, (unsigned long long)res.header.log_size,
+           json_string_value(json_object_get(o, "log_root")), bundle.len, out ? ", written to " : "",
+           out ? out : "");
+    json_decref(o);
+    return 0;
+}
+
+int ul_cmd_query(ul_cli *cli, int argc, char **argv)
+{
+    const char *pos[2], *hw = NULL, *height = NULL, *out = NULL;
+    size_t np;
+    ul_opt opts[] = {{"--hw", &hw}, {"--height", &height}, {"--out", &out}};
+    int rc = ul_cli_parse(argc, argv, opts, 3, pos, 1, 2, &np, query_help);
+    if (rc >= 0) {
+        return rc;
+    }
+    const char *what = pos[0], *arg = np > 1 ? pos[1] : NULL;
+    uint8_t id[UL_HASH_BYTES];
+    if (!strcmp(what, "status") && !arg) {
+        return q_status(cli);
+    }
+    if (!strcmp(what, "release") && arg) {
+        if (ul_cli_id_arg(arg, id) != UL_OK) {
+            return ul_cli_usage("query release: ID is 64 hex digits");
+        }
+        return show_release(cli, id, arg);
+    }
+    if (!strcmp(what, "history") && arg) {
+        return q_history(cli, arg);
+    }
+    if (!strcmp(what, "latest") && arg && hw) {
+        return q_latest(cli, arg, hw);
+    }
+    if (!strcmp(what, "block") && arg) {
+        return q_block(cli, arg);
+    }
+    if (!strcmp(what, "proof") && arg) {
+        return q_proof(cli, arg, height, out);
+    }
+    return ul_cli_usage("query: expected status, release ID, history NS, latest NS --hw CLASS, "
+                        "block HEIGHT or proof ID");
+}

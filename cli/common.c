@@ -1,0 +1,223 @@
+/* CLI helpers around keys and transactions: passphrases, key arguments, signing, submitting. */
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+
+#define MAX_PASSPHRASE 1024
+#define SUBMIT_POLL_MS 5
+#define SUBMIT_WAIT_MS 30000
+
+void ul_cli_free_secret(char *s)
+{
+    if (s) {
+        sodium_free(s);
+    }
+}
+
+/* Reads one line into a locked buffer without echo when it comes from a terminal. */
+static ul_err read_line(FILE *f, bool no_echo, char *out, size_t cap)
+{
+    struct termios old, quiet;
+    bool restore = no_echo && tcgetattr(fileno(f), &old) == 0;
+    if (restore) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(fileno(f), TCSAFLUSH, &quiet);
+    }
+    char *r = fgets(out, (int)cap, f);
+    if (restore) {
+        tcsetattr(fileno(f), TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (!r) {
+        return UL_E_IO;
+    }
+    out[strcspn(out, "\r\n")] = 0;
+    return UL_OK;
+}
+
+ul_err ul_cli_passphrase(const char *passphrase_file, bool confirm, char **out)
+{
+    char *p = sodium_malloc(MAX_PASSPHRASE), *again = NULL;
+    const char *env = getenv("UPLEDGER_PASSPHRASE");
+    ul_err e = p ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK && env) {
+        if (strlen(env) >= MAX_PASSPHRASE) {
+            e = UL_E_LIMIT;
+        } else {
+            memcpy(p, env, strlen(env) + 1);
+        }
+    } else if (e == UL_OK && passphrase_file) {
+        FILE *f = fopen(passphrase_file, "r");
+        e = f ? read_line(f, false, p, MAX_PASSPHRASE) : UL_E_IO;
+        if (f) {
+            fclose(f);
+        }
+    } else if (e == UL_OK) {
+        FILE *tty = fopen("/dev/tty", "r+");
+        if (!tty) {
+            e = UL_E_PASSPHRASE; /* no terminal and no UPLEDGER_PASSPHRASE */
+        } else {
+            fputs("passphrase: ", stderr);
+            e = read_line(tty, true, p, MAX_PASSPHRASE);
+            if (e == UL_OK && confirm && (again = sodium_malloc(MAX_PASSPHRASE))) {
+                fputs("again: ", stderr);
+                e = read_line(tty, true, again, MAX_PASSPHRASE);
+                e = e == UL_OK && strcmp(p, again) != 0 ? UL_E_PASSPHRASE : e;
+                sodium_free(again);
+            }
+            fclose(tty);
+        }
+    }
+    if (e != UL_OK) {
+        ul_cli_free_secret(p);
+        return e;
+    }
+    *out = p;
+    return UL_OK;
+}
+
+ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **out)
+{
+    char *pass = NULL;
+    if (!ul_key_file_encrypted(path)) {
+        return ul_key_load(out, path, NULL);
+    }
+    ul_err e = ul_cli_passphrase(passphrase_file, false, &pass);
+    if (e == UL_OK) {
+        e = ul_key_load(out, path, pass);
+    }
+    ul_cli_free_secret(pass);
+    return e;
+}
+
+ul_err ul_cli_pubkey_arg(const char *arg, uint8_t pub32[UL_PUBKEY_BYTES])
+{
+    if (strlen(arg) == 2 * UL_PUBKEY_BYTES && ul_hex_decode(pub32, UL_PUBKEY_BYTES, arg) == UL_OK) {
+        return UL_OK;
+    }
+    return ul_key_load_pubkey(arg, pub32);
+}
+
+ul_err ul_cli_id_arg(const char *arg, uint8_t id32[UL_HASH_BYTES])
+{
+    return ul_hex_decode(id32, UL_HASH_BYTES, arg) == UL_OK ? UL_OK : UL_E_ARG;
+}
+
+void ul_cli_time_str(char out[32], uint64_t unix_s)
+{
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+        snprintf(out, 32, "%llu", (unsigned long long)unix_s);
+    }
+}
+
+json_t *ul_cli_hex_json(const uint8_t *p, size_t n)
+{
+    char *s = malloc(2 * n + 1);
+    if (!s) {
+        return NULL;
+    }
+    ul_hex_encode(s, p, n);
+    json_t *v = json_string(s);
+    free(s);
+    return v;
+}
+
+const char *ul_cli_kind_name(uint64_t kind)
+{
+    static const char *names[] = {"security", "feature", "bugfix", "maintenance"};
+    return kind <= UL_KIND_MAX_ ? names[kind] : "unknown";
+}
+
+ul_err ul_cli_chain_id(ul_cli *cli, uint8_t chain_id32[UL_HASH_BYTES])
+{
+    ul_msg q, r;
+    uint8_t *buf;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    ul_err e = ul_cli_call(cli, &q, &r, &buf);
+    if (e == UL_OK) {
+        e = ul_msg_get_fixed(&r, 2, chain_id32, UL_HASH_BYTES);
+    }
+    ul_p2p_free(buf);
+    return e;
+}
+
+ul_err ul_cli_sign_tx(ul_cli *cli, const ul_key *key, ul_tx_kind kind, ul_domain d,
+                      const uint8_t *body, size_t blen, uint8_t *out, size_t cap, size_t *len)
+{
+    uint8_t chain_id[UL_HASH_BYTES];
+    ul_tx t = {.kind = kind, .body = {body, blen}, .n_sigs = 1};
+    ul_err e = ul_cli_chain_id(cli, chain_id);
+    if (e != UL_OK) {
+        return e;
+    }
+    memcpy(t.sigs[0].pubkey, ul_key_pubkey(key), UL_PUBKEY_BYTES);
+    if ((e = ul_key_sign(key, t.sigs[0].sig, d, chain_id, body, blen)) != UL_OK) {
+        return e;
+    }
+    return ul_schema_tx_encode(out, cap, len, &t);
+}
+
+static ul_err poll_committed(ul_cli *cli, const uint8_t id32[UL_HASH_BYTES], uint64_t *height)
+{
+    for (int waited = 0; waited < SUBMIT_WAIT_MS; waited += SUBMIT_POLL_MS) {
+        ul_msg q, r;
+        uint8_t *buf;
+        uint64_t h = 0;
+        ul_msg_init(&q);
+        ul_msg_uint(&q, 0, UL_RPC_TX_STATUS);
+        ul_msg_bytes(&q, 1, id32, UL_HASH_BYTES);
+        ul_err e = ul_cli_call(cli, &q, &r, &buf);
+        if (e == UL_OK) {
+            e = ul_msg_get_uint(&r, 1, &h);
+        }
+        ul_p2p_free(buf);
+        if (e != UL_OK) {
+            return e; /* UL_E_NOT_FOUND: the node lost the pending block (crash) */
+        }
+        if (h > 0) {
+            *height = h;
+            return UL_OK;
+        }
+        struct timespec ts = {0, SUBMIT_POLL_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return UL_E_TIMEOUT;
+}
+
+ul_err ul_cli_submit(ul_cli *cli, const uint8_t *tx, size_t len, bool wait,
+                     uint8_t id32[UL_HASH_BYTES], uint64_t *height)
+{
+    ul_msg q, r, one;
+    ul_span item = {tx, len}, arr, res;
+    uint8_t *buf;
+    size_t n;
+    uint64_t st;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_SUBMIT);
+    ul_msg_list(&q, 1, &item, 1);
+    ul_err e = ul_cli_call(cli, &q, &r, &buf);
+    if (e == UL_OK && (ul_msg_get_list(&r, 1, &arr, &n) != UL_OK || n != 1 ||
+                       !ul_msg_list_next(&arr, &res) || ul_msg_decode(&one, res.ptr, res.len) ||
+                       ul_msg_get_uint(&one, 1, &st) || ul_msg_get_fixed(&one, 2, id32, 32))) {
+        e = UL_E_PROTOCOL;
+    }
+    ul_p2p_free(buf);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (st != UL_OK) {
+        return (ul_err)st;
+    }
+    *height = 0;
+    return wait ? poll_committed(cli, id32, height) : UL_OK;
+}

@@ -1,0 +1,180 @@
+/* Shared CLI plumbing: errors and output, node calls, files, passphrases and key arguments. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+
+#define MAX_PASSPHRASE 1024
+
+int ul_cli_fail(ul_cli *cli, ul_err e, const char *fmt, ...)
+{
+    char ctx[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    if (cli && cli->json) {
+        json_t *o = json_pack("{s:{s:i,s:s,s:s,s:s}}", "error", "code", (int)e, "name",
+                              ul_err_name(e), "message", ul_err_str(e), "context", ctx);
+        ul_cli_print_json(o);
+    }
+    fprintf(stderr, "upledger: %s: %s (%s)\n", ctx, ul_err_str(e), ul_err_name(e));
+    return UL_EXIT_FAIL;
+}
+
+int ul_cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("upledger: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see --help)\n", stderr);
+    va_end(ap);
+    return UL_EXIT_USAGE;
+}
+
+void ul_cli_progress(const char *fmt, ...)
+{
+    const char *force = getenv("UPLEDGER_PROGRESS");
+    if (!isatty(STDERR_FILENO) && !(force && !strcmp(force, "1"))) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("upledger: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void ul_cli_print_json(json_t *v)
+{
+    if (!v) {
+        return;
+    }
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    if (s) {
+        puts(s);
+        free(s);
+    }
+    json_decref(v);
+}
+
+ul_err ul_cli_call(ul_cli *cli, const ul_msg *req, ul_msg *reply, uint8_t **buf)
+{
+    *buf = NULL;
+    if (cli->sock < 0) {
+        ul_err e = ul_p2p_connect(&cli->sock, cli->node, cli->timeout_ms);
+        if (e != UL_OK) {
+            return e;
+        }
+    }
+    ul_err e = ul_p2p_call(cli->sock, req, reply, buf);
+    if (e == UL_E_TIMEOUT || e == UL_E_NET) {
+        /* A REQ socket that lost its reply cannot be reused. */
+        ul_p2p_close(cli->sock);
+        cli->sock = -1;
+    }
+    return e;
+}
+
+ul_err ul_cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        return UL_E_IO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return UL_E_IO;
+    }
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        return UL_E_LIMIT;
+    }
+    uint8_t *buf = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (buf && got < (size_t)st.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        if (r <= 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    if (!buf || got != (size_t)st.st_size) {
+        free(buf);
+        return buf ? UL_E_IO : UL_E_NOMEM;
+    }
+    buf[got] = 0;
+    *out = buf;
+    *len = got;
+    return UL_OK;
+}
+
+ul_err ul_cli_write_file(const char *path, const uint8_t *p, size_t len)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return UL_E_IO;
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, p + off, len - off);
+        if (w <= 0) {
+            break;
+        }
+        off += (size_t)w;
+    }
+    bool ok = off == len && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return UL_E_IO;
+    }
+    return UL_OK;
+}
+
+ul_err ul_cli_hash_file(const char *path, uint8_t digest32[UL_HASH_BYTES], uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return UL_E_IO;
+    }
+    static uint8_t buf[1 << 16];
+    ul_sha256 s;
+    uint64_t total = 0;
+    ssize_t r;
+    ul_client_sha256_init(&s);
+    while ((r = read(fd, buf, sizeof buf)) > 0) {
+        ul_client_sha256_update(&s, buf, (size_t)r);
+        total += (uint64_t)r;
+        if (total > UL_MAX_IMAGE_BYTES) {
+            close(fd);
+            return UL_E_LIMIT;
+        }
+    }
+    close(fd);
+    if (r < 0) {
+        return UL_E_IO;
+    }
+    ul_client_sha256_final(&s, digest32);
+    *size = total;
+    return UL_OK;
+}

@@ -1,0 +1,275 @@
+/* Sealing and committing blocks: header roots (tx tree, release log, state), the commit check,
+ * and the single WriteBatch that makes a block durable all at once. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const uint8_t META_HEAD[] = "Mhead";
+
+ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n)
+{
+    /* Bottom-up pairing with the odd last node carried up unchanged builds exactly the RFC 9162
+     * tree (its left subtrees are always the largest power of two). */
+    if (n == 0) {
+        ul_client_merkle_empty_root(out32);
+        return UL_OK;
+    }
+    uint8_t(*lv)[UL_HASH_BYTES] = malloc(n * UL_HASH_BYTES);
+    if (!lv) {
+        return UL_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ul_client_merkle_leaf_hash(lv[i], leaves[i].bytes, leaves[i].len);
+    }
+    while (n > 1) {
+        size_t m = 0;
+        for (size_t i = 0; i + 1 < n; i += 2) {
+            ul_client_merkle_node_hash(lv[m++], lv[i], lv[i + 1]);
+        }
+        if (n & 1) {
+            memcpy(lv[m++], lv[n - 1], UL_HASH_BYTES);
+        }
+        n = m;
+    }
+    memcpy(out32, lv[0], UL_HASH_BYTES);
+    free(lv);
+    return UL_OK;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const ul_ov_entry *x = *(const ul_ov_entry *const *)a, *y = *(const ul_ov_entry *const *)b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int r = memcmp(x->key, y->key, n);
+    return r ? r : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* State commitment: SHA-256 over the previous state root and this block's state writes in key
+ * order. It binds every header to the exact state history; the authenticated map with
+ * per-key proofs (issue 3) will replace it. */
+static ul_err state_root(ul_chain *c, uint8_t out32[UL_HASH_BYTES])
+{
+    const ul_ov_entry **es = malloc((c->ov.n + 1) * sizeof *es);
+    if (!es) {
+        return UL_E_NOMEM;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < c->ov.cap; i++) {
+        if (c->ov.slots[i].key && c->ov.slots[i].key[0] == UL_KEY_STATE) {
+            es[n++] = &c->ov.slots[i];
+        }
+    }
+    qsort(es, n, sizeof *es, cmp_entry);
+    ul_sha256 s;
+    static const uint8_t tag[] = "upledger/v1/state";
+    uint8_t prev[UL_HASH_BYTES] = {0}, len4[4];
+    if (c->height) {
+        memcpy(prev, c->head.state_root, UL_HASH_BYTES);
+    }
+    ul_client_sha256_init(&s);
+    ul_client_sha256_update(&s, tag, sizeof tag - 1);
+    ul_client_sha256_update(&s, prev, sizeof prev);
+    for (size_t i = 0; i < n; i++) {
+        ul_be32_put(len4, (uint32_t)es[i]->klen);
+        ul_client_sha256_update(&s, len4, 4);
+        ul_client_sha256_update(&s, es[i]->key, es[i]->klen);
+        ul_be32_put(len4, (uint32_t)es[i]->vlen);
+        ul_client_sha256_update(&s, len4, 4);
+        ul_client_sha256_update(&s, es[i]->val, es[i]->vlen);
+    }
+    ul_client_sha256_final(&s, out32);
+    free(es);
+    return UL_OK;
+}
+
+ul_err ul_chain_seal(ul_chain *c, const uint8_t proposer32[UL_PUBKEY_BYTES], uint64_t time_ms,
+                     ul_header *out, uint8_t hash32[UL_HASH_BYTES])
+{
+    ul_header *h = &c->sealed_h;
+    memset(h, 0, sizeof *h);
+    h->version = UL_SCHEMA_VERSION;
+    memcpy(h->chain_id, c->chain_id, UL_HASH_BYTES);
+    h->height = c->height + 1;
+    h->time_ms = time_ms;
+    memcpy(h->prev, c->head_hash, UL_HASH_BYTES);
+    ul_log_root(c->log, h->log_root);
+    h->log_size = ul_log_size(c->log);
+    ul_err e = ul_merkle_root_of(h->tx_root, c->txs, c->n_txs);
+    if (e != UL_OK || (e = state_root(c, h->state_root)) != UL_OK) {
+        return e;
+    }
+    memcpy(h->validators_hash, c->valset_hash, UL_HASH_BYTES);
+    memcpy(h->next_validators_hash, c->valset_hash, UL_HASH_BYTES);
+    memcpy(h->proposer, proposer32, UL_PUBKEY_BYTES);
+    e = ul_schema_header_encode(c->sealed_hdr, sizeof c->sealed_hdr, &c->sealed_len, h);
+    if (e != UL_OK) {
+        return e;
+    }
+    ul_client_sha256(c->sealed_hash, c->sealed_hdr, c->sealed_len);
+    c->sealed = true;
+    if (out) {
+        *out = *h;
+    }
+    if (hash32) {
+        memcpy(hash32, c->sealed_hash, UL_HASH_BYTES);
+    }
+    return UL_OK;
+}
+
+/* Puts the sealed block, its commit and the pending writes into the batch. */
+static void fill_batch(ul_chain *c, const uint8_t *commit, size_t commit_len)
+{
+    uint64_t h = c->sealed_h.height;
+    uint8_t k[UL_KEY_MAX], v[4 + UL_MAX_HEADER_BYTES];
+    ul_be32_put(v, (uint32_t)c->n_txs);
+    memcpy(v + 4, c->sealed_hdr, c->sealed_len);
+    ul_batch_put(c->batch, k, ul_key_h(k, UL_KEY_HEADER, h), v, 4 + c->sealed_len);
+    ul_batch_put(c->batch, k, ul_key_h(k, UL_KEY_COMMIT, h), commit, commit_len);
+    for (size_t i = 0; i < c->n_txs; i++) {
+        ul_batch_put(c->batch, k, ul_key_hi(k, UL_KEY_TX, h, (uint32_t)i), c->txs[i].bytes,
+                     c->txs[i].len);
+    }
+    uint8_t h8[8];
+    ul_be64_put(h8, h);
+    ul_batch_put(c->batch, k, ul_key_id(k, UL_KEY_HASH, c->sealed_hash), h8, 8);
+    for (size_t i = 0; i < c->ov.cap; i++) {
+        const ul_ov_entry *e = &c->ov.slots[i];
+        if (e->key) {
+            ul_batch_put(c->batch, e->key, e->klen, e->val, e->vlen);
+        }
+    }
+    memcpy(v, h8, 8);
+    memcpy(v + 8, c->sealed_hash, UL_HASH_BYTES);
+    ul_batch_put(c->batch, META_HEAD, sizeof META_HEAD - 1, v, 8 + UL_HASH_BYTES);
+}
+
+ul_err ul_chain_commit(ul_chain *c, const uint8_t *commit, size_t commit_len)
+{
+    ul_commit cm;
+    ul_err e = UL_E_ARG;
+    if (!c->sealed) {
+        goto fail;
+    }
+    if ((e = ul_schema_commit_decode(&cm, commit, commit_len)) != UL_OK ||
+        (e = ul_client_commit_verify(&cm, &c->genesis.validators, c->chain_id,
+                                     c->sealed_h.height, c->sealed_hash)) != UL_OK) {
+        goto fail;
+    }
+    fill_batch(c, commit, commit_len);
+    if ((e = ul_store_write(c->store, c->batch, c->sync)) != UL_OK) {
+        goto fail;
+    }
+    ul_log_commit(c->log);
+    c->height = c->sealed_h.height;
+    c->head = c->sealed_h;
+    memcpy(c->head_hash, c->sealed_hash, UL_HASH_BYTES);
+    c->next_time_ms = ul_client_commit_time(&cm, &c->genesis.validators);
+    ul_chain_pending_reset(c);
+    return UL_OK;
+fail:
+    ul_chain_discard(c);
+    return e;
+}
+
+static ul_err valset_index(const ul_valset *s, const uint8_t pub[UL_PUBKEY_BYTES], size_t *idx)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (memcmp(s->v[i].pubkey, pub, UL_PUBKEY_BYTES) == 0) {
+            *idx = i;
+            return UL_OK;
+        }
+    }
+    return UL_E_VALIDATOR;
+}
+
+ul_err ul_chain_produce(ul_chain *c, const ul_key *key, uint64_t now_ms, uint64_t *height)
+{
+    size_t idx;
+    ul_header h;
+    uint8_t hash[UL_HASH_BYTES], vote_bytes[128], commit_bytes[UL_MAX_COMMIT_BYTES];
+    size_t vlen, clen;
+    ul_err e = valset_index(&c->genesis.validators, ul_key_pubkey(key), &idx);
+    if (e != UL_OK || (e = ul_chain_seal(c, ul_key_pubkey(key), c->next_time_ms, &h, hash))) {
+        ul_chain_discard(c);
+        return e;
+    }
+    /* Vote times feed the next block's BFT time, which must move forward. */
+    ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = h.height, .round = 0,
+                 .time_ms = now_ms > h.time_ms ? now_ms : h.time_ms + 1};
+    memcpy(v.block_hash, hash, UL_HASH_BYTES);
+    ul_commit cm = {.height = h.height, .round = 0, .n_sigs = 1};
+    memcpy(cm.block_hash, hash, UL_HASH_BYTES);
+    cm.sigs[0].index = idx;
+    cm.sigs[0].time_ms = v.time_ms;
+    if ((e = ul_schema_vote_encode(vote_bytes, sizeof vote_bytes, &vlen, &v)) != UL_OK ||
+        (e = ul_key_sign(key, cm.sigs[0].sig, UL_DOMAIN_VOTE, c->chain_id, vote_bytes, vlen)) ||
+        (e = ul_schema_commit_encode(commit_bytes, sizeof commit_bytes, &clen, &cm)) != UL_OK) {
+        ul_chain_discard(c);
+        return e;
+    }
+    if ((e = ul_chain_commit(c, commit_bytes, clen)) == UL_OK && height) {
+        *height = h.height;
+    }
+    return e;
+}
+
+/* Names the first header field where a re-executed block differs from the received one. */
+static ul_err header_diff(const ul_header *got, const ul_header *want)
+{
+    if (got->height != want->height) {
+        return UL_E_HEIGHT;
+    }
+    if (memcmp(got->prev, want->prev, UL_HASH_BYTES) != 0) {
+        return UL_E_HEADER_LINK;
+    }
+    if (memcmp(got->chain_id, want->chain_id, UL_HASH_BYTES) != 0) {
+        return UL_E_CHAIN_ID;
+    }
+    if (got->time_ms != want->time_ms) {
+        return UL_E_TIME;
+    }
+    return UL_E_ROOT_MISMATCH;
+}
+
+ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const uint8_t *commit,
+                      size_t commit_len)
+{
+    ul_block b;
+    ul_header want;
+    uint8_t id[UL_HASH_BYTES];
+    ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
+    ul_err e = txs ? UL_OK : UL_E_NOMEM;
+    ul_chain_discard(c);
+    if (e != UL_OK || (e = ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, block, block_len)) ||
+        (e = ul_schema_header_decode(&want, b.header.ptr, b.header.len)) != UL_OK) {
+        goto out;
+    }
+    size_t proposer;
+    if (want.height != c->height + 1) {
+        e = UL_E_HEIGHT;
+        goto out;
+    }
+    if ((e = valset_index(&c->genesis.validators, want.proposer, &proposer)) != UL_OK) {
+        goto out;
+    }
+    for (size_t i = 0; i < b.n_txs; i++) {
+        if ((e = ul_chain_submit(c, b.txs[i].ptr, b.txs[i].len, id)) != UL_OK) {
+            goto out;
+        }
+    }
+    if ((e = ul_chain_seal(c, want.proposer, c->next_time_ms, NULL, NULL)) != UL_OK) {
+        goto out;
+    }
+    if (c->sealed_len != b.header.len || memcmp(c->sealed_hdr, b.header.ptr, b.header.len)) {
+        e = header_diff(&c->sealed_h, &want);
+        goto out;
+    }
+    e = ul_chain_commit(c, commit, commit_len);
+out:
+    if (e != UL_OK) {
+        ul_chain_discard(c);
+    }
+    free(txs);
+    return e;
+}

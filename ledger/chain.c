@@ -1,0 +1,214 @@
+/* The chain: one store, its genesis, the committed head and one pending block. Every block,
+ * produced here or received, is committed by the same path as one synced WriteBatch. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const uint8_t META_GENESIS[] = "Mgenesis";
+static const uint8_t META_HEAD[] = "Mhead";
+
+void ul_chain_pending_reset(ul_chain *c)
+{
+    for (size_t i = 0; i < c->n_txs; i++) {
+        free(c->txs[i].bytes);
+    }
+    c->n_txs = 0;
+    c->sealed = false;
+    ul_overlay_clear(&c->ov);
+    ul_batch_clear(c->batch);
+}
+
+void ul_chain_discard(ul_chain *c)
+{
+    ul_log_rollback(c->log);
+    ul_chain_pending_reset(c);
+}
+
+static ul_err load_head(ul_chain *c)
+{
+    uint8_t v[8 + UL_HASH_BYTES];
+    ul_err e = ul_store_get_fixed(c->store, META_HEAD, sizeof META_HEAD - 1, v, sizeof v);
+    if (e == UL_E_NOT_FOUND) {
+        c->height = 0;
+        memcpy(c->head_hash, c->chain_id, UL_HASH_BYTES);
+        c->next_time_ms = c->genesis.time_ms;
+        return UL_OK;
+    }
+    if (e != UL_OK) {
+        return e;
+    }
+    c->height = ul_be64_get(v);
+    memcpy(c->head_hash, v + 8, UL_HASH_BYTES);
+    uint8_t *hdr = NULL, *cm = NULL;
+    size_t hlen, clen;
+    ul_commit commit;
+    if ((e = ul_chain_header_bytes(c, c->height, &hdr, &hlen)) == UL_OK &&
+        (e = ul_schema_header_decode(&c->head, hdr, hlen)) == UL_OK &&
+        (e = ul_chain_commit_bytes(c, c->height, &cm, &clen)) == UL_OK &&
+        (e = ul_schema_commit_decode(&commit, cm, clen)) == UL_OK) {
+        c->next_time_ms = ul_client_commit_time(&commit, &c->genesis.validators);
+    }
+    free(hdr);
+    free(cm);
+    return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+}
+
+/* Stores the genesis in a new store, or checks that an existing store holds the same one. */
+static ul_err bind_genesis(ul_chain *c, const uint8_t *genesis, size_t glen)
+{
+    uint8_t *stored = NULL;
+    size_t slen;
+    ul_err e = ul_store_get(c->store, META_GENESIS, sizeof META_GENESIS - 1, &stored, &slen);
+    if (e == UL_E_NOT_FOUND && genesis) {
+        ul_batch_put(c->batch, META_GENESIS, sizeof META_GENESIS - 1, genesis, glen);
+        e = ul_store_write(c->store, c->batch, true);
+        ul_batch_clear(c->batch);
+        if (e != UL_OK) {
+            return e;
+        }
+        stored = malloc(glen);
+        if (!stored) {
+            return UL_E_NOMEM;
+        }
+        memcpy(stored, genesis, glen);
+        slen = glen;
+    } else if (e != UL_OK) {
+        return e;
+    } else if (genesis && (slen != glen || memcmp(stored, genesis, glen) != 0)) {
+        free(stored);
+        return UL_E_CHAIN_ID;
+    }
+    c->genesis_bytes = stored;
+    c->genesis_len = slen;
+    if ((e = ul_schema_genesis_decode(&c->genesis, stored, slen)) != UL_OK) {
+        return e == UL_E_VERSION ? e : UL_E_CORRUPT;
+    }
+    ul_client_sha256(c->chain_id, stored, slen);
+    return ul_client_valset_hash(c->valset_hash, &c->genesis.validators);
+}
+
+ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t genesis_len)
+{
+    *out = NULL;
+    ul_err e = ul_client_init();
+    if (e != UL_OK) {
+        return e;
+    }
+    if (genesis) {
+        ul_genesis g;
+        if ((e = ul_schema_genesis_decode(&g, genesis, genesis_len)) != UL_OK) {
+            return e;
+        }
+    }
+    ul_chain *c = calloc(1, sizeof *c);
+    if (!c) {
+        return UL_E_NOMEM;
+    }
+    c->sync = true;
+    if ((e = ul_store_open(&c->store, dir, genesis != NULL, 0)) != UL_OK) {
+        goto out;
+    }
+    if (!(c->batch = ul_batch_create()) || ul_overlay_init(&c->ov) != UL_OK) {
+        e = UL_E_NOMEM;
+        goto out;
+    }
+    if ((e = bind_genesis(c, genesis, genesis_len)) != UL_OK || (e = load_head(c)) != UL_OK) {
+        goto out;
+    }
+    e = ul_log_open(&c->log, c->store, c->height ? c->head.log_size : 0);
+out:
+    if (e != UL_OK) {
+        ul_chain_close(c);
+        return e;
+    }
+    *out = c;
+    return UL_OK;
+}
+
+void ul_chain_close(ul_chain *c)
+{
+    if (!c) {
+        return;
+    }
+    if (c->batch) {
+        ul_chain_pending_reset(c);
+        ul_batch_destroy(c->batch);
+    }
+    ul_overlay_free(&c->ov);
+    ul_log_close(c->log);
+    ul_store_close(c->store);
+    free(c->genesis_bytes);
+    free(c);
+}
+
+const uint8_t *ul_chain_id(const ul_chain *c) { return c->chain_id; }
+const ul_genesis *ul_chain_genesis(const ul_chain *c) { return &c->genesis; }
+ul_span ul_chain_genesis_bytes(const ul_chain *c)
+{
+    return (ul_span){c->genesis_bytes, c->genesis_len};
+}
+const ul_valset *ul_chain_valset(const ul_chain *c) { return &c->genesis.validators; }
+uint64_t ul_chain_height(const ul_chain *c) { return c->height; }
+uint64_t ul_chain_log_size(const ul_chain *c) { return c->height ? c->head.log_size : 0; }
+size_t ul_chain_pending_count(const ul_chain *c) { return c->n_txs; }
+ul_store *ul_chain_store(ul_chain *c) { return c->store; }
+ul_log *ul_chain_log(ul_chain *c) { return c->log; }
+uint64_t ul_chain_next_time(const ul_chain *c) { return c->next_time_ms; }
+
+ul_err ul_chain_read(ul_chain *c, const uint8_t *key, size_t klen, uint8_t *buf, size_t cap,
+                     size_t *vlen)
+{
+    const ul_ov_entry *o = ul_overlay_get(&c->ov, key, klen);
+    if (o) {
+        if (o->vlen > cap) {
+            return UL_E_CORRUPT;
+        }
+        memcpy(buf, o->val, o->vlen);
+        *vlen = o->vlen;
+        return UL_OK;
+    }
+    uint8_t *v;
+    ul_err e = ul_store_get(c->store, key, klen, &v, vlen);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (*vlen > cap) {
+        free(v);
+        return UL_E_CORRUPT;
+    }
+    memcpy(buf, v, *vlen);
+    free(v);
+    return UL_OK;
+}
+
+ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES])
+{
+    if (c->sealed) {
+        return UL_E_BUSY;
+    }
+    if (c->n_txs >= UL_MAX_BLOCK_TXS) {
+        return UL_E_BUSY;
+    }
+    if (len > UL_MAX_TX_BYTES) {
+        return UL_E_LIMIT;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        return UL_E_NOMEM;
+    }
+    memcpy(copy, tx, len);
+    ul_err e = ul_exec_tx(c, copy, len, (uint32_t)c->n_txs, id32);
+    if (e == UL_E_NOMEM) {
+        /* A write may have half happened: the pending block cannot be trusted any more. */
+        free(copy);
+        ul_chain_discard(c);
+        return e;
+    }
+    if (e != UL_OK) {
+        free(copy);
+        return e;
+    }
+    c->txs[c->n_txs++] = (ul_buf){copy, len};
+    return UL_OK;
+}

@@ -1,0 +1,83 @@
+/* Cross-file internals of ledger/: the pending-block overlay and the chain's private state. */
+#ifndef UL_LEDGER_INTERNAL_H
+#define UL_LEDGER_INTERNAL_H
+
+#include "ul_ledger.h"
+
+/* Writes of the pending block, readable before they are committed. Keys and values are copied. */
+typedef struct {
+    uint8_t *key;
+    size_t klen;
+    uint8_t *val;
+    size_t vlen;
+} ul_ov_entry;
+
+typedef struct {
+    ul_ov_entry *slots; /* open addressing; key == NULL marks a free slot */
+    size_t cap;         /* power of two */
+    size_t n;
+    uint8_t seed[16];   /* SipHash key: hostile keys cannot force collisions */
+} ul_overlay;
+
+ul_err ul_overlay_init(ul_overlay *o);
+void ul_overlay_free(ul_overlay *o);
+void ul_overlay_clear(ul_overlay *o);
+/* Inserts or replaces; UL_E_NOMEM leaves the overlay as it was. */
+ul_err ul_overlay_put(ul_overlay *o, const uint8_t *key, size_t klen, const uint8_t *val,
+                      size_t vlen);
+const ul_ov_entry *ul_overlay_get(const ul_overlay *o, const uint8_t *key, size_t klen);
+
+/* State and index keys (see ul_ledger.h for families). Buffers hold UL_KEY_MAX bytes. */
+#define UL_KEY_MAX (2 + UL_MAX_NS_LEN + 1 + UL_MAX_LABEL_LEN + 8)
+size_t ul_key_ns(uint8_t *k, ul_span ns);
+size_t ul_key_nonce(uint8_t *k, const uint8_t pub32[UL_PUBKEY_BYTES]);
+size_t ul_key_latest(uint8_t *k, ul_span ns, ul_span hw);
+size_t ul_key_nshist(uint8_t *k, ul_span ns, uint64_t index);
+size_t ul_key_h(uint8_t *k, uint8_t family, uint64_t h);
+size_t ul_key_hi(uint8_t *k, uint8_t family, uint64_t h, uint32_t i);
+size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES]);
+
+typedef struct {
+    uint8_t *bytes;
+    size_t len;
+} ul_buf;
+
+struct ul_chain {
+    ul_store *store;
+    ul_log *log;
+    uint8_t *genesis_bytes;
+    size_t genesis_len;
+    ul_genesis genesis;
+    uint8_t chain_id[UL_HASH_BYTES];
+    uint8_t valset_hash[UL_HASH_BYTES];
+    bool sync; /* fsync every block (off only for audit's scratch chain) */
+    /* committed head */
+    uint64_t height;
+    uint8_t head_hash[UL_HASH_BYTES];
+    ul_header head;
+    uint64_t next_time_ms;
+    /* pending block */
+    ul_overlay ov;
+    ul_batch *batch;
+    ul_buf txs[UL_MAX_BLOCK_TXS];
+    size_t n_txs;
+    bool sealed;
+    uint8_t sealed_hdr[UL_MAX_HEADER_BYTES];
+    size_t sealed_len;
+    ul_header sealed_h;
+    uint8_t sealed_hash[UL_HASH_BYTES];
+};
+
+/* Reads a key from the pending overlay, else the store, into buf[cap]. UL_E_NOT_FOUND, or
+ * UL_E_CORRUPT when the value is larger than cap. */
+ul_err ul_chain_read(ul_chain *c, const uint8_t *key, size_t klen, uint8_t *buf, size_t cap,
+                     size_t *vlen);
+/* Empties the pending block (keeps the log's pending appends: callers commit or roll back). */
+void ul_chain_pending_reset(ul_chain *c);
+/* Validates and executes one transaction into the pending block (ledger/exec.c). */
+ul_err ul_exec_tx(ul_chain *c, const uint8_t *tx, size_t len, uint32_t tx_index,
+                  uint8_t id32[UL_HASH_BYTES]);
+/* RFC 9162 root over leaves given as byte strings. */
+ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n);
+
+#endif

@@ -1,0 +1,268 @@
+/* Read-only queries over the committed chain: blocks, releases, namespaces, proof bundles. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static ul_err get_h(ul_chain *c, uint8_t family, uint64_t h, uint8_t **v, size_t *len)
+{
+    uint8_t k[16];
+    if (h == 0 || h > c->height) {
+        return UL_E_NOT_FOUND;
+    }
+    return ul_store_get(c->store, k, ul_key_h(k, family, h), v, len);
+}
+
+ul_err ul_chain_header_bytes(ul_chain *c, uint64_t h, uint8_t **hdr, size_t *hlen)
+{
+    uint8_t *v;
+    size_t len;
+    ul_err e = get_h(c, UL_KEY_HEADER, h, &v, &len);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (len < 4) {
+        free(v);
+        return UL_E_CORRUPT;
+    }
+    memmove(v, v + 4, len - 4);
+    *hdr = v;
+    *hlen = len - 4;
+    return UL_OK;
+}
+
+ul_err ul_chain_commit_bytes(ul_chain *c, uint64_t h, uint8_t **cm, size_t *clen)
+{
+    return get_h(c, UL_KEY_COMMIT, h, cm, clen);
+}
+
+ul_err ul_chain_block_bytes(ul_chain *c, uint64_t h, uint8_t **blk, size_t *blen)
+{
+    uint8_t *rec = NULL, *out = NULL, k[16];
+    ul_span *txs = NULL;
+    size_t len, n = 0, total = 0;
+    ul_err e = get_h(c, UL_KEY_HEADER, h, &rec, &len);
+    if (e != UL_OK) {
+        return e;
+    }
+    uint32_t n_txs = len >= 4 ? ul_be32_get(rec) : UINT32_MAX;
+    if (n_txs > UL_MAX_BLOCK_TXS || !(txs = calloc(n_txs + 1, sizeof *txs))) {
+        e = n_txs > UL_MAX_BLOCK_TXS ? UL_E_CORRUPT : UL_E_NOMEM;
+        goto out;
+    }
+    for (; n < n_txs; n++) {
+        uint8_t *t;
+        size_t tl;
+        if ((e = ul_store_get(c->store, k, ul_key_hi(k, UL_KEY_TX, h, (uint32_t)n), &t, &tl))) {
+            e = e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+            goto out;
+        }
+        txs[n] = (ul_span){t, tl};
+        total += tl;
+    }
+    size_t cap = total + len + 64;
+    if (!(out = malloc(cap))) {
+        e = UL_E_NOMEM;
+        goto out;
+    }
+    e = ul_schema_block_encode(out, cap, blen, (ul_span){rec + 4, len - 4}, txs, n_txs);
+out:
+    for (size_t i = 0; txs && i < n; i++) {
+        free((void *)txs[i].ptr);
+    }
+    free(txs);
+    free(rec);
+    if (e != UL_OK) {
+        free(out);
+        return e;
+    }
+    *blk = out;
+    return UL_OK;
+}
+
+static ul_err release_loc(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_release_loc *loc)
+{
+    uint8_t k[UL_KEY_MAX], v[20];
+    ul_err e = ul_store_get_fixed(c->store, k, ul_key_id(k, UL_KEY_RELEASE, id32), v, sizeof v);
+    if (e != UL_OK) {
+        return e;
+    }
+    loc->log_index = ul_be64_get(v);
+    loc->height = ul_be64_get(v + 8);
+    loc->tx_index = ul_be32_get(v + 16);
+    return UL_OK;
+}
+
+ul_err ul_chain_release(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint8_t **tx, size_t *len,
+                        ul_release_loc *loc)
+{
+    uint8_t k[UL_KEY_MAX];
+    ul_err e = release_loc(c, id32, loc);
+    if (e != UL_OK) {
+        return e;
+    }
+    e = ul_store_get(c->store, k, ul_key_hi(k, UL_KEY_TX, loc->height, loc->tx_index), tx, len);
+    return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+}
+
+ul_err ul_chain_release_at(ul_chain *c, uint64_t index, uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t k[UL_KEY_MAX], v[12], *tx;
+    size_t len;
+    ul_tx t;
+    if (index >= ul_chain_log_size(c)) {
+        return UL_E_NOT_FOUND;
+    }
+    ul_err e = ul_store_get_fixed(c->store, k, ul_key_h(k, UL_KEY_LOGIDX, index), v, sizeof v);
+    if (e != UL_OK) {
+        return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+    }
+    e = ul_store_get(c->store, k, ul_key_hi(k, UL_KEY_TX, ul_be64_get(v), ul_be32_get(v + 8)),
+                     &tx, &len);
+    if (e != UL_OK) {
+        return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+    }
+    if ((e = ul_schema_tx_decode(&t, tx, len)) == UL_OK) {
+        ul_client_sha256(id32, t.body.ptr, t.body.len);
+    }
+    free(tx);
+    return e;
+}
+
+ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t start, uint8_t (*ids)[UL_HASH_BYTES],
+                        size_t cap, size_t *n)
+{
+    uint8_t prefix[UL_KEY_MAX], first[UL_KEY_MAX];
+    size_t plen = ul_key_nshist(prefix, ns, 0) - 8, flen = ul_key_nshist(first, ns, start);
+    ul_store_iter *it;
+    ul_err e = ul_store_iter_create(&it, c->store, prefix, plen, first, flen);
+    if (e != UL_OK) {
+        return e;
+    }
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    *n = 0;
+    while (*n < cap && ul_store_iter_next(it, &k, &kl, &v, &vl)) {
+        if (vl != UL_HASH_BYTES || kl != plen + 8) {
+            e = UL_E_CORRUPT;
+            break;
+        }
+        memcpy(ids[(*n)++], v, UL_HASH_BYTES);
+    }
+    ul_store_iter_destroy(it);
+    return e;
+}
+
+ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH_BYTES],
+                       uint64_t *seq)
+{
+    uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
+    if (ns.len > UL_MAX_NS_LEN || hw.len > UL_MAX_LABEL_LEN) {
+        return UL_E_LIMIT;
+    }
+    ul_err e = ul_store_get_fixed(c->store, k, ul_key_latest(k, ns, hw), v, sizeof v);
+    if (e == UL_OK) {
+        *seq = ul_be64_get(v);
+        memcpy(id32, v + 8, UL_HASH_BYTES);
+    }
+    return e;
+}
+
+ul_err ul_chain_namespace(ul_chain *c, ul_span ns, uint8_t **body, size_t *len, uint64_t *height)
+{
+    uint8_t k[UL_KEY_MAX], *v;
+    size_t vl;
+    if (ns.len > UL_MAX_NS_LEN) {
+        return UL_E_LIMIT;
+    }
+    ul_err e = ul_store_get(c->store, k, ul_key_ns(k, ns), &v, &vl);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (vl < 8) {
+        free(v);
+        return UL_E_CORRUPT;
+    }
+    *height = ul_be64_get(v);
+    memmove(v, v + 8, vl - 8);
+    *body = v;
+    *len = vl - 8;
+    return UL_OK;
+}
+
+ul_err ul_chain_nonce(ul_chain *c, const uint8_t pubkey32[UL_PUBKEY_BYTES], uint64_t *nonce)
+{
+    uint8_t k[UL_KEY_MAX], v[8];
+    ul_err e = ul_store_get_fixed(c->store, k, ul_key_nonce(k, pubkey32), v, sizeof v);
+    *nonce = e == UL_OK ? ul_be64_get(v) : 0;
+    return e == UL_E_NOT_FOUND ? UL_OK : e;
+}
+
+ul_err ul_chain_tx_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t *height)
+{
+    static const uint8_t families[] = {UL_KEY_RELEASE, UL_KEY_TXHASH};
+    uint8_t k[UL_KEY_MAX], v[20];
+    for (size_t i = 0; i < sizeof families; i++) {
+        size_t kl = ul_key_id(k, families[i], id32), vl;
+        if (ul_overlay_get(&c->ov, k, kl)) {
+            *height = 0;
+            return UL_OK;
+        }
+        ul_err e = ul_chain_read(c, k, kl, v, sizeof v, &vl);
+        if (e == UL_OK) {
+            *height = ul_be64_get(families[i] == UL_KEY_RELEASE ? v + 8 : v);
+            return UL_OK;
+        }
+        if (e != UL_E_NOT_FOUND) {
+            return e;
+        }
+    }
+    return UL_E_NOT_FOUND;
+}
+
+ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t h, uint8_t **out,
+                       size_t *len)
+{
+    ul_release_loc loc;
+    ul_header hd;
+    ul_inclusion *proof = malloc(sizeof *proof);
+    uint8_t *hdr = NULL, *cm = NULL, *leaf = NULL, *buf = NULL, inc[UL_MAX_PROOF_DEPTH * 34 + 32];
+    size_t hlen, clen, llen, ilen, vlen;
+    uint8_t vs[UL_MAX_VALSET_BYTES];
+    ul_err e = proof ? UL_OK : UL_E_NOMEM;
+    h = h ? h : c->height;
+    if (e || (e = ul_chain_release(c, id32, &leaf, &llen, &loc)) != UL_OK ||
+        (e = ul_chain_header_bytes(c, h, &hdr, &hlen)) != UL_OK ||
+        (e = ul_chain_commit_bytes(c, h, &cm, &clen)) != UL_OK ||
+        (e = ul_schema_header_decode(&hd, hdr, hlen)) != UL_OK) {
+        goto out;
+    }
+    if (loc.log_index >= hd.log_size) {
+        e = UL_E_NOT_FOUND; /* released after height h */
+        goto out;
+    }
+    if ((e = ul_log_inclusion(c->log, loc.log_index, hd.log_size, proof)) != UL_OK ||
+        (e = ul_schema_inclusion_encode(inc, sizeof inc, &ilen, proof)) != UL_OK ||
+        (e = ul_schema_valset_encode(vs, sizeof vs, &vlen, &c->genesis.validators)) != UL_OK) {
+        goto out;
+    }
+    ul_bundle b = {.version = UL_SCHEMA_VERSION, .header = {hdr, hlen}, .commit = {cm, clen},
+                   .valset = {vs, vlen}, .leaf = {leaf, llen}, .inclusion = {inc, ilen}};
+    size_t cap = hlen + clen + vlen + llen + ilen + 64;
+    if (!(buf = malloc(cap))) {
+        e = UL_E_NOMEM;
+        goto out;
+    }
+    e = ul_schema_bundle_encode(buf, cap, len, &b);
+out:
+    free(proof);
+    free(hdr);
+    free(cm);
+    free(leaf);
+    if (e != UL_OK) {
+        free(buf);
+        return e;
+    }
+    *out = buf;
+    return UL_OK;
+}

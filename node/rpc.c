@@ -1,0 +1,324 @@
+/* upledgerd's query endpoint: decode a request, run it against the chain, encode the reply.
+ * Every reply carries a ul_err under key 0; results use keys 1.. (see p2p/README.md). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+typedef struct {
+    ul_msg m;
+    uint8_t *owned[UL_MAX_BLOCK_RANGE * 2 + 4]; /* buffers the reply's spans point into */
+    size_t n_owned;
+    ul_span items[UL_MAX_SUBMIT_TXS];
+    ul_span items2[UL_MAX_BLOCK_RANGE];
+} reply;
+
+static uint8_t *keep(reply *r, uint8_t *p)
+{
+    if (p && r->n_owned < sizeof r->owned / sizeof r->owned[0]) {
+        r->owned[r->n_owned++] = p;
+        return p;
+    }
+    free(p);
+    return NULL;
+}
+
+static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
+{
+    ul_chain *c = n->chain;
+    uint8_t *hdr = NULL;
+    size_t hlen = 0;
+    ul_msg_uint(&r->m, 1, ul_chain_height(c));
+    ul_msg_bytes(&r->m, 2, ul_chain_id(c), UL_HASH_BYTES);
+    ul_msg_uint(&r->m, 3, ul_chain_log_size(c));
+    ul_msg_uint(&r->m, 4, ul_chain_pending_count(c));
+    if (ul_chain_height(c) && ul_chain_header_bytes(c, ul_chain_height(c), &hdr, &hlen) == UL_OK) {
+        ul_msg_item(&r->m, 5, (ul_span){keep(r, hdr), hlen});
+    }
+    return UL_OK;
+}
+
+static ul_err do_genesis(ul_node *n, const ul_msg *q, reply *r)
+{
+    ul_msg_item(&r->m, 1, ul_chain_genesis_bytes(n->chain));
+    return UL_OK;
+}
+
+static ul_err do_submit(ul_node *n, const ul_msg *q, reply *r)
+{
+    ul_span arr, tx;
+    size_t count, i = 0;
+    ul_err e = ul_msg_get_list(q, 1, &arr, &count);
+    if (e != UL_OK || count == 0 || count > UL_MAX_SUBMIT_TXS) {
+        return e != UL_OK ? e : count ? UL_E_LIMIT : UL_E_PROTOCOL;
+    }
+    /* Each result is a small map {1: ul_err, 2: id}: 1 + 2 + 2 + 35 bytes. */
+    uint8_t *res = keep(r, malloc(count * 48));
+    if (!res) {
+        return UL_E_NOMEM;
+    }
+    while (ul_msg_list_next(&arr, &tx)) {
+        uint8_t id[UL_HASH_BYTES] = {0};
+        e = ul_chain_submit(n->chain, tx.ptr, tx.len, id);
+        if (e == UL_E_BUSY) { /* the pending block is full: commit it, then retry */
+            ul_node_produce(n);
+            e = ul_chain_submit(n->chain, tx.ptr, tx.len, id);
+        }
+        if (e == UL_OK && n->first_pending_ms == 0) {
+            n->first_pending_ms = ul_node_now_ms();
+        }
+        ul_msg one;
+        size_t len;
+        ul_msg_init(&one);
+        ul_msg_uint(&one, 1, (uint64_t)e);
+        ul_msg_bytes(&one, 2, id, UL_HASH_BYTES);
+        if (ul_msg_encode(res + i * 48, 48, &len, &one) != UL_OK) {
+            return UL_E_INTERNAL;
+        }
+        r->items[i] = (ul_span){res + i * 48, len};
+        i++;
+    }
+    ul_msg_list(&r->m, 1, r->items, i);
+    return UL_OK;
+}
+
+static ul_err do_tx_status(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint8_t id[UL_HASH_BYTES];
+    uint64_t h;
+    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
+    if (e != UL_OK || (e = ul_chain_tx_status(n->chain, id, &h)) != UL_OK) {
+        return e;
+    }
+    ul_msg_uint(&r->m, 1, h);
+    return UL_OK;
+}
+
+static ul_err do_block(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint64_t h, count = 1;
+    size_t bytes = 0, i = 0;
+    ul_err e = ul_msg_get_uint(q, 1, &h);
+    if (e != UL_OK) {
+        return e;
+    }
+    ul_msg_get_uint(q, 2, &count); /* optional */
+    if (count == 0 || count > UL_MAX_BLOCK_RANGE) {
+        return UL_E_LIMIT;
+    }
+    for (; i < count && h + i <= ul_chain_height(n->chain); i++) {
+        uint8_t *b, *c;
+        size_t bl, cl;
+        if ((e = ul_chain_block_bytes(n->chain, h + i, &b, &bl)) != UL_OK) {
+            return e;
+        }
+        if ((e = ul_chain_commit_bytes(n->chain, h + i, &c, &cl)) != UL_OK) {
+            free(b);
+            return e;
+        }
+        r->items[i] = (ul_span){keep(r, b), bl};
+        r->items2[i] = (ul_span){keep(r, c), cl};
+        bytes += bl + cl;
+        if (bytes > UL_MAX_MSG_BYTES / 2) { /* the next block might not fit */
+            i++;
+            break;
+        }
+    }
+    if (i == 0) {
+        return UL_E_NOT_FOUND;
+    }
+    ul_msg_list(&r->m, 1, r->items, i);
+    ul_msg_list(&r->m, 2, r->items2, i);
+    return UL_OK;
+}
+
+static ul_err do_release(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint8_t id[UL_HASH_BYTES], *tx, *hdr;
+    size_t len, hlen;
+    ul_release_loc loc;
+    ul_header h;
+    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
+    if (e != UL_OK || (e = ul_chain_release(n->chain, id, &tx, &len, &loc)) != UL_OK) {
+        return e;
+    }
+    keep(r, tx);
+    if ((e = ul_chain_header_bytes(n->chain, loc.height, &hdr, &hlen)) != UL_OK) {
+        return e;
+    }
+    keep(r, hdr);
+    if ((e = ul_schema_header_decode(&h, hdr, hlen)) != UL_OK) {
+        return UL_E_CORRUPT;
+    }
+    ul_msg_item(&r->m, 1, (ul_span){tx, len});
+    ul_msg_uint(&r->m, 2, loc.log_index);
+    ul_msg_uint(&r->m, 3, loc.height);
+    ul_msg_uint(&r->m, 4, loc.tx_index);
+    ul_msg_uint(&r->m, 5, h.time_ms);
+    return UL_OK;
+}
+
+static ul_err do_release_at(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint64_t index;
+    uint8_t *id = keep(r, malloc(UL_HASH_BYTES));
+    ul_err e = ul_msg_get_uint(q, 1, &index);
+    if (e != UL_OK || !id || (e = ul_chain_release_at(n->chain, index, id)) != UL_OK) {
+        return e != UL_OK ? e : UL_E_NOMEM;
+    }
+    ul_msg_bytes(&r->m, 1, id, UL_HASH_BYTES);
+    return UL_OK;
+}
+
+static ul_err do_history(ul_node *n, const ul_msg *q, reply *r)
+{
+    ul_span ns;
+    uint64_t start = 0;
+    size_t count;
+    uint8_t(*ids)[UL_HASH_BYTES] = (uint8_t(*)[UL_HASH_BYTES])keep(r, malloc(UL_MAX_HISTORY * 32));
+    ul_err e = ul_msg_get_text(q, 1, &ns);
+    ul_msg_get_uint(q, 2, &start);
+    if (e != UL_OK || !ids ||
+        (e = ul_chain_history(n->chain, ns, start, ids, UL_MAX_HISTORY, &count)) != UL_OK) {
+        return e != UL_OK ? e : UL_E_NOMEM;
+    }
+    ul_msg_bytes(&r->m, 1, ids[0], count * UL_HASH_BYTES);
+    return UL_OK;
+}
+
+static ul_err do_latest(ul_node *n, const ul_msg *q, reply *r)
+{
+    ul_span ns, hw;
+    uint64_t seq;
+    uint8_t *id = keep(r, malloc(UL_HASH_BYTES));
+    ul_err e = ul_msg_get_text(q, 1, &ns);
+    if (e != UL_OK || (e = ul_msg_get_text(q, 2, &hw)) != UL_OK || !id ||
+        (e = ul_chain_latest(n->chain, ns, hw, id, &seq)) != UL_OK) {
+        return e != UL_OK ? e : UL_E_NOMEM;
+    }
+    ul_msg_bytes(&r->m, 1, id, UL_HASH_BYTES);
+    ul_msg_uint(&r->m, 2, seq);
+    return UL_OK;
+}
+
+static ul_err do_bundle(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint8_t id[UL_HASH_BYTES], *b;
+    uint64_t h = 0;
+    size_t len;
+    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
+    ul_msg_get_uint(q, 2, &h);
+    if (e != UL_OK || (e = ul_chain_bundle(n->chain, id, h, &b, &len)) != UL_OK) {
+        return e;
+    }
+    ul_msg_item(&r->m, 1, (ul_span){keep(r, b), len});
+    return UL_OK;
+}
+
+static ul_err do_namespace(ul_node *n, const ul_msg *q, reply *r)
+{
+    ul_span ns;
+    uint8_t *body;
+    size_t len;
+    uint64_t h;
+    ul_err e = ul_msg_get_text(q, 1, &ns);
+    if (e != UL_OK || (e = ul_chain_namespace(n->chain, ns, &body, &len, &h)) != UL_OK) {
+        return e;
+    }
+    ul_msg_item(&r->m, 1, (ul_span){keep(r, body), len});
+    ul_msg_uint(&r->m, 2, h);
+    return UL_OK;
+}
+
+static ul_err do_nonce(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint8_t pub[UL_PUBKEY_BYTES];
+    uint64_t nonce;
+    ul_err e = ul_msg_get_fixed(q, 1, pub, sizeof pub);
+    if (e != UL_OK || (e = ul_chain_nonce(n->chain, pub, &nonce)) != UL_OK) {
+        return e;
+    }
+    ul_msg_uint(&r->m, 1, nonce);
+    return UL_OK;
+}
+
+static ul_err do_consistency(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint64_t s1, s2;
+    size_t len;
+    ul_consistency *p = malloc(sizeof *p);
+    uint8_t *out = keep(r, malloc(UL_MAX_PROOF_DEPTH * 34 + 32));
+    ul_err e = p && out ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK && (e = ul_msg_get_uint(q, 1, &s1)) == UL_OK &&
+        (e = ul_msg_get_uint(q, 2, &s2)) == UL_OK &&
+        (e = ul_log_consistency(ul_chain_log(n->chain), s1, s2, p)) == UL_OK &&
+        (e = ul_schema_consistency_encode(out, UL_MAX_PROOF_DEPTH * 34 + 32, &len, p)) == UL_OK) {
+        ul_msg_item(&r->m, 1, (ul_span){out, len});
+    }
+    free(p);
+    return e;
+}
+
+typedef ul_err (*handler)(ul_node *, const ul_msg *, reply *);
+
+static const handler handlers[] = {
+    [UL_RPC_STATUS] = do_status,       [UL_RPC_SUBMIT] = do_submit,
+    [UL_RPC_TX_STATUS] = do_tx_status, [UL_RPC_BLOCK] = do_block,
+    [UL_RPC_RELEASE] = do_release,     [UL_RPC_HISTORY] = do_history,
+    [UL_RPC_LATEST] = do_latest,       [UL_RPC_BUNDLE] = do_bundle,
+    [UL_RPC_NAMESPACE] = do_namespace, [UL_RPC_NONCE] = do_nonce,
+    [UL_RPC_GENESIS] = do_genesis,     [UL_RPC_CONSISTENCY] = do_consistency,
+    [UL_RPC_RELEASE_AT] = do_release_at,
+};
+
+static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)
+{
+    ul_msg err_only;
+    const ul_msg *m = &r->m;
+    if (e != UL_OK) {
+        ul_msg_init(&err_only);
+        ul_msg_uint(&err_only, 0, (uint64_t)e);
+        m = &err_only;
+    }
+    size_t cap = ul_msg_encoded_max(m);
+    *out = malloc(cap);
+    if (!*out || ul_msg_encode(*out, cap, out_len, m) != UL_OK) {
+        /* Last resort: a fixed two-byte reply {0: UL_E_INTERNAL}. */
+        free(*out);
+        *out = malloc(3);
+        if (*out) {
+            (*out)[0] = 0xa1, (*out)[1] = 0x00, (*out)[2] = UL_E_INTERNAL;
+        }
+        *out_len = *out ? 3 : 0;
+    }
+}
+
+void ul_node_handle(ul_node *n, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len)
+{
+    reply *r = calloc(1, sizeof *r);
+    ul_msg *q = malloc(sizeof *q);
+    uint64_t method = 0;
+    ul_err e = r && q ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK && (ul_msg_decode(q, req, len) != UL_OK || ul_msg_get_uint(q, 0, &method))) {
+        e = UL_E_PROTOCOL;
+    }
+    if (e == UL_OK && (method >= sizeof handlers / sizeof handlers[0] || !handlers[method])) {
+        e = UL_E_PROTOCOL;
+    }
+    if (e == UL_OK) {
+        ul_msg_init(&r->m);
+        ul_msg_uint(&r->m, 0, UL_OK);
+        e = handlers[method](n, q, r);
+    }
+    if (r) {
+        encode_reply(r, e, out, out_len);
+        for (size_t i = 0; i < r->n_owned; i++) {
+            free(r->owned[i]);
+        }
+    } else {
+        *out = NULL;
+        *out_len = 0;
+    }
+    free(r);
+    free(q);
+}

@@ -1,0 +1,201 @@
+/* Containers of other records: blocks (a header and signed transactions) and proof bundles
+ * (everything a device needs for one release). Parts are embedded as their exact canonical
+ * bytes, never wrapped in byte strings, so hashes and signatures cover what is on the wire.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define REQ UL_FIELD_REQUIRED
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- Block -------------------------------------------------------------------------------- */
+
+/* Both directions of a block: src when encoding; dst[cap] when decoding with store set
+ * (without store the decoder only validates, as the encoder's self-check does). */
+typedef struct {
+    ul_span header;
+    const ul_span *src;
+    ul_span *dst;
+    size_t cap;
+    bool store;
+    size_t n_txs;
+} ul_block_ctx;
+
+static ul_err block_header_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    ul_block_ctx *b = obj;
+    ul_cbor_type t;
+    ul_header h;
+    ul_err e = ul_cbor_skip(r, &b->header, &t);
+    if (e == UL_OK && t != UL_CBOR_MAP) {
+        e = UL_E_CBOR_TYPE;
+    }
+    if (e == UL_OK) {
+        e = ul_schema_header_decode(&h, b->header.ptr, b->header.len);
+    }
+    return e;
+}
+
+static void block_header_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    ul_cbor_put_raw(w, ((const ul_block_ctx *)obj)->header);
+}
+
+static ul_err block_tx_dec(ul_cbor_reader *r, ul_span *s)
+{
+    ul_cbor_type t;
+    ul_tx tx;
+    ul_err e = ul_cbor_skip(r, s, &t);
+    if (e == UL_OK && t != UL_CBOR_MAP) {
+        e = UL_E_CBOR_TYPE;
+    }
+    if (e == UL_OK) {
+        e = ul_schema_tx_decode(&tx, s->ptr, s->len);
+    }
+    return e;
+}
+
+static ul_err block_txs_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    ul_block_ctx *b = obj;
+    size_t n = 0;
+    ul_err e = ul_cbor_enter_array(r, 0, UL_MAX_BLOCK_TXS, &n);
+    if (e == UL_OK && b->store && n > b->cap) {
+        e = UL_E_LIMIT;
+    }
+    for (size_t i = 0; e == UL_OK && i < n; i++) {
+        ul_span s;
+        e = block_tx_dec(r, &s);
+        if (e == UL_OK && b->store) {
+            b->dst[i] = s;
+        }
+    }
+    if (e == UL_OK) {
+        ul_cbor_leave(r);
+        b->n_txs = n;
+    }
+    return e;
+}
+
+static void block_txs_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    const ul_block_ctx *b = obj;
+    if (b->n_txs > UL_MAX_BLOCK_TXS) {
+        ul_cbor_fail(w, UL_E_LIMIT);
+        return;
+    }
+    ul_cbor_put_array(w, b->n_txs);
+    for (size_t i = 0; i < b->n_txs; i++) {
+        ul_cbor_put_raw(w, b->src[i]);
+    }
+}
+
+static const ul_codec codec_block_header = {block_header_dec, block_header_enc};
+static const ul_codec codec_block_txs = {block_txs_dec, block_txs_enc};
+
+static const ul_field block_fields[] = {
+    {1, &codec_block_header, 0, 0, REQ},
+    {2, &codec_block_txs, 0, 0, REQ},
+};
+
+static const ul_record rec_block = {block_fields, COUNT(block_fields), sizeof(ul_block_ctx),
+                                    UL_MAX_BLOCK_BYTES, NULL};
+
+static ul_err block_run(ul_block_ctx *b, const uint8_t *in, size_t len)
+{
+    if (in == NULL && len > 0) {
+        return UL_E_ARG;
+    }
+    if (len > UL_MAX_BLOCK_BYTES) {
+        return UL_E_LIMIT;
+    }
+    ul_cbor_reader r;
+    ul_cbor_reader_init(&r, in, len, 0);
+    ul_err e = ul_map_decode(&r, &rec_block, b);
+    return e != UL_OK ? e : ul_cbor_done(&r);
+}
+
+ul_err ul_schema_block_encode(uint8_t *out, size_t cap, size_t *out_len, ul_span header,
+                              const ul_span *txs, size_t n_txs)
+{
+    if (out_len == NULL || (txs == NULL && n_txs > 0)) {
+        return UL_E_ARG;
+    }
+    ul_block_ctx b = {header, txs, NULL, 0, false, n_txs};
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, out, cap);
+    ul_map_encode(&w, &rec_block, &b);
+    ul_err e = ul_record_finish(&w, out_len);
+    if (e == UL_OK) {
+        ul_block_ctx check = {{NULL, 0}, NULL, NULL, 0, false, 0};
+        e = block_run(&check, out, w.len);
+    }
+    if (e != UL_OK) {
+        *out_len = 0;
+    }
+    return e;
+}
+
+ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
+                              size_t len)
+{
+    if (out == NULL || (txs == NULL && cap > 0)) {
+        return UL_E_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    out->txs = txs;
+    ul_block_ctx b = {{NULL, 0}, NULL, txs, cap, true, 0};
+    ul_err e = block_run(&b, in, len);
+    if (e == UL_OK) {
+        out->header = b.header;
+        out->n_txs = b.n_txs;
+    }
+    return e;
+}
+
+/* ---- Proof bundle ------------------------------------------------------------------------- */
+
+/* An inclusion proof at its largest: two 9-byte uints, three keys, UL_MAX_PROOF_DEPTH hashes
+ * (2 + 32 bytes each) and the map and array heads (24 bytes in all, rounded up). */
+#define UL_INCLUSION_MAX_BYTES (UL_MAX_PROOF_DEPTH * 34 + 32)
+
+static ul_err bundle_check(const void *obj)
+{
+    const ul_bundle *b = obj;
+    if (b->version != UL_SCHEMA_VERSION) {
+        return UL_E_VERSION;
+    }
+    if (b->header.len > UL_MAX_HEADER_BYTES || b->commit.len > UL_MAX_COMMIT_BYTES ||
+        b->valset.len > UL_MAX_VALSET_BYTES || b->leaf.len > UL_MAX_TX_BYTES ||
+        b->inclusion.len > UL_INCLUSION_MAX_BYTES) {
+        return UL_E_LIMIT;
+    }
+    return UL_OK;
+}
+
+#define PART(k, m, t) {k, &ul_codec_embedded, offsetof(ul_bundle, m), t, REQ}
+
+static const ul_field bundle_fields[] = {
+    {1, &ul_codec_uint, offsetof(ul_bundle, version), 0, REQ},
+    PART(2, header, UL_CBOR_MAP),
+    PART(3, commit, UL_CBOR_MAP),
+    PART(4, valset, UL_CBOR_ARRAY),
+    PART(5, leaf, UL_CBOR_MAP),
+    PART(6, inclusion, UL_CBOR_MAP),
+};
+
+static const ul_record rec_bundle = {bundle_fields, COUNT(bundle_fields), sizeof(ul_bundle),
+                                     UL_MAX_BUNDLE_BYTES, bundle_check};
+
+ul_err ul_schema_bundle_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_bundle *b)
+{
+    ul_bundle tmp;
+    return ul_record_encode(&rec_bundle, b, &tmp, out, cap, out_len);
+}
+
+ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len)
+{
+    return ul_record_decode(&rec_bundle, out, in, len);
+}

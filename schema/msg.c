@@ -1,0 +1,252 @@
+/* Query-endpoint messages: one flat canonical CBOR map of scalars and embedded records, so the
+ * node and its clients share one small codec instead of a record type per request. */
+#include <assert.h>
+#include <string.h>
+
+#include "internal.h"
+
+void ul_msg_init(ul_msg *m)
+{
+    m->n = 0;
+}
+
+static ul_mfield *add(ul_msg *m, uint64_t key, ul_mv_type t)
+{
+    assert(m->n < UL_MSG_MAX_FIELDS);
+    assert(m->n == 0 || m->f[m->n - 1].key < key);
+    ul_mfield *f = &m->f[m->n++];
+    memset(f, 0, sizeof *f);
+    f->key = key;
+    f->type = t;
+    return f;
+}
+
+void ul_msg_uint(ul_msg *m, uint64_t key, uint64_t v)
+{
+    add(m, key, UL_MV_UINT)->u = v;
+}
+
+void ul_msg_bytes(ul_msg *m, uint64_t key, const uint8_t *p, size_t n)
+{
+    add(m, key, UL_MV_BYTES)->s = (ul_span){p, n};
+}
+
+void ul_msg_text(ul_msg *m, uint64_t key, ul_span s)
+{
+    add(m, key, UL_MV_TEXT)->s = s;
+}
+
+void ul_msg_item(ul_msg *m, uint64_t key, ul_span canonical_item)
+{
+    add(m, key, UL_MV_ITEM)->s = canonical_item;
+}
+
+void ul_msg_list(ul_msg *m, uint64_t key, const ul_span *items, size_t n)
+{
+    ul_mfield *f = add(m, key, UL_MV_LIST);
+    f->items = items;
+    f->n = n;
+}
+
+size_t ul_msg_encoded_max(const ul_msg *m)
+{
+    size_t total = 9;
+    for (size_t i = 0; i < m->n; i++) {
+        total += 18 + m->f[i].s.len;
+        for (size_t j = 0; m->f[i].type == UL_MV_LIST && j < m->f[i].n; j++) {
+            total += m->f[i].items[j].len;
+        }
+    }
+    return total;
+}
+
+ul_err ul_msg_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_msg *m)
+{
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, out, cap);
+    ul_cbor_put_map(&w, m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        const ul_mfield *f = &m->f[i];
+        ul_cbor_put_uint(&w, f->key);
+        switch (f->type) {
+        case UL_MV_UINT:
+            ul_cbor_put_uint(&w, f->u);
+            break;
+        case UL_MV_BYTES:
+            ul_cbor_put_bytes(&w, f->s.ptr, f->s.len);
+            break;
+        case UL_MV_TEXT:
+            ul_cbor_put_text(&w, f->s);
+            break;
+        case UL_MV_ITEM:
+            ul_cbor_put_raw(&w, f->s);
+            break;
+        case UL_MV_LIST:
+            ul_cbor_put_array(&w, f->n);
+            for (size_t j = 0; j < f->n; j++) {
+                ul_cbor_put_raw(&w, f->items[j]);
+            }
+            break;
+        }
+    }
+    if (w.err == UL_OK && w.len > UL_MAX_MSG_BYTES) {
+        return UL_E_LIMIT;
+    }
+    *out_len = w.len;
+    return w.err;
+}
+
+/* Reads one value; embedded items and list elements must be canonical records (maps). */
+static ul_err read_value(ul_cbor_reader *r, ul_mfield *f)
+{
+    size_t start = r->pos;
+    ul_cbor_type type;
+    ul_span span;
+    ul_err e = ul_cbor_skip(r, &span, &type);
+    if (e != UL_OK) {
+        return e;
+    }
+    ul_cbor_reader sub;
+    ul_cbor_item it;
+    ul_cbor_reader_init(&sub, r->in + start, r->pos - start, r->depth);
+    switch (type) {
+    case UL_CBOR_UINT:
+    case UL_CBOR_BYTES:
+    case UL_CBOR_TEXT:
+        if ((e = ul_cbor_next(&sub, &it)) != UL_OK) {
+            return e;
+        }
+        f->type = type == UL_CBOR_UINT ? UL_MV_UINT : type == UL_CBOR_BYTES ? UL_MV_BYTES
+                                                                            : UL_MV_TEXT;
+        f->u = it.val;
+        f->s = (ul_span){it.data, type == UL_CBOR_UINT ? 0 : (size_t)it.val};
+        return UL_OK;
+    case UL_CBOR_MAP:
+        f->type = UL_MV_ITEM;
+        f->s = span;
+        return UL_OK;
+    case UL_CBOR_ARRAY:
+        if ((e = ul_cbor_next(&sub, &it)) != UL_OK) {
+            return e;
+        }
+        f->type = UL_MV_LIST;
+        f->n = it.val;
+        f->s = (ul_span){span.ptr + sub.pos, span.len - sub.pos};
+        return UL_OK;
+    }
+    return UL_E_CBOR_TYPE;
+}
+
+ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len)
+{
+    ul_cbor_reader r;
+    size_t n;
+    uint64_t last = 0;
+    if (len > UL_MAX_MSG_BYTES) {
+        return UL_E_LIMIT;
+    }
+    ul_cbor_reader_init(&r, in, len, 0);
+    ul_err e = ul_cbor_enter_map(&r, &n);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (n > UL_MSG_MAX_FIELDS) {
+        return UL_E_LIMIT;
+    }
+    m->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        ul_mfield *f = &m->f[m->n++];
+        memset(f, 0, sizeof *f);
+        if ((e = ul_cbor_read_uint(&r, &f->key)) != UL_OK ||
+            (e = ul_cbor_key_order(i > 0, last, f->key)) != UL_OK ||
+            (e = read_value(&r, f)) != UL_OK) {
+            return e;
+        }
+        last = f->key;
+    }
+    ul_cbor_leave(&r);
+    return ul_cbor_done(&r);
+}
+
+static const ul_mfield *get(const ul_msg *m, uint64_t key, ul_mv_type t)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->f[i].key == key) {
+            return m->f[i].type == t ? &m->f[i] : NULL;
+        }
+    }
+    return NULL;
+}
+
+ul_err ul_msg_get_uint(const ul_msg *m, uint64_t key, uint64_t *v)
+{
+    const ul_mfield *f = get(m, key, UL_MV_UINT);
+    if (!f) {
+        return UL_E_PROTOCOL;
+    }
+    *v = f->u;
+    return UL_OK;
+}
+
+static ul_err get_span(const ul_msg *m, uint64_t key, ul_mv_type t, ul_span *s)
+{
+    const ul_mfield *f = get(m, key, t);
+    if (!f) {
+        return UL_E_PROTOCOL;
+    }
+    *s = f->s;
+    return UL_OK;
+}
+
+ul_err ul_msg_get_bytes(const ul_msg *m, uint64_t key, ul_span *s)
+{
+    return get_span(m, key, UL_MV_BYTES, s);
+}
+
+ul_err ul_msg_get_fixed(const ul_msg *m, uint64_t key, uint8_t *out, size_t n)
+{
+    ul_span s;
+    ul_err e = get_span(m, key, UL_MV_BYTES, &s);
+    if (e != UL_OK || s.len != n) {
+        return UL_E_PROTOCOL;
+    }
+    memcpy(out, s.ptr, n);
+    return UL_OK;
+}
+
+ul_err ul_msg_get_text(const ul_msg *m, uint64_t key, ul_span *s)
+{
+    return get_span(m, key, UL_MV_TEXT, s);
+}
+
+ul_err ul_msg_get_item(const ul_msg *m, uint64_t key, ul_span *s)
+{
+    return get_span(m, key, UL_MV_ITEM, s);
+}
+
+ul_err ul_msg_get_list(const ul_msg *m, uint64_t key, ul_span *array, size_t *n)
+{
+    const ul_mfield *f = get(m, key, UL_MV_LIST);
+    if (!f) {
+        return UL_E_PROTOCOL;
+    }
+    *array = f->s;
+    *n = f->n;
+    return UL_OK;
+}
+
+bool ul_msg_list_next(ul_span *rest, ul_span *item)
+{
+    ul_cbor_reader r;
+    ul_cbor_type type;
+    if (rest->len == 0) {
+        return false;
+    }
+    ul_cbor_reader_init(&r, rest->ptr, rest->len, 1);
+    if (ul_cbor_skip(&r, item, &type) != UL_OK) {
+        return false; /* not reached: decode validated every element */
+    }
+    rest->ptr += r.pos;
+    rest->len -= r.pos;
+    return true;
+}
