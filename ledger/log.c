@@ -38,13 +38,13 @@ typedef struct {
 
 struct ul_log {
     ul_store *s;
-    uint64_t size;              /* leaves including pending appends */
-    uint64_t csize;             /* committed leaves */
-    log_hash fr[LOG_LEVELS];    /* fr[L] is the frontier subtree at level L when bit L of size */
-    log_hash cfr[LOG_LEVELS];   /* the same for csize: restored by rollback */
+    uint64_t size;            /* leaves including pending appends */
+    uint64_t csize;           /* committed leaves */
+    log_hash fr[LOG_LEVELS];  /* fr[L] is the frontier subtree at level L when bit L of size */
+    log_hash cfr[LOG_LEVELS]; /* the same for csize: restored by rollback */
     log_level_cache cache[LOG_LEVELS]; /* used for levels >= LOG_CACHE_LEVEL */
-    uint64_t cached;            /* total cached hashes, <= LOG_CACHE_MAX_NODES */
-    uint64_t reads;             /* store reads made for roots and proofs */
+    uint64_t cached;                   /* total cached hashes, <= LOG_CACHE_MAX_NODES */
+    uint64_t reads;                    /* store reads made for roots and proofs */
 };
 
 /* A subtree [a, b) of leaves whose hash a proof needs. */
@@ -147,8 +147,7 @@ static ul_err range_hash(ul_log *l, log_range r, uint8_t out[UL_HASH_BYTES])
 }
 
 /* Fills path[0..n) with the hashes of ranges r[0..n) (already in output order). */
-static ul_err hash_ranges(ul_log *l, const log_range *r, size_t n,
-                          uint8_t (*path)[UL_HASH_BYTES])
+static ul_err hash_ranges(ul_log *l, const log_range *r, size_t n, uint8_t (*path)[UL_HASH_BYTES])
 {
     for (size_t i = 0; i < n; i++) {
         ul_err rc = range_hash(l, r[i], path[i]);

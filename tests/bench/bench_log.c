@@ -10,13 +10,13 @@
 #include "ledger/ul_ledger.h"
 
 #define BENCH_LEAVES 1000000ULL
-#define BENCH_BLOCK 2048           /* leaves per synced WriteBatch, as a full block */
-#define BENCH_LEAF_MIN 360         /* leaves shaped like publish txs: ~400 bytes */
+#define BENCH_BLOCK 2048   /* leaves per synced WriteBatch, as a full block */
+#define BENCH_LEAF_MIN 360 /* leaves shaped like publish txs: ~400 bytes */
 #define BENCH_LEAF_SPREAD 80
 #define BENCH_MIN_SECONDS 2.0
 #define BENCH_MIN_PROOFS 200000ULL
-#define BENCH_MAX_SECONDS 20.0     /* a slow machine still finishes */
-#define BENCH_VERIFY_SAMPLE 2000   /* proofs checked with the client verifier before timing */
+#define BENCH_MAX_SECONDS 20.0   /* a slow machine still finishes */
+#define BENCH_VERIFY_SAMPLE 2000 /* proofs checked with the client verifier before timing */
 
 static const uint8_t size_key[] = "Mbench_log_size";
 
@@ -175,14 +175,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_log [dir [leaves>=2]]\n");
         return 2;
     }
-    if (ul_store_open(&s, dir, true, 0) != UL_OK ||
-        ul_log_open(&l, s, stored_size(s)) != UL_OK) {
+    if (ul_store_open(&s, dir, true, 0) != UL_OK || ul_log_open(&l, s, stored_size(s)) != UL_OK) {
         fprintf(stderr, "bench_log: cannot open %s\n", dir);
         goto out;
     }
     if (ul_log_size(l) >= target) {
-        printf("bench_log: reusing %s with %llu leaves\n", dir,
-               (unsigned long long)ul_log_size(l));
+        printf("bench_log: reusing %s with %llu leaves\n", dir, (unsigned long long)ul_log_size(l));
     } else if (build(s, l, target) != 0) {
         goto out;
     }

@@ -24,7 +24,7 @@ typedef struct {
     char dir[64];
     ul_store *s;
     ul_log *l;
-    uint64_t n;     /* leaves appended so far (reference) */
+    uint64_t n;      /* leaves appended so far (reference) */
     hash32 lh[MAXN]; /* reference leaf hashes */
 } fixture;
 
@@ -205,9 +205,8 @@ static void check_inclusion(fixture *f, uint64_t index, uint64_t size)
     assert_int_equal(ul_log_root_at(f->l, size, root), UL_OK);
     assert_int_equal(ul_log_leaf_hash(f->l, index, leaf), UL_OK);
     assert_memory_equal(leaf, f->lh[index], 32);
-    assert_int_equal(ul_client_merkle_verify_inclusion(leaf, index, size,
-                                                       (const uint8_t(*)[32])p.path, p.n_path,
-                                                       root),
+    assert_int_equal(ul_client_merkle_verify_inclusion(
+                         leaf, index, size, (const uint8_t(*)[32])p.path, p.n_path, root),
                      UL_OK);
 }
 
@@ -430,7 +429,13 @@ static void test_out_of_range(void **state)
  * them from transparency-dev/merkle testonly/constants.go and google/certificate-transparency
  * cpp/merkletree/merkle_tree_test.cc. */
 static const char *const rfc_leaves[8] = {
-    "", "00", "10", "2021", "3031", "40414243", "5051525354555657",
+    "",
+    "00",
+    "10",
+    "2021",
+    "3031",
+    "40414243",
+    "5051525354555657",
     "606162636465666768696a6b6c6d6e6f",
 };
 static const char *const rfc_roots[9] = {
@@ -538,8 +543,7 @@ static void test_rfc6962_tree(void **state)
         rfc_from_file(f, root);
         json_decref(root);
     } else {
-        print_message("note: %s not found, using the built-in copy of its leaves\n",
-                      VECTORS_PATH);
+        print_message("note: %s not found, using the built-in copy of its leaves\n", VECTORS_PATH);
         rfc_build(f, rfc_leaves, rfc_roots);
     }
     check_all(f, 8);

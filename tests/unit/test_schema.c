@@ -940,3 +940,720 @@ static void test_vote_fields(void **state)
     assert_int_equal(ul_schema_vote_encode(out, sizeof out, NULL, &v), UL_E_ARG);
     assert_int_equal(ul_schema_vote_decode(NULL, out, n), UL_E_ARG);
 }
+
+/* ---- Release ----------------------------------------------------------------------------- */
+
+/* Strings for limit tests: prefix, then c up to n bytes, from a pool of buffers. */
+static const char *mk(const char *prefix, char c, size_t n)
+{
+    static char pool[96][1100];
+    static size_t next;
+    char *s = pool[next++ % 96];
+    size_t p = strlen(prefix);
+    assert_true(n < sizeof pool[0] && p <= n);
+    memcpy(s, prefix, p);
+    memset(s + p, c, n - p);
+    s[n] = '\0';
+    return s;
+}
+
+static bool release_eq(const ul_release *a, const ul_release *b)
+{
+    bool eq = ul_span_eq(a->ns, b->ns) && ul_span_eq(a->provider, b->provider) &&
+              a->time == b->time && ul_span_eq(a->version, b->version) && a->seq == b->seq &&
+              !memcmp(a->digest, b->digest, 32) && a->size == b->size &&
+              ul_span_eq(a->file, b->file) && a->n_links == b->n_links && a->n_hw == b->n_hw &&
+              a->n_deps == b->n_deps && a->kind == b->kind &&
+              a->has_precursor == b->has_precursor && a->has_enc == b->has_enc;
+    for (size_t i = 0; eq && i < a->n_links; i++) {
+        eq = ul_span_eq(a->links[i], b->links[i]);
+    }
+    for (size_t i = 0; eq && i < a->n_hw; i++) {
+        eq = ul_span_eq(a->hw[i], b->hw[i]);
+    }
+    for (size_t i = 0; eq && i < a->n_deps; i++) {
+        eq = ul_span_eq(a->deps[i].ns, b->deps[i].ns) &&
+             ul_span_eq(a->deps[i].constraint, b->deps[i].constraint);
+    }
+    if (eq && a->has_precursor) {
+        eq = !memcmp(a->precursor, b->precursor, 32);
+    }
+    if (eq && a->has_enc) {
+        eq = a->enc.alg == b->enc.alg && a->enc.chunk == b->enc.chunk &&
+             a->enc.n_keys == b->enc.n_keys;
+        for (size_t i = 0; eq && i < a->enc.n_keys; i++) {
+            eq = ul_span_eq(a->enc.keys[i].hw, b->enc.keys[i].hw) &&
+                 !memcmp(a->enc.keys[i].sealed, b->enc.keys[i].sealed, UL_SEALED_KEY_BYTES);
+        }
+    }
+    return eq;
+}
+
+/* Encodes r; when that succeeds, checks decode gives r back and re-encoding gives the bytes. */
+static ul_err rel_rt(const ul_release *r)
+{
+    static uint8_t out[BIG], out2[BIG];
+    static ul_release d;
+    size_t n, n2;
+    ul_err e = ul_schema_release_encode(out, sizeof out, &n, r);
+    if (e != UL_OK) {
+        return e;
+    }
+    assert_int_equal(ul_schema_release_decode(&d, out, n), UL_OK);
+    assert_true(release_eq(r, &d));
+    assert_int_equal(ul_schema_release_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(out, out2, n);
+    return UL_OK;
+}
+
+/* Decodes the example release with field key set to the scratch writer's bytes (or removed). */
+static ul_err rel_with(uint64_t key, bool remove)
+{
+    static uint8_t in[BIG], out[BIG];
+    static ul_release d;
+    size_t vlen = remove ? 0 : vend();
+    size_t n = example(R_RELEASE, in);
+    n = edit_map(out, sizeof out, in, n, key, remove ? NULL : vbuf, vlen);
+    return ul_schema_release_decode(&d, out, n);
+}
+
+static void test_release_roundtrip(void **state)
+{
+    static ul_release r;
+    ex_release(&r);
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.has_enc = false;
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.has_precursor = false;
+    r.n_links = 0;
+    r.n_deps = 0;
+    r.size = 0;
+    r.kind = UL_KIND_MAINTENANCE;
+    r.time = r.seq = UINT64_MAX;
+    assert_int_equal(rel_rt(&r), UL_OK);
+    ex_release(&r);
+    r.has_precursor = false;
+    assert_int_equal(rel_rt(&r), UL_OK);
+    /* The fields come back as written. */
+    static uint8_t out[BIG];
+    static ul_release d;
+    size_t n = example(R_RELEASE, out);
+    assert_int_equal(ul_schema_release_decode(&d, out, n), UL_OK);
+    assert_true(ul_span_eq_str(d.ns, "acme/router-x1"));
+    assert_true(ul_span_eq_str(d.links[1], "http://10.0.0.1/fw.bin"));
+    assert_true(ul_span_eq_str(d.deps[0].constraint, ">=1.2.0"));
+    assert_true(d.has_precursor && d.has_enc);
+    assert_int_equal(d.enc.keys[1].sealed[0], 0x60);
+    assert_int_equal(d.seq, 42);
+}
+
+static void test_release_optional_fields(void **state)
+{
+    /* Removing a required key fails; removing 13 or 14 does not. */
+    for (uint64_t k = 1; k <= 14; k++) {
+        ul_err want = k >= 13 ? UL_OK : UL_E_SCHEMA_FIELD;
+        assert_int_equal(rel_with(k, true), want);
+    }
+    ul_cbor_put_uint(vbegin(), 0);
+    assert_int_equal(rel_with(15, false), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_uint(vbegin(), 0);
+    assert_int_equal(rel_with(0, false), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_uint(vbegin(), 0);
+    assert_int_equal(rel_with(1000, false), UL_E_SCHEMA_FIELD);
+}
+
+static void test_release_labels(void **state)
+{
+    static ul_release r;
+    static const uint64_t label_keys[] = {2, 4, 8};
+    for (size_t i = 0; i < 3; i++) {
+        ul_cbor_put_text(vbegin(), S(mk("", 'x', 128)));
+        assert_int_equal(rel_with(label_keys[i], false), UL_OK);
+        ul_cbor_put_text(vbegin(), S(mk("", 'x', 129)));
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_LIMIT);
+        ul_cbor_put_text(vbegin(), S(""));
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_SCHEMA_FIELD);
+        ul_cbor_put_text(vbegin(), S("a\tb"));
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_SCHEMA_FIELD);
+        ul_cbor_put_text(vbegin(), S("a\x7f"));
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_SCHEMA_FIELD);
+        ul_cbor_put_text(vbegin(), S("caf\xc3\xa9"));
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_SCHEMA_FIELD);
+        ul_cbor_put_text(vbegin(), S("a\xff"));
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_CBOR_MALFORMED);
+        ul_cbor_put_bytes(vbegin(), (const uint8_t *)"abc", 3);
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_CBOR_TYPE);
+        bytes *b = hb("7f 61 41 ff");
+        ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_CBOR_NONCANONICAL);
+        b = hb("78 03 61 62 63");
+        ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+        assert_int_equal(rel_with(label_keys[i], false), UL_E_CBOR_NONCANONICAL);
+    }
+    /* The encoder applies the same rules. */
+    ex_release(&r);
+    r.provider = S(mk("", 'p', 128));
+    r.version = S(mk("", 'v', 128));
+    r.file = S(mk("", 'f', 128));
+    r.deps[0].constraint = S(mk(">=", '9', 128));
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.file = S(mk("", 'f', 129));
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    r.file = S("");
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.file = S("a\nb");
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.file = (ul_span){NULL, 3};
+    assert_int_equal(rel_rt(&r), UL_E_ARG);
+    ex_release(&r);
+    r.deps[0].constraint = S(mk("", 'c', 129));
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+}
+
+static void test_release_namespaces(void **state)
+{
+    static ul_release r;
+    ex_release(&r);
+    r.ns = S(mk("a/", 'b', 128));
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.ns = S(mk("a/", 'b', 129));
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    r.ns = S("Acme/x");
+    assert_int_equal(rel_rt(&r), UL_E_NS_NAME);
+    ex_release(&r);
+    r.deps[0].ns = S("acme");
+    assert_int_equal(rel_rt(&r), UL_E_NS_NAME);
+    r.deps[0].ns = S(mk("a/", 'b', 129));
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    ul_cbor_put_text(vbegin(), S("acme//x"));
+    assert_int_equal(rel_with(1, false), UL_E_NS_NAME);
+    ul_cbor_put_text(vbegin(), S(mk("a/", 'b', 129)));
+    assert_int_equal(rel_with(1, false), UL_E_LIMIT);
+    ul_cbor_put_bytes(vbegin(), (const uint8_t *)"a/b", 3);
+    assert_int_equal(rel_with(1, false), UL_E_CBOR_TYPE);
+}
+
+static void test_ns_check(void **state)
+{
+    static const char *const good[] = {"a/b", "acme/router-x1", "a.b_c-d/0.9", "0/0", "-/.",
+                                       "vendor/product.name_2"};
+    static const char *const bad[] = {"",     "a",    "/b",   "a/",   "/",    "a//b", "a/b/c",
+                                      "A/b",  "a/B",  "a b/c", "a/b ", "a/b\n", "\xc3\xa9/x",
+                                      "a\\b", "a:b/c", "a/b@1", "a/b+c"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(ul_schema_ns_check(S(good[i])), UL_OK);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (ul_schema_ns_check(S(bad[i])) != UL_E_NS_NAME) {
+            fail_msg("accepted namespace \"%s\"", bad[i]);
+        }
+    }
+    assert_int_equal(ul_schema_ns_check(S(mk("a/", 'b', 128))), UL_OK);
+    assert_int_equal(ul_schema_ns_check(S(mk("a/", 'b', 129))), UL_E_NS_NAME);
+    assert_int_equal(ul_schema_ns_check((ul_span){(const uint8_t *)"a/b\0", 4}), UL_E_NS_NAME);
+    assert_int_equal(ul_schema_ns_check((ul_span){NULL, 0}), UL_E_NS_NAME);
+}
+
+static void put_texts(ul_cbor_writer *w, size_t n, size_t len)
+{
+    ul_cbor_put_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        char pre[8];
+        snprintf(pre, sizeof pre, "%c%c", 'a' + (int)(i % 26), 'a' + (int)(i / 26));
+        ul_cbor_put_text(w, S(mk(pre, 'x', len)));
+    }
+}
+
+static void test_release_lists(void **state)
+{
+    static ul_release r;
+    /* links: 0..8, each 1..512 bytes */
+    ex_release(&r);
+    r.n_links = UL_MAX_LINKS;
+    for (size_t i = 0; i < UL_MAX_LINKS; i++) {
+        r.links[i] = S(mk("https://", (char)('a' + i), UL_MAX_LINK_LEN));
+    }
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.n_links = UL_MAX_LINKS + 1;
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    r.n_links = 1;
+    r.links[0] = S(mk("https://", 'l', UL_MAX_LINK_LEN + 1));
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    put_texts(vbegin(), UL_MAX_LINKS, 20);
+    assert_int_equal(rel_with(9, false), UL_OK);
+    put_texts(vbegin(), UL_MAX_LINKS + 1, 20);
+    assert_int_equal(rel_with(9, false), UL_E_LIMIT);
+    put_texts(vbegin(), 1, UL_MAX_LINK_LEN);
+    assert_int_equal(rel_with(9, false), UL_OK);
+    put_texts(vbegin(), 1, UL_MAX_LINK_LEN + 1);
+    assert_int_equal(rel_with(9, false), UL_E_LIMIT);
+    put_texts(vbegin(), 0, 0);
+    assert_int_equal(rel_with(9, false), UL_OK);
+    bytes *b = hb("9f 61 61 ff");
+    ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+    assert_int_equal(rel_with(9, false), UL_E_CBOR_NONCANONICAL);
+    b = hb("98 01 61 61");
+    ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+    assert_int_equal(rel_with(9, false), UL_E_CBOR_NONCANONICAL);
+    b = hb("81 00");
+    ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+    assert_int_equal(rel_with(9, false), UL_E_CBOR_TYPE);
+    /* hw: 1..16 unique labels (the example's wrapped keys name rx1-revA/B, so drop enc). */
+    ex_release(&r);
+    r.has_enc = false;
+    r.n_hw = UL_MAX_HW;
+    for (size_t i = 0; i < UL_MAX_HW; i++) {
+        r.hw[i] = S(mk((const char[]){(char)('a' + i), 0}, 'h', UL_MAX_LABEL_LEN));
+    }
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.n_hw = UL_MAX_HW + 1;
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    r.n_hw = 0;
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.n_hw = 3;
+    r.hw[2] = r.hw[0];
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.hw[2] = S(mk("c", 'h', UL_MAX_LABEL_LEN + 1));
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    /* (Decoding keeps the example's enc, whose keys name rx1-revA and rx1-revB.) */
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 3);
+    ul_cbor_put_text(w, S("rx1-revA"));
+    ul_cbor_put_text(w, S("rx1-revB"));
+    ul_cbor_put_text(w, S("rx1-revA"));
+    assert_int_equal(rel_with(10, false), UL_E_SCHEMA_FIELD);
+    w = vbegin();
+    ul_cbor_put_array(w, UL_MAX_HW + 1);
+    ul_cbor_put_text(w, S("rx1-revA"));
+    ul_cbor_put_text(w, S("rx1-revB"));
+    for (size_t i = 2; i < UL_MAX_HW + 1; i++) {
+        ul_cbor_put_text(w, S(mk((const char[]){(char)('a' + i), 0}, 'h', 10)));
+    }
+    assert_int_equal(rel_with(10, false), UL_E_LIMIT);
+    put_texts(vbegin(), 0, 0);
+    assert_int_equal(rel_with(10, false), UL_E_SCHEMA_FIELD);
+}
+
+static void put_deps(ul_cbor_writer *w, size_t n)
+{
+    ul_cbor_put_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        ul_cbor_put_array(w, 2);
+        ul_cbor_put_text(w, S("acme/lib"));
+        ul_cbor_put_text(w, S(">=1"));
+    }
+}
+
+static void test_release_deps(void **state)
+{
+    static ul_release r;
+    ex_release(&r);
+    r.n_deps = UL_MAX_DEPS;
+    for (size_t i = 0; i < UL_MAX_DEPS; i++) {
+        r.deps[i].ns = S(mk("vendor/", (char)('a' + i), 100));
+        r.deps[i].constraint = S(mk(">=", '1', 100));
+    }
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.n_deps = UL_MAX_DEPS + 1;
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    put_deps(vbegin(), UL_MAX_DEPS);
+    assert_int_equal(rel_with(11, false), UL_OK);
+    put_deps(vbegin(), UL_MAX_DEPS + 1);
+    assert_int_equal(rel_with(11, false), UL_E_LIMIT);
+    put_deps(vbegin(), 0);
+    assert_int_equal(rel_with(11, false), UL_OK);
+    static const struct {
+        const char *hex;
+        ul_err want;
+    } cases[] = {
+        {"81 82 68 61 63 6d 65 2f 6c 69 62 61 31", UL_OK},        /* [["acme/lib", "1"]] */
+        {"81 83 68 61 63 6d 65 2f 6c 69 62 61 31 61 31", UL_E_SCHEMA_FIELD}, /* arity 3 */
+        {"81 81 68 61 63 6d 65 2f 6c 69 62", UL_E_SCHEMA_FIELD},  /* arity 1 */
+        {"81 82 64 61 63 6d 65 61 31", UL_E_NS_NAME},            /* "acme" */
+        {"81 82 68 61 63 6d 65 2f 6c 69 62 60", UL_E_SCHEMA_FIELD}, /* empty constraint */
+        {"81 a2 01 00 02 00", UL_E_CBOR_TYPE},                   /* a map, not a pair */
+        {"82 82 68 61 63 6d 65 2f 6c 69 62 61 31", UL_E_CBOR_MALFORMED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bytes *b = hb(cases[i].hex);
+        ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+        assert_int_equal(rel_with(11, false), cases[i].want);
+    }
+}
+
+static void put_enc(ul_cbor_writer *w, uint64_t alg, uint64_t chunk, size_t n_keys)
+{
+    ul_cbor_put_map(w, 3);
+    ul_cbor_put_uint(w, 1);
+    ul_cbor_put_uint(w, alg);
+    ul_cbor_put_uint(w, 2);
+    ul_cbor_put_uint(w, chunk);
+    ul_cbor_put_uint(w, 3);
+    ul_cbor_put_array(w, n_keys);
+    uint8_t sealed[UL_SEALED_KEY_BYTES] = {0};
+    for (size_t i = 0; i < n_keys; i++) {
+        ul_cbor_put_array(w, 2);
+        ul_cbor_put_text(w, S(i % 2 ? "rx1-revB" : "rx1-revA"));
+        ul_cbor_put_bytes(w, sealed, sizeof sealed);
+    }
+}
+
+static void test_release_enc(void **state)
+{
+    static ul_release r;
+    ex_release(&r);
+    r.kind = UL_KIND_MAX_ + 1;
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.kind = UL_KIND_MAX_;
+    r.enc.chunk = 1;
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.enc.chunk = 1u << 20;
+    assert_int_equal(rel_rt(&r), UL_OK);
+    r.enc.chunk = (1u << 20) + 1;
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.enc.chunk = 0;
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.enc.chunk = 4096;
+    r.enc.alg = 2;
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.enc.alg = 1;
+    r.enc.keys[1].hw = r.enc.keys[0].hw;
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD); /* two keys for one class */
+    r.enc.keys[1].hw = S("rx1-revC");
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD); /* a class the release lacks */
+    r.enc.n_keys = 0;
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.enc.n_keys = UL_MAX_WRAPPED_KEYS + 1;
+    assert_int_equal(rel_rt(&r), UL_E_LIMIT);
+    /* One wrapped key per hardware class, at the maximum. */
+    r.n_hw = UL_MAX_HW;
+    r.enc.n_keys = UL_MAX_WRAPPED_KEYS;
+    for (size_t i = 0; i < UL_MAX_HW; i++) {
+        r.hw[i] = S(mk((const char[]){(char)('a' + i), 0}, 'h', 40));
+        r.enc.keys[i].hw = r.hw[i];
+    }
+    assert_int_equal(rel_rt(&r), UL_OK);
+    put_enc(vbegin(), 1, 4096, 2);
+    assert_int_equal(rel_with(14, false), UL_OK);
+    put_enc(vbegin(), 0, 4096, 2);
+    assert_int_equal(rel_with(14, false), UL_E_SCHEMA_FIELD);
+    put_enc(vbegin(), 1, 4096, 3);
+    assert_int_equal(rel_with(14, false), UL_E_SCHEMA_FIELD);
+    put_enc(vbegin(), 1, 4096, UL_MAX_WRAPPED_KEYS + 1);
+    assert_int_equal(rel_with(14, false), UL_E_LIMIT);
+    put_enc(vbegin(), 1, 4096, 0);
+    assert_int_equal(rel_with(14, false), UL_E_SCHEMA_FIELD);
+    bytes *b = hb("a2 01 01 02 01"); /* keys missing */
+    ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+    assert_int_equal(rel_with(14, false), UL_E_SCHEMA_FIELD);
+    b = hb("a4 01 01 02 01 03 80 04 00");
+    ul_cbor_put_raw(vbegin(), (ul_span){b->b, b->n});
+    assert_int_equal(rel_with(14, false), UL_E_SCHEMA_FIELD);
+    b = hb("81 82 68 72 78 31 2d 72 65 76 41 40"); /* sealed key of 0 bytes */
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_map(w, 3);
+    ul_cbor_put_uint(w, 1);
+    ul_cbor_put_uint(w, 1);
+    ul_cbor_put_uint(w, 2);
+    ul_cbor_put_uint(w, 64);
+    ul_cbor_put_uint(w, 3);
+    ul_cbor_put_raw(w, (ul_span){b->b, b->n});
+    assert_int_equal(rel_with(14, false), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_bytes(vbegin(), r.digest, 31);
+    assert_int_equal(rel_with(13, false), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_bytes(vbegin(), r.digest, 31);
+    assert_int_equal(rel_with(6, false), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_uint(vbegin(), 4);
+    assert_int_equal(rel_with(12, false), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_uint(vbegin(), 3);
+    assert_int_equal(rel_with(12, false), UL_OK);
+}
+
+/* The whole record is bounded by UL_MAX_RECORD_BYTES: exactly at it, and one byte over. */
+static void test_release_size_limit(void **state)
+{
+    static ul_release r;
+    static uint8_t out[BIG];
+    size_t n;
+    ex_release(&r);
+    r.has_enc = false;
+    r.n_links = UL_MAX_LINKS;
+    for (size_t i = 0; i < UL_MAX_LINKS; i++) {
+        r.links[i] = S(mk("https://", (char)('a' + i), UL_MAX_LINK_LEN));
+    }
+    r.n_deps = UL_MAX_DEPS;
+    for (size_t i = 0; i < UL_MAX_DEPS; i++) {
+        r.deps[i].ns = S(mk("vendor/", (char)('a' + i), 100));
+        r.deps[i].constraint = S(mk(">=", '1', 100));
+    }
+    r.n_hw = UL_MAX_HW;
+    for (size_t i = 0; i < UL_MAX_HW; i++) {
+        r.hw[i] = S(mk((const char[]){(char)('a' + i), 0}, 'h', 40));
+    }
+    /* Tune the last link (its head stays 3 bytes from 256 to 512) to reach the bound. */
+    r.links[7] = S(mk("https://", 'z', 300));
+    assert_int_equal(ul_schema_release_encode(out, sizeof out, &n, &r), UL_OK);
+    size_t len = 300 + (UL_MAX_RECORD_BYTES - n);
+    assert_true(len >= 256 && len < UL_MAX_LINK_LEN);
+    r.links[7] = S(mk("https://", 'z', len));
+    assert_int_equal(ul_schema_release_encode(out, sizeof out, &n, &r), UL_OK);
+    assert_int_equal(n, UL_MAX_RECORD_BYTES);
+    static ul_release d;
+    assert_int_equal(ul_schema_release_decode(&d, out, n), UL_OK);
+    r.links[7] = S(mk("https://", 'z', len + 1));
+    assert_int_equal(ul_schema_release_encode(out, sizeof out, &n, &r), UL_E_LIMIT);
+    assert_int_equal(n, 0);
+    memset(out, 0, UL_MAX_RECORD_BYTES + 1);
+    assert_int_equal(ul_schema_release_decode(&d, out, UL_MAX_RECORD_BYTES + 1), UL_E_LIMIT);
+}
+
+/* ---- Register ---------------------------------------------------------------------------- */
+
+static ul_err reg_rt(const ul_register *r)
+{
+    uint8_t out[1024], out2[1024];
+    ul_register d;
+    size_t n, n2;
+    ul_err e = ul_schema_register_encode(out, sizeof out, &n, r);
+    if (e != UL_OK) {
+        return e;
+    }
+    assert_int_equal(ul_schema_register_decode(&d, out, n), UL_OK);
+    assert_true(ul_span_eq(d.ns, r->ns));
+    assert_int_equal(d.nonce, r->nonce);
+    assert_int_equal(d.n_owners, r->n_owners);
+    assert_int_equal(d.n_publishers, r->n_publishers);
+    assert_memory_equal(d.owners, r->owners, r->n_owners * 32);
+    assert_memory_equal(d.publishers, r->publishers, r->n_publishers * 32);
+    assert_int_equal(ul_schema_register_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(out, out2, n);
+    return UL_OK;
+}
+
+static void test_register(void **state)
+{
+    ul_register r;
+    ex_register(&r);
+    assert_int_equal(reg_rt(&r), UL_OK);
+    r.n_owners = r.n_publishers = UL_MAX_KEYS;
+    for (size_t i = 0; i < UL_MAX_KEYS; i++) {
+        memset(r.owners[i], (int)(0x10 + i), 32);
+        memset(r.publishers[i], (int)(0x80 + i), 32);
+    }
+    r.nonce = UINT64_MAX;
+    assert_int_equal(reg_rt(&r), UL_OK);
+    r.n_owners = UL_MAX_KEYS + 1;
+    assert_int_equal(reg_rt(&r), UL_E_LIMIT);
+    r.n_owners = 0;
+    assert_int_equal(reg_rt(&r), UL_E_SCHEMA_FIELD);
+    r.n_owners = 2;
+    r.n_publishers = 0;
+    assert_int_equal(reg_rt(&r), UL_E_SCHEMA_FIELD);
+    r.n_publishers = 2;
+    memcpy(r.owners[1], r.owners[0], 32); /* duplicate */
+    assert_int_equal(reg_rt(&r), UL_E_SCHEMA_FIELD);
+    memset(r.owners[1], 0x01, 32); /* descending */
+    assert_int_equal(reg_rt(&r), UL_E_SCHEMA_FIELD);
+    memset(r.owners[1], 0x10, 32);
+    r.owners[1][31] = 0x11; /* ascending in the last byte only */
+    assert_int_equal(reg_rt(&r), UL_OK);
+    r.ns = S("acme");
+    assert_int_equal(reg_rt(&r), UL_E_NS_NAME);
+    /* Decoding: nine keys, a short key, a wrong type. */
+    uint8_t in[1024], out[1024];
+    ul_register d;
+    ex_register(&r);
+    size_t n = 0;
+    assert_int_equal(ul_schema_register_encode(in, sizeof in, &n, &r), UL_OK);
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, UL_MAX_KEYS + 1);
+    for (size_t i = 0; i < UL_MAX_KEYS + 1; i++) {
+        uint8_t k[32];
+        memset(k, (int)i, 32);
+        ul_cbor_put_bytes(w, k, 32);
+    }
+    size_t m = edit_map(out, sizeof out, in, n, 3, vbuf, vend());
+    assert_int_equal(ul_schema_register_decode(&d, out, m), UL_E_LIMIT);
+    m = edit_map(out, sizeof out, in, n, 4, vbuf, vend());
+    assert_int_equal(ul_schema_register_decode(&d, out, m), UL_E_LIMIT);
+    w = vbegin();
+    ul_cbor_put_array(w, 1);
+    ul_cbor_put_bytes(w, r.owners[0], 31);
+    m = edit_map(out, sizeof out, in, n, 3, vbuf, vend());
+    assert_int_equal(ul_schema_register_decode(&d, out, m), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_bytes(vbegin(), r.owners[0], 32);
+    m = edit_map(out, sizeof out, in, n, 4, vbuf, vend());
+    assert_int_equal(ul_schema_register_decode(&d, out, m), UL_E_CBOR_TYPE);
+    ul_cbor_put_array(vbegin(), 0);
+    m = edit_map(out, sizeof out, in, n, 4, vbuf, vend());
+    assert_int_equal(ul_schema_register_decode(&d, out, m), UL_E_SCHEMA_FIELD);
+}
+
+/* ---- Signed transaction ------------------------------------------------------------------ */
+
+static void test_tx(void **state)
+{
+    static ul_tx t, d;
+    static uint8_t out[UL_MAX_TX_BYTES + 64], out2[UL_MAX_TX_BYTES + 64];
+    size_t n, n2;
+    build_parts();
+    ex_tx(&t, true);
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_OK);
+    assert_int_equal(ul_schema_tx_decode(&d, out, n), UL_OK);
+    assert_int_equal(d.kind, UL_TX_PUBLISH);
+    assert_true(ul_span_eq(d.body, t.body));
+    assert_ptr_equal(d.body.ptr, out + 4); /* a5 01 02 02 | body: embedded, not wrapped */
+    assert_int_equal(d.n_sigs, 1);
+    assert_memory_equal(d.sigs, t.sigs, sizeof t.sigs[0]);
+    /* The body is the kind's record: it decodes with the release decoder. */
+    static ul_release rel;
+    assert_int_equal(ul_schema_release_decode(&rel, d.body.ptr, d.body.len), UL_OK);
+    /* Signatures: 1..8, strictly ascending by key. */
+    t.n_sigs = UL_MAX_SIGS;
+    for (size_t i = 0; i < UL_MAX_SIGS; i++) {
+        memset(t.sigs[i].pubkey, (int)(0x30 + i), 32);
+        fill(t.sigs[i].sig, 64, (uint8_t)i);
+    }
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_OK);
+    assert_int_equal(ul_schema_tx_decode(&d, out, n), UL_OK);
+    assert_int_equal(ul_schema_tx_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(out, out2, n);
+    t.n_sigs = UL_MAX_SIGS + 1;
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_E_LIMIT);
+    t.n_sigs = 0;
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_E_SCHEMA_FIELD);
+    t.n_sigs = 3;
+    memcpy(t.sigs[2].pubkey, t.sigs[1].pubkey, 32);
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_E_SCHEMA_FIELD);
+    memset(t.sigs[2].pubkey, 0x00, 32);
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_E_SCHEMA_FIELD);
+    t.n_sigs = 1;
+    for (uint64_t k = 0; k < 5; k++) {
+        t.kind = k;
+        ul_err want = (k == 1 || k == 2) ? UL_OK : UL_E_TX_KIND;
+        assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), want);
+    }
+    t.kind = UL_TX_REGISTER;
+    t.body = (ul_span){NULL, 0};
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_E_SCHEMA_FIELD);
+    /* Nine signatures on the wire. */
+    ex_tx(&t, false);
+    assert_int_equal(ul_schema_tx_encode(out, sizeof out, &n, &t), UL_OK);
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, UL_MAX_SIGS + 1);
+    for (size_t i = 0; i < UL_MAX_SIGS + 1; i++) {
+        ul_cbor_put_array(w, 2);
+        memset(t.sigs[0].pubkey, (int)i, 32);
+        ul_cbor_put_bytes(w, t.sigs[0].pubkey, 32);
+        ul_cbor_put_bytes(w, t.sigs[0].sig, 64);
+    }
+    n2 = edit_map(out2, sizeof out2, out, n, 3, vbuf, vend());
+    assert_int_equal(ul_schema_tx_decode(&d, out2, n2), UL_E_LIMIT);
+    w = vbegin();
+    ul_cbor_put_array(w, 1);
+    ul_cbor_put_array(w, 2);
+    ul_cbor_put_bytes(w, t.sigs[0].pubkey, 32);
+    ul_cbor_put_bytes(w, t.sigs[0].sig, 63);
+    n2 = edit_map(out2, sizeof out2, out, n, 3, vbuf, vend());
+    assert_int_equal(ul_schema_tx_decode(&d, out2, n2), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_uint(vbegin(), 3);
+    n2 = edit_map(out2, sizeof out2, out, n, 1, vbuf, vend());
+    assert_int_equal(ul_schema_tx_decode(&d, out2, n2), UL_E_TX_KIND);
+}
+
+/* A tx whose body is the hex given (written verbatim). */
+static ul_err tx_with_body(const char *hex)
+{
+    static ul_tx t;
+    static uint8_t out[4096], out2[4096];
+    size_t n;
+    bytes *b = hb(hex);
+    build_parts();
+    ex_tx(&t, false);
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, out, sizeof out);
+    ul_cbor_put_map(&w, 3);
+    ul_cbor_put_uint(&w, 1);
+    ul_cbor_put_uint(&w, 1);
+    ul_cbor_put_uint(&w, 2);
+    ul_cbor_put_raw(&w, (ul_span){b->b, b->n});
+    ul_cbor_put_uint(&w, 3);
+    ul_cbor_put_array(&w, 1);
+    ul_cbor_put_array(&w, 2);
+    ul_cbor_put_bytes(&w, t.sigs[0].pubkey, 32);
+    ul_cbor_put_bytes(&w, t.sigs[0].sig, 64);
+    assert_int_equal(w.err, UL_OK);
+    ul_err e = ul_schema_tx_decode(&t, out, w.len);
+    if (e == UL_OK) {
+        assert_int_equal(ul_schema_tx_encode(out2, sizeof out2, &n, &t), UL_OK);
+        assert_int_equal(n, w.len);
+        assert_memory_equal(out, out2, n);
+    }
+    return e;
+}
+
+static void test_tx_body(void **state)
+{
+    static const struct {
+        const char *hex;
+        ul_err want;
+    } cases[] = {
+        {"a0", UL_OK},
+        {"a2 01 61 61 02 82 01 a1 00 62 c3 a9", UL_OK},
+        {"80", UL_E_CBOR_TYPE},
+        {"01", UL_E_CBOR_TYPE},
+        {"41 00", UL_E_CBOR_TYPE},
+        {"a2 02 00 01 00", UL_E_CBOR_NONCANONICAL},
+        {"a2 01 00 01 00", UL_E_SCHEMA_FIELD},
+        {"a1 61 61 00", UL_E_CBOR_TYPE},
+        {"a1 01 18 01", UL_E_CBOR_NONCANONICAL},
+        {"a1 01 f9 00 00", UL_E_CBOR_TYPE},
+        {"a1 01 c0 00", UL_E_CBOR_TYPE},
+        {"a1 01 20", UL_E_CBOR_TYPE},
+        {"a1 01 f6", UL_E_CBOR_TYPE},
+        {"a1 01 62 c0 80", UL_E_CBOR_MALFORMED},
+        {"a1 01 9f ff", UL_E_CBOR_NONCANONICAL},
+        {"bf ff", UL_E_CBOR_NONCANONICAL},
+        /* Nesting counts from the record: tx map 1, body map 2, then arrays up to 8. */
+        {"a1 01 81 81 81 81 81 80", UL_OK},
+        {"a1 01 81 81 81 81 81 81 80", UL_E_LIMIT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ul_err e = tx_with_body(cases[i].hex);
+        if (e != cases[i].want) {
+            fail_msg("body %s: got %s, want %s", cases[i].hex, ul_err_name(e),
+                     ul_err_name(cases[i].want));
+        }
+    }
+}
+
+static void test_tx_size_limit(void **state)
+{
+    static ul_tx t, d;
+    static uint8_t body[UL_MAX_TX_BYTES], out[UL_MAX_TX_BYTES * 2];
+    size_t n;
+    build_parts();
+    ex_tx(&t, false); /* two signatures */
+    /* {1: bstr(x)}: 1 + 1 + 3 + x bytes. The envelope adds 1+1+1 + 1+1 + 1+2*(1+34+66). */
+    size_t envelope = 3 + 2 + 1 + 2 * 101;
+    size_t x = UL_MAX_TX_BYTES - envelope - 5;
+    for (int past = 0; past <= 1; past++) {
+        ul_cbor_writer w;
+        ul_cbor_writer_init(&w, body, sizeof body);
+        ul_cbor_put_map(&w, 1);
+        ul_cbor_put_uint(&w, 1);
+        ul_cbor_put_bytes(&w, out, x + (size_t)past);
+        assert_int_equal(w.err, UL_OK);
+        t.body = (ul_span){body, w.len};
+        ul_err e = ul_schema_tx_encode(out, sizeof out, &n, &t);
+        assert_int_equal(e, past ? UL_E_LIMIT : UL_OK);
+        if (!past) {
+            assert_int_equal(n, UL_MAX_TX_BYTES);
+            assert_int_equal(ul_schema_tx_decode(&d, out, n), UL_OK);
+        }
+    }
+    assert_int_equal(ul_schema_tx_decode(&d, out, UL_MAX_TX_BYTES + 1), UL_E_LIMIT);
+}

@@ -185,9 +185,8 @@ static void test_get_fixed(void **state)
 static int iter_keys(ul_store *s, const char *prefix, const char *start, char *buf, size_t cap)
 {
     ul_store_iter *it = NULL;
-    assert_int_equal(ul_store_iter_create(&it, s, u8(prefix), strlen(prefix), u8(start),
-                                          strlen(start)),
-                     UL_OK);
+    assert_int_equal(
+        ul_store_iter_create(&it, s, u8(prefix), strlen(prefix), u8(start), strlen(start)), UL_OK);
     const uint8_t *k, *v;
     size_t kl, vl;
     int n = 0;
