@@ -17,6 +17,7 @@ typedef struct {
     uint64_t first;
     size_t n;
     ul_span blocks, commits;
+    time_t last_progress;
 } source;
 
 static ul_err dup_span(ul_span s, uint8_t **out, size_t *len)
@@ -86,6 +87,12 @@ static ul_err next_block(void *arg, uint64_t h, uint8_t **blk, size_t *blen, uin
 static void on_progress(void *arg, uint64_t h, uint64_t releases)
 {
     source *s = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec == s->last_progress) { /* at most one line a second */
+        return;
+    }
+    s->last_progress = now.tv_sec;
     ul_cli_progress("audit: height %llu of %llu, %llu releases verified", (unsigned long long)h,
                     (unsigned long long)s->until, (unsigned long long)releases);
 }

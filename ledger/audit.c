@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-#define AUDIT_PROGRESS_EVERY 1000 /* blocks between progress callbacks */
+#define AUDIT_PROGRESS_EVERY 16 /* blocks between progress callbacks (callers throttle) */
 
 ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, void *src_arg,
                     const char *scratch_dir, ul_audit_progress progress, void *progress_arg,

@@ -233,14 +233,13 @@ typedef void (*ul_audit_progress)(void *arg, uint64_t height, uint64_t releases)
 typedef struct {
     uint64_t height;   /* blocks verified */
     uint64_t releases; /* releases verified */
-    uint64_t txs;
     uint8_t head[UL_HASH_BYTES];
     uint8_t log_root[UL_HASH_BYTES];
     uint64_t fail_height; /* set on failure */
 } ul_audit_result;
 
-/* Replays every block from height 1 into a scratch chain under scratch_dir (created, then
- * removed): checks each header links to its parent, each commit carries > 2/3 of the validator
+/* Replays every block from height 1 into a scratch chain in scratch_dir (an empty directory the
+ * caller creates and removes): checks each header links to its parent, each commit carries > 2/3 of the validator
  * set's power with valid signatures, every transaction and signature is valid, and the tx root,
  * log root and size, state root and validator hashes each header carries. */
 ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, void *src_arg,

@@ -12,6 +12,7 @@
 /* REQ resends an unanswered request after this long; a submit must never be resent behind the
  * caller's back, so the interval is far beyond any call timeout. */
 #define REQ_RESEND_IVL_MS (24 * 3600 * 1000)
+#define PROTOCOL_HEADROOM 1024
 
 static ul_err open_sock(int *sock, int proto, int timeout_ms)
 {
@@ -19,7 +20,9 @@ static ul_err open_sock(int *sock, int proto, int timeout_ms)
     if (s < 0) {
         return UL_E_NET;
     }
-    int max = UL_MAX_MSG_BYTES, linger = 0;
+    /* REQ/REP prepend a request id to each message on the wire, so the receive cap allows a
+     * little headroom above the payload cap that ul_p2p_send enforces. */
+    int max = UL_MAX_MSG_BYTES + PROTOCOL_HEADROOM, linger = 0;
     if (nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof max) < 0 ||
         nn_setsockopt(s, NN_SOL_SOCKET, NN_LINGER, &linger, sizeof linger) < 0 ||
         (timeout_ms >= 0 &&
