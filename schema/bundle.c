@@ -175,7 +175,10 @@ static ul_err bundle_check(const void *obj)
     return UL_OK;
 }
 
-#define PART(k, m, t) {k, &ul_codec_embedded, offsetof(ul_bundle, m), t, REQ}
+#define PART(k, m, t)                                                                              \
+    {                                                                                              \
+        k, &ul_codec_record, offsetof(ul_bundle, m), t, REQ                                        \
+    }
 
 static const ul_field bundle_fields[] = {
     {1, &ul_codec_uint, offsetof(ul_bundle, version), 0, REQ},

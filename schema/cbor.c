@@ -153,8 +153,7 @@ ul_err ul_cbor_next(ul_cbor_reader *r, ul_cbor_item *it)
     cb.map_start = cap_map;
     ul_cbor_capture c = {.type = -1, .val = 0, .data = NULL};
     struct cbor_decoder_result res = cbor_stream_decode(p, avail, &cb, &c);
-    if (res.status != CBOR_DECODER_FINISHED || c.type < 0 || res.read == 0 ||
-        res.read > avail) {
+    if (res.status != CBOR_DECODER_FINISHED || c.type < 0 || res.read == 0 || res.read > avail) {
         return UL_E_CBOR_MALFORMED;
     }
     it->type = (ul_cbor_type)c.type;
@@ -275,7 +274,7 @@ typedef struct {
 
 /* Accounts item it against the innermost open container (a map key must be an unsigned int
  * above the previous key), and opens a level when it is itself a container. */
-static ul_err skip_step(ul_cbor_level *st, size_t *top, const ul_cbor_item *it)
+static ul_err skip_step(ul_cbor_level *st, size_t *top, unsigned base, const ul_cbor_item *it)
 {
     if (*top > 0) {
         ul_cbor_level *l = &st[*top - 1];
@@ -293,7 +292,7 @@ static ul_err skip_step(ul_cbor_level *st, size_t *top, const ul_cbor_item *it)
         l->left--;
     }
     if (it->type == UL_CBOR_ARRAY || it->type == UL_CBOR_MAP) {
-        if (*top + 1 > UL_MAX_CBOR_DEPTH) {
+        if (base + *top + 1 > UL_MAX_CBOR_DEPTH) {
             return UL_E_LIMIT;
         }
         bool map = it->type == UL_CBOR_MAP;
@@ -306,7 +305,7 @@ static ul_err skip_step(ul_cbor_level *st, size_t *top, const ul_cbor_item *it)
     return UL_OK;
 }
 
-ul_err ul_cbor_skip(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
+static ul_err skip_from(ul_cbor_reader *r, unsigned base, ul_span *span, ul_cbor_type *type)
 {
     ul_cbor_level st[UL_MAX_CBOR_DEPTH];
     size_t top = 0;
@@ -316,7 +315,7 @@ ul_err ul_cbor_skip(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
         ul_cbor_item it;
         ul_err e = ul_cbor_next(r, &it);
         if (e == UL_OK) {
-            e = skip_step(st, &top, &it);
+            e = skip_step(st, &top, base, &it);
         }
         if (e != UL_OK) {
             return e;
@@ -331,6 +330,19 @@ ul_err ul_cbor_skip(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
         }
     }
     return UL_E_CBOR_MALFORMED;
+}
+
+ul_err ul_cbor_skip(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
+{
+    return skip_from(r, 0, span, type);
+}
+
+ul_err ul_cbor_skip_in(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
+{
+    if (r->depth >= UL_MAX_CBOR_DEPTH) {
+        return UL_E_LIMIT;
+    }
+    return skip_from(r, r->depth, span, type);
 }
 
 ul_err ul_cbor_done(const ul_cbor_reader *r)

@@ -152,7 +152,10 @@ static ul_err header_check(const void *obj)
     return h->height >= 1 ? UL_OK : UL_E_SCHEMA_FIELD;
 }
 
-#define HASH_FIELD(k, m) {k, &ul_codec_fixed, offsetof(ul_header, m), UL_HASH_BYTES, REQ}
+#define HASH_FIELD(k, m)                                                                           \
+    {                                                                                              \
+        k, &ul_codec_fixed, offsetof(ul_header, m), UL_HASH_BYTES, REQ                             \
+    }
 
 static const ul_field header_fields[] = {
     {1, &ul_codec_uint, offsetof(ul_header, version), 0, REQ},
@@ -170,7 +173,7 @@ static const ul_field header_fields[] = {
 };
 
 static const ul_record rec_header = {header_fields, COUNT(header_fields), sizeof(ul_header),
-                                 UL_MAX_HEADER_BYTES, header_check};
+                                     UL_MAX_HEADER_BYTES, header_check};
 
 ul_err ul_schema_header_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_header *h)
 {
@@ -308,8 +311,7 @@ static const ul_field inclusion_fields[] = {
 static const ul_record rec_inclusion = {inclusion_fields, COUNT(inclusion_fields),
                                         sizeof(ul_inclusion), SIZE_MAX, inclusion_check};
 
-ul_err ul_schema_inclusion_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                  const ul_inclusion *p)
+ul_err ul_schema_inclusion_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_inclusion *p)
 {
     ul_inclusion tmp;
     return ul_record_encode(&rec_inclusion, p, &tmp, out, cap, out_len);

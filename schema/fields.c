@@ -28,6 +28,11 @@ static bool ns_char(uint8_t c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
+static bool alnum(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
 ul_err ul_schema_ns_check(ul_span s)
 {
     if (s.ptr == NULL || s.len < 3 || s.len > UL_MAX_NS_LEN) {
@@ -45,6 +50,11 @@ ul_err ul_schema_ns_check(ul_span s)
         }
     }
     if (slash == SIZE_MAX || slash == 0 || slash == s.len - 1) {
+        return UL_E_NS_NAME;
+    }
+    /* Each part starts with a letter or digit, so no part is "." or ".." or looks like an
+     * option: mirrors use namespaces as directory names. */
+    if (!alnum(s.ptr[0]) || !alnum(s.ptr[slash + 1])) {
         return UL_E_NS_NAME;
     }
     return UL_OK;
@@ -125,14 +135,25 @@ static ul_err ns_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 }
 
 /* An embedded item (arg: its required major type) kept as a span of its canonical bytes. */
-static ul_err embedded_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+static ul_err embedded_dec(ul_cbor_reader *r, void *obj, const ul_field *f, bool inner)
 {
     ul_cbor_type t;
-    ul_err e = ul_cbor_skip(r, (ul_span *)MEMBER(obj, f), &t);
+    ul_span *s = (ul_span *)MEMBER(obj, f);
+    ul_err e = inner ? ul_cbor_skip_in(r, s, &t) : ul_cbor_skip(r, s, &t);
     if (e == UL_OK && t != (ul_cbor_type)f->arg) {
         return UL_E_CBOR_TYPE;
     }
     return e;
+}
+
+static ul_err record_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    return embedded_dec(r, obj, f, false);
+}
+
+static ul_err inner_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    return embedded_dec(r, obj, f, true);
 }
 
 static void embedded_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
@@ -141,8 +162,8 @@ static void embedded_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 }
 
 /* A list of 32-byte values: off names the size_t count, arg the uint8_t[][32] array. */
-static ul_err hash_list_dec(ul_cbor_reader *r, void *obj, const ul_field *f, size_t min,
-                            size_t max, bool sorted)
+static ul_err hash_list_dec(ul_cbor_reader *r, void *obj, const ul_field *f, size_t min, size_t max,
+                            bool sorted)
 {
     size_t *n = (size_t *)MEMBER(obj, f);
     uint8_t(*list)[UL_HASH_BYTES] = (uint8_t(*)[UL_HASH_BYTES])((char *)obj + f->arg);
@@ -198,7 +219,8 @@ const ul_codec ul_codec_uint = {uint_dec, uint_enc};
 const ul_codec ul_codec_fixed = {fixed_dec, fixed_enc};
 const ul_codec ul_codec_label = {label_dec, text_enc};
 const ul_codec ul_codec_ns = {ns_dec, text_enc};
-const ul_codec ul_codec_embedded = {embedded_dec, embedded_enc};
+const ul_codec ul_codec_record = {record_dec, embedded_enc};
+const ul_codec ul_codec_inner = {inner_dec, embedded_enc};
 const ul_codec ul_codec_keys = {keys_dec, keys_enc};
 const ul_codec ul_codec_path = {path_dec, path_enc};
 
@@ -327,8 +349,8 @@ ul_err ul_record_finish(ul_cbor_writer *w, size_t *out_len)
     return UL_OK;
 }
 
-ul_err ul_record_encode(const ul_record *rec, const void *obj, void *tmp, uint8_t *out,
-                        size_t cap, size_t *out_len)
+ul_err ul_record_encode(const ul_record *rec, const void *obj, void *tmp, uint8_t *out, size_t cap,
+                        size_t *out_len)
 {
     if (obj == NULL || out_len == NULL) {
         return UL_E_ARG;

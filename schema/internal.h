@@ -56,10 +56,13 @@ ul_err ul_cbor_enter_tuple(ul_cbor_reader *r, size_t n);
 ul_err ul_cbor_enter_map(ul_cbor_reader *r, size_t *n);
 void ul_cbor_leave(ul_cbor_reader *r);
 /* Skips one whole canonical item (map keys unsigned and strictly ascending), iteratively.
- * Skipped items are embedded records, and a record counts its nesting from its own start
- * (at most UL_MAX_CBOR_DEPTH), so a record valid alone stays valid inside a block or bundle.
- * Out: its bytes in *span and its major type in *type. */
+ * Out: its bytes in *span and its major type in *type.
+ * ul_cbor_skip is for an embedded record: a record counts its nesting from its own start (at
+ * most UL_MAX_CBOR_DEPTH), so a record valid alone stays valid inside a block or bundle.
+ * ul_cbor_skip_in is for an item that is part of the record being read: its nesting adds to
+ * the reader's depth (a transaction's body). */
 ul_err ul_cbor_skip(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type);
+ul_err ul_cbor_skip_in(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type);
 /* Returns: UL_OK when the reader consumed all its input, else UL_E_CBOR_TRAILING. */
 ul_err ul_cbor_done(const ul_cbor_reader *r);
 /* Map key order: UL_OK when key follows last (or is the first), else the error. */
@@ -126,16 +129,18 @@ ul_err ul_record_decode(const ul_record *rec, void *obj, const uint8_t *in, size
  * decoder accepts is ever returned. */
 /* Returns the writer's error, or UL_OK with *out_len set to the bytes written. */
 ul_err ul_record_finish(ul_cbor_writer *w, size_t *out_len);
-ul_err ul_record_encode(const ul_record *rec, const void *obj, void *tmp, uint8_t *out,
-                        size_t cap, size_t *out_len);
+ul_err ul_record_encode(const ul_record *rec, const void *obj, void *tmp, uint8_t *out, size_t cap,
+                        size_t *out_len);
 
 /* Generic codecs (fields.c). arg: byte length for fixed, maximum length for labels. */
 extern const ul_codec ul_codec_uint;  /* uint64_t */
 extern const ul_codec ul_codec_fixed; /* uint8_t[arg] */
 extern const ul_codec ul_codec_label; /* ul_span, 1..UL_MAX_LABEL_LEN printable ASCII */
 extern const ul_codec ul_codec_ns;    /* ul_span, a namespace */
-/* ul_span over one embedded canonical item; arg: its required ul_cbor_type. */
-extern const ul_codec ul_codec_embedded;
+/* ul_span over one embedded canonical item; arg: its required ul_cbor_type. A record is a
+ * separate record (bundle parts); an inner item is part of this record (a tx body). */
+extern const ul_codec ul_codec_record;
+extern const ul_codec ul_codec_inner;
 /* Lists of 32-byte values; off: the size_t count, arg: the uint8_t[][32] array.
  * keys: 1..UL_MAX_KEYS strictly ascending; path: 0..UL_MAX_PROOF_DEPTH hashes. */
 extern const ul_codec ul_codec_keys;

@@ -96,42 +96,45 @@ ul_err ul_msg_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_msg *m)
     return w.err;
 }
 
-/* Reads one value; embedded items and list elements must be canonical records (maps). */
+/* Reads one value. Embedded items and list elements are records of their own (maps), each
+ * counting its nesting from its own start, as they do when decoded alone. */
 static ul_err read_value(ul_cbor_reader *r, ul_mfield *f)
 {
     size_t start = r->pos;
+    ul_cbor_item it;
     ul_cbor_type type;
     ul_span span;
-    ul_err e = ul_cbor_skip(r, &span, &type);
+    ul_err e = ul_cbor_next(r, &it);
     if (e != UL_OK) {
         return e;
     }
-    ul_cbor_reader sub;
-    ul_cbor_item it;
-    ul_cbor_reader_init(&sub, r->in + start, r->pos - start, r->depth);
-    switch (type) {
+    switch (it.type) {
     case UL_CBOR_UINT:
     case UL_CBOR_BYTES:
     case UL_CBOR_TEXT:
-        if ((e = ul_cbor_next(&sub, &it)) != UL_OK) {
-            return e;
-        }
-        f->type = type == UL_CBOR_UINT ? UL_MV_UINT : type == UL_CBOR_BYTES ? UL_MV_BYTES
-                                                                            : UL_MV_TEXT;
+        f->type = it.type == UL_CBOR_UINT ? UL_MV_UINT
+                  : it.type == UL_CBOR_BYTES ? UL_MV_BYTES
+                                             : UL_MV_TEXT;
         f->u = it.val;
-        f->s = (ul_span){it.data, type == UL_CBOR_UINT ? 0 : (size_t)it.val};
+        f->s = (ul_span){it.data, it.type == UL_CBOR_UINT ? 0 : (size_t)it.val};
         return UL_OK;
     case UL_CBOR_MAP:
+        r->pos = start; /* re-read the whole map as one record */
         f->type = UL_MV_ITEM;
-        f->s = span;
-        return UL_OK;
+        return ul_cbor_skip(r, &f->s, &type);
     case UL_CBOR_ARRAY:
-        if ((e = ul_cbor_next(&sub, &it)) != UL_OK) {
-            return e;
-        }
         f->type = UL_MV_LIST;
-        f->n = it.val;
-        f->s = (ul_span){span.ptr + sub.pos, span.len - sub.pos};
+        f->n = (size_t)it.val;
+        f->s.ptr = r->in + r->pos;
+        for (uint64_t i = 0; i < it.val; i++) {
+            if ((e = ul_cbor_skip(r, &span, &type)) != UL_OK) {
+                return e;
+            }
+            if (type != UL_CBOR_MAP) {
+                return UL_E_CBOR_TYPE;
+            }
+        }
+        f->s.len = (size_t)(r->in + r->pos - f->s.ptr);
         return UL_OK;
     }
     return UL_E_CBOR_TYPE;

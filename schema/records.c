@@ -11,8 +11,8 @@
 
 /* ---- Lists of labels ---------------------------------------------------------------------- */
 
-static ul_err span_list_dec(ul_cbor_reader *r, ul_span *spans, size_t *n, size_t min,
-                            size_t max, size_t max_len)
+static ul_err span_list_dec(ul_cbor_reader *r, ul_span *spans, size_t *n, size_t min, size_t max,
+                            size_t max_len)
 {
     ul_err e = ul_cbor_enter_array(r, min, max, n);
     for (size_t i = 0; e == UL_OK && i < *n; i++) {
@@ -258,8 +258,8 @@ static const ul_field register_fields[] = {
      REQ},
 };
 
-static const ul_record rec_register = {register_fields, COUNT(register_fields),
-                                       sizeof(ul_register), UL_MAX_RECORD_BYTES, NULL};
+static const ul_record rec_register = {register_fields, COUNT(register_fields), sizeof(ul_register),
+                                       UL_MAX_RECORD_BYTES, NULL};
 
 ul_err ul_schema_register_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_register *r)
 {
@@ -325,7 +325,7 @@ static const ul_codec codec_sigs = {sigs_dec, sigs_enc};
 
 static const ul_field tx_fields[] = {
     {1, &ul_codec_uint, offsetof(ul_tx, kind), 0, REQ},
-    {2, &ul_codec_embedded, offsetof(ul_tx, body), UL_CBOR_MAP, REQ},
+    {2, &ul_codec_inner, offsetof(ul_tx, body), UL_CBOR_MAP, REQ},
     {3, &codec_sigs, 0, 0, REQ},
 };
 

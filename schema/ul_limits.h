@@ -27,8 +27,9 @@
 /* A sealed content key: crypto_box_SEALBYTES (48) + a 32-byte key. */
 #define UL_SEALED_KEY_BYTES 80
 
-/* Canonical bytes of one release record body. The bound keeps a device's bundle buffer small
- * while fitting every field above at its maximum with room to spare. */
+/* Canonical bytes of one release record body. The bound keeps a device's bundle buffer small;
+ * it is reached before every list and label above is at its own maximum at once (~14 KB), so a
+ * record that large is refused with UL_E_LIMIT even when each field is within its bound. */
 #define UL_MAX_RECORD_BYTES 8192
 /* One signed transaction: its body plus UL_MAX_SIGS (key, signature) pairs. */
 #define UL_MAX_TX_BYTES (UL_MAX_RECORD_BYTES + 1024)

@@ -294,8 +294,7 @@ static void ex_consistency(ul_consistency *p)
 static uint8_t e_release[UL_MAX_RECORD_BYTES], e_register[512], e_header[512];
 static uint8_t e_tx_pub[UL_MAX_TX_BYTES], e_tx_reg[UL_MAX_TX_BYTES], e_commit[UL_MAX_COMMIT_BYTES];
 static uint8_t e_valset[UL_MAX_VALSET_BYTES], e_inclusion[4096];
-static size_t n_release, n_register, n_header, n_tx_pub, n_tx_reg, n_commit, n_valset,
-    n_inclusion;
+static size_t n_release, n_register, n_header, n_tx_pub, n_tx_reg, n_commit, n_valset, n_inclusion;
 
 static void ex_tx(ul_tx *t, bool publish)
 {
@@ -665,9 +664,8 @@ static void test_uint_heads(void **state)
     static const struct {
         uint64_t v;
         size_t head;
-    } cases[] = {{0, 1},          {23, 1},          {24, 2},          {255, 2},
-                 {256, 3},        {65535, 3},       {65536, 5},       {0xffffffffu, 5},
-                 {1ULL << 32, 9}, {UINT64_MAX, 9}};
+    } cases[] = {{0, 1},     {23, 1},    {24, 2},          {255, 2},        {256, 3},
+                 {65535, 3}, {65536, 5}, {0xffffffffu, 5}, {1ULL << 32, 9}, {UINT64_MAX, 9}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t b[16];
         ul_cbor_writer *w = vbegin();
@@ -702,23 +700,39 @@ static void test_reader_classes(void **state)
         const char *hex;
         ul_err want;
     } cases[] = {
-        {"20", UL_E_CBOR_TYPE},           {"38 18", UL_E_CBOR_TYPE},
-        {"c0 00", UL_E_CBOR_TYPE},        {"d8 18 00", UL_E_CBOR_TYPE},
-        {"f4", UL_E_CBOR_TYPE},           {"f5", UL_E_CBOR_TYPE},
-        {"f6", UL_E_CBOR_TYPE},           {"f7", UL_E_CBOR_TYPE},
-        {"f8 20", UL_E_CBOR_TYPE},        {"f9 3c 00", UL_E_CBOR_TYPE},
-        {"fa 3f 80 00 00", UL_E_CBOR_TYPE}, {"fb 3f f0 00 00 00 00 00 00", UL_E_CBOR_TYPE},
-        {"ff", UL_E_CBOR_MALFORMED},      {"1c", UL_E_CBOR_MALFORMED},
-        {"1f", UL_E_CBOR_MALFORMED},      {"5c", UL_E_CBOR_MALFORMED},
-        {"5f 41 00 ff", UL_E_CBOR_NONCANONICAL}, {"7f 61 61 ff", UL_E_CBOR_NONCANONICAL},
-        {"9f ff", UL_E_CBOR_NONCANONICAL}, {"bf ff", UL_E_CBOR_NONCANONICAL},
-        {"18", UL_E_CBOR_MALFORMED},      {"19 01", UL_E_CBOR_MALFORMED},
+        {"20", UL_E_CBOR_TYPE},
+        {"38 18", UL_E_CBOR_TYPE},
+        {"c0 00", UL_E_CBOR_TYPE},
+        {"d8 18 00", UL_E_CBOR_TYPE},
+        {"f4", UL_E_CBOR_TYPE},
+        {"f5", UL_E_CBOR_TYPE},
+        {"f6", UL_E_CBOR_TYPE},
+        {"f7", UL_E_CBOR_TYPE},
+        {"f8 20", UL_E_CBOR_TYPE},
+        {"f9 3c 00", UL_E_CBOR_TYPE},
+        {"fa 3f 80 00 00", UL_E_CBOR_TYPE},
+        {"fb 3f f0 00 00 00 00 00 00", UL_E_CBOR_TYPE},
+        {"ff", UL_E_CBOR_MALFORMED},
+        {"1c", UL_E_CBOR_MALFORMED},
+        {"1f", UL_E_CBOR_MALFORMED},
+        {"5c", UL_E_CBOR_MALFORMED},
+        {"5f 41 00 ff", UL_E_CBOR_NONCANONICAL},
+        {"7f 61 61 ff", UL_E_CBOR_NONCANONICAL},
+        {"9f ff", UL_E_CBOR_NONCANONICAL},
+        {"bf ff", UL_E_CBOR_NONCANONICAL},
+        {"18", UL_E_CBOR_MALFORMED},
+        {"19 01", UL_E_CBOR_MALFORMED},
         {"1b 00 00 00 01 00 00 00", UL_E_CBOR_MALFORMED},
-        {"42 00", UL_E_CBOR_MALFORMED},   {"5b ff ff ff ff ff ff ff ff", UL_E_CBOR_MALFORMED},
-        {"58 01 00", UL_E_CBOR_NONCANONICAL}, {"59 00 01 00", UL_E_CBOR_NONCANONICAL},
-        {"78 01 61", UL_E_CBOR_NONCANONICAL}, {"98 01 00", UL_E_CBOR_NONCANONICAL},
-        {"b8 01 00 00", UL_E_CBOR_NONCANONICAL}, {"62 c3 28", UL_E_CBOR_MALFORMED},
-        {"9b ff ff ff ff ff ff ff ff", UL_E_CBOR_MALFORMED}, {"83 00 00", UL_E_CBOR_MALFORMED},
+        {"42 00", UL_E_CBOR_MALFORMED},
+        {"5b ff ff ff ff ff ff ff ff", UL_E_CBOR_MALFORMED},
+        {"58 01 00", UL_E_CBOR_NONCANONICAL},
+        {"59 00 01 00", UL_E_CBOR_NONCANONICAL},
+        {"78 01 61", UL_E_CBOR_NONCANONICAL},
+        {"98 01 00", UL_E_CBOR_NONCANONICAL},
+        {"b8 01 00 00", UL_E_CBOR_NONCANONICAL},
+        {"62 c3 28", UL_E_CBOR_MALFORMED},
+        {"9b ff ff ff ff ff ff ff ff", UL_E_CBOR_MALFORMED},
+        {"83 00 00", UL_E_CBOR_MALFORMED},
         {"a2 01 00", UL_E_CBOR_MALFORMED},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -814,12 +828,23 @@ static void test_utf8(void **state)
         const char *s;
         bool ok;
     } cases[] = {
-        {"", true},           {"plain", true},      {"\xc3\xa9", true},
-        {"\xe2\x82\xac", true}, {"\xf0\x9f\x98\x80", true}, {"\xf4\x8f\xbf\xbf", true},
-        {"\xc0\xaf", false},  {"\xc1\xbf", false},  {"\xe0\x9f\xbf", false},
-        {"\xed\xa0\x80", false}, {"\xf0\x8f\xbf\xbf", false}, {"\xf4\x90\x80\x80", false},
-        {"\xf5\x80\x80\x80", false}, {"\x80", false}, {"\xc3", false},
-        {"\xe2\x28\xa1", false}, {"\xff", false},
+        {"", true},
+        {"plain", true},
+        {"\xc3\xa9", true},
+        {"\xe2\x82\xac", true},
+        {"\xf0\x9f\x98\x80", true},
+        {"\xf4\x8f\xbf\xbf", true},
+        {"\xc0\xaf", false},
+        {"\xc1\xbf", false},
+        {"\xe0\x9f\xbf", false},
+        {"\xed\xa0\x80", false},
+        {"\xf0\x8f\xbf\xbf", false},
+        {"\xf4\x90\x80\x80", false},
+        {"\xf5\x80\x80\x80", false},
+        {"\x80", false},
+        {"\xc3", false},
+        {"\xe2\x28\xa1", false},
+        {"\xff", false},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bool ok = ul_cbor_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s));
@@ -833,63 +858,64 @@ static void test_utf8(void **state)
 
 #define VOTE_OK "a5 01 02 02 07 03 00 04 H32 05 1a 00 01 00 00"
 
+static const struct {
+    const char *hex;
+    ul_err want;
+} vote_cases[] = {
+    {VOTE_OK, UL_OK},
+    {"a5 01 01 02 07 03 00 04 H32 05 00", UL_OK},
+    {"a5 01 18 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 02 19 00 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 02 07 03 00 04 H32 05 1a 00 00 ff ff", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 02 07 03 00 04 H32 05 1b 00 00 00 00 00 01 00 00", UL_E_CBOR_NONCANONICAL},
+    {"b8 05 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 18 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 02 07 03 00 04 59 00 20 B32 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 02 07 03 00 04 5a 00 00 00 20 B32 05 00", UL_E_CBOR_NONCANONICAL},
+    {"bf 01 02 02 07 03 00 04 H32 05 00 ff", UL_E_CBOR_NONCANONICAL},
+    {"a5 02 07 01 02 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 02 07 04 H32 03 00 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 01 02 03 00 04 H32 05 00", UL_E_SCHEMA_FIELD},
+    {"a6 01 02 02 07 03 00 04 H32 05 00 06 00", UL_E_SCHEMA_FIELD},
+    {"a5 01 02 02 07 03 00 04 H32 06 00", UL_E_SCHEMA_FIELD},
+    {"a5 00 00 01 02 02 07 03 00 04 H32", UL_E_SCHEMA_FIELD},
+    {"a4 01 02 02 07 04 H32 05 00", UL_E_SCHEMA_FIELD},
+    {"a4 01 02 02 07 03 00 04 H32", UL_E_SCHEMA_FIELD},
+    {"a0", UL_E_SCHEMA_FIELD},
+    {"a5 01 02 02 41 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 07 03 00 04 78 20 A32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 07 03 00 04 78 20 B32 05 00", UL_E_CBOR_MALFORMED},
+    {"a5 01 80 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 c1 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"c1 a5 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 07 03 f9 00 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 07 03 fb 00 00 00 00 00 00 00 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 07 03 f4 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 07 03 f6 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 07 03 20 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 01 02 02 27 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 61 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"a5 20 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
+    {"85 01 02 03 04 05", UL_E_CBOR_TYPE},
+    {"a5 01 03 02 07 03 00 04 H32 05 00", UL_E_SCHEMA_FIELD},
+    {"a5 01 00 02 07 03 00 04 H32 05 00", UL_E_SCHEMA_FIELD},
+    {"a5 01 02 02 07 03 00 04 40 05 00", UL_E_SCHEMA_FIELD},
+    {"a5 01 02 02 07 03 00 04 5f 58 20 H32 ff 05 00", UL_E_CBOR_NONCANONICAL},
+    {"a5 01 02 02 07 03 00 04 H32 05 00 00", UL_E_CBOR_TRAILING},
+    {"a5 01 02 02 07 03 00 04 H32 05 1c", UL_E_CBOR_MALFORMED},
+    {"a5 01 02 02 07 03 00 04 H32 05 ff", UL_E_CBOR_MALFORMED},
+    {"b9 ff ff 01", UL_E_CBOR_MALFORMED},
+};
+
 static void test_vote_handmade(void **state)
 {
-    static const struct {
-        const char *hex;
-        ul_err want;
-    } cases[] = {
-        {VOTE_OK, UL_OK},
-        {"a5 01 01 02 07 03 00 04 H32 05 00", UL_OK},
-        {"a5 01 18 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 02 19 00 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 02 07 03 00 04 H32 05 1a 00 00 ff ff", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 02 07 03 00 04 H32 05 1b 00 00 00 00 00 01 00 00", UL_E_CBOR_NONCANONICAL},
-        {"b8 05 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 18 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 02 07 03 00 04 59 00 20 B32 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 02 07 03 00 04 5a 00 00 00 20 B32 05 00", UL_E_CBOR_NONCANONICAL},
-        {"bf 01 02 02 07 03 00 04 H32 05 00 ff", UL_E_CBOR_NONCANONICAL},
-        {"a5 02 07 01 02 03 00 04 H32 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 02 07 04 H32 03 00 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 01 02 03 00 04 H32 05 00", UL_E_SCHEMA_FIELD},
-        {"a6 01 02 02 07 03 00 04 H32 05 00 06 00", UL_E_SCHEMA_FIELD},
-        {"a5 01 02 02 07 03 00 04 H32 06 00", UL_E_SCHEMA_FIELD},
-        {"a5 00 00 01 02 02 07 03 00 04 H32", UL_E_SCHEMA_FIELD},
-        {"a4 01 02 02 07 04 H32 05 00", UL_E_SCHEMA_FIELD},
-        {"a4 01 02 02 07 03 00 04 H32", UL_E_SCHEMA_FIELD},
-        {"a0", UL_E_SCHEMA_FIELD},
-        {"a5 01 02 02 41 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 07 03 00 04 78 20 A32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 07 03 00 04 78 20 B32 05 00", UL_E_CBOR_MALFORMED},
-        {"a5 01 80 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 c1 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"c1 a5 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 07 03 f9 00 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 07 03 fb 00 00 00 00 00 00 00 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 07 03 f4 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 07 03 f6 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 07 03 20 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 01 02 02 27 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 61 01 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"a5 20 02 02 07 03 00 04 H32 05 00", UL_E_CBOR_TYPE},
-        {"85 01 02 03 04 05", UL_E_CBOR_TYPE},
-        {"a5 01 03 02 07 03 00 04 H32 05 00", UL_E_SCHEMA_FIELD},
-        {"a5 01 00 02 07 03 00 04 H32 05 00", UL_E_SCHEMA_FIELD},
-        {"a5 01 02 02 07 03 00 04 40 05 00", UL_E_SCHEMA_FIELD},
-        {"a5 01 02 02 07 03 00 04 5f 58 20 H32 ff 05 00", UL_E_CBOR_NONCANONICAL},
-        {"a5 01 02 02 07 03 00 04 H32 05 00 00", UL_E_CBOR_TRAILING},
-        {"a5 01 02 02 07 03 00 04 H32 05 1c", UL_E_CBOR_MALFORMED},
-        {"a5 01 02 02 07 03 00 04 H32 05 ff", UL_E_CBOR_MALFORMED},
-        {"b9 ff ff 01", UL_E_CBOR_MALFORMED},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        bytes *b = hb(cases[i].hex);
+    for (size_t i = 0; i < sizeof vote_cases / sizeof vote_cases[0]; i++) {
+        bytes *b = hb(vote_cases[i].hex);
         ul_vote v;
         ul_err e = ul_schema_vote_decode(&v, b->b, b->n);
-        if (e != cases[i].want) {
-            fail_msg("case %zu %s: got %s, want %s", i, cases[i].hex, ul_err_name(e),
-                     ul_err_name(cases[i].want));
+        if (e != vote_cases[i].want) {
+            fail_msg("case %zu %s: got %s, want %s", i, vote_cases[i].hex, ul_err_name(e),
+                     ul_err_name(vote_cases[i].want));
         }
     }
     /* A wrong-length hash: 31 bytes in a well-formed string. */
@@ -1136,11 +1162,12 @@ static void test_release_namespaces(void **state)
 
 static void test_ns_check(void **state)
 {
-    static const char *const good[] = {"a/b", "acme/router-x1", "a.b_c-d/0.9", "0/0", "-/.",
+    static const char *const good[] = {"a/b", "acme/router-x1", "a.b_c-d/0.9", "0/0",
                                        "vendor/product.name_2"};
-    static const char *const bad[] = {"",     "a",    "/b",   "a/",   "/",    "a//b", "a/b/c",
-                                      "A/b",  "a/B",  "a b/c", "a/b ", "a/b\n", "\xc3\xa9/x",
-                                      "a\\b", "a:b/c", "a/b@1", "a/b+c"};
+    static const char *const bad[] = {"",           "a",    "/b",    "a/",    "/",    "a//b",
+                                      "a/b/c",      "A/b",  "a/B",   "a b/c", "a/b ", "a/b\n",
+                                      "\xc3\xa9/x", "a\\b", "a:b/c", "a/b@1", "a/b+c",
+                                      "-/.",        "../x", "a/..",  "./b",   ".a/b", "a/-b"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(ul_schema_ns_check(S(good[i])), UL_OK);
     }
@@ -1267,13 +1294,13 @@ static void test_release_deps(void **state)
         const char *hex;
         ul_err want;
     } cases[] = {
-        {"81 82 68 61 63 6d 65 2f 6c 69 62 61 31", UL_OK},        /* [["acme/lib", "1"]] */
+        {"81 82 68 61 63 6d 65 2f 6c 69 62 61 31", UL_OK}, /* [["acme/lib", "1"]] */
         {"81 83 68 61 63 6d 65 2f 6c 69 62 61 31 61 31", UL_E_SCHEMA_FIELD}, /* arity 3 */
-        {"81 81 68 61 63 6d 65 2f 6c 69 62", UL_E_SCHEMA_FIELD},  /* arity 1 */
-        {"81 82 64 61 63 6d 65 61 31", UL_E_NS_NAME},            /* "acme" */
-        {"81 82 68 61 63 6d 65 2f 6c 69 62 60", UL_E_SCHEMA_FIELD}, /* empty constraint */
-        {"81 a2 01 00 02 00", UL_E_CBOR_TYPE},                   /* a map, not a pair */
-        {"82 82 68 61 63 6d 65 2f 6c 69 62 61 31", UL_E_CBOR_MALFORMED},
+        {"81 81 68 61 63 6d 65 2f 6c 69 62", UL_E_SCHEMA_FIELD},             /* arity 1 */
+        {"81 82 64 61 63 6d 65 61 31", UL_E_NS_NAME},                        /* "acme" */
+        {"81 82 68 61 63 6d 65 2f 6c 69 62 60", UL_E_SCHEMA_FIELD},          /* empty constraint */
+        {"81 a2 01 00 02 00", UL_E_CBOR_TYPE},                               /* a map, not a pair */
+        {"82 82 68 61 63 6d 65 2f 6c 69 62 61 31", UL_E_CBOR_TYPE}, /* next key read as dep */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bytes *b = hb(cases[i].hex);
@@ -1617,7 +1644,7 @@ static void test_tx_body(void **state)
         {"a1 01 62 c0 80", UL_E_CBOR_MALFORMED},
         {"a1 01 9f ff", UL_E_CBOR_NONCANONICAL},
         {"bf ff", UL_E_CBOR_NONCANONICAL},
-        /* Nesting counts from the record: tx map 1, body map 2, then arrays up to 8. */
+        /* Nesting counts from the tx: tx map 1, body map 2, then arrays up to 8. */
         {"a1 01 81 81 81 81 81 80", UL_OK},
         {"a1 01 81 81 81 81 81 81 80", UL_E_LIMIT},
     };
@@ -1656,4 +1683,626 @@ static void test_tx_size_limit(void **state)
         }
     }
     assert_int_equal(ul_schema_tx_decode(&d, out, UL_MAX_TX_BYTES + 1), UL_E_LIMIT);
+}
+
+/* ---- Validator set and genesis ----------------------------------------------------------- */
+
+static ul_err valset_rt(const ul_valset *s)
+{
+    static uint8_t out[BIG], out2[BIG];
+    static ul_valset d;
+    size_t n, n2;
+    ul_err e = ul_schema_valset_encode(out, sizeof out, &n, s);
+    if (e != UL_OK) {
+        return e;
+    }
+    assert_int_equal(ul_schema_valset_decode(&d, out, n), UL_OK);
+    assert_int_equal(d.n, s->n);
+    assert_memory_equal(d.v, s->v, s->n * sizeof s->v[0]);
+    assert_int_equal(ul_schema_valset_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(out, out2, n);
+    return UL_OK;
+}
+
+static void put_valset(ul_cbor_writer *w, size_t n, uint64_t power)
+{
+    ul_cbor_put_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t k[32];
+        memset(k, 0, 32);
+        k[0] = (uint8_t)i;
+        ul_cbor_put_array(w, 2);
+        ul_cbor_put_bytes(w, k, 32);
+        ul_cbor_put_uint(w, power);
+    }
+}
+
+static void test_valset(void **state)
+{
+    static ul_valset s, d;
+    ex_valset(&s);
+    assert_int_equal(valset_rt(&s), UL_OK);
+    s.n = UL_MAX_VALIDATORS;
+    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
+        memset(s.v[i].pubkey, 0xee, 32);
+        s.v[i].pubkey[31] = (uint8_t)i;
+        s.v[i].power = UL_MAX_TOTAL_POWER / UL_MAX_VALIDATORS;
+    }
+    assert_int_equal(valset_rt(&s), UL_OK); /* total power exactly at the bound */
+    s.v[0].power++;
+    assert_int_equal(valset_rt(&s), UL_E_LIMIT);
+    s.v[0].power--;
+    s.n = UL_MAX_VALIDATORS + 1;
+    assert_int_equal(valset_rt(&s), UL_E_LIMIT);
+    s.n = 1;
+    s.v[0].power = UL_MAX_TOTAL_POWER;
+    assert_int_equal(valset_rt(&s), UL_OK);
+    s.v[0].power = UL_MAX_TOTAL_POWER + 1;
+    assert_int_equal(valset_rt(&s), UL_E_LIMIT);
+    s.v[0].power = UINT64_MAX;
+    assert_int_equal(valset_rt(&s), UL_E_LIMIT);
+    s.v[0].power = 0;
+    assert_int_equal(valset_rt(&s), UL_E_SCHEMA_FIELD);
+    s.n = 0;
+    assert_int_equal(valset_rt(&s), UL_E_SCHEMA_FIELD);
+    ex_valset(&s);
+    memcpy(s.v[2].pubkey, s.v[1].pubkey, 32);
+    assert_int_equal(valset_rt(&s), UL_E_SCHEMA_FIELD);
+    memset(s.v[2].pubkey, 0x00, 32);
+    assert_int_equal(valset_rt(&s), UL_E_SCHEMA_FIELD);
+    /* On the wire. */
+    put_valset(vbegin(), UL_MAX_VALIDATORS, 1);
+    assert_int_equal(ul_schema_valset_decode(&d, vbuf, vend()), UL_OK);
+    put_valset(vbegin(), UL_MAX_VALIDATORS + 1, 1);
+    assert_int_equal(ul_schema_valset_decode(&d, vbuf, vend()), UL_E_LIMIT);
+    put_valset(vbegin(), 2, UL_MAX_TOTAL_POWER / 2);
+    assert_int_equal(ul_schema_valset_decode(&d, vbuf, vend()), UL_OK);
+    put_valset(vbegin(), 2, UL_MAX_TOTAL_POWER / 2 + 1);
+    assert_int_equal(ul_schema_valset_decode(&d, vbuf, vend()), UL_E_LIMIT);
+    static const struct {
+        const char *hex;
+        ul_err want;
+    } cases[] = {
+        {"80", UL_E_SCHEMA_FIELD},
+        {"81 82 H32 01", UL_OK},
+        {"81 82 H32 00", UL_E_SCHEMA_FIELD},
+        {"81 83 H32 01 01", UL_E_SCHEMA_FIELD},
+        {"81 81 H32", UL_E_SCHEMA_FIELD},
+        {"82 82 H32 01 82 H32 01", UL_E_SCHEMA_FIELD},
+        {"81 82 01 H32", UL_E_CBOR_TYPE},
+        {"a0", UL_E_CBOR_TYPE},
+        {"9f 82 H32 01 ff", UL_E_CBOR_NONCANONICAL},
+        {"81 82 H32 18 01", UL_E_CBOR_NONCANONICAL},
+        {"81 82 H32 01 00", UL_E_CBOR_TRAILING},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bytes *b = hb(cases[i].hex);
+        assert_int_equal(ul_schema_valset_decode(&d, b->b, b->n), cases[i].want);
+    }
+    assert_int_equal(ul_schema_valset_decode(&d, vbuf, UL_MAX_VALSET_BYTES + 1), UL_E_LIMIT);
+}
+
+static void test_genesis(void **state)
+{
+    static ul_genesis g, d;
+    static uint8_t out[BIG], out2[BIG];
+    size_t n, n2;
+    ex_genesis(&g);
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_OK);
+    assert_int_equal(ul_schema_genesis_decode(&d, out, n), UL_OK);
+    assert_true(ul_span_eq_str(d.name, "upledger-testnet"));
+    assert_int_equal(d.time_ms, g.time_ms);
+    assert_int_equal(d.validators.n, 4);
+    assert_memory_equal(&d.validators, &g.validators, sizeof g.validators);
+    assert_int_equal(ul_schema_genesis_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(out, out2, n);
+    g.version = 2;
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_E_VERSION);
+    g.version = 0;
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_E_VERSION);
+    g.version = 1;
+    g.name = S("");
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_E_SCHEMA_FIELD);
+    g.name = S(mk("", 'n', 129));
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_E_LIMIT);
+    g.name = S(mk("", 'n', 128));
+    g.validators.n = UL_MAX_VALIDATORS;
+    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
+        memset(g.validators.v[i].pubkey, (int)(i + 1), 32);
+        g.validators.v[i].power = 1;
+    }
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_OK);
+    assert_int_equal(ul_schema_genesis_decode(&d, out, n), UL_OK);
+    g.validators.n = UL_MAX_VALIDATORS + 1;
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_E_LIMIT);
+    g.validators.n = 0;
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_E_SCHEMA_FIELD);
+    /* Version 2 on the wire. */
+    ex_genesis(&g);
+    assert_int_equal(ul_schema_genesis_encode(out, sizeof out, &n, &g), UL_OK);
+    ul_cbor_put_uint(vbegin(), 2);
+    n2 = edit_map(out2, sizeof out2, out, n, 1, vbuf, vend());
+    assert_int_equal(ul_schema_genesis_decode(&d, out2, n2), UL_E_VERSION);
+}
+
+/* ---- Header ------------------------------------------------------------------------------- */
+
+static void test_header(void **state)
+{
+    ul_header h, d;
+    uint8_t out[UL_MAX_HEADER_BYTES], out2[UL_MAX_HEADER_BYTES];
+    size_t n, n2;
+    ex_header(&h);
+    assert_int_equal(ul_schema_header_encode(out, sizeof out, &n, &h), UL_OK);
+    assert_int_equal(ul_schema_header_decode(&d, out, n), UL_OK);
+    assert_memory_equal(&d, &h, sizeof h);
+    h.height = h.time_ms = h.log_size = UINT64_MAX; /* the largest header */
+    assert_int_equal(ul_schema_header_encode(out, sizeof out, &n, &h), UL_OK);
+    assert_true(n <= UL_MAX_HEADER_BYTES);
+    assert_int_equal(ul_schema_header_decode(&d, out, n), UL_OK);
+    assert_memory_equal(&d, &h, sizeof h);
+    assert_int_equal(ul_schema_header_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_memory_equal(out, out2, n);
+    h.height = 0;
+    assert_int_equal(ul_schema_header_encode(out, sizeof out, &n, &h), UL_E_SCHEMA_FIELD);
+    h.height = 1;
+    h.version = 2;
+    assert_int_equal(ul_schema_header_encode(out, sizeof out, &n, &h), UL_E_VERSION);
+    h.version = 0;
+    assert_int_equal(ul_schema_header_encode(out, sizeof out, &n, &h), UL_E_VERSION);
+    ex_header(&h);
+    assert_int_equal(ul_schema_header_encode(out, sizeof out, &n, &h), UL_OK);
+    for (uint64_t k = 1; k <= 12; k++) {
+        n2 = edit_map(out2, sizeof out2, out, n, k, NULL, 0);
+        assert_int_equal(ul_schema_header_decode(&d, out2, n2), UL_E_SCHEMA_FIELD);
+    }
+    static const uint64_t hash_keys[] = {2, 5, 6, 7, 9, 10, 11, 12};
+    for (size_t i = 0; i < 8; i++) {
+        ul_cbor_put_bytes(vbegin(), h.prev, 31);
+        n2 = edit_map(out2, sizeof out2, out, n, hash_keys[i], vbuf, vend());
+        assert_int_equal(ul_schema_header_decode(&d, out2, n2), UL_E_SCHEMA_FIELD);
+        ul_cbor_put_uint(vbegin(), 0);
+        n2 = edit_map(out2, sizeof out2, out, n, hash_keys[i], vbuf, vend());
+        assert_int_equal(ul_schema_header_decode(&d, out2, n2), UL_E_CBOR_TYPE);
+    }
+    ul_cbor_put_uint(vbegin(), 0);
+    n2 = edit_map(out2, sizeof out2, out, n, 13, vbuf, vend());
+    assert_int_equal(ul_schema_header_decode(&d, out2, n2), UL_E_SCHEMA_FIELD);
+    static uint8_t big[UL_MAX_HEADER_BYTES + 1];
+    assert_int_equal(ul_schema_header_decode(&d, big, sizeof big), UL_E_LIMIT);
+}
+
+/* ---- Commit ------------------------------------------------------------------------------- */
+
+static void test_commit(void **state)
+{
+    static ul_commit c, d;
+    static uint8_t out[UL_MAX_COMMIT_BYTES * 2], out2[UL_MAX_COMMIT_BYTES * 2];
+    size_t n, n2;
+    ex_commit(&c);
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_OK);
+    assert_int_equal(ul_schema_commit_decode(&d, out, n), UL_OK);
+    assert_memory_equal(&d, &c, sizeof c);
+    /* A full commit with the widest values still fits UL_MAX_COMMIT_BYTES. */
+    c.height = c.round = UINT64_MAX;
+    c.n_sigs = UL_MAX_VALIDATORS;
+    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
+        c.sigs[i].index = i;
+        c.sigs[i].time_ms = UINT64_MAX - i;
+        fill(c.sigs[i].sig, 64, (uint8_t)i);
+    }
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_OK);
+    assert_true(n <= UL_MAX_COMMIT_BYTES);
+    assert_int_equal(ul_schema_commit_decode(&d, out, n), UL_OK);
+    assert_memory_equal(&d, &c, sizeof c);
+    assert_int_equal(ul_schema_commit_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_memory_equal(out, out2, n);
+    c.n_sigs = UL_MAX_VALIDATORS + 1;
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_E_LIMIT);
+    c.n_sigs = 0;
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_E_SCHEMA_FIELD);
+    c.n_sigs = 3;
+    c.sigs[2].index = 1; /* duplicate index */
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_E_SCHEMA_FIELD);
+    c.sigs[2].index = 0; /* descending */
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_E_SCHEMA_FIELD);
+    c.sigs[2].index = UL_MAX_VALIDATORS - 1;
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_OK);
+    c.sigs[2].index = UL_MAX_VALIDATORS; /* no set has this position */
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_E_SCHEMA_FIELD);
+    /* 65 signatures on the wire. */
+    ex_commit(&c);
+    assert_int_equal(ul_schema_commit_encode(out, sizeof out, &n, &c), UL_OK);
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, UL_MAX_VALIDATORS + 1);
+    for (size_t i = 0; i < UL_MAX_VALIDATORS + 1; i++) {
+        ul_cbor_put_array(w, 3);
+        ul_cbor_put_uint(w, i);
+        ul_cbor_put_uint(w, 0);
+        ul_cbor_put_bytes(w, c.sigs[0].sig, 64);
+    }
+    n2 = edit_map(out2, sizeof out2, out, n, 4, vbuf, vend());
+    assert_int_equal(ul_schema_commit_decode(&d, out2, n2), UL_E_LIMIT);
+    static const struct {
+        const char *hex;
+        ul_err want;
+    } cases[] = {
+        {"81 83 00 00 58 40 B32 B32", UL_OK},
+        {"81 82 00 58 40 B32 B32", UL_E_SCHEMA_FIELD},
+        {"81 84 00 00 58 40 B32 B32 00", UL_E_SCHEMA_FIELD},
+        {"81 83 00 00 H32", UL_E_SCHEMA_FIELD},
+        {"9f 83 00 00 58 40 B32 B32 ff", UL_E_CBOR_NONCANONICAL},
+        {"80", UL_E_SCHEMA_FIELD},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bytes *b = hb(cases[i].hex);
+        n2 = edit_map(out2, sizeof out2, out, n, 4, b->b, b->n);
+        assert_int_equal(ul_schema_commit_decode(&d, out2, n2), cases[i].want);
+    }
+    memset(out, 0, UL_MAX_COMMIT_BYTES + 1);
+    assert_int_equal(ul_schema_commit_decode(&d, out, UL_MAX_COMMIT_BYTES + 1), UL_E_LIMIT);
+}
+
+/* ---- Merkle proofs ----------------------------------------------------------------------- */
+
+static void test_proofs(void **state)
+{
+    static ul_inclusion p, pd;
+    static ul_consistency c, cd;
+    static uint8_t out[4096], out2[4096];
+    size_t n, n2;
+    ex_inclusion(&p);
+    assert_int_equal(ul_schema_inclusion_encode(out, sizeof out, &n, &p), UL_OK);
+    assert_int_equal(ul_schema_inclusion_decode(&pd, out, n), UL_OK);
+    assert_memory_equal(&pd, &p, sizeof p);
+    p.n_path = UL_MAX_PROOF_DEPTH;
+    p.index = UINT64_MAX - 1;
+    p.size = UINT64_MAX;
+    assert_int_equal(ul_schema_inclusion_encode(out, sizeof out, &n, &p), UL_OK);
+    assert_int_equal(ul_schema_inclusion_decode(&pd, out, n), UL_OK);
+    assert_memory_equal(&pd, &p, sizeof p);
+    assert_int_equal(ul_schema_inclusion_encode(out2, sizeof out2, &n2, &pd), UL_OK);
+    assert_memory_equal(out, out2, n);
+    p.n_path = UL_MAX_PROOF_DEPTH + 1;
+    assert_int_equal(ul_schema_inclusion_encode(out, sizeof out, &n, &p), UL_E_LIMIT);
+    p.n_path = 0;
+    p.index = p.size;
+    assert_int_equal(ul_schema_inclusion_encode(out, sizeof out, &n, &p), UL_E_SCHEMA_FIELD);
+    p.index = 0;
+    p.size = 0;
+    assert_int_equal(ul_schema_inclusion_encode(out, sizeof out, &n, &p), UL_E_SCHEMA_FIELD);
+    p.size = 1;
+    assert_int_equal(ul_schema_inclusion_encode(out, sizeof out, &n, &p), UL_OK);
+    ex_consistency(&c);
+    assert_int_equal(ul_schema_consistency_encode(out, sizeof out, &n, &c), UL_OK);
+    assert_int_equal(ul_schema_consistency_decode(&cd, out, n), UL_OK);
+    assert_memory_equal(&cd, &c, sizeof c);
+    c.n_path = UL_MAX_PROOF_DEPTH;
+    c.size1 = c.size2 = UINT64_MAX;
+    assert_int_equal(ul_schema_consistency_encode(out, sizeof out, &n, &c), UL_OK);
+    assert_int_equal(ul_schema_consistency_decode(&cd, out, n), UL_OK);
+    assert_memory_equal(&cd, &c, sizeof c);
+    c.n_path = UL_MAX_PROOF_DEPTH + 1;
+    assert_int_equal(ul_schema_consistency_encode(out, sizeof out, &n, &c), UL_E_LIMIT);
+    c.n_path = 0;
+    c.size1 = 5;
+    c.size2 = 4;
+    assert_int_equal(ul_schema_consistency_encode(out, sizeof out, &n, &c), UL_E_SCHEMA_FIELD);
+    c.size1 = c.size2 = 0;
+    assert_int_equal(ul_schema_consistency_encode(out, sizeof out, &n, &c), UL_OK);
+    /* 65 hashes and a 33-byte hash on the wire. */
+    ex_inclusion(&p);
+    assert_int_equal(ul_schema_inclusion_encode(out, sizeof out, &n, &p), UL_OK);
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, UL_MAX_PROOF_DEPTH + 1);
+    for (size_t i = 0; i < UL_MAX_PROOF_DEPTH + 1; i++) {
+        ul_cbor_put_bytes(w, p.path[0], 32);
+    }
+    size_t vl = vend();
+    n2 = edit_map(out2, sizeof out2, out, n, 3, vbuf, vl);
+    assert_int_equal(ul_schema_inclusion_decode(&pd, out2, n2), UL_E_LIMIT);
+    ex_consistency(&c);
+    assert_int_equal(ul_schema_consistency_encode(out, sizeof out, &n, &c), UL_OK);
+    n2 = edit_map(out2, sizeof out2, out, n, 3, vbuf, vl);
+    assert_int_equal(ul_schema_consistency_decode(&cd, out2, n2), UL_E_LIMIT);
+    bytes *b = hb("81 58 21 B32 00");
+    n2 = edit_map(out2, sizeof out2, out, n, 3, b->b, b->n);
+    assert_int_equal(ul_schema_consistency_decode(&cd, out2, n2), UL_E_SCHEMA_FIELD);
+    b = hb("81 a0");
+    n2 = edit_map(out2, sizeof out2, out, n, 3, b->b, b->n);
+    assert_int_equal(ul_schema_consistency_decode(&cd, out2, n2), UL_E_CBOR_TYPE);
+}
+
+/* ---- Block -------------------------------------------------------------------------------- */
+
+/* A minimal valid tx: {1: 1, 2: {}, 3: [[key, sig]]}, 108 bytes. */
+static size_t small_tx(uint8_t *out, uint8_t key)
+{
+    static const uint8_t sig[64];
+    uint8_t k[32];
+    memset(k, key, 32);
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, out, 128);
+    ul_cbor_put_map(&w, 3);
+    ul_cbor_put_uint(&w, 1);
+    ul_cbor_put_uint(&w, 1);
+    ul_cbor_put_uint(&w, 2);
+    ul_cbor_put_map(&w, 0);
+    ul_cbor_put_uint(&w, 3);
+    ul_cbor_put_array(&w, 1);
+    ul_cbor_put_array(&w, 2);
+    ul_cbor_put_bytes(&w, k, 32);
+    ul_cbor_put_bytes(&w, sig, 64);
+    assert_int_equal(w.err, UL_OK);
+    return w.len;
+}
+
+static void test_block(void **state)
+{
+    static uint8_t out[BIG], out2[BIG];
+    static ul_span txs[4];
+    ul_block b;
+    size_t n, n2;
+    build_parts();
+    const ul_span hdr = {e_header, n_header};
+    const ul_span in_txs[2] = {{e_tx_reg, n_tx_reg}, {e_tx_pub, n_tx_pub}};
+    assert_int_equal(ul_schema_block_encode(out, sizeof out, &n, hdr, in_txs, 2), UL_OK);
+    assert_int_equal(ul_schema_block_decode(&b, txs, 4, out, n), UL_OK);
+    assert_true(ul_span_eq(b.header, hdr));
+    assert_ptr_equal(b.header.ptr, out + 2); /* a2 01 | header: embedded verbatim */
+    assert_ptr_equal(b.txs, txs);
+    assert_int_equal(b.n_txs, 2);
+    assert_true(ul_span_eq(b.txs[0], in_txs[0]));
+    assert_true(ul_span_eq(b.txs[1], in_txs[1]));
+    assert_int_equal(ul_schema_block_decode(&b, txs, 2, out, n), UL_OK);
+    assert_int_equal(ul_schema_block_decode(&b, txs, 1, out, n), UL_E_LIMIT);
+    assert_int_equal(ul_schema_block_decode(&b, NULL, 0, out, n), UL_E_LIMIT);
+    assert_int_equal(ul_schema_block_decode(&b, NULL, 1, out, n), UL_E_ARG);
+    /* An empty (heartbeat) block. */
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, hdr, NULL, 0), UL_OK);
+    assert_int_equal(ul_schema_block_decode(&b, NULL, 0, out2, n2), UL_OK);
+    assert_int_equal(b.n_txs, 0);
+    /* Every part is validated. */
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, hdr, NULL, 1), UL_E_ARG);
+    const ul_span not_tx[1] = {{e_header, n_header}};
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, hdr, not_tx, 1),
+                     UL_E_SCHEMA_FIELD); /* 12 entries for a 3-field map */
+    const ul_span not_hdr = {e_tx_reg, n_tx_reg};
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, not_hdr, in_txs, 2),
+                     UL_E_CBOR_TYPE);             /* field 2 of a header is a bstr, of a tx a map */
+    const ul_span big_hdr = {e_tx_pub, n_tx_pub}; /* over UL_MAX_HEADER_BYTES */
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, big_hdr, in_txs, 2),
+                     UL_E_LIMIT);
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, (ul_span){NULL, 0}, in_txs, 2),
+                     UL_E_SCHEMA_FIELD);
+    bytes *bb = hb("82 01 02");
+    const ul_span arr[1] = {{bb->b, bb->n}};
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, hdr, arr, 1), UL_E_CBOR_TYPE);
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, arr[0], in_txs, 2),
+                     UL_E_CBOR_TYPE);
+    /* A header of another version, and a tx of an unknown kind, inside a block. */
+    ul_header h;
+    uint8_t hb2[UL_MAX_HEADER_BYTES], tb[256];
+    ex_header(&h);
+    assert_int_equal(ul_schema_header_encode(hb2, sizeof hb2, &n2, &h), UL_OK);
+    size_t hn = n2;
+    hb2[2] = 0x02; /* a c | 01 01 -> 01 02: version 2 */
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, (ul_span){hb2, hn}, NULL, 0),
+                     UL_E_VERSION);
+    size_t tn = small_tx(tb, 1);
+    tb[2] = 0x09; /* kind 9 */
+    const ul_span bad_kind[1] = {{tb, tn}};
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, hdr, bad_kind, 1),
+                     UL_E_TX_KIND);
+    /* A tx at the nesting bound stays valid inside a block. */
+    static uint8_t deep[512];
+    bytes *body = hb("a1 01 81 81 81 81 81 80");
+    ul_tx t;
+    ex_tx(&t, false);
+    t.body = (ul_span){body->b, body->n};
+    assert_int_equal(ul_schema_tx_encode(deep, sizeof deep, &n2, &t), UL_OK);
+    const ul_span deep_tx[1] = {{deep, n2}};
+    assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, hdr, deep_tx, 1), UL_OK);
+    assert_int_equal(ul_schema_block_decode(&b, txs, 4, out2, n2), UL_OK);
+}
+
+static void test_block_tx_count(void **state)
+{
+    size_t max = UL_MAX_BLOCK_TXS;
+    uint8_t *txbuf = malloc((max + 1) * 128);
+    ul_span *txs = malloc((max + 1) * sizeof *txs);
+    uint8_t *out = malloc((max + 1) * 128 + 1024);
+    ul_block b;
+    size_t n;
+    assert_non_null(txbuf);
+    assert_non_null(txs);
+    assert_non_null(out);
+    build_parts();
+    for (size_t i = 0; i <= max; i++) {
+        txs[i].ptr = txbuf + i * 128;
+        txs[i].len = small_tx(txbuf + i * 128, (uint8_t)i);
+    }
+    const ul_span hdr = {e_header, n_header};
+    size_t cap = (max + 1) * 128 + 1024;
+    assert_int_equal(ul_schema_block_encode(out, cap, &n, hdr, txs, max), UL_OK);
+    assert_int_equal(ul_schema_block_decode(&b, txs, max, out, n), UL_OK);
+    assert_int_equal(b.n_txs, max);
+    assert_int_equal(ul_schema_block_decode(&b, txs, max - 1, out, n), UL_E_LIMIT);
+    assert_int_equal(ul_schema_block_encode(out, cap, &n, hdr, txs, max + 1), UL_E_LIMIT);
+    /* The same on the wire: rewrite the array head 0x99 0x08 0x00 to 0x99 0x08 0x01. */
+    assert_int_equal(ul_schema_block_encode(out, cap, &n, hdr, txs, max), UL_OK);
+    size_t at = 2 + n_header + 1;
+    assert_memory_equal(out + at, "\x99\x08\x00", 3);
+    out[at + 2] = 0x01;
+    memcpy(out + n, txs[max].ptr, txs[max].len);
+    assert_int_equal(ul_schema_block_decode(&b, txs, max + 1, out, n + txs[max].len), UL_E_LIMIT);
+    free(out);
+    free(txs);
+    free(txbuf);
+    uint8_t *huge = calloc(1, (size_t)UL_MAX_BLOCK_BYTES + 1);
+    assert_non_null(huge);
+    assert_int_equal(ul_schema_block_decode(&b, NULL, 0, huge, (size_t)UL_MAX_BLOCK_BYTES + 1),
+                     UL_E_LIMIT);
+    free(huge);
+}
+
+/* ---- Bundle ------------------------------------------------------------------------------- */
+
+static void test_bundle(void **state)
+{
+    static uint8_t out[BIG], out2[BIG];
+    ul_bundle b, d;
+    size_t n, n2;
+    build_parts();
+    ex_bundle(&b);
+    assert_int_equal(ul_schema_bundle_encode(out, sizeof out, &n, &b), UL_OK);
+    assert_int_equal(ul_schema_bundle_decode(&d, out, n), UL_OK);
+    assert_int_equal(d.version, 1);
+    assert_true(ul_span_eq(d.header, b.header));
+    assert_true(ul_span_eq(d.commit, b.commit));
+    assert_true(ul_span_eq(d.valset, b.valset));
+    assert_true(ul_span_eq(d.leaf, b.leaf));
+    assert_true(ul_span_eq(d.inclusion, b.inclusion));
+    assert_ptr_equal(d.header.ptr, out + 4); /* a6 01 01 02 | header */
+    b.version = 2;
+    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_VERSION);
+    ex_bundle(&b);
+    b.valset = b.header;
+    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_TYPE);
+    ex_bundle(&b);
+    b.header = b.valset;
+    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_TYPE);
+    ex_bundle(&b);
+    b.leaf = (ul_span){NULL, 0};
+    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_SCHEMA_FIELD);
+    ex_bundle(&b);
+    bytes *nc = hb("a1 01 18 01");
+    b.commit = (ul_span){nc->b, nc->n};
+    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_NONCANONICAL);
+    ex_bundle(&b);
+    b.inclusion = (ul_span){e_inclusion, n_inclusion - 1}; /* not one whole item */
+    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_MALFORMED);
+    /* A part over its own bound. */
+    static uint8_t part[UL_MAX_TX_BYTES + 64];
+    static const struct {
+        size_t bound;
+        int which;
+    } parts[] = {{UL_MAX_HEADER_BYTES, 0}, {UL_MAX_COMMIT_BYTES, 1}, {UL_MAX_TX_BYTES, 2}};
+    for (size_t i = 0; i < 3; i++) {
+        for (int past = 0; past <= 1; past++) {
+            ul_cbor_writer w; /* {1: bstr(x)} of exactly bound + past bytes */
+            size_t x = parts[i].bound - 5 + (size_t)past;
+            ul_cbor_writer_init(&w, part, sizeof part);
+            ul_cbor_put_map(&w, 1);
+            ul_cbor_put_uint(&w, 1);
+            ul_cbor_put_bytes(&w, out, x);
+            assert_int_equal(w.len, parts[i].bound + (size_t)past);
+            ex_bundle(&b);
+            ul_span *sp = parts[i].which == 0   ? &b.header
+                          : parts[i].which == 1 ? &b.commit
+                                                : &b.leaf;
+            *sp = (ul_span){part, w.len};
+            ul_err e = ul_schema_bundle_encode(out2, sizeof out2, &n2, &b);
+            assert_int_equal(e, past ? UL_E_LIMIT : UL_OK);
+        }
+    }
+    ex_bundle(&b);
+    assert_int_equal(ul_schema_bundle_encode(out, sizeof out, &n, &b), UL_OK);
+    for (uint64_t k = 1; k <= 6; k++) {
+        n2 = edit_map(out2, sizeof out2, out, n, k, NULL, 0);
+        assert_int_equal(ul_schema_bundle_decode(&d, out2, n2), UL_E_SCHEMA_FIELD);
+    }
+    memset(out2, 0, UL_MAX_BUNDLE_BYTES + 1);
+    assert_int_equal(ul_schema_bundle_decode(&d, out2, UL_MAX_BUNDLE_BYTES + 1), UL_E_LIMIT);
+}
+
+/* Every part at its largest: the bundle still fits UL_MAX_BUNDLE_BYTES. */
+static void test_bundle_max(void **state)
+{
+    static uint8_t hdr[UL_MAX_HEADER_BYTES], com[UL_MAX_COMMIT_BYTES], vs[UL_MAX_VALSET_BYTES];
+    static uint8_t leaf[UL_MAX_TX_BYTES], inc[4096], out[BIG];
+    static ul_header h;
+    static ul_commit c;
+    static ul_valset s;
+    static ul_inclusion p;
+    static ul_bundle b, d;
+    size_t nh, nc, nv, ni, n;
+    ex_header(&h);
+    h.height = h.time_ms = h.log_size = UINT64_MAX;
+    assert_int_equal(ul_schema_header_encode(hdr, sizeof hdr, &nh, &h), UL_OK);
+    ex_commit(&c);
+    c.height = c.round = UINT64_MAX;
+    c.n_sigs = UL_MAX_VALIDATORS;
+    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
+        c.sigs[i].index = i;
+        c.sigs[i].time_ms = UINT64_MAX;
+    }
+    assert_int_equal(ul_schema_commit_encode(com, sizeof com, &nc, &c), UL_OK);
+    s.n = UL_MAX_VALIDATORS;
+    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
+        memset(s.v[i].pubkey, (int)i, 32);
+        s.v[i].power = UL_MAX_TOTAL_POWER / UL_MAX_VALIDATORS;
+    }
+    assert_int_equal(ul_schema_valset_encode(vs, sizeof vs, &nv, &s), UL_OK);
+    ex_inclusion(&p);
+    p.n_path = UL_MAX_PROOF_DEPTH;
+    p.index = UINT64_MAX - 1;
+    p.size = UINT64_MAX;
+    assert_int_equal(ul_schema_inclusion_encode(inc, sizeof inc, &ni, &p), UL_OK);
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, leaf, sizeof leaf);
+    ul_cbor_put_map(&w, 1);
+    ul_cbor_put_uint(&w, 1);
+    ul_cbor_put_bytes(&w, out, UL_MAX_TX_BYTES - 5);
+    assert_int_equal(w.len, UL_MAX_TX_BYTES);
+    b = (ul_bundle){1, {hdr, nh}, {com, nc}, {vs, nv}, {leaf, w.len}, {inc, ni}};
+    assert_int_equal(ul_schema_bundle_encode(out, sizeof out, &n, &b), UL_OK);
+    assert_true(n <= UL_MAX_BUNDLE_BYTES);
+    assert_int_equal(ul_schema_bundle_decode(&d, out, n), UL_OK);
+    (void)state;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_err_names),
+        cmocka_unit_test(test_spans),
+        cmocka_unit_test(test_uint_heads),
+        cmocka_unit_test(test_reader_classes),
+        cmocka_unit_test(test_skip_maps_and_depth),
+        cmocka_unit_test(test_writer),
+        cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_truncation_every_prefix),
+        cmocka_unit_test(test_buffer_every_cap),
+        cmocka_unit_test(test_trailing_and_empty),
+        cmocka_unit_test(test_byte_flips),
+        cmocka_unit_test(test_vote_handmade),
+        cmocka_unit_test(test_vote_fields),
+        cmocka_unit_test(test_release_roundtrip),
+        cmocka_unit_test(test_release_optional_fields),
+        cmocka_unit_test(test_release_labels),
+        cmocka_unit_test(test_release_namespaces),
+        cmocka_unit_test(test_ns_check),
+        cmocka_unit_test(test_release_lists),
+        cmocka_unit_test(test_release_deps),
+        cmocka_unit_test(test_release_enc),
+        cmocka_unit_test(test_release_size_limit),
+        cmocka_unit_test(test_register),
+        cmocka_unit_test(test_tx),
+        cmocka_unit_test(test_tx_body),
+        cmocka_unit_test(test_tx_size_limit),
+        cmocka_unit_test(test_valset),
+        cmocka_unit_test(test_genesis),
+        cmocka_unit_test(test_header),
+        cmocka_unit_test(test_commit),
+        cmocka_unit_test(test_proofs),
+        cmocka_unit_test(test_block),
+        cmocka_unit_test(test_block_tx_count),
+        cmocka_unit_test(test_bundle),
+        cmocka_unit_test(test_bundle_max),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
