@@ -20,7 +20,7 @@ ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, siz
         return UL_E_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        ul_client_merkle_leaf_hash(lv[i], leaves[i].bytes, leaves[i].len);
+        memcpy(lv[i], leaves[i].leaf, UL_HASH_BYTES);
     }
     while (n > 1) {
         size_t m = 0;
@@ -235,6 +235,12 @@ static ul_err header_diff(const ul_header *got, const ul_header *want)
 ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const uint8_t *commit,
                       size_t commit_len)
 {
+    return ul_chain_apply_checked(c, block, block_len, commit, commit_len, false);
+}
+
+ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
+                              const uint8_t *commit, size_t commit_len, bool sigs_verified)
+{
     ul_block b;
     ul_header want;
     uint8_t id[UL_HASH_BYTES];
@@ -253,10 +259,16 @@ ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const
     if ((e = valset_index(&c->genesis.validators, want.proposer, &proposer)) != UL_OK) {
         goto out;
     }
-    for (size_t i = 0; i < b.n_txs; i++) {
-        if ((e = ul_chain_submit(c, b.txs[i].ptr, b.txs[i].len, id)) != UL_OK) {
-            goto out;
-        }
+    if (!sigs_verified && (e = ul_verify_block_sigs(c, b.txs, b.n_txs)) != UL_OK) {
+        goto out;
+    }
+    c->sigs_checked = true;
+    for (size_t i = 0; i < b.n_txs && e == UL_OK; i++) {
+        e = ul_chain_submit(c, b.txs[i].ptr, b.txs[i].len, id);
+    }
+    c->sigs_checked = false;
+    if (e != UL_OK) {
+        goto out;
     }
     if ((e = ul_chain_seal(c, want.proposer, c->next_time_ms, NULL, NULL)) != UL_OK) {
         goto out;

@@ -198,7 +198,10 @@ ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[
         return UL_E_NOMEM;
     }
     memcpy(copy, tx, len);
-    ul_err e = ul_exec_tx(c, copy, len, (uint32_t)c->n_txs, id32);
+    ul_buf *b = &c->txs[c->n_txs];
+    *b = (ul_buf){.bytes = copy, .len = len};
+    ul_client_merkle_leaf_hash(b->leaf, copy, len);
+    ul_err e = ul_exec_tx(c, b, (uint32_t)c->n_txs, id32);
     if (e == UL_E_NOMEM) {
         /* A write may have half happened: the pending block cannot be trusted any more. */
         free(copy);
@@ -209,6 +212,6 @@ ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[
         free(copy);
         return e;
     }
-    c->txs[c->n_txs++] = (ul_buf){copy, len};
+    c->n_txs++;
     return UL_OK;
 }

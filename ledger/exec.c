@@ -72,8 +72,18 @@ static bool key_in(const uint8_t pub[UL_PUBKEY_BYTES], const uint8_t (*set)[UL_P
     return false;
 }
 
+ul_domain ul_exec_domain(uint64_t kind)
+{
+    return kind == UL_TX_PUBLISH ? UL_DOMAIN_RELEASE
+           : kind == UL_TX_REGISTER ? UL_DOMAIN_TX
+                                    : UL_DOMAIN_COUNT_;
+}
+
 static ul_err verify_sigs(ul_chain *c, const ul_tx *t, ul_domain d)
 {
+    if (c->sigs_checked) {
+        return UL_OK;
+    }
     for (size_t i = 0; i < t->n_sigs; i++) {
         ul_err e = ul_client_sig_verify(t->sigs[i].sig, d, c->chain_id, t->body.ptr, t->body.len,
                                         t->sigs[i].pubkey);
@@ -100,8 +110,8 @@ static ul_err read_nonce(ul_chain *c, const uint8_t pub[UL_PUBKEY_BYTES], uint64
     return e;
 }
 
-static ul_err exec_register(ul_chain *c, const ul_tx *t, const uint8_t *tx, size_t len,
-                            uint32_t tx_index, uint8_t id32[UL_HASH_BYTES])
+static ul_err exec_register(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                            uint8_t id32[UL_HASH_BYTES])
 {
     ul_register r;
     uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_RECORD_BYTES];
@@ -136,7 +146,7 @@ static ul_err exec_register(ul_chain *c, const ul_tx *t, const uint8_t *tx, size
         return e;
     }
     /* Every check passed: write. */
-    ul_client_sha256(id32, tx, len);
+    ul_client_sha256(id32, tx->bytes, tx->len);
     ul_be64_put(v, c->height + 1);
     memcpy(v + 8, t->body.ptr, t->body.len);
     if ((e = ul_overlay_put(&c->ov, k, ul_key_ns(k, r.ns), v, 8 + t->body.len)) != UL_OK) {
@@ -196,8 +206,8 @@ static ul_err check_release(ul_chain *c, const ul_tx *t, const ul_release *r,
     return UL_OK;
 }
 
-static ul_err exec_publish(ul_chain *c, const ul_tx *t, const uint8_t *tx, size_t len,
-                           uint32_t tx_index, uint8_t id32[UL_HASH_BYTES])
+static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                           uint8_t id32[UL_HASH_BYTES])
 {
     ul_release r;
     uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
@@ -221,7 +231,7 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const uint8_t *tx, size_
         }
     }
     uint64_t index;
-    if ((e = ul_log_append(c->log, c->batch, tx, len, &index)) != UL_OK) {
+    if ((e = ul_log_append_hash(c->log, c->batch, tx->leaf, &index)) != UL_OK) {
         return e;
     }
     uint8_t loc[20];
@@ -235,19 +245,18 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const uint8_t *tx, size_
     return ul_overlay_put(&c->ov, k, ul_key_nshist(k, r.ns, index), id32, UL_HASH_BYTES);
 }
 
-ul_err ul_exec_tx(ul_chain *c, const uint8_t *tx, size_t len, uint32_t tx_index,
-                  uint8_t id32[UL_HASH_BYTES])
+ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES])
 {
     ul_tx t;
-    ul_err e = ul_schema_tx_decode(&t, tx, len);
+    ul_err e = ul_schema_tx_decode(&t, tx->bytes, tx->len);
     if (e != UL_OK) {
         return e;
     }
     switch (t.kind) {
     case UL_TX_REGISTER:
-        return exec_register(c, &t, tx, len, tx_index, id32);
+        return exec_register(c, &t, tx, tx_index, id32);
     case UL_TX_PUBLISH:
-        return exec_publish(c, &t, tx, len, tx_index, id32);
+        return exec_publish(c, &t, tx, tx_index, id32);
     default:
         return UL_E_TX_KIND;
     }

@@ -40,6 +40,7 @@ size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES]);
 typedef struct {
     uint8_t *bytes;
     size_t len;
+    uint8_t leaf[UL_HASH_BYTES]; /* RFC 9162 leaf hash: used by the tx root and the log */
 } ul_buf;
 
 struct ul_chain {
@@ -51,6 +52,7 @@ struct ul_chain {
     uint8_t chain_id[UL_HASH_BYTES];
     uint8_t valset_hash[UL_HASH_BYTES];
     bool sync; /* fsync every block (off only for audit's scratch chain) */
+    bool sigs_checked; /* the block being applied had every signature verified up front */
     /* committed head */
     uint64_t height;
     uint8_t head_hash[UL_HASH_BYTES];
@@ -74,10 +76,18 @@ ul_err ul_chain_read(ul_chain *c, const uint8_t *key, size_t klen, uint8_t *buf,
                      size_t *vlen);
 /* Empties the pending block (keeps the log's pending appends: callers commit or roll back). */
 void ul_chain_pending_reset(ul_chain *c);
+/* Domain a transaction kind is signed under (UL_DOMAIN_COUNT_ for an unknown kind). */
+ul_domain ul_exec_domain(uint64_t kind);
+/* Verifies every signature of every transaction of a block, on all cores: signatures do not
+ * depend on state, so they can be checked before the transactions execute in order. */
+ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n);
+/* ul_chain_apply for a block whose signatures the caller already verified with
+ * ul_verify_block_sigs (sigs_verified true), or not (false). */
+ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
+                              const uint8_t *commit, size_t commit_len, bool sigs_verified);
 /* Validates and executes one transaction into the pending block (ledger/exec.c). */
-ul_err ul_exec_tx(ul_chain *c, const uint8_t *tx, size_t len, uint32_t tx_index,
-                  uint8_t id32[UL_HASH_BYTES]);
-/* RFC 9162 root over leaves given as byte strings. */
+ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES]);
+/* RFC 9162 root over leaves whose leaf hashes are given. */
 ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n);
 
 #endif

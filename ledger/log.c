@@ -269,13 +269,22 @@ static void put_node(ul_log *l, ul_batch *b, unsigned level, uint64_t index,
 
 ul_err ul_log_append(ul_log *l, ul_batch *b, const uint8_t *leaf, size_t len, uint64_t *index)
 {
-    assert(l && b && (leaf || len == 0));
+    assert(leaf || len == 0);
+    uint8_t h[UL_HASH_BYTES];
+    ul_client_merkle_leaf_hash(h, leaf, len);
+    return ul_log_append_hash(l, b, h, index);
+}
+
+ul_err ul_log_append_hash(ul_log *l, ul_batch *b, const uint8_t leaf_hash32[UL_HASH_BYTES],
+                          uint64_t *index)
+{
+    assert(l && b && leaf_hash32);
     uint64_t n = l->size;
     if (n == UINT64_MAX) {
         return UL_E_LIMIT;
     }
     uint8_t h[UL_HASH_BYTES];
-    ul_client_merkle_leaf_hash(h, leaf, len);
+    memcpy(h, leaf_hash32, UL_HASH_BYTES);
     put_node(l, b, 0, n, h);
     /* Each set low bit of n is a frontier subtree the new node completes a pair with. */
     unsigned level = 0;

@@ -51,6 +51,11 @@ static ul_err open_err(const char *err)
     if (strncmp(err, lock_prefix, sizeof(lock_prefix) - 1) == 0) {
         return UL_E_LOCKED;
     }
+    /* Opening without create where no database exists: "... does not exist
+     * (create_if_missing is false)". */
+    if (strstr(err, "(create_if_missing is false)") != NULL) {
+        return UL_E_NOT_FOUND;
+    }
     return UL_E_STORE;
 }
 

@@ -39,7 +39,7 @@ typedef struct ul_batch ul_batch;
 typedef struct ul_store_iter ul_store_iter;
 
 /* Opens (create: creating if missing) the database in directory dir. LevelDB's lock file makes
- * a second opener fail with UL_E_LOCKED. cache_bytes sizes LevelDB's block cache (0: default). */
+ * a second opener fail with UL_E_LOCKED; without create, a missing database is UL_E_NOT_FOUND. cache_bytes sizes LevelDB's block cache (0: default). */
 ul_err ul_store_open(ul_store **out, const char *dir, bool create, size_t cache_bytes);
 void ul_store_close(ul_store *s);
 
@@ -91,6 +91,9 @@ uint64_t ul_log_size(const ul_log *l);
 /* Appends a leaf (the canonical bytes of a publish tx) as pending: its nodes are put in batch b;
  * they become readable for proofs after ul_log_commit(). Out: *index (optional). */
 ul_err ul_log_append(ul_log *l, ul_batch *b, const uint8_t *leaf, size_t len, uint64_t *index);
+/* The same with the leaf hash (ul_client_merkle_leaf_hash of the leaf) already computed. */
+ul_err ul_log_append_hash(ul_log *l, ul_batch *b, const uint8_t leaf_hash32[UL_HASH_BYTES],
+                          uint64_t *index);
 /* Marks pending appends as committed (call after the batch was written). */
 void ul_log_commit(ul_log *l);
 /* Drops pending appends (the batch was not written). */
