@@ -74,7 +74,7 @@ static int ns_register(ul_cli *cli, int argc, char **argv)
     uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
     size_t blen, tlen;
     uint64_t height = 0;
-    ul_err e = ul_schema_ns_check(r.ns);
+    ul_err e = r.ns.len > UL_MAX_NS_LEN ? UL_E_LIMIT : ul_schema_ns_check(r.ns);
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "namespace %s", pos[0]);
     }
@@ -206,7 +206,10 @@ int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
     if (!image || !keyf) {
         return ul_cli_usage("publish: --image FILE and --key KEYFILE are required");
     }
-    uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
+    /* Room for a record over the limit, so that the encoder reports UL_E_LIMIT for it rather
+     * than running out of buffer first. */
+    static uint8_t body[4 * UL_MAX_RECORD_BYTES];
+    uint8_t tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
     char msg[512];
     uint64_t height = 0;
     ul_key *key = NULL;

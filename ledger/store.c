@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,6 +96,16 @@ ul_err ul_store_open(ul_store **out, const char *dir, bool create, size_t cache_
     *out = NULL;
     char *err = NULL;
     ul_err rc = UL_E_NOMEM;
+    if (!create) {
+        /* LevelDB creates the directory, LOCK and LOG even when it then refuses to create the
+         * database: look first, so opening a mistyped path leaves nothing behind. */
+        char current[4096];
+        struct stat st;
+        snprintf(current, sizeof current, "%s/CURRENT", dir);
+        if (stat(current, &st) != 0) {
+            return UL_E_NOT_FOUND;
+        }
+    }
     ul_store *s = calloc(1, sizeof(*s));
     if (!s) {
         goto out;

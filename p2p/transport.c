@@ -9,8 +9,10 @@
 
 #include "ul_p2p.h"
 
-/* REQ resends an unanswered request after this long; a submit must never be resent behind the
- * caller's back, so the interval is far beyond any call timeout. */
+/* REQ resends an unanswered request after this long; the interval is far beyond any call
+ * timeout so that a slow reply is never answered twice. (REQ still resends when a connection
+ * drops and comes back; every transaction is replay-protected, and the CLI recognises its own
+ * committed bytes, so a resent submit is harmless.) */
 #define REQ_RESEND_IVL_MS (24 * 3600 * 1000)
 #define PROTOCOL_HEADROOM 1024
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -250,6 +251,8 @@ static void test_lock_and_missing(void **state)
     assert_int_equal(ul_store_open(&second, missing, false, 0), UL_E_NOT_FOUND);
     assert_null(second);
     assert_int_equal(ul_store_disk_bytes(missing), 0);
+    struct stat st;
+    assert_int_not_equal(stat(missing, &st), 0); /* a failed open leaves nothing behind */
 
     /* After close, the directory opens again. */
     ul_store_close(f->s);

@@ -1,0 +1,156 @@
+/* Helpers shared by the chain and node benchmarks: clocks, realistic release records and
+ * pre-signed publish transactions. A header of static inline functions because the Makefile
+ * turns every .c file under tests/bench into its own binary. */
+#ifndef UL_BENCH_UTIL_H
+#define UL_BENCH_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ledger/ul_ledger.h"
+
+#define BENCH_NS "acme/router-x1"
+#define BENCH_DEP_NS "acme/bootloader"
+/* Release times start at 2026-01-01 and move a minute per release. */
+#define BENCH_TIME0 1767225600ULL
+
+static inline double bench_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline uint64_t bench_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static inline double bench_rate(double count, double secs)
+{
+    return count / (secs > 0 ? secs : 1e-9);
+}
+
+/* Canonical register body for BENCH_NS with pub as the only owner and publisher. */
+static inline ul_err bench_register_body(uint8_t *out, size_t cap, size_t *len,
+                                         const uint8_t pub[UL_PUBKEY_BYTES], uint64_t nonce)
+{
+    ul_register r = {.ns = ul_span_str(BENCH_NS), .nonce = nonce, .n_owners = 1, .n_publishers = 1};
+    memcpy(r.owners[0], pub, UL_PUBKEY_BYTES);
+    memcpy(r.publishers[0], pub, UL_PUBKEY_BYTES);
+    return ul_schema_register_encode(out, cap, len, &r);
+}
+
+/* Release i of BENCH_NS, shaped like a real firmware release: provider, version, 2 hardware
+ * classes, a mirror link, a dependency, a file name and a kind; sequence i + 1. */
+static inline ul_err bench_release_body(uint8_t *out, size_t cap, size_t *len, uint64_t i)
+{
+    char version[48], file[96], link[256];
+    uint8_t n8[8];
+    ul_release r = {0};
+    snprintf(version, sizeof version, "4.%llu.%llu", (unsigned long long)(i / 1000),
+             (unsigned long long)(i % 1000));
+    snprintf(file, sizeof file, "router-x1-fw-%s-signed.bin", version);
+    snprintf(link, sizeof link,
+             "https://updates.acme-networks.example/firmware/router-x1/stable/%s/%s", version,
+             file);
+    ul_be64_put(n8, i);
+    ul_client_sha256(r.digest, n8, sizeof n8);
+    r.ns = ul_span_str(BENCH_NS);
+    r.provider = ul_span_str("Acme Networks GmbH, firmware release engineering");
+    r.time = BENCH_TIME0 + 60 * i;
+    r.version = ul_span_str(version);
+    r.seq = i + 1;
+    r.size = 16777216 + 4096 * (i % 1024);
+    r.file = ul_span_str(file);
+    r.n_links = 1;
+    r.links[0] = ul_span_str(link);
+    r.n_hw = 2;
+    r.hw[0] = ul_span_str("acme-router-x1-rev-a");
+    r.hw[1] = ul_span_str("acme-router-x1-rev-b");
+    r.n_deps = 1;
+    r.deps[0].ns = ul_span_str(BENCH_DEP_NS);
+    r.deps[0].constraint = ul_span_str(">=2.1.0");
+    r.kind = i % (UL_KIND_MAX_ + 1);
+    return ul_schema_release_encode(out, cap, len, &r);
+}
+
+/* A signed tx of one kind over body, signed by key for chain_id. */
+static inline ul_err bench_sign_tx(const ul_key *key, const uint8_t chain_id[UL_HASH_BYTES],
+                                   ul_tx_kind kind, const uint8_t *body, size_t blen, uint8_t *out,
+                                   size_t cap, size_t *len)
+{
+    ul_tx t = {.kind = kind, .body = {body, blen}, .n_sigs = 1};
+    ul_domain d = kind == UL_TX_PUBLISH ? UL_DOMAIN_RELEASE : UL_DOMAIN_TX;
+    memcpy(t.sigs[0].pubkey, ul_key_pubkey(key), UL_PUBKEY_BYTES);
+    ul_err e = ul_key_sign(key, t.sigs[0].sig, d, chain_id, body, blen);
+    return e != UL_OK ? e : ul_schema_tx_encode(out, cap, len, &t);
+}
+
+/* N pre-signed publish txs in one arena. */
+typedef struct {
+    size_t n;
+    uint8_t *arena;
+    size_t *off;
+    size_t *len;
+    uint64_t body_bytes; /* sum of canonical record body sizes */
+    uint64_t tx_bytes;   /* sum of signed tx sizes */
+    double sign_s;       /* time spent in ul_key_sign + encoding */
+} bench_txs;
+
+static inline void bench_txs_free(bench_txs *t)
+{
+    free(t->arena);
+    free(t->off);
+    free(t->len);
+    memset(t, 0, sizeof *t);
+}
+
+/* Builds and signs releases first .. first + n - 1. Returns 0 on success. */
+static inline int bench_txs_make(bench_txs *t, const ul_key *key,
+                                 const uint8_t chain_id[UL_HASH_BYTES], uint64_t first, size_t n)
+{
+    static uint8_t body[UL_MAX_RECORD_BYTES];
+    const size_t per = 1024; /* a release of this shape is < 500 bytes signed */
+    memset(t, 0, sizeof *t);
+    t->arena = malloc(n * per);
+    t->off = malloc(n * sizeof *t->off);
+    t->len = malloc(n * sizeof *t->len);
+    if (!t->arena || !t->off || !t->len) {
+        bench_txs_free(t);
+        return 1;
+    }
+    size_t used = 0, blen, tlen;
+    for (size_t i = 0; i < n; i++) {
+        ul_err e = bench_release_body(body, sizeof body, &blen, first + i);
+        double t0 = bench_now_s();
+        if (e == UL_OK) {
+            e = bench_sign_tx(key, chain_id, UL_TX_PUBLISH, body, blen, t->arena + used, per,
+                              &tlen);
+        }
+        t->sign_s += bench_now_s() - t0;
+        if (e != UL_OK) {
+            fprintf(stderr, "bench: building release %zu: %s\n", i, ul_err_name(e));
+            bench_txs_free(t);
+            return 1;
+        }
+        t->off[i] = used;
+        t->len[i] = tlen;
+        used += tlen;
+        t->body_bytes += blen;
+        t->tx_bytes += tlen;
+    }
+    t->n = n;
+    return 0;
+}
+
+static inline const uint8_t *bench_tx(const bench_txs *t, size_t i)
+{
+    return t->arena + t->off[i];
+}
+
+#endif

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Runs upledger's benchmarks and prints their figures as "bench: <name>: <value> <unit>" lines,
+# then a summary block. Figures only: nothing here fails on a timing (targets are printed next
+# to the figures for the reader). The exit status is non-zero only when a benchmark itself fails.
+#
+# Usage: BUILD=build tests/bench/run.sh          (make bench sets BUILD)
+#   BENCH_SCALE=small   quick run (seconds); default full (about two to three minutes)
+#   BENCH_CALLGRIND=0   skip the callgrind instruction counts of a small audit
+# Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root" || exit 1
+BUILD=${BUILD:-build}
+scale=${BENCH_SCALE:-full}
+case "$scale" in
+small) log_leaves=20000 chain_txs=4096 node_txs=4096 cg_txs=256 ;;
+full) log_leaves=1000000 chain_txs=50000 node_txs=50000 cg_txs=1024 ;;
+*) echo "bench: BENCH_SCALE must be small or full" >&2; exit 2 ;;
+esac
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/upledger-bench.XXXXXX") || exit 1
+node_pid=""
+cleanup() {
+    if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
+        kill -TERM "$node_pid" 2>/dev/null
+        wait "$node_pid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+failed=()
+t_start=$(date +%s.%N)
+
+# Runs a command under a time bound, prints its figures and keeps them in $tmp/<name>.out.
+# Usage: bounded NAME SECONDS CMD...
+bounded() {
+    local name=$1 secs=$2
+    shift 2
+    echo "== $name: $*"
+    timeout -k 10 "$secs" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    local rc=$?
+    sed 's/^bench_log: /bench: log /' "$tmp/$name.out" | tee "$tmp/$name.figs"
+    if [ $rc -ne 0 ]; then
+        cat "$tmp/$name.err" >&2
+        echo "bench: $name FAILED (exit $rc$([ $rc -eq 124 ] && echo ', timed out after '"$secs"' s'))"
+        failed+=("$name")
+    fi
+    return $rc
+}
+
+# The value of figure NAME (exact, after "bench: ") from any captured output.
+fig() {
+    cat "$tmp"/*.figs 2>/dev/null | awk -v n="bench: $1: " 'index($0, n) == 1 {
+        print substr($0, length(n) + 1); exit }'
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' \
+        2>/dev/null || echo $((20000 + RANDOM % 30000))
+}
+
+# ---- 1. release log (bench_log, owned by the log's engineer) ----------------------------------
+bounded log 900 "$BUILD/bench/bench_log" "$tmp/log" "$log_leaves"
+rm -rf "$tmp/log"
+
+# ---- 2. chain in process: commits/s, audit, bytes per release, costs ---------------------------
+if bounded chain 900 "$BUILD/bench/bench_chain" "$tmp/chain" "$chain_txs"; then
+    # The CLI's audit of the same data directory (a stopped node's layout: DIR/db).
+    echo "== cli-audit: $BUILD/upledger audit --data $tmp/chain"
+    rm -rf "$tmp/chain/audit-scratch" "$tmp/chain/fsync-probe"
+    t0=$(date +%s.%N)
+    if TMPDIR="$tmp" timeout -k 10 600 "$BUILD/upledger" audit --data "$tmp/chain" \
+        >"$tmp/cli-audit.out" 2>"$tmp/cli-audit.err"; then
+        t1=$(date +%s.%N)
+        awk -v n="$chain_txs" -v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" '
+            /^audit passed:/ { s = $(NF - 1)
+                printf "bench: upledger audit --data: %s releases in %.2f s (process %.2f s)\n", n, s, wall
+                printf "bench: upledger audit --data releases/s: %.0f /s\n", n / s }' \
+            "$tmp/cli-audit.out" | tee "$tmp/cli-audit.figs"
+    else
+        cat "$tmp/cli-audit.out" "$tmp/cli-audit.err" >&2
+        echo "bench: cli-audit FAILED"
+        failed+=("cli-audit")
+    fi
+fi
+rm -rf "$tmp/chain"
+
+# ---- 3. through the real node ----------------------------------------------------------------
+start_node() {
+    local data=$1 tries
+    for tries in 1 2 3; do
+        port=$(free_port)
+        endpoint="tcp://127.0.0.1:$port"
+        timeout -k 10 600 "$BUILD/upledgerd" --dev --data "$data" --listen "$endpoint" \
+            2>"$tmp/node.log" &
+        node_pid=$!
+        for _ in $(seq 200); do # 20 s
+            grep -q "listening on" "$tmp/node.log" 2>/dev/null && return 0
+            kill -0 "$node_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -TERM "$node_pid" 2>/dev/null
+        wait "$node_pid" 2>/dev/null
+        node_pid=""
+    done
+    cat "$tmp/node.log" >&2
+    return 1
+}
+
+if start_node "$tmp/node"; then
+    bounded node 600 "$BUILD/bench/bench_node" "$tmp/node" "$endpoint" "$node_txs"
+    kill -TERM "$node_pid" 2>/dev/null
+    wait "$node_pid" 2>/dev/null
+    node_pid=""
+    blocks=$(grep -c "committed block" "$tmp/node.log")
+    echo "bench: node log: $blocks non-empty blocks, last: $(grep "committed block" "$tmp/node.log" | tail -n 1 | sed 's/^upledgerd: //')" |
+        tee -a "$tmp/node.figs"
+else
+    echo "bench: node FAILED (upledgerd did not start)"
+    failed+=("node")
+fi
+rm -rf "$tmp/node"
+
+# ---- 4. instruction counts of a small audit (callgrind) ----------------------------------------
+if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+    echo "== callgrind: audit of a $cg_txs-release chain (ul_audit_run only)"
+    if timeout -k 10 300 valgrind --tool=callgrind --toggle-collect=ul_audit_run \
+        --callgrind-out-file="$tmp/cg.out" "$BUILD/bench/bench_chain" "$tmp/cg" "$cg_txs" \
+        >/dev/null 2>"$tmp/cg.err"; then
+        callgrind_annotate --inclusive=yes --threshold=100 "$tmp/cg.out" 2>/dev/null |
+            awk -v n="$cg_txs" '
+            BEGIN {
+                nf = split("ul_audit_run ul_chain_apply ul_schema_block_decode ul_chain_submit " \
+                      "ul_client_sig_verify secp256k1_schnorrsig_verify " \
+                      "secp256k1_xonly_pubkey_parse crypto_hash_sha256_update " \
+                      "ul_client_merkle_leaf_hash ul_schema_tx_decode ul_schema_release_decode " \
+                      "ul_chain_read ul_overlay_put ul_log_append ul_chain_seal ul_chain_commit " \
+                      "ul_store_write next_block malloc free", fns, " ")
+            }
+            /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
+            {
+                for (i in fns) {
+                    if (!(fns[i] in ir) && index($0, ":" fns[i] " ") > 0) {
+                        v = $1; gsub(",", "", v); ir[fns[i]] = v
+                    }
+                }
+            }
+            END {
+                for (i = 1; i <= nf; i++) {
+                    f = fns[i]
+                    if (f in ir) {
+                        printf "bench: callgrind audit %s: %.0f Ir/release (%.1f%%)\n", f,
+                               ir[f] / n, 100 * ir[f] / total
+                    }
+                }
+            }' | tee "$tmp/cg.figs"
+    else
+        echo "bench: callgrind skipped (failed or timed out; see below)"
+        tail -n 5 "$tmp/cg.err"
+    fi
+    rm -rf "$tmp/cg"
+fi
+
+# ---- summary -----------------------------------------------------------------------------------
+t_end=$(date +%s.%N)
+echo
+echo "==== upledger bench summary (BENCH_SCALE=$scale) ===="
+row() { printf '  %-58s %s\n' "$1" "${2:-n/a}"; }
+row "release commits/s in-process (target >= 5000)" \
+    "$(fig 'release commits/s in-process (submit + synced produce)')"
+row "release commits/s through upledgerd (target >= 5000)" \
+    "$(fig 'release commits/s through the node (end to end)')"
+row "audit releases/s, ul_audit_run (target >= 15000)" "$(fig 'audit releases/s (ul_audit_run)')"
+row "audit releases/s, upledger audit --data" "$(fig 'upledger audit --data releases/s')"
+row "store bytes / record bytes, live (target <= 2.0)" \
+    "$(fig 'store bytes / record bytes (chain open, after build)')"
+row "store bytes / record bytes, settled (target <= 2.0)" \
+    "$(fig 'store bytes / record bytes (settled: after audit and final close)')"
+row "store bytes per release, settled" \
+    "$(fig 'store bytes per release (settled: after audit and final close)')"
+row "mean record body / signed tx" \
+    "$(fig 'mean canonical record body') / $(fig 'mean signed publish tx')"
+row "ul_chain_submit per publish tx" "$(fig 'ul_chain_submit per publish tx')"
+row "ul_client_sig_verify" "$(fig 'ul_client_sig_verify')"
+row "ul_chain_produce per block of 2048 (synced)" "$(fig 'ul_chain_produce per block')"
+row "log: inclusion proofs/s" "$(fig 'log inclusion proofs/s' | cut -d' ' -f1)"
+row "log: consistency proofs/s" "$(fig 'log consistency proofs/s' | cut -d' ' -f1)"
+row "callgrind: audit Ir per release" "$(fig 'callgrind audit ul_audit_run')"
+row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
+if [ ${#failed[@]} -ne 0 ]; then
+    echo "  FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "  all benchmarks ran"

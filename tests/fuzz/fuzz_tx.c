@@ -1,0 +1,335 @@
+/* Fuzz target "transaction validation": each input is submitted to one process-wide chain (a
+ * namespace registered at height 1) and then discarded, so every input meets the same state; it
+ * is also decoded as a tx, a release and a register body, and whatever decodes must re-encode to
+ * the same bytes. Built with -DUL_FUZZ_GEN (without replay.c), main() writes the seed corpus:
+ *   cc -std=c11 -D_GNU_SOURCE -I. -DUL_FUZZ_GEN tests/fuzz/fuzz_tx.c build/libupledger.a \
+ *      build/libupclient.a -lleveldb -lnanomsg -ljansson -lpthread -lsecp256k1 -lsodium -lcbor \
+ *      -o /tmp/gen_tx && /tmp/gen_tx tests/fuzz/corpus/fuzz_tx
+ */
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ledger/ul_ledger.h"
+
+/* Fixed genesis and keys, so the chain id (and hence which seeds verify) is the same in every
+ * process. fuzz_bundle.c uses the same values. */
+#define FUZZ_T0 1700000000000ULL
+#define FUZZ_CHAIN_NAME "upledger-fuzz"
+#define FUZZ_NS "fuzz/device"
+
+enum { KEY_VALIDATOR = 1, KEY_OWNER = 2, KEY_PUBLISHER = 3, KEY_OTHER = 4 };
+
+static ul_chain *g_chain;
+static ul_key *g_keys[5];
+static char g_dir[64];
+static uint8_t g_out[UL_MAX_TX_BYTES]; /* re-encodings */
+
+static void check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz_tx: %s\n", what);
+        abort();
+    }
+}
+
+static ul_key *fixed_key(unsigned n)
+{
+    uint8_t seed[32] = "upledger fuzz key", sk[UL_SECKEY_BYTES];
+    ul_key *k = NULL;
+
+    seed[31] = (uint8_t)n;
+    ul_client_sha256(sk, seed, sizeof seed);
+    check(ul_key_from_secret(&k, sk) == UL_OK, "key");
+    return k;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void cleanup(void)
+{
+    ul_chain_close(g_chain);
+    g_chain = NULL;
+    if (g_dir[0]) {
+        nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    for (size_t i = 0; i < sizeof g_keys / sizeof g_keys[0]; i++) {
+        ul_key_destroy(g_keys[i]);
+        g_keys[i] = NULL;
+    }
+}
+
+/* Signs body as a tx of kind with the given keys (sorted by public key). */
+static size_t sign_tx(uint8_t *out, size_t cap, uint64_t kind, const uint8_t *body, size_t blen,
+                      const ul_key *const *signers, size_t n, ul_domain d, const uint8_t *chain)
+{
+    ul_tx tx;
+    size_t len = 0;
+
+    memset(&tx, 0, sizeof tx);
+    tx.kind = kind;
+    tx.body = (ul_span){body, blen};
+    tx.n_sigs = n;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(tx.sigs[i].pubkey, ul_key_pubkey(signers[i]), UL_PUBKEY_BYTES);
+        check(ul_key_sign(signers[i], tx.sigs[i].sig, d, chain, body, blen) == UL_OK, "sign");
+    }
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i;
+             j > 0 && memcmp(tx.sigs[j - 1].pubkey, tx.sigs[j].pubkey, UL_PUBKEY_BYTES) > 0; j--) {
+            ul_sig t = tx.sigs[j];
+            tx.sigs[j] = tx.sigs[j - 1];
+            tx.sigs[j - 1] = t;
+        }
+    }
+    check(ul_schema_tx_encode(out, cap, &len, &tx) == UL_OK, "tx encode");
+    return len;
+}
+
+static size_t register_body(uint8_t *out, size_t cap, const char *ns, uint64_t nonce)
+{
+    ul_register r;
+    size_t len = 0;
+
+    memset(&r, 0, sizeof r);
+    r.ns = ul_span_str(ns);
+    r.nonce = nonce;
+    r.n_owners = 1;
+    memcpy(r.owners[0], ul_key_pubkey(g_keys[KEY_OWNER]), UL_PUBKEY_BYTES);
+    r.n_publishers = 1;
+    memcpy(r.publishers[0], ul_key_pubkey(g_keys[KEY_PUBLISHER]), UL_PUBKEY_BYTES);
+    check(ul_schema_register_encode(out, cap, &len, &r) == UL_OK, "register encode");
+    return len;
+}
+
+static ul_chain *chain_get(void)
+{
+    uint8_t genesis[512], body[1024], tx[2048];
+    size_t glen, blen, tlen;
+    uint8_t id[UL_HASH_BYTES];
+    ul_genesis g;
+
+    if (g_chain) {
+        return g_chain;
+    }
+    check(ul_client_init() == UL_OK, "init");
+    for (unsigned i = 1; i < sizeof g_keys / sizeof g_keys[0]; i++) {
+        g_keys[i] = fixed_key(i);
+    }
+    memset(&g, 0, sizeof g);
+    g.version = UL_SCHEMA_VERSION;
+    g.name = ul_span_str(FUZZ_CHAIN_NAME);
+    g.time_ms = FUZZ_T0;
+    g.validators.n = 1;
+    memcpy(g.validators.v[0].pubkey, ul_key_pubkey(g_keys[KEY_VALIDATOR]), UL_PUBKEY_BYTES);
+    g.validators.v[0].power = 1;
+    check(ul_schema_genesis_encode(genesis, sizeof genesis, &glen, &g) == UL_OK, "genesis");
+    snprintf(g_dir, sizeof g_dir, "/tmp/ul-fuzz-tx-XXXXXX");
+    check(mkdtemp(g_dir) != NULL, "mkdtemp");
+    atexit(cleanup);
+    check(ul_chain_open(&g_chain, g_dir, genesis, glen) == UL_OK, "chain open");
+    blen = register_body(body, sizeof body, FUZZ_NS, 1);
+    const ul_key *owner = g_keys[KEY_OWNER];
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX,
+                   ul_chain_id(g_chain));
+    check(ul_chain_submit(g_chain, tx, tlen, id) == UL_OK, "register");
+    check(ul_chain_produce(g_chain, g_keys[KEY_VALIDATOR], FUZZ_T0 + 1000, NULL) == UL_OK,
+          "produce");
+    return g_chain;
+}
+
+/* Whatever decodes must re-encode to exactly the input (decoders accept canonical input only). */
+static void decode_checks(const uint8_t *data, size_t size)
+{
+    static ul_release rel;
+    static ul_register reg;
+    ul_tx tx;
+    size_t len;
+
+    if (ul_schema_tx_decode(&tx, data, size) == UL_OK) {
+        check(ul_schema_tx_encode(g_out, sizeof g_out, &len, &tx) == UL_OK, "tx re-encode");
+        check(len == size && memcmp(g_out, data, size) == 0, "tx round trip differs");
+        if (tx.kind == UL_TX_PUBLISH) {
+            (void)ul_schema_release_decode(&rel, tx.body.ptr, tx.body.len);
+        } else {
+            (void)ul_schema_register_decode(&reg, tx.body.ptr, tx.body.len);
+        }
+    }
+    if (ul_schema_release_decode(&rel, data, size) == UL_OK) {
+        check(ul_schema_release_encode(g_out, sizeof g_out, &len, &rel) == UL_OK,
+              "release re-encode");
+        check(len == size && memcmp(g_out, data, size) == 0, "release round trip differs");
+        check(ul_schema_ns_check(rel.ns) == UL_OK, "decoded release has a bad namespace");
+    }
+    if (ul_schema_register_decode(&reg, data, size) == UL_OK) {
+        check(ul_schema_register_encode(g_out, sizeof g_out, &len, &reg) == UL_OK,
+              "register re-encode");
+        check(len == size && memcmp(g_out, data, size) == 0, "register round trip differs");
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    ul_chain *c = chain_get();
+    uint8_t id[UL_HASH_BYTES], hash[UL_HASH_BYTES];
+    ul_header h;
+
+    if (ul_chain_submit(c, data, size, id) == UL_OK) {
+        /* Accepted: it must be pending, and the pending block must seal. */
+        uint64_t at = 1;
+        check(ul_chain_pending_count(c) == 1, "pending count after accept");
+        check(ul_chain_tx_status(c, id, &at) == UL_OK && at == 0, "accepted tx not pending");
+        check(ul_chain_seal(c, ul_key_pubkey(g_keys[KEY_VALIDATOR]), ul_chain_next_time(c), &h,
+                            hash) == UL_OK,
+              "seal");
+        check(h.height == 2 && h.log_size <= 1, "sealed header");
+    } else {
+        check(ul_chain_pending_count(c) == 0, "rejected tx left something pending");
+    }
+    ul_chain_discard(c);
+    check(ul_chain_pending_count(c) == 0 && ul_chain_height(c) == 1, "discard");
+    decode_checks(data, size);
+    return 0;
+}
+
+#ifdef UL_FUZZ_GEN
+/* ---- seed corpus generator ---------------------------------------------------------------- */
+
+static const char *g_outdir;
+
+static void put(const char *name, const uint8_t *p, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_outdir, name);
+    FILE *f = fopen(path, "wb");
+    check(f != NULL, "open output");
+    check(fwrite(p, 1, n, f) == n || n == 0, "write");
+    fclose(f);
+}
+
+/* A publish body exercising every optional field when full. */
+static size_t release_body(uint8_t *out, size_t cap, uint64_t seq, const char *ns, bool full)
+{
+    static ul_release r;
+    size_t len = 0;
+
+    memset(&r, 0, sizeof r);
+    r.ns = ul_span_str(ns);
+    r.provider = ul_span_str("Fuzz Devices Inc");
+    r.time = 1700000000;
+    r.version = ul_span_str(full ? "2.1.0-rc1" : "1.0.0");
+    r.seq = seq;
+    memset(r.digest, 0xab, sizeof r.digest);
+    r.size = 123456;
+    r.file = ul_span_str("device.img");
+    r.n_hw = full ? 3 : 1;
+    r.hw[0] = ul_span_str("board-a");
+    r.hw[1] = ul_span_str("board-b");
+    r.hw[2] = ul_span_str("board-c");
+    r.kind = full ? UL_KIND_SECURITY : UL_KIND_FEATURE;
+    if (full) {
+        r.n_links = 2;
+        r.links[0] = ul_span_str("https://mirror.example/device.img");
+        r.links[1] = ul_span_str("ipfs://bafy");
+        r.n_deps = 1;
+        r.deps[0].ns = ul_span_str("fuzz/base");
+        r.deps[0].constraint = ul_span_str(">=1.2.0");
+        r.has_precursor = true;
+        memset(r.precursor, 0xcd, sizeof r.precursor);
+        r.has_enc = true;
+        r.enc.alg = 1;
+        r.enc.chunk = 65536;
+        r.enc.n_keys = 1;
+        r.enc.keys[0].hw = ul_span_str("board-b");
+        memset(r.enc.keys[0].sealed, 0x5e, sizeof r.enc.keys[0].sealed);
+    }
+    check(ul_schema_release_encode(out, cap, &len, &r) == UL_OK, "release encode");
+    return len;
+}
+
+static void expect(const uint8_t *tx, size_t len, ul_err want, const char *name)
+{
+    uint8_t id[UL_HASH_BYTES];
+    ul_err e = ul_chain_submit(g_chain, tx, len, id);
+    ul_chain_discard(g_chain);
+    printf("%-24s %zu bytes: %s\n", name, len, ul_err_name(e));
+    check(e == want, "seed does not give the expected result");
+    put(name, tx, len);
+}
+
+int main(int argc, char **argv)
+{
+    static uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES], other[UL_HASH_BYTES];
+    const ul_key *pub = NULL, *owner = NULL, *both[2];
+    size_t blen, tlen;
+
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+        return 2;
+    }
+    g_outdir = argv[1];
+    chain_get();
+    pub = g_keys[KEY_PUBLISHER];
+    owner = g_keys[KEY_OWNER];
+    both[0] = pub;
+    both[1] = owner;
+    const uint8_t *chain = ul_chain_id(g_chain);
+    memcpy(other, chain, UL_HASH_BYTES);
+    other[0] ^= 1;
+
+    /* Valid for the fuzz chain. */
+    blen = release_body(body, sizeof body, 1, FUZZ_NS, false);
+    put("body-release-min", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE, chain);
+    expect(tx, tlen, UL_OK, "publish-min");
+    tx[tlen - 1] ^= 1;
+    expect(tx, tlen, UL_E_SIG, "publish-bad-sig");
+    expect(tx, tlen - 1, UL_E_CBOR_MALFORMED, "publish-truncated");
+    tx[tlen - 1] ^= 1;
+    tx[2] = 3;
+    expect(tx, tlen, UL_E_TX_KIND, "publish-kind-3");
+    tx[2] = 1;
+    expect(tx, tlen, UL_E_SCHEMA_FIELD, "publish-as-register");
+
+    blen = release_body(body, sizeof body, 7, FUZZ_NS, true);
+    put("body-release-full", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE, chain);
+    expect(tx, tlen, UL_OK, "publish-full");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_SIG, "publish-wrong-domain");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE, other);
+    expect(tx, tlen, UL_E_SIG, "publish-other-chain");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, both, 2, UL_DOMAIN_RELEASE, chain);
+    expect(tx, tlen, UL_E_NOT_PUBLISHER, "publish-two-signers");
+    blen = release_body(body, sizeof body, 1, "fuzz/unknown", false);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE, chain);
+    expect(tx, tlen, UL_E_NS_UNKNOWN, "publish-unknown-ns");
+
+    blen = register_body(body, sizeof body, "fuzz/other", 2);
+    put("body-register", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_OK, "register-new");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &pub, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_NOT_OWNER, "register-not-owner");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_RELEASE, chain);
+    expect(tx, tlen, UL_E_SIG, "register-wrong-domain");
+    blen = register_body(body, sizeof body, "fuzz/other", 1);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_REPLAY, "register-replay");
+    blen = register_body(body, sizeof body, FUZZ_NS, 9);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_NS_EXISTS, "register-exists");
+    expect(tx, 0, UL_E_CBOR_MALFORMED, "empty");
+    return 0;
+}
+#endif

@@ -1,0 +1,1149 @@
+/* Unit tests for ledger/ chain: transaction validation and execution, blocks, queries and proof
+ * bundles, persistence, applying blocks from elsewhere, audit and crash atomicity at the API.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <ftw.h>
+
+#include "ledger/ul_ledger.h"
+
+#define T0 1700000000000ULL         /* genesis time, unix ms */
+#define NOW(h) (T0 + 1000ULL * (h)) /* the wall clock we claim when producing block h */
+#define NS "acme/widget"
+
+typedef struct {
+    uint8_t b[UL_MAX_TX_BYTES];
+    size_t len;
+} txbuf;
+
+typedef struct {
+    char root[64]; /* mkdtemp directory holding every store of the test */
+    ul_key *val;   /* the one validator */
+    ul_key *owner; /* owner of NS */
+    ul_key *pub;   /* publisher of NS */
+    ul_key *other; /* neither owner nor publisher */
+    uint8_t genesis[1024];
+    size_t glen;
+    uint8_t chain_id[UL_HASH_BYTES];
+    uint8_t valset_hash[UL_HASH_BYTES];
+} fx;
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static ul_key *test_key(unsigned n)
+{
+    uint8_t seed[32] = "upledger chain test key", sk[UL_SECKEY_BYTES];
+    ul_key *k = NULL;
+
+    seed[31] = (uint8_t)n;
+    ul_client_sha256(sk, seed, sizeof seed);
+    assert_int_equal(ul_key_from_secret(&k, sk), UL_OK);
+    return k;
+}
+
+static void make_genesis(uint8_t *out, size_t cap, size_t *len, const ul_key *val, const char *name)
+{
+    ul_genesis g;
+
+    memset(&g, 0, sizeof g);
+    g.version = UL_SCHEMA_VERSION;
+    g.name = ul_span_str(name);
+    g.time_ms = T0;
+    g.validators.n = 1;
+    memcpy(g.validators.v[0].pubkey, ul_key_pubkey(val), UL_PUBKEY_BYTES);
+    g.validators.v[0].power = 10;
+    assert_int_equal(ul_schema_genesis_encode(out, cap, len, &g), UL_OK);
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    ul_genesis g;
+
+    assert_non_null(f);
+    assert_int_equal(ul_client_init(), UL_OK);
+    snprintf(f->root, sizeof f->root, "/tmp/ul-test-chain-XXXXXX");
+    assert_non_null(mkdtemp(f->root));
+    f->val = test_key(1);
+    f->owner = test_key(2);
+    f->pub = test_key(3);
+    f->other = test_key(4);
+    make_genesis(f->genesis, sizeof f->genesis, &f->glen, f->val, "test-chain");
+    ul_client_sha256(f->chain_id, f->genesis, f->glen);
+    assert_int_equal(ul_schema_genesis_decode(&g, f->genesis, f->glen), UL_OK);
+    assert_int_equal(ul_client_valset_hash(f->valset_hash, &g.validators), UL_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+
+    rm_tree(f->root);
+    ul_key_destroy(f->val);
+    ul_key_destroy(f->owner);
+    ul_key_destroy(f->pub);
+    ul_key_destroy(f->other);
+    free(f);
+    return 0;
+}
+
+static void path_of(const fx *f, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", f->root, name);
+}
+
+static ul_chain *open_chain(const fx *f, const char *name)
+{
+    char dir[128];
+    ul_chain *c = NULL;
+
+    path_of(f, name, dir, sizeof dir);
+    assert_int_equal(ul_chain_open(&c, dir, f->genesis, f->glen), UL_OK);
+    assert_memory_equal(ul_chain_id(c), f->chain_id, UL_HASH_BYTES);
+    return c;
+}
+
+/* Wraps body in a tx envelope with one signature per signer (sorted by key, as canonical). */
+static void sign_tx(txbuf *t, uint64_t kind, const uint8_t *body, size_t blen,
+                    const ul_key *const *signers, size_t n, ul_domain d, const uint8_t *chain)
+{
+    ul_tx tx;
+
+    memset(&tx, 0, sizeof tx);
+    tx.kind = kind;
+    tx.body = (ul_span){body, blen};
+    tx.n_sigs = n;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(tx.sigs[i].pubkey, ul_key_pubkey(signers[i]), UL_PUBKEY_BYTES);
+        assert_int_equal(ul_key_sign(signers[i], tx.sigs[i].sig, d, chain, body, blen), UL_OK);
+    }
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i;
+             j > 0 && memcmp(tx.sigs[j - 1].pubkey, tx.sigs[j].pubkey, UL_PUBKEY_BYTES) > 0; j--) {
+            ul_sig tmp = tx.sigs[j];
+            tx.sigs[j] = tx.sigs[j - 1];
+            tx.sigs[j - 1] = tmp;
+        }
+    }
+    assert_int_equal(ul_schema_tx_encode(t->b, sizeof t->b, &t->len, &tx), UL_OK);
+}
+
+/* A register tx for ns with one owner and one publisher, signed by signer under domain d. */
+static void reg_tx(txbuf *t, const uint8_t *chain, const char *ns, uint64_t nonce,
+                   const ul_key *owner, const ul_key *publisher, const ul_key *signer, ul_domain d)
+{
+    ul_register r;
+    uint8_t body[1024];
+    size_t blen;
+
+    memset(&r, 0, sizeof r);
+    r.ns = ul_span_str(ns);
+    r.nonce = nonce;
+    r.n_owners = 1;
+    memcpy(r.owners[0], ul_key_pubkey(owner), UL_PUBKEY_BYTES);
+    r.n_publishers = 1;
+    memcpy(r.publishers[0], ul_key_pubkey(publisher), UL_PUBKEY_BYTES);
+    assert_int_equal(ul_schema_register_encode(body, sizeof body, &blen, &r), UL_OK);
+    sign_tx(t, UL_TX_REGISTER, body, blen, &signer, 1, d, chain);
+}
+
+/* A publish tx of release (ns, seq, version) for the n_hw classes in hw. */
+static void pub_tx(txbuf *t, const uint8_t *chain, const char *ns, uint64_t seq,
+                   const char *const *hw, size_t n_hw, const char *version, const ul_key *signer,
+                   ul_domain d)
+{
+    ul_release r;
+    uint8_t body[UL_MAX_RECORD_BYTES];
+    size_t blen;
+
+    memset(&r, 0, sizeof r);
+    r.ns = ul_span_str(ns);
+    r.provider = ul_span_str("Acme Corp");
+    r.time = 1700000000;
+    r.version = ul_span_str(version);
+    r.seq = seq;
+    ul_client_sha256(r.digest, (const uint8_t *)version, strlen(version));
+    r.size = 4096;
+    r.file = ul_span_str("widget.bin");
+    r.n_hw = n_hw;
+    for (size_t i = 0; i < n_hw; i++) {
+        r.hw[i] = ul_span_str(hw[i]);
+    }
+    r.kind = UL_KIND_FEATURE;
+    assert_int_equal(ul_schema_release_encode(body, sizeof body, &blen, &r), UL_OK);
+    sign_tx(t, UL_TX_PUBLISH, body, blen, &signer, 1, d, chain);
+}
+
+/* The default publish: NS, hardware class "board-a", signed correctly. */
+static void pub_a(txbuf *t, const fx *f, uint64_t seq, const char *version)
+{
+    static const char *const hw[] = {"board-a"};
+    pub_tx(t, f->chain_id, NS, seq, hw, 1, version, f->pub, UL_DOMAIN_RELEASE);
+}
+
+static ul_span tx_body(const txbuf *t)
+{
+    ul_tx tx;
+    assert_int_equal(ul_schema_tx_decode(&tx, t->b, t->len), UL_OK);
+    return tx.body;
+}
+
+static ul_err submit(ul_chain *c, const txbuf *t, uint8_t id[UL_HASH_BYTES])
+{
+    uint8_t scratch[UL_HASH_BYTES];
+    return ul_chain_submit(c, t->b, t->len, id ? id : scratch);
+}
+
+static void submit_ok(ul_chain *c, const txbuf *t, uint8_t id[UL_HASH_BYTES])
+{
+    assert_int_equal(submit(c, t, id), UL_OK);
+}
+
+static uint64_t produce(const fx *f, ul_chain *c)
+{
+    uint64_t h = 0;
+    assert_int_equal(ul_chain_produce(c, f->val, NOW(ul_chain_height(c) + 1), &h), UL_OK);
+    assert_int_equal(h, ul_chain_height(c));
+    return h;
+}
+
+static void head_hash(ul_chain *c, uint8_t out[UL_HASH_BYTES])
+{
+    uint8_t *hdr;
+    size_t len;
+    assert_int_equal(ul_chain_header_bytes(c, ul_chain_height(c), &hdr, &len), UL_OK);
+    ul_client_sha256(out, hdr, len);
+    free(hdr);
+}
+
+static void header_of(ul_chain *c, uint64_t h, ul_header *out)
+{
+    uint8_t *hdr;
+    size_t len;
+    assert_int_equal(ul_chain_header_bytes(c, h, &hdr, &len), UL_OK);
+    assert_int_equal(ul_schema_header_decode(out, hdr, len), UL_OK);
+    free(hdr);
+}
+
+/* Every committed header of a equals b's (hence every root, time and link). */
+static void assert_same_chain(ul_chain *a, ul_chain *b)
+{
+    assert_int_equal(ul_chain_height(a), ul_chain_height(b));
+    assert_int_equal(ul_chain_log_size(a), ul_chain_log_size(b));
+    assert_int_equal(ul_chain_next_time(a), ul_chain_next_time(b));
+    for (uint64_t h = 1; h <= ul_chain_height(a); h++) {
+        uint8_t *x, *y;
+        size_t xl, yl;
+        assert_int_equal(ul_chain_header_bytes(a, h, &x, &xl), UL_OK);
+        assert_int_equal(ul_chain_header_bytes(b, h, &y, &yl), UL_OK);
+        assert_int_equal(xl, yl);
+        assert_memory_equal(x, y, xl);
+        free(x);
+        free(y);
+    }
+}
+
+/* Signs a one-validator precommit commit for (height, hash) with vote time time_ms. */
+static void make_commit(const fx *f, uint64_t height, const uint8_t hash[UL_HASH_BYTES],
+                        uint64_t time_ms, uint8_t *out, size_t cap, size_t *len)
+{
+    ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = height, .round = 0, .time_ms = time_ms};
+    ul_commit cm;
+    uint8_t vb[128];
+    size_t vl;
+
+    memcpy(v.block_hash, hash, UL_HASH_BYTES);
+    memset(&cm, 0, sizeof cm);
+    cm.height = height;
+    memcpy(cm.block_hash, hash, UL_HASH_BYTES);
+    cm.n_sigs = 1;
+    cm.sigs[0].index = 0;
+    cm.sigs[0].time_ms = time_ms;
+    assert_int_equal(ul_schema_vote_encode(vb, sizeof vb, &vl, &v), UL_OK);
+    assert_int_equal(ul_key_sign(f->val, cm.sigs[0].sig, UL_DOMAIN_VOTE, f->chain_id, vb, vl),
+                     UL_OK);
+    assert_int_equal(ul_schema_commit_encode(out, cap, len, &cm), UL_OK);
+}
+
+static const uint8_t *find_bytes(const uint8_t *hay, size_t hlen, const uint8_t *needle,
+                                 size_t nlen)
+{
+    for (size_t i = 0; i + nlen <= hlen; i++) {
+        if (memcmp(hay + i, needle, nlen) == 0) {
+            return hay + i;
+        }
+    }
+    return NULL;
+}
+
+/* ---- register, publish, queries, bundles -------------------------------------------------- */
+
+static void test_register_publish_queries(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    static const char *const hw_ab[] = {"board-a", "board-b"};
+    txbuf reg, p1, p2;
+    uint8_t id_reg[UL_HASH_BYTES], id1[UL_HASH_BYTES], id2[UL_HASH_BYTES], id[UL_HASH_BYTES];
+    uint8_t want[UL_HASH_BYTES], unknown[UL_HASH_BYTES] = {0x55};
+    uint64_t h, n64;
+
+    assert_int_equal(ul_chain_height(c), 0);
+    assert_int_equal(ul_chain_next_time(c), T0);
+    reg_tx(&reg, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &reg, id_reg);
+    ul_client_sha256(want, reg.b, reg.len);
+    assert_memory_equal(id_reg, want, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_pending_count(c), 1);
+    assert_int_equal(ul_chain_tx_status(c, id_reg, &h), UL_OK);
+    assert_int_equal(h, 0);
+    assert_int_equal(ul_chain_nonce(c, ul_key_pubkey(f->owner), &n64), UL_OK);
+    assert_int_equal(n64, 0); /* queries read committed state only */
+    assert_int_equal(produce(f, c), 1);
+    assert_int_equal(ul_chain_pending_count(c), 0);
+    assert_int_equal(ul_chain_tx_status(c, id_reg, &h), UL_OK);
+    assert_int_equal(h, 1);
+    assert_int_equal(ul_chain_nonce(c, ul_key_pubkey(f->owner), &n64), UL_OK);
+    assert_int_equal(n64, 1);
+    assert_int_equal(ul_chain_nonce(c, ul_key_pubkey(f->pub), &n64), UL_OK);
+    assert_int_equal(n64, 0);
+
+    uint8_t *body;
+    size_t blen;
+    ul_span want_body = tx_body(&reg);
+    assert_int_equal(ul_chain_namespace(c, ul_span_str(NS), &body, &blen, &h), UL_OK);
+    assert_int_equal(h, 1);
+    assert_int_equal(blen, want_body.len);
+    assert_memory_equal(body, want_body.ptr, blen);
+    free(body);
+    assert_int_equal(ul_chain_namespace(c, ul_span_str("acme/none"), &body, &blen, &h),
+                     UL_E_NOT_FOUND);
+
+    /* Publish seq 1 on board-a. */
+    pub_a(&p1, f, 1, "1.0.0");
+    submit_ok(c, &p1, id1);
+    ul_span b1 = tx_body(&p1);
+    ul_client_sha256(want, b1.ptr, b1.len);
+    assert_memory_equal(id1, want, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_tx_status(c, id1, &h), UL_OK);
+    assert_int_equal(h, 0);
+    uint8_t *tx;
+    size_t tlen;
+    ul_release_loc loc;
+    assert_int_equal(ul_chain_release(c, id1, &tx, &tlen, &loc), UL_E_NOT_FOUND);
+    assert_int_equal(produce(f, c), 2);
+    assert_int_equal(ul_chain_tx_status(c, id1, &h), UL_OK);
+    assert_int_equal(h, 2);
+    assert_int_equal(ul_chain_release(c, id1, &tx, &tlen, &loc), UL_OK);
+    assert_int_equal(tlen, p1.len);
+    assert_memory_equal(tx, p1.b, tlen);
+    free(tx);
+    assert_int_equal(loc.log_index, 0);
+    assert_int_equal(loc.height, 2);
+    assert_int_equal(loc.tx_index, 0);
+    assert_int_equal(ul_chain_log_size(c), 1);
+    assert_int_equal(ul_chain_release_at(c, 0, id), UL_OK);
+    assert_memory_equal(id, id1, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_release_at(c, 1, id), UL_E_NOT_FOUND);
+
+    /* Seq 2 on board-a and board-b, then an empty heartbeat block. */
+    pub_tx(&p2, f->chain_id, NS, 2, hw_ab, 2, "2.0.0", f->pub, UL_DOMAIN_RELEASE);
+    submit_ok(c, &p2, id2);
+    assert_int_equal(produce(f, c), 3);
+    assert_int_equal(produce(f, c), 4);
+    assert_int_equal(ul_chain_log_size(c), 2);
+    assert_int_equal(ul_chain_release_at(c, 1, id), UL_OK);
+    assert_memory_equal(id, id2, UL_HASH_BYTES);
+
+    uint8_t ids[4][UL_HASH_BYTES];
+    size_t n;
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 0, ids, 4, &n), UL_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(ids[0], id1, UL_HASH_BYTES);
+    assert_memory_equal(ids[1], id2, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 1, ids, 4, &n), UL_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(ids[0], id2, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 0, ids, 1, &n), UL_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ul_chain_history(c, ul_span_str("acme/widge"), 0, ids, 4, &n), UL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ul_chain_history(c, ul_span_str("acme/widgets"), 0, ids, 4, &n), UL_OK);
+    assert_int_equal(n, 0);
+
+    uint64_t seq;
+    assert_int_equal(ul_chain_latest(c, ul_span_str(NS), ul_span_str("board-a"), id, &seq), UL_OK);
+    assert_int_equal(seq, 2);
+    assert_memory_equal(id, id2, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_latest(c, ul_span_str(NS), ul_span_str("board-b"), id, &seq), UL_OK);
+    assert_int_equal(seq, 2);
+    assert_int_equal(ul_chain_latest(c, ul_span_str(NS), ul_span_str("board-c"), id, &seq),
+                     UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_tx_status(c, unknown, &h), UL_E_NOT_FOUND);
+
+    /* Bundles: at the head, at the height the release was logged, and before it existed. */
+    uint8_t *bun;
+    size_t bl;
+    ul_bundle_result res;
+    assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
+    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    assert_int_equal(res.header.height, 4);
+    assert_int_equal(res.leaf_index, 0);
+    assert_int_equal(res.leaf.len, p1.len);
+    assert_memory_equal(res.leaf.ptr, p1.b, p1.len);
+    assert_int_equal(res.record.len, b1.len);
+    assert_memory_equal(res.record.ptr, b1.ptr, b1.len);
+    uint8_t bad[UL_HASH_BYTES];
+    memcpy(bad, f->chain_id, UL_HASH_BYTES);
+    bad[0] ^= 1;
+    assert_int_not_equal(ul_client_bundle_verify(&res, bun, bl, bad, f->valset_hash), UL_OK);
+    memcpy(bad, f->valset_hash, UL_HASH_BYTES);
+    bad[31] ^= 1;
+    assert_int_not_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, bad), UL_OK);
+    free(bun);
+    assert_int_equal(ul_chain_bundle(c, id1, 2, &bun, &bl), UL_OK);
+    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    assert_int_equal(res.header.height, 2);
+    free(bun);
+    assert_int_equal(ul_chain_bundle(c, id2, 3, &bun, &bl), UL_OK);
+    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    assert_int_equal(res.leaf_index, 1);
+    free(bun);
+    assert_int_equal(ul_chain_bundle(c, id2, 2, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, unknown, 0, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_not_equal(ul_chain_bundle(c, id1, 99, &bun, &bl), UL_OK);
+    ul_chain_close(c);
+}
+
+/* ---- rejections --------------------------------------------------------------------------- */
+
+/* Submits a bad tx to a and checks the error and that a's pending block did not change. */
+static void reject(ul_chain *a, const txbuf *t, ul_err want)
+{
+    size_t before = ul_chain_pending_count(a);
+    uint64_t height = ul_chain_height(a);
+    assert_int_equal(submit(a, t, NULL), want);
+    assert_int_equal(ul_chain_pending_count(a), before);
+    assert_int_equal(ul_chain_height(a), height);
+}
+
+static void both(ul_chain *a, ul_chain *r, const txbuf *t)
+{
+    submit_ok(a, t, NULL);
+    submit_ok(r, t, NULL);
+}
+
+static void test_rejections_change_nothing(void **state)
+{
+    fx *f = *state;
+    ul_chain *a = open_chain(f, "a"), *r = open_chain(f, "ref");
+    static const char *const hw_ab[] = {"board-a", "board-b"};
+    static const char *const hw_b[] = {"board-b"};
+    uint8_t other_chain[UL_HASH_BYTES];
+    txbuf reg, good, bad;
+
+    memcpy(other_chain, f->chain_id, UL_HASH_BYTES);
+    other_chain[5] ^= 0x80;
+
+    /* Block 1: register NS. Rejected: a register signed by a non-owner, for another chain,
+     * under the release domain, with a broken signature; a publish to the pending namespace
+     * by a non-publisher. */
+    reg_tx(&reg, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reg_tx(&bad, f->chain_id, "acme/other", 1, f->owner, f->pub, f->other, UL_DOMAIN_TX);
+    reject(a, &bad, UL_E_NOT_OWNER);
+    reg_tx(&bad, other_chain, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reject(a, &bad, UL_E_SIG);
+    reg_tx(&bad, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_SIG);
+    bad = reg;
+    bad.b[bad.len - 1] ^= 0x01; /* last byte of the only signature */
+    reject(a, &bad, UL_E_SIG);
+    both(a, r, &reg);
+    reject(a, &reg, UL_E_NS_EXISTS); /* the same tx again, in the same block */
+    pub_tx(&bad, f->chain_id, NS, 1, hw_ab, 1, "0.9", f->other, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_NOT_PUBLISHER);
+    assert_int_equal(produce(f, a), 1);
+    assert_int_equal(produce(f, r), 1);
+    assert_same_chain(a, r);
+
+    /* Block 2: seq 3 on board-a and seq 10 on board-b. */
+    pub_a(&good, f, 3, "3.0.0");
+    both(a, r, &good);
+    pub_tx(&good, f->chain_id, NS, 10, hw_b, 1, "b-10", f->pub, UL_DOMAIN_RELEASE);
+    both(a, r, &good);
+    assert_int_equal(produce(f, a), 2);
+    assert_int_equal(produce(f, r), 2);
+
+    /* Block 3: one good publish pending, then every kind of bad transaction. */
+    txbuf p4;
+    pub_a(&p4, f, 4, "4.0.0");
+    both(a, r, &p4);
+
+    reg_tx(&bad, f->chain_id, NS, 2, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reject(a, &bad, UL_E_NS_EXISTS);
+    pub_tx(&bad, f->chain_id, "acme/unknown", 1, hw_b, 1, "1.0", f->pub, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_NS_UNKNOWN);
+    pub_tx(&bad, f->chain_id, NS, 9, hw_b, 1, "9.0", f->other, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_NOT_PUBLISHER);
+    pub_tx(&bad, f->chain_id, NS, 9, hw_b, 1, "9.0", f->owner, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_NOT_PUBLISHER); /* owning is not publishing */
+    reg_tx(&bad, f->chain_id, "acme/other", 2, f->owner, f->pub, f->other, UL_DOMAIN_TX);
+    reject(a, &bad, UL_E_NOT_OWNER);
+    reg_tx(&bad, f->chain_id, "acme/gadget", 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reject(a, &bad, UL_E_REPLAY); /* the owner's nonce 1 is used */
+    reg_tx(&bad, f->chain_id, "acme/gadget", 0, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reject(a, &bad, UL_E_REPLAY);
+    reject(a, &p4, UL_E_DUPLICATE); /* pending duplicate */
+    pub_a(&bad, f, 3, "3.0.0");
+    reject(a, &bad, UL_E_DUPLICATE); /* committed release, signed afresh */
+    pub_a(&bad, f, 4, "4.0.1");
+    reject(a, &bad, UL_E_SEQUENCE); /* equal to the pending seq */
+    pub_a(&bad, f, 3, "3.0.1");
+    reject(a, &bad, UL_E_SEQUENCE); /* equal to the committed seq */
+    pub_a(&bad, f, 2, "2.0.0");
+    reject(a, &bad, UL_E_SEQUENCE); /* lower */
+    pub_tx(&bad, f->chain_id, NS, 5, hw_ab, 2, "ab-5", f->pub, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_SEQUENCE); /* second of two classes: board-a 4 < 5, board-b 10 >= 5 */
+    pub_tx(&bad, f->chain_id, NS, 4, hw_ab, 2, "ab-4", f->pub, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_SEQUENCE); /* first of two: board-a is at 4 (pending) */
+    pub_tx(&bad, f->chain_id, NS, 10, hw_b, 1, "b-10.1", f->pub, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_SEQUENCE); /* equal, on the committed board-b */
+    /* Otherwise valid (seq 5 on board-a), but badly signed. */
+    pub_a(&bad, f, 5, "5.0.0");
+    bad.b[bad.len - 1] ^= 0x01;
+    reject(a, &bad, UL_E_SIG);
+    pub_tx(&bad, other_chain, NS, 5, hw_ab, 1, "5.0.0", f->pub, UL_DOMAIN_RELEASE);
+    reject(a, &bad, UL_E_SIG);
+    pub_tx(&bad, f->chain_id, NS, 5, hw_ab, 1, "5.0.0", f->pub, UL_DOMAIN_TX);
+    reject(a, &bad, UL_E_SIG);
+    pub_tx(&bad, f->chain_id, NS, 5, hw_ab, 1, "5.0.0", f->pub, UL_DOMAIN_VOTE);
+    reject(a, &bad, UL_E_SIG);
+
+    /* Unknown kind: the envelope's first field (kind) patched from 2 to 3. */
+    pub_a(&bad, f, 5, "5.0.0");
+    assert_int_equal(bad.b[1], 0x01);
+    assert_int_equal(bad.b[2], 0x02);
+    bad.b[2] = 0x03;
+    reject(a, &bad, UL_E_TX_KIND);
+    /* A publish body under the register kind. */
+    bad.b[2] = 0x01;
+    assert_int_not_equal(submit(a, &bad, NULL), UL_OK);
+    assert_int_equal(ul_chain_pending_count(a), 1);
+
+    /* Oversized and junk inputs. */
+    uint8_t *big = calloc(1, UL_MAX_TX_BYTES + 1);
+    uint8_t id[UL_HASH_BYTES];
+    assert_non_null(big);
+    memcpy(big, p4.b, p4.len);
+    assert_int_equal(ul_chain_submit(a, big, UL_MAX_TX_BYTES + 1, id), UL_E_LIMIT);
+    assert_int_not_equal(ul_chain_submit(a, big, UL_MAX_TX_BYTES, id), UL_OK);
+    assert_int_not_equal(ul_chain_submit(a, big, 0, id), UL_OK);
+    assert_int_not_equal(ul_chain_submit(a, p4.b, p4.len - 1, id), UL_OK);
+    free(big);
+    assert_int_equal(ul_chain_pending_count(a), 1);
+
+    assert_int_equal(produce(f, a), 3);
+    assert_int_equal(produce(f, r), 3);
+    assert_same_chain(a, r);
+
+    /* State queries agree too. */
+    uint64_t sa, sr, n1, n2;
+    uint8_t ia[UL_HASH_BYTES], ir[UL_HASH_BYTES];
+    assert_int_equal(ul_chain_latest(a, ul_span_str(NS), ul_span_str("board-a"), ia, &sa), UL_OK);
+    assert_int_equal(ul_chain_latest(r, ul_span_str(NS), ul_span_str("board-a"), ir, &sr), UL_OK);
+    assert_int_equal(sa, 4);
+    assert_int_equal(sa, sr);
+    assert_memory_equal(ia, ir, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_nonce(a, ul_key_pubkey(f->owner), &n1), UL_OK);
+    assert_int_equal(ul_chain_nonce(r, ul_key_pubkey(f->owner), &n2), UL_OK);
+    assert_int_equal(n1, 1);
+    assert_int_equal(n2, 1);
+    assert_int_equal(ul_chain_nonce(a, ul_key_pubkey(f->other), &n1), UL_OK);
+    assert_int_equal(n1, 0);
+    ul_chain_close(a);
+    ul_chain_close(r);
+}
+
+/* A register with a fresh nonce for a new namespace is fine after a replay was refused. */
+static void test_nonce_grows(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    txbuf t;
+    uint64_t n;
+
+    reg_tx(&t, f->chain_id, NS, 5, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    reg_tx(&t, f->chain_id, "acme/b", 5, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reject(c, &t, UL_E_REPLAY); /* same block */
+    reg_tx(&t, f->chain_id, "acme/b", 6, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    produce(f, c);
+    assert_int_equal(ul_chain_nonce(c, ul_key_pubkey(f->owner), &n), UL_OK);
+    assert_int_equal(n, 6);
+    reg_tx(&t, f->chain_id, "acme/c", 6, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reject(c, &t, UL_E_REPLAY);
+    reg_tx(&t, f->chain_id, "acme/c", 100, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    ul_chain_close(c);
+}
+
+/* ---- transactions of one pending block see each other ------------------------------------- */
+
+static void test_same_block(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    txbuf reg, p1, p2, bad;
+    uint8_t id1[UL_HASH_BYTES], id2[UL_HASH_BYTES], id[UL_HASH_BYTES];
+    uint64_t h, seq;
+
+    reg_tx(&reg, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &reg, NULL);
+    pub_a(&p1, f, 1, "1.0.0");
+    submit_ok(c, &p1, id1); /* sees the pending namespace */
+    pub_a(&p2, f, 2, "2.0.0");
+    submit_ok(c, &p2, id2); /* sees the pending seq 1 */
+    pub_a(&bad, f, 1, "1.0.1");
+    reject(c, &bad, UL_E_SEQUENCE);
+    pub_a(&bad, f, 2, "2.0.1");
+    reject(c, &bad, UL_E_SEQUENCE);
+    reg_tx(&bad, f->chain_id, NS, 2, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    reject(c, &bad, UL_E_NS_EXISTS);
+    assert_int_equal(ul_chain_pending_count(c), 3);
+    assert_int_equal(ul_chain_tx_status(c, id1, &h), UL_OK);
+    assert_int_equal(h, 0);
+    assert_int_equal(produce(f, c), 1);
+
+    ul_release_loc loc;
+    uint8_t *tx;
+    size_t tl;
+    assert_int_equal(ul_chain_release(c, id2, &tx, &tl, &loc), UL_OK);
+    free(tx);
+    assert_int_equal(loc.height, 1);
+    assert_int_equal(loc.tx_index, 2);
+    assert_int_equal(loc.log_index, 1);
+    assert_int_equal(ul_chain_latest(c, ul_span_str(NS), ul_span_str("board-a"), id, &seq), UL_OK);
+    assert_int_equal(seq, 2);
+    assert_memory_equal(id, id2, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_log_size(c), 2);
+    ul_header hd;
+    header_of(c, 1, &hd);
+    assert_int_equal(hd.log_size, 2);
+    ul_chain_close(c);
+}
+
+/* ---- a full pending block ----------------------------------------------------------------- */
+
+static void test_block_full(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    txbuf *t = malloc(sizeof *t);
+    char version[32];
+
+    assert_non_null(t);
+    reg_tx(t, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, t, NULL);
+    produce(f, c);
+    for (uint64_t i = 1; i <= UL_MAX_BLOCK_TXS; i++) {
+        snprintf(version, sizeof version, "1.%u", (unsigned)i);
+        pub_a(t, f, i, version);
+        submit_ok(c, t, NULL);
+    }
+    assert_int_equal(ul_chain_pending_count(c), UL_MAX_BLOCK_TXS);
+    pub_a(t, f, UL_MAX_BLOCK_TXS + 1, "2.0");
+    reject(c, t, UL_E_BUSY);
+    assert_int_equal(produce(f, c), 2);
+    assert_int_equal(ul_chain_log_size(c), UL_MAX_BLOCK_TXS);
+    submit_ok(c, t, NULL); /* room again after the commit */
+    assert_int_equal(produce(f, c), 3);
+    assert_int_equal(ul_chain_log_size(c), UL_MAX_BLOCK_TXS + 1);
+    free(t);
+    ul_chain_close(c);
+}
+
+/* ---- persistence -------------------------------------------------------------------------- */
+
+static void test_persistence(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    txbuf t;
+    uint8_t id1[UL_HASH_BYTES], head[UL_HASH_BYTES], head2[UL_HASH_BYTES], id[UL_HASH_BYTES];
+    char dir[128];
+
+    reg_tx(&t, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    produce(f, c);
+    pub_a(&t, f, 1, "1.0.0");
+    submit_ok(c, &t, id1);
+    produce(f, c);
+    produce(f, c);
+    uint64_t height = ul_chain_height(c), next = ul_chain_next_time(c);
+    head_hash(c, head);
+    ul_chain_close(c);
+
+    path_of(f, "a", dir, sizeof dir);
+    for (int pass = 0; pass < 2; pass++) {
+        /* With the genesis, then without it (the store remembers). */
+        assert_int_equal(ul_chain_open(&c, dir, pass ? NULL : f->genesis, pass ? 0 : f->glen),
+                         UL_OK);
+        assert_memory_equal(ul_chain_id(c), f->chain_id, UL_HASH_BYTES);
+        assert_int_equal(ul_chain_height(c), height);
+        assert_int_equal(ul_chain_next_time(c), next);
+        assert_int_equal(ul_chain_log_size(c), 1);
+        head_hash(c, head2);
+        assert_memory_equal(head, head2, UL_HASH_BYTES);
+        assert_int_equal(ul_chain_release_at(c, 0, id), UL_OK);
+        assert_memory_equal(id, id1, UL_HASH_BYTES);
+        uint64_t seq, n;
+        assert_int_equal(ul_chain_latest(c, ul_span_str(NS), ul_span_str("board-a"), id, &seq),
+                         UL_OK);
+        assert_int_equal(seq, 1);
+        assert_int_equal(ul_chain_nonce(c, ul_key_pubkey(f->owner), &n), UL_OK);
+        assert_int_equal(n, 1);
+        ul_span gb = ul_chain_genesis_bytes(c);
+        assert_int_equal(gb.len, f->glen);
+        assert_memory_equal(gb.ptr, f->genesis, f->glen);
+        uint8_t *bun;
+        size_t bl;
+        ul_bundle_result res;
+        assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
+        assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash),
+                         UL_OK);
+        free(bun);
+        ul_chain_close(c);
+    }
+
+    /* The chain continues after a reopen: next block links to the old head. */
+    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    pub_a(&t, f, 2, "2.0.0");
+    submit_ok(c, &t, NULL);
+    assert_int_equal(produce(f, c), height + 1);
+    ul_header hd;
+    header_of(c, height + 1, &hd);
+    assert_memory_equal(hd.prev, head, UL_HASH_BYTES);
+    assert_int_equal(hd.time_ms, next);
+    assert_int_equal(hd.log_size, 2);
+    ul_chain_close(c);
+
+    /* Another genesis: refused, and the store is left as it was. */
+    uint8_t g2[1024];
+    size_t g2len;
+    make_genesis(g2, sizeof g2, &g2len, f->val, "another-chain");
+    c = (ul_chain *)1;
+    assert_int_equal(ul_chain_open(&c, dir, g2, g2len), UL_E_CHAIN_ID);
+    assert_null(c);
+    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chain_height(c), height + 1);
+    ul_chain_close(c);
+}
+
+/* No store at all and no genesis to create one: fails, with UL_E_NOT_FOUND as ul_ledger.h
+ * documents for ul_chain_open. */
+static void test_open_missing_store(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = (ul_chain *)1;
+    char dir[128];
+
+    path_of(f, "missing", dir, sizeof dir);
+    ul_err e = ul_chain_open(&c, dir, NULL, 0);
+    assert_int_not_equal(e, UL_OK);
+    assert_null(c);
+    assert_int_equal(e, UL_E_NOT_FOUND);
+}
+
+/* Two openers of one store: the second is refused while the first holds it. */
+static void test_locked(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a"), *d = NULL;
+    char dir[128];
+
+    path_of(f, "a", dir, sizeof dir);
+    assert_int_equal(ul_chain_open(&d, dir, NULL, 0), UL_E_LOCKED);
+    assert_null(d);
+    ul_chain_close(c);
+    ul_chain_close(NULL);
+}
+
+/* ---- applying blocks from elsewhere ------------------------------------------------------- */
+
+/* Chain a: register, two publishes, an empty block, a publish: 4 blocks. */
+static ul_chain *build_source(const fx *f, const char *name)
+{
+    ul_chain *a = open_chain(f, name);
+    txbuf t;
+
+    reg_tx(&t, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(a, &t, NULL);
+    produce(f, a);
+    pub_a(&t, f, 1, "1.0.0");
+    submit_ok(a, &t, NULL);
+    pub_a(&t, f, 2, "2.0.0");
+    submit_ok(a, &t, NULL);
+    produce(f, a);
+    produce(f, a);
+    pub_a(&t, f, 3, "3.0.0");
+    submit_ok(a, &t, NULL);
+    produce(f, a);
+    return a;
+}
+
+static void get_block(ul_chain *a, uint64_t h, uint8_t **blk, size_t *bl, uint8_t **cm, size_t *cl)
+{
+    assert_int_equal(ul_chain_block_bytes(a, h, blk, bl), UL_OK);
+    assert_int_equal(ul_chain_commit_bytes(a, h, cm, cl), UL_OK);
+}
+
+/* The block of height h with its header's time moved by delta, and a valid commit for it. */
+static void retimed_block(const fx *f, ul_chain *a, uint64_t h, int64_t delta, uint8_t **blk,
+                          size_t *bl, uint8_t *cm, size_t ccap, size_t *cl)
+{
+    uint8_t *orig, hdr[UL_MAX_HEADER_BYTES], hash[UL_HASH_BYTES];
+    size_t olen, hlen;
+    ul_span *txs = calloc(UL_MAX_BLOCK_TXS, sizeof *txs);
+    ul_block b;
+    ul_header hd;
+
+    assert_non_null(txs);
+    assert_int_equal(ul_chain_block_bytes(a, h, &orig, &olen), UL_OK);
+    assert_int_equal(ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, orig, olen), UL_OK);
+    assert_int_equal(ul_schema_header_decode(&hd, b.header.ptr, b.header.len), UL_OK);
+    hd.time_ms = (uint64_t)((int64_t)hd.time_ms + delta);
+    assert_int_equal(ul_schema_header_encode(hdr, sizeof hdr, &hlen, &hd), UL_OK);
+    ul_client_sha256(hash, hdr, hlen);
+    *blk = malloc(olen + 64);
+    assert_non_null(*blk);
+    assert_int_equal(
+        ul_schema_block_encode(*blk, olen + 64, bl, (ul_span){hdr, hlen}, txs, b.n_txs), UL_OK);
+    make_commit(f, h, hash, NOW(h), cm, ccap, cl);
+    free(orig);
+    free(txs);
+}
+
+static void test_apply(void **state)
+{
+    fx *f = *state;
+    ul_chain *a = build_source(f, "a"), *b = open_chain(f, "b");
+    uint8_t *blk, *cm, *tx;
+    size_t bl, cl, tl;
+    ul_release_loc loc;
+    uint8_t id[UL_HASH_BYTES];
+
+    /* Block 1 applies; applied twice it is refused for its height. */
+    get_block(a, 1, &blk, &bl, &cm, &cl);
+    assert_int_equal(ul_chain_apply(b, blk, bl, cm, cl), UL_OK);
+    assert_int_equal(ul_chain_apply(b, blk, bl, cm, cl), UL_E_HEIGHT);
+    assert_int_equal(ul_chain_height(b), 1);
+    free(blk);
+    free(cm);
+
+    /* Block 2 with one tx byte changed (inside the last signature): refused. */
+    get_block(a, 2, &blk, &bl, &cm, &cl);
+    assert_int_equal(ul_chain_release_at(a, 1, id), UL_OK);
+    assert_int_equal(ul_chain_release(a, id, &tx, &tl, &loc), UL_OK);
+    uint8_t *at = (uint8_t *)find_bytes(blk, bl, tx, tl);
+    assert_non_null(at);
+    free(tx);
+    at[tl - 1] ^= 0x01;
+    assert_int_not_equal(ul_chain_apply(b, blk, bl, cm, cl), UL_OK);
+    assert_int_equal(ul_chain_height(b), 1);
+    assert_int_equal(ul_chain_pending_count(b), 0);
+    /* A byte of the signed release body changed: the signature no longer holds either. */
+    at[tl - 1] ^= 0x01;
+    at[tl / 3] ^= 0x01;
+    assert_int_not_equal(ul_chain_apply(b, blk, bl, cm, cl), UL_OK);
+    at[tl / 3] ^= 0x01;
+    assert_int_equal(ul_chain_height(b), 1);
+
+    /* The right block with a commit whose signature is wrong: refused. */
+    cm[cl - 1] ^= 0x01;
+    ul_err e = ul_chain_apply(b, blk, bl, cm, cl);
+    assert_true(e == UL_E_SIG || e == UL_E_QUORUM);
+    assert_int_equal(ul_chain_height(b), 1);
+    assert_int_equal(ul_chain_log_size(b), 0);
+    cm[cl - 1] ^= 0x01;
+    /* A commit for block 1 under block 2: refused. */
+    uint8_t *cm1;
+    size_t cl1;
+    assert_int_equal(ul_chain_commit_bytes(a, 1, &cm1, &cl1), UL_OK);
+    assert_int_not_equal(ul_chain_apply(b, blk, bl, cm1, cl1), UL_OK);
+    free(cm1);
+    assert_int_equal(ul_chain_height(b), 1);
+
+    /* A block signed correctly whose header time is not the BFT time: refused. */
+    uint8_t *rblk, rcm[UL_MAX_COMMIT_BYTES];
+    size_t rbl, rcl;
+    retimed_block(f, a, 2, 1, &rblk, &rbl, rcm, sizeof rcm, &rcl);
+    assert_int_equal(ul_chain_apply(b, rblk, rbl, rcm, rcl), UL_E_TIME);
+    free(rblk);
+    retimed_block(f, a, 2, -1, &rblk, &rbl, rcm, sizeof rcm, &rcl);
+    assert_int_equal(ul_chain_apply(b, rblk, rbl, rcm, rcl), UL_E_TIME);
+    free(rblk);
+    assert_int_equal(ul_chain_height(b), 1);
+
+    /* Block 3 before block 2: wrong height. */
+    uint8_t *blk3, *cm3;
+    size_t bl3, cl3;
+    get_block(a, 3, &blk3, &bl3, &cm3, &cl3);
+    assert_int_equal(ul_chain_apply(b, blk3, bl3, cm3, cl3), UL_E_HEIGHT);
+    free(blk3);
+    free(cm3);
+
+    /* After all those refusals, the untouched block still applies. */
+    assert_int_equal(ul_chain_apply(b, blk, bl, cm, cl), UL_OK);
+    free(blk);
+    free(cm);
+    for (uint64_t h = 3; h <= ul_chain_height(a); h++) {
+        get_block(a, h, &blk, &bl, &cm, &cl);
+        assert_int_equal(ul_chain_apply(b, blk, bl, cm, cl), UL_OK);
+        free(blk);
+        free(cm);
+    }
+    assert_same_chain(a, b);
+    uint8_t ha[UL_HASH_BYTES], hb[UL_HASH_BYTES];
+    head_hash(a, ha);
+    head_hash(b, hb);
+    assert_memory_equal(ha, hb, UL_HASH_BYTES);
+
+    /* b serves the same bundles and keeps producing on top. */
+    uint8_t *bun;
+    size_t bun_len;
+    ul_bundle_result res;
+    assert_int_equal(ul_chain_release_at(b, 2, id), UL_OK);
+    assert_int_equal(ul_chain_bundle(b, id, 0, &bun, &bun_len), UL_OK);
+    assert_int_equal(ul_client_bundle_verify(&res, bun, bun_len, f->chain_id, f->valset_hash),
+                     UL_OK);
+    free(bun);
+    txbuf t;
+    pub_a(&t, f, 4, "4.0.0");
+    submit_ok(b, &t, NULL);
+    submit_ok(a, &t, NULL);
+    produce(f, b);
+    produce(f, a);
+    assert_same_chain(a, b);
+    ul_chain_close(a);
+    ul_chain_close(b);
+}
+
+/* ---- audit -------------------------------------------------------------------------------- */
+
+typedef struct {
+    ul_chain *c;
+    uint64_t bad_height; /* 0: none */
+    bool bad_commit;     /* flip in the commit instead of the block */
+} source;
+
+static ul_err src_block(void *arg, uint64_t h, uint8_t **blk, size_t *blen, uint8_t **cm,
+                        size_t *clen)
+{
+    source *s = arg;
+    ul_err e = ul_chain_block_bytes(s->c, h, blk, blen);
+    if (e != UL_OK) {
+        return e;
+    }
+    if ((e = ul_chain_commit_bytes(s->c, h, cm, clen)) != UL_OK) {
+        free(*blk);
+        return e;
+    }
+    if (h == s->bad_height) {
+        if (s->bad_commit) {
+            (*cm)[*clen / 2] ^= 0x04;
+        } else {
+            (*blk)[*blen / 2] ^= 0x04;
+        }
+    }
+    return UL_OK;
+}
+
+static void test_audit(void **state)
+{
+    fx *f = *state;
+    ul_chain *a = build_source(f, "a");
+    char scratch[128];
+    ul_audit_result res;
+    ul_header hd;
+    uint8_t head[UL_HASH_BYTES];
+
+    source s = {a, 0, false};
+    path_of(f, "scratch0", scratch, sizeof scratch);
+    assert_int_equal(ul_audit_run(f->genesis, f->glen, src_block, &s, scratch, NULL, NULL, &res),
+                     UL_OK);
+    rm_tree(scratch);
+    assert_int_equal(res.height, ul_chain_height(a));
+    assert_int_equal(res.releases, ul_chain_log_size(a));
+    assert_int_equal(res.releases, 3);
+    assert_int_equal(res.fail_height, 0);
+    head_hash(a, head);
+    assert_memory_equal(res.head, head, UL_HASH_BYTES);
+    header_of(a, ul_chain_height(a), &hd);
+    assert_memory_equal(res.log_root, hd.log_root, UL_HASH_BYTES);
+
+    for (uint64_t k = 1; k <= ul_chain_height(a); k++) {
+        for (int in_commit = 0; in_commit < 2; in_commit++) {
+            s = (source){a, k, in_commit != 0};
+            snprintf(scratch, sizeof scratch, "%s/scratch-%u-%d", f->root, (unsigned)k, in_commit);
+            assert_int_not_equal(
+                ul_audit_run(f->genesis, f->glen, src_block, &s, scratch, NULL, NULL, &res), UL_OK);
+            rm_tree(scratch);
+            assert_int_equal(res.fail_height, k);
+            assert_int_equal(res.height, k - 1);
+        }
+    }
+
+    /* Another chain's genesis: block 1 does not fit it. */
+    uint8_t g2[1024];
+    size_t g2len;
+    make_genesis(g2, sizeof g2, &g2len, f->val, "another-chain");
+    s = (source){a, 0, false};
+    path_of(f, "scratch-g2", scratch, sizeof scratch);
+    assert_int_not_equal(ul_audit_run(g2, g2len, src_block, &s, scratch, NULL, NULL, &res), UL_OK);
+    rm_tree(scratch);
+    assert_int_equal(res.fail_height, 1);
+    ul_chain_close(a);
+}
+
+/* ---- crash atomicity at the API ----------------------------------------------------------- */
+
+static void test_unwritten_block_is_gone(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    txbuf reg, p1, p2;
+    uint8_t id1[UL_HASH_BYTES], id[UL_HASH_BYTES], head[UL_HASH_BYTES], h2[UL_HASH_BYTES];
+    char dir[128];
+    uint64_t h, seq;
+
+    path_of(f, "a", dir, sizeof dir);
+    reg_tx(&reg, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &reg, NULL);
+    produce(f, c);
+    head_hash(c, head);
+
+    /* A pending block closed before it was committed. */
+    pub_a(&p1, f, 1, "1.0.0");
+    submit_ok(c, &p1, id1);
+    ul_chain_close(c);
+    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chain_height(c), 1);
+    assert_int_equal(ul_chain_pending_count(c), 0);
+    assert_int_equal(ul_chain_log_size(c), 0);
+    head_hash(c, h2);
+    assert_memory_equal(head, h2, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_tx_status(c, id1, &h), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_latest(c, ul_span_str(NS), ul_span_str("board-a"), id, &seq),
+                     UL_E_NOT_FOUND);
+
+    /* A sealed block closed before its commit. */
+    submit_ok(c, &p1, NULL);
+    ul_header sealed;
+    assert_int_equal(ul_chain_seal(c, ul_key_pubkey(f->val), ul_chain_next_time(c), &sealed, id),
+                     UL_OK);
+    assert_int_equal(sealed.height, 2);
+    assert_int_equal(sealed.log_size, 1);
+    pub_a(&p2, f, 2, "2.0.0");
+    reject(c, &p2, UL_E_BUSY); /* sealed: nothing more goes in */
+    ul_chain_close(c);
+    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chain_height(c), 1);
+    assert_int_equal(ul_chain_log_size(c), 0);
+
+    /* A sealed block whose commit is refused: discarded, the chain goes on. */
+    submit_ok(c, &p1, NULL);
+    assert_int_equal(ul_chain_seal(c, ul_key_pubkey(f->val), ul_chain_next_time(c), NULL, id),
+                     UL_OK);
+    uint8_t cm[UL_MAX_COMMIT_BYTES];
+    size_t cl;
+    make_commit(f, 2, id, NOW(2), cm, sizeof cm, &cl);
+    cm[cl - 1] ^= 0x01;
+    assert_int_not_equal(ul_chain_commit(c, cm, cl), UL_OK);
+    assert_int_equal(ul_chain_pending_count(c), 0);
+    assert_int_equal(ul_chain_height(c), 1);
+    assert_int_equal(ul_chain_log_size(c), 0);
+    assert_int_not_equal(ul_chain_commit(c, cm, cl), UL_OK); /* nothing sealed any more */
+
+    /* A commit signed here for the sealed block is accepted. */
+    submit_ok(c, &p1, NULL);
+    assert_int_equal(ul_chain_seal(c, ul_key_pubkey(f->val), ul_chain_next_time(c), NULL, id),
+                     UL_OK);
+    make_commit(f, 2, id, NOW(2), cm, sizeof cm, &cl);
+    assert_int_equal(ul_chain_commit(c, cm, cl), UL_OK);
+    assert_int_equal(ul_chain_height(c), 2);
+    assert_int_equal(ul_chain_log_size(c), 1);
+    assert_int_equal(ul_chain_next_time(c), NOW(2));
+    submit_ok(c, &p2, NULL);
+    produce(f, c);
+    assert_int_equal(ul_chain_log_size(c), 2);
+    uint8_t *bun;
+    size_t bl;
+    ul_bundle_result res;
+    assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
+    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    free(bun);
+    ul_chain_close(c);
+
+    /* And after a reopen, the log and the head agree with what was committed. */
+    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chain_height(c), 3);
+    assert_int_equal(ul_chain_log_size(c), 2);
+    ul_chain_close(c);
+}
+
+/* A validator that is not in the set cannot produce; the pending block is dropped. */
+static void test_produce_not_validator(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    txbuf t;
+
+    reg_tx(&t, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    assert_int_equal(ul_chain_produce(c, f->other, NOW(1), NULL), UL_E_VALIDATOR);
+    assert_int_equal(ul_chain_height(c), 0);
+    assert_int_equal(ul_chain_pending_count(c), 0);
+    ul_chain_close(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_register_publish_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejections_change_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nonce_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_block_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_missing_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unwritten_block_is_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_produce_not_validator, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
