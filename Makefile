@@ -122,7 +122,7 @@ unit: all $(UNIT_BINS)
 fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
+	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
 	@BUILD=$(BUILD) tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
 # libFuzzer needs clang; each target runs FUZZ_SECONDS and adds new inputs to its corpus.
