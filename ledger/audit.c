@@ -15,6 +15,7 @@
 typedef struct {
     uint8_t *blk, *cm;
     size_t blen, clen;
+    ul_txhash *hashes; /* one per tx, computed while verifying */
     ul_err err; /* UL_E_NOT_FOUND: past the head (end of chain) */
 } fetched;
 
@@ -38,7 +39,8 @@ static void fetch_one(pipeline *p, uint64_t h, fetched *f)
     f->err = txs ? p->src(p->src_arg, h, &f->blk, &f->blen, &f->cm, &f->clen) : UL_E_NOMEM;
     if (f->err == UL_OK &&
         (f->err = ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, f->blk, f->blen)) == UL_OK) {
-        f->err = ul_verify_block_sigs(p->c, b.txs, b.n_txs);
+        f->hashes = malloc((b.n_txs ? b.n_txs : 1) * sizeof *f->hashes);
+        f->err = f->hashes ? ul_verify_block_sigs(p->c, b.txs, b.n_txs, f->hashes) : UL_E_NOMEM;
     }
     free(txs);
 }
@@ -62,6 +64,7 @@ static void *fetcher(void *arg)
         if (stop) {
             free(f.blk);
             free(f.cm);
+            free(f.hashes);
         }
         if (stop || f.err != UL_OK) {
             return NULL; /* the end of the chain, a failure, or the applier quit */
@@ -93,6 +96,7 @@ static void stop_and_drain(pipeline *p, pthread_t th)
     for (; p->count > 0; p->count--, p->head = (p->head + 1) % AUDIT_AHEAD) {
         free(p->q[p->head].blk);
         free(p->q[p->head].cm);
+        free(p->q[p->head].hashes);
     }
 }
 
@@ -107,10 +111,11 @@ static ul_err apply_all(pipeline *p, ul_audit_progress progress, void *progress_
         }
         ul_err e = f.err;
         if (e == UL_OK) {
-            e = ul_chain_apply_checked(p->c, f.blk, f.blen, f.cm, f.clen, true);
+            e = ul_chain_apply_checked(p->c, f.blk, f.blen, f.cm, f.clen, f.hashes);
         }
         free(f.blk);
         free(f.cm);
+        free(f.hashes);
         if (e != UL_OK) {
             res->fail_height = h;
             return e;

@@ -235,12 +235,13 @@ static ul_err header_diff(const ul_header *got, const ul_header *want)
 ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const uint8_t *commit,
                       size_t commit_len)
 {
-    return ul_chain_apply_checked(c, block, block_len, commit, commit_len, false);
+    return ul_chain_apply_checked(c, block, block_len, commit, commit_len, NULL);
 }
 
 ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
-                              const uint8_t *commit, size_t commit_len, bool sigs_verified)
+                              const uint8_t *commit, size_t commit_len, const ul_txhash *pre)
 {
+    ul_txhash *own = NULL;
     ul_block b;
     ul_header want;
     uint8_t id[UL_HASH_BYTES];
@@ -259,14 +260,21 @@ ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_le
     if ((e = valset_index(&c->genesis.validators, want.proposer, &proposer)) != UL_OK) {
         goto out;
     }
-    if (!sigs_verified && (e = ul_verify_block_sigs(c, b.txs, b.n_txs)) != UL_OK) {
-        goto out;
+    if (!pre) {
+        own = malloc((b.n_txs ? b.n_txs : 1) * sizeof *own);
+        e = own ? ul_verify_block_sigs(c, b.txs, b.n_txs, own) : UL_E_NOMEM;
+        if (e != UL_OK) {
+            goto out;
+        }
+        pre = own;
     }
     c->sigs_checked = true;
     for (size_t i = 0; i < b.n_txs && e == UL_OK; i++) {
+        c->pre = &pre[i];
         e = ul_chain_submit(c, b.txs[i].ptr, b.txs[i].len, id);
     }
     c->sigs_checked = false;
+    c->pre = NULL;
     if (e != UL_OK) {
         goto out;
     }
@@ -283,5 +291,6 @@ out:
         ul_chain_discard(c);
     }
     free(txs);
+    free(own);
     return e;
 }

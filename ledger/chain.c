@@ -200,7 +200,11 @@ ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[
     memcpy(copy, tx, len);
     ul_buf *b = &c->txs[c->n_txs];
     *b = (ul_buf){.bytes = copy, .len = len};
-    ul_client_merkle_leaf_hash(b->leaf, copy, len);
+    if (c->pre) {
+        memcpy(b->leaf, c->pre->leaf, UL_HASH_BYTES);
+    } else {
+        ul_client_merkle_leaf_hash(b->leaf, copy, len);
+    }
     ul_err e = ul_exec_tx(c, b, (uint32_t)c->n_txs, id32);
     if (e == UL_E_NOMEM) {
         /* A write may have half happened: the pending block cannot be trusted any more. */

