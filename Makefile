@@ -48,10 +48,10 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: check-banned all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
-all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(PC_FILE) check-client
+all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(PC_FILE) check-client check-banned
 
 help:
 	@echo "make            build everything into build/"
@@ -96,6 +96,9 @@ $(UPLEDGER): $(call obj,$(CLI_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 check-client: $(CLIENT_LIB)
 	@bad=$$(nm -u $(CLIENT_LIB) | awk '{print $$2}' | grep -E '^(malloc|calloc|realloc|free|strdup|strndup|printf|fprintf|puts|fputs|fwrite|posix_memalign|aligned_alloc|secp256k1_context_create|cbor_new_.*|cbor_load)$$' | sort -u); \
 	if [ -n "$$bad" ]; then echo "libupclient.a references forbidden symbols: $$bad" >&2; exit 1; fi
+
+check-banned:
+	@scripts/check-banned.sh
 
 $(PC_FILE): Makefile
 	@mkdir -p $(dir $@)

@@ -165,7 +165,7 @@ static int temp_files_left(void)
 
 static int group_setup(void **state)
 {
-    strcpy(g_dir, "/tmp/ul-test-key-XXXXXX");
+    snprintf(g_dir, sizeof g_dir, "%s", "/tmp/ul-test-key-XXXXXX");
     if (!mkdtemp(g_dir) || ul_client_init() != UL_OK || ul_key_generate(&g_key) != UL_OK) {
         return -1;
     }
