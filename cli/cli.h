@@ -83,6 +83,16 @@ typedef struct {
 int ul_cli_parse(int argc, char **argv, const ul_opt *opts, size_t n_opts, const char **pos,
                  size_t min_pos, size_t max_pos, size_t *n_pos, const char *help);
 
+/* Queries shared between commands (cli/cmd_query.c, cli/cmd_provenance.c). */
+json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err);
+/* Every release of a namespace (JSON objects as ul_cli_fetch_release), oldest first. */
+json_t *ul_cli_history(ul_cli *cli, const char *ns, ul_err *err);
+int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char *const *installed,
+                        size_t n_installed);
+int ul_cli_query_provenance(ul_cli *cli, const char *id_hex);
+/* True when the contract makes release id installable and it is not revoked. */
+bool ul_cli_installable_now(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err);
+
 /* Commands. */
 int ul_cmd_keygen(ul_cli *cli, int argc, char **argv);
 int ul_cmd_genesis(ul_cli *cli, int argc, char **argv);
@@ -92,14 +102,37 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv);
 int ul_cmd_audit(ul_cli *cli, int argc, char **argv);
 int ul_cmd_export(ul_cli *cli, int argc, char **argv);
 int ul_cmd_verify(ul_cli *cli, int argc, char **argv);
+int ul_cmd_approve(ul_cli *cli, int argc, char **argv);
+int ul_cmd_revoke(ul_cli *cli, int argc, char **argv);
+int ul_cmd_rotate(ul_cli *cli, int argc, char **argv);
+int ul_cmd_transfer(ul_cli *cli, int argc, char **argv);
 
 /* Submits one signed tx and (wait) polls until it is committed. Out: id32, *height. */
 ul_err ul_cli_submit(ul_cli *cli, const uint8_t *tx, size_t len, bool wait,
                      uint8_t id32[UL_HASH_BYTES], uint64_t *height);
 /* Fetches the chain id and genesis from the node. */
 ul_err ul_cli_chain_id(ul_cli *cli, uint8_t chain_id32[UL_HASH_BYTES]);
-/* Signs body as a tx of kind with key and encodes the envelope into out. */
-ul_err ul_cli_sign_tx(ul_cli *cli, const ul_key *key, ul_tx_kind kind, ul_domain d,
-                      const uint8_t *body, size_t blen, uint8_t *out, size_t cap, size_t *len);
+/* Signs body as a tx of kind with every key (sorted into canonical order) and encodes the
+ * envelope into out. */
+ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind,
+                      ul_domain d, const uint8_t *body, size_t blen, uint8_t *out, size_t cap,
+                      size_t *len);
+/* Loads n keystores (passphrases as ul_cli_load_key); on failure none stay loaded. */
+ul_err ul_cli_load_keys(const char *const *paths, size_t n, const char *passphrase_file,
+                        ul_key **keys);
+void ul_cli_free_keys(ul_key **keys, size_t n);
+/* A nonce above the last of every signer. */
+ul_err ul_cli_next_nonce(ul_cli *cli, ul_key *const *keys, size_t n, uint64_t *nonce);
+/* Parses a JSON policy file (schema/policy.md) into p; spans point into *json (release with
+ * json_decref after encoding). msg gets a one-line reason on failure. */
+ul_err ul_cli_policy_file(const char *path, ul_policy *p, json_t **json, char *msg, size_t cap);
+/* A policy as JSON (for show and provenance). */
+json_t *ul_cli_policy_json(const ul_policy *p);
+/* Parses a key set: keys (hex or keystore paths) and a threshold (0: all of them). */
+ul_err ul_cli_keyset(const char *const *keys, size_t n, uint64_t threshold, ul_keyset *out);
+/* Signs body with keys, submits it, waits for commit, prints the result ("what" names it). */
+int ul_cli_sign_submit(ul_cli *cli, const char *what, const char *ctx, ul_key *const *keys,
+                       size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen,
+                       bool wait);
 
 #endif

@@ -3,7 +3,8 @@
  *   OUT/index.json                           chain id, height, every release exported
  *   OUT/<vendor>/<product>/releases/<seq>/bundle.cbor, release.json
  *   OUT/<vendor>/<product>/images/<sha256>   the image, named by its digest
- *   OUT/<vendor>/<product>/hw/<class>/latest.cbor   bundle of the newest release per class
+ *   OUT/<vendor>/<product>/hw/<class>/latest.cbor   bundle of the newest installable, unrevoked
+ *                                                    release per class
  * Every bundle is verified with the device library before it is written; images are copied
  * only when their digest matches the record. */
 #include <errno.h>
@@ -130,7 +131,10 @@ static ul_err export_one(export_ctx *x, uint64_t index, const uint8_t chain_id[3
         e = text ? ul_cli_write_file(path, (const uint8_t *)text, strlen(text)) : UL_E_NOMEM;
     }
     free(text);
-    for (size_t i = 0; e == UL_OK && i < rel.n_hw; i++) {
+    /* Devices ask a mirror for hw/<class>/latest.cbor: only what they may install goes there.
+     * Releases come in log order and sequences grow per class, so the last written wins. */
+    bool installable = e == UL_OK && ul_cli_installable_now(x->cli, id, &e);
+    for (size_t i = 0; e == UL_OK && installable && i < rel.n_hw; i++) {
         char hw[600];
         component(hw, sizeof hw, rel.hw[i]);
         snprintf(dir, sizeof dir, "%s/%s/hw/%s", x->out, ns, hw);
@@ -152,6 +156,7 @@ static ul_err export_one(export_ctx *x, uint64_t index, const uint8_t chain_id[3
     }
     if (e == UL_OK && rj) {
         json_object_set_new(rj, "image_exported", json_boolean(have));
+        json_object_set_new(rj, "installable", json_boolean(installable));
         json_array_append(x->index, rj);
     }
     json_decref(rj);

@@ -4,122 +4,121 @@
 
 #include "cli.h"
 
-static int cmp_key(const void *a, const void *b)
-{
-    return memcmp(a, b, UL_PUBKEY_BYTES);
-}
-
-/* Parses key arguments into a sorted, duplicate-free list. */
-static ul_err key_list(const char **args, size_t n, uint8_t (*out)[UL_PUBKEY_BYTES], size_t *count)
-{
-    for (size_t i = 0; i < n; i++) {
-        ul_err e = ul_cli_pubkey_arg(args[i], out[i]);
-        if (e != UL_OK) {
-            return e;
-        }
-    }
-    qsort(out, n, UL_PUBKEY_BYTES, cmp_key);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m == 0 || memcmp(out[m - 1], out[i], UL_PUBKEY_BYTES) != 0) {
-            memmove(out[m++], out[i], UL_PUBKEY_BYTES);
-        }
-    }
-    *count = m;
-    return UL_OK;
-}
-
-static int print_committed(ul_cli *cli, const char *what, const uint8_t id[UL_HASH_BYTES],
-                           uint64_t height)
-{
-    char hex[2 * UL_HASH_BYTES + 1];
-    ul_hex_encode(hex, id, UL_HASH_BYTES);
-    if (cli->json) {
-        ul_cli_print_json(json_pack("{s:s,s:s,s:I,s:b}", "result", what, "id", hex, "height",
-                                    (json_int_t)height, "committed", height > 0));
-    } else if (height) {
-        printf("%s %s committed at height %llu\n", what, hex, (unsigned long long)height);
-    } else {
-        printf("%s %s accepted (pending)\n", what, hex);
-    }
-    return 0;
-}
-
 static const char register_help[] =
-    "usage: upledger namespace register NS --key KEYFILE [--owner KEY]... [--publisher KEY]...\n"
-    "                                   [--passphrase-file F] [--no-wait]\n"
-    "Registers namespace NS (vendor/product). The signing key must be one of the owners;\n"
-    "owners default to the signing key, publishers to the owners. KEY is 64 hex digits or a\n"
-    "keystore file. Waits until the registration is committed unless --no-wait.\n";
+    "usage: upledger namespace register NS --key KEYFILE... [--policy FILE]\n"
+    "                                   [--owner KEY]... [--publisher KEY]... [--no-wait]\n"
+    "Registers namespace NS (vendor/product) with its policy contract: the JSON --policy FILE\n"
+    "(schema/policy.md), or else owners = --owner keys (default: the signing keys) and\n"
+    "publishers = --publisher keys (default: the owners), each with threshold 1. The --key\n"
+    "signers must be owners meeting the owner threshold. KEY is 64 hex digits or a keystore.\n";
 
 static int ns_register(ul_cli *cli, int argc, char **argv)
 {
-    const char *keyf = NULL, *pf = NULL, *owners[UL_MAX_KEYS], *pubs[UL_MAX_KEYS], *pos[1];
-    size_t no = 0, npub = 0, np;
+    const char *keyf[UL_MAX_SIGS], *pf = NULL, *policy_f = NULL, *owners[UL_MAX_KEYS],
+                                   *pubs[UL_MAX_KEYS], *pos[1];
+    size_t nk = 0, no = 0, npub = 0, np, blen;
     bool no_wait = false;
-    ul_opt opts[] = {{"--key", &keyf},
+    ul_opt opts[] = {{"--key", .multi = keyf, .n_multi = &nk, .max_multi = UL_MAX_SIGS},
                      {"--passphrase-file", &pf},
+                     {"--policy", &policy_f},
                      {"--owner", .multi = owners, .n_multi = &no, .max_multi = UL_MAX_KEYS},
                      {"--publisher", .multi = pubs, .n_multi = &npub, .max_multi = UL_MAX_KEYS},
                      {"--no-wait", .flag = &no_wait}};
-    int rc = ul_cli_parse(argc, argv, opts, 5, pos, 1, 1, &np, register_help);
+    int rc = ul_cli_parse(argc, argv, opts, 6, pos, 1, 1, &np, register_help);
     if (rc >= 0) {
         return rc;
     }
-    if (!keyf) {
+    if (nk == 0) {
         return ul_cli_usage("namespace register: --key KEYFILE is required");
     }
-    ul_register r = {.ns = ul_span_str(pos[0])};
-    ul_key *key = NULL;
-    uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
-    size_t blen, tlen;
-    uint64_t height = 0;
+    static ul_register r;
+    json_t *pj = NULL;
+    char msg[512];
+    r.ns = ul_span_str(pos[0]);
     ul_err e = r.ns.len > UL_MAX_NS_LEN ? UL_E_LIMIT : ul_schema_ns_check(r.ns);
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "namespace %s", pos[0]);
     }
-    if (no == 0) {
-        owners[no++] = keyf;
+    if (policy_f) {
+        if ((e = ul_cli_policy_file(policy_f, &r.policy, &pj, msg, sizeof msg)) != UL_OK) {
+            json_decref(pj);
+            return ul_cli_fail(cli, e, "%s", msg);
+        }
+    } else {
+        static const ul_span rv[] = {{(const uint8_t *)"owners", 6},
+                                     {(const uint8_t *)"publishers", 10}};
+        memset(&r.policy, 0, sizeof r.policy);
+        if ((e = ul_cli_keyset(no ? owners : keyf, no ? no : nk, 1, &r.policy.owners)) ||
+            (e = ul_cli_keyset(npub ? pubs : no ? owners : keyf, npub ? npub : no ? no : nk, 1,
+                               &r.policy.publishers))) {
+            return ul_cli_fail(cli, e, "namespace register: a key argument");
+        }
+        r.policy.n_revokers = 2;
+        memcpy(r.policy.revokers, rv, sizeof rv);
     }
-    if ((e = key_list(owners, no, r.owners, &r.n_owners)) != UL_OK ||
-        (e = key_list(npub ? pubs : owners, npub ? npub : no, r.publishers, &r.n_publishers))) {
-        return ul_cli_fail(cli, e, "namespace register: a key argument");
+    ul_key *keys[UL_MAX_SIGS] = {0};
+    static uint8_t body[2 * UL_MAX_RECORD_BYTES];
+    if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) == UL_OK &&
+        (e = ul_cli_next_nonce(cli, keys, nk, &r.nonce)) == UL_OK) {
+        e = ul_schema_register_encode(body, sizeof body, &blen, &r);
     }
-    if ((e = ul_cli_load_key(keyf, pf, &key)) != UL_OK) {
-        return ul_cli_fail(cli, e, "key %s", keyf);
+    if (e == UL_OK) {
+        char ctx[300];
+        snprintf(ctx, sizeof ctx, "namespace register %s", pos[0]);
+        rc = ul_cli_sign_submit(cli, "namespace", ctx, keys, nk, UL_TX_REGISTER, body, blen,
+                                !no_wait);
+    } else {
+        rc = ul_cli_fail(cli, e, "namespace register %s (node %s)", pos[0], cli->node);
     }
-    ul_msg q, rep;
-    uint8_t *buf;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_NONCE);
-    ul_msg_bytes(&q, 1, ul_key_pubkey(key), UL_PUBKEY_BYTES);
-    e = ul_cli_call(cli, &q, &rep, &buf);
-    if (e == UL_OK && (e = ul_msg_get_uint(&rep, 1, &r.nonce)) == UL_OK) {
-        r.nonce++;
-    }
-    ul_p2p_free(buf);
-    if (e == UL_OK && (e = ul_schema_register_encode(body, sizeof body, &blen, &r)) == UL_OK &&
-        (e = ul_cli_sign_tx(cli, key, UL_TX_REGISTER, UL_DOMAIN_TX, body, blen, tx, sizeof tx,
-                            &tlen)) == UL_OK) {
-        e = ul_cli_submit(cli, tx, tlen, !no_wait, id, &height);
-    }
-    ul_key_destroy(key);
-    if (e != UL_OK) {
-        return ul_cli_fail(cli, e, "namespace register %s (node %s)", pos[0], cli->node);
-    }
-    return print_committed(cli, "namespace", id, height);
+    ul_cli_free_keys(keys, nk);
+    json_decref(pj);
+    return rc;
 }
 
-static const char show_help[] = "usage: upledger namespace show NS\n"
-                                "Shows a namespace's owners, publishers and registration height.\n";
+static const char show_help[] =
+    "usage: upledger namespace show NS\n"
+    "Shows a namespace's policy contract: owners, publishers, co-signer roles, required\n"
+    "approvals per update kind, allowed hardware, revokers, end of support.\n";
 
-static json_t *keys_json(const uint8_t (*keys)[UL_PUBKEY_BYTES], size_t n)
+static void print_keyset(const char *label, json_t *ks)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(a, ul_cli_hex_json(keys[i], UL_PUBKEY_BYTES));
+    size_t i;
+    json_t *k;
+    printf("  %-12s %lld of %zu\n", label,
+           (long long)json_integer_value(json_object_get(ks, "threshold")),
+           json_array_size(json_object_get(ks, "keys")));
+    json_array_foreach(json_object_get(ks, "keys"), i, k)
+    {
+        printf("  %-12s   %s\n", "", json_string_value(k));
     }
-    return a;
+}
+
+static void print_policy(json_t *pol)
+{
+    const char *name;
+    json_t *v;
+    print_keyset("owners", json_object_get(pol, "owners"));
+    print_keyset("publishers", json_object_get(pol, "publishers"));
+    json_object_foreach(json_object_get(pol, "roles"), name, v)
+    {
+        char label[UL_MAX_LABEL_LEN + 8];
+        snprintf(label, sizeof label, "role %s", name);
+        print_keyset(label, v);
+    }
+    json_object_foreach(json_object_get(pol, "require"), name, v)
+    {
+        char *list = json_dumps(v, JSON_COMPACT);
+        printf("  %-12s %s releases need approval by %s\n", "require", name, list ? list : "");
+        free(list);
+    }
+    char *hw = json_dumps(json_object_get(pol, "hardware"), JSON_COMPACT);
+    char *rv = json_dumps(json_object_get(pol, "revokers"), JSON_COMPACT);
+    printf("  %-12s %s\n  %-12s %s\n", "hardware",
+           json_array_size(json_object_get(pol, "hardware")) ? hw : "any", "revokers", rv);
+    free(hw);
+    free(rv);
+    json_t *eos = json_object_get(pol, "end_of_support");
+    printf("  %-12s %s\n", "end of support", eos ? json_string_value(eos) : "none");
 }
 
 static int ns_show(ul_cli *cli, int argc, char **argv)
@@ -134,41 +133,74 @@ static int ns_show(ul_cli *cli, int argc, char **argv)
     ul_span body;
     uint8_t *buf;
     uint64_t h;
-    ul_register r;
+    static ul_policy pol;
     ul_msg_init(&q);
     ul_msg_uint(&q, 0, UL_RPC_NAMESPACE);
     ul_msg_text(&q, 1, ul_span_str(pos[0]));
     ul_err e = ul_cli_call(cli, &q, &rep, &buf);
     if (e == UL_OK && ((e = ul_msg_get_item(&rep, 1, &body)) || (e = ul_msg_get_uint(&rep, 2, &h)) ||
-                       (e = ul_schema_register_decode(&r, body.ptr, body.len)))) {
+                       (e = ul_schema_policy_decode(&pol, body.ptr, body.len)))) {
         e = e == UL_E_PROTOCOL ? e : UL_E_CORRUPT;
     }
     if (e != UL_OK) {
         ul_p2p_free(buf);
         return ul_cli_fail(cli, e, "namespace %s", pos[0]);
     }
-    json_t *o = json_pack("{s:s%,s:I,s:o,s:o}", "namespace", (const char *)r.ns.ptr, r.ns.len,
-                          "height", (json_int_t)h, "owners",
-                          keys_json((const uint8_t(*)[32])r.owners, r.n_owners), "publishers",
-                          keys_json((const uint8_t(*)[32])r.publishers, r.n_publishers));
+    json_t *o = json_pack("{s:s,s:I,s:o}", "namespace", pos[0], "height", (json_int_t)h, "policy",
+                          ul_cli_policy_json(&pol));
     ul_p2p_free(buf);
     if (cli->json) {
         ul_cli_print_json(o);
         return 0;
     }
-    printf("namespace %s (registered at height %llu)\n", json_string_value(json_object_get(o,
-           "namespace")), (unsigned long long)h);
-    const char *roles[] = {"owners", "publishers"};
-    for (size_t i = 0; i < 2; i++) {
-        size_t k;
-        json_t *v;
-        json_array_foreach(json_object_get(o, roles[i]), k, v)
-        {
-            printf("  %-10s %s\n", k == 0 ? roles[i] : "", json_string_value(v));
-        }
-    }
+    printf("namespace %s (registered at height %llu)\n", pos[0], (unsigned long long)h);
+    print_policy(json_object_get(o, "policy"));
     json_decref(o);
     return 0;
+}
+
+static const char policy_help[] =
+    "usage: upledger namespace policy NS --policy FILE --key KEYFILE... [--no-wait]\n"
+    "Replaces a namespace's policy contract with the JSON FILE (schema/policy.md). The --key\n"
+    "signers must be current owners meeting the current owner threshold.\n";
+
+static int ns_policy(ul_cli *cli, int argc, char **argv)
+{
+    const char *keyf[UL_MAX_SIGS], *pf = NULL, *policy_f = NULL, *pos[1];
+    size_t nk = 0, np, blen;
+    bool no_wait = false;
+    ul_opt opts[] = {{"--key", .multi = keyf, .n_multi = &nk, .max_multi = UL_MAX_SIGS},
+                     {"--passphrase-file", &pf},
+                     {"--policy", &policy_f},
+                     {"--no-wait", .flag = &no_wait}};
+    int rc = ul_cli_parse(argc, argv, opts, 4, pos, 1, 1, &np, policy_help);
+    if (rc >= 0) {
+        return rc;
+    }
+    if (nk == 0 || !policy_f) {
+        return ul_cli_usage("namespace policy: --policy FILE and --key KEYFILE are required");
+    }
+    static ul_set_policy sp;
+    static uint8_t body[2 * UL_MAX_RECORD_BYTES];
+    json_t *pj = NULL;
+    char msg[512];
+    ul_key *keys[UL_MAX_SIGS] = {0};
+    sp.ns = ul_span_str(pos[0]);
+    ul_err e = ul_cli_policy_file(policy_f, &sp.policy, &pj, msg, sizeof msg);
+    if (e != UL_OK) {
+        json_decref(pj);
+        return ul_cli_fail(cli, e, "%s", msg);
+    }
+    if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) == UL_OK &&
+        (e = ul_cli_next_nonce(cli, keys, nk, &sp.nonce)) == UL_OK) {
+        e = ul_schema_set_policy_encode(body, sizeof body, &blen, &sp);
+    }
+    rc = e == UL_OK ? ul_cli_sign_submit(cli, "policy", "namespace policy", keys, nk,
+                                         UL_TX_SET_POLICY, body, blen, !no_wait)
+                    : ul_cli_fail(cli, e, "namespace policy %s", pos[0]);
+    ul_cli_free_keys(keys, nk);
+    json_decref(pj);
+    return rc;
 }
 
 int ul_cmd_namespace(ul_cli *cli, int argc, char **argv)
@@ -179,55 +211,56 @@ int ul_cmd_namespace(ul_cli *cli, int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "show")) {
         return ns_show(cli, argc - 1, argv + 1);
     }
+    if (argc >= 2 && !strcmp(argv[1], "policy")) {
+        return ns_policy(cli, argc - 1, argv + 1);
+    }
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: upledger namespace register|show ...\n\n%s\n%s", register_help, show_help);
+        printf("usage: upledger namespace register|show|policy ...\n\n%s\n%s\n%s",
+               register_help, show_help, policy_help);
         return 0;
     }
-    return ul_cli_usage("namespace: expected register or show");
+    return ul_cli_usage("namespace: expected register, show or policy");
 }
 
 static const char publish_help[] =
-    "usage: upledger publish MANIFEST --image FILE --key KEYFILE [--passphrase-file F] [--no-wait]\n"
+    "usage: upledger publish MANIFEST --image FILE --key KEYFILE... [--passphrase-file F]\n"
+    "                        [--no-wait]\n"
     "Publishes a release: the JSON MANIFEST (format: schema/manifest.md) with the image's\n"
-    "SHA-256 and size computed from FILE, signed with a publisher key of the namespace.\n"
-    "Waits until the release is committed unless --no-wait; prints the release id.\n";
+    "SHA-256 and size computed from FILE, signed by publisher keys of the namespace meeting\n"
+    "its publisher threshold (repeat --key). Waits until the release is committed unless\n"
+    "--no-wait; prints the release id. Whether it is installable yet depends on the\n"
+    "approvals its namespace's policy requires (upledger query provenance ID).\n";
 
 int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
 {
-    const char *image = NULL, *keyf = NULL, *pf = NULL, *pos[1];
-    size_t np, blen, tlen;
+    const char *image = NULL, *keyf[UL_MAX_SIGS], *pf = NULL, *pos[1];
+    size_t np, blen, nk = 0;
     bool no_wait = false;
-    ul_opt opts[] = {{"--image", &image}, {"--key", &keyf}, {"--passphrase-file", &pf},
+    ul_opt opts[] = {{"--image", &image},
+                     {"--key", .multi = keyf, .n_multi = &nk, .max_multi = UL_MAX_SIGS},
+                     {"--passphrase-file", &pf},
                      {"--no-wait", .flag = &no_wait}};
     int rc = ul_cli_parse(argc, argv, opts, 4, pos, 1, 1, &np, publish_help);
     if (rc >= 0) {
         return rc;
     }
-    if (!image || !keyf) {
+    if (!image || nk == 0) {
         return ul_cli_usage("publish: --image FILE and --key KEYFILE are required");
     }
     /* Room for a record over the limit, so that the encoder reports UL_E_LIMIT for it rather
      * than running out of buffer first. */
     static uint8_t body[4 * UL_MAX_RECORD_BYTES];
-    uint8_t tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
-    char msg[512];
-    uint64_t height = 0;
-    ul_key *key = NULL;
+    char msg[512], ctx[600];
+    ul_key *keys[UL_MAX_SIGS] = {0};
     ul_err e = ul_cli_manifest(pos[0], image, body, sizeof body, &blen, msg, sizeof msg);
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "%s", msg);
     }
-    if ((e = ul_cli_load_key(keyf, pf, &key)) != UL_OK) {
-        return ul_cli_fail(cli, e, "key %s", keyf);
+    if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) != UL_OK) {
+        return ul_cli_fail(cli, e, "publish: loading a --key");
     }
-    e = ul_cli_sign_tx(cli, key, UL_TX_PUBLISH, UL_DOMAIN_RELEASE, body, blen, tx, sizeof tx,
-                       &tlen);
-    ul_key_destroy(key);
-    if (e == UL_OK) {
-        e = ul_cli_submit(cli, tx, tlen, !no_wait, id, &height);
-    }
-    if (e != UL_OK) {
-        return ul_cli_fail(cli, e, "publish %s (node %s)", pos[0], cli->node);
-    }
-    return print_committed(cli, "release", id, height);
+    snprintf(ctx, sizeof ctx, "publish %s", pos[0]);
+    rc = ul_cli_sign_submit(cli, "release", ctx, keys, nk, UL_TX_PUBLISH, body, blen, !no_wait);
+    ul_cli_free_keys(keys, nk);
+    return rc;
 }

@@ -8,7 +8,11 @@ static const char query_help[] =
     "usage: upledger query status\n"
     "       upledger query release ID            (64 hex digits, from publish or history)\n"
     "       upledger query history NS             every release of a namespace, oldest first\n"
-    "       upledger query latest NS --hw CLASS   the newest release for a hardware class\n"
+    "       upledger query latest NS --hw CLASS [--installed NS=VERSION]...\n"
+    "                    the newest installable, unrevoked release for a hardware class whose\n"
+    "                    dependencies the installed components satisfy\n"
+    "       upledger query provenance ID         who published and co-signed it, when, its\n"
+    "                    dependencies, revocation, successor, commit signers, and proofs\n"
     "       upledger query block HEIGHT|head\n"
     "       upledger query proof ID [--height H] [--out FILE]\n"
     "                    a proof bundle (header, commit, validator set, record, inclusion\n"
@@ -25,7 +29,7 @@ static ul_err rpc(ul_cli *cli, call *c)
     return ul_cli_call(cli, &c->q, &c->r, &c->buf);
 }
 
-static json_t *fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
+json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
 {
     call c;
     ul_span tx;
@@ -55,7 +59,7 @@ static json_t *fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_er
 static int show_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], const char *arg)
 {
     ul_err e;
-    json_t *o = fetch_release(cli, id, &e);
+    json_t *o = ul_cli_fetch_release(cli, id, &e);
     if (!o) {
         return ul_cli_fail(cli, e, "release %s", arg);
     }
@@ -111,7 +115,7 @@ static int q_status(ul_cli *cli)
     return 0;
 }
 
-static int q_history(ul_cli *cli, const char *ns)
+json_t *ul_cli_history(ul_cli *cli, const char *ns, ul_err *err)
 {
     json_t *list = json_array();
     uint64_t start = 0;
@@ -128,7 +132,7 @@ static int q_history(ul_cli *cli, const char *ns)
         }
         size_t n = e == UL_OK ? ids.len / 32 : 0;
         for (size_t i = 0; e == UL_OK && i < n; i++) {
-            json_t *rel = fetch_release(cli, ids.ptr + 32 * i, &e);
+            json_t *rel = ul_cli_fetch_release(cli, ids.ptr + 32 * i, &e);
             if (rel) {
                 start = (uint64_t)json_integer_value(json_object_get(rel, "log_index")) + 1;
                 json_array_append_new(list, rel);
@@ -137,11 +141,22 @@ static int q_history(ul_cli *cli, const char *ns)
         ul_p2p_free(c.buf);
         if (e != UL_OK) {
             json_decref(list);
-            return ul_cli_fail(cli, e, "history of %s", ns);
+            *err = e;
+            return NULL;
         }
         if (n < UL_MAX_HISTORY) {
-            break;
+            *err = UL_OK;
+            return list;
         }
+    }
+}
+
+static int q_history(ul_cli *cli, const char *ns)
+{
+    ul_err e;
+    json_t *list = ul_cli_history(cli, ns, &e);
+    if (!list) {
+        return ul_cli_fail(cli, e, "history of %s", ns);
     }
     if (cli->json) {
         ul_cli_print_json(json_pack("{s:s,s:o}", "namespace", ns, "releases", list));
@@ -163,24 +178,6 @@ static int q_history(ul_cli *cli, const char *ns)
     return 0;
 }
 
-static int q_latest(ul_cli *cli, const char *ns, const char *hw)
-{
-    call c;
-    uint8_t id[UL_HASH_BYTES];
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_LATEST);
-    ul_msg_text(&c.q, 1, ul_span_str(ns));
-    ul_msg_text(&c.q, 2, ul_span_str(hw));
-    ul_err e = rpc(cli, &c);
-    if (e == UL_OK) {
-        e = ul_msg_get_fixed(&c.r, 1, id, sizeof id);
-    }
-    ul_p2p_free(c.buf);
-    if (e != UL_OK) {
-        return ul_cli_fail(cli, e, "latest release of %s for hardware %s", ns, hw);
-    }
-    return show_release(cli, id, ns);
-}
 
 static int q_block(ul_cli *cli, const char *arg)
 {
@@ -344,10 +341,14 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
 
 int ul_cmd_query(ul_cli *cli, int argc, char **argv)
 {
-    const char *pos[2], *hw = NULL, *height = NULL, *out = NULL;
-    size_t np;
-    ul_opt opts[] = {{"--hw", &hw}, {"--height", &height}, {"--out", &out}};
-    int rc = ul_cli_parse(argc, argv, opts, 3, pos, 1, 2, &np, query_help);
+    const char *pos[2], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
+    size_t np, n_installed = 0;
+    ul_opt opts[] = {{"--hw", &hw},
+                     {"--height", &height},
+                     {"--out", &out},
+                     {"--installed", .multi = installed, .n_multi = &n_installed,
+                      .max_multi = UL_MAX_DEPS}};
+    int rc = ul_cli_parse(argc, argv, opts, 4, pos, 1, 2, &np, query_help);
     if (rc >= 0) {
         return rc;
     }
@@ -366,7 +367,10 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         return q_history(cli, arg);
     }
     if (!strcmp(what, "latest") && arg && hw) {
-        return q_latest(cli, arg, hw);
+        return ul_cli_query_latest(cli, arg, hw, installed, n_installed);
+    }
+    if (!strcmp(what, "provenance") && arg) {
+        return ul_cli_query_provenance(cli, arg);
     }
     if (!strcmp(what, "block") && arg) {
         return q_block(cli, arg);
@@ -375,5 +379,5 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         return q_proof(cli, arg, height, out);
     }
     return ul_cli_usage("query: expected status, release ID, history NS, latest NS --hw CLASS, "
-                        "block HEIGHT or proof ID");
+                        "provenance ID, block HEIGHT or proof ID");
 }

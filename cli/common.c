@@ -151,20 +151,72 @@ ul_err ul_cli_chain_id(ul_cli *cli, uint8_t chain_id32[UL_HASH_BYTES])
     return e;
 }
 
-ul_err ul_cli_sign_tx(ul_cli *cli, const ul_key *key, ul_tx_kind kind, ul_domain d,
-                      const uint8_t *body, size_t blen, uint8_t *out, size_t cap, size_t *len)
+static int cmp_sig(const void *a, const void *b)
+{
+    return memcmp(((const ul_sig *)a)->pubkey, ((const ul_sig *)b)->pubkey, UL_PUBKEY_BYTES);
+}
+
+ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind,
+                      ul_domain d, const uint8_t *body, size_t blen, uint8_t *out, size_t cap,
+                      size_t *len)
 {
     uint8_t chain_id[UL_HASH_BYTES];
-    ul_tx t = {.kind = kind, .body = {body, blen}, .n_sigs = 1};
-    ul_err e = ul_cli_chain_id(cli, chain_id);
+    ul_tx t = {.kind = kind, .body = {body, blen}, .n_sigs = n_keys};
+    ul_err e = n_keys >= 1 && n_keys <= UL_MAX_SIGS ? ul_cli_chain_id(cli, chain_id) : UL_E_LIMIT;
+    for (size_t i = 0; e == UL_OK && i < n_keys; i++) {
+        memcpy(t.sigs[i].pubkey, ul_key_pubkey(keys[i]), UL_PUBKEY_BYTES);
+        e = ul_key_sign(keys[i], t.sigs[i].sig, d, chain_id, body, blen);
+    }
     if (e != UL_OK) {
         return e;
     }
-    memcpy(t.sigs[0].pubkey, ul_key_pubkey(key), UL_PUBKEY_BYTES);
-    if ((e = ul_key_sign(key, t.sigs[0].sig, d, chain_id, body, blen)) != UL_OK) {
-        return e;
-    }
+    qsort(t.sigs, n_keys, sizeof t.sigs[0], cmp_sig); /* canonical: sorted by key */
     return ul_schema_tx_encode(out, cap, len, &t);
+}
+
+ul_err ul_cli_load_keys(const char *const *paths, size_t n, const char *passphrase_file,
+                        ul_key **keys)
+{
+    for (size_t i = 0; i < n; i++) {
+        ul_err e = ul_cli_load_key(paths[i], passphrase_file, &keys[i]);
+        if (e != UL_OK) {
+            ul_cli_free_keys(keys, i);
+            return e;
+        }
+    }
+    return UL_OK;
+}
+
+void ul_cli_free_keys(ul_key **keys, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ul_key_destroy(keys[i]);
+        keys[i] = NULL;
+    }
+}
+
+ul_err ul_cli_next_nonce(ul_cli *cli, ul_key *const *keys, size_t n, uint64_t *nonce)
+{
+    *nonce = 1;
+    for (size_t i = 0; i < n; i++) {
+        ul_msg q, r;
+        uint8_t *buf;
+        uint64_t last = 0;
+        ul_msg_init(&q);
+        ul_msg_uint(&q, 0, UL_RPC_NONCE);
+        ul_msg_bytes(&q, 1, ul_key_pubkey(keys[i]), UL_PUBKEY_BYTES);
+        ul_err e = ul_cli_call(cli, &q, &r, &buf);
+        if (e == UL_OK) {
+            e = ul_msg_get_uint(&r, 1, &last);
+        }
+        ul_p2p_free(buf);
+        if (e != UL_OK) {
+            return e;
+        }
+        /* Above every signer's last nonce, so it is fresh for each of them. */
+        *nonce = last + 1 > *nonce ? last + 1 : *nonce;
+    }
+    return UL_OK;
 }
 
 static ul_err poll_committed(ul_cli *cli, const uint8_t id32[UL_HASH_BYTES], uint64_t *height)

@@ -12,8 +12,12 @@ static const struct {
 } commands[] = {
     {"keygen", ul_cmd_keygen, "create a signing key (encrypted keystore)"},
     {"genesis", ul_cmd_genesis, "write a genesis file for a new chain"},
-    {"namespace", ul_cmd_namespace, "register or show a namespace (vendor/product)"},
+    {"namespace", ul_cmd_namespace, "register, show or change the policy of a namespace"},
     {"publish", ul_cmd_publish, "publish a release: JSON manifest + image file"},
+    {"approve", ul_cmd_approve, "co-sign a release in a policy role (e.g. certifier)"},
+    {"revoke", ul_cmd_revoke, "revoke a release, with a reason"},
+    {"rotate", ul_cmd_rotate, "replace the owner, publisher or a role's keys of a namespace"},
+    {"transfer", ul_cmd_transfer, "hand a namespace to a successor's keys"},
     {"query", ul_cmd_query, "query status, release, history, latest, block, proof"},
     {"audit", ul_cmd_audit, "re-verify the whole chain from genesis"},
     {"export", ul_cmd_export, "write proof bundles and images for a static mirror"},

@@ -110,6 +110,48 @@ ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
  * Precondition: the commit verified against s. */
 uint64_t ul_client_commit_time(const ul_commit *c, const ul_valset *s);
 
+/* ---- State proofs ------------------------------------------------------------------------ */
+
+/* Compressed sparse Merkle tree over 256-bit keys (MSB first selects left 0 / right 1):
+ *   empty subtree = 32 zero bytes;  leaf = SHA256(0x02 || key32 || value_hash32);
+ *   node = SHA256(0x03 || left32 || right32)   (never computed when both are empty);
+ * a subtree holding exactly one leaf is that leaf's hash, placed at the shallowest depth where
+ * it is alone, so every set of (key, value) has exactly one root. (Prefixes 0x02/0x03 keep these
+ * hashes apart from RFC 9162's 0x00/0x01.) */
+void ul_client_smt_leaf_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t key32[UL_HASH_BYTES],
+                             const uint8_t value_hash32[UL_HASH_BYTES]);
+
+/* Verifies proof p for key32 against root32.
+ * value_hash32 non-NULL: membership — key32 maps to value_hash32.
+ * value_hash32 NULL: non-membership — key32 is absent.
+ * Returns: UL_OK; UL_E_MERKLE_PROOF when the proof does not lead to root32 or proves the
+ * opposite; UL_E_SCHEMA_FIELD for an inconsistent proof (sibling count vs bitmap, a terminal leaf
+ * whose key does not share the path's prefix). No heap, no recursion. */
+ul_err ul_client_state_verify(const ul_state_proof *p, const uint8_t root32[UL_HASH_BYTES],
+                              const uint8_t key32[UL_HASH_BYTES],
+                              const uint8_t *value_hash32);
+
+/* ---- Versions and dependency constraints -------------------------------------------------- */
+
+/* A version is 1..UL_MAX_VERSION_PARTS dot-separated decimal numbers ("1", "2.0", "1.2.3.4"),
+ * each < 2^32, compared numerically part by part with missing parts as 0 ("1.2" == "1.2.0").
+ * A constraint is 1..UL_MAX_CONSTRAINT_TERMS space-separated terms, all of which must hold:
+ * ">=1.2", ">1.2", "<=2", "<2.0", "=1.2.3" or a bare version (equal). */
+typedef struct {
+    uint32_t part[UL_MAX_VERSION_PARTS];
+} ul_version;
+
+/* Returns: UL_OK or UL_E_VERSION_STR. */
+ul_err ul_client_version_parse(ul_version *out, const uint8_t *s, size_t len);
+/* Returns: <0, 0, >0 as a is older than, equal to, newer than b. */
+int ul_client_version_cmp(const ul_version *a, const ul_version *b);
+/* Returns: UL_OK when the constraint parses and some version satisfies it; UL_E_VERSION_STR when
+ * it does not parse; UL_E_DEPENDENCY when no version can satisfy it (">2 <1"). */
+ul_err ul_client_constraint_check(const uint8_t *c, size_t len);
+/* Returns: UL_OK when version v satisfies constraint c; UL_E_DEPENDENCY when not;
+ * UL_E_VERSION_STR when c does not parse. */
+ul_err ul_client_constraint_match(const uint8_t *c, size_t len, const ul_version *v);
+
 /* ---- Proof bundles ---------------------------------------------------------------------- */
 
 /* What a verified bundle proves: this header was committed by the trusted validator set, and

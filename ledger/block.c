@@ -37,50 +37,34 @@ ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, siz
     return UL_OK;
 }
 
-static int cmp_entry(const void *a, const void *b)
+static int cmp_update(const void *a, const void *b)
 {
-    const ul_ov_entry *x = *(const ul_ov_entry *const *)a, *y = *(const ul_ov_entry *const *)b;
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int r = memcmp(x->key, y->key, n);
-    return r ? r : (x->klen > y->klen) - (x->klen < y->klen);
+    return memcmp(((const ul_smt_update *)a)->key, ((const ul_smt_update *)b)->key, UL_HASH_BYTES);
 }
 
-/* State commitment: SHA-256 over the previous state root and this block's state writes in key
- * order. It binds every header to the exact state history; the authenticated map with
- * per-key proofs (issue 3) will replace it. */
+/* State root: the sparse Merkle tree over every state entry ('S' keys), keyed by SHA-256 of the
+ * state key with SHA-256 of the value, updated with this block's state writes. */
 static ul_err state_root(ul_chain *c, uint8_t out32[UL_HASH_BYTES])
 {
-    const ul_ov_entry **es = malloc((c->ov.n + 1) * sizeof *es);
-    if (!es) {
+    static const uint8_t empty[UL_HASH_BYTES] = {0};
+    ul_smt_update *u = malloc((c->ov.n + 1) * sizeof *u);
+    size_t n = 0;
+    if (!u) {
         return UL_E_NOMEM;
     }
-    size_t n = 0;
     for (size_t i = 0; i < c->ov.cap; i++) {
-        if (c->ov.slots[i].key && c->ov.slots[i].key[0] == UL_KEY_STATE) {
-            es[n++] = &c->ov.slots[i];
+        const ul_ov_entry *e = &c->ov.slots[i];
+        if (e->key && e->key[0] == UL_KEY_STATE) {
+            ul_client_sha256(u[n].key, e->key, e->klen);
+            ul_client_sha256(u[n].value, e->val, e->vlen);
+            u[n++].del = false;
         }
     }
-    qsort(es, n, sizeof *es, cmp_entry);
-    ul_sha256 s;
-    static const uint8_t tag[] = "upledger/v1/state";
-    uint8_t prev[UL_HASH_BYTES] = {0}, len4[4];
-    if (c->height) {
-        memcpy(prev, c->head.state_root, UL_HASH_BYTES);
-    }
-    ul_client_sha256_init(&s);
-    ul_client_sha256_update(&s, tag, sizeof tag - 1);
-    ul_client_sha256_update(&s, prev, sizeof prev);
-    for (size_t i = 0; i < n; i++) {
-        ul_be32_put(len4, (uint32_t)es[i]->klen);
-        ul_client_sha256_update(&s, len4, 4);
-        ul_client_sha256_update(&s, es[i]->key, es[i]->klen);
-        ul_be32_put(len4, (uint32_t)es[i]->vlen);
-        ul_client_sha256_update(&s, len4, 4);
-        ul_client_sha256_update(&s, es[i]->val, es[i]->vlen);
-    }
-    ul_client_sha256_final(&s, out32);
-    free(es);
-    return UL_OK;
+    qsort(u, n, sizeof *u, cmp_update);
+    ul_err e = ul_smt_update_root(c->store, c->batch, c->height ? c->head.state_root : empty, u,
+                                  n, out32);
+    free(u);
+    return e;
 }
 
 ul_err ul_chain_seal(ul_chain *c, const uint8_t proposer32[UL_PUBKEY_BYTES], uint64_t time_ms,

@@ -1,8 +1,10 @@
 /* Transaction validation and execution into the pending block. Cheap checks (decoding, state
  * look-ups) run before signature verification so that junk costs little; no write happens
  * until every check has passed, so a rejected transaction changes nothing. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "../contracts/ul_contracts.h"
 #include "internal.h"
 
 size_t ul_key_ns(uint8_t *k, ul_span ns)
@@ -29,6 +31,21 @@ size_t ul_key_latest(uint8_t *k, ul_span ns, ul_span hw)
     k[2 + ns.len] = 0;
     memcpy(k + 3 + ns.len, hw.ptr, hw.len);
     return 3 + ns.len + hw.len;
+}
+
+size_t ul_key_installable(uint8_t *k, ul_span ns, ul_span hw)
+{
+    ul_key_latest(k, ns, hw);
+    k[1] = 'i';
+    return 3 + ns.len + hw.len;
+}
+
+size_t ul_key_sid(uint8_t *k, uint8_t sub, const uint8_t id32[UL_HASH_BYTES])
+{
+    k[0] = UL_KEY_STATE;
+    k[1] = sub;
+    memcpy(k + 2, id32, UL_HASH_BYTES);
+    return 2 + UL_HASH_BYTES;
 }
 
 size_t ul_key_nshist(uint8_t *k, ul_span ns, uint64_t index)
@@ -61,32 +78,32 @@ size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES])
     return 1 + UL_HASH_BYTES;
 }
 
-static bool key_in(const uint8_t pub[UL_PUBKEY_BYTES], const uint8_t (*set)[UL_PUBKEY_BYTES],
-                   size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (memcmp(pub, set[i], UL_PUBKEY_BYTES) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 ul_domain ul_exec_domain(uint64_t kind)
 {
-    return kind == UL_TX_PUBLISH ? UL_DOMAIN_RELEASE
-           : kind == UL_TX_REGISTER ? UL_DOMAIN_TX
-                                    : UL_DOMAIN_COUNT_;
+    switch (kind) {
+    case UL_TX_PUBLISH:
+        return UL_DOMAIN_RELEASE;
+    case UL_TX_TRANSFER:
+        return UL_DOMAIN_TRANSFER;
+    case UL_TX_REGISTER:
+    case UL_TX_SET_POLICY:
+    case UL_TX_APPROVE:
+    case UL_TX_REVOKE:
+    case UL_TX_ROTATE:
+        return UL_DOMAIN_TX;
+    default:
+        return UL_DOMAIN_COUNT_;
+    }
 }
 
-static ul_err verify_sigs(ul_chain *c, const ul_tx *t, ul_domain d)
+static ul_err verify_sigs(ul_chain *c, const ul_tx *t)
 {
     if (c->sigs_checked) {
         return UL_OK;
     }
     for (size_t i = 0; i < t->n_sigs; i++) {
-        ul_err e = ul_client_sig_verify(t->sigs[i].sig, d, c->chain_id, t->body.ptr, t->body.len,
-                                        t->sigs[i].pubkey);
+        ul_err e = ul_client_sig_verify(t->sigs[i].sig, ul_exec_domain(t->kind), c->chain_id,
+                                        t->body.ptr, t->body.len, t->sigs[i].pubkey);
         if (e != UL_OK) {
             return e;
         }
@@ -94,102 +111,362 @@ static ul_err verify_sigs(ul_chain *c, const ul_tx *t, ul_domain d)
     return UL_OK;
 }
 
-static ul_err read_nonce(ul_chain *c, const uint8_t pub[UL_PUBKEY_BYTES], uint64_t *nonce)
-{
-    uint8_t k[UL_KEY_MAX], v[8];
-    size_t vlen;
-    ul_err e = ul_chain_read(c, k, ul_key_nonce(k, pub), v, sizeof v, &vlen);
-    if (e == UL_E_NOT_FOUND) {
-        *nonce = 0;
-        return UL_OK;
-    }
-    if (e == UL_OK && vlen != 8) {
-        return UL_E_CORRUPT;
-    }
-    *nonce = e == UL_OK ? ul_be64_get(v) : 0;
-    return e;
-}
+/* ---- Nonces (replay protection of every transaction but publish) ---------------------------- */
 
-static ul_err exec_register(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
-                            uint8_t id32[UL_HASH_BYTES])
+static ul_err check_nonces(ul_chain *c, const ul_tx *t, uint64_t nonce)
 {
-    ul_register r;
-    uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_RECORD_BYTES];
-    size_t vlen;
-    ul_err e = ul_schema_register_decode(&r, t->body.ptr, t->body.len);
-    if (e != UL_OK) {
-        return e;
-    }
-    if ((e = ul_schema_ns_check(r.ns)) != UL_OK) {
-        return e;
-    }
-    e = ul_chain_read(c, k, ul_key_ns(k, r.ns), v, sizeof v, &vlen);
-    if (e == UL_OK) {
-        return UL_E_NS_EXISTS;
-    }
-    if (e != UL_E_NOT_FOUND) {
-        return e;
-    }
     for (size_t i = 0; i < t->n_sigs; i++) {
-        uint64_t last;
-        if (!key_in(t->sigs[i].pubkey, (const uint8_t(*)[32])r.owners, r.n_owners)) {
-            return UL_E_NOT_OWNER;
+        uint8_t k[UL_KEY_MAX], v[8];
+        size_t vlen;
+        ul_err e = ul_chain_read(c, k, ul_key_nonce(k, t->sigs[i].pubkey), v, sizeof v, &vlen);
+        if (e == UL_OK && vlen != 8) {
+            return UL_E_CORRUPT;
         }
-        if ((e = read_nonce(c, t->sigs[i].pubkey, &last)) != UL_OK) {
-            return e;
-        }
-        if (r.nonce <= last) {
+        if (e == UL_OK && ul_be64_get(v) >= nonce) {
             return UL_E_REPLAY;
         }
+        if (e != UL_OK && e != UL_E_NOT_FOUND) {
+            return e;
+        }
     }
-    if ((e = verify_sigs(c, t, UL_DOMAIN_TX)) != UL_OK) {
-        return e;
-    }
-    /* Every check passed: write. */
+    return UL_OK;
+}
+
+/* The writes every nonce-protected transaction makes once it passed: signer nonces and the
+ * tx-hash index that lets a client see it committed. */
+static ul_err write_tx_common(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                              uint64_t nonce, uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t k[UL_KEY_MAX], n8[8], loc[12];
+    ul_err e = UL_OK;
     if (c->pre) {
         memcpy(id32, c->pre->id, UL_HASH_BYTES);
     } else {
         ul_client_sha256(id32, tx->bytes, tx->len);
     }
-    ul_be64_put(v, c->height + 1);
-    memcpy(v + 8, t->body.ptr, t->body.len);
-    if ((e = ul_overlay_put(&c->ov, k, ul_key_ns(k, r.ns), v, 8 + t->body.len)) != UL_OK) {
-        return e;
+    ul_be64_put(n8, nonce);
+    for (size_t i = 0; e == UL_OK && i < t->n_sigs; i++) {
+        e = ul_overlay_put(&c->ov, k, ul_key_nonce(k, t->sigs[i].pubkey), n8, 8);
     }
-    uint8_t n8[8];
-    ul_be64_put(n8, r.nonce);
-    for (size_t i = 0; i < t->n_sigs; i++) {
-        if ((e = ul_overlay_put(&c->ov, k, ul_key_nonce(k, t->sigs[i].pubkey), n8, 8)) != UL_OK) {
-            return e;
-        }
-    }
-    uint8_t loc[12];
     ul_be64_put(loc, c->height + 1);
     ul_be32_put(loc + 8, tx_index);
-    return ul_overlay_put(&c->ov, k, ul_key_id(k, UL_KEY_TXHASH, id32), loc, sizeof loc);
+    return e ? e : ul_overlay_put(&c->ov, k, ul_key_id(k, UL_KEY_TXHASH, id32), loc, sizeof loc);
 }
 
-/* Checks a release against its namespace: signers are publishers, id is new, sequences grow. */
-static ul_err check_release(ul_chain *c, const ul_tx *t, const ul_release *r,
-                            const uint8_t id32[UL_HASH_BYTES])
+/* ---- Policies ---------------------------------------------------------------------------------- */
+
+/* A namespace's state value: registration height (8) then the canonical policy. */
+typedef struct {
+    uint8_t buf[8 + UL_MAX_RECORD_BYTES]; /* the policy's spans point in here */
+    uint64_t height;
+    ul_policy p;
+} ns_state;
+
+static ul_err load_policy(ul_chain *c, ul_span ns, ns_state *s)
 {
-    uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_RECORD_BYTES];
+    uint8_t k[UL_KEY_MAX];
     size_t vlen;
-    ul_register ns;
-    ul_err e = ul_chain_read(c, k, ul_key_ns(k, r->ns), v, sizeof v, &vlen);
+    if (ns.len > UL_MAX_NS_LEN) {
+        return UL_E_LIMIT;
+    }
+    ul_err e = ul_chain_read(c, k, ul_key_ns(k, ns), s->buf, sizeof s->buf, &vlen);
     if (e == UL_E_NOT_FOUND) {
         return UL_E_NS_UNKNOWN;
     }
-    if (e != UL_OK || vlen < 8 || ul_schema_register_decode(&ns, v + 8, vlen - 8) != UL_OK) {
+    if (e != UL_OK || vlen < 8 || ul_schema_policy_decode(&s->p, s->buf + 8, vlen - 8) != UL_OK) {
         return e != UL_OK ? e : UL_E_CORRUPT;
     }
-    for (size_t i = 0; i < t->n_sigs; i++) {
-        if (!key_in(t->sigs[i].pubkey, (const uint8_t(*)[32])ns.publishers, ns.n_publishers)) {
-            return UL_E_NOT_PUBLISHER;
+    s->height = ul_be64_get(s->buf);
+    return UL_OK;
+}
+
+static ul_err store_policy(ul_chain *c, ul_span ns, uint64_t height, const ul_policy *p)
+{
+    uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_RECORD_BYTES];
+    size_t len;
+    ul_err e = ul_schema_policy_encode(v + 8, sizeof v - 8, &len, p);
+    if (e != UL_OK) {
+        return e;
+    }
+    ul_be64_put(v, height);
+    return ul_overlay_put(&c->ov, k, ul_key_ns(k, ns), v, 8 + len);
+}
+
+/* ---- Namespace transactions --------------------------------------------------------------------- */
+
+static ul_err exec_register(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                            uint8_t id32[UL_HASH_BYTES])
+{
+    ul_register r;
+    ns_state *old = malloc(sizeof *old);
+    ul_err e = old ? ul_schema_register_decode(&r, t->body.ptr, t->body.len) : UL_E_NOMEM;
+    if (e == UL_OK && (e = ul_schema_ns_check(r.ns)) == UL_OK) {
+        e = load_policy(c, r.ns, old);
+        e = e == UL_OK ? UL_E_NS_EXISTS : e == UL_E_NS_UNKNOWN ? UL_OK : e;
+    }
+    /* The new policy's own owners must sign it into existence. */
+    if (e == UL_OK && (e = ul_policy_signers(&r.policy.owners, t->sigs, t->n_sigs,
+                                             UL_E_NOT_OWNER)) == UL_OK &&
+        (e = check_nonces(c, t, r.nonce)) == UL_OK && (e = verify_sigs(c, t)) == UL_OK &&
+        (e = store_policy(c, r.ns, c->height + 1, &r.policy)) == UL_OK) {
+        e = write_tx_common(c, t, tx, tx_index, r.nonce, id32);
+    }
+    free(old);
+    return e;
+}
+
+/* Set policy, rotate and transfer: load the policy, let the contract change it, store it. */
+static ul_err exec_policy_change(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                                 uint8_t id32[UL_HASH_BYTES])
+{
+    union {
+        ul_set_policy set;
+        ul_rotate rot;
+        ul_transfer xfer;
+    } b;
+    ul_span ns = {0};
+    uint64_t nonce = 0;
+    ns_state *s = malloc(sizeof *s);
+    ul_err e = s ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK && t->kind == UL_TX_SET_POLICY) {
+        e = ul_schema_set_policy_decode(&b.set, t->body.ptr, t->body.len);
+        ns = b.set.ns, nonce = b.set.nonce;
+    } else if (e == UL_OK && t->kind == UL_TX_ROTATE) {
+        e = ul_schema_rotate_decode(&b.rot, t->body.ptr, t->body.len);
+        ns = b.rot.ns, nonce = b.rot.nonce;
+    } else if (e == UL_OK) {
+        e = ul_schema_transfer_decode(&b.xfer, t->body.ptr, t->body.len);
+        ns = b.xfer.ns, nonce = b.xfer.nonce;
+    }
+    if (e == UL_OK && (e = load_policy(c, ns, s)) == UL_OK) {
+        if (t->kind == UL_TX_SET_POLICY) {
+            e = ul_policy_set(&s->p, &b.set.policy, t->sigs, t->n_sigs);
+            s->p = b.set.policy;
+        } else if (t->kind == UL_TX_ROTATE) {
+            e = ul_policy_rotate(&s->p, &b.rot, t->sigs, t->n_sigs);
+        } else {
+            e = ul_policy_transfer(&s->p, &b.xfer, t->sigs, t->n_sigs, &c->genesis.validators,
+                                   c->next_time_ms / 1000);
         }
     }
-    e = ul_chain_read(c, k, ul_key_id(k, UL_KEY_RELEASE, id32), v, sizeof v, &vlen);
+    if (e == UL_OK && (e = check_nonces(c, t, nonce)) == UL_OK &&
+        (e = verify_sigs(c, t)) == UL_OK && (e = store_policy(c, ns, s->height, &s->p)) == 0) {
+        e = write_tx_common(c, t, tx, tx_index, nonce, id32);
+    }
+    free(s);
+    return e;
+}
+
+/* ---- Releases ------------------------------------------------------------------------------------ */
+
+/* A published release, found by id in the pending block or the store. */
+typedef struct {
+    uint8_t *bytes; /* the publish tx (malloc'd) */
+    ul_tx tx;
+    ul_release r;
+} release_ref;
+
+static ul_err load_release(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], release_ref *out)
+{
+    uint8_t k[UL_KEY_MAX], loc[20];
+    size_t vlen, len;
+    ul_err e = ul_chain_read(c, k, ul_key_id(k, UL_KEY_RELEASE, id32), loc, sizeof loc, &vlen);
+    if (e != UL_OK || vlen != sizeof loc) {
+        return e == UL_E_NOT_FOUND ? UL_E_RELEASE_UNKNOWN : e ? e : UL_E_CORRUPT;
+    }
+    uint64_t h = ul_be64_get(loc + 8);
+    uint32_t i = ul_be32_get(loc + 16);
+    if (h == c->height + 1) { /* published earlier in this very block */
+        if (i >= c->n_txs || !(out->bytes = malloc(c->txs[i].len))) {
+            return i >= c->n_txs ? UL_E_CORRUPT : UL_E_NOMEM;
+        }
+        memcpy(out->bytes, c->txs[i].bytes, c->txs[i].len);
+        len = c->txs[i].len;
+    } else if ((e = ul_store_get(c->store, k, ul_key_hi(k, UL_KEY_TX, h, i), &out->bytes, &len))) {
+        return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+    }
+    if (ul_schema_tx_decode(&out->tx, out->bytes, len) != UL_OK ||
+        ul_schema_release_decode(&out->r, out->tx.body.ptr, out->tx.body.len) != UL_OK) {
+        free(out->bytes);
+        return UL_E_CORRUPT;
+    }
+    return UL_OK;
+}
+
+static ul_err is_revoked(ul_chain *c, const uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_LABEL_LEN];
+    size_t vlen;
+    ul_err e = ul_chain_read(c, k, ul_key_sid(k, 'v', id32), v, sizeof v, &vlen);
+    return e == UL_OK ? UL_E_REVOKED : e == UL_E_NOT_FOUND ? UL_OK : e;
+}
+
+/* The installable list of one (namespace, hardware class): up to UL_MAX_INSTALLABLE_KEPT
+ * entries of (sequence 8 BE, release id 32), highest sequence first. */
+#define INST_ENTRY (8 + UL_HASH_BYTES)
+
+static ul_err read_installable(ul_chain *c, const uint8_t *k, size_t kl, uint8_t *v, size_t *n)
+{
+    size_t vlen;
+    ul_err e = ul_chain_read(c, k, kl, v, UL_MAX_INSTALLABLE_KEPT * INST_ENTRY, &vlen);
+    if (e == UL_E_NOT_FOUND) {
+        *n = 0;
+        return UL_OK;
+    }
+    if (e == UL_OK && vlen % INST_ENTRY != 0) {
+        return UL_E_CORRUPT;
+    }
+    *n = vlen / INST_ENTRY;
+    return e;
+}
+
+/* Inserts the release into the installable list of each of its hardware classes. */
+static ul_err mark_installable(ul_chain *c, const ul_release *r, const uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t k[UL_KEY_MAX], v[(UL_MAX_INSTALLABLE_KEPT + 1) * INST_ENTRY];
+    for (size_t h = 0; h < r->n_hw; h++) {
+        size_t kl = ul_key_installable(k, r->ns, r->hw[h]), n, at = 0;
+        ul_err e = read_installable(c, k, kl, v, &n);
+        if (e != UL_OK) {
+            return e;
+        }
+        while (at < n && ul_be64_get(v + at * INST_ENTRY) > r->seq) {
+            at++;
+        }
+        if (at == UL_MAX_INSTALLABLE_KEPT) {
+            continue; /* older than everything kept */
+        }
+        memmove(v + (at + 1) * INST_ENTRY, v + at * INST_ENTRY, (n - at) * INST_ENTRY);
+        ul_be64_put(v + at * INST_ENTRY, r->seq);
+        memcpy(v + at * INST_ENTRY + 8, id32, UL_HASH_BYTES);
+        n = n + 1 > UL_MAX_INSTALLABLE_KEPT ? UL_MAX_INSTALLABLE_KEPT : n + 1;
+        if ((e = ul_overlay_put(&c->ov, k, kl, v, n * INST_ENTRY)) != UL_OK) {
+            return e;
+        }
+    }
+    return UL_OK;
+}
+
+/* Removes a revoked release from the installable lists: the next one becomes the latest. */
+static ul_err unmark_installable(ul_chain *c, const ul_release *r,
+                                 const uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t k[UL_KEY_MAX], v[UL_MAX_INSTALLABLE_KEPT * INST_ENTRY];
+    for (size_t h = 0; h < r->n_hw; h++) {
+        size_t kl = ul_key_installable(k, r->ns, r->hw[h]), n, m = 0;
+        ul_err e = read_installable(c, k, kl, v, &n);
+        if (e != UL_OK) {
+            return e;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (memcmp(v + i * INST_ENTRY + 8, id32, UL_HASH_BYTES) != 0) {
+                memmove(v + m++ * INST_ENTRY, v + i * INST_ENTRY, INST_ENTRY);
+            }
+        }
+        if (m != n && (e = ul_overlay_put(&c->ov, k, kl, v, m * INST_ENTRY)) != UL_OK) {
+            return e;
+        }
+    }
+    return UL_OK;
+}
+
+static ul_err load_approvals(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint8_t *buf,
+                             size_t cap, ul_approvals *a)
+{
+    uint8_t k[UL_KEY_MAX];
+    size_t vlen;
+    ul_err e = ul_chain_read(c, k, ul_key_sid(k, 'p', id32), buf, cap, &vlen);
+    if (e == UL_E_NOT_FOUND) {
+        a->n = 0;
+        return UL_OK;
+    }
+    return e != UL_OK ? e : ul_schema_approvals_decode(a, buf, vlen) ? UL_E_CORRUPT : UL_OK;
+}
+
+static ul_err exec_approve(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                           uint8_t id32[UL_HASH_BYTES])
+{
+    ul_approve b;
+    release_ref rel = {0};
+    ns_state *s = malloc(sizeof *s);
+    ul_approvals *a = malloc(sizeof *a);
+    uint8_t *abuf = malloc(UL_MAX_RECORD_BYTES), k[UL_KEY_MAX];
+    size_t alen;
+    ul_err e = s && a && abuf ? ul_schema_approve_decode(&b, t->body.ptr, t->body.len) : UL_E_NOMEM;
+    if (e == UL_OK && (e = load_release(c, b.release, &rel)) == UL_OK &&
+        (e = is_revoked(c, b.release)) == UL_OK && (e = load_policy(c, rel.r.ns, s)) == UL_OK &&
+        (e = load_approvals(c, b.release, abuf, UL_MAX_RECORD_BYTES, a)) == UL_OK &&
+        (e = ul_policy_approve(&s->p, b.role, t->sigs, t->n_sigs, a)) == UL_OK &&
+        (e = check_nonces(c, t, b.nonce)) == UL_OK && (e = verify_sigs(c, t)) == UL_OK) {
+        /* The approvals' role names point into s: encode before s goes. */
+        uint8_t out[UL_MAX_RECORD_BYTES];
+        if ((e = ul_schema_approvals_encode(out, sizeof out, &alen, a)) == UL_OK &&
+            (e = ul_overlay_put(&c->ov, k, ul_key_sid(k, 'p', b.release), out, alen)) == UL_OK &&
+            ul_policy_installable(&s->p, rel.r.kind, a)) {
+            e = mark_installable(c, &rel.r, b.release);
+        }
+    }
     if (e == UL_OK) {
+        e = write_tx_common(c, t, tx, tx_index, b.nonce, id32);
+    }
+    free(rel.bytes);
+    free(s);
+    free(a);
+    free(abuf);
+    return e;
+}
+
+static ul_err exec_revoke(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                          uint8_t id32[UL_HASH_BYTES])
+{
+    ul_revoke b;
+    release_ref rel = {0};
+    ns_state *s = malloc(sizeof *s);
+    uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_LABEL_LEN];
+    ul_err e = s ? ul_schema_revoke_decode(&b, t->body.ptr, t->body.len) : UL_E_NOMEM;
+    if (e == UL_OK && (e = load_release(c, b.release, &rel)) == UL_OK &&
+        (e = is_revoked(c, b.release)) == UL_OK && (e = load_policy(c, rel.r.ns, s)) == UL_OK &&
+        (e = ul_policy_revoke(&s->p, t->sigs, t->n_sigs)) == UL_OK &&
+        (e = check_nonces(c, t, b.nonce)) == UL_OK && (e = verify_sigs(c, t)) == UL_OK) {
+        ul_be64_put(v, c->height + 1);
+        memcpy(v + 8, b.reason.ptr, b.reason.len);
+        e = ul_overlay_put(&c->ov, k, ul_key_sid(k, 'v', b.release), v, 8 + b.reason.len);
+        if (e == UL_OK) {
+            e = unmark_installable(c, &rel.r, b.release);
+        }
+    }
+    if (e == UL_OK) {
+        e = write_tx_common(c, t, tx, tx_index, b.nonce, id32);
+    }
+    free(rel.bytes);
+    free(s);
+    return e;
+}
+
+/* Dependencies name registered namespaces with constraints some version can meet. */
+static ul_err check_deps(ul_chain *c, const ul_release *r, ns_state *scratch)
+{
+    for (size_t i = 0; i < r->n_deps; i++) {
+        ul_err e = load_policy(c, r->deps[i].ns, scratch);
+        if (e != UL_OK) {
+            return e == UL_E_NS_UNKNOWN ? UL_E_DEPENDENCY : e;
+        }
+        e = ul_client_constraint_check(r->deps[i].constraint.ptr, r->deps[i].constraint.len);
+        if (e != UL_OK) {
+            return e;
+        }
+    }
+    return UL_OK;
+}
+
+/* Checks a release against chain state: new id, sequences growing per hardware class. */
+static ul_err check_release_state(ul_chain *c, const ul_release *r,
+                                  const uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
+    size_t vlen;
+    ul_err e = ul_chain_read(c, k, ul_key_id(k, UL_KEY_RELEASE, id32), v, sizeof v, &vlen);
+    if (e == UL_OK || e == UL_E_CORRUPT) {
         return UL_E_DUPLICATE;
     }
     if (e != UL_E_NOT_FOUND) {
@@ -210,39 +487,20 @@ static ul_err check_release(ul_chain *c, const ul_tx *t, const ul_release *r,
     return UL_OK;
 }
 
-static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
-                           uint8_t id32[UL_HASH_BYTES])
+static ul_err write_release(ul_chain *c, const ul_release *r, const ul_buf *tx, uint32_t tx_index,
+                            const uint8_t id32[UL_HASH_BYTES])
 {
-    ul_release r;
-    uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
-    ul_err e = ul_schema_release_decode(&r, t->body.ptr, t->body.len);
-    if (e != UL_OK) {
-        return e;
-    }
-    if (c->pre) {
-        memcpy(id32, c->pre->id, UL_HASH_BYTES);
-    } else {
-        ul_client_sha256(id32, t->body.ptr, t->body.len);
-    }
-    if ((e = check_release(c, t, &r, id32)) != UL_OK) {
-        return e;
-    }
-    if ((e = verify_sigs(c, t, UL_DOMAIN_RELEASE)) != UL_OK) {
-        return e;
-    }
-    /* Every check passed: write. */
-    ul_be64_put(v, r.seq);
-    memcpy(v + 8, id32, UL_HASH_BYTES);
-    for (size_t i = 0; i < r.n_hw; i++) {
-        if ((e = ul_overlay_put(&c->ov, k, ul_key_latest(k, r.ns, r.hw[i]), v, sizeof v))) {
-            return e;
-        }
-    }
+    uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES], loc[20];
     uint64_t index;
-    if ((e = ul_log_append_hash(c->log, c->batch, tx->leaf, &index)) != UL_OK) {
+    ul_err e = UL_OK;
+    ul_be64_put(v, r->seq);
+    memcpy(v + 8, id32, UL_HASH_BYTES);
+    for (size_t i = 0; e == UL_OK && i < r->n_hw; i++) {
+        e = ul_overlay_put(&c->ov, k, ul_key_latest(k, r->ns, r->hw[i]), v, sizeof v);
+    }
+    if (e != UL_OK || (e = ul_log_append_hash(c->log, c->batch, tx->leaf, &index)) != UL_OK) {
         return e;
     }
-    uint8_t loc[20];
     ul_be64_put(loc, index);
     ul_be64_put(loc + 8, c->height + 1);
     ul_be32_put(loc + 16, tx_index);
@@ -250,7 +508,36 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
         (e = ul_overlay_put(&c->ov, k, ul_key_h(k, UL_KEY_LOGIDX, index), loc + 8, 12)) != UL_OK) {
         return e;
     }
-    return ul_overlay_put(&c->ov, k, ul_key_nshist(k, r.ns, index), id32, UL_HASH_BYTES);
+    return ul_overlay_put(&c->ov, k, ul_key_nshist(k, r->ns, index), id32, UL_HASH_BYTES);
+}
+
+static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                           uint8_t id32[UL_HASH_BYTES])
+{
+    ul_release *r = malloc(sizeof *r);
+    ns_state *s = malloc(sizeof *s), *scratch = malloc(sizeof *scratch);
+    ul_approvals none = {0};
+    ul_err e = r && s && scratch ? ul_schema_release_decode(r, t->body.ptr, t->body.len)
+                                 : UL_E_NOMEM;
+    if (e == UL_OK) {
+        if (c->pre) {
+            memcpy(id32, c->pre->id, UL_HASH_BYTES);
+        } else {
+            ul_client_sha256(id32, t->body.ptr, t->body.len);
+        }
+    }
+    if (e == UL_OK && (e = load_policy(c, r->ns, s)) == UL_OK &&
+        (e = ul_policy_check_release(&s->p, r, t->sigs, t->n_sigs)) == UL_OK &&
+        (e = check_release_state(c, r, id32)) == UL_OK && (e = check_deps(c, r, scratch)) == 0 &&
+        (e = verify_sigs(c, t)) == UL_OK &&
+        (e = write_release(c, r, tx, tx_index, id32)) == UL_OK &&
+        ul_policy_installable(&s->p, r->kind, &none)) {
+        e = mark_installable(c, r, id32);
+    }
+    free(r);
+    free(s);
+    free(scratch);
+    return e;
 }
 
 ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES])
@@ -265,6 +552,14 @@ ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32
         return exec_register(c, &t, tx, tx_index, id32);
     case UL_TX_PUBLISH:
         return exec_publish(c, &t, tx, tx_index, id32);
+    case UL_TX_SET_POLICY:
+    case UL_TX_ROTATE:
+    case UL_TX_TRANSFER:
+        return exec_policy_change(c, &t, tx, tx_index, id32);
+    case UL_TX_APPROVE:
+        return exec_approve(c, &t, tx, tx_index, id32);
+    case UL_TX_REVOKE:
+        return exec_revoke(c, &t, tx, tx_index, id32);
     default:
         return UL_E_TX_KIND;
     }

@@ -33,6 +33,11 @@ size_t ul_key_ns(uint8_t *k, ul_span ns);
 size_t ul_key_nonce(uint8_t *k, const uint8_t pub32[UL_PUBKEY_BYTES]);
 size_t ul_key_latest(uint8_t *k, ul_span ns, ul_span hw);
 size_t ul_key_nshist(uint8_t *k, ul_span ns, uint64_t index);
+/* 'S' 'i' ns 0 hw: the installable releases of a hardware class, newest first: up to
+ * UL_MAX_INSTALLABLE_KEPT entries of (seq 8 BE, id 32); revoked ones are removed. */
+size_t ul_key_installable(uint8_t *k, ul_span ns, ul_span hw);
+/* 'S' sub id: per-release state: 'p' approvals, 'v' revocation (height, reason). */
+size_t ul_key_sid(uint8_t *k, uint8_t sub, const uint8_t id32[UL_HASH_BYTES]);
 size_t ul_key_h(uint8_t *k, uint8_t family, uint64_t h);
 size_t ul_key_hi(uint8_t *k, uint8_t family, uint64_t h, uint32_t i);
 size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES]);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../contracts/ul_contracts.h"
 #include "internal.h"
 
 static ul_err get_h(ul_chain *c, uint8_t family, uint64_t h, uint8_t **v, size_t *len)
@@ -265,4 +266,123 @@ out:
     }
     *out = buf;
     return UL_OK;
+}
+
+void ul_release_status_free(ul_release_status *s)
+{
+    free(s->approvals);
+    free(s->reason);
+    memset(s, 0, sizeof *s);
+}
+
+/* Reads one state value (committed) into a malloc'd buffer; NULL when absent. */
+static ul_err get_state(ul_chain *c, const uint8_t *k, size_t kl, uint8_t **v, size_t *vl)
+{
+    ul_err e = ul_store_get(c->store, k, kl, v, vl);
+    if (e == UL_E_NOT_FOUND) {
+        *v = NULL;
+        *vl = 0;
+        return UL_OK;
+    }
+    return e;
+}
+
+ul_err ul_chain_release_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES],
+                               ul_release_status *out)
+{
+    uint8_t k[UL_KEY_MAX], *tx = NULL, *ns = NULL, *rev = NULL;
+    size_t tlen, nlen, rlen;
+    ul_release_loc loc;
+    ul_tx t;
+    ul_release *r = malloc(sizeof *r);
+    ul_policy *p = malloc(sizeof *p);
+    ul_approvals *a = malloc(sizeof *a);
+    memset(out, 0, sizeof *out);
+    ul_err e = r && p && a ? ul_chain_release(c, id32, &tx, &tlen, &loc) : UL_E_NOMEM;
+    if (e == UL_OK && (ul_schema_tx_decode(&t, tx, tlen) || ul_schema_release_decode(r, t.body.ptr,
+                                                                                     t.body.len))) {
+        e = UL_E_CORRUPT;
+    }
+    if (e == UL_OK && (e = get_state(c, k, ul_key_ns(k, r->ns), &ns, &nlen)) == UL_OK &&
+        (!ns || nlen < 8 || ul_schema_policy_decode(p, ns + 8, nlen - 8) != UL_OK)) {
+        e = UL_E_CORRUPT;
+    }
+    if (e == UL_OK &&
+        (e = get_state(c, k, ul_key_sid(k, 'p', id32), &out->approvals, &out->approvals_len)) ==
+            UL_OK &&
+        (e = get_state(c, k, ul_key_sid(k, 'v', id32), &rev, &rlen)) == UL_OK) {
+        a->n = 0;
+        if (out->approvals &&
+            ul_schema_approvals_decode(a, out->approvals, out->approvals_len) != UL_OK) {
+            e = UL_E_CORRUPT;
+        }
+        out->installable = e == UL_OK && ul_policy_installable(p, r->kind, a);
+    }
+    if (e == UL_OK && rev && rlen >= 8) {
+        out->revoked_height = ul_be64_get(rev);
+        out->reason_len = rlen - 8;
+        if ((out->reason = malloc(rlen - 8 + 1)) != NULL) {
+            memcpy(out->reason, rev + 8, rlen - 8);
+        }
+    }
+    free(tx);
+    free(ns);
+    free(rev);
+    free(r);
+    free(p);
+    free(a);
+    if (e != UL_OK) {
+        ul_release_status_free(out);
+    }
+    return e;
+}
+
+ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span hw,
+                            const uint8_t id32[UL_HASH_BYTES], uint64_t h,
+                            uint8_t key_hash32[UL_HASH_BYTES], uint8_t **value, size_t *vlen,
+                            ul_state_proof *proof)
+{
+    uint8_t k[UL_KEY_MAX], *hdr;
+    size_t kl, hlen;
+    ul_header hd;
+    if (ns.len > UL_MAX_NS_LEN || hw.len > UL_MAX_LABEL_LEN) {
+        return UL_E_LIMIT;
+    }
+    switch (kind) {
+    case UL_STATE_INSTALLABLE:
+        kl = ul_key_installable(k, ns, hw);
+        break;
+    case UL_STATE_APPROVALS:
+    case UL_STATE_REVOCATION:
+        kl = ul_key_sid(k, kind == UL_STATE_APPROVALS ? 'p' : 'v', id32);
+        break;
+    case UL_STATE_NAMESPACE:
+        kl = ul_key_ns(k, ns);
+        break;
+    default:
+        return UL_E_ARG;
+    }
+    ul_err e = ul_chain_header_bytes(c, h ? h : c->height, &hdr, &hlen);
+    if (e != UL_OK) {
+        return e;
+    }
+    e = ul_schema_header_decode(&hd, hdr, hlen);
+    free(hdr);
+    ul_client_sha256(key_hash32, k, kl);
+    if (e == UL_OK && (e = ul_smt_prove(c->store, hd.state_root, key_hash32, proof)) == UL_OK) {
+        /* The value as of height h: the proof's leaf says whether it is the current one. */
+        e = get_state(c, k, kl, value, vlen);
+        uint8_t vh[UL_HASH_BYTES];
+        if (e == UL_OK && *value) {
+            ul_client_sha256(vh, *value, *vlen);
+        }
+        if (e == UL_OK && *value &&
+            !(proof->has_leaf && !memcmp(proof->leaf_key, key_hash32, UL_HASH_BYTES) &&
+              !memcmp(proof->leaf_value, vh, UL_HASH_BYTES))) {
+            free(*value); /* changed or created after height h */
+            *value = NULL;
+            e = UL_E_NOT_FOUND;
+        }
+    }
+    return e;
 }

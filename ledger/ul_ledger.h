@@ -112,6 +112,32 @@ ul_err ul_log_leaf_hash(ul_log *l, uint64_t index, uint8_t out32[UL_HASH_BYTES])
  * a proof reads O(log n) nodes; upper levels come from memory). */
 uint64_t ul_log_store_reads(const ul_log *l);
 
+/* ==== State tree: compressed sparse Merkle tree over chain state, in the store ==== */
+
+/* Nodes are content-addressed ('Z' node hash(32) -> 0x02 key32 valuehash32 for a leaf, or
+ * 0x03 left32 right32 for an inner node) and never deleted, so every root a header ever carried
+ * stays provable. Hashing rules: client/ul_client.h (ul_client_smt_*). */
+enum { UL_KEY_SMT = 'Z' };
+
+typedef struct {
+    uint8_t key[UL_HASH_BYTES];   /* SHA-256 of the state key */
+    uint8_t value[UL_HASH_BYTES]; /* SHA-256 of the state value */
+    bool del;                     /* remove the key instead */
+} ul_smt_update;
+
+/* Applies updates (sorted by key ascending, keys unique; asserted) to the tree with root
+ * root32 (all zero: empty), writing new nodes into b, and sets new_root32. Reads nodes from the
+ * store and from nodes written earlier into the same batch by the same call. Bounded: at most
+ * 257 levels per key. UL_E_CORRUPT when a node is missing. */
+ul_err ul_smt_update_root(ul_store *s, ul_batch *b, const uint8_t root32[UL_HASH_BYTES],
+                          const ul_smt_update *u, size_t n, uint8_t new_root32[UL_HASH_BYTES]);
+/* Proof for key32 in the tree with root32 (committed nodes only). */
+ul_err ul_smt_prove(ul_store *s, const uint8_t root32[UL_HASH_BYTES],
+                    const uint8_t key32[UL_HASH_BYTES], ul_state_proof *out);
+/* Looks up key32: UL_OK and its value hash, or UL_E_NOT_FOUND. */
+ul_err ul_smt_get(ul_store *s, const uint8_t root32[UL_HASH_BYTES],
+                  const uint8_t key32[UL_HASH_BYTES], uint8_t value32[UL_HASH_BYTES]);
+
 /* ==== Keys: BIP-340 signing keys and keystore files ==== */
 
 /* A signing key in locked, guarded memory (sodium_malloc); wiped when destroyed. */
@@ -221,6 +247,35 @@ ul_err ul_chain_nonce(ul_chain *c, const uint8_t pubkey32[UL_PUBKEY_BYTES], uint
 /* Where a tx (by id from ul_chain_submit) is: committed (UL_OK, *height), pending
  * (UL_OK, *height = 0) or unknown (UL_E_NOT_FOUND). */
 ul_err ul_chain_tx_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t *height);
+/* What the contract says of a published release now. Buffers malloc'd (caller frees). */
+typedef struct {
+    bool installable;        /* every approval its kind requires, from current role keys */
+    uint8_t *approvals;      /* canonical approvals (ul_schema_approvals_decode), or NULL */
+    size_t approvals_len;
+    uint64_t revoked_height; /* 0: not revoked */
+    uint8_t *reason;         /* revocation reason (not NUL-terminated), or NULL */
+    size_t reason_len;
+} ul_release_status;
+
+ul_err ul_chain_release_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES],
+                               ul_release_status *out);
+void ul_release_status_free(ul_release_status *s);
+
+/* State a device can ask to have proven (the state key is derived from the arguments). */
+typedef enum {
+    UL_STATE_INSTALLABLE = 1, /* ns, hw: installable releases, newest first (seq 8 BE, id 32)... */
+    UL_STATE_APPROVALS = 2,   /* id: canonical approvals */
+    UL_STATE_REVOCATION = 3,  /* id: height 8 BE, reason */
+    UL_STATE_NAMESPACE = 4,   /* ns: registration height 8 BE, canonical policy */
+} ul_state_kind;
+
+/* Proves a state entry at committed height h (0: head) against that header's state root.
+ * Out: key hash, value (malloc'd, NULL when absent: the proof then shows non-membership). */
+ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span hw,
+                            const uint8_t id32[UL_HASH_BYTES], uint64_t h,
+                            uint8_t key_hash32[UL_HASH_BYTES], uint8_t **value, size_t *vlen,
+                            ul_state_proof *proof);
+
 /* A proof bundle for release id at committed height h (0: the head), canonical bytes. */
 ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t h, uint8_t **out,
                        size_t *len);

@@ -259,6 +259,60 @@ static ul_err do_consistency(ul_node *n, const ul_msg *q, reply *r)
     return e;
 }
 
+static ul_err do_release_status(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint8_t id[UL_HASH_BYTES];
+    ul_release_status st;
+    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
+    if (e != UL_OK || (e = ul_chain_release_status(n->chain, id, &st)) != UL_OK) {
+        return e;
+    }
+    ul_msg_uint(&r->m, 1, st.installable);
+    if (st.approvals) {
+        ul_msg_bytes(&r->m, 2, keep(r, st.approvals), st.approvals_len);
+    }
+    ul_msg_uint(&r->m, 3, st.revoked_height);
+    if (st.reason) {
+        ul_msg_text(&r->m, 4, (ul_span){keep(r, st.reason), st.reason_len});
+    }
+    return UL_OK;
+}
+
+static ul_err do_state_proof(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint64_t kind, h = 0;
+    ul_span ns = {0}, hw = {0}, hdr;
+    uint8_t id[UL_HASH_BYTES] = {0}, *kh = keep(r, malloc(UL_HASH_BYTES)), *value = NULL, *out, *hb;
+    size_t vlen, len, hlen;
+    ul_state_proof *p = malloc(sizeof *p);
+    ul_err e = ul_msg_get_uint(q, 1, &kind);
+    ul_msg_get_text(q, 2, &ns); /* each optional: the kind says which it needs */
+    ul_msg_get_text(q, 3, &hw);
+    ul_msg_get_fixed(q, 4, id, sizeof id);
+    ul_msg_get_uint(q, 5, &h);
+    out = keep(r, malloc(UL_SMT_DEPTH * 33 + 128));
+    if (e == UL_OK && (!p || !kh || !out)) {
+        e = UL_E_NOMEM;
+    }
+    if (e == UL_OK && (e = ul_chain_state_proof(n->chain, (ul_state_kind)kind, ns, hw, id, h, kh,
+                                                &value, &vlen, p)) == UL_OK &&
+        (e = ul_schema_state_proof_encode(out, UL_SMT_DEPTH * 33 + 128, &len, p)) == UL_OK &&
+        (e = ul_chain_header_bytes(n->chain, h ? h : ul_chain_height(n->chain), &hb, &hlen)) ==
+            UL_OK) {
+        hdr = (ul_span){keep(r, hb), hlen};
+        ul_msg_item(&r->m, 1, (ul_span){out, len});
+        ul_msg_bytes(&r->m, 2, kh, UL_HASH_BYTES);
+        if (value) {
+            ul_msg_bytes(&r->m, 3, keep(r, value), vlen);
+        }
+        ul_msg_item(&r->m, 4, hdr);
+    } else {
+        free(value);
+    }
+    free(p);
+    return e;
+}
+
 typedef ul_err (*handler)(ul_node *, const ul_msg *, reply *);
 
 static const handler handlers[] = {
@@ -268,7 +322,8 @@ static const handler handlers[] = {
     [UL_RPC_LATEST] = do_latest,       [UL_RPC_BUNDLE] = do_bundle,
     [UL_RPC_NAMESPACE] = do_namespace, [UL_RPC_NONCE] = do_nonce,
     [UL_RPC_GENESIS] = do_genesis,     [UL_RPC_CONSISTENCY] = do_consistency,
-    [UL_RPC_RELEASE_AT] = do_release_at,
+    [UL_RPC_RELEASE_AT] = do_release_at, [UL_RPC_RELEASE_STATUS] = do_release_status,
+    [UL_RPC_STATE_PROOF] = do_state_proof,
 };
 
 static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)

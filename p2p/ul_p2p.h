@@ -30,6 +30,8 @@ typedef enum {
     UL_RPC_GENESIS = 11,
     UL_RPC_CONSISTENCY = 12,
     UL_RPC_RELEASE_AT = 13,
+    UL_RPC_RELEASE_STATUS = 14,
+    UL_RPC_STATE_PROOF = 15,
 } ul_rpc_method;
 
 /* A reply (REP) socket bound to endpoint; *sock >= 0 on success. */

@@ -274,7 +274,8 @@ typedef struct {
 
 /* Accounts item it against the innermost open container (a map key must be an unsigned int
  * above the previous key), and opens a level when it is itself a container. */
-static ul_err skip_step(ul_cbor_level *st, size_t *top, unsigned base, const ul_cbor_item *it)
+static ul_err skip_step(ul_cbor_level *st, size_t *top, unsigned base, unsigned limit,
+                        const ul_cbor_item *it)
 {
     if (*top > 0) {
         ul_cbor_level *l = &st[*top - 1];
@@ -292,7 +293,7 @@ static ul_err skip_step(ul_cbor_level *st, size_t *top, unsigned base, const ul_
         l->left--;
     }
     if (it->type == UL_CBOR_ARRAY || it->type == UL_CBOR_MAP) {
-        if (base + *top + 1 > UL_MAX_CBOR_DEPTH) {
+        if (base + *top + 1 > limit) {
             return UL_E_LIMIT;
         }
         bool map = it->type == UL_CBOR_MAP;
@@ -305,9 +306,10 @@ static ul_err skip_step(ul_cbor_level *st, size_t *top, unsigned base, const ul_
     return UL_OK;
 }
 
-static ul_err skip_from(ul_cbor_reader *r, unsigned base, ul_span *span, ul_cbor_type *type)
+static ul_err skip_from(ul_cbor_reader *r, unsigned base, unsigned limit, ul_span *span,
+                        ul_cbor_type *type)
 {
-    ul_cbor_level st[UL_MAX_CBOR_DEPTH];
+    ul_cbor_level st[UL_MAX_WIRE_DEPTH];
     size_t top = 0;
     size_t start = r->pos;
     /* Every item takes at least one byte, so len + 1 steps bound the walk. */
@@ -315,7 +317,7 @@ static ul_err skip_from(ul_cbor_reader *r, unsigned base, ul_span *span, ul_cbor
         ul_cbor_item it;
         ul_err e = ul_cbor_next(r, &it);
         if (e == UL_OK) {
-            e = skip_step(st, &top, base, &it);
+            e = skip_step(st, &top, base, limit, &it);
         }
         if (e != UL_OK) {
             return e;
@@ -334,7 +336,12 @@ static ul_err skip_from(ul_cbor_reader *r, unsigned base, ul_span *span, ul_cbor
 
 ul_err ul_cbor_skip(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
 {
-    return skip_from(r, 0, span, type);
+    return skip_from(r, 0, UL_MAX_CBOR_DEPTH, span, type);
+}
+
+ul_err ul_cbor_skip_wire(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
+{
+    return skip_from(r, 0, UL_MAX_WIRE_DEPTH, span, type);
 }
 
 ul_err ul_cbor_skip_in(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
@@ -342,7 +349,7 @@ ul_err ul_cbor_skip_in(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
     if (r->depth >= UL_MAX_CBOR_DEPTH) {
         return UL_E_LIMIT;
     }
-    return skip_from(r, r->depth, span, type);
+    return skip_from(r, r->depth, UL_MAX_CBOR_DEPTH, span, type);
 }
 
 ul_err ul_cbor_done(const ul_cbor_reader *r)

@@ -63,6 +63,9 @@ void ul_cbor_leave(ul_cbor_reader *r);
  * the reader's depth (a transaction's body). */
 ul_err ul_cbor_skip(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type);
 ul_err ul_cbor_skip_in(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type);
+/* ul_cbor_skip for a container of records (a block, a bundle) carried in a query message: up to
+ * UL_MAX_WIRE_DEPTH, since each record inside counts its own UL_MAX_CBOR_DEPTH. */
+ul_err ul_cbor_skip_wire(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type);
 /* Returns: UL_OK when the reader consumed all its input, else UL_E_CBOR_TRAILING. */
 ul_err ul_cbor_done(const ul_cbor_reader *r);
 /* Map key order: UL_OK when key follows last (or is the first), else the error. */

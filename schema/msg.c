@@ -119,15 +119,15 @@ static ul_err read_value(ul_cbor_reader *r, ul_mfield *f)
         f->s = (ul_span){it.data, it.type == UL_CBOR_UINT ? 0 : (size_t)it.val};
         return UL_OK;
     case UL_CBOR_MAP:
-        r->pos = start; /* re-read the whole map as one record */
+        r->pos = start; /* re-read the whole map as one record (or block, or bundle) */
         f->type = UL_MV_ITEM;
-        return ul_cbor_skip(r, &f->s, &type);
+        return ul_cbor_skip_wire(r, &f->s, &type);
     case UL_CBOR_ARRAY:
         f->type = UL_MV_LIST;
         f->n = (size_t)it.val;
         f->s.ptr = r->in + r->pos;
         for (uint64_t i = 0; i < it.val; i++) {
-            if ((e = ul_cbor_skip(r, &span, &type)) != UL_OK) {
+            if ((e = ul_cbor_skip_wire(r, &span, &type)) != UL_OK) {
                 return e;
             }
             if (type != UL_CBOR_MAP) {
@@ -246,7 +246,7 @@ bool ul_msg_list_next(ul_span *rest, ul_span *item)
         return false;
     }
     ul_cbor_reader_init(&r, rest->ptr, rest->len, 1);
-    if (ul_cbor_skip(&r, item, &type) != UL_OK) {
+    if (ul_cbor_skip_wire(&r, item, &type) != UL_OK) {
         return false; /* not reached: decode validated every element */
     }
     rest->ptr += r.pos;

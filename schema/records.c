@@ -1,4 +1,4 @@
-/* Publisher-side records: the release record, the register-namespace body and the signed
+/* Publisher-side records: the release record and the signed
  * transaction envelope, each described by a field table that drives both directions.
  */
 #include <stddef.h>
@@ -246,30 +246,6 @@ ul_err ul_schema_release_encode(uint8_t *out, size_t cap, size_t *out_len, const
 ul_err ul_schema_release_decode(ul_release *out, const uint8_t *in, size_t len)
 {
     return ul_record_decode(&rec_release, out, in, len);
-}
-
-/* ---- Register-namespace body -------------------------------------------------------------- */
-
-static const ul_field register_fields[] = {
-    {1, &ul_codec_ns, offsetof(ul_register, ns), 0, REQ},
-    {2, &ul_codec_uint, offsetof(ul_register, nonce), 0, REQ},
-    {3, &ul_codec_keys, offsetof(ul_register, n_owners), offsetof(ul_register, owners), REQ},
-    {4, &ul_codec_keys, offsetof(ul_register, n_publishers), offsetof(ul_register, publishers),
-     REQ},
-};
-
-static const ul_record rec_register = {register_fields, COUNT(register_fields), sizeof(ul_register),
-                                       UL_MAX_RECORD_BYTES, NULL};
-
-ul_err ul_schema_register_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_register *r)
-{
-    ul_register tmp;
-    return ul_record_encode(&rec_register, r, &tmp, out, cap, out_len);
-}
-
-ul_err ul_schema_register_decode(ul_register *out, const uint8_t *in, size_t len)
-{
-    return ul_record_decode(&rec_register, out, in, len);
 }
 
 /* ---- Signed transaction ------------------------------------------------------------------- */

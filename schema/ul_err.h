@@ -56,7 +56,18 @@
     X(UL_E_CONFIG, 44, "invalid configuration")                                                    \
     X(UL_E_EXISTS, 45, "already exists")                                                           \
     X(UL_E_LOCKED, 46, "data directory is in use by another process")                              \
-    X(UL_E_TX_INVALID, 47, "transaction is invalid")
+    X(UL_E_TX_INVALID, 47, "transaction is invalid")                                               \
+    X(UL_E_THRESHOLD, 48, "not enough distinct signatures for the threshold")                     \
+    X(UL_E_NOT_ROLE, 49, "signer does not hold the co-signer role")                                \
+    X(UL_E_ROLE_UNKNOWN, 50, "the policy names no such role")                                      \
+    X(UL_E_NOT_REVOKER, 51, "signers may not revoke in this namespace")                            \
+    X(UL_E_DEPENDENCY, 52, "dependency names no registered namespace or cannot be satisfied")     \
+    X(UL_E_RELEASE_UNKNOWN, 53, "no such release")                                                 \
+    X(UL_E_REVOKED, 54, "release is revoked")                                                      \
+    X(UL_E_EOS, 55, "transfer not allowed: end of support rule")                                   \
+    X(UL_E_POLICY, 56, "policy is inconsistent")                                                   \
+    X(UL_E_APPROVED, 57, "this key already approved this release in this role")                    \
+    X(UL_E_VERSION_STR, 58, "invalid version or version constraint")
 
 typedef enum {
 #define UL_ERR_ENUM_(name, num, msg) name = num,

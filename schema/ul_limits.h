@@ -22,6 +22,14 @@
 /* Keys per role (owners, publishers) and signatures per transaction: small multi-party sets. */
 #define UL_MAX_KEYS 8
 #define UL_MAX_SIGS 8
+/* Co-signer roles per namespace policy (certifier, enterprise, regulator, ...). */
+#define UL_MAX_ROLES 8
+/* Installable releases remembered per (namespace, hardware class), newest first: revoking the
+ * newest falls back to the next without scanning history; 8 deep covers repeated revocations. */
+#define UL_MAX_INSTALLABLE_KEPT 8
+/* Numeric parts of a version ("1.2.3.4") and comparators in a dependency constraint. */
+#define UL_MAX_VERSION_PARTS 4
+#define UL_MAX_CONSTRAINT_TERMS 4
 /* Content keys wrapped per encrypted release: one per hardware class at most. */
 #define UL_MAX_WRAPPED_KEYS UL_MAX_HW
 /* A sealed content key: crypto_box_SEALBYTES (48) + a 32-byte key. */
@@ -57,8 +65,11 @@
     (UL_MAX_HEADER_BYTES + UL_MAX_COMMIT_BYTES + UL_MAX_VALSET_BYTES + UL_MAX_TX_BYTES +           \
      UL_MAX_PROOF_DEPTH * 34 + 64)
 
-/* Nesting depth of any CBOR record we accept: our schemas are at most 4 deep. */
+/* Nesting depth of any CBOR record we accept: a register tx holding a policy is 7 deep. */
 #define UL_MAX_CBOR_DEPTH 8
+/* A block or bundle wraps records two levels deeper (each record still counts its own depth);
+ * a query message carries those in a list: two more. */
+#define UL_MAX_WIRE_DEPTH (UL_MAX_CBOR_DEPTH + 4)
 
 /* A request or reply on the query endpoint: a whole block plus framing. nanomsg enforces it as
  * NN_RCVMAXSIZE so an oversized message never reaches a decoder. */

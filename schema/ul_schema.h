@@ -107,17 +107,67 @@ ul_err ul_schema_release_decode(ul_release *out, const uint8_t *in, size_t len);
 /* Returns: UL_OK when s is a valid namespace, UL_E_NS_NAME otherwise. */
 ul_err ul_schema_ns_check(ul_span s);
 
+/* ---- Namespace policy (the contract) ----------------------------------------------------- */
+
+/* A key set with a threshold. CBOR map: 1 keys [+ bstr(32)] sorted, unique, <= UL_MAX_KEYS;
+ * 2 threshold uint, 1..number of keys. */
+typedef struct {
+    size_t n;
+    uint8_t keys[UL_MAX_KEYS][UL_PUBKEY_BYTES];
+    uint64_t threshold;
+} ul_keyset;
+
+/* A named co-signer role. CBOR map: 1 name (label; not "owners" or "publishers"), 2 keyset. */
+typedef struct {
+    ul_span name;
+    ul_keyset keys;
+} ul_role;
+
+/* Roles that must approve a release of one update kind before it is installable.
+ * CBOR array [kind uint, [+ role name]] (names sorted, unique, each a defined role). */
+typedef struct {
+    uint64_t kind;
+    size_t n;
+    ul_span roles[UL_MAX_ROLES];
+} ul_requirement;
+
+/* The policy contract of a namespace. CBOR map:
+ *  1 owners keyset (policy changes, rotation, transfer), 2 publishers keyset,
+ *  3 roles [* role] sorted by name, unique, <= UL_MAX_ROLES,
+ *  4 require [* requirement] sorted by kind, unique,
+ *  5 hw [* label] allowed hardware classes, sorted, unique (empty: any class),
+ *  6 revokers [+ label] sorted, unique: "owners", "publishers" or role names; signatures meeting
+ *    the threshold of any one listed set may revoke,
+ *  ?7 eos uint: end of support (unix seconds); from then on validators holding more than 2/3 of
+ *    the voting power may transfer the namespace; before it only the owners may. */
+typedef struct {
+    ul_keyset owners;
+    ul_keyset publishers;
+    size_t n_roles;
+    ul_role roles[UL_MAX_ROLES];
+    size_t n_require;
+    ul_requirement require[UL_KIND_MAX_ + 1];
+    size_t n_hw;
+    ul_span hw[UL_MAX_HW];
+    size_t n_revokers;
+    ul_span revokers[UL_MAX_ROLES + 2];
+    bool has_eos;
+    uint64_t eos;
+} ul_policy;
+
+ul_err ul_schema_policy_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_policy *p);
+/* Also checks consistency: thresholds within their key sets, required and revoker names defined
+ * (UL_E_POLICY otherwise). */
+ul_err ul_schema_policy_decode(ul_policy *out, const uint8_t *in, size_t len);
+
 /* ---- Register-namespace body ------------------------------------------------------------ */
 
-/* CBOR map: 1 ns tstr, 2 nonce uint, 3 owners [+ bstr(32)], 4 publishers [+ bstr(32)].
- * Key lists are sorted ascending and free of duplicates (canonical). */
+/* CBOR map: 1 ns tstr, 2 nonce uint, 3 policy (embedded map). Signed by owners of the new
+ * policy meeting its owner threshold. */
 typedef struct {
     ul_span ns;
     uint64_t nonce;
-    size_t n_owners;
-    uint8_t owners[UL_MAX_KEYS][UL_PUBKEY_BYTES];
-    size_t n_publishers;
-    uint8_t publishers[UL_MAX_KEYS][UL_PUBKEY_BYTES];
+    ul_policy policy;
 } ul_register;
 
 ul_err ul_schema_register_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_register *r);
@@ -125,7 +175,87 @@ ul_err ul_schema_register_decode(ul_register *out, const uint8_t *in, size_t len
 
 /* ---- Signed transaction ---------------------------------------------------------------- */
 
-typedef enum { UL_TX_REGISTER = 1, UL_TX_PUBLISH = 2, UL_TX_KIND_MAX_ = 2 } ul_tx_kind;
+typedef enum {
+    UL_TX_REGISTER = 1,
+    UL_TX_PUBLISH = 2,
+    UL_TX_SET_POLICY = 3,
+    UL_TX_APPROVE = 4,
+    UL_TX_REVOKE = 5,
+    UL_TX_ROTATE = 6,
+    UL_TX_TRANSFER = 7,
+    UL_TX_KIND_MAX_ = 7
+} ul_tx_kind;
+
+/* Set policy. CBOR map: 1 ns, 2 nonce, 3 policy. Signed by the current owners (threshold). */
+typedef struct {
+    ul_span ns;
+    uint64_t nonce;
+    ul_policy policy;
+} ul_set_policy;
+
+/* Approve (co-sign). CBOR map: 1 release id bstr(32), 2 role label, 3 nonce. Signed by keys of
+ * that role; approvals accumulate across transactions, each key counted once. */
+typedef struct {
+    uint8_t release[UL_HASH_BYTES];
+    ul_span role;
+    uint64_t nonce;
+} ul_approve;
+
+/* Revoke. CBOR map: 1 release id bstr(32), 2 reason label, 3 nonce. Signed by a revoker set. */
+typedef struct {
+    uint8_t release[UL_HASH_BYTES];
+    ul_span reason;
+    uint64_t nonce;
+} ul_revoke;
+
+/* Rotate keys. CBOR map: 1 ns, 2 nonce, 3 target label ("owners", "publishers" or a role name),
+ * 4 keyset. Signed by the current owners (threshold). */
+typedef struct {
+    ul_span ns;
+    uint64_t nonce;
+    ul_span target;
+    ul_keyset keys;
+} ul_rotate;
+
+/* Transfer authority to a successor. CBOR map: 1 ns, 2 nonce, 3 owners keyset, 4 publishers
+ * keyset. Signed (domain UL_DOMAIN_TRANSFER) by the current owners (threshold) before the end of
+ * support, or by validators holding more than 2/3 of the voting power from it on. */
+typedef struct {
+    ul_span ns;
+    uint64_t nonce;
+    ul_keyset owners;
+    ul_keyset publishers;
+} ul_transfer;
+
+/* Approvals recorded for one release: for each role, the keys that approved (sorted). */
+typedef struct {
+    ul_span role;
+    size_t n;
+    uint8_t keys[UL_MAX_KEYS][UL_PUBKEY_BYTES];
+} ul_role_approvals;
+
+typedef struct {
+    size_t n;
+    ul_role_approvals roles[UL_MAX_ROLES];
+} ul_approvals;
+
+/* State value of a release's approvals: CBOR [* [role label, [+ bstr(32)]]] sorted by role,
+ * keys sorted and unique. */
+ul_err ul_schema_approvals_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                  const ul_approvals *a);
+ul_err ul_schema_approvals_decode(ul_approvals *out, const uint8_t *in, size_t len);
+
+ul_err ul_schema_set_policy_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                   const ul_set_policy *v);
+ul_err ul_schema_set_policy_decode(ul_set_policy *out, const uint8_t *in, size_t len);
+ul_err ul_schema_approve_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_approve *v);
+ul_err ul_schema_approve_decode(ul_approve *out, const uint8_t *in, size_t len);
+ul_err ul_schema_revoke_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_revoke *v);
+ul_err ul_schema_revoke_decode(ul_revoke *out, const uint8_t *in, size_t len);
+ul_err ul_schema_rotate_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_rotate *v);
+ul_err ul_schema_rotate_decode(ul_rotate *out, const uint8_t *in, size_t len);
+ul_err ul_schema_transfer_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_transfer *v);
+ul_err ul_schema_transfer_decode(ul_transfer *out, const uint8_t *in, size_t len);
 
 typedef struct {
     uint8_t pubkey[UL_PUBKEY_BYTES];
@@ -297,6 +427,32 @@ typedef struct {
 ul_err ul_schema_bundle_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_bundle *b);
 /* Checks the envelope and that each part is one canonical item; decode parts separately. */
 ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len);
+
+/* ---- State proofs (sparse Merkle tree over chain state) ---------------------------------- */
+
+/* The chain state is a map from 32-byte keys (SHA-256 of a state key) to 32-byte value hashes
+ * (SHA-256 of the state value), committed by a compressed sparse Merkle tree whose root is the
+ * header's state_root (see client/ul_client.h for the hashing rules). A proof walks from the
+ * root along the key's bits to the first empty subtree or single-leaf subtree.
+ * CBOR map: 1 depth uint (0..256), 2 bitmap bstr (ceil(depth/8) bytes; bit i, most significant
+ *  bit first, set when sibling i counting from the root is non-empty), 3 [* bstr(32)] the
+ *  non-empty siblings from the root down, ?4 [bstr(32) key, bstr(32) value hash] the leaf that
+ *  ends the path (absent: the path ends in an empty subtree).
+ * Canonical: bitmap bits past depth are zero; the number of siblings equals the bits set. */
+#define UL_SMT_DEPTH 256
+typedef struct {
+    uint64_t depth;
+    uint8_t bitmap[UL_SMT_DEPTH / 8];
+    size_t n_siblings;
+    uint8_t siblings[UL_SMT_DEPTH][UL_HASH_BYTES];
+    bool has_leaf;
+    uint8_t leaf_key[UL_HASH_BYTES];
+    uint8_t leaf_value[UL_HASH_BYTES];
+} ul_state_proof;
+
+ul_err ul_schema_state_proof_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                    const ul_state_proof *p);
+ul_err ul_schema_state_proof_decode(ul_state_proof *out, const uint8_t *in, size_t len);
 
 /* ---- Query-endpoint messages ------------------------------------------------------------- */
 

@@ -22,10 +22,18 @@ node_pid=$!
 for _ in $(seq 50); do up query status >/dev/null 2>&1 && break; sleep 0.1; done
 up query status
 
-say "2. A vendor creates a publisher key and registers the namespace acme/router"
-UPLEDGER_PASSPHRASE=demo-passphrase up keygen --out vendor.key
+say "2. A vendor and a certification lab create keys; the vendor registers acme/router"
 export UPLEDGER_PASSPHRASE=demo-passphrase
-up namespace register acme/router --key vendor.key
+up keygen --out vendor.key >/dev/null
+up keygen --out certifier.key >/dev/null
+cat > policy.json <<JSON
+{"owners": {"keys": ["vendor.key"]}, "publishers": {"keys": ["vendor.key"]},
+ "roles": {"certifier": {"keys": ["certifier.key"], "threshold": 1}},
+ "require": {"security": ["certifier"]}, "hardware": ["acme-r1", "acme-r2"],
+ "revokers": ["owners", "certifier"]}
+JSON
+echo "its policy contract: security releases need a certifier's co-signature"
+up namespace register acme/router --key vendor.key --policy policy.json
 up namespace show acme/router
 
 say "3. It builds a firmware image and publishes it for two hardware classes"
@@ -34,20 +42,35 @@ echo "image: router-1.2.0.bin, $(stat -c %s router-1.2.0.bin) bytes, sha256 $(sh
 cat > router-1.2.0.json <<JSON
 {"namespace": "acme/router", "provider": "ACME Networks", "version": "1.2.0", "sequence": 12,
  "hardware": ["acme-r1", "acme-r2"], "kind": "security",
- "links": ["https://updates.acme.example/router/1.2.0.bin"],
- "dependencies": [{"namespace": "acme/bootloader", "version": ">=2.0.0"}]}
+ "links": ["https://updates.acme.example/router/1.2.0.bin"]}
 JSON
 id=$(up --json publish router-1.2.0.json --image router-1.2.0.bin --key vendor.key |
      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 echo "committed release $id"
+echo "is it installable yet? (the certifier has not co-signed)"
+up query latest acme/router --hw acme-r2 || echo "(no: nothing installable until the certifier approves)"
 
-say "4. Anyone can query its provenance"
-up query release "$id"
+say "4. The certification lab co-signs; now devices may install it"
+up approve "$id" --role certifier --key certifier.key
 up query latest acme/router --hw acme-r2 | head -n 2
 up query history acme/router
 
 say "5. A replayed or rolled-back release is refused, and the chain does not change"
 up publish router-1.2.0.json --image router-1.2.0.bin --key vendor.key || echo "(refused, as it should be)"
+
+say "5b. A later release turns out to be bad: it is certified, then revoked with a reason"
+head -c 262144 /dev/urandom > router-1.3.0.bin
+sed -e 's/1.2.0/1.3.0/g' -e 's/"sequence": 12/"sequence": 13/' router-1.2.0.json > router-1.3.0.json
+id2=$(up --json publish router-1.3.0.json --image router-1.3.0.bin --key vendor.key |
+      /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+up approve "$id2" --role certifier --key certifier.key >/dev/null
+up revoke "$id2" --reason "boot loop on acme-r2 rev B" --key certifier.key
+echo "latest installable for acme-r2 is back to 1.2.0:"
+up query latest acme/router --hw acme-r2 | head -n 2
+
+say "5c. Provenance of both releases, with their proofs checked here"
+up query provenance "$id"
+up query provenance "$id2"
 
 say "6. A proof bundle, checked with the device library before it is shown"
 up query proof "$id" --out bundle.cbor

@@ -35,14 +35,34 @@ static inline double bench_rate(double count, double secs)
     return count / (secs > 0 ? secs : 1e-9);
 }
 
-/* Canonical register body for BENCH_NS with pub as the only owner and publisher. */
+/* Canonical register body for namespace ns with the default policy: pub as the only owner and
+ * publisher (threshold 1), no co-signer roles (every release installable at once), any hardware
+ * class, owners and publishers may revoke. */
+static inline ul_err bench_register_ns_body(uint8_t *out, size_t cap, size_t *len,
+                                            const uint8_t pub[UL_PUBKEY_BYTES], const char *ns,
+                                            uint64_t nonce)
+{
+    static ul_register r; /* a policy is a few KB: keep it off the stack */
+    memset(&r, 0, sizeof r);
+    r.ns = ul_span_str(ns);
+    r.nonce = nonce;
+    r.policy.owners.n = r.policy.publishers.n = 1;
+    r.policy.owners.threshold = r.policy.publishers.threshold = 1;
+    memcpy(r.policy.owners.keys[0], pub, UL_PUBKEY_BYTES);
+    memcpy(r.policy.publishers.keys[0], pub, UL_PUBKEY_BYTES);
+    r.policy.n_revokers = 2;
+    r.policy.revokers[0] = ul_span_str("owners");
+    r.policy.revokers[1] = ul_span_str("publishers");
+    return ul_schema_register_encode(out, cap, len, &r);
+}
+
+/* Canonical register body for BENCH_NS (see bench_register_ns_body). Releases name BENCH_DEP_NS
+ * as a dependency, which must be registered too (bench_register_ns_body, a higher nonce) before
+ * they are accepted: publish checks that dependencies name registered namespaces. */
 static inline ul_err bench_register_body(uint8_t *out, size_t cap, size_t *len,
                                          const uint8_t pub[UL_PUBKEY_BYTES], uint64_t nonce)
 {
-    ul_register r = {.ns = ul_span_str(BENCH_NS), .nonce = nonce, .n_owners = 1, .n_publishers = 1};
-    memcpy(r.owners[0], pub, UL_PUBKEY_BYTES);
-    memcpy(r.publishers[0], pub, UL_PUBKEY_BYTES);
-    return ul_schema_register_encode(out, cap, len, &r);
+    return bench_register_ns_body(out, cap, len, pub, BENCH_NS, nonce);
 }
 
 /* Release i of BENCH_NS, shaped like a real firmware release: provider, version, 2 hardware

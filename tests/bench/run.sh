@@ -164,6 +164,13 @@ if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command
     rm -rf "$tmp/cg"
 fi
 
+# ---- 5. contract evaluation cost per transaction (bench_contracts) -----------------------------
+case "$scale" in
+small) contract_iters=20000 ;;
+*) contract_iters=200000 ;;
+esac
+bounded contracts 300 "$BUILD/bench/bench_contracts" "$contract_iters"
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -189,6 +196,11 @@ row "ul_chain_produce per block of 2048 (synced)" "$(fig 'ul_chain_produce per b
 row "log: inclusion proofs/s" "$(fig 'log inclusion proofs/s' | cut -d' ' -f1)"
 row "log: consistency proofs/s" "$(fig 'log consistency proofs/s' | cut -d' ' -f1)"
 row "callgrind: audit Ir per release" "$(fig 'callgrind audit ul_audit_run')"
+row "contracts: ul_policy_check_release" \
+    "$(fig 'contracts ul_policy_check_release (16 hw, 8 sigs)')"
+row "contracts: approve + installable (8 roles x 8 keys)" \
+    "$(fig 'contracts ul_policy_approve + ul_policy_installable (8 roles x 8 keys)')"
+row "contracts: ul_policy_revoke" "$(fig 'contracts ul_policy_revoke (10 revoker sets, 5 sigs)')"
 row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
 if [ ${#failed[@]} -ne 0 ]; then
     echo "  FAILED: ${failed[*]}"

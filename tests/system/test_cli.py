@@ -187,15 +187,19 @@ def test_namespace_register_and_show(ctx):
     assert r.rc == 0, r
     j = r.json
     assert j["namespace"] == ns and j["height"] == reg["height"]
-    assert j["owners"] == [owner.pubkey]
-    assert j["publishers"] == sorted([pub1.pubkey, pub2.pubkey])
+    # The default contract: threshold 1, no roles or requirements, any hardware, revokers
+    # owners and publishers, no end of support.
+    assert j["policy"] == {
+        "owners": {"keys": [owner.pubkey], "threshold": 1},
+        "publishers": {"keys": sorted([pub1.pubkey, pub2.pubkey]), "threshold": 1},
+        "roles": {}, "require": {}, "hardware": [], "revokers": ["owners", "publishers"]}, j
     h = ctx.cli("namespace", "show", ns)
     assert h.rc == 0 and ns in h.out and pub1.pubkey in h.out, h
     # Defaults: owners = the signing key, publishers = the owners.
     ns2 = ctx.new_ns()
     ctx.register(ns2, pub1)
-    j2 = ctx.cli("namespace", "show", ns2, json_out=True).json
-    assert j2["owners"] == [pub1.pubkey] == j2["publishers"]
+    j2 = ctx.cli("namespace", "show", ns2, json_out=True).json["policy"]
+    assert j2["owners"] == {"keys": [pub1.pubkey], "threshold": 1} == j2["publishers"]
     assert_rejected(ctx.cli("namespace", "show", "nobody/here", json_out=True), "UL_E_NOT_FOUND")
 
 
@@ -203,6 +207,7 @@ def test_namespace_register_and_show(ctx):
 
 def test_publish_and_query_release(ctx):
     key, ns = ctx.publisher()
+    ctx.register("acme/boot", key)  # a dependency must name a registered namespace
     data = os.urandom(70000)
     image = ctx.image(data, name="router-1.2.0.bin")
     before = ctx.node.status()

@@ -62,8 +62,13 @@ def sign_tx(key, kind, body, tag, chain_id):
 
 
 def register_body(key, ns, nonce):
+    """{1: ns, 2: nonce, 3: policy}: the CLI's default contract for one key (owners = publishers
+    = [key], threshold 1; no roles or requirements; any hardware; revokers owners and
+    publishers, sorted byte-wise; no end of support)."""
     pk = bytes.fromhex(key.pubkey)
-    return cbor.encode({1: ns, 2: nonce, 3: [pk], 4: [pk]})
+    keyset = {1: [pk], 2: 1}
+    policy = {1: keyset, 2: keyset, 3: [], 4: [], 5: [], 6: ["owners", "publishers"]}
+    return cbor.encode({1: ns, 2: nonce, 3: policy})
 
 
 def submit_one(node, tx):

@@ -1,5 +1,7 @@
 /* Unit tests for ledger/ chain: transaction validation and execution, blocks, queries and proof
- * bundles, persistence, applying blocks from elsewhere, audit and crash atomicity at the API.
+ * bundles, persistence, applying blocks from elsewhere, audit and crash atomicity at the API, and
+ * every rule of the namespace policy contract at chain level (accepted when met; rejected when
+ * not, with the pending block and, once produced, every header unchanged).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,11 +14,19 @@
 #include <cmocka.h>
 #include <ftw.h>
 
+#include "ledger/internal.h" /* ul_chain_read and state keys: installable, approvals, revoked */
 #include "ledger/ul_ledger.h"
 
 #define T0 1700000000000ULL         /* genesis time, unix ms */
 #define NOW(h) (T0 + 1000ULL * (h)) /* the wall clock we claim when producing block h */
 #define NS "acme/widget"
+#define T0_S (T0 / 1000) /* genesis time in the unix seconds policies speak */
+#define NX 8             /* extra keys: co-signers, successors, rotated-in keys */
+
+/* A signer list and its length, for the tx builders: KEYS(f->owner, f->x[0]). */
+#define KEYS(...)                                                                                  \
+    (const ul_key *const[]){__VA_ARGS__},                                                          \
+        sizeof((const ul_key *const[]){__VA_ARGS__}) / sizeof(const ul_key *)
 
 typedef struct {
     uint8_t b[UL_MAX_TX_BYTES];
@@ -29,6 +39,7 @@ typedef struct {
     ul_key *owner; /* owner of NS */
     ul_key *pub;   /* publisher of NS */
     ul_key *other; /* neither owner nor publisher */
+    ul_key *x[NX]; /* more keys, given roles test by test */
     uint8_t genesis[1024];
     size_t glen;
     uint8_t chain_id[UL_HASH_BYTES];
@@ -88,6 +99,9 @@ static int setup(void **state)
     f->owner = test_key(2);
     f->pub = test_key(3);
     f->other = test_key(4);
+    for (unsigned i = 0; i < NX; i++) {
+        f->x[i] = test_key(10 + i);
+    }
     make_genesis(f->genesis, sizeof f->genesis, &f->glen, f->val, "test-chain");
     ul_client_sha256(f->chain_id, f->genesis, f->glen);
     assert_int_equal(ul_schema_genesis_decode(&g, f->genesis, f->glen), UL_OK);
@@ -105,6 +119,9 @@ static int teardown(void **state)
     ul_key_destroy(f->owner);
     ul_key_destroy(f->pub);
     ul_key_destroy(f->other);
+    for (unsigned i = 0; i < NX; i++) {
+        ul_key_destroy(f->x[i]);
+    }
     free(f);
     return 0;
 }
@@ -150,23 +167,80 @@ static void sign_tx(txbuf *t, uint64_t kind, const uint8_t *body, size_t blen,
     assert_int_equal(ul_schema_tx_encode(t->b, sizeof t->b, &t->len, &tx), UL_OK);
 }
 
-/* A register tx for ns with one owner and one publisher, signed by signer under domain d. */
-static void reg_tx(txbuf *t, const uint8_t *chain, const char *ns, uint64_t nonce,
-                   const ul_key *owner, const ul_key *publisher, const ul_key *signer, ul_domain d)
+/* A key set of the n keys (any order; sorted here, as canonical) with a threshold. */
+static void keyset_of(ul_keyset *ks, const ul_key *const *keys, size_t n, uint64_t threshold)
 {
-    ul_register r;
-    uint8_t body[1024];
+    memset(ks, 0, sizeof *ks);
+    ks->n = n;
+    ks->threshold = threshold;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(ks->keys[i], ul_key_pubkey(keys[i]), UL_PUBKEY_BYTES);
+        for (size_t j = i; j > 0 && memcmp(ks->keys[j - 1], ks->keys[j], UL_PUBKEY_BYTES) > 0;
+             j--) {
+            uint8_t tmp[UL_PUBKEY_BYTES];
+            memcpy(tmp, ks->keys[j], UL_PUBKEY_BYTES);
+            memcpy(ks->keys[j], ks->keys[j - 1], UL_PUBKEY_BYTES);
+            memcpy(ks->keys[j - 1], tmp, UL_PUBKEY_BYTES);
+        }
+    }
+}
+
+/* The default policy: owners {owner}, publishers {publisher}, each threshold 1; no co-signer
+ * roles, no requirements (releases are installable at once), any hardware class, and owners or
+ * publishers may revoke. */
+static void default_policy(ul_policy *p, const ul_key *owner, const ul_key *publisher)
+{
+    memset(p, 0, sizeof *p);
+    keyset_of(&p->owners, &owner, 1, 1);
+    keyset_of(&p->publishers, &publisher, 1, 1);
+    p->n_revokers = 2;
+    p->revokers[0] = ul_span_str("owners");
+    p->revokers[1] = ul_span_str("publishers");
+}
+
+/* Adds co-signer role name with keys and threshold (roles are added in name order). */
+static void add_role(ul_policy *p, const char *name, const ul_key *const *keys, size_t n,
+                     uint64_t threshold)
+{
+    ul_role *r = &p->roles[p->n_roles++];
+    r->name = ul_span_str(name);
+    keyset_of(&r->keys, keys, n, threshold);
+}
+
+/* Makes role name (added already) required before a release of update kind `kind` is
+ * installable (kinds are added in ascending order, one role each). */
+static void require_role(ul_policy *p, uint64_t kind, const char *name)
+{
+    ul_requirement *q = &p->require[p->n_require++];
+    q->kind = kind;
+    q->n = 1;
+    q->roles[0] = ul_span_str(name);
+}
+
+/* A register tx for ns with policy p, signed by signers under domain d. */
+static void reg_policy_tx(txbuf *t, const uint8_t *chain, const char *ns, uint64_t nonce,
+                          const ul_policy *p, const ul_key *const *signers, size_t n, ul_domain d)
+{
+    static ul_register r;
+    uint8_t body[UL_MAX_RECORD_BYTES];
     size_t blen;
 
     memset(&r, 0, sizeof r);
     r.ns = ul_span_str(ns);
     r.nonce = nonce;
-    r.n_owners = 1;
-    memcpy(r.owners[0], ul_key_pubkey(owner), UL_PUBKEY_BYTES);
-    r.n_publishers = 1;
-    memcpy(r.publishers[0], ul_key_pubkey(publisher), UL_PUBKEY_BYTES);
+    r.policy = *p;
     assert_int_equal(ul_schema_register_encode(body, sizeof body, &blen, &r), UL_OK);
-    sign_tx(t, UL_TX_REGISTER, body, blen, &signer, 1, d, chain);
+    sign_tx(t, UL_TX_REGISTER, body, blen, signers, n, d, chain);
+}
+
+/* A register tx for ns with the default policy of owner and publisher, signed by signer under
+ * domain d. */
+static void reg_tx(txbuf *t, const uint8_t *chain, const char *ns, uint64_t nonce,
+                   const ul_key *owner, const ul_key *publisher, const ul_key *signer, ul_domain d)
+{
+    static ul_policy p;
+    default_policy(&p, owner, publisher);
+    reg_policy_tx(t, chain, ns, nonce, &p, &signer, 1, d);
 }
 
 /* A publish tx of release (ns, seq, version) for the n_hw classes in hw. */
@@ -330,13 +404,18 @@ static void test_register_publish_queries(void **state)
     assert_int_equal(ul_chain_nonce(c, ul_key_pubkey(f->pub), &n64), UL_OK);
     assert_int_equal(n64, 0);
 
-    uint8_t *body;
-    size_t blen;
-    ul_span want_body = tx_body(&reg);
+    /* The namespace's state is its policy: the register body's, in canonical bytes. */
+    uint8_t *body, want_pol[UL_MAX_RECORD_BYTES];
+    size_t blen, wlen;
+    static ul_register rb;
+    ul_span reg_body = tx_body(&reg);
+    assert_int_equal(ul_schema_register_decode(&rb, reg_body.ptr, reg_body.len), UL_OK);
+    assert_int_equal(ul_schema_policy_encode(want_pol, sizeof want_pol, &wlen, &rb.policy), UL_OK);
     assert_int_equal(ul_chain_namespace(c, ul_span_str(NS), &body, &blen, &h), UL_OK);
     assert_int_equal(h, 1);
-    assert_int_equal(blen, want_body.len);
-    assert_memory_equal(body, want_body.ptr, blen);
+    assert_int_equal(blen, wlen);
+    assert_memory_equal(body, want_pol, blen);
+    assert_non_null(find_bytes(reg_body.ptr, reg_body.len, body, blen)); /* embedded verbatim */
     free(body);
     assert_int_equal(ul_chain_namespace(c, ul_span_str("acme/none"), &body, &blen, &h),
                      UL_E_NOT_FOUND);
@@ -541,12 +620,17 @@ static void test_rejections_change_nothing(void **state)
     pub_tx(&bad, f->chain_id, NS, 5, hw_ab, 1, "5.0.0", f->pub, UL_DOMAIN_VOTE);
     reject(a, &bad, UL_E_SIG);
 
-    /* Unknown kind: the envelope's first field (kind) patched from 2 to 3. */
+    /* Unknown kind: the envelope's first field (kind) patched from 2 to one past the last. */
     pub_a(&bad, f, 5, "5.0.0");
     assert_int_equal(bad.b[1], 0x01);
     assert_int_equal(bad.b[2], 0x02);
-    bad.b[2] = 0x03;
+    bad.b[2] = UL_TX_KIND_MAX_ + 1;
     reject(a, &bad, UL_E_TX_KIND);
+    /* A publish body under every other kind: it decodes as none of their bodies. */
+    for (uint8_t k = UL_TX_SET_POLICY; k <= UL_TX_KIND_MAX_; k++) {
+        bad.b[2] = k;
+        assert_int_not_equal(submit(a, &bad, NULL), UL_OK);
+    }
     /* A publish body under the register kind. */
     bad.b[2] = 0x01;
     assert_int_not_equal(submit(a, &bad, NULL), UL_OK);

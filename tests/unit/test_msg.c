@@ -301,7 +301,7 @@ static void test_message_size_limit(void **state)
     free(out);
 }
 
-/* Embedded items may nest UL_MAX_CBOR_DEPTH containers, no more. */
+/* Embedded items (blocks and bundles among them) may nest UL_MAX_WIRE_DEPTH containers. */
 static void test_item_depth(void **state)
 {
     uint8_t in[64];
@@ -309,7 +309,7 @@ static void test_item_depth(void **state)
     ul_msg m;
 
     (void)state;
-    for (size_t depth = 1; depth <= UL_MAX_CBOR_DEPTH + 1; depth++) {
+    for (size_t depth = 1; depth <= UL_MAX_WIRE_DEPTH + 1; depth++) {
         len = 0;
         in[len++] = 0xa1;
         in[len++] = 0x01;
@@ -319,7 +319,7 @@ static void test_item_depth(void **state)
         }
         in[len++] = 0x00;
         ul_err e = ul_msg_decode(&m, in, len);
-        if (depth <= UL_MAX_CBOR_DEPTH) {
+        if (depth <= UL_MAX_WIRE_DEPTH) {
             assert_int_equal(e, UL_OK);
             assert_reencodes(in, len);
         } else {

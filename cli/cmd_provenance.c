@@ -1,0 +1,425 @@
+/* upledger query latest and query provenance: what the contract makes installable, and the full
+ * story of one release — who, when, who co-signed, what it needs, what replaced it, and proofs
+ * checked here with the device library. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MAX_DEP_DEPTH 3 /* dependency tree levels shown by provenance */
+
+/* The contract's view of a release: installable, approvals, revocation. */
+static json_t *release_status(ul_cli *cli, const char *id_hex, ul_err *err)
+{
+    ul_msg q, r;
+    uint8_t *buf, id[UL_HASH_BYTES];
+    uint64_t inst = 0, rev = 0;
+    ul_span ab, reason = {0};
+    static ul_approvals a;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_RELEASE_STATUS);
+    ul_hex_decode(id, UL_HASH_BYTES, id_hex);
+    ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
+    ul_err e = ul_cli_call(cli, &q, &r, &buf);
+    json_t *o = NULL, *roles = json_object();
+    if (e == UL_OK && (e = ul_msg_get_uint(&r, 1, &inst)) == UL_OK &&
+        (e = ul_msg_get_uint(&r, 3, &rev)) == UL_OK) {
+        a.n = 0;
+        if (ul_msg_get_bytes(&r, 2, &ab) == UL_OK && ul_schema_approvals_decode(&a, ab.ptr, ab.len)) {
+            e = UL_E_PROTOCOL;
+        }
+        ul_msg_get_text(&r, 4, &reason);
+    }
+    for (size_t i = 0; e == UL_OK && i < a.n; i++) {
+        json_t *keys = json_array();
+        for (size_t k = 0; k < a.roles[i].n; k++) {
+            json_array_append_new(keys, ul_cli_hex_json(a.roles[i].keys[k], UL_PUBKEY_BYTES));
+        }
+        char name[UL_MAX_LABEL_LEN + 1];
+        snprintf(name, sizeof name, "%.*s", (int)a.roles[i].role.len,
+                 (const char *)a.roles[i].role.ptr);
+        json_object_set_new(roles, name, keys);
+    }
+    if (e == UL_OK) {
+        o = json_pack("{s:b,s:o,s:b}", "installable", (int)inst, "approvals", roles, "revoked",
+                      rev > 0);
+        roles = NULL;
+        if (rev) {
+            json_object_set_new(o, "revoked_at_height", json_integer((json_int_t)rev));
+            json_object_set_new(o, "revocation_reason",
+                                json_stringn((const char *)reason.ptr, reason.len));
+        }
+    }
+    json_decref(roles);
+    ul_p2p_free(buf);
+    *err = e;
+    return o;
+}
+
+bool ul_cli_installable_now(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
+{
+    char hex[2 * UL_HASH_BYTES + 1];
+    ul_hex_encode(hex, id, UL_HASH_BYTES);
+    json_t *st = release_status(cli, hex, err);
+    bool ok = st && json_is_true(json_object_get(st, "installable")) &&
+              !json_is_true(json_object_get(st, "revoked"));
+    json_decref(st);
+    return ok;
+}
+
+static bool has_hw(json_t *rel, const char *hw)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(rel, "hardware"), i, v)
+    {
+        if (!strcmp(json_string_value(v), hw)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Dependencies met by installed components "NS=VERSION"; names the first unmet one. */
+static bool deps_met(json_t *rel, const char *const *installed, size_t n, const char **unmet)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(rel, "dependencies"), i, d)
+    {
+        const char *ns = json_string_value(json_object_get(d, "namespace"));
+        const char *c = json_string_value(json_object_get(d, "version"));
+        bool ok = false;
+        for (size_t k = 0; k < n && !ok; k++) {
+            const char *eq = strchr(installed[k], '=');
+            ul_version v;
+            ok = eq && (size_t)(eq - installed[k]) == strlen(ns) &&
+                 !strncmp(installed[k], ns, strlen(ns)) &&
+                 ul_client_version_parse(&v, (const uint8_t *)eq + 1, strlen(eq + 1)) == UL_OK &&
+                 ul_client_constraint_match((const uint8_t *)c, strlen(c), &v) == UL_OK;
+        }
+        if (!ok) {
+            *unmet = ns;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Newest release of ns (for hw, when given) that is installable, unrevoked and, when a
+ * constraint is given, of a version satisfying it; with installed, also its dependencies met. */
+static json_t *newest_installable(ul_cli *cli, const char *ns, const char *hw,
+                                  const char *constraint, const char *const *installed,
+                                  size_t n_installed, ul_err *err)
+{
+    json_t *hist = ul_cli_history(cli, ns, err), *found = NULL;
+    for (size_t i = hist ? json_array_size(hist) : 0; i-- > 0 && !found && *err == UL_OK;) {
+        json_t *rel = json_array_get(hist, i);
+        const char *ver = json_string_value(json_object_get(rel, "version")), *unmet;
+        ul_version v;
+        if ((hw && !has_hw(rel, hw)) ||
+            (constraint &&
+             (ul_client_version_parse(&v, (const uint8_t *)ver, strlen(ver)) != UL_OK ||
+              ul_client_constraint_match((const uint8_t *)constraint, strlen(constraint), &v)))) {
+            continue;
+        }
+        if (installed && !deps_met(rel, installed, n_installed, &unmet)) {
+            continue;
+        }
+        json_t *st = release_status(cli, json_string_value(json_object_get(rel, "id")), err);
+        if (st && json_is_true(json_object_get(st, "installable")) &&
+            !json_is_true(json_object_get(st, "revoked"))) {
+            json_object_set_new(rel, "status", st);
+            found = json_incref(rel);
+        } else {
+            json_decref(st);
+        }
+    }
+    json_decref(hist);
+    if (!found && *err == UL_OK) {
+        *err = UL_E_NOT_FOUND;
+    }
+    return found;
+}
+
+int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char *const *installed,
+                        size_t n_installed)
+{
+    ul_err e;
+    json_t *rel = newest_installable(cli, ns, hw, NULL, installed, n_installed, &e);
+    if (!rel) {
+        return ul_cli_fail(cli, e, "no installable, unrevoked release of %s for hardware %s%s", ns,
+                           hw, n_installed ? " with its dependencies installed" : "");
+    }
+    if (cli->json) {
+        ul_cli_print_json(rel);
+    } else {
+        ul_cli_print_release(rel);
+        printf("  %-12sinstallable, not revoked\n", "status");
+        json_decref(rel);
+    }
+    return 0;
+}
+
+/* Each dependency with the newest installable release satisfying it, to MAX_DEP_DEPTH levels. */
+static json_t *dep_tree(ul_cli *cli, json_t *rel, int depth)
+{
+    json_t *out = json_array(), *d;
+    size_t i;
+    json_array_foreach(json_object_get(rel, "dependencies"), i, d)
+    {
+        const char *ns = json_string_value(json_object_get(d, "namespace"));
+        const char *c = json_string_value(json_object_get(d, "version"));
+        ul_err e;
+        json_t *by = newest_installable(cli, ns, NULL, c, NULL, 0, &e);
+        json_t *node = json_pack("{s:s,s:s}", "namespace", ns, "version", c);
+        if (by) {
+            json_object_set_new(node, "satisfied_by",
+                                json_pack("{s:O,s:O}", "id", json_object_get(by, "id"), "version",
+                                          json_object_get(by, "version")));
+            if (depth + 1 < MAX_DEP_DEPTH) {
+                json_object_set_new(node, "dependencies", dep_tree(cli, by, depth + 1));
+            }
+            json_decref(by);
+        } else {
+            json_object_set_new(node, "satisfied_by", json_null());
+        }
+        json_array_append_new(out, node);
+    }
+    return out;
+}
+
+/* The first later release of the namespace sharing a hardware class with a higher sequence. */
+static json_t *superseded_by(ul_cli *cli, json_t *rel)
+{
+    ul_err e;
+    json_t *hist = ul_cli_history(cli, json_string_value(json_object_get(rel, "namespace")), &e);
+    json_int_t seq = json_integer_value(json_object_get(rel, "sequence"));
+    json_t *found = json_null(), *r;
+    size_t i, k;
+    json_t *hw;
+    json_array_foreach(hist, i, r)
+    {
+        if (json_integer_value(json_object_get(r, "sequence")) <= seq || !json_is_null(found)) {
+            continue;
+        }
+        json_array_foreach(json_object_get(rel, "hardware"), k, hw)
+        {
+            if (json_is_null(found) && has_hw(r, json_string_value(hw))) {
+                found = json_pack("{s:O,s:O,s:O}", "id", json_object_get(r, "id"), "version",
+                                  json_object_get(r, "version"), "sequence",
+                                  json_object_get(r, "sequence"));
+            }
+        }
+    }
+    json_decref(hist);
+    return found;
+}
+
+/* Validators whose precommits make up the commit of block h. */
+static json_t *commit_signers(ul_cli *cli, uint64_t h, const ul_valset *vs)
+{
+    ul_msg q, r;
+    uint8_t *buf;
+    ul_span arr, cm;
+    size_t n;
+    static ul_commit c;
+    json_t *out = json_array();
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_BLOCK);
+    ul_msg_uint(&q, 1, h);
+    if (ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_list(&r, 2, &arr, &n) == UL_OK &&
+        ul_msg_list_next(&arr, &cm) && ul_schema_commit_decode(&c, cm.ptr, cm.len) == UL_OK) {
+        for (size_t i = 0; i < c.n_sigs; i++) {
+            if (c.sigs[i].index < vs->n) {
+                json_array_append_new(out, ul_cli_hex_json(vs->v[c.sigs[i].index].pubkey, 32));
+            }
+        }
+    }
+    ul_p2p_free(buf);
+    return out;
+}
+
+/* A state proof from the node, checked here: its header must be the one the (verified) bundle
+ * was committed with, and the proof must lead from the value (or its absence) to that header's
+ * state root. */
+static json_t *state_fact(ul_cli *cli, ul_state_kind kind, const uint8_t id[UL_HASH_BYTES],
+                          const ul_bundle_result *anchor, const char *present, const char *absent)
+{
+    ul_msg q, r;
+    uint8_t *buf, kh[UL_HASH_BYTES], hh[UL_HASH_BYTES], vh[UL_HASH_BYTES];
+    ul_span proof, hdr, value = {0};
+    static ul_state_proof p;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_STATE_PROOF);
+    ul_msg_uint(&q, 1, kind);
+    ul_msg_bytes(&q, 4, id, UL_HASH_BYTES);
+    ul_msg_uint(&q, 5, anchor->header.height);
+    ul_err e = ul_cli_call(cli, &q, &r, &buf);
+    if (e == UL_OK && !(e = ul_msg_get_item(&r, 1, &proof)) && !(e = ul_msg_get_fixed(&r, 2, kh, 32)) &&
+        !(e = ul_msg_get_item(&r, 4, &hdr)) &&
+        !(e = ul_schema_state_proof_decode(&p, proof.ptr, proof.len))) {
+        bool have = ul_msg_get_bytes(&r, 3, &value) == UL_OK;
+        ul_client_sha256(hh, hdr.ptr, hdr.len);
+        if (have) {
+            ul_client_sha256(vh, value.ptr, value.len);
+        }
+        e = memcmp(hh, anchor->header_hash, UL_HASH_BYTES) ? UL_E_HEADER_LINK
+                                                           : ul_client_state_verify(
+                                                                 &p, anchor->header.state_root,
+                                                                 kh, have ? vh : NULL);
+        ul_p2p_free(buf);
+        return json_pack("{s:s,s:b,s:I,s:s}", "fact", have ? present : absent, "verified",
+                         e == UL_OK, "depth", (json_int_t)p.depth, "result",
+                         e == UL_OK ? "ok" : ul_err_name(e));
+    }
+    ul_p2p_free(buf);
+    return json_pack("{s:s,s:b,s:s}", "fact", "unavailable", "verified", 0, "result",
+                     ul_err_name(e));
+}
+
+/* The inclusion bundle at the head, verified against the node's genesis. */
+static json_t *inclusion_fact(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], const ul_genesis *g,
+                              ul_span gbytes, ul_bundle_result *res)
+{
+    ul_msg q, r;
+    uint8_t *buf, chain_id[UL_HASH_BYTES], vsh[UL_HASH_BYTES];
+    ul_span bundle;
+    ul_client_sha256(chain_id, gbytes.ptr, gbytes.len);
+    ul_client_valset_hash(vsh, &g->validators);
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_BUNDLE);
+    ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
+    ul_err e = ul_cli_call(cli, &q, &r, &buf);
+    if (e == UL_OK && (e = ul_msg_get_item(&r, 1, &bundle)) == UL_OK) {
+        e = ul_client_bundle_verify(res, bundle.ptr, bundle.len, chain_id, vsh);
+    }
+    json_t *o = json_pack("{s:b,s:s,s:I,s:I,s:I}", "verified", e == UL_OK, "result",
+                          e == UL_OK ? "ok" : ul_err_name(e), "header_height",
+                          (json_int_t)res->header.height, "log_index",
+                          (json_int_t)res->leaf_index, "log_size",
+                          (json_int_t)res->header.log_size);
+    ul_p2p_free(buf);
+    return o;
+}
+
+static ul_err genesis_of(ul_cli *cli, ul_genesis *g, uint8_t **buf, ul_span *bytes)
+{
+    ul_msg q, r;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_GENESIS);
+    ul_err e = ul_cli_call(cli, &q, &r, buf);
+    if (e == UL_OK && (e = ul_msg_get_item(&r, 1, bytes)) == UL_OK) {
+        e = ul_schema_genesis_decode(g, bytes->ptr, bytes->len);
+    }
+    return e;
+}
+
+static json_t *namespace_owners(ul_cli *cli, const char *ns)
+{
+    ul_msg q, r;
+    uint8_t *buf;
+    ul_span body;
+    static ul_policy p;
+    json_t *out = json_null();
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_NAMESPACE);
+    ul_msg_text(&q, 1, ul_span_str(ns));
+    if (ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_item(&r, 1, &body) == UL_OK &&
+        ul_schema_policy_decode(&p, body.ptr, body.len) == UL_OK) {
+        json_t *pol = ul_cli_policy_json(&p);
+        out = json_incref(json_object_get(pol, "owners"));
+        json_decref(pol);
+    }
+    ul_p2p_free(buf);
+    return out;
+}
+
+static void print_provenance(json_t *o)
+{
+    json_t *rel = json_object_get(o, "release"), *st = json_object_get(o, "status"), *v;
+    const char *k;
+    ul_cli_print_release(rel);
+    printf("  %-12s%s\n", "installable", json_is_true(json_object_get(st, "installable")) ? "yes"
+                                                                                        : "no");
+    json_object_foreach(json_object_get(st, "approvals"), k, v)
+    {
+        size_t i;
+        json_t *key;
+        json_array_foreach(v, i, key)
+        {
+            printf("  %-12s%s %s\n", i ? "" : "approved", k, json_string_value(key));
+        }
+    }
+    if (json_is_true(json_object_get(st, "revoked"))) {
+        printf("  %-12sat height %lld: %s\n", "REVOKED",
+               (long long)json_integer_value(json_object_get(st, "revoked_at_height")),
+               json_string_value(json_object_get(st, "revocation_reason")));
+    } else {
+        printf("  %-12snot revoked\n", "revocation");
+    }
+    json_t *sup = json_object_get(o, "superseded_by");
+    printf("  %-12s%s%s\n", "superseded", json_is_null(sup) ? "no" : "by ",
+           json_is_null(sup) ? "" : json_string_value(json_object_get(sup, "version")));
+    char *deps = json_dumps(json_object_get(o, "dependency_tree"), JSON_COMPACT);
+    char *signers = json_dumps(json_object_get(o, "commit_signers"), JSON_COMPACT);
+    char *owners = json_dumps(json_object_get(o, "namespace_owners"), JSON_COMPACT);
+    printf("  %-12s%s\n  %-12s%s\n  %-12s%s\n", "dep tree", deps, "validators", signers,
+           "ns owners", owners);
+    free(deps);
+    free(signers);
+    free(owners);
+    json_object_foreach(json_object_get(o, "proofs"), k, v)
+    {
+        printf("  %-12s%s: %s\n", k, json_is_true(json_object_get(v, "verified")) ? "verified"
+                                                                                : "NOT VERIFIED",
+               json_string_value(json_object_get(v, "fact"))
+                   ? json_string_value(json_object_get(v, "fact"))
+                   : "release in the committed log");
+    }
+}
+
+int ul_cli_query_provenance(ul_cli *cli, const char *id_hex)
+{
+    uint8_t id[UL_HASH_BYTES], *gbuf = NULL;
+    ul_span gbytes;
+    static ul_genesis g;
+    ul_bundle_result res;
+    ul_err e;
+    if (ul_cli_id_arg(id_hex, id) != UL_OK) {
+        return ul_cli_usage("query provenance: ID is 64 hex digits");
+    }
+    json_t *rel = ul_cli_fetch_release(cli, id, &e);
+    json_t *st = rel ? release_status(cli, id_hex, &e) : NULL;
+    if (!rel || !st || (e = genesis_of(cli, &g, &gbuf, &gbytes)) != UL_OK) {
+        json_decref(rel);
+        json_decref(st);
+        ul_p2p_free(gbuf);
+        return ul_cli_fail(cli, e, "provenance of %s", id_hex);
+    }
+    json_t *proofs = json_object();
+    json_object_set_new(proofs, "inclusion", inclusion_fact(cli, id, &g, gbytes, &res));
+    json_object_set_new(proofs, "revocation",
+                        state_fact(cli, UL_STATE_REVOCATION, id, &res, "revoked", "not revoked"));
+    json_object_set_new(proofs, "approvals",
+                        state_fact(cli, UL_STATE_APPROVALS, id, &res, "approvals recorded",
+                                   "no approvals"));
+    const char *ns = json_string_value(json_object_get(rel, "namespace"));
+    json_t *o = json_pack("{s:O,s:o,s:o,s:o,s:o,s:o,s:o}", "release", rel, "status", st,
+                          "namespace_owners", namespace_owners(cli, ns), "dependency_tree",
+                          dep_tree(cli, rel, 0), "superseded_by", superseded_by(cli, rel),
+                          "commit_signers",
+                          commit_signers(cli,
+                                         (uint64_t)json_integer_value(json_object_get(rel, "height")),
+                                         &g.validators),
+                          "proofs", proofs);
+    json_decref(rel);
+    ul_p2p_free(gbuf);
+    if (cli->json) {
+        ul_cli_print_json(o);
+    } else {
+        print_provenance(o);
+        json_decref(o);
+    }
+    return 0;
+}
