@@ -296,14 +296,31 @@ static ul_err ul_entry_merge(ul_role_approvals *e, const ul_keyset *ks, const ul
 }
 
 /* Where role name belongs in a's entries (sorted by ul_name_cmp): sets *at to its index, or to
- * the insertion point when absent. Returns: true when present. */
+ * the insertion point when absent. Returns: true when present. Equality is searched over every
+ * entry first, so a missorted stored list can never gain a second entry for one role. */
 static bool ul_approvals_slot(const ul_approvals *a, ul_span name, size_t *at)
 {
     for (*at = 0; *at < a->n; (*at)++) {
-        int c = ul_name_cmp(a->roles[*at].role, name);
+        if (ul_span_eq(a->roles[*at].role, name)) {
+            return true;
+        }
+    }
+    *at = 0;
+    while (*at < a->n && ul_name_cmp(a->roles[*at].role, name) < 0) {
+        (*at)++;
+    }
+    return false;
+}
 
-        if (c >= 0) {
-            return c == 0;
+/* Makes room for one more entry in a full list by dropping the first entry of a role p no longer
+ * defines (renamed or removed by a policy change). Returns: false when every entry is live. */
+static bool ul_approvals_drop_stale(const ul_policy *p, ul_approvals *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (ul_policy_role(p, a->roles[i].role) == NULL) {
+            memmove(&a->roles[i], &a->roles[i + 1], (a->n - i - 1) * sizeof(a->roles[0]));
+            a->n--;
+            return true;
         }
     }
     return false;
@@ -311,7 +328,9 @@ static bool ul_approvals_slot(const ul_approvals *a, ul_span name, size_t *at)
 
 /* The new entry's role span points at the policy's role name (p->roles[i].name), i.e. into the
  * caller's policy bytes: the caller keeps those alive until it has encoded a. Nothing in a
- * changes unless UL_OK is returned. Zero signatures is UL_E_THRESHOLD. */
+ * changes unless UL_OK is returned. Zero signatures is UL_E_THRESHOLD. Room is made, only when
+ * needed, by dropping keys rotated out of the role and entries of roles the policy no longer
+ * defines; until then a keeps the full record of who co-signed. */
 ul_err ul_policy_approve(const ul_policy *p, ul_span role, const ul_sig *sigs, size_t n_sigs,
                          ul_approvals *a)
 {
@@ -352,9 +371,11 @@ ul_err ul_policy_approve(const ul_policy *p, ul_span role, const ul_sig *sigs, s
         return err;
     }
     if (!found) {
-        if (a->n == UL_MAX_ROLES) { /* only with more approved roles than a policy can define */
+        /* A full list holds a stale role: a policy defines at most UL_MAX_ROLES roles. */
+        if (a->n == UL_MAX_ROLES && !ul_approvals_drop_stale(p, a)) {
             return UL_E_LIMIT;
         }
+        ul_approvals_slot(a, r->name, &at);
         memmove(&a->roles[at + 1], &a->roles[at], (a->n - at) * sizeof(a->roles[0]));
         a->n++;
     }

@@ -333,8 +333,9 @@ static ul_err mark_installable(ul_chain *c, const ul_release *r, const uint8_t i
         while (at < n && ul_be64_get(v + at * INST_ENTRY) > r->seq) {
             at++;
         }
-        if (at == UL_MAX_INSTALLABLE_KEPT) {
-            continue; /* older than everything kept */
+        if (at == UL_MAX_INSTALLABLE_KEPT ||
+            (at < n && memcmp(v + at * INST_ENTRY + 8, id32, UL_HASH_BYTES) == 0)) {
+            continue; /* older than everything kept, or listed already (a later approval) */
         }
         memmove(v + (at + 1) * INST_ENTRY, v + at * INST_ENTRY, (n - at) * INST_ENTRY);
         ul_be64_put(v + at * INST_ENTRY, r->seq);

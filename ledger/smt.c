@@ -6,8 +6,14 @@
  * right32 (an inner node), and hash = SHA-256(node): the stored bytes are the hash's preimage.
  * The empty subtree (32 zero bytes) is never stored. Every walk is bounded by the 256 key bits:
  * below depth 256 there is nothing to split, so a deeper inner node means a corrupt store.
+ *
+ * A store read costs microseconds and a proof at 10^6 keys walks ~21 levels, so the upper levels
+ * (read by every proof and every update) are kept in a process-wide cache. Nodes are
+ * content-addressed, so a cached node is never stale; only nodes read from a store enter it,
+ * so nothing uncommitted becomes provable.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,13 +33,14 @@ typedef struct {
     sub_kind kind;
 } sub;
 
-/* One ul_smt_update_root call: the sorted updates and the nodes made so far. */
+/* One ul_smt_update_root call. It walks the tree once, top down: every node it reads is a
+ * committed one (the old root or a child of a node read before), and a node it makes is only ever
+ * handed up to its parent, so no table of made nodes is needed to read them back. */
 typedef struct {
     ul_store *s;
     ul_batch *b;
     const ul_smt_update *u;
-    size_t *live;    /* live[i]: updates among u[0..i) that insert (not delete) */
-    ul_overlay made; /* hash(32) -> node(65) of every node this call put into b */
+    size_t *live; /* live[i]: updates among u[0..i) that insert (not delete) */
 } smt_ctx;
 
 static const uint8_t zero32[UL_HASH_BYTES];
@@ -49,11 +56,92 @@ static unsigned key_bit(const uint8_t *key, size_t i)
     return (key[i >> 3] >> (7 - (i & 7))) & 1u;
 }
 
-/* Reads a committed node; a missing or malformed one is corruption, since a root the caller
- * holds must have all its nodes stored. */
-static ul_err node_read(ul_store *s, const uint8_t hash[UL_HASH_BYTES], uint8_t node[NODE_BYTES])
+/* ---- Upper-level node cache -------------------------------------------------------------- */
+
+/* Nodes above CACHE_DEPTH: at 10^6 keys levels 0..16 hold ~131k nodes, which a 2-way cache of
+ * 2^18 slots (~28 MiB, touched as used) keeps with few conflicts; a proof then reads ~5 nodes
+ * from the store instead of ~21. Sets are picked by hash bits: a key chosen to collide only costs
+ * cache misses, never a wrong node (the full hash is compared). */
+#define CACHE_DEPTH 17
+#define CACHE_SETS ((size_t)1 << 17)
+#define CACHE_LOCKS 256 /* striped: provers on several threads rarely meet */
+
+typedef struct {
+    const ul_store *s; /* NULL: free; a node counts for the store it was read from */
+    uint8_t hash[UL_HASH_BYTES];
+    uint8_t node[NODE_BYTES];
+} cache_slot;
+
+static cache_slot (*g_cache)[2]; /* [set][way], way 0 most recently used */
+static pthread_mutex_t g_cache_locks[CACHE_LOCKS];
+static pthread_once_t g_cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_init(void)
+{
+    for (size_t i = 0; i < CACHE_LOCKS; i++) {
+        pthread_mutex_init(&g_cache_locks[i], NULL);
+    }
+    g_cache = calloc(CACHE_SETS, sizeof *g_cache); /* NULL: run without a cache */
+}
+
+static size_t cache_set(const uint8_t hash[UL_HASH_BYTES])
+{
+    return (size_t)ul_be32_get(hash) & (CACHE_SETS - 1);
+}
+
+static bool cache_get(const ul_store *s, const uint8_t hash[UL_HASH_BYTES],
+                      uint8_t node[NODE_BYTES])
+{
+    pthread_once(&g_cache_once, cache_init);
+    if (g_cache == NULL) {
+        return false;
+    }
+    size_t set = cache_set(hash);
+    cache_slot *w = g_cache[set];
+    bool hit = false;
+    pthread_mutex_lock(&g_cache_locks[set % CACHE_LOCKS]);
+    for (int i = 0; i < 2 && !hit; i++) {
+        if (w[i].s == s && memcmp(w[i].hash, hash, UL_HASH_BYTES) == 0) {
+            memcpy(node, w[i].node, NODE_BYTES);
+            if (i == 1) { /* keep the most recently used in way 0 */
+                cache_slot t = w[0];
+                w[0] = w[1];
+                w[1] = t;
+            }
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&g_cache_locks[set % CACHE_LOCKS]);
+    return hit;
+}
+
+/* Adds a node just read from s, evicting the set's least recently used one. */
+static void cache_put(const ul_store *s, const uint8_t hash[UL_HASH_BYTES],
+                      const uint8_t node[NODE_BYTES])
+{
+    if (g_cache == NULL) {
+        return;
+    }
+    size_t set = cache_set(hash);
+    cache_slot *w = g_cache[set];
+    pthread_mutex_lock(&g_cache_locks[set % CACHE_LOCKS]);
+    w[1] = w[0];
+    w[0].s = s;
+    memcpy(w[0].hash, hash, UL_HASH_BYTES);
+    memcpy(w[0].node, node, NODE_BYTES);
+    pthread_mutex_unlock(&g_cache_locks[set % CACHE_LOCKS]);
+}
+
+/* Reads the committed node at depth; a missing or malformed one is corruption, since a root the
+ * caller holds must have all its nodes stored. */
+static ul_err node_read(ul_store *s, const uint8_t hash[UL_HASH_BYTES], size_t depth,
+                        uint8_t node[NODE_BYTES])
 {
     uint8_t k[KEY_BYTES];
+    bool cached = depth < CACHE_DEPTH;
+    if (cached && cache_get(s, hash, node)) {
+        return UL_OK;
+    }
     k[0] = UL_KEY_SMT;
     memcpy(k + 1, hash, UL_HASH_BYTES);
     ul_err e = ul_store_get_fixed(s, k, sizeof k, node, NODE_BYTES);
@@ -63,36 +151,21 @@ static ul_err node_read(ul_store *s, const uint8_t hash[UL_HASH_BYTES], uint8_t 
     if (e == UL_OK && node[0] != TAG_LEAF && node[0] != TAG_INNER) {
         return UL_E_CORRUPT;
     }
+    if (e == UL_OK && cached) {
+        cache_put(s, hash, node);
+    }
     return e;
 }
 
-/* Nodes made earlier in this call first (not yet in the store), then the store. */
-static ul_err ctx_read(smt_ctx *c, const uint8_t hash[UL_HASH_BYTES], uint8_t node[NODE_BYTES])
-{
-    const ul_ov_entry *e = ul_overlay_get(&c->made, hash, UL_HASH_BYTES);
-    if (e != NULL) {
-        memcpy(node, e->val, NODE_BYTES);
-        return UL_OK;
-    }
-    return node_read(c->s, hash, node);
-}
-
-/* Hashes node, records it in the batch and the call's table, and describes it in *out. */
-static ul_err ctx_put(smt_ctx *c, const uint8_t node[NODE_BYTES], sub *out)
+/* Hashes node, puts it into the batch and describes it in *out. */
+static void ctx_put(smt_ctx *c, const uint8_t node[NODE_BYTES], sub *out)
 {
     uint8_t k[KEY_BYTES];
     ul_client_sha256(out->hash, node, NODE_BYTES);
     out->kind = node[0] == TAG_LEAF ? SUB_LEAF : SUB_INNER;
-    if (ul_overlay_get(&c->made, out->hash, UL_HASH_BYTES) != NULL) {
-        return UL_OK; /* made already: the batch holds it */
-    }
-    if (ul_overlay_put(&c->made, out->hash, UL_HASH_BYTES, node, NODE_BYTES) != UL_OK) {
-        return UL_E_NOMEM;
-    }
     k[0] = UL_KEY_SMT;
     memcpy(k + 1, out->hash, UL_HASH_BYTES);
     ul_batch_put(c->b, k, sizeof k, node, NODE_BYTES);
-    return UL_OK;
 }
 
 static ul_err put_leaf(smt_ctx *c, const uint8_t key[UL_HASH_BYTES],
@@ -102,18 +175,19 @@ static ul_err put_leaf(smt_ctx *c, const uint8_t key[UL_HASH_BYTES],
     node[0] = TAG_LEAF;
     memcpy(node + 1, key, UL_HASH_BYTES);
     memcpy(node + 1 + UL_HASH_BYTES, value, UL_HASH_BYTES);
-    return ctx_put(c, node, out);
+    ctx_put(c, node, out);
+    return UL_OK;
 }
 
-/* Joins two updated children: nothing, a lone leaf moving up (the compressed tree keeps a single
- * leaf at the shallowest depth where it is alone), or an inner node. */
-static ul_err join(smt_ctx *c, sub *l, sub *r, sub *out)
+/* Joins two updated children at depth + 1: nothing, a lone leaf moving up (the compressed tree
+ * keeps a single leaf at the shallowest depth where it is alone), or an inner node. */
+static ul_err join(smt_ctx *c, size_t depth, sub *l, sub *r, sub *out)
 {
     uint8_t node[NODE_BYTES];
     if (l->kind == SUB_EMPTY || r->kind == SUB_EMPTY) {
         sub *other = l->kind == SUB_EMPTY ? r : l;
         if (other->kind == SUB_UNKNOWN) {
-            ul_err e = ctx_read(c, other->hash, node);
+            ul_err e = node_read(c->s, other->hash, depth + 1, node);
             if (e != UL_OK) {
                 return e;
             }
@@ -127,7 +201,8 @@ static ul_err join(smt_ctx *c, sub *l, sub *r, sub *out)
     node[0] = TAG_INNER;
     memcpy(node + 1, l->hash, UL_HASH_BYTES);
     memcpy(node + 1 + UL_HASH_BYTES, r->hash, UL_HASH_BYTES);
-    return ctx_put(c, node, out);
+    ctx_put(c, node, out);
+    return UL_OK;
 }
 
 /* First index in u[lo..hi) whose key has bit `bit` set. The keys share their first `bit` bits
@@ -192,7 +267,7 @@ static ul_err build(smt_ctx *c, size_t depth, size_t lo, size_t hi, const uint8_
     if (e == UL_OK) {
         e = build(c, depth + 1, mid, hi, leaf_right ? leaf : NULL, &r);
     }
-    return e != UL_OK ? e : join(c, &l, &r, out);
+    return e != UL_OK ? e : join(c, depth, &l, &r, out);
 }
 
 static void untouched(const uint8_t hash[UL_HASH_BYTES], sub *out)
@@ -210,7 +285,7 @@ static ul_err update(smt_ctx *c, size_t depth, const uint8_t hash[UL_HASH_BYTES]
     if (is_zero(hash)) {
         return build(c, depth, lo, hi, NULL, out);
     }
-    ul_err e = ctx_read(c, hash, node);
+    ul_err e = node_read(c->s, hash, depth, node);
     if (e != UL_OK) {
         return e;
     }
@@ -232,7 +307,7 @@ static ul_err update(smt_ctx *c, size_t depth, const uint8_t hash[UL_HASH_BYTES]
     if (e == UL_OK && hi > mid) {
         e = update(c, depth + 1, node + 1 + UL_HASH_BYTES, mid, hi, &r);
     }
-    return e != UL_OK ? e : join(c, &l, &r, out);
+    return e != UL_OK ? e : join(c, depth, &l, &r, out);
 }
 
 static void check_sorted(const ul_smt_update *u, size_t n)
@@ -253,21 +328,18 @@ ul_err ul_smt_update_root(ul_store *s, ul_batch *b, const uint8_t root32[UL_HASH
     }
     smt_ctx c = {.s = s, .b = b, .u = u};
     c.live = malloc((n + 1) * sizeof *c.live);
-    ul_err e = c.live ? ul_overlay_init(&c.made) : UL_E_NOMEM;
-    if (e != UL_OK) {
-        goto out;
+    if (c.live == NULL) {
+        return UL_E_NOMEM;
     }
     c.live[0] = 0;
     for (size_t i = 0; i < n; i++) {
         c.live[i + 1] = c.live[i] + (u[i].del ? 0 : 1);
     }
     sub root;
-    e = update(&c, 0, root32, 0, n, &root);
+    ul_err e = update(&c, 0, root32, 0, n, &root);
     if (e == UL_OK) {
         memcpy(new_root32, root.hash, UL_HASH_BYTES); /* empty: all zero */
     }
-    ul_overlay_free(&c.made);
-out:
     free(c.live);
     return e;
 }
@@ -286,7 +358,7 @@ static ul_err walk(ul_store *s, const uint8_t root32[UL_HASH_BYTES],
         if (is_zero(h)) {
             return UL_OK;
         }
-        ul_err e = node_read(s, h, leaf);
+        ul_err e = node_read(s, h, d, leaf);
         if (e != UL_OK || leaf[0] == TAG_LEAF) {
             *has_leaf = e == UL_OK;
             return e;

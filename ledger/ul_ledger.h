@@ -240,7 +240,7 @@ ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t start, uint8_t (*ids)[
 /* The latest release for (ns, hw): highest sequence. */
 ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH_BYTES],
                        uint64_t *seq);
-/* A namespace's canonical register body and the height it was registered at. */
+/* A namespace's canonical policy (as it stands now) and the height it was registered at. */
 ul_err ul_chain_namespace(ul_chain *c, ul_span ns, uint8_t **body, size_t *len, uint64_t *height);
 /* The last nonce used by a signer (0 when it never signed). */
 ul_err ul_chain_nonce(ul_chain *c, const uint8_t pubkey32[UL_PUBKEY_BYTES], uint64_t *nonce);

@@ -78,11 +78,18 @@ static int open_chain(bench *b)
         fprintf(stderr, "bench_chain: %s already holds a chain\n", b->db);
         return 1;
     }
-    if ((e = bench_register_body(body, sizeof body, &blen, ul_key_pubkey(b->key), 1)) ||
-        (e = bench_sign_tx(b->key, ul_chain_id(b->chain), UL_TX_REGISTER, body, blen, tx, sizeof tx,
-                           &tlen)) ||
-        (e = ul_chain_submit(b->chain, tx, tlen, id)) ||
-        (e = ul_chain_produce(b->chain, b->key, bench_wall_ms(), NULL))) {
+    /* The namespace, then the one its releases depend on (higher nonce, same key). */
+    for (uint64_t nonce = 1; nonce <= 2; nonce++) {
+        e = nonce == 1 ? bench_register_body(body, sizeof body, &blen, ul_key_pubkey(b->key), 1)
+                       : bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(b->key),
+                                                BENCH_DEP_NS, 2);
+        if (e || (e = bench_sign_tx(b->key, ul_chain_id(b->chain), UL_TX_REGISTER, body, blen, tx,
+                                    sizeof tx, &tlen)) ||
+            (e = ul_chain_submit(b->chain, tx, tlen, id))) {
+            return fail("register namespace", e);
+        }
+    }
+    if ((e = ul_chain_produce(b->chain, b->key, bench_wall_ms(), NULL)) != UL_OK) {
         return fail("register namespace", e);
     }
     return 0;

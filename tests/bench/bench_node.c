@@ -126,11 +126,17 @@ static int register_ns(int sock, const ul_key *key, const uint8_t cid[UL_HASH_BY
     size_t blen, tlen, rejected = 0;
     uint64_t h;
     bench_txs one = {.n = 1, .arena = tx, .off = &(size_t){0}, .len = &tlen};
-    ul_err e = bench_register_body(body, sizeof body, &blen, ul_key_pubkey(key), 1);
-    if (e == UL_OK &&
-        (e = bench_sign_tx(key, cid, UL_TX_REGISTER, body, blen, tx, sizeof tx, &tlen)) == UL_OK &&
-        (e = submit_batch(sock, &one, 0, 1, id, &rejected)) == UL_OK) {
-        e = rejected ? UL_E_INTERNAL : wait_committed(sock, id, &h);
+    ul_err e = UL_OK;
+    /* The namespace, then the one its releases depend on (higher nonce, same key). */
+    for (uint64_t nonce = 1; e == UL_OK && nonce <= 2; nonce++) {
+        e = nonce == 1 ? bench_register_body(body, sizeof body, &blen, ul_key_pubkey(key), 1)
+                       : bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(key),
+                                                BENCH_DEP_NS, 2);
+        if (e == UL_OK &&
+            (e = bench_sign_tx(key, cid, UL_TX_REGISTER, body, blen, tx, sizeof tx, &tlen)) == 0 &&
+            (e = submit_batch(sock, &one, 0, 1, id, &rejected)) == UL_OK) {
+            e = rejected ? UL_E_INTERNAL : wait_committed(sock, id, &h);
+        }
     }
     return e != UL_OK ? fail("register namespace", e) : 0;
 }

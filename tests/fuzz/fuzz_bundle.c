@@ -221,7 +221,7 @@ int main(int argc, char **argv)
     uint8_t sk[UL_SECKEY_BYTES], body[1024], tx[2048], ids[5][UL_HASH_BYTES], *b;
     size_t blen, tlen, n;
     ul_chain *c = NULL;
-    ul_register r;
+    static ul_register r;
 
     if (argc != 2) {
         fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
@@ -236,13 +236,18 @@ int main(int argc, char **argv)
     check(ul_key_from_secret(&pub, sk) == UL_OK, "key");
     check(mkdtemp(dir) != NULL, "mkdtemp");
     check(ul_chain_open(&c, dir, g_genesis, g_glen) == UL_OK, "open");
+    /* The default policy: owner and publisher 1 of 1, no co-signers, owners and publishers
+     * revoke. */
     memset(&r, 0, sizeof r);
     r.ns = ul_span_str("fuzz/device");
     r.nonce = 1;
-    r.n_owners = 1;
-    memcpy(r.owners[0], ul_key_pubkey(owner), UL_PUBKEY_BYTES);
-    r.n_publishers = 1;
-    memcpy(r.publishers[0], ul_key_pubkey(pub), UL_PUBKEY_BYTES);
+    r.policy.owners.n = r.policy.owners.threshold = 1;
+    memcpy(r.policy.owners.keys[0], ul_key_pubkey(owner), UL_PUBKEY_BYTES);
+    r.policy.publishers.n = r.policy.publishers.threshold = 1;
+    memcpy(r.policy.publishers.keys[0], ul_key_pubkey(pub), UL_PUBKEY_BYTES);
+    r.policy.n_revokers = 2;
+    r.policy.revokers[0] = ul_span_str("owners");
+    r.policy.revokers[1] = ul_span_str("publishers");
     check(ul_schema_register_encode(body, sizeof body, &blen, &r) == UL_OK, "register");
     tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, owner, UL_DOMAIN_TX);
     check(ul_chain_submit(c, tx, tlen, ids[0]) == UL_OK, "register");

@@ -46,6 +46,13 @@ ROUND_TRIP(commit, ul_commit)
 ROUND_TRIP(inclusion, ul_inclusion)
 ROUND_TRIP(consistency, ul_consistency)
 ROUND_TRIP(bundle, ul_bundle)
+ROUND_TRIP(policy, ul_policy)
+ROUND_TRIP(set_policy, ul_set_policy)
+ROUND_TRIP(approve, ul_approve)
+ROUND_TRIP(revoke, ul_revoke)
+ROUND_TRIP(rotate, ul_rotate)
+ROUND_TRIP(transfer, ul_transfer)
+ROUND_TRIP(approvals, ul_approvals)
 
 static void rt_block(const uint8_t *data, size_t size)
 {
@@ -78,6 +85,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rt_consistency(data, size);
     rt_bundle(data, size);
     rt_block(data, size);
+    rt_policy(data, size);
+    rt_set_policy(data, size);
+    rt_approve(data, size);
+    rt_revoke(data, size);
+    rt_rotate(data, size);
+    rt_transfer(data, size);
+    rt_approvals(data, size);
     (void)ul_schema_ns_check((ul_span){data, size});
     return 0;
 }

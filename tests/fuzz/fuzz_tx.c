@@ -1,7 +1,9 @@
-/* Fuzz target "transaction validation": each input is submitted to one process-wide chain (a
- * namespace registered at height 1) and then discarded, so every input meets the same state; it
- * is also decoded as a tx, a release and a register body, and whatever decodes must re-encode to
- * the same bytes. Built with -DUL_FUZZ_GEN (without replay.c), main() writes the seed corpus:
+/* Fuzz target "transaction validation": each input is submitted to one process-wide chain and
+ * then discarded, so every input meets the same state: at height 1 the namespace FUZZ_NS is
+ * registered under a policy with a certifier role (required for feature releases) and an end of
+ * support already reached, FUZZ_DEP_NS is registered for dependencies, and one feature release
+ * awaits its co-signature, so every tx kind can succeed. Each input is also decoded as a tx, a
+ * release and each namespace-tx body, and whatever decodes must re-encode to the same bytes. Built with -DUL_FUZZ_GEN (without replay.c), main() writes the seed corpus:
  *   cc -std=c11 -D_GNU_SOURCE -I. -DUL_FUZZ_GEN tests/fuzz/fuzz_tx.c build/libupledger.a \
  *      build/libupclient.a -lleveldb -lnanomsg -ljansson -lpthread -lsecp256k1 -lsodium -lcbor \
  *      -o /tmp/gen_tx && /tmp/gen_tx tests/fuzz/corpus/fuzz_tx
@@ -19,11 +21,15 @@
 #define FUZZ_T0 1700000000000ULL
 #define FUZZ_CHAIN_NAME "upledger-fuzz"
 #define FUZZ_NS "fuzz/device"
+#define FUZZ_DEP_NS "fuzz/base"
+/* End of support of FUZZ_NS: the genesis time, so the validator may transfer it at height 2. */
+#define FUZZ_EOS (FUZZ_T0 / 1000)
 
-enum { KEY_VALIDATOR = 1, KEY_OWNER = 2, KEY_PUBLISHER = 3, KEY_OTHER = 4 };
+enum { KEY_VALIDATOR = 1, KEY_OWNER = 2, KEY_PUBLISHER = 3, KEY_OTHER = 4, KEY_CERTIFIER = 5 };
 
 static ul_chain *g_chain;
-static ul_key *g_keys[5];
+static ul_key *g_keys[6];
+static uint8_t g_pending_id[UL_HASH_BYTES]; /* the release at height 1 awaiting co-signature */
 static char g_dir[64];
 static uint8_t g_out[UL_MAX_TX_BYTES]; /* re-encodings */
 
@@ -94,25 +100,76 @@ static size_t sign_tx(uint8_t *out, size_t cap, uint64_t kind, const uint8_t *bo
     return len;
 }
 
-static size_t register_body(uint8_t *out, size_t cap, const char *ns, uint64_t nonce)
+static void keyset_one(ul_keyset *ks, unsigned key)
 {
-    ul_register r;
+    memset(ks, 0, sizeof *ks);
+    ks->n = 1;
+    ks->threshold = 1;
+    memcpy(ks->keys[0], ul_key_pubkey(g_keys[key]), UL_PUBKEY_BYTES);
+}
+
+/* The default policy (owner, publisher, each 1 of 1; owners and publishers revoke), plus, when
+ * full, a certifier role required for feature releases and an end of support. */
+static void fuzz_policy(ul_policy *p, bool full)
+{
+    memset(p, 0, sizeof *p);
+    keyset_one(&p->owners, KEY_OWNER);
+    keyset_one(&p->publishers, KEY_PUBLISHER);
+    p->n_revokers = 2;
+    p->revokers[0] = ul_span_str("owners");
+    p->revokers[1] = ul_span_str("publishers");
+    if (full) {
+        p->n_roles = 1;
+        p->roles[0].name = ul_span_str("certifier");
+        keyset_one(&p->roles[0].keys, KEY_CERTIFIER);
+        p->n_require = 1;
+        p->require[0].kind = UL_KIND_FEATURE;
+        p->require[0].n = 1;
+        p->require[0].roles[0] = ul_span_str("certifier");
+        p->has_eos = true;
+        p->eos = FUZZ_EOS;
+    }
+}
+
+static size_t register_body(uint8_t *out, size_t cap, const char *ns, uint64_t nonce, bool full)
+{
+    static ul_register r;
     size_t len = 0;
 
     memset(&r, 0, sizeof r);
     r.ns = ul_span_str(ns);
     r.nonce = nonce;
-    r.n_owners = 1;
-    memcpy(r.owners[0], ul_key_pubkey(g_keys[KEY_OWNER]), UL_PUBKEY_BYTES);
-    r.n_publishers = 1;
-    memcpy(r.publishers[0], ul_key_pubkey(g_keys[KEY_PUBLISHER]), UL_PUBKEY_BYTES);
+    fuzz_policy(&r.policy, full);
     check(ul_schema_register_encode(out, cap, &len, &r) == UL_OK, "register encode");
+    return len;
+}
+
+/* The release awaiting co-signature at height 1: a feature release on its own class. */
+static size_t pending_release_body(uint8_t *out, size_t cap)
+{
+    static ul_release r;
+    size_t len = 0;
+
+    memset(&r, 0, sizeof r);
+    r.ns = ul_span_str(FUZZ_NS);
+    r.provider = ul_span_str("Fuzz Devices Inc");
+    r.time = 1700000000;
+    r.version = ul_span_str("0.9.0");
+    r.seq = 1;
+    memset(r.digest, 0x99, sizeof r.digest);
+    r.size = 1000;
+    r.file = ul_span_str("device.img");
+    r.n_hw = 1;
+    r.hw[0] = ul_span_str("board-z");
+    r.kind = UL_KIND_FEATURE;
+    check(ul_schema_release_encode(out, cap, &len, &r) == UL_OK, "release encode");
     return len;
 }
 
 static ul_chain *chain_get(void)
 {
-    uint8_t genesis[512], body[1024], tx[2048];
+    static uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES];
+    uint8_t genesis[512];
     size_t glen, blen, tlen;
     uint8_t id[UL_HASH_BYTES];
     ul_genesis g;
@@ -136,31 +193,75 @@ static ul_chain *chain_get(void)
     check(mkdtemp(g_dir) != NULL, "mkdtemp");
     atexit(cleanup);
     check(ul_chain_open(&g_chain, g_dir, genesis, glen) == UL_OK, "chain open");
-    blen = register_body(body, sizeof body, FUZZ_NS, 1);
-    const ul_key *owner = g_keys[KEY_OWNER];
+    const ul_key *owner = g_keys[KEY_OWNER], *pub = g_keys[KEY_PUBLISHER];
+    blen = register_body(body, sizeof body, FUZZ_NS, 1, true);
     tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX,
                    ul_chain_id(g_chain));
     check(ul_chain_submit(g_chain, tx, tlen, id) == UL_OK, "register");
+    blen = register_body(body, sizeof body, FUZZ_DEP_NS, 2, false);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX,
+                   ul_chain_id(g_chain));
+    check(ul_chain_submit(g_chain, tx, tlen, id) == UL_OK, "register dependency");
+    blen = pending_release_body(body, sizeof body);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE,
+                   ul_chain_id(g_chain));
+    check(ul_chain_submit(g_chain, tx, tlen, g_pending_id) == UL_OK, "publish");
     check(ul_chain_produce(g_chain, g_keys[KEY_VALIDATOR], FUZZ_T0 + 1000, NULL) == UL_OK,
           "produce");
     return g_chain;
 }
 
+#define ROUND_TRIP(name, type)                                                                     \
+    static void rt_##name(const uint8_t *data, size_t size)                                        \
+    {                                                                                              \
+        static type rec;                                                                           \
+        size_t len = 0;                                                                            \
+        if (ul_schema_##name##_decode(&rec, data, size) == UL_OK) {                                \
+            check(ul_schema_##name##_encode(g_out, sizeof g_out, &len, &rec) == UL_OK,             \
+                  #name " re-encode");                                                             \
+            check(len == size && memcmp(g_out, data, size) == 0, #name " round trip differs");    \
+        }                                                                                          \
+    }
+
+ROUND_TRIP(register, ul_register)
+ROUND_TRIP(set_policy, ul_set_policy)
+ROUND_TRIP(approve, ul_approve)
+ROUND_TRIP(revoke, ul_revoke)
+ROUND_TRIP(rotate, ul_rotate)
+ROUND_TRIP(transfer, ul_transfer)
+
 /* Whatever decodes must re-encode to exactly the input (decoders accept canonical input only). */
 static void decode_checks(const uint8_t *data, size_t size)
 {
     static ul_release rel;
-    static ul_register reg;
     ul_tx tx;
     size_t len;
 
     if (ul_schema_tx_decode(&tx, data, size) == UL_OK) {
         check(ul_schema_tx_encode(g_out, sizeof g_out, &len, &tx) == UL_OK, "tx re-encode");
         check(len == size && memcmp(g_out, data, size) == 0, "tx round trip differs");
-        if (tx.kind == UL_TX_PUBLISH) {
+        switch (tx.kind) {
+        case UL_TX_PUBLISH:
             (void)ul_schema_release_decode(&rel, tx.body.ptr, tx.body.len);
-        } else {
-            (void)ul_schema_register_decode(&reg, tx.body.ptr, tx.body.len);
+            break;
+        case UL_TX_REGISTER:
+            rt_register(tx.body.ptr, tx.body.len);
+            break;
+        case UL_TX_SET_POLICY:
+            rt_set_policy(tx.body.ptr, tx.body.len);
+            break;
+        case UL_TX_APPROVE:
+            rt_approve(tx.body.ptr, tx.body.len);
+            break;
+        case UL_TX_REVOKE:
+            rt_revoke(tx.body.ptr, tx.body.len);
+            break;
+        case UL_TX_ROTATE:
+            rt_rotate(tx.body.ptr, tx.body.len);
+            break;
+        default:
+            rt_transfer(tx.body.ptr, tx.body.len);
+            break;
         }
     }
     if (ul_schema_release_decode(&rel, data, size) == UL_OK) {
@@ -169,11 +270,12 @@ static void decode_checks(const uint8_t *data, size_t size)
         check(len == size && memcmp(g_out, data, size) == 0, "release round trip differs");
         check(ul_schema_ns_check(rel.ns) == UL_OK, "decoded release has a bad namespace");
     }
-    if (ul_schema_register_decode(&reg, data, size) == UL_OK) {
-        check(ul_schema_register_encode(g_out, sizeof g_out, &len, &reg) == UL_OK,
-              "register re-encode");
-        check(len == size && memcmp(g_out, data, size) == 0, "register round trip differs");
-    }
+    rt_register(data, size);
+    rt_set_policy(data, size);
+    rt_approve(data, size);
+    rt_revoke(data, size);
+    rt_rotate(data, size);
+    rt_transfer(data, size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -192,7 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(ul_chain_seal(c, ul_key_pubkey(g_keys[KEY_VALIDATOR]), ul_chain_next_time(c), &h,
                             hash) == UL_OK,
               "seal");
-        check(h.height == 2 && h.log_size <= 1, "sealed header");
+        check(h.height == 2 && (h.log_size == 1 || h.log_size == 2), "sealed header");
     } else {
         check(ul_chain_pending_count(c) == 0, "rejected tx left something pending");
     }
@@ -267,10 +369,73 @@ static void expect(const uint8_t *tx, size_t len, ul_err want, const char *name)
     put(name, tx, len);
 }
 
+static size_t set_policy_body(uint8_t *out, size_t cap, uint64_t nonce)
+{
+    static ul_set_policy v;
+    size_t len = 0;
+    memset(&v, 0, sizeof v);
+    v.ns = ul_span_str(FUZZ_NS);
+    v.nonce = nonce;
+    fuzz_policy(&v.policy, true);
+    v.policy.has_eos = false;
+    v.policy.n_hw = 1;
+    v.policy.hw[0] = ul_span_str("board-a");
+    check(ul_schema_set_policy_encode(out, cap, &len, &v) == UL_OK, "set policy encode");
+    return len;
+}
+
+static size_t approve_body(uint8_t *out, size_t cap, const uint8_t *id, const char *role,
+                           uint64_t nonce)
+{
+    ul_approve v = {.role = ul_span_str(role), .nonce = nonce};
+    size_t len = 0;
+    memcpy(v.release, id, UL_HASH_BYTES);
+    check(ul_schema_approve_encode(out, cap, &len, &v) == UL_OK, "approve encode");
+    return len;
+}
+
+static size_t revoke_body(uint8_t *out, size_t cap, const uint8_t *id, uint64_t nonce)
+{
+    ul_revoke v = {.reason = ul_span_str("recalled: bricks board-z"), .nonce = nonce};
+    size_t len = 0;
+    memcpy(v.release, id, UL_HASH_BYTES);
+    check(ul_schema_revoke_encode(out, cap, &len, &v) == UL_OK, "revoke encode");
+    return len;
+}
+
+static size_t rotate_body(uint8_t *out, size_t cap, const char *target, unsigned key,
+                          uint64_t nonce)
+{
+    static ul_rotate v;
+    size_t len = 0;
+    memset(&v, 0, sizeof v);
+    v.ns = ul_span_str(FUZZ_NS);
+    v.nonce = nonce;
+    v.target = ul_span_str(target);
+    keyset_one(&v.keys, key);
+    check(ul_schema_rotate_encode(out, cap, &len, &v) == UL_OK, "rotate encode");
+    return len;
+}
+
+static size_t transfer_body(uint8_t *out, size_t cap, uint64_t nonce)
+{
+    static ul_transfer v;
+    size_t len = 0;
+    memset(&v, 0, sizeof v);
+    v.ns = ul_span_str(FUZZ_NS);
+    v.nonce = nonce;
+    keyset_one(&v.owners, KEY_OTHER);
+    keyset_one(&v.publishers, KEY_OTHER);
+    check(ul_schema_transfer_encode(out, cap, &len, &v) == UL_OK, "transfer encode");
+    return len;
+}
+
 int main(int argc, char **argv)
 {
     static uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES], other[UL_HASH_BYTES];
-    const ul_key *pub = NULL, *owner = NULL, *both[2];
+    const ul_key *pub = NULL, *owner = NULL, *cert = NULL, *val = NULL, *stranger = NULL;
+    const ul_key *both[2];
+    uint8_t unknown[UL_HASH_BYTES];
     size_t blen, tlen;
 
     if (argc != 2) {
@@ -281,13 +446,17 @@ int main(int argc, char **argv)
     chain_get();
     pub = g_keys[KEY_PUBLISHER];
     owner = g_keys[KEY_OWNER];
+    cert = g_keys[KEY_CERTIFIER];
+    val = g_keys[KEY_VALIDATOR];
+    stranger = g_keys[KEY_OTHER];
     both[0] = pub;
     both[1] = owner;
     const uint8_t *chain = ul_chain_id(g_chain);
     memcpy(other, chain, UL_HASH_BYTES);
     other[0] ^= 1;
+    memset(unknown, 0x5a, sizeof unknown);
 
-    /* Valid for the fuzz chain. */
+    /* Publish. */
     blen = release_body(body, sizeof body, 1, FUZZ_NS, false);
     put("body-release-min", body, blen);
     tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE, chain);
@@ -296,10 +465,12 @@ int main(int argc, char **argv)
     expect(tx, tlen, UL_E_SIG, "publish-bad-sig");
     expect(tx, tlen - 1, UL_E_CBOR_MALFORMED, "publish-truncated");
     tx[tlen - 1] ^= 1;
-    tx[2] = 3;
-    expect(tx, tlen, UL_E_TX_KIND, "publish-kind-3");
-    tx[2] = 1;
+    tx[2] = UL_TX_KIND_MAX_ + 1;
+    expect(tx, tlen, UL_E_TX_KIND, "publish-kind-8");
+    tx[2] = UL_TX_REGISTER;
     expect(tx, tlen, UL_E_SCHEMA_FIELD, "publish-as-register");
+    tx[2] = UL_TX_APPROVE;
+    expect(tx, tlen, UL_E_SCHEMA_FIELD, "publish-as-approve");
 
     blen = release_body(body, sizeof body, 7, FUZZ_NS, true);
     put("body-release-full", body, blen);
@@ -314,8 +485,12 @@ int main(int argc, char **argv)
     blen = release_body(body, sizeof body, 1, "fuzz/unknown", false);
     tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE, chain);
     expect(tx, tlen, UL_E_NS_UNKNOWN, "publish-unknown-ns");
+    blen = pending_release_body(body, sizeof body);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_PUBLISH, body, blen, &pub, 1, UL_DOMAIN_RELEASE, chain);
+    expect(tx, tlen, UL_E_DUPLICATE, "publish-duplicate");
 
-    blen = register_body(body, sizeof body, "fuzz/other", 2);
+    /* Register (the owner's nonce is 2 after height 1). */
+    blen = register_body(body, sizeof body, "fuzz/other", 3, true);
     put("body-register", body, blen);
     tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
     expect(tx, tlen, UL_OK, "register-new");
@@ -323,12 +498,84 @@ int main(int argc, char **argv)
     expect(tx, tlen, UL_E_NOT_OWNER, "register-not-owner");
     tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_RELEASE, chain);
     expect(tx, tlen, UL_E_SIG, "register-wrong-domain");
-    blen = register_body(body, sizeof body, "fuzz/other", 1);
+    blen = register_body(body, sizeof body, "fuzz/other", 2, false);
     tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
     expect(tx, tlen, UL_E_REPLAY, "register-replay");
-    blen = register_body(body, sizeof body, FUZZ_NS, 9);
+    blen = register_body(body, sizeof body, FUZZ_NS, 9, false);
     tlen = sign_tx(tx, sizeof tx, UL_TX_REGISTER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
     expect(tx, tlen, UL_E_NS_EXISTS, "register-exists");
+
+    /* Set policy. */
+    blen = set_policy_body(body, sizeof body, 3);
+    put("body-set-policy", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_SET_POLICY, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_OK, "set-policy");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_SET_POLICY, body, blen, &pub, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_NOT_OWNER, "set-policy-not-owner");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_SET_POLICY, body, blen, both, 2, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_NOT_OWNER, "set-policy-owner-and-stranger");
+    blen = set_policy_body(body, sizeof body, 2);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_SET_POLICY, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_REPLAY, "set-policy-replay");
+
+    /* Approve the release awaiting its certifier. */
+    blen = approve_body(body, sizeof body, g_pending_id, "certifier", 1);
+    put("body-approve", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_APPROVE, body, blen, &cert, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_OK, "approve");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_APPROVE, body, blen, &cert, 1, UL_DOMAIN_RELEASE, chain);
+    expect(tx, tlen, UL_E_SIG, "approve-wrong-domain");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_APPROVE, body, blen, &stranger, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_NOT_ROLE, "approve-not-role");
+    blen = approve_body(body, sizeof body, g_pending_id, "auditor", 1);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_APPROVE, body, blen, &cert, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_ROLE_UNKNOWN, "approve-unknown-role");
+    blen = approve_body(body, sizeof body, unknown, "certifier", 1);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_APPROVE, body, blen, &cert, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_RELEASE_UNKNOWN, "approve-unknown-release");
+
+    /* Revoke it. */
+    blen = revoke_body(body, sizeof body, g_pending_id, 1);
+    put("body-revoke", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REVOKE, body, blen, &pub, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_OK, "revoke");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REVOKE, body, blen, &cert, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_NOT_REVOKER, "revoke-not-revoker");
+    blen = revoke_body(body, sizeof body, g_pending_id, 2);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_REVOKE, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_REPLAY, "revoke-replay");
+
+    /* Rotate. */
+    blen = rotate_body(body, sizeof body, "certifier", KEY_OTHER, 3);
+    put("body-rotate", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_ROTATE, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_OK, "rotate-role");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_ROTATE, body, blen, &cert, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_NOT_OWNER, "rotate-not-owner");
+    blen = rotate_body(body, sizeof body, "auditor", KEY_OTHER, 3);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_ROTATE, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_ROLE_UNKNOWN, "rotate-unknown-target");
+    blen = rotate_body(body, sizeof body, "owners", KEY_OTHER, 3);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_ROTATE, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_OK, "rotate-owners");
+
+    /* Transfer (the end of support has passed: validators may too). */
+    blen = transfer_body(body, sizeof body, 3);
+    put("body-transfer", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TRANSFER,
+                   chain);
+    expect(tx, tlen, UL_OK, "transfer-owner");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &val, 1, UL_DOMAIN_TRANSFER, chain);
+    expect(tx, tlen, UL_OK, "transfer-validator");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_SIG, "transfer-wrong-domain");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &stranger, 1, UL_DOMAIN_TRANSFER,
+                   chain);
+    expect(tx, tlen, UL_E_EOS, "transfer-stranger");
+    blen = transfer_body(body, sizeof body, 2);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TRANSFER,
+                   chain);
+    expect(tx, tlen, UL_E_REPLAY, "transfer-replay");
     expect(tx, 0, UL_E_CBOR_MALFORMED, "empty");
     return 0;
 }

@@ -14,7 +14,8 @@ import cbor
 from conftest import (ERR_NUM, UPLEDGER, UPLEDGERD, assert_rejected, chain_state, run_cli,
                       sha256_file)
 
-COMMANDS = ["keygen", "genesis", "namespace", "publish", "query", "audit", "export", "verify"]
+COMMANDS = ["keygen", "genesis", "namespace", "publish", "approve", "revoke", "rotate",
+            "transfer", "query", "audit", "export", "verify"]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -27,6 +28,7 @@ def test_help_exits_zero_for_every_command():
         assert c in r.out, r
     for args in [[c, "--help"] for c in COMMANDS] + [["namespace", "register", "--help"],
                                                     ["namespace", "show", "--help"],
+                                                    ["namespace", "policy", "--help"],
                                                     ["query", "-h"]]:
         r = run_cli(args)
         assert r.rc == 0, r
@@ -47,6 +49,12 @@ def test_help_exits_zero_for_every_command():
     ["query", "release", "not-hex"],
     ["query", "block", "0"],
     ["query", "latest", "acme/fw"],
+    ["query", "provenance"],
+    ["approve", "00" * 32, "--key", "k.json"],               # no --role
+    ["revoke", "00" * 32, "--key", "k.json"],                # no --reason
+    ["rotate", "a/b", "--new-key", "00" * 32, "--key", "k"],  # no --target
+    ["transfer", "a/b", "--key", "k.json"],                  # no --owner
+    ["namespace", "policy", "a/b", "--key", "k.json"],       # no --policy
     ["publish", "m.json"],
     ["keygen"],
     ["genesis", "--out", "g.cbor"],

@@ -311,6 +311,8 @@ def test_raw_replay_of_committed_transactions(rctx, pub):
     rid, _, pub_height = rctx.publish_ok(ns, 1, key)
     (reg_tx,) = nnreq.block_txs(rctx.node.endpoint, reg_height)
     (pub_tx,) = nnreq.block_txs(rctx.node.endpoint, pub_height)
+    # The hand-made register body used below is byte for byte the one the CLI signs.
+    assert bytes(cbor.raw_map(reg_tx)[2]) == register_body(key, ns, 1)
     with unchanged(rctx.node):
         assert submit_one(rctx.node, pub_tx) == "UL_E_DUPLICATE"
         assert submit_one(rctx.node, reg_tx) == "UL_E_NS_EXISTS"

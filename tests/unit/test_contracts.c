@@ -323,6 +323,40 @@ static void test_approve_role_order(void **state)
     }
 }
 
+/* Approvals full of roles a policy change removed: a new role's approval displaces one stale
+ * entry; live entries are never dropped. */
+static void test_approve_stale_roles(void **state)
+{
+    static const char *old_names[UL_MAX_ROLES] = {"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"};
+    ul_policy p;
+    ul_approvals a;
+    ul_sig sigs[UL_MAX_SIGS];
+
+    sample_policy(&p);
+    memset(&a, 0, sizeof(a));
+    a.n = UL_MAX_ROLES;
+    for (size_t i = 0; i < UL_MAX_ROLES; i++) {
+        a.roles[i].role = S(old_names[i]);
+        a.roles[i].n = 1;
+        memcpy(a.roles[i].keys[0], g_key[OUTSIDE + i % 8], UL_PUBKEY_BYTES);
+    }
+    assert_int_equal(ul_policy_approve(&p, S("certifier"), sigs, sigs_mask(sigs, CERT, 3), &a),
+                     UL_OK);
+    assert_int_equal(a.n, UL_MAX_ROLES);
+    assert_true(ul_span_eq_str(a.roles[0].role, "certifier"));
+    assert_true(ul_span_eq_str(a.roles[1].role, "r1"));
+    assert_true(ul_policy_installable(&p, UL_KIND_FEATURE, &a));
+    assert_int_equal(ul_policy_approve(&p, S("certifier"), sigs, sigs_mask(sigs, CERT, 3), &a),
+                     UL_E_APPROVED);
+    /* A missorted stored list still gets no second entry for a role. */
+    ul_role_approvals cert = a.roles[0];
+    a.roles[0] = a.roles[7];
+    a.roles[7] = cert;
+    assert_int_equal(ul_policy_approve(&p, S("certifier"), sigs, sigs_mask(sigs, CERT, 3), &a),
+                     UL_E_APPROVED);
+    assert_int_equal(a.n, UL_MAX_ROLES);
+}
+
 /* A requirement naming a role the policy does not define (a struct built by hand: the decoder
  * refuses it) can never be met; the policy cannot be set; approving for it is UL_E_ROLE_UNKNOWN. */
 static void test_undefined_role(void **state)
@@ -793,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_approve_installable_exhaustive),
         cmocka_unit_test(test_approve_rules),
         cmocka_unit_test(test_approve_role_order),
+        cmocka_unit_test(test_approve_stale_roles),
         cmocka_unit_test(test_undefined_role),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_check_release),
