@@ -41,8 +41,9 @@ static json_t *release_status(ul_cli *cli, const char *id_hex, ul_err *err)
         json_object_set_new(roles, name, keys);
     }
     if (e == UL_OK) {
-        o = json_pack("{s:b,s:o,s:b}", "installable", (int)inst, "approvals", roles, "revoked",
-                      rev > 0);
+        /* Installable: every approval its kind requires, and not revoked. */
+        o = json_pack("{s:b,s:b,s:o,s:b}", "installable", inst && !rev, "approved", (int)inst,
+                      "approvals", roles, "revoked", rev > 0);
         roles = NULL;
         if (rev) {
             json_object_set_new(o, "revoked_at_height", json_integer((json_int_t)rev));
@@ -146,6 +147,20 @@ int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char 
                         size_t n_installed)
 {
     ul_err e;
+    for (size_t i = 0; i < n_installed; i++) {
+        const char *eq = strchr(installed[i], '=');
+        ul_version v;
+        if (!eq || eq == installed[i] || !eq[1] ||
+            ul_schema_ns_check((ul_span){(const uint8_t *)installed[i],
+                                         (size_t)(eq - installed[i])}) != UL_OK) {
+            return ul_cli_usage("query latest: --installed takes NS=VERSION, not \"%s\"",
+                                installed[i]);
+        }
+        if (ul_client_version_parse(&v, (const uint8_t *)eq + 1, strlen(eq + 1)) != UL_OK) {
+            return ul_cli_fail(cli, UL_E_VERSION_STR, "query latest: --installed %s",
+                               installed[i]);
+        }
+    }
     json_t *rel = newest_installable(cli, ns, hw, NULL, installed, n_installed, &e);
     if (!rel) {
         return ul_cli_fail(cli, e, "no installable, unrevoked release of %s for hardware %s%s", ns,
@@ -202,6 +217,11 @@ static json_t *superseded_by(ul_cli *cli, json_t *rel)
     {
         if (json_integer_value(json_object_get(r, "sequence")) <= seq || !json_is_null(found)) {
             continue;
+        }
+        uint8_t rid[UL_HASH_BYTES];
+        ul_hex_decode(rid, UL_HASH_BYTES, json_string_value(json_object_get(r, "id")));
+        if (!ul_cli_installable_now(cli, rid, &e)) {
+            continue; /* a revoked or not yet approved release replaces nothing */
         }
         json_array_foreach(json_object_get(rel, "hardware"), k, hw)
         {
@@ -340,8 +360,10 @@ static void print_provenance(json_t *o)
     json_t *rel = json_object_get(o, "release"), *st = json_object_get(o, "status"), *v;
     const char *k;
     ul_cli_print_release(rel);
-    printf("  %-12s%s\n", "installable", json_is_true(json_object_get(st, "installable")) ? "yes"
-                                                                                        : "no");
+    printf("  %-12s%s\n", "installable",
+           json_is_true(json_object_get(st, "installable")) ? "yes"
+           : json_is_true(json_object_get(st, "revoked"))   ? "no (revoked)"
+                                                            : "no (awaiting required approvals)");
     json_object_foreach(json_object_get(st, "approvals"), k, v)
     {
         size_t i;

@@ -634,10 +634,8 @@ def test_contract_state_survives_restart_and_audits(ctx):
         assert_rejected(publish(ctx, ns, 3, [pub]), "UL_E_NOT_PUBLISHER")
 
 
-# ---- known product bugs (xfail strict: they XPASS, and fail the run, once fixed) -------------
+# ---- regressions: bugs found and fixed ------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="BUG: `query latest --installed` silently ignores a "
-                   "malformed NS=VERSION (cli/cmd_provenance.c deps_met) instead of refusing it")
 def test_latest_installed_must_parse(ctx):
     owner = ctx.keygen()
     ns = register_ok(ctx, [owner], base_policy([owner], [owner]))
@@ -649,8 +647,6 @@ def test_latest_installed_must_parse(ctx):
         assert r.rc in (1, 2), r
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: provenance superseded_by names a revoked newer "
-                   "release while `query latest` returns the older one itself")
 def test_revoked_release_supersedes_nothing(ctx):
     owner = ctx.keygen()
     ns = register_ok(ctx, [owner], base_policy([owner], [owner]))
