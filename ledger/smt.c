@@ -168,15 +168,14 @@ static void ctx_put(smt_ctx *c, const uint8_t node[NODE_BYTES], sub *out)
     ul_batch_put(c->b, k, sizeof k, node, NODE_BYTES);
 }
 
-static ul_err put_leaf(smt_ctx *c, const uint8_t key[UL_HASH_BYTES],
-                       const uint8_t value[UL_HASH_BYTES], sub *out)
+static void put_leaf(smt_ctx *c, const uint8_t key[UL_HASH_BYTES],
+                     const uint8_t value[UL_HASH_BYTES], sub *out)
 {
     uint8_t node[NODE_BYTES];
     node[0] = TAG_LEAF;
     memcpy(node + 1, key, UL_HASH_BYTES);
     memcpy(node + 1 + UL_HASH_BYTES, value, UL_HASH_BYTES);
     ctx_put(c, node, out);
-    return UL_OK;
 }
 
 /* Joins two updated children at depth + 1: nothing, a lone leaf moving up (the compressed tree
@@ -241,8 +240,7 @@ static size_t find(const ul_smt_update *u, size_t lo, size_t hi, const uint8_t *
 /* Builds, from nothing, the subtree at depth holding the inserts of u[lo..hi) plus leaf (a
  * stored leaf node pushed down from above, or NULL). Recursion depth <= 256: two or more
  * distinct keys under one prefix differ at a bit below 256. */
-static ul_err build(smt_ctx *c, size_t depth, size_t lo, size_t hi, const uint8_t *leaf,
-                    sub *out)
+static ul_err build(smt_ctx *c, size_t depth, size_t lo, size_t hi, const uint8_t *leaf, sub *out)
 {
     size_t n = c->live[hi] - c->live[lo] + (leaf != NULL ? 1 : 0);
     if (n == 0) {
@@ -252,12 +250,14 @@ static ul_err build(smt_ctx *c, size_t depth, size_t lo, size_t hi, const uint8_
     }
     if (n == 1) {
         if (leaf != NULL) {
-            return put_leaf(c, leaf + 1, leaf + 1 + UL_HASH_BYTES, out);
+            put_leaf(c, leaf + 1, leaf + 1 + UL_HASH_BYTES, out);
+            return UL_OK;
         }
         while (c->u[lo].del) {
             lo++; /* deletes of absent keys: nothing to remove */
         }
-        return put_leaf(c, c->u[lo].key, c->u[lo].value, out);
+        put_leaf(c, c->u[lo].key, c->u[lo].value, out);
+        return UL_OK;
     }
     assert(depth < UL_SMT_DEPTH);
     size_t mid = split(c->u, lo, hi, depth);

@@ -138,7 +138,8 @@ static const ul_field state_proof_fields[] = {
 /* Bounded by its fields: a depth, a bitmap of at most 32 bytes, at most UL_SMT_DEPTH hashes and
  * one leaf, about 8.8 KB at the deepest. */
 static const ul_record rec_state_proof = {state_proof_fields, COUNT(state_proof_fields),
-                                          sizeof(ul_state_proof), SIZE_MAX, state_proof_check};
+                                          sizeof(ul_state_proof), UL_MAX_STATE_PROOF_BYTES,
+                                          state_proof_check};
 
 ul_err ul_schema_state_proof_encode(uint8_t *out, size_t cap, size_t *out_len,
                                     const ul_state_proof *p)

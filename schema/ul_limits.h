@@ -65,6 +65,10 @@
     (UL_MAX_HEADER_BYTES + UL_MAX_COMMIT_BYTES + UL_MAX_VALSET_BYTES + UL_MAX_TX_BYTES +           \
      UL_MAX_PROOF_DEPTH * 34 + 64)
 
+/* A state proof at its deepest: 256 siblings of 34 bytes, a 32-byte bitmap, a terminal leaf and
+ * framing (8,829 bytes); device buffers are sized by this. */
+#define UL_MAX_STATE_PROOF_BYTES 8832
+
 /* Nesting depth of any CBOR record we accept: a register tx holding a policy is 7 deep. */
 #define UL_MAX_CBOR_DEPTH 8
 /* A block or bundle wraps records two levels deeper (each record still counts its own depth);

@@ -18,6 +18,9 @@ small) log_leaves=20000 chain_txs=4096 node_txs=4096 cg_txs=256 ;;
 full) log_leaves=1000000 chain_txs=50000 node_txs=50000 cg_txs=1024 ;;
 *) echo "bench: BENCH_SCALE must be small or full" >&2; exit 2 ;;
 esac
+# State tree keys (bench_smt): 1,000,000 take about three minutes to build.
+smt_keys=1000000
+[ "$scale" = small ] && smt_keys=50000
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/upledger-bench.XXXXXX") || exit 1
 node_pid=""
@@ -171,6 +174,10 @@ small) contract_iters=20000 ;;
 esac
 bounded contracts 300 "$BUILD/bench/bench_contracts" "$contract_iters"
 
+# ---- 5. state tree: sparse Merkle tree build, proofs, verification, updates (bench_smt) --------
+bounded smt 900 "$BUILD/bench/bench_smt" "$tmp/smt" "$smt_keys"
+rm -rf "$tmp/smt"
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -195,6 +202,12 @@ row "ul_client_sig_verify" "$(fig 'ul_client_sig_verify')"
 row "ul_chain_produce per block of 2048 (synced)" "$(fig 'ul_chain_produce per block')"
 row "log: inclusion proofs/s" "$(fig 'log inclusion proofs/s' | cut -d' ' -f1)"
 row "log: consistency proofs/s" "$(fig 'log consistency proofs/s' | cut -d' ' -f1)"
+row "smt: proofs/s at $smt_keys keys (target >= 20000)" \
+    "$(fig 'smt proofs/s (ul_smt_prove, random keys, one thread)')"
+row "smt: mean proof bytes / verify/s" \
+    "$(fig 'smt mean proof bytes (canonical CBOR)') / $(fig 'smt verify/s (ul_client_state_verify, incl. key and value hashing)')"
+row "smt: 2000-key update batch into the full tree" \
+    "$(fig 'smt update 2000-key batch into the full tree (ul_smt_update_root)')"
 row "callgrind: audit Ir per release" "$(fig 'callgrind audit ul_audit_run')"
 row "contracts: ul_policy_check_release" \
     "$(fig 'contracts ul_policy_check_release (16 hw, 8 sigs)')"

@@ -17,10 +17,10 @@
 
 #include "ledger/ul_ledger.h"
 
-#define MAXK 4096          /* keys the model holds at most */
-#define PROOF_BUF 9216     /* a depth-256 proof is about 8.8 KB */
-#define MAX_SNAPSHOTS 8    /* old roots kept to re-prove later */
-#define SMALL_KEYS 6       /* the exhaustive family: 2^6 subsets, 4096 transitions */
+#define MAXK 4096       /* keys the model holds at most */
+#define PROOF_BUF 9216  /* a depth-256 proof is about 8.8 KB */
+#define MAX_SNAPSHOTS 8 /* old roots kept to re-prove later */
+#define SMALL_KEYS 6    /* the exhaustive family: 2^6 subsets, 4096 transitions */
 
 typedef struct {
     uint8_t key[UL_HASH_BYTES];
@@ -49,7 +49,7 @@ static uint64_t g_rng;
 #define CHECK(c)                                                                                   \
     do {                                                                                           \
         if (!(c)) {                                                                                \
-            print_error("test_smt: seed %llu: %s:%d: %s\n", g_seed, __FILE__, __LINE__, #c);      \
+            print_error("test_smt: seed %llu: %s:%d: %s\n", g_seed, __FILE__, __LINE__, #c);       \
             fail();                                                                                \
         }                                                                                          \
     } while (0)
@@ -58,7 +58,7 @@ static uint64_t g_rng;
     do {                                                                                           \
         ul_err got_ = (got), want_ = (want);                                                       \
         if (got_ != want_) {                                                                       \
-            print_error("test_smt: seed %llu: %s:%d: %s is %s, want %s\n", g_seed, __FILE__,      \
+            print_error("test_smt: seed %llu: %s:%d: %s is %s, want %s\n", g_seed, __FILE__,       \
                         __LINE__, #got, ul_err_name(got_), ul_err_name(want_));                    \
             fail();                                                                                \
         }                                                                                          \
@@ -342,23 +342,23 @@ static void check_all(fixture *f, const uint8_t root[32], const model *m, size_t
 
 /* ---- random batches ------------------------------------------------------------------------- */
 
-/* A key for a new entry: random, or close to an existing key (sharing a long prefix, or
- * differing only in the first or the last bit). */
+/* A key for a new entry: mostly random, at times close to an existing key (differing only in
+ * the last or the first bit, or sharing a prefix of random length). Close keys are kept rare:
+ * a pair sharing 255 bits hangs a chain of 255 inner nodes below their common prefix. */
 static void new_key(const model *m, uint8_t k[32])
 {
-    unsigned r = (unsigned)(rnd() % 8);
-    if (m->n == 0 || r < 3) {
+    unsigned r = (unsigned)(rnd() % 32);
+    if (m->n == 0 || r > 3) {
         rnd_bytes(k, 32);
         return;
     }
     memcpy(k, m->a[rnd() % m->n].key, 32);
-    if (r == 3) {
+    if (r == 0) {
         flip(k, 255);
-    } else if (r == 4) {
+    } else if (r == 1) {
         flip(k, 0);
     } else {
-        /* keep a prefix of 200..255 bits, randomise the rest, force a difference at it */
-        size_t p = 200 + (size_t)(rnd() % 56);
+        size_t p = (size_t)(rnd() % 256); /* keep p bits, differ at bit p, randomise the rest */
         for (size_t i = p + 1; i < 256; i++) {
             if (rnd() & 1) {
                 flip(k, i);
@@ -997,7 +997,8 @@ static void test_schema_decode(void **state)
     CHECK(q.depth == 9 && q.n_siblings == 0 && !q.has_leaf);
     /* {1: 9, 2: h'00 80' (bit 8), 3: [hash]}: well formed; then bit 9 instead (past the path),
      * no bit (count disagrees), a 31-byte sibling, trailing bytes */
-    static const uint8_t head9[] = {0xa3, 0x01, 0x09, 0x02, 0x42, 0x00, 0x80, 0x03, 0x81, 0x58, 0x20};
+    static const uint8_t head9[] = {0xa3, 0x01, 0x09, 0x02, 0x42, 0x00,
+                                    0x80, 0x03, 0x81, 0x58, 0x20};
     memcpy(buf, head9, sizeof head9);
     n = sizeof head9;
     memset(buf + n, 1, 32);
