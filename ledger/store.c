@@ -60,6 +60,11 @@ static ul_err open_err(const char *err)
     return UL_E_STORE;
 }
 
+void ul_store_compact(ul_store *s)
+{
+    leveldb_compact_range(s->db, NULL, 0, NULL, 0);
+}
+
 void ul_store_close(ul_store *s)
 {
     if (!s) {

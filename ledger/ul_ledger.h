@@ -65,6 +65,10 @@ bool ul_store_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, co
                         size_t *vlen);
 void ul_store_iter_destroy(ul_store_iter *it);
 
+/* Compacts the whole database (merges levels, drops overwritten values): what remains is the
+ * data itself. Slow on a large store; for maintenance and measurement. */
+void ul_store_compact(ul_store *s);
+
 /* Approximate bytes on disk used by the database (sum of its files). */
 uint64_t ul_store_disk_bytes(const char *dir);
 

@@ -278,9 +278,12 @@ static int disk(bench *b, bool final)
         disk_fig(b, "(after reopen)", ul_store_disk_bytes(b->db));
         return 0;
     }
+    /* LevelDB's size at any instant includes its log and tables mid-compaction; a full
+     * compaction leaves the data alone, which is what the target is about. */
+    ul_store_compact(ul_chain_store(b->chain));
     ul_chain_close(b->chain);
     b->chain = NULL;
-    disk_fig(b, "(settled: after audit and final close)", ul_store_disk_bytes(b->db));
+    disk_fig(b, "(settled: compacted, closed)", ul_store_disk_bytes(b->db));
     return 0;
 }
 

@@ -192,9 +192,9 @@ row "audit releases/s, upledger audit --data" "$(fig 'upledger audit --data rele
 row "store bytes / record bytes, live (target <= 2.0)" \
     "$(fig 'store bytes / record bytes (chain open, after build)')"
 row "store bytes / record bytes, settled (target <= 2.0)" \
-    "$(fig 'store bytes / record bytes (settled: after audit and final close)')"
+    "$(fig 'store bytes / record bytes (settled: compacted, closed)')"
 row "store bytes per release, settled" \
-    "$(fig 'store bytes per release (settled: after audit and final close)')"
+    "$(fig 'store bytes per release (settled: compacted, closed)')"
 row "mean record body / signed tx" \
     "$(fig 'mean canonical record body') / $(fig 'mean signed publish tx')"
 row "ul_chain_submit per publish tx" "$(fig 'ul_chain_submit per publish tx')"
