@@ -26,6 +26,9 @@ typedef int (*ul_cmd_fn)(ul_cli *cli, int argc, char **argv);
 /* Prints "upledger: <context>: <message> (UL_E_NAME)" (or a JSON error object with --json) and
  * returns UL_EXIT_FAIL. */
 int ul_cli_fail(ul_cli *cli, ul_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Formats a one-line reason into msg[cap] and returns e (for validators that explain). */
+ul_err ul_cli_msgf(char *msg, size_t cap, ul_err e, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Prints a usage error and returns UL_EXIT_USAGE. */
 int ul_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Progress line on stderr (only when stderr is a terminal or UPLEDGER_PROGRESS=1). */

@@ -7,17 +7,6 @@
 
 #include "cli.h"
 
-static ul_err bad(char *msg, size_t cap, ul_err e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static ul_err bad(char *msg, size_t cap, ul_err e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, cap, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 static bool str_field(json_t *o, const char *k, ul_span *out)
 {
     json_t *v = json_object_get(o, k);
@@ -34,15 +23,16 @@ static ul_err str_list(json_t *arr, ul_span *out, size_t max, size_t *n, char *m
     size_t i;
     json_t *v;
     if (!json_is_array(arr)) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" must be an array of strings", what);
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" must be an array of strings", what);
     }
     if (json_array_size(arr) > max) {
-        return bad(msg, cap, UL_E_LIMIT, "\"%s\" has more than %zu entries", what, max);
+        return ul_cli_msgf(msg, cap, UL_E_LIMIT, "\"%s\" has more than %zu entries", what, max);
     }
     json_array_foreach(arr, i, v)
     {
         if (!json_is_string(v)) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\"[%zu] must be a string", what, i);
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\"[%zu] must be a string", what,
+                               i);
         }
         out[i] = (ul_span){(const uint8_t *)json_string_value(v), json_string_length(v)};
     }
@@ -55,18 +45,19 @@ static ul_err deps(json_t *arr, ul_release *r, char *msg, size_t cap)
     size_t i;
     json_t *d;
     if (!json_is_array(arr)) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"dependencies\" must be an array");
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"dependencies\" must be an array");
     }
     if (json_array_size(arr) > UL_MAX_DEPS) {
-        return bad(msg, cap, UL_E_LIMIT, "more than %d dependencies", UL_MAX_DEPS);
+        return ul_cli_msgf(msg, cap, UL_E_LIMIT, "more than %d dependencies", UL_MAX_DEPS);
     }
     json_array_foreach(arr, i, d)
     {
         if (!json_is_object(d) || json_object_size(d) != 2 ||
             !str_field(d, "namespace", &r->deps[i].ns) ||
             !str_field(d, "version", &r->deps[i].constraint)) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD,
-                       "dependencies[%zu] must be {\"namespace\": ..., \"version\": ...}", i);
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
+                               "dependencies[%zu] must be {\"namespace\": ..., \"version\": ...}",
+                               i);
         }
     }
     r->n_deps = json_array_size(arr);
@@ -81,8 +72,8 @@ static ul_err kind_of(json_t *v, uint64_t *kind, char *msg, size_t cap)
             return UL_OK;
         }
     }
-    return bad(msg, cap, UL_E_SCHEMA_FIELD,
-               "\"kind\" must be one of security, feature, bugfix, maintenance");
+    return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
+                       "\"kind\" must be one of security, feature, bugfix, maintenance");
 }
 
 static ul_err release_time(json_t *v, uint64_t *t, char *msg, size_t cap)
@@ -99,16 +90,16 @@ static ul_err release_time(json_t *v, uint64_t *t, char *msg, size_t cap)
     const char *s = json_is_string(v) ? json_string_value(v) : "";
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (!end || *end) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD,
-                   "\"release_time\" must be unix seconds or YYYY-MM-DDTHH:MM:SSZ");
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
+                           "\"release_time\" must be unix seconds or YYYY-MM-DDTHH:MM:SSZ");
     }
     *t = (uint64_t)timegm(&tm);
     return UL_OK;
 }
 
-static const char *const known[] = {"namespace", "provider", "version", "sequence",
-                                    "release_time", "file", "links", "hardware",
-                                    "dependencies", "kind", "precursor"};
+static const char *const known[] = {"namespace",    "provider", "version",  "sequence",
+                                    "release_time", "file",     "links",    "hardware",
+                                    "dependencies", "kind",     "precursor"};
 
 static ul_err check_keys(json_t *root, char *msg, size_t cap)
 {
@@ -121,14 +112,14 @@ static ul_err check_keys(json_t *root, char *msg, size_t cap)
             i++;
         }
         if (i == sizeof known / sizeof known[0]) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD, "unknown field \"%s\"", k);
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "unknown field \"%s\"", k);
         }
     }
-    static const char *const required[] = {"namespace", "provider", "version", "sequence",
-                                           "hardware", "kind"};
+    static const char *const required[] = {"namespace", "provider", "version",
+                                           "sequence",  "hardware", "kind"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
         if (!json_object_get(root, required[i])) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD, "missing field \"%s\"", required[i]);
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "missing field \"%s\"", required[i]);
         }
     }
     return UL_OK;
@@ -143,10 +134,11 @@ static ul_err fill(json_t *root, ul_release *r, char *msg, size_t cap)
     }
     if (!str_field(root, "namespace", &r->ns) || !str_field(root, "provider", &r->provider) ||
         !str_field(root, "version", &r->version)) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "namespace, provider and version are strings");
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
+                           "namespace, provider and version are strings");
     }
     if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"sequence\" must be an integer >= 0");
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"sequence\" must be an integer >= 0");
     }
     r->seq = (uint64_t)json_integer_value(seq);
     if ((e = release_time(json_object_get(root, "release_time"), &r->time, msg, cap)) ||
@@ -163,20 +155,20 @@ static ul_err fill(json_t *root, ul_release *r, char *msg, size_t cap)
         return e;
     }
     if ((v = json_object_get(root, "file")) && !str_field(root, "file", &r->file)) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"file\" must be a string");
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"file\" must be a string");
     }
     if ((v = json_object_get(root, "precursor"))) {
         if (!json_is_string(v) ||
             ul_hex_decode(r->precursor, UL_HASH_BYTES, json_string_value(v)) != UL_OK) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"precursor\" must be 64 hex digits");
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"precursor\" must be 64 hex digits");
         }
         r->has_precursor = true;
     }
     return UL_OK;
 }
 
-ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, uint8_t *out,
-                       size_t cap, size_t *len, char *msg, size_t msgcap)
+ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, uint8_t *out, size_t cap,
+                       size_t *len, char *msg, size_t msgcap)
 {
     uint8_t *text = NULL;
     size_t tlen;
@@ -186,20 +178,20 @@ ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, uint8_
     ul_err e = r ? ul_cli_read_file(manifest_path, UL_MAX_JSON_BYTES, &text, &tlen) : UL_E_NOMEM;
     if (e != UL_OK) {
         free(r);
-        return bad(msg, msgcap, e, "manifest %s", manifest_path);
+        return ul_cli_msgf(msg, msgcap, e, "manifest %s", manifest_path);
     }
     json_t *root = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!json_is_object(root)) {
-        e = bad(msg, msgcap, UL_E_SCHEMA_FIELD, "manifest %s: %s", manifest_path,
-                root ? "not a JSON object" : jerr.text);
+        e = ul_cli_msgf(msg, msgcap, UL_E_SCHEMA_FIELD, "manifest %s: %s", manifest_path,
+                        root ? "not a JSON object" : jerr.text);
         goto out;
     }
     if ((e = fill(root, r, msg, msgcap)) != UL_OK) {
         goto out;
     }
     if ((e = ul_cli_hash_file(image_path, r->digest, &r->size)) != UL_OK) {
-        e = bad(msg, msgcap, e, "image %s: missing, unreadable or too large", image_path);
+        e = ul_cli_msgf(msg, msgcap, e, "image %s: missing, unreadable or too large", image_path);
         goto out;
     }
     snprintf(base, sizeof base, "%s", image_path);
@@ -207,7 +199,7 @@ ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, uint8_
         r->file = ul_span_str(basename(base));
     }
     if ((e = ul_schema_release_encode(out, cap, len, r)) != UL_OK) {
-        bad(msg, msgcap, e, "manifest %s is not a valid release record", manifest_path);
+        ul_cli_msgf(msg, msgcap, e, "manifest %s is not a valid release record", manifest_path);
     }
 out:
     json_decref(root);

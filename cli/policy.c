@@ -7,17 +7,6 @@
 
 #include "cli.h"
 
-static ul_err bad(char *msg, size_t cap, ul_err e, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static ul_err bad(char *msg, size_t cap, ul_err e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, cap, fmt, ap);
-    va_end(ap);
-    return e;
-}
-
 static int cmp_key(const void *a, const void *b)
 {
     return memcmp(a, b, UL_PUBKEY_BYTES);
@@ -66,23 +55,25 @@ static ul_err keyset_json(json_t *o, ul_keyset *ks, const char *what, char *msg,
     size_t i;
     if (!json_is_object(o) || !json_is_array(keys) || (th && !json_is_integer(th)) ||
         json_object_size(o) != 1u + (th != NULL)) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" must be {\"keys\": [...], \"threshold\": N}",
-                   what);
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
+                           "\"%s\" must be {\"keys\": [...], \"threshold\": N}", what);
     }
     if (json_array_size(keys) > UL_MAX_KEYS) {
-        return bad(msg, cap, UL_E_LIMIT, "\"%s\" has more than %d keys", what, UL_MAX_KEYS);
+        return ul_cli_msgf(msg, cap, UL_E_LIMIT, "\"%s\" has more than %d keys", what, UL_MAX_KEYS);
     }
     json_array_foreach(keys, i, v)
     {
         if (!json_is_string(v)) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" keys must be strings", what);
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" keys must be strings", what);
         }
         args[i] = json_string_value(v);
     }
     json_int_t t = th ? json_integer_value(th) : 1;
     ul_err e = t < 1 ? UL_E_POLICY : ul_cli_keyset(args, json_array_size(keys), (uint64_t)t, ks);
-    return e ? bad(msg, cap, e, "\"%s\": bad key or threshold (keys are 64 hex digits or keystore "
-                               "files; 1 <= threshold <= keys)", what)
+    return e ? ul_cli_msgf(msg, cap, e,
+                           "\"%s\": bad key or threshold (keys are 64 hex digits or keystore "
+                           "files; 1 <= threshold <= keys)",
+                           what)
              : UL_OK;
 }
 
@@ -92,13 +83,13 @@ static ul_err label_list(json_t *a, ul_span *out, size_t max, size_t *n, const c
     size_t i;
     json_t *v;
     if (!json_is_array(a) || json_array_size(a) > max) {
-        return bad(msg, cap, json_is_array(a) ? UL_E_LIMIT : UL_E_SCHEMA_FIELD,
-                   "\"%s\" must be an array of at most %zu strings", what, max);
+        return ul_cli_msgf(msg, cap, json_is_array(a) ? UL_E_LIMIT : UL_E_SCHEMA_FIELD,
+                           "\"%s\" must be an array of at most %zu strings", what, max);
     }
     json_array_foreach(a, i, v)
     {
         if (!json_is_string(v)) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" must hold strings", what);
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" must hold strings", what);
         }
         out[i] = (ul_span){(const uint8_t *)json_string_value(v), json_string_length(v)};
     }
@@ -112,8 +103,8 @@ static ul_err roles_json(json_t *o, ul_policy *p, char *msg, size_t cap)
     const char *name;
     json_t *v;
     if (!json_is_object(o) || json_object_size(o) > UL_MAX_ROLES) {
-        return bad(msg, cap, json_is_object(o) ? UL_E_LIMIT : UL_E_SCHEMA_FIELD,
-                   "\"roles\" must be an object of at most %d roles", UL_MAX_ROLES);
+        return ul_cli_msgf(msg, cap, json_is_object(o) ? UL_E_LIMIT : UL_E_SCHEMA_FIELD,
+                           "\"roles\" must be an object of at most %d roles", UL_MAX_ROLES);
     }
     p->n_roles = 0;
     json_object_foreach(o, name, v)
@@ -134,7 +125,8 @@ static ul_err require_json(json_t *o, ul_policy *p, char *msg, size_t cap)
     const char *kind;
     json_t *v;
     if (!json_is_object(o)) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "\"require\" must map update kinds to role lists");
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
+                           "\"require\" must map update kinds to role lists");
     }
     p->n_require = 0;
     for (uint64_t k = 0; k <= UL_KIND_MAX_; k++) { /* in kind order: canonical */
@@ -156,9 +148,9 @@ static ul_err require_json(json_t *o, ul_policy *p, char *msg, size_t cap)
             k++;
         }
         if (k > UL_KIND_MAX_) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD,
-                       "\"require\": unknown kind \"%s\" (security, feature, bugfix, maintenance)",
-                       kind);
+            return ul_cli_msgf(
+                msg, cap, UL_E_SCHEMA_FIELD,
+                "\"require\": unknown kind \"%s\" (security, feature, bugfix, maintenance)", kind);
         }
     }
     return UL_OK;
@@ -178,8 +170,8 @@ static ul_err eos_json(json_t *v, ul_policy *p, char *msg, size_t cap)
     }
     if (!json_is_string(v) || !(end = strptime(json_string_value(v), "%Y-%m-%dT%H:%M:%SZ", &tm)) ||
         *end) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD,
-                   "\"end_of_support\" must be unix seconds or YYYY-MM-DDTHH:MM:SSZ");
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
+                           "\"end_of_support\" must be unix seconds or YYYY-MM-DDTHH:MM:SSZ");
     }
     p->eos = (uint64_t)timegm(&tm);
     return UL_OK;
@@ -201,7 +193,7 @@ static ul_err policy_fill(json_t *root, ul_policy *p, char *msg, size_t cap)
             i++;
         }
         if (i == sizeof policy_keys / sizeof policy_keys[0]) {
-            return bad(msg, cap, UL_E_SCHEMA_FIELD, "unknown field \"%s\"", k);
+            return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "unknown field \"%s\"", k);
         }
     }
     memset(p, 0, sizeof *p);
@@ -237,23 +229,25 @@ ul_err ul_cli_policy_file(const char *path, ul_policy *p, json_t **json, char *m
     *json = NULL;
     ul_err e = ul_cli_read_file(path, UL_MAX_JSON_BYTES, &text, &len);
     if (e != UL_OK) {
-        return bad(msg, cap, e, "policy %s", path);
+        return ul_cli_msgf(msg, cap, e, "policy %s", path);
     }
     *json = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!json_is_object(*json)) {
-        return bad(msg, cap, UL_E_SCHEMA_FIELD, "policy %s: %s", path,
-                   *json ? "not a JSON object" : jerr.text);
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "policy %s: %s", path,
+                           *json ? "not a JSON object" : jerr.text);
     }
     if ((e = policy_fill(*json, p, msg, cap)) != UL_OK) {
         char inner[400];
         snprintf(inner, sizeof inner, "%s", msg);
-        return bad(msg, cap, e, "policy %s: %s", path, inner);
+        return ul_cli_msgf(msg, cap, e, "policy %s: %s", path, inner);
     }
     /* The codec's consistency rules (defined roles, thresholds) give the precise error. */
     if ((e = ul_schema_policy_encode(enc, sizeof enc, &len, p)) != UL_OK) {
-        return bad(msg, cap, e, "policy %s is not a valid contract (roles it names must be "
-                                "defined, thresholds within their key sets)", path);
+        return ul_cli_msgf(msg, cap, e,
+                           "policy %s is not a valid contract (roles it names must be "
+                           "defined, thresholds within their key sets)",
+                           path);
     }
     return UL_OK;
 }
@@ -295,9 +289,9 @@ json_t *ul_cli_policy_json(const ul_policy *p)
                             spans_to_json(p->require[i].roles, p->require[i].n));
     }
     json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "owners", keyset_to_json(&p->owners),
-                          "publishers", keyset_to_json(&p->publishers), "roles", roles,
-                          "require", require, "hardware", spans_to_json(p->hw, p->n_hw),
-                          "revokers", spans_to_json(p->revokers, p->n_revokers));
+                          "publishers", keyset_to_json(&p->publishers), "roles", roles, "require",
+                          require, "hardware", spans_to_json(p->hw, p->n_hw), "revokers",
+                          spans_to_json(p->revokers, p->n_revokers));
     if (o && p->has_eos) {
         char t[32];
         ul_cli_time_str(t, p->eos);
@@ -307,8 +301,7 @@ json_t *ul_cli_policy_json(const ul_policy *p)
 }
 
 int ul_cli_sign_submit(ul_cli *cli, const char *what, const char *ctx, ul_key *const *keys,
-                       size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen,
-                       bool wait)
+                       size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen, bool wait)
 {
     uint8_t tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
     size_t tlen;

@@ -31,6 +31,15 @@ int ul_cli_fail(ul_cli *cli, ul_err e, const char *fmt, ...)
     return UL_EXIT_FAIL;
 }
 
+ul_err ul_cli_msgf(char *msg, size_t cap, ul_err e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, cap, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
 int ul_cli_usage(const char *fmt, ...)
 {
     va_list ap;

@@ -9,7 +9,7 @@
 #include <secp256k1_schnorrsig.h>
 #include <sodium/core.h>
 
-#include "ul_client.h"
+#include "internal.h"
 
 ul_err ul_client_init(void)
 {
@@ -138,4 +138,15 @@ ul_err ul_client_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,
     }
     ul_client_signed_digest(digest, d, chain_id32, msg, len);
     return ul_client_sig_verify_digest(sig64, digest, pubkey32);
+}
+
+void ul_client_hash_pair(uint8_t out32[UL_HASH_BYTES], uint8_t prefix,
+                         const uint8_t a32[UL_HASH_BYTES], const uint8_t b32[UL_HASH_BYTES])
+{
+    ul_sha256 s;
+    ul_client_sha256_init(&s);
+    ul_client_sha256_update(&s, &prefix, 1);
+    ul_client_sha256_update(&s, a32, UL_HASH_BYTES);
+    ul_client_sha256_update(&s, b32, UL_HASH_BYTES);
+    ul_client_sha256_final(&s, out32);
 }

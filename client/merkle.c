@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "ul_client.h"
+#include "internal.h"
 
 /* SHA256("") : the root of the empty tree (RFC 9162 section 2.1.1). */
 static const uint8_t ul_empty_root[UL_HASH_BYTES] = {
@@ -43,15 +43,7 @@ void ul_client_merkle_leaf_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t *lea
 void ul_client_merkle_node_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t left32[UL_HASH_BYTES],
                                 const uint8_t right32[UL_HASH_BYTES])
 {
-    static const uint8_t prefix = 0x01;
-    ul_sha256 s;
-
-    /* Both inputs are absorbed before out32 is written, so out32 may alias either input. */
-    ul_client_sha256_init(&s);
-    ul_client_sha256_update(&s, &prefix, 1);
-    ul_client_sha256_update(&s, left32, UL_HASH_BYTES);
-    ul_client_sha256_update(&s, right32, UL_HASH_BYTES);
-    ul_client_sha256_final(&s, out32);
+    ul_client_hash_pair(out32, 0x01, left32, right32);
 }
 
 void ul_client_merkle_empty_root(uint8_t out32[UL_HASH_BYTES])

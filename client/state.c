@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "ul_client.h"
+#include "internal.h"
 
 static const uint8_t smt_zero[UL_HASH_BYTES]; /* the empty subtree */
 
@@ -23,28 +23,14 @@ static bool smt_is_zero(const uint8_t h[UL_HASH_BYTES])
 void ul_client_smt_leaf_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t key32[UL_HASH_BYTES],
                              const uint8_t value_hash32[UL_HASH_BYTES])
 {
-    static const uint8_t prefix = 0x02;
-    ul_sha256 s;
-
-    ul_client_sha256_init(&s);
-    ul_client_sha256_update(&s, &prefix, 1);
-    ul_client_sha256_update(&s, key32, UL_HASH_BYTES);
-    ul_client_sha256_update(&s, value_hash32, UL_HASH_BYTES);
-    ul_client_sha256_final(&s, out32);
+    ul_client_hash_pair(out32, 0x02, key32, value_hash32);
 }
 
 /* out32 may alias left32 or right32: both are absorbed before out32 is written. */
 static void smt_node_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t left32[UL_HASH_BYTES],
                           const uint8_t right32[UL_HASH_BYTES])
 {
-    static const uint8_t prefix = 0x03;
-    ul_sha256 s;
-
-    ul_client_sha256_init(&s);
-    ul_client_sha256_update(&s, &prefix, 1);
-    ul_client_sha256_update(&s, left32, UL_HASH_BYTES);
-    ul_client_sha256_update(&s, right32, UL_HASH_BYTES);
-    ul_client_sha256_final(&s, out32);
+    ul_client_hash_pair(out32, 0x03, left32, right32);
 }
 
 /* The proof's shape on its own: depth in range, no bitmap bit at or past depth, one sibling per

@@ -367,3 +367,15 @@ ul_err ul_record_encode(const ul_record *rec, const void *obj, void *tmp, uint8_
     }
     return e;
 }
+
+void ul_labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max)
+{
+    if (n > max) {
+        ul_cbor_fail(w, UL_E_LIMIT);
+        return;
+    }
+    ul_cbor_put_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        ul_cbor_put_text(w, spans[i]);
+    }
+}

@@ -153,6 +153,8 @@ extern const ul_codec ul_codec_path;
 ul_err ul_label_check(ul_span s, size_t max);
 ul_err ul_ns_decode_check(ul_span s);
 ul_err ul_read_label(ul_cbor_reader *r, ul_span *s, size_t max);
+/* Writes an array of n text labels (UL_E_LIMIT when n > max). */
+void ul_labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max);
 ul_err ul_read_ns(ul_cbor_reader *r, ul_span *s);
 
 /* The validator set codec genesis embeds (chain.c). */

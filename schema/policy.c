@@ -35,18 +35,6 @@ static ul_err sorted_labels_dec(ul_cbor_reader *r, ul_span *spans, size_t *n, si
     return e;
 }
 
-static void labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max)
-{
-    if (n > max) {
-        ul_cbor_fail(w, UL_E_LIMIT);
-        return;
-    }
-    ul_cbor_put_array(w, n);
-    for (size_t i = 0; i < n; i++) {
-        ul_cbor_put_text(w, spans[i]);
-    }
-}
-
 /* ---- Key set --------------------------------------------------------------------------------- */
 
 static ul_err keyset_check(const void *obj)
@@ -130,7 +118,8 @@ static ul_err require_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
         if (e == UL_OK && (e = ul_cbor_read_uint(r, &q->kind)) == UL_OK) {
             e = sorted_labels_dec(r, q->roles, &q->n, 1, UL_MAX_ROLES);
         }
-        if (e == UL_OK && (q->kind > UL_KIND_MAX_ || (i > 0 && p->require[i - 1].kind >= q->kind))) {
+        if (e == UL_OK &&
+            (q->kind > UL_KIND_MAX_ || (i > 0 && p->require[i - 1].kind >= q->kind))) {
             e = UL_E_SCHEMA_FIELD;
         }
         if (e == UL_OK) {
@@ -154,7 +143,7 @@ static void require_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
     for (size_t i = 0; i < p->n_require; i++) {
         ul_cbor_put_array(w, 2);
         ul_cbor_put_uint(w, p->require[i].kind);
-        labels_enc(w, p->require[i].roles, p->require[i].n, UL_MAX_ROLES);
+        ul_labels_enc(w, p->require[i].roles, p->require[i].n, UL_MAX_ROLES);
     }
 }
 
@@ -167,7 +156,7 @@ static ul_err hw_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void hw_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_policy *p = obj;
-    labels_enc(w, p->hw, p->n_hw, UL_MAX_HW);
+    ul_labels_enc(w, p->hw, p->n_hw, UL_MAX_HW);
 }
 
 static ul_err revokers_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
@@ -179,10 +168,11 @@ static ul_err revokers_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void revokers_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_policy *p = obj;
-    labels_enc(w, p->revokers, p->n_revokers, UL_MAX_ROLES + 2);
+    ul_labels_enc(w, p->revokers, p->n_revokers, UL_MAX_ROLES + 2);
 }
 
-/* ---- Policy ----------------------------------------------------------------------------------- */
+/* ---- Policy -----------------------------------------------------------------------------------
+ */
 
 static bool role_defined(const ul_policy *p, ul_span name)
 {
@@ -253,12 +243,13 @@ static void policy_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 
 static const ul_codec codec_policy = {policy_dec, policy_enc};
 
-/* ---- Transaction bodies ------------------------------------------------------------------------ */
+/* ---- Transaction bodies ------------------------------------------------------------------------
+ */
 
 /* Defines the field table, record and encode/decode pair of one body type. */
 #define BODY(name, type, ...)                                                                      \
     static const ul_field name##_fields[] = {__VA_ARGS__};                                         \
-    static const ul_record rec_##name = {name##_fields, COUNT(name##_fields), sizeof(type),       \
+    static const ul_record rec_##name = {name##_fields, COUNT(name##_fields), sizeof(type),        \
                                          UL_MAX_RECORD_BYTES, NULL};                               \
     ul_err ul_schema_##name##_encode(uint8_t *out, size_t cap, size_t *out_len, const type *v)     \
     {                                                                                              \
@@ -278,8 +269,7 @@ BODY(set_policy, ul_set_policy, {1, &ul_codec_ns, offsetof(ul_set_policy, ns), 0
      {2, &ul_codec_uint, offsetof(ul_set_policy, nonce), 0, REQ},
      {3, &codec_policy, offsetof(ul_set_policy, policy), 0, REQ})
 
-BODY(approve, ul_approve,
-     {1, &ul_codec_fixed, offsetof(ul_approve, release), UL_HASH_BYTES, REQ},
+BODY(approve, ul_approve, {1, &ul_codec_fixed, offsetof(ul_approve, release), UL_HASH_BYTES, REQ},
      {2, &ul_codec_label, offsetof(ul_approve, role), 0, REQ},
      {3, &ul_codec_uint, offsetof(ul_approve, nonce), 0, REQ})
 
@@ -297,7 +287,8 @@ BODY(transfer, ul_transfer, {1, &ul_codec_ns, offsetof(ul_transfer, ns), 0, REQ}
      {3, &codec_keyset, offsetof(ul_transfer, owners), 0, REQ},
      {4, &codec_keyset, offsetof(ul_transfer, publishers), 0, REQ})
 
-/* ---- Approvals (a state value) ----------------------------------------------------------------- */
+/* ---- Approvals (a state value) -----------------------------------------------------------------
+ */
 
 ul_err ul_schema_approvals_decode(ul_approvals *out, const uint8_t *in, size_t len)
 {
@@ -326,8 +317,7 @@ ul_err ul_schema_approvals_decode(ul_approvals *out, const uint8_t *in, size_t l
     return e;
 }
 
-ul_err ul_schema_approvals_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                  const ul_approvals *a)
+ul_err ul_schema_approvals_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_approvals *a)
 {
     ul_cbor_writer w;
     ul_field keys = {0, &ul_codec_keys, offsetof(ul_role_approvals, n),

@@ -24,18 +24,6 @@ static ul_err span_list_dec(ul_cbor_reader *r, ul_span *spans, size_t *n, size_t
     return e;
 }
 
-static void span_list_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max)
-{
-    if (n > max) {
-        ul_cbor_fail(w, UL_E_LIMIT);
-        return;
-    }
-    ul_cbor_put_array(w, n);
-    for (size_t i = 0; i < n; i++) {
-        ul_cbor_put_text(w, spans[i]);
-    }
-}
-
 static ul_err links_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 {
     ul_release *rel = obj;
@@ -45,7 +33,7 @@ static ul_err links_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void links_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_release *rel = obj;
-    span_list_enc(w, rel->links, rel->n_links, UL_MAX_LINKS);
+    ul_labels_enc(w, rel->links, rel->n_links, UL_MAX_LINKS);
 }
 
 static ul_err hw_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
@@ -57,7 +45,7 @@ static ul_err hw_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void hw_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_release *rel = obj;
-    span_list_enc(w, rel->hw, rel->n_hw, UL_MAX_HW);
+    ul_labels_enc(w, rel->hw, rel->n_hw, UL_MAX_HW);
 }
 
 /* ---- Dependencies: [* [ns, constraint]] --------------------------------------------------- */
