@@ -59,7 +59,8 @@ ul_err ul_cli_id_arg(const char *arg, uint8_t id32[UL_HASH_BYTES]);
 /* Time: "2026-11-22T10:00:00Z" from unix seconds. */
 void ul_cli_time_str(char out[32], uint64_t unix_s);
 json_t *ul_cli_hex_json(const uint8_t *p, size_t n);
-const char *ul_cli_kind_name(uint64_t kind);
+const char *ul_cli_kind_name(uint64_t kind);    /* update kind: security, feature, ... */
+const char *ul_cli_tx_kind_name(uint64_t kind); /* transaction kind: register, publish, ... */
 
 /* Record rendering (cli/render.c): JSON objects for records; NULL on a malformed record. */
 json_t *ul_cli_release_json(const uint8_t *tx, size_t len);

@@ -40,8 +40,9 @@ json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_er
     ul_msg_bytes(&c.q, 1, id, UL_HASH_BYTES);
     ul_err e = rpc(cli, &c);
     json_t *o = NULL;
-    if (e == UL_OK && !(e = ul_msg_get_item(&c.r, 1, &tx)) && !(e = ul_msg_get_uint(&c.r, 2, &idx)) &&
-        !(e = ul_msg_get_uint(&c.r, 3, &h)) && !(e = ul_msg_get_uint(&c.r, 5, &when))) {
+    if (e == UL_OK && !(e = ul_msg_get_item(&c.r, 1, &tx)) &&
+        !(e = ul_msg_get_uint(&c.r, 2, &idx)) && !(e = ul_msg_get_uint(&c.r, 3, &h)) &&
+        !(e = ul_msg_get_uint(&c.r, 5, &when))) {
         o = ul_cli_release_json(tx.ptr, tx.len);
         e = o ? UL_OK : UL_E_CORRUPT;
     }
@@ -82,9 +83,9 @@ static int q_status(ul_cli *cli)
     ul_msg_init(&c.q);
     ul_msg_uint(&c.q, 0, UL_RPC_STATUS);
     ul_err e = rpc(cli, &c);
-    if (e == UL_OK && ((e = ul_msg_get_uint(&c.r, 1, &h)) || (e = ul_msg_get_fixed(&c.r, 2, id, 32)) ||
-                       (e = ul_msg_get_uint(&c.r, 3, &logsz)) ||
-                       (e = ul_msg_get_uint(&c.r, 4, &pending)))) {
+    if (e == UL_OK &&
+        ((e = ul_msg_get_uint(&c.r, 1, &h)) || (e = ul_msg_get_fixed(&c.r, 2, id, 32)) ||
+         (e = ul_msg_get_uint(&c.r, 3, &logsz)) || (e = ul_msg_get_uint(&c.r, 4, &pending)))) {
         e = UL_E_PROTOCOL;
     }
     if (e != UL_OK) {
@@ -178,6 +179,25 @@ static int q_history(ul_cli *cli, const char *ns)
     return 0;
 }
 
+static void print_block(json_t *o)
+{
+    json_t *hj = json_object_get(o, "header"), *t;
+    const char *fields[] = {
+        "hash", "time", "prev", "tx_root", "log_root", "state_root", "validators_hash", "proposer"};
+    size_t i;
+    printf("block %lld\n", (long long)json_integer_value(json_object_get(hj, "height")));
+    for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        printf("  %-16s %s\n", fields[i], json_string_value(json_object_get(hj, fields[i])));
+    }
+    printf("  %-16s %lld\n  %-16s %zu\n", "log_size",
+           (long long)json_integer_value(json_object_get(hj, "log_size")), "txs",
+           json_array_size(json_object_get(o, "txs")));
+    json_array_foreach(json_object_get(o, "txs"), i, t)
+    {
+        printf("    %-8s %s\n", json_string_value(json_object_get(t, "kind")),
+               json_string_value(json_object_get(t, "id")));
+    }
+}
 
 static int q_block(ul_cli *cli, const char *arg)
 {
@@ -209,9 +229,10 @@ static int q_block(ul_cli *cli, const char *arg)
     ul_msg_uint(&c.q, 0, UL_RPC_BLOCK);
     ul_msg_uint(&c.q, 1, h);
     ul_err e = spans ? rpc(cli, &c) : UL_E_NOMEM;
-    if (e == UL_OK && ((e = ul_msg_get_list(&c.r, 1, &arr, &n)) || !ul_msg_list_next(&arr, &blk) ||
-                       (e = ul_schema_block_decode(&b, spans, UL_MAX_BLOCK_TXS, blk.ptr, blk.len)) ||
-                       (e = ul_schema_header_decode(&hd, b.header.ptr, b.header.len)))) {
+    if (e == UL_OK &&
+        ((e = ul_msg_get_list(&c.r, 1, &arr, &n)) || !ul_msg_list_next(&arr, &blk) ||
+         (e = ul_schema_block_decode(&b, spans, UL_MAX_BLOCK_TXS, blk.ptr, blk.len)) ||
+         (e = ul_schema_header_decode(&hd, b.header.ptr, b.header.len)))) {
         e = e ? e : UL_E_PROTOCOL;
     }
     if (e != UL_OK) {
@@ -230,33 +251,17 @@ static int q_block(ul_cli *cli, const char *arg)
         ul_client_sha256(id, t.kind == UL_TX_PUBLISH ? t.body.ptr : b.txs[i].ptr,
                          t.kind == UL_TX_PUBLISH ? t.body.len : b.txs[i].len);
         json_array_append_new(json_object_get(o, "txs"),
-                              json_pack("{s:s,s:o}", "kind",
-                                        t.kind == UL_TX_PUBLISH ? "publish" : "register", "id",
+                              json_pack("{s:s,s:o}", "kind", ul_cli_tx_kind_name(t.kind), "id",
                                         ul_cli_hex_json(id, UL_HASH_BYTES)));
     }
     free(spans);
     ul_p2p_free(c.buf);
     if (cli->json) {
         ul_cli_print_json(o);
-        return 0;
+    } else {
+        print_block(o);
+        json_decref(o);
     }
-    json_t *hj = json_object_get(o, "header");
-    const char *fields[] = {"hash", "time", "prev", "tx_root", "log_root", "state_root",
-                            "validators_hash", "proposer"};
-    printf("block %llu\n", (unsigned long long)hd.height);
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        printf("  %-16s %s\n", fields[i], json_string_value(json_object_get(hj, fields[i])));
-    }
-    printf("  %-16s %llu\n  %-16s %zu\n", "log_size", (unsigned long long)hd.log_size, "txs",
-           b.n_txs);
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(o, "txs"), i, t)
-    {
-        printf("    %-8s %s\n", json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "id")));
-    }
-    json_decref(o);
     return 0;
 }
 
@@ -314,12 +319,12 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
         ul_p2p_free(c.buf);
         return ul_cli_fail(cli, e, "proof of release %s", idarg);
     }
-    json_t *o = json_pack("{s:s,s:b,s:I,s:I,s:I,s:o,s:I,s:o}", "release", idarg, "verified", 1,
-                          "height", (json_int_t)res.header.height, "log_index",
-                          (json_int_t)res.leaf_index, "log_size", (json_int_t)res.header.log_size,
-                          "log_root", ul_cli_hex_json(res.header.log_root, 32), "bundle_bytes",
-                          (json_int_t)bundle.len, "header_hash",
-                          ul_cli_hex_json(res.header_hash, 32));
+    json_t *o =
+        json_pack("{s:s,s:b,s:I,s:I,s:I,s:o,s:I,s:o}", "release", idarg, "verified", 1, "height",
+                  (json_int_t)res.header.height, "log_index", (json_int_t)res.leaf_index,
+                  "log_size", (json_int_t)res.header.log_size, "log_root",
+                  ul_cli_hex_json(res.header.log_root, 32), "bundle_bytes", (json_int_t)bundle.len,
+                  "header_hash", ul_cli_hex_json(res.header_hash, 32));
     if (out) {
         json_object_set_new(o, "file", json_string(out));
     }
@@ -331,10 +336,10 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
     printf("proof for release %s: verified\n  header   height %llu, %s\n  log      leaf %llu of "
            "%llu, root %s\n  bundle   %zu bytes%s%s\n",
            idarg, (unsigned long long)res.header.height,
-           json_string_value(json_object_get(o, "header_hash")),
-           (unsigned long long)res.leaf_index, (unsigned long long)res.header.log_size,
-           json_string_value(json_object_get(o, "log_root")), bundle.len, out ? ", written to " : "",
-           out ? out : "");
+           json_string_value(json_object_get(o, "header_hash")), (unsigned long long)res.leaf_index,
+           (unsigned long long)res.header.log_size,
+           json_string_value(json_object_get(o, "log_root")), bundle.len,
+           out ? ", written to " : "", out ? out : "");
     json_decref(o);
     return 0;
 }
@@ -343,11 +348,11 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
 {
     const char *pos[2], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
     size_t np, n_installed = 0;
-    ul_opt opts[] = {{"--hw", &hw},
-                     {"--height", &height},
-                     {"--out", &out},
-                     {"--installed", .multi = installed, .n_multi = &n_installed,
-                      .max_multi = UL_MAX_DEPS}};
+    ul_opt opts[] = {
+        {"--hw", &hw},
+        {"--height", &height},
+        {"--out", &out},
+        {"--installed", .multi = installed, .n_multi = &n_installed, .max_multi = UL_MAX_DEPS}};
     int rc = ul_cli_parse(argc, argv, opts, 4, pos, 1, 2, &np, query_help);
     if (rc >= 0) {
         return rc;

@@ -131,6 +131,13 @@ json_t *ul_cli_hex_json(const uint8_t *p, size_t n)
     return v;
 }
 
+const char *ul_cli_tx_kind_name(uint64_t kind)
+{
+    static const char *names[] = {"unknown", "register", "publish", "set-policy",
+                                  "approve", "revoke",   "rotate",  "transfer"};
+    return kind <= UL_TX_KIND_MAX_ ? names[kind] : "unknown";
+}
+
 const char *ul_cli_kind_name(uint64_t kind)
 {
     static const char *names[] = {"security", "feature", "bugfix", "maintenance"};
@@ -156,9 +163,8 @@ static int cmp_sig(const void *a, const void *b)
     return memcmp(((const ul_sig *)a)->pubkey, ((const ul_sig *)b)->pubkey, UL_PUBKEY_BYTES);
 }
 
-ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind,
-                      ul_domain d, const uint8_t *body, size_t blen, uint8_t *out, size_t cap,
-                      size_t *len)
+ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind, ul_domain d,
+                      const uint8_t *body, size_t blen, uint8_t *out, size_t cap, size_t *len)
 {
     uint8_t chain_id[UL_HASH_BYTES];
     ul_tx t = {.kind = kind, .body = {body, blen}, .n_sigs = n_keys};
@@ -276,8 +282,8 @@ static bool ours_committed(ul_cli *cli, const uint8_t *tx, size_t len, uint8_t i
         ul_msg_init(&q);
         ul_msg_uint(&q, 0, UL_RPC_TX_STATUS);
         ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
-        same = ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_uint(&r, 1, &h) == UL_OK &&
-               h > 0;
+        same =
+            ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_uint(&r, 1, &h) == UL_OK && h > 0;
     }
     ul_p2p_free(buf);
     if (same) {
