@@ -48,7 +48,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: check-banned all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: sim check-banned all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
 all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(PC_FILE) check-client check-banned
@@ -60,6 +60,7 @@ help:
 	@echo "make test SANITIZER=address,undefined   the same under sanitizers (build/san-*)"
 	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
 	@echo "make bench      benchmarks; print figures"
+	@echo "make sim SEEDS=N   the consensus simulator over N seeds (make test runs 100)"
 	@echo "make demo       a dev chain end to end in a temp dir"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 
@@ -121,12 +122,21 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
 
+# The consensus simulator: SEEDS seeded runs of n = 4 and 7 validators (tests/sim/README.md).
+$(BUILD)/sim: $(BUILD)/obj/tests/sim/sim.o $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
+
+sim: $(BUILD)/sim
+	@$(BUILD)/sim --seeds $(SEEDS)
+
 unit: all $(UNIT_BINS)
 fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
-	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY)
-	@BUILD=$(BUILD) tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
+	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim
+	@BUILD=$(BUILD) SIM=$(BUILD)/sim tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
 # libFuzzer needs clang; each target runs FUZZ_SECONDS and adds new inputs to its corpus.
 fuzz: deps

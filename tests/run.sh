@@ -38,6 +38,15 @@ for b in "${fuzz[@]}"; do
     fi
 done
 
+# The consensus simulator: a smaller number of seeds than `make sim`; any failing seed replays.
+if [ -n "${SIM:-}" ] && [ -x "$SIM" ]; then
+    if out=$("$SIM" --seeds "${SIM_SEEDS:-100}" 2>&1); then
+        passed=$((passed + 1)); echo "sim    $(echo "$out" | tail -n 1)"
+    else
+        failed=$((failed + 1)); failures+=("sim"); echo "$out" | tail -n 20
+    fi
+fi
+
 if [ -d "$root/tests/system" ] && ls "$root"/tests/system/test_*.py >/dev/null 2>&1; then
     out="$log/pytest.out"
     (cd "$root" && /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/system) 2>&1 | tee "$out"
