@@ -1,6 +1,9 @@
 /* Tests of the nanomsg transport and query-message framing: round trips over loopback, the
  * size cap enforced before decoding, and bounded waits. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,15 +18,18 @@
 #include "p2p/ul_p2p.h"
 
 static char endpoint[64];
-static int next_port = 0;
 
+/* A loopback port the kernel says is free right now (bound to port 0, then released). */
 static const char *fresh_endpoint(void)
 {
-    /* A port per test run, derived from the pid so parallel runs do not collide. */
-    if (next_port == 0) {
-        next_port = 20000 + (int)(getpid() % 20000);
-    }
-    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", next_port++);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    close(s);
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", ntohs(a.sin_port));
     return endpoint;
 }
 
