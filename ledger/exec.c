@@ -200,7 +200,7 @@ static ul_err exec_register(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint3
     ul_register r;
     ns_state *old = malloc(sizeof *old);
     ul_err e = old ? ul_schema_register_decode(&r, t->body.ptr, t->body.len) : UL_E_NOMEM;
-    if (e == UL_OK && (e = ul_schema_ns_check(r.ns)) == UL_OK) {
+    if (e == UL_OK) { /* the decoder checked the namespace name */
         e = load_policy(c, r.ns, old);
         e = e == UL_OK ? UL_E_NS_EXISTS : e == UL_E_NS_UNKNOWN ? UL_OK : e;
     }

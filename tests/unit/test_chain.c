@@ -2058,6 +2058,39 @@ static void test_replay_new_kinds(void **state)
  * the newest falls back to the one before it. Approving a release that is installable already
  * (a co-signer beyond the threshold) must not enter it again: duplicates would push older
  * installable releases out of the list, and revoking the newest would then leave nothing. */
+/* The list keeps UL_MAX_INSTALLABLE_KEPT entries: at the bound nothing is dropped, one past it
+ * the oldest goes, newest first throughout. */
+static void test_installable_list_bound(void **state)
+{
+    fx *f = *state;
+    ul_chain *a = open_chain(f, "a"), *r = open_chain(f, "ref");
+    static ul_policy p;
+    txbuf t;
+    uint8_t id[UL_MAX_INSTALLABLE_KEPT + 1][UL_HASH_BYTES];
+    uint8_t ids[UL_MAX_INSTALLABLE_KEPT][UL_HASH_BYTES];
+    uint64_t seqs[UL_MAX_INSTALLABLE_KEPT];
+
+    default_policy(&p, f->owner, f->pub); /* no approvals required: installable at once */
+    register_both(f, a, r, NS, 1, &p);
+    for (uint64_t s = 1; s <= UL_MAX_INSTALLABLE_KEPT; s++) {
+        feature_tx(&t, f, s);
+        submit_ok(a, &t, id[s - 1]);
+        submit_ok(r, &t, NULL);
+    }
+    assert_int_equal(installable_list(a, NS, "board-a", ids, seqs), UL_MAX_INSTALLABLE_KEPT);
+    assert_int_equal(seqs[UL_MAX_INSTALLABLE_KEPT - 1], 1);
+    feature_tx(&t, f, UL_MAX_INSTALLABLE_KEPT + 1);
+    submit_ok(a, &t, id[UL_MAX_INSTALLABLE_KEPT]);
+    submit_ok(r, &t, NULL);
+    assert_int_equal(installable_list(a, NS, "board-a", ids, seqs), UL_MAX_INSTALLABLE_KEPT);
+    assert_memory_equal(ids[0], id[UL_MAX_INSTALLABLE_KEPT], UL_HASH_BYTES);
+    assert_int_equal(seqs[0], UL_MAX_INSTALLABLE_KEPT + 1);
+    assert_int_equal(seqs[UL_MAX_INSTALLABLE_KEPT - 1], 2); /* seq 1 dropped */
+    produce_both(f, a, r);
+    ul_chain_close(a);
+    ul_chain_close(r);
+}
+
 static void test_installable_list(void **state)
 {
     fx *f = *state;
@@ -2145,6 +2178,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transfer_eos, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_new_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_installable_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_installable_list_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
