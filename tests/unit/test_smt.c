@@ -781,7 +781,13 @@ static void test_mutated_bytes(void **state)
         bool member = t % 2 == 0;
         memcpy(k, e->key, 32);
         if (!member) {
-            flip(k, t % 4 == 1 ? 255 : (size_t)(rnd() % 256));
+            /* a near miss; the forged tree holds neighbours one bit apart, so skip members */
+            bool found = true;
+            while (found) {
+                memcpy(k, e->key, 32);
+                flip(k, t % 4 == 1 ? 255 : (size_t)(rnd() % 256));
+                model_find(&m, k, &found);
+            }
         }
         CHECK_ERR(ul_smt_prove(f->s, root, k, &p), UL_OK);
         CHECK_ERR(ul_schema_state_proof_encode(buf, sizeof buf, &len, &p), UL_OK);
