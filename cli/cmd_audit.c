@@ -237,7 +237,7 @@ int ul_cmd_verify(ul_cli *cli, int argc, char **argv)
     }
     if (e == UL_OK && (stage = "bundle", e = ul_cli_read_file(bundle_f, UL_MAX_BUNDLE_BYTES,
                                                                &bundle, &blen)) == UL_OK) {
-        e = ul_client_bundle_verify(&res, bundle, blen, chain_id, vsh);
+        e = ul_client_bundle_verify_v1(&res, bundle, blen, chain_id, vsh);
     }
     if (e == UL_OK && (e = ul_schema_release_decode(&rel, res.record.ptr, res.record.len)) == UL_OK &&
         (stage = "image", e = ul_cli_hash_file(image, digest, &size)) == UL_OK) {

@@ -116,7 +116,7 @@ static ul_err export_one(export_ctx *x, uint64_t index, const uint8_t chain_id[3
     ul_msg_uint(&q, 0, UL_RPC_BUNDLE);
     ul_msg_bytes(&q, 1, id, 32);
     if (e != UL_OK || (e = call_item(x->cli, &q, 1, &bundle, &b2)) != UL_OK ||
-        (e = ul_client_bundle_verify(&res, bundle.ptr, bundle.len, chain_id, vsh)) != UL_OK ||
+        (e = ul_client_bundle_verify_v1(&res, bundle.ptr, bundle.len, chain_id, vsh)) != UL_OK ||
         (e = ul_schema_release_decode(&rel, res.record.ptr, res.record.len)) != UL_OK) {
         goto out;
     }

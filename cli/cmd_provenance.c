@@ -312,7 +312,7 @@ static json_t *inclusion_fact(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], cons
     ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
     if (e == UL_OK && (e = ul_msg_get_item(&r, 1, &bundle)) == UL_OK) {
-        e = ul_client_bundle_verify(res, bundle.ptr, bundle.len, chain_id, vsh);
+        e = ul_client_bundle_verify_v1(res, bundle.ptr, bundle.len, chain_id, vsh);
     }
     json_t *o = json_pack("{s:b,s:s,s:I,s:I,s:I}", "verified", e == UL_OK, "result",
                           e == UL_OK ? "ok" : ul_err_name(e), "header_height",

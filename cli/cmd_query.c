@@ -310,7 +310,7 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
     ul_msg_uint(&c.q, 2, h);
     e = rpc(cli, &c);
     if (e == UL_OK && (e = ul_msg_get_item(&c.r, 1, &bundle)) == UL_OK) {
-        e = ul_client_bundle_verify(&res, bundle.ptr, bundle.len, chain_id, vsh);
+        e = ul_client_bundle_verify_v1(&res, bundle.ptr, bundle.len, chain_id, vsh);
     }
     if (e == UL_OK && out) {
         e = ul_cli_write_file(out, bundle.ptr, bundle.len);

@@ -69,7 +69,7 @@ static ul_err check_leaf(ul_bundle_result *out, const ul_bundle *b, ul_inclusion
     return UL_OK;
 }
 
-ul_err ul_client_bundle_verify(ul_bundle_result *out, const uint8_t *bundle, size_t len,
+ul_err ul_client_bundle_verify_v1(ul_bundle_result *out, const uint8_t *bundle, size_t len,
                                const uint8_t chain_id32[UL_HASH_BYTES],
                                const uint8_t valset_hash32[UL_HASH_BYTES])
 {

@@ -152,27 +152,178 @@ ul_err ul_client_constraint_check(const uint8_t *c, size_t len);
  * UL_E_VERSION_STR when c does not parse. */
 ul_err ul_client_constraint_match(const uint8_t *c, size_t len, const ul_version *v);
 
-/* ---- Proof bundles ---------------------------------------------------------------------- */
-
-/* What a verified bundle proves: this header was committed by the trusted validator set, and
- * leaf (a signed publish tx, spans into the bundle) is entry leaf_index of its release log. */
+/* LEGACY (bundle version 1; removed once the CLI and node use version 2). */
 typedef struct {
     ul_header header;
     uint8_t header_hash[UL_HASH_BYTES];
     ul_span leaf;
     uint64_t leaf_index;
-    ul_span record; /* the release record body inside leaf */
+    ul_span record;
 } ul_bundle_result;
+ul_err ul_client_bundle_verify_v1(ul_bundle_result *out, const uint8_t *bundle, size_t len,
+                                  const uint8_t chain_id32[UL_HASH_BYTES],
+                                  const uint8_t valset_hash32[UL_HASH_BYTES]);
 
-/* Verifies a bundle against a trust anchor (chain id and the hash of the validator set the
- * device trusts), in order: envelope; validator set hashes to the anchor and to the header's
- * validators_hash; the header is for this chain; the commit carries > 2/3 of the set's power for
- * this header; the inclusion proof is for the header's log size and proves the leaf in the
- * header's log root; the leaf is a publish tx whose every signature verifies.
- * Returns: UL_OK and *out, or the first failing check's error. Uses ~10 KiB of stack (a commit,
- * a validator set and a proof are decoded); the device issue bounds this further. */
-ul_err ul_client_bundle_verify(ul_bundle_result *out, const uint8_t *bundle, size_t len,
-                               const uint8_t chain_id32[UL_HASH_BYTES],
-                               const uint8_t valset_hash32[UL_HASH_BYTES]);
+/* ---- Device state --------------------------------------------------------------------------- */
+
+/* Fills st for a new device: trust anchor = the genesis (chain id = SHA-256 of its bytes; the
+ * trusted validator set = its validators, by hash), height 0, hardware class hw, no components.
+ * Returns: UL_OK; a genesis decoding error; UL_E_HW_CLASS for an invalid label. */
+ul_err ul_client_device_init(ul_device_state *st, const uint8_t *genesis, size_t len,
+                             const uint8_t *hw, size_t hw_len);
+
+/* Records a factory-installed component (its confirmed slot 0 holds version/seq; digest and size
+ * unknown are zero). Returns: UL_OK; UL_E_EXISTS; UL_E_LIMIT past UL_MAX_COMPONENTS;
+ * UL_E_NS_NAME; UL_E_VERSION_STR for a version that does not parse. */
+ul_err ul_client_device_add(ul_device_state *st, const uint8_t *ns, size_t ns_len,
+                            const uint8_t *version, size_t version_len, uint64_t seq);
+
+/* Returns: the component for ns, or NULL. */
+const ul_component *ul_client_device_find(const ul_device_state *st, const uint8_t *ns,
+                                          size_t ns_len);
+
+/* Call once per device start. A component in trial that was started once already and not
+ * confirmed falls back: active returns to the other slot, trial clears (the failed slot keeps
+ * its content for inspection). Returns: the number of components that fell back. */
+size_t ul_client_device_boot(ul_device_state *st);
+
+/* Confirms the trial of component ns (the new image works): it becomes the installed release.
+ * Returns: UL_OK; UL_E_NOT_FOUND; UL_E_SEQUENCE_CALL when ns is not in trial. */
+ul_err ul_client_device_confirm(ul_device_state *st, const uint8_t *ns, size_t ns_len);
+
+/* ---- Update: bundle, then image, then accept ------------------------------------------------ */
+
+/* What a verified bundle says about the release (filled by ul_client_bundle_final). */
+typedef struct {
+    uint8_t id[UL_HASH_BYTES]; /* release id: SHA-256 of the record bytes */
+    uint64_t seq;
+    uint64_t kind;
+    uint64_t time;  /* release time (unix seconds), as the publisher stated it */
+    uint64_t size;  /* bytes of the image file on the mirror */
+    uint8_t digest[UL_HASH_BYTES];
+    bool encrypted;
+    size_t version_len;
+    uint8_t version[UL_MAX_LABEL_LEN];
+    uint64_t height; /* the header the proofs are against */
+    uint8_t header_hash[UL_HASH_BYTES];
+    uint64_t header_time_ms;
+    uint64_t log_index;
+    uint64_t steps; /* validator-set changes walked */
+} ul_release_info;
+
+/* The verification context: fixed size (<= UL_MAX_UPDATE_CTX_BYTES), caller memory, no heap.
+ * Its fields are private. Errors stick: after one, every call returns it. */
+typedef struct {
+    uint64_t phase;
+    ul_err err;
+    const ul_device_state *st;
+    size_t comp;            /* index of the target component in st, or st->n_components */
+    size_t ns_len;
+    uint8_t ns[UL_MAX_NS_LEN];
+    uint64_t now_ms, max_age_ms;
+    uint8_t class_sk[32];   /* X25519 secret of the device class (wiped on final/abort) */
+    bool has_class_sk;
+    /* section framing */
+    size_t head_have, head_len;
+    uint8_t head[9];
+    size_t body_have, body_len;
+    uint64_t expect;        /* next section type wanted, and counters */
+    uint64_t steps_left, voters_left, sigs_left, sibs_left, voter_i;
+    /* header being verified */
+    ul_header hd;
+    uint8_t hd_hash[UL_HASH_BYTES];
+    uint64_t round;
+    uint8_t trusted[UL_HASH_BYTES]; /* the set that must sign the current header */
+    uint8_t last_key[UL_PUBKEY_BYTES];
+    uint64_t total_power, signed_power;
+    ul_sha256 set_hash;
+    /* release */
+    ul_sha256 leaf_hash;
+    uint8_t leaf[UL_HASH_BYTES];
+    uint8_t body_digest[UL_HASH_BYTES]; /* signed digest of the record (UL_DOMAIN_RELEASE) */
+    uint8_t last_sig_key[UL_PUBKEY_BYTES];
+    ul_err deferred;        /* first record-level failure, reported after the proofs */
+    ul_release_info info;
+    uint8_t sealed[UL_SEALED_KEY_BYTES];
+    bool has_sealed;
+    uint8_t state_key[2][UL_HASH_BYTES];
+    /* state proof fold */
+    uint64_t sp_which, sp_depth, sp_level;
+    uint8_t sp_bitmap[32];
+    uint8_t sp_hash[UL_HASH_BYTES];
+    bool sp_member, sp_leaf_terminal;
+    bool installable_ok, revoked;
+    /* image */
+    uint64_t img_seen, chunk_plain;
+    ul_sha256 img_hash;
+    uint8_t ss_state[52];   /* crypto_secretstream_xchacha20poly1305_state */
+    uint8_t content_key[32];
+    bool ss_started, ss_final;
+    /* one section (or one ciphertext chunk) at a time */
+    uint8_t buf[UL_MAX_SECTION_BYTES];
+} ul_update;
+
+/* Begins one update of component ns on the device st. st is read (not written) until
+ * ul_client_update_accept and must not change meanwhile. class_sk32: the X25519 secret key of
+ * the device's hardware class, for encrypted images (NULL: none; an encrypted release then fails
+ * with UL_E_DECRYPT). now_ms, max_age_ms: a device with a clock refuses a header older than
+ * max_age_ms (UL_E_STALE); 0 disables the check.
+ * Returns: UL_OK; UL_E_PENDING when ns awaits confirmation; UL_E_NS_NAME; UL_E_LIMIT when ns is
+ * new and the device already tracks UL_MAX_COMPONENTS. */
+ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uint8_t *ns,
+                              size_t ns_len, const uint8_t *class_sk32, uint64_t now_ms,
+                              uint64_t max_age_ms);
+
+/* Feeds the next bytes of the proof bundle, in chunks of any size (0 allowed). Each section is
+ * checked as soon as it is complete, in this order: validator-set steps from the trusted set
+ * (UL_E_VALSET_GAP when a step's or the final header's validators_hash is not the trusted set);
+ * each header's commit (UL_E_VALIDATOR for voters that do not hash to the header's set, are not
+ * in ascending key order or repeat; UL_E_SIG; UL_E_QUORUM at no more than 2/3 of the power);
+ * the final header's height against st (UL_E_HEADER_OLD, UL_E_HEADER_CONFLICT) and age
+ * (UL_E_STALE); the release's signatures (UL_E_SIG); its inclusion in the header's release log
+ * (UL_E_MERKLE_RANGE for another tree size, UL_E_MERKLE_PROOF); the two state proofs against the
+ * header's state root (UL_E_MERKLE_PROOF). Bytes past the last section are UL_E_CBOR_TRAILING.
+ * Returns: UL_OK while everything so far checks, else the first failure (it sticks). */
+ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len);
+
+/* Ends the bundle: UL_E_TRUNCATED if sections are missing; then the release itself, in order:
+ * UL_E_NAMESPACE, UL_E_HW_MISMATCH (the device's class is not in the record), UL_E_REVOKED,
+ * UL_E_NOT_INSTALLABLE (not the newest installable release for the device's namespace and
+ * class: unapproved, superseded or revoked), UL_E_ROLLBACK (sequence not above the installed
+ * one), UL_E_DEPENDENCY (a dependency not installed or not satisfied). On UL_OK *info (may be
+ * NULL) describes the release; the image is next. */
+ul_err ul_client_bundle_final(ul_update *u, ul_release_info *info);
+
+/* Receives verified-so-far image bytes (plaintext for an encrypted image) to write to the
+ * inactive slot; return non-zero to abort (UL_E_IO). Nothing is accepted until image_final. */
+typedef int (*ul_sink)(void *arg, const uint8_t *p, size_t n);
+
+/* Feeds the next bytes of the image file, in chunks of any size. UL_E_SIZE as soon as more
+ * bytes arrive than the record's size; UL_E_DECRYPT for a chunk that does not authenticate. */
+ul_err ul_client_image_update(ul_update *u, const uint8_t *in, size_t len, ul_sink sink,
+                              void *arg);
+
+/* Ends the image: UL_E_SIZE when shorter than recorded, UL_E_DIGEST when its SHA-256 differs,
+ * UL_E_DECRYPT when the stream did not end with its final authenticated chunk. */
+ul_err ul_client_image_final(ul_update *u, ul_sink sink, void *arg);
+
+/* After image_final returned UL_OK: stages the release in st (the same state given to begin):
+ * the inactive slot of the component now holds it and becomes active in trial (boots 0); the
+ * accepted header becomes st's height, header hash and trusted set (its next set). Wipes u.
+ * Returns: UL_OK; UL_E_SEQUENCE_CALL when the image was not accepted (st unchanged). */
+ul_err ul_client_update_accept(ul_update *u, ul_device_state *st);
+
+/* Abandons an update and wipes u's secrets. Safe on any u. */
+void ul_client_update_abort(ul_update *u);
+
+/* Slot (0/1) an update of ns will be written to: the one not active (0 for a new component). */
+uint64_t ul_client_update_slot(const ul_device_state *st, const uint8_t *ns, size_t ns_len);
+
+/* Verifies a whole bundle held in memory: begin, one update, final. For nodes and tools. */
+ul_err ul_client_bundle_verify(ul_update *u, ul_release_info *info, const ul_device_state *st,
+                               const uint8_t *ns, size_t ns_len, const uint8_t *bundle,
+                               size_t len);
+
+_Static_assert(sizeof(ul_update) <= UL_MAX_UPDATE_CTX_BYTES, "the update context stays small");
 
 #endif

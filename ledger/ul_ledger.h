@@ -280,9 +280,25 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
                             uint8_t key_hash32[UL_HASH_BYTES], uint8_t **value, size_t *vlen,
                             ul_state_proof *proof);
 
-/* A proof bundle for release id at committed height h (0: the head), canonical bytes. */
+/* LEGACY bundle version 1 (removed once the CLI and node use ul_chain_bundle2). */
 ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t h, uint8_t **out,
                        size_t *len);
+
+/* The validator set that signs height h (h >= 1; the set named by header h's validators_hash).
+ * Returns: UL_OK; UL_E_NOT_FOUND above the next height. */
+ul_err ul_chain_valset_at(ul_chain *c, uint64_t h, ul_valset *out);
+/* Heights <= h whose header changes the set (next_validators_hash != validators_hash),
+ * ascending, at most cap (UL_E_LIMIT when there are more). */
+ul_err ul_chain_valset_steps(ul_chain *c, uint64_t h, uint64_t *heights, size_t cap, size_t *n);
+
+/* A proof bundle (version 2, schema/ul_schema.h) for release id and hardware class hw against
+ * committed height h (0: the head): every validator-set step from genesis, header h with its
+ * commit, the publish tx, its inclusion proof and the installable-list and revocation state
+ * proofs for (record's namespace, hw) and id — whatever they show (the device judges).
+ * Returns: UL_OK and *out (malloc'd); UL_E_NOT_FOUND for an unknown id or one logged after h;
+ * UL_E_HW_MISMATCH when the record does not list hw. */
+ul_err ul_chain_bundle2(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span hw, uint64_t h,
+                        uint8_t **out, size_t *len);
 
 /* ---- Audit: re-verify a whole chain from genesis ---- */
 

@@ -99,7 +99,12 @@ static ul_err wrapped_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
             e = ul_read_label(r, &enc->keys[i].hw, UL_MAX_LABEL_LEN);
         }
         if (e == UL_OK) {
-            e = ul_cbor_read_fixed(r, enc->keys[i].sealed, UL_SEALED_KEY_BYTES);
+            ul_cbor_item it;
+            e = ul_cbor_expect(r, UL_CBOR_BYTES, &it);
+            if (e == UL_OK && it.val != UL_SEALED_KEY_BYTES) {
+                e = UL_E_SCHEMA_FIELD;
+            }
+            enc->keys[i].sealed = (ul_span){it.data, (size_t)it.val};
         }
         if (e == UL_OK) {
             ul_cbor_leave(r);
@@ -122,17 +127,18 @@ static void wrapped_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
     for (size_t i = 0; i < enc->n_keys; i++) {
         ul_cbor_put_array(w, 2);
         ul_cbor_put_text(w, enc->keys[i].hw);
-        ul_cbor_put_bytes(w, enc->keys[i].sealed, UL_SEALED_KEY_BYTES);
+        if (enc->keys[i].sealed.len != UL_SEALED_KEY_BYTES) {
+            ul_cbor_fail(w, UL_E_SCHEMA_FIELD);
+            return;
+        }
+        ul_cbor_put_bytes(w, enc->keys[i].sealed.ptr, UL_SEALED_KEY_BYTES);
     }
 }
-
-/* Largest secretstream chunk a release may use: bounds a device's decryption buffer. */
-#define UL_ENC_MAX_CHUNK (1u << 20)
 
 static ul_err enc_check(const void *obj)
 {
     const ul_enc_info *enc = obj;
-    if (enc->alg != 1 || enc->chunk < 1 || enc->chunk > UL_ENC_MAX_CHUNK) {
+    if (enc->alg != UL_ENC_SECRETSTREAM || enc->chunk < 1 || enc->chunk > UL_MAX_ENC_CHUNK) {
         return UL_E_SCHEMA_FIELD;
     }
     for (size_t i = 0; i < enc->n_keys; i++) {

@@ -67,7 +67,20 @@
     X(UL_E_EOS, 55, "transfer not allowed: end of support rule")                                   \
     X(UL_E_POLICY, 56, "policy is inconsistent")                                                   \
     X(UL_E_APPROVED, 57, "this key already approved this release in this role")                    \
-    X(UL_E_VERSION_STR, 58, "invalid version or version constraint")
+    X(UL_E_VERSION_STR, 58, "invalid version or version constraint")                             \
+    X(UL_E_VALSET_GAP, 59, "validator-set changes do not lead from the trusted set to the header's") \
+    X(UL_E_HEADER_OLD, 60, "header is below the highest height already accepted")                 \
+    X(UL_E_HEADER_CONFLICT, 61, "a different header at a height already accepted")                 \
+    X(UL_E_NAMESPACE, 62, "release is for another namespace")                                      \
+    X(UL_E_HW_MISMATCH, 63, "release does not support this hardware class")                       \
+    X(UL_E_ROLLBACK, 64, "release sequence is not above the installed one")                        \
+    X(UL_E_NOT_INSTALLABLE, 65, "release is not the latest installable for this hardware class")   \
+    X(UL_E_STALE, 66, "header is older than the maximum age")                                      \
+    X(UL_E_DECRYPT, 67, "encrypted image does not decrypt or authenticate")                        \
+    X(UL_E_TRUNCATED, 68, "input ended before it was complete")                                    \
+    X(UL_E_PENDING, 69, "an installed update awaits confirmation")                                 \
+    X(UL_E_SEQUENCE_CALL, 70, "call out of sequence (bundle, then image, then accept)")            \
+    X(UL_E_VALSET_CHANGE, 71, "invalid validator-set change")
 
 typedef enum {
 #define UL_ERR_ENUM_(name, num, msg) name = num,

@@ -35,10 +35,11 @@
 /* A sealed content key: crypto_box_SEALBYTES (48) + a 32-byte key. */
 #define UL_SEALED_KEY_BYTES 80
 
-/* Canonical bytes of one release record body. The bound keeps a device's bundle buffer small;
- * it is reached before every list and label above is at its own maximum at once (~14 KB), so a
- * record that large is refused with UL_E_LIMIT even when each field is within its bound. */
-#define UL_MAX_RECORD_BYTES 8192
+/* Canonical bytes of one release record body. A device buffers one record whole (it is parsed
+ * in place), so this bound sizes the device context; real records are ~350 bytes. It is reached
+ * before every list and label above is at its own maximum at once (~14 KB), so a record that
+ * large is refused with UL_E_LIMIT even when each field is within its bound. */
+#define UL_MAX_RECORD_BYTES 4096
 /* One signed transaction: its body plus UL_MAX_SIGS (key, signature) pairs. */
 #define UL_MAX_TX_BYTES (UL_MAX_RECORD_BYTES + 1024)
 /* Transactions in one block: bounds block assembly, apply time and the block's tx tree. */
@@ -60,10 +61,32 @@
 
 /* Merkle proof depth: a tree of size < 2^64 has at most 64 levels. */
 #define UL_MAX_PROOF_DEPTH 64
-/* A proof bundle: header, commit, validator set, the leaf and its inclusion proof. */
+
+/* ---- Device side (client/) ---- */
+
+/* Validator-set changes one bundle may walk through from a device's anchor: a consortium changes
+ * its set a few times a year; a device offline for years still fits. */
+#define UL_MAX_VALSET_STEPS 64
+/* One bundle section (a CBOR byte string wrapping one array) is buffered whole by the device: the
+ * largest is the release record's section (record plus a few heads). */
+#define UL_MAX_SECTION_BYTES (UL_MAX_RECORD_BYTES + 64)
+/* Sparse-Merkle siblings per bundle section: 64 x 34 bytes stay well inside one section. */
+#define UL_MAX_SIBLINGS_PER_SECTION 64
+/* The installable-list value a bundle proves: (sequence, release id) entries. */
+#define UL_MAX_STATE_VALUE_BYTES (UL_MAX_INSTALLABLE_KEPT * 40)
+/* A proof bundle file: the set-change steps, each a header and one voter section per validator,
+ * then the release, its inclusion proof and two state proofs; mirrors and the CLI refuse more. */
 #define UL_MAX_BUNDLE_BYTES                                                                        \
-    (UL_MAX_HEADER_BYTES + UL_MAX_COMMIT_BYTES + UL_MAX_VALSET_BYTES + UL_MAX_TX_BYTES +           \
-     UL_MAX_PROOF_DEPTH * 34 + 64)
+    ((UL_MAX_VALSET_STEPS + 1) * (UL_MAX_HEADER_BYTES + 32 + UL_MAX_VALIDATORS * 128) +            \
+     UL_MAX_SECTION_BYTES + UL_MAX_SIGS * 112 + UL_MAX_PROOF_DEPTH * 34 + 64 +                   \
+     2 * (UL_MAX_STATE_VALUE_BYTES + 256 + 5 * (UL_MAX_SIBLINGS_PER_SECTION * 34 + 8)))
+/* Plaintext bytes per secretstream chunk of an encrypted image: the device decrypts one chunk at
+ * a time inside its context, so this bounds that buffer. */
+#define UL_MAX_ENC_CHUNK 4096
+/* Components (namespaces) a device tracks, each with an A/B slot pair. */
+#define UL_MAX_COMPONENTS 8
+/* The device's verification context (ul_update): its fixed size, checked at compile time. */
+#define UL_MAX_UPDATE_CTX_BYTES 8192
 
 /* A state proof at its deepest: 256 siblings of 34 bytes, a 32-byte bitmap, a terminal leaf and
  * framing (8,829 bytes); device buffers are sized by this. */
@@ -100,5 +123,12 @@ _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_SUBMIT_TXS * UL_MAX_TX_BYTES,
 _Static_assert(UL_MAX_MEMPOOL >= UL_MAX_BLOCK_TXS, "the pool can fill a block");
 _Static_assert(UL_MAX_TOTAL_POWER <= ~0ULL / 3, "3 x total power stays in uint64");
 _Static_assert(UL_MAX_WRAPPED_KEYS <= UL_MAX_HW, "one wrapped key per hardware class at most");
+_Static_assert(UL_MAX_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&
+                   UL_MAX_SECTION_BYTES > UL_MAX_PROOF_DEPTH * 34 + 64 &&
+                   UL_MAX_SECTION_BYTES > UL_MAX_SIBLINGS_PER_SECTION * 34 + 64 &&
+                   UL_MAX_SECTION_BYTES > UL_MAX_STATE_VALUE_BYTES + 128,
+               "every bundle section but the record's fits the record's buffer");
+_Static_assert(UL_MAX_SECTION_BYTES >= UL_MAX_ENC_CHUNK + 17 + 24,
+               "a ciphertext chunk fits the section buffer the image phase reuses");
 
 #endif

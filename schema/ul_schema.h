@@ -62,13 +62,17 @@ typedef struct {
 } ul_dep;
 
 typedef struct {
-    ul_span hw;                              /* hardware class this key is for */
-    uint8_t sealed[UL_SEALED_KEY_BYTES];     /* crypto_box_seal of the content key */
+    ul_span hw;     /* hardware class this key is for */
+    ul_span sealed; /* crypto_box_seal of the 32-byte content key: UL_SEALED_KEY_BYTES */
 } ul_wrapped_key;
 
+/* Encrypted image: the file on the mirror (whose digest and size the record carries) is a
+ * secretstream XChaCha20-Poly1305 header (24 bytes) followed by chunks of `chunk` plaintext bytes
+ * plus 17 bytes each (the last may be shorter and carries TAG_FINAL). */
+#define UL_ENC_SECRETSTREAM 1
 typedef struct {
-    uint64_t alg;        /* 1 = libsodium secretstream XChaCha20-Poly1305 */
-    uint64_t chunk;      /* plaintext bytes per secretstream chunk */
+    uint64_t alg;        /* UL_ENC_SECRETSTREAM */
+    uint64_t chunk;      /* plaintext bytes per secretstream chunk, 1..UL_MAX_ENC_CHUNK */
     size_t n_keys;
     ul_wrapped_key keys[UL_MAX_WRAPPED_KEYS];
 } ul_enc_info;
@@ -411,10 +415,7 @@ ul_err ul_schema_consistency_encode(uint8_t *out, size_t cap, size_t *out_len,
                                     const ul_consistency *p);
 ul_err ul_schema_consistency_decode(ul_consistency *out, const uint8_t *in, size_t len);
 
-/* Proof bundle: everything a device needs to trust one release, from any mirror.
- * CBOR map: 1 version uint (=1), 2 header (embedded), 3 commit (embedded),
- *  4 validator set (embedded; the set whose hash the header names), 5 leaf (the publish tx,
- *  embedded), 6 inclusion proof of the leaf in the header's release log (embedded). */
+/* LEGACY (version 1, one map; removed once the CLI and node use version 2 below). */
 typedef struct {
     uint64_t version;
     ul_span header;
@@ -423,10 +424,139 @@ typedef struct {
     ul_span leaf;
     ul_span inclusion;
 } ul_bundle;
-
 ul_err ul_schema_bundle_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_bundle *b);
-/* Checks the envelope and that each part is one canonical item; decode parts separately. */
 ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len);
+
+/* ---- Proof bundles (version 2): a stream of sections ------------------------------------- */
+
+/* A proof bundle is everything a device needs to trust one release for one hardware class, from
+ * any mirror. It is a CBOR sequence (RFC 8742) of sections; each section is a byte string whose
+ * content is one canonical array [type, ...] (CDDL: section = bstr .cbor [...]), so a device
+ * reading chunks of any size buffers one section (<= UL_MAX_SECTION_BYTES) at a time. Order:
+ *
+ *   BEGIN                      [0, version 2, chain_id bstr(32), n_steps uint]
+ *   n_steps + 1 times:
+ *     HEADER                   [1, header (embedded map), round uint, n_voters uint]
+ *     n_voters times VOTER     [2, key bstr(32), power uint]                  (did not sign)
+ *                           or [2, key bstr(32), power uint, time uint, sig bstr(64)]
+ *   LEAF                       [3, kind uint (2), body (embedded release map), n_sigs uint]
+ *   n_sigs times SIG           [4, pubkey bstr(32), sig bstr(64)]
+ *   INCLUSION                  [5, leaf index uint, tree size uint, [* bstr(32)] path bottom up]
+ *   STATE (installable list)   [6, 1, depth uint, bitmap bstr, terminal]
+ *   SIBLINGS ...               [7, [+ bstr(32)]]   bottom up, popcount(bitmap) hashes in all
+ *   STATE (revocation)         [6, 2, depth uint, bitmap bstr, terminal]
+ *   SIBLINGS ...
+ *
+ * The first n_steps headers are validator-set changes (next_validators_hash differs from
+ * validators_hash), in ascending height; the last header is the one the proofs are against.
+ * Each header's commit is given as its validator set, in set order (sorted by key), with the
+ * precommit time and signature of those that signed: the device hashes the voters into the
+ * set's hash and checks each signature as it arrives, so it never holds a set or a commit.
+ * The leaf is the publish transaction, split so that no section holds more than the record; its
+ * canonical bytes are map(3) {1: kind, 2: body, 3: [n_sigs x [pubkey, sig]]}.
+ * A state proof (see ul_state_proof) has its bitmap (ceil(depth/8) bytes) and terminal:
+ * bstr (membership: the value's bytes, whose hash is the leaf's value hash), null (the path
+ * ends in an empty subtree) or [key bstr(32), value hash bstr(32)] (it ends in another key's
+ * leaf); its siblings follow bottom up (deepest first), at most UL_MAX_SIBLINGS_PER_SECTION per
+ * SIBLINGS section. State keys: installable = SHA-256("Si" ns 0x00 hw), revocation =
+ * SHA-256("Sv" release id); the installable value is (seq 8 BE, release id 32) entries,
+ * newest first. */
+#define UL_BUNDLE_VERSION 2
+
+typedef enum {
+    UL_SEC_BEGIN = 0,
+    UL_SEC_HEADER = 1,
+    UL_SEC_VOTER = 2,
+    UL_SEC_LEAF = 3,
+    UL_SEC_SIG = 4,
+    UL_SEC_INCLUSION = 5,
+    UL_SEC_STATE = 6,
+    UL_SEC_SIBLINGS = 7,
+    UL_SEC_MAX_ = 7
+} ul_section_type;
+
+typedef enum { UL_PROOF_INSTALLABLE = 1, UL_PROOF_REVOCATION = 2 } ul_proof_kind;
+
+typedef enum {
+    UL_TERM_EMPTY = 0, /* null */
+    UL_TERM_VALUE = 1, /* bstr: membership, value bytes in `value` */
+    UL_TERM_LEAF = 2   /* [key, value hash]: another key's leaf */
+} ul_terminal;
+
+/* Hash lists (inclusion path, siblings) are spans over the array's content: n hashes at a
+ * stride of UL_SECTION_HASH_STRIDE bytes (each a canonical bstr(32): 0x58 0x20 + 32 bytes). */
+#define UL_SECTION_HASH_STRIDE 34
+/* Returns: a pointer to hash i of a list span (the 32 bytes after its two-byte head). */
+const uint8_t *ul_section_hash(ul_span list, size_t i);
+
+typedef struct {
+    uint64_t type; /* ul_section_type */
+    union {
+        struct {
+            uint64_t version;
+            uint8_t chain_id[UL_HASH_BYTES];
+            uint64_t n_steps; /* <= UL_MAX_VALSET_STEPS */
+        } begin;
+        struct {
+            ul_span header; /* canonical header bytes (decode with ul_schema_header_decode) */
+            uint64_t round;
+            uint64_t n_voters; /* 1..UL_MAX_VALIDATORS */
+        } header;
+        struct {
+            uint8_t key[UL_PUBKEY_BYTES];
+            uint64_t power; /* >= 1 */
+            bool has_sig;
+            uint64_t time_ms;
+            uint8_t sig[UL_SIG_BYTES];
+        } voter;
+        struct {
+            uint64_t kind;
+            ul_span body; /* canonical release record bytes */
+            uint64_t n_sigs; /* 1..UL_MAX_SIGS */
+        } leaf;
+        ul_sig sig;
+        struct {
+            uint64_t index;
+            uint64_t size; /* index < size */
+            ul_span path;  /* n_path hashes, stride UL_SECTION_HASH_STRIDE */
+            size_t n_path; /* <= UL_MAX_PROOF_DEPTH */
+        } inclusion;
+        struct {
+            uint64_t which; /* ul_proof_kind */
+            uint64_t depth; /* 0..UL_SMT_DEPTH */
+            uint8_t bitmap[32]; /* ceil(depth/8) bytes as sent, zero beyond */
+            uint64_t terminal;  /* ul_terminal */
+            ul_span value;      /* UL_TERM_VALUE: <= UL_MAX_STATE_VALUE_BYTES */
+            uint8_t leaf_key[UL_HASH_BYTES];   /* UL_TERM_LEAF */
+            uint8_t leaf_value[UL_HASH_BYTES]; /* UL_TERM_LEAF */
+        } state;
+        struct {
+            ul_span hashes; /* n hashes, stride UL_SECTION_HASH_STRIDE */
+            size_t n;       /* 1..UL_MAX_SIBLINGS_PER_SECTION */
+        } siblings;
+    } u;
+} ul_section;
+
+/* Encodes one section, wrapped in its byte string, into out. For hash lists the encoder reads
+ * n 32-byte hashes from `hashes` (inclusion path, siblings) instead of the spans above. */
+ul_err ul_schema_section_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_section *s,
+                                const uint8_t (*hashes)[UL_HASH_BYTES]);
+/* Decodes the content of one section's byte string (the array, without the bstr head).
+ * Sections larger than UL_MAX_SECTION_BYTES are UL_E_LIMIT; an unknown type UL_E_SCHEMA_FIELD. */
+ul_err ul_schema_section_decode(ul_section *out, const uint8_t *in, size_t len);
+/* Frames the next section of a stream: in[0..len) starts at a section's byte-string head.
+ * Returns: UL_OK with *head_len (1..9) and *body_len; UL_E_TRUNCATED when the head is not all
+ * there yet (read more); UL_E_CBOR_TYPE when it is not a byte string; UL_E_CBOR_NONCANONICAL for
+ * a non-shortest head; UL_E_LIMIT when the body would exceed UL_MAX_SECTION_BYTES. */
+ul_err ul_schema_section_frame(const uint8_t *in, size_t len, size_t *head_len,
+                               uint64_t *body_len);
+
+/* The canonical bytes of a signed transaction, in the pieces a streaming verifier hashes:
+ * prefix = map(3), 1, kind, 2 (then the body bytes), middle = 3, array(n_sigs) (then each
+ * signature as ul_schema_tx_sig_encode writes it). Concatenated they equal ul_schema_tx_encode. */
+ul_err ul_schema_tx_prefix_encode(uint8_t *out, size_t cap, size_t *out_len, uint64_t kind);
+ul_err ul_schema_tx_middle_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n_sigs);
+ul_err ul_schema_tx_sig_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_sig *s);
 
 /* ---- State proofs (sparse Merkle tree over chain state) ---------------------------------- */
 
@@ -453,6 +583,52 @@ typedef struct {
 ul_err ul_schema_state_proof_encode(uint8_t *out, size_t cap, size_t *out_len,
                                     const ul_state_proof *p);
 ul_err ul_schema_state_proof_decode(ul_state_proof *out, const uint8_t *in, size_t len);
+
+/* ---- Device state (what a device persists between updates) ------------------------------- */
+
+/* One slot of a component's A/B pair: what it holds. seq 0: empty (or unknown factory image). */
+typedef struct {
+    uint64_t seq;
+    uint8_t digest[UL_HASH_BYTES];
+    uint64_t size;
+    size_t version_len; /* 0: no version known */
+    uint8_t version[UL_MAX_LABEL_LEN];
+} ul_slot;
+
+/* A component (one namespace the device runs) with its A/B slots. The device runs slot
+ * `active`; while `trial` is set, that slot holds an update not yet confirmed and the other slot
+ * is the fallback. The installed (confirmed) release is slot[trial ? 1 - active : active]; it is
+ * what anti-rollback and dependency checks compare against. boots counts starts in trial. */
+typedef struct {
+    size_t ns_len;
+    uint8_t ns[UL_MAX_NS_LEN];
+    uint64_t active; /* 0 or 1 */
+    bool trial;
+    uint64_t boots;
+    ul_slot slot[2];
+} ul_component;
+
+/* CBOR map: 1 version uint (1), 2 chain_id bstr(32), 3 valset_hash bstr(32), 4 height uint,
+ *  5 header_hash bstr(32), 6 hw label, 7 [* component] sorted by namespace, unique;
+ *  component = [ns, active uint (0/1), trial bool-as-uint (0/1), boots uint, [slot, slot]];
+ *  slot = [seq uint, digest bstr(32), size uint, version tstr (empty: unknown)].
+ * valset_hash is the set trusted to sign headers above `height` (the next set of the last
+ * accepted header); header_hash is zero while height is 0. */
+typedef struct {
+    uint64_t version;
+    uint8_t chain_id[UL_HASH_BYTES];
+    uint8_t valset_hash[UL_HASH_BYTES];
+    uint64_t height;
+    uint8_t header_hash[UL_HASH_BYTES];
+    size_t hw_len;
+    uint8_t hw[UL_MAX_LABEL_LEN];
+    size_t n_components;
+    ul_component comp[UL_MAX_COMPONENTS];
+} ul_device_state;
+
+ul_err ul_schema_device_state_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                     const ul_device_state *st);
+ul_err ul_schema_device_state_decode(ul_device_state *out, const uint8_t *in, size_t len);
 
 /* ---- Query-endpoint messages ------------------------------------------------------------- */
 

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ul_bundle_result res;
 
     anchor_init();
-    ul_err e = ul_client_bundle_verify(&res, data, size, g_chain_id, g_valset_hash);
+    ul_err e = ul_client_bundle_verify_v1(&res, data, size, g_chain_id, g_valset_hash);
     if (e != UL_OK) {
         check(memcmp(&res, &zero, sizeof res) == 0, "failed verification left a result");
     } else {
@@ -199,7 +199,7 @@ static void put_bundle(const char *name, const uint8_t *b, size_t n)
     uint8_t *m = malloc(n);
     char nm[128];
     check(m != NULL, "malloc");
-    check(ul_client_bundle_verify(&res, b, n, g_chain_id, g_valset_hash) == UL_OK,
+    check(ul_client_bundle_verify_v1(&res, b, n, g_chain_id, g_valset_hash) == UL_OK,
           "seed bundle does not verify");
     put(name, b, n);
     for (unsigned i = 1; i <= 6; i++) {

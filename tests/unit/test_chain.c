@@ -487,7 +487,7 @@ static void test_register_publish_queries(void **state)
     size_t bl;
     ul_bundle_result res;
     assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
     assert_int_equal(res.header.height, 4);
     assert_int_equal(res.leaf_index, 0);
     assert_int_equal(res.leaf.len, p1.len);
@@ -497,17 +497,17 @@ static void test_register_publish_queries(void **state)
     uint8_t bad[UL_HASH_BYTES];
     memcpy(bad, f->chain_id, UL_HASH_BYTES);
     bad[0] ^= 1;
-    assert_int_not_equal(ul_client_bundle_verify(&res, bun, bl, bad, f->valset_hash), UL_OK);
+    assert_int_not_equal(ul_client_bundle_verify_v1(&res, bun, bl, bad, f->valset_hash), UL_OK);
     memcpy(bad, f->valset_hash, UL_HASH_BYTES);
     bad[31] ^= 1;
-    assert_int_not_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, bad), UL_OK);
+    assert_int_not_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, bad), UL_OK);
     free(bun);
     assert_int_equal(ul_chain_bundle(c, id1, 2, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
     assert_int_equal(res.header.height, 2);
     free(bun);
     assert_int_equal(ul_chain_bundle(c, id2, 3, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
     assert_int_equal(res.leaf_index, 1);
     free(bun);
     assert_int_equal(ul_chain_bundle(c, id2, 2, &bun, &bl), UL_E_NOT_FOUND);
@@ -816,7 +816,7 @@ static void test_persistence(void **state)
         size_t bl;
         ul_bundle_result res;
         assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
-        assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash),
+        assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash),
                          UL_OK);
         free(bun);
         ul_chain_close(c);
@@ -1021,7 +1021,7 @@ static void test_apply(void **state)
     ul_bundle_result res;
     assert_int_equal(ul_chain_release_at(b, 2, id), UL_OK);
     assert_int_equal(ul_chain_bundle(b, id, 0, &bun, &bun_len), UL_OK);
-    assert_int_equal(ul_client_bundle_verify(&res, bun, bun_len, f->chain_id, f->valset_hash),
+    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bun_len, f->chain_id, f->valset_hash),
                      UL_OK);
     free(bun);
     txbuf t;
@@ -1187,7 +1187,7 @@ static void test_unwritten_block_is_gone(void **state)
     size_t bl;
     ul_bundle_result res;
     assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
+    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
     free(bun);
     ul_chain_close(c);
 

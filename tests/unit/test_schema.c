@@ -195,12 +195,15 @@ static void ex_release(ul_release *r)
     fill(r->precursor, sizeof r->precursor, 0xa0);
     r->has_enc = true;
     r->enc.alg = 1;
-    r->enc.chunk = 65536;
+    r->enc.chunk = 4096;
     r->enc.n_keys = 2;
     r->enc.keys[0].hw = S("rx1-revA");
-    fill(r->enc.keys[0].sealed, UL_SEALED_KEY_BYTES, 0x10);
+    static uint8_t sealed0[UL_SEALED_KEY_BYTES], sealed1[UL_SEALED_KEY_BYTES];
+    fill(sealed0, UL_SEALED_KEY_BYTES, 0x10);
+    r->enc.keys[0].sealed = (ul_span){sealed0, UL_SEALED_KEY_BYTES};
     r->enc.keys[1].hw = S("rx1-revB");
-    fill(r->enc.keys[1].sealed, UL_SEALED_KEY_BYTES, 0x60);
+    fill(sealed1, UL_SEALED_KEY_BYTES, 0x60);
+    r->enc.keys[1].sealed = (ul_span){sealed1, UL_SEALED_KEY_BYTES};
 }
 
 /* A key set of n keys, key i being 32 bytes of first + i (ascending when first + n <= 0x100). */
@@ -1164,7 +1167,7 @@ static bool release_eq(const ul_release *a, const ul_release *b)
              a->enc.n_keys == b->enc.n_keys;
         for (size_t i = 0; eq && i < a->enc.n_keys; i++) {
             eq = ul_span_eq(a->enc.keys[i].hw, b->enc.keys[i].hw) &&
-                 !memcmp(a->enc.keys[i].sealed, b->enc.keys[i].sealed, UL_SEALED_KEY_BYTES);
+                 ul_span_eq(a->enc.keys[i].sealed, b->enc.keys[i].sealed);
         }
     }
     return eq;
@@ -1225,7 +1228,7 @@ static void test_release_roundtrip(void **state)
     assert_true(ul_span_eq_str(d.links[1], "http://10.0.0.1/fw.bin"));
     assert_true(ul_span_eq_str(d.deps[0].constraint, ">=1.2.0"));
     assert_true(d.has_precursor && d.has_enc);
-    assert_int_equal(d.enc.keys[1].sealed[0], 0x60);
+    assert_int_equal(d.enc.keys[1].sealed.ptr[0], 0x60);
     assert_int_equal(d.seq, 42);
 }
 
