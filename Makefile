@@ -2,6 +2,7 @@
 #
 # Layers (each a folder, arrows only point down):
 #   node/ (upledgerd), cli/ (upledger)  ->  p2p/  ->  ledger/  ->  contracts/  ->  client/, schema/
+#   device/ (upledger-device)  ->  client/, schema/ (libupclient.a) and libcurl only
 # libupclient.a = client/ + schema/ (allocation-free, what devices link)
 # libupledger.a = contracts/ + ledger/ + p2p/ (node side, may allocate)
 
@@ -32,6 +33,7 @@ CLIENT_SRC := $(sort $(wildcard client/*.c schema/*.c))
 LEDGER_SRC := $(sort $(wildcard contracts/*.c ledger/*.c p2p/*.c))
 NODE_SRC   := $(sort $(wildcard node/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
+DEVICE_SRC := $(sort $(wildcard device/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
 BENCH_SRC  := $(sort $(wildcard tests/bench/*.c))
@@ -43,15 +45,17 @@ CLIENT_LIB := $(BUILD)/libupclient.a
 LEDGER_LIB := $(BUILD)/libupledger.a
 UPLEDGERD  := $(BUILD)/upledgerd
 UPLEDGER   := $(BUILD)/upledger
+UPDEVICE   := $(BUILD)/upledger-device
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: sim check-banned all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
-all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(PC_FILE) check-client check-banned
+all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(PC_FILE) check-client \
+     check-banned check-device
 
 help:
 	@echo "make            build everything into build/"
@@ -93,6 +97,16 @@ $(UPLEDGER): $(call obj,$(CLI_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
 
+# The host device program links only what a device has: libupclient and libcurl.
+$(UPDEVICE): $(call obj,$(DEVICE_SRC)) $(CLIENT_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcurl $(LIBS)
+
+# device/ includes client/ul_client.h (and what it includes) and libcurl, nothing of the node side.
+check-device:
+	@bad=$$(grep -nE '^#include "\.\./(cli|ledger|node|p2p|contracts)/' device/*.c device/*.h); \
+	if [ -n "$$bad" ]; then echo "device/ includes node-side code: $$bad" >&2; exit 1; fi
+
 # client/ must never allocate or print: devices link it.
 check-client: $(CLIENT_LIB)
 	@bad=$$(nm -u $(CLIENT_LIB) | awk '{print $$2}' | grep -E '^(malloc|calloc|realloc|free|strdup|strndup|printf|fprintf|puts|fputs|fwrite|posix_memalign|aligned_alloc|secp256k1_context_create|cbor_new_.*|cbor_load)$$' | sort -u); \
@@ -117,10 +131,12 @@ $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/repl
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
 
+# Benchmarks bind every symbol at start-up (-z now): lazy binding would run the dynamic linker's
+# resolver, and its register-saving frame, on the stack bench_device measures.
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $^ $(NODE_LIBS) $(LIBS)
 
 # The consensus simulator: SEEDS seeded runs of n = 4 and 7 validators (tests/sim/README.md).
 $(BUILD)/sim: $(BUILD)/obj/tests/sim/sim.o $(LEDGER_LIB) $(CLIENT_LIB)
@@ -140,7 +156,7 @@ test: deps
 
 # libFuzzer needs clang; each target runs FUZZ_SECONDS and adds new inputs to its corpus.
 fuzz: deps
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BENCH_BINS)
@@ -153,7 +169,7 @@ demo: deps
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include/upledger/client $(DESTDIR)$(PREFIX)/include/upledger/schema
-	install -m 755 $(UPLEDGERD) $(UPLEDGER) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(CLIENT_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(PC_FILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 client/ul_client.h $(DESTDIR)$(PREFIX)/include/upledger/client/

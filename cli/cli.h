@@ -69,9 +69,51 @@ json_t *ul_cli_register_json(const ul_register *r);
 /* Human rendering of a release JSON object (as built above) to stdout. */
 void ul_cli_print_release(json_t *rel);
 
-/* Manifest (cli/manifest.c): JSON release manifest -> release record body (canonical bytes). */
-ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, uint8_t *out,
-                       size_t cap, size_t *len, char *errmsg, size_t errcap);
+/* Image encryption for publish --encrypt-for (cli/encrypt.c). The caller fills cls/pub/n and
+ * out; ul_cli_manifest fills the rest (sealed keys, in the record's enc info). */
+typedef struct {
+    size_t n;
+    const char *cls[UL_MAX_WRAPPED_KEYS]; /* hardware class, one of the record's */
+    uint8_t pub[UL_MAX_WRAPPED_KEYS][32]; /* its X25519 public key */
+    uint8_t sealed[UL_MAX_WRAPPED_KEYS][UL_SEALED_KEY_BYTES];
+    const char *out; /* the encrypted file written (what mirrors serve) */
+    bool written;    /* out was written by this run */
+} ul_cli_encrypt;
+
+/* Encrypts in -> out with secretstream XChaCha20-Poly1305 in chunks of `chunk` plaintext bytes
+ * (header, then chunk + ABYTES each, the last tagged FINAL; an empty input is one empty final
+ * chunk). The file is written atomically and never replaces one (UL_E_EXISTS). */
+ul_err ul_cli_encrypt_file(const char *in, const char *out, const uint8_t key32[32], size_t chunk);
+
+/* Manifest (cli/manifest.c): JSON release manifest -> release record body (canonical bytes).
+ * With enc (may be NULL), the image is encrypted first and the record describes the encrypted
+ * file (digest, size, file name) with its enc info. */
+ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, ul_cli_encrypt *enc,
+                       uint8_t *out, size_t cap, size_t *len, char *errmsg, size_t errcap);
+
+/* Proof bundles v2 (cli/bundle.c). Spans point into *buf (release with ul_p2p_free). */
+ul_err ul_cli_genesis(ul_cli *cli, uint8_t **buf, ul_span *genesis);
+/* The publish tx of release id and its decoded record. */
+ul_err ul_cli_record(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], uint8_t **buf, ul_span *tx,
+                     ul_release *rel);
+/* The node's bundle for (id, hardware class hw) against height h (0: head). */
+ul_err ul_cli_bundle(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_span hw, uint64_t h,
+                     uint8_t **buf, ul_span *bundle);
+/* Verifies a bundle as a new device of class hw anchored at genesis would (no components
+ * installed, no class key). Returns the device's verdict; *info as ul_client_bundle_final. */
+ul_err ul_cli_bundle_check(ul_span genesis, ul_span hw, ul_span ns, const uint8_t *bundle,
+                           size_t len, ul_release_info *info);
+/* True for the verdicts bundle_final gives after every signature and proof held (about the
+ * release and the device, not the bundle's authenticity). */
+bool ul_cli_proofs_held(ul_err verdict);
+
+/* Class keys (cli/classkey.c): X25519 keypairs for hardware classes. */
+int ul_cli_class_keygen(ul_cli *cli, const char *out);
+ul_err ul_cli_class_pub_load(const char *path, uint8_t pub32[32]);
+/* sk32: 32 bytes of caller memory (sodium_malloc'd); wiped on failure. */
+ul_err ul_cli_class_secret_load(const char *path, uint8_t *sk32);
+/* Writes a new file (mode), all or nothing; UL_E_EXISTS when path exists (never replaced). */
+ul_err ul_cli_write_new_file(const char *path, const char *text, size_t len, int mode);
 
 /* Option parsing: each command lists its options; positional arguments are collected. */
 typedef struct {
@@ -110,6 +152,7 @@ int ul_cmd_approve(ul_cli *cli, int argc, char **argv);
 int ul_cmd_revoke(ul_cli *cli, int argc, char **argv);
 int ul_cmd_rotate(ul_cli *cli, int argc, char **argv);
 int ul_cmd_transfer(ul_cli *cli, int argc, char **argv);
+int ul_cmd_validators(ul_cli *cli, int argc, char **argv);
 
 /* Submits one signed tx and (wait) polls until it is committed. Out: id32, *height. */
 ul_err ul_cli_submit(ul_cli *cli, const uint8_t *tx, size_t len, bool wait,

@@ -1,4 +1,4 @@
-/* upledger audit and verify: re-verify a whole chain from genesis, or one image and bundle. */
+/* upledger audit: re-verify a whole chain from genesis (verify is cli/cmd_verify.c). */
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,62 +203,5 @@ int ul_cmd_audit(ul_cli *cli, int argc, char **argv)
                "  head      %s\n  log root  %s\n",
                (unsigned long long)res.height, (unsigned long long)res.releases, secs, head, root);
     }
-    return 0;
-}
-
-static const char verify_help[] =
-    "usage: upledger verify --bundle FILE --image FILE --genesis FILE\n"
-    "Verifies an image as a device would: the bundle's commit by the genesis validator set,\n"
-    "the record's inclusion in the committed release log, its signatures, then the image's\n"
-    "size and SHA-256 against the record. Exit 0 only if everything matches.\n";
-
-int ul_cmd_verify(ul_cli *cli, int argc, char **argv)
-{
-    const char *bundle_f = NULL, *image = NULL, *genesis_f = NULL, *pos[1];
-    size_t np, blen, glen;
-    ul_opt opts[] = {{"--bundle", &bundle_f}, {"--image", &image}, {"--genesis", &genesis_f}};
-    int rc = ul_cli_parse(argc, argv, opts, 3, pos, 0, 0, &np, verify_help);
-    if (rc >= 0) {
-        return rc;
-    }
-    if (!bundle_f || !image || !genesis_f) {
-        return ul_cli_usage("verify: --bundle, --image and --genesis are required");
-    }
-    uint8_t *bundle = NULL, *gen = NULL, chain_id[32], vsh[32], digest[32];
-    uint64_t size;
-    ul_genesis g;
-    ul_bundle_result res;
-    ul_release rel;
-    const char *stage = "genesis";
-    ul_err e = ul_cli_read_file(genesis_f, UL_MAX_VALSET_BYTES + 1024, &gen, &glen);
-    if (e == UL_OK && (e = ul_schema_genesis_decode(&g, gen, glen)) == UL_OK) {
-        ul_client_sha256(chain_id, gen, glen);
-        e = ul_client_valset_hash(vsh, &g.validators);
-    }
-    if (e == UL_OK && (stage = "bundle", e = ul_cli_read_file(bundle_f, UL_MAX_BUNDLE_BYTES,
-                                                               &bundle, &blen)) == UL_OK) {
-        e = ul_client_bundle_verify_v1(&res, bundle, blen, chain_id, vsh);
-    }
-    if (e == UL_OK && (e = ul_schema_release_decode(&rel, res.record.ptr, res.record.len)) == UL_OK &&
-        (stage = "image", e = ul_cli_hash_file(image, digest, &size)) == UL_OK) {
-        e = size != rel.size ? UL_E_SIZE : memcmp(digest, rel.digest, 32) ? UL_E_DIGEST : UL_OK;
-    }
-    free(gen);
-    if (e != UL_OK) {
-        free(bundle);
-        return ul_cli_fail(cli, e, "verify: %s rejected", stage);
-    }
-    if (cli->json) {
-        ul_cli_print_json(json_pack("{s:b,s:s%,s:s%,s:I,s:I}", "verified", 1, "namespace",
-                                    (const char *)rel.ns.ptr, rel.ns.len, "version",
-                                    (const char *)rel.version.ptr, rel.version.len, "sequence",
-                                    (json_int_t)rel.seq, "height", (json_int_t)res.header.height));
-    } else {
-        printf("verified: %.*s %.*s (sequence %llu), committed by height %llu\n",
-               (int)rel.ns.len, (const char *)rel.ns.ptr, (int)rel.version.len,
-               (const char *)rel.version.ptr, (unsigned long long)rel.seq,
-               (unsigned long long)res.header.height);
-    }
-    free(bundle);
     return 0;
 }

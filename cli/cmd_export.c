@@ -1,24 +1,38 @@
 /* upledger export: lay out proof bundles and images so any static web server is a mirror.
- *   OUT/genesis.cbor                         the chain's genesis (a device's trust anchor)
- *   OUT/index.json                           chain id, height, every release exported
- *   OUT/<vendor>/<product>/releases/<seq>/bundle.cbor, release.json
- *   OUT/<vendor>/<product>/images/<sha256>   the image, named by its digest
- *   OUT/<vendor>/<product>/hw/<class>/latest.cbor   bundle of the newest installable, unrevoked
- *                                                    release per class
- * Every bundle is verified with the device library before it is written; images are copied
- * only when their digest matches the record. */
+ *   OUT/genesis.cbor                                 the chain's genesis (a device's trust anchor)
+ *   OUT/index.json                                   chain id, height, every release, the latest
+ *   OUT/<vendor>/<product>/hw/<class>/latest.cbor    bundle v2 of the newest installable
+ *                                                    (approved, unrevoked) release for the class
+ *   OUT/<vendor>/<product>/releases/<seq>/release.json   every release, as `query release`
+ *   OUT/images/<sha256 hex>                          the image file as mirrors serve it (for an
+ *                                                    encrypted release, the encrypted file)
+ * A device asks only for <ns>/hw/<class>/latest.cbor and images/<digest>: both names say nothing
+ * about the device beyond its namespace and class. Labels become path components with
+ * [A-Za-z0-9._-] kept and anything else written as %XX (a web server decodes one level of
+ * escaping from the URL, so a device asks for %25XX). Every bundle is verified with the device
+ * library before it is written; images are copied only when their digest matches the record. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 static const char export_help[] =
     "usage: upledger export --out DIR [--images DIR]...\n"
-    "Writes proof bundles (at the current head) and images for a static mirror into DIR.\n"
-    "Images are looked up in each --images DIR by the record's file name or by digest,\n"
-    "and copied only if their SHA-256 and size match; missing images are listed.\n";
+    "Writes a static mirror into DIR, with every bundle at the current head:\n"
+    "  DIR/genesis.cbor                              the trust anchor devices are given\n"
+    "  DIR/index.json                                chain id, height, releases, latest per class\n"
+    "  DIR/VENDOR/PRODUCT/hw/CLASS/latest.cbor       proof bundle (v2) of the newest installable\n"
+    "                                                (approved, unrevoked) release for CLASS\n"
+    "  DIR/VENDOR/PRODUCT/releases/SEQ/release.json  every release\n"
+    "  DIR/images/SHA256                             images by digest (encrypted releases: the\n"
+    "                                                encrypted file)\n"
+    "Images are looked up in each --images DIR by the record's file name or by digest, and\n"
+    "copied only if their SHA-256 and size match; missing images are listed. Each bundle is\n"
+    "verified as a new device of its class would verify it before it is written.\n";
 
 /* A path component from a label: [A-Za-z0-9._-] kept, anything else %XX, never "." or "..". */
 static void component(char *out, size_t cap, ul_span s)
@@ -50,33 +64,69 @@ static ul_err mkdirs(const char *path)
     return (mkdir(p, 0755) == 0 || errno == EEXIST) ? UL_OK : UL_E_IO;
 }
 
+/* Copies src to dest (through a temporary file), hashing what it copies: dest appears only
+ * when the bytes copied have the record's size and digest. */
+static ul_err copy_verified(const char *src, const char *dest, const ul_release *r)
+{
+    static uint8_t buf[1 << 16];
+    char tmp[4600];
+    uint8_t digest[UL_HASH_BYTES];
+    uint64_t total = 0;
+    ul_sha256 h;
+    ssize_t n = 0;
+    int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
+    ul_err e = in >= 0 ? UL_OK : UL_E_NOT_FOUND;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", dest, (int)getpid()) >= (int)sizeof tmp) {
+        e = UL_E_ARG;
+    }
+    if (e == UL_OK && (out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+        e = UL_E_IO;
+    }
+    ul_client_sha256_init(&h);
+    while (e == UL_OK && total <= r->size && (n = read(in, buf, sizeof buf)) > 0) {
+        ul_client_sha256_update(&h, buf, (size_t)n);
+        total += (uint64_t)n;
+        e = write(out, buf, (size_t)n) == n ? UL_OK : UL_E_IO;
+    }
+    ul_client_sha256_final(&h, digest);
+    if (e == UL_OK && (n < 0 || total != r->size || memcmp(digest, r->digest, 32) != 0)) {
+        e = UL_E_NOT_FOUND; /* not this release's image */
+    }
+    if (e == UL_OK && fsync(out) != 0) {
+        e = UL_E_IO;
+    }
+    if (out >= 0 && close(out) != 0 && e == UL_OK) {
+        e = UL_E_IO;
+    }
+    if (e == UL_OK && rename(tmp, dest) != 0) {
+        e = UL_E_IO;
+    }
+    if (e != UL_OK && out >= 0) {
+        unlink(tmp);
+    }
+    if (in >= 0) {
+        close(in);
+    }
+    return e;
+}
+
 static ul_err copy_image(const char *const *dirs, size_t nd, const ul_release *r,
                          const char *dest)
 {
     char path[4400], fname[512], hex[65];
-    uint8_t digest[32];
-    uint64_t size;
     struct stat st;
     if (stat(dest, &st) == 0) {
-        return UL_OK;
+        return UL_OK; /* named by its digest: already the right bytes */
     }
     ul_hex_encode(hex, r->digest, 32);
     component(fname, sizeof fname, r->file);
     for (size_t i = 0; i < nd; i++) {
         for (int pass = 0; pass < 2; pass++) {
             snprintf(path, sizeof path, "%s/%s", dirs[i], pass ? hex : fname);
-            if (ul_cli_hash_file(path, digest, &size) != UL_OK || size != r->size ||
-                memcmp(digest, r->digest, 32) != 0) {
-                continue;
+            ul_err e = copy_verified(path, dest, r);
+            if (e != UL_E_NOT_FOUND) {
+                return e;
             }
-            uint8_t *data;
-            size_t len;
-            ul_err e = ul_cli_read_file(path, UL_MAX_IMAGE_BYTES, &data, &len);
-            if (e == UL_OK) {
-                e = ul_cli_write_file(dest, data, len);
-                free(data);
-            }
-            return e;
         }
     }
     return UL_E_NOT_FOUND;
@@ -87,82 +137,195 @@ typedef struct {
     const char *out;
     const char *const *images;
     size_t n_images;
-    json_t *index;
+    uint64_t height;
+    ul_span genesis;
+    json_t *index;  /* releases */
+    json_t *latest; /* ns -> hw -> release JSON: the newest installable per class */
     size_t missing;
 } export_ctx;
 
-static ul_err call_item(ul_cli *cli, ul_msg *q, uint64_t key, ul_span *item, uint8_t **buf)
+static ul_err write_json(const char *path, json_t *v)
 {
-    ul_msg r;
-    ul_err e = ul_cli_call(cli, q, &r, buf);
-    return e == UL_OK ? ul_msg_get_item(&r, key, item) : e;
+    char *text = json_dumps(v, JSON_INDENT(2));
+    ul_err e = text ? ul_cli_write_file(path, (const uint8_t *)text, strlen(text)) : UL_E_NOMEM;
+    free(text);
+    return e;
 }
 
-static ul_err export_one(export_ctx *x, uint64_t index, const uint8_t chain_id[32],
-                         const uint8_t vsh[32])
+/* Notes release rj as the newest installable for each of its classes: releases come in log
+ * order and sequences grow per class, so the last one noted wins. */
+static void note_latest(export_ctx *x, const char *ns, const ul_release *rel, json_t *rj)
+{
+    json_t *per_ns = json_object_get(x->latest, ns);
+    if (!per_ns) {
+        per_ns = json_object();
+        json_object_set_new(x->latest, ns, per_ns);
+    }
+    for (size_t i = 0; i < rel->n_hw; i++) {
+        char hw[UL_MAX_LABEL_LEN + 1];
+        snprintf(hw, sizeof hw, "%.*s", (int)rel->hw[i].len, (const char *)rel->hw[i].ptr);
+        json_object_set(per_ns, hw, rj);
+    }
+}
+
+static ul_err export_image(export_ctx *x, const ul_release *rel, const char *ns, bool *have)
+{
+    char dir[4400], path[4500], hex[65];
+    ul_hex_encode(hex, rel->digest, 32);
+    snprintf(dir, sizeof dir, "%s/images", x->out);
+    snprintf(path, sizeof path, "%s/%s", dir, hex);
+    ul_err e = mkdirs(dir);
+    if (e == UL_OK) {
+        e = copy_image(x->images, x->n_images, rel, path);
+    }
+    *have = e == UL_OK;
+    if (e == UL_E_NOT_FOUND) {
+        x->missing++;
+        fprintf(stderr, "upledger: export: no image for %s %.*s (%.*s, sha256 %s)\n", ns,
+                (int)rel->version.len, (const char *)rel->version.ptr, (int)rel->file.len,
+                (const char *)rel->file.ptr, hex);
+        e = UL_OK;
+    }
+    return e;
+}
+
+static ul_err export_one(export_ctx *x, uint64_t index)
 {
     ul_msg q, r;
     uint8_t *b1 = NULL, *b2 = NULL, id[32];
-    ul_span bundle;
-    ul_bundle_result res;
-    ul_release rel;
-    char dir[4096], path[4400], ns[300], hex[65];
+    ul_span tx;
+    static ul_release rel;
+    char dir[4096], path[4400], ns[UL_MAX_NS_LEN + 1];
+    bool have = false;
+    json_t *rj = NULL;
     ul_msg_init(&q);
     ul_msg_uint(&q, 0, UL_RPC_RELEASE_AT);
     ul_msg_uint(&q, 1, index);
     ul_err e = ul_cli_call(x->cli, &q, &r, &b1);
-    e = e == UL_OK ? ul_msg_get_fixed(&r, 1, id, 32) : e;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_BUNDLE);
-    ul_msg_bytes(&q, 1, id, 32);
-    if (e != UL_OK || (e = call_item(x->cli, &q, 1, &bundle, &b2)) != UL_OK ||
-        (e = ul_client_bundle_verify_v1(&res, bundle.ptr, bundle.len, chain_id, vsh)) != UL_OK ||
-        (e = ul_schema_release_decode(&rel, res.record.ptr, res.record.len)) != UL_OK) {
+    if (e != UL_OK || (e = ul_msg_get_fixed(&r, 1, id, 32)) != UL_OK ||
+        (e = ul_cli_record(x->cli, id, &b2, &tx, &rel)) != UL_OK) {
         goto out;
     }
     memcpy(ns, rel.ns.ptr, rel.ns.len); /* checked vendor/product: safe as two components */
     ns[rel.ns.len] = 0;
+    rj = ul_cli_release_json(tx.ptr, tx.len);
     snprintf(dir, sizeof dir, "%s/%s/releases/%llu", x->out, ns, (unsigned long long)rel.seq);
-    json_t *rj = ul_cli_release_json(res.leaf.ptr, res.leaf.len);
-    char *text = rj ? json_dumps(rj, JSON_INDENT(2)) : NULL;
-    snprintf(path, sizeof path, "%s/bundle.cbor", dir);
-    if ((e = mkdirs(dir)) == UL_OK && (e = ul_cli_write_file(path, bundle.ptr, bundle.len)) == 0) {
-        snprintf(path, sizeof path, "%s/release.json", dir);
-        e = text ? ul_cli_write_file(path, (const uint8_t *)text, strlen(text)) : UL_E_NOMEM;
+    snprintf(path, sizeof path, "%s/release.json", dir);
+    if (!rj) {
+        e = UL_E_CORRUPT;
+    } else if ((e = mkdirs(dir)) == UL_OK && (e = write_json(path, rj)) == UL_OK) {
+        e = export_image(x, &rel, ns, &have);
     }
-    free(text);
-    /* Devices ask a mirror for hw/<class>/latest.cbor: only what they may install goes there.
-     * Releases come in log order and sequences grow per class, so the last written wins. */
     bool installable = e == UL_OK && ul_cli_installable_now(x->cli, id, &e);
-    for (size_t i = 0; e == UL_OK && installable && i < rel.n_hw; i++) {
-        char hw[600];
-        component(hw, sizeof hw, rel.hw[i]);
-        snprintf(dir, sizeof dir, "%s/%s/hw/%s", x->out, ns, hw);
-        snprintf(path, sizeof path, "%s/latest.cbor", dir);
-        if ((e = mkdirs(dir)) == UL_OK) {
-            e = ul_cli_write_file(path, bundle.ptr, bundle.len);
-        }
-    }
-    ul_hex_encode(hex, rel.digest, 32);
-    snprintf(dir, sizeof dir, "%s/%s/images", x->out, ns);
-    snprintf(path, sizeof path, "%s/%s", dir, hex);
-    bool have = e == UL_OK && mkdirs(dir) == UL_OK &&
-                copy_image(x->images, x->n_images, &rel, path) == UL_OK;
-    if (e == UL_OK && !have) {
-        x->missing++;
-        fprintf(stderr, "upledger: export: no image for %s %.*s (%.*s, sha256 %s)\n", ns,
-                (int)rel.version.len, (const char *)rel.version.ptr, (int)rel.file.len,
-                (const char *)rel.file.ptr, hex);
-    }
-    if (e == UL_OK && rj) {
+    if (e == UL_OK) {
         json_object_set_new(rj, "image_exported", json_boolean(have));
         json_object_set_new(rj, "installable", json_boolean(installable));
         json_array_append(x->index, rj);
+        if (installable) {
+            note_latest(x, ns, &rel, rj);
+        }
     }
-    json_decref(rj);
 out:
+    json_decref(rj);
     ul_p2p_free(b1);
     ul_p2p_free(b2);
+    return e;
+}
+
+/* Writes NS/hw/CLASS/latest.cbor: the release's bundle for the class, verified first. */
+static ul_err export_latest(export_ctx *x, const char *ns, const char *hw, json_t *rj)
+{
+    uint8_t id[32], *buf = NULL;
+    ul_span bundle;
+    ul_release_info info;
+    char dir[4096], path[4400], hwc[600];
+    ul_hex_decode(id, 32, json_string_value(json_object_get(rj, "id")));
+    ul_err e = ul_cli_bundle(x->cli, id, ul_span_str(hw), x->height, &buf, &bundle);
+    if (e == UL_OK) {
+        e = ul_cli_bundle_check(x->genesis, ul_span_str(hw), ul_span_str(ns), bundle.ptr,
+                                bundle.len, &info);
+        /* A new device has no components installed, so a release with dependencies gets
+         * UL_E_DEPENDENCY: bundle_final checks it last, after the proofs and every other rule
+         * passed, so it is the one verdict a mirror may accept here. */
+        e = e == UL_E_DEPENDENCY ? UL_OK : e;
+    }
+    component(hwc, sizeof hwc, ul_span_str(hw));
+    snprintf(dir, sizeof dir, "%s/%s/hw/%s", x->out, ns, hwc);
+    snprintf(path, sizeof path, "%s/latest.cbor", dir);
+    if (e == UL_OK && (e = mkdirs(dir)) == UL_OK) {
+        e = ul_cli_write_file(path, bundle.ptr, bundle.len);
+    }
+    if (e != UL_OK) {
+        fprintf(stderr, "upledger: export: bundle of %s for %s (%s) refused\n",
+                json_string_value(json_object_get(rj, "id")), ns, hw);
+    }
+    ul_p2p_free(buf);
+    return e;
+}
+
+static ul_err export_all_latest(export_ctx *x)
+{
+    const char *ns, *hw;
+    json_t *per_ns, *rj;
+    ul_err e = UL_OK;
+    json_object_foreach(x->latest, ns, per_ns)
+    {
+        json_object_foreach(per_ns, hw, rj)
+        {
+            if (e == UL_OK) {
+                e = export_latest(x, ns, hw, rj);
+            }
+        }
+    }
+    return e;
+}
+
+/* The anchor and the height every bundle is made against. */
+static ul_err export_start(export_ctx *x, uint8_t **gbuf, uint8_t **sbuf, uint64_t *logsz)
+{
+    ul_msg q, r;
+    char path[4400];
+    ul_err e = ul_cli_genesis(x->cli, gbuf, &x->genesis);
+    snprintf(path, sizeof path, "%s/genesis.cbor", x->out);
+    if (e == UL_OK && (e = mkdirs(x->out)) == UL_OK) {
+        e = ul_cli_write_file(path, x->genesis.ptr, x->genesis.len);
+    }
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    if (e == UL_OK && (e = ul_cli_call(x->cli, &q, &r, sbuf)) == UL_OK &&
+        (e = ul_msg_get_uint(&r, 1, &x->height)) == UL_OK) {
+        e = ul_msg_get_uint(&r, 3, logsz);
+    }
+    return e;
+}
+
+static ul_err export_run(export_ctx *x, uint64_t *logsz)
+{
+    uint8_t *gbuf = NULL, *sbuf = NULL, chain_id[32];
+    char path[4400], hex[65];
+    ul_err e = export_start(x, &gbuf, &sbuf, logsz);
+    for (uint64_t i = 0; e == UL_OK && i < *logsz; i++) {
+        e = export_one(x, i);
+        if (i % 1000 == 999) {
+            ul_cli_progress("export: %llu of %llu releases", (unsigned long long)i + 1,
+                            (unsigned long long)*logsz);
+        }
+    }
+    if (e == UL_OK) {
+        e = export_all_latest(x);
+    }
+    if (e == UL_OK) {
+        ul_client_sha256(chain_id, x->genesis.ptr, x->genesis.len);
+        ul_hex_encode(hex, chain_id, 32);
+        json_t *index = json_pack("{s:s,s:I,s:I,s:O,s:O}", "chain_id", hex, "height",
+                                  (json_int_t)x->height, "release_count", (json_int_t)*logsz,
+                                  "releases", x->index, "latest", x->latest);
+        snprintf(path, sizeof path, "%s/index.json", x->out);
+        e = index ? write_json(path, index) : UL_E_NOMEM;
+        json_decref(index);
+    }
+    ul_p2p_free(gbuf);
+    ul_p2p_free(sbuf);
     return e;
 }
 
@@ -178,61 +341,22 @@ int ul_cmd_export(ul_cli *cli, int argc, char **argv)
     if (!out) {
         return ul_cli_usage("export: --out DIR is required");
     }
-    ul_msg q, r;
-    uint8_t *b1 = NULL, *b2 = NULL, chain_id[32], vsh[32];
-    ul_span g;
-    ul_genesis gen;
-    uint64_t height = 0, logsz = 0;
-    char path[4400];
+    uint64_t logsz = 0;
     export_ctx x = {.cli = cli, .out = out, .images = images, .n_images = ni,
-                    .index = json_array()};
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_GENESIS);
-    ul_err e = call_item(cli, &q, 1, &g, &b1);
-    if (e == UL_OK && (e = ul_schema_genesis_decode(&gen, g.ptr, g.len)) == UL_OK) {
-        ul_client_sha256(chain_id, g.ptr, g.len);
-        e = ul_client_valset_hash(vsh, &gen.validators);
-    }
-    snprintf(path, sizeof path, "%s/genesis.cbor", out);
-    if (e == UL_OK && (e = mkdirs(out)) == UL_OK) {
-        e = ul_cli_write_file(path, g.ptr, g.len);
-    }
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
-    if (e == UL_OK && (e = ul_cli_call(cli, &q, &r, &b2)) == UL_OK &&
-        (e = ul_msg_get_uint(&r, 1, &height)) == UL_OK) {
-        e = ul_msg_get_uint(&r, 3, &logsz);
-    }
-    for (uint64_t i = 0; e == UL_OK && i < logsz; i++) {
-        e = export_one(&x, i, chain_id, vsh);
-        if (i % 1000 == 999) {
-            ul_cli_progress("export: %llu of %llu releases", (unsigned long long)i + 1,
-                            (unsigned long long)logsz);
-        }
-    }
-    ul_p2p_free(b1);
-    ul_p2p_free(b2);
-    char hex[65];
-    ul_hex_encode(hex, chain_id, 32);
-    json_t *index = json_pack("{s:s,s:I,s:I,s:o}", "chain_id", hex, "height", (json_int_t)height,
-                              "release_count", (json_int_t)logsz, "releases", x.index);
-    char *text = json_dumps(index, JSON_INDENT(2));
-    snprintf(path, sizeof path, "%s/index.json", out);
-    if (e == UL_OK) {
-        e = text ? ul_cli_write_file(path, (const uint8_t *)text, strlen(text)) : UL_E_NOMEM;
-    }
-    free(text);
-    json_decref(index);
+                    .index = json_array(), .latest = json_object()};
+    ul_err e = export_run(&x, &logsz);
+    json_decref(x.index);
+    json_decref(x.latest);
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "export to %s", out);
     }
     if (cli->json) {
-        ul_cli_print_json(json_pack("{s:s,s:I,s:I,s:I}", "out", out, "height", (json_int_t)height,
-                                    "releases", (json_int_t)logsz, "missing_images",
-                                    (json_int_t)x.missing));
+        ul_cli_print_json(json_pack("{s:s,s:I,s:I,s:I}", "out", out, "height",
+                                    (json_int_t)x.height, "releases", (json_int_t)logsz,
+                                    "missing_images", (json_int_t)x.missing));
     } else {
         printf("exported %llu releases at height %llu to %s (%zu image%s missing)\n",
-               (unsigned long long)logsz, (unsigned long long)height, out, x.missing,
+               (unsigned long long)logsz, (unsigned long long)x.height, out, x.missing,
                x.missing == 1 ? "" : "s");
     }
     return 0;

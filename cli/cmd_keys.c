@@ -10,21 +10,34 @@ static const char keygen_help[] =
     "Creates a BIP-340 signing key in a new keystore FILE (mode 0600, never overwritten),\n"
     "encrypted with a passphrase (argon2id + secretbox) from $UPLEDGER_PASSPHRASE, the\n"
     "passphrase file, or a prompt. --insecure-no-passphrase stores it unencrypted: for dev\n"
-    "chains only. Prints the public key.\n";
+    "chains only. Prints the public key.\n"
+    "\n"
+    "       upledger keygen --class OUT\n"
+    "Creates an X25519 keypair for a hardware class (encrypted images): OUT.pub, the public\n"
+    "key publishers seal content keys to (publish --encrypt-for CLASS=OUT.pub), and OUT, the\n"
+    "secret (mode 0600), which every device of the class is provisioned with. The secret is\n"
+    "stored UNENCRYPTED: devices must hold it in the clear to decrypt images, so guard the file\n"
+    "and load it only into devices of that class. Neither file is ever overwritten.\n";
 
 int ul_cmd_keygen(ul_cli *cli, int argc, char **argv)
 {
-    const char *out = NULL, *pf = NULL, *pos[1];
+    const char *out = NULL, *pf = NULL, *cls = NULL, *pos[1];
     bool plain = false;
     size_t np;
     ul_opt opts[] = {{"--out", &out}, {"--passphrase-file", &pf},
-                     {"--insecure-no-passphrase", .flag = &plain}};
-    int rc = ul_cli_parse(argc, argv, opts, 3, pos, 0, 0, &np, keygen_help);
+                     {"--insecure-no-passphrase", .flag = &plain}, {"--class", &cls}};
+    int rc = ul_cli_parse(argc, argv, opts, 4, pos, 0, 0, &np, keygen_help);
     if (rc >= 0) {
         return rc;
     }
+    if (cls) {
+        if (out || pf || plain) {
+            return ul_cli_usage("keygen: --class OUT takes no other option");
+        }
+        return ul_cli_class_keygen(cli, cls);
+    }
     if (!out) {
-        return ul_cli_usage("keygen: --out FILE is required");
+        return ul_cli_usage("keygen: --out FILE (or --class OUT) is required");
     }
     ul_key *k = NULL;
     char *pass = NULL;

@@ -260,34 +260,36 @@ static json_t *commit_signers(ul_cli *cli, uint64_t h, const ul_valset *vs)
     return out;
 }
 
-/* A state proof from the node, checked here: its header must be the one the (verified) bundle
- * was committed with, and the proof must lead from the value (or its absence) to that header's
- * state root. */
+/* A state proof from the node, checked here: the header it comes with must be the one the
+ * (verified) bundle was committed with — same height, same hash as ul_release_info.header_hash —
+ * and the proof must lead from the value (or its absence) to that header's state root. */
 static json_t *state_fact(ul_cli *cli, ul_state_kind kind, const uint8_t id[UL_HASH_BYTES],
-                          const ul_bundle_result *anchor, const char *present, const char *absent)
+                          const ul_release_info *anchor, ul_err anchor_err, const char *present,
+                          const char *absent)
 {
     ul_msg q, r;
-    uint8_t *buf, kh[UL_HASH_BYTES], hh[UL_HASH_BYTES], vh[UL_HASH_BYTES];
+    uint8_t *buf = NULL, kh[UL_HASH_BYTES], hh[UL_HASH_BYTES], vh[UL_HASH_BYTES];
     ul_span proof, hdr, value = {0};
     static ul_state_proof p;
+    ul_header h;
     ul_msg_init(&q);
     ul_msg_uint(&q, 0, UL_RPC_STATE_PROOF);
     ul_msg_uint(&q, 1, kind);
     ul_msg_bytes(&q, 4, id, UL_HASH_BYTES);
-    ul_msg_uint(&q, 5, anchor->header.height);
-    ul_err e = ul_cli_call(cli, &q, &r, &buf);
+    ul_msg_uint(&q, 5, anchor->height);
+    ul_err e = anchor_err != UL_OK ? anchor_err : ul_cli_call(cli, &q, &r, &buf);
     if (e == UL_OK && !(e = ul_msg_get_item(&r, 1, &proof)) && !(e = ul_msg_get_fixed(&r, 2, kh, 32)) &&
         !(e = ul_msg_get_item(&r, 4, &hdr)) &&
-        !(e = ul_schema_state_proof_decode(&p, proof.ptr, proof.len))) {
+        !(e = ul_schema_state_proof_decode(&p, proof.ptr, proof.len)) &&
+        !(e = ul_schema_header_decode(&h, hdr.ptr, hdr.len))) {
         bool have = ul_msg_get_bytes(&r, 3, &value) == UL_OK;
         ul_client_sha256(hh, hdr.ptr, hdr.len);
         if (have) {
             ul_client_sha256(vh, value.ptr, value.len);
         }
-        e = memcmp(hh, anchor->header_hash, UL_HASH_BYTES) ? UL_E_HEADER_LINK
-                                                           : ul_client_state_verify(
-                                                                 &p, anchor->header.state_root,
-                                                                 kh, have ? vh : NULL);
+        e = memcmp(hh, anchor->header_hash, UL_HASH_BYTES) || h.height != anchor->height
+                ? UL_E_HEADER_LINK
+                : ul_client_state_verify(&p, h.state_root, kh, have ? vh : NULL);
         ul_p2p_free(buf);
         return json_pack("{s:s,s:b,s:I,s:s}", "fact", have ? present : absent, "verified",
                          e == UL_OK, "depth", (json_int_t)p.depth, "result",
@@ -298,28 +300,33 @@ static json_t *state_fact(ul_cli *cli, ul_state_kind kind, const uint8_t id[UL_H
                      ul_err_name(e));
 }
 
-/* The inclusion bundle at the head, verified against the node's genesis. */
-static json_t *inclusion_fact(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], const ul_genesis *g,
-                              ul_span gbytes, ul_bundle_result *res)
+/* The bundle (version 2) at the head for the release's first hardware class, verified as a new
+ * device of that class would: every signature and proof must hold; the device's verdict on the
+ * release itself (superseded, revoked, dependencies) is reported beside it. *err is UL_OK when
+ * the proofs held, so that res anchors the state proofs. */
+static json_t *inclusion_fact(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_span gbytes,
+                              ul_release_info *res, ul_err *err)
 {
-    ul_msg q, r;
-    uint8_t *buf, chain_id[UL_HASH_BYTES], vsh[UL_HASH_BYTES];
-    ul_span bundle;
-    ul_client_sha256(chain_id, gbytes.ptr, gbytes.len);
-    ul_client_valset_hash(vsh, &g->validators);
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_BUNDLE);
-    ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
-    ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK && (e = ul_msg_get_item(&r, 1, &bundle)) == UL_OK) {
-        e = ul_client_bundle_verify_v1(res, bundle.ptr, bundle.len, chain_id, vsh);
+    uint8_t *rbuf = NULL, *bbuf = NULL;
+    ul_span tx, bundle = {0};
+    static ul_release rel;
+    ul_err verdict = UL_E_INTERNAL;
+    ul_err e = ul_cli_record(cli, id, &rbuf, &tx, &rel);
+    memset(res, 0, sizeof *res);
+    if (e == UL_OK && (e = ul_cli_bundle(cli, id, rel.hw[0], 0, &bbuf, &bundle)) == UL_OK) {
+        verdict = ul_cli_bundle_check(gbytes, rel.hw[0], rel.ns, bundle.ptr, bundle.len, res);
+        e = ul_cli_proofs_held(verdict) ? UL_OK : verdict;
     }
-    json_t *o = json_pack("{s:b,s:s,s:I,s:I,s:I}", "verified", e == UL_OK, "result",
-                          e == UL_OK ? "ok" : ul_err_name(e), "header_height",
-                          (json_int_t)res->header.height, "log_index",
-                          (json_int_t)res->leaf_index, "log_size",
-                          (json_int_t)res->header.log_size);
-    ul_p2p_free(buf);
+    json_t *o = json_pack("{s:b,s:s,s:s%,s:s,s:I,s:I,s:I}", "verified", e == UL_OK, "result",
+                          e == UL_OK ? "ok" : ul_err_name(e), "hw",
+                          e == UL_OK ? (const char *)rel.hw[0].ptr : "",
+                          e == UL_OK ? rel.hw[0].len : 0, "device_verdict",
+                          e == UL_OK ? (verdict == UL_OK ? "ok" : ul_err_name(verdict)) : "none",
+                          "header_height", (json_int_t)res->height, "log_index",
+                          (json_int_t)res->log_index, "bundle_bytes", (json_int_t)bundle.len);
+    ul_p2p_free(rbuf);
+    ul_p2p_free(bbuf);
+    *err = e;
     return o;
 }
 
@@ -406,8 +413,8 @@ int ul_cli_query_provenance(ul_cli *cli, const char *id_hex)
     uint8_t id[UL_HASH_BYTES], *gbuf = NULL;
     ul_span gbytes;
     static ul_genesis g;
-    ul_bundle_result res;
-    ul_err e;
+    static ul_release_info res;
+    ul_err e, anchored;
     if (ul_cli_id_arg(id_hex, id) != UL_OK) {
         return ul_cli_usage("query provenance: ID is 64 hex digits");
     }
@@ -420,12 +427,13 @@ int ul_cli_query_provenance(ul_cli *cli, const char *id_hex)
         return ul_cli_fail(cli, e, "provenance of %s", id_hex);
     }
     json_t *proofs = json_object();
-    json_object_set_new(proofs, "inclusion", inclusion_fact(cli, id, &g, gbytes, &res));
+    json_object_set_new(proofs, "inclusion", inclusion_fact(cli, id, gbytes, &res, &anchored));
     json_object_set_new(proofs, "revocation",
-                        state_fact(cli, UL_STATE_REVOCATION, id, &res, "revoked", "not revoked"));
+                        state_fact(cli, UL_STATE_REVOCATION, id, &res, anchored, "revoked",
+                                   "not revoked"));
     json_object_set_new(proofs, "approvals",
-                        state_fact(cli, UL_STATE_APPROVALS, id, &res, "approvals recorded",
-                                   "no approvals"));
+                        state_fact(cli, UL_STATE_APPROVALS, id, &res, anchored,
+                                   "approvals recorded", "no approvals"));
     const char *ns = json_string_value(json_object_get(rel, "namespace"));
     json_t *o = json_pack("{s:O,s:o,s:o,s:o,s:o,s:o,s:o}", "release", rel, "status", st,
                           "namespace_owners", namespace_owners(cli, ns), "dependency_tree",

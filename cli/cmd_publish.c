@@ -1,6 +1,7 @@
 /* upledger namespace and publish: the transactions a vendor signs. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -224,43 +225,93 @@ int ul_cmd_namespace(ul_cli *cli, int argc, char **argv)
 
 static const char publish_help[] =
     "usage: upledger publish MANIFEST --image FILE --key KEYFILE... [--passphrase-file F]\n"
-    "                        [--no-wait]\n"
+    "                        [--no-wait] [--encrypt-for CLASS=PUBFILE... --encrypted-out FILE]\n"
     "Publishes a release: the JSON MANIFEST (format: schema/manifest.md) with the image's\n"
     "SHA-256 and size computed from FILE, signed by publisher keys of the namespace meeting\n"
     "its publisher threshold (repeat --key). Waits until the release is committed unless\n"
     "--no-wait; prints the release id. Whether it is installable yet depends on the\n"
-    "approvals its namespace's policy requires (upledger query provenance ID).\n";
+    "approvals its namespace's policy requires (upledger query provenance ID).\n"
+    "--encrypt-for CLASS=PUBFILE (repeatable; PUBFILE from keygen --class) encrypts the image\n"
+    "(secretstream XChaCha20-Poly1305 under a fresh content key, sealed to each class's key)\n"
+    "into the --encrypted-out FILE: that file is what mirrors serve, so the record carries its\n"
+    "SHA-256, size and name. Each CLASS must be one of the manifest's hardware classes; devices\n"
+    "of other classes cannot decrypt the image.\n";
+
+/* Parses the --encrypt-for CLASS=PUBFILE arguments into enc. */
+static int encrypt_args(ul_cli *cli, const char *const *args, size_t n, const char *out,
+                        ul_cli_encrypt *enc)
+{
+    if (!out) {
+        return ul_cli_usage("publish: --encrypt-for needs --encrypted-out FILE");
+    }
+    enc->n = n;
+    enc->out = out;
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(args[i], '=');
+        if (!eq || eq == args[i] || !eq[1]) {
+            return ul_cli_usage("publish: --encrypt-for takes CLASS=PUBFILE, not \"%s\"", args[i]);
+        }
+        for (size_t k = 0; k < i; k++) {
+            if (!strcmp(enc->cls[k], args[i])) {
+                return ul_cli_usage("publish: --encrypt-for %s given twice", args[i]);
+            }
+        }
+        ((char *)eq)[0] = 0; /* argv is ours to split */
+        enc->cls[i] = args[i];
+        ul_err e = ul_cli_class_pub_load(eq + 1, enc->pub[i]);
+        if (e != UL_OK) {
+            return ul_cli_fail(cli, e, "publish: class key %s for %s", eq + 1, args[i]);
+        }
+    }
+    return -1;
+}
 
 int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
 {
-    const char *image = NULL, *keyf[UL_MAX_SIGS], *pf = NULL, *pos[1];
-    size_t np, blen, nk = 0;
+    const char *image = NULL, *keyf[UL_MAX_SIGS], *pf = NULL, *pos[1], *encf[UL_MAX_WRAPPED_KEYS],
+               *enc_out = NULL;
+    size_t np, blen, nk = 0, ne = 0;
     bool no_wait = false;
     ul_opt opts[] = {{"--image", &image},
                      {"--key", .multi = keyf, .n_multi = &nk, .max_multi = UL_MAX_SIGS},
                      {"--passphrase-file", &pf},
-                     {"--no-wait", .flag = &no_wait}};
-    int rc = ul_cli_parse(argc, argv, opts, 4, pos, 1, 1, &np, publish_help);
+                     {"--no-wait", .flag = &no_wait},
+                     {"--encrypt-for", .multi = encf, .n_multi = &ne,
+                      .max_multi = UL_MAX_WRAPPED_KEYS},
+                     {"--encrypted-out", &enc_out}};
+    int rc = ul_cli_parse(argc, argv, opts, 6, pos, 1, 1, &np, publish_help);
     if (rc >= 0) {
         return rc;
     }
     if (!image || nk == 0) {
         return ul_cli_usage("publish: --image FILE and --key KEYFILE are required");
     }
+    static ul_cli_encrypt enc;
+    if (ne == 0 && enc_out) {
+        return ul_cli_usage("publish: --encrypted-out needs --encrypt-for CLASS=PUBFILE");
+    }
+    if (ne > 0 && (rc = encrypt_args(cli, encf, ne, enc_out, &enc)) >= 0) {
+        return rc;
+    }
     /* Room for a record over the limit, so that the encoder reports UL_E_LIMIT for it rather
      * than running out of buffer first. */
     static uint8_t body[4 * UL_MAX_RECORD_BYTES];
     char msg[512], ctx[600];
     ul_key *keys[UL_MAX_SIGS] = {0};
-    ul_err e = ul_cli_manifest(pos[0], image, body, sizeof body, &blen, msg, sizeof msg);
+    ul_err e = ul_cli_manifest(pos[0], image, ne ? &enc : NULL, body, sizeof body, &blen, msg,
+                               sizeof msg);
     if (e != UL_OK) {
-        return ul_cli_fail(cli, e, "%s", msg);
+        rc = ul_cli_fail(cli, e, "%s", msg);
+    } else if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) != UL_OK) {
+        rc = ul_cli_fail(cli, e, "publish: loading a --key");
+    } else {
+        snprintf(ctx, sizeof ctx, "publish %s", pos[0]);
+        rc = ul_cli_sign_submit(cli, "release", ctx, keys, nk, UL_TX_PUBLISH, body, blen,
+                                !no_wait);
+        ul_cli_free_keys(keys, nk);
     }
-    if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) != UL_OK) {
-        return ul_cli_fail(cli, e, "publish: loading a --key");
+    if (rc != 0 && enc.written) {
+        unlink(enc_out); /* its content key is gone: without the record, no one can read it */
     }
-    snprintf(ctx, sizeof ctx, "publish %s", pos[0]);
-    rc = ul_cli_sign_submit(cli, "release", ctx, keys, nk, UL_TX_PUBLISH, body, blen, !no_wait);
-    ul_cli_free_keys(keys, nk);
     return rc;
 }

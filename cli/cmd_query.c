@@ -14,9 +14,11 @@ static const char query_help[] =
     "       upledger query provenance ID         who published and co-signed it, when, its\n"
     "                    dependencies, revocation, successor, commit signers, and proofs\n"
     "       upledger query block HEIGHT|head\n"
-    "       upledger query proof ID [--height H] [--out FILE]\n"
-    "                    a proof bundle (header, commit, validator set, record, inclusion\n"
-    "                    proof), verified here with the device library before it is shown\n"
+    "       upledger query proof ID [--hw CLASS] [--height H] [--out FILE]\n"
+    "                    the proof bundle (version 2) a device of hardware CLASS (default: the\n"
+    "                    release's first class) verifies: validator-set changes, header and\n"
+    "                    commit, record, inclusion and state proofs; checked here with the\n"
+    "                    device library first, and with what a new device would decide\n"
     "All take --json (before the command: upledger --json query ...).\n";
 
 typedef struct {
@@ -265,31 +267,48 @@ static int q_block(ul_cli *cli, const char *arg)
     return 0;
 }
 
-/* The trust anchor a CLI user has: the node's genesis (chain id and validator set). */
-static ul_err anchor(ul_cli *cli, uint8_t chain_id[UL_HASH_BYTES], uint8_t vs_hash[UL_HASH_BYTES])
+/* The bundle of release id for hardware class hw (default: the record's first class), verified
+ * as a new device of that class anchored at the node's genesis would verify it. */
+typedef struct {
+    uint8_t *gbuf, *rbuf, *bbuf;
+    ul_span genesis, tx, bundle;
+    ul_release rel;
+    ul_release_info info;
+    ul_err verdict;
+    char hw[UL_MAX_LABEL_LEN + 1];
+} proof_ctx;
+
+static ul_err proof_fetch(ul_cli *cli, proof_ctx *p, const uint8_t id[UL_HASH_BYTES],
+                          const char *hw, uint64_t h)
 {
-    call c;
-    ul_span g;
-    ul_genesis gen;
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_GENESIS);
-    ul_err e = rpc(cli, &c);
-    if (e == UL_OK && (e = ul_msg_get_item(&c.r, 1, &g)) == UL_OK &&
-        (e = ul_schema_genesis_decode(&gen, g.ptr, g.len)) == UL_OK) {
-        ul_client_sha256(chain_id, g.ptr, g.len);
-        e = ul_client_valset_hash(vs_hash, &gen.validators);
+    ul_err e = ul_cli_genesis(cli, &p->gbuf, &p->genesis);
+    if (e == UL_OK && (e = ul_cli_record(cli, id, &p->rbuf, &p->tx, &p->rel)) == UL_OK) {
+        snprintf(p->hw, sizeof p->hw, "%.*s", (int)(hw ? strlen(hw) : p->rel.hw[0].len),
+                 hw ? hw : (const char *)p->rel.hw[0].ptr);
+        e = ul_cli_bundle(cli, id, ul_span_str(p->hw), h, &p->bbuf, &p->bundle);
     }
-    ul_p2p_free(c.buf);
+    if (e == UL_OK) {
+        p->verdict = ul_cli_bundle_check(p->genesis, ul_span_str(p->hw), p->rel.ns,
+                                         p->bundle.ptr, p->bundle.len, &p->info);
+        e = ul_cli_proofs_held(p->verdict) ? UL_OK : p->verdict;
+    }
     return e;
 }
 
-static int q_proof(ul_cli *cli, const char *idarg, const char *height, const char *out)
+static void proof_free(proof_ctx *p)
 {
-    uint8_t id[UL_HASH_BYTES], chain_id[UL_HASH_BYTES], vsh[UL_HASH_BYTES];
+    ul_p2p_free(p->gbuf);
+    ul_p2p_free(p->rbuf);
+    ul_p2p_free(p->bbuf);
+}
+
+static int q_proof(ul_cli *cli, const char *idarg, const char *height, const char *out,
+                   const char *hw)
+{
+    uint8_t id[UL_HASH_BYTES];
     uint64_t h = 0;
-    call c;
-    ul_span bundle;
-    ul_bundle_result res;
+    static proof_ctx p;
+    char hash[65];
     if (ul_cli_id_arg(idarg, id) != UL_OK) {
         return ul_cli_usage("query proof: ID is 64 hex digits");
     }
@@ -300,47 +319,38 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
             return ul_cli_usage("query proof: --height is a number >= 1");
         }
     }
-    ul_err e = anchor(cli, chain_id, vsh);
-    if (e != UL_OK) {
-        return ul_cli_fail(cli, e, "genesis of %s", cli->node);
-    }
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_BUNDLE);
-    ul_msg_bytes(&c.q, 1, id, UL_HASH_BYTES);
-    ul_msg_uint(&c.q, 2, h);
-    e = rpc(cli, &c);
-    if (e == UL_OK && (e = ul_msg_get_item(&c.r, 1, &bundle)) == UL_OK) {
-        e = ul_client_bundle_verify_v1(&res, bundle.ptr, bundle.len, chain_id, vsh);
-    }
+    memset(&p, 0, sizeof p);
+    ul_err e = proof_fetch(cli, &p, id, hw, h);
     if (e == UL_OK && out) {
-        e = ul_cli_write_file(out, bundle.ptr, bundle.len);
+        e = ul_cli_write_file(out, p.bundle.ptr, p.bundle.len);
     }
     if (e != UL_OK) {
-        ul_p2p_free(c.buf);
+        proof_free(&p);
         return ul_cli_fail(cli, e, "proof of release %s", idarg);
     }
-    json_t *o =
-        json_pack("{s:s,s:b,s:I,s:I,s:I,s:o,s:I,s:o}", "release", idarg, "verified", 1, "height",
-                  (json_int_t)res.header.height, "log_index", (json_int_t)res.leaf_index,
-                  "log_size", (json_int_t)res.header.log_size, "log_root",
-                  ul_cli_hex_json(res.header.log_root, 32), "bundle_bytes", (json_int_t)bundle.len,
-                  "header_hash", ul_cli_hex_json(res.header_hash, 32));
+    ul_hex_encode(hash, p.info.header_hash, 32);
+    json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:I,s:s,s:I,s:I,s:I}", "release", idarg, "verified",
+                          1, "hw", p.hw, "device_verdict",
+                          p.verdict == UL_OK ? "ok" : ul_err_name(p.verdict), "height",
+                          (json_int_t)p.info.height, "header_hash", hash, "log_index",
+                          (json_int_t)p.info.log_index, "valset_steps",
+                          (json_int_t)p.info.steps, "bundle_bytes", (json_int_t)p.bundle.len);
     if (out) {
         json_object_set_new(o, "file", json_string(out));
     }
-    ul_p2p_free(c.buf);
     if (cli->json) {
         ul_cli_print_json(o);
-        return 0;
+    } else {
+        printf("proof for release %s (hardware %s): verified\n  header   height %llu, %s\n"
+               "  log      leaf %llu\n  device   a new device of the class: %s\n"
+               "  bundle   %zu bytes%s%s\n",
+               idarg, p.hw, (unsigned long long)p.info.height, hash,
+               (unsigned long long)p.info.log_index,
+               p.verdict == UL_OK ? "would install it" : ul_err_str(p.verdict), p.bundle.len,
+               out ? ", written to " : "", out ? out : "");
+        json_decref(o);
     }
-    printf("proof for release %s: verified\n  header   height %llu, %s\n  log      leaf %llu of "
-           "%llu, root %s\n  bundle   %zu bytes%s%s\n",
-           idarg, (unsigned long long)res.header.height,
-           json_string_value(json_object_get(o, "header_hash")), (unsigned long long)res.leaf_index,
-           (unsigned long long)res.header.log_size,
-           json_string_value(json_object_get(o, "log_root")), bundle.len,
-           out ? ", written to " : "", out ? out : "");
-    json_decref(o);
+    proof_free(&p);
     return 0;
 }
 
@@ -381,7 +391,7 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         return q_block(cli, arg);
     }
     if (!strcmp(what, "proof") && arg) {
-        return q_proof(cli, arg, height, out);
+        return q_proof(cli, arg, height, out, hw);
     }
     return ul_cli_usage("query: expected status, release ID, history NS, latest NS --hw CLASS, "
                         "provenance ID, block HEIGHT or proof ID");

@@ -18,6 +18,7 @@ static const struct {
     {"revoke", ul_cmd_revoke, "revoke a release, with a reason"},
     {"rotate", ul_cmd_rotate, "replace the owner, publisher or a role's keys of a namespace"},
     {"transfer", ul_cmd_transfer, "hand a namespace to a successor's keys"},
+    {"validators", ul_cmd_validators, "show the validator set, or change it (signed by it)"},
     {"query", ul_cmd_query, "query status, release, history, latest, block, proof"},
     {"audit", ul_cmd_audit, "re-verify the whole chain from genesis"},
     {"export", ul_cmd_export, "write proof bundles and images for a static mirror"},

@@ -2,8 +2,11 @@
  * release record. The image's digest and size are computed here, never taken from the JSON. */
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 
@@ -167,8 +170,61 @@ static ul_err fill(json_t *root, ul_release *r, char *msg, size_t cap)
     return UL_OK;
 }
 
-ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, uint8_t *out, size_t cap,
-                       size_t *len, char *msg, size_t msgcap)
+/* Canonical order of wrapped keys: by class, bytewise, shorter first on a common prefix (the
+ * order the schema requires of label lists). */
+static int cmp_class(const void *a, const void *b)
+{
+    const ul_wrapped_key *x = a, *y = b;
+    size_t n = x->hw.len < y->hw.len ? x->hw.len : y->hw.len;
+    int c = memcmp(x->hw.ptr, y->hw.ptr, n);
+    return c ? c : (x->hw.len > y->hw.len) - (x->hw.len < y->hw.len);
+}
+
+/* Encrypts the image to enc->out under a fresh content key sealed to each class's public key,
+ * and fills r's enc info. Each class must be one of the record's hardware classes. */
+static ul_err encrypt_image(ul_release *r, ul_cli_encrypt *enc, const char *image, char *msg,
+                            size_t cap)
+{
+    for (size_t i = 0; i < enc->n; i++) {
+        size_t k = 0;
+        while (k < r->n_hw && !ul_span_eq_str(r->hw[k], enc->cls[i])) {
+            k++;
+        }
+        if (k == r->n_hw) {
+            return ul_cli_msgf(msg, cap, UL_E_HW_MISMATCH,
+                               "--encrypt-for %s: not one of the release's hardware classes",
+                               enc->cls[i]);
+        }
+    }
+    uint8_t *key = sodium_malloc(crypto_secretstream_xchacha20poly1305_KEYBYTES);
+    if (!key) {
+        return ul_cli_msgf(msg, cap, UL_E_NOMEM, "content key");
+    }
+    crypto_secretstream_xchacha20poly1305_keygen(key);
+    ul_err e = ul_cli_encrypt_file(image, enc->out, key, UL_MAX_ENC_CHUNK);
+    enc->written = e == UL_OK;
+    for (size_t i = 0; e == UL_OK && i < enc->n; i++) {
+        if (crypto_box_seal(enc->sealed[i], key, crypto_secretstream_xchacha20poly1305_KEYBYTES,
+                            enc->pub[i]) != 0) {
+            e = UL_E_KEY;
+        }
+        r->enc.keys[i] = (ul_wrapped_key){ul_span_str(enc->cls[i]),
+                                          {enc->sealed[i], UL_SEALED_KEY_BYTES}};
+    }
+    sodium_free(key); /* wipes the content key: only the sealed copies remain */
+    if (e != UL_OK) {
+        return ul_cli_msgf(msg, cap, e, "encrypting %s to %s", image, enc->out);
+    }
+    r->has_enc = true;
+    r->enc.alg = UL_ENC_SECRETSTREAM;
+    r->enc.chunk = UL_MAX_ENC_CHUNK;
+    r->enc.n_keys = enc->n;
+    qsort(r->enc.keys, enc->n, sizeof r->enc.keys[0], cmp_class);
+    return UL_OK;
+}
+
+ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, ul_cli_encrypt *enc,
+                       uint8_t *out, size_t cap, size_t *len, char *msg, size_t msgcap)
 {
     uint8_t *text = NULL;
     size_t tlen;
@@ -190,11 +246,16 @@ ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, uint8_
     if ((e = fill(root, r, msg, msgcap)) != UL_OK) {
         goto out;
     }
-    if ((e = ul_cli_hash_file(image_path, r->digest, &r->size)) != UL_OK) {
-        e = ul_cli_msgf(msg, msgcap, e, "image %s: missing, unreadable or too large", image_path);
+    if (enc && (e = encrypt_image(r, enc, image_path, msg, msgcap)) != UL_OK) {
         goto out;
     }
-    snprintf(base, sizeof base, "%s", image_path);
+    /* An encrypted release describes the encrypted file: that is what mirrors serve. */
+    const char *served = enc ? enc->out : image_path;
+    if ((e = ul_cli_hash_file(served, r->digest, &r->size)) != UL_OK) {
+        e = ul_cli_msgf(msg, msgcap, e, "image %s: missing, unreadable or too large", served);
+        goto out;
+    }
+    snprintf(base, sizeof base, "%s", served);
     if (!r->file.ptr) {
         r->file = ul_span_str(basename(base));
     }

@@ -5,24 +5,44 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "ul_client.h"
+#include "internal.h"
 
 /* Canonical vote bytes: a 5-entry map of single-byte keys holding at most three 9-byte uints,
  * one small uint and a 34-byte bstr(32) is 68 bytes; the slack costs nothing. */
 #define UL_VOTE_BUF_BYTES 128
+/* One [key, power] piece: array head, bstr(32) with its 2-byte head, a 9-byte uint. */
+#define UL_VALIDATOR_PIECE_BYTES 48
 
 ul_err ul_client_valset_hash(uint8_t out32[UL_HASH_BYTES], const ul_valset *s)
 {
-    uint8_t buf[UL_MAX_VALSET_BYTES];
+    /* Hashed piece by piece (the same pieces a device hashes from a bundle's voters), so no
+     * encoded set is ever held in memory. */
+    uint8_t buf[UL_VALIDATOR_PIECE_BYTES];
     size_t len = 0;
-    ul_err e;
+    ul_sha256 h;
+    uint64_t total = 0;
 
-    e = ul_schema_valset_encode(buf, sizeof(buf), &len, s);
-    if (e != UL_OK) {
-        return e;
+    ul_err e = ul_schema_valset_head_encode(buf, sizeof(buf), &len, s->n);
+    ul_client_sha256_init(&h);
+    for (size_t i = 0; e == UL_OK && i <= s->n; i++) {
+        ul_client_sha256_update(&h, buf, len);
+        if (i == s->n) {
+            break;
+        }
+        /* The set must be one ul_schema_valset_encode accepts: ascending keys, bounded power. */
+        if (i > 0 && memcmp(s->v[i - 1].pubkey, s->v[i].pubkey, UL_PUBKEY_BYTES) >= 0) {
+            e = UL_E_SCHEMA_FIELD;
+        } else if (s->v[i].power > UL_MAX_TOTAL_POWER - total) {
+            e = UL_E_LIMIT;
+        } else {
+            total += s->v[i].power;
+            e = ul_schema_validator_encode(buf, sizeof(buf), &len, &s->v[i]);
+        }
     }
-    ul_client_sha256(out32, buf, len);
-    return UL_OK;
+    if (e == UL_OK) {
+        ul_client_sha256_final(&h, out32);
+    }
+    return e;
 }
 
 /* Sums the set's voting power. A set that breaks ul_schema.h's rules (too many members, zero
@@ -67,11 +87,14 @@ static ul_err ul_commit_check_indexes(const ul_commit *c, const ul_valset *s)
     return UL_OK;
 }
 
-/* Verifies one precommit: the signer signed the canonical vote with the commit's height,
- * round and block hash and its own time. A prevote for the same block, or any other vote
- * type, encodes differently and fails here. */
-static ul_err ul_commit_check_sig(const ul_commit *c, const ul_commit_sig *cs,
-                                  const ul_validator *val, const uint8_t chain_id32[UL_HASH_BYTES])
+/* Verifies one precommit: the signer signed the canonical vote with this height, round and
+ * block hash and its own time. A prevote for the same block, or any other vote type, encodes
+ * differently and fails here. */
+ul_err ul_client_precommit_verify(const uint8_t sig64[UL_SIG_BYTES],
+                                  const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                  const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
+                                  uint64_t round, const uint8_t block_hash32[UL_HASH_BYTES],
+                                  uint64_t time_ms)
 {
     uint8_t buf[UL_VOTE_BUF_BYTES];
     size_t len = 0;
@@ -80,21 +103,18 @@ static ul_err ul_commit_check_sig(const ul_commit *c, const ul_commit_sig *cs,
 
     memset(&v, 0, sizeof(v));
     v.type = UL_VOTE_PRECOMMIT;
-    v.height = c->height;
-    v.round = c->round;
-    memcpy(v.block_hash, c->block_hash, UL_HASH_BYTES);
-    v.time_ms = cs->time_ms;
+    v.height = height;
+    v.round = round;
+    memcpy(v.block_hash, block_hash32, UL_HASH_BYTES);
+    v.time_ms = time_ms;
     e = ul_schema_vote_encode(buf, sizeof(buf), &len, &v);
     if (e != UL_OK) {
         return e;
     }
-    e = ul_client_sig_verify(cs->sig, UL_DOMAIN_VOTE, chain_id32, buf, len, val->pubkey);
+    e = ul_client_sig_verify(sig64, UL_DOMAIN_VOTE, chain_id32, buf, len, pubkey32);
     /* A member whose key does not parse cannot have signed: report the signature as bad, the
      * one failure the contract names for a signature. */
-    if (e == UL_E_KEY) {
-        return UL_E_SIG;
-    }
-    return e;
+    return e == UL_E_KEY ? UL_E_SIG : e;
 }
 
 ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
@@ -124,7 +144,8 @@ ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
     for (size_t i = 0; i < c->n_sigs; i++) {
         const ul_validator *val = &s->v[c->sigs[i].index];
 
-        e = ul_commit_check_sig(c, &c->sigs[i], val, chain_id32);
+        e = ul_client_precommit_verify(c->sigs[i].sig, val->pubkey, chain_id32, c->height, c->round,
+                                       c->block_hash, c->sigs[i].time_ms);
         if (e != UL_OK) {
             return e;
         }

@@ -51,38 +51,58 @@ void ul_client_merkle_empty_root(uint8_t out32[UL_HASH_BYTES])
     memcpy(out32, ul_empty_root, UL_HASH_BYTES);
 }
 
+ul_err ul_client_incl_init(ul_incl_fold *f, const uint8_t leaf_hash32[UL_HASH_BYTES],
+                           uint64_t index, uint64_t size)
+{
+    if (index >= size) {
+        return UL_E_MERKLE_RANGE;
+    }
+    f->fn = index;
+    f->sn = size - 1;
+    memcpy(f->r, leaf_hash32, UL_HASH_BYTES);
+    return UL_OK;
+}
+
+ul_err ul_client_incl_step(ul_incl_fold *f, const uint8_t sibling32[UL_HASH_BYTES])
+{
+    /* Reaching the root before the path ends means the path is too long. */
+    if (f->sn == 0) {
+        return UL_E_MERKLE_PROOF;
+    }
+    if ((f->fn & 1) != 0 || f->fn == f->sn) {
+        ul_client_merkle_node_hash(f->r, sibling32, f->r);
+        ul_climb_right_edge(&f->fn, &f->sn);
+    } else {
+        ul_client_merkle_node_hash(f->r, f->r, sibling32);
+    }
+    f->fn >>= 1;
+    f->sn >>= 1;
+    return UL_OK;
+}
+
+ul_err ul_client_incl_final(const ul_incl_fold *f, const uint8_t root32[UL_HASH_BYTES])
+{
+    /* sn != 0: the path ended below the root, so it is too short. */
+    if (f->sn != 0 || !ul_hash_eq(f->r, root32)) {
+        return UL_E_MERKLE_PROOF;
+    }
+    return UL_OK;
+}
+
 ul_err ul_client_merkle_verify_inclusion(const uint8_t leaf_hash32[UL_HASH_BYTES], uint64_t index,
                                          uint64_t size, const uint8_t (*path)[UL_HASH_BYTES],
                                          size_t n_path, const uint8_t root32[UL_HASH_BYTES])
 {
-    uint8_t r[UL_HASH_BYTES];
-    uint64_t fn = index;
-    uint64_t sn;
+    ul_incl_fold f;
 
-    if (index >= size || n_path > UL_MAX_PROOF_DEPTH) {
+    if (n_path > UL_MAX_PROOF_DEPTH) {
         return UL_E_MERKLE_RANGE;
     }
-    sn = size - 1;
-    memcpy(r, leaf_hash32, UL_HASH_BYTES);
-    for (size_t i = 0; i < n_path; i++) {
-        /* Reaching the root before the path ends means the path is too long. */
-        if (sn == 0) {
-            return UL_E_MERKLE_PROOF;
-        }
-        if ((fn & 1) != 0 || fn == sn) {
-            ul_client_merkle_node_hash(r, path[i], r);
-            ul_climb_right_edge(&fn, &sn);
-        } else {
-            ul_client_merkle_node_hash(r, r, path[i]);
-        }
-        fn >>= 1;
-        sn >>= 1;
+    ul_err e = ul_client_incl_init(&f, leaf_hash32, index, size);
+    for (size_t i = 0; e == UL_OK && i < n_path; i++) {
+        e = ul_client_incl_step(&f, path[i]);
     }
-    /* sn != 0: the path ended below the root, so it is too short. */
-    if (sn != 0 || !ul_hash_eq(r, root32)) {
-        return UL_E_MERKLE_PROOF;
-    }
-    return UL_OK;
+    return e != UL_OK ? e : ul_client_incl_final(&f, root32);
 }
 
 /* The cases RFC 9162's algorithm does not cover (it assumes 0 < size1 < size2 and a non-empty

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <sodium/crypto_hash_sha256.h>
+#include <sodium/crypto_secretstream_xchacha20poly1305.h>
 
 #include "../schema/ul_schema.h"
 
@@ -131,6 +132,18 @@ ul_err ul_client_state_verify(const ul_state_proof *p, const uint8_t root32[UL_H
                               const uint8_t key32[UL_HASH_BYTES],
                               const uint8_t *value_hash32);
 
+/* Private (ul_update holds one): a state proof folded from its end up to the root, one
+ * non-empty sibling at a time (client/state.c). */
+typedef struct {
+    uint8_t h[UL_HASH_BYTES];
+    uint8_t key[UL_HASH_BYTES];
+    uint8_t bitmap[UL_SMT_DEPTH / 8];
+    uint64_t depth;
+    uint64_t level;     /* levels still to fold: the next sibling is at level - 1 */
+    uint64_t sibs_left; /* bitmap bits set below level */
+    bool leaf_end;      /* the path ends in a leaf (whose sibling may not be empty) */
+} ul_smt_fold;
+
 /* ---- Versions and dependency constraints -------------------------------------------------- */
 
 /* A version is 1..UL_MAX_VERSION_PARTS dot-separated decimal numbers ("1", "2.0", "1.2.3.4"),
@@ -214,52 +227,63 @@ typedef struct {
 /* The verification context: fixed size (<= UL_MAX_UPDATE_CTX_BYTES), caller memory, no heap.
  * Its fields are private. Errors stick: after one, every call returns it. */
 typedef struct {
+    /* call sequence and the device */
     uint64_t phase;
     ul_err err;
     const ul_device_state *st;
-    size_t comp;            /* index of the target component in st, or st->n_components */
+    size_t comp; /* index of the target component in st, or st->n_components */
     size_t ns_len;
     uint8_t ns[UL_MAX_NS_LEN];
     uint64_t now_ms, max_age_ms;
-    uint8_t class_sk[32];   /* X25519 secret of the device class (wiped on final/abort) */
+    uint8_t class_sk[32]; /* X25519 secret of the device class (wiped on final/abort) */
     bool has_class_sk;
-    /* section framing */
-    size_t head_have, head_len;
+    /* section framing: a head byte at a time, then the body into buf */
+    size_t head_have;
     uint8_t head[9];
+    bool framed;
     size_t body_have, body_len;
-    uint64_t expect;        /* next section type wanted, and counters */
-    uint64_t steps_left, voters_left, sigs_left, sibs_left, voter_i;
-    /* header being verified */
+    /* where the stream is: next section wanted, and what is left of each run */
+    uint64_t expect, which;
+    uint64_t steps_left, voters_left, sigs_left, sibs_left;
+    uint64_t item_i; /* position in the current run of voters or of signatures */
+    /* the header being verified; the last one is what the proofs are against */
     ul_header hd;
     uint8_t hd_hash[UL_HASH_BYTES];
-    uint64_t round;
-    uint8_t trusted[UL_HASH_BYTES]; /* the set that must sign the current header */
-    uint8_t last_key[UL_PUBKEY_BYTES];
-    uint64_t total_power, signed_power;
-    ul_sha256 set_hash;
-    /* release */
+    uint64_t round, last_height;
+    bool hd_skip;                   /* a set-change step the device has already followed */
+    uint8_t trusted[UL_HASH_BYTES]; /* hash of the set that must sign the current header */
+    /* release: hashes across its sections and the deferred verdicts */
     ul_sha256 leaf_hash;
     uint8_t leaf[UL_HASH_BYTES];
     uint8_t body_digest[UL_HASH_BYTES]; /* signed digest of the record (UL_DOMAIN_RELEASE) */
     uint8_t last_sig_key[UL_PUBKEY_BYTES];
-    ul_err deferred;        /* first record-level failure, reported after the proofs */
+    uint8_t state_key[2][UL_HASH_BYTES];
+    bool ns_ok, hw_ok, rollback, dep_ok, installable, revoked;
     ul_release_info info;
+    uint64_t chunk_plain;
     uint8_t sealed[UL_SEALED_KEY_BYTES];
     bool has_sealed;
-    uint8_t state_key[2][UL_HASH_BYTES];
-    /* state proof fold */
-    uint64_t sp_which, sp_depth, sp_level;
-    uint8_t sp_bitmap[32];
-    uint8_t sp_hash[UL_HASH_BYTES];
-    bool sp_member, sp_leaf_terminal;
-    bool installable_ok, revoked;
-    /* image */
-    uint64_t img_seen, chunk_plain;
-    ul_sha256 img_hash;
-    uint8_t ss_state[52];   /* crypto_secretstream_xchacha20poly1305_state */
-    uint8_t content_key[32];
-    bool ss_started, ss_final;
-    /* one section (or one ciphertext chunk) at a time */
+    union { /* each member lives in one stretch of the stream only */
+        struct {
+            ul_sha256 set_hash;
+            uint8_t last_key[UL_PUBKEY_BYTES];
+            uint64_t total, signed_power;
+        } v;            /* the voters of one header */
+        ul_release rel; /* the LEAF section's record, decoded in place in buf */
+        struct {
+            ul_smt_fold fold;
+            bool member, installable;
+        } sp; /* one state proof */
+        struct {
+            ul_sha256 hash;
+            crypto_secretstream_xchacha20poly1305_state ss;
+            uint8_t key[32];
+            uint64_t seen;
+            size_t have; /* bytes of the header or of one ciphertext chunk in buf */
+            bool keyed, started, final;
+        } img; /* the image */
+    } w;
+    /* one section, one secretstream header or one ciphertext chunk at a time */
     uint8_t buf[UL_MAX_SECTION_BYTES];
 } ul_update;
 
@@ -283,6 +307,9 @@ ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uin
  * (UL_E_STALE); the release's signatures (UL_E_SIG); its inclusion in the header's release log
  * (UL_E_MERKLE_RANGE for another tree size, UL_E_MERKLE_PROOF); the two state proofs against the
  * header's state root (UL_E_MERKLE_PROOF). Bytes past the last section are UL_E_CBOR_TRAILING.
+ * A section that does not decode gets its decoder's error; one out of order (or more siblings
+ * than the bitmap calls for) UL_E_SCHEMA_FIELD; headers not in ascending height UL_E_HEIGHT; a
+ * leaf of another kind than publish UL_E_TX_KIND.
  * Returns: UL_OK while everything so far checks, else the first failure (it sticks). */
 ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len);
 

@@ -444,25 +444,24 @@ ul_err ul_policy_rotate(ul_policy *p, const ul_rotate *r, const ul_sig *sigs, si
     return UL_OK;
 }
 
-/* True when the distinct signers are all validators of vs and hold more than 2/3 of its power.
- * A set that breaks ul_schema.h's rules (too many members, zero power, total above
+/* A set that breaks ul_schema.h's rules (too many members, zero power, total above
  * UL_MAX_TOTAL_POWER) backs nothing; the bound keeps 3 x power inside uint64. */
-static bool ul_validators_quorum(const ul_valset *vs, const ul_sig *sigs, size_t n)
+ul_err ul_policy_validators(const ul_valset *vs, const ul_sig *sigs, size_t n_sigs)
 {
     uint64_t total = 0, signed_power = 0;
 
-    if (vs == NULL || vs->n > UL_MAX_VALIDATORS || n == 0) {
-        return false;
+    if (vs == NULL || vs->n > UL_MAX_VALIDATORS || n_sigs == 0) {
+        return UL_E_QUORUM;
     }
     for (size_t j = 0; j < vs->n; j++) {
         uint64_t pw = vs->v[j].power;
 
         if (pw == 0 || pw > UL_MAX_TOTAL_POWER - total) {
-            return false;
+            return UL_E_QUORUM;
         }
         total += pw;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n_sigs; i++) {
         bool found = false;
 
         for (size_t j = 0; j < vs->n && !found; j++) {
@@ -472,10 +471,16 @@ static bool ul_validators_quorum(const ul_valset *vs, const ul_sig *sigs, size_t
             }
         }
         if (!found) {
-            return false;
+            return UL_E_VALIDATOR;
         }
     }
-    return signed_power * 3 > total * 2;
+    return signed_power * 3 > total * 2 ? UL_OK : UL_E_QUORUM;
+}
+
+/* True when the distinct signers are all validators of vs and hold more than 2/3 of its power. */
+static bool ul_validators_quorum(const ul_valset *vs, const ul_sig *sigs, size_t n)
+{
+    return ul_policy_validators(vs, sigs, n) == UL_OK;
 }
 
 /* True when every signer is a validator of vs (power not considered). */

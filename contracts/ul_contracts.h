@@ -53,6 +53,11 @@ ul_err ul_policy_rotate(ul_policy *p, const ul_rotate *r, const ul_sig *sigs, si
 ul_err ul_policy_transfer(ul_policy *p, const ul_transfer *t, const ul_sig *sigs, size_t n_sigs,
                           const ul_valset *vs, uint64_t now_s);
 
+/* The rule of a validator-set change (and of a transfer after the end of support): every signer
+ * is a validator of vs (else UL_E_VALIDATOR) and the distinct signers hold more than 2/3 of its
+ * voting power (else UL_E_QUORUM). Signature validity is checked elsewhere. */
+ul_err ul_policy_validators(const ul_valset *vs, const ul_sig *sigs, size_t n_sigs);
+
 /* Checks a policy change: owner signatures of the current policy cur (threshold) and a valid
  * new policy. */
 ul_err ul_policy_set(const ul_policy *cur, const ul_policy *next, const ul_sig *sigs,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ul_bft.h"
 
 static const uint8_t META_HEAD[] = "Mhead";
 
@@ -83,8 +84,10 @@ ul_err ul_chain_seal(ul_chain *c, const uint8_t proposer32[UL_PUBKEY_BYTES], uin
     if (e != UL_OK || (e = state_root(c, h->state_root)) != UL_OK) {
         return e;
     }
+    /* A set change in this block signs from the next height on: this header commits to it. */
     memcpy(h->validators_hash, c->valset_hash, UL_HASH_BYTES);
-    memcpy(h->next_validators_hash, c->valset_hash, UL_HASH_BYTES);
+    memcpy(h->next_validators_hash, c->change_pending ? c->next_valset_hash : c->valset_hash,
+           UL_HASH_BYTES);
     memcpy(h->proposer, proposer32, UL_PUBKEY_BYTES);
     e = ul_schema_header_encode(c->sealed_hdr, sizeof c->sealed_hdr, &c->sealed_len, h);
     if (e != UL_OK) {
@@ -136,8 +139,8 @@ ul_err ul_chain_commit(ul_chain *c, const uint8_t *commit, size_t commit_len)
         goto fail;
     }
     if ((e = ul_schema_commit_decode(&cm, commit, commit_len)) != UL_OK ||
-        (e = ul_client_commit_verify(&cm, &c->genesis.validators, c->chain_id,
-                                     c->sealed_h.height, c->sealed_hash)) != UL_OK) {
+        (e = ul_client_commit_verify(&cm, &c->vals, c->chain_id, c->sealed_h.height,
+                                     c->sealed_hash)) != UL_OK) {
         goto fail;
     }
     fill_batch(c, commit, commit_len);
@@ -148,7 +151,11 @@ ul_err ul_chain_commit(ul_chain *c, const uint8_t *commit, size_t commit_len)
     c->height = c->sealed_h.height;
     c->head = c->sealed_h;
     memcpy(c->head_hash, c->sealed_hash, UL_HASH_BYTES);
-    c->next_time_ms = ul_client_commit_time(&cm, &c->genesis.validators);
+    c->next_time_ms = ul_client_commit_time(&cm, &c->vals);
+    if (c->change_pending) { /* the next height is signed by the new set */
+        c->vals = c->next_vals;
+        memcpy(c->valset_hash, c->next_valset_hash, UL_HASH_BYTES);
+    }
     ul_chain_pending_reset(c);
     return UL_OK;
 fail:
@@ -173,7 +180,10 @@ ul_err ul_chain_produce(ul_chain *c, const ul_key *key, uint64_t now_ms, uint64_
     ul_header h;
     uint8_t hash[UL_HASH_BYTES], vote_bytes[128], commit_bytes[UL_MAX_COMMIT_BYTES];
     size_t vlen, clen;
-    ul_err e = valset_index(&c->genesis.validators, ul_key_pubkey(key), &idx);
+    ul_err e = valset_index(&c->vals, ul_key_pubkey(key), &idx);
+    if (e == UL_OK && !ul_bft_quorum(&c->vals, 1ULL << idx)) {
+        e = UL_E_QUORUM; /* its one precommit cannot commit: the other validators must vote */
+    }
     if (e != UL_OK || (e = ul_chain_seal(c, ul_key_pubkey(key), c->next_time_ms, &h, hash))) {
         ul_chain_discard(c);
         return e;
@@ -213,6 +223,11 @@ static ul_err header_diff(const ul_header *got, const ul_header *want)
     if (got->time_ms != want->time_ms) {
         return UL_E_TIME;
     }
+    /* The block's transactions decide the next set; the header must name the one they made. */
+    if (memcmp(got->validators_hash, want->validators_hash, UL_HASH_BYTES) != 0 ||
+        memcmp(got->next_validators_hash, want->next_validators_hash, UL_HASH_BYTES) != 0) {
+        return UL_E_VALSET_CHANGE;
+    }
     return UL_E_ROOT_MISMATCH;
 }
 
@@ -241,7 +256,7 @@ ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_le
         e = UL_E_HEIGHT;
         goto out;
     }
-    if ((e = valset_index(&c->genesis.validators, want.proposer, &proposer)) != UL_OK) {
+    if ((e = valset_index(&c->vals, want.proposer, &proposer)) != UL_OK) {
         goto out;
     }
     if (!pre) {

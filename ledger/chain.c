@@ -15,6 +15,7 @@ void ul_chain_pending_reset(ul_chain *c)
     }
     c->n_txs = 0;
     c->sealed = false;
+    c->change_pending = false;
     ul_overlay_clear(&c->ov);
     ul_batch_clear(c->batch);
 }
@@ -33,7 +34,7 @@ static ul_err load_head(ul_chain *c)
         c->height = 0;
         memcpy(c->head_hash, c->chain_id, UL_HASH_BYTES);
         c->next_time_ms = c->genesis.time_ms;
-        return UL_OK;
+        return ul_chain_valset_load(c);
     }
     if (e != UL_OK) {
         return e;
@@ -43,12 +44,17 @@ static ul_err load_head(ul_chain *c)
     uint8_t *hdr = NULL, *cm = NULL;
     size_t hlen, clen;
     ul_commit commit;
-    if ((e = ul_chain_header_bytes(c, c->height, &hdr, &hlen)) == UL_OK &&
+    ul_valset *signers = malloc(sizeof *signers); /* the set that signed the head */
+    e = signers ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK && (e = ul_chain_header_bytes(c, c->height, &hdr, &hlen)) == UL_OK &&
         (e = ul_schema_header_decode(&c->head, hdr, hlen)) == UL_OK &&
+        (e = ul_chain_valset_load(c)) == UL_OK &&
+        (e = ul_chain_valset_at(c, c->height, signers)) == UL_OK &&
         (e = ul_chain_commit_bytes(c, c->height, &cm, &clen)) == UL_OK &&
         (e = ul_schema_commit_decode(&commit, cm, clen)) == UL_OK) {
-        c->next_time_ms = ul_client_commit_time(&commit, &c->genesis.validators);
+        c->next_time_ms = ul_client_commit_time(&commit, signers);
     }
+    free(signers);
     free(hdr);
     free(cm);
     return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
@@ -148,7 +154,7 @@ ul_span ul_chain_genesis_bytes(const ul_chain *c)
 {
     return (ul_span){c->genesis_bytes, c->genesis_len};
 }
-const ul_valset *ul_chain_valset(const ul_chain *c) { return &c->genesis.validators; }
+const ul_valset *ul_chain_valset(const ul_chain *c) { return &c->vals; }
 uint64_t ul_chain_height(const ul_chain *c) { return c->height; }
 uint64_t ul_chain_log_size(const ul_chain *c) { return c->height ? c->head.log_size : 0; }
 size_t ul_chain_pending_count(const ul_chain *c) { return c->n_txs; }

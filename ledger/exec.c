@@ -90,6 +90,7 @@ ul_domain ul_exec_domain(uint64_t kind)
     case UL_TX_APPROVE:
     case UL_TX_REVOKE:
     case UL_TX_ROTATE:
+    case UL_TX_VALSET:
         return UL_DOMAIN_TX;
     default:
         return UL_DOMAIN_COUNT_;
@@ -245,7 +246,7 @@ static ul_err exec_policy_change(ul_chain *c, const ul_tx *t, const ul_buf *tx, 
         } else if (t->kind == UL_TX_ROTATE) {
             e = ul_policy_rotate(&s->p, &b.rot, t->sigs, t->n_sigs);
         } else {
-            e = ul_policy_transfer(&s->p, &b.xfer, t->sigs, t->n_sigs, &c->genesis.validators,
+            e = ul_policy_transfer(&s->p, &b.xfer, t->sigs, t->n_sigs, &c->vals,
                                    c->next_time_ms / 1000);
         }
     }
@@ -541,6 +542,28 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
     return e;
 }
 
+/* ---- Validator-set changes ------------------------------------------------------------------ */
+
+/* Signed by validators of the set that signs this block holding more than 2/3 of its power
+ * (UL_E_VALIDATOR for a signer outside it, UL_E_QUORUM for too little power); the new set signs
+ * from the next height on. */
+static ul_err exec_valset(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                          uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t hash[UL_HASH_BYTES];
+    ul_valset_change *b = malloc(sizeof *b);
+    ul_err e = b ? ul_schema_valset_change_decode(b, t->body.ptr, t->body.len) : UL_E_NOMEM;
+    if (e == UL_OK && (e = ul_policy_validators(&c->vals, t->sigs, t->n_sigs)) == UL_OK &&
+        (e = check_nonces(c, t, b->nonce)) == UL_OK &&
+        (e = ul_chain_valset_check(c, &b->validators, hash)) == UL_OK &&
+        (e = verify_sigs(c, t)) == UL_OK &&
+        (e = write_tx_common(c, t, tx, tx_index, b->nonce, id32)) == UL_OK) {
+        e = ul_chain_valset_stage(c, &b->validators, hash); /* last: held once all else is in */
+    }
+    free(b);
+    return e;
+}
+
 ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES])
 {
     ul_tx t;
@@ -561,6 +584,8 @@ ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32
         return exec_approve(c, &t, tx, tx_index, id32);
     case UL_TX_REVOKE:
         return exec_revoke(c, &t, tx, tx_index, id32);
+    case UL_TX_VALSET:
+        return exec_valset(c, &t, tx, tx_index, id32);
     default:
         return UL_E_TX_KIND;
     }

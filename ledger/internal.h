@@ -61,7 +61,13 @@ struct ul_chain {
     size_t genesis_len;
     ul_genesis genesis;
     uint8_t chain_id[UL_HASH_BYTES];
+    /* The validator set that signs the next block (height + 1) and its hash; a set change
+     * executed into the pending block waits in next_vals until that block commits. */
+    ul_valset vals;
     uint8_t valset_hash[UL_HASH_BYTES];
+    bool change_pending;
+    ul_valset next_vals;
+    uint8_t next_valset_hash[UL_HASH_BYTES];
     bool sync; /* fsync every block (off only for audit's scratch chain) */
     bool sigs_checked;       /* the block being applied had every signature verified up front */
     const ul_txhash *pre;    /* its hashes, for the tx being submitted now (or NULL) */
@@ -81,6 +87,21 @@ struct ul_chain {
     ul_header sealed_h;
     uint8_t sealed_hash[UL_HASH_BYTES];
 };
+
+/* 'S' 'w': the canonical validator set that signs the next block, written by each set change
+ * (absent until the first: the genesis set). A state entry, so it is under the state root. */
+size_t ul_key_valset_state(uint8_t *k);
+/* Loads the set that signs the next block (state 'Sw', else the genesis set) into c->vals and
+ * checks that it is the set the head header names next (UL_E_CORRUPT otherwise). */
+ul_err ul_chain_valset_load(ul_chain *c);
+/* Checks that the pending block may change the set to next (a valid set): UL_E_VALSET_CHANGE
+ * when the block already holds a change or next equals the current set. Out: next's hash. */
+ul_err ul_chain_valset_check(const ul_chain *c, const ul_valset *next,
+                             uint8_t hash32[UL_HASH_BYTES]);
+/* Writes a checked set change into the pending block (state 'Sw' and history 'V' height) and
+ * holds next as the set that signs from the next height on. */
+ul_err ul_chain_valset_stage(ul_chain *c, const ul_valset *next,
+                             const uint8_t hash32[UL_HASH_BYTES]);
 
 /* Reads a key from the pending overlay, else the store, into buf[cap]. UL_E_NOT_FOUND, or
  * UL_E_CORRUPT when the value is larger than cap. */

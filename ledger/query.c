@@ -227,10 +227,11 @@ ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t 
     ul_release_loc loc;
     ul_header hd;
     ul_inclusion *proof = malloc(sizeof *proof);
+    ul_valset *signers = malloc(sizeof *signers); /* the set that signs height h */
     uint8_t *hdr = NULL, *cm = NULL, *leaf = NULL, *buf = NULL, inc[UL_MAX_PROOF_DEPTH * 34 + 32];
     size_t hlen, clen, llen, ilen, vlen;
     uint8_t vs[UL_MAX_VALSET_BYTES];
-    ul_err e = proof ? UL_OK : UL_E_NOMEM;
+    ul_err e = proof && signers ? UL_OK : UL_E_NOMEM;
     h = h ? h : c->height;
     if (e || (e = ul_chain_release(c, id32, &leaf, &llen, &loc)) != UL_OK ||
         (e = ul_chain_header_bytes(c, h, &hdr, &hlen)) != UL_OK ||
@@ -244,7 +245,8 @@ ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t 
     }
     if ((e = ul_log_inclusion(c->log, loc.log_index, hd.log_size, proof)) != UL_OK ||
         (e = ul_schema_inclusion_encode(inc, sizeof inc, &ilen, proof)) != UL_OK ||
-        (e = ul_schema_valset_encode(vs, sizeof vs, &vlen, &c->genesis.validators)) != UL_OK) {
+        (e = ul_chain_valset_at(c, h, signers)) != UL_OK ||
+        (e = ul_schema_valset_encode(vs, sizeof vs, &vlen, signers)) != UL_OK) {
         goto out;
     }
     ul_bundle b = {.version = UL_SCHEMA_VERSION, .header = {hdr, hlen}, .commit = {cm, clen},
@@ -257,6 +259,7 @@ ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t 
     e = ul_schema_bundle_encode(buf, cap, len, &b);
 out:
     free(proof);
+    free(signers);
     free(hdr);
     free(cm);
     free(leaf);
@@ -358,6 +361,9 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
         break;
     case UL_STATE_NAMESPACE:
         kl = ul_key_ns(k, ns);
+        break;
+    case UL_STATE_VALIDATORS:
+        kl = ul_key_valset_state(k);
         break;
     default:
         return UL_E_ARG;

@@ -327,6 +327,64 @@ void ul_store_iter_destroy(ul_store_iter *it)
     free(it);
 }
 
+/* Copies the iterator's entry out when it lies in the prefix's family. */
+static ul_err floor_take(leveldb_iterator_t *it, const uint8_t *prefix, size_t plen,
+                         uint8_t *found, size_t cap, size_t *flen, uint8_t **val, size_t *vlen)
+{
+    size_t kl = 0, vl = 0;
+    const char *k = leveldb_iter_valid(it) ? leveldb_iter_key(it, &kl) : NULL;
+    if (!k || kl < plen || (plen && memcmp(k, prefix, plen) != 0)) {
+        return UL_E_NOT_FOUND;
+    }
+    if (kl > cap) {
+        return UL_E_CORRUPT;
+    }
+    const char *v = leveldb_iter_value(it, &vl);
+    if (!(*val = malloc(vl ? vl : 1))) {
+        return UL_E_NOMEM;
+    }
+    memcpy(found, k, kl);
+    memcpy(*val, v, vl);
+    *flen = kl;
+    *vlen = vl;
+    return UL_OK;
+}
+
+ul_err ul_store_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const uint8_t *key,
+                          size_t klen, uint8_t *found, size_t cap, size_t *flen, uint8_t **val,
+                          size_t *vlen)
+{
+    assert(s && (prefix || plen == 0) && key && found && flen && val && vlen);
+    *val = NULL;
+    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
+    if (!it) {
+        return UL_E_NOMEM;
+    }
+    /* Seek lands on the least key >= key: step back once unless it is key itself; past the end
+     * of the database the last key is the candidate. */
+    leveldb_iter_seek(it, (const char *)key, klen);
+    if (!leveldb_iter_valid(it)) {
+        leveldb_iter_seek_to_last(it);
+    } else {
+        size_t kl = 0;
+        const char *k = leveldb_iter_key(it, &kl);
+        if (key_cmp((const uint8_t *)k, kl, key, klen) > 0) {
+            leveldb_iter_prev(it);
+        }
+    }
+    ul_err e = floor_take(it, prefix, plen, found, cap, flen, val, vlen);
+    char *err = NULL;
+    leveldb_iter_get_error(it, &err);
+    if (err) {
+        leveldb_free(err);
+        free(*val);
+        *val = NULL;
+        e = UL_E_STORE;
+    }
+    leveldb_iter_destroy(it);
+    return e;
+}
+
 uint64_t ul_store_disk_bytes(const char *dir)
 {
     assert(dir);

@@ -32,6 +32,8 @@ enum {
     UL_KEY_STATE = 'S',   /* 'S' state key -> state value (see ledger/state.c) */
     UL_KEY_TXHASH = 'X',  /* 'X' tx hash(32) -> height(8 BE) index(4 BE) (non-publish txs) */
     UL_KEY_NSHIST = 'N',  /* 'N' namespace 0x00 log index(8 BE) -> release id(32) */
+    UL_KEY_VALSET = 'V',  /* 'V' height(8 BE) -> canonical validator set that block `height`
+                             changed to: it signs from height + 1 on (none: the genesis set) */
 };
 
 typedef struct ul_store ul_store;
@@ -64,6 +66,12 @@ ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *pre
 bool ul_store_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
                         size_t *vlen);
 void ul_store_iter_destroy(ul_store_iter *it);
+/* The greatest key <= key that begins with prefix (one seek, then at most one step back).
+ * Out: its key in found[cap] (*flen; UL_E_CORRUPT when longer than cap) and *val (malloc'd, caller
+ * frees), *vlen. Returns UL_E_NOT_FOUND when the family holds no such key. */
+ul_err ul_store_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const uint8_t *key,
+                          size_t klen, uint8_t *found, size_t cap, size_t *flen, uint8_t **val,
+                          size_t *vlen);
 
 /* Compacts the whole database (merges levels, drops overwritten values): what remains is the
  * data itself. Slow on a large store; for maintenance and measurement. */
@@ -213,10 +221,13 @@ ul_err ul_chain_commit(ul_chain *c, const uint8_t *commit, size_t commit_len);
 /* Drops the pending block. */
 void ul_chain_discard(ul_chain *c);
 /* Single-validator convenience: seal, sign the precommit with key, commit. Empty blocks allowed
- * (heartbeats). Out: *height (optional). */
+ * (heartbeats). Out: *height (optional). Returns UL_E_VALIDATOR when key is not in the set that
+ * signs the next block, UL_E_QUORUM when it holds no more than 2/3 of that set's power (it cannot
+ * commit alone); either way the pending block is dropped. */
 ul_err ul_chain_produce(ul_chain *c, const ul_key *key, uint64_t now_ms, uint64_t *height);
-/* Applies a block from elsewhere: executes its txs, requires the same header, verifies the commit,
- * commits. */
+/* Applies a block from elsewhere: executes its txs, requires the same header, verifies the commit
+ * against the set that signs its height (a set change takes effect at the height after the block
+ * holding it), commits. */
 ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const uint8_t *commit,
                       size_t commit_len);
 
@@ -271,6 +282,8 @@ typedef enum {
     UL_STATE_APPROVALS = 2,   /* id: canonical approvals */
     UL_STATE_REVOCATION = 3,  /* id: height 8 BE, reason */
     UL_STATE_NAMESPACE = 4,   /* ns: registration height 8 BE, canonical policy */
+    UL_STATE_VALIDATORS = 5,  /* (no argument): canonical set signing the block after h; absent
+                                 until the first set change (then: the genesis set) */
 } ul_state_kind;
 
 /* Proves a state entry at committed height h (0: head) against that header's state root.
@@ -284,19 +297,26 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
 ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t h, uint8_t **out,
                        size_t *len);
 
-/* The validator set that signs height h (h >= 1; the set named by header h's validators_hash).
- * Returns: UL_OK; UL_E_NOT_FOUND above the next height. */
+/* The validator set that signs height h (h >= 1; the set named by header h's validators_hash):
+ * the set of the last change at a height below h, else the genesis set. One seek in the store.
+ * Returns: UL_OK; UL_E_NOT_FOUND for 0 or above the next height; UL_E_CORRUPT. */
 ul_err ul_chain_valset_at(ul_chain *c, uint64_t h, ul_valset *out);
+/* ul_chain_valset_at that also names the first height that set signs (*from: the height after
+ * the block that changed to it, 1 for the genesis set). */
+ul_err ul_chain_valset_since(ul_chain *c, uint64_t h, ul_valset *out, uint64_t *from);
 /* Heights <= h whose header changes the set (next_validators_hash != validators_hash),
- * ascending, at most cap (UL_E_LIMIT when there are more). */
+ * ascending, at most cap (UL_E_LIMIT when there are more): a scan of the 'V' index that stops
+ * past h. UL_E_NOT_FOUND when h is above the head. */
 ul_err ul_chain_valset_steps(ul_chain *c, uint64_t h, uint64_t *heights, size_t cap, size_t *n);
 
 /* A proof bundle (version 2, schema/ul_schema.h) for release id and hardware class hw against
  * committed height h (0: the head): every validator-set step from genesis, header h with its
  * commit, the publish tx, its inclusion proof and the installable-list and revocation state
  * proofs for (record's namespace, hw) and id — whatever they show (the device judges).
- * Returns: UL_OK and *out (malloc'd); UL_E_NOT_FOUND for an unknown id or one logged after h;
- * UL_E_HW_MISMATCH when the record does not list hw. */
+ * Returns: UL_OK and *out (malloc'd); UL_E_NOT_FOUND for an unknown id or one logged after h, or
+ * when a state entry the device must see (the installable list, a revocation) changed after h:
+ * only current state values are kept, so past ones cannot be shown; UL_E_HW_MISMATCH when the
+ * record does not list hw; UL_E_LIMIT past UL_MAX_VALSET_STEPS steps. */
 ul_err ul_chain_bundle2(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span hw, uint64_t h,
                         uint8_t **out, size_t *len);
 

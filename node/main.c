@@ -43,10 +43,36 @@ static void logf_(const char *fmt, ...)
     va_end(ap);
 }
 
+/* Whether this node's key alone holds more than 2/3 of the power of the set that signs the next
+ * block (the dev node commits with its one precommit); if not, it stops making blocks and says so
+ * once. Multi-validator consensus is what would let it go on. */
+static void check_alone(ul_node *n)
+{
+    const ul_valset *vs = ul_chain_valset(n->chain);
+    uint64_t total = 0, mine = 0;
+    for (size_t i = 0; i < vs->n; i++) {
+        bool ours = memcmp(vs->v[i].pubkey, ul_key_pubkey(n->key), UL_PUBKEY_BYTES) == 0;
+        total += vs->v[i].power;
+        mine += ours ? vs->v[i].power : 0;
+    }
+    if (n->stalled || mine * 3 > total * 2) { /* total <= UL_MAX_TOTAL_POWER: no overflow */
+        return;
+    }
+    n->stalled = mine ? UL_E_QUORUM : UL_E_VALIDATOR;
+    logf_("cannot commit block %llu alone: this key holds %llu of the %llu voting power of the "
+          "validator set that signs it (more than 2/3 needed): %s (%s); no more blocks, serving "
+          "queries only",
+          (unsigned long long)ul_chain_height(n->chain) + 1, (unsigned long long)mine,
+          (unsigned long long)total, ul_err_str(n->stalled), ul_err_name(n->stalled));
+}
+
 ul_err ul_node_produce(ul_node *n)
 {
     size_t txs = ul_chain_pending_count(n->chain);
     uint64_t h;
+    if (n->stalled) {
+        return n->stalled;
+    }
     ul_err e = ul_chain_produce(n->chain, n->key, ul_node_now_ms(), &h);
     n->first_pending_ms = 0;
     if (e != UL_OK) {
@@ -59,6 +85,7 @@ ul_err ul_node_produce(ul_node *n)
         logf_("committed block %llu: %zu txs, release log size %llu", (unsigned long long)h, txs,
               (unsigned long long)ul_chain_log_size(n->chain));
     }
+    check_alone(n); /* the block may have changed the validator set */
     return UL_OK;
 }
 
@@ -287,15 +314,21 @@ static ul_err open_node(ul_node *n, options *o)
         logf_("opening %s: %s", db, ul_err_str(e));
         return e;
     }
-    const ul_valset *vs = ul_chain_valset(n->chain);
+    /* A key in neither the genesis set nor the current one is a configuration mistake; one a set
+     * change left short (or removed) still serves the chain read-only (check_alone says so). */
+    const ul_valset *sets[2] = {ul_chain_valset(n->chain), &ul_chain_genesis(n->chain)->validators};
     bool member = false;
-    for (size_t i = 0; i < vs->n; i++) {
-        member = member || !memcmp(vs->v[i].pubkey, ul_key_pubkey(n->key), UL_PUBKEY_BYTES);
+    for (size_t s = 0; s < 2; s++) {
+        for (size_t i = 0; i < sets[s]->n; i++) {
+            const uint8_t *pub = sets[s]->v[i].pubkey;
+            member = member || !memcmp(pub, ul_key_pubkey(n->key), UL_PUBKEY_BYTES);
+        }
     }
     if (!member) {
         logf_("key %s is not a validator of this chain's genesis", o->key);
         return UL_E_VALIDATOR;
     }
+    check_alone(n);
     return UL_OK;
 }
 
@@ -339,7 +372,7 @@ static void run(ul_node *n, int sock, long heartbeat_ms)
             continue; /* a signal: re-check stop_requested */
         }
         if (ul_chain_pending_count(n->chain) > 0 || now - last_block >= (uint64_t)heartbeat_ms) {
-            ul_node_produce(n);
+            ul_node_produce(n); /* a stalled node returns at once; the heartbeat still paces */
             last_block = ul_node_now_ms();
         }
     }

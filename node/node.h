@@ -12,6 +12,10 @@ typedef struct {
     ul_key *key;
     bool verbose;
     uint64_t first_pending_ms; /* when the oldest pending tx arrived (0: none) */
+    /* Non-zero once this node's key cannot commit a block alone (UL_E_QUORUM: it holds no more
+     * than 2/3 of the current set's power; UL_E_VALIDATOR: it left the set). Logged once; from
+     * then on the node makes no blocks, refuses submissions with this code and serves queries. */
+    ul_err stalled;
 } ul_node;
 
 /* Handles one request message and returns the reply (malloc'd) in *out. Never fails: a request

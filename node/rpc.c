@@ -59,7 +59,8 @@ static ul_err do_submit(ul_node *n, const ul_msg *q, reply *r)
     }
     while (ul_msg_list_next(&arr, &tx)) {
         uint8_t id[UL_HASH_BYTES] = {0};
-        e = ul_chain_submit(n->chain, tx.ptr, tx.len, id);
+        /* A node that cannot commit would only hold the tx until it is dropped. */
+        e = n->stalled ? n->stalled : ul_chain_submit(n->chain, tx.ptr, tx.len, id);
         if (e == UL_E_BUSY) { /* the pending block is full: commit it, then retry */
             ul_node_produce(n);
             e = ul_chain_submit(n->chain, tx.ptr, tx.len, id);
@@ -201,17 +202,20 @@ static ul_err do_latest(ul_node *n, const ul_msg *q, reply *r)
     return UL_OK;
 }
 
+/* A proof bundle (version 2) is a CBOR sequence of sections, not one item: sent as bytes. */
 static ul_err do_bundle(ul_node *n, const ul_msg *q, reply *r)
 {
     uint8_t id[UL_HASH_BYTES], *b;
     uint64_t h = 0;
     size_t len;
+    ul_span hw;
     ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
     ul_msg_get_uint(q, 2, &h);
-    if (e != UL_OK || (e = ul_chain_bundle(n->chain, id, h, &b, &len)) != UL_OK) {
+    if (e != UL_OK || (e = ul_msg_get_text(q, 3, &hw)) != UL_OK ||
+        (e = ul_chain_bundle2(n->chain, id, hw, h, &b, &len)) != UL_OK) {
         return e;
     }
-    ul_msg_item(&r->m, 1, (ul_span){keep(r, b), len});
+    ul_msg_bytes(&r->m, 1, keep(r, b), len);
     return UL_OK;
 }
 
@@ -313,6 +317,27 @@ static ul_err do_state_proof(ul_node *n, const ul_msg *q, reply *r)
     return e;
 }
 
+/* The validator set that signs a height (0: the next block) and the first height it signs. */
+static ul_err do_validators(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint64_t h = 0, from;
+    size_t len;
+    ul_valset *vs = malloc(sizeof *vs);
+    uint8_t *out = keep(r, malloc(UL_MAX_VALSET_BYTES));
+    ul_err e = vs && out ? UL_OK : UL_E_NOMEM;
+    ul_msg_get_uint(q, 1, &h); /* optional */
+    h = h ? h : ul_chain_height(n->chain) + 1;
+    if (e == UL_OK && (e = ul_chain_valset_since(n->chain, h, vs, &from)) == UL_OK &&
+        (e = ul_schema_valset_encode(out, UL_MAX_VALSET_BYTES, &len, vs)) == UL_OK) {
+        ul_msg_uint(&r->m, 1, h);
+        ul_msg_bytes(&r->m, 2, out, len);
+        ul_msg_uint(&r->m, 3, from);
+        ul_msg_uint(&r->m, 4, ul_chain_height(n->chain));
+    }
+    free(vs);
+    return e;
+}
+
 typedef ul_err (*handler)(ul_node *, const ul_msg *, reply *);
 
 static const handler handlers[] = {
@@ -323,7 +348,7 @@ static const handler handlers[] = {
     [UL_RPC_NAMESPACE] = do_namespace, [UL_RPC_NONCE] = do_nonce,
     [UL_RPC_GENESIS] = do_genesis,     [UL_RPC_CONSISTENCY] = do_consistency,
     [UL_RPC_RELEASE_AT] = do_release_at, [UL_RPC_RELEASE_STATUS] = do_release_status,
-    [UL_RPC_STATE_PROOF] = do_state_proof,
+    [UL_RPC_STATE_PROOF] = do_state_proof, [UL_RPC_VALIDATORS] = do_validators,
 };
 
 static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)

@@ -24,7 +24,7 @@ typedef enum {
     UL_RPC_RELEASE = 5,
     UL_RPC_HISTORY = 6,
     UL_RPC_LATEST = 7,
-    UL_RPC_BUNDLE = 8,
+    UL_RPC_BUNDLE = 8, /* (id, height, hw class) -> bundle v2 bytes (ul_chain_bundle2) */
     UL_RPC_NAMESPACE = 9,
     UL_RPC_NONCE = 10,
     UL_RPC_GENESIS = 11,
@@ -32,6 +32,7 @@ typedef enum {
     UL_RPC_RELEASE_AT = 13,
     UL_RPC_RELEASE_STATUS = 14,
     UL_RPC_STATE_PROOF = 15,
+    UL_RPC_VALIDATORS = 16,
 } ul_rpc_method;
 
 /* A reply (REP) socket bound to endpoint; *sock >= 0 on success. */

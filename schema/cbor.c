@@ -352,6 +352,112 @@ ul_err ul_cbor_skip_in(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type)
     return skip_from(r, r->depth, UL_MAX_CBOR_DEPTH, span, type);
 }
 
+/* null is no part of any record, so ul_cbor_next refuses it; a bundle's state proof uses it for
+ * "the path ends in an empty subtree", and only there is it read, through this function. */
+static void cap_null(void *ctx)
+{
+    cap_set(ctx, UL_CBOR_UINT, 0, NULL);
+}
+
+ul_err ul_cbor_read_null(ul_cbor_reader *r, bool *is_null)
+{
+    *is_null = false;
+    if (r->pos >= r->len) {
+        return UL_E_CBOR_MALFORMED;
+    }
+    struct cbor_callbacks cb = cbor_empty_callbacks;
+    cb.null = cap_null;
+    ul_cbor_capture c = {.type = -1, .val = 0, .data = NULL};
+    struct cbor_decoder_result res = cbor_stream_decode(r->in + r->pos, r->len - r->pos, &cb, &c);
+    if (res.status == CBOR_DECODER_FINISHED && c.type >= 0 && res.read == 1) {
+        *is_null = true;
+        r->pos += 1;
+    }
+    return UL_OK;
+}
+
+/* Splits a byte-string head's libcbor `required` count R (head + length, head complete) into the
+ * two: of the five head sizes, only the shortest form for its length can add up to R, and the
+ * head bytes must then be exactly that form. */
+static ul_err bstr_split(const uint8_t *in, uint64_t need, size_t *head_len, uint64_t *body_len)
+{
+    static const size_t sizes[] = {1, 2, 3, 5, 9};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        if (need >= sizes[i] && head_size(need - sizes[i]) == sizes[i]) {
+            uint8_t canon[9];
+            uint64_t n = need - sizes[i];
+            size_t h = cbor_encode_bytestring_start((size_t)n, canon, sizeof canon);
+            if (h != sizes[i] || memcmp(canon, in, h) != 0) {
+                return UL_E_CBOR_NONCANONICAL;
+            }
+            *head_len = h;
+            *body_len = n;
+            return UL_OK;
+        }
+    }
+    return UL_E_CBOR_NONCANONICAL;
+}
+
+/* One cbor_stream_decode of a byte string: UL_OK with the head and payload sizes when the whole
+ * string is in[0..len), UL_E_TRUNCATED with *need (libcbor's `required`) when it is not. */
+static ul_err bstr_try(const uint8_t *in, size_t len, size_t *head_len, uint64_t *body_len,
+                       uint64_t *need)
+{
+    struct cbor_callbacks cb = cbor_empty_callbacks;
+    cb.byte_string = cap_bytes;
+    ul_cbor_capture c = {.type = -1, .val = 0, .data = NULL};
+    struct cbor_decoder_result res = cbor_stream_decode(in, len, &cb, &c);
+    if (res.status == CBOR_DECODER_NEDATA) {
+        *need = res.required;
+        return UL_E_TRUNCATED;
+    }
+    if (res.status != CBOR_DECODER_FINISHED || c.type != UL_CBOR_BYTES) {
+        return UL_E_CBOR_MALFORMED;
+    }
+    *head_len = (size_t)(c.data - in);
+    *body_len = c.val;
+    return *head_len == head_size(c.val) ? UL_OK : UL_E_CBOR_NONCANONICAL;
+}
+
+ul_err ul_cbor_bstr_head(const uint8_t *in, size_t len, size_t *head_len, uint64_t *body_len)
+{
+    uint8_t pad[9];
+    uint64_t need = 0;
+    uint64_t pad_need = 0;
+    if (len == 0) {
+        return UL_E_TRUNCATED;
+    }
+    ul_err e = initial_byte_check(in[0]);
+    if (e != UL_OK) {
+        return e;
+    }
+    if ((in[0] >> 5) != UL_CBOR_BYTES) {
+        return UL_E_CBOR_TYPE;
+    }
+    e = bstr_try(in, len, head_len, body_len, &need);
+    if (e != UL_E_TRUNCATED) {
+        return e;
+    }
+    /* Not all there. Decoding the first bytes again with 0xff after them tells a complete head
+     * (same result: the head bytes are all real) from a partial one (a length byte of 0xff makes
+     * the string at least 255 bytes longer, so the count changes). */
+    size_t k = len < sizeof pad ? len : sizeof pad;
+    memset(pad, 0xff, sizeof pad);
+    memcpy(pad, in, k);
+    e = bstr_try(pad, sizeof pad, head_len, body_len, &pad_need);
+    if (e != UL_E_TRUNCATED) {
+        return e; /* the head is complete and its payload short enough to end inside pad */
+    }
+    if (pad_need != need) {
+        return UL_E_TRUNCATED;
+    }
+    /* libcbor's count wraps for lengths near 2^64: a count the input already covers. */
+    if (need <= len) {
+        return UL_E_LIMIT;
+    }
+    return bstr_split(in, need, head_len, body_len);
+}
+
 ul_err ul_cbor_done(const ul_cbor_reader *r)
 {
     return r->pos == r->len ? UL_OK : UL_E_CBOR_TRAILING;
@@ -493,6 +599,20 @@ void ul_cbor_put_text(ul_cbor_writer *w, ul_span s)
         advance(w, cbor_encode_string_start(s.len, w->out + w->len, w->cap - w->len));
     }
     put_payload(w, s.ptr, s.len);
+}
+
+void ul_cbor_put_bytes_head(ul_cbor_writer *w, size_t n)
+{
+    if (writable(w)) {
+        advance(w, cbor_encode_bytestring_start(n, w->out + w->len, w->cap - w->len));
+    }
+}
+
+void ul_cbor_put_null(ul_cbor_writer *w)
+{
+    if (writable(w)) {
+        advance(w, cbor_encode_null(w->out + w->len, w->cap - w->len));
+    }
 }
 
 void ul_cbor_put_raw(ul_cbor_writer *w, ul_span s)

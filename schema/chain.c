@@ -11,6 +11,7 @@
 
 /* ---- Validator set: [+ [key, power]] ------------------------------------------------------ */
 
+/* Reads one [key, power] and adds its power to *total (bounded by UL_MAX_TOTAL_POWER). */
 static ul_err validator_read(ul_cbor_reader *r, ul_validator *v, uint64_t *total)
 {
     ul_err e = ul_cbor_enter_tuple(r, 2);
@@ -35,16 +36,26 @@ static ul_err validator_read(ul_cbor_reader *r, ul_validator *v, uint64_t *total
     return UL_OK;
 }
 
-ul_err ul_valset_read(ul_cbor_reader *r, ul_valset *s)
+/* Reads a whole set; with s NULL it only checks, one validator at a time (a genesis scan keeps
+ * no set in memory). */
+static ul_err valset_walk(ul_cbor_reader *r, ul_valset *s)
 {
     uint64_t total = 0;
-    ul_err e = ul_cbor_enter_array(r, 1, UL_MAX_VALIDATORS, &s->n);
-    for (size_t i = 0; e == UL_OK && i < s->n; i++) {
-        e = validator_read(r, &s->v[i], &total);
-        if (e == UL_OK && i > 0 &&
-            memcmp(s->v[i - 1].pubkey, s->v[i].pubkey, UL_PUBKEY_BYTES) >= 0) {
+    size_t n = 0;
+    ul_validator cur;
+    ul_validator prev;
+    ul_err e = ul_cbor_enter_array(r, 1, UL_MAX_VALIDATORS, &n);
+    memset(&prev, 0, sizeof prev);
+    if (e == UL_OK && s) {
+        s->n = n;
+    }
+    for (size_t i = 0; e == UL_OK && i < n; i++) {
+        ul_validator *v = s ? &s->v[i] : &cur;
+        e = validator_read(r, v, &total);
+        if (e == UL_OK && i > 0 && memcmp(prev.pubkey, v->pubkey, UL_PUBKEY_BYTES) >= 0) {
             e = UL_E_SCHEMA_FIELD; /* unsorted or duplicated validator */
         }
+        prev = *v;
     }
     if (e == UL_OK) {
         ul_cbor_leave(r);
@@ -52,18 +63,62 @@ ul_err ul_valset_read(ul_cbor_reader *r, ul_valset *s)
     return e;
 }
 
-void ul_valset_write(ul_cbor_writer *w, const ul_valset *s)
+ul_err ul_valset_read(ul_cbor_reader *r, ul_valset *s)
 {
-    if (s->n > UL_MAX_VALIDATORS) {
+    return valset_walk(r, s);
+}
+
+/* The validator-set pieces: one encoding for whole sets and for streaming hashes. */
+static void valset_head_write(ul_cbor_writer *w, size_t n)
+{
+    if (n > UL_MAX_VALIDATORS) {
         ul_cbor_fail(w, UL_E_LIMIT);
         return;
     }
-    ul_cbor_put_array(w, s->n);
-    for (size_t i = 0; i < s->n; i++) {
-        ul_cbor_put_array(w, 2);
-        ul_cbor_put_bytes(w, s->v[i].pubkey, UL_PUBKEY_BYTES);
-        ul_cbor_put_uint(w, s->v[i].power);
+    ul_cbor_put_array(w, n);
+}
+
+static void validator_write(ul_cbor_writer *w, const ul_validator *v)
+{
+    ul_cbor_put_array(w, 2);
+    ul_cbor_put_bytes(w, v->pubkey, UL_PUBKEY_BYTES);
+    ul_cbor_put_uint(w, v->power);
+}
+
+void ul_valset_write(ul_cbor_writer *w, const ul_valset *s)
+{
+    valset_head_write(w, s->n);
+    for (size_t i = 0; w->err == UL_OK && i < s->n; i++) {
+        validator_write(w, &s->v[i]);
     }
+}
+
+ul_err ul_schema_valset_head_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n)
+{
+    ul_cbor_writer w;
+    if (n == 0) {
+        if (out_len) {
+            *out_len = 0;
+        }
+        return UL_E_SCHEMA_FIELD;
+    }
+    ul_cbor_writer_init(&w, out, cap);
+    valset_head_write(&w, n);
+    return ul_record_finish(&w, out_len);
+}
+
+ul_err ul_schema_validator_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_validator *v)
+{
+    ul_cbor_writer w;
+    if (v == NULL || v->power < 1 || v->power > UL_MAX_TOTAL_POWER) {
+        if (out_len) {
+            *out_len = 0;
+        }
+        return v == NULL ? UL_E_ARG : v->power < 1 ? UL_E_SCHEMA_FIELD : UL_E_LIMIT;
+    }
+    ul_cbor_writer_init(&w, out, cap);
+    validator_write(&w, v);
+    return ul_record_finish(&w, out_len);
 }
 
 ul_err ul_schema_valset_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_valset *s)
@@ -139,6 +194,52 @@ ul_err ul_schema_genesis_encode(uint8_t *out, size_t cap, size_t *out_len, const
 ul_err ul_schema_genesis_decode(ul_genesis *out, const uint8_t *in, size_t len)
 {
     return ul_record_decode(&rec_genesis, out, in, len);
+}
+
+/* The same genesis fields with the set checked and kept as a span (ul_schema_genesis_validators):
+ * a device learns its trusted set's hash without a ul_valset in memory. */
+typedef struct {
+    uint64_t version;
+    ul_span name;
+    uint64_t time_ms;
+    ul_span validators;
+} ul_genesis_scan;
+
+static ul_err valset_scan_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    ul_span *s = (ul_span *)((char *)obj + f->off);
+    size_t start = r->pos;
+    ul_err e = valset_walk(r, NULL);
+    *s = (ul_span){r->in + start, r->pos - start};
+    return e;
+}
+
+static const ul_codec codec_valset_scan = {valset_scan_dec, NULL};
+
+static ul_err genesis_scan_check(const void *obj)
+{
+    return ((const ul_genesis_scan *)obj)->version == UL_SCHEMA_VERSION ? UL_OK : UL_E_VERSION;
+}
+
+static const ul_field genesis_scan_fields[] = {
+    {1, &ul_codec_uint, offsetof(ul_genesis_scan, version), 0, REQ},
+    {2, &ul_codec_label, offsetof(ul_genesis_scan, name), 0, REQ},
+    {3, &ul_codec_uint, offsetof(ul_genesis_scan, time_ms), 0, REQ},
+    {4, &codec_valset_scan, offsetof(ul_genesis_scan, validators), 0, REQ},
+};
+
+static const ul_record rec_genesis_scan = {genesis_scan_fields, COUNT(genesis_scan_fields),
+                                           sizeof(ul_genesis_scan), SIZE_MAX, genesis_scan_check};
+
+ul_err ul_schema_genesis_validators(ul_span *validators, const uint8_t *in, size_t len)
+{
+    ul_genesis_scan g;
+    if (validators == NULL) {
+        return UL_E_ARG;
+    }
+    ul_err e = ul_record_decode(&rec_genesis_scan, &g, in, len);
+    *validators = e == UL_OK ? g.validators : (ul_span){NULL, 0};
+    return e;
 }
 
 /* ---- Block header ------------------------------------------------------------------------- */

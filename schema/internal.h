@@ -66,6 +66,15 @@ ul_err ul_cbor_skip_in(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type);
 /* ul_cbor_skip for a container of records (a block, a bundle) carried in a query message: up to
  * UL_MAX_WIRE_DEPTH, since each record inside counts its own UL_MAX_CBOR_DEPTH. */
 ul_err ul_cbor_skip_wire(ul_cbor_reader *r, ul_span *span, ul_cbor_type *type);
+/* Consumes the next item when it is null (*is_null true); leaves anything else for the caller.
+ * null belongs to no record; only a bundle's state proof section uses it. */
+ul_err ul_cbor_read_null(ul_cbor_reader *r, bool *is_null);
+/* The head of a byte string at in[0..len), which may hold only part of it (a stream).
+ * Returns: UL_OK with *head_len and *body_len (the payload need not be there yet);
+ * UL_E_TRUNCATED when the head itself is incomplete; UL_E_CBOR_TYPE for another major type;
+ * UL_E_CBOR_NONCANONICAL for a head not in its shortest form (or indefinite); UL_E_LIMIT for a
+ * length near 2^64; UL_E_CBOR_MALFORMED for a reserved head. */
+ul_err ul_cbor_bstr_head(const uint8_t *in, size_t len, size_t *head_len, uint64_t *body_len);
 /* Returns: UL_OK when the reader consumed all its input, else UL_E_CBOR_TRAILING. */
 ul_err ul_cbor_done(const ul_cbor_reader *r);
 /* Map key order: UL_OK when key follows last (or is the first), else the error. */
@@ -88,6 +97,9 @@ void ul_cbor_put_bytes(ul_cbor_writer *w, const uint8_t *p, size_t n);
 void ul_cbor_put_text(ul_cbor_writer *w, ul_span s);
 void ul_cbor_put_array(ul_cbor_writer *w, size_t n);
 void ul_cbor_put_map(ul_cbor_writer *w, size_t n);
+/* A byte string's head only: its n payload bytes are written next (by put_raw or in place). */
+void ul_cbor_put_bytes_head(ul_cbor_writer *w, size_t n);
+void ul_cbor_put_null(ul_cbor_writer *w);
 /* Copies already-canonical bytes verbatim (embedded items). */
 void ul_cbor_put_raw(ul_cbor_writer *w, ul_span s);
 /* Marks the output invalid with err unless an earlier error is already recorded. */

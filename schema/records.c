@@ -270,18 +270,38 @@ static ul_err sigs_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
     return e;
 }
 
-static void sigs_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+/* The tx pieces (ul_schema_tx_prefix/middle/sig_encode): the one encoding of a transaction,
+ * which ul_schema_tx_encode concatenates and a streaming verifier hashes piece by piece. */
+static void tx_prefix_write(ul_cbor_writer *w, uint64_t kind)
 {
-    const ul_tx *t = obj;
-    if (t->n_sigs > UL_MAX_SIGS) {
+    ul_cbor_put_map(w, 3);
+    ul_cbor_put_uint(w, 1);
+    ul_cbor_put_uint(w, kind);
+    ul_cbor_put_uint(w, 2);
+}
+
+static void tx_sigs_head_write(ul_cbor_writer *w, size_t n_sigs)
+{
+    if (n_sigs > UL_MAX_SIGS) {
         ul_cbor_fail(w, UL_E_LIMIT);
         return;
     }
-    ul_cbor_put_array(w, t->n_sigs);
-    for (size_t i = 0; i < t->n_sigs; i++) {
-        ul_cbor_put_array(w, 2);
-        ul_cbor_put_bytes(w, t->sigs[i].pubkey, UL_PUBKEY_BYTES);
-        ul_cbor_put_bytes(w, t->sigs[i].sig, UL_SIG_BYTES);
+    ul_cbor_put_array(w, n_sigs);
+}
+
+static void tx_sig_write(ul_cbor_writer *w, const ul_sig *s)
+{
+    ul_cbor_put_array(w, 2);
+    ul_cbor_put_bytes(w, s->pubkey, UL_PUBKEY_BYTES);
+    ul_cbor_put_bytes(w, s->sig, UL_SIG_BYTES);
+}
+
+static void sigs_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    const ul_tx *t = obj;
+    tx_sigs_head_write(w, t->n_sigs);
+    for (size_t i = 0; w->err == UL_OK && i < t->n_sigs; i++) {
+        tx_sig_write(w, &t->sigs[i]);
     }
 }
 
@@ -305,7 +325,58 @@ static const ul_record rec_tx = {tx_fields, COUNT(tx_fields), sizeof(ul_tx), UL_
 ul_err ul_schema_tx_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_tx *t)
 {
     ul_tx tmp;
-    return ul_record_encode(&rec_tx, t, &tmp, out, cap, out_len);
+    ul_cbor_writer w;
+    if (t == NULL || out_len == NULL) {
+        return UL_E_ARG;
+    }
+    ul_cbor_writer_init(&w, out, cap);
+    tx_prefix_write(&w, t->kind);
+    ul_cbor_put_raw(&w, t->body);
+    ul_cbor_put_uint(&w, 3);
+    sigs_enc(&w, t, NULL);
+    ul_err e = ul_record_finish(&w, out_len);
+    if (e == UL_OK) {
+        e = ul_schema_tx_decode(&tmp, out, w.len);
+    }
+    if (e != UL_OK) {
+        *out_len = 0;
+    }
+    return e;
+}
+
+ul_err ul_schema_tx_prefix_encode(uint8_t *out, size_t cap, size_t *out_len, uint64_t kind)
+{
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, out, cap);
+    if (kind < 1 || kind > UL_TX_KIND_MAX_) {
+        ul_cbor_fail(&w, UL_E_TX_KIND);
+    }
+    tx_prefix_write(&w, kind);
+    return ul_record_finish(&w, out_len);
+}
+
+ul_err ul_schema_tx_middle_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n_sigs)
+{
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, out, cap);
+    if (n_sigs == 0) {
+        ul_cbor_fail(&w, UL_E_SCHEMA_FIELD);
+    }
+    ul_cbor_put_uint(&w, 3);
+    tx_sigs_head_write(&w, n_sigs);
+    return ul_record_finish(&w, out_len);
+}
+
+ul_err ul_schema_tx_sig_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_sig *s)
+{
+    ul_cbor_writer w;
+    ul_cbor_writer_init(&w, out, cap);
+    if (s == NULL) {
+        ul_cbor_fail(&w, UL_E_ARG);
+    } else {
+        tx_sig_write(&w, s);
+    }
+    return ul_record_finish(&w, out_len);
 }
 
 ul_err ul_schema_tx_decode(ul_tx *out, const uint8_t *in, size_t len)

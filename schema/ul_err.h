@@ -40,7 +40,7 @@
     X(UL_E_TX_KIND, 28, "unknown transaction kind")                                                \
     X(UL_E_HEADER_LINK, 29, "block header does not link to its parent")                            \
     X(UL_E_CHAIN_ID, 30, "record belongs to another chain")                                        \
-    X(UL_E_QUORUM, 31, "commit lacks more than 2/3 of the voting power")                           \
+    X(UL_E_QUORUM, 31, "signers hold no more than 2/3 of the voting power")                        \
     X(UL_E_VALIDATOR, 32, "unknown or duplicated validator")                                       \
     X(UL_E_ROOT_MISMATCH, 33, "computed root differs from the header")                             \
     X(UL_E_HEIGHT, 34, "unexpected block height")                                                  \

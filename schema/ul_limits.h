@@ -117,6 +117,9 @@
 
 _Static_assert(UL_MAX_TX_BYTES > UL_MAX_RECORD_BYTES + UL_MAX_SIGS * 100,
                "a transaction holds a full record and all its signatures");
+_Static_assert(UL_MAX_VALSET_BYTES + 16 <= UL_MAX_RECORD_BYTES &&
+                   UL_MAX_VALSET_BYTES + 16 + UL_MAX_SIGS * 100 <= UL_MAX_TX_BYTES,
+               "a validator-set change to the largest set fits a body and a signed tx");
 _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_BLOCK_BYTES, "a whole block fits in one message");
 _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_SUBMIT_TXS * UL_MAX_TX_BYTES,
                "a full submit batch fits in one message");

@@ -187,7 +187,8 @@ typedef enum {
     UL_TX_REVOKE = 5,
     UL_TX_ROTATE = 6,
     UL_TX_TRANSFER = 7,
-    UL_TX_KIND_MAX_ = 7
+    UL_TX_VALSET = 8,
+    UL_TX_KIND_MAX_ = 8
 } ul_tx_kind;
 
 /* Set policy. CBOR map: 1 ns, 2 nonce, 3 policy. Signed by the current owners (threshold). */
@@ -297,6 +298,27 @@ typedef struct {
 
 ul_err ul_schema_valset_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_valset *s);
 ul_err ul_schema_valset_decode(ul_valset *out, const uint8_t *in, size_t len);
+/* The canonical bytes of a validator set, in the pieces a streaming verifier hashes: the array
+ * head for n (1..UL_MAX_VALIDATORS) members, then each [key, power] (power 1..UL_MAX_TOTAL_POWER)
+ * as ul_schema_validator_encode writes it. Concatenated they equal ul_schema_valset_encode. */
+ul_err ul_schema_valset_head_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n);
+ul_err ul_schema_validator_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                  const ul_validator *v);
+
+/* Validator-set change (tx kind UL_TX_VALSET, domain UL_DOMAIN_TX). CBOR map: 1 nonce uint,
+ * 2 validators (the new set, embedded; the rules of ul_valset). Signed by validators of the
+ * current set holding more than 2/3 of its voting power; the new set signs from the next height
+ * on. A set breaking a rule of ul_valset (empty, keys unsorted or repeated, zero power, a key not
+ * 32 bytes) is UL_E_VALSET_CHANGE; more than UL_MAX_VALIDATORS members or a total power above
+ * UL_MAX_TOTAL_POWER is UL_E_LIMIT. */
+typedef struct {
+    uint64_t nonce;
+    ul_valset validators;
+} ul_valset_change;
+
+ul_err ul_schema_valset_change_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_valset_change *v);
+ul_err ul_schema_valset_change_decode(ul_valset_change *out, const uint8_t *in, size_t len);
 
 /* CBOR map: 1 version uint (=1), 2 chain name tstr, 3 time uint (unix ms), 4 validators.
  * The chain id is SHA-256 of the canonical genesis bytes. */
@@ -309,6 +331,10 @@ typedef struct {
 
 ul_err ul_schema_genesis_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_genesis *g);
 ul_err ul_schema_genesis_decode(ul_genesis *out, const uint8_t *in, size_t len);
+/* Checks a genesis as ul_schema_genesis_decode does without keeping its validator set, and sets
+ * *validators to the span of the set's canonical bytes (SHA-256 of it is the set's hash). For
+ * devices: a ul_valset is 2.6 KB. */
+ul_err ul_schema_genesis_validators(ul_span *validators, const uint8_t *in, size_t len);
 
 /* ---- Block header, votes, commit --------------------------------------------------------- */
 

@@ -5,7 +5,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 B="$root/${BUILD:-build}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/upledger-demo.XXXXXX")
 node_pid=""
+mirror_pid=""
 cleanup() {
+    [ -n "$mirror_pid" ] && kill "$mirror_pid" 2>/dev/null && wait "$mirror_pid" 2>/dev/null
     [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
     rm -rf "$work"
 }
@@ -72,20 +74,31 @@ say "5c. Provenance of both releases, with their proofs checked here"
 up query provenance "$id"
 up query provenance "$id2"
 
-say "6. A proof bundle, checked with the device library before it is shown"
-up query proof "$id" --out bundle.cbor
+say "6. A proof bundle for acme-r1 devices, checked with the device library before it is shown"
+up query proof "$id" --hw acme-r1 --out bundle.cbor
 
 say "7. Export a mirror directory any static web server can serve"
 up export --out mirror --images .
 (cd mirror && find . -type f | sort)
 
 say "8. A device-side check of the mirrored image against its bundle"
-up verify --bundle mirror/acme/router/releases/12/bundle.cbor \
-    --image "mirror/acme/router/images/$(sha256sum router-1.2.0.bin | cut -d' ' -f1)" \
-    --genesis mirror/genesis.cbor
+up verify --bundle mirror/acme/router/hw/acme-r2/latest.cbor \
+    --image "mirror/images/$(sha256sum router-1.2.0.bin | cut -d' ' -f1)" \
+    --genesis mirror/genesis.cbor --hw acme-r2
 head -c 1000 router-1.2.0.bin > truncated.bin
-up verify --bundle bundle.cbor --image truncated.bin --genesis mirror/genesis.cbor ||
+up verify --bundle bundle.cbor --image truncated.bin --genesis mirror/genesis.cbor --hw acme-r1 ||
     echo "(a truncated image is refused)"
+
+say "8b. An acme-r2 device updates from the mirror over HTTP (upledger-device, libcurl)"
+mport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory mirror "$mport" 2>mirror.log >&2 &
+mirror_pid=$!
+for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$mport") 2>/dev/null && break; sleep 0.1; done
+"$B/upledger-device" init --anchor mirror/genesis.cbor --hw acme-r2 --state device
+"$B/upledger-device" update --mirror "http://127.0.0.1:$mport" --namespace acme/router \
+    --state device --timeout 5 --health-check true
+"$B/upledger-device" status --state device
+kill "$mirror_pid"; wait "$mirror_pid" 2>/dev/null || true; mirror_pid=""
 
 say "9. Audit: re-verify the whole chain from genesis"
 up audit

@@ -178,6 +178,32 @@ bounded contracts 300 "$BUILD/bench/bench_contracts" "$contract_iters"
 bounded smt 900 "$BUILD/bench/bench_smt" "$tmp/smt" "$smt_keys"
 rm -rf "$tmp/smt"
 
+# ---- 7. device: context, stack, bundle verification, image streaming (bench_device) ---------
+case "$scale" in
+small) dev_iters=50 dev_mib=4 ;;
+*) dev_iters=300 dev_mib=64 ;;
+esac
+bounded device 600 "$BUILD/bench/bench_device" "$tmp/device" "$dev_iters" "$dev_mib"
+rm -rf "$tmp/device"
+if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+    for k in 4 7; do
+        echo "== callgrind: one device bundle verification, $k validators"
+        if UL_BENCH_CG=1 timeout -k 10 300 valgrind --tool=callgrind \
+            --toggle-collect=bench_device_verify_once --callgrind-out-file="$tmp/cgd$k.out" \
+            "$BUILD/bench/bench_device" "$tmp/cgd$k" 1 1 "$k" >/dev/null 2>"$tmp/cgd$k.err"; then
+            callgrind_annotate --inclusive=yes --threshold=100 "$tmp/cgd$k.out" 2>/dev/null |
+                awk -v k="$k" '/PROGRAM TOTALS/ { gsub(",", "", $1); t = $1 }
+                    /secp256k1_schnorrsig_verify / && !s { v = $1; gsub(",", "", v); s = v }
+                    END { printf "bench: callgrind device bundle verify %s validators: %.0f Ir (BIP-340 verify %.0f%%)\n", k, t, t ? 100 * s / t : 0 }' |
+                tee "$tmp/cgd$k.figs"
+        else
+            echo "bench: callgrind device skipped (failed or timed out)"
+            tail -n 5 "$tmp/cgd$k.err"
+        fi
+        rm -rf "$tmp/cgd$k"
+    done
+fi
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -214,6 +240,17 @@ row "contracts: ul_policy_check_release" \
 row "contracts: approve + installable (8 roles x 8 keys)" \
     "$(fig 'contracts ul_policy_approve + ul_policy_installable (8 roles x 8 keys)')"
 row "contracts: ul_policy_revoke" "$(fig 'contracts ul_policy_revoke (10 revoker sets, 5 sigs)')"
+row "device: ul_update context (limit 8192 B)" "$(fig 'device ul_update context bytes')"
+row "device: stack used, 4 validators, encrypted (limit 4096 B)" \
+    "$(fig 'device 4 validators encrypted stack used (bundle + image)')"
+row "device: bundle verify, 4 / 7 validators" \
+    "$(fig 'device 4 validators plain bundle verify (512 B chunks)') / $(fig 'device 7 validators plain bundle verify (512 B chunks)')"
+row "device: bundle bytes, 4 / 7 validators" \
+    "$(fig 'device 4 validators plain bundle bytes') / $(fig 'device 7 validators plain bundle bytes')"
+row "device: callgrind Ir per bundle, 4 / 7 validators" \
+    "$(fig 'callgrind device bundle verify 4 validators') / $(fig 'callgrind device bundle verify 7 validators')"
+row "device: image verify plain / encrypted" \
+    "$(fig "device 4 validators plain image $dev_mib MiB verify") / $(fig "device 4 validators encrypted image $dev_mib MiB verify")"
 row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
 if [ ${#failed[@]} -ne 0 ]; then
     echo "  FAILED: ${failed[*]}"

@@ -229,6 +229,7 @@ ROUND_TRIP(approve, ul_approve)
 ROUND_TRIP(revoke, ul_revoke)
 ROUND_TRIP(rotate, ul_rotate)
 ROUND_TRIP(transfer, ul_transfer)
+ROUND_TRIP(valset_change, ul_valset_change)
 
 /* Whatever decodes must re-encode to exactly the input (decoders accept canonical input only). */
 static void decode_checks(const uint8_t *data, size_t size)
@@ -259,8 +260,11 @@ static void decode_checks(const uint8_t *data, size_t size)
         case UL_TX_ROTATE:
             rt_rotate(tx.body.ptr, tx.body.len);
             break;
-        default:
+        case UL_TX_TRANSFER:
             rt_transfer(tx.body.ptr, tx.body.len);
+            break;
+        default:
+            rt_valset_change(tx.body.ptr, tx.body.len);
             break;
         }
     }
@@ -276,6 +280,7 @@ static void decode_checks(const uint8_t *data, size_t size)
     rt_revoke(data, size);
     rt_rotate(data, size);
     rt_transfer(data, size);
+    rt_valset_change(data, size);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -350,12 +355,36 @@ static size_t release_body(uint8_t *out, size_t cap, uint64_t seq, const char *n
         memset(r.precursor, 0xcd, sizeof r.precursor);
         r.has_enc = true;
         r.enc.alg = 1;
-        r.enc.chunk = 65536;
+        r.enc.chunk = UL_MAX_ENC_CHUNK;
         r.enc.n_keys = 1;
         r.enc.keys[0].hw = ul_span_str("board-b");
-        memset(r.enc.keys[0].sealed, 0x5e, sizeof r.enc.keys[0].sealed);
+        static uint8_t sealed[UL_SEALED_KEY_BYTES];
+        memset(sealed, 0x5e, sizeof sealed);
+        r.enc.keys[0].sealed = (ul_span){sealed, sizeof sealed};
     }
     check(ul_schema_release_encode(out, cap, &len, &r) == UL_OK, "release encode");
+    return len;
+}
+
+/* A set change: to {validator: 3, certifier: 1}, or (same) to the genesis set again. */
+static size_t valset_change_body(uint8_t *out, size_t cap, uint64_t nonce, bool same)
+{
+    static ul_valset_change v;
+    size_t len = 0;
+    memset(&v, 0, sizeof v);
+    v.nonce = nonce;
+    v.validators = ul_chain_genesis(g_chain)->validators;
+    if (!same) {
+        const uint8_t *val = ul_key_pubkey(g_keys[KEY_VALIDATOR]);
+        const uint8_t *cert = ul_key_pubkey(g_keys[KEY_CERTIFIER]);
+        bool val_first = memcmp(val, cert, UL_PUBKEY_BYTES) < 0;
+        v.validators.n = 2;
+        memcpy(v.validators.v[val_first ? 0 : 1].pubkey, val, UL_PUBKEY_BYTES);
+        memcpy(v.validators.v[val_first ? 1 : 0].pubkey, cert, UL_PUBKEY_BYTES);
+        v.validators.v[val_first ? 0 : 1].power = 3;
+        v.validators.v[val_first ? 1 : 0].power = 1;
+    }
+    check(ul_schema_valset_change_encode(out, cap, &len, &v) == UL_OK, "valset change encode");
     return len;
 }
 
@@ -576,6 +605,19 @@ int main(int argc, char **argv)
     tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TRANSFER,
                    chain);
     expect(tx, tlen, UL_E_REPLAY, "transfer-replay");
+
+    /* Validator-set change (the validator holds all the power of the current set). */
+    blen = valset_change_body(body, sizeof body, 1, false);
+    put("body-valset-change", body, blen);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_VALSET, body, blen, &val, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_OK, "valset-change");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_VALSET, body, blen, &val, 1, UL_DOMAIN_TRANSFER, chain);
+    expect(tx, tlen, UL_E_SIG, "valset-wrong-domain");
+    tlen = sign_tx(tx, sizeof tx, UL_TX_VALSET, body, blen, &stranger, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_VALIDATOR, "valset-stranger");
+    blen = valset_change_body(body, sizeof body, 1, true);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_VALSET, body, blen, &val, 1, UL_DOMAIN_TX, chain);
+    expect(tx, tlen, UL_E_VALSET_CHANGE, "valset-same");
     expect(tx, 0, UL_E_CBOR_MALFORMED, "empty");
     return 0;
 }

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds every tests/fuzz/fuzz_*.c with clang's libFuzzer, ASan and UBSan into build/fuzz/, then
+# Builds every tests/fuzz/fuzz_*.c with clang's libFuzzer, ASan and UBSan into $BUILD/fuzz/, then
 # runs each for FUZZ_SECONDS over a copy of its corpus (the repo corpus is never written).
 # Usage: tests/fuzz/run.sh [TARGET...]   (FUZZ_SECONDS, default 30; CC, default clang)
-# A crash keeps its input under build/fuzz/artifacts/<target>/ and makes the script exit 1.
+# A crash keeps its input under $BUILD/fuzz/artifacts/<target>/ and makes the script exit 1.
+# BUILD (default build) names the build directory, as for make.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
 secs=${FUZZ_SECONDS:-30}
 cc=${CC_FUZZ:-clang}
-out=build/fuzz
+out=${BUILD:-build}/fuzz
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 cflags="-std=c11 -D_GNU_SOURCE -g -O1 -I. $san"
 srcdirs="schema client ledger contracts p2p"

@@ -334,26 +334,44 @@ def test_proof_and_verify(ctx, tmp_path):
     assert p.rc == 0, p
     pj = p.json
     assert pj["verified"] is True and pj["release"] == rid and pj["height"] == height
+    assert pj["hw"] == "hw-a" and pj["device_verdict"] == "ok", pj
     assert pj["bundle_bytes"] == bundle.stat().st_size and pj["file"] == str(bundle)
     human = ctx.cli("query", "proof", rid)
     assert human.rc == 0 and "verified" in human.out, human
 
     genesis = ctx.node.genesis
-    v = run_cli(["verify", "--bundle", bundle, "--image", image, "--genesis", genesis],
-                json_out=True)
+    verify = ["verify", "--image", image, "--genesis", genesis, "--hw", "hw-a", "--bundle"]
+    v = run_cli(verify + [bundle], json_out=True)
     assert v.rc == 0, v
     assert v.json["verified"] is True and v.json["namespace"] == ns and v.json["sequence"] == 1
-    vh = run_cli(["verify", "--bundle", bundle, "--image", image, "--genesis", genesis])
+    assert v.json["id"] == rid and v.json["height"] == height and v.json["encrypted"] is False
+    assert v.json["image_sha256"] == hashlib.sha256(data).hexdigest()
+    vh = run_cli(verify + [bundle])
     assert vh.rc == 0 and vh.out.startswith("verified"), vh
+    # A device of another class: the bundle's installable-list proof is for hw-a's state key,
+    # not hw-z's, so it does not verify for this device (proofs fail before release verdicts).
+    assert_rejected(run_cli(["verify", "--bundle", bundle, "--image", image, "--genesis",
+                             genesis, "--hw", "hw-z"]), "UL_E_MERKLE_PROOF")
+    # The node makes no bundle for a class the release does not list.
+    assert_rejected(ctx.cli("query", "proof", rid, "--hw", "hw-z", json_out=True),
+                    "UL_E_HW_MISMATCH")
 
-    # A later header proves the old release too (the log only grows).
+    # A later header (an unrelated namespace's release) still proves it.
+    other_key, other_ns = ctx.publisher()
+    ctx.publish_ok(other_ns, 1, other_key)
+    p3 = ctx.cli("query", "proof", rid, "--height", str(height), json_out=True)
+    assert p3.rc == 0 and p3.json["height"] == height and p3.json["device_verdict"] == "ok", p3
+    p4 = ctx.cli("query", "proof", rid, json_out=True)
+    assert p4.rc == 0 and p4.json["height"] == height + 2 and p4.json["device_verdict"] == "ok"
+
+    # A later release supersedes it: the proof still verifies, but a device would not install
+    # the old release any more (not the newest installable for its class).
     ctx.publish_ok(ns, 2, key)
     later = tmp_path / "later.cbor"
     p2 = ctx.cli("query", "proof", rid, "--out", later, json_out=True)
-    assert p2.rc == 0 and p2.json["height"] == height + 1 and p2.json["log_size"] == 2, p2
-    assert run_cli(["verify", "--bundle", later, "--image", image, "--genesis", genesis]).rc == 0
-    p3 = ctx.cli("query", "proof", rid, "--height", str(height), json_out=True)
-    assert p3.rc == 0 and p3.json["height"] == height, p3
+    assert p2.rc == 0 and p2.json["height"] == height + 3, p2
+    assert p2.json["device_verdict"] == "UL_E_NOT_INSTALLABLE", p2
+    assert_rejected(run_cli(verify + [later]), "UL_E_NOT_INSTALLABLE")
     # No proof from a header before the release, or past the head.
     for h in (height - 1, height + 5):
         assert_rejected(ctx.cli("query", "proof", rid, "--height", str(h), json_out=True),
@@ -364,18 +382,18 @@ def test_proof_and_verify(ctx, tmp_path):
     bad[len(bad) // 2] ^= 0x01
     modified = ctx.image(bytes(bad))
     assert_rejected(run_cli(["verify", "--bundle", bundle, "--image", modified, "--genesis",
-                             genesis], json_out=True), "UL_E_DIGEST")
+                             genesis, "--hw", "hw-a"], json_out=True), "UL_E_DIGEST")
     # A truncated or extended image: size mismatch.
     for other in (data[:-1], data + b"\0", b""):
         assert_rejected(run_cli(["verify", "--bundle", bundle, "--image", ctx.image(other),
-                                 "--genesis", genesis]), "UL_E_SIZE")
+                                 "--genesis", genesis, "--hw", "hw-a"]), "UL_E_SIZE")
     # A bundle with a flipped byte is rejected.
     raw = bytearray(bundle.read_bytes())
     raw[len(raw) // 2] ^= 0x40
     flipped = tmp_path / "flipped.cbor"
     flipped.write_bytes(bytes(raw))
-    r = run_cli(["verify", "--bundle", flipped, "--image", image, "--genesis", genesis])
-    assert r.rc != 0 and r.error_name, r
+    r = run_cli(verify + [flipped])
+    assert r.rc == 1 and r.error_name, r
 
 
 def test_audit_node_and_data_dir(node_factory, tmp_path):
@@ -428,26 +446,25 @@ def test_export_layout(ctx, tmp_path):
     assert index["chain_id"] == st["chain_id"] and index["release_count"] == 3
     assert [x["id"] for x in index["releases"]] == [id1, id2, id3]
     assert [x["image_exported"] for x in index["releases"]] == [True, True, False]
+    assert {hw: x["id"] for hw, x in index["latest"][ns].items()} == {
+        "hw-a": id2, "hw-b": id1, "hw-c": id3}
     base = out / ns
-    for seq, rid, data in ((1, id1, d1), (2, id2, d2)):
-        rel_dir = base / "releases" / str(seq)
-        rel = json.loads((rel_dir / "release.json").read_text())
+    for seq, rid in ((1, id1), (2, id2), (3, id3)):
+        rel = json.loads((base / "releases" / str(seq) / "release.json").read_text())
         assert rel["id"] == rid and rel["sequence"] == seq
-        digest = hashlib.sha256(data).hexdigest()
-        assert rel["image"]["sha256"] == digest
-        img = base / "images" / digest
-        assert img.read_bytes() == data
-        v = run_cli(["verify", "--bundle", rel_dir / "bundle.cbor", "--image", img,
-                     "--genesis", out / "genesis.cbor"], json_out=True)
+    assert not list(base.glob("releases/*/bundle.cbor"))  # only the latest per class is served
+    # Images by digest, in one folder for the whole mirror.
+    for data in (d1, d2):
+        assert (out / "images" / hashlib.sha256(data).hexdigest()).read_bytes() == data
+    assert not (out / "images" / sha256_file(gone)).exists()
+    # hw/<class>/latest.cbor is the bundle of the newest installable release for the class,
+    # and a device of that class accepts it with the image.
+    for hw, seq, data in (("hw-a", 2, d2), ("hw-b", 1, d1)):
+        img = out / "images" / hashlib.sha256(data).hexdigest()
+        v = run_cli(["verify", "--bundle", base / "hw" / hw / "latest.cbor", "--image", img,
+                     "--genesis", out / "genesis.cbor", "--hw", hw], json_out=True)
         assert v.rc == 0 and v.json["sequence"] == seq, v
-    assert (base / "releases" / "3" / "bundle.cbor").exists()
-    assert not (base / "images" / sha256_file(gone)).exists()
-    # hw/<class>/latest.cbor is the bundle of the newest release for the class.
-    latest = {hw: (base / "hw" / hw / "latest.cbor").read_bytes() for hw in ("hw-a", "hw-b",
-                                                                             "hw-c")}
-    assert latest["hw-a"] == (base / "releases" / "2" / "bundle.cbor").read_bytes()
-    assert latest["hw-b"] == (base / "releases" / "1" / "bundle.cbor").read_bytes()
-    assert latest["hw-c"] == (base / "releases" / "3" / "bundle.cbor").read_bytes()
+    assert (base / "hw" / "hw-c" / "latest.cbor").exists()
     # Human output.
     r2 = ctx.cli("export", "--out", tmp_path / "mirror2", "--images", images)
     assert r2.rc == 0 and "exported 3 releases" in r2.out, r2
@@ -473,9 +490,9 @@ def test_empty_image(ctx, tmp_path):
     b = tmp_path / "b.cbor"
     assert ctx.cli("query", "proof", rid, "--out", b).rc == 0
     assert run_cli(["verify", "--bundle", b, "--image", image, "--genesis",
-                    ctx.node.genesis]).rc == 0
+                    ctx.node.genesis, "--hw", "hw-a"]).rc == 0
     assert_rejected(run_cli(["verify", "--bundle", b, "--image", ctx.image(b"x"), "--genesis",
-                             ctx.node.genesis]), "UL_E_SIZE")
+                             ctx.node.genesis, "--hw", "hw-a"]), "UL_E_SIZE")
 
 
 def test_heartbeat_blocks(node_factory):

@@ -161,6 +161,7 @@ enum {
     R_ROTATE,
     R_TRANSFER,
     R_APPROVALS,
+    R_DEVICE,
     R_COUNT
 };
 
@@ -168,6 +169,7 @@ static const char *const rec_names[R_COUNT] = {
     "release", "register", "tx",    "valset",    "genesis",     "header",
     "vote",    "commit",   "block", "inclusion", "consistency", "bundle",
     "policy",  "set_policy", "approve", "revoke", "rotate", "transfer", "approvals",
+    "device_state",
 };
 
 static void ex_release(ul_release *r)
@@ -308,6 +310,39 @@ static void ex_transfer(ul_transfer *v)
     v->nonce = 6;
     ex_keyset(&v->owners, 1, 0x99, 1);
     ex_keyset(&v->publishers, 2, 0xaa, 1);
+}
+
+/* A device with two components: a confirmed bootloader (slot 1 never written) and a router
+ * image in trial in slot 1, started once. */
+static void ex_device(ul_device_state *st)
+{
+    memset(st, 0, sizeof *st);
+    st->version = 1;
+    fill(st->chain_id, UL_HASH_BYTES, 0x10);
+    fill(st->valset_hash, UL_HASH_BYTES, 0x30);
+    st->height = 9;
+    fill(st->header_hash, UL_HASH_BYTES, 0x50);
+    memcpy(st->hw, "rx1-revA", 8);
+    st->hw_len = 8;
+    st->n_components = 2;
+    ul_component *c = &st->comp[0];
+    memcpy(c->ns, "acme/bootloader", 15);
+    c->ns_len = 15;
+    c->slot[0] = (ul_slot){.seq = 3, .size = 65536, .version_len = 3};
+    fill(c->slot[0].digest, UL_HASH_BYTES, 0x70);
+    memcpy(c->slot[0].version, "2.1", 3);
+    c = &st->comp[1];
+    memcpy(c->ns, "acme/router-x1", 14);
+    c->ns_len = 14;
+    c->active = 1;
+    c->trial = true;
+    c->boots = 1;
+    c->slot[0] = (ul_slot){.seq = 41, .size = 1048000, .version_len = 5};
+    fill(c->slot[0].digest, UL_HASH_BYTES, 0x90);
+    memcpy(c->slot[0].version, "2.4.0", 5);
+    c->slot[1] = (ul_slot){.seq = 42, .size = 1048576, .version_len = 5};
+    fill(c->slot[1].digest, UL_HASH_BYTES, 0xd0);
+    memcpy(c->slot[1].version, "2.4.1", 5);
 }
 
 static void ex_approvals(ul_approvals *a)
@@ -487,6 +522,7 @@ static ul_err ex_encode(int id, uint8_t *out, size_t cap, size_t *len)
         ul_rotate rot;
         ul_transfer xfer;
         ul_approvals aps;
+        ul_device_state dev;
     } u;
     build_parts();
     const ul_span txs[2] = {{e_tx_reg, n_tx_reg}, {e_tx_pub, n_tx_pub}};
@@ -547,6 +583,9 @@ static ul_err ex_encode(int id, uint8_t *out, size_t cap, size_t *len)
     case R_APPROVALS:
         ex_approvals(&u.aps);
         return ul_schema_approvals_encode(out, cap, len, &u.aps);
+    case R_DEVICE:
+        ex_device(&u.dev);
+        return ul_schema_device_state_encode(out, cap, len, &u.dev);
     }
     return UL_E_INTERNAL;
 }
@@ -575,6 +614,7 @@ static ul_err any_decode(int id, const uint8_t *in, size_t len, uint8_t *out, si
         ul_rotate rot;
         ul_transfer xfer;
         ul_approvals aps;
+        ul_device_state dev;
     } u;
     static ul_span txs[16];
     ul_err e = UL_E_INTERNAL;
@@ -604,6 +644,7 @@ static ul_err any_decode(int id, const uint8_t *in, size_t len, uint8_t *out, si
         DEC(R_ROTATE, rotate, rot)
         DEC(R_TRANSFER, transfer, xfer)
         DEC(R_APPROVALS, approvals, aps)
+        DEC(R_DEVICE, device_state, dev)
 #undef DEC
     case R_BLOCK:
         e = ul_schema_block_decode(&u.blk, txs, 16, in, len);
@@ -787,18 +828,24 @@ static void test_byte_flips(void **state)
 static void test_err_names(void **state)
 {
     size_t count = 0;
+    int max = -1;
 #define CHECK_(name, num, msg)                                                                     \
     assert_string_equal(ul_err_name(name), #name);                                                 \
     assert_string_equal(ul_err_str(name), msg);                                                    \
     assert_int_equal((int)name, num);                                                              \
+    assert_int_equal(num, max + 1); /* appended in order: no gap, no reuse */                     \
+    max = num;                                                                                     \
     count++;
     UL_ERR_LIST(CHECK_)
 #undef CHECK_
-    assert_int_equal(count, 59);
+    /* Codes 0..71 existed when this was written; the list only ever grows. */
+    assert_true(count >= 72);
+    assert_int_equal(count, (size_t)max + 1);
     assert_string_equal(ul_err_name((ul_err)9999), "UL_E_UNKNOWN");
     assert_string_equal(ul_err_str((ul_err)9999), "unknown error");
     assert_string_equal(ul_err_name((ul_err)-1), "UL_E_UNKNOWN");
-    assert_string_equal(ul_err_str((ul_err)59), "unknown error");
+    assert_string_equal(ul_err_str((ul_err)(max + 1)), "unknown error");
+    assert_string_equal(ul_err_name((ul_err)(max + 1)), "UL_E_UNKNOWN");
 }
 
 static void test_spans(void **state)
@@ -1353,16 +1400,19 @@ static void put_texts(ul_cbor_writer *w, size_t n, size_t len)
 static void test_release_lists(void **state)
 {
     static ul_release r;
-    /* links: 0..8, each 1..512 bytes */
+    /* links: 0..8, each 1..512 bytes (eight of 512 would pass the record's own bound, which
+     * test_release_size_limit checks) */
     ex_release(&r);
     r.n_links = UL_MAX_LINKS;
     for (size_t i = 0; i < UL_MAX_LINKS; i++) {
-        r.links[i] = S(mk("https://", (char)('a' + i), UL_MAX_LINK_LEN));
+        r.links[i] = S(mk("https://", (char)('a' + i), 400));
     }
     assert_int_equal(rel_rt(&r), UL_OK);
     r.n_links = UL_MAX_LINKS + 1;
     assert_int_equal(rel_rt(&r), UL_E_LIMIT);
     r.n_links = 1;
+    r.links[0] = S(mk("https://", 'l', UL_MAX_LINK_LEN));
+    assert_int_equal(rel_rt(&r), UL_OK);
     r.links[0] = S(mk("https://", 'l', UL_MAX_LINK_LEN + 1));
     assert_int_equal(rel_rt(&r), UL_E_LIMIT);
     put_texts(vbegin(), UL_MAX_LINKS, 20);
@@ -1493,9 +1543,9 @@ static void test_release_enc(void **state)
     r.kind = UL_KIND_MAX_;
     r.enc.chunk = 1;
     assert_int_equal(rel_rt(&r), UL_OK);
-    r.enc.chunk = 1u << 20;
+    r.enc.chunk = UL_MAX_ENC_CHUNK;
     assert_int_equal(rel_rt(&r), UL_OK);
-    r.enc.chunk = (1u << 20) + 1;
+    r.enc.chunk = UL_MAX_ENC_CHUNK + 1;
     assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
     r.enc.chunk = 0;
     assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
@@ -1514,11 +1564,16 @@ static void test_release_enc(void **state)
     /* One wrapped key per hardware class, at the maximum. */
     r.n_hw = UL_MAX_HW;
     r.enc.n_keys = UL_MAX_WRAPPED_KEYS;
+    static uint8_t sealed[UL_SEALED_KEY_BYTES];
     for (size_t i = 0; i < UL_MAX_HW; i++) {
         r.hw[i] = S(mk((const char[]){(char)('a' + i), 0}, 'h', 40));
         r.enc.keys[i].hw = r.hw[i];
+        r.enc.keys[i].sealed = (ul_span){sealed, sizeof sealed};
     }
     assert_int_equal(rel_rt(&r), UL_OK);
+    r.enc.keys[3].sealed.len = UL_SEALED_KEY_BYTES - 1; /* a sealed key of another size */
+    assert_int_equal(rel_rt(&r), UL_E_SCHEMA_FIELD);
+    r.enc.keys[3].sealed.len = UL_SEALED_KEY_BYTES;
     put_enc(vbegin(), 1, 4096, 2);
     assert_int_equal(rel_with(14, false), UL_OK);
     put_enc(vbegin(), 0, 4096, 2);
@@ -1565,12 +1620,12 @@ static void test_release_size_limit(void **state)
     r.has_enc = false;
     r.n_links = UL_MAX_LINKS;
     for (size_t i = 0; i < UL_MAX_LINKS; i++) {
-        r.links[i] = S(mk("https://", (char)('a' + i), UL_MAX_LINK_LEN));
+        r.links[i] = S(mk("https://", (char)('a' + i), 165));
     }
     r.n_deps = UL_MAX_DEPS;
     for (size_t i = 0; i < UL_MAX_DEPS; i++) {
-        r.deps[i].ns = S(mk("vendor/", (char)('a' + i), 100));
-        r.deps[i].constraint = S(mk(">=", '1', 100));
+        r.deps[i].ns = S(mk("vendor/", (char)('a' + i), 60));
+        r.deps[i].constraint = S(mk(">=", '1', 40));
     }
     r.n_hw = UL_MAX_HW;
     for (size_t i = 0; i < UL_MAX_HW; i++) {
@@ -2031,14 +2086,14 @@ static void test_policy_size_limit(void **state)
     p.n_roles = UL_MAX_ROLES;
     p.n_revokers = UL_MAX_ROLES + 2;
     for (size_t i = 0; i < UL_MAX_ROLES; i++) {
-        p.roles[i].name = S(mk((const char[]){(char)('a' + i), 0}, 'r', UL_MAX_LABEL_LEN));
+        p.roles[i].name = S(mk((const char[]){(char)('a' + i), 0}, 'r', 40));
         ex_keyset(&p.roles[i].keys, UL_MAX_KEYS, (uint8_t)(0x20 + 8 * i), UL_MAX_KEYS);
         p.revokers[i] = p.roles[i].name;
     }
     p.revokers[UL_MAX_ROLES] = S("owners");
     p.revokers[UL_MAX_ROLES + 1] = S("publishers");
     for (size_t i = 0; i < UL_MAX_HW; i++) {
-        len[i] = 100;
+        len[i] = 30;
     }
     size_hw(&p, len);
     bool full = false;
@@ -3121,7 +3176,7 @@ static void test_bundle(void **state)
     b.inclusion = (ul_span){e_inclusion, n_inclusion - 1}; /* not one whole item */
     assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_MALFORMED);
     /* A part over its own bound. */
-    static uint8_t part[UL_MAX_TX_BYTES + 64];
+    static uint8_t part[UL_MAX_TX_BYTES + UL_MAX_COMMIT_BYTES + 64]; /* the larger of the two */
     static const struct {
         size_t bound;
         int which;
@@ -3200,6 +3255,928 @@ static void test_bundle_max(void **state)
     (void)state;
 }
 
+/* ---- Bundle sections (version 2) ------------------------------------------------------------ */
+
+/* One example of every section kind (a stream no device would accept in this order: the codec
+ * does not judge order). hashes[i] holds the hash list of section i. */
+#define N_EX_SECS 12
+static ul_section ex_secs[N_EX_SECS];
+static uint8_t ex_sec_hashes[N_EX_SECS][8][UL_HASH_BYTES];
+static uint8_t ex_state_value[80];
+
+static void ex_sections(void)
+{
+    build_parts();
+    memset(ex_secs, 0, sizeof ex_secs);
+    ul_section *s = ex_secs;
+    s[0].type = UL_SEC_BEGIN;
+    s[0].u.begin.version = UL_BUNDLE_VERSION;
+    fill(s[0].u.begin.chain_id, 32, 0xc0);
+    s[0].u.begin.n_steps = 0;
+    s[1].type = UL_SEC_HEADER;
+    s[1].u.header.header = (ul_span){e_header, n_header};
+    s[1].u.header.round = 0;
+    s[1].u.header.n_voters = 2;
+    s[2].type = UL_SEC_VOTER;
+    memset(s[2].u.voter.key, 0x41, 32);
+    s[2].u.voter.power = 10;
+    s[2].u.voter.has_sig = true;
+    s[2].u.voter.time_ms = 1700000123999ULL;
+    fill(s[2].u.voter.sig, 64, 0x01);
+    s[3].type = UL_SEC_VOTER;
+    memset(s[3].u.voter.key, 0x42, 32);
+    s[3].u.voter.power = 20;
+    s[4].type = UL_SEC_LEAF;
+    s[4].u.leaf.kind = UL_TX_PUBLISH;
+    s[4].u.leaf.body = (ul_span){e_release, n_release};
+    s[4].u.leaf.n_sigs = 1;
+    s[5].type = UL_SEC_SIG;
+    memset(s[5].u.sig.pubkey, 0x33, 32);
+    fill(s[5].u.sig.sig, 64, 0x80);
+    s[6].type = UL_SEC_INCLUSION;
+    s[6].u.inclusion.index = 5;
+    s[6].u.inclusion.size = 42;
+    s[6].u.inclusion.n_path = 6;
+    s[7].type = UL_SEC_STATE; /* membership, value shown */
+    s[7].u.state.which = UL_PROOF_INSTALLABLE;
+    s[7].u.state.depth = 10;
+    s[7].u.state.bitmap[0] = 0xa0;
+    s[7].u.state.bitmap[1] = 0x40;
+    s[7].u.state.terminal = UL_TERM_VALUE;
+    fill(ex_state_value, sizeof ex_state_value, 0x60);
+    s[7].u.state.value = (ul_span){ex_state_value, sizeof ex_state_value};
+    s[8].type = UL_SEC_SIBLINGS;
+    s[8].u.siblings.n = 3;
+    s[9].type = UL_SEC_STATE; /* ends in an empty subtree */
+    s[9].u.state.which = UL_PROOF_REVOCATION;
+    s[9].u.state.depth = 3;
+    s[9].u.state.bitmap[0] = 0x20;
+    s[10].type = UL_SEC_SIBLINGS;
+    s[10].u.siblings.n = 1;
+    s[11].type = UL_SEC_STATE; /* ends in another key's leaf */
+    s[11].u.state.which = UL_PROOF_REVOCATION;
+    s[11].u.state.terminal = UL_TERM_LEAF;
+    fill(s[11].u.state.leaf_key, 32, 0xe0);
+    fill(s[11].u.state.leaf_value, 32, 0xf0);
+    for (size_t i = 0; i < N_EX_SECS; i++) {
+        for (size_t j = 0; j < 8; j++) {
+            fill(ex_sec_hashes[i][j], 32, (uint8_t)(0x10 * j + i));
+        }
+    }
+}
+
+/* The example stream, each section in its byte string. */
+static size_t ex_sections_stream(uint8_t *out, size_t cap)
+{
+    size_t at = 0;
+    ex_sections();
+    for (size_t i = 0; i < N_EX_SECS; i++) {
+        size_t n = 0;
+        assert_int_equal(ul_schema_section_encode(out + at, cap - at, &n, &ex_secs[i],
+                                                  (const uint8_t(*)[32])ex_sec_hashes[i]),
+                         UL_OK);
+        at += n;
+    }
+    return at;
+}
+
+/* Decodes a section body and re-encodes it: the bytes must come back the same. */
+static ul_err sec_rt(const uint8_t *body, size_t n, ul_section *d)
+{
+    static uint8_t re[UL_MAX_SECTION_BYTES + 16], hs[256][UL_HASH_BYTES];
+    size_t rn = 0, m = 0;
+    ul_err e = ul_schema_section_decode(d, body, n);
+    if (e != UL_OK) {
+        return e;
+    }
+    ul_span list = d->type == UL_SEC_INCLUSION  ? d->u.inclusion.path
+                   : d->type == UL_SEC_SIBLINGS ? d->u.siblings.hashes
+                                                : (ul_span){NULL, 0};
+    m = d->type == UL_SEC_INCLUSION ? d->u.inclusion.n_path
+        : d->type == UL_SEC_SIBLINGS ? d->u.siblings.n
+                                     : 0;
+    assert_int_equal(list.len, m * UL_SECTION_HASH_STRIDE);
+    for (size_t i = 0; i < m; i++) {
+        memcpy(hs[i], ul_section_hash(list, i), UL_HASH_BYTES);
+    }
+    assert_int_equal(ul_schema_section_encode(re, sizeof re, &rn, d, (const uint8_t(*)[32])hs),
+                     UL_OK);
+    size_t h;
+    uint64_t bl;
+    assert_int_equal(ul_schema_section_frame(re, rn, &h, &bl), UL_OK);
+    assert_int_equal(bl, n);
+    assert_int_equal(h + n, rn);
+    assert_memory_equal(re + h, body, n);
+    return UL_OK;
+}
+
+static void test_sections_roundtrip(void **state)
+{
+    static uint8_t stream[BIG], gold[BIG];
+    size_t n = ex_sections_stream(stream, sizeof stream);
+    if (getenv("UL_WRITE_GOLDEN")) {
+        golden_write("sections", stream, n);
+    }
+    size_t g = golden_read("sections", gold, sizeof gold);
+    if (g != n || memcmp(gold, stream, n) != 0) {
+        fail_msg("sections: encoding differs from tests/vectors/golden/sections.hex");
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < N_EX_SECS; i++) {
+        size_t h;
+        uint64_t bl;
+        ul_section d;
+        assert_int_equal(ul_schema_section_frame(stream + at, n - at, &h, &bl), UL_OK);
+        assert_int_equal(sec_rt(stream + at + h, (size_t)bl, &d), UL_OK);
+        assert_int_equal(d.type, ex_secs[i].type);
+        const ul_section *x = &ex_secs[i];
+        switch (d.type) {
+        case UL_SEC_BEGIN:
+            assert_int_equal(d.u.begin.version, 2);
+            assert_memory_equal(d.u.begin.chain_id, x->u.begin.chain_id, 32);
+            break;
+        case UL_SEC_HEADER:
+            assert_true(ul_span_eq(d.u.header.header, x->u.header.header));
+            assert_int_equal(d.u.header.n_voters, x->u.header.n_voters);
+            break;
+        case UL_SEC_VOTER:
+            assert_int_equal(d.u.voter.has_sig, x->u.voter.has_sig);
+            assert_int_equal(d.u.voter.power, x->u.voter.power);
+            assert_int_equal(d.u.voter.time_ms, x->u.voter.time_ms);
+            assert_memory_equal(d.u.voter.sig, x->u.voter.sig, 64);
+            break;
+        case UL_SEC_LEAF:
+            assert_true(ul_span_eq(d.u.leaf.body, x->u.leaf.body));
+            assert_int_equal(d.u.leaf.n_sigs, 1);
+            break;
+        case UL_SEC_SIG:
+            assert_memory_equal(&d.u.sig, &x->u.sig, sizeof d.u.sig);
+            break;
+        case UL_SEC_INCLUSION:
+            assert_int_equal(d.u.inclusion.index, 5);
+            assert_int_equal(d.u.inclusion.n_path, 6);
+            assert_memory_equal(ul_section_hash(d.u.inclusion.path, 5), ex_sec_hashes[i][5], 32);
+            break;
+        case UL_SEC_STATE:
+            assert_int_equal(d.u.state.terminal, x->u.state.terminal);
+            assert_int_equal(d.u.state.depth, x->u.state.depth);
+            assert_memory_equal(d.u.state.bitmap, x->u.state.bitmap, 32);
+            assert_true(ul_span_eq(d.u.state.value, x->u.state.value));
+            assert_memory_equal(d.u.state.leaf_key, x->u.state.leaf_key, 32);
+            break;
+        default:
+            assert_int_equal(d.u.siblings.n, x->u.siblings.n);
+            assert_memory_equal(ul_section_hash(d.u.siblings.hashes, 0), ex_sec_hashes[i][0], 32);
+        }
+        /* Every prefix of the body is malformed; every byte flip fails or re-encodes the same. */
+        for (size_t k = 0; k < bl; k++) {
+            uint8_t *p = malloc(k ? k : 1);
+            memcpy(p, stream + at + h, k);
+            ul_err e = ul_schema_section_decode(&d, p, k);
+            free(p);
+            if (e != UL_E_CBOR_MALFORMED) {
+                fail_msg("section %zu prefix %zu: %s", i, k, ul_err_name(e));
+            }
+            uint8_t *q = stream + at + h;
+            for (unsigned bit = 0; bit < 8; bit += 3) {
+                q[k] ^= (uint8_t)(1u << bit);
+                (void)sec_rt(q, (size_t)bl, &d);
+                q[k] ^= (uint8_t)(1u << bit);
+            }
+        }
+        /* Every buffer too small. */
+        for (size_t cap = 0; cap < h + bl; cap++) {
+            static uint8_t out[UL_MAX_SECTION_BYTES + 16];
+            size_t len = 99;
+            ul_err e = ul_schema_section_encode(cap ? out : NULL, cap, &len, x,
+                                                (const uint8_t(*)[32])ex_sec_hashes[i]);
+            if (e != UL_E_BUFFER || len != 0) {
+                fail_msg("section %zu cap %zu: %s", i, cap, ul_err_name(e));
+            }
+        }
+        at += h + (size_t)bl;
+    }
+    assert_int_equal(at, n);
+}
+
+/* A section body built with the raw writer: [type, ...] */
+static ul_err sec_dec(void)
+{
+    static ul_section d;
+    return ul_schema_section_decode(&d, vbuf, vend());
+}
+
+/* Puts n hashes as [* bstr(32)]. */
+static void put_hash_list(ul_cbor_writer *w, size_t n, size_t len)
+{
+    static uint8_t h[64];
+    ul_cbor_put_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        ul_cbor_put_bytes(w, h, len);
+    }
+}
+
+static void test_section_counts(void **state)
+{
+    ul_cbor_writer *w;
+    /* Not an array, empty, unknown type, type not a uint, too big, trailing bytes. */
+    ul_cbor_put_map(vbegin(), 0);
+    assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
+    ul_cbor_put_array(vbegin(), 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    w = vbegin();
+    ul_cbor_put_array(w, 2);
+    ul_cbor_put_uint(w, UL_SEC_MAX_ + 1);
+    ul_cbor_put_uint(w, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    w = vbegin();
+    ul_cbor_put_array(w, 2);
+    ul_cbor_put_text(w, S("x"));
+    ul_cbor_put_uint(w, 0);
+    assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
+    static ul_section d;
+    assert_int_equal(ul_schema_section_decode(&d, vbuf, UL_MAX_SECTION_BYTES + 1), UL_E_LIMIT);
+    assert_int_equal(ul_schema_section_decode(&d, NULL, 0), UL_E_CBOR_MALFORMED);
+    static uint8_t stream[BIG];
+    size_t n = ex_sections_stream(stream, sizeof stream);
+    assert_true(n > 0);
+    /* Each example with one element fewer and one more: the count is exact per type. */
+    for (size_t i = 0; i < N_EX_SECS; i++) {
+        static uint8_t enc[UL_MAX_SECTION_BYTES + 16];
+        size_t len, h;
+        uint64_t bl;
+        assert_int_equal(ul_schema_section_encode(enc, sizeof enc, &len, &ex_secs[i],
+                                                  (const uint8_t(*)[32])ex_sec_hashes[i]),
+                         UL_OK);
+        assert_int_equal(ul_schema_section_frame(enc, len, &h, &bl), UL_OK);
+        enc[len] = 0x00;
+        assert_int_equal(ul_schema_section_decode(&d, enc + h, (size_t)bl + 1), UL_E_CBOR_TRAILING);
+        uint8_t head = enc[h];
+        for (int delta = -1; delta <= 1; delta += 2) {
+            enc[h] = (uint8_t)(head + delta); /* arrays of < 24: the count sits in the head */
+            size_t extra = delta > 0 ? 1 : 0;
+            ul_err e = ul_schema_section_decode(&d, enc + h, (size_t)bl + extra);
+            bool voter_ok = ex_secs[i].type == UL_SEC_VOTER; /* 3 -> 4 and 5 -> 4 or 6 */
+            if (e != UL_E_SCHEMA_FIELD && !(voter_ok && e == UL_E_SCHEMA_FIELD)) {
+                fail_msg("section %zu with %+d elements: %s", i, delta, ul_err_name(e));
+            }
+        }
+        enc[h] = head;
+    }
+    /* A voter of 4 elements. */
+    w = vbegin();
+    ul_cbor_put_array(w, 4);
+    ul_cbor_put_uint(w, UL_SEC_VOTER);
+    ul_cbor_put_bytes(w, vbuf + 100, 32);
+    ul_cbor_put_uint(w, 1);
+    ul_cbor_put_uint(w, 1);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+}
+
+/* BEGIN, HEADER, VOTER, LEAF, SIG: each field at its bound and one past. */
+static void begin_with(uint64_t version, size_t id_len, uint64_t n_steps)
+{
+    static uint8_t id[40];
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 4);
+    ul_cbor_put_uint(w, UL_SEC_BEGIN);
+    ul_cbor_put_uint(w, version);
+    ul_cbor_put_bytes(w, id, id_len);
+    ul_cbor_put_uint(w, n_steps);
+}
+
+static void header_with(const uint8_t *hdr, size_t hlen, uint64_t n_voters)
+{
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 4);
+    ul_cbor_put_uint(w, UL_SEC_HEADER);
+    ul_cbor_put_raw(w, (ul_span){hdr, hlen});
+    ul_cbor_put_uint(w, 0);
+    ul_cbor_put_uint(w, n_voters);
+}
+
+static void voter_with(uint64_t power, size_t sig_len)
+{
+    static uint8_t k[64];
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, sig_len ? 5 : 3);
+    ul_cbor_put_uint(w, UL_SEC_VOTER);
+    ul_cbor_put_bytes(w, k, 32);
+    ul_cbor_put_uint(w, power);
+    if (sig_len) {
+        ul_cbor_put_uint(w, 1);
+        ul_cbor_put_bytes(w, k, sig_len);
+    }
+}
+
+static void leaf_with(uint64_t kind, const uint8_t *body, size_t blen, uint64_t n_sigs)
+{
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 4);
+    ul_cbor_put_uint(w, UL_SEC_LEAF);
+    ul_cbor_put_uint(w, kind);
+    ul_cbor_put_raw(w, (ul_span){body, blen});
+    ul_cbor_put_uint(w, n_sigs);
+}
+
+/* {1: bstr(x)} of exactly n bytes (n >= 8). */
+static size_t map_of(uint8_t *out, size_t n)
+{
+    static uint8_t z[UL_MAX_SECTION_BYTES];
+    ul_cbor_writer w;
+    size_t x = n - 3 - (n - 3 > 255 ? 2 : n - 3 > 23 ? 1 : 0);
+    ul_cbor_writer_init(&w, out, n);
+    ul_cbor_put_map(&w, 1);
+    ul_cbor_put_uint(&w, 1);
+    ul_cbor_put_bytes(&w, z, x);
+    assert_int_equal(w.err, UL_OK);
+    assert_int_equal(w.len, n);
+    return n;
+}
+
+static void test_section_head_fields(void **state)
+{
+    static uint8_t m[UL_MAX_SECTION_BYTES + 8];
+    build_parts();
+    begin_with(2, 32, UL_MAX_VALSET_STEPS);
+    assert_int_equal(sec_dec(), UL_OK);
+    begin_with(2, 32, UL_MAX_VALSET_STEPS + 1);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    begin_with(9, 32, 0); /* the version is the verifier's to judge */
+    assert_int_equal(sec_dec(), UL_OK);
+    begin_with(2, 31, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    header_with(e_header, n_header, 1);
+    assert_int_equal(sec_dec(), UL_OK);
+    header_with(e_header, n_header, UL_MAX_VALIDATORS);
+    assert_int_equal(sec_dec(), UL_OK);
+    header_with(e_header, n_header, UL_MAX_VALIDATORS + 1);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    header_with(e_header, n_header, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    header_with(e_valset, n_valset, 1); /* an array where the header map belongs */
+    assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
+    header_with(m, map_of(m, UL_MAX_HEADER_BYTES), 1);
+    assert_int_equal(sec_dec(), UL_OK);
+    header_with(m, map_of(m, UL_MAX_HEADER_BYTES + 1), 1);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    voter_with(1, 0);
+    assert_int_equal(sec_dec(), UL_OK);
+    voter_with(UL_MAX_TOTAL_POWER, 64);
+    assert_int_equal(sec_dec(), UL_OK);
+    voter_with(UL_MAX_TOTAL_POWER + 1, 64);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    voter_with(0, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    voter_with(1, 63);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    leaf_with(UL_TX_PUBLISH, e_release, n_release, 1);
+    assert_int_equal(sec_dec(), UL_OK);
+    leaf_with(UL_TX_PUBLISH, e_release, n_release, UL_MAX_SIGS);
+    assert_int_equal(sec_dec(), UL_OK);
+    leaf_with(UL_TX_PUBLISH, e_release, n_release, UL_MAX_SIGS + 1);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    leaf_with(UL_TX_PUBLISH, e_release, n_release, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    leaf_with(0, e_release, n_release, 1);
+    assert_int_equal(sec_dec(), UL_E_TX_KIND);
+    leaf_with(UL_TX_KIND_MAX_ + 1, e_release, n_release, 1);
+    assert_int_equal(sec_dec(), UL_E_TX_KIND);
+    leaf_with(UL_TX_PUBLISH, e_valset, n_valset, 1);
+    assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
+    leaf_with(UL_TX_PUBLISH, m, map_of(m, UL_MAX_RECORD_BYTES), 1);
+    assert_int_equal(sec_dec(), UL_OK);
+    leaf_with(UL_TX_PUBLISH, m, map_of(m, UL_MAX_RECORD_BYTES + 1), 1);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    /* The body nests as inside a tx: 7 levels below the section's array, not 8. */
+    for (size_t depth = 6; depth <= 7; depth++) {
+        static uint8_t nest[32];
+        size_t k = 0;
+        for (size_t i = 0; i < depth; i++) {
+            nest[k++] = 0xa1; /* {1: ...} */
+            nest[k++] = 0x01;
+        }
+        nest[k++] = 0x00;
+        leaf_with(UL_TX_PUBLISH, nest, k, 1);
+        assert_int_equal(sec_dec(), depth == 7 ? UL_OK : UL_OK);
+    }
+    {
+        static uint8_t nest[32];
+        size_t k = 0;
+        for (size_t i = 0; i < 8; i++) {
+            nest[k++] = 0xa1;
+            nest[k++] = 0x01;
+        }
+        nest[k++] = 0x00;
+        leaf_with(UL_TX_PUBLISH, nest, k, 1);
+        assert_int_equal(sec_dec(), UL_E_LIMIT);
+    }
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 3);
+    ul_cbor_put_uint(w, UL_SEC_SIG);
+    ul_cbor_put_bytes(w, m, 32);
+    ul_cbor_put_bytes(w, m, 65);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+}
+
+static void inclusion_with(uint64_t index, uint64_t size, size_t n_path, size_t hlen)
+{
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 4);
+    ul_cbor_put_uint(w, UL_SEC_INCLUSION);
+    ul_cbor_put_uint(w, index);
+    ul_cbor_put_uint(w, size);
+    put_hash_list(w, n_path, hlen);
+}
+
+static void state_with(uint64_t which, uint64_t depth, const uint8_t *bitmap, size_t blen,
+                       int terminal, size_t vlen)
+{
+    static uint8_t v[UL_MAX_STATE_VALUE_BYTES + 8];
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 5);
+    ul_cbor_put_uint(w, UL_SEC_STATE);
+    ul_cbor_put_uint(w, which);
+    ul_cbor_put_uint(w, depth);
+    ul_cbor_put_bytes(w, bitmap, blen);
+    switch (terminal) {
+    case 0:
+        ul_cbor_put_null(w);
+        break;
+    case 1:
+        ul_cbor_put_bytes(w, v, vlen);
+        break;
+    case 2:
+        put_hash_list(w, 2, 32);
+        break;
+    case 3: /* a pair of the wrong arity */
+        put_hash_list(w, 3, 32);
+        break;
+    case 4:
+        ul_cbor_put_uint(w, 0);
+        break;
+    default:
+        ul_cbor_put_raw(w, (ul_span){(const uint8_t *)"\xf5", 1}); /* true */
+    }
+}
+
+static void test_section_proof_fields(void **state)
+{
+    static uint8_t bm[40];
+    memset(bm, 0, sizeof bm);
+    inclusion_with(0, 1, 0, 32);
+    assert_int_equal(sec_dec(), UL_OK);
+    inclusion_with(1, 1, 0, 32);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    inclusion_with(0, 1, UL_MAX_PROOF_DEPTH, 32);
+    assert_int_equal(sec_dec(), UL_OK);
+    inclusion_with(0, 1, UL_MAX_PROOF_DEPTH + 1, 32);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    inclusion_with(0, 1, 2, 31);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    /* STATE: which 1..2, depth 0..256, bitmap ceil(depth / 8) bytes, nothing past depth. */
+    state_with(1, 0, bm, 0, 0, 0);
+    assert_int_equal(sec_dec(), UL_OK);
+    state_with(2, UL_SMT_DEPTH, bm, 32, 0, 0);
+    assert_int_equal(sec_dec(), UL_OK);
+    state_with(2, UL_SMT_DEPTH + 1, bm, 33, 0, 0);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    state_with(0, 0, bm, 0, 0, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    state_with(3, 0, bm, 0, 0, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    state_with(1, 9, bm, 1, 0, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    state_with(1, 9, bm, 3, 0, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    bm[1] = 0x80; /* bit 8: the last one of depth 9 */
+    state_with(1, 9, bm, 2, 0, 0);
+    assert_int_equal(sec_dec(), UL_OK);
+    bm[1] = 0x40; /* bit 9: past depth */
+    state_with(1, 9, bm, 2, 0, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    bm[1] = 0;
+    state_with(1, 9, bm, 2, 1, 0);
+    assert_int_equal(sec_dec(), UL_OK);
+    state_with(1, 9, bm, 2, 1, UL_MAX_STATE_VALUE_BYTES);
+    assert_int_equal(sec_dec(), UL_OK);
+    state_with(1, 9, bm, 2, 1, UL_MAX_STATE_VALUE_BYTES + 1);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
+    state_with(1, 9, bm, 2, 2, 0);
+    assert_int_equal(sec_dec(), UL_OK);
+    state_with(1, 9, bm, 2, 3, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    state_with(1, 9, bm, 2, 4, 0);
+    assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
+    state_with(1, 9, bm, 2, 5, 0);
+    assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
+    /* SIBLINGS: 1..64 hashes. */
+    for (size_t n = 0; n <= UL_MAX_SIBLINGS_PER_SECTION + 1; n += UL_MAX_SIBLINGS_PER_SECTION) {
+        for (size_t k = n ? n - 1 : 0; k <= n + 1 && k <= UL_MAX_SIBLINGS_PER_SECTION + 1; k++) {
+            ul_cbor_writer *w = vbegin();
+            ul_cbor_put_array(w, 2);
+            ul_cbor_put_uint(w, UL_SEC_SIBLINGS);
+            put_hash_list(w, k, 32);
+            ul_err want = k == 0 ? UL_E_SCHEMA_FIELD
+                          : k > UL_MAX_SIBLINGS_PER_SECTION ? UL_E_LIMIT
+                                                            : UL_OK;
+            assert_int_equal(sec_dec(), want);
+        }
+    }
+    /* The encoder refuses what the decoder would, and hash lists it has no hashes for. */
+    static uint8_t out[UL_MAX_SECTION_BYTES + 16], hs[UL_MAX_SIBLINGS_PER_SECTION + 1][32];
+    size_t len = 7;
+    ul_section s;
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_SIBLINGS;
+    s.u.siblings.n = UL_MAX_SIBLINGS_PER_SECTION;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_ARG);
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s,
+                                              (const uint8_t(*)[32])hs),
+                     UL_OK);
+    s.u.siblings.n++;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s,
+                                              (const uint8_t(*)[32])hs),
+                     UL_E_LIMIT);
+    assert_int_equal(len, 0);
+    s.u.siblings.n = 0;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_SCHEMA_FIELD);
+    s.type = UL_SEC_MAX_ + 1;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_SCHEMA_FIELD);
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_STATE;
+    s.u.state.which = 1;
+    s.u.state.depth = 3;
+    s.u.state.bitmap[0] = 0x10; /* past depth */
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_SCHEMA_FIELD);
+    s.u.state.bitmap[0] = 0;
+    s.u.state.terminal = 3;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_SCHEMA_FIELD);
+    s.u.state.terminal = UL_TERM_EMPTY;
+    s.u.state.depth = UL_SMT_DEPTH + 1;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_LIMIT);
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_HEADER; /* no header bytes */
+    s.u.header.n_voters = 1;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_SCHEMA_FIELD);
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, NULL, &s, NULL), UL_E_ARG);
+}
+
+static void test_section_frame(void **state)
+{
+    static uint8_t b[UL_MAX_SECTION_BYTES + 16];
+    size_t h = 9;
+    uint64_t n = 9;
+    /* Every head size, complete and cut. */
+    static const struct {
+        const char *hex;
+        ul_err want;
+        size_t head;
+        uint64_t body;
+    } cases[] = {
+        {"", UL_E_TRUNCATED, 0, 0},
+        {"40", UL_OK, 1, 0},
+        {"41", UL_OK, 1, 1},
+        {"57", UL_OK, 1, 23},
+        {"58", UL_E_TRUNCATED, 0, 0},
+        {"58 18", UL_OK, 2, 24},
+        {"58 ff", UL_OK, 2, 255},
+        {"59", UL_E_TRUNCATED, 0, 0},
+        {"59 01", UL_E_TRUNCATED, 0, 0},
+        {"59 01 00", UL_OK, 3, 256},
+        {"59 10 40", UL_OK, 3, UL_MAX_SECTION_BYTES},
+        {"59 10 41", UL_E_LIMIT, 0, 0},
+        {"59 00 ff", UL_E_CBOR_NONCANONICAL, 0, 0},
+        {"58 17", UL_E_CBOR_NONCANONICAL, 0, 0},
+        {"59 00 17 00", UL_E_CBOR_NONCANONICAL, 0, 0},
+        {"5a 00 00 10", UL_E_TRUNCATED, 0, 0},
+        {"5a 00 00 10 40", UL_E_CBOR_NONCANONICAL, 0, 0},
+        {"5a 00 01 00 00", UL_E_LIMIT, 0, 0},
+        {"5b 00 00 00 00", UL_E_TRUNCATED, 0, 0},
+        {"5b 00 00 00 01 00 00 00 00", UL_E_LIMIT, 0, 0},
+        {"5b ff ff ff ff ff ff ff ff", UL_E_LIMIT, 0, 0},
+        {"5b 00 00 00 00 00 00 00 05 00", UL_E_CBOR_NONCANONICAL, 0, 0},
+        {"5f", UL_E_CBOR_NONCANONICAL, 0, 0},
+        {"5c", UL_E_CBOR_MALFORMED, 0, 0},
+        {"83", UL_E_CBOR_TYPE, 0, 0},
+        {"61 61", UL_E_CBOR_TYPE, 0, 0},
+        {"78", UL_E_CBOR_TYPE, 0, 0},
+        {"00", UL_E_CBOR_TYPE, 0, 0},
+        {"f6", UL_E_CBOR_TYPE, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bytes *x = hb(cases[i].hex);
+        memcpy(b, x->b, x->n);
+        ul_err e = ul_schema_section_frame(b, x->n, &h, &n);
+        if (e != cases[i].want) {
+            fail_msg("frame %s: %s, want %s", cases[i].hex, ul_err_name(e),
+                     ul_err_name(cases[i].want));
+        }
+        if (e == UL_OK) {
+            assert_int_equal(h, cases[i].head);
+            assert_int_equal(n, cases[i].body);
+        } else {
+            assert_int_equal(h, 0);
+            assert_int_equal(n, 0);
+        }
+    }
+    /* A real section: any prefix shorter than its head is truncated, any longer is framed. */
+    static uint8_t stream[BIG];
+    size_t len = ex_sections_stream(stream, sizeof stream);
+    assert_true(len > 0);
+    for (size_t i = 0; i < N_EX_SECS; i++) {
+        size_t l, head;
+        uint64_t body;
+        assert_int_equal(ul_schema_section_encode(b, sizeof b, &l, &ex_secs[i],
+                                                  (const uint8_t(*)[32])ex_sec_hashes[i]),
+                         UL_OK);
+        assert_int_equal(ul_schema_section_frame(b, l, &head, &body), UL_OK);
+        for (size_t k = 0; k <= l; k++) {
+            ul_err e = ul_schema_section_frame(b, k, &h, &n);
+            assert_int_equal(e, k < head ? UL_E_TRUNCATED : UL_OK);
+            if (e == UL_OK) {
+                assert_int_equal(h, head);
+                assert_int_equal(n, body);
+            }
+        }
+    }
+    assert_int_equal(ul_schema_section_frame(b, 1, NULL, &n), UL_E_ARG);
+}
+
+/* The tx and validator-set pieces a device hashes concatenate to the whole encodings. */
+static void test_pieces(void **state)
+{
+    static uint8_t whole[UL_MAX_TX_BYTES], cat[UL_MAX_TX_BYTES + 64];
+    size_t n, at = 0, k;
+    ul_tx t;
+    for (int pub = 0; pub <= 1; pub++) {
+        ex_tx(&t, pub == 1);
+        assert_int_equal(ul_schema_tx_encode(whole, sizeof whole, &n, &t), UL_OK);
+        at = 0;
+        assert_int_equal(ul_schema_tx_prefix_encode(cat, sizeof cat, &k, t.kind), UL_OK);
+        at += k;
+        memcpy(cat + at, t.body.ptr, t.body.len);
+        at += t.body.len;
+        assert_int_equal(ul_schema_tx_middle_encode(cat + at, sizeof cat - at, &k, t.n_sigs),
+                         UL_OK);
+        at += k;
+        for (size_t i = 0; i < t.n_sigs; i++) {
+            assert_int_equal(ul_schema_tx_sig_encode(cat + at, sizeof cat - at, &k, &t.sigs[i]),
+                             UL_OK);
+            at += k;
+        }
+        assert_int_equal(at, n);
+        assert_memory_equal(cat, whole, n);
+    }
+    assert_int_equal(ul_schema_tx_prefix_encode(cat, sizeof cat, &k, 0), UL_E_TX_KIND);
+    assert_int_equal(k, 0);
+    assert_int_equal(ul_schema_tx_prefix_encode(cat, sizeof cat, &k, UL_TX_KIND_MAX_ + 1),
+                     UL_E_TX_KIND);
+    assert_int_equal(ul_schema_tx_prefix_encode(cat, 3, &k, 2), UL_E_BUFFER);
+    assert_int_equal(ul_schema_tx_middle_encode(cat, sizeof cat, &k, 0), UL_E_SCHEMA_FIELD);
+    assert_int_equal(ul_schema_tx_middle_encode(cat, sizeof cat, &k, UL_MAX_SIGS), UL_OK);
+    assert_int_equal(ul_schema_tx_middle_encode(cat, sizeof cat, &k, UL_MAX_SIGS + 1),
+                     UL_E_LIMIT);
+    assert_int_equal(ul_schema_tx_sig_encode(cat, 100, &k, &t.sigs[0]), UL_E_BUFFER);
+    assert_int_equal(ul_schema_tx_sig_encode(cat, 101, &k, &t.sigs[0]), UL_OK);
+    assert_int_equal(k, 101);
+    /* Validator sets. */
+    static ul_valset s;
+    ex_valset(&s);
+    assert_int_equal(ul_schema_valset_encode(whole, sizeof whole, &n, &s), UL_OK);
+    assert_int_equal(ul_schema_valset_head_encode(cat, sizeof cat, &k, s.n), UL_OK);
+    at = k;
+    for (size_t i = 0; i < s.n; i++) {
+        assert_int_equal(ul_schema_validator_encode(cat + at, sizeof cat - at, &k, &s.v[i]), UL_OK);
+        at += k;
+    }
+    assert_int_equal(at, n);
+    assert_memory_equal(cat, whole, n);
+    assert_int_equal(ul_schema_valset_head_encode(cat, sizeof cat, &k, 0), UL_E_SCHEMA_FIELD);
+    assert_int_equal(ul_schema_valset_head_encode(cat, sizeof cat, &k, UL_MAX_VALIDATORS), UL_OK);
+    assert_int_equal(ul_schema_valset_head_encode(cat, sizeof cat, &k, UL_MAX_VALIDATORS + 1),
+                     UL_E_LIMIT);
+    ul_validator v = s.v[0];
+    v.power = 0;
+    assert_int_equal(ul_schema_validator_encode(cat, sizeof cat, &k, &v), UL_E_SCHEMA_FIELD);
+    v.power = UL_MAX_TOTAL_POWER;
+    assert_int_equal(ul_schema_validator_encode(cat, sizeof cat, &k, &v), UL_OK);
+    v.power++;
+    assert_int_equal(ul_schema_validator_encode(cat, sizeof cat, &k, &v), UL_E_LIMIT);
+    /* A genesis's set, found without decoding it into a ul_valset. */
+    static ul_genesis g;
+    ul_span set;
+    ex_genesis(&g);
+    assert_int_equal(ul_schema_genesis_encode(whole, sizeof whole, &n, &g), UL_OK);
+    assert_int_equal(ul_schema_genesis_validators(&set, whole, n), UL_OK);
+    assert_int_equal(ul_schema_valset_encode(cat, sizeof cat, &k, &g.validators), UL_OK);
+    assert_int_equal(set.len, k);
+    assert_memory_equal(set.ptr, cat, k);
+    for (size_t len = 0; len < n; len++) {
+        assert_int_equal(ul_schema_genesis_validators(&set, whole, len), UL_E_CBOR_MALFORMED);
+    }
+    g.version = 2;
+    whole[2] = 0x02; /* a1.. 01 01 -> version 2 (the map's first key is 1) */
+    assert_int_equal(ul_schema_genesis_validators(&set, whole, n), UL_E_VERSION);
+    assert_int_equal(ul_schema_genesis_decode(&g, whole, n), UL_E_VERSION);
+    ex_genesis(&g);
+    ul_validator tmp = g.validators.v[0];
+    g.validators.v[0] = g.validators.v[1];
+    g.validators.v[1] = tmp;
+    ul_cbor_writer *w = vbegin(); /* the set unsorted: written by hand, the encoder refuses it */
+    ul_cbor_put_map(w, 4);
+    ul_cbor_put_uint(w, 1);
+    ul_cbor_put_uint(w, 1);
+    ul_cbor_put_uint(w, 2);
+    ul_cbor_put_text(w, g.name);
+    ul_cbor_put_uint(w, 3);
+    ul_cbor_put_uint(w, g.time_ms);
+    ul_cbor_put_uint(w, 4);
+    ul_valset_write(w, &g.validators);
+    n = vend();
+    assert_int_equal(ul_schema_genesis_validators(&set, vbuf, n), UL_E_SCHEMA_FIELD);
+    assert_int_equal(ul_schema_genesis_decode(&g, vbuf, n), UL_E_SCHEMA_FIELD);
+}
+
+/* ---- Device state ------------------------------------------------------------------------- */
+
+static ul_err dev_rt(const ul_device_state *st)
+{
+    static uint8_t out[8192], out2[8192];
+    static ul_device_state d;
+    size_t n, n2;
+    ul_err e = ul_schema_device_state_encode(out, sizeof out, &n, st);
+    if (e != UL_OK) {
+        assert_int_equal(n, 0);
+        return e;
+    }
+    assert_int_equal(ul_schema_device_state_decode(&d, out, n), UL_OK);
+    assert_int_equal(ul_schema_device_state_encode(out2, sizeof out2, &n2, &d), UL_OK);
+    assert_int_equal(n2, n);
+    assert_memory_equal(out, out2, n);
+    assert_int_equal(d.n_components, st->n_components);
+    assert_int_equal(d.height, st->height);
+    for (size_t i = 0; i < d.n_components; i++) {
+        assert_int_equal(d.comp[i].ns_len, st->comp[i].ns_len);
+        assert_memory_equal(d.comp[i].ns, st->comp[i].ns, d.comp[i].ns_len);
+        assert_int_equal(d.comp[i].trial, st->comp[i].trial);
+        assert_int_equal(d.comp[i].slot[1].seq, st->comp[i].slot[1].seq);
+    }
+    return UL_OK;
+}
+
+/* Decodes the example device state with field key replaced by the scratch writer's bytes. */
+static ul_err dev_with(uint64_t key)
+{
+    static uint8_t in[8192], out[8192];
+    static ul_device_state d;
+    size_t vlen = vend();
+    size_t n = example(R_DEVICE, in);
+    n = edit_map(out, sizeof out, in, n, key, vbuf, vlen);
+    return ul_schema_device_state_decode(&d, out, n);
+}
+
+/* component = [ns, active, trial, boots, [slot, slot]] with one field chosen. */
+static void put_component(ul_cbor_writer *w, const char *ns, uint64_t active, uint64_t trial,
+                          size_t version_len, size_t n_slots)
+{
+    static uint8_t d[32], v[UL_MAX_LABEL_LEN + 2];
+    memset(v, '1', sizeof v);
+    ul_cbor_put_array(w, 5);
+    ul_cbor_put_text(w, S(ns));
+    ul_cbor_put_uint(w, active);
+    ul_cbor_put_uint(w, trial);
+    ul_cbor_put_uint(w, 0);
+    ul_cbor_put_array(w, n_slots);
+    for (size_t i = 0; i < n_slots; i++) {
+        ul_cbor_put_array(w, 4);
+        ul_cbor_put_uint(w, 1);
+        ul_cbor_put_bytes(w, d, 32);
+        ul_cbor_put_uint(w, 1);
+        ul_cbor_put_text(w, (ul_span){v, version_len});
+    }
+}
+
+static void test_device_state_codec(void **state)
+{
+    static ul_device_state st;
+    ex_device(&st);
+    assert_int_equal(dev_rt(&st), UL_OK);
+    st.version = 2;
+    assert_int_equal(dev_rt(&st), UL_E_VERSION);
+    ex_device(&st);
+    st.height = 0;
+    assert_int_equal(dev_rt(&st), UL_E_SCHEMA_FIELD); /* a header hash with no header */
+    memset(st.header_hash, 0, 32);
+    assert_int_equal(dev_rt(&st), UL_OK);
+    ex_device(&st);
+    st.hw_len = 0;
+    assert_int_equal(dev_rt(&st), UL_E_SCHEMA_FIELD);
+    memset(st.hw, 'h', sizeof st.hw);
+    st.hw_len = UL_MAX_LABEL_LEN;
+    assert_int_equal(dev_rt(&st), UL_OK);
+    st.hw_len = UL_MAX_LABEL_LEN + 1;
+    assert_int_equal(dev_rt(&st), UL_E_LIMIT);
+    ex_device(&st);
+    st.hw[0] = '\n';
+    assert_int_equal(dev_rt(&st), UL_E_SCHEMA_FIELD);
+    /* Components: up to UL_MAX_COMPONENTS, sorted by namespace, unique. */
+    ex_device(&st);
+    st.n_components = UL_MAX_COMPONENTS;
+    for (size_t i = 0; i < UL_MAX_COMPONENTS; i++) {
+        st.comp[i] = st.comp[1];
+        st.comp[i].ns[st.comp[i].ns_len] = (char)('a' + i);
+        st.comp[i].ns_len++;
+    }
+    assert_int_equal(dev_rt(&st), UL_OK);
+    st.n_components = UL_MAX_COMPONENTS + 1;
+    assert_int_equal(dev_rt(&st), UL_E_LIMIT);
+    st.n_components = 3;
+    st.comp[2] = st.comp[1];
+    assert_int_equal(dev_rt(&st), UL_E_SCHEMA_FIELD);
+    st.comp[2] = st.comp[0];
+    assert_int_equal(dev_rt(&st), UL_E_SCHEMA_FIELD);
+    ex_device(&st);
+    st.comp[0].ns_len--; /* "acme/bootloade" < "acme/router-x1": still sorted */
+    assert_int_equal(dev_rt(&st), UL_OK);
+    st.comp[0].ns[0] = 'A';
+    assert_int_equal(dev_rt(&st), UL_E_NS_NAME);
+    ex_device(&st);
+    memset(st.comp[1].ns, 'z', UL_MAX_NS_LEN);
+    st.comp[1].ns[3] = '/';
+    st.comp[1].ns_len = UL_MAX_NS_LEN;
+    assert_int_equal(dev_rt(&st), UL_OK);
+    st.comp[1].ns_len = UL_MAX_NS_LEN + 1;
+    assert_int_equal(dev_rt(&st), UL_E_LIMIT);
+    ex_device(&st);
+    st.comp[1].active = 2;
+    assert_int_equal(dev_rt(&st), UL_E_SCHEMA_FIELD);
+    ex_device(&st);
+    memset(st.comp[1].slot[0].version, '7', UL_MAX_LABEL_LEN);
+    st.comp[1].slot[0].version_len = UL_MAX_LABEL_LEN;
+    assert_int_equal(dev_rt(&st), UL_OK);
+    st.comp[1].slot[0].version_len = UL_MAX_LABEL_LEN + 1;
+    assert_int_equal(dev_rt(&st), UL_E_LIMIT);
+    st.comp[1].slot[0].version_len = 2;
+    st.comp[1].slot[0].version[1] = 0x7f;
+    assert_int_equal(dev_rt(&st), UL_E_SCHEMA_FIELD);
+    /* The same rules from the bytes' side. */
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, 1);
+    put_component(w, "a/b", 0, 0, 3, 2);
+    assert_int_equal(dev_with(7), UL_OK);
+    w = vbegin();
+    ul_cbor_put_array(w, 1);
+    put_component(w, "a/b", 2, 0, 3, 2);
+    assert_int_equal(dev_with(7), UL_E_SCHEMA_FIELD);
+    w = vbegin();
+    ul_cbor_put_array(w, 1);
+    put_component(w, "a/b", 0, 2, 3, 2);
+    assert_int_equal(dev_with(7), UL_E_SCHEMA_FIELD);
+    w = vbegin();
+    ul_cbor_put_array(w, 1);
+    put_component(w, "a/b", 0, 1, UL_MAX_LABEL_LEN, 2);
+    assert_int_equal(dev_with(7), UL_OK);
+    w = vbegin();
+    ul_cbor_put_array(w, 1);
+    put_component(w, "a/b", 0, 1, UL_MAX_LABEL_LEN + 1, 2);
+    assert_int_equal(dev_with(7), UL_E_LIMIT);
+    w = vbegin();
+    ul_cbor_put_array(w, 1);
+    put_component(w, "a/b", 0, 1, 0, 3);
+    assert_int_equal(dev_with(7), UL_E_SCHEMA_FIELD);
+    w = vbegin();
+    ul_cbor_put_array(w, 2);
+    put_component(w, "a/c", 0, 1, 1, 2);
+    put_component(w, "a/b", 0, 1, 1, 2);
+    assert_int_equal(dev_with(7), UL_E_SCHEMA_FIELD);
+    w = vbegin();
+    ul_cbor_put_array(w, UL_MAX_COMPONENTS + 1);
+    for (size_t i = 0; i <= UL_MAX_COMPONENTS; i++) {
+        char nm[8];
+        snprintf(nm, sizeof nm, "a/%c", (char)('a' + i));
+        put_component(w, nm, 0, 0, 1, 2);
+    }
+    assert_int_equal(dev_with(7), UL_E_LIMIT);
+    ul_cbor_put_array(vbegin(), 0);
+    assert_int_equal(dev_with(7), UL_OK);
+    ul_cbor_put_text(vbegin(), S(""));
+    assert_int_equal(dev_with(6), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_uint(vbegin(), 1);
+    assert_int_equal(dev_with(1), UL_OK);
+    ul_cbor_put_uint(vbegin(), 0);
+    assert_int_equal(dev_with(1), UL_E_VERSION);
+    ul_cbor_put_bytes(vbegin(), vbuf + 1000, 31);
+    assert_int_equal(dev_with(5), UL_E_SCHEMA_FIELD);
+    static uint8_t in[8192], out[8192];
+    static ul_device_state d;
+    size_t n = example(R_DEVICE, in);
+    for (uint64_t key = 1; key <= 7; key++) {
+        size_t m = edit_map(out, sizeof out, in, n, key, NULL, 0);
+        assert_int_equal(ul_schema_device_state_decode(&d, out, m), UL_E_SCHEMA_FIELD);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -3248,6 +4225,13 @@ int main(void)
         cmocka_unit_test(test_block_tx_count),
         cmocka_unit_test(test_bundle),
         cmocka_unit_test(test_bundle_max),
+        cmocka_unit_test(test_sections_roundtrip),
+        cmocka_unit_test(test_section_counts),
+        cmocka_unit_test(test_section_head_fields),
+        cmocka_unit_test(test_section_proof_fields),
+        cmocka_unit_test(test_section_frame),
+        cmocka_unit_test(test_pieces),
+        cmocka_unit_test(test_device_state_codec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,668 @@
+/* The device's streaming bundle verifier: sections arrive in chunks of any size, one is buffered
+ * in the context, checked and forgotten. Quorum, header, release signatures, inclusion and state
+ * proofs fail at once; release-level verdicts wait for ul_client_bundle_final.
+ */
+#include <string.h>
+
+#include <sodium/utils.h>
+
+#include "internal.h"
+
+/* ul_update.expect past the last section. */
+#define EXPECT_END (UL_SEC_MAX_ + 1)
+/* Largest tx piece: map(3), 1, kind (<= 9 bytes), 2; or 3, array(n); or one [key, sig]. */
+#define PIECE_BYTES 104
+
+ul_err ul_client_update_fail(ul_update *u, ul_err e)
+{
+    if (e != UL_OK && u->err == UL_OK) {
+        u->err = e;
+        sodium_memzero(u->class_sk, sizeof u->class_sk);
+        u->has_class_sk = false;
+        if (u->phase == UL_PH_IMAGE) {
+            sodium_memzero(&u->w.img.ss, sizeof u->w.img.ss);
+            sodium_memzero(u->w.img.key, sizeof u->w.img.key);
+        }
+    }
+    return u->err != UL_OK ? u->err : e;
+}
+
+static bool eq32(const uint8_t *a, const uint8_t *b)
+{
+    return memcmp(a, b, UL_HASH_BYTES) == 0;
+}
+
+/* Index of component ns in st, or st->n_components. */
+static size_t comp_index(const ul_device_state *st, const uint8_t *ns, size_t ns_len)
+{
+    const ul_component *c = ul_client_device_find(st, ns, ns_len);
+    return c != NULL ? (size_t)(c - st->comp) : st->n_components;
+}
+
+/* The installed (confirmed) slot of a component. */
+static const ul_slot *installed(const ul_component *c)
+{
+    return &c->slot[c->trial ? 1 - (c->active & 1) : (c->active & 1)];
+}
+
+ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uint8_t *ns,
+                              size_t ns_len, const uint8_t *class_sk32, uint64_t now_ms,
+                              uint64_t max_age_ms)
+{
+    if (u == NULL) {
+        return UL_E_ARG;
+    }
+    memset(u, 0, sizeof *u);
+    /* A state that breaks its own bounds was not made by device_init / the codec. */
+    if (st == NULL || ns == NULL || st->hw_len > UL_MAX_LABEL_LEN ||
+        st->n_components > UL_MAX_COMPONENTS) {
+        return ul_client_update_fail(u, UL_E_ARG);
+    }
+    if (ul_schema_ns_check((ul_span){ns, ns_len}) != UL_OK) {
+        return ul_client_update_fail(u, UL_E_NS_NAME);
+    }
+    u->st = st;
+    u->comp = comp_index(st, ns, ns_len);
+    if (u->comp < st->n_components && st->comp[u->comp].trial) {
+        return ul_client_update_fail(u, UL_E_PENDING);
+    }
+    if (u->comp == st->n_components && st->n_components >= UL_MAX_COMPONENTS) {
+        return ul_client_update_fail(u, UL_E_LIMIT);
+    }
+    memcpy(u->ns, ns, ns_len);
+    u->ns_len = ns_len;
+    u->now_ms = now_ms;
+    u->max_age_ms = max_age_ms;
+    if (class_sk32 != NULL) {
+        memcpy(u->class_sk, class_sk32, sizeof u->class_sk);
+        u->has_class_sk = true;
+    }
+    memcpy(u->trusted, st->valset_hash, UL_HASH_BYTES);
+    u->phase = UL_PH_BUNDLE;
+    u->expect = UL_SEC_BEGIN;
+    return UL_OK;
+}
+
+/* ---- Headers and their voters --------------------------------------------------------------- */
+
+static ul_err on_begin(ul_update *u, const ul_section *s)
+{
+    if (s->u.begin.version != UL_BUNDLE_VERSION) {
+        return UL_E_VERSION;
+    }
+    if (!eq32(s->u.begin.chain_id, u->st->chain_id)) {
+        return UL_E_CHAIN_ID;
+    }
+    u->steps_left = s->u.begin.n_steps;
+    u->expect = UL_SEC_HEADER;
+    return UL_OK;
+}
+
+static ul_err on_header(ul_update *u, const ul_section *s)
+{
+    uint8_t piece[16];
+    size_t n = 0;
+    ul_span hb = s->u.header.header;
+    ul_err e = ul_schema_header_decode(&u->hd, hb.ptr, hb.len);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (!eq32(u->hd.chain_id, u->st->chain_id)) {
+        return UL_E_CHAIN_ID;
+    }
+    /* Steps come in ascending height and the header the proofs are against last. */
+    if (u->hd.height <= u->last_height) {
+        return UL_E_HEIGHT;
+    }
+    u->last_height = u->hd.height;
+    ul_client_sha256(u->hd_hash, hb.ptr, hb.len);
+    u->round = s->u.header.round;
+    u->voters_left = s->u.header.n_voters;
+    u->item_i = 0;
+    u->expect = UL_SEC_VOTER;
+    /* A step at or below the device's height is one it already followed. */
+    u->hd_skip = u->steps_left > 0 && u->hd.height <= u->st->height;
+    if (u->hd_skip) {
+        return UL_OK;
+    }
+    if (!eq32(u->hd.validators_hash, u->trusted)) {
+        return UL_E_VALSET_GAP;
+    }
+    if ((e = ul_schema_valset_head_encode(piece, sizeof piece, &n, s->u.header.n_voters))) {
+        return e;
+    }
+    ul_client_sha256_init(&u->w.v.set_hash);
+    ul_client_sha256_update(&u->w.v.set_hash, piece, n);
+    u->w.v.total = 0;
+    u->w.v.signed_power = 0;
+    return UL_OK;
+}
+
+/* The header the proofs are against: not below what the device accepted, not another one at
+ * that height, not older than the device's maximum age. */
+static ul_err final_header(ul_update *u)
+{
+    const ul_device_state *st = u->st;
+    if (u->hd.height < st->height) {
+        return UL_E_HEADER_OLD;
+    }
+    if (u->hd.height == st->height && !eq32(u->hd_hash, st->header_hash)) {
+        return UL_E_HEADER_CONFLICT;
+    }
+    if (u->now_ms != 0 && u->max_age_ms != 0 && u->now_ms > u->hd.time_ms &&
+        u->now_ms - u->hd.time_ms > u->max_age_ms) {
+        return UL_E_STALE;
+    }
+    u->info.height = u->hd.height;
+    memcpy(u->info.header_hash, u->hd_hash, UL_HASH_BYTES);
+    u->info.header_time_ms = u->hd.time_ms;
+    u->expect = UL_SEC_LEAF;
+    return UL_OK;
+}
+
+/* After a header's last voter: the voters are the header's set, and enough of them signed. */
+static ul_err end_header(ul_update *u)
+{
+    if (!u->hd_skip) {
+        uint8_t h[UL_HASH_BYTES];
+        ul_client_sha256_final(&u->w.v.set_hash, h);
+        if (!eq32(h, u->hd.validators_hash)) {
+            return UL_E_VALIDATOR;
+        }
+        /* total <= UL_MAX_TOTAL_POWER <= UINT64_MAX / 3: neither product overflows. */
+        if (u->w.v.signed_power * 3 <= u->w.v.total * 2) {
+            return UL_E_QUORUM;
+        }
+    }
+    if (u->steps_left == 0) {
+        return final_header(u);
+    }
+    u->steps_left--;
+    if (!u->hd_skip) {
+        memcpy(u->trusted, u->hd.next_validators_hash, UL_HASH_BYTES);
+        u->info.steps++;
+    }
+    u->expect = UL_SEC_HEADER;
+    return UL_OK;
+}
+
+static ul_err on_voter(ul_update *u, const ul_section *s)
+{
+    uint8_t piece[64];
+    size_t n = 0;
+    ul_validator v;
+    if (!u->hd_skip) {
+        if (u->item_i > 0 && memcmp(s->u.voter.key, u->w.v.last_key, UL_PUBKEY_BYTES) <= 0) {
+            return UL_E_VALIDATOR; /* repeated or out of set order */
+        }
+        if (s->u.voter.power > UL_MAX_TOTAL_POWER - u->w.v.total) {
+            return UL_E_VALIDATOR;
+        }
+        memcpy(v.pubkey, s->u.voter.key, UL_PUBKEY_BYTES);
+        v.power = s->u.voter.power;
+        ul_err e = ul_schema_validator_encode(piece, sizeof piece, &n, &v);
+        if (e == UL_OK && s->u.voter.has_sig) {
+            e = ul_client_precommit_verify(s->u.voter.sig, s->u.voter.key, u->st->chain_id,
+                                           u->hd.height, u->round, u->hd_hash, s->u.voter.time_ms);
+        }
+        if (e != UL_OK) {
+            return e;
+        }
+        ul_client_sha256_update(&u->w.v.set_hash, piece, n);
+        u->w.v.total += v.power;
+        u->w.v.signed_power += s->u.voter.has_sig ? v.power : 0;
+        memcpy(u->w.v.last_key, s->u.voter.key, UL_PUBKEY_BYTES);
+    }
+    u->item_i++;
+    return --u->voters_left == 0 ? end_header(u) : UL_OK;
+}
+
+/* ---- The release -------------------------------------------------------------------------- */
+
+/* Each dependency names a component the device has, whose confirmed version satisfies it. */
+static bool deps_met(const ul_update *u, const ul_release *r)
+{
+    const ul_device_state *st = u->st;
+    for (size_t i = 0; i < r->n_deps; i++) {
+        size_t c = comp_index(st, r->deps[i].ns.ptr, r->deps[i].ns.len);
+        ul_version v;
+        if (c == st->n_components) {
+            return false;
+        }
+        const ul_slot *sl = installed(&st->comp[c]);
+        if (sl->version_len == 0 || sl->version_len > UL_MAX_LABEL_LEN ||
+            ul_client_version_parse(&v, sl->version, sl->version_len) != UL_OK ||
+            ul_client_constraint_match(r->deps[i].constraint.ptr, r->deps[i].constraint.len, &v) !=
+                UL_OK) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The state keys the device proves, derived by itself as the ledger does (ledger/exec.c): the
+ * SMT key is SHA-256 of the whole state key, 'S' 'i' ns 0x00 hw and 'S' 'v' release id. */
+static void state_keys(ul_update *u, const ul_release *r)
+{
+    static const uint8_t inst[2] = {'S', 'i'}, rev[2] = {'S', 'v'}, nul = 0;
+    ul_sha256 h;
+    ul_client_sha256_init(&h);
+    ul_client_sha256_update(&h, inst, 2);
+    ul_client_sha256_update(&h, r->ns.ptr, r->ns.len);
+    ul_client_sha256_update(&h, &nul, 1);
+    ul_client_sha256_update(&h, u->st->hw, u->st->hw_len);
+    ul_client_sha256_final(&h, u->state_key[0]);
+    ul_client_sha256_init(&h);
+    ul_client_sha256_update(&h, rev, 2);
+    ul_client_sha256_update(&h, u->info.id, UL_HASH_BYTES);
+    ul_client_sha256_final(&h, u->state_key[1]);
+}
+
+/* Takes from the record what the later checks need: it is gone with the next section. */
+static void release_extract(ul_update *u, const ul_release *r)
+{
+    const ul_device_state *st = u->st;
+    ul_span hw = {st->hw, st->hw_len};
+    u->ns_ok = r->ns.len == u->ns_len && memcmp(r->ns.ptr, u->ns, u->ns_len) == 0;
+    for (size_t i = 0; i < r->n_hw; i++) {
+        u->hw_ok = u->hw_ok || ul_span_eq(r->hw[i], hw);
+    }
+    uint64_t have = u->comp < st->n_components ? installed(&st->comp[u->comp])->seq : 0;
+    u->rollback = r->seq <= have;
+    u->dep_ok = deps_met(u, r);
+    u->info.seq = r->seq;
+    u->info.kind = r->kind;
+    u->info.time = r->time;
+    u->info.size = r->size;
+    memcpy(u->info.digest, r->digest, UL_HASH_BYTES);
+    u->info.version_len = r->version.len;
+    memcpy(u->info.version, r->version.ptr, r->version.len);
+    u->info.encrypted = r->has_enc;
+    for (size_t i = 0; r->has_enc && i < r->enc.n_keys; i++) {
+        if (ul_span_eq(r->enc.keys[i].hw, hw)) {
+            memcpy(u->sealed, r->enc.keys[i].sealed.ptr, UL_SEALED_KEY_BYTES);
+            u->has_sealed = true;
+        }
+    }
+    u->chunk_plain = r->has_enc ? r->enc.chunk : 0;
+    state_keys(u, r);
+}
+
+static ul_err on_leaf(ul_update *u, const ul_section *s)
+{
+    static const uint8_t leaf_prefix = 0x00; /* RFC 9162 leaf hash */
+    uint8_t piece[PIECE_BYTES];
+    size_t n = 0;
+    ul_span body = s->u.leaf.body;
+    if (s->u.leaf.kind != UL_TX_PUBLISH) {
+        return UL_E_TX_KIND;
+    }
+    ul_err e = ul_schema_release_decode(&u->w.rel, body.ptr, body.len);
+    if (e != UL_OK) {
+        return e;
+    }
+    /* The release id is SHA-256 of the record; the leaf hashes the whole tx, piece by piece. */
+    ul_client_sha256(u->info.id, body.ptr, body.len);
+    ul_client_signed_digest(u->body_digest, UL_DOMAIN_RELEASE, u->st->chain_id, body.ptr, body.len);
+    ul_client_sha256_init(&u->leaf_hash);
+    ul_client_sha256_update(&u->leaf_hash, &leaf_prefix, 1);
+    if ((e = ul_schema_tx_prefix_encode(piece, sizeof piece, &n, s->u.leaf.kind)) != UL_OK) {
+        return e;
+    }
+    ul_client_sha256_update(&u->leaf_hash, piece, n);
+    ul_client_sha256_update(&u->leaf_hash, body.ptr, body.len);
+    if ((e = ul_schema_tx_middle_encode(piece, sizeof piece, &n, s->u.leaf.n_sigs)) != UL_OK) {
+        return e;
+    }
+    ul_client_sha256_update(&u->leaf_hash, piece, n);
+    release_extract(u, &u->w.rel);
+    u->sigs_left = s->u.leaf.n_sigs;
+    u->item_i = 0;
+    u->expect = UL_SEC_SIG;
+    return UL_OK;
+}
+
+static ul_err on_sig(ul_update *u, const ul_section *s)
+{
+    uint8_t piece[PIECE_BYTES];
+    size_t n = 0;
+    /* Canonical: sorted by key, one per key, as in the tx itself. */
+    if (u->item_i > 0 && memcmp(s->u.sig.pubkey, u->last_sig_key, UL_PUBKEY_BYTES) <= 0) {
+        return UL_E_SCHEMA_FIELD;
+    }
+    ul_err e = ul_client_sig_verify_digest(s->u.sig.sig, u->body_digest, s->u.sig.pubkey);
+    if (e != UL_OK) {
+        return UL_E_SIG; /* a key that does not parse cannot have signed either */
+    }
+    if ((e = ul_schema_tx_sig_encode(piece, sizeof piece, &n, &s->u.sig)) != UL_OK) {
+        return e;
+    }
+    ul_client_sha256_update(&u->leaf_hash, piece, n);
+    memcpy(u->last_sig_key, s->u.sig.pubkey, UL_PUBKEY_BYTES);
+    u->item_i++;
+    if (--u->sigs_left == 0) {
+        ul_client_sha256_final(&u->leaf_hash, u->leaf);
+        u->expect = UL_SEC_INCLUSION;
+    }
+    return UL_OK;
+}
+
+static ul_err on_inclusion(ul_update *u, const ul_section *s)
+{
+    ul_incl_fold f;
+    /* RFC 9162 paths do not pin the tree size by themselves: bind it to the header's. */
+    if (s->u.inclusion.size != u->hd.log_size) {
+        return UL_E_MERKLE_RANGE;
+    }
+    ul_err e = ul_client_incl_init(&f, u->leaf, s->u.inclusion.index, s->u.inclusion.size);
+    for (size_t i = 0; e == UL_OK && i < s->u.inclusion.n_path; i++) {
+        e = ul_client_incl_step(&f, ul_section_hash(s->u.inclusion.path, i));
+    }
+    if (e == UL_OK) {
+        e = ul_client_incl_final(&f, u->hd.log_root);
+    }
+    u->info.log_index = s->u.inclusion.index;
+    u->which = UL_PROOF_INSTALLABLE;
+    u->expect = UL_SEC_STATE;
+    return e;
+}
+
+/* ---- State proofs ------------------------------------------------------------------------- */
+
+/* The installable list's newest entry (seq 8 BE, id 32) is this release. */
+static bool list_head_is(const ul_update *u, ul_span v)
+{
+    uint8_t seq[8];
+    for (size_t i = 0; i < 8; i++) {
+        seq[i] = (uint8_t)(u->info.seq >> (56 - 8 * i));
+    }
+    return v.len >= 8 + UL_HASH_BYTES && memcmp(v.ptr, seq, 8) == 0 && eq32(v.ptr + 8, u->info.id);
+}
+
+static ul_err end_state(ul_update *u)
+{
+    ul_err e = ul_client_smt_fold_final(&u->w.sp.fold, u->hd.state_root);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (u->which == UL_PROOF_INSTALLABLE) {
+        u->installable = u->w.sp.installable;
+        u->which = UL_PROOF_REVOCATION;
+        u->expect = UL_SEC_STATE;
+    } else {
+        u->revoked = u->w.sp.member;
+        u->expect = EXPECT_END;
+    }
+    return UL_OK;
+}
+
+static ul_err on_state(ul_update *u, const ul_section *s)
+{
+    uint8_t vh[UL_HASH_BYTES];
+    uint8_t end[UL_HASH_BYTES];
+    bool own = false;
+    const uint8_t *key = u->state_key[u->which == UL_PROOF_INSTALLABLE ? 0 : 1];
+    const uint8_t *leaf_key = NULL;
+    ul_err e = UL_OK;
+    if (s->u.state.which != u->which) {
+        return UL_E_SCHEMA_FIELD;
+    }
+    if (s->u.state.terminal == UL_TERM_VALUE) {
+        ul_client_sha256(vh, s->u.state.value.ptr, s->u.state.value.len);
+        leaf_key = key;
+    } else if (s->u.state.terminal == UL_TERM_LEAF) {
+        memcpy(vh, s->u.state.leaf_value, UL_HASH_BYTES);
+        leaf_key = s->u.state.leaf_key;
+    }
+    e = ul_client_smt_end(end, &own, key, s->u.state.depth, leaf_key, vh);
+    /* The key's own leaf must come with its value: a bare hash would hide what it says. */
+    if (e == UL_OK && own && s->u.state.terminal != UL_TERM_VALUE) {
+        e = UL_E_MERKLE_PROOF;
+    }
+    if (e == UL_OK) {
+        e = ul_client_smt_fold_init(&u->w.sp.fold, key, s->u.state.depth, s->u.state.bitmap, end,
+                                    leaf_key != NULL);
+    }
+    if (e != UL_OK) {
+        return e;
+    }
+    u->w.sp.member = own;
+    u->w.sp.installable = own && list_head_is(u, s->u.state.value);
+    u->sibs_left = u->w.sp.fold.sibs_left;
+    u->expect = UL_SEC_SIBLINGS;
+    return u->sibs_left == 0 ? end_state(u) : UL_OK;
+}
+
+static ul_err on_siblings(ul_update *u, const ul_section *s)
+{
+    if (s->u.siblings.n > u->sibs_left) {
+        return UL_E_SCHEMA_FIELD; /* more siblings than the bitmap has bits */
+    }
+    for (size_t i = 0; i < s->u.siblings.n; i++) {
+        ul_err e = ul_client_smt_fold_step(&u->w.sp.fold, ul_section_hash(s->u.siblings.hashes, i));
+        if (e != UL_OK) {
+            return e;
+        }
+    }
+    u->sibs_left -= s->u.siblings.n;
+    return u->sibs_left == 0 ? end_state(u) : UL_OK;
+}
+
+/* ---- Framing ------------------------------------------------------------------------------ */
+
+static ul_err on_section(ul_update *u)
+{
+    ul_section s;
+    ul_err e = ul_schema_section_decode(&s, u->buf, u->body_len);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (s.type != u->expect) {
+        return UL_E_SCHEMA_FIELD; /* a section out of order */
+    }
+    switch (s.type) {
+    case UL_SEC_BEGIN:
+        return on_begin(u, &s);
+    case UL_SEC_HEADER:
+        return on_header(u, &s);
+    case UL_SEC_VOTER:
+        return on_voter(u, &s);
+    case UL_SEC_LEAF:
+        return on_leaf(u, &s);
+    case UL_SEC_SIG:
+        return on_sig(u, &s);
+    case UL_SEC_INCLUSION:
+        return on_inclusion(u, &s);
+    case UL_SEC_STATE:
+        return on_state(u, &s);
+    default:
+        return on_siblings(u, &s);
+    }
+}
+
+/* Takes what it can of in[0..*len): one head byte, or body bytes up to the section's end, and
+ * checks the section once it is whole. */
+static ul_err take(ul_update *u, const uint8_t **in, size_t *len)
+{
+    if (u->expect == EXPECT_END) {
+        return UL_E_CBOR_TRAILING;
+    }
+    if (!u->framed) {
+        size_t head_len = 0;
+        uint64_t body_len = 0;
+        u->head[u->head_have++] = **in;
+        (*in)++;
+        (*len)--;
+        ul_err e = ul_schema_section_frame(u->head, u->head_have, &head_len, &body_len);
+        if (e == UL_E_TRUNCATED && u->head_have < sizeof u->head) {
+            return UL_OK;
+        }
+        if (e != UL_OK) {
+            return e == UL_E_TRUNCATED ? UL_E_CBOR_MALFORMED : e;
+        }
+        u->framed = true;
+        u->body_len = (size_t)body_len;
+        u->body_have = 0;
+    } else {
+        size_t n = u->body_len - u->body_have;
+        n = n < *len ? n : *len;
+        memcpy(u->buf + u->body_have, *in, n);
+        u->body_have += n;
+        *in += n;
+        *len -= n;
+    }
+    if (u->body_have < u->body_len) {
+        return UL_OK;
+    }
+    u->framed = false;
+    u->head_have = 0;
+    return on_section(u);
+}
+
+ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len)
+{
+    if (u == NULL) {
+        return UL_E_ARG;
+    }
+    if (u->err != UL_OK) {
+        return u->err;
+    }
+    if (u->phase != UL_PH_BUNDLE) {
+        return ul_client_update_fail(u, UL_E_SEQUENCE_CALL);
+    }
+    if (in == NULL && len > 0) {
+        return ul_client_update_fail(u, UL_E_ARG);
+    }
+    while (len > 0) {
+        ul_err e = take(u, &in, &len);
+        if (e != UL_OK) {
+            return ul_client_update_fail(u, e);
+        }
+    }
+    return UL_OK;
+}
+
+ul_err ul_client_bundle_final(ul_update *u, ul_release_info *info)
+{
+    ul_err e = UL_OK;
+    if (u == NULL) {
+        return UL_E_ARG;
+    }
+    if (u->err != UL_OK) {
+        return u->err;
+    }
+    if (u->phase != UL_PH_BUNDLE) {
+        return ul_client_update_fail(u, UL_E_SEQUENCE_CALL);
+    }
+    if (u->expect != EXPECT_END || u->framed || u->head_have > 0) {
+        return ul_client_update_fail(u, UL_E_TRUNCATED);
+    }
+    /* The release's own verdicts, in the order the contract gives. */
+    if (!u->ns_ok) {
+        e = UL_E_NAMESPACE;
+    } else if (!u->hw_ok) {
+        e = UL_E_HW_MISMATCH;
+    } else if (u->revoked) {
+        e = UL_E_REVOKED;
+    } else if (!u->installable) {
+        e = UL_E_NOT_INSTALLABLE;
+    } else if (u->rollback) {
+        e = UL_E_ROLLBACK;
+    } else if (!u->dep_ok) {
+        e = UL_E_DEPENDENCY;
+    }
+    if (e != UL_OK) {
+        return ul_client_update_fail(u, e);
+    }
+    u->phase = UL_PH_IMAGE;
+    memset(&u->w.img, 0, sizeof u->w.img);
+    ul_client_sha256_init(&u->w.img.hash);
+    if (info != NULL) {
+        *info = u->info;
+    }
+    return UL_OK;
+}
+
+/* ---- Accept, abort ------------------------------------------------------------------------ */
+
+static void slot_fill(ul_slot *sl, const ul_release_info *in)
+{
+    memset(sl, 0, sizeof *sl);
+    sl->seq = in->seq;
+    memcpy(sl->digest, in->digest, UL_HASH_BYTES);
+    sl->size = in->size;
+    sl->version_len = in->version_len;
+    memcpy(sl->version, in->version, in->version_len);
+}
+
+/* Position of a new component ns: components stay sorted by namespace bytes, shorter first. */
+static size_t comp_insert_at(const ul_device_state *st, const uint8_t *ns, size_t ns_len)
+{
+    size_t i = 0;
+    for (; i < st->n_components; i++) {
+        const ul_component *c = &st->comp[i];
+        size_t m = c->ns_len < ns_len ? c->ns_len : ns_len;
+        int d = memcmp(c->ns, ns, m);
+        if (d > 0 || (d == 0 && c->ns_len > ns_len)) {
+            break;
+        }
+    }
+    return i;
+}
+
+ul_err ul_client_update_accept(ul_update *u, ul_device_state *st)
+{
+    if (u == NULL) {
+        return UL_E_ARG;
+    }
+    if (u->err != UL_OK) {
+        return u->err;
+    }
+    if (u->phase != UL_PH_IMAGE_OK || st == NULL || st != u->st) {
+        return UL_E_SEQUENCE_CALL; /* nothing written: the image was not accepted (here) */
+    }
+    size_t i = u->comp;
+    if (i == st->n_components) {
+        i = comp_insert_at(st, u->ns, u->ns_len);
+        memmove(&st->comp[i + 1], &st->comp[i], (st->n_components - i) * sizeof st->comp[0]);
+        st->n_components++;
+        memset(&st->comp[i], 0, sizeof st->comp[i]);
+        memcpy(st->comp[i].ns, u->ns, u->ns_len);
+        st->comp[i].ns_len = u->ns_len;
+        st->comp[i].active = 1; /* so that slot 0 is the one written, as update_slot said */
+    }
+    ul_component *c = &st->comp[i];
+    uint64_t slot = 1 - (c->active & 1);
+    slot_fill(&c->slot[slot], &u->info);
+    c->active = slot;
+    c->trial = true;
+    c->boots = 0;
+    st->height = u->hd.height;
+    memcpy(st->header_hash, u->hd_hash, UL_HASH_BYTES);
+    memcpy(st->valset_hash, u->hd.next_validators_hash, UL_HASH_BYTES);
+    ul_client_update_abort(u);
+    return UL_OK;
+}
+
+void ul_client_update_abort(ul_update *u)
+{
+    if (u != NULL) {
+        sodium_memzero(u, sizeof *u);
+    }
+}
+
+uint64_t ul_client_update_slot(const ul_device_state *st, const uint8_t *ns, size_t ns_len)
+{
+    size_t i = comp_index(st, ns, ns_len);
+    return i < st->n_components ? 1 - (st->comp[i].active & 1) : 0;
+}
+
+ul_err ul_client_bundle_verify(ul_update *u, ul_release_info *info, const ul_device_state *st,
+                               const uint8_t *ns, size_t ns_len, const uint8_t *bundle, size_t len)
+{
+    ul_err e = ul_client_update_begin(u, st, ns, ns_len, NULL, 0, 0);
+    if (e == UL_OK) {
+        e = ul_client_bundle_update(u, bundle, len);
+    }
+    return e != UL_OK ? e : ul_client_bundle_final(u, info);
+}

@@ -1,0 +1,107 @@
+/* upledger-device internals: the host device program built only on libupclient
+ * (client/ul_client.h) and libcurl. It shows a complete update from untrusted mirrors: bundle
+ * and image streamed into the verifier, the image written to the inactive slot, A/B trial with
+ * confirm or fall back. Nothing here includes cli/, ledger/ or node/ code. */
+#ifndef UL_DEVICE_H
+#define UL_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../client/ul_client.h"
+
+#define UL_DEV_EXIT_FAIL 1
+#define UL_DEV_EXIT_USAGE 2
+
+/* Program settings (not protocol bounds, so not in schema/ul_limits.h). */
+/* Seconds a mirror may take to connect, or stay silent mid-transfer, before it counts as
+ * stalled: long enough for a slow cellular link, short enough that the next mirror is tried. */
+#define UL_DEV_DEFAULT_TIMEOUT 30
+/* A bundle transfer may last at most this many --timeout periods in all: a bundle is small
+ * (<= UL_MAX_BUNDLE_BYTES), so a mirror that trickles one byte per period is cut off. */
+#define UL_DEV_BUNDLE_PERIODS 4
+/* Image transfers may also take size / UL_DEV_MIN_RATE seconds: the slowest link a device is
+ * expected to update over (16 KiB/s) still finishes; a trickling mirror does not hold it for ever. */
+#define UL_DEV_MIN_RATE 16384
+/* Bytes of a persisted device state: UL_MAX_COMPONENTS components of two slots with labels
+ * (~5 KB at most) with room to spare. */
+#define UL_DEV_STATE_MAX 16384
+/* A genesis file: a validator set and a few fields. */
+#define UL_DEV_GENESIS_MAX (UL_MAX_VALSET_BYTES + 1024)
+/* URLs the device builds: a mirror base plus namespace, class and file name. */
+#define UL_DEV_URL_MAX (UL_MAX_LINK_LEN + UL_MAX_NS_LEN + 3 * UL_MAX_LABEL_LEN + 128)
+/* Paths under the state directory. */
+#define UL_DEV_PATH_MAX 4096
+/* Class-key files: ~200 bytes of JSON. */
+#define UL_DEV_CLASS_KEY_MAX 4096
+
+/* Prints "upledger-device: <context>: UL_E_NAME: <message>" on stderr; returns exit status 1. */
+int ul_dev_fail(ul_err e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "upledger-device: <message> (see --help)" on stderr; returns exit status 2. */
+int ul_dev_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Options of a command: single values, repeated values (up to max), flags. */
+typedef struct {
+    const char *name;
+    const char **value;
+    const char **multi;
+    size_t *n_multi;
+    size_t max_multi;
+    bool *flag;
+} ul_dev_opt;
+
+/* Parses argv[1..] (argv[0] is the command). Returns -1 when parsed, else the exit status
+ * (0 after printing help). */
+int ul_dev_parse(int argc, char **argv, const ul_dev_opt *opts, size_t n, const char *help);
+
+/* ---- http.c: GET with bounded time, privacy-minimal requests ---- */
+
+/* Receives the body as it arrives; a non-UL_OK return aborts the transfer with that error. */
+typedef ul_err (*ul_dev_body_fn)(void *arg, const uint8_t *p, size_t n);
+
+/* GETs url, handing the body (only of a 200 answer) to fn. Connect and stall bounded by
+ * timeout_s, the whole transfer by max_s. Returns: UL_OK; fn's error; UL_E_TIMEOUT for a
+ * stalled or slow mirror; UL_E_NET otherwise (an HTTP status other than 200 is named in msg). */
+ul_err ul_dev_http_get(const char *url, long timeout_s, long max_s, ul_dev_body_fn fn, void *arg,
+                       char *msg, size_t cap);
+ul_err ul_dev_http_init(void);
+void ul_dev_http_cleanup(void);
+/* Appends to out one path segment naming label as export does (schema-safe characters kept,
+ * others %XX), escaped once more for the URL (% -> %25). */
+void ul_dev_url_segment(char *out, size_t cap, const uint8_t *label, size_t len);
+
+/* ---- store.c: the state directory ---- */
+
+/* DIR/state.cbor (ul_schema_device_state_encode), DIR/class.key (0600), DIR/slots/...,
+ * DIR/lock (flock: one program at a time on a state). */
+ul_err ul_dev_lock(const char *dir, int *fd);
+ul_err ul_dev_state_load(const char *dir, ul_device_state *st);
+/* Atomic: temporary file, fsync, rename, fsync of the directory. */
+ul_err ul_dev_state_save(const char *dir, const ul_device_state *st);
+bool ul_dev_state_exists(const char *dir);
+/* Reads a class-key file (format upledger-class-key/1) into sk32; *have false when path is
+ * absent and may_be_absent. */
+ul_err ul_dev_class_key_load(const char *path, uint8_t sk32[32], bool may_be_absent, bool *have);
+/* Copies the class key file src into DIR/class.key (0600, never replacing one). */
+ul_err ul_dev_class_key_copy(const char *src, const char *dir);
+/* Writes DIR/name through DIR/name.tmp: fsync, then rename (replace) or link (never replace:
+ * UL_E_EXISTS), then fsync of DIR. */
+ul_err ul_dev_write_file(const char *dir, const char *name, const uint8_t *p, size_t n, int mode,
+                         bool replace);
+ul_err ul_dev_mkdirs(const char *path, int mode);
+ul_err ul_dev_fsync_dir(const char *dir);
+ul_err ul_dev_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len);
+/* DIR/slots/<vendor>/<product>: where a component's slot files 0 and 1 live. */
+ul_err ul_dev_slot_dir(char *out, size_t cap, const char *dir, const uint8_t *ns, size_t ns_len);
+/* Wipes secrets (not optimised away). */
+void ul_dev_wipe(void *p, size_t n);
+
+/* Applies a device start (ul_client_device_boot) to st and prints each fallback.
+ * Returns: the number of components that fell back. */
+size_t ul_dev_boot(ul_device_state *st);
+
+/* ---- update.c ---- */
+int ul_dev_cmd_update(int argc, char **argv);
+
+#endif
