@@ -257,7 +257,8 @@ typedef struct {
     uint8_t leaf[UL_HASH_BYTES];
     uint8_t body_digest[UL_HASH_BYTES]; /* signed digest of the record (UL_DOMAIN_RELEASE) */
     uint8_t last_sig_key[UL_PUBKEY_BYTES];
-    uint8_t state_key[2][UL_HASH_BYTES];
+    uint8_t state_key[2][UL_HASH_BYTES]; /* [0] is set per proof from inst_prefix */
+    ul_sha256 inst_prefix; /* SHA-256 state after 'S' 'i' ns 0x00: the proof names the class */
     bool ns_ok, hw_ok, rollback, dep_ok, installable, revoked;
     ul_release_info info;
     uint64_t chunk_plain;

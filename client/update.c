@@ -241,17 +241,16 @@ static bool deps_met(const ul_update *u, const ul_release *r)
 }
 
 /* The state keys the device proves, derived by itself as the ledger does (ledger/exec.c): the
- * SMT key is SHA-256 of the whole state key, 'S' 'i' ns 0x00 hw and 'S' 'v' release id. */
+ * SMT key is SHA-256 of the whole state key, 'S' 'i' ns 0x00 hw and 'S' 'v' release id. The
+ * installable key is finished when its proof names the class (on_state). */
 static void state_keys(ul_update *u, const ul_release *r)
 {
     static const uint8_t inst[2] = {'S', 'i'}, rev[2] = {'S', 'v'}, nul = 0;
     ul_sha256 h;
-    ul_client_sha256_init(&h);
-    ul_client_sha256_update(&h, inst, 2);
-    ul_client_sha256_update(&h, r->ns.ptr, r->ns.len);
-    ul_client_sha256_update(&h, &nul, 1);
-    ul_client_sha256_update(&h, u->st->hw, u->st->hw_len);
-    ul_client_sha256_final(&h, u->state_key[0]);
+    ul_client_sha256_init(&u->inst_prefix);
+    ul_client_sha256_update(&u->inst_prefix, inst, 2);
+    ul_client_sha256_update(&u->inst_prefix, r->ns.ptr, r->ns.len);
+    ul_client_sha256_update(&u->inst_prefix, &nul, 1);
     ul_client_sha256_init(&h);
     ul_client_sha256_update(&h, rev, 2);
     ul_client_sha256_update(&h, u->info.id, UL_HASH_BYTES);
@@ -404,8 +403,16 @@ static ul_err on_state(ul_update *u, const ul_section *s)
     const uint8_t *key = u->state_key[u->which == UL_PROOF_INSTALLABLE ? 0 : 1];
     const uint8_t *leaf_key = NULL;
     ul_err e = UL_OK;
+    bool own_class = true;
     if (s->u.state.which != u->which) {
         return UL_E_SCHEMA_FIELD;
+    }
+    if (u->which == UL_PROOF_INSTALLABLE) {
+        /* The proof is checked for the class it names; only the device's own class counts. */
+        ul_span hw = s->u.state.hw;
+        ul_client_sha256_update(&u->inst_prefix, hw.ptr, hw.len);
+        ul_client_sha256_final(&u->inst_prefix, u->state_key[0]);
+        own_class = hw.len == u->st->hw_len && memcmp(hw.ptr, u->st->hw, hw.len) == 0;
     }
     if (s->u.state.terminal == UL_TERM_VALUE) {
         ul_client_sha256(vh, s->u.state.value.ptr, s->u.state.value.len);
@@ -427,7 +434,7 @@ static ul_err on_state(ul_update *u, const ul_section *s)
         return e;
     }
     u->w.sp.member = own;
-    u->w.sp.installable = own && list_head_is(u, s->u.state.value);
+    u->w.sp.installable = own && own_class && list_head_is(u, s->u.state.value);
     u->sibs_left = u->w.sp.fold.sibs_left;
     u->expect = UL_SEC_SIBLINGS;
     return u->sibs_left == 0 ? end_state(u) : UL_OK;

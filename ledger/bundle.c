@@ -106,13 +106,14 @@ static ul_err emit_release(ul_bundle_work *b, ul_chain *c, const ul_release_loc 
 }
 
 /* STATE then its siblings bottom up, at most UL_MAX_SIBLINGS_PER_SECTION per section. */
-static ul_err emit_state_proof(ul_bundle_work *b, uint64_t which, const uint8_t key[UL_HASH_BYTES],
-                               const uint8_t *value, size_t vlen)
+static ul_err emit_state_proof(ul_bundle_work *b, uint64_t which, ul_span hw,
+                               const uint8_t key[UL_HASH_BYTES], const uint8_t *value, size_t vlen)
 {
     ul_state_proof *p = &b->sp;
     memset(&b->s, 0, sizeof b->s);
     b->s.type = UL_SEC_STATE;
     b->s.u.state.which = which;
+    b->s.u.state.hw = which == UL_PROOF_INSTALLABLE ? hw : (ul_span){NULL, 0};
     b->s.u.state.depth = p->depth;
     memcpy(b->s.u.state.bitmap, p->bitmap, sizeof p->bitmap);
     if (p->has_leaf && memcmp(p->leaf_key, key, UL_HASH_BYTES) == 0) {
@@ -157,7 +158,7 @@ static ul_err emit_state(ul_bundle_work *b, ul_chain *c, ul_state_kind kind, uin
         e = UL_OK; /* absent at h, whatever holds now */
     }
     if (e == UL_OK) {
-        e = emit_state_proof(b, which, key, value, vlen);
+        e = emit_state_proof(b, which, hw, key, value, vlen);
     }
     free(value);
     return e;

@@ -7,7 +7,8 @@
 
 #include "internal.h"
 
-/* Elements of each section's array, type included (VOTER: 3 unsigned, 5 signed). */
+/* Elements of each section's array, type included (VOTER: 3 unsigned, 5 signed; STATE: 5 for a
+ * revocation proof, 6 for an installable-list proof, which names its hardware class). */
 static const size_t section_items[UL_SEC_MAX_ + 1] = {
     [UL_SEC_BEGIN] = 4, [UL_SEC_HEADER] = 4,    [UL_SEC_VOTER] = 3, [UL_SEC_LEAF] = 4,
     [UL_SEC_SIG] = 3,   [UL_SEC_INCLUSION] = 4, [UL_SEC_STATE] = 5, [UL_SEC_SIBLINGS] = 2,
@@ -176,12 +177,15 @@ static ul_err dec_terminal(ul_cbor_reader *r, ul_section *s)
     return e;
 }
 
-static ul_err dec_state(ul_cbor_reader *r, ul_section *s)
+static ul_err dec_state(ul_cbor_reader *r, ul_section *s, size_t n)
 {
     ul_cbor_item it;
     ul_err e = read_bounded(r, &s->u.state.which, UL_PROOF_INSTALLABLE, UL_PROOF_REVOCATION);
     if (e == UL_E_LIMIT) {
         e = UL_E_SCHEMA_FIELD; /* a proof kind, not a size */
+    }
+    if (e == UL_OK && n != (s->u.state.which == UL_PROOF_INSTALLABLE ? 6u : 5u)) {
+        e = UL_E_SCHEMA_FIELD;
     }
     if (e == UL_OK) {
         e = read_bounded(r, &s->u.state.depth, 0, UL_SMT_DEPTH);
@@ -199,7 +203,11 @@ static ul_err dec_state(ul_cbor_reader *r, ul_section *s)
     if (!bitmap_clean(s->u.state.bitmap, s->u.state.depth)) {
         return UL_E_SCHEMA_FIELD;
     }
-    return dec_terminal(r, s);
+    e = dec_terminal(r, s);
+    if (e == UL_OK && s->u.state.which == UL_PROOF_INSTALLABLE) {
+        e = ul_read_label(r, &s->u.state.hw, UL_MAX_LABEL_LEN);
+    }
+    return e;
 }
 
 static ul_err dec_body(ul_cbor_reader *r, ul_section *s, size_t n)
@@ -218,7 +226,7 @@ static ul_err dec_body(ul_cbor_reader *r, ul_section *s, size_t n)
     case UL_SEC_INCLUSION:
         return dec_inclusion(r, s);
     case UL_SEC_STATE:
-        return dec_state(r, s);
+        return dec_state(r, s, n);
     default:
         return read_hashes(r, &s->u.siblings.hashes, &s->u.siblings.n, 1,
                            UL_MAX_SIBLINGS_PER_SECTION);
@@ -248,7 +256,8 @@ ul_err ul_schema_section_decode(ul_section *out, const uint8_t *in, size_t len)
         return UL_E_SCHEMA_FIELD; /* unknown section */
     }
     bool voter5 = out->type == UL_SEC_VOTER && n == 5;
-    if (n != section_items[out->type] && !voter5) {
+    bool state6 = out->type == UL_SEC_STATE && n == 6; /* dec_state checks against the kind */
+    if (n != section_items[out->type] && !voter5 && !state6) {
         return UL_E_SCHEMA_FIELD;
     }
     e = dec_body(&r, out, n);
@@ -323,13 +332,17 @@ static void enc_state(ul_cbor_writer *w, const ul_section *s)
     default:
         ul_cbor_fail(w, UL_E_SCHEMA_FIELD);
     }
+    if (s->u.state.which == UL_PROOF_INSTALLABLE) {
+        ul_cbor_put_text(w, s->u.state.hw);
+    }
 }
 
 /* The array of one section (without its byte-string head). */
 static void enc_body(ul_cbor_writer *w, const ul_section *s, const uint8_t (*hashes)[UL_HASH_BYTES])
 {
     bool signed_voter = s->type == UL_SEC_VOTER && s->u.voter.has_sig;
-    ul_cbor_put_array(w, signed_voter ? 5 : section_items[s->type]);
+    bool inst = s->type == UL_SEC_STATE && s->u.state.which == UL_PROOF_INSTALLABLE;
+    ul_cbor_put_array(w, signed_voter ? 5 : inst ? 6 : section_items[s->type]);
     ul_cbor_put_uint(w, s->type);
     switch (s->type) {
     case UL_SEC_BEGIN:

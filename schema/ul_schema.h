@@ -468,7 +468,7 @@ ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len);
  *   LEAF                       [3, kind uint (2), body (embedded release map), n_sigs uint]
  *   n_sigs times SIG           [4, pubkey bstr(32), sig bstr(64)]
  *   INCLUSION                  [5, leaf index uint, tree size uint, [* bstr(32)] path bottom up]
- *   STATE (installable list)   [6, 1, depth uint, bitmap bstr, terminal]
+ *   STATE (installable list)   [6, 1, depth uint, bitmap bstr, terminal, hw tstr]
  *   SIBLINGS ...               [7, [+ bstr(32)]]   bottom up, popcount(bitmap) hashes in all
  *   STATE (revocation)         [6, 2, depth uint, bitmap bstr, terminal]
  *   SIBLINGS ...
@@ -484,7 +484,9 @@ ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len);
  * bstr (membership: the value's bytes, whose hash is the leaf's value hash), null (the path
  * ends in an empty subtree) or [key bstr(32), value hash bstr(32)] (it ends in another key's
  * leaf); its siblings follow bottom up (deepest first), at most UL_MAX_SIBLINGS_PER_SECTION per
- * SIBLINGS section. State keys: installable = SHA-256("Si" ns 0x00 hw), revocation =
+ * SIBLINGS section. The installable proof names its hardware class, so that a device of a class
+ * the release does not support learns exactly that (UL_E_HW_MISMATCH) from a genuine bundle of
+ * another class rather than a bare proof failure. State keys: installable = SHA-256("Si" ns 0x00 hw), revocation =
  * SHA-256("Sv" release id); the installable value is (seq 8 BE, release id 32) entries,
  * newest first. */
 #define UL_BUNDLE_VERSION 2
@@ -555,6 +557,7 @@ typedef struct {
             ul_span value;      /* UL_TERM_VALUE: <= UL_MAX_STATE_VALUE_BYTES */
             uint8_t leaf_key[UL_HASH_BYTES];   /* UL_TERM_LEAF */
             uint8_t leaf_value[UL_HASH_BYTES]; /* UL_TERM_LEAF */
+            ul_span hw; /* UL_PROOF_INSTALLABLE: the hardware class the list is for */
         } state;
         struct {
             ul_span hashes; /* n hashes, stride UL_SECTION_HASH_STRIDE */

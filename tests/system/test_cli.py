@@ -348,10 +348,10 @@ def test_proof_and_verify(ctx, tmp_path):
     assert v.json["image_sha256"] == hashlib.sha256(data).hexdigest()
     vh = run_cli(verify + [bundle])
     assert vh.rc == 0 and vh.out.startswith("verified"), vh
-    # A device of another class: the bundle's installable-list proof is for hw-a's state key,
-    # not hw-z's, so it does not verify for this device (proofs fail before release verdicts).
+    # A device of another class: the proofs hold (the installable proof names hw-a), and the
+    # release does not support hw-z.
     assert_rejected(run_cli(["verify", "--bundle", bundle, "--image", image, "--genesis",
-                             genesis, "--hw", "hw-z"]), "UL_E_MERKLE_PROOF")
+                             genesis, "--hw", "hw-z"]), "UL_E_HW_MISMATCH")
     # The node makes no bundle for a class the release does not list.
     assert_rejected(ctx.cli("query", "proof", rid, "--hw", "hw-z", json_out=True),
                     "UL_E_HW_MISMATCH")

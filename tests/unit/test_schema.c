@@ -3305,6 +3305,7 @@ static void ex_sections(void)
     s[7].u.state.terminal = UL_TERM_VALUE;
     fill(ex_state_value, sizeof ex_state_value, 0x60);
     s[7].u.state.value = (ul_span){ex_state_value, sizeof ex_state_value};
+    s[7].u.state.hw = ul_span_str("rx1-revA");
     s[8].type = UL_SEC_SIBLINGS;
     s[8].u.siblings.n = 3;
     s[9].type = UL_SEC_STATE; /* ends in an empty subtree */
@@ -3423,6 +3424,7 @@ static void test_sections_roundtrip(void **state)
             assert_memory_equal(d.u.state.bitmap, x->u.state.bitmap, 32);
             assert_true(ul_span_eq(d.u.state.value, x->u.state.value));
             assert_memory_equal(d.u.state.leaf_key, x->u.state.leaf_key, 32);
+            assert_true(ul_span_eq(d.u.state.hw, x->u.state.hw));
             break;
         default:
             assert_int_equal(d.u.siblings.n, x->u.siblings.n);
@@ -3689,12 +3691,14 @@ static void inclusion_with(uint64_t index, uint64_t size, size_t n_path, size_t 
     put_hash_list(w, n_path, hlen);
 }
 
-static void state_with(uint64_t which, uint64_t depth, const uint8_t *bitmap, size_t blen,
-                       int terminal, size_t vlen)
+/* A STATE section; the installable kind (1) names a class, hw_len bytes long (0: none sent). */
+static void state_with_hw(uint64_t which, uint64_t depth, const uint8_t *bitmap, size_t blen,
+                          int terminal, size_t vlen, size_t hw_len)
 {
     static uint8_t v[UL_MAX_STATE_VALUE_BYTES + 8];
+    static char hw[UL_MAX_LABEL_LEN + 2];
     ul_cbor_writer *w = vbegin();
-    ul_cbor_put_array(w, 5);
+    ul_cbor_put_array(w, hw_len ? 6 : 5);
     ul_cbor_put_uint(w, UL_SEC_STATE);
     ul_cbor_put_uint(w, which);
     ul_cbor_put_uint(w, depth);
@@ -3718,6 +3722,16 @@ static void state_with(uint64_t which, uint64_t depth, const uint8_t *bitmap, si
     default:
         ul_cbor_put_raw(w, (ul_span){(const uint8_t *)"\xf5", 1}); /* true */
     }
+    if (hw_len) {
+        memset(hw, 'h', sizeof hw);
+        ul_cbor_put_text(w, (ul_span){(const uint8_t *)hw, hw_len});
+    }
+}
+
+static void state_with(uint64_t which, uint64_t depth, const uint8_t *bitmap, size_t blen,
+                       int terminal, size_t vlen)
+{
+    state_with_hw(which, depth, bitmap, blen, terminal, vlen, which == 1 ? 8 : 0);
 }
 
 static void test_section_proof_fields(void **state)
@@ -3770,6 +3784,15 @@ static void test_section_proof_fields(void **state)
     assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
     state_with(1, 9, bm, 2, 5, 0);
     assert_int_equal(sec_dec(), UL_E_CBOR_TYPE);
+    /* The installable proof names its class (a label); the revocation proof names none. */
+    state_with_hw(1, 9, bm, 2, 0, 0, 0);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    state_with_hw(2, 9, bm, 2, 0, 0, 8);
+    assert_int_equal(sec_dec(), UL_E_SCHEMA_FIELD);
+    state_with_hw(1, 9, bm, 2, 0, 0, UL_MAX_LABEL_LEN);
+    assert_int_equal(sec_dec(), UL_OK);
+    state_with_hw(1, 9, bm, 2, 0, 0, UL_MAX_LABEL_LEN + 1);
+    assert_int_equal(sec_dec(), UL_E_LIMIT);
     /* SIBLINGS: 1..64 hashes. */
     for (size_t n = 0; n <= UL_MAX_SIBLINGS_PER_SECTION + 1; n += UL_MAX_SIBLINGS_PER_SECTION) {
         for (size_t k = n ? n - 1 : 0; k <= n + 1 && k <= UL_MAX_SIBLINGS_PER_SECTION + 1; k++) {

@@ -774,6 +774,7 @@ static uint8_t *with_installable_for(ul_chain *c, const uint8_t *b, size_t n, co
     memset(&sec, 0, sizeof sec);
     sec.type = UL_SEC_STATE;
     sec.u.state.which = UL_PROOF_INSTALLABLE;
+    sec.u.state.hw = ul_span_str(hw);
     sec.u.state.depth = p.depth;
     memcpy(sec.u.state.bitmap, p.bitmap, sizeof p.bitmap);
     if (p.has_leaf && memcmp(p.leaf_key, key, UL_HASH_BYTES) == 0) {
@@ -813,15 +814,29 @@ static void test_deferred(void **state)
     device(f, &st, "board-a");
     /* Other namespace: the device asked for another component. */
     assert_int_equal(verify_ns(&st, "acme/other", b, n, n, NULL), UL_E_NAMESPACE);
-    /* Other hardware class: a board-b device given the proof for its own class. */
+    /* Other hardware class: a board-b device given board-a's genuine bundle, or one carrying the
+     * proof for its own class; a board-a device given the proof for board-b (sound, but not
+     * about its class); a proof relabelled to another class than it proves. */
     device(f, &st_b, "board-b");
-    assert_int_equal(verify(&st_b, b, n), UL_E_MERKLE_PROOF); /* board-a's proof: not its key */
+    assert_int_equal(verify(&st_b, b, n), UL_E_HW_MISMATCH);
     uint8_t *b2 = with_installable_for(c, b, n, NS, "board-b", 2, &n2);
     assert_int_equal(verify(&st_b, b2, n2), UL_E_HW_MISMATCH);
+    assert_int_equal(verify(&st, b2, n2), UL_E_NOT_INSTALLABLE);
     free(b2);
     b2 = with_installable_for(c, b, n, NS, "board-a", 2, &n2); /* the splice itself is sound */
     assert_int_equal(verify(&st, b2, n2), UL_OK);
     free(b2);
+    {
+        static secref rs2[MAX_SECS];
+        size_t k2 = split(b, n, rs2);
+        size_t si = nth(rs2, k2, UL_SEC_STATE, 0, UL_PROOF_INSTALLABLE);
+        ul_section x = rs2[si].s;
+        x.u.state.hw = ul_span_str("board-b");
+        b2 = replace(b, n, rs2, k2, si, &x, &n2);
+        assert_int_equal(verify(&st, b2, n2), UL_E_MERKLE_PROOF);
+        assert_int_equal(verify(&st_b, b2, n2), UL_E_MERKLE_PROOF);
+        free(b2);
+    }
     /* Superseded: release 2 is the newest, so release 1 is not installable. */
     rel_simple(&rs, 2, "2.0");
     publish(f, c, &rs, id2);
@@ -1247,6 +1262,7 @@ static void test_proofs(void **state)
     /* Proofs swapped: the revocation proof where the installable one belongs. */
     x = s2[sr].s;
     x.u.state.which = UL_PROOF_INSTALLABLE;
+    x.u.state.hw = ul_span_str("board-a");
     b2 = replace(bx, nx, s2, kx, nth(s2, kx, UL_SEC_STATE, 0, UL_PROOF_INSTALLABLE), &x, &n2);
     assert_int_not_equal(verify(&st, b2, n2), UL_OK); /* another key, other siblings */
     free(b2);
