@@ -34,15 +34,21 @@ static ul_err emit(ul_bundle_work *b, const uint8_t (*hashes)[UL_HASH_BYTES])
 }
 
 /* HEADER then one VOTER per member of the set that signs height h, in set order, with the
- * stored commit's time and signature for those that signed. The last header is kept in b->hd. */
+ * stored commit's time and signature for those that signed, until their power exceeds 2/3 of the
+ * set's: a device verifies every signature it is given, and a quorum is all it needs. The last
+ * header is kept in b->hd. */
 static ul_err emit_header(ul_bundle_work *b, ul_chain *c, uint64_t h, bool last)
 {
     uint8_t *hdr = NULL, *cm = NULL;
     size_t hlen, clen, j = 0;
+    uint64_t total = 0, signed_power = 0;
     ul_err e = ul_chain_header_bytes(c, h, &hdr, &hlen);
     if (e == UL_OK && (e = ul_chain_commit_bytes(c, h, &cm, &clen)) == UL_OK &&
         (e = ul_schema_commit_decode(&b->cm, cm, clen)) == UL_OK) {
         e = ul_chain_valset_at(c, h, &b->vs);
+    }
+    for (size_t i = 0; e == UL_OK && i < b->vs.n; i++) {
+        total += b->vs.v[i].power; /* a valid set's total stays below 2^60 */
     }
     if (e == UL_OK) {
         memset(&b->s, 0, sizeof b->s);
@@ -59,9 +65,12 @@ static ul_err emit_header(ul_bundle_work *b, ul_chain *c, uint64_t h, bool last)
         b->s.u.voter.power = b->vs.v[i].power;
         /* Commit indexes ascend, so one pass pairs them with the members. */
         if (j < b->cm.n_sigs && b->cm.sigs[j].index == i) {
-            b->s.u.voter.has_sig = true;
-            b->s.u.voter.time_ms = b->cm.sigs[j].time_ms;
-            memcpy(b->s.u.voter.sig, b->cm.sigs[j].sig, UL_SIG_BYTES);
+            if (signed_power * 3 <= total * 2) {
+                b->s.u.voter.has_sig = true;
+                b->s.u.voter.time_ms = b->cm.sigs[j].time_ms;
+                memcpy(b->s.u.voter.sig, b->cm.sigs[j].sig, UL_SIG_BYTES);
+                signed_power += b->vs.v[i].power;
+            }
             j++;
         }
         e = emit(b, NULL);

@@ -1,10 +1,18 @@
-/* Device-side figures: the update context's size, the stack the verifier really uses (painted
- * thread stack, so libsodium, libsecp256k1 and libcbor frames count too), bundle bytes and
- * verification cost for consortia of 1, 4 and 7 validators, and image streaming throughput,
- * plain and encrypted. Usage: bench_device DIR [ITERS] [IMAGE_MIB]
- *        bench_device DIR ITERS IMAGE_MIB K...   (only these validator counts)
- * run.sh also runs it under callgrind with UL_BENCH_CG=1 (one bundle verification per run,
- * toggled on bench_device_verify_once) for instruction counts. */
+/* Device-side figures (issue: device verification library). Two modes:
+ *
+ *   bench_device build DIR RELEASES   a chain of RELEASES releases (+2 measured ones) committed by
+ *                                     4 validators, then a set change to 7; writes bundles,
+ *                                     device states and the 1 MiB images to DIR
+ *   bench_device measure DIR ITERS    what a device spends on them: context size, stack really
+ *                                     used (painted thread stack: libsodium, libsecp256k1 and
+ *                                     libcbor frames count), bundle bytes, bundle verification
+ *                                     time, and the whole update of the 1 MiB image against
+ *                                     SHA-256 of that image alone
+ *
+ * run.sh runs `measure` again under callgrind with UL_BENCH_CG=1 (one call of each cg_* function,
+ * instruction counts that this shared machine's noise does not move). The 7-validator device is
+ * anchored after the set change (its state trusts the new set), so its figure is the 7-validator
+ * commit alone; the 4-validator device is anchored at genesis. */
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,18 +24,11 @@
 #include "client/ul_client.h"
 
 #define MAX_VALS 7
-#define RELEASES 1024 /* realistic log depth for the inclusion proof */
+#define GENESIS_VALS 4
+#define BATCH 2048 /* releases per block while building */
+#define IMAGE_BYTES (1u << 20)
 #define HW_PLAIN "acme-router-x1-rev-a"
 #define HW_ENC "acme-router-x1-rev-b"
-
-typedef struct {
-    size_t k;
-    ul_key *keys[MAX_VALS]; /* sorted by public key: set order */
-    uint8_t genesis[UL_MAX_VALSET_BYTES + 256];
-    size_t glen;
-    ul_chain *chain;
-    uint64_t now_ms;
-} net;
 
 static int fail(const char *what, ul_err e)
 {
@@ -35,43 +36,97 @@ static int fail(const char *what, ul_err e)
     return 1;
 }
 
+/* ---- files in DIR ------------------------------------------------------------------------- */
+
+static int put_file(const char *dir, const char *name, const uint8_t *b, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(b, 1, n, f) == n;
+    if (f && fclose(f) != 0) {
+        ok = 0;
+    }
+    return ok ? 0 : fail(path, UL_E_IO);
+}
+
+static uint8_t *get_file(const char *dir, const char *name, size_t *n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    uint8_t *b = NULL;
+    long len = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (b = malloc((size_t)len + 1)) && fread(b, 1, (size_t)len, f) == (size_t)len) {
+        *n = (size_t)len;
+    } else {
+        free(b);
+        b = NULL;
+        fail(path, UL_E_IO);
+    }
+    if (f) {
+        fclose(f);
+    }
+    return b;
+}
+
+/* ---- build -------------------------------------------------------------------------------- */
+
+typedef struct {
+    ul_key *keys[MAX_VALS]; /* sorted by public key: set order */
+    uint8_t genesis[UL_MAX_VALSET_BYTES + 256];
+    size_t glen;
+    ul_chain *chain;
+    size_t signers; /* validators of the current set: keys[0..signers) */
+    uint64_t now_ms;
+} net;
+
 static int key_cmp(const void *a, const void *b)
 {
     return memcmp(ul_key_pubkey(*(ul_key *const *)a), ul_key_pubkey(*(ul_key *const *)b),
                   UL_PUBKEY_BYTES);
 }
 
-static int net_open(net *n, size_t k, const char *dir)
+static void set_of(ul_valset *vs, const net *n, size_t k)
+{
+    memset(vs, 0, sizeof *vs);
+    vs->n = k;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(vs->v[i].pubkey, ul_key_pubkey(n->keys[i]), UL_PUBKEY_BYTES);
+        vs->v[i].power = 1;
+    }
+}
+
+static int net_open(net *n, const char *dir)
 {
     static ul_genesis g;
     memset(n, 0, sizeof *n);
-    memset(&g, 0, sizeof g);
-    n->k = k;
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < MAX_VALS; i++) {
         ul_err e = ul_key_generate(&n->keys[i]);
         if (e != UL_OK) {
             return fail("keygen", e);
         }
     }
-    qsort(n->keys, k, sizeof n->keys[0], key_cmp);
-    n->now_ms = bench_wall_ms() - 3600 * 1000;
+    /* Keys sorted, so the first GENESIS_VALS form the genesis set and all 7 the later one. */
+    qsort(n->keys, MAX_VALS, sizeof n->keys[0], key_cmp);
+    n->signers = GENESIS_VALS;
+    n->now_ms = bench_wall_ms() - 24 * 3600 * 1000;
+    memset(&g, 0, sizeof g);
     g.version = 1;
     g.name = ul_span_str("bench-device");
     g.time_ms = n->now_ms;
-    g.validators.n = k;
-    for (size_t i = 0; i < k; i++) {
-        memcpy(g.validators.v[i].pubkey, ul_key_pubkey(n->keys[i]), UL_PUBKEY_BYTES);
-        g.validators.v[i].power = 1;
-    }
+    set_of(&g.validators, n, GENESIS_VALS);
     ul_err e = ul_schema_genesis_encode(n->genesis, sizeof n->genesis, &n->glen, &g);
     if (e == UL_OK) {
-        mkdir(dir, 0700);
-        e = ul_chain_open(&n->chain, dir, n->genesis, n->glen);
+        char db[4096];
+        snprintf(db, sizeof db, "%s/db", dir);
+        e = ul_chain_open(&n->chain, db, n->genesis, n->glen);
     }
     return e == UL_OK ? 0 : fail("chain", e);
 }
 
-/* Seals the pending block and commits it with a precommit from every validator. */
+/* Seals the pending block and commits it with a precommit from every validator of the set. */
 static int net_commit(net *n)
 {
     static ul_commit cm;
@@ -84,7 +139,7 @@ static int net_commit(net *n)
     memset(&cm, 0, sizeof cm);
     cm.height = h.height;
     memcpy(cm.block_hash, hash, UL_HASH_BYTES);
-    for (size_t i = 0; e == UL_OK && i < n->k; i++) {
+    for (size_t i = 0; e == UL_OK && i < n->signers; i++) {
         ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = h.height, .time_ms = n->now_ms + i};
         memcpy(v.block_hash, hash, UL_HASH_BYTES);
         e = ul_schema_vote_encode(vote, sizeof vote, &vlen, &v);
@@ -95,20 +150,27 @@ static int net_commit(net *n)
                             vote, vlen);
         }
     }
-    cm.n_sigs = n->k;
+    cm.n_sigs = n->signers;
     if (e == UL_OK && (e = ul_schema_commit_encode(cbytes, sizeof cbytes, &clen, &cm)) == UL_OK) {
         e = ul_chain_commit(n->chain, cbytes, clen);
     }
     return e == UL_OK ? 0 : fail("commit", e);
 }
 
-static int submit(net *n, ul_tx_kind kind, const uint8_t *body, size_t blen, uint8_t id[32])
+/* A tx of kind over body signed by keys[0..nkeys), submitted. */
+static int submit(net *n, ul_tx_kind kind, const uint8_t *body, size_t blen, size_t nkeys,
+                  uint8_t id[32])
 {
     static uint8_t tx[UL_MAX_TX_BYTES];
+    ul_tx t = {.kind = kind, .body = {body, blen}, .n_sigs = nkeys};
+    ul_domain d = kind == UL_TX_PUBLISH ? UL_DOMAIN_RELEASE : UL_DOMAIN_TX;
     size_t tlen;
-    ul_err e = bench_sign_tx(n->keys[0], ul_chain_id(n->chain), kind, body, blen, tx, sizeof tx,
-                             &tlen);
-    if (e == UL_OK) {
+    ul_err e = UL_OK;
+    for (size_t i = 0; e == UL_OK && i < nkeys; i++) {
+        memcpy(t.sigs[i].pubkey, ul_key_pubkey(n->keys[i]), UL_PUBKEY_BYTES);
+        e = ul_key_sign(n->keys[i], t.sigs[i].sig, d, ul_chain_id(n->chain), body, blen);
+    }
+    if (e == UL_OK && (e = ul_schema_tx_encode(tx, sizeof tx, &tlen, &t)) == UL_OK) {
         e = ul_chain_submit(n->chain, tx, tlen, id);
     }
     return e == UL_OK ? 0 : fail("submit", e);
@@ -116,8 +178,8 @@ static int submit(net *n, ul_tx_kind kind, const uint8_t *body, size_t blen, uin
 
 /* A release of BENCH_NS for one hardware class whose digest and size are the image's, and,
  * when sealed is given, the encryption info that wraps the content key for that class. */
-static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t digest[32],
-                         uint64_t size, const uint8_t *sealed, uint8_t id[32])
+static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t *file, size_t len,
+                         const uint8_t *sealed, uint8_t id[32])
 {
     static ul_release r;
     static uint8_t body[UL_MAX_RECORD_BYTES];
@@ -128,8 +190,8 @@ static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t dig
     r.time = BENCH_TIME0;
     r.version = ul_span_str(sealed ? "9.0.1" : "9.0.0");
     r.seq = seq;
-    memcpy(r.digest, digest, 32);
-    r.size = size;
+    ul_client_sha256(r.digest, file, len);
+    r.size = len;
     r.file = ul_span_str("router-x1.bin");
     r.n_hw = 1;
     r.hw[0] = ul_span_str(hw);
@@ -146,18 +208,16 @@ static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t dig
         r.enc.keys[0].sealed = (ul_span){sealed, UL_SEALED_KEY_BYTES};
     }
     ul_err e = ul_schema_release_encode(body, sizeof body, &blen, &r);
-    return e == UL_OK ? submit(n, UL_TX_PUBLISH, body, blen, id) : fail("release", e);
+    return e == UL_OK ? submit(n, UL_TX_PUBLISH, body, blen, 1, id) : fail("release", e);
 }
 
-/* Encrypts img into *out the way `upledger publish --encrypt-for` does. */
+/* Encrypts img the way `upledger publish --encrypt-for` does; returns the file's length. */
 static size_t encrypt_image(const uint8_t *img, size_t len, const uint8_t key[32], uint8_t **out)
 {
     crypto_secretstream_xchacha20poly1305_state st;
-    size_t chunks = len / UL_MAX_ENC_CHUNK + 1, o = 0;
-    *out = malloc(crypto_secretstream_xchacha20poly1305_HEADERBYTES +
-                  chunks * (UL_MAX_ENC_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES));
+    size_t chunks = len / UL_MAX_ENC_CHUNK + 1, o = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+    *out = malloc(o + chunks * (UL_MAX_ENC_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES));
     crypto_secretstream_xchacha20poly1305_init_push(&st, *out, key);
-    o = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
     for (size_t off = 0;; off += UL_MAX_ENC_CHUNK) {
         size_t m = len - off < UL_MAX_ENC_CHUNK ? len - off : UL_MAX_ENC_CHUNK;
         bool last = off + m == len;
@@ -172,20 +232,169 @@ static size_t encrypt_image(const uint8_t *img, size_t len, const uint8_t key[32
     }
 }
 
-/* ---- what is measured ------------------------------------------------------------------- */
+/* RELEASES releases in blocks of BATCH, so the log the proofs are against is that large. */
+static int publish_many(net *n, size_t releases)
+{
+    uint8_t id[32];
+    double t0 = bench_now_s();
+    for (size_t first = 0; first < releases; first += BATCH) {
+        bench_txs txs;
+        size_t m = releases - first < BATCH ? releases - first : BATCH;
+        if (bench_txs_make(&txs, n->keys[0], ul_chain_id(n->chain), first, m)) {
+            return 1;
+        }
+        for (size_t i = 0; i < txs.n; i++) {
+            ul_err e = ul_chain_submit(n->chain, bench_tx(&txs, i), txs.len[i], id);
+            if (e != UL_OK) {
+                bench_txs_free(&txs);
+                return fail("publish", e);
+            }
+        }
+        bench_txs_free(&txs);
+        if (net_commit(n)) {
+            return 1;
+        }
+    }
+    fprintf(stderr, "bench_device: built a log of %zu releases in %.0f s\n", releases,
+            bench_now_s() - t0);
+    return 0;
+}
+
+/* The set grows from the genesis 4 to 7 validators: signed by all 4, committed by them, then
+ * the first block of the new set. */
+static int change_set(net *n, uint64_t *change_height)
+{
+    static ul_valset_change vc;
+    static uint8_t body[UL_MAX_TX_BYTES];
+    uint8_t id[32];
+    size_t blen;
+    memset(&vc, 0, sizeof vc);
+    vc.nonce = 10;
+    set_of(&vc.validators, n, MAX_VALS);
+    ul_err e = ul_schema_valset_change_encode(body, sizeof body, &blen, &vc);
+    if (e != UL_OK) {
+        return fail("valset change", e);
+    }
+    if (submit(n, UL_TX_VALSET, body, blen, GENESIS_VALS, id) || net_commit(n)) {
+        return 1;
+    }
+    *change_height = ul_chain_height(n->chain);
+    n->signers = MAX_VALS;
+    return net_commit(n);
+}
+
+/* A device of class hw anchored at genesis, with the dependency installed. */
+static ul_err device_at_genesis(ul_device_state *st, const net *n, const char *hw)
+{
+    ul_err e = ul_client_device_init(st, n->genesis, n->glen, (const uint8_t *)hw, strlen(hw));
+    if (e == UL_OK) {
+        e = ul_client_device_add(st, (const uint8_t *)BENCH_DEP_NS, strlen(BENCH_DEP_NS),
+                                 (const uint8_t *)"2.1.0", 5, 1);
+    }
+    return e;
+}
+
+static int save_state(const char *dir, const char *name, const ul_device_state *st)
+{
+    static uint8_t buf[8192];
+    size_t len;
+    ul_err e = ul_schema_device_state_encode(buf, sizeof buf, &len, st);
+    return e == UL_OK ? put_file(dir, name, buf, len) : fail("device state", e);
+}
+
+static int save_bundle(net *n, const char *dir, const char *name, const uint8_t id[32],
+                       const char *hw)
+{
+    uint8_t *b = NULL;
+    size_t len;
+    ul_err e = ul_chain_bundle2(n->chain, id, ul_span_str(hw), 0, &b, &len);
+    int rc = e == UL_OK ? put_file(dir, name, b, len) : fail("bundle", e);
+    free(b);
+    return rc;
+}
+
+/* The 7-validator device trusts the new set from the change on: anchored after it. */
+static int anchor_after(ul_device_state *st, net *n, uint64_t h)
+{
+    uint8_t *hdr = NULL;
+    size_t hlen;
+    ul_header hd;
+    ul_err e = ul_chain_header_bytes(n->chain, h, &hdr, &hlen);
+    if (e == UL_OK && (e = ul_schema_header_decode(&hd, hdr, hlen)) == UL_OK) {
+        st->height = h;
+        ul_client_sha256(st->header_hash, hdr, hlen);
+        memcpy(st->valset_hash, hd.next_validators_hash, UL_HASH_BYTES);
+    }
+    free(hdr);
+    return e == UL_OK ? 0 : fail("anchor", e);
+}
+
+static int build(const char *dir, size_t releases)
+{
+    static uint8_t body[8192];
+    static ul_device_state st;
+    net n;
+    uint8_t id[32], ckey[32], pk[32], sk[32], sealed[UL_SEALED_KEY_BYTES], id_plain[32], id_enc[32];
+    uint8_t *img = malloc(IMAGE_BYTES), *enc = NULL;
+    size_t blen, lenc;
+    uint64_t change_h = 0;
+    int rc = 1;
+    mkdir(dir, 0700);
+    randombytes_buf(img, IMAGE_BYTES);
+    crypto_box_keypair(pk, sk);
+    randombytes_buf(ckey, sizeof ckey);
+    crypto_box_seal(sealed, ckey, sizeof ckey, pk);
+    lenc = encrypt_image(img, IMAGE_BYTES, ckey, &enc);
+    if (net_open(&n, dir)) {
+        goto out;
+    }
+    if (bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n.keys[0]), BENCH_DEP_NS,
+                               1) != UL_OK ||
+        submit(&n, UL_TX_REGISTER, body, blen, 1, id) ||
+        bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n.keys[0]), BENCH_NS, 2) !=
+            UL_OK ||
+        submit(&n, UL_TX_REGISTER, body, blen, 1, id) || net_commit(&n) ||
+        publish_many(&n, releases) ||
+        publish_image(&n, releases + 1, HW_PLAIN, img, IMAGE_BYTES, NULL, id_plain) ||
+        publish_image(&n, releases + 2, HW_ENC, enc, lenc, sealed, id_enc) || net_commit(&n)) {
+        goto out;
+    }
+    if (save_bundle(&n, dir, "b4.bundle", id_plain, HW_PLAIN) ||
+        save_bundle(&n, dir, "b4enc.bundle", id_enc, HW_ENC) ||
+        device_at_genesis(&st, &n, HW_PLAIN) != UL_OK || save_state(dir, "st4.state", &st) ||
+        device_at_genesis(&st, &n, HW_ENC) != UL_OK || save_state(dir, "st4enc.state", &st) ||
+        change_set(&n, &change_h) || save_bundle(&n, dir, "b7.bundle", id_plain, HW_PLAIN) ||
+        device_at_genesis(&st, &n, HW_PLAIN) != UL_OK || anchor_after(&st, &n, change_h) ||
+        save_state(dir, "st7.state", &st) || put_file(dir, "image.bin", img, IMAGE_BYTES) ||
+        put_file(dir, "image.enc", enc, lenc) || put_file(dir, "class.key", sk, sizeof sk)) {
+        goto out;
+    }
+    printf("bench: device log size: %zu releases\n", (size_t)ul_chain_log_size(n.chain));
+    rc = 0;
+out:
+    sodium_memzero(sk, sizeof sk);
+    free(img);
+    free(enc);
+    ul_chain_close(n.chain);
+    for (size_t i = 0; i < MAX_VALS; i++) {
+        ul_key_destroy(n.keys[i]);
+    }
+    return rc;
+}
+
+/* ---- measure ------------------------------------------------------------------------------ */
 
 typedef struct {
-    const ul_device_state *st;
-    const uint8_t *bundle;
-    size_t blen;
-    const uint8_t *image;
-    size_t ilen;
+    const char *name;
+    ul_device_state st;
+    uint8_t *bundle, *image;
+    size_t blen, ilen;
     const uint8_t *class_sk;
-    size_t chunk;
     ul_err err;
 } job;
 
-static ul_update g_update; /* device memory: a static context, as firmware would hold it */
+static ul_update g_update; /* device memory: a static context, as firmware holds it */
+#define CHUNK 512           /* what a small device reads at a time */
 
 static int sink_discard(void *arg, const uint8_t *p, size_t n)
 {
@@ -195,21 +404,20 @@ static int sink_discard(void *arg, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* One whole update as a device runs it: bundle in chunks, then the image. Not inlined, so that
- * callgrind can toggle on it. */
-__attribute__((noinline)) ul_err bench_device_verify_once(const job *j, bool with_image)
+/* One update as a device runs it: the bundle in chunks, then (with_image) the image. */
+static ul_err update_once(job *j, bool with_image)
 {
-    ul_err e = ul_client_update_begin(&g_update, j->st, (const uint8_t *)BENCH_NS,
+    ul_err e = ul_client_update_begin(&g_update, &j->st, (const uint8_t *)BENCH_NS,
                                       strlen(BENCH_NS), j->class_sk, 0, 0);
-    for (size_t off = 0; e == UL_OK && off < j->blen; off += j->chunk) {
-        size_t m = j->blen - off < j->chunk ? j->blen - off : j->chunk;
+    for (size_t off = 0; e == UL_OK && off < j->blen; off += CHUNK) {
+        size_t m = j->blen - off < CHUNK ? j->blen - off : CHUNK;
         e = ul_client_bundle_update(&g_update, j->bundle + off, m);
     }
     if (e == UL_OK) {
         e = ul_client_bundle_final(&g_update, NULL);
     }
-    for (size_t off = 0; with_image && e == UL_OK && off < j->ilen; off += j->chunk) {
-        size_t m = j->ilen - off < j->chunk ? j->ilen - off : j->chunk;
+    for (size_t off = 0; with_image && e == UL_OK && off < j->ilen; off += CHUNK) {
+        size_t m = j->ilen - off < CHUNK ? j->ilen - off : CHUNK;
         e = ul_client_image_update(&g_update, j->image + off, m, sink_discard, NULL);
     }
     if (with_image && e == UL_OK) {
@@ -219,13 +427,33 @@ __attribute__((noinline)) ul_err bench_device_verify_once(const job *j, bool wit
     return e;
 }
 
+/* The functions callgrind toggles on (run.sh): not inlined, so each keeps its own count. */
+__attribute__((noinline)) ul_err cg_bundle4(job *j)
+{
+    return update_once(j, false);
+}
+__attribute__((noinline)) ul_err cg_bundle7(job *j)
+{
+    return update_once(j, false);
+}
+__attribute__((noinline)) ul_err cg_update4(job *j)
+{
+    return update_once(j, true);
+}
+__attribute__((noinline)) void cg_sha(const uint8_t *p, size_t n, uint8_t out[32])
+{
+    ul_client_sha256(out, p, n);
+}
+
+/* ---- stack: a painted thread ---- */
+
 #define PAINT_STACK (256 * 1024)
 #define PAINT 0xA5
 
 static void *stack_job(void *arg)
 {
     job *j = arg;
-    j->err = bench_device_verify_once(j, true);
+    j->err = update_once(j, true);
     return NULL;
 }
 
@@ -245,19 +473,7 @@ static void *secp_job(void *arg)
     return NULL;
 }
 
-static size_t painted_run(void *(*fn)(void *), void *arg);
-
-/* Stack bytes one update needs: a painted thread running it, minus the same thread running
- * nothing (glibc keeps the thread descriptor and static TLS at the top of a caller-provided
- * stack, and start-up frames are not the library's). */
-static size_t stack_used(job *j)
-{
-    size_t base = painted_run(empty_job, NULL);
-    size_t all = painted_run(stack_job, j);
-    return all > base ? all - base : 0;
-}
-
-/* Runs fn on a thread whose stack was painted, and returns the bytes touched. */
+/* Runs fn on a thread whose stack was painted; returns the bytes touched. */
 static size_t painted_run(void *(*fn)(void *), void *arg)
 {
     pthread_attr_t a;
@@ -277,156 +493,101 @@ static size_t painted_run(void *(*fn)(void *), void *arg)
     return PAINT_STACK - low;
 }
 
-static int run_net(size_t k, const char *dir, int iters, const uint8_t *img, size_t ilen)
+/* Stack bytes fn needs beyond a thread that does nothing (glibc keeps the thread descriptor and
+ * static TLS at the top of a caller-provided stack; start-up frames are not the library's). */
+static size_t stack_of(void *(*fn)(void *), void *arg)
 {
-    static uint8_t body[8192];
-    net n;
-    uint8_t id[32], digest[32], ckey[32], pk[32], sk[32], sealed[UL_SEALED_KEY_BYTES];
-    uint8_t id_plain[32], id_enc[32], *enc = NULL, *bplain = NULL, *benc = NULL;
-    size_t blen, lplain = 0, lenc = 0;
-    (void)iters;
-    bench_txs txs;
-    static ul_device_state st;
-    int rc = 1;
-    if (net_open(&n, k, dir)) {
+    size_t base = painted_run(empty_job, NULL), all = painted_run(fn, arg);
+    return all > base ? all - base : 0;
+}
+
+static int load_job(job *j, const char *dir, const char *name, const char *bundle,
+                    const char *state, const char *image, const uint8_t *sk)
+{
+    size_t n;
+    uint8_t *s = get_file(dir, state, &n);
+    memset(j, 0, sizeof *j);
+    j->name = name;
+    j->class_sk = sk;
+    ul_err e = s ? ul_schema_device_state_decode(&j->st, s, n) : UL_E_IO;
+    free(s);
+    j->bundle = get_file(dir, bundle, &j->blen);
+    j->image = get_file(dir, image, &j->ilen);
+    if (e != UL_OK || !j->bundle || !j->image) {
+        return fail(state, e != UL_OK ? e : UL_E_IO);
+    }
+    e = update_once(j, true); /* a genuine update must pass before anything is measured */
+    return e == UL_OK ? 0 : fail(name, e);
+}
+
+static void measure_job(job *j, int iters)
+{
+    uint8_t digest[32];
+    double t0 = bench_now_s();
+    for (int i = 0; i < iters; i++) {
+        update_once(j, false);
+    }
+    double bundle_s = (bench_now_s() - t0) / iters;
+    t0 = bench_now_s();
+    for (int i = 0; i < iters; i++) {
+        update_once(j, true);
+    }
+    double whole_s = (bench_now_s() - t0) / iters;
+    t0 = bench_now_s();
+    for (int i = 0; i < iters; i++) {
+        cg_sha(j->image, j->ilen, digest);
+    }
+    double sha_s = (bench_now_s() - t0) / iters;
+    printf("bench: device %s bundle bytes: %zu B\n", j->name, j->blen);
+    printf("bench: device %s bundle verify (%d B chunks): %.0f us\n", j->name, CHUNK,
+           bundle_s * 1e6);
+    printf("bench: device %s whole update of a %zu KiB image: %.2f ms; SHA-256 alone %.2f ms; "
+           "ratio %.3f\n",
+           j->name, j->ilen >> 10, whole_s * 1e3, sha_s * 1e3, whole_s / sha_s);
+    printf("bench: device %s stack used (bundle + image): %zu B\n", j->name, stack_of(stack_job, j));
+}
+
+static int measure(const char *dir, int iters)
+{
+    static job j4, j4e, j7;
+    size_t kn;
+    uint8_t *sk = get_file(dir, "class.key", &kn);
+    uint8_t digest[32];
+    if (!sk || kn != 32 || load_job(&j4, dir, "4 validators", "b4.bundle", "st4.state",
+                                     "image.bin", NULL) ||
+        load_job(&j7, dir, "7 validators", "b7.bundle", "st7.state", "image.bin", NULL) ||
+        load_job(&j4e, dir, "4 validators encrypted", "b4enc.bundle", "st4enc.state",
+                 "image.enc", sk)) {
         return 1;
     }
-    /* Namespaces, then RELEASES releases so the inclusion proof has a realistic depth. */
-    if (bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n.keys[0]), BENCH_DEP_NS,
-                               1) != UL_OK ||
-        submit(&n, UL_TX_REGISTER, body, blen, id) ||
-        bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n.keys[0]), BENCH_NS, 2) !=
-            UL_OK ||
-        submit(&n, UL_TX_REGISTER, body, blen, id) || net_commit(&n)) {
-        goto out;
+    if (getenv("UL_BENCH_CG")) { /* one call of each, for callgrind */
+        int bad = cg_bundle4(&j4) != UL_OK || cg_bundle7(&j7) != UL_OK || cg_update4(&j4) != UL_OK;
+        cg_sha(j4.image, j4.ilen, digest);
+        return bad;
     }
-    if (bench_txs_make(&txs, n.keys[0], ul_chain_id(n.chain), 0, RELEASES)) {
-        goto out;
-    }
-    for (size_t i = 0; i < txs.n; i++) {
-        ul_err e = ul_chain_submit(n.chain, bench_tx(&txs, i), txs.len[i], id);
-        if (e != UL_OK) {
-            bench_txs_free(&txs);
-            fail("publish", e);
-            goto out;
-        }
-    }
-    bench_txs_free(&txs);
-    /* The two measured releases: a plain image and an encrypted one, each the newest of its
-     * hardware class. */
-    crypto_box_keypair(pk, sk);
-    randombytes_buf(ckey, sizeof ckey);
-    crypto_box_seal(sealed, ckey, sizeof ckey, pk);
-    lenc = encrypt_image(img, ilen, ckey, &enc);
-    ul_client_sha256(digest, img, ilen);
-    if (net_commit(&n) || publish_image(&n, RELEASES + 1, HW_PLAIN, digest, ilen, NULL, id_plain)) {
-        goto out;
-    }
-    ul_client_sha256(digest, enc, lenc);
-    if (publish_image(&n, RELEASES + 2, HW_ENC, digest, lenc, sealed, id_enc) || net_commit(&n) ||
-        net_commit(&n)) {
-        goto out;
-    }
-    size_t lbenc = 0;
-    ul_err e = ul_chain_bundle2(n.chain, id_plain, ul_span_str(HW_PLAIN), 0, &bplain, &lplain);
-    if (e == UL_OK) {
-        e = ul_chain_bundle2(n.chain, id_enc, ul_span_str(HW_ENC), 0, &benc, &lbenc);
-    }
-    if (e != UL_OK) {
-        fail("bundle", e);
-        goto out;
-    }
-    bool cg = getenv("UL_BENCH_CG") != NULL; /* callgrind: one bundle verification, no timing */
-    rc = 0;
-    for (int which = 0; which < 2 && rc == 0; which++) {
-        const char *hw = which ? HW_ENC : HW_PLAIN, *what = which ? "encrypted" : "plain";
-        job j = {.st = &st, .bundle = which ? benc : bplain, .blen = which ? lbenc : lplain,
-                 .image = which ? enc : img, .ilen = which ? lenc : ilen,
-                 .class_sk = which ? sk : NULL, .chunk = 512};
-        e = ul_client_device_init(&st, n.genesis, n.glen, (const uint8_t *)hw, strlen(hw));
-        if (e == UL_OK) {
-            e = ul_client_device_add(&st, (const uint8_t *)BENCH_DEP_NS, strlen(BENCH_DEP_NS),
-                                     (const uint8_t *)"2.1.0", 5, 1);
-        }
-        if (e != UL_OK || (!cg && (e = bench_device_verify_once(&j, true)) != UL_OK)) {
-            rc = fail("genuine update refused", e);
-            break;
-        }
-        if (cg) {
-            rc = bench_device_verify_once(&j, false) != UL_OK;
-            break;
-        }
-        double t0 = bench_now_s();
-        for (int it = 0; it < iters; it++) {
-            bench_device_verify_once(&j, false);
-        }
-        double per = (bench_now_s() - t0) / iters;
-        t0 = bench_now_s();
-        bench_device_verify_once(&j, true);
-        double img_s = bench_now_s() - t0 - per;
-        size_t stack = stack_used(&j);
-        if (j.err != UL_OK) {
-            rc = fail("update on the painted stack", j.err);
-            break;
-        }
-        printf("bench: device %zu validators %s bundle bytes: %zu B\n", k, what, j.blen);
-        printf("bench: device %zu validators %s bundle verify (512 B chunks): %.0f us\n", k, what,
-               per * 1e6);
-        printf("bench: device %zu validators %s image %zu MiB verify: %.0f MiB/s\n", k, what,
-               ilen >> 20, bench_rate((double)ilen / (1 << 20), img_s));
-        printf("bench: device %zu validators %s stack used (bundle + image): %zu B\n", k, what,
-               stack);
-        if (k == 4 && which == 0) {
-            ul_err se;
-            size_t base = painted_run(empty_job, NULL), s = painted_run(secp_job, &se);
-            printf("bench: device stack of one BIP-340 verify (libsecp256k1 alone): %zu B\n",
-                   s > base ? s - base : 0);
-        }
-    }
-out:
-    free(enc);
-    free(bplain);
-    free(benc);
-    ul_chain_close(n.chain);
-    for (size_t i = 0; i < n.k; i++) {
-        ul_key_destroy(n.keys[i]);
-    }
-    return rc;
+    ul_err se;
+    printf("bench: device ul_update context: %zu B (limit %d)\n", sizeof(ul_update),
+           UL_MAX_UPDATE_CTX_BYTES);
+    printf("bench: device ul_device_state: %zu B\n", sizeof(ul_device_state));
+    printf("bench: device stack of one BIP-340 verify (libsecp256k1 alone): %zu B\n",
+           stack_of(secp_job, &se));
+    measure_job(&j4, iters);
+    measure_job(&j7, iters);
+    measure_job(&j4e, iters);
+    sodium_memzero(sk, kn);
+    free(sk);
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: bench_device DIR [ITERS] [IMAGE_MIB]\n");
+    if (argc != 4 || (strcmp(argv[1], "build") != 0 && strcmp(argv[1], "measure") != 0)) {
+        fprintf(stderr, "usage: bench_device build DIR RELEASES | bench_device measure DIR ITERS\n");
         return 2;
     }
-    int iters = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 200;
-    size_t mib = argc > 3 ? (size_t)strtoul(argv[3], NULL, 10) : 16;
-    if (ul_client_init() != UL_OK || iters < 1 || mib < 1) {
+    long v = strtol(argv[3], NULL, 10);
+    if (ul_client_init() != UL_OK || v < 1) {
         return 2;
     }
-    size_t ilen = mib << 20;
-    uint8_t *img = malloc(ilen);
-    randombytes_buf(img, ilen);
-    printf("bench: device ul_update context bytes: %zu B (limit %d)\n", sizeof(ul_update),
-           UL_MAX_UPDATE_CTX_BYTES);
-    printf("bench: device ul_device_state bytes: %zu B\n", sizeof(ul_device_state));
-    int rc = 0;
-    size_t ks[8] = {1, 4, 7}, nk = 3;
-    if (argc > 4) { /* explicit validator counts */
-        for (nk = 0; nk < 8 && (int)nk + 4 < argc; nk++) {
-            ks[nk] = strtoul(argv[nk + 4], NULL, 10);
-            if (ks[nk] < 1 || ks[nk] > MAX_VALS) {
-                fprintf(stderr, "bench_device: 1..%d validators\n", MAX_VALS);
-                return 2;
-            }
-        }
-    }
-    for (size_t i = 0; i < nk && rc == 0; i++) {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s/v%zu", argv[1], ks[i]);
-        rc = run_net(ks[i], dir, iters, img, ilen);
-    }
-    free(img);
-    return rc;
+    return strcmp(argv[1], "build") == 0 ? build(argv[2], (size_t)v) : measure(argv[2], (int)v);
 }

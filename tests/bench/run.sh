@@ -178,31 +178,35 @@ bounded contracts 300 "$BUILD/bench/bench_contracts" "$contract_iters"
 bounded smt 900 "$BUILD/bench/bench_smt" "$tmp/smt" "$smt_keys"
 rm -rf "$tmp/smt"
 
-# ---- 7. device: context, stack, bundle verification, image streaming (bench_device) ---------
+# ---- 7. device: context, stack, bundle verification, whole update vs SHA-256 (bench_device) --
 case "$scale" in
-small) dev_iters=50 dev_mib=4 ;;
-*) dev_iters=300 dev_mib=64 ;;
+small) dev_releases=20000 dev_iters=20 ;;
+*) dev_releases=1000000 dev_iters=200 ;;
 esac
-bounded device 600 "$BUILD/bench/bench_device" "$tmp/device" "$dev_iters" "$dev_mib"
-rm -rf "$tmp/device"
-if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
-    for k in 4 7; do
-        echo "== callgrind: one device bundle verification, $k validators"
-        if UL_BENCH_CG=1 timeout -k 10 300 valgrind --tool=callgrind \
-            --toggle-collect=bench_device_verify_once --callgrind-out-file="$tmp/cgd$k.out" \
-            "$BUILD/bench/bench_device" "$tmp/cgd$k" 1 1 "$k" >/dev/null 2>"$tmp/cgd$k.err"; then
-            callgrind_annotate --inclusive=yes --threshold=100 "$tmp/cgd$k.out" 2>/dev/null |
-                awk -v k="$k" '/PROGRAM TOTALS/ { gsub(",", "", $1); t = $1 }
-                    /secp256k1_schnorrsig_verify / && !s { v = $1; gsub(",", "", v); s = v }
-                    END { printf "bench: callgrind device bundle verify %s validators: %.0f Ir (BIP-340 verify %.0f%%)\n", k, t, t ? 100 * s / t : 0 }' |
-                tee "$tmp/cgd$k.figs"
+if bounded device-build 1800 "$BUILD/bench/bench_device" build "$tmp/device" "$dev_releases"; then
+    bounded device 600 "$BUILD/bench/bench_device" measure "$tmp/device" "$dev_iters"
+    if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+        echo "== callgrind: device bundle verification (4, 7 validators) and a whole 1 MiB update"
+        if UL_BENCH_CG=1 timeout -k 10 600 valgrind --tool=callgrind \
+            --toggle-collect=cg_bundle4 --toggle-collect=cg_bundle7 --toggle-collect=cg_update4 \
+            --toggle-collect=cg_sha --callgrind-out-file="$tmp/cgd.out" \
+            "$BUILD/bench/bench_device" measure "$tmp/device" 1 >/dev/null 2>"$tmp/cgd.err"; then
+            callgrind_annotate --inclusive=yes --threshold=100 "$tmp/cgd.out" 2>/dev/null |
+                awk '{ v = $1; gsub(",", "", v) }
+                    /:cg_bundle4 / { b4 = v } /:cg_bundle7 / { b7 = v }
+                    /:cg_update4 / { u4 = v } /:cg_sha / { sh = v }
+                    END {
+                        printf "bench: callgrind device bundle verify 4 validators: %.0f Ir\n", b4
+                        printf "bench: callgrind device bundle verify 7 validators: %.0f Ir\n", b7
+                        printf "bench: callgrind device whole 1 MiB update / SHA-256 of the image: %.3f (%.0f / %.0f Ir)\n", sh ? u4 / sh : 0, u4, sh
+                    }' | tee "$tmp/cgd.figs"
         else
             echo "bench: callgrind device skipped (failed or timed out)"
-            tail -n 5 "$tmp/cgd$k.err"
+            tail -n 5 "$tmp/cgd.err"
         fi
-        rm -rf "$tmp/cgd$k"
-    done
+    fi
 fi
+rm -rf "$tmp/device"
 
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
@@ -240,17 +244,19 @@ row "contracts: ul_policy_check_release" \
 row "contracts: approve + installable (8 roles x 8 keys)" \
     "$(fig 'contracts ul_policy_approve + ul_policy_installable (8 roles x 8 keys)')"
 row "contracts: ul_policy_revoke" "$(fig 'contracts ul_policy_revoke (10 revoker sets, 5 sigs)')"
-row "device: ul_update context (limit 8192 B)" "$(fig 'device ul_update context bytes')"
-row "device: stack used, 4 validators, encrypted (limit 4096 B)" \
-    "$(fig 'device 4 validators encrypted stack used (bundle + image)')"
-row "device: bundle verify, 4 / 7 validators" \
-    "$(fig 'device 4 validators plain bundle verify (512 B chunks)') / $(fig 'device 7 validators plain bundle verify (512 B chunks)')"
-row "device: bundle bytes, 4 / 7 validators" \
-    "$(fig 'device 4 validators plain bundle bytes') / $(fig 'device 7 validators plain bundle bytes')"
-row "device: callgrind Ir per bundle, 4 / 7 validators" \
-    "$(fig 'callgrind device bundle verify 4 validators') / $(fig 'callgrind device bundle verify 7 validators')"
-row "device: image verify plain / encrypted" \
-    "$(fig "device 4 validators plain image $dev_mib MiB verify") / $(fig "device 4 validators encrypted image $dev_mib MiB verify")"
+row "device: ul_update context (limit 8192 B)" "$(fig 'device ul_update context')"
+row "device: stack used, whole update (limit 4096 B)" \
+    "$(fig 'device 4 validators stack used (bundle + image)')"
+row "device: of which one libsecp256k1 BIP-340 verify" \
+    "$(fig 'device stack of one BIP-340 verify (libsecp256k1 alone)')"
+row "device: bundle bytes, 4 / 7 validators ($dev_releases-release log)" \
+    "$(fig 'device 4 validators bundle bytes') / $(fig 'device 7 validators bundle bytes')"
+row "device: bundle verify time, 4 / 7 validators" \
+    "$(fig 'device 4 validators bundle verify (512 B chunks)') / $(fig 'device 7 validators bundle verify (512 B chunks)')"
+row "device: callgrind Ir per bundle, 4 validators" "$(fig 'callgrind device bundle verify 4 validators')"
+row "device: callgrind Ir per bundle, 7 validators" "$(fig 'callgrind device bundle verify 7 validators')"
+row "device: whole 1 MiB update / SHA-256 alone, Ir (target <= 1.10)" \
+    "$(fig 'callgrind device whole 1 MiB update / SHA-256 of the image')"
 row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
 if [ ${#failed[@]} -ne 0 ]; then
     echo "  FAILED: ${failed[*]}"
