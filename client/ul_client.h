@@ -165,18 +165,6 @@ ul_err ul_client_constraint_check(const uint8_t *c, size_t len);
  * UL_E_VERSION_STR when c does not parse. */
 ul_err ul_client_constraint_match(const uint8_t *c, size_t len, const ul_version *v);
 
-/* LEGACY (bundle version 1; removed once the CLI and node use version 2). */
-typedef struct {
-    ul_header header;
-    uint8_t header_hash[UL_HASH_BYTES];
-    ul_span leaf;
-    uint64_t leaf_index;
-    ul_span record;
-} ul_bundle_result;
-ul_err ul_client_bundle_verify_v1(ul_bundle_result *out, const uint8_t *bundle, size_t len,
-                                  const uint8_t chain_id32[UL_HASH_BYTES],
-                                  const uint8_t valset_hash32[UL_HASH_BYTES]);
-
 /* ---- Device state --------------------------------------------------------------------------- */
 
 /* Fills st for a new device: trust anchor = the genesis (chain id = SHA-256 of its bytes; the

@@ -221,56 +221,6 @@ ul_err ul_chain_tx_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64
     return UL_E_NOT_FOUND;
 }
 
-ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t h, uint8_t **out,
-                       size_t *len)
-{
-    ul_release_loc loc;
-    ul_header hd;
-    ul_inclusion *proof = malloc(sizeof *proof);
-    ul_valset *signers = malloc(sizeof *signers); /* the set that signs height h */
-    uint8_t *hdr = NULL, *cm = NULL, *leaf = NULL, *buf = NULL, inc[UL_MAX_PROOF_DEPTH * 34 + 32];
-    size_t hlen, clen, llen, ilen, vlen;
-    uint8_t vs[UL_MAX_VALSET_BYTES];
-    ul_err e = proof && signers ? UL_OK : UL_E_NOMEM;
-    h = h ? h : c->height;
-    if (e || (e = ul_chain_release(c, id32, &leaf, &llen, &loc)) != UL_OK ||
-        (e = ul_chain_header_bytes(c, h, &hdr, &hlen)) != UL_OK ||
-        (e = ul_chain_commit_bytes(c, h, &cm, &clen)) != UL_OK ||
-        (e = ul_schema_header_decode(&hd, hdr, hlen)) != UL_OK) {
-        goto out;
-    }
-    if (loc.log_index >= hd.log_size) {
-        e = UL_E_NOT_FOUND; /* released after height h */
-        goto out;
-    }
-    if ((e = ul_log_inclusion(c->log, loc.log_index, hd.log_size, proof)) != UL_OK ||
-        (e = ul_schema_inclusion_encode(inc, sizeof inc, &ilen, proof)) != UL_OK ||
-        (e = ul_chain_valset_at(c, h, signers)) != UL_OK ||
-        (e = ul_schema_valset_encode(vs, sizeof vs, &vlen, signers)) != UL_OK) {
-        goto out;
-    }
-    ul_bundle b = {.version = UL_SCHEMA_VERSION, .header = {hdr, hlen}, .commit = {cm, clen},
-                   .valset = {vs, vlen}, .leaf = {leaf, llen}, .inclusion = {inc, ilen}};
-    size_t cap = hlen + clen + vlen + llen + ilen + 64;
-    if (!(buf = malloc(cap))) {
-        e = UL_E_NOMEM;
-        goto out;
-    }
-    e = ul_schema_bundle_encode(buf, cap, len, &b);
-out:
-    free(proof);
-    free(signers);
-    free(hdr);
-    free(cm);
-    free(leaf);
-    if (e != UL_OK) {
-        free(buf);
-        return e;
-    }
-    *out = buf;
-    return UL_OK;
-}
-
 void ul_release_status_free(ul_release_status *s)
 {
     free(s->approvals);

@@ -293,10 +293,6 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
                             uint8_t key_hash32[UL_HASH_BYTES], uint8_t **value, size_t *vlen,
                             ul_state_proof *proof);
 
-/* LEGACY bundle version 1 (removed once the CLI and node use ul_chain_bundle2). */
-ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t h, uint8_t **out,
-                       size_t *len);
-
 /* The validator set that signs height h (h >= 1; the set named by header h's validators_hash):
  * the set of the last change at a height below h, else the genesis set. One seek in the store.
  * Returns: UL_OK; UL_E_NOT_FOUND for 0 or above the next height; UL_E_CORRUPT. */

@@ -134,26 +134,17 @@ static ul_err ns_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
     return ul_read_ns(r, (ul_span *)MEMBER(obj, f));
 }
 
-/* An embedded item (arg: its required major type) kept as a span of its canonical bytes. */
-static ul_err embedded_dec(ul_cbor_reader *r, void *obj, const ul_field *f, bool inner)
+/* An embedded item (arg: its required major type) kept as a span of its canonical bytes; its
+ * nesting counts inside the enclosing record's. */
+static ul_err inner_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 {
     ul_cbor_type t;
     ul_span *s = (ul_span *)MEMBER(obj, f);
-    ul_err e = inner ? ul_cbor_skip_in(r, s, &t) : ul_cbor_skip(r, s, &t);
+    ul_err e = ul_cbor_skip_in(r, s, &t);
     if (e == UL_OK && t != (ul_cbor_type)f->arg) {
         return UL_E_CBOR_TYPE;
     }
     return e;
-}
-
-static ul_err record_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
-{
-    return embedded_dec(r, obj, f, false);
-}
-
-static ul_err inner_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
-{
-    return embedded_dec(r, obj, f, true);
 }
 
 static void embedded_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
@@ -219,7 +210,6 @@ const ul_codec ul_codec_uint = {uint_dec, uint_enc};
 const ul_codec ul_codec_fixed = {fixed_dec, fixed_enc};
 const ul_codec ul_codec_label = {label_dec, text_enc};
 const ul_codec ul_codec_ns = {ns_dec, text_enc};
-const ul_codec ul_codec_record = {record_dec, embedded_enc};
 const ul_codec ul_codec_inner = {inner_dec, embedded_enc};
 const ul_codec ul_codec_keys = {keys_dec, keys_enc};
 const ul_codec ul_codec_path = {path_dec, path_enc};

@@ -152,9 +152,8 @@ extern const ul_codec ul_codec_uint;  /* uint64_t */
 extern const ul_codec ul_codec_fixed; /* uint8_t[arg] */
 extern const ul_codec ul_codec_label; /* ul_span, 1..UL_MAX_LABEL_LEN printable ASCII */
 extern const ul_codec ul_codec_ns;    /* ul_span, a namespace */
-/* ul_span over one embedded canonical item; arg: its required ul_cbor_type. A record is a
- * separate record (bundle parts); an inner item is part of this record (a tx body). */
-extern const ul_codec ul_codec_record;
+/* ul_span over one embedded canonical item that is part of this record (a tx body); arg: its
+ * required ul_cbor_type. */
 extern const ul_codec ul_codec_inner;
 /* Lists of 32-byte values; off: the size_t count, arg: the uint8_t[][32] array.
  * keys: 1..UL_MAX_KEYS strictly ascending; path: 0..UL_MAX_PROOF_DEPTH hashes. */

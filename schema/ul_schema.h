@@ -414,7 +414,7 @@ ul_err ul_schema_block_encode(uint8_t *out, size_t cap, size_t *out_len, ul_span
 ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
                               size_t len);
 
-/* ---- Proofs and bundles --------------------------------------------------------------------- */
+/* ---- Merkle proofs --------------------------------------------------------------------------- */
 
 /* Inclusion proof. CBOR map: 1 leaf index uint, 2 tree size uint, 3 path [* bstr(32)] (bottom
  * up, RFC 9162 section 2.1.3); index < size; at most UL_MAX_PROOF_DEPTH hashes. */
@@ -440,18 +440,6 @@ typedef struct {
 ul_err ul_schema_consistency_encode(uint8_t *out, size_t cap, size_t *out_len,
                                     const ul_consistency *p);
 ul_err ul_schema_consistency_decode(ul_consistency *out, const uint8_t *in, size_t len);
-
-/* LEGACY (version 1, one map; removed once the CLI and node use version 2 below). */
-typedef struct {
-    uint64_t version;
-    ul_span header;
-    ul_span commit;
-    ul_span valset;
-    ul_span leaf;
-    ul_span inclusion;
-} ul_bundle;
-ul_err ul_schema_bundle_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_bundle *b);
-ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len);
 
 /* ---- Proof bundles (version 2): a stream of sections ------------------------------------- */
 

@@ -45,7 +45,6 @@ ROUND_TRIP(vote, ul_vote)
 ROUND_TRIP(commit, ul_commit)
 ROUND_TRIP(inclusion, ul_inclusion)
 ROUND_TRIP(consistency, ul_consistency)
-ROUND_TRIP(bundle, ul_bundle)
 ROUND_TRIP(policy, ul_policy)
 ROUND_TRIP(set_policy, ul_set_policy)
 ROUND_TRIP(approve, ul_approve)
@@ -83,7 +82,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rt_commit(data, size);
     rt_inclusion(data, size);
     rt_consistency(data, size);
-    rt_bundle(data, size);
     rt_block(data, size);
     rt_policy(data, size);
     rt_set_policy(data, size);

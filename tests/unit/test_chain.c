@@ -43,7 +43,6 @@ typedef struct {
     uint8_t genesis[1024];
     size_t glen;
     uint8_t chain_id[UL_HASH_BYTES];
-    uint8_t valset_hash[UL_HASH_BYTES];
 } fx;
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -89,7 +88,6 @@ static void make_genesis(uint8_t *out, size_t cap, size_t *len, const ul_key *va
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    ul_genesis g;
 
     assert_non_null(f);
     assert_int_equal(ul_client_init(), UL_OK);
@@ -104,8 +102,6 @@ static int setup(void **state)
     }
     make_genesis(f->genesis, sizeof f->genesis, &f->glen, f->val, "test-chain");
     ul_client_sha256(f->chain_id, f->genesis, f->glen);
-    assert_int_equal(ul_schema_genesis_decode(&g, f->genesis, f->glen), UL_OK);
-    assert_int_equal(ul_client_valset_hash(f->valset_hash, &g.validators), UL_OK);
     *state = f;
     return 0;
 }
@@ -372,6 +368,33 @@ static const uint8_t *find_bytes(const uint8_t *hay, size_t hlen, const uint8_t 
     return NULL;
 }
 
+/* A fresh device of class hw trusting genesis g verifies bundle b of a release of NS (no
+ * dependencies, so none need be installed). Returns the device's verdict; info may be NULL. */
+static ul_err device_verify(const uint8_t *g, size_t glen, const char *hw, const uint8_t *b,
+                            size_t n, ul_release_info *info)
+{
+    static ul_device_state st;
+    static ul_update u;
+    assert_int_equal(ul_client_device_init(&st, g, glen, (const uint8_t *)hw, strlen(hw)), UL_OK);
+    ul_err e = ul_client_bundle_verify(&u, info, &st, (const uint8_t *)NS, strlen(NS), b, n);
+    ul_client_update_abort(&u);
+    return e;
+}
+
+/* The verdict of a device of this chain on the bundle c serves for release id, class hw, at
+ * height h (0: the head). The device trusts the test's genesis, not the chain's copy, so a chain
+ * cannot vouch for itself. */
+static ul_err bundle_verdict(const fx *f, ul_chain *c, const uint8_t id[UL_HASH_BYTES],
+                             const char *hw, uint64_t h, ul_release_info *info)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    assert_int_equal(ul_chain_bundle2(c, id, ul_span_str(hw), h, &b, &n), UL_OK);
+    ul_err e = device_verify(f->genesis, f->glen, hw, b, n, info);
+    free(b);
+    return e;
+}
+
 /* ---- register, publish, queries, bundles -------------------------------------------------- */
 
 static void test_register_publish_queries(void **state)
@@ -446,6 +469,15 @@ static void test_register_publish_queries(void **state)
     assert_int_equal(ul_chain_release_at(c, 0, id), UL_OK);
     assert_memory_equal(id, id1, UL_HASH_BYTES);
     assert_int_equal(ul_chain_release_at(c, 1, id), UL_E_NOT_FOUND);
+    /* A device accepts its bundle: the chain's first release, at the head. */
+    ul_release_info info;
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 0, &info), UL_OK);
+    assert_int_equal(info.height, 2);
+    assert_int_equal(info.log_index, 0);
+    assert_memory_equal(info.id, id1, UL_HASH_BYTES); /* the hash of b1, the record signed */
+    assert_int_equal(info.seq, 1);
+    assert_int_equal(info.version_len, 5);
+    assert_memory_equal(info.version, "1.0.0", 5);
 
     /* Seq 2 on board-a and board-b, then an empty heartbeat block. */
     pub_tx(&p2, f->chain_id, NS, 2, hw_ab, 2, "2.0.0", f->pub, UL_DOMAIN_RELEASE);
@@ -482,37 +514,33 @@ static void test_register_publish_queries(void **state)
                      UL_E_NOT_FOUND);
     assert_int_equal(ul_chain_tx_status(c, unknown, &h), UL_E_NOT_FOUND);
 
-    /* Bundles: at the head, at the height the release was logged, and before it existed. */
-    uint8_t *bun;
-    size_t bl;
-    ul_bundle_result res;
-    assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
-    assert_int_equal(res.header.height, 4);
-    assert_int_equal(res.leaf_index, 0);
-    assert_int_equal(res.leaf.len, p1.len);
-    assert_memory_equal(res.leaf.ptr, p1.b, p1.len);
-    assert_int_equal(res.record.len, b1.len);
-    assert_memory_equal(res.record.ptr, b1.ptr, b1.len);
-    uint8_t bad[UL_HASH_BYTES];
-    memcpy(bad, f->chain_id, UL_HASH_BYTES);
-    bad[0] ^= 1;
-    assert_int_not_equal(ul_client_bundle_verify_v1(&res, bun, bl, bad, f->valset_hash), UL_OK);
-    memcpy(bad, f->valset_hash, UL_HASH_BYTES);
-    bad[31] ^= 1;
-    assert_int_not_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, bad), UL_OK);
+    /* Bundles of seq 2: at the head, and at the height it was logged. Seq 1's bundle still
+     * proves everything, and the device learns from it that seq 2 has superseded it. */
+    assert_int_equal(bundle_verdict(f, c, id2, "board-a", 0, &info), UL_OK);
+    assert_int_equal(info.height, 4);
+    assert_int_equal(info.log_index, 1);
+    assert_memory_equal(info.id, id2, UL_HASH_BYTES);
+    assert_int_equal(bundle_verdict(f, c, id2, "board-b", 3, &info), UL_OK);
+    assert_int_equal(info.height, 3);
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 0, NULL), UL_E_NOT_INSTALLABLE);
+    /* The trust anchor is the genesis, whose hash is the chain id: a device of another chain
+     * (another name, or the same name with another validator) refuses at the first section. */
+    uint8_t *bun, g2[1024];
+    size_t bl, g2len;
+    assert_int_equal(ul_chain_bundle2(c, id2, ul_span_str("board-a"), 0, &bun, &bl), UL_OK);
+    make_genesis(g2, sizeof g2, &g2len, f->val, "another-chain");
+    assert_int_equal(device_verify(g2, g2len, "board-a", bun, bl, NULL), UL_E_CHAIN_ID);
+    make_genesis(g2, sizeof g2, &g2len, f->other, "test-chain");
+    assert_int_equal(device_verify(g2, g2len, "board-a", bun, bl, NULL), UL_E_CHAIN_ID);
     free(bun);
-    assert_int_equal(ul_chain_bundle(c, id1, 2, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
-    assert_int_equal(res.header.height, 2);
-    free(bun);
-    assert_int_equal(ul_chain_bundle(c, id2, 3, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
-    assert_int_equal(res.leaf_index, 1);
-    free(bun);
-    assert_int_equal(ul_chain_bundle(c, id2, 2, &bun, &bl), UL_E_NOT_FOUND);
-    assert_int_equal(ul_chain_bundle(c, unknown, 0, &bun, &bl), UL_E_NOT_FOUND);
-    assert_int_not_equal(ul_chain_bundle(c, id1, 99, &bun, &bl), UL_OK);
+    /* What the node cannot prove: id1 at height 2 (board-a's installable list has changed since,
+     * and only current state is kept), id2 before it was logged, an unknown id, a height past
+     * the head. */
+    const ul_span hw_a = ul_span_str("board-a");
+    assert_int_equal(ul_chain_bundle2(c, id1, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle2(c, id2, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle2(c, unknown, hw_a, 0, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle2(c, id1, hw_a, 99, &bun, &bl), UL_E_NOT_FOUND);
     ul_chain_close(c);
 }
 
@@ -812,13 +840,7 @@ static void test_persistence(void **state)
         ul_span gb = ul_chain_genesis_bytes(c);
         assert_int_equal(gb.len, f->glen);
         assert_memory_equal(gb.ptr, f->genesis, f->glen);
-        uint8_t *bun;
-        size_t bl;
-        ul_bundle_result res;
-        assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
-        assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash),
-                         UL_OK);
-        free(bun);
+        assert_int_equal(bundle_verdict(f, c, id1, "board-a", 0, NULL), UL_OK);
         ul_chain_close(c);
     }
 
@@ -1015,15 +1037,17 @@ static void test_apply(void **state)
     head_hash(b, hb);
     assert_memory_equal(ha, hb, UL_HASH_BYTES);
 
-    /* b serves the same bundles and keeps producing on top. */
-    uint8_t *bun;
-    size_t bun_len;
-    ul_bundle_result res;
+    /* b serves the same bundles, byte for byte, and keeps producing on top. */
+    uint8_t *bun_a, *bun_b;
+    size_t na, nb;
     assert_int_equal(ul_chain_release_at(b, 2, id), UL_OK);
-    assert_int_equal(ul_chain_bundle(b, id, 0, &bun, &bun_len), UL_OK);
-    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bun_len, f->chain_id, f->valset_hash),
-                     UL_OK);
-    free(bun);
+    assert_int_equal(bundle_verdict(f, b, id, "board-a", 0, NULL), UL_OK);
+    assert_int_equal(ul_chain_bundle2(a, id, ul_span_str("board-a"), 0, &bun_a, &na), UL_OK);
+    assert_int_equal(ul_chain_bundle2(b, id, ul_span_str("board-a"), 0, &bun_b, &nb), UL_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(bun_a, bun_b, na);
+    free(bun_a);
+    free(bun_b);
     txbuf t;
     pub_a(&t, f, 4, "4.0.0");
     submit_ok(b, &t, NULL);
@@ -1183,12 +1207,10 @@ static void test_unwritten_block_is_gone(void **state)
     submit_ok(c, &p2, NULL);
     produce(f, c);
     assert_int_equal(ul_chain_log_size(c), 2);
-    uint8_t *bun;
-    size_t bl;
-    ul_bundle_result res;
-    assert_int_equal(ul_chain_bundle(c, id1, 0, &bun, &bl), UL_OK);
-    assert_int_equal(ul_client_bundle_verify_v1(&res, bun, bl, f->chain_id, f->valset_hash), UL_OK);
-    free(bun);
+    /* Both releases prove against the head; seq 2 has superseded seq 1 on the device. */
+    assert_int_equal(ul_chain_release_at(c, 1, id), UL_OK);
+    assert_int_equal(bundle_verdict(f, c, id, "board-a", 0, NULL), UL_OK);
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 0, NULL), UL_E_NOT_INSTALLABLE);
     ul_chain_close(c);
 
     /* And after a reopen, the log and the head agree with what was committed. */

@@ -153,7 +153,6 @@ enum {
     R_BLOCK,
     R_INCLUSION,
     R_CONSISTENCY,
-    R_BUNDLE,
     R_POLICY,
     R_SET_POLICY,
     R_APPROVE,
@@ -166,10 +165,9 @@ enum {
 };
 
 static const char *const rec_names[R_COUNT] = {
-    "release", "register", "tx",    "valset",    "genesis",     "header",
-    "vote",    "commit",   "block", "inclusion", "consistency", "bundle",
-    "policy",  "set_policy", "approve", "revoke", "rotate", "transfer", "approvals",
-    "device_state",
+    "release", "register", "tx",        "valset",      "genesis",      "header",     "vote",
+    "commit",  "block",    "inclusion", "consistency", "policy",       "set_policy", "approve",
+    "revoke",  "rotate",   "transfer",  "approvals",   "device_state",
 };
 
 static void ex_release(ul_release *r)
@@ -443,9 +441,8 @@ static void ex_consistency(ul_consistency *p)
 
 /* Encoded examples that others embed, in static buffers. */
 static uint8_t e_release[UL_MAX_RECORD_BYTES], e_register[UL_MAX_RECORD_BYTES], e_header[512];
-static uint8_t e_tx_pub[UL_MAX_TX_BYTES], e_tx_reg[UL_MAX_TX_BYTES], e_commit[UL_MAX_COMMIT_BYTES];
-static uint8_t e_valset[UL_MAX_VALSET_BYTES], e_inclusion[4096];
-static size_t n_release, n_register, n_header, n_tx_pub, n_tx_reg, n_commit, n_valset, n_inclusion;
+static uint8_t e_tx_pub[UL_MAX_TX_BYTES], e_tx_reg[UL_MAX_TX_BYTES], e_valset[UL_MAX_VALSET_BYTES];
+static size_t n_release, n_register, n_header, n_tx_pub, n_tx_reg, n_valset;
 
 static void ex_tx(ul_tx *t, bool publish)
 {
@@ -459,26 +456,13 @@ static void ex_tx(ul_tx *t, bool publish)
     }
 }
 
-static void ex_bundle(ul_bundle *b)
-{
-    memset(b, 0, sizeof *b);
-    b->version = 1;
-    b->header = (ul_span){e_header, n_header};
-    b->commit = (ul_span){e_commit, n_commit};
-    b->valset = (ul_span){e_valset, n_valset};
-    b->leaf = (ul_span){e_tx_pub, n_tx_pub};
-    b->inclusion = (ul_span){e_inclusion, n_inclusion};
-}
-
 static void build_parts(void)
 {
     ul_release rel;
     ul_register reg;
     ul_header h;
     ul_tx t;
-    ul_commit c;
     ul_valset s;
-    ul_inclusion p;
     ex_release(&rel);
     assert_int_equal(ul_schema_release_encode(e_release, sizeof e_release, &n_release, &rel),
                      UL_OK);
@@ -491,13 +475,8 @@ static void build_parts(void)
     assert_int_equal(ul_schema_tx_encode(e_tx_pub, sizeof e_tx_pub, &n_tx_pub, &t), UL_OK);
     ex_tx(&t, false);
     assert_int_equal(ul_schema_tx_encode(e_tx_reg, sizeof e_tx_reg, &n_tx_reg, &t), UL_OK);
-    ex_commit(&c);
-    assert_int_equal(ul_schema_commit_encode(e_commit, sizeof e_commit, &n_commit, &c), UL_OK);
     ex_valset(&s);
     assert_int_equal(ul_schema_valset_encode(e_valset, sizeof e_valset, &n_valset, &s), UL_OK);
-    ex_inclusion(&p);
-    assert_int_equal(ul_schema_inclusion_encode(e_inclusion, sizeof e_inclusion, &n_inclusion, &p),
-                     UL_OK);
 }
 
 /* Encodes the fixed example of record id into out[0..cap). */
@@ -514,7 +493,6 @@ static ul_err ex_encode(int id, uint8_t *out, size_t cap, size_t *len)
         ul_commit com;
         ul_inclusion inc;
         ul_consistency con;
-        ul_bundle bun;
         ul_policy pol;
         ul_set_policy set;
         ul_approve apr;
@@ -559,9 +537,6 @@ static ul_err ex_encode(int id, uint8_t *out, size_t cap, size_t *len)
     case R_CONSISTENCY:
         ex_consistency(&u.con);
         return ul_schema_consistency_encode(out, cap, len, &u.con);
-    case R_BUNDLE:
-        ex_bundle(&u.bun);
-        return ul_schema_bundle_encode(out, cap, len, &u.bun);
     case R_POLICY:
         ex_policy(&u.pol);
         return ul_schema_policy_encode(out, cap, len, &u.pol);
@@ -605,7 +580,6 @@ static ul_err any_decode(int id, const uint8_t *in, size_t len, uint8_t *out, si
         ul_commit com;
         ul_inclusion inc;
         ul_consistency con;
-        ul_bundle bun;
         ul_block blk;
         ul_policy pol;
         ul_set_policy set;
@@ -636,7 +610,6 @@ static ul_err any_decode(int id, const uint8_t *in, size_t len, uint8_t *out, si
         DEC(R_COMMIT, commit, com)
         DEC(R_INCLUSION, inclusion, inc)
         DEC(R_CONSISTENCY, consistency, con)
-        DEC(R_BUNDLE, bundle, bun)
         DEC(R_POLICY, policy, pol)
         DEC(R_SET_POLICY, set_policy, set)
         DEC(R_APPROVE, approve, apr)
@@ -3139,122 +3112,6 @@ static void test_block_tx_count(void **state)
     free(huge);
 }
 
-/* ---- Bundle ------------------------------------------------------------------------------- */
-
-static void test_bundle(void **state)
-{
-    static uint8_t out[BIG], out2[BIG];
-    ul_bundle b, d;
-    size_t n, n2;
-    build_parts();
-    ex_bundle(&b);
-    assert_int_equal(ul_schema_bundle_encode(out, sizeof out, &n, &b), UL_OK);
-    assert_int_equal(ul_schema_bundle_decode(&d, out, n), UL_OK);
-    assert_int_equal(d.version, 1);
-    assert_true(ul_span_eq(d.header, b.header));
-    assert_true(ul_span_eq(d.commit, b.commit));
-    assert_true(ul_span_eq(d.valset, b.valset));
-    assert_true(ul_span_eq(d.leaf, b.leaf));
-    assert_true(ul_span_eq(d.inclusion, b.inclusion));
-    assert_ptr_equal(d.header.ptr, out + 4); /* a6 01 01 02 | header */
-    b.version = 2;
-    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_VERSION);
-    ex_bundle(&b);
-    b.valset = b.header;
-    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_TYPE);
-    ex_bundle(&b);
-    b.header = b.valset;
-    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_TYPE);
-    ex_bundle(&b);
-    b.leaf = (ul_span){NULL, 0};
-    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_SCHEMA_FIELD);
-    ex_bundle(&b);
-    bytes *nc = hb("a1 01 18 01");
-    b.commit = (ul_span){nc->b, nc->n};
-    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_NONCANONICAL);
-    ex_bundle(&b);
-    b.inclusion = (ul_span){e_inclusion, n_inclusion - 1}; /* not one whole item */
-    assert_int_equal(ul_schema_bundle_encode(out2, sizeof out2, &n2, &b), UL_E_CBOR_MALFORMED);
-    /* A part over its own bound. */
-    static uint8_t part[UL_MAX_TX_BYTES + UL_MAX_COMMIT_BYTES + 64]; /* the larger of the two */
-    static const struct {
-        size_t bound;
-        int which;
-    } parts[] = {{UL_MAX_HEADER_BYTES, 0}, {UL_MAX_COMMIT_BYTES, 1}, {UL_MAX_TX_BYTES, 2}};
-    for (size_t i = 0; i < 3; i++) {
-        for (int past = 0; past <= 1; past++) {
-            ul_cbor_writer w; /* {1: bstr(x)} of exactly bound + past bytes */
-            size_t x = parts[i].bound - 5 + (size_t)past;
-            ul_cbor_writer_init(&w, part, sizeof part);
-            ul_cbor_put_map(&w, 1);
-            ul_cbor_put_uint(&w, 1);
-            ul_cbor_put_bytes(&w, out, x);
-            assert_int_equal(w.len, parts[i].bound + (size_t)past);
-            ex_bundle(&b);
-            ul_span *sp = parts[i].which == 0   ? &b.header
-                          : parts[i].which == 1 ? &b.commit
-                                                : &b.leaf;
-            *sp = (ul_span){part, w.len};
-            ul_err e = ul_schema_bundle_encode(out2, sizeof out2, &n2, &b);
-            assert_int_equal(e, past ? UL_E_LIMIT : UL_OK);
-        }
-    }
-    ex_bundle(&b);
-    assert_int_equal(ul_schema_bundle_encode(out, sizeof out, &n, &b), UL_OK);
-    for (uint64_t k = 1; k <= 6; k++) {
-        n2 = edit_map(out2, sizeof out2, out, n, k, NULL, 0);
-        assert_int_equal(ul_schema_bundle_decode(&d, out2, n2), UL_E_SCHEMA_FIELD);
-    }
-    memset(out2, 0, UL_MAX_BUNDLE_BYTES + 1);
-    assert_int_equal(ul_schema_bundle_decode(&d, out2, UL_MAX_BUNDLE_BYTES + 1), UL_E_LIMIT);
-}
-
-/* Every part at its largest: the bundle still fits UL_MAX_BUNDLE_BYTES. */
-static void test_bundle_max(void **state)
-{
-    static uint8_t hdr[UL_MAX_HEADER_BYTES], com[UL_MAX_COMMIT_BYTES], vs[UL_MAX_VALSET_BYTES];
-    static uint8_t leaf[UL_MAX_TX_BYTES], inc[4096], out[BIG];
-    static ul_header h;
-    static ul_commit c;
-    static ul_valset s;
-    static ul_inclusion p;
-    static ul_bundle b, d;
-    size_t nh, nc, nv, ni, n;
-    ex_header(&h);
-    h.height = h.time_ms = h.log_size = UINT64_MAX;
-    assert_int_equal(ul_schema_header_encode(hdr, sizeof hdr, &nh, &h), UL_OK);
-    ex_commit(&c);
-    c.height = c.round = UINT64_MAX;
-    c.n_sigs = UL_MAX_VALIDATORS;
-    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
-        c.sigs[i].index = i;
-        c.sigs[i].time_ms = UINT64_MAX;
-    }
-    assert_int_equal(ul_schema_commit_encode(com, sizeof com, &nc, &c), UL_OK);
-    s.n = UL_MAX_VALIDATORS;
-    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
-        memset(s.v[i].pubkey, (int)i, 32);
-        s.v[i].power = UL_MAX_TOTAL_POWER / UL_MAX_VALIDATORS;
-    }
-    assert_int_equal(ul_schema_valset_encode(vs, sizeof vs, &nv, &s), UL_OK);
-    ex_inclusion(&p);
-    p.n_path = UL_MAX_PROOF_DEPTH;
-    p.index = UINT64_MAX - 1;
-    p.size = UINT64_MAX;
-    assert_int_equal(ul_schema_inclusion_encode(inc, sizeof inc, &ni, &p), UL_OK);
-    ul_cbor_writer w;
-    ul_cbor_writer_init(&w, leaf, sizeof leaf);
-    ul_cbor_put_map(&w, 1);
-    ul_cbor_put_uint(&w, 1);
-    ul_cbor_put_bytes(&w, out, UL_MAX_TX_BYTES - 5);
-    assert_int_equal(w.len, UL_MAX_TX_BYTES);
-    b = (ul_bundle){1, {hdr, nh}, {com, nc}, {vs, nv}, {leaf, w.len}, {inc, ni}};
-    assert_int_equal(ul_schema_bundle_encode(out, sizeof out, &n, &b), UL_OK);
-    assert_true(n <= UL_MAX_BUNDLE_BYTES);
-    assert_int_equal(ul_schema_bundle_decode(&d, out, n), UL_OK);
-    (void)state;
-}
-
 /* ---- Bundle sections (version 2) ------------------------------------------------------------ */
 
 /* One example of every section kind (a stream no device would accept in this order: the codec
@@ -3459,6 +3316,82 @@ static void test_sections_roundtrip(void **state)
         at += h + (size_t)bl;
     }
     assert_int_equal(at, n);
+}
+
+/* Encoded size of section s with its byte-string head; hash lists are read as zero hashes. */
+static size_t sec_size(const ul_section *s)
+{
+    static uint8_t out[UL_MAX_SECTION_BYTES + 16];
+    static const uint8_t zeros[UL_SMT_DEPTH][UL_HASH_BYTES];
+    size_t n = 0;
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &n, s, zeros), UL_OK);
+    return n;
+}
+
+/* The size of the largest bundle's state proof: full depth, every sibling present, a value and
+ * a hardware class at their bounds. */
+static size_t state_proof_max(void)
+{
+    static uint8_t value[UL_MAX_STATE_VALUE_BYTES], label[UL_MAX_LABEL_LEN];
+    static ul_section s;
+    memset(&s, 0, sizeof s);
+    memset(label, 'a', sizeof label);
+    s.type = UL_SEC_STATE;
+    s.u.state.which = UL_PROOF_INSTALLABLE;
+    s.u.state.depth = UL_SMT_DEPTH;
+    memset(s.u.state.bitmap, 0xff, sizeof s.u.state.bitmap);
+    s.u.state.terminal = UL_TERM_VALUE;
+    s.u.state.value = (ul_span){value, sizeof value};
+    s.u.state.hw = (ul_span){label, sizeof label};
+    size_t n = sec_size(&s);
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_SIBLINGS;
+    s.u.siblings.n = UL_MAX_SIBLINGS_PER_SECTION;
+    return n + UL_SMT_DEPTH / UL_MAX_SIBLINGS_PER_SECTION * sec_size(&s);
+}
+
+/* The largest bundle a node writes fits UL_MAX_BUNDLE_BYTES, the buffer ul_chain_bundle2 fills
+ * and the most the CLI and devices read: every validator-set step with a full set that all
+ * signed, the release section at its bound, every signature, the deepest inclusion proof and two
+ * state proofs at their largest. */
+static void test_bundle_max(void **state)
+{
+    static uint8_t hdr[UL_MAX_HEADER_BYTES];
+    static ul_section s;
+    ul_header h;
+    size_t nh;
+    ex_header(&h);
+    h.height = h.time_ms = h.log_size = UINT64_MAX;
+    assert_int_equal(ul_schema_header_encode(hdr, sizeof hdr, &nh, &h), UL_OK);
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_HEADER;
+    s.u.header.header = (ul_span){hdr, nh};
+    s.u.header.round = UINT64_MAX;
+    s.u.header.n_voters = UL_MAX_VALIDATORS;
+    size_t step = sec_size(&s);
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_VOTER;
+    s.u.voter.power = UL_MAX_TOTAL_POWER;
+    s.u.voter.has_sig = true;
+    s.u.voter.time_ms = UINT64_MAX;
+    step += UL_MAX_VALIDATORS * sec_size(&s);
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_BEGIN;
+    s.u.begin.version = UL_BUNDLE_VERSION;
+    s.u.begin.n_steps = UL_MAX_VALSET_STEPS;
+    size_t total = sec_size(&s) + (UL_MAX_VALSET_STEPS + 1) * step;
+    total += 3 + UL_MAX_SECTION_BYTES; /* the release: the decoder's bound, in a 3-byte head */
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_SIG;
+    total += UL_MAX_SIGS * sec_size(&s);
+    memset(&s, 0, sizeof s);
+    s.type = UL_SEC_INCLUSION;
+    s.u.inclusion.index = UINT64_MAX - 1;
+    s.u.inclusion.size = UINT64_MAX;
+    s.u.inclusion.n_path = UL_MAX_PROOF_DEPTH;
+    total += sec_size(&s) + 2 * state_proof_max(); /* revocation's has no class: smaller */
+    assert_true(total <= UL_MAX_BUNDLE_BYTES);
+    (void)state;
 }
 
 /* A section body built with the raw writer: [type, ...] */
@@ -4246,9 +4179,8 @@ int main(void)
         cmocka_unit_test(test_proofs),
         cmocka_unit_test(test_block),
         cmocka_unit_test(test_block_tx_count),
-        cmocka_unit_test(test_bundle),
-        cmocka_unit_test(test_bundle_max),
         cmocka_unit_test(test_sections_roundtrip),
+        cmocka_unit_test(test_bundle_max),
         cmocka_unit_test(test_section_counts),
         cmocka_unit_test(test_section_head_fields),
         cmocka_unit_test(test_section_proof_fields),

@@ -1,6 +1,6 @@
-/* Containers of other records: blocks (a header and signed transactions) and proof bundles
- * (everything a device needs for one release). Parts are embedded as their exact canonical
- * bytes, never wrapped in byte strings, so hashes and signatures cover what is on the wire.
+/* Blocks: a header and signed transactions, the one container record. Parts are embedded as
+ * their exact canonical bytes, never wrapped in byte strings, so hashes and signatures cover
+ * what is on the wire. (Proof bundles are a stream of sections: section.c.)
  */
 #include <stddef.h>
 #include <string.h>
@@ -153,52 +153,4 @@ ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uin
         out->n_txs = b.n_txs;
     }
     return e;
-}
-
-/* ---- Proof bundle ------------------------------------------------------------------------- */
-
-/* An inclusion proof at its largest: two 9-byte uints, three keys, UL_MAX_PROOF_DEPTH hashes
- * (2 + 32 bytes each) and the map and array heads (24 bytes in all, rounded up). */
-#define UL_INCLUSION_MAX_BYTES (UL_MAX_PROOF_DEPTH * 34 + 32)
-
-static ul_err bundle_check(const void *obj)
-{
-    const ul_bundle *b = obj;
-    if (b->version != UL_SCHEMA_VERSION) {
-        return UL_E_VERSION;
-    }
-    if (b->header.len > UL_MAX_HEADER_BYTES || b->commit.len > UL_MAX_COMMIT_BYTES ||
-        b->valset.len > UL_MAX_VALSET_BYTES || b->leaf.len > UL_MAX_TX_BYTES ||
-        b->inclusion.len > UL_INCLUSION_MAX_BYTES) {
-        return UL_E_LIMIT;
-    }
-    return UL_OK;
-}
-
-#define PART(k, m, t)                                                                              \
-    {                                                                                              \
-        k, &ul_codec_record, offsetof(ul_bundle, m), t, REQ                                        \
-    }
-
-static const ul_field bundle_fields[] = {
-    {1, &ul_codec_uint, offsetof(ul_bundle, version), 0, REQ},
-    PART(2, header, UL_CBOR_MAP),
-    PART(3, commit, UL_CBOR_MAP),
-    PART(4, valset, UL_CBOR_ARRAY),
-    PART(5, leaf, UL_CBOR_MAP),
-    PART(6, inclusion, UL_CBOR_MAP),
-};
-
-static const ul_record rec_bundle = {bundle_fields, COUNT(bundle_fields), sizeof(ul_bundle),
-                                     UL_MAX_BUNDLE_BYTES, bundle_check};
-
-ul_err ul_schema_bundle_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_bundle *b)
-{
-    ul_bundle tmp;
-    return ul_record_encode(&rec_bundle, b, &tmp, out, cap, out_len);
-}
-
-ul_err ul_schema_bundle_decode(ul_bundle *out, const uint8_t *in, size_t len)
-{
-    return ul_record_decode(&rec_bundle, out, in, len);
 }
