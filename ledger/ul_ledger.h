@@ -313,7 +313,7 @@ ul_err ul_chain_valset_steps(ul_chain *c, uint64_t h, uint64_t *heights, size_t 
  * when a state entry the device must see (the installable list, a revocation) changed after h:
  * only current state values are kept, so past ones cannot be shown; UL_E_HW_MISMATCH when the
  * record does not list hw; UL_E_LIMIT past UL_MAX_VALSET_STEPS steps. */
-ul_err ul_chain_bundle2(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span hw, uint64_t h,
+ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span hw, uint64_t h,
                         uint8_t **out, size_t *len);
 
 /* ---- Audit: re-verify a whole chain from genesis ---- */

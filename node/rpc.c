@@ -212,7 +212,7 @@ static ul_err do_bundle(ul_node *n, const ul_msg *q, reply *r)
     ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
     ul_msg_get_uint(q, 2, &h);
     if (e != UL_OK || (e = ul_msg_get_text(q, 3, &hw)) != UL_OK ||
-        (e = ul_chain_bundle2(n->chain, id, hw, h, &b, &len)) != UL_OK) {
+        (e = ul_chain_bundle(n->chain, id, hw, h, &b, &len)) != UL_OK) {
         return e;
     }
     ul_msg_bytes(&r->m, 1, keep(r, b), len);

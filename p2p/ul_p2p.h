@@ -24,7 +24,7 @@ typedef enum {
     UL_RPC_RELEASE = 5,
     UL_RPC_HISTORY = 6,
     UL_RPC_LATEST = 7,
-    UL_RPC_BUNDLE = 8, /* (id, height, hw class) -> bundle v2 bytes (ul_chain_bundle2) */
+    UL_RPC_BUNDLE = 8, /* (id, height, hw class) -> bundle v2 bytes (ul_chain_bundle) */
     UL_RPC_NAMESPACE = 9,
     UL_RPC_NONCE = 10,
     UL_RPC_GENESIS = 11,

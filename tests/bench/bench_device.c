@@ -307,7 +307,7 @@ static int save_bundle(net *n, const char *dir, const char *name, const uint8_t 
 {
     uint8_t *b = NULL;
     size_t len;
-    ul_err e = ul_chain_bundle2(n->chain, id, ul_span_str(hw), 0, &b, &len);
+    ul_err e = ul_chain_bundle(n->chain, id, ul_span_str(hw), 0, &b, &len);
     int rc = e == UL_OK ? put_file(dir, name, b, len) : fail("bundle", e);
     free(b);
     return rc;

@@ -246,7 +246,7 @@ static void put_bundle(ul_chain *c, const char *name, const uint8_t id[UL_HASH_B
     uint8_t *b;
     size_t n;
     char nm[128];
-    check(ul_chain_bundle2(c, id, ul_span_str(FUZZ_HW), h, &b, &n) == UL_OK, "bundle");
+    check(ul_chain_bundle(c, id, ul_span_str(FUZZ_HW), h, &b, &n) == UL_OK, "bundle");
     check(verdict(b, n, 0, &info) == UL_OK, "seed bundle does not verify");
     for (size_t i = 0; i < sizeof firsts; i++) {
         snprintf(nm, sizeof nm, "%s-chunk%u", name, firsts[i]);

@@ -389,7 +389,7 @@ static ul_err bundle_verdict(const fx *f, ul_chain *c, const uint8_t id[UL_HASH_
 {
     uint8_t *b = NULL;
     size_t n = 0;
-    assert_int_equal(ul_chain_bundle2(c, id, ul_span_str(hw), h, &b, &n), UL_OK);
+    assert_int_equal(ul_chain_bundle(c, id, ul_span_str(hw), h, &b, &n), UL_OK);
     ul_err e = device_verify(f->genesis, f->glen, hw, b, n, info);
     free(b);
     return e;
@@ -527,7 +527,7 @@ static void test_register_publish_queries(void **state)
      * (another name, or the same name with another validator) refuses at the first section. */
     uint8_t *bun, g2[1024];
     size_t bl, g2len;
-    assert_int_equal(ul_chain_bundle2(c, id2, ul_span_str("board-a"), 0, &bun, &bl), UL_OK);
+    assert_int_equal(ul_chain_bundle(c, id2, ul_span_str("board-a"), 0, &bun, &bl), UL_OK);
     make_genesis(g2, sizeof g2, &g2len, f->val, "another-chain");
     assert_int_equal(device_verify(g2, g2len, "board-a", bun, bl, NULL), UL_E_CHAIN_ID);
     make_genesis(g2, sizeof g2, &g2len, f->other, "test-chain");
@@ -537,10 +537,10 @@ static void test_register_publish_queries(void **state)
      * and only current state is kept), id2 before it was logged, an unknown id, a height past
      * the head. */
     const ul_span hw_a = ul_span_str("board-a");
-    assert_int_equal(ul_chain_bundle2(c, id1, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
-    assert_int_equal(ul_chain_bundle2(c, id2, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
-    assert_int_equal(ul_chain_bundle2(c, unknown, hw_a, 0, &bun, &bl), UL_E_NOT_FOUND);
-    assert_int_equal(ul_chain_bundle2(c, id1, hw_a, 99, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, id1, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, id2, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, unknown, hw_a, 0, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, id1, hw_a, 99, &bun, &bl), UL_E_NOT_FOUND);
     ul_chain_close(c);
 }
 
@@ -1042,8 +1042,8 @@ static void test_apply(void **state)
     size_t na, nb;
     assert_int_equal(ul_chain_release_at(b, 2, id), UL_OK);
     assert_int_equal(bundle_verdict(f, b, id, "board-a", 0, NULL), UL_OK);
-    assert_int_equal(ul_chain_bundle2(a, id, ul_span_str("board-a"), 0, &bun_a, &na), UL_OK);
-    assert_int_equal(ul_chain_bundle2(b, id, ul_span_str("board-a"), 0, &bun_b, &nb), UL_OK);
+    assert_int_equal(ul_chain_bundle(a, id, ul_span_str("board-a"), 0, &bun_a, &na), UL_OK);
+    assert_int_equal(ul_chain_bundle(b, id, ul_span_str("board-a"), 0, &bun_b, &nb), UL_OK);
     assert_int_equal(na, nb);
     assert_memory_equal(bun_a, bun_b, na);
     free(bun_a);

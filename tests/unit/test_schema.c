@@ -3350,7 +3350,7 @@ static size_t state_proof_max(void)
     return n + UL_SMT_DEPTH / UL_MAX_SIBLINGS_PER_SECTION * sec_size(&s);
 }
 
-/* The largest bundle a node writes fits UL_MAX_BUNDLE_BYTES, the buffer ul_chain_bundle2 fills
+/* The largest bundle a node writes fits UL_MAX_BUNDLE_BYTES, the buffer ul_chain_bundle fills
  * and the most the CLI and devices read: every validator-set step with a full set that all
  * signed, the release section at its bound, every signature, the deepest inclusion proof and two
  * state proofs at their largest. */

@@ -394,7 +394,7 @@ static uint8_t *bundle_at(ul_chain *c, const uint8_t id[UL_HASH_BYTES], const ch
                           size_t *n)
 {
     uint8_t *b = NULL;
-    assert_int_equal(ul_chain_bundle2(c, id, ul_span_str(hw), h, &b, n), UL_OK);
+    assert_int_equal(ul_chain_bundle(c, id, ul_span_str(hw), h, &b, n), UL_OK);
     return b;
 }
 
@@ -626,10 +626,10 @@ static void test_genuine_chunks(void **state)
     free(b);
     /* The node refuses what it cannot prove. */
     uint8_t none[UL_HASH_BYTES] = {0};
-    assert_int_equal(ul_chain_bundle2(c, none, ul_span_str("board-a"), 0, &b, &n), UL_E_NOT_FOUND);
-    assert_int_equal(ul_chain_bundle2(c, id, ul_span_str("board-b"), 0, &b, &n), UL_E_HW_MISMATCH);
-    assert_int_equal(ul_chain_bundle2(c, id, ul_span_str("board-a"), 1, &b, &n), UL_E_NOT_FOUND);
-    assert_int_equal(ul_chain_bundle2(c, id, ul_span_str("board-a"), 9, &b, &n), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, none, ul_span_str("board-a"), 0, &b, &n), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, id, ul_span_str("board-b"), 0, &b, &n), UL_E_HW_MISMATCH);
+    assert_int_equal(ul_chain_bundle(c, id, ul_span_str("board-a"), 1, &b, &n), UL_E_NOT_FOUND);
+    assert_int_equal(ul_chain_bundle(c, id, ul_span_str("board-a"), 9, &b, &n), UL_E_NOT_FOUND);
     ul_chain_close(c);
 }
 
@@ -756,7 +756,7 @@ static void test_ab_slots(void **state)
 /* ---- deferred verdicts ---------------------------------------------------------------------- */
 
 /* The installable proof of b replaced by one for (ns, hw) at height h: what a node would send a
- * device of class hw (ul_chain_bundle2 itself refuses a class the record does not list). */
+ * device of class hw (ul_chain_bundle itself refuses a class the record does not list). */
 static uint8_t *with_installable_for(ul_chain *c, const uint8_t *b, size_t n, const char *ns,
                                      const char *hw, uint64_t h, size_t *out_n)
 {
@@ -1712,7 +1712,7 @@ static void test_valset_steps(void **state)
     assert_int_equal(st3.height, 3);
     uint8_t *none = NULL;
     size_t nn;
-    assert_int_equal(ul_chain_bundle2(c, id1, ul_span_str("board-a"), 3, &none, &nn),
+    assert_int_equal(ul_chain_bundle(c, id1, ul_span_str("board-a"), 3, &none, &nn),
                      UL_E_NOT_FOUND); /* its installable list changed after header 3 */
     ul_header h3;
     uint8_t *hdr;
