@@ -6,7 +6,9 @@ B="$root/${BUILD:-build}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/upledger-demo.XXXXXX")
 node_pid=""
 mirror_pid=""
+bad_pid=""
 cleanup() {
+    [ -n "$bad_pid" ] && kill "$bad_pid" 2>/dev/null && wait "$bad_pid" 2>/dev/null
     [ -n "$mirror_pid" ] && kill "$mirror_pid" 2>/dev/null && wait "$mirror_pid" 2>/dev/null
     [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
     rm -rf "$work"
@@ -89,17 +91,6 @@ head -c 1000 router-1.2.0.bin > truncated.bin
 up verify --bundle bundle.cbor --image truncated.bin --genesis mirror/genesis.cbor --hw acme-r1 ||
     echo "(a truncated image is refused)"
 
-say "8b. An acme-r2 device updates from the mirror over HTTP (upledger-device, libcurl)"
-mport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory mirror "$mport" 2>mirror.log >&2 &
-mirror_pid=$!
-for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$mport") 2>/dev/null && break; sleep 0.1; done
-"$B/upledger-device" init --anchor mirror/genesis.cbor --hw acme-r2 --state device
-"$B/upledger-device" update --mirror "http://127.0.0.1:$mport" --namespace acme/router \
-    --state device --timeout 5 --health-check true
-"$B/upledger-device" status --state device
-kill "$mirror_pid"; wait "$mirror_pid" 2>/dev/null || true; mirror_pid=""
-
 say "9. Audit: re-verify the whole chain from genesis"
 up audit
 
@@ -107,4 +98,29 @@ say "10. Stop the node cleanly and audit its data directory offline"
 kill "$node_pid"; wait "$node_pid" || true; node_pid=""
 up audit --data node
 tail -n 3 node.log
+
+say "11. An acme-r2 device updates over HTTP (upledger-device, libcurl) from two mirrors"
+echo "mirror 1 serves the export with one image byte changed; mirror 2 is the honest export,"
+echo "both served by python's http.server. Mirrors are untrusted: the device checks everything."
+free_port() {
+    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0))
+print(s.getsockname()[1])'
+}
+serve() { /usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$1" "$2" >>mirror.log 2>&1 & }
+wait_port() {
+    for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.1; done
+}
+cp -r mirror tampered
+/usr/bin/python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 1
+open(sys.argv[1], "wb").write(b)' "tampered/images/$(sha256sum router-1.2.0.bin | cut -d' ' -f1)"
+bport=$(free_port); serve tampered "$bport"; bad_pid=$!
+mport=$(free_port); serve mirror "$mport"; mirror_pid=$!
+wait_port "$bport"; wait_port "$mport"
+"$B/upledger-device" init --anchor mirror/genesis.cbor --hw acme-r2 --state device
+"$B/upledger-device" update --mirror "http://127.0.0.1:$bport" --mirror "http://127.0.0.1:$mport" \
+    --namespace acme/router --state device --timeout 5 --health-check true
+echo "(mirror 1 was refused with UL_E_DIGEST and left nothing behind; mirror 2's image installed)"
+"$B/upledger-device" status --state device
+kill "$bad_pid" "$mirror_pid"; wait "$bad_pid" "$mirror_pid" 2>/dev/null || true
+bad_pid=""; mirror_pid=""
 say "Demo complete."

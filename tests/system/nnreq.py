@@ -3,7 +3,7 @@ to send raw requests (for example the exact bytes of an already committed transa
 upledgerd's query endpoint."""
 import ctypes
 
-import cbor
+from cbor_util import Raw, dumps, loads, split_array, split_map
 
 _nn = ctypes.CDLL("libnanomsg.so.5")
 AF_SP, NN_REQ, NN_SOL_SOCKET, NN_SNDTIMEO, NN_RCVTIMEO = 1, 48, 0, 4, 5
@@ -43,7 +43,7 @@ class ReqClient:
 
     def call(self, req):
         """req: dict {int: value}; returns the reply's bytes (a CBOR map, key 0 = ul_err)."""
-        return self.call_raw(cbor.encode(req))
+        return self.call_raw(dumps(req))
 
     def close(self):
         _nn.nn_close(self.sock)
@@ -67,14 +67,12 @@ RPC_GENESIS = 11
 def submit(endpoint, txs):
     """Submits raw tx bytes; returns the reply's ul_err and a list of (ul_err, id32) per tx."""
     with ReqClient(endpoint) as c:
-        rep = c.call({0: RPC_SUBMIT, 1: [cbor.Raw(t) for t in txs]})
-    m = cbor.raw_map(rep)
-    err = cbor.decode(m[0])
+        rep = loads(c.call({0: RPC_SUBMIT, 1: [Raw(t) for t in txs]}))
+    err = rep[0]
     if err != 0:
         return err, []
     results = []
-    for item in cbor.raw_items(m[1]):
-        one = cbor.decode(item)
+    for one in rep[1]:
         results.append((one[1], one[2]))
     return err, results
 
@@ -83,14 +81,15 @@ def block_txs(endpoint, height):
     """The raw bytes of every signed tx in block `height`."""
     with ReqClient(endpoint) as c:
         rep = c.call({0: RPC_BLOCK, 1: height})
-    m = cbor.raw_map(rep)
-    assert cbor.decode(m[0]) == 0, "block %d: error %d" % (height, cbor.decode(m[0]))
-    blk = cbor.raw_items(m[1])[0]
-    return list(cbor.raw_items(cbor.raw_map(blk)[2]))
+    m = split_map(rep)
+    err = loads(m[0])
+    assert err == 0, "block %d: error %d" % (height, err)
+    blk = split_array(m[1])[0]
+    return split_array(split_map(blk)[2])
 
 
 def nonce(endpoint, pubkey32):
     with ReqClient(endpoint) as c:
-        rep = cbor.decode(c.call({0: RPC_NONCE, 1: pubkey32}))
+        rep = loads(c.call({0: RPC_NONCE, 1: pubkey32}))
     assert rep[0] == 0, rep
     return rep[1]

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 import pytest
 
 import bip340
-import cbor
+import cbor_util
 import nnreq
 from conftest import ERR_NAME, assert_rejected, chain_state
 
@@ -251,7 +251,7 @@ def _signed(keys, kind, body, chain_id):
         secret = bytes.fromhex(json.loads(k.path.read_text())["secret"])
         sigs.append([bytes.fromhex(k.pubkey),
                      bip340.sign(secret, bip340.upledger_digest(bip340.TAG_TX, chain_id, body))])
-    return cbor.encode({1: kind, 2: cbor.Raw(body), 3: sigs})
+    return cbor_util.dumps({1: kind, 2: cbor_util.Raw(body), 3: sigs})
 
 
 def test_duplicate_signature_raw_does_not_meet_threshold(ctx):
@@ -261,7 +261,7 @@ def test_duplicate_signature_raw_does_not_meet_threshold(ctx):
     pks = sorted(bytes.fromhex(k.pubkey) for k in (o1, o2))
     ks = {1: pks, 2: 2}
     ns = ctx.new_ns()
-    body = cbor.encode({1: ns, 2: 1, 3: {1: ks, 2: ks, 3: [], 4: [], 5: [],
+    body = cbor_util.dumps({1: ns, 2: 1, 3: {1: ks, 2: ks, 3: [], 4: [], 5: [],
                                          6: ["owners", "publishers"]}})
     cid = bytes.fromhex(ctx.node.status()["chain_id"])
 

@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-import cbor
 from conftest import ERR_NUM, Ctx, run_cli
 
 ROUNDS = int(os.environ.get("UL_CRASH_ROUNDS", "8"))

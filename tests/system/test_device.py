@@ -2,122 +2,18 @@
 loopback (in this process), and the device program updating a state directory from it: stage,
 confirm, fall back, supersede, encrypted images, failing mirrors (stalled, 404, tampered), and
 `upledger verify` on what the mirror serves. Every subprocess has a timeout."""
-import functools
 import hashlib
-import http.server
 import json
 import os
-import socket
 import stat
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, ERR_NUM, assert_rejected, chain_state, run_cli
-
-DEVICE = BUILD / "upledger-device"
-DEVICE_TIMEOUT = 60  # seconds for any one device command (a stalled mirror costs --timeout)
-STALL_TIMEOUT = 2    # --timeout given to the device when a mirror stalls
-
-
-def device_env():
-    # A proxy from the environment would route loopback requests elsewhere.
-    return {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
-
-
-class Dev:
-    def __init__(self, argv, proc):
-        self.argv = [str(a) for a in argv]
-        self.rc, self.out, self.err = proc.returncode, proc.stdout, proc.stderr
-
-    @property
-    def last_error(self):
-        """UL_E_ name of the last stderr line "upledger-device: CONTEXT: UL_E_NAME: message"."""
-        lines = self.err.strip().splitlines()
-        if not lines:
-            return None
-        for part in lines[-1].split(": "):
-            if part.startswith("UL_E_"):
-                return part
-        return None
-
-    def __repr__(self):
-        return "<%s: rc=%s\n--- stdout\n%s--- stderr\n%s>" % (" ".join(self.argv), self.rc,
-                                                               self.out, self.err)
-
-
-def dev(*args, timeout=DEVICE_TIMEOUT):
-    argv = [str(DEVICE)] + [str(a) for a in args]
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=device_env(),
-                       stdin=subprocess.DEVNULL, start_new_session=True)
-    return Dev(argv, p)
-
-
-def status(state):
-    r = dev("status", "--state", state, "--json")
-    assert r.rc == 0, r
-    return json.loads(r.out)
-
-
-class Mirror:
-    """A static web server over a directory, recording every request's path and headers."""
-
-    def __init__(self, root):
-        self.root = Path(root)
-        self.requests = []
-        mirror = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self):
-                mirror.requests.append((self.path, dict(self.headers.items())))
-                super().do_GET()
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(Handler, directory=str(self.root)))
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=10)
-
-
-class Stalled:
-    """Accepts connections and never answers a byte."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.conns = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        self.sock.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-                self.conns.append(c)
-            except OSError:
-                continue
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(timeout=10)
-        for c in self.conns:
-            c.close()
-        self.sock.close()
+from conftest import ERR_NUM, assert_rejected, chain_state, run_cli
+from device_util import (DEVICE_TIMEOUT, STALL_TIMEOUT, Mirror, Stalled, dev, leftovers,
+                         slot_file, status)
 
 
 @pytest.fixture
@@ -172,14 +68,6 @@ class Fleet:
 @pytest.fixture
 def fleet(ctx, tmp_path):
     return Fleet(ctx, tmp_path / "fleet")
-
-
-def slot_file(state, ns, slot):
-    return Path(state) / "slots" / ns / str(slot)
-
-
-def leftovers(state):
-    return [p for p in Path(state).rglob("*.tmp")]
 
 
 # ---- help, init, status ----------------------------------------------------------------------

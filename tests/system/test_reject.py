@@ -13,8 +13,8 @@ from contextlib import contextmanager
 import pytest
 
 import bip340
-import cbor
 import nnreq
+from cbor_util import Raw, dumps, loads, split_map
 from conftest import (ERR_NAME, ERR_NUM, MAX_HW, MAX_LABEL_LEN, UPLEDGERD, Ctx, Node,
                       assert_rejected, chain_state, free_port, run_cli)
 
@@ -58,7 +58,7 @@ def _chain_id(node):
 def sign_tx(key, kind, body, tag, chain_id):
     pk = bytes.fromhex(key.pubkey)
     sig = bip340.sign(_secret(key), bip340.upledger_digest(tag, chain_id, body))
-    return cbor.encode({1: kind, 2: cbor.Raw(body), 3: [[pk, sig]]})
+    return dumps({1: kind, 2: Raw(body), 3: [[pk, sig]]})
 
 
 def register_body(key, ns, nonce):
@@ -68,7 +68,7 @@ def register_body(key, ns, nonce):
     pk = bytes.fromhex(key.pubkey)
     keyset = {1: [pk], 2: 1}
     policy = {1: keyset, 2: keyset, 3: [], 4: [], 5: [], 6: ["owners", "publishers"]}
-    return cbor.encode({1: ns, 2: nonce, 3: policy})
+    return dumps({1: ns, 2: nonce, 3: policy})
 
 
 def submit_one(node, tx):
@@ -312,7 +312,7 @@ def test_raw_replay_of_committed_transactions(rctx, pub):
     (reg_tx,) = nnreq.block_txs(rctx.node.endpoint, reg_height)
     (pub_tx,) = nnreq.block_txs(rctx.node.endpoint, pub_height)
     # The hand-made register body used below is byte for byte the one the CLI signs.
-    assert bytes(cbor.raw_map(reg_tx)[2]) == register_body(key, ns, 1)
+    assert bytes(split_map(reg_tx)[2]) == register_body(key, ns, 1)
     with unchanged(rctx.node):
         assert submit_one(rctx.node, pub_tx) == "UL_E_DUPLICATE"
         assert submit_one(rctx.node, reg_tx) == "UL_E_NS_EXISTS"
@@ -368,10 +368,10 @@ def test_signature_for_another_chain_or_domain(rctx):
             "UL_E_SIG"
         # Signed as a release (another domain), submitted as a register.
         assert submit_one(rctx.node, sign_tx(key, 1, body, bip340.TAG_RELEASE, cid)) == "UL_E_SIG"
-        good = cbor.decode(sign_tx(key, 1, body, bip340.TAG_TX, cid))
+        good = loads(sign_tx(key, 1, body, bip340.TAG_TX, cid))
         pk, sig = good[3][0]
         flipped = sig[:10] + bytes([sig[10] ^ 1]) + sig[11:]
-        tx = cbor.encode({1: 1, 2: cbor.Raw(body), 3: [[pk, flipped]]})
+        tx = dumps({1: 1, 2: Raw(body), 3: [[pk, flipped]]})
         assert submit_one(rctx.node, tx) == "UL_E_SIG"
 
 
@@ -380,24 +380,23 @@ def test_raw_malformed_transactions(rctx):
     cid = _chain_id(rctx.node)
     body = register_body(key, rctx.new_ns(), 1)
     good = sign_tx(key, 1, body, bip340.TAG_TX, cid)
-    pk, sig = cbor.decode(good)[3][0]
+    pk, sig = loads(good)[3][0]
     with unchanged(rctx.node):
         assert submit_one(rctx.node, sign_tx(key, 9, body, bip340.TAG_TX, cid)) == "UL_E_TX_KIND"
         # Over UL_MAX_TX_BYTES (9216).
-        big = cbor.encode({1: 1, 2: cbor.Raw(cbor.encode({1: "a/b", 5: "x" * 10000})),
-                           3: [[pk, sig]]})
+        big = dumps({1: 1, 2: Raw(dumps({1: "a/b", 5: "x" * 10000})), 3: [[pk, sig]]})
         assert submit_one(rctx.node, big) == "UL_E_LIMIT"
-        assert submit_one(rctx.node, cbor.encode({1: 1, 2: cbor.Raw(body), 3: []})) == \
+        assert submit_one(rctx.node, dumps({1: 1, 2: Raw(body), 3: []})) == \
             "UL_E_SCHEMA_FIELD"
-        assert submit_one(rctx.node, cbor.encode({1: 1, 2: cbor.Raw(body)})) == \
+        assert submit_one(rctx.node, dumps({1: 1, 2: Raw(body)})) == \
             "UL_E_SCHEMA_FIELD"
-        assert submit_one(rctx.node, cbor.encode({1: 1, 2: cbor.Raw(body), 3: [[pk, sig]],
-                                                  4: 0})) == "UL_E_SCHEMA_FIELD"
+        assert submit_one(rctx.node, dumps({1: 1, 2: Raw(body), 3: [[pk, sig]],
+                                            4: 0})) == "UL_E_SCHEMA_FIELD"
         # Non-canonical bytes (an integer in a longer form than needed; map keys out of order)
         # are refused, whether the request decoder or the transaction decoder sees them first.
         noncanon = [
             good.replace(b"\xa3\x01\x01", b"\xa3\x01\x18\x01", 1),
-            b"\xa3\x02" + body + b"\x01\x01\x03" + cbor.encode([[pk, sig]]),
+            b"\xa3\x02" + body + b"\x01\x01\x03" + dumps([[pk, sig]]),
         ]
         for tx in noncanon:
             err, res = nnreq.submit(rctx.node.endpoint, [tx])
@@ -405,10 +404,10 @@ def test_raw_malformed_transactions(rctx):
             assert codes in (["UL_E_PROTOCOL"], ["UL_E_CBOR_NONCANONICAL"]), codes
         # Not a request at all.
         with nnreq.ReqClient(rctx.node.endpoint) as c:
-            rep = cbor.decode(c.call_raw(b"\xff\x00garbage"))
+            rep = loads(c.call_raw(b"\xff\x00garbage"))
         assert rep[0] == ERR_NUM["UL_E_PROTOCOL"]
         with nnreq.ReqClient(rctx.node.endpoint) as c:
-            rep = cbor.decode(c.call({0: 99}))
+            rep = loads(c.call({0: 99}))
         assert rep[0] == ERR_NUM["UL_E_PROTOCOL"]
 
 
@@ -537,7 +536,7 @@ def test_genesis_of_another_chain(rctx, pub, proof):
     assert run_cli(["genesis", "--out", g, "--validator", k]).rc == 0
     assert_rejected(_verify(rctx, pub, proof["bundle"], g), "UL_E_CHAIN_ID")
     # The same validator set but another chain (name, time): another chain id.
-    dev = cbor.decode(rctx.node.genesis.read_bytes())
+    dev = loads(rctx.node.genesis.read_bytes())
     (val_pk, power), = dev[4]
     g2 = proof["dir"] / "other-chain.cbor"
     assert run_cli(["genesis", "--out", g2, "--validator", "%s:%d" % (val_pk.hex(), power),

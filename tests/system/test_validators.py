@@ -7,7 +7,7 @@ import json
 import re
 import time
 
-import cbor
+import cbor_util
 from conftest import Ctx, Key, assert_rejected, chain_state, run_cli
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -30,7 +30,7 @@ def set_file(ctx, entries):
 def valset_hash(entries):
     """SHA-256 of the canonical valset [[key, power], ...] sorted by key (what headers name)."""
     items = sorted((bytes.fromhex(k), p) for k, p in entries)
-    return hashlib.sha256(cbor.encode([[k, p] for k, p in items])).hexdigest()
+    return hashlib.sha256(cbor_util.dumps([[k, p] for k, p in items])).hexdigest()
 
 
 def show(ctx, *args):
