@@ -107,13 +107,14 @@ ul_err ul_cli_bundle_check(ul_span genesis, ul_span hw, ul_span ns, const uint8_
  * release and the device, not the bundle's authenticity). */
 bool ul_cli_proofs_held(ul_err verdict);
 
-/* Class keys (cli/classkey.c): X25519 keypairs for hardware classes. */
+/* Class keys (cli/classkey.c): X25519 keypairs for hardware classes. keygen writes OUT, the raw
+ * 32-byte secret (0600), and OUT.pub, {"format":"upledger-class-key/1","public":HEX}. */
 int ul_cli_class_keygen(ul_cli *cli, const char *out);
+/* Returns: UL_OK; UL_E_SCHEMA_FIELD unless path is such a .pub file; UL_E_IO; UL_E_LIMIT. */
 ul_err ul_cli_class_pub_load(const char *path, uint8_t pub32[32]);
-/* sk32: 32 bytes of caller memory (sodium_malloc'd); wiped on failure. */
+/* sk32: 32 bytes of caller memory (sodium_malloc'd); wiped on failure.
+ * Returns: UL_OK; UL_E_KEY unless the file holds exactly 32 bytes; UL_E_IO. */
 ul_err ul_cli_class_secret_load(const char *path, uint8_t *sk32);
-/* Writes a new file (mode), all or nothing; UL_E_EXISTS when path exists (never replaced). */
-ul_err ul_cli_write_new_file(const char *path, const char *text, size_t len, int mode);
 
 /* Option parsing: each command lists its options; positional arguments are collected. */
 typedef struct {

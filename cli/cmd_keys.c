@@ -14,10 +14,12 @@ static const char keygen_help[] =
     "\n"
     "       upledger keygen --class OUT\n"
     "Creates an X25519 keypair for a hardware class (encrypted images): OUT.pub, the public\n"
-    "key publishers seal content keys to (publish --encrypt-for CLASS=OUT.pub), and OUT, the\n"
-    "secret (mode 0600), which every device of the class is provisioned with. The secret is\n"
-    "stored UNENCRYPTED: devices must hold it in the clear to decrypt images, so guard the file\n"
-    "and load it only into devices of that class. Neither file is ever overwritten.\n";
+    "key publishers seal content keys to (publish --encrypt-for CLASS=OUT.pub; JSON\n"
+    "{\"format\":\"upledger-class-key/1\",\"public\":HEX}), and OUT, the secret: 32 raw bytes,\n"
+    "mode 0600, which every device of the class is provisioned with (upledger-device init\n"
+    "--class-key OUT). The secret is stored UNENCRYPTED: devices must hold it in the clear to\n"
+    "decrypt images, so guard the file and load it only into devices of that class. Neither\n"
+    "file is ever overwritten.\n";
 
 int ul_cmd_keygen(ul_cli *cli, int argc, char **argv)
 {

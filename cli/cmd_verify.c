@@ -24,7 +24,8 @@ static const char verify_help[] =
     "release log, the installable and revocation state proofs — then the release against the\n"
     "device (namespace, class, not revoked, newest installable, sequence above the installed\n"
     "one, dependencies met by --installed components), then the image's size and SHA-256\n"
-    "(decrypted with the class secret of --class-key FILE when the release is encrypted).\n"
+    "(decrypted with the class secret in --class-key FILE, the 32-byte OUT of keygen --class,\n"
+    "when the release is encrypted).\n"
     "NS defaults to the bundle's own namespace. Exit 0 only if everything holds; otherwise one\n"
     "line naming the first failure (UL_E_...).\n";
 
@@ -54,27 +55,6 @@ static ul_err bundle_ns(const uint8_t *b, size_t len, char *ns, size_t cap)
         off += head + (size_t)body;
     }
     return UL_E_TRUNCATED;
-}
-
-/* --installed NS=VERSION[@SEQ] into the device state. */
-static ul_err add_installed(ul_device_state *st, const char *arg)
-{
-    const char *eq = strchr(arg, '='), *at = strrchr(arg, '@');
-    uint64_t seq = 0;
-    if (!eq || eq == arg) {
-        return UL_E_ARG;
-    }
-    if (at && at > eq) {
-        char *end;
-        seq = strtoull(at + 1, &end, 10);
-        if (*end || end == at + 1) {
-            return UL_E_ARG;
-        }
-    } else {
-        at = eq + strlen(eq);
-    }
-    return ul_client_device_add(st, (const uint8_t *)arg, (size_t)(eq - arg),
-                                (const uint8_t *)eq + 1, (size_t)(at - eq - 1), seq);
 }
 
 static int discard(void *arg, const uint8_t *p, size_t n)
@@ -159,7 +139,7 @@ static int verify_run(ul_cli *cli, verify_args *a, uint8_t *class_sk)
     }
     for (size_t i = 0; e == UL_OK && i < a->n_installed; i++) {
         stage = a->installed[i];
-        e = add_installed(&st, a->installed[i]);
+        e = ul_client_device_add_spec(&st, (const uint8_t *)stage, strlen(stage));
     }
     if (e == UL_OK && (stage = "bundle", e = ul_cli_read_file(a->bundle, UL_MAX_BUNDLE_BYTES,
                                                                &bundle, &blen)) == UL_OK) {

@@ -93,6 +93,56 @@ ul_err ul_client_device_add(ul_device_state *st, const uint8_t *ns, size_t ns_le
     return UL_OK;
 }
 
+/* A decimal sequence number: 1 or more digits, nothing else, no overflow (strtoull would take
+ * a sign and spaces, and saturate). */
+static ul_err parse_seq(uint64_t *out, const uint8_t *s, size_t len)
+{
+    uint64_t v = 0;
+    if (len == 0) {
+        return UL_E_ARG;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return UL_E_ARG;
+        }
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) {
+            return UL_E_ARG;
+        }
+        v = v * 10 + d;
+    }
+    *out = v;
+    return UL_OK;
+}
+
+ul_err ul_client_device_add_spec(ul_device_state *st, const uint8_t *spec, size_t len)
+{
+    uint64_t seq = 0;
+    if (st == NULL || spec == NULL || len == 0) {
+        return UL_E_ARG;
+    }
+    const uint8_t *eq = memchr(spec, '=', len);
+    if (eq == NULL || eq == spec) {
+        return UL_E_ARG;
+    }
+    const uint8_t *version = eq + 1;
+    size_t version_len = len - (size_t)(version - spec);
+    for (size_t i = version_len; i > 0; i--) { /* the last '@' */
+        if (version[i - 1] == '@') {
+            ul_err e = parse_seq(&seq, version + i, version_len - i);
+            if (e != UL_OK) {
+                return e;
+            }
+            version_len = i - 1;
+            break;
+        }
+    }
+    if (version_len == 0) {
+        return UL_E_ARG;
+    }
+    return ul_client_device_add(st, spec, (size_t)(eq - spec), version, version_len, seq);
+}
+
 size_t ul_client_device_boot(ul_device_state *st)
 {
     size_t fell_back = 0;

@@ -179,6 +179,14 @@ ul_err ul_client_device_init(ul_device_state *st, const uint8_t *genesis, size_t
 ul_err ul_client_device_add(ul_device_state *st, const uint8_t *ns, size_t ns_len,
                             const uint8_t *version, size_t version_len, uint64_t seq);
 
+/* ul_client_device_add of a component written as one string, "NS=VERSION" or "NS=VERSION@SEQ"
+ * (the programs' --installed): NS up to the first '=', SEQ after the last '@' of what follows, in
+ * decimal digits only (no sign or spaces, at most 2^64 - 1); SEQ defaults to 0.
+ * Returns: UL_OK; UL_E_ARG for a spec without '=', with an empty NS or VERSION, or with a SEQ
+ * that is empty, not all digits or too large (st unchanged); else ul_client_device_add's
+ * verdict (UL_E_NS_NAME, UL_E_VERSION_STR, UL_E_EXISTS, UL_E_LIMIT). */
+ul_err ul_client_device_add_spec(ul_device_state *st, const uint8_t *spec, size_t len);
+
 /* Returns: the component for ns, or NULL. */
 const ul_component *ul_client_device_find(const ul_device_state *st, const uint8_t *ns,
                                           size_t ns_len);

@@ -33,8 +33,6 @@
 #define UL_DEV_URL_MAX (UL_MAX_LINK_LEN + UL_MAX_NS_LEN + 3 * UL_MAX_LABEL_LEN + 128)
 /* Paths under the state directory. */
 #define UL_DEV_PATH_MAX 4096
-/* Class-key files: ~200 bytes of JSON. */
-#define UL_DEV_CLASS_KEY_MAX 4096
 
 /* Prints "upledger-device: <context>: UL_E_NAME: <message>" on stderr; returns exit status 1. */
 int ul_dev_fail(ul_err e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -80,11 +78,6 @@ ul_err ul_dev_state_load(const char *dir, ul_device_state *st);
 /* Atomic: temporary file, fsync, rename, fsync of the directory. */
 ul_err ul_dev_state_save(const char *dir, const ul_device_state *st);
 bool ul_dev_state_exists(const char *dir);
-/* Reads a class-key file (format upledger-class-key/1) into sk32; *have false when path is
- * absent and may_be_absent. */
-ul_err ul_dev_class_key_load(const char *path, uint8_t sk32[32], bool may_be_absent, bool *have);
-/* Copies the class key file src into DIR/class.key (0600, never replacing one). */
-ul_err ul_dev_class_key_copy(const char *src, const char *dir);
 /* Writes DIR/name through DIR/name.tmp: fsync, then rename (replace) or link (never replace:
  * UL_E_EXISTS), then fsync of DIR. */
 ul_err ul_dev_write_file(const char *dir, const char *name, const uint8_t *p, size_t n, int mode,
@@ -94,8 +87,16 @@ ul_err ul_dev_fsync_dir(const char *dir);
 ul_err ul_dev_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len);
 /* DIR/slots/<vendor>/<product>: where a component's slot files 0 and 1 live. */
 ul_err ul_dev_slot_dir(char *out, size_t cap, const char *dir, const uint8_t *ns, size_t ns_len);
-/* Wipes secrets (not optimised away). */
-void ul_dev_wipe(void *p, size_t n);
+
+/* ---- classkey.c: the class secret, 32 raw bytes (upledger keygen --class OUT) ---- */
+
+/* Reads the class secret at path into sk32 (wiped on failure). Returns: UL_OK (*have true);
+ * UL_OK with *have false when path is absent and may_be_absent; UL_E_KEY for a file that is not
+ * exactly 32 bytes; UL_E_NOT_FOUND; UL_E_IO. */
+ul_err ul_dev_class_key_load(const char *path, uint8_t sk32[32], bool may_be_absent, bool *have);
+/* Copies the class secret src (checked as ul_dev_class_key_load does) into DIR/class.key (0600,
+ * never replacing one). Returns: UL_OK; UL_E_KEY; UL_E_NOT_FOUND; UL_E_EXISTS; UL_E_IO. */
+ul_err ul_dev_class_key_copy(const char *src, const char *dir);
 
 /* Applies a device start (ul_client_device_boot) to st and prints each fallback.
  * Returns: the number of components that fell back. */

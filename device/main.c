@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <sodium/utils.h>
+
 #include "device.h"
 
 static const char main_help[] =
@@ -24,9 +26,10 @@ static const char init_help[] =
     "                            [--class-key FILE] [--installed NS=VERSION[@SEQ]]...\n"
     "Creates the device state in DIR (refuses an existing one): trust anchor = the genesis\n"
     "(chain id and validator set; a mirror's genesis.cbor), hardware class CLASS, and the\n"
-    "factory-installed components (SEQ defaults to 0). --class-key FILE (from upledger keygen\n"
-    "--class) is copied to DIR/class.key (mode 0600, in the clear: the device needs it to\n"
-    "decrypt encrypted images of its class).\n";
+    "factory-installed components (SEQ defaults to 0). --class-key FILE, the class secret\n"
+    "(the 32-byte OUT of upledger keygen --class; any other file is refused with UL_E_KEY),\n"
+    "is copied to DIR/class.key (mode 0600, in the clear: the device needs it to decrypt\n"
+    "encrypted images of its class).\n";
 
 static const char start_help[] =
     "usage: upledger-device start --state DIR\n"
@@ -76,14 +79,6 @@ int ul_dev_parse(int argc, char **argv, const ul_dev_opt *opts, size_t n, const 
     return -1;
 }
 
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        snprintf(out + 2 * i, 3, "%02x", p[i]);
-    }
-    out[2 * n] = 0;
-}
-
 static const ul_slot *running(const ul_component *c)
 {
     return &c->slot[c->active];
@@ -112,27 +107,6 @@ size_t ul_dev_boot(ul_device_state *st)
     return n;
 }
 
-/* --installed NS=VERSION[@SEQ] */
-static ul_err add_installed(ul_device_state *st, const char *arg)
-{
-    const char *eq = strchr(arg, '='), *at = strrchr(arg, '@');
-    uint64_t seq = 0;
-    if (!eq || eq == arg) {
-        return UL_E_ARG;
-    }
-    if (at && at > eq) {
-        char *end;
-        seq = strtoull(at + 1, &end, 10);
-        if (*end || end == at + 1) {
-            return UL_E_ARG;
-        }
-    } else {
-        at = eq + strlen(eq);
-    }
-    return ul_client_device_add(st, (const uint8_t *)arg, (size_t)(eq - arg),
-                                (const uint8_t *)eq + 1, (size_t)(at - eq - 1), seq);
-}
-
 typedef struct {
     const char *anchor, *hw, *dir, *class_key;
     const char *installed[UL_MAX_COMPONENTS];
@@ -149,7 +123,8 @@ static int init_run(const init_args *a, ul_device_state *st)
         return ul_dev_fail(e, "init: anchor %s, class %s", a->anchor, a->hw);
     }
     for (size_t i = 0; i < a->n_installed; i++) {
-        if ((e = add_installed(st, a->installed[i])) != UL_OK) {
+        const char *spec = a->installed[i];
+        if ((e = ul_client_device_add_spec(st, (const uint8_t *)spec, strlen(spec))) != UL_OK) {
             return ul_dev_fail(e, "init: --installed %s", a->installed[i]);
         }
     }
@@ -165,7 +140,7 @@ static int init_run(const init_args *a, ul_device_state *st)
         return ul_dev_fail(e, "init: writing %s/state.cbor", a->dir);
     }
     char id[65];
-    hex(id, st->chain_id, 32);
+    sodium_bin2hex(id, sizeof id, st->chain_id, 32);
     printf("initialised %s: chain %s, hardware %s, %zu component%s%s\n", a->dir, id, a->hw,
            st->n_components, st->n_components == 1 ? "" : "s",
            a->class_key ? ", class key provisioned" : "");
@@ -303,8 +278,8 @@ static void json_label(const uint8_t *p, size_t n)
 static void status_json(const ul_device_state *st)
 {
     char id[65], hh[65], dg[65];
-    hex(id, st->chain_id, 32);
-    hex(hh, st->header_hash, 32);
+    sodium_bin2hex(id, sizeof id, st->chain_id, 32);
+    sodium_bin2hex(hh, sizeof hh, st->header_hash, 32);
     printf("{\"chain_id\": \"%s\", \"height\": %llu, \"header_hash\": \"%s\", \"hw\": ", id,
            (unsigned long long)st->height, hh);
     json_label(st->hw, st->hw_len);
@@ -317,7 +292,7 @@ static void status_json(const ul_device_state *st)
                (unsigned long long)c->active, c->trial ? "true" : "false",
                (unsigned long long)c->boots);
         for (int s = 0; s < 2; s++) {
-            hex(dg, c->slot[s].digest, 32);
+            sodium_bin2hex(dg, sizeof dg, c->slot[s].digest, 32);
             printf("%s{\"slot\": %d, \"seq\": %llu, \"version\": ", s ? ", " : "", s,
                    (unsigned long long)c->slot[s].seq);
             json_label(c->slot[s].version, c->slot[s].version_len);
@@ -332,8 +307,8 @@ static void status_json(const ul_device_state *st)
 static void status_text(const ul_device_state *st)
 {
     char id[65], hh[65];
-    hex(id, st->chain_id, 32);
-    hex(hh, st->header_hash, 32);
+    sodium_bin2hex(id, sizeof id, st->chain_id, 32);
+    sodium_bin2hex(hh, sizeof hh, st->header_hash, 32);
     printf("chain      %s\ntrusted    height %llu, header %s\nhardware   %.*s\n", id,
            (unsigned long long)st->height, hh, (int)st->hw_len, (const char *)st->hw);
     for (size_t i = 0; i < st->n_components; i++) {

@@ -13,8 +13,6 @@
 
 #include "device.h"
 
-#define CLASS_KEY_FORMAT "upledger-class-key/1"
-
 int ul_dev_fail(ul_err e, const char *fmt, ...)
 {
     char ctx[1024];
@@ -35,11 +33,6 @@ int ul_dev_usage(const char *fmt, ...)
     fputs(" (see --help)\n", stderr);
     va_end(ap);
     return UL_DEV_EXIT_USAGE;
-}
-
-void ul_dev_wipe(void *p, size_t n)
-{
-    explicit_bzero(p, n);
 }
 
 ul_err ul_dev_mkdirs(const char *path, int mode)

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium/utils.h>
+
 #include "device.h"
 
 /* Mirrors one update may try: a device knows a handful. */
@@ -143,12 +145,10 @@ static ul_err fetch_image(attempt *a, const update_args *args, const char *mirro
 {
     char url[UL_DEV_URL_MAX], detail[400];
     url_base(url, sizeof url, mirror);
+    char digest[2 * UL_HASH_BYTES + 1];
+    sodium_bin2hex(digest, sizeof digest, a->info.digest, UL_HASH_BYTES);
     size_t o = strlen(url);
-    snprintf(url + o, sizeof url - o, "/images/");
-    for (size_t i = 0; i < UL_HASH_BYTES; i++) {
-        o = strlen(url);
-        snprintf(url + o, sizeof url - o, "%02x", a->info.digest[i]);
-    }
+    snprintf(url + o, sizeof url - o, "/images/%s", digest);
     long max_s = args->timeout * UL_DEV_BUNDLE_PERIODS + (long)(a->info.size / UL_DEV_MIN_RATE);
     ul_err e = ul_dev_http_get(url, args->timeout, max_s, image_body, a, detail, sizeof detail);
     if (e == UL_OK) {
@@ -312,7 +312,7 @@ static int update_run(const update_args *args)
     }
     rc = update_mirrors(args, &st, have_key ? class_sk : NULL);
 out:
-    ul_dev_wipe(class_sk, sizeof class_sk);
+    sodium_memzero(class_sk, sizeof class_sk);
     if (lock >= 0) {
         close(lock);
     }

@@ -4,9 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +21,7 @@
 #define KEY_FORMAT "upledger-key/1"
 #define KDF_ARGON "argon2id13"
 #define KDF_NONE "none"
+#define KEY_JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
 
 /* What ul_key_save uses: libsodium's interactive argon2id profile (2 passes over 64 MiB, about
  * 0.1 s). The file sits on a node's own disk with mode 0600; the passphrase is the second line of
@@ -598,116 +597,12 @@ out:
     return e;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) { /* each pass writes at least one byte, fails, or retries EINTR */
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Gives tmp the name path unless path exists: link() never replaces. Filesystems without hard
- * links (vfat, some FUSE) get the same guarantee from renameat2(RENAME_NOREPLACE). */
-static ul_err link_noreplace(const char *tmp, const char *path)
-{
-    if (link(tmp, path) == 0) {
-        return UL_OK;
-    }
-    if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS) {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
-            return UL_OK;
-        }
-    }
-    return errno == EEXIST ? UL_E_EXISTS : UL_E_IO;
-}
-
-/* Makes the new name durable. EINVAL: the filesystem cannot sync directories; nothing to do. */
-static ul_err fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    size_t n = slash ? (size_t)(slash - path) : 0;
-    int fd, rc;
-
-    if (!slash) {
-        memcpy(dir, ".", 2);
-    } else if (n == 0) {
-        memcpy(dir, "/", 2);
-    } else if (n < sizeof dir) {
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    } else {
-        return UL_E_ARG;
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return UL_E_IO;
-    }
-    rc = fsync(fd);
-    rc = (rc != 0 && errno != EINVAL) ? -1 : 0;
-    close(fd);
-    return rc == 0 ? UL_OK : UL_E_IO;
-}
-
-/* Writes a new file at path holding text, mode 0600, all or nothing, never replacing a file. */
-static ul_err write_new_file(const char *path, const char *text)
-{
-    char tmp[PATH_MAX], tag[17];
-    uint8_t rnd[8];
-    bool made = false;
-    ul_err e = UL_E_IO;
-    int fd;
-
-    randombytes_buf(rnd, sizeof rnd);
-    ul_hex_encode(tag, rnd, sizeof rnd);
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%s", path, tag) >= (int)sizeof tmp) {
-        return UL_E_ARG;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return errno == ENAMETOOLONG ? UL_E_ARG : UL_E_IO;
-    }
-    made = true;
-    /* fchmod: the umask could have taken bits away but never adds any; make it exactly 0600. */
-    if (fchmod(fd, 0600) != 0 || write_all(fd, text, strlen(text)) != 0 ||
-        write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        goto out;
-    }
-    fd = -1;
-    e = link_noreplace(tmp, path);
-    if (e != UL_OK) {
-        goto out;
-    }
-    unlink(tmp); /* ENOENT after the renameat2 fallback; either way tmp is gone */
-    made = false;
-    e = fsync_parent(path);
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (made) {
-        unlink(tmp);
-    }
-    return e;
-}
-
 ul_err ul_key_save(const ul_key *k, const char *path, const char *passphrase)
 {
     struct stat st;
     json_t *root = NULL;
     char *text = NULL;
+    size_t n;
     ul_err e;
 
     assert(k && path);
@@ -718,17 +613,17 @@ ul_err ul_key_save(const ul_key *k, const char *path, const char *passphrase)
     if (e != UL_OK) {
         goto out;
     }
-    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    if (!text) {
+    /* Dumped straight into guarded memory: a plain keystore holds the secret in hex. */
+    n = json_dumpb(root, NULL, 0, KEY_JSON_FLAGS);
+    text = n ? sodium_malloc(n + 1) : NULL;
+    if (!text || json_dumpb(root, text, n, KEY_JSON_FLAGS) != n) {
         e = UL_E_NOMEM;
         goto out;
     }
-    e = write_new_file(path, text);
+    text[n] = '\n';
+    e = ul_file_write_new(path, text, n + 1, 0600);
 out:
-    if (text) {
-        sodium_memzero(text, strlen(text));
-        free(text);
-    }
+    sodium_free(text); /* wipes; accepts NULL */
     json_release(root);
     return e;
 }

@@ -344,4 +344,10 @@ ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, vo
 void ul_hex_encode(char *out, const uint8_t *in, size_t n); /* out holds 2n+1 bytes */
 ul_err ul_hex_decode(uint8_t *out, size_t n, const char *hex);
 
+/* Writes a new file at path holding p[0..len) with exactly mode (umask aside), all or nothing:
+ * a temporary file in the same directory, fsync, link (never replacing), fsync of the directory.
+ * Returns: UL_OK; UL_E_EXISTS when path exists (it is left alone); UL_E_ARG for a path too long;
+ * UL_E_IO. */
+ul_err ul_file_write_new(const char *path, const void *p, size_t len, int mode);
+
 #endif

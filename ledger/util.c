@@ -1,6 +1,8 @@
 /* Small byte helpers shared by the ledger and the programs: big-endian keys and hex. */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "ul_ledger.h"
 
 void ul_be64_put(uint8_t out8[8], uint64_t v)
@@ -33,41 +35,23 @@ uint32_t ul_be32_get(const uint8_t in4[4])
     return ((uint32_t)in4[0] << 24) | ((uint32_t)in4[1] << 16) | ((uint32_t)in4[2] << 8) | in4[3];
 }
 
+/* libsodium's codecs run in constant time (hex here is mostly keys and key material). */
 void ul_hex_encode(char *out, const uint8_t *in, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
 ul_err ul_hex_decode(uint8_t *out, size_t n, const char *hex)
 {
+    size_t got = 0;
+    const char *end = NULL;
     if (!hex || strlen(hex) != 2 * n) {
         return UL_E_ARG;
     }
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return UL_E_ARG;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
+    /* sodium_hex2bin stops at the first non-hex character: all 2n digits must be consumed. */
+    if (sodium_hex2bin(out, n, hex, 2 * n, NULL, &got, &end) != 0 || got != n ||
+        end != hex + 2 * n) {
+        return UL_E_ARG;
     }
     return UL_OK;
 }

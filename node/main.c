@@ -246,17 +246,6 @@ static ul_err read_file(const char *path, uint8_t **out, size_t *len, size_t max
     return UL_OK;
 }
 
-static ul_err write_new_file(const char *path, const uint8_t *p, size_t len)
-{
-    FILE *f = fopen(path, "wx");
-    if (!f) {
-        return errno == EEXIST ? UL_E_EXISTS : UL_E_IO;
-    }
-    bool ok = fwrite(p, 1, len, f) == len;
-    ok = (fflush(f) == 0) && ok;
-    return (fclose(f) == 0 && ok) ? UL_OK : UL_E_IO;
-}
-
 /* First start of a dev chain: a validator key (unencrypted, dev only) and a one-validator
  * genesis. Later starts reuse both. */
 static ul_err dev_setup(options *o)
@@ -289,7 +278,7 @@ static ul_err dev_setup(options *o)
     if ((e = ul_schema_genesis_encode(buf, sizeof buf, &len, &g)) != UL_OK) {
         return e;
     }
-    return write_new_file(o->genesis, buf, len);
+    return ul_file_write_new(o->genesis, buf, len, 0644);
 }
 
 static ul_err open_node(ul_node *n, options *o)

@@ -2,6 +2,7 @@
 loopback (in this process), and the device program updating a state directory from it: stage,
 confirm, fall back, supersede, encrypted images, failing mirrors (stalled, 404, tampered), and
 `upledger verify` on what the mirror serves. Every subprocess has a timeout."""
+import ctypes
 import hashlib
 import json
 import os
@@ -14,6 +15,14 @@ import pytest
 from conftest import ERR_NUM, assert_rejected, chain_state, run_cli
 from device_util import (DEVICE_TIMEOUT, STALL_TIMEOUT, Mirror, Stalled, dev, leftovers,
                          slot_file, status)
+
+
+def x25519_public(secret):
+    """The X25519 public key of a class secret, by the libsodium the project links."""
+    lib = ctypes.CDLL("libsodium.so.23")
+    out = ctypes.create_string_buffer(32)
+    assert lib.sodium_init() >= 0 and lib.crypto_scalarmult_base(out, secret) == 0
+    return out.raw
 
 
 @pytest.fixture
@@ -234,6 +243,8 @@ def test_encrypted_release_end_to_end(fleet, servers):
     pubf = Path(str(ck) + ".pub")
     assert json.loads(pubf.read_text()) == {"format": "upledger-class-key/1",
                                             "public": k.json["public"]}
+    secret = ck.read_bytes()  # the raw X25519 secret, nothing to parse on a device
+    assert len(secret) == 32 and x25519_public(secret).hex() == k.json["public"]
     plain = os.urandom(3 * 4096 + 123)  # three full chunks and a short final one
     enc = fleet.images / "fw-1.enc"
     fleet.publish(1, data=plain, extra=["--encrypt-for", "hw-a=%s" % pubf, "--encrypted-out",
@@ -249,6 +260,7 @@ def test_encrypted_release_end_to_end(fleet, servers):
     m = servers("mirror", fleet.out)
     state = fleet.init(extra=["--class-key", ck])
     assert stat.S_IMODE((state / "class.key").stat().st_mode) == 0o600
+    assert (state / "class.key").read_bytes() == secret
     r = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", state,
             "--health-check", "true")
     assert r.rc == 0 and "updated to 1.0.1 (seq 1), confirmed" in r.out, r
@@ -323,6 +335,45 @@ def test_encrypted_publish_refusals(fleet):
     assert_rejected(publish(6, "hw-z", hw=("hw-z",)), "UL_E_EXISTS")
     assert enc.read_bytes() == b"an earlier release's served file"
     assert chain_state(fleet.ctx.node) == before
+
+
+def test_class_key_is_exactly_32_bytes(fleet, servers):
+    """A class secret is the 32 bytes keygen --class writes: the .pub file, a JSON key, or 31 or
+    33 bytes are refused (UL_E_KEY, one line, exit 1) by init, update and verify alike."""
+    ck = fleet.tmp / "hw-a.classkey"
+    assert run_cli(["keygen", "--class", ck]).rc == 0
+    secret = ck.read_bytes()
+    enc = fleet.images / "fw-1.enc"
+    fleet.publish(1, data=b"p" * 100, extra=["--encrypt-for", "hw-a=%s.pub" % ck,
+                                              "--encrypted-out", enc], image_name="fw-1.plain")
+    fleet.export()
+    wrong = [Path(str(ck) + ".pub"), fleet.tmp / "short.key", fleet.tmp / "long.key",
+             fleet.tmp / "json.key"]
+    wrong[1].write_bytes(secret[:31])
+    wrong[2].write_bytes(secret + b"\n")
+    wrong[3].write_text(json.dumps({"format": "upledger-class-key/1", "secret": secret.hex()}))
+    for i, f in enumerate(wrong):
+        state = fleet.tmp / ("d%d" % i)
+        r = dev("init", "--anchor", fleet.out / "genesis.cbor", "--hw", "hw-a", "--state", state,
+                "--class-key", f)
+        assert r.rc == 1 and r.last_error == "UL_E_KEY", r
+        assert len(r.err.strip().splitlines()) == 1, r
+        assert not (state / "class.key").exists() and not (state / "state.cbor").exists()
+    # A device whose class.key was damaged after provisioning: update refuses, nothing changes.
+    m = servers("mirror", fleet.out)
+    state = fleet.init(extra=["--class-key", ck])
+    (state / "class.key").write_bytes(secret[:16])
+    before = (state / "state.cbor").read_bytes()
+    r = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", state)
+    assert r.rc == 1 and r.last_error == "UL_E_KEY", r
+    assert (state / "state.cbor").read_bytes() == before
+    # upledger verify reads the same file the same way.
+    args = ["verify", "--bundle", fleet.out / fleet.ns / "hw" / "hw-a" / "latest.cbor",
+            "--image", enc, "--genesis", fleet.out / "genesis.cbor", "--hw", "hw-a",
+            "--class-key"]
+    assert run_cli(args + [ck]).rc == 0
+    for f in wrong:
+        assert_rejected(run_cli(args + [f]), "UL_E_KEY")
 
 
 def test_keygen_class_refuses_to_overwrite(tmp_path):

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <ftw.h>
 
+#include "chainfx.h"
 #include "ledger/internal.h" /* ul_chain_read and state keys: installable, approvals, revoked */
 #include "ledger/ul_ledger.h"
 
@@ -28,10 +28,7 @@
     (const ul_key *const[]){__VA_ARGS__},                                                          \
         sizeof((const ul_key *const[]){__VA_ARGS__}) / sizeof(const ul_key *)
 
-typedef struct {
-    uint8_t b[UL_MAX_TX_BYTES];
-    size_t len;
-} txbuf;
+typedef ul_chainfx_txbuf txbuf;
 
 typedef struct {
     char root[64]; /* mkdtemp directory holding every store of the test */
@@ -47,42 +44,17 @@ typedef struct {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static ul_key *test_key(unsigned n)
 {
-    uint8_t seed[32] = "upledger chain test key", sk[UL_SECKEY_BYTES];
-    ul_key *k = NULL;
-
-    seed[31] = (uint8_t)n;
-    ul_client_sha256(sk, seed, sizeof seed);
-    assert_int_equal(ul_key_from_secret(&k, sk), UL_OK);
-    return k;
+    return ul_chainfx_key("upledger chain test key", n);
 }
 
+/* A genesis at T0 whose one validator is val, power 10. */
 static void make_genesis(uint8_t *out, size_t cap, size_t *len, const ul_key *val, const char *name)
 {
-    ul_genesis g;
-
-    memset(&g, 0, sizeof g);
-    g.version = UL_SCHEMA_VERSION;
-    g.name = ul_span_str(name);
-    g.time_ms = T0;
-    g.validators.n = 1;
-    memcpy(g.validators.v[0].pubkey, ul_key_pubkey(val), UL_PUBKEY_BYTES);
-    g.validators.v[0].power = 10;
-    assert_int_equal(ul_schema_genesis_encode(out, cap, len, &g), UL_OK);
+    static ul_valset vs;
+    ul_chainfx_valset(&vs, &val, (const uint64_t[]){10}, 1);
+    ul_chainfx_genesis(out, cap, len, NULL, name, T0, &vs);
 }
 
 static int setup(void **state)
@@ -90,9 +62,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
 
     assert_non_null(f);
-    assert_int_equal(ul_client_init(), UL_OK);
-    snprintf(f->root, sizeof f->root, "/tmp/ul-test-chain-XXXXXX");
-    assert_non_null(mkdtemp(f->root));
+    ul_chainfx_tmpdir(f->root, sizeof f->root, "chain");
     f->val = test_key(1);
     f->owner = test_key(2);
     f->pub = test_key(3);
@@ -110,7 +80,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
 
-    rm_tree(f->root);
+    ul_chainfx_rm_tree(f->root);
     ul_key_destroy(f->val);
     ul_key_destroy(f->owner);
     ul_key_destroy(f->pub);
@@ -136,31 +106,6 @@ static ul_chain *open_chain(const fx *f, const char *name)
     assert_int_equal(ul_chain_open(&c, dir, f->genesis, f->glen), UL_OK);
     assert_memory_equal(ul_chain_id(c), f->chain_id, UL_HASH_BYTES);
     return c;
-}
-
-/* Wraps body in a tx envelope with one signature per signer (sorted by key, as canonical). */
-static void sign_tx(txbuf *t, uint64_t kind, const uint8_t *body, size_t blen,
-                    const ul_key *const *signers, size_t n, ul_domain d, const uint8_t *chain)
-{
-    ul_tx tx;
-
-    memset(&tx, 0, sizeof tx);
-    tx.kind = kind;
-    tx.body = (ul_span){body, blen};
-    tx.n_sigs = n;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(tx.sigs[i].pubkey, ul_key_pubkey(signers[i]), UL_PUBKEY_BYTES);
-        assert_int_equal(ul_key_sign(signers[i], tx.sigs[i].sig, d, chain, body, blen), UL_OK);
-    }
-    for (size_t i = 1; i < n; i++) {
-        for (size_t j = i;
-             j > 0 && memcmp(tx.sigs[j - 1].pubkey, tx.sigs[j].pubkey, UL_PUBKEY_BYTES) > 0; j--) {
-            ul_sig tmp = tx.sigs[j];
-            tx.sigs[j] = tx.sigs[j - 1];
-            tx.sigs[j - 1] = tmp;
-        }
-    }
-    assert_int_equal(ul_schema_tx_encode(t->b, sizeof t->b, &t->len, &tx), UL_OK);
 }
 
 /* A key set of the n keys (any order; sorted here, as canonical) with a threshold. */
@@ -226,7 +171,7 @@ static void reg_policy_tx(txbuf *t, const uint8_t *chain, const char *ns, uint64
     r.nonce = nonce;
     r.policy = *p;
     assert_int_equal(ul_schema_register_encode(body, sizeof body, &blen, &r), UL_OK);
-    sign_tx(t, UL_TX_REGISTER, body, blen, signers, n, d, chain);
+    ul_chainfx_tx(t, chain, UL_TX_REGISTER, body, blen, signers, n, d);
 }
 
 /* A register tx for ns with the default policy of owner and publisher, signed by signer under
@@ -263,7 +208,7 @@ static void pub_tx(txbuf *t, const uint8_t *chain, const char *ns, uint64_t seq,
     }
     r.kind = UL_KIND_FEATURE;
     assert_int_equal(ul_schema_release_encode(body, sizeof body, &blen, &r), UL_OK);
-    sign_tx(t, UL_TX_PUBLISH, body, blen, &signer, 1, d, chain);
+    ul_chainfx_tx(t, chain, UL_TX_PUBLISH, body, blen, &signer, 1, d);
 }
 
 /* The default publish: NS, hardware class "board-a", signed correctly. */
@@ -308,15 +253,6 @@ static void head_hash(ul_chain *c, uint8_t out[UL_HASH_BYTES])
     free(hdr);
 }
 
-static void header_of(ul_chain *c, uint64_t h, ul_header *out)
-{
-    uint8_t *hdr;
-    size_t len;
-    assert_int_equal(ul_chain_header_bytes(c, h, &hdr, &len), UL_OK);
-    assert_int_equal(ul_schema_header_decode(out, hdr, len), UL_OK);
-    free(hdr);
-}
-
 /* Every committed header of a equals b's (hence every root, time and link). */
 static void assert_same_chain(ul_chain *a, ul_chain *b)
 {
@@ -339,22 +275,11 @@ static void assert_same_chain(ul_chain *a, ul_chain *b)
 static void make_commit(const fx *f, uint64_t height, const uint8_t hash[UL_HASH_BYTES],
                         uint64_t time_ms, uint8_t *out, size_t cap, size_t *len)
 {
-    ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = height, .round = 0, .time_ms = time_ms};
-    ul_commit cm;
-    uint8_t vb[128];
-    size_t vl;
-
-    memcpy(v.block_hash, hash, UL_HASH_BYTES);
-    memset(&cm, 0, sizeof cm);
-    cm.height = height;
-    memcpy(cm.block_hash, hash, UL_HASH_BYTES);
-    cm.n_sigs = 1;
-    cm.sigs[0].index = 0;
-    cm.sigs[0].time_ms = time_ms;
-    assert_int_equal(ul_schema_vote_encode(vb, sizeof vb, &vl, &v), UL_OK);
-    assert_int_equal(ul_key_sign(f->val, cm.sigs[0].sig, UL_DOMAIN_VOTE, f->chain_id, vb, vl),
-                     UL_OK);
-    assert_int_equal(ul_schema_commit_encode(out, cap, len, &cm), UL_OK);
+    static ul_valset vs;
+    const ul_key *val[] = {f->val};
+    ul_chainfx_valset(&vs, val, (const uint64_t[]){10}, 1);
+    assert_int_equal(
+        ul_chainfx_commit(out, cap, len, f->chain_id, &vs, height, hash, val, 1, time_ms), 1);
 }
 
 static const uint8_t *find_bytes(const uint8_t *hay, size_t hlen, const uint8_t *needle,
@@ -762,7 +687,7 @@ static void test_same_block(void **state)
     assert_memory_equal(id, id2, UL_HASH_BYTES);
     assert_int_equal(ul_chain_log_size(c), 2);
     ul_header hd;
-    header_of(c, 1, &hd);
+    ul_chainfx_header(c, 1, &hd);
     assert_int_equal(hd.log_size, 2);
     ul_chain_close(c);
 }
@@ -850,7 +775,7 @@ static void test_persistence(void **state)
     submit_ok(c, &t, NULL);
     assert_int_equal(produce(f, c), height + 1);
     ul_header hd;
-    header_of(c, height + 1, &hd);
+    ul_chainfx_header(c, height + 1, &hd);
     assert_memory_equal(hd.prev, head, UL_HASH_BYTES);
     assert_int_equal(hd.time_ms, next);
     assert_int_equal(hd.log_size, 2);
@@ -922,8 +847,7 @@ static ul_chain *build_source(const fx *f, const char *name)
 
 static void get_block(ul_chain *a, uint64_t h, uint8_t **blk, size_t *bl, uint8_t **cm, size_t *cl)
 {
-    assert_int_equal(ul_chain_block_bytes(a, h, blk, bl), UL_OK);
-    assert_int_equal(ul_chain_commit_bytes(a, h, cm, cl), UL_OK);
+    assert_int_equal(ul_chainfx_block(a, h, blk, bl, cm, cl), UL_OK);
 }
 
 /* The block of height h with its header's time moved by delta, and a valid commit for it. */
@@ -1071,12 +995,8 @@ static ul_err src_block(void *arg, uint64_t h, uint8_t **blk, size_t *blen, uint
                         size_t *clen)
 {
     source *s = arg;
-    ul_err e = ul_chain_block_bytes(s->c, h, blk, blen);
+    ul_err e = ul_chainfx_block(s->c, h, blk, blen, cm, clen);
     if (e != UL_OK) {
-        return e;
-    }
-    if ((e = ul_chain_commit_bytes(s->c, h, cm, clen)) != UL_OK) {
-        free(*blk);
         return e;
     }
     if (h == s->bad_height) {
@@ -1102,14 +1022,14 @@ static void test_audit(void **state)
     path_of(f, "scratch0", scratch, sizeof scratch);
     assert_int_equal(ul_audit_run(f->genesis, f->glen, src_block, &s, scratch, NULL, NULL, &res),
                      UL_OK);
-    rm_tree(scratch);
+    ul_chainfx_rm_tree(scratch);
     assert_int_equal(res.height, ul_chain_height(a));
     assert_int_equal(res.releases, ul_chain_log_size(a));
     assert_int_equal(res.releases, 3);
     assert_int_equal(res.fail_height, 0);
     head_hash(a, head);
     assert_memory_equal(res.head, head, UL_HASH_BYTES);
-    header_of(a, ul_chain_height(a), &hd);
+    ul_chainfx_header(a, ul_chain_height(a), &hd);
     assert_memory_equal(res.log_root, hd.log_root, UL_HASH_BYTES);
 
     for (uint64_t k = 1; k <= ul_chain_height(a); k++) {
@@ -1118,7 +1038,7 @@ static void test_audit(void **state)
             snprintf(scratch, sizeof scratch, "%s/scratch-%u-%d", f->root, (unsigned)k, in_commit);
             assert_int_not_equal(
                 ul_audit_run(f->genesis, f->glen, src_block, &s, scratch, NULL, NULL, &res), UL_OK);
-            rm_tree(scratch);
+            ul_chainfx_rm_tree(scratch);
             assert_int_equal(res.fail_height, k);
             assert_int_equal(res.height, k - 1);
         }
@@ -1131,7 +1051,7 @@ static void test_audit(void **state)
     s = (source){a, 0, false};
     path_of(f, "scratch-g2", scratch, sizeof scratch);
     assert_int_not_equal(ul_audit_run(g2, g2len, src_block, &s, scratch, NULL, NULL, &res), UL_OK);
-    rm_tree(scratch);
+    ul_chainfx_rm_tree(scratch);
     assert_int_equal(res.fail_height, 1);
     ul_chain_close(a);
 }
@@ -1267,7 +1187,7 @@ static void rel_tx(txbuf *t, const fx *f, const char *ns, uint64_t seq, const ch
         r.deps[0].constraint = ul_span_str(dep_c);
     }
     assert_int_equal(ul_schema_release_encode(body, sizeof body, &blen, &r), UL_OK);
-    sign_tx(t, UL_TX_PUBLISH, body, blen, signers, n, UL_DOMAIN_RELEASE, f->chain_id);
+    ul_chainfx_tx(t, f->chain_id, UL_TX_PUBLISH, body, blen, signers, n, UL_DOMAIN_RELEASE);
 }
 
 /* A feature release of NS on board-a by the publisher. */
@@ -1288,7 +1208,7 @@ static void set_policy_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce,
     v.nonce = nonce;
     v.policy = *p;
     assert_int_equal(ul_schema_set_policy_encode(body, sizeof body, &blen, &v), UL_OK);
-    sign_tx(t, UL_TX_SET_POLICY, body, blen, signers, n, d, f->chain_id);
+    ul_chainfx_tx(t, f->chain_id, UL_TX_SET_POLICY, body, blen, signers, n, d);
 }
 
 static void approve_tx(txbuf *t, const fx *f, const uint8_t id[UL_HASH_BYTES], const char *role,
@@ -1300,7 +1220,7 @@ static void approve_tx(txbuf *t, const fx *f, const uint8_t id[UL_HASH_BYTES], c
 
     memcpy(v.release, id, UL_HASH_BYTES);
     assert_int_equal(ul_schema_approve_encode(body, sizeof body, &blen, &v), UL_OK);
-    sign_tx(t, UL_TX_APPROVE, body, blen, signers, n, d, f->chain_id);
+    ul_chainfx_tx(t, f->chain_id, UL_TX_APPROVE, body, blen, signers, n, d);
 }
 
 static void revoke_tx(txbuf *t, const fx *f, const uint8_t id[UL_HASH_BYTES], const char *reason,
@@ -1312,7 +1232,7 @@ static void revoke_tx(txbuf *t, const fx *f, const uint8_t id[UL_HASH_BYTES], co
 
     memcpy(v.release, id, UL_HASH_BYTES);
     assert_int_equal(ul_schema_revoke_encode(body, sizeof body, &blen, &v), UL_OK);
-    sign_tx(t, UL_TX_REVOKE, body, blen, signers, n, UL_DOMAIN_TX, f->chain_id);
+    ul_chainfx_tx(t, f->chain_id, UL_TX_REVOKE, body, blen, signers, n, UL_DOMAIN_TX);
 }
 
 /* Rotates target of ns to the key set {keys, threshold}. */
@@ -1330,7 +1250,7 @@ static void rotate_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, con
     v.target = ul_span_str(target);
     keyset_of(&v.keys, keys, nk, threshold);
     assert_int_equal(ul_schema_rotate_encode(body, sizeof body, &blen, &v), UL_OK);
-    sign_tx(t, UL_TX_ROTATE, body, blen, signers, n, UL_DOMAIN_TX, f->chain_id);
+    ul_chainfx_tx(t, f->chain_id, UL_TX_ROTATE, body, blen, signers, n, UL_DOMAIN_TX);
 }
 
 /* Transfers ns to owner {owner} and publishers {publisher}, each threshold 1. */
@@ -1348,7 +1268,7 @@ static void transfer_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce,
     keyset_of(&v.owners, &owner, 1, 1);
     keyset_of(&v.publishers, &publisher, 1, 1);
     assert_int_equal(ul_schema_transfer_encode(body, sizeof body, &blen, &v), UL_OK);
-    sign_tx(t, UL_TX_TRANSFER, body, blen, signers, n, d, f->chain_id);
+    ul_chainfx_tx(t, f->chain_id, UL_TX_TRANSFER, body, blen, signers, n, d);
 }
 
 /* The installable list of (ns, hw) as c sees it (pending block included): up to

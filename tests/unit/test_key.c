@@ -1,5 +1,6 @@
 /* Unit tests for ledger/key.c: BIP-340 keys, signing bound to domain and chain, and keystore
- * files (encrypted and dev), including every way a damaged or hostile file is refused.
+ * files (encrypted and dev), including every way a damaged or hostile file is refused; and the
+ * helpers keystores rest on (ledger/util.c hex, ledger/file.c new files).
  * Files live in a fresh directory under /tmp, removed at the end. */
 #include <dirent.h>
 #include <fcntl.h>
@@ -571,6 +572,61 @@ static void test_load_pubkey_invalid(void **state)
     assert_true(ul_key_file_encrypted(path));
 }
 
+/* ul_hex_decode takes exactly 2n hex digits of either case, nothing else. */
+static void test_hex(void **state)
+{
+    static const uint8_t bytes[] = {0x00, 0x01, 0xab, 0xcd, 0xef, 0xff};
+    static const char *const bad[] = {"0001abcdeff",  "0001abcdeffff0", "0001abcdefgg",
+                                      "0001ab:cdeff", " 001abcdefff",   "0001abcdef f",
+                                      "0001abcdeff\n"};
+    uint8_t out[sizeof bytes];
+    char hex[2 * sizeof bytes + 1];
+
+    ul_hex_encode(hex, bytes, sizeof bytes);
+    assert_string_equal(hex, "0001abcdefff");
+    assert_int_equal(ul_hex_decode(out, sizeof out, hex), UL_OK);
+    assert_memory_equal(out, bytes, sizeof bytes);
+    assert_int_equal(ul_hex_decode(out, sizeof out, "0001ABCDEFFF"), UL_OK);
+    assert_memory_equal(out, bytes, sizeof bytes);
+    assert_int_equal(ul_hex_decode(out, 0, ""), UL_OK);
+    assert_int_equal(ul_hex_decode(out, sizeof out, NULL), UL_E_ARG);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(ul_hex_decode(out, sizeof out, bad[i]), UL_E_ARG);
+    }
+}
+
+/* ul_file_write_new: exactly the bytes and mode asked, whatever the umask; never over a name. */
+static void test_file_write_new(void **state)
+{
+    static const uint8_t body[] = {'a', 0, 'b', '\n'};
+    char path[128], *text;
+    struct stat st;
+    size_t len;
+
+    fresh_path(path, sizeof path, "file");
+    mode_t old = umask(0077);
+    assert_int_equal(ul_file_write_new(path, body, sizeof body, 0644), UL_OK);
+    umask(old);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    text = read_all(path, &len);
+    assert_int_equal(len, sizeof body);
+    assert_memory_equal(text, body, len);
+    free(text);
+    assert_int_equal(ul_file_write_new(path, "x", 1, 0600), UL_E_EXISTS);
+    text = read_all(path, &len);
+    assert_int_equal(len, sizeof body);
+    free(text);
+    fresh_path(path, sizeof path, "empty");
+    assert_int_equal(ul_file_write_new(path, NULL, 0, 0600), UL_OK);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    snprintf(path, sizeof path, "%s/no/such/dir/f", g_dir);
+    assert_int_equal(ul_file_write_new(path, "x", 1, 0600), UL_E_IO);
+    assert_int_equal(temp_files_left(), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +645,8 @@ int main(void)
         cmocka_unit_test(test_damaged_plain),
         cmocka_unit_test(test_unreadable_and_garbled),
         cmocka_unit_test(test_load_pubkey_invalid),
+        cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_file_write_new),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -6,7 +6,6 @@
  * encrypted images, the A/B state machine, and that a failure leaves the device state untouched.
  * UL_TEST_SEED=N repeats a run; the seed is printed at the start of the tests that use it.
  */
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,18 +18,15 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "chainfx.h"
 #include "ledger/ul_ledger.h"
 
 #define T0 1700000000000ULL /* genesis time, unix ms */
 #define NS "acme/widget"
-#define NV 4     /* validators, power 10 each: 3 of them are a quorum */
-#define ALL 0xfu /* every validator signs */
+#define NV 4 /* validators, power 10 each: 3 of them are a quorum */
 #define BIG (1u << 20)
 
-typedef struct {
-    uint8_t b[UL_MAX_TX_BYTES];
-    size_t len;
-} txbuf;
+typedef ul_chainfx_txbuf txbuf;
 
 typedef struct {
     char root[64];
@@ -85,46 +81,24 @@ static void seed_init(const char *test)
                   g_seed);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 static ul_key *test_key(unsigned n)
 {
-    uint8_t seed[32] = "upledger update test key", sk[UL_SECKEY_BYTES];
-    ul_key *k = NULL;
-    seed[31] = (uint8_t)n;
-    ul_client_sha256(sk, seed, sizeof seed);
-    assert_int_equal(ul_key_from_secret(&k, sk), UL_OK);
-    return k;
+    return ul_chainfx_key("upledger update test key", n);
 }
 
+/* A genesis at T0 of the NV validators, power 10 each. */
 static void make_genesis(const fx *f, const char *name, uint8_t *out, size_t cap, size_t *len)
 {
-    static ul_genesis g;
-    memset(&g, 0, sizeof g);
-    g.version = UL_SCHEMA_VERSION;
-    g.name = ul_span_str(name);
-    g.time_ms = T0;
-    g.validators.n = NV;
-    for (size_t i = 0; i < NV; i++) {
-        memcpy(g.validators.v[i].pubkey, ul_key_pubkey(f->val[i]), UL_PUBKEY_BYTES);
-        g.validators.v[i].power = 10;
-    }
-    assert_int_equal(ul_schema_genesis_encode(out, cap, len, &g), UL_OK);
+    static ul_valset vs;
+    ul_chainfx_valset(&vs, (const ul_key *const *)f->val, (const uint64_t[NV]){10, 10, 10, 10}, NV);
+    ul_chainfx_genesis(out, cap, len, NULL, name, T0, &vs);
 }
 
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    assert_int_equal(ul_client_init(), UL_OK);
-    snprintf(f->root, sizeof f->root, "/tmp/ul-test-update-XXXXXX");
-    assert_non_null(mkdtemp(f->root));
+    ul_chainfx_tmpdir(f->root, sizeof f->root, "update");
     for (unsigned i = 0; i < NV; i++) {
         f->val[i] = test_key(1 + i);
     }
@@ -150,7 +124,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ul_chainfx_rm_tree(f->root);
     for (unsigned i = 0; i < NV; i++) {
         ul_key_destroy(f->val[i]);
     }
@@ -176,88 +150,18 @@ static ul_chain *open_chain(fx *f)
     return open_chain_with(f, f->genesis, f->glen);
 }
 
-/* Signs a precommit for (height, round, hash) at time t with k under domain d. */
-static void sign_vote(const fx *f, const ul_key *k, ul_domain d, uint64_t height, uint64_t round,
-                      const uint8_t hash[UL_HASH_BYTES], uint64_t t, uint8_t sig[UL_SIG_BYTES])
-{
-    ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = height, .round = round, .time_ms = t};
-    uint8_t vb[128];
-    size_t vl;
-    memcpy(v.block_hash, hash, UL_HASH_BYTES);
-    assert_int_equal(ul_schema_vote_encode(vb, sizeof vb, &vl, &v), UL_OK);
-    assert_int_equal(ul_key_sign(k, sig, d, f->chain_id, vb, vl), UL_OK);
-}
-
-/* The test's key for a validator's public key (the genesis validators or f->other). */
-static const ul_key *key_of(const fx *f, const uint8_t pub[UL_PUBKEY_BYTES])
-{
-    for (unsigned i = 0; i < NV; i++) {
-        if (memcmp(ul_key_pubkey(f->val[i]), pub, UL_PUBKEY_BYTES) == 0) {
-            return f->val[i];
-        }
-    }
-    assert_memory_equal(ul_key_pubkey(f->other), pub, UL_PUBKEY_BYTES);
-    return f->other;
-}
-
-/* Seals the pending block and commits it with precommits of the members of the set that signs it
- * selected by mask (bit i: the member at set index i), as the validators themselves would.
- * Returns the new height. */
-static uint64_t commit_mask(const fx *f, ul_chain *c, unsigned mask)
-{
-    static ul_commit cm;
-    static ul_valset vs;
-    static uint8_t cb[UL_MAX_COMMIT_BYTES];
-    ul_header h;
-    uint8_t hash[UL_HASH_BYTES];
-    size_t cl;
-    uint64_t t = ul_chain_next_time(c);
-    assert_int_equal(ul_chain_valset_at(c, ul_chain_height(c) + 1, &vs), UL_OK);
-    assert_int_equal(ul_chain_seal(c, vs.v[0].pubkey, t, &h, hash), UL_OK);
-    memset(&cm, 0, sizeof cm);
-    cm.height = h.height;
-    memcpy(cm.block_hash, hash, UL_HASH_BYTES);
-    for (unsigned i = 0; i < vs.n; i++) {
-        if (mask & (1u << i)) {
-            ul_commit_sig *s = &cm.sigs[cm.n_sigs++];
-            s->index = i;
-            s->time_ms = t + 1 + i;
-            sign_vote(f, key_of(f, vs.v[i].pubkey), UL_DOMAIN_VOTE, h.height, 0, hash, s->time_ms,
-                      s->sig);
-        }
-    }
-    assert_int_equal(ul_schema_commit_encode(cb, sizeof cb, &cl, &cm), UL_OK);
-    assert_int_equal(ul_chain_commit(c, cb, cl), UL_OK);
-    return h.height;
-}
-
+/* Seals the pending block and commits it with precommits of every member of the set that signs
+ * it (the genesis validators, or f->other once it has joined), as the validators themselves
+ * would. Returns the new height. */
 static uint64_t produce(const fx *f, ul_chain *c)
 {
-    return commit_mask(f, c, ALL);
-}
-
-static void sign_tx(const fx *f, txbuf *t, uint64_t kind, const uint8_t *body, size_t blen,
-                    const ul_key *const *signers, size_t n, ul_domain d)
-{
-    static ul_tx tx;
-    memset(&tx, 0, sizeof tx);
-    tx.kind = kind;
-    tx.body = (ul_span){body, blen};
-    tx.n_sigs = n;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(tx.sigs[i].pubkey, ul_key_pubkey(signers[i]), UL_PUBKEY_BYTES);
-        assert_int_equal(ul_key_sign(signers[i], tx.sigs[i].sig, d, f->chain_id, body, blen),
-                         UL_OK);
-    }
-    for (size_t i = 1; i < n; i++) {
-        for (size_t j = i;
-             j > 0 && memcmp(tx.sigs[j - 1].pubkey, tx.sigs[j].pubkey, UL_PUBKEY_BYTES) > 0; j--) {
-            ul_sig s = tx.sigs[j];
-            tx.sigs[j] = tx.sigs[j - 1];
-            tx.sigs[j - 1] = s;
-        }
-    }
-    assert_int_equal(ul_schema_tx_encode(t->b, sizeof t->b, &t->len, &tx), UL_OK);
+    const ul_key *keys[NV + 1] = {f->val[0], f->val[1], f->val[2], f->val[3], f->other};
+    size_t members = ul_chain_valset(c)->n, n;
+    ul_header h;
+    assert_int_equal(
+        ul_chainfx_seal_commit(c, NULL, keys, NV + 1, ul_chain_next_time(c) + 1, &h, &n), UL_OK);
+    assert_int_equal(n, members); /* the test holds every member's key */
+    return h.height;
 }
 
 static void submit(ul_chain *c, const txbuf *t, uint8_t id[UL_HASH_BYTES])
@@ -300,7 +204,8 @@ static void register_ns(const fx *f, ul_chain *c, const char *ns, uint64_t nonce
         r.policy.require[0].roles[0] = ul_span_str("certifier");
     }
     assert_int_equal(ul_schema_register_encode(body, sizeof body, &blen, &r), UL_OK);
-    sign_tx(f, &t, UL_TX_REGISTER, body, blen, (const ul_key *const[]){f->owner}, 1, UL_DOMAIN_TX);
+    ul_chainfx_tx(&t, f->chain_id, UL_TX_REGISTER, body, blen, (const ul_key *const[]){f->owner}, 1,
+                  UL_DOMAIN_TX);
     submit(c, &t, NULL);
 }
 
@@ -340,8 +245,8 @@ static void publish(const fx *f, ul_chain *c, const relspec *rs, uint8_t id[UL_H
         r.enc.keys[0].sealed = (ul_span){rs->sealed, UL_SEALED_KEY_BYTES};
     }
     assert_int_equal(ul_schema_release_encode(body, sizeof body, &blen, &r), UL_OK);
-    sign_tx(f, &t, UL_TX_PUBLISH, body, blen, (const ul_key *const[]){f->pub}, 1,
-            UL_DOMAIN_RELEASE);
+    ul_chainfx_tx(&t, f->chain_id, UL_TX_PUBLISH, body, blen, (const ul_key *const[]){f->pub}, 1,
+                  UL_DOMAIN_RELEASE);
     submit(c, &t, id);
 }
 
@@ -361,7 +266,8 @@ static void approve(const fx *f, ul_chain *c, const uint8_t id[UL_HASH_BYTES], u
     size_t blen;
     memcpy(v.release, id, UL_HASH_BYTES);
     assert_int_equal(ul_schema_approve_encode(body, sizeof body, &blen, &v), UL_OK);
-    sign_tx(f, &t, UL_TX_APPROVE, body, blen, (const ul_key *const[]){f->cert}, 1, UL_DOMAIN_TX);
+    ul_chainfx_tx(&t, f->chain_id, UL_TX_APPROVE, body, blen, (const ul_key *const[]){f->cert}, 1,
+                  UL_DOMAIN_TX);
     submit(c, &t, NULL);
 }
 
@@ -373,7 +279,8 @@ static void revoke(const fx *f, ul_chain *c, const uint8_t id[UL_HASH_BYTES], ui
     size_t blen;
     memcpy(v.release, id, UL_HASH_BYTES);
     assert_int_equal(ul_schema_revoke_encode(body, sizeof body, &blen, &v), UL_OK);
-    sign_tx(f, &t, UL_TX_REVOKE, body, blen, (const ul_key *const[]){f->owner}, 1, UL_DOMAIN_TX);
+    ul_chainfx_tx(&t, f->chain_id, UL_TX_REVOKE, body, blen, (const ul_key *const[]){f->owner}, 1,
+                  UL_DOMAIN_TX);
     submit(c, &t, NULL);
 }
 
@@ -994,7 +901,8 @@ static void test_quorum_and_voters(void **state)
     ul_span hb = s[hi].s.u.header.header;
     uint8_t hh[UL_HASH_BYTES];
     ul_client_sha256(hh, hb.ptr, hb.len);
-    sign_vote(f, f->other, UL_DOMAIN_VOTE, 2, 0, hh, x.u.voter.time_ms, x.u.voter.sig);
+    ul_chainfx_vote_sig(x.u.voter.sig, f->other, UL_DOMAIN_VOTE, f->chain_id, 2, 0, hh,
+                        x.u.voter.time_ms);
     b2 = replace(b, n, s, k, v[3], &x, &n2);
     assert_int_equal(verify(&st, b2, n2), UL_E_VALIDATOR);
     free(b2);
@@ -1011,7 +919,8 @@ static void test_quorum_and_voters(void **state)
     free(b2);
     /* A vote signed under another domain (a proposal's tag). */
     x = s[v[1]].s;
-    sign_vote(f, f->val[1], UL_DOMAIN_PROPOSAL, 2, 0, hh, x.u.voter.time_ms, x.u.voter.sig);
+    ul_chainfx_vote_sig(x.u.voter.sig, f->val[1], UL_DOMAIN_PROPOSAL, f->chain_id, 2, 0, hh,
+                        x.u.voter.time_ms);
     b2 = replace(b, n, s, k, v[1], &x, &n2);
     assert_int_equal(verify(&st, b2, n2), UL_E_SIG);
     free(b2);
@@ -1646,6 +1555,77 @@ static void test_device_state(void **state)
     ul_client_update_abort(NULL);
 }
 
+static ul_err add_spec(ul_device_state *st, const char *spec)
+{
+    return ul_client_device_add_spec(st, (const uint8_t *)spec, strlen(spec));
+}
+
+/* "NS=VERSION[@SEQ]" (--installed): its shape, then ul_client_device_add's own verdicts. */
+static void test_device_add_spec(void **state)
+{
+    fx *f = *state;
+    static ul_device_state st, before;
+    device(f, &st, "board-a");
+    assert_int_equal(add_spec(&st, "acme/boot=2.1@7"), UL_OK);
+    assert_int_equal(add_spec(&st, "acme/app=1.0"), UL_OK); /* SEQ defaults to 0 */
+    assert_int_equal(add_spec(&st, "acme/max=3@18446744073709551615"), UL_OK);
+    assert_int_equal(st.n_components, 3);
+    const ul_component *c = ul_client_device_find(&st, (const uint8_t *)"acme/boot", 9);
+    assert_non_null(c);
+    assert_int_equal(c->slot[0].seq, 7);
+    assert_int_equal(c->slot[0].version_len, 3);
+    assert_memory_equal(c->slot[0].version, "2.1", 3);
+    c = ul_client_device_find(&st, (const uint8_t *)"acme/app", 8);
+    assert_non_null(c);
+    assert_int_equal(c->slot[0].seq, 0);
+    assert_memory_equal(c->slot[0].version, "1.0", 3);
+    assert_int_equal(ul_client_device_find(&st, (const uint8_t *)"acme/max", 8)->slot[0].seq,
+                     UINT64_MAX);
+    /* Only len bytes count: the rest of the buffer is not part of the spec. */
+    assert_int_equal(ul_client_device_add_spec(&st, (const uint8_t *)"acme/len=4@2junk", 12),
+                     UL_OK);
+    assert_int_equal(ul_client_device_find(&st, (const uint8_t *)"acme/len", 8)->slot[0].seq, 2);
+    before = st;
+    /* The spec's shape: UL_E_ARG, st unchanged. */
+    static const char *const bad[] = {
+        "",                                   /* nothing */
+        "acme/x",                             /* no '=' */
+        "=1.0",                               /* empty namespace */
+        "acme/x=",                            /* empty version */
+        "acme/x=@3",                          /* empty version before SEQ */
+        "acme/x=1.0@",                        /* empty SEQ */
+        "acme/x=1.0@-1",                      /* a sign */
+        "acme/x=1.0@+1",                      /* a sign */
+        "acme/x=1.0@ 1",                      /* a space */
+        "acme/x=1.0@1 ",                      /* a trailing space */
+        "acme/x=1.0@0x10",                    /* not decimal */
+        "acme/x=1.0@18446744073709551616",    /* 2^64 */
+        "acme/x=1.0@99999999999999999999999", /* far past 2^64 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(add_spec(&st, bad[i]), UL_E_ARG);
+        assert_memory_equal(&st, &before, sizeof st);
+    }
+    assert_int_equal(ul_client_device_add_spec(&st, NULL, 0), UL_E_ARG);
+    assert_int_equal(ul_client_device_add_spec(NULL, (const uint8_t *)"a/b=1", 5), UL_E_ARG);
+    /* Then ul_client_device_add's verdicts pass through. SEQ follows the last '@', so the
+     * version here is "1.0@1", which does not parse. */
+    assert_int_equal(add_spec(&st, "acme/x=1.0@1@2"), UL_E_VERSION_STR);
+    assert_int_equal(add_spec(&st, "acme/x=banana@1"), UL_E_VERSION_STR);
+    assert_int_equal(add_spec(&st, "Acme/x=1.0@1"), UL_E_NS_NAME);
+    assert_int_equal(add_spec(&st, "acme=1.0"), UL_E_NS_NAME);
+    assert_int_equal(add_spec(&st, "acme/boot=3.0@9"), UL_E_EXISTS);
+    assert_memory_equal(&st, &before, sizeof st);
+    static ul_device_state full;
+    device(f, &full, "board-a");
+    for (unsigned i = 0; i < UL_MAX_COMPONENTS; i++) {
+        char spec[32];
+        snprintf(spec, sizeof spec, "acme/c%u=1.%u@%u", i, i, i);
+        assert_int_equal(add_spec(&full, spec), UL_OK);
+    }
+    assert_int_equal(add_spec(&full, "acme/one-more=1.0@1"), UL_E_LIMIT);
+}
+
 /* ---- validator-set changes -------------------------------------------------------------- */
 
 /* A set change at height 3 (f->other replaces the first genesis validator), signed by the three
@@ -1677,8 +1657,8 @@ static ul_chain *changing_chain(fx *f, uint8_t id1[UL_HASH_BYTES], uint8_t id2[U
     }
     vc.validators.n = NV;
     assert_int_equal(ul_schema_valset_change_encode(body, sizeof body, &blen, &vc), UL_OK);
-    sign_tx(f, &t, UL_TX_VALSET, body, blen,
-            (const ul_key *const[]){f->val[1], f->val[2], f->val[3]}, 3, UL_DOMAIN_TX);
+    ul_chainfx_tx(&t, f->chain_id, UL_TX_VALSET, body, blen,
+                  (const ul_key *const[]){f->val[1], f->val[2], f->val[3]}, 3, UL_DOMAIN_TX);
     submit(c, &t, NULL);
     assert_int_equal(produce(f, c), 3);
     *b3 = bundle_at(c, id1, "board-a", 3, n3);
@@ -1795,6 +1775,7 @@ int main(void)
         cmocka_unit_test(test_image_encrypted),
         cmocka_unit_test(test_sequence),
         cmocka_unit_test(test_device_state),
+        cmocka_unit_test(test_device_add_spec),
         cmocka_unit_test(test_valset_steps),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <ftw.h>
 
+#include "chainfx.h"
 #include "contracts/ul_contracts.h"
 #include "ledger/ul_ledger.h"
 #include "schema/internal.h" /* the CBOR writer, to build bodies the encoder refuses */
@@ -24,10 +24,7 @@
 #define NOW(h) (T0 + 1000ULL * (h)) /* vote time we claim for block h */
 #define NK 8                        /* keys the tests hold: k[0..3] form the genesis set */
 
-typedef struct {
-    uint8_t b[UL_MAX_TX_BYTES];
-    size_t len;
-} txbuf;
+typedef ul_chainfx_txbuf txbuf;
 
 typedef struct {
     char root[64];
@@ -40,61 +37,38 @@ typedef struct {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static ul_key *test_key(unsigned n)
 {
-    uint8_t seed[32] = "upledger valset test key", sk[UL_SECKEY_BYTES];
-    ul_key *k = NULL;
-    seed[31] = (uint8_t)n;
-    ul_client_sha256(sk, seed, sizeof seed);
-    assert_int_equal(ul_key_from_secret(&k, sk), UL_OK);
-    return k;
+    return ul_chainfx_key("upledger valset test key", n);
 }
 
-static int cmp_validator(const void *a, const void *b)
+/* Out: keys[i] = f->k[idx[i]] for i < n. */
+static void keys_at(const fx *f, const ul_key **keys, const unsigned *idx, size_t n)
 {
-    return memcmp(a, b, UL_PUBKEY_BYTES); /* pubkey is the first member */
+    assert_true(n <= NK);
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = f->k[idx[i]];
+    }
 }
 
 /* A set of keys k[idx[i]] with powers pw[i], sorted as canonical. */
 static void set_of(const fx *f, ul_valset *vs, size_t n, const unsigned *idx, const uint64_t *pw)
 {
-    memset(vs, 0, sizeof *vs);
-    vs->n = n;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(vs->v[i].pubkey, ul_key_pubkey(f->k[idx[i]]), UL_PUBKEY_BYTES);
-        vs->v[i].power = pw[i];
-    }
-    qsort(vs->v, n, sizeof vs->v[0], cmp_validator);
+    const ul_key *keys[NK];
+    keys_at(f, keys, idx, n);
+    ul_chainfx_valset(vs, keys, pw, n);
 }
 
 static void make_genesis(fx *f, const ul_valset *vs, const char *name)
 {
-    ul_genesis g = {.version = UL_SCHEMA_VERSION, .name = ul_span_str(name), .time_ms = T0};
-    g.validators = *vs;
-    assert_int_equal(ul_schema_genesis_encode(f->genesis, sizeof f->genesis, &f->glen, &g), UL_OK);
-    ul_client_sha256(f->chain_id, f->genesis, f->glen);
+    ul_chainfx_genesis(f->genesis, sizeof f->genesis, &f->glen, f->chain_id, name, T0, vs);
 }
 
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    assert_int_equal(ul_client_init(), UL_OK);
-    snprintf(f->root, sizeof f->root, "/tmp/ul-test-valset-XXXXXX");
-    assert_non_null(mkdtemp(f->root));
+    ul_chainfx_tmpdir(f->root, sizeof f->root, "valset");
     for (unsigned i = 0; i < NK; i++) {
         f->k[i] = test_key(i + 1);
     }
@@ -107,7 +81,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    rm_tree(f->root);
+    ul_chainfx_rm_tree(f->root);
     for (unsigned i = 0; i < NK; i++) {
         ul_key_destroy(f->k[i]);
     }
@@ -137,14 +111,9 @@ static ul_chain *reopen(const fx *f, ul_chain *c, const char *name)
 static void sign_tx(txbuf *t, const fx *f, uint64_t kind, const uint8_t *body, size_t blen,
                     const unsigned *signers, size_t n, ul_domain d)
 {
-    ul_tx tx = {.kind = kind, .body = {body, blen}, .n_sigs = n};
-    for (size_t i = 0; i < n; i++) {
-        const ul_key *k = f->k[signers[i]];
-        memcpy(tx.sigs[i].pubkey, ul_key_pubkey(k), UL_PUBKEY_BYTES);
-        assert_int_equal(ul_key_sign(k, tx.sigs[i].sig, d, f->chain_id, body, blen), UL_OK);
-    }
-    qsort(tx.sigs, n, sizeof tx.sigs[0], cmp_validator);
-    assert_int_equal(ul_schema_tx_encode(t->b, sizeof t->b, &t->len, &tx), UL_OK);
+    const ul_key *keys[NK];
+    keys_at(f, keys, signers, n);
+    ul_chainfx_tx(t, f->chain_id, kind, body, blen, keys, n, d);
 }
 
 /* A set change to vs with nonce, signed by keys signers[0..n). */
@@ -166,43 +135,14 @@ static ul_err submit(ul_chain *c, const txbuf *t)
     return ul_chain_submit(c, t->b, t->len, id);
 }
 
-static const ul_key *key_of(const fx *f, const uint8_t pub[UL_PUBKEY_BYTES])
-{
-    for (unsigned i = 0; i < NK; i++) {
-        if (memcmp(ul_key_pubkey(f->k[i]), pub, UL_PUBKEY_BYTES) == 0) {
-            return f->k[i];
-        }
-    }
-    return NULL;
-}
-
 /* A commit of (h, hash) by the members of vs among keys signers[0..n) (index = place in vs). */
 static void sign_commit(const fx *f, const ul_valset *vs, uint64_t h,
                         const uint8_t hash[UL_HASH_BYTES], const unsigned *signers, size_t n,
                         uint8_t *out, size_t cap, size_t *len)
 {
-    ul_commit cm = {.height = h, .round = 0};
-    memcpy(cm.block_hash, hash, UL_HASH_BYTES);
-    for (size_t i = 0; i < vs->n; i++) {
-        const ul_key *k = key_of(f, vs->v[i].pubkey);
-        bool chosen = false;
-        for (size_t j = 0; j < n; j++) {
-            chosen = chosen || k == f->k[signers[j]];
-        }
-        if (!k || !chosen) {
-            continue;
-        }
-        ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = h, .time_ms = NOW(h) + cm.n_sigs};
-        uint8_t vb[128];
-        size_t vl;
-        memcpy(v.block_hash, hash, UL_HASH_BYTES);
-        assert_int_equal(ul_schema_vote_encode(vb, sizeof vb, &vl, &v), UL_OK);
-        ul_commit_sig *s = &cm.sigs[cm.n_sigs++];
-        s->index = i;
-        s->time_ms = v.time_ms;
-        assert_int_equal(ul_key_sign(k, s->sig, UL_DOMAIN_VOTE, f->chain_id, vb, vl), UL_OK);
-    }
-    assert_int_equal(ul_schema_commit_encode(out, cap, len, &cm), UL_OK);
+    const ul_key *keys[NK];
+    keys_at(f, keys, signers, n);
+    ul_chainfx_commit(out, cap, len, f->chain_id, vs, h, hash, keys, n, NOW(h));
 }
 
 /* Seals the pending block (proposer: the first validator of the set that signs it) and commits it
@@ -210,25 +150,9 @@ static void sign_commit(const fx *f, const ul_valset *vs, uint64_t h,
 static ul_err commit_with(const fx *f, ul_chain *c, const ul_valset *vs, const unsigned *signers,
                           size_t n, ul_header *hdr)
 {
-    ul_header h;
-    uint8_t hash[UL_HASH_BYTES], cm[UL_MAX_COMMIT_BYTES];
-    size_t cl;
-    const ul_valset *cur = ul_chain_valset(c);
-    assert_int_equal(ul_chain_seal(c, cur->v[0].pubkey, ul_chain_next_time(c), &h, hash), UL_OK);
-    sign_commit(f, vs ? vs : cur, h.height, hash, signers, n, cm, sizeof cm, &cl);
-    if (hdr) {
-        *hdr = h;
-    }
-    return ul_chain_commit(c, cm, cl);
-}
-
-static void header_of(ul_chain *c, uint64_t h, ul_header *out)
-{
-    uint8_t *hdr;
-    size_t len;
-    assert_int_equal(ul_chain_header_bytes(c, h, &hdr, &len), UL_OK);
-    assert_int_equal(ul_schema_header_decode(out, hdr, len), UL_OK);
-    free(hdr);
+    const ul_key *keys[NK];
+    keys_at(f, keys, signers, n);
+    return ul_chainfx_seal_commit(c, vs, keys, n, NOW(ul_chain_height(c) + 1), hdr, NULL);
 }
 
 static void head_hash(ul_chain *c, uint8_t out[UL_HASH_BYTES])
@@ -533,7 +457,7 @@ static void test_change_accepted(void **state)
     assert_int_equal(commit_with(f, c, NULL, SIGNERS(0, 4), &h2), UL_OK);
     assert_memory_equal(h2.validators_hash, nh, UL_HASH_BYTES);
     assert_memory_equal(h2.next_validators_hash, nh, UL_HASH_BYTES);
-    header_of(c, 1, &h1);
+    ul_chainfx_header(c, 1, &h1);
     assert_memory_equal(h1.next_validators_hash, h2.validators_hash, UL_HASH_BYTES);
 
     /* History: height 1 was signed by genesis, 2 and 3 by the new set; steps: block 1 only. */
@@ -719,7 +643,7 @@ static void check_state_proofs(ul_chain *c, const ul_valset sets[4], const size_
         ul_err e = ul_chain_state_proof(c, UL_STATE_VALIDATORS, (ul_span){0}, (ul_span){0}, NULL, h,
                                         kh, &value, &vl, &proof);
         assert_int_equal(e, h >= 5 ? UL_OK : UL_E_NOT_FOUND);
-        header_of(c, h, &hd);
+        ul_chainfx_header(c, h, &hd);
         assert_int_equal(ul_schema_valset_encode(enc, sizeof enc, &el, &sets[at[h + 1]]), UL_OK);
         ul_client_sha256(vh, enc, el);
         assert_int_equal(ul_client_state_verify(&proof, hd.state_root, kh, h == 1 ? NULL : vh),
@@ -758,7 +682,7 @@ static void test_history(void **state)
         if (h <= 7) { /* headers name it: validators_hash, and next_ changes at the steps */
             ul_header hd;
             uint8_t x[UL_HASH_BYTES];
-            header_of(c, h, &hd);
+            ul_chainfx_header(c, h, &hd);
             vhash(x, &got);
             assert_memory_equal(hd.validators_hash, x, UL_HASH_BYTES);
             vhash(x, &sets[at[h + 1]]);
@@ -857,12 +781,8 @@ static ul_err src_block(void *arg, uint64_t h, uint8_t **blk, size_t *blen, uint
                         size_t *clen)
 {
     source *s = arg;
-    ul_err e = ul_chain_block_bytes(s->c, h, blk, blen);
+    ul_err e = ul_chainfx_block(s->c, h, blk, blen, cm, clen);
     if (e != UL_OK) {
-        return e;
-    }
-    if ((e = ul_chain_commit_bytes(s->c, h, cm, clen)) != UL_OK) {
-        free(*blk);
         return e;
     }
     if (h == s->bad_height && s->what < 3) {
@@ -887,7 +807,7 @@ static ul_err audit(const fx *f, source *s, const char *name, ul_audit_result *r
     char scratch[128];
     snprintf(scratch, sizeof scratch, "%s/%s", f->root, name);
     ul_err e = ul_audit_run(f->genesis, f->glen, src_block, s, scratch, NULL, NULL, res);
-    rm_tree(scratch);
+    ul_chainfx_rm_tree(scratch);
     return e;
 }
 

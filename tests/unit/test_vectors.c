@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "client/ul_client.h"
+#include "ledger/ul_ledger.h" /* ul_hex_decode */
 
 /* Proofs in the files are at most a few hashes; mutations add one. */
 #define MAX_PATH (UL_MAX_PROOF_DEPTH + 2)
@@ -51,20 +52,6 @@ static json_t *load_vectors(const char *name)
     return j;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Decodes hex into out[cap]; returns the byte count. A malformed string fails the test. */
 static size_t unhex(uint8_t *out, size_t cap, const char *hex)
 {
@@ -72,13 +59,7 @@ static size_t unhex(uint8_t *out, size_t cap, const char *hex)
 
     assert_true(n % 2 == 0);
     assert_true(n / 2 <= cap);
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(hex[2 * i]);
-        int lo = hexval(hex[2 * i + 1]);
-
-        assert_true(hi >= 0 && lo >= 0);
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
+    assert_int_equal(ul_hex_decode(out, n / 2, hex), UL_OK);
     return n / 2;
 }
 

@@ -1,0 +1,117 @@
+/* Files written all or nothing and never over an existing one: keystores, class keys, a dev
+ * genesis. A crash leaves either no file at path or the whole file, durable in its directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "ul_ledger.h"
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) { /* each pass writes at least one byte, fails, or retries EINTR */
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Gives tmp the name path unless path exists: link() never replaces. Filesystems without hard
+ * links (vfat, some FUSE) get the same guarantee from renameat2(RENAME_NOREPLACE). */
+static ul_err link_noreplace(const char *tmp, const char *path)
+{
+    if (link(tmp, path) == 0) {
+        return UL_OK;
+    }
+    if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP || errno == ENOSYS) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+            return UL_OK;
+        }
+    }
+    return errno == EEXIST ? UL_E_EXISTS : UL_E_IO;
+}
+
+/* Makes the new name durable. EINVAL: the filesystem cannot sync directories; nothing to do. */
+static ul_err fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) : 0;
+    int fd, rc;
+
+    if (!slash) {
+        memcpy(dir, ".", 2);
+    } else if (n == 0) {
+        memcpy(dir, "/", 2);
+    } else if (n < sizeof dir) {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    } else {
+        return UL_E_ARG;
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return UL_E_IO;
+    }
+    rc = fsync(fd);
+    rc = (rc != 0 && errno != EINVAL) ? -1 : 0;
+    close(fd);
+    return rc == 0 ? UL_OK : UL_E_IO;
+}
+
+ul_err ul_file_write_new(const char *path, const void *p, size_t len, int mode)
+{
+    char tmp[PATH_MAX], tag[17];
+    uint8_t rnd[8];
+    bool made = false;
+    ul_err e = UL_E_IO;
+    int fd;
+
+    randombytes_buf(rnd, sizeof rnd);
+    ul_hex_encode(tag, rnd, sizeof rnd);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%s", path, tag) >= (int)sizeof tmp) {
+        return UL_E_ARG;
+    }
+    /* 0600 until complete: nobody else reads a file, a secret above all, half written. */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return errno == ENAMETOOLONG ? UL_E_ARG : UL_E_IO;
+    }
+    made = true;
+    /* fchmod after writing: the umask could have taken bits away but never adds any. */
+    if (write_all(fd, p, len) != 0 || fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        goto out;
+    }
+    fd = -1;
+    e = link_noreplace(tmp, path);
+    if (e != UL_OK) {
+        goto out;
+    }
+    unlink(tmp); /* ENOENT after the renameat2 fallback; either way tmp is gone */
+    made = false;
+    e = fsync_parent(path);
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (made) {
+        unlink(tmp);
+    }
+    return e;
+}
