@@ -98,14 +98,9 @@ static ul_err decrypt_feed(ul_update *u, const uint8_t *in, size_t len, ul_sink 
 
 ul_err ul_client_image_update(ul_update *u, const uint8_t *in, size_t len, ul_sink sink, void *arg)
 {
-    if (u == NULL) {
-        return UL_E_ARG;
-    }
-    if (u->err != UL_OK) {
-        return u->err;
-    }
-    if (u->phase != UL_PH_IMAGE) {
-        return ul_client_update_fail(u, UL_E_SEQUENCE_CALL);
+    ul_err entry = ul_client_update_enter(u, UL_PH_IMAGE);
+    if (entry != UL_OK) {
+        return entry;
     }
     if (in == NULL && len > 0) {
         return ul_client_update_fail(u, UL_E_ARG);
@@ -129,14 +124,9 @@ ul_err ul_client_image_final(ul_update *u, ul_sink sink, void *arg)
 {
     uint8_t digest[UL_HASH_BYTES];
     ul_err e = UL_OK;
-    if (u == NULL) {
-        return UL_E_ARG;
-    }
-    if (u->err != UL_OK) {
-        return u->err;
-    }
-    if (u->phase != UL_PH_IMAGE) {
-        return ul_client_update_fail(u, UL_E_SEQUENCE_CALL);
+    ul_err entry = ul_client_update_enter(u, UL_PH_IMAGE);
+    if (entry != UL_OK) {
+        return entry;
     }
     ul_client_sha256_final(&u->w.img.hash, digest);
     if (u->w.img.seen < u->info.size) {

@@ -67,5 +67,8 @@ enum { UL_PH_NONE = 0, UL_PH_BUNDLE, UL_PH_IMAGE, UL_PH_IMAGE_OK };
 
 /* Records the first failure in u (it sticks) and wipes u's secrets. Returns: the sticky error. */
 ul_err ul_client_update_fail(ul_update *u, ul_err e);
+/* The entry check of every call on a context: UL_E_ARG for no context, the sticky error if one
+ * was recorded, UL_E_SEQUENCE_CALL (recorded) when u is not in `phase`. UL_OK: go on. */
+ul_err ul_client_update_enter(ul_update *u, uint64_t phase);
 
 #endif

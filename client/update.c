@@ -27,6 +27,17 @@ ul_err ul_client_update_fail(ul_update *u, ul_err e)
     return u->err != UL_OK ? u->err : e;
 }
 
+ul_err ul_client_update_enter(ul_update *u, uint64_t phase)
+{
+    if (u == NULL) {
+        return UL_E_ARG;
+    }
+    if (u->err != UL_OK) {
+        return u->err;
+    }
+    return u->phase == phase ? UL_OK : ul_client_update_fail(u, UL_E_SEQUENCE_CALL);
+}
+
 static bool eq32(const uint8_t *a, const uint8_t *b)
 {
     return memcmp(a, b, UL_HASH_BYTES) == 0;
@@ -528,14 +539,9 @@ static ul_err take(ul_update *u, const uint8_t **in, size_t *len)
 
 ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len)
 {
-    if (u == NULL) {
-        return UL_E_ARG;
-    }
-    if (u->err != UL_OK) {
-        return u->err;
-    }
-    if (u->phase != UL_PH_BUNDLE) {
-        return ul_client_update_fail(u, UL_E_SEQUENCE_CALL);
+    ul_err entry = ul_client_update_enter(u, UL_PH_BUNDLE);
+    if (entry != UL_OK) {
+        return entry;
     }
     if (in == NULL && len > 0) {
         return ul_client_update_fail(u, UL_E_ARG);
@@ -552,14 +558,9 @@ ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len)
 ul_err ul_client_bundle_final(ul_update *u, ul_release_info *info)
 {
     ul_err e = UL_OK;
-    if (u == NULL) {
-        return UL_E_ARG;
-    }
-    if (u->err != UL_OK) {
-        return u->err;
-    }
-    if (u->phase != UL_PH_BUNDLE) {
-        return ul_client_update_fail(u, UL_E_SEQUENCE_CALL);
+    ul_err entry = ul_client_update_enter(u, UL_PH_BUNDLE);
+    if (entry != UL_OK) {
+        return entry;
     }
     if (u->expect != EXPECT_END || u->framed || u->head_have > 0) {
         return ul_client_update_fail(u, UL_E_TRUNCATED);
