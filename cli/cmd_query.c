@@ -1,4 +1,4 @@
-/* upledger query: status, release, history, latest, block and proof, from a node. */
+/* upledger query: status, release, history, latest, block, proof and evidence, from a node. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +19,10 @@ static const char query_help[] =
     "                    release's first class) verifies: validator-set changes, header and\n"
     "                    commit, record, inclusion and state proofs; checked here with the\n"
     "                    device library first, and with what a new device would decide\n"
-    "All take --json (before the command: upledger --json query ...).\n";
+    "       upledger query evidence               recorded equivocations, one line each:\n"
+    "                    validator, height, round, vote type, height recorded at, evidence tx\n"
+    "                    (nothing when none; with --json a list)\n"
+    "All take --json (before the command, upledger --json query ..., or after it).\n";
 
 typedef struct {
     ul_msg q, r;
@@ -354,6 +357,53 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
     return 0;
 }
 
+/* Recorded equivocations: one line (or JSON object) per record, in the node's order. */
+static int q_evidence(ul_cli *cli)
+{
+    call c;
+    ul_span b;
+    char acc[2 * UL_PUBKEY_BYTES + 1], id[2 * UL_HASH_BYTES + 1];
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_EVIDENCE);
+    ul_err e = rpc(cli, &c);
+    if (e == UL_OK && (e = ul_msg_get_bytes(&c.r, 1, &b)) == UL_OK &&
+        b.len % UL_RPC_EVIDENCE_ENTRY_BYTES != 0) {
+        e = UL_E_PROTOCOL;
+    }
+    if (e != UL_OK) {
+        ul_p2p_free(c.buf);
+        return ul_cli_fail(cli, e, "evidence of node %s", cli->node);
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; i < b.len / UL_RPC_EVIDENCE_ENTRY_BYTES; i++) {
+        const uint8_t *p = b.ptr + i * UL_RPC_EVIDENCE_ENTRY_BYTES;
+        const char *type = p[48] == UL_VOTE_PREVOTE     ? "prevote"
+                           : p[48] == UL_VOTE_PRECOMMIT ? "precommit"
+                                                        : "unknown";
+        ul_hex_encode(acc, p, UL_PUBKEY_BYTES);
+        ul_hex_encode(id, p + 57, UL_HASH_BYTES);
+        if (cli->json) {
+            json_array_append_new(
+                list, json_pack("{s:s,s:I,s:I,s:s,s:I,s:s}", "validator", acc, "height",
+                                (json_int_t)ul_be64_get(p + 32), "round",
+                                (json_int_t)ul_be64_get(p + 40), "type", type, "recorded_at",
+                                (json_int_t)ul_be64_get(p + 49), "tx", id));
+        } else {
+            printf("%s height %llu round %llu %s recorded at %llu tx %s\n", acc,
+                   (unsigned long long)ul_be64_get(p + 32),
+                   (unsigned long long)ul_be64_get(p + 40), type,
+                   (unsigned long long)ul_be64_get(p + 49), id);
+        }
+    }
+    ul_p2p_free(c.buf);
+    if (cli->json) {
+        ul_cli_print_json(list);
+    } else {
+        json_decref(list);
+    }
+    return 0;
+}
+
 int ul_cmd_query(ul_cli *cli, int argc, char **argv)
 {
     const char *pos[2], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
@@ -362,8 +412,10 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         {"--hw", &hw},
         {"--height", &height},
         {"--out", &out},
-        {"--installed", .multi = installed, .n_multi = &n_installed, .max_multi = UL_MAX_DEPS}};
-    int rc = ul_cli_parse(argc, argv, opts, 4, pos, 1, 2, &np, query_help);
+        {"--installed", .multi = installed, .n_multi = &n_installed, .max_multi = UL_MAX_DEPS},
+        {"--json", .flag = &cli->json}};
+    int rc = ul_cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, 2, &np,
+                          query_help);
     if (rc >= 0) {
         return rc;
     }
@@ -393,6 +445,9 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
     if (!strcmp(what, "proof") && arg) {
         return q_proof(cli, arg, height, out, hw);
     }
+    if (!strcmp(what, "evidence") && !arg) {
+        return q_evidence(cli);
+    }
     return ul_cli_usage("query: expected status, release ID, history NS, latest NS --hw CLASS, "
-                        "provenance ID, block HEIGHT or proof ID");
+                        "provenance ID, block HEIGHT, proof ID or evidence");
 }

@@ -19,7 +19,7 @@ static const struct {
     {"rotate", ul_cmd_rotate, "replace the owner, publisher or a role's keys of a namespace"},
     {"transfer", ul_cmd_transfer, "hand a namespace to a successor's keys"},
     {"validators", ul_cmd_validators, "show the validator set, or change it (signed by it)"},
-    {"query", ul_cmd_query, "query status, release, history, latest, block, proof"},
+    {"query", ul_cmd_query, "query status, release, history, latest, block, proof, evidence"},
     {"audit", ul_cmd_audit, "re-verify the whole chain from genesis"},
     {"export", ul_cmd_export, "write proof bundles and images for a static mirror"},
     {"verify", ul_cmd_verify, "verify an image against a proof bundle, as a device would"},

@@ -41,6 +41,7 @@ typedef enum {
     UL_DOMAIN_VOTE = 2,     /* prevotes and precommits, hence commits */
     UL_DOMAIN_PROPOSAL = 3, /* block proposals */
     UL_DOMAIN_TRANSFER = 4, /* namespace authority transfers */
+    UL_DOMAIN_PEER = 5,     /* envelopes of messages between nodes (schema: ul_envelope) */
     UL_DOMAIN_COUNT_
 } ul_domain;
 

@@ -237,13 +237,16 @@ ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const
     return ul_chain_apply_checked(c, block, block_len, commit, commit_len, NULL);
 }
 
-ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
-                              const uint8_t *commit, size_t commit_len, const ul_txhash *pre)
+/* Executes block into the pending block and seals it, with signatures already verified (pre) or
+ * not (NULL: verified here, on all cores, skipping cached txs). On error the pending block is
+ * empty. */
+static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const ul_txhash *pre)
 {
     ul_txhash *own = NULL;
     ul_block b;
     ul_header want;
     uint8_t id[UL_HASH_BYTES];
+    size_t proposer;
     ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
     ul_err e = txs ? UL_OK : UL_E_NOMEM;
     ul_chain_discard(c);
@@ -251,7 +254,6 @@ ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_le
         (e = ul_schema_header_decode(&want, b.header.ptr, b.header.len)) != UL_OK) {
         goto out;
     }
-    size_t proposer;
     if (want.height != c->height + 1) {
         e = UL_E_HEIGHT;
         goto out;
@@ -282,14 +284,113 @@ ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_le
     }
     if (c->sealed_len != b.header.len || memcmp(c->sealed_hdr, b.header.ptr, b.header.len)) {
         e = header_diff(&c->sealed_h, &want);
-        goto out;
     }
-    e = ul_chain_commit(c, commit, commit_len);
 out:
     if (e != UL_OK) {
         ul_chain_discard(c);
     }
     free(txs);
     free(own);
+    return e;
+}
+
+ul_err ul_chain_prepare(ul_chain *c, const uint8_t *block, size_t len,
+                        uint8_t hash32[UL_HASH_BYTES])
+{
+    ul_err e = prepare(c, block, len, NULL);
+    if (e == UL_OK && hash32) {
+        memcpy(hash32, c->sealed_hash, UL_HASH_BYTES);
+    }
+    return e;
+}
+
+ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
+                              const uint8_t *commit, size_t commit_len, const ul_txhash *pre)
+{
+    ul_err e = prepare(c, block, block_len, pre);
+    return e != UL_OK ? e : ul_chain_commit(c, commit, commit_len);
+}
+
+bool ul_chain_sealed(const ul_chain *c, uint8_t hash32[UL_HASH_BYTES])
+{
+    if (c->sealed && hash32) {
+        memcpy(hash32, c->sealed_hash, UL_HASH_BYTES);
+    }
+    return c->sealed;
+}
+
+ul_err ul_chain_pending_block(ul_chain *c, uint8_t **blk, size_t *len)
+{
+    if (!c->sealed) {
+        return UL_E_ARG;
+    }
+    ul_span *txs = malloc((c->n_txs ? c->n_txs : 1) * sizeof *txs);
+    size_t cap = c->sealed_len + 64; /* + the block map's and tx array's framing */
+    for (size_t i = 0; txs && i < c->n_txs; i++) {
+        txs[i] = (ul_span){c->txs[i].bytes, c->txs[i].len};
+        cap += c->txs[i].len;
+    }
+    uint8_t *out = txs ? malloc(cap) : NULL;
+    ul_err e = out ? ul_schema_block_encode(out, cap, len, (ul_span){c->sealed_hdr, c->sealed_len},
+                                            txs, c->n_txs)
+                   : UL_E_NOMEM;
+    free(txs);
+    if (e != UL_OK) {
+        free(out);
+        return e;
+    }
+    *blk = out;
+    return UL_OK;
+}
+
+/* Verifies commit (canonical bytes, decoded into cm) for the head block against the set that
+ * signed it (out: signers). */
+static ul_err head_commit_check(ul_chain *c, const uint8_t *commit, size_t len, ul_commit *cm,
+                                ul_valset *signers)
+{
+    ul_err e = ul_schema_commit_decode(cm, commit, len);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (c->height == 0 || cm->height != c->height) {
+        return UL_E_HEIGHT; /* the genesis has no commit to replace */
+    }
+    if ((e = ul_chain_valset_at(c, c->height, signers)) != UL_OK) {
+        return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+    }
+    return ul_client_commit_verify(cm, signers, c->chain_id, c->height, c->head_hash);
+}
+
+ul_err ul_chain_replace_commit(ul_chain *c, const uint8_t *commit, size_t len)
+{
+    if (c->sealed) {
+        return UL_E_BUSY; /* the sealed header's time came from the stored commit */
+    }
+    ul_commit cm;
+    uint8_t k[UL_KEY_MAX], *old = NULL;
+    size_t olen;
+    ul_batch *b = NULL;
+    ul_valset *signers = malloc(sizeof *signers);
+    ul_err e = signers ? head_commit_check(c, commit, len, &cm, signers) : UL_E_NOMEM;
+    if (e != UL_OK || (e = ul_chain_commit_bytes(c, c->height, &old, &olen)) != UL_OK) {
+        e = e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
+        goto out;
+    }
+    if (olen == len && memcmp(old, commit, len) == 0) {
+        goto out; /* the same commit: nothing to write */
+    }
+    if (!(b = ul_batch_create())) {
+        e = UL_E_NOMEM;
+        goto out;
+    }
+    ul_batch_put(b, k, ul_key_h(k, UL_KEY_COMMIT, c->height), commit, len);
+    if ((e = ul_store_write(c->store, b, c->sync)) != UL_OK) {
+        goto out;
+    }
+    c->next_time_ms = ul_client_commit_time(&cm, signers);
+out:
+    ul_batch_destroy(b);
+    free(signers);
+    free(old);
     return e;
 }

@@ -111,6 +111,10 @@ ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, si
     if (!c) {
         return UL_E_NOMEM;
     }
+    if (ul_sigcache_init(&c->sigcache) != UL_OK) {
+        free(c);
+        return UL_E_NOMEM;
+    }
     c->sync = true;
     if ((e = ul_store_open(&c->store, dir, genesis != NULL, 0)) != UL_OK) {
         goto out;
@@ -145,6 +149,7 @@ void ul_chain_close(ul_chain *c)
     ul_log_close(c->log);
     ul_store_close(c->store);
     free(c->genesis_bytes);
+    ul_sigcache_free(&c->sigcache);
     free(c);
 }
 
@@ -224,4 +229,20 @@ ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[
     }
     c->n_txs++;
     return UL_OK;
+}
+
+ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES])
+{
+    if (len > UL_MAX_TX_BYTES) {
+        return UL_E_LIMIT;
+    }
+    /* A block of one tx: the same decode, kind and signature checks, hashes and cache fill as
+     * every received block gets, on this thread (one tx makes one worker). */
+    ul_span s = {tx, len};
+    ul_txhash h;
+    ul_err e = ul_verify_block_sigs(c, &s, 1, &h);
+    if (e == UL_OK) {
+        memcpy(id32, h.id, UL_HASH_BYTES);
+    }
+    return e;
 }

@@ -91,15 +91,19 @@ ul_domain ul_exec_domain(uint64_t kind)
     case UL_TX_REVOKE:
     case UL_TX_ROTATE:
     case UL_TX_VALSET:
+    case UL_TX_EVIDENCE:
         return UL_DOMAIN_TX;
     default:
         return UL_DOMAIN_COUNT_;
     }
 }
 
+/* Verifies t's signatures. They depend only on the tx bytes (kind, body, keys, signatures) and
+ * the chain id, so a tx whose leaf hash is in the cache verified before with the same verdict;
+ * callers check which keys may sign (state) before this, on every execution. */
 static ul_err verify_sigs(ul_chain *c, const ul_tx *t)
 {
-    if (c->sigs_checked) {
+    if (c->sigs_checked || ul_sigcache_has(&c->sigcache, c->exec_leaf)) {
         return UL_OK;
     }
     for (size_t i = 0; i < t->n_sigs; i++) {
@@ -109,6 +113,7 @@ static ul_err verify_sigs(ul_chain *c, const ul_tx *t)
             return e;
         }
     }
+    ul_sigcache_add(&c->sigcache, c->exec_leaf);
     return UL_OK;
 }
 
@@ -564,6 +569,23 @@ static ul_err exec_valset(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_
     return e;
 }
 
+/* Equivocation evidence, reported by one validator (checks and record: ledger/evidence.c). The
+ * accused's vote signatures are verified here every time: they are not the tx's own signatures,
+ * which ul_verify_block_sigs and the signature cache cover. */
+static ul_err exec_evidence(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
+                            uint8_t id32[UL_HASH_BYTES])
+{
+    ul_evidence b;
+    ul_err e = ul_schema_evidence_decode(&b, t->body.ptr, t->body.len);
+    if (e == UL_OK && (e = ul_evidence_check(c, &b, t)) == UL_OK &&
+        (e = check_nonces(c, t, b.nonce)) == UL_OK && (e = ul_evidence_verify(c, &b)) == UL_OK &&
+        (e = verify_sigs(c, t)) == UL_OK &&
+        (e = write_tx_common(c, t, tx, tx_index, b.nonce, id32)) == UL_OK) {
+        e = ul_evidence_record(c, &b, id32);
+    }
+    return e;
+}
+
 ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES])
 {
     ul_tx t;
@@ -571,6 +593,7 @@ ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32
     if (e != UL_OK) {
         return e;
     }
+    c->exec_leaf = tx->leaf; /* for verify_sigs: tx outlives this call */
     switch (t.kind) {
     case UL_TX_REGISTER:
         return exec_register(c, &t, tx, tx_index, id32);
@@ -586,6 +609,8 @@ ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32
         return exec_revoke(c, &t, tx, tx_index, id32);
     case UL_TX_VALSET:
         return exec_valset(c, &t, tx, tx_index, id32);
+    case UL_TX_EVIDENCE:
+        return exec_evidence(c, &t, tx, tx_index, id32);
     default:
         return UL_E_TX_KIND;
     }

@@ -2,6 +2,8 @@
 #ifndef UL_LEDGER_INTERNAL_H
 #define UL_LEDGER_INTERNAL_H
 
+#include <pthread.h>
+
 #include "ul_ledger.h"
 
 /* Writes of the pending block, readable before they are committed. Keys and values are copied. */
@@ -54,6 +56,29 @@ typedef struct {
     uint8_t leaf[UL_HASH_BYTES]; /* RFC 9162 leaf hash: used by the tx root and the log */
 } ul_buf;
 
+/* Signature cache (ledger/sigcache.c): RFC 9162 leaf hashes of txs whose every signature
+ * verified. A leaf hash covers every byte of the tx, and its signatures depend only on those
+ * bytes and the chain id, fixed per chain: a hit means the same verdict, so it is skipped. Which
+ * keys may sign depends on state and is checked on every execution regardless. Failures are
+ * never cached. Thread-safe: ul_verify_block_sigs' workers look up concurrently. */
+typedef struct {
+    uint8_t (*ring)[UL_HASH_BYTES]; /* UL_MAX_SIG_CACHE keys, FIFO; allocated at first add */
+    uint32_t *index;                /* open addressing; 0 free, else ring slot + 1 */
+    size_t mask;                    /* index slots - 1 (a power of two >= 2 x ring) */
+    size_t n, next;                 /* entries held; ring slot written next (oldest when full) */
+    uint64_t misses;                /* look-ups not found: signature verifications (tests) */
+    pthread_mutex_t mu;
+} ul_sigcache;
+
+ul_err ul_sigcache_init(ul_sigcache *s); /* UL_E_NOMEM when the lock cannot be made */
+void ul_sigcache_free(ul_sigcache *s);
+/* Returns: true when leaf32 is held (counts a miss otherwise). */
+bool ul_sigcache_has(ul_sigcache *s, const uint8_t leaf32[UL_HASH_BYTES]);
+/* Adds leaf32 (no-op when held), evicting the oldest entry when full. Out of memory leaves the
+ * cache empty: it only saves work. */
+void ul_sigcache_add(ul_sigcache *s, const uint8_t leaf32[UL_HASH_BYTES]);
+size_t ul_sigcache_size(ul_sigcache *s);
+
 struct ul_chain {
     ul_store *store;
     ul_log *log;
@@ -71,6 +96,8 @@ struct ul_chain {
     bool sync; /* fsync every block (off only for audit's scratch chain) */
     bool sigs_checked;       /* the block being applied had every signature verified up front */
     const ul_txhash *pre;    /* its hashes, for the tx being submitted now (or NULL) */
+    ul_sigcache sigcache;
+    const uint8_t *exec_leaf; /* leaf hash of the tx ul_exec_tx runs now, for the cache */
     /* committed head */
     uint64_t height;
     uint8_t head_hash[UL_HASH_BYTES];
@@ -113,15 +140,31 @@ void ul_chain_pending_reset(ul_chain *c);
 ul_domain ul_exec_domain(uint64_t kind);
 /* Verifies every signature of every transaction of a block and computes their hashes (into
  * hashes[n]) on all cores: none of it depends on state, so it can all be done before the
- * transactions execute in order. */
+ * transactions execute in order. Txs in the signature cache are not verified again; when all
+ * verify, all are added to it. */
 ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes);
 /* ul_chain_apply for a block whose signatures the caller already verified, and whose tx hashes
- * it computed, with ul_verify_block_sigs (pre: one per tx), or not (pre NULL). */
+ * it computed, with ul_verify_block_sigs (pre: one per tx), or not (pre NULL): ul_chain_prepare
+ * then ul_chain_commit. */
 ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
                               const uint8_t *commit, size_t commit_len, const ul_txhash *pre);
 /* Validates and executes one transaction into the pending block (ledger/exec.c). */
 ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES]);
 /* RFC 9162 root over leaves whose leaf hashes are given. */
 ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n);
+
+/* Equivocation evidence (ledger/evidence.c). 'S' 'e' accused(32) height(8 BE) round(8 BE)
+ * type(1) -> recording height (8 BE), evidence tx id (32): a state entry, under the state root. */
+size_t ul_key_evidence(uint8_t *k, const uint8_t accused32[UL_PUBKEY_BYTES], uint64_t height,
+                       uint64_t round, uint64_t type);
+/* The state checks of an evidence tx t with decoded body ev, cheapest first: one signer
+ * (UL_E_TX_INVALID) of the current set (UL_E_VALIDATOR); votes of one type, height and round
+ * (UL_E_EVIDENCE); height 1..head + 1 (UL_E_HEIGHT); the accused in the set signing that height
+ * (UL_E_EVIDENCE_VALIDATOR); not recorded yet, pending block included (UL_E_EVIDENCE_KNOWN). */
+ul_err ul_evidence_check(ul_chain *c, const ul_evidence *ev, const ul_tx *t);
+/* Both votes' signatures by the accused (UL_DOMAIN_VOTE, this chain): UL_E_SIG otherwise. */
+ul_err ul_evidence_verify(ul_chain *c, const ul_evidence *ev);
+/* Writes the record of a checked evidence into the pending block; id32: the tx id. */
+ul_err ul_evidence_record(ul_chain *c, const ul_evidence *ev, const uint8_t id32[UL_HASH_BYTES]);
 
 #endif

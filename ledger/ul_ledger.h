@@ -231,6 +231,49 @@ ul_err ul_chain_produce(ul_chain *c, const ul_key *key, uint64_t now_ms, uint64_
 ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const uint8_t *commit,
                       size_t commit_len);
 
+/* The steps of ul_chain_apply apart, for consensus: a validator executes a proposed block,
+ * votes for its hash, and commits it once a commit for that hash is known. */
+
+/* Executes a block received from its proposer (canonical bytes) into the pending block, after
+ * discarding whatever was pending, and seals it: the checks of ul_chain_apply but no commit.
+ * Its signatures are verified on all cores, except those of txs in the signature cache.
+ * Returns: UL_OK, with the pending block that sealed block, so ul_chain_commit commits it;
+ *          UL_E_HEIGHT when it is not for the height after the head; UL_E_VALIDATOR when its
+ *          proposer is not in the set that signs it; a tx's error; when the re-executed header
+ *          differs from the received one, the first field that differs: UL_E_HEIGHT,
+ *          UL_E_HEADER_LINK, UL_E_CHAIN_ID, UL_E_TIME, UL_E_VALSET_CHANGE, else
+ *          UL_E_ROOT_MISMATCH. On any error the pending block is empty.
+ * Args: block[len]: the block (ul_schema_block_encode).
+ * Out: hash32 (optional): the sealed header's hash, the one validators vote for. */
+ul_err ul_chain_prepare(ul_chain *c, const uint8_t *block, size_t len,
+                        uint8_t hash32[UL_HASH_BYTES]);
+/* Returns: true when the pending block is sealed (ul_chain_seal, ul_chain_prepare), with its
+ *          header hash in hash32 (optional); false otherwise (hash32 untouched). */
+bool ul_chain_sealed(const ul_chain *c, uint8_t hash32[UL_HASH_BYTES]);
+/* The sealed pending block as canonical block bytes, as a proposer sends it.
+ * Returns: UL_OK; UL_E_ARG when no block is sealed; UL_E_NOMEM.
+ * Out: *blk (malloc'd, caller frees), *len. */
+ul_err ul_chain_pending_block(ul_chain *c, uint8_t **blk, size_t *len);
+/* Replaces the stored commit of the head block by another commit for that same block (the
+ * proposer's, sent with its proposal as CometBFT's LastCommit): validators that collected
+ * different precommits for the head would otherwise derive different times for the next block.
+ * The next block's time becomes this commit's BFT time. One synced write of the commit.
+ * Returns: UL_OK (also for the bytes already stored: nothing is written); UL_E_BUSY while a
+ *          block is sealed (its header used the old time); UL_E_HEIGHT when the commit is not
+ *          for the head's height (or there is no block yet); UL_E_HEADER_LINK when it is for
+ *          another block; UL_E_VALIDATOR, UL_E_SIG, UL_E_QUORUM as ul_client_commit_verify
+ *          against the set that signed the head; a decoding error. On error nothing changes.
+ * Args: commit[len]: canonical commit bytes. */
+ul_err ul_chain_replace_commit(ul_chain *c, const uint8_t *commit, size_t len);
+/* Stateless checks of a tx for the mempool: size, decoding, known kind and every signature (a
+ * tx that passes enters the signature cache, so executing it later does not verify it again).
+ * Whether it applies to the current state (nonces, policy, which keys may sign) is left to
+ * ul_chain_submit. Touches neither the pending block nor the store.
+ * Returns: UL_OK; UL_E_LIMIT past UL_MAX_TX_BYTES; a decoding error; UL_E_TX_KIND; UL_E_SIG or
+ *          UL_E_KEY for a signature that does not verify.
+ * Out: id32: the id ul_chain_submit reports (release id for a publish, else SHA-256 of tx). */
+ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES]);
+
 /* ---- Queries (committed state only); values malloc'd, caller frees ---- */
 
 /* Header bytes, commit bytes and the canonical block encoding of height h. */
@@ -304,6 +347,38 @@ ul_err ul_chain_valset_since(ul_chain *c, uint64_t h, ul_valset *out, uint64_t *
  * ascending, at most cap (UL_E_LIMIT when there are more): a scan of the 'V' index that stops
  * past h. UL_E_NOT_FOUND when h is above the head. */
 ul_err ul_chain_valset_steps(ul_chain *c, uint64_t h, uint64_t *heights, size_t cap, size_t *n);
+
+/* ---- Equivocation evidence (ledger/evidence.c) ---- */
+
+/* Builds a signed evidence transaction (UL_TX_EVIDENCE, schema/ul_schema.h ul_evidence) that
+ * accuses accused32 of signing both votes: the canonical vote bytes as signed, each with its
+ * signature. Orders the two votes canonically (lower block hash first), takes as nonce the
+ * reporter's last nonce, pending block included, + 1, and signs with reporter (UL_DOMAIN_TX).
+ * It does not judge the votes: ul_chain_submit does (same type, height and round; heights
+ * 1..head + 1; the accused a validator at that height; both signatures; reporter a validator of
+ * the current set; not recorded before).
+ * Returns: UL_OK and *tx (malloc'd, caller frees), *len; a vote's decoder error; UL_E_EVIDENCE
+ * when both votes carry one block hash; UL_E_LIMIT for a vote over UL_MAX_VOTE_BYTES; UL_E_ARG. */
+ul_err ul_chain_evidence_tx(ul_chain *c, const ul_key *reporter,
+                            const uint8_t accused32[UL_PUBKEY_BYTES], const uint8_t *vote_a,
+                            size_t la, const uint8_t sig_a[UL_SIG_BYTES], const uint8_t *vote_b,
+                            size_t lb, const uint8_t sig_b[UL_SIG_BYTES], uint8_t **tx,
+                            size_t *len);
+
+/* One recorded equivocation (state 'S' 'e', under the state root; see ledger/internal.h). */
+typedef struct {
+    uint8_t accused[UL_PUBKEY_BYTES];
+    uint64_t height;
+    uint64_t round;
+    uint64_t type;        /* ul_vote_type */
+    uint64_t recorded_at; /* height of the block that recorded it */
+    uint8_t tx_id[UL_HASH_BYTES]; /* the evidence tx (SHA-256 of its bytes) */
+} ul_evidence_entry;
+
+/* Every recorded equivocation (committed), ordered by accused key, then height, round, type.
+ * Out: out[0..*n). Returns: UL_OK; UL_E_LIMIT when more than cap exist (out holds the first cap);
+ * UL_E_CORRUPT; UL_E_ARG. */
+ul_err ul_chain_evidence_list(ul_chain *c, ul_evidence_entry *out, size_t cap, size_t *n);
 
 /* A proof bundle (version 2, schema/ul_schema.h) for release id and hardware class hw against
  * committed height h (0: the head): every validator-set step from genesis, header h with its

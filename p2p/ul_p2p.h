@@ -1,15 +1,18 @@
-/* p2p/: nanomsg transport and the query endpoint protocol.
+/* p2p/: nanomsg transport, the query endpoint protocol and the peer transport between nodes.
  *
- * p2p/transport.c is the only file that includes nanomsg. Messages received here are never
- * larger than UL_MAX_MSG_BYTES (enforced by nanomsg before any decoder sees them); received
- * buffers are released with ul_p2p_free.
+ * p2p/transport.c (query endpoint, polling) and p2p/peer.c (signed peer messages) are the only
+ * files that include nanomsg. Messages received here are never larger than UL_MAX_MSG_BYTES
+ * (enforced by nanomsg before any decoder sees them); received buffers are released with
+ * ul_p2p_free.
  */
 #ifndef UL_P2P_H
 #define UL_P2P_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../ledger/ul_ledger.h"
 #include "../schema/ul_schema.h"
 
 #define UL_P2P_DEFAULT_ENDPOINT "tcp://127.0.0.1:7400"
@@ -33,7 +36,12 @@ typedef enum {
     UL_RPC_RELEASE_STATUS = 14,
     UL_RPC_STATE_PROOF = 15,
     UL_RPC_VALIDATORS = 16,
+    UL_RPC_EVIDENCE = 17, /* () -> recorded equivocations (ul_chain_evidence_list) */
 } ul_rpc_method;
+
+/* UL_RPC_EVIDENCE reply key 1: n entries of accused (32), height (8 BE), round (8 BE), vote type
+ * (1), recorded at height (8 BE), evidence tx id (32). */
+#define UL_RPC_EVIDENCE_ENTRY_BYTES 89
 
 /* A reply (REP) socket bound to endpoint; *sock >= 0 on success. */
 ul_err ul_p2p_listen(int *sock, const char *endpoint);
@@ -53,5 +61,92 @@ void ul_p2p_free(uint8_t *msg);
  * *reply, whose spans point into *buf (release with ul_p2p_free). Returns the transport error,
  * UL_E_PROTOCOL for a malformed reply, or else the ul_err the node put in the reply. */
 ul_err ul_p2p_call(int sock, const ul_msg *req, ul_msg *reply, uint8_t **buf);
+
+/* Sockets one ul_p2p_poll call waits on at most. */
+#define UL_P2P_POLL_MAX 16
+
+/* Waits until one of the nanomsg sockets has a message to read, or timeout_ms passes.
+ * Returns: UL_OK with ready[i] set for each socket that has input; UL_E_TIMEOUT when none did
+ *          in time; UL_E_NET when a signal interrupted the wait (the caller re-checks its stop
+ *          flag and calls again) or nanomsg failed; UL_E_LIMIT for more than UL_P2P_POLL_MAX.
+ * Args:    socks: n nanomsg sockets (a REP query socket, ul_peer_socket, ...); entries of -1 are
+ *          ignored (never ready), so a node without a peer socket passes -1 for it.
+ *          timeout_ms: -1 waits without end, 0 only looks.
+ * Out:     ready: n flags, all written. */
+ul_err ul_p2p_poll(const int *socks, size_t n, int timeout_ms, bool *ready);
+
+/* ---- Peer transport: signed envelopes between nodes (p2p/peer.c) ----------------------------
+ *
+ * Each node binds one PULL socket (its peer endpoint) and connects one PUSH socket to each peer
+ * it names (the other validators of its genesis or config); nanomsg connects, and reconnects,
+ * in the background, so a peer that is down simply does not receive. Every message is a
+ * ul_envelope (schema/ul_schema.h; kinds ul_peer_kind there) signed with the node's key for
+ * the chain id. Sending never blocks: a message a peer's queue (UL_PEER_SNDBUF plus the message
+ * in flight) has no room for is dropped and counted; re-sending is the caller's business.
+ * Receiving drops and counts malformed, oversized, unsigned or foreign messages and never
+ * fails on them. A ul_peer is used by one thread at a time. */
+
+typedef struct {
+    uint64_t sent;           /* envelopes handed to a peer's queue (one per peer per broadcast) */
+    uint64_t send_dropped;   /* envelopes a peer lost: its queue full, or not connected */
+    uint64_t received;       /* valid envelopes returned by ul_peer_recv */
+    uint64_t malformed;      /* not a canonical envelope (garbage, non-canonical CBOR, bad kind) */
+    uint64_t oversized;      /* longer than UL_MAX_PEER_ENVELOPE_BYTES or payload over the limit */
+    uint64_t bad_sig;        /* signature does not verify (tampered, or signed for another chain) */
+    uint64_t unknown_sender; /* from a key ul_peer_allow did not name */
+} ul_peer_stats;
+
+typedef struct ul_peer ul_peer;
+
+/* Opens the peer transport.
+ * Returns: UL_OK; UL_E_EXISTS when listen is already bound by someone; UL_E_CONFIG for an
+ *          endpoint nanomsg refuses (syntax, unknown transport, unknown local address);
+ *          UL_E_LIMIT for more than UL_MAX_PEERS peers; UL_E_ARG for a NULL chain id or peers;
+ *          UL_E_NOMEM; UL_E_NET when nanomsg cannot make a socket.
+ * Out:     *out: the transport (close with ul_peer_close); NULL on failure.
+ * Args:    chain_id32: the chain id every envelope is signed and checked for.
+ *          key: signs what this node sends; NULL: receive only (ul_peer_broadcast refuses). Not
+ *          copied: it must outlive the transport.
+ *          listen: nanomsg endpoint to bind the PULL socket to ("tcp://0.0.0.0:7401",
+ *          "ipc:///run/x.sock"); NULL: no receiving (ul_peer_socket is -1).
+ *          peers: n_peers endpoints to send to, one PUSH socket each; an endpoint may name the
+ *          local address to connect from, as nanomsg allows: "tcp://127.0.0.11;127.0.0.12:7401".
+ * No sender is allowed until ul_peer_allow names some. */
+ul_err ul_peer_open(ul_peer **out, const uint8_t chain_id32[UL_HASH_BYTES], const ul_key *key,
+                    const char *listen, const char *const *peers, size_t n_peers);
+/* Closes every socket (unsent messages are dropped) and frees p. NULL is ignored. */
+void ul_peer_close(ul_peer *p);
+
+/* Replaces the set of senders whose envelopes are accepted (the node passes its validator set
+ * on every set change); envelopes from any other key are dropped and counted unknown_sender.
+ * Returns: UL_OK; UL_E_LIMIT for more than UL_MAX_PEERS keys; UL_E_ARG for keys NULL with n > 0.
+ * Args:    keys: n x-only public keys (copied; any order, duplicates harmless). */
+ul_err ul_peer_allow(ul_peer *p, const uint8_t (*keys)[UL_PUBKEY_BYTES], size_t n);
+
+/* Signs one envelope and hands it to every peer's queue without waiting. A peer whose queue is
+ * full, or that is not connected, loses this message: counted send_dropped, still UL_OK.
+ * Returns: UL_OK; UL_E_LIMIT when len > UL_MAX_PEER_PAYLOAD; UL_E_ARG without a key, for a kind
+ *          outside 1..UL_PEER_KIND_MAX, or payload NULL with len > 0; UL_E_NET when nanomsg
+ *          fails otherwise (the socket closed under us).
+ * Args:    kind: a ul_peer_kind. payload: len bytes, copied (the caller keeps it). */
+ul_err ul_peer_broadcast(ul_peer *p, uint32_t kind, const uint8_t *payload, size_t len);
+
+/* Returns: the nanomsg socket to wait on for input (ul_p2p_poll), or -1 without a listen
+ * endpoint. */
+int ul_peer_socket(const ul_peer *p);
+
+/* Takes waiting messages, without blocking, until one is a valid envelope: canonical, within
+ * the limits, from an allowed sender, its signature good for this chain. The others are
+ * dropped and counted (malformed, oversized, unknown_sender, bad_sig, checked in that order).
+ * At most UL_PEER_RECV_BATCH messages are examined per call; the rest wait for the next one
+ * (the socket stays ready).
+ * Returns: UL_OK; UL_E_TIMEOUT when no valid message is waiting (or the batch ran out);
+ *          UL_E_NET when nanomsg fails.
+ * Out:     kind (a ul_peer_kind), from32 (the sender's key), payload: points into a buffer p
+ *          owns, valid until the next ul_peer_recv or ul_peer_close. */
+ul_err ul_peer_recv(ul_peer *p, uint32_t *kind, uint8_t from32[UL_PUBKEY_BYTES], ul_span *payload);
+
+/* Out: the counters since ul_peer_open. */
+void ul_peer_stats_get(const ul_peer *p, ul_peer_stats *out);
 
 #endif

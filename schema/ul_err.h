@@ -80,7 +80,11 @@
     X(UL_E_TRUNCATED, 68, "input ended before it was complete")                                    \
     X(UL_E_PENDING, 69, "an installed update awaits confirmation")                                 \
     X(UL_E_SEQUENCE_CALL, 70, "call out of sequence (bundle, then image, then accept)")            \
-    X(UL_E_VALSET_CHANGE, 71, "invalid validator-set change")
+    X(UL_E_VALSET_CHANGE, 71, "invalid validator-set change")                                      \
+    X(UL_E_EVIDENCE, 72, "votes do not conflict: not equivocation evidence")                       \
+    X(UL_E_EVIDENCE_KNOWN, 73, "this equivocation is already recorded")                            \
+    X(UL_E_EVIDENCE_VALIDATOR, 74, "accused key is not a validator at the votes' height")        \
+    X(UL_E_READ_ONLY, 75, "this node takes no transactions (an observer, or not a validator)")
 
 typedef enum {
 #define UL_ERR_ENUM_(name, num, msg) name = num,

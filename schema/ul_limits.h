@@ -101,19 +101,69 @@
 /* A request or reply on the query endpoint: a whole block plus framing. nanomsg enforces it as
  * NN_RCVMAXSIZE so an oversized message never reaches a decoder. */
 #define UL_MAX_MSG_BYTES (UL_MAX_BLOCK_BYTES + 65536)
+
+/* ---- Peer transport between nodes (p2p/peer.c) ---- */
+/* Payload of one signed peer message: the largest is a proposal, a whole block with the commit
+ * of the block before it and a few small fields (round, lock round) around them. */
+#define UL_MAX_PEER_PAYLOAD (UL_MAX_BLOCK_BYTES + UL_MAX_COMMIT_BYTES + 256)
+/* A signed envelope around the largest payload: map head, keys, kind, 32-byte sender, payload
+ * head and 64-byte signature take 111 bytes. The peer socket's NN_RCVMAXSIZE: nanomsg drops a
+ * longer message (and its connection) before any decoder sees it. */
+#define UL_MAX_PEER_ENVELOPE_BYTES (UL_MAX_PEER_PAYLOAD + 128)
+/* Peers a node sends to, one nanomsg PUSH socket each: the other members of the largest
+ * validator set. Also the most senders a node accepts (ul_peer_allow). */
+#define UL_MAX_PEERS 64
+/* Kernel send buffer of each peer connection (NN_SNDBUF, SO_SNDBUF): votes (~200 bytes) and
+ * transactions queue here while a peer is slow; when it is full the message is dropped (never
+ * waited for), so a stalled peer costs at most this plus the one message nanomsg holds in flight
+ * (a proposal up to UL_MAX_PEER_ENVELOPE_BYTES). Linux grants at most net.core.wmem_max. */
+#define UL_PEER_SNDBUF (1024 * 1024)
+/* Kernel receive buffer of each incoming peer connection (NN_RCVBUF, SO_RCVBUF); nanomsg reads
+ * one message per connection ahead of ul_peer_recv, so a node holds at most this plus one
+ * message per connected peer. Linux grants at most net.core.rmem_max. */
+#define UL_PEER_RCVBUF (1024 * 1024)
+/* Messages one ul_peer_recv call examines before it returns (the rest wait for the next call):
+ * a flood of invalid messages cannot keep the node's loop from its timers. */
+#define UL_PEER_RECV_BATCH 256
 /* Transactions submitted in one request. */
 #define UL_MAX_SUBMIT_TXS 1024
 /* Waiting transactions: memory stays bounded under a flood; a full pool answers UL_E_BUSY. */
 #define UL_MAX_MEMPOOL 65536
+/* Leaf hashes of transactions whose signatures a node verified (ledger/sigcache.c), so a tx is
+ * verified once although it runs at mempool admission, in the proposal and again at commit:
+ * twice the pool holds a full pool plus the blocks it drains into. 40 bytes each (~5 MiB). */
+#define UL_MAX_SIG_CACHE (2 * UL_MAX_MEMPOOL)
 /* Blocks returned by one range query (audit over the wire, export). */
 #define UL_MAX_BLOCK_RANGE 64
 /* Releases listed by one history query. */
 #define UL_MAX_HISTORY 1024
+/* Equivocation records listed by one evidence query: each is a validator caught once at one
+ * (height, round, vote type); an equivocator is voted out long before this many. */
+#define UL_MAX_EVIDENCE_LIST 4096
 
 /* JSON inputs (manifests, configs, keystores): far above any real one. */
 #define UL_MAX_JSON_BYTES (256 * 1024)
 /* Image file size the CLI will hash and publish: 64 GiB. */
 #define UL_MAX_IMAGE_BYTES (64ULL << 30)
+
+/* ---- Consensus in the node (node/consensus.c) ---- */
+/* Signed votes a validator holds for its current height: the core keeps UL_BFT_ROUND_SLOTS (12)
+ * rounds x 2 vote types x UL_MAX_VALIDATORS x 2 values (an equivocator's second); the node keeps
+ * the signed originals of exactly those, to relay them, build commits and prove equivocation. */
+#define UL_MAX_HELD_VOTES (12 * 2 * UL_MAX_VALIDATORS * 2)
+/* Proposals (block + last commit) held for the current height: one per kept round. */
+#define UL_MAX_HELD_PROPOSALS 12
+/* Messages for the next height that arrive before this node committed the current one (fast
+ * peers): kept and replayed once it starts that height; more than this and it block-syncs. */
+#define UL_MAX_FUTURE_MSGS 256
+/* ... and at most this many bytes of them: two proposals of the largest block, so a flood of
+ * next-height messages cannot make a node hold more. */
+#define UL_MAX_FUTURE_BYTES (2 * UL_MAX_PEER_PAYLOAD)
+/* Transactions refused after they were accepted into the pool (a later conflict), remembered
+ * so that a client polling its transaction learns why. */
+#define UL_MAX_REJECTED_KEPT 4096
+/* Bytes of an encoded vote (type, height, round, hash, time): well under this. */
+#define UL_MAX_VOTE_BYTES 128
 
 _Static_assert(UL_MAX_TX_BYTES > UL_MAX_RECORD_BYTES + UL_MAX_SIGS * 100,
                "a transaction holds a full record and all its signatures");
@@ -121,6 +171,12 @@ _Static_assert(UL_MAX_VALSET_BYTES + 16 <= UL_MAX_RECORD_BYTES &&
                    UL_MAX_VALSET_BYTES + 16 + UL_MAX_SIGS * 100 <= UL_MAX_TX_BYTES,
                "a validator-set change to the largest set fits a body and a signed tx");
 _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_BLOCK_BYTES, "a whole block fits in one message");
+_Static_assert(UL_MAX_PEER_PAYLOAD >= UL_MAX_BLOCK_BYTES + UL_MAX_COMMIT_BYTES + 256,
+               "a proposal carries a whole block and a commit");
+_Static_assert(UL_MAX_PEER_ENVELOPE_BYTES >= UL_MAX_PEER_PAYLOAD + 111 &&
+                   UL_MAX_PEER_ENVELOPE_BYTES <= UL_MAX_MSG_BYTES,
+               "a signed envelope holds the largest payload and fits one message");
+_Static_assert(UL_MAX_PEERS >= UL_MAX_VALIDATORS, "a node can reach and accept a whole set");
 _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_SUBMIT_TXS * UL_MAX_TX_BYTES,
                "a full submit batch fits in one message");
 _Static_assert(UL_MAX_MEMPOOL >= UL_MAX_BLOCK_TXS, "the pool can fill a block");

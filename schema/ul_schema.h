@@ -188,7 +188,8 @@ typedef enum {
     UL_TX_ROTATE = 6,
     UL_TX_TRANSFER = 7,
     UL_TX_VALSET = 8,
-    UL_TX_KIND_MAX_ = 8
+    UL_TX_EVIDENCE = 9,
+    UL_TX_KIND_MAX_ = 9
 } ul_tx_kind;
 
 /* Set policy. CBOR map: 1 ns, 2 nonce, 3 policy. Signed by the current owners (threshold). */
@@ -396,6 +397,31 @@ typedef struct {
 
 ul_err ul_schema_commit_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_commit *c);
 ul_err ul_schema_commit_decode(ul_commit *out, const uint8_t *in, size_t len);
+
+/* Equivocation evidence (tx kind UL_TX_EVIDENCE, domain UL_DOMAIN_TX): two votes signed by one
+ * validator that conflict. CBOR map: 1 nonce uint, 2 validator bstr(32) (the accused),
+ * 3 vote A bstr (canonical vote bytes, 1..UL_MAX_VOTE_BYTES), 4 sig A bstr(64), 5 vote B bstr,
+ * 6 sig B bstr(64). The decoder also decodes both votes (a vote's own decoder errors; a vote bstr
+ * longer than UL_MAX_VOTE_BYTES is UL_E_LIMIT) into a and b, and requires vote A's block hash to
+ * sort strictly below vote B's, so one equivocation has one encoding: the reverse order is
+ * UL_E_SCHEMA_FIELD, equal hashes (no conflict at all) UL_E_EVIDENCE. Whether the votes share a
+ * type, height and round, and whose they are, is for the ledger to judge (ledger/evidence.c).
+ * The encoder reads vote_a and vote_b (not a and b). Signed by one validator of the current set
+ * (the reporter). */
+typedef struct {
+    uint64_t nonce;
+    uint8_t validator[UL_PUBKEY_BYTES];
+    ul_span vote_a;
+    uint8_t sig_a[UL_SIG_BYTES];
+    ul_span vote_b;
+    uint8_t sig_b[UL_SIG_BYTES];
+    ul_vote a; /* decoded from vote_a (decoder output) */
+    ul_vote b; /* decoded from vote_b */
+} ul_evidence;
+
+ul_err ul_schema_evidence_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                 const ul_evidence *v);
+ul_err ul_schema_evidence_decode(ul_evidence *out, const uint8_t *in, size_t len);
 
 /* ---- Block ---------------------------------------------------------------------------------- */
 
@@ -692,5 +718,38 @@ ul_err ul_msg_get_item(const ul_msg *m, uint64_t key, ul_span *s);
 /* Lists: *iter starts at 0; ul_msg_list_next returns false after the last item. */
 ul_err ul_msg_get_list(const ul_msg *m, uint64_t key, ul_span *array, size_t *n);
 bool ul_msg_list_next(ul_span *array_rest, ul_span *item);
+
+/* ---- Peer envelope (messages between nodes, p2p/peer.c) ---------------------------------- */
+
+/* What a peer message carries; the payload's format is its kind's (node/). Append only. */
+typedef enum {
+    UL_PEER_PROPOSAL = 1,
+    UL_PEER_VOTE = 2,
+    UL_PEER_TXS = 3,
+    UL_PEER_STATUS = 4,
+    UL_PEER_KIND_MAX = 4
+} ul_peer_kind;
+
+/* Every message between nodes travels in a signed envelope. CBOR map: 1 kind uint
+ * (1..UL_PEER_KIND_MAX), 2 from bstr(32) (the sender's x-only key), 3 payload bstr
+ * (<= UL_MAX_PEER_PAYLOAD), 4 sig bstr(64): BIP-340 by `from` over
+ * ul_client_signed_digest(UL_DOMAIN_PEER, chain id, the canonical map {1 kind, 2 from,
+ * 3 payload}), the bytes ul_schema_envelope_signed_encode writes; the chain id binds it to one
+ * network. A kind out of range is UL_E_SCHEMA_FIELD; a payload over UL_MAX_PEER_PAYLOAD or an
+ * input over UL_MAX_PEER_ENVELOPE_BYTES is UL_E_LIMIT. */
+typedef struct {
+    uint64_t kind; /* ul_peer_kind */
+    uint8_t from[UL_PUBKEY_BYTES];
+    ul_span payload;
+    uint8_t sig[UL_SIG_BYTES];
+} ul_envelope;
+
+ul_err ul_schema_envelope_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_envelope *e);
+ul_err ul_schema_envelope_decode(ul_envelope *out, const uint8_t *in, size_t len);
+/* Writes the bytes the envelope's signature covers: the canonical map {1 kind, 2 from,
+ * 3 payload} (e->sig is not read). Same checks and errors as the encoder. At most
+ * UL_MAX_PEER_ENVELOPE_BYTES. */
+ul_err ul_schema_envelope_signed_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                        const ul_envelope *e);
 
 #endif

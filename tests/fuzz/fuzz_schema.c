@@ -52,6 +52,7 @@ ROUND_TRIP(revoke, ul_revoke)
 ROUND_TRIP(rotate, ul_rotate)
 ROUND_TRIP(transfer, ul_transfer)
 ROUND_TRIP(approvals, ul_approvals)
+ROUND_TRIP(evidence, ul_evidence)
 
 static void rt_block(const uint8_t *data, size_t size)
 {
@@ -90,6 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rt_rotate(data, size);
     rt_transfer(data, size);
     rt_approvals(data, size);
+    rt_evidence(data, size);
     (void)ul_schema_ns_check((ul_span){data, size});
     return 0;
 }

@@ -325,6 +325,24 @@ def test_query_status_and_block(ctx):
     assert_rejected(ctx.cli("query", "block", "3", json_out=True), "UL_E_NOT_FOUND")
 
 
+def test_query_evidence_empty_chain(ctx):
+    """No equivocation recorded: nothing printed, an empty JSON list (--json before or after the
+    command); still none once blocks commit; an extra argument is a usage error."""
+    r = ctx.cli("query", "evidence")
+    assert r.rc == 0 and r.out == "", r
+    j = ctx.cli("query", "evidence", json_out=True)
+    assert j.rc == 0 and j.json == [], j
+    after = ctx.cli("query", "evidence", "--json")
+    assert after.rc == 0 and after.json == [], after
+    key, ns = ctx.publisher()
+    ctx.publish_ok(ns, 1, key)
+    j = ctx.cli("query", "evidence", json_out=True)
+    assert j.rc == 0 and j.json == [], j
+    assert ctx.cli("query", "evidence", "extra").rc == 2
+    h = run_cli(["query", "--help"])
+    assert h.rc == 0 and "query evidence" in h.out, h
+
+
 def test_proof_and_verify(ctx, tmp_path):
     key, ns = ctx.publisher()
     data = os.urandom(5000)

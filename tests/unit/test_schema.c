@@ -3056,7 +3056,7 @@ static void test_block(void **state)
     assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, (ul_span){hb2, hn}, NULL, 0),
                      UL_E_VERSION);
     size_t tn = small_tx(tb, 1);
-    tb[2] = 0x09; /* kind 9 */
+    tb[2] = UL_TX_KIND_MAX_ + 1; /* one past the last kind (still a one-byte uint) */
     const ul_span bad_kind[1] = {{tb, tn}};
     assert_int_equal(ul_schema_block_encode(out2, sizeof out2, &n2, hdr, bad_kind, 1),
                      UL_E_TX_KIND);
