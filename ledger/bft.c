@@ -315,7 +315,15 @@ static void start_round(ul_bft *b, ul_bft_actions *out, uint32_t round)
     b->proposer_idx = -1;
     s = slot_get(b, round);
     assert(s != NULL); /* the current round is pinned and slots outnumber pinned rounds */
-    if (b->self >= 0 && ul_bft_proposer(b, round) == (uint32_t)b->self) { /* line 14 */
+    if (b->self >= 0 && ul_bft_proposer(b, round) == (uint32_t)b->self && !b->valid &&
+        !b->own_set) {
+        /* getValue() is the caller's: it builds a block, broadcasts it and feeds it back as
+         * our own proposal; the timeout covers a build that fails. */
+        a = emit(out, UL_BFT_ACT_PROPOSAL, b->height, round);
+        a->nil = true;
+        a->valid_round = -1;
+        schedule(b, out, UL_BFT_TIMEOUT_PROPOSE);
+    } else if (b->self >= 0 && ul_bft_proposer(b, round) == (uint32_t)b->self) { /* line 14 */
         const uint8_t *v = b->valid ? b->valid_value : b->own_value;  /* lines 15-18 */
         a = emit(out, UL_BFT_ACT_PROPOSAL, b->height, round); /* line 19 */
         memcpy(a->value, v, UL_HASH_BYTES);
@@ -508,7 +516,10 @@ ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_va
         b->power[i] = set->v[i].power;
     }
     b->rot = *rot;
-    memcpy(b->own_value, value32, UL_HASH_BYTES);
+    b->own_set = value32 != NULL;
+    if (value32 != NULL) {
+        memcpy(b->own_value, value32, UL_HASH_BYTES);
+    }
     b->locked = b->valid = false;
     b->locked_round = b->valid_round = -1;
     memset(b->max_round, 0, sizeof(b->max_round));

@@ -51,7 +51,9 @@ typedef enum {
 } ul_bft_timeout_kind;
 
 typedef enum {
-    UL_BFT_ACT_PROPOSAL = 1, /* broadcast <PROPOSAL, height, round, value, valid_round> */
+    UL_BFT_ACT_PROPOSAL = 1, /* broadcast <PROPOSAL, height, round, value, valid_round>; nil:
+                                build a block (getValue), broadcast it, and pass it back in with
+                                ul_bft_on_proposal(from = self, valid_round -1) */
     UL_BFT_ACT_VOTE = 2,     /* broadcast <vote_type, height, round, value or nil> */
     UL_BFT_ACT_TIMEOUT = 3,  /* call ul_bft_on_timeout(kind, height, round) after duration_ms */
     UL_BFT_ACT_COMMIT = 4,   /* value decided at height in round; signers hold > 2/3 power */
@@ -138,6 +140,7 @@ typedef struct {
     uint64_t power[UL_MAX_VALIDATORS];
     uint64_t total;
     ul_bft_rotation rot; /* priorities at the start of this height */
+    bool own_set;                     /* own_value given at start */
     uint8_t own_value[UL_HASH_BYTES]; /* getValue() of the paper, given by the application */
     uint32_t round;
     ul_bft_step step;
@@ -161,7 +164,8 @@ ul_err ul_bft_init(ul_bft *b, const ul_bft_config *cfg);
  * store): StartRound(0) of the paper (line 10) with fresh lock/valid state (line 53).
  * Args: set: the validators of this height; rot: their rotation state at this height;
  * self: our index in set or -1; value32: what we propose when we are the proposer and hold no
- * valid value (getValue(), line 18).
+ * valid value (getValue(), line 18), or NULL to be asked by a nil UL_BFT_ACT_PROPOSAL when a
+ * value is needed (a node builds its block only when it proposes).
  * Returns: UL_OK; UL_E_ARG for an empty or oversized set, bad self or mismatched rotation;
  * UL_E_BUFFER. */
 ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,

@@ -14,7 +14,10 @@
 #include "node.h"
 
 #define DEFAULT_HEARTBEAT_MS 2000
-#define MAX_BATCH_WAIT_MS 20 /* a stream of requests still commits at least this often */
+#define DEFAULT_ROUND_TIMEOUT_MS 1000
+#define MIN_ROUND_TIMEOUT_MS 20
+#define MAX_ROUND_TIMEOUT_MS (600 * 1000)
+#define REQUESTS_PER_TURN 64 /* queries served before consensus gets its turn again */
 #define MAX_HEARTBEAT_MS (3600 * 1000)
 
 static volatile sig_atomic_t stop_requested;
@@ -32,8 +35,7 @@ uint64_t ul_node_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+void ul_node_log(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -42,61 +44,16 @@ static void logf_(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
 }
-
-/* Whether this node's key alone holds more than 2/3 of the power of the set that signs the next
- * block (the dev node commits with its one precommit); if not, it stops making blocks and says so
- * once. Multi-validator consensus is what would let it go on. */
-static void check_alone(ul_node *n)
-{
-    const ul_valset *vs = ul_chain_valset(n->chain);
-    uint64_t total = 0, mine = 0;
-    for (size_t i = 0; i < vs->n; i++) {
-        bool ours = memcmp(vs->v[i].pubkey, ul_key_pubkey(n->key), UL_PUBKEY_BYTES) == 0;
-        total += vs->v[i].power;
-        mine += ours ? vs->v[i].power : 0;
-    }
-    if (n->stalled || mine * 3 > total * 2) { /* total <= UL_MAX_TOTAL_POWER: no overflow */
-        return;
-    }
-    n->stalled = mine ? UL_E_QUORUM : UL_E_VALIDATOR;
-    logf_("cannot commit block %llu alone: this key holds %llu of the %llu voting power of the "
-          "validator set that signs it (more than 2/3 needed): %s (%s); no more blocks, serving "
-          "queries only",
-          (unsigned long long)ul_chain_height(n->chain) + 1, (unsigned long long)mine,
-          (unsigned long long)total, ul_err_str(n->stalled), ul_err_name(n->stalled));
-}
-
-ul_err ul_node_produce(ul_node *n)
-{
-    size_t txs = ul_chain_pending_count(n->chain);
-    uint64_t h;
-    if (n->stalled) {
-        return n->stalled;
-    }
-    ul_err e = ul_chain_produce(n->chain, n->key, ul_node_now_ms(), &h);
-    n->first_pending_ms = 0;
-    if (e != UL_OK) {
-        logf_("block %llu failed: %s (%s); its %zu pending transactions were dropped",
-              (unsigned long long)ul_chain_height(n->chain) + 1, ul_err_str(e), ul_err_name(e),
-              txs);
-        return e;
-    }
-    if (txs || n->verbose) {
-        logf_("committed block %llu: %zu txs, release log size %llu", (unsigned long long)h, txs,
-              (unsigned long long)ul_chain_log_size(n->chain));
-    }
-    check_alone(n); /* the block may have changed the validator set */
-    return UL_OK;
-}
+#define logf_ ul_node_log
 
 typedef struct {
     char data[3900]; /* room for "/validator.key" within the 4096 of key paths */
     char listen[512];
     char genesis[4096];
     char key[4096];
-    long heartbeat_ms;
     bool dev;
     bool verbose;
+    ul_node_cfg net;
 } options;
 
 static void usage(FILE *f)
@@ -104,20 +61,26 @@ static void usage(FILE *f)
     fprintf(f, "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--heartbeat-ms N] [-v]\n"
                "       upledgerd --config FILE [--listen ENDPOINT] [-v]\n"
                "\n"
-               "Runs an upledger consortium node: executes transactions into blocks, stores them\n"
-               "in DIR (LevelDB) and answers queries on ENDPOINT (nanomsg REQ/REP, default %s).\n"
+               "Runs an upledger consortium node: agrees on blocks with the other validators\n"
+               "(Tendermint BFT over nanomsg), stores them in DIR (LevelDB) and answers queries\n"
+               "on ENDPOINT (nanomsg REQ/REP, default %s).\n"
                "\n"
                "  --dev             single-validator dev chain; on first start creates DIR/validator.key\n"
                "                    (UNENCRYPTED: a dev chain only) and DIR/genesis.cbor\n"
                "  --data DIR        data directory (blocks in DIR/db)\n"
-               "  --config FILE     JSON config: {\"data\": DIR, \"genesis\": FILE, \"key\": FILE,\n"
-               "                    \"listen\": ENDPOINT, \"heartbeat_ms\": N}; an encrypted key's\n"
-               "                    passphrase comes from UPLEDGER_PASSPHRASE\n"
+               "  --config FILE     JSON config (below); an encrypted key's passphrase comes from\n"
+               "                    UPLEDGER_PASSPHRASE\n"
                "  --listen EP       endpoint to serve, e.g. tcp://127.0.0.1:7400\n"
                "  --heartbeat-ms N  empty block every N ms when idle (default %d)\n"
                "  -v, --verbose     log every block, heartbeats included\n"
-               "SIGINT/SIGTERM commit pending transactions and stop.\n",
-            UL_P2P_DEFAULT_ENDPOINT, DEFAULT_HEARTBEAT_MS);
+               "\n"
+               "Config: {\"data\": DIR, \"genesis\": FILE, \"key\": FILE, \"listen\": EP,\n"
+               "  \"p2p\": EP this validator binds for its peers,\n"
+               "  \"peers\": [{\"p2p\": EP, \"rpc\": EP}, ...] the other nodes (\"tcp://LOCAL;REMOTE:PORT\"\n"
+               "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
+               "  serves queries, never votes), \"heartbeat_ms\": N, \"round_timeout_ms\": N (default %d)}\n"
+               "SIGINT/SIGTERM stop after the current step; committed blocks are durable.\n",
+            UL_P2P_DEFAULT_ENDPOINT, DEFAULT_HEARTBEAT_MS, DEFAULT_ROUND_TIMEOUT_MS);
 }
 
 static bool copy_opt(char *dst, size_t cap, const char *src, const char *what)
@@ -142,6 +105,41 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
     return true;
 }
 
+static bool json_ep(char *dst, const json_t *v, const char *what)
+{
+    return json_is_string(v) && copy_opt(dst, UL_NODE_EP_MAX, json_string_value(v), what);
+}
+
+static bool load_peers(options *o, const json_t *arr)
+{
+    size_t i;
+    json_t *p;
+    if (!json_is_array(arr) || json_array_size(arr) > UL_MAX_PEERS) {
+        logf_("\"peers\" must be an array of at most %d {\"p2p\", \"rpc\"} objects", UL_MAX_PEERS);
+        return false;
+    }
+    json_array_foreach(arr, i, p)
+    {
+        if (!json_is_object(p) || json_object_size(p) != 2 ||
+            !json_ep(o->net.peer_p2p[i], json_object_get(p, "p2p"), "peer p2p") ||
+            !json_ep(o->net.peer_rpc[i], json_object_get(p, "rpc"), "peer rpc")) {
+            logf_("peer %zu: want {\"p2p\": ENDPOINT, \"rpc\": ENDPOINT}", i);
+            return false;
+        }
+    }
+    o->net.n_peers = json_array_size(arr);
+    return true;
+}
+
+static bool json_ms(const json_t *v, long lo, long hi, long *out)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        return false;
+    }
+    *out = (long)json_integer_value(v);
+    return true;
+}
+
 static bool load_config(options *o, const char *path)
 {
     json_error_t jerr;
@@ -157,16 +155,19 @@ static bool load_config(options *o, const char *path)
     json_object_foreach(root, key, v)
     {
         if (!strcmp(key, "heartbeat_ms")) {
-            ok = json_is_integer(v) && json_integer_value(v) >= 10 &&
-                 json_integer_value(v) <= MAX_HEARTBEAT_MS;
-            o->heartbeat_ms = ok ? (long)json_integer_value(v) : 0;
-        } else if (!strcmp(key, "data") || !strcmp(key, "genesis") || !strcmp(key, "key") ||
-                   !strcmp(key, "listen")) {
-            char *dst = !strcmp(key, "data")      ? o->data
-                        : !strcmp(key, "genesis") ? o->genesis
-                        : !strcmp(key, "key")     ? o->key
-                                                  : o->listen;
-            size_t cap = dst == o->listen ? sizeof o->listen : sizeof o->data;
+            ok = json_ms(v, 10, MAX_HEARTBEAT_MS, &o->net.heartbeat_ms);
+        } else if (!strcmp(key, "round_timeout_ms")) {
+            ok = json_ms(v, MIN_ROUND_TIMEOUT_MS, MAX_ROUND_TIMEOUT_MS, &o->net.round_timeout_ms);
+        } else if (!strcmp(key, "observer")) {
+            ok = json_is_boolean(v);
+            o->net.observer = json_is_true(v);
+        } else if (!strcmp(key, "peers")) {
+            ok = load_peers(o, v);
+        } else if (!strcmp(key, "p2p") || !strcmp(key, "listen")) {
+            ok = json_ep(!strcmp(key, "p2p") ? o->net.p2p : o->listen, v, key);
+        } else if (!strcmp(key, "data") || !strcmp(key, "genesis") || !strcmp(key, "key")) {
+            char *dst = !strcmp(key, "data") ? o->data : !strcmp(key, "genesis") ? o->genesis : o->key;
+            size_t cap = dst == o->data ? sizeof o->data : sizeof o->genesis;
             ok = json_is_string(v) && copy_opt(dst, cap, json_string_value(v), key);
         } else {
             logf_("config %s: unknown setting \"%s\"", path, key);
@@ -178,8 +179,16 @@ static bool load_config(options *o, const char *path)
         }
     }
     json_decref(root);
-    if (ok && (!o->data[0] || !o->genesis[0] || !o->key[0])) {
-        logf_("config %s: \"data\", \"genesis\" and \"key\" are required", path);
+    if (ok && (!o->data[0] || !o->genesis[0] || (!o->key[0] && !o->net.observer))) {
+        logf_("config %s: \"data\", \"genesis\" and (but for an observer) \"key\" are required",
+              path);
+        ok = false;
+    } else if (ok && o->net.observer && (o->net.p2p[0] || !o->net.n_peers)) {
+        logf_("config %s: an observer binds no \"p2p\" endpoint and needs \"peers\" to sync from",
+              path);
+        ok = false;
+    } else if (ok && o->net.n_peers && !o->net.observer && !o->net.p2p[0]) {
+        logf_("config %s: a validator with \"peers\" needs its own \"p2p\" endpoint", path);
         ok = false;
     }
     return ok;
@@ -188,7 +197,8 @@ static bool load_config(options *o, const char *path)
 static bool parse_args(options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
-    o->heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    o->net.heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    o->net.round_timeout_ms = DEFAULT_ROUND_TIMEOUT_MS;
     snprintf(o->listen, sizeof o->listen, "%s", UL_P2P_DEFAULT_ENDPOINT);
     char listen[512] = "";
     long hb = 0;
@@ -218,7 +228,7 @@ static bool parse_args(options *o, int argc, char **argv)
         memcpy(o->listen, listen, sizeof listen);
     }
     if (hb) {
-        o->heartbeat_ms = hb;
+        o->net.heartbeat_ms = hb;
     }
     if (!o->data[0]) {
         logf_("need --dev --data DIR or --config FILE (see --help)");
@@ -287,8 +297,9 @@ static ul_err open_node(ul_node *n, options *o)
     size_t glen;
     char db[4200];
     const char *pass = getenv("UPLEDGER_PASSPHRASE");
-    ul_err e = ul_key_load(&n->key, o->key, ul_key_file_encrypted(o->key) ? pass : NULL);
-    if (e != UL_OK) {
+    ul_err e = UL_OK;
+    if (!o->net.observer &&
+        (e = ul_key_load(&n->key, o->key, ul_key_file_encrypted(o->key) ? pass : NULL))) {
         logf_("validator key %s: %s", o->key, ul_err_str(e));
         return e;
     }
@@ -303,22 +314,28 @@ static ul_err open_node(ul_node *n, options *o)
         logf_("opening %s: %s", db, ul_err_str(e));
         return e;
     }
-    /* A key in neither the genesis set nor the current one is a configuration mistake; one a set
-     * change left short (or removed) still serves the chain read-only (check_alone says so). */
-    const ul_valset *sets[2] = {ul_chain_valset(n->chain), &ul_chain_genesis(n->chain)->validators};
-    bool member = false;
-    for (size_t s = 0; s < 2; s++) {
-        for (size_t i = 0; i < sets[s]->n; i++) {
-            const uint8_t *pub = sets[s]->v[i].pubkey;
-            member = member || !memcmp(pub, ul_key_pubkey(n->key), UL_PUBKEY_BYTES);
+    if (n->key && !o->net.n_peers) {
+        /* A lone node whose key is in neither the genesis set nor the current one is a
+         * configuration mistake; with peers it may be named by a set change it has yet to sync. */
+        const ul_valset *sets[2] = {ul_chain_valset(n->chain),
+                                    &ul_chain_genesis(n->chain)->validators};
+        bool member = false;
+        for (size_t s = 0; s < 2; s++) {
+            for (size_t i = 0; i < sets[s]->n; i++) {
+                member = member || !memcmp(sets[s]->v[i].pubkey, ul_key_pubkey(n->key),
+                                           UL_PUBKEY_BYTES);
+            }
+        }
+        if (!member) {
+            logf_("key %s is not a validator of this chain's genesis", o->key);
+            return UL_E_VALIDATOR;
         }
     }
-    if (!member) {
-        logf_("key %s is not a validator of this chain's genesis", o->key);
-        return UL_E_VALIDATOR;
+    if ((e = ul_cons_open(n, &o->net)) != UL_OK) {
+        logf_("consensus: %s (%s)", ul_err_str(e),
+              e == UL_E_EXISTS ? "p2p endpoint already in use" : ul_err_name(e));
     }
-    check_alone(n);
-    return UL_OK;
+    return e;
 }
 
 /* One request: receive, handle, reply. */
@@ -338,36 +355,29 @@ static void serve_one(ul_node *n, int sock)
     free(rep);
 }
 
-static void run(ul_node *n, int sock, long heartbeat_ms)
+/* One thread: queries, peer messages and consensus steps take turns; the poll sleeps until the
+ * next one is due. */
+static void run(ul_node *n, int sock)
 {
-    uint64_t last_block = ul_node_now_ms();
     while (!stop_requested) {
-        uint64_t now = ul_node_now_ms();
-        bool pending = ul_chain_pending_count(n->chain) > 0;
-        /* With transactions waiting, drain what has already arrived, then commit. */
-        long wait = pending ? 0 : (long)(last_block + heartbeat_ms - now);
-        if (wait < 0) {
-            wait = 0;
+        long next_ms;
+        ul_cons_step(n, ul_node_now_ms(), &next_ms);
+        int socks[2] = {sock, ul_cons_socket(n)};
+        bool ready[2] = {false, false};
+        ul_err e = ul_p2p_poll(socks, 2, (int)next_ms, ready);
+        if (e != UL_OK) {
+            continue; /* a timeout, or a signal: re-check stop_requested */
         }
-        ul_err e = ul_p2p_wait(sock, (int)wait);
-        now = ul_node_now_ms();
-        if (e == UL_OK) {
+        if (ready[1]) {
+            ul_cons_on_peer(n);
+        }
+        for (int i = 0; ready[0] && i < REQUESTS_PER_TURN; i++) {
             serve_one(n, sock);
-            if (!(ul_chain_pending_count(n->chain) > 0 && n->first_pending_ms &&
-                  now - n->first_pending_ms >= MAX_BATCH_WAIT_MS)) {
-                continue;
-            }
-        } else if (e != UL_E_TIMEOUT) {
-            continue; /* a signal: re-check stop_requested */
-        }
-        if (ul_chain_pending_count(n->chain) > 0 || now - last_block >= (uint64_t)heartbeat_ms) {
-            ul_node_produce(n); /* a stalled node returns at once; the heartbeat still paces */
-            last_block = ul_node_now_ms();
+            bool more[1] = {false};
+            ready[0] = ul_p2p_poll(socks, 1, 0, more) == UL_OK && more[0];
         }
     }
-    if (ul_chain_pending_count(n->chain) > 0) {
-        ul_node_produce(n);
-    }
+    ul_cons_finish(n);
 }
 
 int main(int argc, char **argv)
@@ -401,11 +411,12 @@ int main(int argc, char **argv)
     logf_("chain %.16s… at height %llu, release log size %llu; listening on %s", id,
           (unsigned long long)ul_chain_height(n.chain),
           (unsigned long long)ul_chain_log_size(n.chain), o.listen);
-    run(&n, sock, o.heartbeat_ms);
+    run(&n, sock);
     logf_("stopped cleanly at height %llu", (unsigned long long)ul_chain_height(n.chain));
     rc = 0;
 out:
     ul_p2p_close(sock);
+    ul_cons_close(&n);
     ul_chain_close(n.chain);
     ul_key_destroy(n.key);
     return rc;

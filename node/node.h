@@ -1,4 +1,5 @@
-/* upledgerd internals: the request handlers and the node state they share with the loop. */
+/* upledgerd internals: the request handlers, the consensus driver and the node state they
+ * share with the loop. */
 #ifndef UL_NODE_H
 #define UL_NODE_H
 
@@ -7,22 +8,56 @@
 #include "../ledger/ul_ledger.h"
 #include "../p2p/ul_p2p.h"
 
+#define UL_NODE_EP_MAX 512 /* bytes of one endpoint string, NUL included */
+
+/* How a node takes part: its peers, its role and its timing. */
+typedef struct {
+    char p2p[UL_NODE_EP_MAX]; /* peer endpoint to bind ("" for an observer or a lone node) */
+    size_t n_peers;
+    char peer_p2p[UL_MAX_PEERS][UL_NODE_EP_MAX]; /* the other nodes' peer endpoints */
+    char peer_rpc[UL_MAX_PEERS][UL_NODE_EP_MAX]; /* and their query endpoints (block sync) */
+    bool observer;         /* follows the chain by block sync; never votes */
+    long heartbeat_ms;     /* an empty block after this long without one */
+    long round_timeout_ms; /* base propose timeout; the vote timeouts are half of it */
+} ul_node_cfg;
+
+typedef struct ul_cons ul_cons;
+
 typedef struct {
     ul_chain *chain;
-    ul_key *key;
+    ul_key *key; /* NULL for an observer */
     bool verbose;
-    uint64_t first_pending_ms; /* when the oldest pending tx arrived (0: none) */
-    /* Non-zero once this node's key cannot commit a block alone (UL_E_QUORUM: it holds no more
-     * than 2/3 of the current set's power; UL_E_VALIDATOR: it left the set). Logged once; from
-     * then on the node makes no blocks, refuses submissions with this code and serves queries. */
-    ul_err stalled;
+    ul_cons *cons;
 } ul_node;
 
 /* Handles one request message and returns the reply (malloc'd) in *out. Never fails: a request
  * that cannot be served gets a reply carrying the error. */
 void ul_node_handle(ul_node *n, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len);
-/* Commits the pending block (or a heartbeat when empty) and logs it. */
-ul_err ul_node_produce(ul_node *n);
 uint64_t ul_node_now_ms(void);
+void ul_node_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- node/consensus.c: Tendermint over the peer transport, the pool and block sync ---- */
+
+/* Starts consensus for n (chain and key loaded): opens the peer transport, derives the proposer
+ * rotation and starts the next height when there is something to commit. */
+ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg);
+void ul_cons_close(ul_node *n);
+/* On stop: a lone validator commits what it pooled (it needs nobody's vote). */
+void ul_cons_finish(ul_node *n);
+/* The peer socket to poll (-1: none). */
+int ul_cons_socket(const ul_node *n);
+/* Handles the peer messages waiting (a bounded number per call). */
+void ul_cons_on_peer(ul_node *n);
+/* Does what is due at now: expired timeouts, re-sends, starting a height, transaction gossip,
+ * block sync. Out: the milliseconds until something will be due (for the poll). */
+void ul_cons_step(ul_node *n, uint64_t now, long *next_ms);
+/* Takes a client's transaction: checks it (in full when the pending block is open), pools it
+ * and gossips it. Out: its id. UL_E_READ_ONLY for an observer or a node outside the validator set. */
+ul_err ul_cons_submit(ul_node *n, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES]);
+/* Where a transaction is: committed at *height, pooled (*height 0) or refused later (its
+ * error); UL_E_NOT_FOUND when unknown. */
+ul_err ul_cons_tx_status(ul_node *n, const uint8_t id32[UL_HASH_BYTES], uint64_t *height);
+/* Figures for STATUS: pooled transactions, current round, peer counters. */
+void ul_cons_figures(const ul_node *n, uint64_t *pooled, uint64_t *round, ul_peer_stats *peers);
 
 #endif

@@ -30,11 +30,21 @@ static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
     size_t hlen = 0;
     ul_msg_uint(&r->m, 1, ul_chain_height(c));
     ul_msg_bytes(&r->m, 2, ul_chain_id(c), UL_HASH_BYTES);
+    uint64_t pooled, round;
+    ul_peer_stats ps;
+    ul_cons_figures(n, &pooled, &round, &ps);
     ul_msg_uint(&r->m, 3, ul_chain_log_size(c));
-    ul_msg_uint(&r->m, 4, ul_chain_pending_count(c));
+    ul_msg_uint(&r->m, 4, pooled);
     if (ul_chain_height(c) && ul_chain_header_bytes(c, ul_chain_height(c), &hdr, &hlen) == UL_OK) {
         ul_msg_item(&r->m, 5, (ul_span){keep(r, hdr), hlen});
     }
+    /* Consensus round and the peer transport's counters (dropped messages by cause). */
+    ul_msg_uint(&r->m, 6, round);
+    ul_msg_uint(&r->m, 7, ps.received);
+    ul_msg_uint(&r->m, 8, ps.malformed + ps.oversized);
+    ul_msg_uint(&r->m, 9, ps.bad_sig);
+    ul_msg_uint(&r->m, 10, ps.unknown_sender);
+    ul_msg_uint(&r->m, 11, ps.send_dropped);
     return UL_OK;
 }
 
@@ -59,15 +69,7 @@ static ul_err do_submit(ul_node *n, const ul_msg *q, reply *r)
     }
     while (ul_msg_list_next(&arr, &tx)) {
         uint8_t id[UL_HASH_BYTES] = {0};
-        /* A node that cannot commit would only hold the tx until it is dropped. */
-        e = n->stalled ? n->stalled : ul_chain_submit(n->chain, tx.ptr, tx.len, id);
-        if (e == UL_E_BUSY) { /* the pending block is full: commit it, then retry */
-            ul_node_produce(n);
-            e = ul_chain_submit(n->chain, tx.ptr, tx.len, id);
-        }
-        if (e == UL_OK && n->first_pending_ms == 0) {
-            n->first_pending_ms = ul_node_now_ms();
-        }
+        e = ul_cons_submit(n, tx.ptr, tx.len, id);
         ul_msg one;
         size_t len;
         ul_msg_init(&one);
@@ -88,7 +90,7 @@ static ul_err do_tx_status(ul_node *n, const ul_msg *q, reply *r)
     uint8_t id[UL_HASH_BYTES];
     uint64_t h;
     ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
-    if (e != UL_OK || (e = ul_chain_tx_status(n->chain, id, &h)) != UL_OK) {
+    if (e != UL_OK || (e = ul_cons_tx_status(n, id, &h)) != UL_OK) {
         return e;
     }
     ul_msg_uint(&r->m, 1, h);
@@ -338,6 +340,30 @@ static ul_err do_validators(ul_node *n, const ul_msg *q, reply *r)
     return e;
 }
 
+/* Recorded equivocations as fixed-size entries (UL_RPC_EVIDENCE_ENTRY_BYTES each). */
+static ul_err do_evidence(ul_node *n, const ul_msg *q, reply *r)
+{
+    size_t count = 0;
+    ul_evidence_entry *ev = malloc(UL_MAX_EVIDENCE_LIST * sizeof *ev);
+    uint8_t *out = keep(r, malloc(UL_MAX_EVIDENCE_LIST * UL_RPC_EVIDENCE_ENTRY_BYTES));
+    ul_err e = ev && out ? ul_chain_evidence_list(n->chain, ev, UL_MAX_EVIDENCE_LIST, &count)
+                         : UL_E_NOMEM;
+    for (size_t i = 0; e == UL_OK && i < count; i++) {
+        uint8_t *p = out + i * UL_RPC_EVIDENCE_ENTRY_BYTES;
+        memcpy(p, ev[i].accused, UL_PUBKEY_BYTES);
+        ul_be64_put(p + 32, ev[i].height);
+        ul_be64_put(p + 40, ev[i].round);
+        p[48] = (uint8_t)ev[i].type;
+        ul_be64_put(p + 49, ev[i].recorded_at);
+        memcpy(p + 57, ev[i].tx_id, UL_HASH_BYTES);
+    }
+    if (e == UL_OK) {
+        ul_msg_bytes(&r->m, 1, out, count * UL_RPC_EVIDENCE_ENTRY_BYTES);
+    }
+    free(ev);
+    return e;
+}
+
 typedef ul_err (*handler)(ul_node *, const ul_msg *, reply *);
 
 static const handler handlers[] = {
@@ -349,6 +375,7 @@ static const handler handlers[] = {
     [UL_RPC_GENESIS] = do_genesis,     [UL_RPC_CONSISTENCY] = do_consistency,
     [UL_RPC_RELEASE_AT] = do_release_at, [UL_RPC_RELEASE_STATUS] = do_release_status,
     [UL_RPC_STATE_PROOF] = do_state_proof, [UL_RPC_VALIDATORS] = do_validators,
+    [UL_RPC_EVIDENCE] = do_evidence,
 };
 
 static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)

@@ -325,14 +325,15 @@ def test_raw_replay_of_committed_transactions(rctx, pub):
 
 
 def test_raw_replay_within_one_request(rctx):
-    """A fresh transaction twice in the same request: the first is taken, the copy is not."""
+    """A fresh transaction twice in the same request: pooled once (the copy gets the same id, as a
+    client's retry would), executed once."""
     key = rctx.keygen()
     ns = rctx.new_ns()
     tx = sign_tx(key, 1, register_body(key, ns, 1), bip340.TAG_TX, _chain_id(rctx.node))
     before = chain_state(rctx.node)
     err, res = nnreq.submit(rctx.node.endpoint, [tx, tx])
     assert err == 0
-    assert [ERR_NAME[e] for e, _ in res] == ["UL_OK", "UL_E_NS_EXISTS"], res
+    assert [ERR_NAME[e] for e, _ in res] == ["UL_OK", "UL_OK"] and res[0][1] == res[1][1], res
     ns_show = None
     for _ in range(200):  # committed within MAX_BATCH_WAIT_MS; bounded poll
         ns_show = rctx.cli("namespace", "show", ns, json_out=True)
@@ -382,7 +383,7 @@ def test_raw_malformed_transactions(rctx):
     good = sign_tx(key, 1, body, bip340.TAG_TX, cid)
     pk, sig = loads(good)[3][0]
     with unchanged(rctx.node):
-        assert submit_one(rctx.node, sign_tx(key, 9, body, bip340.TAG_TX, cid)) == "UL_E_TX_KIND"
+        assert submit_one(rctx.node, sign_tx(key, 200, body, bip340.TAG_TX, cid)) == "UL_E_TX_KIND"
         # Over UL_MAX_TX_BYTES (9216).
         big = dumps({1: 1, 2: Raw(dumps({1: "a/b", 5: "x" * 10000})), 3: [[pk, sig]]})
         assert submit_one(rctx.node, big) == "UL_E_LIMIT"

@@ -75,6 +75,55 @@ static void test_single_validator(void **state)
     assert_true(ul_bft_decided(&b));
 }
 
+/* Started without a value, the proposer is asked for one (a nil proposal action plus a propose
+ * timeout, and no vote); the block it then feeds back as its own proposal decides the height. */
+static void test_value_on_demand(void **state)
+{
+    static ul_bft b;
+    static ul_bft_actions out;
+    ul_valset set;
+    ul_bft_rotation rot;
+    uint8_t v[UL_HASH_BYTES];
+    int i;
+
+    (void)state;
+    make_set(&set, 1, NULL);
+    assert_int_equal(ul_bft_init(&b, &cfg), UL_OK);
+    assert_int_equal(ul_bft_rotation_init(&rot, &set), UL_OK);
+    out.n = 0;
+    assert_int_equal(ul_bft_start(&b, &out, 1, &set, &rot, 0, NULL), UL_OK);
+    i = find(&out, UL_BFT_ACT_PROPOSAL, 0);
+    assert_true(i >= 0);
+    assert_true(out.a[i].nil);
+    assert_true(find(&out, UL_BFT_ACT_TIMEOUT, 0) >= 0);
+    assert_int_equal(find(&out, UL_BFT_ACT_VOTE, 0), -1);
+    assert_false(ul_bft_decided(&b));
+    value(v, 9);
+    out.n = 0;
+    assert_int_equal(ul_bft_on_proposal(&b, &out, 0, 1, 0, v, -1, true), UL_OK);
+    i = find(&out, UL_BFT_ACT_COMMIT, 0);
+    assert_true(i >= 0);
+    assert_memory_equal(out.a[i].value, v, UL_HASH_BYTES);
+
+    /* Without the value the timeout moves on: a nil prevote, as for a silent proposer. */
+    make_set(&set, 4, NULL);
+    assert_int_equal(ul_bft_init(&b, &cfg), UL_OK);
+    assert_int_equal(ul_bft_rotation_init(&rot, &set), UL_OK);
+    out.n = 0;
+    uint32_t self = 0;
+    ul_bft_start(&b, &out, 1, &set, &rot, 0, NULL);
+    self = ul_bft_proposer(&b, 0);
+    assert_int_equal(ul_bft_init(&b, &cfg), UL_OK);
+    out.n = 0;
+    assert_int_equal(ul_bft_start(&b, &out, 1, &set, &rot, (int32_t)self, NULL), UL_OK);
+    i = find(&out, UL_BFT_ACT_PROPOSAL, 0);
+    assert_true(i >= 0 && out.a[i].nil);
+    out.n = 0;
+    assert_int_equal(ul_bft_on_timeout(&b, &out, UL_BFT_TIMEOUT_PROPOSE, 1, 0), UL_OK);
+    i = find(&out, UL_BFT_ACT_VOTE, UL_VOTE_PREVOTE);
+    assert_true(i >= 0 && out.a[i].nil);
+}
+
 /* Four nodes, every message delivered to every other node in order until the network is quiet. */
 static void test_four_happy_path(void **state)
 {
@@ -405,6 +454,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_validator),
+        cmocka_unit_test(test_value_on_demand),
         cmocka_unit_test(test_four_happy_path),
         cmocka_unit_test(test_locking),
         cmocka_unit_test(test_lock_not_released_by_older_round),

@@ -1,0 +1,1407 @@
+/* upledgerd's consensus driver: runs the pure Tendermint core (ledger/bft.c) over the peer
+ * transport. It builds and checks proposals with the chain, signs and holds votes, turns a
+ * decision into a commit, keeps the transaction pool, re-sends what a lossy network may have
+ * dropped, and block-syncs from peers' query endpoints when it is behind (observers always). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../ledger/ul_bft.h"
+#include "node.h"
+
+#define RESEND_MS 250      /* current-round messages go out again this often until decided */
+#define STATUS_MS 1000     /* a validator tells its peers its head this often */
+#define BATCH_WAIT_MS 5    /* a proposer waits this long after the first pooled tx for more */
+#define SYNC_POLL_MS 250   /* an observer asks its peers for their head this often */
+#define SYNC_CALL_MS 2000  /* one block-sync request */
+#define SYNC_BACKOFF_MS 5000 /* a peer that did not answer is left alone this long */
+#define SYNC_BUDGET_MS 500 /* block sync yields to consensus and queries after this long */
+#define MAX_TIMERS 32      /* pending core timeouts (3 kinds x a few rounds) */
+#define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
+
+/* Ordering of what a validator signs at one height and round; persisted before sending so a
+ * restarted node never signs a second, different message (no amnesia equivocation). */
+enum { SIGN_PROPOSAL = 1, SIGN_PREVOTE = 2, SIGN_PRECOMMIT = 3 };
+static const uint8_t META_LASTSIGN[] = "Mlastsign";
+
+typedef struct {
+    uint32_t round, type, idx;
+    uint8_t hash[UL_HASH_BYTES]; /* all zero: nil */
+    uint64_t time_ms;
+    uint8_t vote[UL_MAX_VOTE_BYTES];
+    size_t vlen;
+    uint8_t sig[UL_SIG_BYTES];
+} held_vote;
+
+typedef struct {
+    uint32_t round;
+    int32_t vr;
+    uint8_t hash[UL_HASH_BYTES];
+    uint8_t *block, *lc; /* block bytes; the proposer's commit of the previous height or NULL */
+    size_t blen, lclen;
+} held_prop;
+
+typedef struct {
+    uint8_t *tx;
+    size_t len;
+    uint8_t leaf[UL_HASH_BYTES];
+    uint8_t id[UL_HASH_BYTES];
+    bool in_pending; /* executed into the chain's (open) pending block */
+    bool gossip;     /* still to be sent to peers */
+} pooled;
+
+typedef struct {
+    uint32_t kind;
+    uint64_t height;
+    uint32_t round;
+    uint64_t due;
+} timer;
+
+typedef struct {
+    uint32_t kind;
+    uint8_t from[UL_PUBKEY_BYTES];
+    uint8_t *payload;
+    size_t len;
+} future_msg;
+
+struct ul_cons {
+    ul_node_cfg cfg;
+    ul_peer *peer;
+    int sync_sock[UL_MAX_PEERS];
+    uint64_t sync_retry[UL_MAX_PEERS]; /* when a peer that failed may be asked again */
+    uint64_t peer_height;              /* highest head a peer announced */
+    ul_bft bft;
+    ul_bft_actions acts;
+    bool started; /* the core runs height chain height + 1 */
+    uint64_t last_commit_ms;
+    int32_t self;
+    ul_valset set; /* the set signing height chain height + 1 */
+    uint8_t set_hash[UL_HASH_BYTES];
+    ul_bft_rotation rot;
+    uint64_t rot_height; /* height rot is for */
+    held_vote *votes;
+    size_t n_votes;
+    held_prop props[UL_MAX_HELD_PROPOSALS];
+    size_t n_props;
+    timer timers[MAX_TIMERS];
+    size_t n_timers;
+    future_msg future[UL_MAX_FUTURE_MSGS];
+    size_t n_future, future_bytes;
+    pooled *pool;
+    size_t n_pool;
+    uint32_t *index; /* open addressing over pool by leaf hash: pool position + 1, 0 free */
+    size_t index_cap;
+    uint64_t first_pooled_ms; /* when the pool last became non-empty */
+    struct {
+        uint8_t id[UL_HASH_BYTES];
+        ul_err e;
+    } rejected[UL_MAX_REJECTED_KEPT];
+    size_t n_rejected, rejected_next;
+    uint64_t next_resend, next_status, next_sync;
+    bool want_sync;
+    uint64_t last_sign[3]; /* height, round, step of the last signature */
+    /* A lone node (no peers) whose key cannot make a quorum: UL_E_QUORUM (too little power) or
+     * UL_E_VALIDATOR (not in the set). It makes no blocks and refuses transactions with it. */
+    ul_err alone;
+};
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+static ul_cons *C(const ul_node *n) { return n->cons; }
+
+static bool is_zero(const uint8_t *h)
+{
+    static const uint8_t zero[UL_HASH_BYTES];
+    return memcmp(h, zero, UL_HASH_BYTES) == 0;
+}
+
+static int32_t set_index(const ul_valset *s, const uint8_t pub[UL_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (memcmp(s->v[i].pubkey, pub, UL_PUBKEY_BYTES) == 0) {
+            return (int32_t)i;
+        }
+    }
+    return -1;
+}
+
+static uint64_t next_height(const ul_node *n) { return ul_chain_height(n->chain) + 1; }
+
+/* ---- the transaction pool ------------------------------------------------------------------- */
+
+static size_t slot_of(const ul_cons *s, const uint8_t leaf[UL_HASH_BYTES])
+{
+    uint64_t h;
+    memcpy(&h, leaf, sizeof h); /* leaf hashes are uniform; a peer cannot choose them */
+    return (size_t)h & (s->index_cap - 1);
+}
+
+static pooled *pool_find(ul_cons *s, const uint8_t leaf[UL_HASH_BYTES])
+{
+    for (size_t i = slot_of(s, leaf), k = 0; k < s->index_cap; i = (i + 1) & (s->index_cap - 1), k++) {
+        if (s->index[i] == 0) {
+            return NULL;
+        }
+        pooled *p = &s->pool[s->index[i] - 1];
+        if (memcmp(p->leaf, leaf, UL_HASH_BYTES) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static void index_put(ul_cons *s, size_t pos)
+{
+    size_t i = slot_of(s, s->pool[pos].leaf);
+    while (s->index[i] != 0) {
+        i = (i + 1) & (s->index_cap - 1);
+    }
+    s->index[i] = (uint32_t)pos + 1;
+}
+
+static void remember_rejected(ul_cons *s, const uint8_t id[UL_HASH_BYTES], ul_err e)
+{
+    memcpy(s->rejected[s->rejected_next].id, id, UL_HASH_BYTES);
+    s->rejected[s->rejected_next].e = e;
+    s->rejected_next = (s->rejected_next + 1) % UL_MAX_REJECTED_KEPT;
+    s->n_rejected += s->n_rejected < UL_MAX_REJECTED_KEPT;
+}
+
+/* Drops marked entries (tx == NULL) and rebuilds the index. */
+static void pool_compact(ul_cons *s)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < s->n_pool; i++) {
+        if (s->pool[i].tx) {
+            s->pool[m++] = s->pool[i];
+        }
+    }
+    s->n_pool = m;
+    memset(s->index, 0, s->index_cap * sizeof *s->index);
+    for (size_t i = 0; i < m; i++) {
+        index_put(s, i);
+    }
+    if (m == 0) {
+        s->first_pooled_ms = 0;
+    }
+}
+
+static void pool_drop(pooled *p)
+{
+    free(p->tx);
+    p->tx = NULL;
+}
+
+/* Adds a checked tx. Returns UL_E_BUSY when the pool is full. */
+static ul_err pool_add(ul_cons *s, const uint8_t *tx, size_t len, const uint8_t leaf[UL_HASH_BYTES],
+                       const uint8_t id[UL_HASH_BYTES], bool in_pending, bool gossip)
+{
+    if (s->n_pool >= UL_MAX_MEMPOOL) {
+        return UL_E_BUSY;
+    }
+    pooled *p = &s->pool[s->n_pool];
+    if (!(p->tx = malloc(len))) {
+        return UL_E_NOMEM;
+    }
+    memcpy(p->tx, tx, len);
+    p->len = len;
+    memcpy(p->leaf, leaf, UL_HASH_BYTES);
+    memcpy(p->id, id, UL_HASH_BYTES);
+    p->in_pending = in_pending;
+    p->gossip = gossip;
+    index_put(s, s->n_pool++);
+    if (s->first_pooled_ms == 0) {
+        s->first_pooled_ms = ul_node_now_ms();
+    }
+    return UL_OK;
+}
+
+static void pool_unmark_pending(ul_cons *s)
+{
+    for (size_t i = 0; i < s->n_pool; i++) {
+        s->pool[i].in_pending = false;
+    }
+}
+
+/* Whether the pending block is open to new transactions (not sealed, not a peer's proposal). */
+static bool pending_open(ul_node *n)
+{
+    return !ul_chain_sealed(n->chain, NULL);
+}
+
+/* Checks a tx and pools it: in full into the open pending block, else its signatures only (the
+ * block that takes it checks the rest). */
+static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, uint8_t id[UL_HASH_BYTES],
+                      bool gossip)
+{
+    ul_cons *s = C(n);
+    uint8_t leaf[UL_HASH_BYTES];
+    if (len > UL_MAX_TX_BYTES) {
+        return UL_E_LIMIT;
+    }
+    ul_client_merkle_leaf_hash(leaf, tx, len);
+    pooled *p = pool_find(s, leaf);
+    if (p) {
+        memcpy(id, p->id, UL_HASH_BYTES);
+        return UL_OK;
+    }
+    if (s->n_pool >= UL_MAX_MEMPOOL) {
+        return UL_E_BUSY;
+    }
+    bool in_pending = false;
+    ul_err e;
+    if (pending_open(n) && ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS) {
+        e = ul_chain_submit(n->chain, tx, len, id);
+        in_pending = e == UL_OK;
+    } else {
+        e = ul_chain_check_tx(n->chain, tx, len, id);
+    }
+    if (e != UL_OK) {
+        return e;
+    }
+    if ((e = pool_add(s, tx, len, leaf, id, in_pending, gossip)) != UL_OK && in_pending) {
+        ul_chain_discard(n->chain); /* the pending block holds a tx the pool lost */
+        pool_unmark_pending(s);
+    }
+    return e;
+}
+
+/* Removes the committed block's txs from the pool. */
+static void pool_remove_block(ul_cons *s, const uint8_t *block, size_t blen)
+{
+    ul_block b;
+    ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
+    if (txs && ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, block, blen) == UL_OK) {
+        for (size_t i = 0; i < b.n_txs; i++) {
+            uint8_t leaf[UL_HASH_BYTES];
+            ul_client_merkle_leaf_hash(leaf, txs[i].ptr, txs[i].len);
+            pooled *p = pool_find(s, leaf);
+            if (p) {
+                pool_drop(p);
+            }
+        }
+    }
+    free(txs);
+    pool_unmark_pending(s);
+    pool_compact(s);
+}
+
+/* ---- signing -------------------------------------------------------------------------------- */
+
+static void lastsign_load(ul_node *n)
+{
+    uint8_t v[8 + 4 + 1];
+    ul_cons *s = C(n);
+    if (ul_store_get_fixed(ul_chain_store(n->chain), META_LASTSIGN, sizeof META_LASTSIGN - 1, v,
+                           sizeof v) == UL_OK) {
+        s->last_sign[0] = ul_be64_get(v);
+        s->last_sign[1] = ul_be32_get(v + 8);
+        s->last_sign[2] = v[12];
+    }
+}
+
+/* Allows and records (synced) a signature at (height, round, step) above the last one. */
+static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
+{
+    ul_cons *s = C(n);
+    uint64_t *l = s->last_sign;
+    if (height < l[0] || (height == l[0] && (round < l[1] || (round == l[1] && step <= l[2])))) {
+        return false;
+    }
+    uint8_t v[8 + 4 + 1];
+    ul_be64_put(v, height);
+    ul_be32_put(v + 8, round);
+    v[12] = (uint8_t)step;
+    ul_batch *b = ul_batch_create();
+    ul_err e = b ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK) {
+        ul_batch_put(b, META_LASTSIGN, sizeof META_LASTSIGN - 1, v, sizeof v);
+        e = ul_store_write(ul_chain_store(n->chain), b, true);
+    }
+    ul_batch_destroy(b);
+    if (e != UL_OK) {
+        ul_node_log("cannot record a signature at height %llu: %s; not signing",
+                    (unsigned long long)height, ul_err_str(e));
+        return false;
+    }
+    l[0] = height, l[1] = round, l[2] = step;
+    return true;
+}
+
+/* ---- held votes and proposals --------------------------------------------------------------- */
+
+static held_vote *vote_find(ul_cons *s, uint32_t round, uint32_t type, uint32_t idx,
+                            const uint8_t hash[UL_HASH_BYTES])
+{
+    for (size_t i = 0; i < s->n_votes; i++) {
+        held_vote *v = &s->votes[i];
+        if (v->round == round && v->type == type && v->idx == idx &&
+            (!hash || memcmp(v->hash, hash, UL_HASH_BYTES) == 0)) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+static held_vote *vote_hold(ul_cons *s, const ul_vote *v, uint32_t idx, const uint8_t *bytes,
+                            size_t len, const uint8_t sig[UL_SIG_BYTES])
+{
+    if (s->n_votes >= UL_MAX_HELD_VOTES || len > UL_MAX_VOTE_BYTES) {
+        return NULL;
+    }
+    held_vote *h = &s->votes[s->n_votes++];
+    h->round = (uint32_t)v->round;
+    h->type = (uint32_t)v->type;
+    h->idx = idx;
+    memcpy(h->hash, v->block_hash, UL_HASH_BYTES);
+    h->time_ms = v->time_ms;
+    memcpy(h->vote, bytes, len);
+    h->vlen = len;
+    memcpy(h->sig, sig, UL_SIG_BYTES);
+    return h;
+}
+
+static held_prop *prop_find(ul_cons *s, const uint8_t hash[UL_HASH_BYTES], int64_t round)
+{
+    for (size_t i = 0; i < s->n_props; i++) {
+        if ((!hash || memcmp(s->props[i].hash, hash, UL_HASH_BYTES) == 0) &&
+            (round < 0 || s->props[i].round == (uint32_t)round)) {
+            return &s->props[i];
+        }
+    }
+    return NULL;
+}
+
+static void prop_free(held_prop *p)
+{
+    free(p->block);
+    free(p->lc);
+    memset(p, 0, sizeof *p);
+}
+
+/* Keeps a proposal (copies). The oldest round goes when all slots are taken. */
+static held_prop *prop_hold(ul_cons *s, uint32_t round, int32_t vr,
+                            const uint8_t hash[UL_HASH_BYTES], ul_span block, ul_span lc)
+{
+    if (s->n_props == UL_MAX_HELD_PROPOSALS) {
+        size_t old = 0;
+        for (size_t i = 1; i < s->n_props; i++) {
+            old = s->props[i].round < s->props[old].round ? i : old;
+        }
+        prop_free(&s->props[old]);
+        s->props[old] = s->props[--s->n_props];
+    }
+    held_prop *p = &s->props[s->n_props];
+    memset(p, 0, sizeof *p);
+    p->block = malloc(block.len);
+    p->lc = lc.len ? malloc(lc.len) : NULL;
+    if (!p->block || (lc.len && !p->lc)) {
+        prop_free(p);
+        return NULL;
+    }
+    memcpy(p->block, block.ptr, block.len);
+    p->blen = block.len;
+    if (lc.len) {
+        memcpy(p->lc, lc.ptr, lc.len);
+    }
+    p->lclen = lc.len;
+    p->round = round;
+    p->vr = vr;
+    memcpy(p->hash, hash, UL_HASH_BYTES);
+    s->n_props++;
+    return p;
+}
+
+static void height_reset(ul_cons *s)
+{
+    for (size_t i = 0; i < s->n_props; i++) {
+        prop_free(&s->props[i]);
+    }
+    s->n_props = 0;
+    s->n_votes = 0;
+    s->n_timers = 0;
+    s->started = false;
+}
+
+/* ---- sending -------------------------------------------------------------------------------- */
+
+static void broadcast_msg(ul_node *n, uint32_t kind, const ul_msg *m)
+{
+    ul_cons *s = C(n);
+    size_t cap = ul_msg_encoded_max(m), len;
+    uint8_t *buf = malloc(cap);
+    if (!s->peer || !buf) {
+        free(buf);
+        return;
+    }
+    ul_err e = ul_msg_encode(buf, cap, &len, m);
+    if (e == UL_OK) {
+        e = ul_peer_broadcast(s->peer, kind, buf, len);
+    }
+    if (e != UL_OK) {
+        ul_node_log("peer message (kind %u) not sent: %s", kind, ul_err_str(e));
+    }
+    free(buf);
+}
+
+static void send_vote(ul_node *n, const held_vote *v)
+{
+    ul_msg m;
+    ul_msg_init(&m);
+    ul_msg_bytes(&m, 1, C(n)->set.v[v->idx].pubkey, UL_PUBKEY_BYTES);
+    ul_msg_bytes(&m, 2, v->vote, v->vlen);
+    ul_msg_bytes(&m, 3, v->sig, UL_SIG_BYTES);
+    broadcast_msg(n, UL_PEER_VOTE, &m);
+}
+
+static void send_proposal(ul_node *n, const held_prop *p, uint32_t round, int32_t vr)
+{
+    ul_msg m;
+    ul_msg_init(&m);
+    ul_msg_uint(&m, 1, next_height(n));
+    ul_msg_uint(&m, 2, round);
+    if (vr >= 0) {
+        ul_msg_uint(&m, 3, (uint64_t)vr);
+    }
+    ul_msg_bytes(&m, 4, p->block, p->blen);
+    if (p->lclen) {
+        ul_msg_bytes(&m, 5, p->lc, p->lclen);
+    }
+    broadcast_msg(n, UL_PEER_PROPOSAL, &m);
+}
+
+static void send_status(ul_node *n)
+{
+    ul_msg m;
+    ul_msg_init(&m);
+    ul_msg_uint(&m, 1, ul_chain_height(n->chain));
+    broadcast_msg(n, UL_PEER_STATUS, &m);
+}
+
+/* ---- driving the core ----------------------------------------------------------------------- */
+
+static void drain(ul_node *n);
+
+static void feed_proposal(ul_node *n, uint32_t from, uint32_t round,
+                          const uint8_t hash[UL_HASH_BYTES], int32_t vr, bool valid)
+{
+    ul_cons *s = C(n);
+    ul_err e = ul_bft_on_proposal(&s->bft, &s->acts, from, next_height(n), round, hash, vr, valid);
+    if (e == UL_OK) {
+        drain(n);
+    }
+}
+
+/* Makes the pending block the block of held proposal p (its last commit first). */
+static ul_err prepare_prop(ul_node *n, const held_prop *p)
+{
+    uint8_t h[UL_HASH_BYTES];
+    ul_err e;
+    if (ul_chain_sealed(n->chain, h) && memcmp(h, p->hash, UL_HASH_BYTES) == 0) {
+        return UL_OK;
+    }
+    ul_chain_discard(n->chain);
+    pool_unmark_pending(C(n));
+    if (p->lclen && (e = ul_chain_replace_commit(n->chain, p->lc, p->lclen)) != UL_OK) {
+        return e;
+    }
+    if ((e = ul_chain_prepare(n->chain, p->block, p->blen, h)) != UL_OK) {
+        return e;
+    }
+    return memcmp(h, p->hash, UL_HASH_BYTES) == 0 ? UL_OK : UL_E_ROOT_MISMATCH;
+}
+
+/* getValue(): executes pooled txs into the pending block, seals it and proposes it. */
+static void build_proposal(ul_node *n, uint32_t round)
+{
+    ul_cons *s = C(n);
+    uint64_t h = next_height(n);
+    uint8_t hash[UL_HASH_BYTES], *blk = NULL, *lc = NULL;
+    size_t blen = 0, lclen = 0;
+    if (!pending_open(n)) {
+        ul_chain_discard(n->chain);
+        pool_unmark_pending(s);
+    }
+    for (size_t i = 0; i < s->n_pool && ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS; i++) {
+        pooled *p = &s->pool[i];
+        uint8_t id[UL_HASH_BYTES];
+        if (p->in_pending) {
+            continue;
+        }
+        ul_err e = ul_chain_submit(n->chain, p->tx, p->len, id);
+        if (e == UL_OK) {
+            p->in_pending = true;
+        } else if (e != UL_E_BUSY) { /* a conflict with what was committed or pooled earlier */
+            remember_rejected(s, p->id, e);
+            pool_drop(p);
+        }
+    }
+    pool_compact(s);
+    ul_err e = ul_chain_seal(n->chain, ul_key_pubkey(n->key), ul_chain_next_time(n->chain), NULL,
+                             hash);
+    if (e == UL_OK) {
+        e = ul_chain_pending_block(n->chain, &blk, &blen);
+    }
+    if (e == UL_OK && ul_chain_height(n->chain) > 0) {
+        e = ul_chain_commit_bytes(n->chain, ul_chain_height(n->chain), &lc, &lclen);
+    }
+    held_prop *p = NULL;
+    if (e == UL_OK && !(p = prop_hold(s, round, -1, hash, (ul_span){blk, blen},
+                                      (ul_span){lc, lclen}))) {
+        e = UL_E_NOMEM;
+    }
+    free(blk);
+    free(lc);
+    if (e != UL_OK) {
+        ul_node_log("cannot build block %llu: %s (%s)", (unsigned long long)h, ul_err_str(e),
+                    ul_err_name(e));
+        ul_chain_discard(n->chain);
+        pool_unmark_pending(s);
+        return;
+    }
+    if (!may_sign(n, h, round, SIGN_PROPOSAL)) {
+        return;
+    }
+    send_proposal(n, p, round, -1);
+    feed_proposal(n, (uint32_t)s->self, round, hash, -1, true);
+}
+
+static void act_vote(ul_node *n, const ul_bft_action *a)
+{
+    ul_cons *s = C(n);
+    ul_vote v = {.type = a->vote_type, .height = a->height, .round = a->round};
+    uint8_t bytes[UL_MAX_VOTE_BYTES], sig[UL_SIG_BYTES];
+    size_t len;
+    if (!a->nil) {
+        memcpy(v.block_hash, a->value, UL_HASH_BYTES);
+    }
+    /* Precommit times make the next block's BFT time, which must move forward. */
+    uint64_t now = ul_node_now_ms(), floor = ul_chain_next_time(n->chain) + 1;
+    v.time_ms = now > floor ? now : floor;
+    if (ul_schema_vote_encode(bytes, sizeof bytes, &len, &v) != UL_OK ||
+        !may_sign(n, a->height, a->round,
+                  a->vote_type == UL_VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT) ||
+        ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) != UL_OK) {
+        return;
+    }
+    held_vote *h = vote_hold(s, &v, (uint32_t)s->self, bytes, len, sig);
+    if (h) {
+        send_vote(n, h);
+    }
+}
+
+static void start_height(ul_node *n);
+static ul_err load_set(ul_node *n);
+
+/* The core decided: assemble the commit from the held precommits and commit the block. */
+static void act_commit(ul_node *n, const ul_bft_action *a)
+{
+    ul_cons *s = C(n);
+    ul_commit cm = {.height = a->height, .round = a->round};
+    memcpy(cm.block_hash, a->value, UL_HASH_BYTES);
+    for (uint32_t i = 0; i < s->set.n; i++) {
+        held_vote *v;
+        if (!(a->signers >> i & 1) ||
+            !(v = vote_find(s, a->round, UL_VOTE_PRECOMMIT, i, a->value))) {
+            continue;
+        }
+        cm.sigs[cm.n_sigs].index = i;
+        cm.sigs[cm.n_sigs].time_ms = v->time_ms;
+        memcpy(cm.sigs[cm.n_sigs++].sig, v->sig, UL_SIG_BYTES);
+    }
+    uint8_t buf[UL_MAX_COMMIT_BYTES], *blk = NULL;
+    size_t len, blen = 0, txs = 0;
+    held_prop *p = prop_find(s, a->value, -1);
+    ul_err e = ul_schema_commit_encode(buf, sizeof buf, &len, &cm);
+    if (e == UL_OK) {
+        e = p ? prepare_prop(n, p) : UL_E_NOT_FOUND;
+    }
+    if (e == UL_OK && (blk = malloc(p->blen))) {
+        memcpy(blk, p->block, p->blen);
+        blen = p->blen;
+        txs = ul_chain_pending_count(n->chain);
+    }
+    if (e == UL_OK) {
+        e = ul_chain_commit(n->chain, buf, len);
+    }
+    if (e != UL_OK) {
+        /* Decided without the block (or it does not execute here): the peers that committed it
+         * serve it; block sync fetches and verifies it. */
+        ul_node_log("block %llu decided in round %u but not committed here: %s; syncing",
+                    (unsigned long long)a->height, a->round, ul_err_str(e));
+        ul_chain_discard(n->chain);
+        pool_unmark_pending(s);
+        s->want_sync = true;
+        s->next_sync = 0;
+        free(blk);
+        return;
+    }
+    if (txs || n->verbose) {
+        ul_node_log("committed block %llu: %zu txs, round %u, release log size %llu",
+                    (unsigned long long)a->height, txs, a->round,
+                    (unsigned long long)ul_chain_log_size(n->chain));
+    }
+    if (blk) {
+        pool_remove_block(s, blk, blen);
+    }
+    free(blk);
+    height_reset(s);
+    s->last_commit_ms = ul_node_now_ms();
+    (void)load_set(n); /* a set change takes effect now: peers allowed, our index, lone check */
+}
+
+static void act_evidence(ul_node *n, const ul_bft_action *a)
+{
+    ul_cons *s = C(n);
+    if (a->vote_type == 0) {
+        ul_node_log("validator %u proposed two blocks at height %llu round %u", a->validator,
+                    (unsigned long long)a->height, a->round);
+        return;
+    }
+    held_vote *v1 = vote_find(s, a->round, a->vote_type, a->validator, a->value);
+    held_vote *v2 = vote_find(s, a->round, a->vote_type, a->validator, a->value2);
+    uint8_t *tx = NULL, id[UL_HASH_BYTES];
+    size_t len;
+    if (!v1 || !v2 || !n->key) {
+        return;
+    }
+    ul_err e = ul_chain_evidence_tx(n->chain, n->key, s->set.v[a->validator].pubkey, v1->vote,
+                                    v1->vlen, v1->sig, v2->vote, v2->vlen, v2->sig, &tx, &len);
+    if (e == UL_OK) {
+        e = take_tx(n, tx, len, id, true);
+    }
+    ul_node_log("validator %u signed two different %s at height %llu round %u: evidence %s",
+                a->validator, a->vote_type == UL_VOTE_PREVOTE ? "prevotes" : "precommits",
+                (unsigned long long)a->height, a->round,
+                e == UL_OK ? "submitted" : ul_err_str(e));
+    free(tx);
+}
+
+static void add_timer(ul_cons *s, const ul_bft_action *a)
+{
+    if (s->n_timers == MAX_TIMERS) { /* the oldest is for a round long gone */
+        memmove(s->timers, s->timers + 1, (MAX_TIMERS - 1) * sizeof *s->timers);
+        s->n_timers--;
+    }
+    s->timers[s->n_timers++] = (timer){a->timeout_kind, a->height, a->round,
+                                       ul_node_now_ms() + a->duration_ms};
+}
+
+/* Performs the core's actions; acting may feed the core again (our own proposal), which appends
+ * more: taken until none are left. Actions of a height already committed are void. */
+static void drain(ul_node *n)
+{
+    ul_cons *s = C(n);
+    while (s->acts.n > 0) {
+        ul_bft_actions now = s->acts;
+        s->acts.n = 0;
+        for (size_t i = 0; i < now.n; i++) {
+            const ul_bft_action *a = &now.a[i];
+            if (!s->started || a->height != next_height(n)) {
+                continue;
+            }
+            switch (a->kind) {
+            case UL_BFT_ACT_PROPOSAL:
+                if (a->nil) {
+                    build_proposal(n, a->round);
+                } else { /* re-propose the valid value (line 16) */
+                    held_prop *p = prop_find(s, a->value, -1);
+                    if (p && may_sign(n, a->height, a->round, SIGN_PROPOSAL)) {
+                        send_proposal(n, p, a->round, a->valid_round);
+                    }
+                }
+                break;
+            case UL_BFT_ACT_VOTE:
+                act_vote(n, a);
+                break;
+            case UL_BFT_ACT_TIMEOUT:
+                add_timer(s, a);
+                break;
+            case UL_BFT_ACT_COMMIT:
+                act_commit(n, a);
+                break;
+            case UL_BFT_ACT_EVIDENCE:
+                act_evidence(n, a);
+                break;
+            }
+        }
+    }
+}
+
+/* ---- heights -------------------------------------------------------------------------------- */
+
+/* A node without peers commits only if its own key holds more than 2/3 of the power; if not,
+ * it says so once (per set) and serves queries only. */
+static void check_alone(ul_node *n, uint64_t h)
+{
+    ul_cons *s = C(n);
+    uint64_t total = 0, mine = 0;
+    s->alone = UL_OK;
+    if (s->cfg.n_peers || !n->key) {
+        return;
+    }
+    for (size_t i = 0; i < s->set.n; i++) {
+        total += s->set.v[i].power;
+    }
+    mine = s->self >= 0 ? s->set.v[s->self].power : 0;
+    if (mine * 3 > total * 2) { /* total <= UL_MAX_TOTAL_POWER: no overflow */
+        return;
+    }
+    s->alone = mine ? UL_E_QUORUM : UL_E_VALIDATOR;
+    ul_node_log("cannot commit block %llu alone: this key holds %llu of the %llu voting power of "
+                "the validator set that signs it (more than 2/3 needed): %s (%s); no more blocks, "
+                "serving queries only",
+                (unsigned long long)h, (unsigned long long)mine, (unsigned long long)total,
+                ul_err_str(s->alone), ul_err_name(s->alone));
+}
+
+/* Reloads the set signing the next height, our index in it and its proposer rotation. */
+static ul_err load_set(ul_node *n)
+{
+    ul_cons *s = C(n);
+    uint64_t h = next_height(n), from;
+    uint8_t hash[UL_HASH_BYTES];
+    ul_err e = ul_client_valset_hash(hash, ul_chain_valset(n->chain));
+    if (e != UL_OK) {
+        return e;
+    }
+    if (s->rot_height && memcmp(hash, s->set_hash, UL_HASH_BYTES) == 0 && h >= s->rot_height) {
+        ul_bft_rotation_advance(&s->rot, &s->set, h - s->rot_height, NULL);
+        s->rot_height = h;
+        return UL_OK;
+    }
+    if ((e = ul_chain_valset_since(n->chain, h, &s->set, &from)) != UL_OK ||
+        (e = ul_bft_rotation_init(&s->rot, &s->set)) != UL_OK) {
+        return e;
+    }
+    /* The rotation is a function of the set and the heights it has signed: one step each. */
+    ul_bft_rotation_advance(&s->rot, &s->set, h - from, NULL);
+    s->rot_height = h;
+    memcpy(s->set_hash, hash, UL_HASH_BYTES);
+    s->self = n->key && !s->cfg.observer ? set_index(&s->set, ul_key_pubkey(n->key)) : -1;
+    check_alone(n, h);
+    if (s->peer) {
+        uint8_t(*keys)[UL_PUBKEY_BYTES] = malloc(s->set.n * UL_PUBKEY_BYTES);
+        if (!keys) {
+            return UL_E_NOMEM;
+        }
+        for (size_t i = 0; i < s->set.n; i++) {
+            memcpy(keys[i], s->set.v[i].pubkey, UL_PUBKEY_BYTES);
+        }
+        e = ul_peer_allow(s->peer, (const uint8_t(*)[UL_PUBKEY_BYTES])keys, s->set.n);
+        free(keys);
+    }
+    return e;
+}
+
+static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
+                           const uint8_t *p, size_t len);
+
+static void start_height(ul_node *n)
+{
+    ul_cons *s = C(n);
+    ul_err e = load_set(n);
+    if (e != UL_OK) {
+        ul_node_log("cannot start height %llu: %s", (unsigned long long)next_height(n),
+                    ul_err_str(e));
+        return;
+    }
+    s->started = true;
+    s->next_resend = ul_node_now_ms() + RESEND_MS;
+    e = ul_bft_start(&s->bft, &s->acts, next_height(n), &s->set, &s->rot, s->self, NULL);
+    if (e != UL_OK) {
+        ul_node_log("consensus core refused height %llu: %s", (unsigned long long)next_height(n),
+                    ul_err_str(e));
+        s->started = false;
+        return;
+    }
+    drain(n);
+    /* Replay what faster peers sent for this height before we were in it. */
+    size_t nf = s->n_future;
+    future_msg *f = malloc((nf ? nf : 1) * sizeof *f);
+    if (f) {
+        memcpy(f, s->future, nf * sizeof *f);
+        s->n_future = 0;
+        s->future_bytes = 0;
+        for (size_t i = 0; i < nf; i++) {
+            handle_payload(n, f[i].kind, f[i].from, f[i].payload, f[i].len);
+            free(f[i].payload);
+        }
+        free(f);
+    }
+}
+
+/* A height starts when there is something to commit: pooled txs (after a short batching
+ * pause), the heartbeat interval, or a peer already working on it. */
+static bool height_due(ul_node *n, uint64_t now, uint64_t *due)
+{
+    ul_cons *s = C(n);
+    uint64_t at = s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms;
+    if (s->n_pool > 0) {
+        uint64_t b = s->first_pooled_ms + BATCH_WAIT_MS;
+        at = b < at ? b : at;
+    }
+    if (s->n_future > 0) {
+        at = now;
+    }
+    *due = at;
+    return now >= at;
+}
+
+static void keep_future(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
+                        const uint8_t *p, size_t len)
+{
+    ul_cons *s = C(n);
+    if (s->n_future == UL_MAX_FUTURE_MSGS || s->future_bytes + len > UL_MAX_FUTURE_BYTES) {
+        s->want_sync = true; /* far behind, or flooded: fetch blocks instead */
+        return;
+    }
+    future_msg *f = &s->future[s->n_future];
+    if (!(f->payload = malloc(len ? len : 1))) {
+        return;
+    }
+    memcpy(f->payload, p, len);
+    f->len = len;
+    f->kind = kind;
+    memcpy(f->from, from, UL_PUBKEY_BYTES);
+    s->n_future++;
+    s->future_bytes += len;
+}
+
+/* ---- receiving ------------------------------------------------------------------------------ */
+
+/* A vote from any peer (maybe relayed): its own signature decides who cast it. */
+static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p,
+                    size_t len)
+{
+    ul_cons *s = C(n);
+    ul_msg m;
+    ul_span pub, vb, sig;
+    ul_vote v;
+    if (ul_msg_decode(&m, p, len) != UL_OK || ul_msg_get_bytes(&m, 1, &pub) != UL_OK ||
+        ul_msg_get_bytes(&m, 2, &vb) != UL_OK || ul_msg_get_bytes(&m, 3, &sig) != UL_OK ||
+        pub.len != UL_PUBKEY_BYTES || sig.len != UL_SIG_BYTES || vb.len > UL_MAX_VOTE_BYTES ||
+        ul_schema_vote_decode(&v, vb.ptr, vb.len) != UL_OK || v.round > UL_BFT_MAX_ROUND) {
+        return;
+    }
+    uint64_t h = next_height(n);
+    if (v.height < h) {
+        return;
+    }
+    if (v.height > h || !s->started) {
+        if (v.height == h || v.height == h + 1) {
+            keep_future(n, UL_PEER_VOTE, from, p, len);
+        } else {
+            s->want_sync = true;
+        }
+        return;
+    }
+    int32_t idx = set_index(&s->set, pub.ptr);
+    if (idx < 0 || vote_find(s, (uint32_t)v.round, (uint32_t)v.type, (uint32_t)idx,
+                             v.block_hash)) {
+        return; /* not a validator of this height, or already held (re-sends are frequent) */
+    }
+    if (ul_client_sig_verify(sig.ptr, UL_DOMAIN_VOTE, ul_chain_id(n->chain), vb.ptr, vb.len,
+                             pub.ptr) != UL_OK) {
+        return;
+    }
+    if (!vote_hold(s, &v, (uint32_t)idx, vb.ptr, vb.len, sig.ptr)) {
+        return;
+    }
+    ul_err e = ul_bft_on_vote(&s->bft, &s->acts, (uint32_t)idx, (uint32_t)v.type, v.height,
+                              (uint32_t)v.round, is_zero(v.block_hash) ? NULL : v.block_hash);
+    if (e == UL_OK) {
+        drain(n);
+    }
+}
+
+static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p,
+                        size_t len)
+{
+    ul_cons *s = C(n);
+    ul_msg m;
+    uint64_t height, round, vr = 0;
+    ul_span block, lc = {NULL, 0};
+    ul_block b;
+    if (ul_msg_decode(&m, p, len) != UL_OK || ul_msg_get_uint(&m, 1, &height) != UL_OK ||
+        ul_msg_get_uint(&m, 2, &round) != UL_OK || ul_msg_get_bytes(&m, 4, &block) != UL_OK ||
+        round > UL_BFT_MAX_ROUND) {
+        return;
+    }
+    bool has_vr = ul_msg_get_uint(&m, 3, &vr) == UL_OK;
+    if ((has_vr && vr >= round) || (ul_msg_get_bytes(&m, 5, &lc) != UL_OK && height > 1)) {
+        return;
+    }
+    uint64_t h = next_height(n);
+    if (height < h) {
+        return;
+    }
+    if (height > h || !s->started) {
+        if (height == h || height == h + 1) {
+            keep_future(n, UL_PEER_PROPOSAL, from, p, len);
+        } else {
+            s->want_sync = true;
+        }
+        return;
+    }
+    int32_t idx = set_index(&s->set, from);
+    if (idx < 0 || ul_bft_proposer(&s->bft, (uint32_t)round) != (uint32_t)idx) {
+        return; /* only the round's proposer proposes */
+    }
+    ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
+    uint8_t hash[UL_HASH_BYTES];
+    ul_err e = txs ? ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, block.ptr, block.len)
+                   : UL_E_NOMEM;
+    free(txs);
+    if (e != UL_OK) {
+        return;
+    }
+    ul_client_sha256(hash, b.header.ptr, b.header.len);
+    held_prop *same = prop_find(s, hash, (int64_t)round);
+    if (same || prop_find(s, NULL, (int64_t)round)) {
+        if (!same) { /* a second block for one round: the core reports it */
+            feed_proposal(n, (uint32_t)idx, (uint32_t)round, hash, has_vr ? (int32_t)vr : -1,
+                          false);
+        }
+        return;
+    }
+    held_prop *hp = prop_hold(s, (uint32_t)round, has_vr ? (int32_t)vr : -1, hash, block, lc);
+    if (!hp) {
+        return;
+    }
+    e = prepare_prop(n, hp);
+    if (e != UL_OK) {
+        ul_node_log("proposal for block %llu round %llu from validator %d refused: %s (%s)",
+                    (unsigned long long)height, (unsigned long long)round, idx, ul_err_str(e),
+                    ul_err_name(e));
+    }
+    feed_proposal(n, (uint32_t)idx, (uint32_t)round, hash, has_vr ? (int32_t)vr : -1,
+                  e == UL_OK);
+}
+
+static void on_txs(ul_node *n, const uint8_t *p, size_t len)
+{
+    ul_msg m;
+    ul_span arr, tx;
+    size_t count;
+    if (ul_msg_decode(&m, p, len) != UL_OK || ul_msg_get_list(&m, 1, &arr, &count) != UL_OK) {
+        return;
+    }
+    while (ul_msg_list_next(&arr, &tx)) {
+        uint8_t id[UL_HASH_BYTES];
+        (void)take_tx(n, tx.ptr, tx.len, id, false); /* invalid ones are simply not pooled */
+    }
+}
+
+static void on_status(ul_node *n, const uint8_t *p, size_t len)
+{
+    ul_msg m;
+    uint64_t h;
+    if (ul_msg_decode(&m, p, len) == UL_OK && ul_msg_get_uint(&m, 1, &h) == UL_OK &&
+        h > C(n)->peer_height) {
+        C(n)->peer_height = h; /* ul_cons_step decides whether we are behind */
+    }
+}
+
+static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
+                           const uint8_t *p, size_t len)
+{
+    switch (kind) {
+    case UL_PEER_PROPOSAL:
+        on_proposal(n, from, p, len);
+        break;
+    case UL_PEER_VOTE:
+        on_vote(n, from, p, len);
+        break;
+    case UL_PEER_TXS:
+        on_txs(n, p, len);
+        break;
+    case UL_PEER_STATUS:
+        on_status(n, p, len);
+        break;
+    default:
+        break;
+    }
+}
+
+void ul_cons_on_peer(ul_node *n)
+{
+    ul_cons *s = C(n);
+    for (int i = 0; s->peer && i < 256; i++) {
+        uint32_t kind;
+        uint8_t from[UL_PUBKEY_BYTES];
+        ul_span payload;
+        if (ul_peer_recv(s->peer, &kind, from, &payload) != UL_OK) {
+            break;
+        }
+        handle_payload(n, kind, from, payload.ptr, payload.len);
+    }
+}
+
+/* ---- block sync ----------------------------------------------------------------------------- */
+
+static ul_err sync_call(ul_node *n, size_t peer, const ul_msg *req, ul_msg *rep, uint8_t **buf)
+{
+    ul_cons *s = C(n);
+    if (s->sync_sock[peer] < 0) {
+        ul_err e = ul_p2p_connect(&s->sync_sock[peer], s->cfg.peer_rpc[peer], SYNC_CALL_MS);
+        if (e != UL_OK) {
+            return e;
+        }
+    }
+    ul_err e = ul_p2p_call(s->sync_sock[peer], req, rep, buf);
+    if (e == UL_E_TIMEOUT || e == UL_E_NET || e == UL_E_PROTOCOL) {
+        ul_p2p_close(s->sync_sock[peer]); /* a REQ socket stuck on a lost reply is reopened */
+        s->sync_sock[peer] = -1;
+        s->sync_retry[peer] = ul_node_now_ms() + SYNC_BACKOFF_MS;
+    }
+    return e;
+}
+
+/* Fetches and applies blocks from one peer until we reach its head or the budget runs out.
+ * The first block asked is our own head: the peer's commit for it is the one the next header's
+ * time was computed from, which we adopt. Every block is executed and its commit verified. */
+static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadline)
+{
+    while (ul_chain_height(n->chain) < until && ul_node_now_ms() < deadline) {
+        uint64_t from = ul_chain_height(n->chain) ? ul_chain_height(n->chain) : 1;
+        ul_msg req, rep;
+        uint8_t *buf = NULL;
+        ul_span blocks, commits, bi, ci;
+        size_t nb, nc;
+        ul_msg_init(&req);
+        ul_msg_uint(&req, 0, UL_RPC_BLOCK);
+        ul_msg_uint(&req, 1, from);
+        ul_msg_uint(&req, 2, UL_MAX_BLOCK_RANGE);
+        ul_err e = sync_call(n, peer, &req, &rep, &buf);
+        if (e == UL_OK && ((e = ul_msg_get_list(&rep, 1, &blocks, &nb)) != UL_OK ||
+                           (e = ul_msg_get_list(&rep, 2, &commits, &nc)) != UL_OK)) {
+            e = UL_E_PROTOCOL;
+        }
+        for (uint64_t h = from; e == UL_OK && ul_msg_list_next(&blocks, &bi) &&
+                                ul_msg_list_next(&commits, &ci);
+             h++) {
+            if (h == ul_chain_height(n->chain)) {
+                e = ul_chain_replace_commit(n->chain, ci.ptr, ci.len);
+            } else {
+                e = ul_chain_apply(n->chain, bi.ptr, bi.len, ci.ptr, ci.len);
+                if (e == UL_OK) {
+                    pool_remove_block(C(n), bi.ptr, bi.len);
+                }
+            }
+        }
+        ul_p2p_free(buf);
+        if (e != UL_OK) {
+            return e;
+        }
+        if (ul_chain_height(n->chain) < from) {
+            return UL_E_PROTOCOL;
+        }
+        if (nb <= 1 && ul_chain_height(n->chain) == from) {
+            break; /* the peer had nothing beyond our head */
+        }
+    }
+    return UL_OK;
+}
+
+static void sync_now(ul_node *n, uint64_t now)
+{
+    ul_cons *s = C(n);
+    uint64_t before = ul_chain_height(n->chain), deadline = now + SYNC_BUDGET_MS;
+    ul_chain_discard(n->chain);
+    pool_unmark_pending(s);
+    for (size_t i = 0; i < s->cfg.n_peers; i++) {
+        ul_msg req, rep;
+        uint8_t *buf = NULL;
+        uint64_t their = 0;
+        if (now < s->sync_retry[i]) {
+            continue;
+        }
+        ul_msg_init(&req);
+        ul_msg_uint(&req, 0, UL_RPC_STATUS);
+        ul_err e = sync_call(n, i, &req, &rep, &buf);
+        if (e == UL_OK) {
+            e = ul_msg_get_uint(&rep, 1, &their);
+        }
+        ul_p2p_free(buf);
+        if (e != UL_OK || their <= ul_chain_height(n->chain)) {
+            continue;
+        }
+        e = sync_from(n, i, their, deadline);
+        if (e != UL_OK) {
+            ul_node_log("block sync from %s stopped at height %llu: %s (%s)", s->cfg.peer_rpc[i],
+                        (unsigned long long)ul_chain_height(n->chain), ul_err_str(e),
+                        ul_err_name(e));
+        }
+        if (ul_node_now_ms() >= deadline) {
+            break;
+        }
+    }
+    if (ul_chain_height(n->chain) != before) {
+        if (n->verbose || ul_chain_height(n->chain) - before > 1 || s->cfg.observer == false) {
+            ul_node_log("synced blocks %llu..%llu from peers", (unsigned long long)before + 1,
+                        (unsigned long long)ul_chain_height(n->chain));
+        }
+        height_reset(s);
+        s->last_commit_ms = ul_node_now_ms();
+        (void)load_set(n);
+    }
+    s->want_sync = ul_chain_height(n->chain) != before; /* keep going while it moves */
+}
+
+/* ---- the loop's entry points ---------------------------------------------------------------- */
+
+static void expire_timers(ul_node *n, uint64_t now)
+{
+    ul_cons *s = C(n);
+    for (size_t i = 0; i < s->n_timers;) {
+        timer t = s->timers[i];
+        if (t.due > now) {
+            i++;
+            continue;
+        }
+        s->timers[i] = s->timers[--s->n_timers];
+        if (s->started && t.height == next_height(n) &&
+            ul_bft_on_timeout(&s->bft, &s->acts, t.kind, t.height, t.round) == UL_OK) {
+            drain(n);
+        }
+    }
+}
+
+/* Re-sends our proposal of the current round and every vote held for the current round and
+ * for the valid round (the proof of lock a peer may have lost). */
+static void resend(ul_node *n)
+{
+    ul_cons *s = C(n);
+    uint32_t r = ul_bft_round_now(&s->bft);
+    int32_t vr = ul_bft_valid_round(&s->bft);
+    held_prop *p = prop_find(s, NULL, r);
+    if (p && s->self >= 0 && ul_bft_proposer(&s->bft, r) == (uint32_t)s->self) {
+        send_proposal(n, p, r, p->vr);
+    }
+    for (size_t i = 0; i < s->n_votes; i++) {
+        if (s->votes[i].round == r || (vr >= 0 && s->votes[i].round == (uint32_t)vr)) {
+            send_vote(n, &s->votes[i]);
+        }
+    }
+}
+
+static void gossip_txs(ul_node *n)
+{
+    ul_cons *s = C(n);
+    ul_span *items = NULL;
+    size_t k = 0, bytes = 0;
+    for (size_t i = 0; s->peer && i < s->n_pool; i++) {
+        pooled *p = &s->pool[i];
+        if (!p->gossip) {
+            continue;
+        }
+        if (!items && !(items = malloc(GOSSIP_MAX_TXS * sizeof *items))) {
+            return;
+        }
+        p->gossip = false;
+        items[k++] = (ul_span){p->tx, p->len};
+        bytes += p->len + 8;
+        if (k == GOSSIP_MAX_TXS || bytes + UL_MAX_TX_BYTES + 64 > UL_MAX_PEER_PAYLOAD) {
+            ul_msg m;
+            ul_msg_init(&m);
+            ul_msg_list(&m, 1, items, k);
+            broadcast_msg(n, UL_PEER_TXS, &m);
+            k = 0, bytes = 0;
+        }
+    }
+    if (k) {
+        ul_msg m;
+        ul_msg_init(&m);
+        ul_msg_list(&m, 1, items, k);
+        broadcast_msg(n, UL_PEER_TXS, &m);
+    }
+    free(items);
+}
+
+static void at_most(long *next, uint64_t now, uint64_t due)
+{
+    long d = due > now ? (long)(due - now) : 0;
+    *next = d < *next ? d : *next;
+}
+
+void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
+{
+    ul_cons *s = C(n);
+    *next_ms = 1000;
+    gossip_txs(n);
+    /* Behind: a peer is two blocks ahead, or one ahead while we have not committed for a
+     * round's time (one block behind is normal for a moment after every commit). */
+    uint64_t mine = ul_chain_height(n->chain);
+    if (s->peer_height > mine + 1 ||
+        (s->peer_height > mine && now > s->last_commit_ms + (uint64_t)s->cfg.round_timeout_ms)) {
+        s->want_sync = true;
+    }
+    if (s->cfg.n_peers && (s->cfg.observer || s->want_sync) && now >= s->next_sync) {
+        sync_now(n, now);
+        s->next_sync = now + (s->want_sync ? 0 : SYNC_POLL_MS);
+        now = ul_node_now_ms();
+    }
+    if (s->cfg.n_peers && s->cfg.observer) {
+        at_most(next_ms, now, s->next_sync);
+        return;
+    }
+    uint64_t due;
+    if (s->alone) {
+        return;
+    }
+    if (!s->started && height_due(n, now, &due)) {
+        start_height(n);
+    } else if (!s->started) {
+        at_most(next_ms, now, due);
+    }
+    expire_timers(n, now);
+    if (s->started && now >= s->next_resend) {
+        resend(n);
+        s->next_resend = now + RESEND_MS;
+    }
+    if (s->peer && now >= s->next_status) {
+        send_status(n);
+        s->next_status = now + STATUS_MS;
+    }
+    if (s->started) {
+        at_most(next_ms, now, s->next_resend);
+    }
+    for (size_t i = 0; i < s->n_timers; i++) {
+        at_most(next_ms, now, s->timers[i].due);
+    }
+    if (s->peer) {
+        at_most(next_ms, now, s->next_status);
+    }
+    if (!s->started && height_due(n, now, &due)) {
+        *next_ms = 0; /* the commit just made leaves work queued */
+    }
+}
+
+ul_err ul_cons_submit(ul_node *n, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES])
+{
+    ul_cons *s = C(n);
+    if (s->alone) {
+        return s->alone;
+    }
+    if (s->cfg.observer || s->self < 0) {
+        return UL_E_READ_ONLY;
+    }
+    return take_tx(n, tx, len, id32, true);
+}
+
+ul_err ul_cons_tx_status(ul_node *n, const uint8_t id32[UL_HASH_BYTES], uint64_t *height)
+{
+    ul_cons *s = C(n);
+    ul_err e = ul_chain_tx_status(n->chain, id32, height);
+    if (e == UL_OK && *height > 0) {
+        return UL_OK;
+    }
+    for (size_t i = 0; i < s->n_pool; i++) {
+        if (memcmp(s->pool[i].id, id32, UL_HASH_BYTES) == 0) {
+            *height = 0;
+            return UL_OK;
+        }
+    }
+    for (size_t i = 0; i < s->n_rejected; i++) {
+        if (memcmp(s->rejected[i].id, id32, UL_HASH_BYTES) == 0) {
+            return s->rejected[i].e;
+        }
+    }
+    return UL_E_NOT_FOUND;
+}
+
+void ul_cons_figures(const ul_node *n, uint64_t *pooled_n, uint64_t *round, ul_peer_stats *peers)
+{
+    const ul_cons *s = C(n);
+    *pooled_n = s->n_pool;
+    *round = s->started ? ul_bft_round_now(&s->bft) : 0;
+    memset(peers, 0, sizeof *peers);
+    if (s->peer) {
+        ul_peer_stats_get(s->peer, peers);
+    }
+}
+
+void ul_cons_finish(ul_node *n)
+{
+    ul_cons *s = C(n);
+    /* A lone validator decides alone, synchronously: what it pooled is committed before it
+     * stops. With peers the pool waits for the next start (clients see it not committed). */
+    if (s->cfg.n_peers || s->self < 0 || s->alone || s->n_pool == 0) {
+        return;
+    }
+    for (int i = 0; i < 4 && s->n_pool > 0; i++) {
+        if (!s->started) {
+            start_height(n);
+        }
+    }
+}
+
+int ul_cons_socket(const ul_node *n) { return C(n)->peer ? ul_peer_socket(C(n)->peer) : -1; }
+
+ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
+{
+    ul_cons *s = calloc(1, sizeof *s);
+    if (!s) {
+        return UL_E_NOMEM;
+    }
+    n->cons = s;
+    s->cfg = *cfg;
+    s->index_cap = 2 * (size_t)UL_MAX_MEMPOOL; /* a power of two, at most half full */
+    s->votes = malloc(UL_MAX_HELD_VOTES * sizeof *s->votes);
+    s->pool = malloc(UL_MAX_MEMPOOL * sizeof *s->pool);
+    s->index = calloc(s->index_cap, sizeof *s->index);
+    if (!s->votes || !s->pool || !s->index) {
+        return UL_E_NOMEM;
+    }
+    for (size_t i = 0; i < UL_MAX_PEERS; i++) {
+        s->sync_sock[i] = -1;
+    }
+    /* Vote timeouts: half the propose timeout; each round adds half again (paper, section 3). */
+    uint64_t t = (uint64_t)cfg->round_timeout_ms;
+    ul_bft_config bc = {.base_ms = {t, t / 2 + 1, t / 2 + 1}, .delta_ms = {t / 2, t / 2, t / 2}};
+    ul_err e = ul_bft_init(&s->bft, &bc);
+    if (e != UL_OK) {
+        return e;
+    }
+    lastsign_load(n);
+    if (cfg->p2p[0] || (cfg->n_peers && !cfg->observer)) {
+        const char *peers[UL_MAX_PEERS];
+        for (size_t i = 0; i < cfg->n_peers; i++) {
+            peers[i] = cfg->peer_p2p[i];
+        }
+        e = ul_peer_open(&s->peer, ul_chain_id(n->chain), cfg->observer ? NULL : n->key,
+                         cfg->p2p[0] ? cfg->p2p : NULL, peers, cfg->n_peers);
+        if (e != UL_OK) {
+            return e;
+        }
+    }
+    s->last_commit_ms = ul_node_now_ms();
+    s->want_sync = cfg->n_peers > 0; /* a node that was down catches up before it votes */
+    return load_set(n);
+}
+
+void ul_cons_close(ul_node *n)
+{
+    ul_cons *s = n ? C(n) : NULL;
+    if (!s) {
+        return;
+    }
+    height_reset(s);
+    for (size_t i = 0; i < s->n_future; i++) {
+        free(s->future[i].payload);
+    }
+    for (size_t i = 0; i < s->n_pool; i++) {
+        free(s->pool[i].tx);
+    }
+    for (size_t i = 0; i < UL_MAX_PEERS; i++) {
+        if (s->sync_sock[i] >= 0) {
+            ul_p2p_close(s->sync_sock[i]);
+        }
+    }
+    ul_peer_close(s->peer);
+    free(s->votes);
+    free(s->pool);
+    free(s->index);
+    free(s);
+    n->cons = NULL;
+}
