@@ -12,8 +12,9 @@
 #define STATUS_MS 1000     /* a validator tells its peers its head this often */
 #define BATCH_WAIT_MS 5    /* a proposer waits this long after the first pooled tx for more */
 #define SYNC_POLL_MS 250   /* an observer asks its peers for their head this often */
-#define SYNC_CALL_MS 2000  /* one block-sync request */
-#define SYNC_BACKOFF_MS 5000 /* a peer that did not answer is left alone this long */
+#define SYNC_CALL_MS 2000  /* one block-range request */
+#define SYNC_PROBE_MS 500  /* one status request: a peer that is down costs the loop this long */
+#define SYNC_BACKOFF_MS 2000 /* a peer that did not answer is left alone this long */
 #define SYNC_BUDGET_MS 500 /* block sync yields to consensus and queries after this long */
 #define MAX_TIMERS 32      /* pending core timeouts (3 kinds x a few rounds) */
 #define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
@@ -657,8 +658,9 @@ static void act_evidence(ul_node *n, const ul_bft_action *a)
                     (unsigned long long)a->height, a->round);
         return;
     }
-    held_vote *v1 = vote_find(s, a->round, a->vote_type, a->validator, a->value);
-    held_vote *v2 = vote_find(s, a->round, a->vote_type, a->validator, a->value2);
+    static const uint8_t nil[UL_HASH_BYTES];
+    held_vote *v1 = vote_find(s, a->round, a->vote_type, a->validator, a->nil ? nil : a->value);
+    held_vote *v2 = vote_find(s, a->round, a->vote_type, a->validator, a->nil2 ? nil : a->value2);
     uint8_t *tx = NULL, id[UL_HASH_BYTES];
     size_t len;
     if (!v1 || !v2 || !n->key) {
@@ -1039,16 +1041,18 @@ void ul_cons_on_peer(ul_node *n)
 
 /* ---- block sync ----------------------------------------------------------------------------- */
 
-static ul_err sync_call(ul_node *n, size_t peer, const ul_msg *req, ul_msg *rep, uint8_t **buf)
+static ul_err sync_call(ul_node *n, size_t peer, const ul_msg *req, ul_msg *rep, uint8_t **buf,
+                        int timeout_ms)
 {
     ul_cons *s = C(n);
-    if (s->sync_sock[peer] < 0) {
-        ul_err e = ul_p2p_connect(&s->sync_sock[peer], s->cfg.peer_rpc[peer], SYNC_CALL_MS);
-        if (e != UL_OK) {
-            return e;
-        }
+    ul_err e;
+    if (s->sync_sock[peer] < 0 &&
+        (e = ul_p2p_connect(&s->sync_sock[peer], s->cfg.peer_rpc[peer], timeout_ms)) != UL_OK) {
+        return e;
     }
-    ul_err e = ul_p2p_call(s->sync_sock[peer], req, rep, buf);
+    if ((e = ul_p2p_set_timeout(s->sync_sock[peer], timeout_ms)) == UL_OK) {
+        e = ul_p2p_call(s->sync_sock[peer], req, rep, buf);
+    }
     if (e == UL_E_TIMEOUT || e == UL_E_NET || e == UL_E_PROTOCOL) {
         ul_p2p_close(s->sync_sock[peer]); /* a REQ socket stuck on a lost reply is reopened */
         s->sync_sock[peer] = -1;
@@ -1072,7 +1076,7 @@ static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadli
         ul_msg_uint(&req, 0, UL_RPC_BLOCK);
         ul_msg_uint(&req, 1, from);
         ul_msg_uint(&req, 2, UL_MAX_BLOCK_RANGE);
-        ul_err e = sync_call(n, peer, &req, &rep, &buf);
+        ul_err e = sync_call(n, peer, &req, &rep, &buf, SYNC_CALL_MS);
         if (e == UL_OK && ((e = ul_msg_get_list(&rep, 1, &blocks, &nb)) != UL_OK ||
                            (e = ul_msg_get_list(&rep, 2, &commits, &nc)) != UL_OK)) {
             e = UL_E_PROTOCOL;
@@ -1118,7 +1122,7 @@ static void sync_now(ul_node *n, uint64_t now)
         }
         ul_msg_init(&req);
         ul_msg_uint(&req, 0, UL_RPC_STATUS);
-        ul_err e = sync_call(n, i, &req, &rep, &buf);
+        ul_err e = sync_call(n, i, &req, &rep, &buf, SYNC_PROBE_MS);
         if (e == UL_OK) {
             e = ul_msg_get_uint(&rep, 1, &their);
         }

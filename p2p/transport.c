@@ -68,6 +68,15 @@ ul_err ul_p2p_connect(int *sock, const char *endpoint, int timeout_ms)
     return UL_OK;
 }
 
+ul_err ul_p2p_set_timeout(int sock, int timeout_ms)
+{
+    if (nn_setsockopt(sock, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms, sizeof timeout_ms) < 0 ||
+        nn_setsockopt(sock, NN_SOL_SOCKET, NN_SNDTIMEO, &timeout_ms, sizeof timeout_ms) < 0) {
+        return UL_E_NET;
+    }
+    return UL_OK;
+}
+
 void ul_p2p_close(int sock)
 {
     if (sock >= 0) {

@@ -47,6 +47,8 @@ typedef enum {
 ul_err ul_p2p_listen(int *sock, const char *endpoint);
 /* A request (REQ) socket connected to endpoint, with send/receive timeouts. */
 ul_err ul_p2p_connect(int *sock, const char *endpoint, int timeout_ms);
+/* Sets a socket's send and receive timeouts (-1: none). Returns: UL_OK or UL_E_NET. */
+ul_err ul_p2p_set_timeout(int sock, int timeout_ms);
 void ul_p2p_close(int sock);
 /* Waits up to timeout_ms (-1: forever) for a message. Returns: UL_OK (readable), UL_E_TIMEOUT,
  * or UL_E_NET (interrupted by a signal, or the socket failed). */
