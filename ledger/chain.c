@@ -231,7 +231,8 @@ ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[
     return UL_OK;
 }
 
-ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES])
+ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
+                        uint8_t leaf32[UL_HASH_BYTES])
 {
     if (len > UL_MAX_TX_BYTES) {
         return UL_E_LIMIT;
@@ -243,6 +244,14 @@ ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id3
     ul_err e = ul_verify_block_sigs(c, &s, 1, &h);
     if (e == UL_OK) {
         memcpy(id32, h.id, UL_HASH_BYTES);
+        if (leaf32) {
+            memcpy(leaf32, h.leaf, UL_HASH_BYTES);
+        }
     }
     return e;
+}
+
+const uint8_t *ul_chain_pending_leaf(const ul_chain *c, size_t i)
+{
+    return i < c->n_txs ? c->txs[i].leaf : NULL;
 }

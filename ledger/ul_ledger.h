@@ -271,8 +271,13 @@ ul_err ul_chain_replace_commit(ul_chain *c, const uint8_t *commit, size_t len);
  * ul_chain_submit. Touches neither the pending block nor the store.
  * Returns: UL_OK; UL_E_LIMIT past UL_MAX_TX_BYTES; a decoding error; UL_E_TX_KIND; UL_E_SIG or
  *          UL_E_KEY for a signature that does not verify.
- * Out: id32: the id ul_chain_submit reports (release id for a publish, else SHA-256 of tx). */
-ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES]);
+ * Out: id32: the id ul_chain_submit reports (release id for a publish, else SHA-256 of tx);
+ *      leaf32 (may be NULL): its RFC 9162 leaf hash. */
+ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
+                        uint8_t leaf32[UL_HASH_BYTES]);
+/* Returns: the RFC 9162 leaf hash of pending tx i (NULL past the last): what a node's pool
+ * matches a committed block's txs by, without hashing them again. */
+const uint8_t *ul_chain_pending_leaf(const ul_chain *c, size_t i);
 
 /* ---- Queries (committed state only); values malloc'd, caller frees ---- */
 

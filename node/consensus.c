@@ -18,6 +18,7 @@
 #define SYNC_BUDGET_MS 500 /* block sync yields to consensus and queries after this long */
 #define MAX_TIMERS 32      /* pending core timeouts (3 kinds x a few rounds) */
 #define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
+#define TURN_MS 20         /* peer messages handled before timers and queries get their turn */
 
 /* Ordering of what a validator signs at one height and round; persisted before sending so a
  * restarted node never signs a second, different message (no amnesia equivocation). */
@@ -46,8 +47,7 @@ typedef struct {
     size_t len;
     uint8_t leaf[UL_HASH_BYTES];
     uint8_t id[UL_HASH_BYTES];
-    bool in_pending; /* executed into the chain's (open) pending block */
-    bool gossip;     /* still to be sent to peers */
+    bool gossip; /* still to be sent to peers */
 } pooled;
 
 typedef struct {
@@ -89,6 +89,10 @@ struct ul_cons {
     size_t n_future, future_bytes;
     pooled *pool;
     size_t n_pool;
+    /* The pool's first n_in_pending txs are executed, in pool order, into the chain's open
+     * pending block. Always a prefix: a tx must never execute before one pooled earlier (a
+     * publisher's sequence numbers, a signer's nonces arrive in order). */
+    size_t n_in_pending;
     uint32_t *index; /* open addressing over pool by leaf hash: pool position + 1, 0 free */
     size_t index_cap;
     uint64_t first_pooled_ms; /* when the pool last became non-empty */
@@ -194,7 +198,7 @@ static void pool_drop(pooled *p)
 
 /* Adds a checked tx. Returns UL_E_BUSY when the pool is full. */
 static ul_err pool_add(ul_cons *s, const uint8_t *tx, size_t len, const uint8_t leaf[UL_HASH_BYTES],
-                       const uint8_t id[UL_HASH_BYTES], bool in_pending, bool gossip)
+                       const uint8_t id[UL_HASH_BYTES], bool gossip)
 {
     if (s->n_pool >= UL_MAX_MEMPOOL) {
         return UL_E_BUSY;
@@ -207,7 +211,6 @@ static ul_err pool_add(ul_cons *s, const uint8_t *tx, size_t len, const uint8_t 
     p->len = len;
     memcpy(p->leaf, leaf, UL_HASH_BYTES);
     memcpy(p->id, id, UL_HASH_BYTES);
-    p->in_pending = in_pending;
     p->gossip = gossip;
     index_put(s, s->n_pool++);
     if (s->first_pooled_ms == 0) {
@@ -218,9 +221,7 @@ static ul_err pool_add(ul_cons *s, const uint8_t *tx, size_t len, const uint8_t 
 
 static void pool_unmark_pending(ul_cons *s)
 {
-    for (size_t i = 0; i < s->n_pool; i++) {
-        s->pool[i].in_pending = false;
-    }
+    s->n_in_pending = 0;
 }
 
 /* Whether the pending block is open to new transactions (not sealed, not a peer's proposal). */
@@ -229,47 +230,59 @@ static bool pending_open(ul_node *n)
     return !ul_chain_sealed(n->chain, NULL);
 }
 
-/* Checks a tx and pools it: in full into the open pending block, else its signatures only (the
- * block that takes it checks the rest). */
+/* Checks a tx and pools it. A client's tx is executed into the open pending block when every
+ * tx pooled before it is there too (so the client hears of a contract refusal at once); any
+ * other is checked for its signatures only, and in full when a block takes it. */
 static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, uint8_t id[UL_HASH_BYTES],
-                      bool gossip)
+                      bool from_client)
 {
     ul_cons *s = C(n);
     uint8_t leaf[UL_HASH_BYTES];
-    if (len > UL_MAX_TX_BYTES) {
-        return UL_E_LIMIT;
-    }
-    ul_client_merkle_leaf_hash(leaf, tx, len);
-    pooled *p = pool_find(s, leaf);
-    if (p) {
-        memcpy(id, p->id, UL_HASH_BYTES);
-        return UL_OK;
+    ul_err e = ul_chain_check_tx(n->chain, tx, len, id, leaf); /* cached when seen before */
+    if (e != UL_OK || pool_find(s, leaf)) {
+        return e; /* a copy of a pooled tx gets its id: a client's retry is harmless */
     }
     if (s->n_pool >= UL_MAX_MEMPOOL) {
         return UL_E_BUSY;
     }
-    bool in_pending = false;
-    ul_err e;
-    if (pending_open(n) && ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS) {
-        e = ul_chain_submit(n->chain, tx, len, id);
-        in_pending = e == UL_OK;
-    } else {
-        e = ul_chain_check_tx(n->chain, tx, len, id);
-    }
-    if (e != UL_OK) {
+    bool execute = from_client && pending_open(n) && s->n_in_pending == s->n_pool &&
+                   ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS;
+    if (execute && (e = ul_chain_submit(n->chain, tx, len, id)) != UL_OK) {
         return e;
     }
-    if ((e = pool_add(s, tx, len, leaf, id, in_pending, gossip)) != UL_OK && in_pending) {
-        ul_chain_discard(n->chain); /* the pending block holds a tx the pool lost */
-        pool_unmark_pending(s);
+    if ((e = pool_add(s, tx, len, leaf, id, from_client)) != UL_OK) {
+        if (execute) {
+            ul_chain_discard(n->chain); /* the pending block holds a tx the pool lost */
+            pool_unmark_pending(s);
+        }
+        return e;
     }
-    return e;
+    s->n_in_pending += execute;
+    return UL_OK;
 }
 
-/* Removes the committed block's txs from the pool. */
+/* Drops the pool's copies of the pending block's txs (it is about to be committed). */
+static void pool_remove_pending(ul_node *n)
+{
+    ul_cons *s = C(n);
+    const uint8_t *leaf;
+    for (size_t i = 0; s->n_pool && (leaf = ul_chain_pending_leaf(n->chain, i)); i++) {
+        pooled *p = pool_find(s, leaf);
+        if (p) {
+            pool_drop(p);
+        }
+    }
+    pool_unmark_pending(s);
+    pool_compact(s);
+}
+
+/* Removes a block's txs from the pool (block sync). */
 static void pool_remove_block(ul_cons *s, const uint8_t *block, size_t blen)
 {
     ul_block b;
+    if (s->n_pool == 0) {
+        return;
+    }
     ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
     if (txs && ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, block, blen) == UL_OK) {
         for (size_t i = 0; i < b.n_txs; i++) {
@@ -522,21 +535,24 @@ static void build_proposal(ul_node *n, uint32_t round)
         ul_chain_discard(n->chain);
         pool_unmark_pending(s);
     }
-    for (size_t i = 0; i < s->n_pool && ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS; i++) {
+    /* In pool order after the executed prefix: each either joins the block or is refused. */
+    size_t executed = s->n_in_pending;
+    for (size_t i = s->n_in_pending;
+         i < s->n_pool && ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS; i++) {
         pooled *p = &s->pool[i];
         uint8_t id[UL_HASH_BYTES];
-        if (p->in_pending) {
-            continue;
-        }
         ul_err e = ul_chain_submit(n->chain, p->tx, p->len, id);
         if (e == UL_OK) {
-            p->in_pending = true;
-        } else if (e != UL_E_BUSY) { /* a conflict with what was committed or pooled earlier */
+            executed++;
+        } else if (e == UL_E_BUSY) {
+            break;
+        } else { /* a conflict with what was committed or pooled earlier */
             remember_rejected(s, p->id, e);
             pool_drop(p);
         }
     }
     pool_compact(s);
+    s->n_in_pending = executed;
     ul_err e = ul_chain_seal(n->chain, ul_key_pubkey(n->key), ul_chain_next_time(n->chain), NULL,
                              hash);
     if (e == UL_OK) {
@@ -609,19 +625,16 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
         cm.sigs[cm.n_sigs].time_ms = v->time_ms;
         memcpy(cm.sigs[cm.n_sigs++].sig, v->sig, UL_SIG_BYTES);
     }
-    uint8_t buf[UL_MAX_COMMIT_BYTES], *blk = NULL;
-    size_t len, blen = 0, txs = 0;
+    uint8_t buf[UL_MAX_COMMIT_BYTES];
+    size_t len, txs = 0;
     held_prop *p = prop_find(s, a->value, -1);
     ul_err e = ul_schema_commit_encode(buf, sizeof buf, &len, &cm);
     if (e == UL_OK) {
         e = p ? prepare_prop(n, p) : UL_E_NOT_FOUND;
     }
-    if (e == UL_OK && (blk = malloc(p->blen))) {
-        memcpy(blk, p->block, p->blen);
-        blen = p->blen;
-        txs = ul_chain_pending_count(n->chain);
-    }
     if (e == UL_OK) {
+        txs = ul_chain_pending_count(n->chain);
+        pool_remove_pending(n); /* before the commit empties the pending block */
         e = ul_chain_commit(n->chain, buf, len);
     }
     if (e != UL_OK) {
@@ -633,7 +646,6 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
         pool_unmark_pending(s);
         s->want_sync = true;
         s->next_sync = 0;
-        free(blk);
         return;
     }
     if (txs || n->verbose) {
@@ -641,10 +653,6 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
                     (unsigned long long)a->height, txs, a->round,
                     (unsigned long long)ul_chain_log_size(n->chain));
     }
-    if (blk) {
-        pool_remove_block(s, blk, blen);
-    }
-    free(blk);
     height_reset(s);
     s->last_commit_ms = ul_node_now_ms();
     (void)load_set(n); /* a set change takes effect now: peers allowed, our index, lone check */
@@ -1028,7 +1036,8 @@ static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBK
 void ul_cons_on_peer(ul_node *n)
 {
     ul_cons *s = C(n);
-    for (int i = 0; s->peer && i < 256; i++) {
+    uint64_t until = ul_node_now_ms() + TURN_MS;
+    for (int i = 0; s->peer && i < UL_PEER_RECV_BATCH && ul_node_now_ms() < until; i++) {
         uint32_t kind;
         uint8_t from[UL_PUBKEY_BYTES];
         ul_span payload;

@@ -645,10 +645,10 @@ static void test_sigcache_once(void **state)
 
     reg_tx(&t, f, "acme/one", 0, 1);
     pub_tx(&p, f, "acme/one", 0, 1);
-    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id), UL_OK);
+    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id, NULL), UL_OK);
     assert_int_equal(a->sigcache.misses, m0 + 1);
     assert_int_equal(ul_sigcache_size(&a->sigcache), 1);
-    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id), UL_OK);
+    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id, NULL), UL_OK);
     assert_int_equal(a->sigcache.misses, m0 + 1); /* the second check found it */
     assert_int_equal(submit(a, &t), UL_OK);
     assert_int_equal(a->sigcache.misses, m0 + 1); /* executing it did not verify it again */
@@ -664,7 +664,7 @@ static void test_sigcache_once(void **state)
 
     /* b verifies each once: in its mempool, or up front in the proposal it prepares. */
     uint64_t n0 = b->sigcache.misses;
-    assert_int_equal(ul_chain_check_tx(b, t.b, t.len, id), UL_OK);
+    assert_int_equal(ul_chain_check_tx(b, t.b, t.len, id, NULL), UL_OK);
     assert_int_equal(ul_chain_prepare(b, blk, blen, hash), UL_OK);
     assert_int_equal(b->sigcache.misses, n0 + 2); /* t at check, p in the proposal */
     assert_int_equal(ul_chain_prepare(b, blk, blen, hash), UL_OK); /* a later round, again */
@@ -680,13 +680,13 @@ static void test_sigcache_once(void **state)
     uint64_t m1 = a->sigcache.misses;
     size_t s1 = ul_sigcache_size(&a->sigcache);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(ul_chain_check_tx(a, bad.b, bad.len, id), UL_E_SIG);
+        assert_int_equal(ul_chain_check_tx(a, bad.b, bad.len, id, NULL), UL_E_SIG);
         assert_int_equal(submit(a, &bad), UL_E_SIG);
     }
     assert_int_equal(a->sigcache.misses, m1 + 4);
     assert_int_equal(ul_sigcache_size(&a->sigcache), s1);
     assert_int_equal(ul_chain_pending_count(a), 0);
-    assert_int_equal(ul_chain_check_tx(a, p.b, p.len, id), UL_OK); /* the genuine one */
+    assert_int_equal(ul_chain_check_tx(a, p.b, p.len, id, NULL), UL_OK); /* the genuine one */
     assert_int_equal(submit(a, &p), UL_OK);
     assert_int_equal(a->sigcache.misses, m1 + 5);
 
@@ -699,7 +699,7 @@ static void test_sigcache_once(void **state)
                       (const ul_key *const[]){f->k[0]}, 1, UL_DOMAIN_RELEASE);
     }
     ul_chain_discard(a);
-    assert_int_equal(ul_chain_check_tx(a, unauth.b, unauth.len, id), UL_OK); /* stateless: fine */
+    assert_int_equal(ul_chain_check_tx(a, unauth.b, unauth.len, id, NULL), UL_OK); /* stateless: fine */
     assert_int_equal(submit(a, &unauth), UL_E_NOT_PUBLISHER);
     assert_int_equal(ul_chain_pending_count(a), 0);
     ul_chain_close(a);
@@ -787,10 +787,10 @@ static void test_check_tx(void **state)
 
     reg_tx(&t, f, "acme/one", 0, 1);
     pub_tx(&p, f, "acme/one", 0, 1);
-    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id), UL_OK);
+    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id, NULL), UL_OK);
     assert_int_equal(ul_chain_submit(a, t.b, t.len, id2), UL_OK);
     assert_memory_equal(id, id2, UL_HASH_BYTES); /* SHA-256 of the tx */
-    assert_int_equal(ul_chain_check_tx(a, p.b, p.len, id), UL_OK);
+    assert_int_equal(ul_chain_check_tx(a, p.b, p.len, id, NULL), UL_OK);
     assert_int_equal(ul_chain_submit(a, p.b, p.len, id2), UL_OK);
     assert_memory_equal(id, id2, UL_HASH_BYTES); /* the release id */
     ul_client_sha256(id2, p.b, p.len);
@@ -799,14 +799,21 @@ static void test_check_tx(void **state)
     tamper_sig(&bad, &p);
     kind = t;
     kind.b[2] = 23;
-    assert_int_equal(ul_chain_check_tx(a, bad.b, bad.len, id), UL_E_SIG);
-    assert_int_equal(ul_chain_check_tx(a, kind.b, kind.len, id), UL_E_TX_KIND);
-    assert_int_not_equal(ul_chain_check_tx(a, t.b, t.len - 1, id), UL_OK);
-    assert_int_equal(ul_chain_check_tx(a, big, sizeof big, id), UL_E_LIMIT);
+    assert_int_equal(ul_chain_check_tx(a, bad.b, bad.len, id, NULL), UL_E_SIG);
+    assert_int_equal(ul_chain_check_tx(a, kind.b, kind.len, id, NULL), UL_E_TX_KIND);
+    assert_int_not_equal(ul_chain_check_tx(a, t.b, t.len - 1, id, NULL), UL_OK);
+    assert_int_equal(ul_chain_check_tx(a, big, sizeof big, id, NULL), UL_E_LIMIT);
+    /* The leaf hash it reports is the one the pending block holds for the same bytes. */
+    uint8_t leaf[UL_HASH_BYTES], want[UL_HASH_BYTES];
+    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id, leaf), UL_OK);
+    ul_client_merkle_leaf_hash(want, t.b, t.len);
+    assert_memory_equal(leaf, want, UL_HASH_BYTES);
+    assert_non_null(ul_chain_pending_leaf(a, 1));
+    assert_null(ul_chain_pending_leaf(a, 2));
     assert_int_equal(ul_chain_pending_count(a), 2);
     /* Sealed: checking still works and leaves the sealed block alone. */
     assert_int_equal(ul_chain_seal(a, f->vs.v[0].pubkey, ul_chain_next_time(a), NULL, hash), UL_OK);
-    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id), UL_OK);
+    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id, NULL), UL_OK);
     uint8_t again[UL_HASH_BYTES];
     assert_true(ul_chain_sealed(a, again));
     assert_memory_equal(again, hash, UL_HASH_BYTES);
@@ -820,9 +827,9 @@ static void test_check_tx(void **state)
     }
     assert_int_equal(ul_sigcache_size(&a->sigcache), UL_MAX_SIG_CACHE);
     uint64_t m = a->sigcache.misses;
-    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id), UL_OK);
+    assert_int_equal(ul_chain_check_tx(a, t.b, t.len, id, NULL), UL_OK);
     assert_int_equal(a->sigcache.misses, m + 1);
-    assert_int_equal(ul_chain_check_tx(a, bad.b, bad.len, id), UL_E_SIG);
+    assert_int_equal(ul_chain_check_tx(a, bad.b, bad.len, id, NULL), UL_E_SIG);
     assert_int_equal(ul_chain_submit(a, t.b, t.len, id), UL_OK);
     assert_int_equal(a->sigcache.misses, m + 2); /* bad; t was found again */
     assert_int_equal(ul_sigcache_size(&a->sigcache), UL_MAX_SIG_CACHE);
