@@ -18,6 +18,7 @@
 #define SYNC_BUDGET_MS 500 /* block sync yields to consensus and queries after this long */
 #define MAX_TIMERS 32      /* pending core timeouts (3 kinds x a few rounds) */
 #define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
+#define FLUSH_MS 2          /* queued peer messages are retried this often */
 #define TURN_MS 20         /* peer messages handled before timers and queries get their turn */
 
 /* Ordering of what a validator signs at one height and round; persisted before sending so a
@@ -1284,6 +1285,10 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
     }
     if (s->peer) {
         at_most(next_ms, now, s->next_status);
+        (void)ul_peer_flush(s->peer); /* what waited for a busy connection goes out in order */
+        if (ul_peer_queued(s->peer) > 0) {
+            at_most(next_ms, now, now + FLUSH_MS);
+        }
     }
     if (!s->started && height_due(n, now, &due)) {
         *next_ms = 0; /* the commit just made leaves work queued */

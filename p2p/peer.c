@@ -17,12 +17,24 @@
  * back is reached within a second. */
 #define RECONNECT_IVL_MAX_MS 1000
 
+/* One signed envelope, shared by the queues of every peer it is for. */
+typedef struct {
+    size_t refs, len;
+    uint8_t data[];
+} envbuf;
+
+typedef struct {
+    envbuf *q[UL_PEER_QUEUE_MSGS]; /* ring: head, n */
+    size_t head, n, bytes;
+} outq;
+
 struct ul_peer {
     uint8_t chain_id[UL_HASH_BYTES];
     const ul_key *key; /* NULL: receive only */
     int pull;          /* -1: no listen endpoint */
     size_t n_push;
     int push[UL_MAX_PEERS];
+    outq out[UL_MAX_PEERS];
     size_t n_allowed;
     uint8_t allowed[UL_MAX_PEERS][UL_PUBKEY_BYTES];
     /* UL_MAX_PEER_ENVELOPE_BYTES, allocated once: the signed bytes of an envelope being made or
@@ -125,6 +137,14 @@ void ul_peer_close(ul_peer *p)
     }
     for (size_t i = 0; i < p->n_push; i++) {
         nn_close(p->push[i]);
+        while (p->out[i].n > 0) {
+            envbuf *b = p->out[i].q[p->out[i].head];
+            p->out[i].head = (p->out[i].head + 1) % UL_PEER_QUEUE_MSGS;
+            p->out[i].n--;
+            if (--b->refs == 0) {
+                free(b);
+            }
+        }
     }
     if (p->pull >= 0) {
         nn_close(p->pull);
@@ -183,19 +203,70 @@ ul_err ul_peer_broadcast(ul_peer *p, uint32_t kind, const uint8_t *payload, size
     if (e != UL_OK) {
         return e;
     }
-    /* nanomsg copies the message for each socket; a PUSH socket whose one connection is busy (its
-     * kernel buffer full) or absent says EAGAIN at once. */
+    envbuf *b = malloc(sizeof *b + n);
+    if (b == NULL) {
+        return UL_E_NOMEM;
+    }
+    memcpy(b->data, p->scratch, n);
+    b->len = n;
+    b->refs = 1; /* ours until every queue took its reference */
     for (size_t i = 0; i < p->n_push; i++) {
-        if (nn_send(p->push[i], p->scratch, n, NN_DONTWAIT) >= 0) {
-            p->st.sent++;
+        outq *q = &p->out[i];
+        if (q->n == UL_PEER_QUEUE_MSGS || q->bytes + n > UL_PEER_QUEUE_BYTES) {
+            p->st.send_dropped++;
             continue;
         }
-        p->st.send_dropped++;
-        if (errno != EAGAIN) {
-            e = UL_E_NET;
+        q->q[(q->head + q->n) % UL_PEER_QUEUE_MSGS] = b;
+        q->n++;
+        q->bytes += n;
+        b->refs++;
+    }
+    if (--b->refs == 0) {
+        free(b);
+    }
+    return ul_peer_flush(p);
+}
+
+ul_err ul_peer_flush(ul_peer *p)
+{
+    ul_err e = UL_OK;
+    if (p == NULL) {
+        return UL_E_ARG;
+    }
+    /* nanomsg copies what it takes; a PUSH socket whose one connection is busy (its kernel buffer
+     * full) or absent says EAGAIN at once: the rest waits in order for the next flush. */
+    for (size_t i = 0; i < p->n_push; i++) {
+        outq *q = &p->out[i];
+        while (q->n > 0) {
+            envbuf *b = q->q[q->head];
+            int rc = nn_send(p->push[i], b->data, b->len, NN_DONTWAIT);
+            if (rc < 0 && errno == EAGAIN) {
+                break;
+            }
+            if (rc >= 0) {
+                p->st.sent++;
+            } else {
+                p->st.send_dropped++;
+                e = UL_E_NET;
+            }
+            q->head = (q->head + 1) % UL_PEER_QUEUE_MSGS;
+            q->n--;
+            q->bytes -= b->len;
+            if (--b->refs == 0) {
+                free(b);
+            }
         }
     }
     return e;
+}
+
+size_t ul_peer_queued(const ul_peer *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; p != NULL && i < p->n_push; i++) {
+        n += p->out[i].n;
+    }
+    return n;
 }
 
 int ul_peer_socket(const ul_peer *p)

@@ -89,8 +89,8 @@ ul_err ul_p2p_poll(const int *socks, size_t n, int timeout_ms, bool *ready);
  * fails on them. A ul_peer is used by one thread at a time. */
 
 typedef struct {
-    uint64_t sent;           /* envelopes handed to a peer's queue (one per peer per broadcast) */
-    uint64_t send_dropped;   /* envelopes a peer lost: its queue full, or not connected */
+    uint64_t sent;           /* envelopes handed to nanomsg (one per peer per broadcast) */
+    uint64_t send_dropped;   /* envelopes a peer lost: its queue was full */
     uint64_t received;       /* valid envelopes returned by ul_peer_recv */
     uint64_t malformed;      /* not a canonical envelope (garbage, non-canonical CBOR, bad kind) */
     uint64_t oversized;      /* longer than UL_MAX_PEER_ENVELOPE_BYTES or payload over the limit */
@@ -125,13 +125,21 @@ void ul_peer_close(ul_peer *p);
  * Args:    keys: n x-only public keys (copied; any order, duplicates harmless). */
 ul_err ul_peer_allow(ul_peer *p, const uint8_t (*keys)[UL_PUBKEY_BYTES], size_t n);
 
-/* Signs one envelope and hands it to every peer's queue without waiting. A peer whose queue is
- * full, or that is not connected, loses this message: counted send_dropped, still UL_OK.
+/* Signs one envelope and appends it to every peer's queue, then flushes (ul_peer_flush); never
+ * waits. A peer whose queue is full (UL_PEER_QUEUE_MSGS or UL_PEER_QUEUE_BYTES) loses this
+ * message: counted send_dropped, still UL_OK.
  * Returns: UL_OK; UL_E_LIMIT when len > UL_MAX_PEER_PAYLOAD; UL_E_ARG without a key, for a kind
- *          outside 1..UL_PEER_KIND_MAX, or payload NULL with len > 0; UL_E_NET when nanomsg
- *          fails otherwise (the socket closed under us).
+ *          outside 1..UL_PEER_KIND_MAX, or payload NULL with len > 0; UL_E_NOMEM; UL_E_NET when
+ *          nanomsg fails otherwise (the socket closed under us).
  * Args:    kind: a ul_peer_kind. payload: len bytes, copied (the caller keeps it). */
 ul_err ul_peer_broadcast(ul_peer *p, uint32_t kind, const uint8_t *payload, size_t len);
+/* Hands queued envelopes to nanomsg, in order per peer, until each peer's connection is busy
+ * (or absent: a peer that is down keeps its queue until it is full). Call it often (every turn
+ * of the node's loop) while ul_peer_queued is not 0.
+ * Returns: UL_OK; UL_E_NET when nanomsg refused a message otherwise (dropped, counted). */
+ul_err ul_peer_flush(ul_peer *p);
+/* Returns: envelopes waiting in all peers' queues. */
+size_t ul_peer_queued(const ul_peer *p);
 
 /* Returns: the nanomsg socket to wait on for input (ul_p2p_poll), or -1 without a listen
  * endpoint. */

@@ -125,6 +125,12 @@
 /* Messages one ul_peer_recv call examines before it returns (the rest wait for the next call):
  * a flood of invalid messages cannot keep the node's loop from its timers. */
 #define UL_PEER_RECV_BATCH 256
+/* Envelopes waiting for one peer whose connection is busy (a proposal in flight, a peer slow to
+ * read while it executes a block): sent in order as it drains, so a burst of gossip or a vote
+ * right after a proposal is not lost. Past either bound the newest is dropped and counted; a peer
+ * that is down costs at most this much memory. */
+#define UL_PEER_QUEUE_MSGS 1024
+#define UL_PEER_QUEUE_BYTES (3 * UL_MAX_PEER_ENVELOPE_BYTES)
 /* Transactions submitted in one request. */
 #define UL_MAX_SUBMIT_TXS 1024
 /* Waiting transactions: memory stays bounded under a flood; a full pool answers UL_E_BUSY. */

@@ -686,12 +686,16 @@ static void test_send_never_waits(void **state)
     ipc_endpoint(ep, sizeof ep);
     const char *peers[1] = {ep};
     ul_peer *a = open_peer(g_key[0], NULL, peers, 1);
-    for (int i = 0; i < 3; i++) {
+    /* Queued for the peer until the queue is full, then the newest are dropped. */
+    for (int i = 0; i < UL_PEER_QUEUE_MSGS + 3; i++) {
         assert_int_equal(ul_peer_broadcast(a, UL_PEER_VOTE, &one, 1), UL_OK);
     }
     ul_peer_stats_get(a, &st);
     assert_int_equal(st.send_dropped, 3);
     assert_int_equal(st.sent, 0);
+    assert_int_equal(ul_peer_queued(a), UL_PEER_QUEUE_MSGS);
+    assert_int_equal(ul_peer_flush(a), UL_OK);
+    assert_int_equal(ul_peer_queued(a), UL_PEER_QUEUE_MSGS);
     ul_peer_close(a);
 
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port("127.0.0.1"));
@@ -702,6 +706,7 @@ static void test_send_never_waits(void **state)
     uint64_t dropped0 = st.send_dropped, sent0 = st.sent;
     /* b stops reading: its kernel buffers and nanomsg's one message fill, then a's queue. */
     for (int i = 0; i < 256 && st.send_dropped == dropped0; i++) {
+        assert_int_equal(ul_peer_flush(a), UL_OK);
         assert_int_equal(ul_peer_broadcast(a, UL_PEER_TXS, payload, len), UL_OK);
         ul_peer_stats_get(a, &st);
     }
@@ -712,6 +717,42 @@ static void test_send_never_waits(void **state)
     ul_peer_close(a); /* with messages still queued: does not wait for them */
     ul_peer_close(b);
     free(payload);
+}
+
+/* What was queued while a peer was down reaches it, in order, once it is up and the sender
+ * flushes: a burst sent before a connection exists is not lost. */
+static void test_queue_delivers_in_order(void **state)
+{
+    char ep[160];
+    ul_peer_stats st;
+
+    alarm(WATCHDOG_S);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", free_port("127.0.0.1"));
+    const char *peers[1] = {ep};
+    ul_peer *a = open_peer(g_key[0], NULL, peers, 1);
+    for (uint8_t i = 0; i < 5; i++) {
+        assert_int_equal(ul_peer_broadcast(a, UL_PEER_TXS, &i, 1), UL_OK);
+    }
+    assert_int_equal(ul_peer_queued(a), 5);
+    ul_peer *b = open_peer(g_key[1], ep, NULL, 0);
+    for (uint8_t i = 0; i < 5; i++) {
+        uint32_t k;
+        uint8_t who[UL_PUBKEY_BYTES];
+        ul_span pl;
+        ul_err e = UL_E_TIMEOUT;
+        for (int t = 0; t < TRIES && e == UL_E_TIMEOUT; t++) {
+            assert_int_equal(ul_peer_flush(a), UL_OK);
+            e = recv_wait(b, 1, &k, who, &pl);
+        }
+        assert_int_equal(e, UL_OK);
+        assert_true(is_msg(k, who, pl, UL_PEER_TXS, 0, &i, 1));
+    }
+    assert_int_equal(ul_peer_queued(a), 0);
+    ul_peer_stats_get(a, &st);
+    assert_int_equal(st.sent, 5);
+    assert_int_equal(st.send_dropped, 0);
+    ul_peer_close(a);
+    ul_peer_close(b);
 }
 
 /* The largest payload goes through although it is far larger than the socket buffers: nanomsg
@@ -867,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_beyond_rcvmaxsize),
         cmocka_unit_test(test_recv_batch_bounded),
         cmocka_unit_test(test_send_never_waits),
+        cmocka_unit_test(test_queue_delivers_in_order),
         cmocka_unit_test(test_max_payload_round_trip),
         cmocka_unit_test(test_local_address),
         cmocka_unit_test(test_poll),
