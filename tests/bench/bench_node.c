@@ -4,14 +4,13 @@
  * Usage: bench_node DATA ENDPOINT [N]; DATA is the node's --data directory (genesis.cbor gives
  * the chain id). tests/bench/run.sh starts and stops the node. Prints "bench: <name>: ...".
  */
-#include "bench_util.h"
-#include "p2p/ul_p2p.h"
+#include "bench_rpc.h"
 
 #define DEFAULT_TXS 50000
 #define CALL_TIMEOUT_MS 60000 /* one batch of 1024 executes in well under a second */
 #define READY_WAIT_S 20.0     /* the node answers STATUS within this after start */
 #define COMMIT_WAIT_S 120.0   /* the last release is committed within this after its submit */
-#define POLL_NS 1000000L      /* 1 ms between TX_STATUS polls */
+#define POLL_NS BENCH_POLL_NS /* between TX_STATUS polls */
 #define RTT_CALLS 1000        /* STATUS round trips timed for the latency figure */
 
 static int fail(const char *what, ul_err e)
@@ -20,103 +19,26 @@ static int fail(const char *what, ul_err e)
     return 1;
 }
 
-static ul_err read_chain_id(const char *data, uint8_t out32[UL_HASH_BYTES])
-{
-    char path[4200];
-    uint8_t buf[UL_MAX_VALSET_BYTES + 1024];
-    snprintf(path, sizeof path, "%s/genesis.cbor", data);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        return UL_E_IO;
-    }
-    size_t n = fread(buf, 1, sizeof buf, f);
-    bool bad = ferror(f) || n == sizeof buf;
-    fclose(f);
-    if (bad) {
-        return UL_E_IO;
-    }
-    ul_client_sha256(out32, buf, n);
-    return UL_OK;
-}
-
 /* STATUS: height, chain id, log size. */
 static ul_err status(int sock, uint64_t *height, uint8_t cid[UL_HASH_BYTES], uint64_t *log_size)
 {
-    ul_msg q, r;
-    uint8_t *buf = NULL;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
-    ul_err e = ul_p2p_call(sock, &q, &r, &buf);
-    if (e == UL_OK && ((e = ul_msg_get_uint(&r, 1, height)) ||
-                       (e = ul_msg_get_fixed(&r, 2, cid, UL_HASH_BYTES)) ||
-                       (e = ul_msg_get_uint(&r, 3, log_size)))) {
-        e = UL_E_PROTOCOL;
-    }
-    ul_p2p_free(buf);
+    bench_status st;
+    ul_err e = bench_get_status(sock, &st);
+    *height = st.height;
+    *log_size = st.log_size;
+    memcpy(cid, st.chain_id, UL_HASH_BYTES);
     return e;
 }
 
-/* Waits until id is committed; Out: *height. */
 static ul_err wait_committed(int sock, const uint8_t id[UL_HASH_BYTES], uint64_t *height)
 {
-    double deadline = bench_now_s() + COMMIT_WAIT_S;
-    while (bench_now_s() < deadline) {
-        ul_msg q, r;
-        uint8_t *buf = NULL;
-        uint64_t h = 0;
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_TX_STATUS);
-        ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
-        ul_err e = ul_p2p_call(sock, &q, &r, &buf);
-        if (e == UL_OK) {
-            e = ul_msg_get_uint(&r, 1, &h);
-        }
-        ul_p2p_free(buf);
-        if (e != UL_OK) {
-            return e;
-        }
-        if (h > 0) {
-            *height = h;
-            return UL_OK;
-        }
-        struct timespec ts = {0, POLL_NS};
-        nanosleep(&ts, NULL);
-    }
-    return UL_E_TIMEOUT;
+    return bench_wait_committed(sock, id, COMMIT_WAIT_S, height);
 }
 
-/* Submits txs[first, first + n) in one request. Out: id of the last; *rejected counts
- * per-tx errors (the first is printed). */
 static ul_err submit_batch(int sock, const bench_txs *t, size_t first, size_t n,
                            uint8_t last_id[UL_HASH_BYTES], size_t *rejected)
 {
-    static ul_span items[UL_MAX_SUBMIT_TXS];
-    ul_msg q, r, one;
-    ul_span arr, res;
-    uint8_t *buf = NULL;
-    size_t count, i = 0;
-    uint64_t st;
-    for (size_t k = 0; k < n; k++) {
-        items[k] = (ul_span){bench_tx(t, first + k), t->len[first + k]};
-    }
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_SUBMIT);
-    ul_msg_list(&q, 1, items, n);
-    ul_err e = ul_p2p_call(sock, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_list(&r, 1, &arr, &count) != UL_OK || count != n)) {
-        e = UL_E_PROTOCOL;
-    }
-    while (e == UL_OK && ul_msg_list_next(&arr, &res)) {
-        if (ul_msg_decode(&one, res.ptr, res.len) || ul_msg_get_uint(&one, 1, &st) ||
-            ul_msg_get_fixed(&one, 2, last_id, UL_HASH_BYTES)) {
-            e = UL_E_PROTOCOL;
-        } else if (st != UL_OK && (*rejected)++ == 0) {
-            fprintf(stderr, "bench_node: tx %zu rejected: %s\n", first + i, ul_err_name(st));
-        }
-        i++;
-    }
-    ul_p2p_free(buf);
-    return e;
+    return bench_submit_range(sock, t, first, n, last_id, rejected, "bench_node");
 }
 
 /* Registers BENCH_NS with key as owner and publisher and waits for its commit. */
@@ -225,7 +147,9 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t n = argc > 3 ? strtoul(argv[3], NULL, 10) : DEFAULT_TXS;
-    ul_err e = read_chain_id(argv[1], cid);
+    char gpath[4200];
+    snprintf(gpath, sizeof gpath, "%s/genesis.cbor", argv[1]);
+    ul_err e = bench_read_chain_id(gpath, cid);
     if (n == 0 || e != UL_OK) {
         fprintf(stderr, "bench_node: N >= 1 and %s/genesis.cbor readable, please\n", argv[1]);
         return 2;

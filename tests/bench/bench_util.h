@@ -65,9 +65,10 @@ static inline ul_err bench_register_body(uint8_t *out, size_t cap, size_t *len,
     return bench_register_ns_body(out, cap, len, pub, BENCH_NS, nonce);
 }
 
-/* Release i of BENCH_NS, shaped like a real firmware release: provider, version, 2 hardware
- * classes, a mirror link, a dependency, a file name and a kind; sequence i + 1. */
-static inline ul_err bench_release_body(uint8_t *out, size_t cap, size_t *len, uint64_t i)
+/* Release i of namespace ns, shaped like a real firmware release: provider, version, 2
+ * hardware classes, a mirror link, a dependency, a file name and a kind; sequence i + 1. */
+static inline ul_err bench_release_body_ns(uint8_t *out, size_t cap, size_t *len, const char *ns,
+                                           uint64_t i)
 {
     char version[48], file[96], link[256];
     uint8_t n8[8];
@@ -80,7 +81,7 @@ static inline ul_err bench_release_body(uint8_t *out, size_t cap, size_t *len, u
              file);
     ul_be64_put(n8, i);
     ul_client_sha256(r.digest, n8, sizeof n8);
-    r.ns = ul_span_str(BENCH_NS);
+    r.ns = ul_span_str(ns);
     r.provider = ul_span_str("Acme Networks GmbH, firmware release engineering");
     r.time = BENCH_TIME0 + 60 * i;
     r.version = ul_span_str(version);
@@ -97,6 +98,12 @@ static inline ul_err bench_release_body(uint8_t *out, size_t cap, size_t *len, u
     r.deps[0].constraint = ul_span_str(">=2.1.0");
     r.kind = i % (UL_KIND_MAX_ + 1);
     return ul_schema_release_encode(out, cap, len, &r);
+}
+
+/* Release i of BENCH_NS (bench_release_body_ns). */
+static inline ul_err bench_release_body(uint8_t *out, size_t cap, size_t *len, uint64_t i)
+{
+    return bench_release_body_ns(out, cap, len, BENCH_NS, i);
 }
 
 /* A signed tx of one kind over body, signed by key for chain_id. */
@@ -130,23 +137,26 @@ static inline void bench_txs_free(bench_txs *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Builds and signs releases first .. first + n - 1. Returns 0 on success. */
-static inline int bench_txs_make(bench_txs *t, const ul_key *key,
-                                 const uint8_t chain_id[UL_HASH_BYTES], uint64_t first, size_t n)
+/* Builds and signs releases first .. first + n - 1 of namespace ns. Returns 0 on success.
+ * Reentrant (threads may sign different sets at once). */
+static inline int bench_txs_make_ns(bench_txs *t, const ul_key *key,
+                                    const uint8_t chain_id[UL_HASH_BYTES], const char *ns,
+                                    uint64_t first, size_t n)
 {
-    static uint8_t body[UL_MAX_RECORD_BYTES];
+    uint8_t *body = malloc(UL_MAX_RECORD_BYTES);
     const size_t per = 1024; /* a release of this shape is < 500 bytes signed */
     memset(t, 0, sizeof *t);
     t->arena = malloc(n * per);
     t->off = malloc(n * sizeof *t->off);
     t->len = malloc(n * sizeof *t->len);
-    if (!t->arena || !t->off || !t->len) {
+    if (!body || !t->arena || !t->off || !t->len) {
+        free(body);
         bench_txs_free(t);
         return 1;
     }
     size_t used = 0, blen, tlen;
     for (size_t i = 0; i < n; i++) {
-        ul_err e = bench_release_body(body, sizeof body, &blen, first + i);
+        ul_err e = bench_release_body_ns(body, UL_MAX_RECORD_BYTES, &blen, ns, first + i);
         double t0 = bench_now_s();
         if (e == UL_OK) {
             e = bench_sign_tx(key, chain_id, UL_TX_PUBLISH, body, blen, t->arena + used, per,
@@ -155,6 +165,7 @@ static inline int bench_txs_make(bench_txs *t, const ul_key *key,
         t->sign_s += bench_now_s() - t0;
         if (e != UL_OK) {
             fprintf(stderr, "bench: building release %zu: %s\n", i, ul_err_name(e));
+            free(body);
             bench_txs_free(t);
             return 1;
         }
@@ -165,7 +176,15 @@ static inline int bench_txs_make(bench_txs *t, const ul_key *key,
         t->tx_bytes += tlen;
     }
     t->n = n;
+    free(body);
     return 0;
+}
+
+/* Builds and signs releases first .. first + n - 1 of BENCH_NS. Returns 0 on success. */
+static inline int bench_txs_make(bench_txs *t, const ul_key *key,
+                                 const uint8_t chain_id[UL_HASH_BYTES], uint64_t first, size_t n)
+{
+    return bench_txs_make_ns(t, key, chain_id, BENCH_NS, first, n);
 }
 
 static inline const uint8_t *bench_tx(const bench_txs *t, size_t i)

@@ -6,6 +6,10 @@
 # Usage: BUILD=build tests/bench/run.sh          (make bench sets BUILD)
 #   BENCH_SCALE=small   quick run (seconds); default full (about two to three minutes)
 #   BENCH_CALLGRIND=0   skip the callgrind instruction counts of a small audit
+#   BENCH_ONLY=LIST     only these sections (comma-separated): log, chain, node, callgrind,
+#                       contracts, smt, device, testnet
+#   BENCH_TN_ROUND_TIMEOUT_MS, BENCH_TN_HEARTBEAT_MS   testnet node settings (defaults: the
+#                       node's round timeout, 1000 ms heartbeat)
 # Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,10 +28,14 @@ smt_keys=1000000
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/upledger-bench.XXXXXX") || exit 1
 node_pid=""
+tn_dir=""
 cleanup() {
     if [ -n "$node_pid" ] && kill -0 "$node_pid" 2>/dev/null; then
         kill -TERM "$node_pid" 2>/dev/null
         wait "$node_pid" 2>/dev/null
+    fi
+    if [ -n "$tn_dir" ] && [ -f "$tn_dir/testnet.env" ]; then
+        BUILD=$BUILD timeout -k 10 120 testnet/down.sh --dir "$tn_dir" >/dev/null 2>&1
     fi
     rm -rf "$tmp"
 }
@@ -36,6 +44,11 @@ trap 'exit 130' INT TERM
 
 failed=()
 t_start=$(date +%s.%N)
+
+# Whether section $1 runs (BENCH_ONLY unset: all of them).
+want() {
+    [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]
+}
 
 # Runs a command under a time bound, prints its figures and keeps them in $tmp/<name>.out.
 # Usage: bounded NAME SECONDS CMD...
@@ -66,11 +79,11 @@ free_port() {
 }
 
 # ---- 1. release log (bench_log, owned by the log's engineer) ----------------------------------
-bounded log 900 "$BUILD/bench/bench_log" "$tmp/log" "$log_leaves"
+want log && bounded log 900 "$BUILD/bench/bench_log" "$tmp/log" "$log_leaves"
 rm -rf "$tmp/log"
 
 # ---- 2. chain in process: commits/s, audit, bytes per release, costs ---------------------------
-if bounded chain 900 "$BUILD/bench/bench_chain" "$tmp/chain" "$chain_txs"; then
+if want chain && bounded chain 900 "$BUILD/bench/bench_chain" "$tmp/chain" "$chain_txs"; then
     # The CLI's audit of the same data directory (a stopped node's layout: DIR/db).
     echo "== cli-audit: $BUILD/upledger audit --data $tmp/chain"
     rm -rf "$tmp/chain/audit-scratch" "$tmp/chain/fsync-probe"
@@ -113,7 +126,9 @@ start_node() {
     return 1
 }
 
-if start_node "$tmp/node"; then
+if ! want node; then
+    :
+elif start_node "$tmp/node"; then
     bounded node 600 "$BUILD/bench/bench_node" "$tmp/node" "$endpoint" "$node_txs"
     kill -TERM "$node_pid" 2>/dev/null
     wait "$node_pid" 2>/dev/null
@@ -128,7 +143,7 @@ fi
 rm -rf "$tmp/node"
 
 # ---- 4. instruction counts of a small audit (callgrind) ----------------------------------------
-if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
+if want callgrind && [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
     echo "== callgrind: audit of a $cg_txs-release chain (ul_audit_run only)"
     if timeout -k 10 300 valgrind --tool=callgrind --toggle-collect=ul_audit_run \
         --callgrind-out-file="$tmp/cg.out" "$BUILD/bench/bench_chain" "$tmp/cg" "$cg_txs" \
@@ -172,10 +187,10 @@ case "$scale" in
 small) contract_iters=20000 ;;
 *) contract_iters=200000 ;;
 esac
-bounded contracts 300 "$BUILD/bench/bench_contracts" "$contract_iters"
+want contracts && bounded contracts 300 "$BUILD/bench/bench_contracts" "$contract_iters"
 
 # ---- 5. state tree: sparse Merkle tree build, proofs, verification, updates (bench_smt) --------
-bounded smt 900 "$BUILD/bench/bench_smt" "$tmp/smt" "$smt_keys"
+want smt && bounded smt 900 "$BUILD/bench/bench_smt" "$tmp/smt" "$smt_keys"
 rm -rf "$tmp/smt"
 
 # ---- 7. device: context, stack, bundle verification, whole update vs SHA-256 (bench_device) --
@@ -183,7 +198,7 @@ case "$scale" in
 small) dev_releases=20000 dev_iters=20 ;;
 *) dev_releases=1000000 dev_iters=200 ;;
 esac
-if bounded device-build 1800 "$BUILD/bench/bench_device" build "$tmp/device" "$dev_releases"; then
+if want device && bounded device-build 1800 "$BUILD/bench/bench_device" build "$tmp/device" "$dev_releases"; then
     bounded device 600 "$BUILD/bench/bench_device" measure "$tmp/device" "$dev_iters"
     if [ "${BENCH_CALLGRIND:-1}" != 0 ] && command -v valgrind >/dev/null && command -v callgrind_annotate >/dev/null; then
         echo "== callgrind: device bundle verification (4, 7 validators) and a whole 1 MiB update"
@@ -207,6 +222,51 @@ if bounded device-build 1800 "$BUILD/bench/bench_device" build "$tmp/device" "$d
     fi
 fi
 rm -rf "$tmp/device"
+
+# ---- 8. a 4-validator loopback testnet: sustained commits/s, latency at 1000/s, catch-up -------
+# Its own port base and directory; an observer (node 4) is started with the others, stopped and
+# wiped at once, and started after the load as a new node that catches up by block sync.
+case "$scale" in
+small) tn_sus=4000 tn_secs=3 ;;
+*) tn_sus=100000 tn_secs=10 ;;
+esac
+tn_rate=1000
+tn_hb=${BENCH_TN_HEARTBEAT_MS:-1000}
+tn_rt=${BENCH_TN_ROUND_TIMEOUT_MS:-}
+if want testnet; then
+    export BUILD
+    tn_dir="$tmp/testnet"
+    tn_args=(4 --observers 1 --dir "$tn_dir" --heartbeat-ms "$tn_hb" --wait 60)
+    [ -z "$tn_rt" ] || tn_args+=(--round-timeout-ms "$tn_rt")
+    echo "== testnet: testnet/up.sh ${tn_args[*]} --port BASE"
+    tn_rc=3
+    for _ in 1 2 3; do # exit 3: a port of BASE..BASE+199 is taken; try another base
+        tn_base=$((20000 + 200 * (RANDOM % 200)))
+        timeout -k 10 120 testnet/up.sh "${tn_args[@]}" --port "$tn_base" >"$tmp/tn-up.out" 2>&1
+        tn_rc=$?
+        [ $tn_rc -eq 3 ] || break
+    done
+    if [ $tn_rc -eq 0 ] &&
+        timeout -k 10 60 testnet/kill.sh --dir "$tn_dir" 4 >/dev/null 2>&1 &&
+        rm -rf "$tn_dir/node4/db"; then
+        echo "bench: testnet node settings: round_timeout_ms ${tn_rt:-node default (1000)}, heartbeat_ms $tn_hb" |
+            tee "$tmp/testnet-settings.figs"
+        bounded testnet 1200 "$BUILD/bench/bench_testnet" load "$tn_dir" "$tn_sus" "$tn_rate" "$tn_secs"
+        bounded testnet-catchup 900 "$BUILD/bench/bench_testnet" catchup "$tn_dir" 4 \
+            testnet/restart.sh --dir "$tn_dir" --wait 0 4
+        for i in 0 1 2 3 4; do
+            grep -h "decided in round\|cannot build\|refused height" "$tn_dir/node$i/node.log" 2>/dev/null |
+                head -n 3 | sed "s/^/  node$i log: /"
+        done
+    else
+        cat "$tmp/tn-up.out" >&2
+        echo "bench: testnet FAILED (testnet/up.sh exit $tn_rc)"
+        failed+=("testnet")
+    fi
+    timeout -k 10 120 testnet/down.sh --dir "$tn_dir" >/dev/null 2>&1
+    rm -rf "$tn_dir"
+    tn_dir=""
+fi
 
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
@@ -257,6 +317,17 @@ row "device: callgrind Ir per bundle, 4 validators" "$(fig 'callgrind device bun
 row "device: callgrind Ir per bundle, 7 validators" "$(fig 'callgrind device bundle verify 7 validators')"
 row "device: whole 1 MiB update / SHA-256 alone, Ir (target <= 1.10)" \
     "$(fig 'callgrind device whole 1 MiB update / SHA-256 of the image')"
+row "testnet: machine" "$(fig 'testnet machine')"
+row "testnet: sustained release commits/s (target >= 3000)" \
+    "$(fig 'testnet sustained release commits/s') ($(fig 'testnet sustained releases committed'))"
+row "testnet: blocks/s, sustained" "$(fig 'testnet sustained blocks/s')"
+row "testnet: commit latency p50 / p99 / max at $tn_rate/s (target p99 <= 1 s)" \
+    "$(fig 'testnet commit latency p50') / $(fig 'testnet commit latency p99') / $(fig 'testnet commit latency max')"
+row "testnet: releases seen committed at $tn_rate/s" "$(fig 'testnet latency releases seen committed')"
+row "testnet: catch-up of a new node, blocks/s verified" "$(fig 'testnet catch-up blocks/s verified')"
+row "testnet: catch-up of a new node, releases/s verified" \
+    "$(fig 'testnet catch-up releases/s verified')"
+row "testnet: node settings" "$(fig 'testnet node settings')"
 row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
 if [ ${#failed[@]} -ne 0 ]; then
     echo "  FAILED: ${failed[*]}"
