@@ -488,7 +488,8 @@ ul_err ul_bft_init(ul_bft *b, const ul_bft_config *cfg)
     return UL_OK;
 }
 
-ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
+/* Lines 52-53 and 10 / 54: a fresh height, nothing locked or valid, then StartRound(round). */
+static ul_err begin(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
                     const ul_bft_rotation *rot, int32_t self, const uint8_t value32[UL_HASH_BYTES])
 {
     uint64_t total = 0;
@@ -506,7 +507,7 @@ ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_va
     if (UL_BFT_MAX_ACTIONS - out->n < UL_BFT_ACTIONS_PER_EVENT) {
         return UL_E_BUFFER;
     }
-    b->started = true; /* lines 52-53: a fresh height, nothing locked or valid */
+    b->started = true;
     b->decided = false;
     b->height = height;
     b->self = self;
@@ -526,7 +527,45 @@ ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_va
     for (size_t i = 0; i < UL_BFT_ROUND_SLOTS; i++) {
         slot_reset(&b->slots[i], -1);
     }
+    return UL_OK;
+}
+
+ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
+                    const ul_bft_rotation *rot, int32_t self, const uint8_t value32[UL_HASH_BYTES])
+{
+    ul_err e = begin(b, out, height, set, rot, self, value32);
+
+    if (e != UL_OK) {
+        return e;
+    }
     start_round(b, out, 0); /* line 10 / 54 */
+    evaluate(b, out);
+    return UL_OK;
+}
+
+ul_err ul_bft_resume(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
+                     const ul_bft_rotation *rot, int32_t self, uint32_t round,
+                     int32_t locked_round, const uint8_t *locked32)
+{
+    ul_err e;
+
+    if (round > UL_BFT_MAX_ROUND || (locked32 != NULL && (locked_round < 0 ||
+                                                          (uint32_t)locked_round >= round))) {
+        return UL_E_ARG;
+    }
+    if ((e = begin(b, out, height, set, rot, self, NULL)) != UL_OK) {
+        return e;
+    }
+    if (locked32 != NULL) {
+        /* The lock survives the restart (safety); the proof of lock does not, so the value is
+         * offered again as a fresh proposal (valid round -1): a peer locked on it prevotes it
+         * (line 23), one locked on another value refuses, as the paper requires. */
+        b->locked = b->valid = true;
+        b->locked_round = locked_round;
+        memcpy(b->locked_value, locked32, UL_HASH_BYTES);
+        memcpy(b->valid_value, locked32, UL_HASH_BYTES);
+    }
+    start_round(b, out, round);
     evaluate(b, out);
     return UL_OK;
 }

@@ -171,6 +171,16 @@ ul_err ul_bft_init(ul_bft *b, const ul_bft_config *cfg);
 ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
                     const ul_bft_rotation *rot, int32_t self, const uint8_t value32[UL_HASH_BYTES]);
 
+/* Resumes a height after a restart, from what the node persisted before it signed: starts at
+ * `round` (one above the last round it signed in, so it never signs twice in a round) and, when
+ * it had precommitted a value, locked on it (locked_round < round, locked32) so that it never
+ * prevotes another value unless the paper's rules release the lock. The locked value is also
+ * the one it proposes (valid round -1: the proof of lock is gone with the restart).
+ * Returns: as ul_bft_start; UL_E_ARG for a round above UL_BFT_MAX_ROUND or a bad lock. */
+ul_err ul_bft_resume(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
+                     const ul_bft_rotation *rot, int32_t self, uint32_t round,
+                     int32_t locked_round, const uint8_t *locked32);
+
 /* A proposal signed by validator `from`. valid: the application's verdict valid(v) on the
  * proposed block (the caller checks it before calling). valid_round: -1 or a round < round. */
 ul_err ul_bft_on_proposal(ul_bft *b, ul_bft_actions *out, uint32_t from, uint64_t height,

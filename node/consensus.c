@@ -8,7 +8,8 @@
 #include "../ledger/ul_bft.h"
 #include "node.h"
 
-#define RESEND_MS 250      /* current-round messages go out again this often until decided */
+#define RESEND_MS 250      /* current-round votes go out again this often until decided */
+#define RESEND_PROPOSAL_EVERY 4 /* ... and the proposal (a whole block) every 4th time */
 #define STATUS_MS 1000     /* a validator tells its peers its head this often */
 #define BATCH_WAIT_MS 5    /* a proposer waits this long after the first pooled tx for more */
 #define SYNC_POLL_MS 250   /* an observer asks its peers for their head this often */
@@ -25,6 +26,10 @@
  * restarted node never signs a second, different message (no amnesia equivocation). */
 enum { SIGN_PROPOSAL = 1, SIGN_PREVOTE = 2, SIGN_PRECOMMIT = 3 };
 static const uint8_t META_LASTSIGN[] = "Mlastsign";
+/* The value a validator precommitted (height 8, round 4, hash 32, block length 4, block, last
+ * commit length 4, last commit), written with the precommit's last-sign record: a restarted
+ * validator resumes locked on it, with the block to propose it again (ul_bft_resume). */
+static const uint8_t META_LOCK[] = "Mlock";
 
 typedef struct {
     uint32_t round, type, idx;
@@ -103,6 +108,7 @@ struct ul_cons {
     } rejected[UL_MAX_REJECTED_KEPT];
     size_t n_rejected, rejected_next;
     uint64_t next_resend, next_status, next_sync;
+    uint32_t resends; /* of this height */
     bool want_sync;
     uint64_t last_sign[3]; /* height, round, step of the last signature */
     /* A lone node (no peers) whose key cannot make a quorum: UL_E_QUORUM (too little power) or
@@ -314,8 +320,10 @@ static void lastsign_load(ul_node *n)
     }
 }
 
-/* Allows and records (synced) a signature at (height, round, step) above the last one. */
-static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
+/* Allows and records (synced) a signature at (height, round, step) above the last one; lock
+ * (may be NULL) is written in the same batch. */
+static bool may_sign_lock(ul_node *n, uint64_t height, uint32_t round, uint32_t step,
+                          const uint8_t *lock, size_t lock_len)
 {
     ul_cons *s = C(n);
     uint64_t *l = s->last_sign;
@@ -330,6 +338,9 @@ static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
     ul_err e = b ? UL_OK : UL_E_NOMEM;
     if (e == UL_OK) {
         ul_batch_put(b, META_LASTSIGN, sizeof META_LASTSIGN - 1, v, sizeof v);
+        if (lock) {
+            ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, lock, lock_len);
+        }
         e = ul_store_write(ul_chain_store(n->chain), b, true);
     }
     ul_batch_destroy(b);
@@ -340,6 +351,11 @@ static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
     }
     l[0] = height, l[1] = round, l[2] = step;
     return true;
+}
+
+static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
+{
+    return may_sign_lock(n, height, round, step, NULL, 0);
 }
 
 /* ---- held votes and proposals --------------------------------------------------------------- */
@@ -434,6 +450,7 @@ static void height_reset(ul_cons *s)
     s->n_props = 0;
     s->n_votes = 0;
     s->n_timers = 0;
+    s->resends = 0;
     s->started = false;
 }
 
@@ -595,10 +612,29 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
     /* Precommit times make the next block's BFT time, which must move forward. */
     uint64_t now = ul_node_now_ms(), floor = ul_chain_next_time(n->chain) + 1;
     v.time_ms = now > floor ? now : floor;
-    if (ul_schema_vote_encode(bytes, sizeof bytes, &len, &v) != UL_OK ||
-        !may_sign(n, a->height, a->round,
-                  a->vote_type == UL_VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT) ||
-        ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) != UL_OK) {
+    uint8_t *lock = NULL;
+    size_t lock_len = 0;
+    held_prop *p = a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? prop_find(s, a->value, -1)
+                                                               : NULL;
+    if (p && (lock = malloc(8 + 4 + UL_HASH_BYTES + 4 + p->blen + 4 + p->lclen))) {
+        uint8_t *w = lock;
+        ul_be64_put(w, a->height), w += 8;
+        ul_be32_put(w, a->round), w += 4;
+        memcpy(w, a->value, UL_HASH_BYTES), w += UL_HASH_BYTES;
+        ul_be32_put(w, (uint32_t)p->blen), w += 4;
+        memcpy(w, p->block, p->blen), w += p->blen;
+        ul_be32_put(w, (uint32_t)p->lclen), w += 4;
+        memcpy(w, p->lc, p->lclen), w += p->lclen;
+        lock_len = (size_t)(w - lock);
+    }
+    bool ok = ul_schema_vote_encode(bytes, sizeof bytes, &len, &v) == UL_OK &&
+              (!p || lock) && /* a precommit is signed only once its lock is recorded */
+              may_sign_lock(n, a->height, a->round,
+                            a->vote_type == UL_VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
+                            lock, lock_len) &&
+              ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) == UL_OK;
+    free(lock);
+    if (!ok) {
         return;
     }
     held_vote *h = vote_hold(s, &v, (uint32_t)s->self, bytes, len, sig);
@@ -807,6 +843,53 @@ static ul_err load_set(ul_node *n)
 static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
                            const uint8_t *p, size_t len);
 
+/* Reads the lock a restarted validator recorded for height h. Returns: true with the held
+ * proposal made from it, its round and hash. */
+static bool load_lock(ul_node *n, uint64_t h, int32_t *round, uint8_t hash[UL_HASH_BYTES])
+{
+    uint8_t *v = NULL;
+    size_t len, blen, lclen;
+    bool ok = ul_store_get(ul_chain_store(n->chain), META_LOCK, sizeof META_LOCK - 1, &v,
+                           &len) == UL_OK &&
+              len >= 8 + 4 + UL_HASH_BYTES + 4 + 4 && ul_be64_get(v) == h;
+    if (ok) {
+        blen = ul_be32_get(v + 8 + 4 + UL_HASH_BYTES);
+        ok = blen <= len - (8 + 4 + UL_HASH_BYTES + 4 + 4);
+    }
+    if (ok) {
+        const uint8_t *b = v + 8 + 4 + UL_HASH_BYTES + 4;
+        lclen = ul_be32_get(b + blen);
+        ok = lclen == len - (8 + 4 + UL_HASH_BYTES + 4 + blen + 4);
+        *round = (int32_t)ul_be32_get(v + 8);
+        memcpy(hash, v + 12, UL_HASH_BYTES);
+        ok = ok && prop_hold(C(n), (uint32_t)*round, -1, hash, (ul_span){b, blen},
+                             (ul_span){b + blen + 4, lclen}) != NULL;
+    }
+    free(v);
+    return ok;
+}
+
+/* Starts the core at the next height; after a restart in the middle of it, one round above the
+ * last this validator signed in, locked on what it precommitted. */
+static ul_err begin_height(ul_node *n)
+{
+    ul_cons *s = C(n);
+    uint64_t h = next_height(n);
+    if (s->self < 0 || s->last_sign[0] != h) {
+        return ul_bft_start(&s->bft, &s->acts, h, &s->set, &s->rot, s->self, NULL);
+    }
+    uint32_t round = (uint32_t)s->last_sign[1] + 1;
+    int32_t lround = -1;
+    uint8_t hash[UL_HASH_BYTES];
+    bool locked = load_lock(n, h, &lround, hash) && (uint32_t)lround < round;
+    ul_node_log("resuming height %llu at round %u%s (this validator signed in round %llu before "
+                "it stopped)",
+                (unsigned long long)h, round, locked ? ", locked on its precommitted block" : "",
+                (unsigned long long)s->last_sign[1]);
+    return ul_bft_resume(&s->bft, &s->acts, h, &s->set, &s->rot, s->self, round,
+                         locked ? lround : -1, locked ? hash : NULL);
+}
+
 static void start_height(ul_node *n)
 {
     ul_cons *s = C(n);
@@ -818,7 +901,7 @@ static void start_height(ul_node *n)
     }
     s->started = true;
     s->next_resend = ul_node_now_ms() + RESEND_MS;
-    e = ul_bft_start(&s->bft, &s->acts, next_height(n), &s->set, &s->rot, s->self, NULL);
+    e = begin_height(n);
     if (e != UL_OK) {
         ul_node_log("consensus core refused height %llu: %s", (unsigned long long)next_height(n),
                     ul_err_str(e));
@@ -957,6 +1040,10 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     int32_t idx = set_index(&s->set, from);
     if (idx < 0 || ul_bft_proposer(&s->bft, (uint32_t)round) != (uint32_t)idx) {
         return; /* only the round's proposer proposes */
+    }
+    held_prop *again = prop_find(s, NULL, (int64_t)round);
+    if (again && again->blen == block.len && memcmp(again->block, block.ptr, block.len) == 0) {
+        return; /* a re-send of what we hold: no need to decode megabytes again */
     }
     ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
     uint8_t hash[UL_HASH_BYTES];
@@ -1189,7 +1276,8 @@ static void resend(ul_node *n)
     uint32_t r = ul_bft_round_now(&s->bft);
     int32_t vr = ul_bft_valid_round(&s->bft);
     held_prop *p = prop_find(s, NULL, r);
-    if (p && s->self >= 0 && ul_bft_proposer(&s->bft, r) == (uint32_t)s->self) {
+    if (p && s->self >= 0 && ul_bft_proposer(&s->bft, r) == (uint32_t)s->self &&
+        ++s->resends % RESEND_PROPOSAL_EVERY == 0) {
         send_proposal(n, p, r, p->vr);
     }
     for (size_t i = 0; i < s->n_votes; i++) {

@@ -124,6 +124,61 @@ static void test_value_on_demand(void **state)
     assert_true(i >= 0 && out.a[i].nil);
 }
 
+/* A validator restarted mid-height resumes one round above its last signature, locked on what
+ * it precommitted: as proposer it offers that value again (valid round -1); as a voter it
+ * prevotes nil for another value and its locked value when that is proposed. */
+static void test_resume_locked(void **state)
+{
+    static ul_bft b;
+    static ul_bft_actions out;
+    ul_valset set;
+    ul_bft_rotation rot;
+    uint8_t x[UL_HASH_BYTES], y[UL_HASH_BYTES];
+    uint32_t proposer, voter;
+    int i;
+
+    (void)state;
+    value(x, 0x58);
+    value(y, 0x59);
+    make_set(&set, 4, NULL);
+    assert_int_equal(ul_bft_init(&b, &cfg), UL_OK);
+    assert_int_equal(ul_bft_rotation_init(&rot, &set), UL_OK);
+    out.n = 0;
+    assert_int_equal(ul_bft_resume(&b, &out, 5, &set, &rot, -1, 2, -1, NULL), UL_OK);
+    assert_int_equal(ul_bft_round_now(&b), 2);
+    proposer = ul_bft_proposer(&b, 2);
+    voter = (proposer + 1) % 4;
+
+    /* Bad arguments: a lock not below the round, a round past the cap. */
+    assert_int_equal(ul_bft_resume(&b, &out, 5, &set, &rot, 0, 2, 2, x), UL_E_ARG);
+    assert_int_equal(ul_bft_resume(&b, &out, 5, &set, &rot, 0, UL_BFT_MAX_ROUND + 1, -1, NULL),
+                     UL_E_ARG);
+
+    out.n = 0;
+    assert_int_equal(ul_bft_resume(&b, &out, 5, &set, &rot, (int32_t)proposer, 2, 1, x), UL_OK);
+    i = find(&out, UL_BFT_ACT_PROPOSAL, 0);
+    assert_true(i >= 0);
+    assert_false(out.a[i].nil);
+    assert_int_equal(out.a[i].round, 2);
+    assert_int_equal(out.a[i].valid_round, -1);
+    assert_memory_equal(out.a[i].value, x, UL_HASH_BYTES);
+
+    out.n = 0;
+    assert_int_equal(ul_bft_resume(&b, &out, 5, &set, &rot, (int32_t)voter, 2, 1, x), UL_OK);
+    assert_int_equal(ul_bft_on_proposal(&b, &out, proposer, 5, 2, y, -1, true), UL_OK);
+    i = find(&out, UL_BFT_ACT_VOTE, UL_VOTE_PREVOTE);
+    assert_true(i >= 0);
+    assert_true(out.a[i].nil); /* locked on x: y gets nil */
+
+    out.n = 0;
+    assert_int_equal(ul_bft_resume(&b, &out, 5, &set, &rot, (int32_t)voter, 2, 1, x), UL_OK);
+    assert_int_equal(ul_bft_on_proposal(&b, &out, proposer, 5, 2, x, -1, true), UL_OK);
+    i = find(&out, UL_BFT_ACT_VOTE, UL_VOTE_PREVOTE);
+    assert_true(i >= 0);
+    assert_false(out.a[i].nil);
+    assert_memory_equal(out.a[i].value, x, UL_HASH_BYTES);
+}
+
 /* Four nodes, every message delivered to every other node in order until the network is quiet. */
 static void test_four_happy_path(void **state)
 {
@@ -455,6 +510,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_validator),
         cmocka_unit_test(test_value_on_demand),
+        cmocka_unit_test(test_resume_locked),
         cmocka_unit_test(test_four_happy_path),
         cmocka_unit_test(test_locking),
         cmocka_unit_test(test_lock_not_released_by_older_round),
