@@ -51,7 +51,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
 all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(PC_FILE) check-client \
@@ -66,6 +66,7 @@ help:
 	@echo "make bench      benchmarks; print figures"
 	@echo "make sim SEEDS=N   the consensus simulator over N seeds (make test runs 100)"
 	@echo "make demo       a dev chain end to end in a temp dir"
+	@echo "make testnet N=4   start N validators on loopback (testnet/run); make testnet-down"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 
 deps:
@@ -165,6 +166,15 @@ bench: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) scripts/demo.sh
+
+# A loopback testnet of N validators in testnet/run (testnet/up.sh --help; TESTNET_ARGS passes
+# more options, e.g. TESTNET_ARGS="--observers 1 --port 28400").
+N ?= 4
+testnet: all
+	@BUILD=$(BUILD) testnet/up.sh $(N) $(TESTNET_ARGS)
+
+testnet-down:
+	@BUILD=$(BUILD) testnet/down.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \

@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libsecp256k1-dev libsodium-dev libleveldb-dev
       libnanomsg-dev libcbor-dev libjansson-dev libcmocka-dev python3-pytest python3-cbor2
-      libcurl4-openssl-dev valgrind hyperfine)
+      libcurl4-openssl-dev valgrind hyperfine nftables)
 missing=()
 for p in "${pkgs[@]}"; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
