@@ -624,7 +624,9 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
         ul_be32_put(w, (uint32_t)p->blen), w += 4;
         memcpy(w, p->block, p->blen), w += p->blen;
         ul_be32_put(w, (uint32_t)p->lclen), w += 4;
-        memcpy(w, p->lc, p->lclen), w += p->lclen;
+        if (p->lclen) { /* none at height 1 */
+            memcpy(w, p->lc, p->lclen), w += p->lclen;
+        }
         lock_len = (size_t)(w - lock);
     }
     bool ok = ul_schema_vote_encode(bytes, sizeof bytes, &len, &v) == UL_OK &&
@@ -953,7 +955,9 @@ static void keep_future(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_
     if (!(f->payload = malloc(len ? len : 1))) {
         return;
     }
-    memcpy(f->payload, p, len);
+    if (len) {
+        memcpy(f->payload, p, len);
+    }
     f->len = len;
     f->kind = kind;
     memcpy(f->from, from, UL_PUBKEY_BYTES);
