@@ -99,6 +99,7 @@ struct ul_cons {
      * pending block. Always a prefix: a tx must never execute before one pooled earlier (a
      * publisher's sequence numbers, a signer's nonces arrive in order). */
     size_t n_in_pending;
+    size_t n_gossip; /* pooled txs still to be sent to peers (the loop skips the scan at 0) */
     uint32_t *index; /* open addressing over pool by leaf hash: pool position + 1, 0 free */
     size_t index_cap;
     uint64_t first_pooled_ms; /* when the pool last became non-empty */
@@ -197,8 +198,9 @@ static void pool_compact(ul_cons *s)
     }
 }
 
-static void pool_drop(pooled *p)
+static void pool_drop(ul_cons *s, pooled *p)
 {
+    s->n_gossip -= p->gossip;
     free(p->tx);
     p->tx = NULL;
 }
@@ -219,6 +221,7 @@ static ul_err pool_add(ul_cons *s, const uint8_t *tx, size_t len, const uint8_t 
     memcpy(p->leaf, leaf, UL_HASH_BYTES);
     memcpy(p->id, id, UL_HASH_BYTES);
     p->gossip = gossip;
+    s->n_gossip += gossip;
     index_put(s, s->n_pool++);
     if (s->first_pooled_ms == 0) {
         s->first_pooled_ms = ul_node_now_ms();
@@ -276,7 +279,7 @@ static void pool_remove_pending(ul_node *n)
     for (size_t i = 0; s->n_pool && (leaf = ul_chain_pending_leaf(n->chain, i)); i++) {
         pooled *p = pool_find(s, leaf);
         if (p) {
-            pool_drop(p);
+            pool_drop(s, p);
         }
     }
     pool_unmark_pending(s);
@@ -297,7 +300,7 @@ static void pool_remove_block(ul_cons *s, const uint8_t *block, size_t blen)
             ul_client_merkle_leaf_hash(leaf, txs[i].ptr, txs[i].len);
             pooled *p = pool_find(s, leaf);
             if (p) {
-                pool_drop(p);
+                pool_drop(s, p);
             }
         }
     }
@@ -566,7 +569,7 @@ static void build_proposal(ul_node *n, uint32_t round)
             break;
         } else { /* a conflict with what was committed or pooled earlier */
             remember_rejected(s, p->id, e);
-            pool_drop(p);
+            pool_drop(s, p);
         }
     }
     pool_compact(s);
@@ -1296,11 +1299,12 @@ static void gossip_txs(ul_node *n)
     ul_cons *s = C(n);
     ul_span *items = NULL;
     size_t k = 0, bytes = 0;
-    for (size_t i = 0; s->peer && i < s->n_pool; i++) {
+    for (size_t i = 0; s->peer && s->n_gossip > 0 && i < s->n_pool; i++) {
         pooled *p = &s->pool[i];
         if (!p->gossip) {
             continue;
         }
+        s->n_gossip--;
         if (!items && !(items = malloc(GOSSIP_MAX_TXS * sizeof *items))) {
             return;
         }
