@@ -1,6 +1,7 @@
 """Multi-validator testnets on loopback, made and broken with the testnet/ scripts: a validator
 killed and restarted, a 2|2 partition and its healing, kill -9 of every node under a publish
-stream, an observer node, and hostile bytes on a validator's peer port.
+stream, an observer node, hostile bytes on a validator's peer port, and a validator-set change
+signed by the live set.
 
 Each test makes its own testnet (testnet/up.sh) in its temporary directory with its own port
 base, and always tears it down (testnet/down.sh, then SIGKILL of anything its pid files still
@@ -544,3 +545,43 @@ def test_hostile_peer_input_is_dropped(testnet, tmp_path):
     c2 = peer_counters(t.rpc(target))
     print("peer counters: before %s, after the hostile rounds %s, at the end %s" % (c0, c1, c2))
     assert c2["received"] > c1["received"], (c1, c2)   # its validators' messages still arrive
+
+
+# --- f: a validator-set change on a live network ------------------------------------------------
+def test_validator_set_change_on_live_testnet(testnet, tmp_path):
+    """Validators 0-2 (3 of 4 power) sign a change that re-weights 0 to power 2 and removes 3.
+    From the next height the new set signs: node 3 follows but takes no submissions, and with
+    1 and 3 down, 0 + 2 (3 of 4 power) still commit, which the old set could not."""
+    t = testnet(4)
+    nodes = t.info["nodes"]
+    keys = [Path(nodes[i]["dir"]) / "validator.key" for i in range(4)]
+    pub = [nodes[i]["pubkey"] for i in range(4)]
+    new_set = [{"pubkey": pub[0], "power": 2}, {"pubkey": pub[1], "power": 1},
+               {"pubkey": pub[2], "power": 1}]
+    set_path = tmp_path / "set.json"
+    set_path.write_text(json.dumps(new_set))
+    r = t.cli(0, "validators", "set", "--file", set_path, "--key", keys[0], "--key", keys[1],
+              "--key", keys[2], json_out=True, timeout_ms=20000)
+    assert r.rc == 0 and r.json["committed"] is True, r
+    h = r.json["height"]
+    t.wait_height(h + 2)
+    for i in t.validators:
+        s = query(t, i, "validators", "show")
+        assert s.rc == 0 and s.json["since"] == h + 1, (i, s)
+        assert sorted((v["pubkey"], v["power"]) for v in s.json["validators"]) == \
+            sorted((v["pubkey"], v["power"]) for v in new_set), (i, s)
+    ctx = Ctx(t.view(3), tmp_path / "work")
+    key, ns = Ctx(t.view(0), tmp_path / "work0").publisher()
+    refused = ctx.cli("namespace", "register", ctx.new_ns(), "--key", key.path, json_out=True)
+    assert refused.rc != 0 and refused.error_name == "UL_E_READ_ONLY", refused
+
+    t.kill(1, 3)
+    ctx.node = t.view(0)
+    committed = [publish_ok(ctx, ns, seq, key) for seq in (1, 2)]
+    for rid, height in committed:
+        release_everywhere(t, rid, height, nodes=[0, 2])
+    t.restart(1, 3)
+    t.wait_height(max(hh for _, hh in committed) + 1)
+    t.converged()
+    t.assert_no_fork()
+    t.audit(3)
