@@ -20,7 +20,6 @@
 #define MAX_TIMERS 32      /* pending core timeouts (3 kinds x a few rounds) */
 #define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
 #define FLUSH_MS 2          /* queued peer messages are retried this often */
-#define TURN_MS 20         /* peer messages handled before timers and queries get their turn */
 
 /* Ordering of what a validator signs at one height and round; persisted before sending so a
  * restarted node never signs a second, different message (no amnesia equivocation). */
@@ -1131,7 +1130,7 @@ static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBK
 void ul_cons_on_peer(ul_node *n)
 {
     ul_cons *s = C(n);
-    uint64_t until = ul_node_now_ms() + TURN_MS;
+    uint64_t until = ul_node_now_ms() + UL_NODE_TURN_MS;
     for (int i = 0; s->peer && i < UL_PEER_RECV_BATCH && ul_node_now_ms() < until; i++) {
         uint32_t kind;
         uint8_t from[UL_PUBKEY_BYTES];
@@ -1294,6 +1293,14 @@ static void resend(ul_node *n)
     }
 }
 
+static void send_txs(ul_node *n, const ul_span *items, size_t k)
+{
+    ul_msg m;
+    ul_msg_init(&m);
+    ul_msg_list(&m, 1, items, k);
+    broadcast_msg(n, UL_PEER_TXS, &m);
+}
+
 static void gossip_txs(ul_node *n)
 {
     ul_cons *s = C(n);
@@ -1312,18 +1319,12 @@ static void gossip_txs(ul_node *n)
         items[k++] = (ul_span){p->tx, p->len};
         bytes += p->len + 8;
         if (k == GOSSIP_MAX_TXS || bytes + UL_MAX_TX_BYTES + 64 > UL_MAX_PEER_PAYLOAD) {
-            ul_msg m;
-            ul_msg_init(&m);
-            ul_msg_list(&m, 1, items, k);
-            broadcast_msg(n, UL_PEER_TXS, &m);
+            send_txs(n, items, k);
             k = 0, bytes = 0;
         }
     }
     if (k) {
-        ul_msg m;
-        ul_msg_init(&m);
-        ul_msg_list(&m, 1, items, k);
-        broadcast_msg(n, UL_PEER_TXS, &m);
+        send_txs(n, items, k);
     }
     free(items);
 }

@@ -17,8 +17,7 @@
 #define DEFAULT_ROUND_TIMEOUT_MS 1000
 #define MIN_ROUND_TIMEOUT_MS 20
 #define MAX_ROUND_TIMEOUT_MS (600 * 1000)
-#define REQUESTS_PER_TURN 64 /* queries served before consensus gets its turn again ... */
-#define TURN_MS 20           /* ... or this long (a submit of 1,024 txs takes longer) */
+#define REQUESTS_PER_TURN 64 /* queries served before consensus gets its turn (or UL_NODE_TURN_MS) */
 #define MAX_HEARTBEAT_MS (3600 * 1000)
 
 static volatile sig_atomic_t stop_requested;
@@ -372,7 +371,7 @@ static void run(ul_node *n, int sock)
         if (ready[1]) {
             ul_cons_on_peer(n);
         }
-        uint64_t until = ul_node_now_ms() + TURN_MS;
+        uint64_t until = ul_node_now_ms() + UL_NODE_TURN_MS;
         for (int i = 0; ready[0] && i < REQUESTS_PER_TURN && ul_node_now_ms() < until; i++) {
             serve_one(n, sock);
             bool more[1] = {false};

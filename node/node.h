@@ -9,6 +9,9 @@
 #include "../p2p/ul_p2p.h"
 
 #define UL_NODE_EP_MAX 512 /* bytes of one endpoint string, NUL included */
+/* Peer messages, then queries, are each handled for at most this long before the loop moves on
+ * (timers, re-sends): a flood of either cannot starve consensus. */
+#define UL_NODE_TURN_MS 20
 
 /* How a node takes part: its peers, its role and its timing. */
 typedef struct {

@@ -41,6 +41,16 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis,
+                          size_t glen)
+{
+    char dir[256];
+    ul_chain *c = NULL;
+    assert_true(snprintf(dir, sizeof dir, "%s/%s", root, name) < (int)sizeof dir);
+    assert_int_equal(ul_chain_open(&c, dir, genesis, glen), UL_OK);
+    return c;
+}
+
 void ul_chainfx_rm_tree(const char *dir)
 {
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -20,6 +20,9 @@ ul_key *ul_chainfx_key(const char *tag, unsigned n);
 void ul_chainfx_tmpdir(char *root, size_t cap, const char *name);
 /* Removes dir and everything below it (not following links). */
 void ul_chainfx_rm_tree(const char *dir);
+/* Opens (creating) the chain of genesis[glen] in root/name; fails the test on any error. */
+ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis,
+                          size_t glen);
 
 /* Out: vs, the n keys with power[i] each, in canonical order (ascending public key). */
 void ul_chainfx_valset(ul_valset *vs, const ul_key *const *keys, const uint64_t *power, size_t n);

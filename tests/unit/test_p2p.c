@@ -112,6 +112,26 @@ static void test_timeout_without_server(void **state)
     ul_p2p_close(req);
 }
 
+/* A socket made without timeouts gets one later: the call that would wait forever gives up
+ * (the alarm turns a hang into a failure). An invalid socket is refused. */
+static void test_set_timeout(void **state)
+{
+    int req;
+    uint8_t *buf;
+    ul_msg q, r;
+    alarm(20);
+    assert_int_equal(ul_p2p_connect(&req, fresh_endpoint(), -1), UL_OK);
+    assert_int_equal(ul_p2p_set_timeout(req, 200), UL_OK);
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    assert_int_equal(ul_p2p_call(req, &q, &r, &buf), UL_E_TIMEOUT);
+    ul_p2p_free(buf);
+    ul_p2p_close(req);
+    assert_int_equal(ul_p2p_set_timeout(req, 200), UL_E_NET);
+    assert_int_equal(ul_p2p_set_timeout(-1, 200), UL_E_NET);
+    alarm(0);
+}
+
 static void test_wait_times_out(void **state)
 {
     int s;
@@ -166,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_second_listener_refused),
         cmocka_unit_test(test_timeout_without_server),
+        cmocka_unit_test(test_set_timeout),
         cmocka_unit_test(test_wait_times_out),
         cmocka_unit_test(test_oversized_dropped),
         cmocka_unit_test(test_bound_delivered),

@@ -91,11 +91,7 @@ static int teardown(void **state)
 
 static ul_chain *open_chain(const fx *f, const char *name)
 {
-    char dir[128];
-    ul_chain *c = NULL;
-    snprintf(dir, sizeof dir, "%s/%s", f->root, name);
-    assert_int_equal(ul_chain_open(&c, dir, f->genesis, f->glen), UL_OK);
-    return c;
+    return ul_chainfx_open(f->root, name, f->genesis, f->glen);
 }
 
 static ul_chain *reopen(const fx *f, ul_chain *c, const char *name)
