@@ -107,8 +107,8 @@ static ul_err verify_sigs(ul_chain *c, const ul_tx *t)
         return UL_OK;
     }
     for (size_t i = 0; i < t->n_sigs; i++) {
-        ul_err e = ul_client_sig_verify(t->sigs[i].sig, ul_exec_domain(t->kind), c->chain_id,
-                                        t->body.ptr, t->body.len, t->sigs[i].pubkey);
+        ul_err e = ul_sig_verify(t->sigs[i].sig, ul_exec_domain(t->kind), c->chain_id,
+                                 t->body.ptr, t->body.len, t->sigs[i].pubkey);
         if (e != UL_OK) {
             return e;
         }

@@ -17,6 +17,14 @@
 #include "../client/ul_client.h"
 #include "../schema/ul_schema.h"
 
+/* ==== Signatures (ledger/keycache.c) ==== */
+
+/* ul_client_sig_verify, same results and codes, with each public key's parse kept per thread
+ * (UL_KEY_CACHE_SLOTS): the node's signature checks (txs, votes, peer envelopes) use this. */
+ul_err ul_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,
+                     const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg, size_t len,
+                     const uint8_t pubkey32[UL_PUBKEY_BYTES]);
+
 /* ==== Store: the LevelDB adapter (ledger/store.c is the only file that includes LevelDB) ==== */
 
 /* Key families: the first key byte. One database per node. Append only. */

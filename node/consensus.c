@@ -1000,8 +1000,8 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
                              v.block_hash)) {
         return; /* not a validator of this height, or already held (re-sends are frequent) */
     }
-    if (ul_client_sig_verify(sig.ptr, UL_DOMAIN_VOTE, ul_chain_id(n->chain), vb.ptr, vb.len,
-                             pub.ptr) != UL_OK) {
+    if (ul_sig_verify(sig.ptr, UL_DOMAIN_VOTE, ul_chain_id(n->chain), vb.ptr, vb.len,
+                      pub.ptr) != UL_OK) {
         return;
     }
     if (!vote_hold(s, &v, (uint32_t)idx, vb.ptr, vb.len, sig.ptr)) {

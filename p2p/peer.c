@@ -295,7 +295,7 @@ static ul_err check(ul_peer *p, const uint8_t *buf, size_t len, ul_envelope *env
     /* A decoded envelope re-encodes to its own bytes, so its signed map always fits. */
     e = ul_schema_envelope_signed_encode(p->scratch, UL_MAX_PEER_ENVELOPE_BYTES, &n, env);
     if (e == UL_OK) {
-        e = ul_client_sig_verify(env->sig, UL_DOMAIN_PEER, p->chain_id, p->scratch, n, env->from);
+        e = ul_sig_verify(env->sig, UL_DOMAIN_PEER, p->chain_id, p->scratch, n, env->from);
     }
     if (e != UL_OK) {
         p->st.bad_sig++;

@@ -139,6 +139,9 @@
  * verified once although it runs at mempool admission, in the proposal and again at commit:
  * twice the pool holds a full pool plus the blocks it drains into. 40 bytes each (~5 MiB). */
 #define UL_MAX_SIG_CACHE (2 * UL_MAX_MEMPOOL)
+/* Parsed public keys a node keeps per verifying thread (ledger/keycache.c), direct-mapped: a
+ * power of two, larger than the signers a consortium has at once (~100 B each, 24 KiB). */
+#define UL_KEY_CACHE_SLOTS 256
 /* Blocks returned by one range query (audit over the wire, export). */
 #define UL_MAX_BLOCK_RANGE 64
 /* Releases listed by one history query. */
