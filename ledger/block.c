@@ -240,7 +240,36 @@ ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const
 /* Executes block into the pending block and seals it, with signatures already verified (pre) or
  * not (NULL: verified here, on all cores, skipping cached txs). On error the pending block is
  * empty. */
-static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const ul_txhash *pre)
+/* Hashes the txs of a block that known does not name, verifying their signatures on every core
+ * (ul_verify_block_sigs); the named ones take the caller's hashes, and exec takes their
+ * signatures from the cache, or verifies them if it no longer holds them. */
+static ul_err hash_unknown(ul_chain *c, const ul_block *b, ul_tx_known_fn known, void *ctx,
+                           ul_txhash *own)
+{
+    size_t m = 0;
+    ul_span *sub = malloc((b->n_txs ? b->n_txs : 1) * sizeof *sub);
+    ul_txhash *subh = malloc((b->n_txs ? b->n_txs : 1) * sizeof *subh);
+    size_t *at = malloc((b->n_txs ? b->n_txs : 1) * sizeof *at);
+    ul_err e = sub && subh && at ? UL_OK : UL_E_NOMEM;
+    for (size_t i = 0; e == UL_OK && i < b->n_txs; i++) {
+        if (!known(ctx, b->txs[i].ptr, b->txs[i].len, &own[i])) {
+            sub[m] = b->txs[i];
+            at[m++] = i;
+        }
+    }
+    if (e == UL_OK && m > 0 && (e = ul_verify_block_sigs(c, sub, m, subh)) == UL_OK) {
+        for (size_t j = 0; j < m; j++) {
+            own[at[j]] = subh[j];
+        }
+    }
+    free(sub);
+    free(subh);
+    free(at);
+    return e;
+}
+
+static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const ul_txhash *pre,
+                      ul_tx_known_fn known, void *ctx)
 {
     ul_txhash *own = NULL;
     ul_block b;
@@ -250,7 +279,8 @@ static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const
     ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
     ul_err e = txs ? UL_OK : UL_E_NOMEM;
     ul_chain_discard(c);
-    if (e != UL_OK || (e = ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, block, block_len)) ||
+    /* Split only: every tx is decoded in full when it executes below. */
+    if (e != UL_OK || (e = ul_schema_block_split(&b, txs, UL_MAX_BLOCK_TXS, block, block_len)) ||
         (e = ul_schema_header_decode(&want, b.header.ptr, b.header.len)) != UL_OK) {
         goto out;
     }
@@ -263,13 +293,15 @@ static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const
     }
     if (!pre) {
         own = malloc((b.n_txs ? b.n_txs : 1) * sizeof *own);
-        e = own ? ul_verify_block_sigs(c, b.txs, b.n_txs, own) : UL_E_NOMEM;
+        e = !own     ? UL_E_NOMEM
+            : known ? hash_unknown(c, &b, known, ctx, own)
+                    : ul_verify_block_sigs(c, b.txs, b.n_txs, own);
         if (e != UL_OK) {
             goto out;
         }
         pre = own;
     }
-    c->sigs_checked = true;
+    c->sigs_checked = !known;
     for (size_t i = 0; i < b.n_txs && e == UL_OK; i++) {
         c->pre = &pre[i];
         e = ul_chain_submit(c, b.txs[i].ptr, b.txs[i].len, id);
@@ -297,7 +329,13 @@ out:
 ul_err ul_chain_prepare(ul_chain *c, const uint8_t *block, size_t len,
                         uint8_t hash32[UL_HASH_BYTES])
 {
-    ul_err e = prepare(c, block, len, NULL);
+    return ul_chain_prepare_known(c, block, len, NULL, NULL, hash32);
+}
+
+ul_err ul_chain_prepare_known(ul_chain *c, const uint8_t *block, size_t len, ul_tx_known_fn known,
+                              void *ctx, uint8_t hash32[UL_HASH_BYTES])
+{
+    ul_err e = prepare(c, block, len, NULL, known, ctx);
     if (e == UL_OK && hash32) {
         memcpy(hash32, c->sealed_hash, UL_HASH_BYTES);
     }
@@ -307,7 +345,7 @@ ul_err ul_chain_prepare(ul_chain *c, const uint8_t *block, size_t len,
 ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
                               const uint8_t *commit, size_t commit_len, const ul_txhash *pre)
 {
-    ul_err e = prepare(c, block, block_len, pre);
+    ul_err e = prepare(c, block, block_len, pre, NULL, NULL);
     return e != UL_OK ? e : ul_chain_commit(c, commit, commit_len);
 }
 

@@ -231,6 +231,15 @@ ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[
     return UL_OK;
 }
 
+ul_err ul_chain_submit_known(ul_chain *c, const uint8_t *tx, size_t len, const ul_txhash *h,
+                             uint8_t id32[UL_HASH_BYTES])
+{
+    c->pre = h;
+    ul_err e = ul_chain_submit(c, tx, len, id32);
+    c->pre = NULL;
+    return e;
+}
+
 ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
                         uint8_t leaf32[UL_HASH_BYTES])
 {

@@ -44,11 +44,6 @@ size_t ul_key_h(uint8_t *k, uint8_t family, uint64_t h);
 size_t ul_key_hi(uint8_t *k, uint8_t family, uint64_t h, uint32_t i);
 size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES]);
 
-/* Hashes of a tx that do not depend on state: its RFC 9162 leaf hash and its id. */
-typedef struct {
-    uint8_t leaf[UL_HASH_BYTES];
-    uint8_t id[UL_HASH_BYTES];
-} ul_txhash;
 
 typedef struct {
     uint8_t *bytes;

@@ -212,10 +212,22 @@ size_t ul_chain_pending_count(const ul_chain *c);
 ul_store *ul_chain_store(ul_chain *c);
 ul_log *ul_chain_log(ul_chain *c);
 
+/* Hashes of a tx that do not depend on state: its RFC 9162 leaf hash and its id (the release id
+ * for a publish, else the SHA-256 of the tx), as ul_chain_check_tx gives them. */
+typedef struct {
+    uint8_t leaf[UL_HASH_BYTES];
+    uint8_t id[UL_HASH_BYTES];
+} ul_txhash;
+
 /* Validates tx and executes it into the pending block. Out: id32 — the release id (SHA-256 of the
  * record body) for a publish, the SHA-256 of the tx bytes otherwise. On any error the pending
  * block is unchanged. UL_E_BUSY when the pending block is full (commit first). */
 ul_err ul_chain_submit(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES]);
+/* ul_chain_submit for a tx this process checked with ul_chain_check_tx, byte for byte: h is
+ * what that gave, so the tx is not hashed again (its signatures are taken from the signature
+ * cache, or verified again if the cache no longer holds them). */
+ul_err ul_chain_submit_known(ul_chain *c, const uint8_t *tx, size_t len, const ul_txhash *h,
+                             uint8_t id32[UL_HASH_BYTES]);
 
 /* Computes the header of the pending block (proposer, time) without committing. */
 ul_err ul_chain_seal(ul_chain *c, const uint8_t proposer32[UL_PUBKEY_BYTES], uint64_t time_ms,
@@ -255,6 +267,13 @@ ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const
  * Out: hash32 (optional): the sealed header's hash, the one validators vote for. */
 ul_err ul_chain_prepare(ul_chain *c, const uint8_t *block, size_t len,
                         uint8_t hash32[UL_HASH_BYTES]);
+/* Says whether the caller checked tx[len] with ul_chain_check_tx (these very bytes), and if so
+ * gives the hashes that returned. */
+typedef bool (*ul_tx_known_fn)(void *ctx, const uint8_t *tx, size_t len, ul_txhash *h);
+/* ul_chain_prepare, taking the hashes of the txs known(ctx, ...) names from the caller (a node's
+ * pool) instead of hashing them again; the others are hashed and verified as there. */
+ul_err ul_chain_prepare_known(ul_chain *c, const uint8_t *block, size_t len, ul_tx_known_fn known,
+                              void *ctx, uint8_t hash32[UL_HASH_BYTES]);
 /* Returns: true when the pending block is sealed (ul_chain_seal, ul_chain_prepare), with its
  *          header hash in hash32 (optional); false otherwise (hash32 untouched). */
 bool ul_chain_sealed(const ul_chain *c, uint8_t hash32[UL_HASH_BYTES]);

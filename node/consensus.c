@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "../ledger/ul_bft.h"
 #include "node.h"
 
@@ -52,7 +54,8 @@ typedef struct {
     size_t len;
     uint8_t leaf[UL_HASH_BYTES];
     uint8_t id[UL_HASH_BYTES];
-    bool gossip; /* still to be sent to peers */
+    uint64_t bytes_hash; /* keyed hash of tx: finds a proposal's tx here without SHA-256 */
+    bool gossip;         /* still to be sent to peers */
 } pooled;
 
 typedef struct {
@@ -100,7 +103,9 @@ struct ul_cons {
     size_t n_in_pending;
     size_t n_gossip; /* pooled txs still to be sent to peers (the loop skips the scan at 0) */
     uint32_t *index; /* open addressing over pool by leaf hash: pool position + 1, 0 free */
+    uint32_t *bindex; /* the same over pool by bytes_hash */
     size_t index_cap;
+    uint8_t bytes_key[crypto_shorthash_KEYBYTES]; /* random: peers cannot aim at one slot */
     uint64_t first_pooled_ms; /* when the pool last became non-empty */
     struct {
         uint8_t id[UL_HASH_BYTES];
@@ -161,6 +166,33 @@ static pooled *pool_find(ul_cons *s, const uint8_t leaf[UL_HASH_BYTES])
     return NULL;
 }
 
+static uint64_t bytes_hash(const ul_cons *s, const uint8_t *tx, size_t len)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    uint64_t v;
+    crypto_shorthash(h, tx, len, s->bytes_key);
+    memcpy(&v, h, sizeof v);
+    return v;
+}
+
+/* A pooled tx with exactly these bytes, found by a keyed short hash (SipHash) and compared in
+ * full: what a received proposal's txs are matched with, so the pool's hashes are reused. */
+static pooled *pool_find_bytes(ul_cons *s, const uint8_t *tx, size_t len)
+{
+    uint64_t bh = bytes_hash(s, tx, len);
+    for (size_t i = (size_t)bh & (s->index_cap - 1), k = 0; k < s->index_cap;
+         i = (i + 1) & (s->index_cap - 1), k++) {
+        if (s->bindex[i] == 0) {
+            return NULL;
+        }
+        pooled *p = &s->pool[s->bindex[i] - 1];
+        if (p->bytes_hash == bh && p->len == len && memcmp(p->tx, tx, len) == 0) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
 static void index_put(ul_cons *s, size_t pos)
 {
     size_t i = slot_of(s, s->pool[pos].leaf);
@@ -168,6 +200,31 @@ static void index_put(ul_cons *s, size_t pos)
         i = (i + 1) & (s->index_cap - 1);
     }
     s->index[i] = (uint32_t)pos + 1;
+    i = (size_t)s->pool[pos].bytes_hash & (s->index_cap - 1);
+    while (s->bindex[i] != 0) {
+        i = (i + 1) & (s->index_cap - 1);
+    }
+    s->bindex[i] = (uint32_t)pos + 1;
+}
+
+/* For ul_chain_prepare_known: the pool holds only txs ul_chain_check_tx passed, with the hashes
+ * it gave; a match is byte for byte. */
+static bool pool_known(void *ctx, const uint8_t *tx, size_t len, ul_txhash *h)
+{
+    pooled *p = pool_find_bytes(ctx, tx, len);
+    if (p) {
+        memcpy(h->leaf, p->leaf, UL_HASH_BYTES);
+        memcpy(h->id, p->id, UL_HASH_BYTES);
+    }
+    return p != NULL;
+}
+
+static ul_txhash hashes_of(const pooled *p)
+{
+    ul_txhash h;
+    memcpy(h.leaf, p->leaf, UL_HASH_BYTES);
+    memcpy(h.id, p->id, UL_HASH_BYTES);
+    return h;
 }
 
 static void remember_rejected(ul_cons *s, const uint8_t id[UL_HASH_BYTES], ul_err e)
@@ -189,6 +246,7 @@ static void pool_compact(ul_cons *s)
     }
     s->n_pool = m;
     memset(s->index, 0, s->index_cap * sizeof *s->index);
+    memset(s->bindex, 0, s->index_cap * sizeof *s->bindex);
     for (size_t i = 0; i < m; i++) {
         index_put(s, i);
     }
@@ -219,6 +277,7 @@ static ul_err pool_add(ul_cons *s, const uint8_t *tx, size_t len, const uint8_t 
     p->len = len;
     memcpy(p->leaf, leaf, UL_HASH_BYTES);
     memcpy(p->id, id, UL_HASH_BYTES);
+    p->bytes_hash = bytes_hash(s, tx, len);
     p->gossip = gossip;
     s->n_gossip += gossip;
     index_put(s, s->n_pool++);
@@ -256,7 +315,10 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, uint8_t id[UL_H
     }
     bool execute = from_client && pending_open(n) && s->n_in_pending == s->n_pool &&
                    ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS;
-    if (execute && (e = ul_chain_submit(n->chain, tx, len, id)) != UL_OK) {
+    ul_txhash h;
+    memcpy(h.leaf, leaf, UL_HASH_BYTES);
+    memcpy(h.id, id, UL_HASH_BYTES);
+    if (execute && (e = ul_chain_submit_known(n->chain, tx, len, &h, id)) != UL_OK) {
         return e;
     }
     if ((e = pool_add(s, tx, len, leaf, id, from_client)) != UL_OK) {
@@ -293,11 +355,9 @@ static void pool_remove_block(ul_cons *s, const uint8_t *block, size_t blen)
         return;
     }
     ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
-    if (txs && ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, block, blen) == UL_OK) {
+    if (txs && ul_schema_block_split(&b, txs, UL_MAX_BLOCK_TXS, block, blen) == UL_OK) {
         for (size_t i = 0; i < b.n_txs; i++) {
-            uint8_t leaf[UL_HASH_BYTES];
-            ul_client_merkle_leaf_hash(leaf, txs[i].ptr, txs[i].len);
-            pooled *p = pool_find(s, leaf);
+            pooled *p = pool_find_bytes(s, txs[i].ptr, txs[i].len);
             if (p) {
                 pool_drop(s, p);
             }
@@ -538,7 +598,7 @@ static ul_err prepare_prop(ul_node *n, const held_prop *p)
     if (p->lclen && (e = ul_chain_replace_commit(n->chain, p->lc, p->lclen)) != UL_OK) {
         return e;
     }
-    if ((e = ul_chain_prepare(n->chain, p->block, p->blen, h)) != UL_OK) {
+    if ((e = ul_chain_prepare_known(n->chain, p->block, p->blen, pool_known, C(n), h)) != UL_OK) {
         return e;
     }
     return memcmp(h, p->hash, UL_HASH_BYTES) == 0 ? UL_OK : UL_E_ROOT_MISMATCH;
@@ -561,7 +621,8 @@ static void build_proposal(ul_node *n, uint32_t round)
          i < s->n_pool && ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS; i++) {
         pooled *p = &s->pool[i];
         uint8_t id[UL_HASH_BYTES];
-        ul_err e = ul_chain_submit(n->chain, p->tx, p->len, id);
+        ul_txhash known = hashes_of(p);
+        ul_err e = ul_chain_submit_known(n->chain, p->tx, p->len, &known, id);
         if (e == UL_OK) {
             executed++;
         } else if (e == UL_E_BUSY) {
@@ -1021,7 +1082,6 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     ul_msg m;
     uint64_t height, round, vr = 0;
     ul_span block, lc = {NULL, 0};
-    ul_block b;
     if (ul_msg_decode(&m, p, len) != UL_OK || ul_msg_get_uint(&m, 1, &height) != UL_OK ||
         ul_msg_get_uint(&m, 2, &round) != UL_OK || ul_msg_get_bytes(&m, 4, &block) != UL_OK ||
         round > UL_BFT_MAX_ROUND) {
@@ -1051,15 +1111,14 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     if (again && again->blen == block.len && memcmp(again->block, block.ptr, block.len) == 0) {
         return; /* a re-send of what we hold: no need to decode megabytes again */
     }
-    ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
+    /* The header names the block; its txs are decoded once, when prepare_prop executes them. */
     uint8_t hash[UL_HASH_BYTES];
-    ul_err e = txs ? ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, block.ptr, block.len)
-                   : UL_E_NOMEM;
-    free(txs);
+    ul_span header;
+    ul_err e = ul_schema_block_header(&header, block.ptr, block.len);
     if (e != UL_OK) {
         return;
     }
-    ul_client_sha256(hash, b.header.ptr, b.header.len);
+    ul_client_sha256(hash, header.ptr, header.len);
     held_prop *same = prop_find(s, hash, (int64_t)round);
     if (same || prop_find(s, NULL, (int64_t)round)) {
         if (!same) { /* a second block for one round: the core reports it */
@@ -1465,9 +1524,11 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
     s->votes = malloc(UL_MAX_HELD_VOTES * sizeof *s->votes);
     s->pool = malloc(UL_MAX_MEMPOOL * sizeof *s->pool);
     s->index = calloc(s->index_cap, sizeof *s->index);
-    if (!s->votes || !s->pool || !s->index) {
+    s->bindex = calloc(s->index_cap, sizeof *s->bindex);
+    if (!s->votes || !s->pool || !s->index || !s->bindex) {
         return UL_E_NOMEM;
     }
+    randombytes_buf(s->bytes_key, sizeof s->bytes_key);
     for (size_t i = 0; i < UL_MAX_PEERS; i++) {
         s->sync_sock[i] = -1;
     }
@@ -1517,6 +1578,7 @@ void ul_cons_close(ul_node *n)
     free(s->votes);
     free(s->pool);
     free(s->index);
+    free(s->bindex);
     free(s);
     n->cons = NULL;
 }

@@ -439,6 +439,13 @@ ul_err ul_schema_block_encode(uint8_t *out, size_t cap, size_t *out_len, ul_span
 /* In: txs is a caller array of cap spans; out->txs is set to it. UL_E_LIMIT if more txs. */
 ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
                               size_t len);
+/* ul_schema_block_decode with each tx checked only as a canonical CBOR map, not decoded as a
+ * tx: for a caller that decodes every tx next (execution), so each is decoded once. */
+ul_err ul_schema_block_split(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
+                             size_t len);
+/* Only a block's header (checked as a header), without walking its txs: enough to name a
+ * proposal by its hash before executing it, which decodes every tx. The txs are unchecked. */
+ul_err ul_schema_block_header(ul_span *header, const uint8_t *in, size_t len);
 
 /* ---- Merkle proofs --------------------------------------------------------------------------- */
 
