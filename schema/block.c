@@ -120,7 +120,11 @@ static ul_err block_run(ul_block_ctx *b, const uint8_t *in, size_t len)
 
 ul_err ul_schema_block_header(ul_span *header, const uint8_t *in, size_t len)
 {
-    if (header == NULL || (in == NULL && len > 0)) {
+    if (header == NULL) {
+        return UL_E_ARG;
+    }
+    *header = (ul_span){NULL, 0};
+    if (in == NULL && len > 0) {
         return UL_E_ARG;
     }
     if (len > UL_MAX_BLOCK_BYTES) {

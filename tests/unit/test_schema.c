@@ -3112,6 +3112,254 @@ static void test_block_tx_count(void **state)
     free(huge);
 }
 
+/* ---- Block header alone, block split -------------------------------------------------------- */
+
+/* The example header in a block of txs[0..n) (ul_schema_block_encode). Returns its length. */
+static size_t ex_block(uint8_t *out, size_t cap, const ul_span *txs, size_t n)
+{
+    size_t len = 0;
+    build_parts();
+    assert_int_equal(ul_schema_block_encode(out, cap, &len, (ul_span){e_header, n_header}, txs, n),
+                     UL_OK);
+    return len;
+}
+
+/* Block blk[len] with its txs array replaced by one holding txs[0..n) verbatim, unchecked (the
+ * encoder would refuse what is not a tx). Returns the new length. */
+static size_t with_txs(uint8_t *out, size_t cap, const uint8_t *blk, size_t len,
+                       const ul_span *txs, size_t n)
+{
+    ul_cbor_writer *w = vbegin();
+    ul_cbor_put_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        ul_cbor_put_raw(w, txs[i]);
+    }
+    return edit_map(out, cap, blk, len, 2, vbuf, vend());
+}
+
+/* ul_schema_block_header on in[len]; on an error, checks *header was cleared to {NULL, 0}. */
+static ul_err blk_hdr(ul_span *header, const uint8_t *in, size_t len)
+{
+    *header = ul_span_str("not cleared");
+    ul_err e = ul_schema_block_header(header, in, len);
+    if (e != UL_OK) {
+        assert_null(header->ptr);
+        assert_int_equal(header->len, 0);
+    }
+    return e;
+}
+
+/* ul_schema_block_header gives the span ul_schema_block_decode gives, without reading the txs:
+ * a block whose txs are no txs (or cut short) still has its header. Refused: NULL arguments
+ * (UL_E_ARG), over UL_MAX_BLOCK_BYTES (UL_E_LIMIT), and with the header span cleared: another
+ * number of entries than two, a first key other than 1 (UL_E_SCHEMA_FIELD), a header that is not
+ * a map (UL_E_CBOR_TYPE) or not a valid header (the header decoder's error), input cut inside
+ * the header. */
+static void test_block_header(void **state)
+{
+    static uint8_t blk[BIG], x[BIG], hx[UL_MAX_HEADER_BYTES + 64];
+    static ul_span txs[4];
+    static const uint8_t map11[] = {0xa1, 0x01, 0x01}, arr[] = {0x82, 0x01, 0x02};
+    uint8_t stx[128];
+    ul_block b;
+    ul_header hd;
+    ul_span h;
+    size_t len, xl;
+    build_parts();
+    const ul_span hdr = {e_header, n_header};
+    const ul_span ex_txs[3] = {{e_tx_reg, n_tx_reg}, {e_tx_pub, n_tx_pub}, {stx, small_tx(stx, 7)}};
+
+    for (size_t n = 0; n <= 3; n++) {
+        len = ex_block(blk, sizeof blk, ex_txs, n);
+        assert_int_equal(ul_schema_block_decode(&b, txs, 4, blk, len), UL_OK);
+        assert_int_equal(blk_hdr(&h, blk, len), UL_OK);
+        assert_ptr_equal(h.ptr, b.header.ptr);
+        assert_int_equal(h.len, b.header.len);
+        assert_true(ul_span_eq(h, hdr));
+    }
+    /* Txs that are no txs: a canonical map that is not a tx, an array, a cut block. */
+    len = ex_block(blk, sizeof blk, ex_txs, 2);
+    const ul_span not_tx[2][2] = {{ex_txs[0], {map11, sizeof map11}},
+                                  {{arr, sizeof arr}, ex_txs[1]}};
+    for (size_t k = 0; k < 2; k++) {
+        xl = with_txs(x, sizeof x, blk, len, not_tx[k], 2);
+        assert_int_not_equal(ul_schema_block_decode(&b, txs, 4, x, xl), UL_OK);
+        assert_int_equal(blk_hdr(&h, x, xl), UL_OK);
+        assert_ptr_equal(h.ptr, x + 2); /* a2 01 | header */
+        assert_true(ul_span_eq(h, hdr));
+    }
+    assert_int_equal(blk_hdr(&h, blk, len - 1), UL_OK); /* the last tx cut short */
+    assert_true(ul_span_eq(h, hdr));
+    /* Every cut inside the header (or before it) is refused. */
+    for (size_t cut = 0; cut < 2 + n_header; cut++) {
+        assert_int_not_equal(blk_hdr(&h, blk, cut), UL_OK);
+    }
+    assert_int_equal(blk_hdr(&h, blk, 2 + n_header), UL_OK); /* the header whole, no txs */
+
+    /* Arguments and the size bound (at the bound the block is read; one byte past, not). That
+     * these two clear the span too is test_block_header_cleared's. */
+    assert_int_equal(ul_schema_block_header(NULL, blk, len), UL_E_ARG);
+    assert_int_equal(ul_schema_block_header(&h, NULL, len), UL_E_ARG);
+    assert_int_not_equal(blk_hdr(&h, NULL, 0), UL_OK);
+    uint8_t *huge = calloc(1, (size_t)UL_MAX_BLOCK_BYTES + 1);
+    assert_non_null(huge);
+    memcpy(huge, blk, len);
+    assert_int_equal(blk_hdr(&h, huge, UL_MAX_BLOCK_BYTES), UL_OK);
+    assert_ptr_equal(h.ptr, huge + 2);
+    assert_int_equal(ul_schema_block_header(&h, huge, (size_t)UL_MAX_BLOCK_BYTES + 1), UL_E_LIMIT);
+    free(huge);
+
+    /* One entry, three, none. */
+    xl = edit_map(x, sizeof x, blk, len, 2, NULL, 0);
+    assert_int_equal(blk_hdr(&h, x, xl), UL_E_SCHEMA_FIELD);
+    ul_cbor_put_uint(vbegin(), 0);
+    xl = edit_map(x, sizeof x, blk, len, 3, vbuf, vend());
+    assert_int_equal(blk_hdr(&h, x, xl), UL_E_SCHEMA_FIELD);
+    assert_int_equal(blk_hdr(&h, (const uint8_t *)"\xa0", 1), UL_E_SCHEMA_FIELD);
+    /* A valid header under another first key: 0, 2. */
+    for (uint64_t key = 0; key <= 2; key += 2) {
+        ul_cbor_writer *w = vbegin();
+        ul_cbor_put_map(w, 2);
+        ul_cbor_put_uint(w, key);
+        ul_cbor_put_raw(w, hdr);
+        ul_cbor_put_uint(w, key + 1);
+        ul_cbor_put_array(w, 0);
+        xl = vend();
+        assert_int_equal(blk_hdr(&h, vbuf, xl), UL_E_SCHEMA_FIELD);
+    }
+    /* A header that is not a map: an array, the header's bytes in a byte string, a uint. */
+    ul_cbor_put_bytes(vbegin(), e_header, n_header);
+    size_t bl = vend();
+    memcpy(hx, vbuf, bl);
+    const ul_span not_map[3] = {{arr, sizeof arr}, {hx, bl}, {(const uint8_t *)"\x01", 1}};
+    for (size_t k = 0; k < 3; k++) {
+        xl = edit_map(x, sizeof x, blk, len, 1, not_map[k].ptr, not_map[k].len);
+        assert_int_equal(blk_hdr(&h, x, xl), UL_E_CBOR_TYPE);
+    }
+    /* A map that is not a valid header: the header decoder's verdict, each field missing, another
+     * version, an empty map. */
+    for (uint64_t k = 1; k <= 13; k++) {
+        size_t hl;
+        if (k <= 12) {
+            hl = edit_map(hx, sizeof hx, e_header, n_header, k, NULL, 0);
+        } else {
+            memcpy(hx, e_header, n_header);
+            hl = n_header;
+            hx[2] = 0x02; /* a c | 01 01 -> 01 02: version 2 */
+        }
+        ul_err want = ul_schema_header_decode(&hd, hx, hl);
+        assert_int_equal(want, k <= 12 ? UL_E_SCHEMA_FIELD : UL_E_VERSION);
+        xl = edit_map(x, sizeof x, blk, len, 1, hx, hl);
+        assert_int_equal(blk_hdr(&h, x, xl), want);
+    }
+    xl = edit_map(x, sizeof x, blk, len, 1, (const uint8_t *)"\xa0", 1);
+    assert_int_equal(blk_hdr(&h, x, xl), UL_E_SCHEMA_FIELD);
+}
+
+/* The header span is {NULL, 0} after every error, also the early ones: input NULL with a length
+ * (UL_E_ARG) and input over UL_MAX_BLOCK_BYTES (UL_E_LIMIT), as after the others. */
+static void test_block_header_cleared(void **state)
+{
+    static uint8_t blk[BIG];
+    ul_span h;
+    build_parts();
+    const ul_span one[1] = {{e_tx_reg, n_tx_reg}};
+    size_t len = ex_block(blk, sizeof blk, one, 1);
+    assert_int_equal(blk_hdr(&h, NULL, len), UL_E_ARG);
+    uint8_t *huge = calloc(1, (size_t)UL_MAX_BLOCK_BYTES + 1);
+    assert_non_null(huge);
+    memcpy(huge, blk, len);
+    ul_err e = blk_hdr(&h, huge, (size_t)UL_MAX_BLOCK_BYTES + 1);
+    free(huge);
+    assert_int_equal(e, UL_E_LIMIT);
+}
+
+/* ul_schema_block_split and ul_schema_block_decode agree on valid blocks (header span, count,
+ * each tx span, the caller's array); split also takes a tx that is a canonical map but no tx.
+ * It refuses a tx that is not a map (UL_E_CBOR_TYPE) or not canonical, more txs than cap
+ * (UL_E_LIMIT), trailing bytes, a cut block and a header that is not valid. */
+static void test_block_split(void **state)
+{
+    static uint8_t blk[BIG], x[BIG], hx[UL_MAX_HEADER_BYTES];
+    static ul_span dtx[4], stxs[4];
+    static const uint8_t map11[] = {0xa1, 0x01, 0x01}, empty[] = {0xa0};
+    uint8_t stx[128];
+    ul_block d, s;
+    size_t len, xl;
+    build_parts();
+    const ul_span ex_txs[3] = {{e_tx_reg, n_tx_reg}, {e_tx_pub, n_tx_pub}, {stx, small_tx(stx, 7)}};
+
+    for (size_t n = 0; n <= 3; n++) {
+        len = ex_block(blk, sizeof blk, ex_txs, n);
+        memset(dtx, 0, sizeof dtx);
+        memset(stxs, 0, sizeof stxs);
+        assert_int_equal(ul_schema_block_decode(&d, dtx, 4, blk, len), UL_OK);
+        assert_int_equal(ul_schema_block_split(&s, stxs, 4, blk, len), UL_OK);
+        assert_ptr_equal(s.header.ptr, d.header.ptr);
+        assert_int_equal(s.header.len, d.header.len);
+        assert_int_equal(s.n_txs, n);
+        assert_int_equal(s.n_txs, d.n_txs);
+        assert_ptr_equal(s.txs, stxs);
+        for (size_t i = 0; i < n; i++) {
+            assert_ptr_equal(s.txs[i].ptr, d.txs[i].ptr);
+            assert_int_equal(s.txs[i].len, d.txs[i].len);
+            assert_true(ul_span_eq(s.txs[i], ex_txs[i]));
+        }
+        assert_int_equal(ul_schema_block_split(&s, stxs, n, blk, len), UL_OK); /* cap exactly n */
+        if (n > 0) {
+            assert_int_equal(ul_schema_block_split(&s, stxs, n - 1, blk, len), UL_E_LIMIT);
+            assert_int_equal(ul_schema_block_split(&s, NULL, 0, blk, len), UL_E_LIMIT);
+        }
+    }
+    /* Canonical maps that are no txs: taken by split, refused by decode. */
+    len = ex_block(blk, sizeof blk, ex_txs, 2);
+    const ul_span maps[3] = {ex_txs[0], {map11, sizeof map11}, {empty, 1}};
+    xl = with_txs(x, sizeof x, blk, len, maps, 3);
+    assert_int_not_equal(ul_schema_block_decode(&d, dtx, 4, x, xl), UL_OK);
+    assert_int_equal(ul_schema_block_split(&s, stxs, 4, x, xl), UL_OK);
+    assert_int_equal(s.n_txs, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(ul_span_eq(s.txs[i], maps[i]));
+        assert_true(s.txs[i].ptr > x && s.txs[i].ptr + s.txs[i].len <= x + xl); /* in the block */
+    }
+    assert_int_equal(ul_schema_block_split(&s, stxs, 2, x, xl), UL_E_LIMIT);
+    /* Trailing bytes, every cut. */
+    x[xl] = 0x00;
+    assert_int_equal(ul_schema_block_split(&s, stxs, 4, x, xl + 1), UL_E_CBOR_TRAILING);
+    memcpy(x, blk, len);
+    x[len] = 0xa0;
+    assert_int_equal(ul_schema_block_split(&s, stxs, 4, x, len + 1), UL_E_CBOR_TRAILING);
+    for (size_t cut = 0; cut < len; cut++) {
+        assert_int_not_equal(ul_schema_block_split(&s, stxs, 4, blk, cut), UL_OK);
+    }
+    /* A tx that is not a map. */
+    static const char *const not_map[] = {"82 01 02", "01", "41 00", "61 61", "80"};
+    for (size_t k = 0; k < sizeof not_map / sizeof not_map[0]; k++) {
+        bytes *t = hb(not_map[k]);
+        const ul_span two[2] = {ex_txs[0], {t->b, t->n}};
+        xl = with_txs(x, sizeof x, blk, len, two, 2);
+        assert_int_equal(ul_schema_block_split(&s, stxs, 4, x, xl), UL_E_CBOR_TYPE);
+    }
+    /* A map that is not canonical: a key or value not in its shortest form (also nested), keys
+     * out of order, an indefinite length. */
+    static const char *const noncanon[] = {"a1 18 01 01", "a1 01 19 00 01", "a1 01 a1 01 18 02",
+                                           "a2 02 00 01 00", "a1 01 a2 03 00 02 00",
+                                           "bf 01 01 ff", "a1 01 5f 41 00 ff", "a1 01 b9 00 00"};
+    for (size_t k = 0; k < sizeof noncanon / sizeof noncanon[0]; k++) {
+        bytes *t = hb(noncanon[k]);
+        const ul_span two[2] = {ex_txs[0], {t->b, t->n}};
+        xl = with_txs(x, sizeof x, blk, len, two, 2);
+        assert_int_equal(ul_schema_block_split(&s, stxs, 4, x, xl), UL_E_CBOR_NONCANONICAL);
+    }
+    /* The header is still checked in full. */
+    size_t hl = edit_map(hx, sizeof hx, e_header, n_header, 12, NULL, 0);
+    xl = edit_map(x, sizeof x, blk, len, 1, hx, hl);
+    assert_int_equal(ul_schema_block_split(&s, stxs, 4, x, xl), UL_E_SCHEMA_FIELD);
+    /* Arguments. */
+    assert_int_equal(ul_schema_block_split(NULL, stxs, 4, blk, len), UL_E_ARG);
+    assert_int_equal(ul_schema_block_split(&s, NULL, 1, blk, len), UL_E_ARG);
+}
+
 /* ---- Bundle sections (version 2) ------------------------------------------------------------ */
 
 /* One example of every section kind (a stream no device would accept in this order: the codec
@@ -4179,6 +4427,9 @@ int main(void)
         cmocka_unit_test(test_proofs),
         cmocka_unit_test(test_block),
         cmocka_unit_test(test_block_tx_count),
+        cmocka_unit_test(test_block_header),
+        cmocka_unit_test(test_block_header_cleared),
+        cmocka_unit_test(test_block_split),
         cmocka_unit_test(test_sections_roundtrip),
         cmocka_unit_test(test_bundle_max),
         cmocka_unit_test(test_section_counts),
