@@ -8,7 +8,8 @@
 
 static const uint8_t META_HEAD[] = "Mhead";
 
-ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n)
+/* The RFC 9162 root of n leaf hashes, the first at leaf0 and each stride bytes after the last. */
+static ul_err root_of(uint8_t out32[UL_HASH_BYTES], const uint8_t *leaf0, size_t stride, size_t n)
 {
     /* Bottom-up pairing with the odd last node carried up unchanged builds exactly the RFC 9162
      * tree (its left subtrees are always the largest power of two). */
@@ -21,7 +22,7 @@ ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, siz
         return UL_E_NOMEM;
     }
     for (size_t i = 0; i < n; i++) {
-        memcpy(lv[i], leaves[i].leaf, UL_HASH_BYTES);
+        memcpy(lv[i], leaf0 + i * stride, UL_HASH_BYTES);
     }
     while (n > 1) {
         size_t m = 0;
@@ -36,6 +37,11 @@ ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, siz
     memcpy(out32, lv[0], UL_HASH_BYTES);
     free(lv);
     return UL_OK;
+}
+
+ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n)
+{
+    return root_of(out32, n ? leaves[0].leaf : NULL, sizeof *leaves, n);
 }
 
 static int cmp_update(const void *a, const void *b)
@@ -240,24 +246,36 @@ ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const
 /* Executes block into the pending block and seals it, with signatures already verified (pre) or
  * not (NULL: verified here, on all cores, skipping cached txs). On error the pending block is
  * empty. */
-/* Hashes the txs of a block that known does not name, verifying their signatures on every core
- * (ul_verify_block_sigs); the named ones take the caller's hashes, and exec takes their
- * signatures from the cache, or verifies them if it no longer holds them. */
-static ul_err hash_unknown(ul_chain *c, const ul_block *b, ul_tx_known_fn known, void *ctx,
-                           ul_txhash *own)
+static ul_err root_of(uint8_t out32[UL_HASH_BYTES], const uint8_t *leaf0, size_t stride, size_t n);
+
+/* The hashes of a block's txs: the caller's for those known names, computed for the others,
+ * whose signatures are then verified on every core (exec takes the known ones' signatures from
+ * the cache, or verifies them if it no longer holds them). The txs must make the header's tx
+ * root before any signature is checked: a proposal's txs travel outside its signature, and a
+ * swapped list is refused for the price of its hashes. */
+static ul_err hash_known(ul_chain *c, const ul_block *b, const uint8_t tx_root[UL_HASH_BYTES],
+                         ul_tx_known_fn known, void *ctx, ul_txhash *own)
 {
     size_t m = 0;
+    uint8_t root[UL_HASH_BYTES];
     ul_span *sub = malloc((b->n_txs ? b->n_txs : 1) * sizeof *sub);
     ul_txhash *subh = malloc((b->n_txs ? b->n_txs : 1) * sizeof *subh);
     size_t *at = malloc((b->n_txs ? b->n_txs : 1) * sizeof *at);
     ul_err e = sub && subh && at ? UL_OK : UL_E_NOMEM;
     for (size_t i = 0; e == UL_OK && i < b->n_txs; i++) {
         if (!known(ctx, b->txs[i].ptr, b->txs[i].len, &own[i])) {
+            ul_client_merkle_leaf_hash(own[i].leaf, b->txs[i].ptr, b->txs[i].len);
             sub[m] = b->txs[i];
+            memcpy(subh[m].leaf, own[i].leaf, UL_HASH_BYTES);
             at[m++] = i;
         }
     }
-    if (e == UL_OK && m > 0 && (e = ul_verify_block_sigs(c, sub, m, subh)) == UL_OK) {
+    if (e == UL_OK &&
+        (e = root_of(root, b->n_txs ? own[0].leaf : NULL, sizeof *own, b->n_txs)) == UL_OK &&
+        memcmp(root, tx_root, UL_HASH_BYTES) != 0) {
+        e = UL_E_TX_ROOT;
+    }
+    if (e == UL_OK && m > 0 && (e = ul_verify_sigs_leaf_given(c, sub, m, subh)) == UL_OK) {
         for (size_t j = 0; j < m; j++) {
             own[at[j]] = subh[j];
         }
@@ -294,12 +312,22 @@ static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const
     if (!pre) {
         own = malloc((b.n_txs ? b.n_txs : 1) * sizeof *own);
         e = !own     ? UL_E_NOMEM
-            : known ? hash_unknown(c, &b, known, ctx, own)
+            : known ? hash_known(c, &b, want.tx_root, known, ctx, own)
                     : ul_verify_block_sigs(c, b.txs, b.n_txs, own);
         if (e != UL_OK) {
             goto out;
         }
         pre = own;
+    }
+    /* The txs must be those the header names before any executes: a proposal's txs travel
+     * outside its signature (bound by this root), and a wrong list costs nothing to refuse. */
+    uint8_t root[UL_HASH_BYTES];
+    if ((e = root_of(root, b.n_txs ? pre[0].leaf : NULL, sizeof *pre, b.n_txs)) != UL_OK) {
+        goto out;
+    }
+    if (memcmp(root, want.tx_root, UL_HASH_BYTES) != 0) {
+        e = UL_E_TX_ROOT;
+        goto out;
     }
     c->sigs_checked = !known;
     for (size_t i = 0; i < b.n_txs && e == UL_OK; i++) {

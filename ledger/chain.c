@@ -260,6 +260,22 @@ ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id3
     return e;
 }
 
+ul_err ul_chain_check_tx_leaf(ul_chain *c, const uint8_t *tx, size_t len,
+                              const uint8_t leaf32[UL_HASH_BYTES], uint8_t id32[UL_HASH_BYTES])
+{
+    if (len > UL_MAX_TX_BYTES) {
+        return UL_E_LIMIT;
+    }
+    ul_span s = {tx, len};
+    ul_txhash h;
+    memcpy(h.leaf, leaf32, UL_HASH_BYTES);
+    ul_err e = ul_verify_sigs_leaf_given(c, &s, 1, &h);
+    if (e == UL_OK) {
+        memcpy(id32, h.id, UL_HASH_BYTES);
+    }
+    return e;
+}
+
 const uint8_t *ul_chain_pending_leaf(const ul_chain *c, size_t i)
 {
     return i < c->n_txs ? c->txs[i].leaf : NULL;

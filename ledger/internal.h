@@ -138,6 +138,8 @@ ul_domain ul_exec_domain(uint64_t kind);
  * transactions execute in order. Txs in the signature cache are not verified again; when all
  * verify, all are added to it. */
 ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes);
+/* The same for txs whose leaf hashes the caller computed over these bytes (hashes[i].leaf in). */
+ul_err ul_verify_sigs_leaf_given(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes);
 /* ul_chain_apply for a block whose signatures the caller already verified, and whose tx hashes
  * it computed, with ul_verify_block_sigs (pre: one per tx), or not (pre NULL): ul_chain_prepare
  * then ul_chain_commit. */

@@ -14,6 +14,7 @@ typedef struct {
     const ul_span *txs;
     ul_txhash *hashes;
     size_t n, first, stride;
+    bool leaf_given; /* hashes[i].leaf holds the caller's leaf hash of txs[i] */
     ul_err err;
     size_t err_index;
 } worker;
@@ -31,7 +32,9 @@ static void *verify_some(void *arg)
         }
         if (e == UL_OK) {
             ul_txhash *h = &w->hashes[i];
-            ul_client_merkle_leaf_hash(h->leaf, w->txs[i].ptr, w->txs[i].len);
+            if (!w->leaf_given) {
+                ul_client_merkle_leaf_hash(h->leaf, w->txs[i].ptr, w->txs[i].len);
+            }
             if (t.kind == UL_TX_PUBLISH) {
                 ul_client_sha256(h->id, t.body.ptr, t.body.len);
             } else {
@@ -51,7 +54,21 @@ static void *verify_some(void *arg)
     return NULL;
 }
 
+static ul_err verify_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes,
+                          bool leaf_given);
+
 ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes)
+{
+    return verify_sigs(c, txs, n, hashes, false);
+}
+
+ul_err ul_verify_sigs_leaf_given(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes)
+{
+    return verify_sigs(c, txs, n, hashes, true);
+}
+
+static ul_err verify_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes,
+                          bool leaf_given)
 {
     long cores = n > 1 ? sysconf(_SC_NPROCESSORS_ONLN) : 1; /* one tx (check_tx): no file read */
     size_t nw = cores < 1 ? 1 : cores > MAX_WORKERS ? MAX_WORKERS : (size_t)cores;
@@ -60,7 +77,13 @@ ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash
     pthread_t th[MAX_WORKERS];
     bool started[MAX_WORKERS] = {false};
     for (size_t i = 0; i < nw; i++) {
-        w[i] = (worker){.c = c, .txs = txs, .hashes = hashes, .n = n, .first = i, .stride = nw};
+        w[i] = (worker){.c = c,
+                        .txs = txs,
+                        .hashes = hashes,
+                        .n = n,
+                        .first = i,
+                        .stride = nw,
+                        .leaf_given = leaf_given};
         /* Worker 0 runs on this thread; if a thread cannot start, this thread does its share. */
         started[i] = i > 0 && pthread_create(&th[i], NULL, verify_some, &w[i]) == 0;
     }

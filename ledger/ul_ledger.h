@@ -262,7 +262,8 @@ ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const
  *          proposer is not in the set that signs it; a tx's error; when the re-executed header
  *          differs from the received one, the first field that differs: UL_E_HEIGHT,
  *          UL_E_HEADER_LINK, UL_E_CHAIN_ID, UL_E_TIME, UL_E_VALSET_CHANGE, else
- *          UL_E_ROOT_MISMATCH. On any error the pending block is empty.
+ *          UL_E_ROOT_MISMATCH; UL_E_TX_ROOT (before any tx executes) when the txs are not
+ *          those the header's tx root names. On any error the pending block is empty.
  * Args: block[len]: the block (ul_schema_block_encode).
  * Out: hash32 (optional): the sealed header's hash, the one validators vote for. */
 ul_err ul_chain_prepare(ul_chain *c, const uint8_t *block, size_t len,
@@ -302,6 +303,10 @@ ul_err ul_chain_replace_commit(ul_chain *c, const uint8_t *commit, size_t len);
  *      leaf32 (may be NULL): its RFC 9162 leaf hash. */
 ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
                         uint8_t leaf32[UL_HASH_BYTES]);
+/* ul_chain_check_tx for a tx whose RFC 9162 leaf hash the caller has just computed over these
+ * bytes (leaf32, in): the same checks without hashing it again. */
+ul_err ul_chain_check_tx_leaf(ul_chain *c, const uint8_t *tx, size_t len,
+                              const uint8_t leaf32[UL_HASH_BYTES], uint8_t id32[UL_HASH_BYTES]);
 /* Returns: the RFC 9162 leaf hash of pending tx i (NULL past the last): what a node's pool
  * matches a committed block's txs by, without hashing them again. */
 const uint8_t *ul_chain_pending_leaf(const ul_chain *c, size_t i);

@@ -68,8 +68,9 @@ typedef struct {
 typedef struct {
     uint32_t kind;
     uint8_t from[UL_PUBKEY_BYTES];
-    uint8_t *payload;
-    size_t len;
+    uint8_t *payload; /* the payload, then the attachment */
+    size_t len, alen;
+    bool has_attach;
 } future_msg;
 
 struct ul_cons {
@@ -301,12 +302,22 @@ static bool pending_open(ul_node *n)
 /* Checks a tx and pools it. A client's tx is executed into the open pending block when every
  * tx pooled before it is there too (so the client hears of a contract refusal at once); any
  * other is checked for its signatures only, and in full when a block takes it. */
-static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, uint8_t id[UL_HASH_BYTES],
-                      bool from_client)
+static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *given_leaf,
+                      uint8_t id[UL_HASH_BYTES], bool from_client)
 {
     ul_cons *s = C(n);
     uint8_t leaf[UL_HASH_BYTES];
-    ul_err e = ul_chain_check_tx(n->chain, tx, len, id, leaf); /* cached when seen before */
+    pooled *dup;
+    if (given_leaf && (dup = pool_find(s, given_leaf)) != NULL) {
+        memcpy(id, dup->id, UL_HASH_BYTES); /* pooled already: nothing to check again */
+        return UL_OK;
+    }
+    /* Signatures are cached when seen before; a leaf hash the caller computed is not redone. */
+    ul_err e = given_leaf ? ul_chain_check_tx_leaf(n->chain, tx, len, given_leaf, id)
+                          : ul_chain_check_tx(n->chain, tx, len, id, leaf);
+    if (given_leaf) {
+        memcpy(leaf, given_leaf, UL_HASH_BYTES);
+    }
     if (e != UL_OK || pool_find(s, leaf)) {
         return e; /* a copy of a pooled tx gets its id: a client's retry is harmless */
     }
@@ -504,6 +515,13 @@ static held_prop *prop_hold(ul_cons *s, uint32_t round, int32_t vr,
     return p;
 }
 
+/* Lets go of a proposal held by mistake (its txs were not those its signed header names). */
+static void prop_unhold(ul_cons *s, held_prop *p)
+{
+    prop_free(p);
+    *p = s->props[--s->n_props];
+}
+
 static void height_reset(ul_cons *s)
 {
     for (size_t i = 0; i < s->n_props; i++) {
@@ -518,7 +536,8 @@ static void height_reset(ul_cons *s)
 
 /* ---- sending -------------------------------------------------------------------------------- */
 
-static void broadcast_msg(ul_node *n, uint32_t kind, const ul_msg *m)
+/* Sends m, and attach (NULL: none) outside the signature: m must bind it by hash. */
+static void send_msg(ul_node *n, uint32_t kind, const ul_msg *m, const ul_span *attach)
 {
     ul_cons *s = C(n);
     size_t cap = ul_msg_encoded_max(m), len;
@@ -529,12 +548,18 @@ static void broadcast_msg(ul_node *n, uint32_t kind, const ul_msg *m)
     }
     ul_err e = ul_msg_encode(buf, cap, &len, m);
     if (e == UL_OK) {
-        e = ul_peer_broadcast(s->peer, kind, buf, len);
+        e = attach ? ul_peer_send(s->peer, kind, buf, len, attach->ptr, attach->len)
+                   : ul_peer_broadcast(s->peer, kind, buf, len);
     }
     if (e != UL_OK) {
         ul_node_log("peer message (kind %u) not sent: %s", kind, ul_err_str(e));
     }
     free(buf);
+}
+
+static void broadcast_msg(ul_node *n, uint32_t kind, const ul_msg *m)
+{
+    send_msg(n, kind, m, NULL);
 }
 
 static void send_vote(ul_node *n, const held_vote *v)
@@ -547,20 +572,26 @@ static void send_vote(ul_node *n, const held_vote *v)
     broadcast_msg(n, UL_PEER_VOTE, &m);
 }
 
+/* The signature covers the header (which names the txs by their tx root), not the block: a
+ * receiver hashes the txs once, for that root, instead of once more for the signature. */
 static void send_proposal(ul_node *n, const held_prop *p, uint32_t round, int32_t vr)
 {
     ul_msg m;
+    ul_span header, block = {p->block, p->blen};
+    if (ul_schema_block_header(&header, p->block, p->blen) != UL_OK) {
+        return; /* held blocks are this node's own or checked ones: not reached */
+    }
     ul_msg_init(&m);
     ul_msg_uint(&m, 1, next_height(n));
     ul_msg_uint(&m, 2, round);
     if (vr >= 0) {
         ul_msg_uint(&m, 3, (uint64_t)vr);
     }
-    ul_msg_bytes(&m, 4, p->block, p->blen);
+    ul_msg_bytes(&m, 4, header.ptr, header.len);
     if (p->lclen) {
         ul_msg_bytes(&m, 5, p->lc, p->lclen);
     }
-    broadcast_msg(n, UL_PEER_PROPOSAL, &m);
+    send_msg(n, UL_PEER_PROPOSAL, &m, &block);
 }
 
 static void send_status(ul_node *n)
@@ -779,7 +810,7 @@ static void act_evidence(ul_node *n, const ul_bft_action *a)
     ul_err e = ul_chain_evidence_tx(n->chain, n->key, s->set.v[a->validator].pubkey, v1->vote,
                                     v1->vlen, v1->sig, v2->vote, v2->vlen, v2->sig, &tx, &len);
     if (e == UL_OK) {
-        e = take_tx(n, tx, len, id, true);
+        e = take_tx(n, tx, len, NULL, id, true);
     }
     ul_node_log("validator %u signed two different %s at height %llu round %u: evidence %s",
                 a->validator, a->vote_type == UL_VOTE_PREVOTE ? "prevotes" : "precommits",
@@ -906,7 +937,7 @@ static ul_err load_set(ul_node *n)
 }
 
 static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
-                           const uint8_t *p, size_t len);
+                           const uint8_t *p, size_t len, const ul_span *attach);
 
 /* Reads the lock a restarted validator recorded for height h. Returns: true with the held
  * proposal made from it, its round and hash. */
@@ -982,7 +1013,9 @@ static void start_height(ul_node *n)
         s->n_future = 0;
         s->future_bytes = 0;
         for (size_t i = 0; i < nf; i++) {
-            handle_payload(n, f[i].kind, f[i].from, f[i].payload, f[i].len);
+            ul_span a = {f[i].payload + f[i].len, f[i].alen};
+            handle_payload(n, f[i].kind, f[i].from, f[i].payload, f[i].len,
+                           f[i].has_attach ? &a : NULL);
             free(f[i].payload);
         }
         free(f);
@@ -1007,25 +1040,31 @@ static bool height_due(ul_node *n, uint64_t now, uint64_t *due)
 }
 
 static void keep_future(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
-                        const uint8_t *p, size_t len)
+                        const uint8_t *p, size_t len, const ul_span *attach)
 {
     ul_cons *s = C(n);
-    if (s->n_future == UL_MAX_FUTURE_MSGS || s->future_bytes + len > UL_MAX_FUTURE_BYTES) {
+    size_t alen = attach ? attach->len : 0;
+    if (s->n_future == UL_MAX_FUTURE_MSGS || s->future_bytes + len + alen > UL_MAX_FUTURE_BYTES) {
         s->want_sync = true; /* far behind, or flooded: fetch blocks instead */
         return;
     }
     future_msg *f = &s->future[s->n_future];
-    if (!(f->payload = malloc(len ? len : 1))) {
+    if (!(f->payload = malloc(len + alen ? len + alen : 1))) {
         return;
     }
     if (len) {
         memcpy(f->payload, p, len);
     }
+    if (alen) {
+        memcpy(f->payload + len, attach->ptr, alen);
+    }
     f->len = len;
+    f->alen = alen;
+    f->has_attach = attach != NULL;
     f->kind = kind;
     memcpy(f->from, from, UL_PUBKEY_BYTES);
     s->n_future++;
-    s->future_bytes += len;
+    s->future_bytes += len + alen;
 }
 
 /* ---- receiving ------------------------------------------------------------------------------ */
@@ -1050,7 +1089,7 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
     }
     if (v.height > h || !s->started) {
         if (v.height == h || v.height == h + 1) {
-            keep_future(n, UL_PEER_VOTE, from, p, len);
+            keep_future(n, UL_PEER_VOTE, from, p, len, NULL);
         } else {
             s->want_sync = true;
         }
@@ -1076,17 +1115,18 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
 }
 
 static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p,
-                        size_t len)
+                        size_t len, const ul_span *attach)
 {
     ul_cons *s = C(n);
     ul_msg m;
     uint64_t height, round, vr = 0;
-    ul_span block, lc = {NULL, 0};
-    if (ul_msg_decode(&m, p, len) != UL_OK || ul_msg_get_uint(&m, 1, &height) != UL_OK ||
-        ul_msg_get_uint(&m, 2, &round) != UL_OK || ul_msg_get_bytes(&m, 4, &block) != UL_OK ||
-        round > UL_BFT_MAX_ROUND) {
+    ul_span signed_header, block, lc = {NULL, 0};
+    if (!attach || ul_msg_decode(&m, p, len) != UL_OK || ul_msg_get_uint(&m, 1, &height) != UL_OK ||
+        ul_msg_get_uint(&m, 2, &round) != UL_OK ||
+        ul_msg_get_bytes(&m, 4, &signed_header) != UL_OK || round > UL_BFT_MAX_ROUND) {
         return;
     }
+    block = *attach;
     bool has_vr = ul_msg_get_uint(&m, 3, &vr) == UL_OK;
     if ((has_vr && vr >= round) || (ul_msg_get_bytes(&m, 5, &lc) != UL_OK && height > 1)) {
         return;
@@ -1097,7 +1137,7 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     }
     if (height > h || !s->started) {
         if (height == h || height == h + 1) {
-            keep_future(n, UL_PEER_PROPOSAL, from, p, len);
+            keep_future(n, UL_PEER_PROPOSAL, from, p, len, attach);
         } else {
             s->want_sync = true;
         }
@@ -1111,11 +1151,13 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     if (again && again->blen == block.len && memcmp(again->block, block.ptr, block.len) == 0) {
         return; /* a re-send of what we hold: no need to decode megabytes again */
     }
-    /* The header names the block; its txs are decoded once, when prepare_prop executes them. */
+    /* The signed header names the block; the attached block must carry that header, and its
+     * txs must make the header's tx root (prepare_prop checks before executing any). */
     uint8_t hash[UL_HASH_BYTES];
     ul_span header;
     ul_err e = ul_schema_block_header(&header, block.ptr, block.len);
-    if (e != UL_OK) {
+    if (e != UL_OK || header.len != signed_header.len ||
+        memcmp(header.ptr, signed_header.ptr, header.len) != 0) {
         return;
     }
     ul_client_sha256(hash, header.ptr, header.len);
@@ -1132,6 +1174,10 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
         return;
     }
     e = prepare_prop(n, hp);
+    if (e == UL_E_TX_ROOT) { /* not the proposer's block: someone swapped the attachment */
+        prop_unhold(s, hp);
+        return;
+    }
     if (e != UL_OK) {
         ul_node_log("proposal for block %llu round %llu from validator %d refused: %s (%s)",
                     (unsigned long long)height, (unsigned long long)round, idx, ul_err_str(e),
@@ -1141,17 +1187,27 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
                   e == UL_OK);
 }
 
-static void on_txs(ul_node *n, const uint8_t *p, size_t len)
+/* Gossiped txs: the signed payload lists their leaf hashes, the attachment carries them. Each
+ * must hash to its entry before its signatures are checked; at the first that does not (not
+ * what the peer sent), the rest are dropped. */
+static void on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *attach)
 {
-    ul_msg m;
-    ul_span arr, tx;
+    ul_msg m, a;
+    ul_span leaves, arr, tx;
     size_t count;
-    if (ul_msg_decode(&m, p, len) != UL_OK || ul_msg_get_list(&m, 1, &arr, &count) != UL_OK) {
+    if (!attach || ul_msg_decode(&m, p, len) != UL_OK ||
+        ul_msg_get_bytes(&m, 1, &leaves) != UL_OK ||
+        ul_msg_decode(&a, attach->ptr, attach->len) != UL_OK ||
+        ul_msg_get_list(&a, 1, &arr, &count) != UL_OK || leaves.len != count * UL_HASH_BYTES) {
         return;
     }
-    while (ul_msg_list_next(&arr, &tx)) {
-        uint8_t id[UL_HASH_BYTES];
-        (void)take_tx(n, tx.ptr, tx.len, id, false); /* invalid ones are simply not pooled */
+    for (size_t i = 0; ul_msg_list_next(&arr, &tx); i++) {
+        uint8_t id[UL_HASH_BYTES], leaf[UL_HASH_BYTES];
+        ul_client_merkle_leaf_hash(leaf, tx.ptr, tx.len);
+        if (memcmp(leaf, leaves.ptr + i * UL_HASH_BYTES, UL_HASH_BYTES) != 0) {
+            return;
+        }
+        (void)take_tx(n, tx.ptr, tx.len, leaf, id, false); /* invalid ones are simply not pooled */
     }
 }
 
@@ -1166,17 +1222,17 @@ static void on_status(ul_node *n, const uint8_t *p, size_t len)
 }
 
 static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
-                           const uint8_t *p, size_t len)
+                           const uint8_t *p, size_t len, const ul_span *attach)
 {
     switch (kind) {
     case UL_PEER_PROPOSAL:
-        on_proposal(n, from, p, len);
+        on_proposal(n, from, p, len, attach);
         break;
     case UL_PEER_VOTE:
         on_vote(n, from, p, len);
         break;
     case UL_PEER_TXS:
-        on_txs(n, p, len);
+        on_txs(n, p, len, attach);
         break;
     case UL_PEER_STATUS:
         on_status(n, p, len);
@@ -1193,11 +1249,12 @@ void ul_cons_on_peer(ul_node *n)
     for (int i = 0; s->peer && i < UL_PEER_RECV_BATCH && ul_node_now_ms() < until; i++) {
         uint32_t kind;
         uint8_t from[UL_PUBKEY_BYTES];
-        ul_span payload;
+        ul_span payload, attach;
         if (ul_peer_recv(s->peer, &kind, from, &payload) != UL_OK) {
             break;
         }
-        handle_payload(n, kind, from, payload.ptr, payload.len);
+        bool has = ul_peer_attachment(s->peer, &attach);
+        handle_payload(n, kind, from, payload.ptr, payload.len, has ? &attach : NULL);
     }
 }
 
@@ -1352,18 +1409,30 @@ static void resend(ul_node *n)
     }
 }
 
-static void send_txs(ul_node *n, const ul_span *items, size_t k)
+/* Signs the txs' leaf hashes (kept in the pool) and attaches the txs themselves. */
+static void send_txs(ul_node *n, const ul_span *items, const uint8_t *leaves, size_t k)
 {
-    ul_msg m;
+    ul_msg m, a;
+    ul_msg_init(&a);
+    ul_msg_list(&a, 1, items, k);
+    size_t cap = ul_msg_encoded_max(&a), len;
+    uint8_t *buf = malloc(cap);
+    if (!buf || ul_msg_encode(buf, cap, &len, &a) != UL_OK) {
+        free(buf);
+        return;
+    }
+    ul_span attach = {buf, len};
     ul_msg_init(&m);
-    ul_msg_list(&m, 1, items, k);
-    broadcast_msg(n, UL_PEER_TXS, &m);
+    ul_msg_bytes(&m, 1, leaves, k * UL_HASH_BYTES);
+    send_msg(n, UL_PEER_TXS, &m, &attach);
+    free(buf);
 }
 
 static void gossip_txs(ul_node *n)
 {
     ul_cons *s = C(n);
     ul_span *items = NULL;
+    uint8_t(*leaves)[UL_HASH_BYTES] = NULL;
     size_t k = 0, bytes = 0;
     for (size_t i = 0; s->peer && s->n_gossip > 0 && i < s->n_pool; i++) {
         pooled *p = &s->pool[i];
@@ -1371,21 +1440,25 @@ static void gossip_txs(ul_node *n)
             continue;
         }
         s->n_gossip--;
-        if (!items && !(items = malloc(GOSSIP_MAX_TXS * sizeof *items))) {
+        if (!items && (!(items = malloc(GOSSIP_MAX_TXS * sizeof *items)) ||
+                       !(leaves = malloc(GOSSIP_MAX_TXS * sizeof *leaves)))) {
+            free(items);
             return;
         }
         p->gossip = false;
+        memcpy(leaves[k], p->leaf, UL_HASH_BYTES);
         items[k++] = (ul_span){p->tx, p->len};
-        bytes += p->len + 8;
+        bytes += p->len + UL_HASH_BYTES + 8;
         if (k == GOSSIP_MAX_TXS || bytes + UL_MAX_TX_BYTES + 64 > UL_MAX_PEER_PAYLOAD) {
-            send_txs(n, items, k);
+            send_txs(n, items, leaves[0], k);
             k = 0, bytes = 0;
         }
     }
     if (k) {
-        send_txs(n, items, k);
+        send_txs(n, items, leaves[0], k);
     }
     free(items);
+    free(leaves);
 }
 
 static void at_most(long *next, uint64_t now, uint64_t due)
@@ -1460,7 +1533,7 @@ ul_err ul_cons_submit(ul_node *n, const uint8_t *tx, size_t len, uint8_t id32[UL
     if (s->cfg.observer || s->self < 0) {
         return UL_E_READ_ONLY;
     }
-    return take_tx(n, tx, len, id32, true);
+    return take_tx(n, tx, len, NULL, id32, true);
 }
 
 ul_err ul_cons_tx_status(ul_node *n, const uint8_t id32[UL_HASH_BYTES], uint64_t *height)

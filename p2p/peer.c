@@ -41,6 +41,8 @@ struct ul_peer {
      * checked, then the envelope being sent. */
     uint8_t *scratch;
     void *held; /* the nanomsg message the last payload returned points into */
+    ul_span attach; /* the last message's attachment (into held), {NULL, 0} without one */
+    bool has_attach;
     ul_peer_stats st;
 };
 
@@ -183,14 +185,23 @@ static bool allowed(const ul_peer *p, const uint8_t key[UL_PUBKEY_BYTES])
 
 ul_err ul_peer_broadcast(ul_peer *p, uint32_t kind, const uint8_t *payload, size_t len)
 {
+    return ul_peer_send(p, kind, payload, len, NULL, 0);
+}
+
+ul_err ul_peer_send(ul_peer *p, uint32_t kind, const uint8_t *payload, size_t len,
+                    const uint8_t *attach, size_t alen)
+{
     if (p == NULL || p->key == NULL || kind < 1 || kind > UL_PEER_KIND_MAX ||
-        (payload == NULL && len > 0)) {
+        (payload == NULL && len > 0) || (attach == NULL && alen > 0)) {
         return UL_E_ARG;
     }
-    if (len > UL_MAX_PEER_PAYLOAD) {
+    if (len > UL_MAX_PEER_PAYLOAD || alen > UL_MAX_PEER_PAYLOAD - len) {
         return UL_E_LIMIT;
     }
-    ul_envelope env = {.kind = kind, .payload = {payload, len}};
+    ul_envelope env = {.kind = kind,
+                       .payload = {payload, len},
+                       .attach = {attach, alen},
+                       .has_attach = attach != NULL};
     size_t n;
     memcpy(env.from, ul_key_pubkey(p->key), UL_PUBKEY_BYTES);
     ul_err e = ul_schema_envelope_signed_encode(p->scratch, UL_MAX_PEER_ENVELOPE_BYTES, &n, &env);
@@ -312,6 +323,8 @@ ul_err ul_peer_recv(ul_peer *p, uint32_t *kind, uint8_t from32[UL_PUBKEY_BYTES],
         nn_freemsg(p->held);
         p->held = NULL;
     }
+    p->attach = (ul_span){NULL, 0};
+    p->has_attach = false;
     if (p->pull < 0) {
         return UL_E_TIMEOUT;
     }
@@ -331,9 +344,22 @@ ul_err ul_peer_recv(ul_peer *p, uint32_t *kind, uint8_t from32[UL_PUBKEY_BYTES],
         *kind = (uint32_t)env.kind;
         memcpy(from32, env.from, UL_PUBKEY_BYTES);
         *payload = env.payload;
+        p->attach = env.attach;
+        p->has_attach = env.has_attach;
         return UL_OK;
     }
     return UL_E_TIMEOUT;
+}
+
+bool ul_peer_attachment(const ul_peer *p, ul_span *attach)
+{
+    if (p == NULL || !p->has_attach) {
+        return false;
+    }
+    if (attach != NULL) {
+        *attach = p->attach;
+    }
+    return true;
 }
 
 void ul_peer_stats_get(const ul_peer *p, ul_peer_stats *out)

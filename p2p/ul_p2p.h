@@ -133,6 +133,12 @@ ul_err ul_peer_allow(ul_peer *p, const uint8_t (*keys)[UL_PUBKEY_BYTES], size_t 
  *          nanomsg fails otherwise (the socket closed under us).
  * Args:    kind: a ul_peer_kind. payload: len bytes, copied (the caller keeps it). */
 ul_err ul_peer_broadcast(ul_peer *p, uint32_t kind, const uint8_t *payload, size_t len);
+/* ul_peer_broadcast with an attachment (attach NULL: none): alen bytes sent with the payload
+ * but not signed. The payload must bind it by hash; receivers check that (see p2p/README.md).
+ * Returns: as ul_peer_broadcast; UL_E_LIMIT when len + alen > UL_MAX_PEER_PAYLOAD; UL_E_ARG for
+ *          attach NULL with alen > 0. */
+ul_err ul_peer_send(ul_peer *p, uint32_t kind, const uint8_t *payload, size_t len,
+                    const uint8_t *attach, size_t alen);
 /* Hands queued envelopes to nanomsg, in order per peer, until each peer's connection is busy
  * (or absent: a peer that is down keeps its queue until it is full). Call it often (every turn
  * of the node's loop) while ul_peer_queued is not 0.
@@ -155,6 +161,10 @@ int ul_peer_socket(const ul_peer *p);
  * Out:     kind (a ul_peer_kind), from32 (the sender's key), payload: points into a buffer p
  *          owns, valid until the next ul_peer_recv or ul_peer_close. */
 ul_err ul_peer_recv(ul_peer *p, uint32_t *kind, uint8_t from32[UL_PUBKEY_BYTES], ul_span *payload);
+/* Returns: whether the message the last ul_peer_recv returned has an attachment; if so, and
+ *          attach is not NULL, *attach points into it (same lifetime as the payload). The
+ *          attachment is not covered by the signature: check it against the payload. */
+bool ul_peer_attachment(const ul_peer *p, ul_span *attach);
 
 /* Out: the counters since ul_peer_open. */
 void ul_peer_stats_get(const ul_peer *p, ul_peer_stats *out);

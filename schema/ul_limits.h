@@ -106,8 +106,8 @@
 /* Payload of one signed peer message: the largest is a proposal, a whole block with the commit
  * of the block before it and a few small fields (round, lock round) around them. */
 #define UL_MAX_PEER_PAYLOAD (UL_MAX_BLOCK_BYTES + UL_MAX_COMMIT_BYTES + 256)
-/* A signed envelope around the largest payload: map head, keys, kind, 32-byte sender, payload
- * head and 64-byte signature take 111 bytes. The peer socket's NN_RCVMAXSIZE: nanomsg drops a
+/* A signed envelope around the largest payload (or payload and attachment together): map head,
+ * keys, kind, 32-byte sender, payload and attachment heads and 64-byte signature take 117 bytes. The peer socket's NN_RCVMAXSIZE: nanomsg drops a
  * longer message (and its connection) before any decoder sees it. */
 #define UL_MAX_PEER_ENVELOPE_BYTES (UL_MAX_PEER_PAYLOAD + 128)
 /* Peers a node sends to, one nanomsg PUSH socket each: the other members of the largest
@@ -182,7 +182,7 @@ _Static_assert(UL_MAX_VALSET_BYTES + 16 <= UL_MAX_RECORD_BYTES &&
 _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_BLOCK_BYTES, "a whole block fits in one message");
 _Static_assert(UL_MAX_PEER_PAYLOAD >= UL_MAX_BLOCK_BYTES + UL_MAX_COMMIT_BYTES + 256,
                "a proposal carries a whole block and a commit");
-_Static_assert(UL_MAX_PEER_ENVELOPE_BYTES >= UL_MAX_PEER_PAYLOAD + 111 &&
+_Static_assert(UL_MAX_PEER_ENVELOPE_BYTES >= UL_MAX_PEER_PAYLOAD + 117 &&
                    UL_MAX_PEER_ENVELOPE_BYTES <= UL_MAX_MSG_BYTES,
                "a signed envelope holds the largest payload and fits one message");
 _Static_assert(UL_MAX_PEERS >= UL_MAX_VALIDATORS, "a node can reach and accept a whole set");

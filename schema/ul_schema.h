@@ -742,13 +742,18 @@ typedef enum {
  * (<= UL_MAX_PEER_PAYLOAD), 4 sig bstr(64): BIP-340 by `from` over
  * ul_client_signed_digest(UL_DOMAIN_PEER, chain id, the canonical map {1 kind, 2 from,
  * 3 payload}), the bytes ul_schema_envelope_signed_encode writes; the chain id binds it to one
- * network. A kind out of range is UL_E_SCHEMA_FIELD; a payload over UL_MAX_PEER_PAYLOAD or an
- * input over UL_MAX_PEER_ENVELOPE_BYTES is UL_E_LIMIT. */
+ * network; ? 5 attach bstr (<= UL_MAX_PEER_PAYLOAD): bulk data the signature does not cover,
+ * which the payload binds by hash (a proposal's block by its header, gossiped txs by their leaf
+ * hashes), so a receiver hashes it once, as it must anyway, instead of once more for the
+ * signature. A kind out of range is UL_E_SCHEMA_FIELD; a payload or attachment over
+ * UL_MAX_PEER_PAYLOAD or an input over UL_MAX_PEER_ENVELOPE_BYTES is UL_E_LIMIT. */
 typedef struct {
     uint64_t kind; /* ul_peer_kind */
     uint8_t from[UL_PUBKEY_BYTES];
     ul_span payload;
     uint8_t sig[UL_SIG_BYTES];
+    ul_span attach;
+    bool has_attach;
 } ul_envelope;
 
 ul_err ul_schema_envelope_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_envelope *e);

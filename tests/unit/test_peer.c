@@ -289,9 +289,9 @@ static void test_envelope_noncanonical(void **state)
     assert_int_equal(ul_schema_envelope_decode(&e, good, n), UL_OK);
     expect_patched(good, n, 2, 0x00, UL_E_SCHEMA_FIELD);  /* kind 0 */
     expect_patched(good, n, 2, 0x05, UL_E_SCHEMA_FIELD);  /* kind past the max */
-    expect_patched(good, n, 0, 0xa5, UL_E_SCHEMA_FIELD);  /* claims 5 pairs: more than known */
+    expect_patched(good, n, 0, 0xa6, UL_E_SCHEMA_FIELD);  /* claims 6 pairs: more than known */
     expect_patched(good, n, 0, 0xa3, UL_E_SCHEMA_FIELD);  /* 3 pairs: no signature */
-    expect_patched(good, n, 38, 0x05, UL_E_SCHEMA_FIELD); /* unknown key 5 */
+    expect_patched(good, n, 38, 0x06, UL_E_SCHEMA_FIELD); /* unknown key 6 */
     expect_patched(good, n, 3, 0x03, UL_E_SCHEMA_FIELD);  /* key 3 twice */
     expect_patched(good, n, 39, 0x63, UL_E_CBOR_TYPE);    /* payload as text */
     expect_patched(good, n, 5, 0x1f, UL_E_SCHEMA_FIELD);  /* from of 31 bytes */
@@ -453,6 +453,81 @@ static void test_three_peers(void **state)
         ul_peer_stats_get(n[i], &st);
         assert_true(st.sent >= 2 && st.received >= 2);
         assert_int_equal(st.malformed + st.oversized + st.bad_sig + st.unknown_sender, 0);
+        ul_peer_close(n[i]);
+    }
+}
+
+/* An attachment travels with the envelope outside its signature: the signed bytes are the same
+ * with or without one, a changed attachment still verifies (the payload must bind it), and the
+ * receiver gets exactly what was attached, or none. */
+static void test_attachment(void **state)
+{
+    static const uint8_t payload[] = "leaf hashes", att[] = "the txs themselves";
+    char ep[2][160];
+    ul_peer *n[2];
+    uint8_t buf[512], again[512];
+    size_t len, alen;
+    uint32_t kind;
+    uint8_t who[UL_PUBKEY_BYTES];
+    ul_span pl, a;
+    ul_envelope e = {.kind = UL_PEER_TXS, .payload = {payload, sizeof payload}};
+
+    alarm(WATCHDOG_S);
+    /* Schema: the signed map ignores the attachment; the envelope round-trips it. */
+    memcpy(e.from, g_pub[0], UL_PUBKEY_BYTES);
+    assert_int_equal(ul_schema_envelope_signed_encode(buf, sizeof buf, &len, &e), UL_OK);
+    e.attach = (ul_span){att, sizeof att};
+    e.has_attach = true;
+    assert_int_equal(ul_schema_envelope_signed_encode(again, sizeof again, &alen, &e), UL_OK);
+    assert_int_equal(alen, len);
+    assert_memory_equal(again, buf, len);
+    assert_int_equal(ul_schema_envelope_encode(buf, sizeof buf, &len, &e), UL_OK);
+    ul_envelope d;
+    assert_int_equal(ul_schema_envelope_decode(&d, buf, len), UL_OK);
+    assert_true(d.has_attach);
+    assert_int_equal(d.attach.len, sizeof att);
+    assert_memory_equal(d.attach.ptr, att, sizeof att);
+    e.has_attach = false;
+    assert_int_equal(ul_schema_envelope_encode(again, sizeof again, &alen, &e), UL_OK);
+    assert_int_equal(ul_schema_envelope_decode(&d, again, alen), UL_OK);
+    assert_false(d.has_attach);
+    assert_int_equal(alen + 2 + sizeof att, len); /* key 5 and a one-byte head */
+
+    /* Transport: what is attached arrives; a plain broadcast has none. */
+    for (int i = 0; i < 2; i++) {
+        ipc_endpoint(ep[i], sizeof ep[i]);
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *peers[1] = {ep[1 - i]};
+        n[i] = open_peer(g_key[i], ep[i], peers, 1);
+    }
+    deliver(n[0], 0, n[1], UL_PEER_VOTE, payload, 2); /* connected */
+    assert_false(ul_peer_attachment(n[1], &a));
+    assert_int_equal(ul_peer_send(n[0], UL_PEER_TXS, payload, sizeof payload, att, sizeof att),
+                     UL_OK);
+    do { /* late copies of deliver's sends come first */
+        assert_int_equal(recv_wait(n[1], TRIES, &kind, who, &pl), UL_OK);
+    } while (kind == UL_PEER_VOTE);
+    assert_true(is_msg(kind, who, pl, UL_PEER_TXS, 0, payload, sizeof payload));
+    assert_true(ul_peer_attachment(n[1], &a));
+    assert_int_equal(a.len, sizeof att);
+    assert_memory_equal(a.ptr, att, sizeof att);
+    assert_true(ul_peer_attachment(n[1], NULL));
+    /* An empty attachment is one, too. */
+    assert_int_equal(ul_peer_send(n[0], UL_PEER_TXS, payload, 1, att, 0), UL_OK);
+    assert_int_equal(recv_wait(n[1], TRIES, &kind, who, &pl), UL_OK);
+    assert_true(ul_peer_attachment(n[1], &a));
+    assert_int_equal(a.len, 0);
+    assert_int_equal(ul_peer_broadcast(n[0], UL_PEER_VOTE, payload, 1), UL_OK);
+    assert_int_equal(recv_wait(n[1], TRIES, &kind, who, &pl), UL_OK);
+    assert_false(ul_peer_attachment(n[1], &a));
+    /* Refused: attach NULL with a length; payload and attachment past the bound together. */
+    assert_int_equal(ul_peer_send(n[0], UL_PEER_TXS, payload, 1, NULL, 1), UL_E_ARG);
+    assert_int_equal(ul_peer_send(n[0], UL_PEER_TXS, payload, 1, att,
+                                  (size_t)UL_MAX_PEER_PAYLOAD),
+                     UL_E_LIMIT);
+    assert_false(ul_peer_attachment(NULL, &a));
+    for (int i = 0; i < 2; i++) {
         ul_peer_close(n[i]);
     }
 }
@@ -903,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_envelope_limits),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_three_peers),
+        cmocka_unit_test(test_attachment),
         cmocka_unit_test(test_unknown_sender),
         cmocka_unit_test(test_bad_messages_dropped),
         cmocka_unit_test(test_beyond_rcvmaxsize),

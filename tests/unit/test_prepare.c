@@ -393,7 +393,7 @@ static void test_prepare_rejects(void **state)
         xlen = blen;
         edit_tx(&x, &xlen, 1, k == 0 ? &bad : &other);
         assert_int_equal(submit(b, &other), UL_OK);
-        ul_err want = k == 0 ? UL_E_SIG : UL_E_ROOT_MISMATCH;
+        ul_err want = k == 0 ? UL_E_SIG : UL_E_TX_ROOT;
         assert_int_equal(ul_chain_prepare(b, x, xlen, hash), want);
         assert_untouched(b, 0, NULL);
         free(x);
@@ -831,6 +831,319 @@ static void test_check_tx(void **state)
     ul_chain_close(a);
 }
 
+/* ---- prepare_known and submit_known -------------------------------------------------------- */
+
+/* Out: h, the hashes ul_chain_check_tx gives for t on c (as a node's pool keeps them). */
+static void checked_hash(ul_chain *c, const txbuf *t, ul_txhash *h)
+{
+    assert_int_equal(ul_chain_check_tx(c, t->b, t->len, h->id, h->leaf), UL_OK);
+}
+
+/* Out: h, t's hashes computed here without checking its signatures: its RFC 9162 leaf hash and
+ * its id, the SHA-256 of the body for a publish and of the tx otherwise (ledger/parallel.c). */
+static void own_hash(const txbuf *t, ul_txhash *h)
+{
+    ul_tx tx;
+    assert_int_equal(ul_schema_tx_decode(&tx, t->b, t->len), UL_OK);
+    ul_client_merkle_leaf_hash(h->leaf, t->b, t->len);
+    if (tx.kind == UL_TX_PUBLISH) {
+        ul_client_sha256(h->id, tx.body.ptr, tx.body.len);
+    } else {
+        ul_client_sha256(h->id, t->b, t->len);
+    }
+}
+
+#define POOL_MAX 8
+
+/* A stand-in for a node's pool as ul_chain_prepare_known asks it: the txs it knows with their
+ * hashes, and every call it got. */
+typedef struct {
+    size_t n;
+    const txbuf *tx[POOL_MAX];
+    ul_txhash h[POOL_MAX];
+    size_t calls;
+    ul_span asked[POOL_MAX];
+} pool;
+
+static void pool_add(pool *p, const txbuf *t, const ul_txhash *h)
+{
+    assert_true(p->n < POOL_MAX);
+    p->tx[p->n] = t;
+    p->h[p->n++] = *h;
+}
+
+static bool pool_known(void *ctx, const uint8_t *tx, size_t len, ul_txhash *h)
+{
+    pool *p = ctx;
+    if (p->calls < POOL_MAX) {
+        p->asked[p->calls] = (ul_span){tx, len};
+    }
+    p->calls++;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->tx[i]->len == len && memcmp(p->tx[i]->b, tx, len) == 0) {
+            *h = p->h[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* p was asked about each tx of block blk once, with its bytes in the block, and nothing else. */
+static void assert_asked_once(const pool *p, const uint8_t *blk, size_t blen)
+{
+    static ul_span txs[UL_MAX_BLOCK_TXS];
+    ul_block b;
+    assert_int_equal(ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, blk, blen), UL_OK);
+    assert_int_equal(p->calls, b.n_txs);
+    for (size_t i = 0; i < b.n_txs; i++) {
+        size_t hits = 0;
+        for (size_t j = 0; j < p->calls; j++) {
+            hits += ul_span_eq(p->asked[j], b.txs[i]);
+        }
+        assert_int_equal(hits, 1);
+    }
+}
+
+/* A block prepared with ul_chain_prepare_known seals to the hash ul_chain_prepare gives on a
+ * twin chain and commits to the same head and store, whether the pool knows every tx (hashes
+ * from ul_chain_check_tx), none, every other one, or every one with hashes it computed without
+ * checking them (not in the signature cache: exec verifies them). The pool is asked about each
+ * tx once, with its bytes in the block; about none for an empty block. */
+static void test_prepare_known(void **state)
+{
+    fx *f = *state;
+    static txbuf t[4];
+    static pool p;
+    enum { ALL, NONE, HALF, OWN, MODES };
+    static const char *const dir[MODES] = {"wall", "wnone", "whalf", "wown"};
+    uint8_t *blk, hash[UL_HASH_BYTES], got[UL_HASH_BYTES], head[UL_HASH_BYTES];
+    uint8_t cm[UL_MAX_COMMIT_BYTES];
+    size_t blen, clen;
+    ul_chain *a = open_chain(f, "wa"), *b = open_chain(f, "wb");
+
+    reg_tx(&t[0], f, "acme/one", 0, 1);
+    reg_tx(&t[1], f, "acme/two", 1, 1);
+    pub_tx(&t[2], f, "acme/one", 0, 1);
+    pub_tx(&t[3], f, "acme/two", 1, 1);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(submit(a, &t[i]), UL_OK);
+    }
+    propose(a, &blk, &blen, hash);
+    make_commit(f, cm, &clen, 1, hash, Q012, 3, T0 + 1000);
+    assert_int_equal(ul_chain_commit(a, cm, clen), UL_OK);
+    assert_int_equal(ul_chain_prepare(b, blk, blen, got), UL_OK); /* the twin */
+    assert_memory_equal(got, hash, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_commit(b, cm, clen), UL_OK);
+    head_hash(b, head);
+
+    for (int m = 0; m < MODES; m++) {
+        ul_chain *c = open_chain(f, dir[m]);
+        memset(&p, 0, sizeof p);
+        for (size_t i = 0; i < 4; i++) {
+            ul_txhash h;
+            if (m == ALL || (m == HALF && i % 2 == 0)) {
+                checked_hash(c, &t[i], &h);
+                pool_add(&p, &t[i], &h);
+            } else if (m == OWN) {
+                own_hash(&t[i], &h);
+                pool_add(&p, &t[i], &h);
+            }
+        }
+        memset(got, 0, sizeof got);
+        assert_int_equal(ul_chain_prepare_known(c, blk, blen, pool_known, &p, got), UL_OK);
+        assert_memory_equal(got, hash, UL_HASH_BYTES);
+        assert_true(ul_chain_sealed(c, got));
+        assert_memory_equal(got, hash, UL_HASH_BYTES);
+        assert_int_equal(ul_chain_pending_count(c), 4);
+        assert_asked_once(&p, blk, blen);
+        assert_int_equal(ul_chain_commit(c, cm, clen), UL_OK);
+        head_hash(c, got);
+        assert_memory_equal(got, head, UL_HASH_BYTES);
+        assert_same_store(b, c); /* the ids (tx and release indexes) too */
+        ul_chain_close(c);
+    }
+    free(blk);
+
+    /* An empty block: nobody asked. */
+    propose(a, &blk, &blen, hash);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(ul_chain_prepare_known(b, blk, blen, pool_known, &p, got), UL_OK);
+    assert_memory_equal(got, hash, UL_HASH_BYTES);
+    assert_int_equal(p.calls, 0);
+    free(blk);
+    ul_chain_close(a);
+    ul_chain_close(b);
+}
+
+/* The tx root edit_header writes (named_root). */
+static uint8_t named[UL_HASH_BYTES];
+
+static void named_root(ul_header *h)
+{
+    memcpy(h->tx_root, named, UL_HASH_BYTES);
+}
+
+/* Re-encodes block blk with its header's tx root made the root of its txs (the other roots
+ * unchanged): a header that names the txs the block carries. */
+static void name_txs(uint8_t **blk, size_t *blen)
+{
+    static ul_span txs[UL_MAX_BLOCK_TXS];
+    static ul_buf leaves[UL_MAX_BLOCK_TXS];
+    ul_block b;
+    assert_int_equal(ul_schema_block_decode(&b, txs, UL_MAX_BLOCK_TXS, *blk, *blen), UL_OK);
+    for (size_t i = 0; i < b.n_txs; i++) {
+        ul_client_merkle_leaf_hash(leaves[i].leaf, txs[i].ptr, txs[i].len);
+    }
+    assert_int_equal(ul_merkle_root_of(named, leaves, b.n_txs), UL_OK);
+    edit_header(blk, blen, named_root);
+}
+
+/* A tx whose signature does not verify is refused, and the pending block left empty, whether the
+ * pool does not know it or claims it with hashes computed without checking it (not in the
+ * signature cache: exec verifies it). In a block whose header names the tampered tx (its tx
+ * root), both ul_chain_prepare and ul_chain_prepare_known say UL_E_SIG. The hashes a pool gives
+ * are the ones used: a leaf it has wrong makes the block's txs differ from its header's. */
+static void test_prepare_known_bad_sig(void **state)
+{
+    fx *f = *state;
+    static txbuf t[2], bad, other;
+    static pool p;
+    uint8_t *blk, *x[2], hash[UL_HASH_BYTES], got[UL_HASH_BYTES];
+    size_t blen, xlen[2];
+    ul_txhash h0, hb, hg;
+    ul_chain *a = open_chain(f, "va"), *b = open_chain(f, "vb"), *c = open_chain(f, "vc");
+
+    reg_tx(&t[0], f, "acme/one", 0, 1);
+    pub_tx(&t[1], f, "acme/one", 0, 1);
+    reg_tx(&other, f, "acme/two", 1, 1);
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(submit(a, &t[i]), UL_OK);
+    }
+    propose(a, &blk, &blen, hash);
+    tamper_sig(&bad, &t[1]);
+    for (int k = 0; k < 2; k++) { /* x[0]: the proposer's header; x[1]: one naming bad */
+        x[k] = malloc(blen);
+        assert_non_null(x[k]);
+        memcpy(x[k], blk, blen);
+        xlen[k] = blen;
+        edit_tx(&x[k], &xlen[k], 1, &bad);
+    }
+    name_txs(&x[1], &xlen[1]);
+
+    checked_hash(c, &t[0], &h0);
+    own_hash(&t[1], &hg); /* own_hash gives what check_tx gives */
+    checked_hash(c, &t[1], &hb);
+    assert_memory_equal(&hg, &hb, sizeof hg);
+    own_hash(&bad, &hb);
+    assert_false(ul_sigcache_has(&c->sigcache, hb.leaf));
+    for (int k = 0; k < 2; k++) {
+        /* The twin's verdict. x[0] is also another tx list than its header names, which may be
+         * found first (UL_E_SIG, or a root error): only x[1]'s code is pinned. */
+        assert_int_equal(submit(b, &other), UL_OK);
+        ul_err want = ul_chain_prepare(b, x[k], xlen[k], got);
+        assert_untouched(b, 0, NULL);
+        assert_int_not_equal(want, UL_OK);
+        if (k == 1) {
+            assert_int_equal(want, UL_E_SIG);
+        }
+        for (int claimed = 0; claimed < 2; claimed++) {
+            memset(&p, 0, sizeof p);
+            pool_add(&p, &t[0], &h0);
+            if (claimed) {
+                pool_add(&p, &bad, &hb);
+            }
+            assert_int_equal(submit(c, &other), UL_OK); /* something pending, to be dropped */
+            ul_err e = ul_chain_prepare_known(c, x[k], xlen[k], pool_known, &p, got);
+            assert_int_not_equal(e, UL_OK);
+            if (k == 1) {
+                assert_int_equal(e, want);
+            }
+            assert_untouched(c, 0, NULL);
+            assert_asked_once(&p, x[k], xlen[k]);
+            assert_false(ul_sigcache_has(&c->sigcache, hb.leaf)); /* failures are not cached */
+        }
+    }
+
+    /* A leaf the pool has wrong is taken as given. */
+    memset(&p, 0, sizeof p);
+    pool_add(&p, &t[0], &h0);
+    hg.leaf[0] ^= 1;
+    pool_add(&p, &t[1], &hg);
+    assert_int_not_equal(ul_chain_prepare_known(c, blk, blen, pool_known, &p, got), UL_OK);
+    assert_untouched(c, 0, NULL);
+
+    /* The genuine block prepares. */
+    hg.leaf[0] ^= 1;
+    p.h[1] = hg;
+    assert_int_equal(ul_chain_prepare_known(c, blk, blen, pool_known, &p, got), UL_OK);
+    assert_memory_equal(got, hash, UL_HASH_BYTES);
+    free(x[0]);
+    free(x[1]);
+    free(blk);
+    ul_chain_close(a);
+    ul_chain_close(b);
+    ul_chain_close(c);
+}
+
+/* ul_chain_submit_known with ul_chain_check_tx's hashes reports the id ul_chain_submit reports
+ * and builds the same pending block, mixed with plain submits (same sealed hash, same store once
+ * committed). A tx whose signature does not verify, given with hashes computed without checking
+ * it, is refused with UL_E_SIG (the cache does not hold it) and changes nothing. The hashes given
+ * are the ones used: the id reported and the leaf kept are the caller's. */
+static void test_submit_known(void **state)
+{
+    fx *f = *state;
+    static txbuf t[3], p2, bad;
+    uint8_t ida[UL_HASH_BYTES], idb[UL_HASH_BYTES], ha[UL_HASH_BYTES], hb[UL_HASH_BYTES];
+    uint8_t cm[UL_MAX_COMMIT_BYTES];
+    size_t clen;
+    ul_txhash h;
+    ul_chain *a = open_chain(f, "ua"), *b = open_chain(f, "ub");
+
+    reg_tx(&t[0], f, "acme/one", 0, 1);
+    reg_tx(&t[1], f, "acme/two", 1, 1);
+    pub_tx(&t[2], f, "acme/one", 0, 1);
+    for (size_t i = 0; i < 3; i++) {
+        if (i == 1) {
+            assert_int_equal(ul_chain_submit(a, t[i].b, t[i].len, ida), UL_OK);
+        } else {
+            checked_hash(a, &t[i], &h);
+            assert_int_equal(ul_chain_submit_known(a, t[i].b, t[i].len, &h, ida), UL_OK);
+            assert_memory_equal(ida, h.id, UL_HASH_BYTES);
+        }
+        assert_int_equal(ul_chain_submit(b, t[i].b, t[i].len, idb), UL_OK);
+        assert_memory_equal(ida, idb, UL_HASH_BYTES);
+        assert_memory_equal(ul_chain_pending_leaf(a, i), ul_chain_pending_leaf(b, i),
+                            UL_HASH_BYTES);
+    }
+
+    pub_tx(&p2, f, "acme/one", 0, 2);
+    tamper_sig(&bad, &p2);
+    own_hash(&bad, &h);
+    assert_false(ul_sigcache_has(&a->sigcache, h.leaf));
+    assert_int_equal(ul_chain_submit_known(a, bad.b, bad.len, &h, ida), UL_E_SIG);
+    assert_int_equal(ul_chain_pending_count(a), 3);
+
+    assert_int_equal(ul_chain_seal(a, f->vs.v[0].pubkey, ul_chain_next_time(a), NULL, ha), UL_OK);
+    assert_int_equal(ul_chain_seal(b, f->vs.v[0].pubkey, ul_chain_next_time(b), NULL, hb), UL_OK);
+    assert_memory_equal(ha, hb, UL_HASH_BYTES);
+    make_commit(f, cm, &clen, 1, ha, Q012, 3, T0 + 1000);
+    assert_int_equal(ul_chain_commit(a, cm, clen), UL_OK);
+    assert_int_equal(ul_chain_commit(b, cm, clen), UL_OK);
+    assert_same_store(a, b);
+
+    /* Taken as given, not hashed again (hashes no pool would hold for these bytes). */
+    own_hash(&p2, &h);
+    h.id[0] ^= 1;
+    h.leaf[0] ^= 1;
+    assert_int_equal(ul_chain_submit_known(a, p2.b, p2.len, &h, ida), UL_OK);
+    assert_memory_equal(ida, h.id, UL_HASH_BYTES);
+    assert_memory_equal(ul_chain_pending_leaf(a, 0), h.leaf, UL_HASH_BYTES);
+    ul_chain_discard(a);
+    ul_chain_close(a);
+    ul_chain_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -843,6 +1156,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigcache_once, setup, teardown),
         cmocka_unit_test(test_sigcache_bound),
         cmocka_unit_test_setup_teardown(test_check_tx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepare_known, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepare_known_bad_sig, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_known, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
