@@ -494,6 +494,18 @@ bool ul_cbor_utf8_valid(const uint8_t *s, size_t n)
     while (i < n) {
         uint8_t lo;
         uint8_t hi;
+        /* Record text is mostly ASCII: eight such bytes at a time. */
+        uint64_t w;
+        while (n - i >= sizeof w && (memcpy(&w, s + i, sizeof w), (w & 0x8080808080808080u) == 0)) {
+            i += sizeof w;
+        }
+        if (i == n) {
+            break;
+        }
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
         size_t k = utf8_lead(s[i], &lo, &hi);
         if (k == 0 || k > n - i) {
             return false;

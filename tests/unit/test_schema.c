@@ -1023,6 +1023,21 @@ static void test_utf8(void **state)
         {"\xc3", false},
         {"\xe2\x28\xa1", false},
         {"\xff", false},
+        /* Around the eight-bytes-at-a-time ASCII scan: exact words, a tail, a bad byte or a
+         * sequence starting or cut at each side of a word boundary. */
+        {"12345678", true},
+        {"1234567812345678", true},
+        {"123456781", true},
+        {"1234567\xff", false},
+        {"12345678\xff", false},
+        {"123456789\xff", false},
+        {"123456781234567\x80", false},
+        {"1234567\xc3\xa9", true},
+        {"12345678\xc3\xa9" "abcdefgh", true},
+        {"12345678abcdefg\xc3", false},
+        {"12345678\xe2\x82", false},
+        {"\xc3\xa9" "12345678\xed\xa0\x80", false},
+        {"\xf0\x9f\x98\x80" "abcdefgh\xf0\x9f\x98\x80", true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bool ok = ul_cbor_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s));
