@@ -432,6 +432,44 @@ static void tally(const worker *w, size_t n_w, const char *phase)
     printf("%s\n", other ? " (and some undecodable)" : "");
 }
 
+/* ---- the machine's own share -------------------------------------------------------------- */
+
+/* The machine's CPU time by kind, from /proc/stat's first line (all CPUs), in clock ticks. On a
+ * shared virtual machine the hypervisor's "steal" (time another guest had our CPUs) moves every
+ * figure here, so the benchmark prints it beside them. */
+typedef struct {
+    unsigned long long busy, idle, steal;
+} cpu_ticks;
+
+static bool cpu_ticks_read(cpu_ticks *t)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    bool ok = f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                          &v[3], &v[4], &v[5], &v[6], &v[7]) == 8;
+    if (f) {
+        fclose(f);
+    }
+    /* user nice system idle iowait irq softirq steal */
+    t->busy = v[0] + v[1] + v[2] + v[5] + v[6];
+    t->idle = v[3] + v[4];
+    t->steal = v[7];
+    return ok;
+}
+
+static void cpu_ticks_print(const char *phase, const cpu_ticks *a, const cpu_ticks *b)
+{
+    unsigned long long busy = b->busy - a->busy, idle = b->idle - a->idle,
+                       steal = b->steal - a->steal, all = busy + idle + steal;
+    if (all == 0) {
+        return;
+    }
+    printf("bench: testnet %s machine CPU: %.0f%% busy, %.0f%% idle, %.0f%% stolen by the "
+           "hypervisor\n",
+           phase, 100.0 * (double)busy / (double)all, 100.0 * (double)idle / (double)all,
+           100.0 * (double)steal / (double)all);
+}
+
 /* ---- (a) sustained ------------------------------------------------------------------------- */
 
 /* Every pre-signed sustained tx, as fast as the nodes take them; node 0's STATUS tells when the
@@ -456,6 +494,8 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
             goto out;
         }
     }
+    cpu_ticks c0, c1;
+    bool have_ticks = cpu_ticks_read(&c0);
     double t0 = bench_now_s(), t_last = t0, progress = t0;
     if (workers_start(w, th, tn->n_val) != 0) {
         goto out;
@@ -488,6 +528,7 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
         }
         sleep_ns(STATUS_POLL_NS);
     }
+    have_ticks = cpu_ticks_read(&c1) && have_ticks;
     rc = workers_join(w, th, tn->n_val, "sustained", &accepted);
     double dt = t_last - t0;
     uint64_t committed = s.log_size - s0.log_size, blocks = s.height - s0.height;
@@ -501,6 +542,9 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
     printf("bench: testnet sustained release commits/s: %.0f /s\n",
            bench_rate((double)committed, dt));
     printf("bench: testnet sustained target: %s\n", target_sustained);
+    if (have_ticks) {
+        cpu_ticks_print("sustained", &c0, &c1);
+    }
     report_nodes(tn, socks, "sustained");
     if (e != UL_OK || committed < n_total) {
         fprintf(stderr, "bench_testnet: sustained: %s\n",

@@ -320,6 +320,7 @@ row "device: whole 1 MiB update / SHA-256 alone, Ir (target <= 1.10)" \
 row "testnet: machine" "$(fig 'testnet machine')"
 row "testnet: sustained release commits/s (target >= 3000)" \
     "$(fig 'testnet sustained release commits/s') ($(fig 'testnet sustained releases committed'))"
+row "testnet: machine CPU during the sustained run" "$(fig 'testnet sustained machine CPU')"
 row "testnet: blocks/s, sustained" "$(fig 'testnet sustained blocks/s')"
 row "testnet: commit latency p50 / p99 / max at $tn_rate/s (target p99 <= 1 s)" \
     "$(fig 'testnet commit latency p50') / $(fig 'testnet commit latency p99') / $(fig 'testnet commit latency max')"
