@@ -20,7 +20,6 @@ whether a node has it pooled (height 0), committed (its height), or never saw it
 import hashlib
 import json
 import os
-import random
 import time
 
 import pytest
@@ -29,10 +28,9 @@ import nnreq
 from bip340 import TAG_RELEASE, pubkey as bip340_pubkey, sign as bip340_sign, upledger_digest
 from cbor_util import Raw, dumps, loads
 from conftest import ERR_NAME, Ctx
-from test_testnet import LoopbackNet, Push, envelope, wait_for
+from test_equivocation import Net as EquivocationNet
+from test_testnet import Push, envelope, wait_for
 
-HEARTBEAT_MS = 500       # an idle testnet commits about two blocks a second
-ROUND_TIMEOUT_MS = 300   # a round whose proposer (the dead node 3) never proposes ends quickly
 PORT_BASE = 29800        # this file's first port base (BASE..BASE+199)
 COMMIT_WAIT = 20         # seconds for a correctly sent tx to commit on every live node
 QUIET_HEIGHTS = 3        # heights every live node is watched for a dropped tx after its envelope
@@ -44,21 +42,10 @@ LIVE = [0, 1, 2]
 RELEASE_TIME = 1767225600   # 2026-01-01T00:00:00Z
 
 
-class Net(LoopbackNet):
-    """LoopbackNet with this file's heartbeat, round timeout and port bases."""
+class Net(EquivocationNet):
+    """test_equivocation.py's testnet (same heartbeat and round timeout), from this file's base."""
 
-    def up(self):
-        bases = [PORT_BASE] + [200 * random.randrange(100, 160) for _ in range(7)]
-        for base in bases:
-            p = self.script("up.sh", self.n, "--port", base, "--heartbeat-ms", HEARTBEAT_MS,
-                            "--round-timeout-ms", ROUND_TIMEOUT_MS, "--wait", 60, check=False)
-            if p.returncode == 3:   # a port of this base is in use: another base
-                continue
-            assert p.returncode == 0, "up.sh: rc %d\n%s%s%s" % (
-                p.returncode, p.stdout, p.stderr, self.logs())
-            self.info = json.loads((self.dir / "testnet.json").read_text())
-            return self
-        raise AssertionError("no free port base for a testnet after %d tries" % len(bases))
+    port_base = PORT_BASE
 
 
 @pytest.fixture

@@ -35,10 +35,13 @@ LIVE = [0, 1, 2]
 
 
 class Net(LoopbackNet):
-    """LoopbackNet with this file's heartbeat, round timeout and port bases."""
+    """LoopbackNet with this file's heartbeat, round timeout and port bases (test_attachment.py
+    uses it with its own first base)."""
+
+    port_base = PORT_BASE
 
     def up(self):
-        bases = [PORT_BASE] + [200 * random.randrange(100, 160) for _ in range(7)]
+        bases = [self.port_base] + [200 * random.randrange(100, 160) for _ in range(7)]
         for base in bases:
             p = self.script("up.sh", self.n, "--port", base, "--heartbeat-ms", HEARTBEAT_MS,
                             "--round-timeout-ms", ROUND_TIMEOUT_MS, "--wait", 60, check=False)
