@@ -44,6 +44,14 @@ ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, siz
     return root_of(out32, n ? leaves[0].leaf : NULL, sizeof *leaves, n);
 }
 
+/* UL_E_TX_ROOT unless the n txs hashed in h make the header's tx root. */
+static ul_err tx_root_check(const ul_txhash *h, size_t n, const uint8_t tx_root[UL_HASH_BYTES])
+{
+    uint8_t root[UL_HASH_BYTES];
+    ul_err e = root_of(root, n ? h[0].leaf : NULL, sizeof *h, n);
+    return e != UL_OK ? e : memcmp(root, tx_root, UL_HASH_BYTES) != 0 ? UL_E_TX_ROOT : UL_OK;
+}
+
 static int cmp_update(const void *a, const void *b)
 {
     return memcmp(((const ul_smt_update *)a)->key, ((const ul_smt_update *)b)->key, UL_HASH_BYTES);
@@ -246,8 +254,6 @@ ul_err ul_chain_apply(ul_chain *c, const uint8_t *block, size_t block_len, const
 /* Executes block into the pending block and seals it, with signatures already verified (pre) or
  * not (NULL: verified here, on all cores, skipping cached txs). On error the pending block is
  * empty. */
-static ul_err root_of(uint8_t out32[UL_HASH_BYTES], const uint8_t *leaf0, size_t stride, size_t n);
-
 /* The hashes of a block's txs: the caller's for those known names, computed for the others,
  * whose signatures are then verified on every core (exec takes the known ones' signatures from
  * the cache, or verifies them if it no longer holds them). The txs must make the header's tx
@@ -257,7 +263,6 @@ static ul_err hash_known(ul_chain *c, const ul_block *b, const uint8_t tx_root[U
                          ul_tx_known_fn known, void *ctx, ul_txhash *own)
 {
     size_t m = 0;
-    uint8_t root[UL_HASH_BYTES];
     ul_span *sub = malloc((b->n_txs ? b->n_txs : 1) * sizeof *sub);
     ul_txhash *subh = malloc((b->n_txs ? b->n_txs : 1) * sizeof *subh);
     size_t *at = malloc((b->n_txs ? b->n_txs : 1) * sizeof *at);
@@ -270,10 +275,8 @@ static ul_err hash_known(ul_chain *c, const ul_block *b, const uint8_t tx_root[U
             at[m++] = i;
         }
     }
-    if (e == UL_OK &&
-        (e = root_of(root, b->n_txs ? own[0].leaf : NULL, sizeof *own, b->n_txs)) == UL_OK &&
-        memcmp(root, tx_root, UL_HASH_BYTES) != 0) {
-        e = UL_E_TX_ROOT;
+    if (e == UL_OK) {
+        e = tx_root_check(own, b->n_txs, tx_root);
     }
     if (e == UL_OK && m > 0 && (e = ul_verify_sigs_leaf_given(c, sub, m, subh)) == UL_OK) {
         for (size_t j = 0; j < m; j++) {
@@ -319,14 +322,9 @@ static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const
         }
         pre = own;
     }
-    /* The txs must be those the header names before any executes: a proposal's txs travel
-     * outside its signature (bound by this root), and a wrong list costs nothing to refuse. */
-    uint8_t root[UL_HASH_BYTES];
-    if ((e = root_of(root, b.n_txs ? pre[0].leaf : NULL, sizeof *pre, b.n_txs)) != UL_OK) {
-        goto out;
-    }
-    if (memcmp(root, want.tx_root, UL_HASH_BYTES) != 0) {
-        e = UL_E_TX_ROOT;
+    /* The txs must be those the header names before any executes (hash_known checked already,
+     * before any signature). */
+    if (!known && (e = tx_root_check(pre, b.n_txs, want.tx_root)) != UL_OK) {
         goto out;
     }
     c->sigs_checked = !known;

@@ -240,17 +240,22 @@ ul_err ul_chain_submit_known(ul_chain *c, const uint8_t *tx, size_t len, const u
     return e;
 }
 
-ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
-                        uint8_t leaf32[UL_HASH_BYTES])
+/* A block of one tx: the same decode, kind and signature checks, hashes and cache fill as every
+ * received block gets, on this thread (one tx makes one worker); h->leaf given or computed. */
+static ul_err check_one(ul_chain *c, const uint8_t *tx, size_t len, ul_txhash *h, bool leaf_given)
 {
     if (len > UL_MAX_TX_BYTES) {
         return UL_E_LIMIT;
     }
-    /* A block of one tx: the same decode, kind and signature checks, hashes and cache fill as
-     * every received block gets, on this thread (one tx makes one worker). */
     ul_span s = {tx, len};
+    return leaf_given ? ul_verify_sigs_leaf_given(c, &s, 1, h) : ul_verify_block_sigs(c, &s, 1, h);
+}
+
+ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
+                        uint8_t leaf32[UL_HASH_BYTES])
+{
     ul_txhash h;
-    ul_err e = ul_verify_block_sigs(c, &s, 1, &h);
+    ul_err e = check_one(c, tx, len, &h, false);
     if (e == UL_OK) {
         memcpy(id32, h.id, UL_HASH_BYTES);
         if (leaf32) {
@@ -263,13 +268,9 @@ ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id3
 ul_err ul_chain_check_tx_leaf(ul_chain *c, const uint8_t *tx, size_t len,
                               const uint8_t leaf32[UL_HASH_BYTES], uint8_t id32[UL_HASH_BYTES])
 {
-    if (len > UL_MAX_TX_BYTES) {
-        return UL_E_LIMIT;
-    }
-    ul_span s = {tx, len};
     ul_txhash h;
     memcpy(h.leaf, leaf32, UL_HASH_BYTES);
-    ul_err e = ul_verify_sigs_leaf_given(c, &s, 1, &h);
+    ul_err e = check_one(c, tx, len, &h, true);
     if (e == UL_OK) {
         memcpy(id32, h.id, UL_HASH_BYTES);
     }

@@ -55,19 +55,6 @@ static void *verify_some(void *arg)
 }
 
 static ul_err verify_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes,
-                          bool leaf_given);
-
-ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes)
-{
-    return verify_sigs(c, txs, n, hashes, false);
-}
-
-ul_err ul_verify_sigs_leaf_given(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes)
-{
-    return verify_sigs(c, txs, n, hashes, true);
-}
-
-static ul_err verify_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes,
                           bool leaf_given)
 {
     long cores = n > 1 ? sysconf(_SC_NPROCESSORS_ONLN) : 1; /* one tx (check_tx): no file read */
@@ -110,4 +97,14 @@ static ul_err verify_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *
         ul_sigcache_add(&c->sigcache, hashes[i].leaf);
     }
     return e;
+}
+
+ul_err ul_verify_block_sigs(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes)
+{
+    return verify_sigs(c, txs, n, hashes, false);
+}
+
+ul_err ul_verify_sigs_leaf_given(ul_chain *c, const ul_span *txs, size_t n, ul_txhash *hashes)
+{
+    return verify_sigs(c, txs, n, hashes, true);
 }

@@ -306,7 +306,7 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
                       uint8_t id[UL_HASH_BYTES], bool from_client)
 {
     ul_cons *s = C(n);
-    uint8_t leaf[UL_HASH_BYTES];
+    ul_txhash h;
     pooled *dup;
     if (given_leaf && (dup = pool_find(s, given_leaf)) != NULL) {
         memcpy(id, dup->id, UL_HASH_BYTES); /* pooled already: nothing to check again */
@@ -314,25 +314,23 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
     }
     /* Signatures are cached when seen before; a leaf hash the caller computed is not redone. */
     ul_err e = given_leaf ? ul_chain_check_tx_leaf(n->chain, tx, len, given_leaf, id)
-                          : ul_chain_check_tx(n->chain, tx, len, id, leaf);
+                          : ul_chain_check_tx(n->chain, tx, len, id, h.leaf);
     if (given_leaf) {
-        memcpy(leaf, given_leaf, UL_HASH_BYTES);
+        memcpy(h.leaf, given_leaf, UL_HASH_BYTES);
     }
-    if (e != UL_OK || pool_find(s, leaf)) {
+    if (e != UL_OK || (!given_leaf && pool_find(s, h.leaf))) {
         return e; /* a copy of a pooled tx gets its id: a client's retry is harmless */
     }
+    memcpy(h.id, id, UL_HASH_BYTES);
     if (s->n_pool >= UL_MAX_MEMPOOL) {
         return UL_E_BUSY;
     }
     bool execute = from_client && pending_open(n) && s->n_in_pending == s->n_pool &&
                    ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS;
-    ul_txhash h;
-    memcpy(h.leaf, leaf, UL_HASH_BYTES);
-    memcpy(h.id, id, UL_HASH_BYTES);
     if (execute && (e = ul_chain_submit_known(n->chain, tx, len, &h, id)) != UL_OK) {
         return e;
     }
-    if ((e = pool_add(s, tx, len, leaf, id, from_client)) != UL_OK) {
+    if ((e = pool_add(s, tx, len, h.leaf, id, from_client)) != UL_OK) {
         if (execute) {
             ul_chain_discard(n->chain); /* the pending block holds a tx the pool lost */
             pool_unmark_pending(s);

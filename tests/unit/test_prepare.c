@@ -349,6 +349,13 @@ static void assert_untouched(ul_chain *c, uint64_t height, const uint8_t head[UL
 /* A block whose header or txs are not what its txs make, or for another height, is refused
  * with the code naming the difference, and the follower keeps its head with nothing pending
  * (what it had pending before is dropped either way). */
+/* A ul_tx_known_fn for a node whose pool holds none of a block's txs. */
+static bool knows_nothing(void *ctx, const uint8_t *tx, size_t len, ul_txhash *h)
+{
+    (void)ctx, (void)tx, (void)len, (void)h;
+    return false;
+}
+
 static void test_prepare_rejects(void **state)
 {
     fx *f = *state;
@@ -395,6 +402,14 @@ static void test_prepare_rejects(void **state)
         assert_int_equal(submit(b, &other), UL_OK);
         ul_err want = k == 0 ? UL_E_SIG : UL_E_TX_ROOT;
         assert_int_equal(ul_chain_prepare(b, x, xlen, hash), want);
+        assert_untouched(b, 0, NULL);
+        /* Asked through a pool, prepare checks the tx root before any signature: either tx is
+         * refused as not the header's, and no signature is verified (no cache look-up missed). */
+        assert_int_equal(submit(b, &other), UL_OK);
+        uint64_t m0 = b->sigcache.misses;
+        assert_int_equal(ul_chain_prepare_known(b, x, xlen, knows_nothing, NULL, hash),
+                         UL_E_TX_ROOT);
+        assert_int_equal(b->sigcache.misses, m0);
         assert_untouched(b, 0, NULL);
         free(x);
     }
