@@ -25,7 +25,7 @@ import time
 import pytest
 
 import nnreq
-from bip340 import TAG_RELEASE, pubkey as bip340_pubkey, sign as bip340_sign, upledger_digest
+from bip340 import TAG_RELEASE, sign as bip340_sign, upledger_digest
 from cbor_util import Raw, dumps, loads
 from conftest import ERR_NAME, Ctx
 from test_equivocation import Net as EquivocationNet
@@ -55,12 +55,7 @@ def net(tmp_path):
     t = Net(tmp_path / "testnet", 4)
     try:
         t.up()
-        node = t.info["nodes"][SPEAKER]
-        secret = bytes.fromhex(json.loads(
-            (t.dir / ("node%d" % SPEAKER) / "validator.key").read_text())["secret"])
-        assert bip340_pubkey(secret).hex() == node["pubkey"], "the keystore is not node 3's key"
-        t.kill(SPEAKER)
-        assert not t.pid_alive(SPEAKER)
+        secret = t.speak_for(SPEAKER)
         ctx = Ctx(t.view(0), tmp_path / "work")
         key, ns = ctx.publisher()
         yield t, secret, Publisher(t, key, ns)

@@ -53,6 +53,17 @@ class Net(LoopbackNet):
             return self
         raise AssertionError("no free port base for a testnet after %d tries" % len(bases))
 
+    def speak_for(self, i):
+        """Kills node i and returns its secret key (up.sh leaves it unencrypted), so a test can
+        sign in its name without its own votes interfering."""
+        secret = bytes.fromhex(json.loads(
+            (self.dir / ("node%d" % i) / "validator.key").read_text())["secret"])
+        assert bip340_pubkey(secret).hex() == self.info["nodes"][i]["pubkey"], \
+            "the keystore is not node %d's key" % i
+        self.kill(i)
+        assert not self.pid_alive(i)
+        return secret
+
     def evidence(self, i):
         r = self.cli(i, "query", "evidence", json_out=True, timeout_ms=CALL_MS)
         assert r.rc == 0, r
@@ -65,13 +76,7 @@ def net(tmp_path):
     t = Net(tmp_path / "testnet", 4)
     try:
         t.up()
-        node = t.info["nodes"][ACCUSED]
-        secret = bytes.fromhex(json.loads(
-            (t.dir / ("node%d" % ACCUSED) / "validator.key").read_text())["secret"])
-        assert bip340_pubkey(secret).hex() == node["pubkey"], "the keystore is not node 3's key"
-        t.kill(ACCUSED)
-        assert not t.pid_alive(ACCUSED)
-        yield t, secret
+        yield t, t.speak_for(ACCUSED)
     finally:
         t.down()
 
