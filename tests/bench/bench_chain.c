@@ -129,36 +129,15 @@ static int build(bench *b)
     return 0;
 }
 
-typedef struct {
-    ul_chain *chain;
-    double read_s;
-} source;
-
-static ul_err next_block(void *arg, uint64_t h, uint8_t **blk, size_t *blen, uint8_t **cm,
-                         size_t *clen)
-{
-    source *s = arg;
-    double t0 = bench_now_s();
-    if (h > ul_chain_height(s->chain)) {
-        return UL_E_NOT_FOUND;
-    }
-    ul_err e = ul_chain_block_bytes(s->chain, h, blk, blen);
-    if (e == UL_OK && (e = ul_chain_commit_bytes(s->chain, h, cm, clen)) != UL_OK) {
-        free(*blk);
-    }
-    s->read_s += bench_now_s() - t0;
-    return e;
-}
-
 /* Target 2: replay the whole chain into a scratch store. */
 static int audit(bench *b)
 {
     char scratch[4200];
-    source s = {.chain = b->chain};
+    bench_source s = {.chain = b->chain};
     ul_audit_result res;
     snprintf(scratch, sizeof scratch, "%s/audit-scratch", b->dir);
     double t0 = bench_now_s();
-    ul_err e = ul_audit_run(b->genesis, b->glen, next_block, &s, scratch, NULL, NULL, &res);
+    ul_err e = ul_audit_run(b->genesis, b->glen, bench_next_block, &s, scratch, NULL, NULL, &res);
     double dt = bench_now_s() - t0;
     if (e != UL_OK) {
         fprintf(stderr, "bench_chain: audit failed at height %llu\n",

@@ -35,6 +35,29 @@ static inline double bench_rate(double count, double secs)
     return count / (secs > 0 ? secs : 1e-9);
 }
 
+/* An audit's block source (ul_block_source) over a chain in this process: its committed blocks
+ * and commits, UL_E_NOT_FOUND past the head. read_s adds up the time spent reading them. */
+typedef struct {
+    ul_chain *chain;
+    double read_s;
+} bench_source;
+
+static inline ul_err bench_next_block(void *arg, uint64_t h, uint8_t **blk, size_t *blen,
+                                      uint8_t **cm, size_t *clen)
+{
+    bench_source *s = arg;
+    double t0 = bench_now_s();
+    if (h > ul_chain_height(s->chain)) {
+        return UL_E_NOT_FOUND;
+    }
+    ul_err e = ul_chain_block_bytes(s->chain, h, blk, blen);
+    if (e == UL_OK && (e = ul_chain_commit_bytes(s->chain, h, cm, clen)) != UL_OK) {
+        free(*blk);
+    }
+    s->read_s += bench_now_s() - t0;
+    return e;
+}
+
 /* Canonical register body for namespace ns with the default policy: pub as the only owner and
  * publisher (threshold 1), no co-signer roles (every release installable at once), any hardware
  * class, owners and publishers may revoke. */
