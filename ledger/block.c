@@ -118,7 +118,8 @@ ul_err ul_chain_seal(ul_chain *c, const uint8_t proposer32[UL_PUBKEY_BYTES], uin
     return UL_OK;
 }
 
-/* Puts the sealed block, its commit and the pending writes into the batch. */
+/* Puts the sealed block, its commit and the pending writes (state also as this height's version in
+ * the state history) into the batch. */
 static void fill_batch(ul_chain *c, const uint8_t *commit, size_t commit_len)
 {
     uint64_t h = c->sealed_h.height;
@@ -140,6 +141,7 @@ static void fill_batch(ul_chain *c, const uint8_t *commit, size_t commit_len)
             ul_batch_put(c->batch, e->key, e->klen, e->val, e->vlen);
         }
     }
+    ul_statehist_put(c, h);
     memcpy(v, h8, 8);
     memcpy(v + 8, c->sealed_hash, UL_HASH_BYTES);
     ul_batch_put(c->batch, META_HEAD, sizeof META_HEAD - 1, v, 8 + UL_HASH_BYTES);

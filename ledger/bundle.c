@@ -151,8 +151,8 @@ static ul_err emit_state_proof(ul_bundle_work *b, uint64_t which, ul_span hw,
     return e;
 }
 
-/* The state proof of one entry at height h, whatever it shows. A member's value must be shown,
- * and only the current value is stored: one changed since h cannot be (UL_E_NOT_FOUND). */
+/* The state proof of one entry at height h, whatever it shows: a member with the value header h's
+ * root holds (kept by the state history), or non-membership. */
 static ul_err emit_state(ul_bundle_work *b, ul_chain *c, ul_state_kind kind, uint64_t which,
                          ul_span hw, const uint8_t id32[UL_HASH_BYTES])
 {
@@ -160,12 +160,6 @@ static ul_err emit_state(ul_bundle_work *b, ul_chain *c, ul_state_kind kind, uin
     size_t vlen = 0;
     ul_err e = ul_chain_state_proof(c, kind, b->rel.ns, hw, id32, b->hd.height, key, &value, &vlen,
                                     &b->sp);
-    bool member = b->sp.has_leaf && memcmp(b->sp.leaf_key, key, UL_HASH_BYTES) == 0;
-    if ((e == UL_OK || e == UL_E_NOT_FOUND) && member && value == NULL) {
-        e = UL_E_NOT_FOUND;
-    } else if (e == UL_E_NOT_FOUND && !member) {
-        e = UL_OK; /* absent at h, whatever holds now */
-    }
     if (e == UL_OK) {
         e = emit_state_proof(b, which, hw, key, value, vlen);
     }

@@ -150,6 +150,18 @@ ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32
 /* RFC 9162 root over leaves whose leaf hashes are given. */
 ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n);
 
+/* State history (ledger/statehist.c): 'Y' SHA-256(state key) height(8 BE) -> state value. */
+/* Puts every state write of the pending block into c->batch as the version of block height. */
+void ul_statehist_put(ul_chain *c, uint64_t height);
+/* The committed value of state key[klen] (SHA-256 kh) that proof p, made against the state root
+ * of header h, shows: *value NULL when p shows the key absent, else the value hashing to p's leaf
+ * (malloc'd, caller frees). Returns: UL_OK; UL_E_NOT_FOUND when that value is not kept (it changed
+ * after h in a store written before state history); UL_E_CORRUPT when the history disagrees with
+ * the tree; UL_E_STORE, UL_E_NOMEM. */
+ul_err ul_statehist_value(ul_chain *c, const uint8_t *key, size_t klen,
+                          const uint8_t kh[UL_HASH_BYTES], uint64_t h, const ul_state_proof *p,
+                          uint8_t **value, size_t *vlen);
+
 /* Equivocation evidence (ledger/evidence.c). 'S' 'e' accused(32) height(8 BE) round(8 BE)
  * type(1) -> recording height (8 BE), evidence tx id (32): a state entry, under the state root. */
 size_t ul_key_evidence(uint8_t *k, const uint8_t accused32[UL_PUBKEY_BYTES], uint64_t height,

@@ -325,20 +325,9 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
     e = ul_schema_header_decode(&hd, hdr, hlen);
     free(hdr);
     ul_client_sha256(key_hash32, k, kl);
+    *value = NULL;
     if (e == UL_OK && (e = ul_smt_prove(c->store, hd.state_root, key_hash32, proof)) == UL_OK) {
-        /* The value as of height h: the proof's leaf says whether it is the current one. */
-        e = get_state(c, k, kl, value, vlen);
-        uint8_t vh[UL_HASH_BYTES];
-        if (e == UL_OK && *value) {
-            ul_client_sha256(vh, *value, *vlen);
-        }
-        if (e == UL_OK && *value &&
-            !(proof->has_leaf && !memcmp(proof->leaf_key, key_hash32, UL_HASH_BYTES) &&
-              !memcmp(proof->leaf_value, vh, UL_HASH_BYTES))) {
-            free(*value); /* changed or created after height h */
-            *value = NULL;
-            e = UL_E_NOT_FOUND;
-        }
+        e = ul_statehist_value(c, k, kl, key_hash32, hd.height, proof, value, vlen);
     }
     return e;
 }

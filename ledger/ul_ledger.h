@@ -42,6 +42,9 @@ enum {
     UL_KEY_NSHIST = 'N',  /* 'N' namespace 0x00 log index(8 BE) -> release id(32) */
     UL_KEY_VALSET = 'V',  /* 'V' height(8 BE) -> canonical validator set that block `height`
                              changed to: it signs from height + 1 on (none: the genesis set) */
+    /* 'Y' SHA-256(state key)(32) height(8 BE) -> the state value block `height` wrote: every
+     * version is kept, so a state proof at any past height shows the value its root holds. */
+    UL_KEY_STATEHIST = 'Y',
 };
 
 typedef struct ul_store ul_store;
@@ -136,7 +139,8 @@ uint64_t ul_log_store_reads(const ul_log *l);
 
 /* Nodes are content-addressed ('Z' node hash(32) -> 0x02 key32 valuehash32 for a leaf, or
  * 0x03 left32 right32 for an inner node) and never deleted, so every root a header ever carried
- * stays provable. Hashing rules: client/ul_client.h (ul_client_smt_*). */
+ * stays provable; the values behind its leaves are kept by the chain's state history
+ * (UL_KEY_STATEHIST). Hashing rules: client/ul_client.h (ul_client_smt_*). */
 enum { UL_KEY_SMT = 'Z' };
 
 typedef struct {
@@ -366,8 +370,12 @@ typedef enum {
                                  until the first set change (then: the genesis set) */
 } ul_state_kind;
 
-/* Proves a state entry at committed height h (0: head) against that header's state root.
- * Out: key hash, value (malloc'd, NULL when absent: the proof then shows non-membership). */
+/* Proves a state entry at committed height h (0: head) against that header's state root, past
+ * heights as well as the head: every version of every state value is kept ('Y' state history).
+ * Returns: UL_OK; UL_E_NOT_FOUND for a height above the head, or for a value not kept (one
+ * changed after h in a data directory written before state history existed); UL_E_LIMIT,
+ * UL_E_ARG, UL_E_CORRUPT, UL_E_STORE.
+ * Out: key hash, value (malloc'd, NULL when absent at h: the proof then shows non-membership). */
 ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span hw,
                             const uint8_t id32[UL_HASH_BYTES], uint64_t h,
                             uint8_t key_hash32[UL_HASH_BYTES], uint8_t **value, size_t *vlen,
@@ -421,10 +429,10 @@ ul_err ul_chain_evidence_list(ul_chain *c, ul_evidence_entry *out, size_t cap, s
  * committed height h (0: the head): every validator-set step from genesis, header h with its
  * commit, the publish tx, its inclusion proof and the installable-list and revocation state
  * proofs for (record's namespace, hw) and id — whatever they show (the device judges).
- * Returns: UL_OK and *out (malloc'd); UL_E_NOT_FOUND for an unknown id or one logged after h, or
- * when a state entry the device must see (the installable list, a revocation) changed after h:
- * only current state values are kept, so past ones cannot be shown; UL_E_HW_MISMATCH when the
- * record does not list hw; UL_E_LIMIT past UL_MAX_VALSET_STEPS steps. */
+ * Any committed height works: its state sections show the values header h's root holds.
+ * Returns: UL_OK and *out (malloc'd); UL_E_NOT_FOUND for an unknown id or one logged after h (or,
+ * as ul_chain_state_proof, a state value not kept); UL_E_HW_MISMATCH when the record does not
+ * list hw; UL_E_LIMIT past UL_MAX_VALSET_STEPS steps. */
 ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span hw, uint64_t h,
                         uint8_t **out, size_t *len);
 

@@ -414,6 +414,31 @@ def test_proof_and_verify(ctx, tmp_path):
     assert r.rc == 1 and r.error_name, r
 
 
+def test_proof_at_every_past_height(ctx):
+    """`query proof ID --height H` works for every committed H, after the state entries it shows
+    (the class's installable list, the revocation) have changed since: each past state root still
+    proves what it held then, and the device judges each bundle by it."""
+    key, ns = ctx.publisher()
+    rid1, _, h1 = ctx.publish_ok(ns, 1, key)
+    rid2, _, h2 = ctx.publish_ok(ns, 2, key)
+    r = ctx.cli("revoke", rid2, "--reason", "recalled", "--key", key, json_out=True)
+    assert r.rc == 0 and r.json["committed"] is True, r
+    h3 = r.json["height"]
+    head = ctx.node.status()["height"]
+    assert h1 < h2 < h3 <= head, (h1, h2, h3, head)
+
+    def proof(rid, h):
+        p = ctx.cli("query", "proof", rid, "--height", str(h), json_out=True)
+        assert p.rc == 0 and p.json["height"] == h and p.json["verified"] is True, (h, p)
+        return p.json["device_verdict"]
+
+    # seq 1 is the newest installable until seq 2, and again once seq 2 is revoked.
+    for h in range(h1, head + 1):
+        assert proof(rid1, h) == ("UL_E_NOT_INSTALLABLE" if h2 <= h < h3 else "ok"), h
+    for h in range(h2, head + 1):
+        assert proof(rid2, h) == ("ok" if h < h3 else "UL_E_REVOKED"), h
+
+
 def test_audit_node_and_data_dir(node_factory, tmp_path):
     from conftest import Ctx
     node = node_factory("auditnode")

@@ -455,11 +455,12 @@ static void test_register_publish_queries(void **state)
     make_genesis(g2, sizeof g2, &g2len, f->other, "test-chain");
     assert_int_equal(device_verify(g2, g2len, "board-a", bun, bl, NULL), UL_E_CHAIN_ID);
     free(bun);
-    /* What the node cannot prove: id1 at height 2 (board-a's installable list has changed since,
-     * and only current state is kept), id2 before it was logged, an unknown id, a height past
-     * the head. */
+    /* id1 at height 2, where it was the newest installable (board-a's list has changed since:
+     * the state history keeps the list header 2's root holds). What the node cannot prove: id2
+     * before it was logged, an unknown id, a height past the head. */
     const ul_span hw_a = ul_span_str("board-a");
-    assert_int_equal(ul_chain_bundle(c, id1, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 2, &info), UL_OK);
+    assert_int_equal(info.height, 2);
     assert_int_equal(ul_chain_bundle(c, id2, hw_a, 2, &bun, &bl), UL_E_NOT_FOUND);
     assert_int_equal(ul_chain_bundle(c, unknown, hw_a, 0, &bun, &bl), UL_E_NOT_FOUND);
     assert_int_equal(ul_chain_bundle(c, id1, hw_a, 99, &bun, &bl), UL_E_NOT_FOUND);
@@ -2093,6 +2094,244 @@ static void test_installable_list(void **state)
     ul_chain_close(r);
 }
 
+/* ---- state proofs at every past height ------------------------------------------------------ */
+
+#define PAST_KEYS 7    /* state entries followed through the heights */
+#define PAST_HEIGHTS 8 /* blocks the test commits */
+#define PAST_VALUE_MAX 4096
+
+typedef struct {
+    ul_state_kind kind;
+    const char *ns, *hw;
+    const uint8_t *id;
+} past_key;
+
+/* What one state entry held at one height: read from the store right after that block. */
+typedef struct {
+    bool present;
+    size_t len;
+    uint8_t v[PAST_VALUE_MAX];
+} past_value;
+
+static size_t past_raw_key(uint8_t *k, const past_key *q)
+{
+    switch (q->kind) {
+    case UL_STATE_INSTALLABLE:
+        return ul_key_installable(k, ul_span_str(q->ns), ul_span_str(q->hw));
+    case UL_STATE_APPROVALS:
+    case UL_STATE_REVOCATION:
+        return ul_key_sid(k, q->kind == UL_STATE_APPROVALS ? 'p' : 'v', q->id);
+    case UL_STATE_NAMESPACE:
+        return ul_key_ns(k, ul_span_str(q->ns));
+    default:
+        return ul_key_valset_state(k);
+    }
+}
+
+/* Records what each entry holds now (the head just committed: nothing pending). */
+static void past_record(ul_chain *c, const past_key *q, past_value *out)
+{
+    uint8_t k[UL_KEY_MAX];
+    for (size_t i = 0; i < PAST_KEYS; i++) {
+        ul_err e =
+            ul_chain_read(c, k, past_raw_key(k, &q[i]), out[i].v, sizeof out[i].v, &out[i].len);
+        assert_true(e == UL_OK || e == UL_E_NOT_FOUND);
+        out[i].present = e == UL_OK;
+    }
+}
+
+/* At every height 1..n, every entry's proof shows what it held then (membership with that value,
+ * or non-membership), checked by the client's verifier against that header's state root. */
+static void past_check(ul_chain *c, const past_key *q, past_value (*want)[PAST_KEYS], uint64_t n)
+{
+    static ul_state_proof p;
+    for (uint64_t h = 1; h <= n; h++) {
+        ul_header hd;
+        ul_chainfx_header(c, h, &hd);
+        for (size_t i = 0; i < PAST_KEYS; i++) {
+            uint8_t k[UL_KEY_MAX], kh[UL_HASH_BYTES], want_kh[UL_HASH_BYTES], vh[UL_HASH_BYTES];
+            uint8_t *value = NULL;
+            size_t vlen = 0;
+            const uint8_t id0[UL_HASH_BYTES] = {0};
+            ul_client_sha256(want_kh, k, past_raw_key(k, &q[i]));
+            ul_err e = ul_chain_state_proof(c, q[i].kind, ul_span_str(q[i].ns ? q[i].ns : ""),
+                                            ul_span_str(q[i].hw ? q[i].hw : ""),
+                                            q[i].id ? q[i].id : id0, h, kh, &value, &vlen, &p);
+            if (e != UL_OK) {
+                fail_msg("height %llu entry %zu: %s", (unsigned long long)h, i, ul_err_name(e));
+            }
+            assert_memory_equal(kh, want_kh, UL_HASH_BYTES);
+            const past_value *w = &want[h - 1][i];
+            if (!w->present) {
+                assert_null(value);
+                assert_int_equal(ul_client_state_verify(&p, hd.state_root, kh, NULL), UL_OK);
+                continue;
+            }
+            assert_non_null(value);
+            assert_int_equal(vlen, w->len);
+            assert_memory_equal(value, w->v, vlen);
+            ul_client_sha256(vh, value, vlen);
+            assert_int_equal(ul_client_state_verify(&p, hd.state_root, kh, vh), UL_OK);
+            assert_int_not_equal(ul_client_state_verify(&p, hd.state_root, kh, NULL), UL_OK);
+            free(value);
+        }
+    }
+}
+
+/* Every committed state root still proves every entry as it stood at that height: the same keys
+ * change block after block (installable list, approvals, revocations, the policy), appear and
+ * (the installable list) empty again, and each past value is proven, not only the current one.
+ * Bundles against past headers carry those past values; all of it survives a reopen. */
+static void test_past_state_proofs(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    static ul_policy p;
+    static past_value want[PAST_HEIGHTS][PAST_KEYS];
+    txbuf t;
+    uint8_t id1[UL_HASH_BYTES], id2[UL_HASH_BYTES];
+    uint64_t n = 1, h = 0;
+
+    memset(id1, 0, sizeof id1); /* not yet known: filled in by the publishes below */
+    memset(id2, 0, sizeof id2);
+    const past_key keys[PAST_KEYS] = {
+        {UL_STATE_INSTALLABLE, NS, "board-a", NULL}, {UL_STATE_APPROVALS, NULL, NULL, id1},
+        {UL_STATE_APPROVALS, NULL, NULL, id2},       {UL_STATE_REVOCATION, NULL, NULL, id1},
+        {UL_STATE_REVOCATION, NULL, NULL, id2},      {UL_STATE_NAMESPACE, NS, NULL, NULL},
+        {UL_STATE_VALIDATORS, NULL, NULL, NULL},
+    };
+    default_policy(&p, f->owner, f->pub);
+    add_role(&p, "certifier", KEYS(f->x[0]), 1);
+    require_role(&p, UL_KIND_FEATURE, "certifier");
+    /* 1: registered. 2: seq 1 published, not yet installable. */
+    reg_policy_tx(&t, f->chain_id, NS, n++, &p, KEYS(f->owner), UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    feature_tx(&t, f, 1);
+    submit_ok(c, &t, id1);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    /* 3: seq 1 approved (installable [1]). 4: seq 2 published and approved ([2, 1]). */
+    approve_tx(&t, f, id1, "certifier", n++, KEYS(f->x[0]), UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    feature_tx(&t, f, 2);
+    submit_ok(c, &t, id2);
+    approve_tx(&t, f, id2, "certifier", n++, KEYS(f->x[0]), UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    /* 5: seq 2 revoked ([1]). 6: the policy changes. 7: seq 1 revoked ([]). 8: empty block. */
+    revoke_tx(&t, f, id2, "recalled", n++, KEYS(f->owner));
+    submit_ok(c, &t, NULL);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    add_role(&p, "enterprise", KEYS(f->x[1]), 1);
+    set_policy_tx(&t, f, NS, n++, &p, KEYS(f->owner), UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    revoke_tx(&t, f, id1, "recalled too", n++, KEYS(f->owner));
+    submit_ok(c, &t, NULL);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    past_record(c, keys, want[(h = produce(f, c)) - 1]);
+    assert_int_equal(h, PAST_HEIGHTS);
+    /* The entries did change: the installable list holds four different values over the run. */
+    assert_false(want[1][0].present);
+    assert_true(want[2][0].present && want[3][0].present && want[4][0].present);
+    assert_int_equal(want[6][0].len, 0);
+    assert_true(want[3][0].len != want[2][0].len && want[4][0].len == want[2][0].len);
+    assert_true(!want[5][3].present && want[6][3].present);
+    assert_true(want[4][5].len != want[5][5].len ||
+                memcmp(want[4][5].v, want[5][5].v, want[4][5].len) != 0);
+    past_check(c, keys, want, h);
+
+    /* Bundles at past heights show the state of their header: seq 1 was the newest installable
+     * at 3, superseded at 4, the newest again at 5 and 6 (seq 2 revoked), revoked at 7. */
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 3, NULL), UL_OK);
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 4, NULL), UL_E_NOT_INSTALLABLE);
+    assert_int_equal(bundle_verdict(f, c, id2, "board-a", 4, NULL), UL_OK);
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 5, NULL), UL_OK);
+    assert_int_equal(bundle_verdict(f, c, id2, "board-a", 5, NULL), UL_E_REVOKED);
+    assert_int_equal(bundle_verdict(f, c, id1, "board-a", 7, NULL), UL_E_REVOKED);
+    ul_chain_close(c);
+
+    /* The history is in the store: a reopened chain proves every height the same way. */
+    char dir[200];
+    ul_chain *r;
+    path_of(f, "a", dir, sizeof dir);
+    assert_int_equal(ul_chain_open(&r, dir, NULL, 0), UL_OK);
+    past_check(r, keys, want, h);
+    assert_int_equal(bundle_verdict(f, r, id1, "board-a", 3, NULL), UL_OK);
+    ul_chain_close(r);
+}
+
+/* The state history as a store may hold it: missing (a data directory written before it
+ * existed) or disagreeing with the tree. Values still current keep being proven; a changed one
+ * is UL_E_NOT_FOUND when its version is missing and UL_E_CORRUPT when the kept bytes are not
+ * the ones the root holds; non-membership needs no value at all. */
+static void test_state_history_missing(void **state)
+{
+    fx *f = *state;
+    ul_chain *c = open_chain(f, "a");
+    static ul_state_proof p;
+    txbuf t;
+    uint8_t id1[UL_HASH_BYTES], kh[UL_HASH_BYTES], *v = NULL, prefix[1] = {UL_KEY_STATEHIST};
+    size_t vl;
+    const ul_span ns = ul_span_str(NS), hw = ul_span_str("board-a");
+
+    reg_tx(&t, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    produce(f, c);
+    pub_a(&t, f, 1, "1.0");
+    submit_ok(c, &t, id1);
+    produce(f, c); /* 2: installable [1] */
+    pub_a(&t, f, 2, "2.0");
+    submit_ok(c, &t, NULL);
+    produce(f, c); /* 3: installable [2, 1] */
+    ul_store *s = ul_chain_store(c);
+    ul_batch *b = ul_batch_create();
+    ul_store_iter *it;
+    const uint8_t *k, *val;
+    size_t kl, n = 0;
+    assert_non_null(b);
+    assert_int_equal(ul_store_iter_create(&it, s, prefix, 1, prefix, 1), UL_OK);
+    while (ul_store_iter_next(it, &k, &kl, &val, &vl)) {
+        assert_int_equal(kl, 1 + UL_HASH_BYTES + 8);
+        ul_batch_delete(b, k, kl);
+        n++;
+    }
+    ul_store_iter_destroy(it);
+    assert_true(n >= 4); /* namespace, and per publish the list and the newest release */
+    assert_int_equal(ul_store_write(s, b, true), UL_OK);
+
+    assert_int_equal(
+        ul_chain_state_proof(c, UL_STATE_INSTALLABLE, ns, hw, NULL, 3, kh, &v, &vl, &p),
+        UL_OK); /* current */
+    free(v);
+    assert_int_equal(ul_chain_state_proof(c, UL_STATE_NAMESPACE, ns, hw, NULL, 1, kh, &v, &vl, &p),
+                     UL_OK); /* unchanged since 1 */
+    free(v);
+    assert_int_equal(ul_chain_state_proof(c, UL_STATE_REVOCATION, ns, hw, id1, 2, kh, &v, &vl, &p),
+                     UL_OK);
+    assert_null(v); /* absent */
+    assert_int_equal(
+        ul_chain_state_proof(c, UL_STATE_INSTALLABLE, ns, hw, NULL, 2, kh, &v, &vl, &p),
+        UL_E_NOT_FOUND);
+    assert_null(v);
+
+    /* A kept version whose bytes the root does not hold. */
+    uint8_t hk[1 + UL_HASH_BYTES + 8], junk[40] = {1};
+    hk[0] = UL_KEY_STATEHIST;
+    memcpy(hk + 1, kh, UL_HASH_BYTES);
+    ul_be64_put(hk + 1 + UL_HASH_BYTES, 2);
+    ul_batch_clear(b);
+    ul_batch_put(b, hk, sizeof hk, junk, sizeof junk);
+    assert_int_equal(ul_store_write(s, b, true), UL_OK);
+    assert_int_equal(
+        ul_chain_state_proof(c, UL_STATE_INSTALLABLE, ns, hw, NULL, 2, kh, &v, &vl, &p),
+        UL_E_CORRUPT);
+    assert_null(v);
+    ul_batch_destroy(b);
+    ul_chain_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2118,6 +2357,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_new_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_installable_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_installable_list_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_past_state_proofs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_history_missing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
