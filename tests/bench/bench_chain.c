@@ -12,6 +12,7 @@
 #define DEFAULT_TXS 50000
 #define MICRO_SAMPLE 5000 /* txs used for the verify/decode micro figures */
 #define FSYNC_WRITES 200  /* small synced batches timed for the fsync figure */
+#define SMALL_BLOCKS 500  /* one-release blocks for the per-block growth figure */
 
 typedef struct {
     const char *dir;
@@ -61,11 +62,31 @@ static int make_genesis(bench *b)
     return e != UL_OK ? fail("genesis", e) : 0;
 }
 
-/* Opens a new chain and commits the namespace registration in block 1. */
-static int open_chain(bench *b)
+/* Commits the namespace registrations in c's next block. */
+static int register_ns(bench *b, ul_chain *c)
 {
     uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
     size_t blen, tlen;
+    /* The namespace, then the one its releases depend on (higher nonce, same key). */
+    for (uint64_t nonce = 1; nonce <= 2; nonce++) {
+        ul_err e = nonce == 1
+                       ? bench_register_body(body, sizeof body, &blen, ul_key_pubkey(b->key), 1)
+                       : bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(b->key),
+                                                BENCH_DEP_NS, 2);
+        if (e ||
+            (e = bench_sign_tx(b->key, ul_chain_id(c), UL_TX_REGISTER, body, blen, tx, sizeof tx,
+                               &tlen)) ||
+            (e = ul_chain_submit(c, tx, tlen, id))) {
+            return fail("register namespace", e);
+        }
+    }
+    ul_err e = ul_chain_produce(c, b->key, bench_wall_ms(), NULL);
+    return e != UL_OK ? fail("register namespace", e) : 0;
+}
+
+/* Opens a new chain and commits the namespace registration in block 1. */
+static int open_chain(bench *b)
+{
     if (mkdir(b->dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "bench_chain: cannot create %s\n", b->dir);
         return 1;
@@ -78,21 +99,7 @@ static int open_chain(bench *b)
         fprintf(stderr, "bench_chain: %s already holds a chain\n", b->db);
         return 1;
     }
-    /* The namespace, then the one its releases depend on (higher nonce, same key). */
-    for (uint64_t nonce = 1; nonce <= 2; nonce++) {
-        e = nonce == 1 ? bench_register_body(body, sizeof body, &blen, ul_key_pubkey(b->key), 1)
-                       : bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(b->key),
-                                                BENCH_DEP_NS, 2);
-        if (e || (e = bench_sign_tx(b->key, ul_chain_id(b->chain), UL_TX_REGISTER, body, blen, tx,
-                                    sizeof tx, &tlen)) ||
-            (e = ul_chain_submit(b->chain, tx, tlen, id))) {
-            return fail("register namespace", e);
-        }
-    }
-    if ((e = ul_chain_produce(b->chain, b->key, bench_wall_ms(), NULL)) != UL_OK) {
-        return fail("register namespace", e);
-    }
-    return 0;
+    return register_ns(b, b->chain);
 }
 
 /* Target 1(a) and 4: submit every tx, produce a synced block every UL_MAX_BLOCK_TXS. */
@@ -266,6 +273,54 @@ static int disk(bench *b, bool final)
     return 0;
 }
 
+/* Store growth when every block holds one release (a consortium's usual pace, where state
+ * writes per block, not per release, dominate): SMALL_BLOCKS blocks on a second chain of the same
+ * genesis, bytes per block after a full compaction, and of those the state history ('Y': every
+ * version of every state value, so every past state root stays provable). */
+static int small_blocks(bench *b)
+{
+    char db[4200];
+    ul_chain *c = NULL;
+    uint8_t id[UL_HASH_BYTES], prefix[1] = {UL_KEY_STATEHIST};
+    size_t n = b->n < SMALL_BLOCKS ? b->n : SMALL_BLOCKS;
+    snprintf(db, sizeof db, "%s/small", b->dir);
+    ul_err e = ul_chain_open(&c, db, b->genesis, b->glen);
+    if (e == UL_OK && register_ns(b, c) != 0) {
+        ul_chain_close(c);
+        return 1;
+    }
+    for (size_t i = 0; e == UL_OK && i < n; i++) {
+        if ((e = ul_chain_submit(c, bench_tx(&b->txs, i), b->txs.len[i], id)) == UL_OK) {
+            e = ul_chain_produce(c, b->key, bench_wall_ms(), NULL);
+        }
+    }
+    uint64_t hist = 0, entries = 0;
+    ul_store_iter *it = NULL;
+    if (e == UL_OK &&
+        (e = ul_store_iter_create(&it, ul_chain_store(c), prefix, 1, prefix, 1)) == UL_OK) {
+        const uint8_t *k, *v;
+        size_t kl, vl;
+        while (ul_store_iter_next(it, &k, &kl, &v, &vl)) {
+            hist += kl + vl;
+            entries++;
+        }
+        ul_store_iter_destroy(it);
+    }
+    if (e == UL_OK) {
+        ul_store_compact(ul_chain_store(c));
+    }
+    ul_chain_close(c);
+    if (e != UL_OK) {
+        return fail("one-release blocks", e);
+    }
+    uint64_t bytes = ul_store_disk_bytes(db);
+    fig_u("one-release blocks", n, "blocks");
+    fig("store bytes per one-release block (compacted)", (double)bytes / n, "bytes");
+    fig("state history entries per one-release block", (double)entries / n, "entries");
+    fig("state history bytes per one-release block (keys + values)", (double)hist / n, "bytes");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     bench b = {0};
@@ -290,7 +345,7 @@ int main(int argc, char **argv)
     }
     fig("pre-signing txs", bench_now_s() - t0, "s");
     if (build(&b) != 0 || disk(&b, false) != 0 || audit(&b) != 0 || micro(&b) != 0 ||
-        fsync_cost(&b) != 0 || disk(&b, true) != 0) {
+        fsync_cost(&b) != 0 || disk(&b, true) != 0 || small_blocks(&b) != 0) {
         goto out;
     }
     rc = 0;

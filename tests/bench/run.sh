@@ -86,7 +86,7 @@ rm -rf "$tmp/log"
 if want chain && bounded chain 900 "$BUILD/bench/bench_chain" "$tmp/chain" "$chain_txs"; then
     # The CLI's audit of the same data directory (a stopped node's layout: DIR/db).
     echo "== cli-audit: $BUILD/upledger audit --data $tmp/chain"
-    rm -rf "$tmp/chain/audit-scratch" "$tmp/chain/fsync-probe"
+    rm -rf "$tmp/chain/audit-scratch" "$tmp/chain/fsync-probe" "$tmp/chain/small"
     t0=$(date +%s.%N)
     if TMPDIR="$tmp" timeout -k 10 600 "$BUILD/upledger" audit --data "$tmp/chain" \
         >"$tmp/cli-audit.out" 2>"$tmp/cli-audit.err"; then
@@ -285,6 +285,8 @@ row "store bytes / record bytes, settled (target <= 2.0)" \
     "$(fig 'store bytes / record bytes (settled: compacted, closed)')"
 row "store bytes per release, settled" \
     "$(fig 'store bytes per release (settled: compacted, closed)')"
+row "store bytes per one-release block / of which state history" \
+    "$(fig 'store bytes per one-release block (compacted)') / $(fig 'state history bytes per one-release block (keys + values)')"
 row "mean record body / signed tx" \
     "$(fig 'mean canonical record body') / $(fig 'mean signed publish tx')"
 row "ul_chain_submit per publish tx" "$(fig 'ul_chain_submit per publish tx')"
