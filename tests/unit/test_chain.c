@@ -2082,8 +2082,7 @@ static void test_installable_list(void **state)
     }
     assert_int_equal(approvals(a, id3, "certifier"), NX);
     assert_installable(a, NS, "board-a", id3);
-    /* KNOWN BUG (ledger/exec.c mark_installable, reported): each approval after the threshold
-     * inserts id3 again; expected [id3, id1], actual NX copies of id3 with id1 pushed out. */
+    /* Approvals after the threshold must not insert id3 again (it would push id1 out). */
     assert_int_equal(installable_list(a, NS, "board-a", ids, seqs), 2);
     produce_both(f, a, r);
     revoke_tx(&t, f, id3, "recalled", n++, KEYS(f->owner));
