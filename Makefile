@@ -152,8 +152,8 @@ unit: all $(UNIT_BINS)
 fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
-	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim
-	@BUILD=$(BUILD) SIM=$(BUILD)/sim tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
+	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/bench/bench_device
+	@BUILD=$(BUILD) SIM=$(BUILD)/sim BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
 # libFuzzer needs clang; each target runs FUZZ_SECONDS and adds new inputs to its corpus.
 fuzz: deps

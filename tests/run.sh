@@ -47,6 +47,15 @@ if [ -n "${SIM:-}" ] && [ -x "$SIM" ]; then
     fi
 fi
 
+# A benchmark's chain must be a valid chain: bench_device audits the chain it builds (small here).
+if [ -n "${BENCH_DEVICE:-}" ] && [ -x "$BENCH_DEVICE" ]; then
+    if out=$("$BENCH_DEVICE" build "$log/bench-chain" 10 2>&1); then
+        passed=$((passed + 1)); echo "bench  $(echo "$out" | grep 'chain audit')"
+    else
+        failed=$((failed + 1)); failures+=("bench_device"); echo "$out" | tail -n 5
+    fi
+fi
+
 if [ -d "$root/tests/system" ] && ls "$root"/tests/system/test_*.py >/dev/null 2>&1; then
     out="$log/pytest.out"
     (cd "$root" && /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/system) 2>&1 | tee "$out"
