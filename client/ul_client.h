@@ -257,6 +257,7 @@ typedef struct {
     uint8_t state_key[2][UL_HASH_BYTES]; /* [0] is set per proof from inst_prefix */
     ul_sha256 inst_prefix; /* SHA-256 state after 'S' 'i' ns 0x00: the proof names the class */
     bool ns_ok, hw_ok, rollback, dep_ok, installable, revoked;
+    bool current; /* the release is the installed one (ul_client_update_current) */
     ul_release_info info;
     uint64_t chunk_plain;
     uint8_t sealed[UL_SEALED_KEY_BYTES];
@@ -288,8 +289,9 @@ typedef struct {
 /* Begins one update of component ns on the device st. st is read (not written) until
  * ul_client_update_accept and must not change meanwhile. class_sk32: the X25519 secret key of
  * the device's hardware class, for encrypted images (NULL: none; an encrypted release then fails
- * with UL_E_DECRYPT). now_ms, max_age_ms: a device with a clock refuses a header older than
- * max_age_ms (UL_E_STALE); 0 disables the check.
+ * with UL_E_DECRYPT). now_ms: the device clock (unix ms; 0: the device has none, and no time
+ * check runs); with a clock, a header more than UL_MAX_CLOCK_SKEW_MS ahead of now_ms is refused
+ * (UL_E_FUTURE), and one older than max_age_ms too (UL_E_STALE; max_age_ms 0: no age check).
  * Returns: UL_OK; UL_E_PENDING when ns awaits confirmation; UL_E_NS_NAME; UL_E_LIMIT when ns is
  * new and the device already tracks UL_MAX_COMPONENTS. */
 ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uint8_t *ns,
@@ -301,9 +303,10 @@ ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uin
  * (UL_E_VALSET_GAP when a step's or the final header's validators_hash is not the trusted set);
  * each header's commit (UL_E_VALIDATOR for voters that do not hash to the header's set, are not
  * in ascending key order or repeat; UL_E_SIG; UL_E_QUORUM at no more than 2/3 of the power);
- * the final header's height against st (UL_E_HEADER_OLD, UL_E_HEADER_CONFLICT) and age
- * (UL_E_STALE); the release's signatures (UL_E_SIG); its inclusion in the header's release log
- * (UL_E_MERKLE_RANGE for another tree size, UL_E_MERKLE_PROOF); the two state proofs against the
+ * the final header's height against st (UL_E_HEADER_OLD, UL_E_HEADER_CONFLICT) and time
+ * (UL_E_FUTURE, UL_E_STALE); the release's signatures (UL_E_SIG); its inclusion in the header's
+ * release log (UL_E_MERKLE_RANGE for another tree size, UL_E_MERKLE_PROOF); the two state proofs
+ * against the
  * header's state root (UL_E_MERKLE_PROOF). Bytes past the last section are UL_E_CBOR_TRAILING.
  * A section that does not decode gets its decoder's error; one out of order (or more siblings
  * than the bitmap calls for) UL_E_SCHEMA_FIELD; headers not in ascending height UL_E_HEIGHT; a
@@ -318,6 +321,13 @@ ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len);
  * one), UL_E_DEPENDENCY (a dependency not installed or not satisfied). On UL_OK *info (may be
  * NULL) describes the release; the image is next. */
 ul_err ul_client_bundle_final(ul_update *u, ul_release_info *info);
+
+/* After ul_client_bundle_final returned UL_E_ROLLBACK: whether the bundle's release is the one
+ * the device has installed (the same sequence in the same namespace, with the same digest when
+ * the device knows it), proven installable at a header that passed every check: the device is up
+ * to date, and nothing is to be installed. False for an older release, after any other error, or
+ * when nothing is installed. On true, *info (may be NULL) describes the release. */
+bool ul_client_update_current(const ul_update *u, ul_release_info *info);
 
 /* Receives verified-so-far image bytes (plaintext for an encrypted image) to write to the
  * inactive slot; return non-zero to abort (UL_E_IO). Nothing is accepted until image_final. */

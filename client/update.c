@@ -150,7 +150,8 @@ static ul_err on_header(ul_update *u, const ul_section *s)
 }
 
 /* The header the proofs are against: not below what the device accepted, not another one at
- * that height, not older than the device's maximum age. */
+ * that height, not more than the clock skew ahead of the device's clock, not older than its
+ * maximum age. */
 static ul_err final_header(ul_update *u)
 {
     const ul_device_state *st = u->st;
@@ -159,6 +160,10 @@ static ul_err final_header(ul_update *u)
     }
     if (u->hd.height == st->height && !eq32(u->hd_hash, st->header_hash)) {
         return UL_E_HEADER_CONFLICT;
+    }
+    if (u->now_ms != 0 && u->hd.time_ms > u->now_ms &&
+        u->hd.time_ms - u->now_ms > UL_MAX_CLOCK_SKEW_MS) {
+        return UL_E_FUTURE;
     }
     if (u->now_ms != 0 && u->max_age_ms != 0 && u->now_ms > u->hd.time_ms &&
         u->now_ms - u->hd.time_ms > u->max_age_ms) {
@@ -277,8 +282,12 @@ static void release_extract(ul_update *u, const ul_release *r)
     for (size_t i = 0; i < r->n_hw; i++) {
         u->hw_ok = u->hw_ok || ul_span_eq(r->hw[i], hw);
     }
-    uint64_t have = u->comp < st->n_components ? installed(&st->comp[u->comp])->seq : 0;
+    const ul_slot *inst = u->comp < st->n_components ? installed(&st->comp[u->comp]) : NULL;
+    uint64_t have = inst != NULL ? inst->seq : 0;
     u->rollback = r->seq <= have;
+    /* (namespace, sequence) names one release on a chain; a known digest must agree too. */
+    u->current = inst != NULL && inst->version_len > 0 && r->seq == have &&
+                 (sodium_is_zero(inst->digest, UL_HASH_BYTES) || eq32(inst->digest, r->digest));
     u->dep_ok = deps_met(u, r);
     u->info.seq = r->seq;
     u->info.kind = r->kind;
@@ -589,6 +598,18 @@ ul_err ul_client_bundle_final(ul_update *u, ul_release_info *info)
         *info = u->info;
     }
     return UL_OK;
+}
+
+bool ul_client_update_current(const ul_update *u, ul_release_info *info)
+{
+    /* UL_E_ROLLBACK is only ever recorded by bundle_final, after every earlier verdict held. */
+    if (u == NULL || u->err != UL_E_ROLLBACK || !u->current) {
+        return false;
+    }
+    if (info != NULL) {
+        *info = u->info;
+    }
+    return true;
 }
 
 /* ---- Accept, abort ------------------------------------------------------------------------ */

@@ -85,6 +85,11 @@
 #define UL_MAX_ENC_CHUNK 4096
 /* Components (namespaces) a device tracks, each with an A/B slot pair. */
 #define UL_MAX_COMPONENTS 8
+/* How far a header's time may be ahead of a device's clock (ms) before the device refuses it
+ * (UL_E_FUTURE): validators' and devices' clocks drift (NTP-less devices by minutes a month), so
+ * a few minutes pass honest chains; a header stamped hours ahead would look fresh to the
+ * maximum-age check for that long after its mirror froze. */
+#define UL_MAX_CLOCK_SKEW_MS (10ULL * 60 * 1000)
 /* The device's verification context (ul_update): its fixed size, checked at compile time. */
 #define UL_MAX_UPDATE_CTX_BYTES 8192
 

@@ -654,8 +654,19 @@ static void test_ab_slots(void **state)
     assert_int_equal(ul_client_device_boot(&st), 0);
     assert_int_equal(ul_client_device_confirm(&st, (const uint8_t *)NS, strlen(NS)), UL_OK);
     assert_int_equal(cp->slot[cp->active].seq, 2);
-    /* A replay of the installed release after the confirmation is a rollback. */
+    /* The installed release offered again is not installed again (UL_E_ROLLBACK), but it is
+     * the device's own release: the device is up to date, and info says which release. */
+    ul_release_info cur;
     assert_int_equal(verify(&st, b, n), UL_E_ROLLBACK);
+    assert_true(ul_client_update_current(&g_u, &cur));
+    assert_int_equal(cur.seq, 2);
+    assert_memory_equal(cur.digest, cp->slot[cp->active].digest, UL_HASH_BYTES);
+    /* Not after a failure before the release's verdicts (another chain's header here). */
+    static ul_device_state moved;
+    moved = st;
+    moved.height++;
+    assert_int_equal(verify(&moved, b, n), UL_E_HEADER_OLD);
+    assert_false(ul_client_update_current(&g_u, &cur));
     free(b);
     ul_chain_close(c);
 }
@@ -768,6 +779,7 @@ static void test_deferred(void **state)
         ul_client_device_add(&st5, (const uint8_t *)NS, strlen(NS), (const uint8_t *)"5.0", 3, 5),
         UL_OK);
     assert_int_equal(verify(&st5, b, n), UL_E_ROLLBACK);
+    assert_false(ul_client_update_current(&g_u, NULL)); /* an older release: not up to date */
     free(b);
     /* Dependency: release 3 needs acme/boot >= 2.0. */
     register_ns(f, c, "acme/boot", 3, false);
@@ -1003,6 +1015,24 @@ static void test_headers(void **state)
         UL_OK);
     assert_int_equal(ul_client_bundle_update(&g_u, b4, n2), UL_OK);
     assert_int_equal(ul_client_bundle_final(&g_u, NULL), UL_OK);
+    /* A header from the future: more than UL_MAX_CLOCK_SKEW_MS ahead of the device clock is
+     * refused whatever the maximum age (a frozen mirror must not look fresh for ever); within
+     * the skew it passes; without a clock (now 0) neither check runs. */
+    ul_release_info ri;
+    assert_int_equal(verify_ns(&fresh, NS, b4, n2, n2, &ri), UL_OK);
+    uint64_t ht = ri.header_time_ms;
+    assert_int_equal(ul_client_update_begin(&g_u, &fresh, (const uint8_t *)NS, strlen(NS), NULL,
+                                            ht - UL_MAX_CLOCK_SKEW_MS - 1, 3600 * 1000),
+                     UL_OK);
+    assert_int_equal(ul_client_bundle_update(&g_u, b4, n2), UL_E_FUTURE);
+    assert_int_equal(ul_client_update_begin(&g_u, &fresh, (const uint8_t *)NS, strlen(NS), NULL,
+                                            ht - UL_MAX_CLOCK_SKEW_MS - 1, 0),
+                     UL_OK);
+    assert_int_equal(ul_client_bundle_update(&g_u, b4, n2), UL_E_FUTURE);
+    assert_int_equal(ul_client_update_begin(&g_u, &fresh, (const uint8_t *)NS, strlen(NS), NULL,
+                                            ht - UL_MAX_CLOCK_SKEW_MS, 3600 * 1000),
+                     UL_OK);
+    assert_int_equal(ul_client_bundle_update(&g_u, b4, n2), UL_OK);
     free(b4);
     /* Another chain's device (another genesis, so another chain id). */
     static uint8_t g2[1024];
