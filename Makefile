@@ -98,10 +98,11 @@ $(UPLEDGER): $(call obj,$(CLI_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
 
-# The host device program links only what a device has: libupclient and libcurl.
+# The host device program links only what a device has: libupclient and libcurl, and jansson
+# for its --json output (the program's, never libupclient's: check-client keeps that clean).
 $(UPDEVICE): $(call obj,$(DEVICE_SRC)) $(CLIENT_LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcurl $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcurl -ljansson $(LIBS)
 
 # device/ includes client/ul_client.h (and what it includes) and libcurl, nothing of the node side.
 check-device:

@@ -9,12 +9,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "../client/ul_client.h"
+#include "../schema/ul_version.h"
 
 #define UL_DEV_EXIT_FAIL 1
 #define UL_DEV_EXIT_USAGE 2
 
+/* Receives a body as it arrives; a non-UL_OK return aborts the transfer with that error. */
+typedef ul_err (*ul_dev_body_fn)(void *arg, const uint8_t *p, size_t n);
+
 /* Program settings (not protocol bounds, so not in schema/ul_limits.h). */
+/* Default --max-age: a device refuses a head older than this (UL_E_STALE), so a mirror frozen
+ * by an attacker (or by neglect) cannot keep it on an old release for ever. Nodes commit a block
+ * at least every heartbeat (seconds) and export is re-run as often as operators like; a week
+ * leaves room for a mirror updated weekly and for a device clock off by days, yet a withheld
+ * revocation or security release reaches devices within a week. */
+#define UL_DEV_DEFAULT_MAX_AGE (7L * 24 * 3600)
 /* Seconds a mirror may take to connect, or stay silent mid-transfer, before it counts as
  * stalled: long enough for a slow cellular link, short enough that the next mirror is tried. */
 #define UL_DEV_DEFAULT_TIMEOUT 30
@@ -22,7 +34,8 @@
  * (<= UL_MAX_BUNDLE_BYTES), so a mirror that trickles one byte per period is cut off. */
 #define UL_DEV_BUNDLE_PERIODS 4
 /* Image transfers may also take size / UL_DEV_MIN_RATE seconds: the slowest link a device is
- * expected to update over (16 KiB/s) still finishes; a trickling mirror does not hold it for ever. */
+ * expected to update over (16 KiB/s) still finishes; a trickling mirror does not hold it for ever.
+ */
 #define UL_DEV_MIN_RATE 16384
 /* Bytes of a persisted device state: UL_MAX_COMPONENTS components of two slots with labels
  * (~5 KB at most) with room to spare. */
@@ -34,10 +47,25 @@
 /* Paths under the state directory. */
 #define UL_DEV_PATH_MAX 4096
 
-/* Prints "upledger-device: <context>: UL_E_NAME: <message>" on stderr; returns exit status 1. */
+/* ---- cli.c: options, failure lines, JSON ---- */
+
+/* Prints "upledger-device: <context>: UL_E_NAME: <message>" on stderr (and, after
+ * ul_dev_json_errors(true), {"error": {code, name, message, context}} on stdout); returns exit
+ * status 1. */
 int ul_dev_fail(ul_err e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ul_dev_json_errors(bool on);
+/* The same with msg in place of the code's own message. */
+int ul_dev_fail_msg(ul_err e, const char *ctx, const char *msg);
 /* Prints "upledger-device: <message> (see --help)" on stderr; returns exit status 2. */
 int ul_dev_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints v (indented, ASCII) and a newline on stdout and releases it; NULL prints nothing. */
+void ul_dev_print_json(json_t *v);
+/* A label (printable ASCII by the schema's rule; anything else as '?') as a JSON string. */
+json_t *ul_dev_label_json(const uint8_t *p, size_t n);
+/* A uint64 as a JSON number, never negative. */
+json_t *ul_dev_u64_json(uint64_t v);
+/* Up to 32 bytes as a lowercase hex JSON string. */
+json_t *ul_dev_hex_json(const uint8_t *p, size_t n);
 
 /* Options of a command: single values, repeated values (up to max), flags. */
 typedef struct {
@@ -49,16 +77,15 @@ typedef struct {
     bool *flag;
 } ul_dev_opt;
 
-/* Parses argv[1..] (argv[0] is the command). Returns -1 when parsed, else the exit status
- * (0 after printing help). */
+/* Parses argv[1..] (argv[0] is the command) with getopt_long: "--name VALUE" and
+ * "--name=VALUE" alike, -h/--help. Returns -1 when parsed, else the exit status (0 after
+ * printing help, 2 after a usage line). */
 int ul_dev_parse(int argc, char **argv, const ul_dev_opt *opts, size_t n, const char *help);
 
 /* ---- http.c: GET with bounded time, privacy-minimal requests ---- */
 
-/* Receives the body as it arrives; a non-UL_OK return aborts the transfer with that error. */
-typedef ul_err (*ul_dev_body_fn)(void *arg, const uint8_t *p, size_t n);
-
-/* GETs url, handing the body (only of a 200 answer) to fn. Connect and stall bounded by
+/* GETs url (http, https or file), handing the body (only of a 200 answer; a file's content) to
+ * fn. Connect and stall bounded by
  * timeout_s, the whole transfer by max_s. Returns: UL_OK; fn's error; UL_E_TIMEOUT for a
  * stalled or slow mirror; UL_E_NET otherwise (an HTTP status other than 200 is named in msg). */
 ul_err ul_dev_http_get(const char *url, long timeout_s, long max_s, ul_dev_body_fn fn, void *arg,
@@ -85,6 +112,10 @@ ul_err ul_dev_write_file(const char *dir, const char *name, const uint8_t *p, si
 ul_err ul_dev_mkdirs(const char *path, int mode);
 ul_err ul_dev_fsync_dir(const char *dir);
 ul_err ul_dev_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len);
+/* Hands the bytes of the regular file at path to fn, a chunk at a time (a FIFO or a directory is
+ * refused without waiting on it). Returns: UL_OK; fn's error; UL_E_NOT_FOUND; UL_E_ARG for a
+ * file that is not regular; UL_E_IO. msg names the file and the cause on failure. */
+ul_err ul_dev_stream_file(const char *path, ul_dev_body_fn fn, void *arg, char *msg, size_t cap);
 /* DIR/slots/<vendor>/<product>: where a component's slot files 0 and 1 live. */
 ul_err ul_dev_slot_dir(char *out, size_t cap, const char *dir, const uint8_t *ns, size_t ns_len);
 
@@ -104,5 +135,6 @@ size_t ul_dev_boot(ul_device_state *st);
 
 /* ---- update.c ---- */
 int ul_dev_cmd_update(int argc, char **argv);
+int ul_dev_cmd_install(int argc, char **argv);
 
 #endif

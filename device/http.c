@@ -1,8 +1,10 @@
 /* upledger-device HTTP: one GET at a time through libcurl, bounded in time, saying nothing about
  * the device: the URL holds only namespace, class or public image digest, the request carries a
- * fixed User-Agent and Host and no other header, no cookies, no query string, no redirects. */
+ * fixed User-Agent and Host and no other header, no cookies, no query string, no redirects.
+ * file:// mirrors (a USB stick, a recovery partition) go through the same path. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -14,7 +16,13 @@ typedef struct {
     void *arg;
     ul_err err; /* why the body callback stopped the transfer */
     long status;
+    bool file; /* a file:// URL: no HTTP status, a read that worked is the whole body */
 } get_ctx;
+
+static bool answered(const get_ctx *g)
+{
+    return g->file || g->status == 200;
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
@@ -22,7 +30,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     /* FAILONERROR drops bodies of 4xx/5xx; anything else but 200 (a 3xx we do not follow, a
      * 204) is no bundle or image either: stop before a byte reaches the verifier. */
     curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &g->status);
-    if (g->status != 200) {
+    if (!answered(g)) {
         g->err = UL_E_NET;
         return 0;
     }
@@ -43,7 +51,7 @@ void ul_dev_http_cleanup(void)
 static void set_options(CURL *c, struct curl_slist *hdrs, long timeout_s, long max_s)
 {
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "upledger-device");
@@ -57,7 +65,7 @@ static void set_options(CURL *c, struct curl_slist *hdrs, long timeout_s, long m
 
 static ul_err map_result(CURLcode rc, const get_ctx *g, const char *errbuf, char *msg, size_t cap)
 {
-    if (rc == CURLE_OK && g->status == 200) {
+    if (rc == CURLE_OK && answered(g)) {
         return UL_OK;
     }
     if (rc == CURLE_WRITE_ERROR && g->err != UL_OK && g->err != UL_E_NET) {
@@ -81,7 +89,7 @@ ul_err ul_dev_http_get(const char *url, long timeout_s, long max_s, ul_dev_body_
                        char *msg, size_t cap)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
-    get_ctx g = {.fn = fn, .arg = arg, .err = UL_OK};
+    get_ctx g = {.fn = fn, .arg = arg, .err = UL_OK, .file = !strncasecmp(url, "file:", 5)};
     /* "Accept:" with no value removes curl's default Accept header. */
     struct curl_slist *hdrs = curl_slist_append(NULL, "Accept:");
     ul_err e = UL_E_NOMEM;

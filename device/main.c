@@ -15,9 +15,11 @@ static const char main_help[] =
     "usage: upledger-device COMMAND [OPTIONS]   (each command takes --help)\n\n"
     "  init      create a device state from a trust anchor (genesis) and a hardware class\n"
     "  update    fetch, verify and stage the newest release from mirrors (A/B trial)\n"
+    "  install   verify and stage a release from local files (safe mode, USB, recovery)\n"
     "  start     a device start: an unconfirmed update started before falls back\n"
     "  confirm   confirm the update on trial (it becomes the installed release)\n"
     "  status    show the device state\n\n"
+    "Options take \"--name VALUE\" or \"--name=VALUE\". --version prints the version.\n"
     "Exit status: 0 success, 1 failure (one line: upledger-device: CONTEXT: UL_E_NAME: message),\n"
     "2 usage error.\n";
 
@@ -44,49 +46,45 @@ static const char confirm_help[] =
 static const char status_help[] =
     "usage: upledger-device status --state DIR [--json]\n"
     "Shows the chain id, trusted height and header, hardware class and, per component, the\n"
-    "active slot, trial flag and both slots' versions and sequences. Changes nothing.\n";
-
-int ul_dev_parse(int argc, char **argv, const ul_dev_opt *opts, size_t n, const char *help)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(help, stdout);
-            return 0;
-        }
-        size_t k = 0;
-        while (k < n && strcmp(opts[k].name, a) != 0) {
-            k++;
-        }
-        if (k == n) {
-            return ul_dev_usage("%s: unknown argument %s", argv[0], a);
-        }
-        if (opts[k].flag) {
-            *opts[k].flag = true;
-        } else if (i + 1 >= argc) {
-            return ul_dev_usage("%s: %s needs a value", argv[0], a);
-        } else if (opts[k].value) {
-            if (*opts[k].value) {
-                return ul_dev_usage("%s: %s given twice", argv[0], a);
-            }
-            *opts[k].value = argv[++i];
-        } else if (*opts[k].n_multi >= opts[k].max_multi) {
-            return ul_dev_usage("%s: %s given more than %zu times", argv[0], a, opts[k].max_multi);
-        } else {
-            opts[k].multi[(*opts[k].n_multi)++] = argv[++i];
-        }
-    }
-    return -1;
-}
+    "active slot, trial flag and both slots' versions and sequences, the installed release (none\n"
+    "after a first install fell back) and a trial that failed and fell back. Changes nothing.\n"
+    "--json: the same as one JSON object.\n";
 
 static const ul_slot *running(const ul_component *c)
 {
     return &c->slot[c->active];
 }
 
+/* A slot that never held a release (nor a factory image's version). */
+static bool slot_empty(const ul_slot *sl)
+{
+    return sl->version_len == 0 && sl->seq == 0;
+}
+
+/* "running VERSION (seq N) from slot S", or "no release installed" when that slot is empty. */
+static void running_text(char *out, size_t cap, const ul_component *c)
+{
+    const ul_slot *r = running(c);
+    if (slot_empty(r)) {
+        snprintf(out, cap, "no release installed");
+        return;
+    }
+    snprintf(out, cap, "running %.*s (seq %llu) from slot %llu", (int)r->version_len,
+             (const char *)r->version, (unsigned long long)r->seq, (unsigned long long)c->active);
+}
+
+/* The other slot of a component not on trial holds a higher sequence than the running one only
+ * when its trial failed and fell back: updates only ever install higher sequences. */
+static const ul_slot *failed_trial(const ul_component *c)
+{
+    const ul_slot *o = &c->slot[1 - (c->active & 1)];
+    return !c->trial && o->version_len > 0 && o->seq > running(c)->seq ? o : NULL;
+}
+
 size_t ul_dev_boot(ul_device_state *st)
 {
     bool trial[UL_MAX_COMPONENTS];
+    char now[UL_MAX_LABEL_LEN + 64];
     for (size_t i = 0; i < st->n_components; i++) {
         trial[i] = st->comp[i].trial;
     }
@@ -95,13 +93,11 @@ size_t ul_dev_boot(ul_device_state *st)
         const ul_component *c = &st->comp[i];
         if (trial[i] && !c->trial) {
             const ul_slot *failed = &c->slot[1 - c->active];
-            printf("fell back: %.*s update %.*s (seq %llu) in slot %llu was not confirmed; "
-                   "running %.*s (seq %llu) from slot %llu\n",
+            running_text(now, sizeof now, c);
+            printf("fell back: %.*s update %.*s (seq %llu) in slot %llu was not confirmed; %s\n",
                    (int)c->ns_len, (const char *)c->ns, (int)failed->version_len,
                    (const char *)failed->version, (unsigned long long)failed->seq,
-                   (unsigned long long)(1 - c->active), (int)running(c)->version_len,
-                   (const char *)running(c)->version, (unsigned long long)running(c)->seq,
-                   (unsigned long long)c->active);
+                   (unsigned long long)(1 - c->active), now);
         }
     }
     return n;
@@ -178,14 +174,27 @@ static int cmd_init(int argc, char **argv)
     return rc;
 }
 
+/* "; the trial of VERSION (seq N) in slot S failed", or "". */
+static void failed_text(char *out, size_t cap, const ul_component *c)
+{
+    const ul_slot *f = failed_trial(c);
+    out[0] = 0;
+    if (f) {
+        snprintf(out, cap, "; the trial of %.*s (seq %llu) in slot %llu failed",
+                 (int)f->version_len, (const char *)f->version, (unsigned long long)f->seq,
+                 (unsigned long long)(1 - (c->active & 1)));
+    }
+}
+
 static void print_components(const ul_device_state *st)
 {
+    char now[UL_MAX_LABEL_LEN + 64], failed[UL_MAX_LABEL_LEN + 96];
     for (size_t i = 0; i < st->n_components; i++) {
         const ul_component *c = &st->comp[i];
-        printf("%.*s: running %.*s (seq %llu) from slot %llu%s\n", (int)c->ns_len,
-               (const char *)c->ns, (int)running(c)->version_len,
-               (const char *)running(c)->version, (unsigned long long)running(c)->seq,
-               (unsigned long long)c->active, c->trial ? " (trial, not confirmed)" : "");
+        running_text(now, sizeof now, c);
+        failed_text(failed, sizeof failed, c);
+        printf("%.*s: %s%s%s\n", (int)c->ns_len, (const char *)c->ns, now, failed,
+               c->trial ? " (trial, not confirmed)" : "");
     }
 }
 
@@ -262,63 +271,72 @@ static int cmd_confirm(int argc, char **argv)
     return 0;
 }
 
-/* A label as a JSON string: printable ASCII (the schema's rule), with " and \ escaped. */
-static void json_label(const uint8_t *p, size_t n)
+static json_t *slot_json(const ul_slot *sl, uint64_t slot)
 {
-    putchar('"');
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == '"' || p[i] == '\\') {
-            putchar('\\');
-        }
-        putchar(p[i] >= 0x20 && p[i] < 0x7f ? p[i] : '?');
+    return json_pack("{s:I,s:o,s:o,s:o,s:o}", "slot", (json_int_t)slot, "seq",
+                     ul_dev_u64_json(sl->seq), "version",
+                     ul_dev_label_json(sl->version, sl->version_len), "digest",
+                     ul_dev_hex_json(sl->digest, UL_HASH_BYTES), "size", ul_dev_u64_json(sl->size));
+}
+
+/* {"slot", "version", "seq"} of a slot, or null. */
+static json_t *brief_json(const ul_slot *sl, uint64_t slot)
+{
+    if (!sl || slot_empty(sl)) {
+        return json_null();
     }
-    putchar('"');
+    return json_pack("{s:I,s:o,s:o}", "slot", (json_int_t)slot, "version",
+                     ul_dev_label_json(sl->version, sl->version_len), "seq",
+                     ul_dev_u64_json(sl->seq));
+}
+
+static json_t *component_json(const ul_component *c)
+{
+    uint64_t inst = c->trial ? 1 - (c->active & 1) : (c->active & 1);
+    json_t *slots = json_array();
+    for (uint64_t s = 0; s < 2; s++) {
+        json_array_append_new(slots, slot_json(&c->slot[s], s));
+    }
+    return json_pack("{s:o,s:I,s:b,s:o,s:o,s:o,s:o}", "namespace",
+                     ul_dev_label_json(c->ns, c->ns_len), "active", (json_int_t)c->active, "trial",
+                     c->trial, "boots", ul_dev_u64_json(c->boots), "installed",
+                     brief_json(&c->slot[inst], inst), "failed_trial",
+                     brief_json(failed_trial(c), 1 - (c->active & 1)), "slots", slots);
 }
 
 static void status_json(const ul_device_state *st)
 {
-    char id[65], hh[65], dg[65];
-    sodium_bin2hex(id, sizeof id, st->chain_id, 32);
-    sodium_bin2hex(hh, sizeof hh, st->header_hash, 32);
-    printf("{\"chain_id\": \"%s\", \"height\": %llu, \"header_hash\": \"%s\", \"hw\": ", id,
-           (unsigned long long)st->height, hh);
-    json_label(st->hw, st->hw_len);
-    printf(", \"components\": [");
+    json_t *comps = json_array();
     for (size_t i = 0; i < st->n_components; i++) {
-        const ul_component *c = &st->comp[i];
-        printf("%s{\"namespace\": ", i ? ", " : "");
-        json_label(c->ns, c->ns_len);
-        printf(", \"active\": %llu, \"trial\": %s, \"boots\": %llu, \"slots\": [",
-               (unsigned long long)c->active, c->trial ? "true" : "false",
-               (unsigned long long)c->boots);
-        for (int s = 0; s < 2; s++) {
-            sodium_bin2hex(dg, sizeof dg, c->slot[s].digest, 32);
-            printf("%s{\"slot\": %d, \"seq\": %llu, \"version\": ", s ? ", " : "", s,
-                   (unsigned long long)c->slot[s].seq);
-            json_label(c->slot[s].version, c->slot[s].version_len);
-            printf(", \"digest\": \"%s\", \"size\": %llu}", dg,
-                   (unsigned long long)c->slot[s].size);
-        }
-        printf("]}");
+        json_array_append_new(comps, component_json(&st->comp[i]));
     }
-    printf("]}\n");
+    ul_dev_print_json(json_pack(
+        "{s:o,s:o,s:o,s:o,s:o}", "chain_id", ul_dev_hex_json(st->chain_id, UL_HASH_BYTES), "height",
+        ul_dev_u64_json(st->height), "header_hash", ul_dev_hex_json(st->header_hash, UL_HASH_BYTES),
+        "hw", ul_dev_label_json(st->hw, st->hw_len), "components", comps));
 }
 
 static void status_text(const ul_device_state *st)
 {
-    char id[65], hh[65];
+    char id[65], hh[65], now[UL_MAX_LABEL_LEN + 64], failed[UL_MAX_LABEL_LEN + 96];
     sodium_bin2hex(id, sizeof id, st->chain_id, 32);
     sodium_bin2hex(hh, sizeof hh, st->header_hash, 32);
     printf("chain      %s\ntrusted    height %llu, header %s\nhardware   %.*s\n", id,
            (unsigned long long)st->height, hh, (int)st->hw_len, (const char *)st->hw);
     for (size_t i = 0; i < st->n_components; i++) {
         const ul_component *c = &st->comp[i];
-        printf("component  %.*s: slot %llu active%s\n", (int)c->ns_len, (const char *)c->ns,
-               (unsigned long long)c->active,
-               c->trial ? " (trial: not confirmed; the next start falls back)" : "");
+        failed_text(failed, sizeof failed, c);
+        printf("component  %.*s: ", (int)c->ns_len, (const char *)c->ns);
+        if (slot_empty(running(c))) {
+            running_text(now, sizeof now, c);
+            printf("%s%s\n", now, failed);
+        } else {
+            printf("slot %llu active%s%s\n", (unsigned long long)c->active,
+                   c->trial ? " (trial: not confirmed; the next start falls back)" : "", failed);
+        }
         for (int s = 0; s < 2; s++) {
             const ul_slot *sl = &c->slot[s];
-            if (sl->seq == 0 && sl->version_len == 0) {
+            if (slot_empty(sl)) {
                 printf("  slot %d   empty\n", s);
                 continue;
             }
@@ -360,17 +378,19 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {{"init", cmd_init},
-                {"update", ul_dev_cmd_update},
-                {"start", cmd_start},
-                {"confirm", cmd_confirm},
-                {"status", cmd_status}};
+    } cmds[] = {
+        {"init", cmd_init},   {"update", ul_dev_cmd_update}, {"install", ul_dev_cmd_install},
+        {"start", cmd_start}, {"confirm", cmd_confirm},      {"status", cmd_status}};
     if (argc < 2) {
         fputs(main_help, stderr);
         return UL_DEV_EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(main_help, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("upledger-device %s\n", UL_VERSION_STRING);
         return 0;
     }
     if (ul_client_init() != UL_OK) {

@@ -3,7 +3,6 @@
  * program at a time changes a state. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -12,28 +11,6 @@
 #include <unistd.h>
 
 #include "device.h"
-
-int ul_dev_fail(ul_err e, const char *fmt, ...)
-{
-    char ctx[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ctx, sizeof ctx, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "upledger-device: %s: %s: %s\n", ctx, ul_err_name(e), ul_err_str(e));
-    return UL_DEV_EXIT_FAIL;
-}
-
-int ul_dev_usage(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("upledger-device: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see --help)\n", stderr);
-    va_end(ap);
-    return UL_DEV_EXIT_USAGE;
-}
 
 ul_err ul_dev_mkdirs(const char *path, int mode)
 {
@@ -84,6 +61,37 @@ ul_err ul_dev_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
     }
     *len = got;
     return more ? UL_E_LIMIT : UL_OK;
+}
+
+ul_err ul_dev_stream_file(const char *path, ul_dev_body_fn fn, void *arg, char *msg, size_t cap)
+{
+    static uint8_t buf[1 << 16];
+    struct stat sb;
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        snprintf(msg, cap, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? UL_E_NOT_FOUND : UL_E_IO;
+    }
+    ul_err e = UL_OK;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(msg, cap, "%s: not a regular file", path);
+        e = UL_E_ARG;
+    }
+    ssize_t r = 1;
+    while (e == UL_OK && (r = read(fd, buf, sizeof buf)) != 0) {
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            snprintf(msg, cap, "%s: %s", path, strerror(errno));
+            e = UL_E_IO;
+        } else if ((e = fn(arg, buf, (size_t)r)) != UL_OK) {
+            snprintf(msg, cap, "%s: %s", path, ul_err_str(e));
+        }
+    }
+    close(fd);
+    return e;
 }
 
 static ul_err write_all(int fd, const uint8_t *p, size_t n)

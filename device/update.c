@@ -22,25 +22,44 @@
 static const char update_help[] =
     "usage: upledger-device update --mirror URL [--mirror URL]... --namespace NS --state DIR\n"
     "                              [--timeout SECONDS] [--max-age SECONDS] [--health-check CMD]\n"
+    "                              [--json]\n"
     "First a device start (an unconfirmed update started before falls back). Then, for each\n"
     "mirror in order until one succeeds: GET URL/NS/hw/CLASS/latest.cbor, streamed into the\n"
     "verifier (at most UL_MAX_BUNDLE_BYTES), then GET URL/images/SHA256 streamed through it into\n"
     "the inactive slot (DIR/slots/VENDOR/PRODUCT/N), decrypted with DIR/class.key when the image\n"
     "is encrypted; then the slot is staged on trial, the state saved, and the device restarted\n"
     "into it. --health-check CMD (run by /bin/sh) exiting 0 confirms the update; otherwise it\n"
-    "stays on trial and the next start falls back.\n"
+    "stays on trial, the next start falls back, and update exits 1 (UL_E_PENDING).\n"
+    "A mirror whose verified release is the one installed ends the update: \"up to date\", exit "
+    "0,\n"
+    "nothing fetched or changed. An older release is refused (UL_E_ROLLBACK).\n"
+    "URL: http://, https:// or file:// (a directory upledger export wrote, e.g. on a USB stick).\n"
     "--timeout (default 30) bounds connecting and any silence mid-transfer; a whole transfer may\n"
-    "take 4 timeouts (plus size / 16 KiB/s for images). --max-age refuses headers older than\n"
-    "SECONDS (needs a correct clock; default: no check). Requests carry only the namespace, the\n"
-    "class and the public image digest: no identifier, cookie or query string.\n"
+    "take 4 timeouts (plus size / 16 KiB/s for images). --max-age (default 604800, 7 days)\n"
+    "refuses a head older than SECONDS (UL_E_STALE) and one more than 10 minutes ahead of the\n"
+    "device clock (UL_E_FUTURE); --max-age 0 turns both off, for a device without a clock.\n"
+    "Requests carry only the namespace, the class and the public image digest: no identifier,\n"
+    "cookie or query string. --json: the outcome as one JSON object ({\"result\": \"staged\",\n"
+    "\"confirmed\" or \"up_to_date\", ...}, or {\"error\": ...}).\n"
     "A failing mirror prints one line (upledger-device: mirror URL: UL_E_NAME: message) and\n"
     "changes nothing; exit 1 when every mirror failed, the last error on the final line.\n";
 
+static const char install_help[] =
+    "usage: upledger-device install --bundle FILE --image FILE --namespace NS --state DIR\n"
+    "                               [--max-age SECONDS] [--health-check CMD] [--json]\n"
+    "Manual install from local files (X.1368 11.1 b: safe mode, USB or local recovery): the\n"
+    "same device start, verification and A/B staging as update, the bundle (a mirror's\n"
+    "NS/hw/CLASS/latest.cbor or upledger query proof --out) and the image read from FILEs\n"
+    "instead of a mirror. A refused bundle or image changes nothing. Options, output and exit\n"
+    "status as update's.\n";
+
 typedef struct {
-    const char *dir, *ns, *health, *timeout_s, *max_age_s;
+    const char *cmd; /* "update" or "install" */
+    const char *dir, *ns, *health, *timeout_s, *max_age_s, *bundle, *image;
     const char *mirrors[UL_DEV_MAX_MIRRORS];
     size_t n_mirrors;
     long timeout, max_age;
+    bool json;
 } update_args;
 
 /* One attempt on one mirror. */
@@ -51,6 +70,8 @@ typedef struct {
     char tmp[UL_DEV_PATH_MAX + 16], slot_path[UL_DEV_PATH_MAX + 8], slot_dir[UL_DEV_PATH_MAX];
     uint64_t slot;
     ul_release_info info;
+    bool refused_begin; /* the device itself cannot take an update (not a mirror's fault) */
+    bool current;       /* the source proved the installed release the newest: up to date */
     char msg[8192];
 } attempt;
 
@@ -96,22 +117,28 @@ static void url_base(char *out, size_t cap, const char *mirror)
     snprintf(out, cap, "%.*s", (int)n, mirror);
 }
 
+/* mirror NULL: the local --bundle file. */
 static ul_err fetch_bundle(attempt *a, const update_args *args, const ul_device_state *st,
                            const char *mirror)
 {
-    char url[UL_DEV_URL_MAX];
-    url_base(url, sizeof url, mirror);
-    size_t o = strlen(url);
-    snprintf(url + o, sizeof url - o, "/%s/hw/", args->ns);
-    ul_dev_url_segment(url, sizeof url, st->hw, st->hw_len);
-    o = strlen(url);
-    if (snprintf(url + o, sizeof url - o, "/latest.cbor") >= (int)(sizeof url - o)) {
-        snprintf(a->msg, sizeof a->msg, "URL too long");
-        return UL_E_LIMIT;
+    char url[UL_DEV_URL_MAX], detail[UL_DEV_PATH_MAX + 400];
+    ul_err e;
+    if (!mirror) {
+        snprintf(url, sizeof url, "%s", args->bundle);
+        e = ul_dev_stream_file(args->bundle, bundle_body, a, detail, sizeof detail);
+    } else {
+        url_base(url, sizeof url, mirror);
+        size_t o = strlen(url);
+        snprintf(url + o, sizeof url - o, "/%s/hw/", args->ns);
+        ul_dev_url_segment(url, sizeof url, st->hw, st->hw_len);
+        o = strlen(url);
+        if (snprintf(url + o, sizeof url - o, "/latest.cbor") >= (int)(sizeof url - o)) {
+            snprintf(a->msg, sizeof a->msg, "URL too long");
+            return UL_E_LIMIT;
+        }
+        e = ul_dev_http_get(url, args->timeout, args->timeout * UL_DEV_BUNDLE_PERIODS, bundle_body,
+                            a, detail, sizeof detail);
     }
-    char detail[400];
-    ul_err e = ul_dev_http_get(url, args->timeout, args->timeout * UL_DEV_BUNDLE_PERIODS,
-                               bundle_body, a, detail, sizeof detail);
     if (e == UL_OK) {
         e = ul_client_bundle_final(&a->u, &a->info);
         snprintf(detail, sizeof detail, "%s", ul_err_str(e));
@@ -141,16 +168,23 @@ static ul_err open_slot(attempt *a, const update_args *args, const ul_device_sta
     return e;
 }
 
+/* mirror NULL: the local --image file. */
 static ul_err fetch_image(attempt *a, const update_args *args, const char *mirror)
 {
-    char url[UL_DEV_URL_MAX], detail[400];
-    url_base(url, sizeof url, mirror);
-    char digest[2 * UL_HASH_BYTES + 1];
-    sodium_bin2hex(digest, sizeof digest, a->info.digest, UL_HASH_BYTES);
-    size_t o = strlen(url);
-    snprintf(url + o, sizeof url - o, "/images/%s", digest);
-    long max_s = args->timeout * UL_DEV_BUNDLE_PERIODS + (long)(a->info.size / UL_DEV_MIN_RATE);
-    ul_err e = ul_dev_http_get(url, args->timeout, max_s, image_body, a, detail, sizeof detail);
+    char url[UL_DEV_URL_MAX], detail[UL_DEV_PATH_MAX + 400];
+    ul_err e;
+    if (!mirror) {
+        snprintf(url, sizeof url, "%s", args->image);
+        e = ul_dev_stream_file(args->image, image_body, a, detail, sizeof detail);
+    } else {
+        url_base(url, sizeof url, mirror);
+        char digest[2 * UL_HASH_BYTES + 1];
+        sodium_bin2hex(digest, sizeof digest, a->info.digest, UL_HASH_BYTES);
+        size_t o = strlen(url);
+        snprintf(url + o, sizeof url - o, "/images/%s", digest);
+        long max_s = args->timeout * UL_DEV_BUNDLE_PERIODS + (long)(a->info.size / UL_DEV_MIN_RATE);
+        e = ul_dev_http_get(url, args->timeout, max_s, image_body, a, detail, sizeof detail);
+    }
     if (e == UL_OK) {
         e = ul_client_image_final(&a->u, slot_sink, a);
         snprintf(detail, sizeof detail, "%s", ul_err_str(e));
@@ -179,8 +213,9 @@ static ul_err commit_slot(attempt *a)
     return e;
 }
 
-/* Everything up to a verified image in place; st is only read. */
-static ul_err try_mirror(attempt *a, const update_args *args, const ul_device_state *st,
+/* Everything up to a verified image in place (mirror NULL: from the local files); st is only
+ * read. */
+static ul_err try_source(attempt *a, const update_args *args, const ul_device_state *st,
                          const char *mirror)
 {
     ul_err e = fetch_bundle(a, args, st, mirror);
@@ -210,6 +245,32 @@ static int run_health_check(const char *cmd)
     return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* The outcome: one line, or with --json one object. */
+static void report(const update_args *args, const char *result, const ul_release_info *in,
+                   const attempt *a)
+{
+    const char *v = (const char *)in->version;
+    int vl = (int)in->version_len;
+    unsigned long long seq = (unsigned long long)in->seq;
+    if (args->json) {
+        json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "result", result, "namespace", args->ns,
+                              "version", ul_dev_label_json(in->version, in->version_len), "seq",
+                              ul_dev_u64_json(in->seq));
+        if (a) {
+            json_object_set_new(o, "slot", json_integer((json_int_t)a->slot));
+            json_object_set_new(o, "height", ul_dev_u64_json(in->height));
+        }
+        ul_dev_print_json(o);
+    } else if (!strcmp(result, "up_to_date")) {
+        printf("up to date: %s %.*s (seq %llu)\n", args->ns, vl, v, seq);
+    } else if (!strcmp(result, "confirmed")) {
+        printf("updated to %.*s (seq %llu), confirmed\n", vl, v, seq);
+    } else {
+        printf("staged %.*s in slot %llu; awaiting confirmation — the next start falls back\n", vl,
+               v, (unsigned long long)a->slot);
+    }
+}
+
 /* After a verified image: stage it, persist, restart into it, confirm or leave on trial. */
 static int finish(attempt *a, const update_args *args, ul_device_state *st)
 {
@@ -221,28 +282,34 @@ static int finish(attempt *a, const update_args *args, ul_device_state *st)
         e = ul_dev_state_save(args->dir, st);
     }
     if (e != UL_OK) {
-        return ul_dev_fail(e, "update %s: staging in %s", args->ns, args->dir);
+        return ul_dev_fail(e, "%s %s: staging in %s", args->cmd, args->ns, args->dir);
     }
-    const char *v = (const char *)a->info.version;
-    int vl = (int)a->info.version_len;
     if (args->health && run_health_check(args->health)) {
         if ((e = ul_client_device_confirm(st, ns, ns_len)) != UL_OK ||
             (e = ul_dev_state_save(args->dir, st)) != UL_OK) {
-            return ul_dev_fail(e, "update %s: confirming", args->ns);
+            return ul_dev_fail(e, "%s %s: confirming", args->cmd, args->ns);
         }
-        printf("updated to %.*s (seq %llu), confirmed\n", vl, v,
-               (unsigned long long)a->info.seq);
+        report(args, "confirmed", &a->info, a);
         return 0;
     }
-    if (args->health) {
-        printf("health check failed: %s\n", args->health);
+    if (args->health) { /* staged, but the new image is not healthy: not a success */
+        if (!args->json) {
+            report(args, "staged", &a->info, a);
+        }
+        char ctx[UL_MAX_NS_LEN + 16], msg[UL_DEV_PATH_MAX + UL_MAX_LABEL_LEN + 128];
+        snprintf(ctx, sizeof ctx, "%s %s", args->cmd, args->ns);
+        snprintf(msg, sizeof msg,
+                 "health check failed (%s): %.*s stays on trial in slot %llu; the next start "
+                 "falls back",
+                 args->health, (int)a->info.version_len, (const char *)a->info.version,
+                 (unsigned long long)a->slot);
+        return ul_dev_fail_msg(UL_E_PENDING, ctx, msg);
     }
-    printf("staged %.*s in slot %llu; awaiting confirmation — the next start falls back\n", vl, v,
-           (unsigned long long)a->slot);
+    report(args, "staged", &a->info, a);
     return 0;
 }
 
-static int parse_seconds(const char *s, long def, long min, long *out)
+static int parse_seconds(const update_args *args, const char *s, long def, long min, long *out)
 {
     char *end;
     if (!s) {
@@ -251,38 +318,63 @@ static int parse_seconds(const char *s, long def, long min, long *out)
     }
     long v = strtol(s, &end, 10);
     if (*end || end == s || v < min || v > 86400 * 365) {
-        return ul_dev_usage("update: %s is not a number of seconds", s);
+        return ul_dev_usage("%s: %s is not a number of seconds", args->cmd, s);
     }
     *out = v;
     return -1;
 }
 
-static int update_mirrors(const update_args *args, ul_device_state *st, const uint8_t *class_sk)
+/* One attempt from a mirror (NULL: the local files). Returns: UL_OK when staged (a->info says
+ * what); else the attempt's error (a->msg says where), with a->current set when that error is
+ * only that the verified release is the installed one (a->info says which). */
+static ul_err attempt_one(attempt *a, const update_args *args, const ul_device_state *st,
+                          const uint8_t *class_sk, const char *mirror)
+{
+    /* A device without a clock (--max-age 0) passes none: no age or future check. */
+    uint64_t now_ms = args->max_age > 0 ? (uint64_t)time(NULL) * 1000 : 0;
+    memset(a, 0, sizeof *a);
+    a->fd = -1;
+    ul_err e = ul_client_update_begin(&a->u, st, (const uint8_t *)args->ns, strlen(args->ns),
+                                      class_sk, now_ms, (uint64_t)args->max_age * 1000);
+    if (e != UL_OK) {
+        snprintf(a->msg, sizeof a->msg, "%s", ul_err_str(e));
+        a->refused_begin = true;
+        return e;
+    }
+    e = try_source(a, args, st, mirror);
+    a->current = e == UL_E_ROLLBACK && ul_client_update_current(&a->u, &a->info);
+    if (e != UL_OK) {
+        ul_client_update_abort(&a->u);
+    }
+    return e;
+}
+
+static int update_sources(const update_args *args, ul_device_state *st, const uint8_t *class_sk)
 {
     static attempt a;
-    const uint8_t *ns = (const uint8_t *)args->ns;
-    uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+    char ctx[UL_MAX_NS_LEN + 128];
     ul_err e = UL_E_NET;
-    for (size_t i = 0; i < args->n_mirrors; i++) {
-        memset(&a, 0, sizeof a);
-        a.fd = -1;
-        e = ul_client_update_begin(&a.u, st, ns, strlen(args->ns), class_sk, now_ms,
-                                   (uint64_t)args->max_age * 1000);
-        if (e != UL_OK) { /* about this device, not a mirror: no other mirror can help */
-            ul_client_update_abort(&a.u);
-            return ul_dev_fail(e, "update %s", args->ns);
-        }
-        e = try_mirror(&a, args, st, args->mirrors[i]);
+    snprintf(ctx, sizeof ctx, "%s %s", args->cmd, args->ns);
+    size_t n = args->bundle ? 1 : args->n_mirrors;
+    for (size_t i = 0; i < n; i++) {
+        const char *mirror = args->bundle ? NULL : args->mirrors[i];
+        e = attempt_one(&a, args, st, class_sk, mirror);
         if (e == UL_OK) {
             return finish(&a, args, st);
         }
-        ul_client_update_abort(&a.u);
-        fprintf(stderr, "upledger-device: mirror %s: %s: %s\n", args->mirrors[i],
-                ul_err_name(e), a.msg);
+        if (a.current) { /* the installed release is the newest: a success */
+            report(args, "up_to_date", &a.info, NULL);
+            return 0;
+        }
+        if (a.refused_begin || !mirror) {
+            /* about this device, or the local files: no other source can help */
+            return ul_dev_fail_msg(e, ctx, a.msg);
+        }
+        fprintf(stderr, "upledger-device: mirror %s: %s: %s\n", mirror, ul_err_name(e), a.msg);
     }
-    fprintf(stderr, "upledger-device: update %s: %s: every mirror failed (last: %s)\n", args->ns,
-            ul_err_name(e), a.msg);
-    return UL_DEV_EXIT_FAIL;
+    char last[sizeof a.msg + 64];
+    snprintf(last, sizeof last, "every mirror failed (last: %s)", a.msg);
+    return ul_dev_fail_msg(e, ctx, last);
 }
 
 static int update_run(const update_args *args)
@@ -294,23 +386,23 @@ static int update_run(const update_args *args)
     int lock = -1, rc;
     ul_err e = ul_dev_lock(args->dir, &lock);
     if (e != UL_OK || (e = ul_dev_state_load(args->dir, &st)) != UL_OK) {
-        rc = ul_dev_fail(e, "update: state %s", args->dir);
+        rc = ul_dev_fail(e, "%s: state %s", args->cmd, args->dir);
         goto out;
     }
     /* A device start first: an update left unconfirmed by the last run falls back now. The
      * start is persisted whether or not anything fell back (it counts as one). */
     ul_dev_boot(&st);
     if ((e = ul_dev_state_save(args->dir, &st)) != UL_OK) {
-        rc = ul_dev_fail(e, "update: state %s", args->dir);
+        rc = ul_dev_fail(e, "%s: state %s", args->cmd, args->dir);
         goto out;
     }
     mlock(class_sk, sizeof class_sk);
     snprintf(path, sizeof path, "%s/class.key", args->dir);
     if ((e = ul_dev_class_key_load(path, class_sk, true, &have_key)) != UL_OK) {
-        rc = ul_dev_fail(e, "update: class key %s", path);
+        rc = ul_dev_fail(e, "%s: class key %s", args->cmd, path);
         goto out;
     }
-    rc = update_mirrors(args, &st, have_key ? class_sk : NULL);
+    rc = update_sources(args, &st, have_key ? class_sk : NULL);
 out:
     sodium_memzero(class_sk, sizeof class_sk);
     if (lock >= 0) {
@@ -319,34 +411,62 @@ out:
     return rc;
 }
 
+/* What update and install check alike once parsed, then the run. */
+static int update_main(update_args *a)
+{
+    int rc;
+    ul_dev_json_errors(a->json);
+    if (ul_schema_ns_check(ul_span_str(a->ns)) != UL_OK || strlen(a->ns) > UL_MAX_NS_LEN) {
+        return ul_dev_fail(UL_E_NS_NAME, "%s: --namespace %s", a->cmd, a->ns);
+    }
+    if ((rc = parse_seconds(a, a->timeout_s, UL_DEV_DEFAULT_TIMEOUT, 1, &a->timeout)) >= 0 ||
+        (rc = parse_seconds(a, a->max_age_s, UL_DEV_DEFAULT_MAX_AGE, 0, &a->max_age)) >= 0) {
+        return rc;
+    }
+    if (!a->bundle && ul_dev_http_init() != UL_OK) {
+        return ul_dev_fail(UL_E_INTERNAL, "%s: cannot initialise libcurl", a->cmd);
+    }
+    rc = update_run(a);
+    if (!a->bundle) {
+        ul_dev_http_cleanup();
+    }
+    return rc;
+}
+
 int ul_dev_cmd_update(int argc, char **argv)
 {
-    update_args a = {0};
-    ul_dev_opt opts[] = {{"--mirror", .multi = a.mirrors, .n_multi = &a.n_mirrors,
-                          .max_multi = UL_DEV_MAX_MIRRORS},
-                         {"--namespace", &a.ns},
-                         {"--state", &a.dir},
-                         {"--timeout", &a.timeout_s},
-                         {"--max-age", &a.max_age_s},
-                         {"--health-check", &a.health}};
-    int rc = ul_dev_parse(argc, argv, opts, 6, update_help);
+    update_args a = {.cmd = "update"};
+    ul_dev_opt opts[] = {
+        {"--mirror", .multi = a.mirrors, .n_multi = &a.n_mirrors, .max_multi = UL_DEV_MAX_MIRRORS},
+        {"--namespace", &a.ns},
+        {"--state", &a.dir},
+        {"--timeout", &a.timeout_s},
+        {"--max-age", &a.max_age_s},
+        {"--health-check", &a.health},
+        {"--json", .flag = &a.json}};
+    int rc = ul_dev_parse(argc, argv, opts, sizeof opts / sizeof opts[0], update_help);
     if (rc >= 0) {
         return rc;
     }
     if (a.n_mirrors == 0 || !a.ns || !a.dir) {
         return ul_dev_usage("update: --mirror, --namespace and --state are required");
     }
-    if (ul_schema_ns_check(ul_span_str(a.ns)) != UL_OK || strlen(a.ns) > UL_MAX_NS_LEN) {
-        return ul_dev_fail(UL_E_NS_NAME, "update: --namespace %s", a.ns);
-    }
-    if ((rc = parse_seconds(a.timeout_s, UL_DEV_DEFAULT_TIMEOUT, 1, &a.timeout)) >= 0 ||
-        (rc = parse_seconds(a.max_age_s, 0, 1, &a.max_age)) >= 0) {
+    return update_main(&a);
+}
+
+int ul_dev_cmd_install(int argc, char **argv)
+{
+    update_args a = {.cmd = "install"};
+    ul_dev_opt opts[] = {{"--bundle", &a.bundle},     {"--image", &a.image},
+                         {"--namespace", &a.ns},      {"--state", &a.dir},
+                         {"--max-age", &a.max_age_s}, {"--health-check", &a.health},
+                         {"--json", .flag = &a.json}};
+    int rc = ul_dev_parse(argc, argv, opts, sizeof opts / sizeof opts[0], install_help);
+    if (rc >= 0) {
         return rc;
     }
-    if (ul_dev_http_init() != UL_OK) {
-        return ul_dev_fail(UL_E_INTERNAL, "update: cannot initialise libcurl");
+    if (!a.bundle || !a.image || !a.ns || !a.dir) {
+        return ul_dev_usage("install: --bundle, --image, --namespace and --state are required");
     }
-    rc = update_run(&a);
-    ul_dev_http_cleanup();
-    return rc;
+    return update_main(&a);
 }

@@ -6,15 +6,20 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ERR_NUM, assert_rejected, chain_state, run_cli
+from conftest import ERR_NUM, REPO, assert_rejected, chain_state, run_cli
 from device_util import (DEVICE_TIMEOUT, STALL_TIMEOUT, Mirror, Stalled, dev, leftovers,
-                         slot_file, status)
+                         slot_file, snapshot, status)
+
+
+VERSION = re.search(r'UL_VERSION_STRING "([^"]+)"',
+                    (REPO / "schema" / "ul_version.h").read_text()).group(1)
 
 
 def x25519_public(secret):
@@ -84,13 +89,18 @@ def fleet(ctx, tmp_path):
 def test_help_and_usage(tmp_path):
     r = dev("--help")
     assert r.rc == 0 and "usage:" in r.out, r
-    for c in ("init", "update", "start", "confirm", "status"):
+    for c in ("init", "update", "install", "start", "confirm", "status"):
         assert c in r.out
         h = dev(c, "--help")
         assert h.rc == 0 and "usage:" in h.out, h
+    v = dev("--version")
+    assert v.rc == 0 and v.out == "upledger-device %s\n" % VERSION, v
     for args in ([], ["bogus"], ["init"], ["update", "--state", tmp_path], ["status"],
                  ["start", "--bogus"], ["update", "--mirror", "http://x", "--namespace", "a/b",
-                                         "--state", tmp_path, "--timeout", "soon"]):
+                                         "--state", tmp_path, "--timeout", "soon"],
+                 ["status", "--state"], ["status", "--state", tmp_path, "extra"],
+                 ["install", "--bundle", "b", "--namespace", "a/b", "--state", tmp_path],
+                 ["status", "--state", tmp_path, "--state", tmp_path]):
         r = dev(*args)
         assert r.rc == 2 and r.err.strip(), r
 
@@ -201,8 +211,10 @@ def test_health_check_confirms_or_leaves_on_trial(fleet, servers):
     fleet.export()
     bad = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", state,
               "--health-check", "false")
-    assert bad.rc == 0 and "staged 1.0.2 in slot 1" in bad.out, bad
-    assert "updated" not in bad.out, bad
+    # Not a success: exit 1, one line naming the check; the update stays staged on trial.
+    assert bad.rc == 1 and bad.last_error == "UL_E_PENDING", bad
+    assert len(bad.err.strip().splitlines()) == 1 and "health check failed" in bad.err, bad
+    assert "staged 1.0.2 in slot 1" in bad.out and "updated" not in bad.out, bad
     (c,) = status(state)["components"]
     assert c["trial"] is True and c["active"] == 1
     s = dev("start", "--state", state)
@@ -226,11 +238,60 @@ def test_second_release_supersedes(fleet, servers):
     (c,) = status(state)["components"]
     assert c["active"] == 1 and c["slots"][1]["seq"] == 2 and c["trial"] is False
     assert slot_file(state, fleet.ns, 1).read_bytes() == fleet.data[2]
-    # Nothing newer: the mirror's release is the installed one (anti-rollback), nothing changes.
-    before = (state / "state.cbor").read_bytes()
+    # Nothing newer: the mirror's release is the installed one. Up to date is a success (one
+    # line, exit 0, no image fetched), and nothing changes.
+    before = snapshot(state)
+    n_requests = len(m.requests)
     again = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", state)
-    assert again.rc == 1 and again.last_error == "UL_E_ROLLBACK", again
-    assert (state / "state.cbor").read_bytes() == before
+    assert again.rc == 0 and not again.err, again
+    assert again.out == "up to date: %s 1.0.2 (seq 2)\n" % fleet.ns, again
+    assert [p for p, _ in m.requests[n_requests:]] == ["/%s/hw/hw-a/latest.cbor" % fleet.ns]
+    j = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", state, "--json")
+    assert j.rc == 0 and not j.err, j
+    assert json.loads(j.out) == {"result": "up_to_date", "namespace": fleet.ns,
+                                 "version": "1.0.2", "seq": 2}, j
+    assert snapshot(state) == before
+
+
+def test_up_to_date_or_rollback_by_installed_sequence(fleet, servers):
+    """A factory-installed component at the mirror's sequence is up to date (exit 0); one
+    above it is offered an older release: UL_E_ROLLBACK, exit 1, nothing changed."""
+    fleet.publish(1)
+    fleet.export()
+    m = servers("mirror", fleet.out)
+    same = fleet.init(name="same", extra=["--installed", "%s=1.0.1@1" % fleet.ns])
+    r = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", same)
+    assert r.rc == 0 and r.out == "up to date: %s 1.0.1 (seq 1)\n" % fleet.ns, r
+    newer = fleet.init(name="newer", extra=["--installed", "%s=2.0@5" % fleet.ns])
+    before = snapshot(newer)
+    r = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", newer)
+    assert r.rc == 1 and r.last_error == "UL_E_ROLLBACK", r
+    assert snapshot(newer) == before and not leftovers(newer)
+    j = dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", newer, "--json")
+    assert j.rc == 1 and json.loads(j.out)["error"]["name"] == "UL_E_ROLLBACK", j
+
+
+def test_first_install_fallback_status_tells_the_truth(fleet, servers):
+    """A first install that falls back leaves nothing installed: status and start say so (and
+    which trial failed), not "running (seq 0)" with an empty version."""
+    fleet.publish(1)
+    fleet.export()
+    m = servers("mirror", fleet.out)
+    state = fleet.init()
+    assert dev("update", "--mirror", m.url, "--namespace", fleet.ns, "--state", state).rc == 0
+    s = dev("start", "--state", state)
+    assert s.rc == 0, s
+    assert "(seq 0)" not in s.out, s
+    assert "fell back: %s update 1.0.1 (seq 1) in slot 0 was not confirmed; no release " \
+        "installed\n" % fleet.ns in s.out, s
+    assert "%s: no release installed; the trial of 1.0.1 (seq 1) in slot 0 failed\n" % fleet.ns \
+        in s.out, s
+    human = dev("status", "--state", state)
+    assert human.rc == 0 and "no release installed" in human.out, human
+    assert "the trial of 1.0.1 (seq 1) in slot 0 failed" in human.out, human
+    (c,) = status(state)["components"]
+    assert c["installed"] is None and c["failed_trial"] == {"slot": 0, "version": "1.0.1",
+                                                            "seq": 1}, c
 
 
 # ---- encrypted images --------------------------------------------------------------------------
@@ -466,3 +527,80 @@ def test_verify_mirror_bundle_and_image(fleet, tmp_path):
     raw[0] ^= 0x80
     flipped.write_bytes(bytes(raw))
     assert_rejected(run_cli(base + ["--image", flipped], json_out=True), "UL_E_DIGEST")
+
+
+# ---- manual install from local files, file:// mirrors (X.1368 11.1 b) ---------------------------
+
+def test_install_from_local_files(fleet):
+    """Safe mode or USB recovery: the bundle and image as files, the same verification and A/B
+    staging as an update; then the same files again are up to date."""
+    fleet.publish(1)
+    fleet.export()
+    state = fleet.init()
+    bundle = fleet.out / fleet.ns / "hw" / "hw-a" / "latest.cbor"
+    image = fleet.out / "images" / hashlib.sha256(fleet.data[1]).hexdigest()
+    args = ["install", "--bundle", bundle, "--image", image, "--namespace", fleet.ns, "--state",
+            state]
+    r = dev(*args)
+    assert r.rc == 0 and "staged 1.0.1 in slot 0; awaiting confirmation" in r.out, r
+    (c,) = status(state)["components"]
+    assert c["trial"] is True and c["active"] == 0 and c["slots"][0]["seq"] == 1, c
+    assert slot_file(state, fleet.ns, 0).read_bytes() == fleet.data[1]
+    assert not leftovers(state)
+    assert dev("confirm", "--state", state).rc == 0
+    again = dev(*args, "--json")
+    assert again.rc == 0 and json.loads(again.out)["result"] == "up_to_date", again
+    # "--name=VALUE" works as "--name VALUE" does (getopt_long).
+    other = fleet.init(name="other")
+    r = dev("install", "--bundle=%s" % bundle, "--image=%s" % image, "--namespace=%s" % fleet.ns,
+            "--state=%s" % other, "--health-check=true", "--json")
+    assert r.rc == 0 and json.loads(r.out) == {"result": "confirmed", "namespace": fleet.ns,
+                                               "version": "1.0.1", "seq": 1, "slot": 0,
+                                               "height": status(other)["height"]}, r
+
+
+def test_install_refuses_tampered_local_files(fleet, tmp_path):
+    """A tampered image or bundle from local files is refused with its code, one line, exit 1,
+    and nothing staged; a FIFO is refused without waiting for a writer."""
+    fleet.publish(1)
+    fleet.publish(2)
+    fleet.export()
+    bundle = fleet.out / fleet.ns / "hw" / "hw-a" / "latest.cbor"
+    image = fleet.out / "images" / hashlib.sha256(fleet.data[2]).hexdigest()
+    flipped = tmp_path / "flipped.bin"
+    raw = bytearray(fleet.data[2])
+    raw[len(raw) // 2] ^= 0x01
+    flipped.write_bytes(bytes(raw))
+    older = fleet.images / "fw-1.bin"  # another release's genuine image
+    cut = tmp_path / "cut.cbor"
+    cut.write_bytes(bundle.read_bytes()[:-40])
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    cases = [(bundle, flipped, "UL_E_DIGEST"), (bundle, older, "UL_E_SIZE"),
+             (cut, image, "UL_E_TRUNCATED"), (fifo, image, "UL_E_ARG"),
+             (bundle, tmp_path / "missing.bin", "UL_E_NOT_FOUND")]
+    state = fleet.init()
+    for b, img, want in cases:
+        before = snapshot(state)
+        r = dev("install", "--bundle", b, "--image", img, "--namespace", fleet.ns, "--state",
+                state)
+        assert r.rc == 1 and r.last_error == want, r
+        assert len(r.err.strip().splitlines()) == 1 and "staged" not in r.out, r
+        assert snapshot(state) == before and not leftovers(state), r
+        assert not slot_file(state, fleet.ns, 0).exists()
+    r = dev("install", "--bundle", bundle, "--image", image, "--namespace", fleet.ns, "--state",
+            state)
+    assert r.rc == 0 and "staged 1.0.2 in slot 0" in r.out, r
+
+
+def test_file_mirror(fleet, tmp_path):
+    """file:// mirrors (an export on a USB stick) go through the same path as http:// ones."""
+    fleet.publish(1)
+    fleet.export()
+    state = fleet.init()
+    missing = "file://%s" % (tmp_path / "no-such-mirror")
+    r = dev("update", "--mirror", missing, "--mirror", "file://%s" % fleet.out, "--namespace",
+            fleet.ns, "--state", state, "--health-check", "true")
+    assert r.rc == 0 and "updated to 1.0.1 (seq 1), confirmed" in r.out, r
+    assert "upledger-device: mirror %s: UL_E_NET:" % missing in r.err, r
+    assert slot_file(state, fleet.ns, 0).read_bytes() == fleet.data[1]

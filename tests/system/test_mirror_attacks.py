@@ -202,11 +202,11 @@ def revoked(world):
 
 # ---- the device's side ------------------------------------------------------------------------
 
-def update(state, ns, *urls, timeout=UPDATE_TIMEOUT, confirm=False, bound=60):
+def update(state, ns, *urls, timeout=UPDATE_TIMEOUT, confirm=False, bound=60, extra=()):
     args = ["update"]
     for u in urls:
         args += ["--mirror", u]
-    args += ["--namespace", ns, "--state", state, "--timeout", str(timeout)]
+    args += ["--namespace", ns, "--state", state, "--timeout", str(timeout), *extra]
     if confirm:
         args += ["--health-check", "true"]
     return dev(*args, timeout=bound)
@@ -329,11 +329,12 @@ def resigned_by_all(world, b):
             b.secs[i] = signed_voter(world, b, b.secs[i][1], b.secs[i][2], hdr[HDR_TIME] + i)
 
 
-def conflicting_header(world, b):
-    """The final header with another time, its commit re-signed by v1 (7 of 9)."""
+def conflicting_header(world, b, shift_ms=1):
+    """The final header with another time (shifted by shift_ms), its commit re-signed by v1
+    (7 of 9)."""
     h = b.headers()[-1]
     hdr = dict(b.secs[h][1])
-    hdr[HDR_TIME] += 1
+    hdr[HDR_TIME] += shift_ms
     b.secs[h][1] = hdr
     i = b.voter_of(world.v1)
     b.secs[i] = signed_voter(world, b, world.v1, b.secs[i][2], b.secs[i][3])
@@ -393,6 +394,36 @@ def test_conflicting_header(world, hostile):
     refused(state, serve(hostile, b.encode(), lane.data[1]), lane.ns, "UL_E_HEADER_CONFLICT")
     lane.publish(2)
     installs(state, lane, 2, world.export().url)
+
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def test_stale_head_refused_by_default(world, hostile, one):
+    """A frozen mirror: a genuinely signed head 8 days old is refused without any --max-age
+    (the default is 7 days); --max-age 0 (no clock checks) accepts it."""
+    lane, ex = one
+    b = Bundle(ex.bundle(lane))
+    conflicting_header(world, b, -8 * DAY_MS)
+    state = world.device()
+    refused(state, serve(hostile, b.encode(), lane.data[1]), lane.ns, "UL_E_STALE")
+    r = update(state, lane.ns, hostile.url, extra=["--max-age", "0"])
+    assert r.rc == 0 and "staged %s in slot" % lane.version[1] in r.out, r
+
+
+def test_future_header_refused(world, hostile, one):
+    """A head stamped an hour ahead of the device clock would pass any age check for that hour
+    after its mirror froze: refused (UL_E_FUTURE) whatever --max-age, unless the device says it
+    has no clock (--max-age 0)."""
+    lane, ex = one
+    b = Bundle(ex.bundle(lane))
+    conflicting_header(world, b, 3600 * 1000)
+    state = world.device()
+    serve(hostile, b.encode(), lane.data[1])
+    refused(state, hostile, lane.ns, "UL_E_FUTURE")
+    refused(state, hostile, lane.ns, "UL_E_FUTURE", extra=["--max-age", str(30 * 86400)])
+    r = update(state, lane.ns, hostile.url, extra=["--max-age", "0"])
+    assert r.rc == 0 and "staged %s in slot" % lane.version[1] in r.out, r
 
 
 def test_valset_gap(world, hostile, one):
