@@ -13,6 +13,8 @@ SANITIZER ?=
 FUZZ_SECONDS ?= 30
 SEEDS ?= 200
 comma := ,
+# The release version is defined once, in schema/ul_version.h (every binary's --version).
+VERSION := $(shell sed -n 's/^\#define UL_VERSION_STRING "\(.*\)"$$/\1/p' schema/ul_version.h)
 
 BUILD ?= build
 ifneq ($(SANITIZER),)
@@ -117,9 +119,9 @@ check-client: $(CLIENT_LIB)
 check-banned:
 	@scripts/check-banned.sh
 
-$(PC_FILE): Makefile
+$(PC_FILE): Makefile schema/ul_version.h
 	@mkdir -p $(dir $@)
-	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: upclient\nDescription: upledger device verification library\nVersion: 0.1.0\nLibs: -L$${libdir} -lupclient\nLibs.private: -lsecp256k1 -lsodium -lcbor\nCflags: -I$${includedir}/upledger\n' '$(PREFIX)' > $@
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: upclient\nDescription: upledger device verification library\nVersion: %s\nLibs: -L$${libdir} -lupclient\nLibs.private: -lsecp256k1 -lsodium -lcbor\nCflags: -I$${includedir}/upledger\n' '$(PREFIX)' '$(VERSION)' > $@
 
 # ---- tests ------------------------------------------------------------------------------------
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
@@ -184,7 +186,7 @@ install: all
 	install -m 644 $(CLIENT_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 $(PC_FILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 client/ul_client.h $(DESTDIR)$(PREFIX)/include/upledger/client/
-	install -m 644 schema/ul_schema.h schema/ul_err.h schema/ul_limits.h \
+	install -m 644 schema/ul_schema.h schema/ul_err.h schema/ul_limits.h schema/ul_version.h \
 	    $(DESTDIR)$(PREFIX)/include/upledger/schema/
 
 clean:

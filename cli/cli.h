@@ -116,7 +116,8 @@ ul_err ul_cli_class_pub_load(const char *path, uint8_t pub32[32]);
  * Returns: UL_OK; UL_E_KEY unless the file holds exactly 32 bytes; UL_E_IO. */
 ul_err ul_cli_class_secret_load(const char *path, uint8_t *sk32);
 
-/* Option parsing: each command lists its options; positional arguments are collected. */
+/* Option parsing (getopt_long, cli/args.c): each command lists its options; positional arguments
+ * are collected in order. "--opt VALUE", "--opt=VALUE", unique prefixes and "--" work. */
 typedef struct {
     const char *name;    /* "--out" */
     const char **value;  /* single value, or NULL */
