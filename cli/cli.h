@@ -51,7 +51,8 @@ ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **o
 /* Reads a passphrase (env, file or prompt); *out is sodium_malloc'd: free with ul_cli_free_secret. */
 ul_err ul_cli_passphrase(const char *passphrase_file, bool confirm, char **out);
 void ul_cli_free_secret(char *s);
-/* Parses a public key given as 64 hex digits or as a keystore path. */
+/* Parses a public key given as 64 hex digits or as a keystore path; UL_E_KEY for 64 hex digits
+ * that are not an x-only point (a key that can never sign). */
 ul_err ul_cli_pubkey_arg(const char *arg, uint8_t pub32[UL_PUBKEY_BYTES]);
 /* 64 hex digits -> 32 bytes. */
 ul_err ul_cli_id_arg(const char *arg, uint8_t id32[UL_HASH_BYTES]);

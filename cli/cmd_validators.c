@@ -44,7 +44,10 @@ static ul_err entry_json(json_t *o, size_t i, ul_validator *v, char *msg, size_t
     }
     ul_err e = ul_cli_pubkey_arg(json_string_value(pk), v->pubkey);
     if (e != UL_OK) {
-        return ul_cli_msgf(msg, cap, e, "validator %zu: pubkey is not 64 hex digits or a keystore",
+        return ul_cli_msgf(msg, cap, e,
+                           e == UL_E_KEY
+                               ? "validator %zu: pubkey is no x-only point: it can never sign"
+                               : "validator %zu: pubkey is not 64 hex digits or a keystore",
                            i + 1);
     }
     json_int_t p = json_integer_value(pw);

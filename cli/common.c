@@ -100,7 +100,7 @@ ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **o
 ul_err ul_cli_pubkey_arg(const char *arg, uint8_t pub32[UL_PUBKEY_BYTES])
 {
     if (strlen(arg) == 2 * UL_PUBKEY_BYTES && ul_hex_decode(pub32, UL_PUBKEY_BYTES, arg) == UL_OK) {
-        return UL_OK;
+        return ul_client_pubkey_check(pub32); /* a key that could never sign: UL_E_KEY */
     }
     return ul_key_load_pubkey(arg, pub32);
 }

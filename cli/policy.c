@@ -70,6 +70,10 @@ static ul_err keyset_json(json_t *o, ul_keyset *ks, const char *what, char *msg,
     }
     json_int_t t = th ? json_integer_value(th) : 1;
     ul_err e = t < 1 ? UL_E_POLICY : ul_cli_keyset(args, json_array_size(keys), (uint64_t)t, ks);
+    if (e == UL_E_KEY) {
+        return ul_cli_msgf(msg, cap, e, "\"%s\": a key is no x-only point: it can never sign",
+                           what);
+    }
     return e ? ul_cli_msgf(msg, cap, e,
                            "\"%s\": bad key or threshold (keys are 64 hex digits or keystore "
                            "files; 1 <= threshold <= keys)",

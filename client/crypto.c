@@ -113,6 +113,13 @@ void ul_client_signed_digest(uint8_t out32[UL_HASH_BYTES], ul_domain d,
 
 /* ---- signatures --------------------------------------------------------------------------- */
 
+ul_err ul_client_pubkey_check(const uint8_t pubkey32[UL_PUBKEY_BYTES])
+{
+    secp256k1_xonly_pubkey pk;
+
+    return secp256k1_xonly_pubkey_parse(secp256k1_context_static, &pk, pubkey32) ? UL_OK : UL_E_KEY;
+}
+
 ul_err ul_client_sig_verify_digest(const uint8_t sig64[UL_SIG_BYTES],
                                    const uint8_t digest32[UL_HASH_BYTES],
                                    const uint8_t pubkey32[UL_PUBKEY_BYTES])

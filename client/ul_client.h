@@ -55,6 +55,11 @@ void ul_client_signed_digest(uint8_t out32[UL_HASH_BYTES], ul_domain d,
                              const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg,
                              size_t len);
 
+/* Checks that pubkey32 is a BIP-340 x-only public key (libsecp256k1's parse: x below the field
+ * size and on the curve), so a signature by it can verify at all. All zeros or all 0xff are not.
+ * Returns: UL_OK; UL_E_KEY otherwise. */
+ul_err ul_client_pubkey_check(const uint8_t pubkey32[UL_PUBKEY_BYTES]);
+
 /* Verifies a BIP-340 signature over ul_client_signed_digest(d, chain_id, msg).
  * Returns: UL_OK; UL_E_KEY when pubkey32 is not a valid x-only key; UL_E_SIG otherwise. */
 ul_err ul_client_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "../client/ul_client.h"
 #include "ul_contracts.h"
 
 #define UL_NAME_OWNERS "owners"
@@ -24,18 +25,24 @@ static bool ul_keyset_usable(const ul_keyset *ks)
 }
 
 /* What a key set must be to enter a policy (rotation, transfer, a new policy): usable, and its
- * keys strictly ascending (unique) as the policy encoding requires. */
-static bool ul_keyset_valid(const ul_keyset *ks)
+ * keys strictly ascending (unique) as the policy encoding requires (else UL_E_POLICY), and each
+ * an x-only point (else UL_E_KEY): a threshold must never count a key that cannot sign. */
+static ul_err ul_keyset_valid(const ul_keyset *ks)
 {
     if (!ul_keyset_usable(ks)) {
-        return false;
+        return UL_E_POLICY;
     }
     for (size_t i = 1; i < ks->n; i++) {
         if (memcmp(ks->keys[i - 1], ks->keys[i], UL_PUBKEY_BYTES) >= 0) {
-            return false;
+            return UL_E_POLICY;
         }
     }
-    return true;
+    for (size_t i = 0; i < ks->n; i++) {
+        if (ul_client_pubkey_check(ks->keys[i]) != UL_OK) {
+            return UL_E_KEY;
+        }
+    }
+    return UL_OK;
 }
 
 static bool ul_keyset_has(const ul_keyset *ks, const uint8_t key[UL_PUBKEY_BYTES])
@@ -437,8 +444,8 @@ ul_err ul_policy_rotate(ul_policy *p, const ul_rotate *r, const ul_sig *sigs, si
     if ((target = ul_keyset_mut(p, r->target)) == NULL) {
         return UL_E_ROLE_UNKNOWN;
     }
-    if (!ul_keyset_valid(&r->keys)) {
-        return UL_E_POLICY;
+    if ((e = ul_keyset_valid(&r->keys)) != UL_OK) {
+        return e;
     }
     *target = r->keys;
     return UL_OK;
@@ -524,8 +531,9 @@ ul_err ul_policy_transfer(ul_policy *p, const ul_transfer *t, const ul_sig *sigs
     if (e != UL_OK && !ul_validators_quorum(vs, sigs, n_sigs)) {
         return UL_E_EOS;
     }
-    if (!ul_keyset_valid(&t->owners) || !ul_keyset_valid(&t->publishers)) {
-        return UL_E_POLICY;
+    if ((e = ul_keyset_valid(&t->owners)) != UL_OK ||
+        (e = ul_keyset_valid(&t->publishers)) != UL_OK) {
+        return e;
     }
     p->owners = t->owners;
     p->publishers = t->publishers;
@@ -537,6 +545,20 @@ static bool ul_is_reserved(ul_span name)
     return ul_span_eq_str(name, UL_NAME_OWNERS) || ul_span_eq_str(name, UL_NAME_PUBLISHERS);
 }
 
+/* Every key set of p (owners, publishers, each role) by ul_keyset_valid: the first failure. */
+static ul_err ul_policy_keys_valid(const ul_policy *p)
+{
+    ul_err e = ul_keyset_valid(&p->owners);
+
+    if (e == UL_OK) {
+        e = ul_keyset_valid(&p->publishers);
+    }
+    for (size_t i = 0; i < p->n_roles && e == UL_OK; i++) {
+        e = ul_keyset_valid(&p->roles[i].keys);
+    }
+    return e;
+}
+
 /* The consistency rules of ul_schema_policy_decode, re-checked: a policy built in memory (or a
  * decoder bug) must not become a namespace's contract. */
 static ul_err ul_policy_valid(const ul_policy *p)
@@ -545,12 +567,11 @@ static ul_err ul_policy_valid(const ul_policy *p)
         p->n_revokers > UL_MAX_ROLES + 2) {
         return UL_E_LIMIT;
     }
-    if (!ul_keyset_valid(&p->owners) || !ul_keyset_valid(&p->publishers) || p->n_revokers == 0) {
+    if (p->n_revokers == 0) {
         return UL_E_POLICY;
     }
     for (size_t i = 0; i < p->n_roles; i++) {
-        if (!ul_keyset_valid(&p->roles[i].keys) || ul_is_reserved(p->roles[i].name) ||
-            p->roles[i].name.len == 0 ||
+        if (ul_is_reserved(p->roles[i].name) || p->roles[i].name.len == 0 ||
             (i > 0 && ul_name_cmp(p->roles[i - 1].name, p->roles[i].name) >= 0)) {
             return UL_E_POLICY;
         }
@@ -573,7 +594,7 @@ static ul_err ul_policy_valid(const ul_policy *p)
             return UL_E_POLICY;
         }
     }
-    return UL_OK;
+    return ul_policy_keys_valid(p);
 }
 
 ul_err ul_policy_set(const ul_policy *cur, const ul_policy *next, const ul_sig *sigs, size_t n_sigs)
@@ -585,4 +606,15 @@ ul_err ul_policy_set(const ul_policy *cur, const ul_policy *next, const ul_sig *
         return e;
     }
     return ul_policy_valid(next);
+}
+
+ul_err ul_policy_register(const ul_policy *p, const ul_sig *sigs, size_t n_sigs)
+{
+    ul_err e;
+
+    assert(p != NULL);
+    if ((e = ul_policy_valid(p)) != UL_OK) {
+        return e;
+    }
+    return ul_policy_signers(&p->owners, sigs, n_sigs, UL_E_NOT_OWNER);
 }

@@ -44,12 +44,13 @@ ul_err ul_policy_revoke(const ul_policy *p, const ul_sig *sigs, size_t n_sigs);
 
 /* Applies a rotation to p in place, after checking owner signatures (UL_E_NOT_OWNER,
  * UL_E_THRESHOLD) and that the target exists (UL_E_ROLE_UNKNOWN); the result must stay a valid
- * policy (UL_E_POLICY). */
+ * policy (UL_E_POLICY) whose keys are all x-only points (UL_E_KEY: keys that can never sign). */
 ul_err ul_policy_rotate(ul_policy *p, const ul_rotate *r, const ul_sig *sigs, size_t n_sigs);
 
 /* Checks who may transfer at block time now_s (unix seconds): before the end of support (or
  * without one) the owners' threshold; from it on, signers that are validators of vs holding more
- * than 2/3 of its voting power (UL_E_EOS when neither holds). Applies the transfer to p. */
+ * than 2/3 of its voting power (UL_E_EOS when neither holds); the successor's key sets valid
+ * (UL_E_POLICY) and of x-only points (UL_E_KEY). Applies the transfer to p. */
 ul_err ul_policy_transfer(ul_policy *p, const ul_transfer *t, const ul_sig *sigs, size_t n_sigs,
                           const ul_valset *vs, uint64_t now_s);
 
@@ -58,8 +59,13 @@ ul_err ul_policy_transfer(ul_policy *p, const ul_transfer *t, const ul_sig *sigs
  * voting power (else UL_E_QUORUM). Signature validity is checked elsewhere. */
 ul_err ul_policy_validators(const ul_valset *vs, const ul_sig *sigs, size_t n_sigs);
 
+/* Checks a new namespace's policy p (a register tx): p valid (UL_E_LIMIT, UL_E_POLICY, UL_E_KEY
+ * as for a policy change), then signed by its own owners' threshold (UL_E_NOT_OWNER,
+ * UL_E_THRESHOLD). */
+ul_err ul_policy_register(const ul_policy *p, const ul_sig *sigs, size_t n_sigs);
+
 /* Checks a policy change: owner signatures of the current policy cur (threshold) and a valid
- * new policy. */
+ * new policy (UL_E_LIMIT, UL_E_POLICY; UL_E_KEY for a key that is not an x-only point). */
 ul_err ul_policy_set(const ul_policy *cur, const ul_policy *next, const ul_sig *sigs,
                      size_t n_sigs);
 

@@ -101,9 +101,10 @@ ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, si
     if (e != UL_OK) {
         return e;
     }
-    if (genesis) {
+    if (genesis) { /* a new chain: refused before anything is written */
         ul_genesis g;
-        if ((e = ul_schema_genesis_decode(&g, genesis, genesis_len)) != UL_OK) {
+        if ((e = ul_schema_genesis_decode(&g, genesis, genesis_len)) != UL_OK ||
+            (e = ul_chain_valset_keys_check(&g.validators)) != UL_OK) {
             return e;
         }
     }

@@ -210,9 +210,8 @@ static ul_err exec_register(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint3
         e = load_policy(c, r.ns, old);
         e = e == UL_OK ? UL_E_NS_EXISTS : e == UL_E_NS_UNKNOWN ? UL_OK : e;
     }
-    /* The new policy's own owners must sign it into existence. */
-    if (e == UL_OK && (e = ul_policy_signers(&r.policy.owners, t->sigs, t->n_sigs,
-                                             UL_E_NOT_OWNER)) == UL_OK &&
+    /* The new policy, valid and of keys that can sign, its own owners must sign into being. */
+    if (e == UL_OK && (e = ul_policy_register(&r.policy, t->sigs, t->n_sigs)) == UL_OK &&
         (e = check_nonces(c, t, r.nonce)) == UL_OK && (e = verify_sigs(c, t)) == UL_OK &&
         (e = store_policy(c, r.ns, c->height + 1, &r.policy)) == UL_OK) {
         e = write_tx_common(c, t, tx, tx_index, r.nonce, id32);

@@ -116,8 +116,12 @@ size_t ul_key_valset_state(uint8_t *k);
 /* Loads the set that signs the next block (state 'Sw', else the genesis set) into c->vals and
  * checks that it is the set the head header names next (UL_E_CORRUPT otherwise). */
 ul_err ul_chain_valset_load(ul_chain *c);
+/* Returns: UL_OK when every key of vs is an x-only point; UL_E_KEY for a key that can never
+ * sign (it could never vote, yet its power would count toward every quorum). */
+ul_err ul_chain_valset_keys_check(const ul_valset *vs);
 /* Checks that the pending block may change the set to next (a valid set): UL_E_VALSET_CHANGE
- * when the block already holds a change or next equals the current set. Out: next's hash. */
+ * when the block already holds a change or next equals the current set; UL_E_KEY as
+ * ul_chain_valset_keys_check. Out: next's hash. */
 ul_err ul_chain_valset_check(const ul_chain *c, const ul_valset *next,
                              uint8_t hash32[UL_HASH_BYTES]);
 /* Writes a checked set change into the pending block (state 'Sw' and history 'V' height) and

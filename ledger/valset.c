@@ -46,6 +46,16 @@ ul_err ul_chain_valset_load(ul_chain *c)
     return e;
 }
 
+ul_err ul_chain_valset_keys_check(const ul_valset *vs)
+{
+    for (size_t i = 0; i < vs->n && i < UL_MAX_VALIDATORS; i++) {
+        if (ul_client_pubkey_check(vs->v[i].pubkey) != UL_OK) {
+            return UL_E_KEY;
+        }
+    }
+    return UL_OK;
+}
+
 ul_err ul_chain_valset_check(const ul_chain *c, const ul_valset *next,
                              uint8_t hash32[UL_HASH_BYTES])
 {
@@ -56,6 +66,9 @@ ul_err ul_chain_valset_check(const ul_chain *c, const ul_valset *next,
     ul_err e = ul_client_valset_hash(hash32, next);
     if (e != UL_OK) {
         return e == UL_E_LIMIT ? e : UL_E_VALSET_CHANGE;
+    }
+    if ((e = ul_chain_valset_keys_check(next)) != UL_OK) {
+        return e;
     }
     /* A "change" to the same set would make a step that changes nothing: refused. */
     return memcmp(hash32, c->valset_hash, UL_HASH_BYTES) == 0 ? UL_E_VALSET_CHANGE : UL_OK;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1233,10 +1234,9 @@ static void revoke_tx(txbuf *t, const fx *f, const uint8_t id[UL_HASH_BYTES], co
     ul_chainfx_tx(t, f->chain_id, UL_TX_REVOKE, body, blen, signers, n, UL_DOMAIN_TX);
 }
 
-/* Rotates target of ns to the key set {keys, threshold}. */
-static void rotate_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, const char *target,
-                      const ul_key *const *keys, size_t nk, uint64_t threshold,
-                      const ul_key *const *signers, size_t n)
+/* Rotates target of ns to the key set ks. */
+static void rotate_set_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, const char *target,
+                          const ul_keyset *ks, const ul_key *const *signers, size_t n)
 {
     static ul_rotate v;
     uint8_t body[1024];
@@ -1246,15 +1246,25 @@ static void rotate_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, con
     v.ns = ul_span_str(ns);
     v.nonce = nonce;
     v.target = ul_span_str(target);
-    keyset_of(&v.keys, keys, nk, threshold);
+    v.keys = *ks;
     assert_int_equal(ul_schema_rotate_encode(body, sizeof body, &blen, &v), UL_OK);
     ul_chainfx_tx(t, f->chain_id, UL_TX_ROTATE, body, blen, signers, n, UL_DOMAIN_TX);
 }
 
-/* Transfers ns to owner {owner} and publishers {publisher}, each threshold 1. */
-static void transfer_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce,
-                        const ul_key *owner, const ul_key *publisher,
-                        const ul_key *const *signers, size_t n, ul_domain d)
+/* Rotates target of ns to the key set {keys, threshold}. */
+static void rotate_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, const char *target,
+                      const ul_key *const *keys, size_t nk, uint64_t threshold,
+                      const ul_key *const *signers, size_t n)
+{
+    ul_keyset ks;
+    keyset_of(&ks, keys, nk, threshold);
+    rotate_set_tx(t, f, ns, nonce, target, &ks, signers, n);
+}
+
+/* Transfers ns to the key sets owners and publishers. */
+static void transfer_set_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce,
+                            const ul_keyset *owners, const ul_keyset *publishers,
+                            const ul_key *const *signers, size_t n, ul_domain d)
 {
     static ul_transfer v;
     uint8_t body[1024];
@@ -1263,10 +1273,21 @@ static void transfer_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce,
     memset(&v, 0, sizeof v);
     v.ns = ul_span_str(ns);
     v.nonce = nonce;
-    keyset_of(&v.owners, &owner, 1, 1);
-    keyset_of(&v.publishers, &publisher, 1, 1);
+    v.owners = *owners;
+    v.publishers = *publishers;
     assert_int_equal(ul_schema_transfer_encode(body, sizeof body, &blen, &v), UL_OK);
     ul_chainfx_tx(t, f->chain_id, UL_TX_TRANSFER, body, blen, signers, n, d);
+}
+
+/* Transfers ns to owner {owner} and publishers {publisher}, each threshold 1. */
+static void transfer_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, const ul_key *owner,
+                        const ul_key *publisher, const ul_key *const *signers, size_t n,
+                        ul_domain d)
+{
+    ul_keyset o, p;
+    keyset_of(&o, &owner, 1, 1);
+    keyset_of(&p, &publisher, 1, 1);
+    transfer_set_tx(t, f, ns, nonce, &o, &p, signers, n, d);
 }
 
 /* The installable list of (ns, hw) as c sees it (pending block included): up to
@@ -1906,6 +1927,117 @@ static void test_transfer_eos(void **state)
     ul_chain_close(r);
 }
 
+/* ---- keys that can never sign ------------------------------------------------------------- */
+
+/* Adds bad to ks where it keeps the keys ascending: first for all zeros, last for all 0xff. */
+static void add_bad(ul_keyset *ks, const uint8_t bad[UL_PUBKEY_BYTES])
+{
+    assert_true(ks->n < UL_MAX_KEYS);
+    if (bad[0] == 0) {
+        memmove(ks->keys[1], ks->keys[0], ks->n * UL_PUBKEY_BYTES);
+    }
+    memcpy(ks->keys[bad[0] == 0 ? 0 : ks->n], bad, UL_PUBKEY_BYTES);
+    ks->n++;
+}
+
+/* Out: vs, the set {val: 10, bad: 1} in canonical order. */
+static void valset_with_bad(ul_valset *vs, const fx *f, const uint8_t bad[UL_PUBKEY_BYTES])
+{
+    memset(vs, 0, sizeof *vs);
+    vs->n = 2;
+    size_t at = bad[0] == 0 ? 0 : 1;
+    memcpy(vs->v[at].pubkey, bad, UL_PUBKEY_BYTES);
+    vs->v[at].power = 1;
+    memcpy(vs->v[1 - at].pubkey, ul_key_pubkey(f->val), UL_PUBKEY_BYTES);
+    vs->v[1 - at].power = 10;
+}
+
+/* The transactions a hand-built tx can carry an unsignable key in (owners and publishers of a
+ * register, a policy change, a role, a rotation, a transfer; a validator), each rightly signed
+ * otherwise; every one refused with UL_E_KEY, nothing pending. */
+static void reject_bad_key_txs(const fx *f, ul_chain *a, const ul_policy *p, uint64_t n,
+                               const uint8_t bad[UL_PUBKEY_BYTES])
+{
+    static ul_policy q;
+    static ul_valset_change vc;
+    static uint8_t body[UL_MAX_VALSET_BYTES + 64];
+    ul_keyset ks, good;
+    size_t blen;
+    txbuf t;
+
+    for (int set = 0; set < 3; set++) {
+        q = *p;
+        if (set == 2) {
+            add_role(&q, "certifier", KEYS(f->x[0]), 1);
+        }
+        add_bad(set == 0 ? &q.owners : set == 1 ? &q.publishers : &q.roles[0].keys, bad);
+        reg_policy_tx(&t, f->chain_id, "acme/other", n, &q, KEYS(f->owner), UL_DOMAIN_TX);
+        reject(a, &t, UL_E_KEY);
+        set_policy_tx(&t, f, NS, n, &q, KEYS(f->owner), UL_DOMAIN_TX);
+        reject(a, &t, UL_E_KEY);
+    }
+    keyset_of(&good, KEYS(f->x[1]), 1);
+    keyset_of(&ks, KEYS(f->x[0]), 1);
+    add_bad(&ks, bad);
+    rotate_set_tx(&t, f, NS, n, "publishers", &ks, KEYS(f->owner));
+    reject(a, &t, UL_E_KEY);
+    rotate_set_tx(&t, f, NS, n, "owners", &ks, KEYS(f->owner));
+    reject(a, &t, UL_E_KEY);
+    transfer_set_tx(&t, f, NS, n, &ks, &good, KEYS(f->owner), UL_DOMAIN_TRANSFER);
+    reject(a, &t, UL_E_KEY);
+    transfer_set_tx(&t, f, NS, n, &good, &ks, KEYS(f->owner), UL_DOMAIN_TRANSFER);
+    reject(a, &t, UL_E_KEY);
+    memset(&vc, 0, sizeof vc);
+    vc.nonce = n;
+    valset_with_bad(&vc.validators, f, bad);
+    assert_int_equal(ul_schema_valset_change_encode(body, sizeof body, &blen, &vc), UL_OK);
+    ul_chainfx_tx(&t, f->chain_id, UL_TX_VALSET, body, blen, KEYS(f->val), UL_DOMAIN_TX);
+    reject(a, &t, UL_E_KEY);
+}
+
+/* 32 bytes that are not an x-only point (all zeros, all 0xff) can never sign, so they never
+ * enter the chain as an owner, publisher, role or validator key: each transaction carrying one
+ * is refused with UL_E_KEY whoever signs it, in the pending block and after a commit, and a
+ * genesis naming one as a validator opens no chain (its directory is not created). The same
+ * transactions with good keys commit. */
+static void test_unsignable_keys(void **state)
+{
+    fx *f = *state;
+    ul_chain *a = open_chain(f, "a"), *r = open_chain(f, "ref"), *c = NULL;
+    static ul_policy p, got;
+    static ul_valset vs;
+    static uint8_t g[UL_MAX_VALSET_BYTES + 256], buf[UL_MAX_RECORD_BYTES];
+    char path[256];
+    txbuf t;
+    uint64_t n = 1;
+
+    default_policy(&p, f->owner, f->pub);
+    register_both(f, a, r, NS, n++, &p);
+    for (int fill = 0; fill <= 0xff; fill += 0xff) {
+        uint8_t bad[UL_PUBKEY_BYTES];
+        size_t glen;
+        memset(bad, fill, sizeof bad);
+        reject_bad_key_txs(f, a, &p, n, bad);
+        valset_with_bad(&vs, f, bad);
+        ul_chainfx_genesis(g, sizeof g, &glen, NULL, "bad-genesis", T0, &vs);
+        snprintf(path, sizeof path, "%s/bad-genesis-%d", f->root, fill);
+        assert_int_equal(ul_chain_open(&c, path, g, glen), UL_E_KEY);
+        assert_null(c);
+        assert_int_equal(access(path, F_OK), -1);
+    }
+    produce_both(f, a, r);
+    reject_bad_key_txs(f, a, &p, n, (const uint8_t[UL_PUBKEY_BYTES]){0});
+    policy_of(a, NS, &got, buf, sizeof buf);
+    assert_memory_equal(&got.owners, &p.owners, sizeof p.owners);
+    assert_memory_equal(&got.publishers, &p.publishers, sizeof p.publishers);
+    assert_int_equal(got.n_roles, 0);
+    rotate_tx(&t, f, NS, n++, "publishers", KEYS(f->x[0], f->pub), 1, KEYS(f->owner));
+    both(a, r, &t);
+    produce_both(f, a, r);
+    ul_chain_close(a);
+    ul_chain_close(r);
+}
+
 /* Every kind but publish carries a nonce per signer that must grow: a replay of each new kind
  * is refused, in the same block and after it. */
 static void test_replay_new_kinds(void **state)
@@ -2353,6 +2485,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_policy_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transfer_eos, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsignable_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_new_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_installable_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_installable_list_bound, setup, teardown),

@@ -12,12 +12,14 @@
 
 #include <cmocka.h>
 
+#include "client/ul_client.h"
 #include "contracts/ul_contracts.h"
 
 #define S(x) ul_span_str(x)
 #define NKEYS 48
 
-/* Key i: distinct, ascending in i (so key sets built from rising indexes are sorted). */
+/* Key i: distinct, ascending in i (so key sets built from rising indexes are sorted), and an
+ * x-only point (its last byte stepped until libsecp256k1 parses it), as a policy's keys must be. */
 static uint8_t g_key[NKEYS][UL_PUBKEY_BYTES];
 
 static void keys_init(void)
@@ -25,6 +27,9 @@ static void keys_init(void)
     for (size_t i = 0; i < NKEYS; i++) {
         memset(g_key[i], (int)(0x40 + i), UL_PUBKEY_BYTES);
         g_key[i][0] = (uint8_t)(0x10 + i);
+        while (ul_client_pubkey_check(g_key[i]) != UL_OK) {
+            g_key[i][UL_PUBKEY_BYTES - 1]++;
+        }
     }
 }
 
@@ -813,6 +818,69 @@ static void test_set_policy(void **state)
     assert_int_equal(ul_policy_set(&cur, &next, sigs, n_own), UL_OK);
 }
 
+/* ---- keys that can never sign ------------------------------------------------------------- */
+
+/* Puts bad where it keeps ks ascending: first for all zeros, last for all 0xff. */
+static void put_bad(ul_keyset *ks, const uint8_t bad[UL_PUBKEY_BYTES])
+{
+    memcpy(ks->keys[bad[0] ? ks->n - 1 : 0], bad, UL_PUBKEY_BYTES);
+}
+
+/* 32 bytes that are not an x-only point (all zeros, all 0xff) cannot enter a policy as an owner,
+ * publisher or role key by rotation, transfer, a policy change or a new namespace's policy,
+ * whoever signs: UL_E_KEY, and the policy is unchanged. A threshold must never count a key that
+ * cannot sign. */
+static void test_unsignable_keys(void **state)
+{
+    static const uint64_t one[1] = {1};
+    static const char *const targets[] = {"owners", "publishers", "certifier", "enterprise"};
+    ul_policy p, before, next;
+    ul_rotate r;
+    ul_transfer t;
+    ul_valset vs;
+    ul_sig owners[UL_MAX_SIGS], vals[UL_MAX_SIGS];
+    size_t n_own = sigs_mask(owners, OWN, 3), n_val = sigs_mask(vals, VAL, 1);
+
+    valset(&vs, one, 1);
+    for (int fill = 0; fill <= 0xff; fill += 0xff) {
+        uint8_t bad[UL_PUBKEY_BYTES];
+        memset(bad, fill, sizeof bad);
+        assert_int_equal(ul_client_pubkey_check(bad), UL_E_KEY);
+        sample_policy(&p);
+        p.has_eos = true; /* validators may transfer too */
+        before = p;
+        for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+            rotation(&r, targets[i], NEWKEYS, 2, 1);
+            put_bad(&r.keys, bad);
+            assert_int_equal(ul_policy_rotate(&p, &r, owners, n_own), UL_E_KEY);
+        }
+        successor(&t);
+        put_bad(&t.owners, bad);
+        assert_int_equal(ul_policy_transfer(&p, &t, owners, n_own, &vs, 0), UL_E_KEY);
+        assert_int_equal(ul_policy_transfer(&p, &t, vals, n_val, &vs, UINT64_MAX), UL_E_KEY);
+        successor(&t);
+        put_bad(&t.publishers, bad);
+        assert_int_equal(ul_policy_transfer(&p, &t, owners, n_own, &vs, 0), UL_E_KEY);
+        assert_memory_equal(&p, &before, sizeof(p));
+        /* A policy change or a new namespace's policy with the key in any key set. */
+        for (size_t i = 0; i < 4; i++) {
+            ul_keyset *sets[4];
+            sample_policy(&next);
+            sets[0] = &next.owners, sets[1] = &next.publishers;
+            sets[2] = &next.roles[0].keys, sets[3] = &next.roles[1].keys;
+            put_bad(sets[i], bad);
+            assert_int_equal(ul_policy_set(&p, &next, owners, n_own), UL_E_KEY);
+            assert_int_equal(ul_policy_register(&next, owners, n_own), UL_E_KEY);
+        }
+    }
+    sample_policy(&next);
+    assert_int_equal(ul_policy_register(&next, owners, n_own), UL_OK);
+    assert_int_equal(ul_policy_register(&next, owners, sigs_mask(owners, OWN, 1)), UL_E_THRESHOLD);
+    assert_int_equal(ul_policy_register(&next, owners, sigs_mask(owners, PUB, 1)), UL_E_NOT_OWNER);
+    next.owners.threshold = 0;
+    assert_int_equal(ul_policy_register(&next, owners, n_own), UL_E_POLICY);
+}
+
 static int setup(void **state)
 {
     keys_init();
@@ -841,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_transfer_power_exhaustive),
         cmocka_unit_test(test_transfer_invalid_successor),
         cmocka_unit_test(test_set_policy),
+        cmocka_unit_test(test_unsignable_keys),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
