@@ -57,6 +57,9 @@ ul_err ul_cli_class_secret_load(const char *path, uint8_t *sk32)
     if (e == UL_OK && got != crypto_box_SECRETKEYBYTES) {
         e = r < 0 ? UL_E_IO : UL_E_KEY;
     }
+    if (e == UL_OK && (e = ul_key_mode_check((unsigned)st.st_mode)) != UL_OK) {
+        ul_cli_key_perms_detail(path);
+    }
     if (fd >= 0) {
         close(fd);
     }

@@ -26,6 +26,11 @@ typedef int (*ul_cmd_fn)(ul_cli *cli, int argc, char **argv);
 /* Prints "upledger: <context>: <message> (UL_E_NAME)" (or a JSON error object with --json) and
  * returns UL_EXIT_FAIL. */
 int ul_cli_fail(ul_cli *cli, ul_err e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sets a detail (which file, and why) that the next ul_cli_fail line adds to its context, for
+ * failures found below the command that reports them. */
+void ul_cli_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* ul_cli_detail for a private key file refused with UL_E_KEY_PERMS: its path and mode. */
+void ul_cli_key_perms_detail(const char *path);
 /* Formats a one-line reason into msg[cap] and returns e (for validators that explain). */
 ul_err ul_cli_msgf(char *msg, size_t cap, ul_err e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -46,7 +51,8 @@ ul_err ul_cli_write_file(const char *path, const uint8_t *p, size_t len); /* ato
 ul_err ul_cli_hash_file(const char *path, uint8_t digest32[UL_HASH_BYTES], uint64_t *size);
 
 /* Keys: loads a keystore, asking for the passphrase when it is encrypted
- * (UPLEDGER_PASSPHRASE, else --passphrase-file, else a prompt on the terminal). */
+ * (UPLEDGER_PASSPHRASE, else --passphrase-file, else a prompt on the terminal). A keystore
+ * others have access to is UL_E_KEY_PERMS (ul_cli_detail names the file and mode). */
 ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **out);
 /* Reads a passphrase (env, file or prompt); *out is sodium_malloc'd: free with ul_cli_free_secret. */
 ul_err ul_cli_passphrase(const char *passphrase_file, bool confirm, char **out);
@@ -114,7 +120,8 @@ int ul_cli_class_keygen(ul_cli *cli, const char *out);
 /* Returns: UL_OK; UL_E_SCHEMA_FIELD unless path is such a .pub file; UL_E_IO; UL_E_LIMIT. */
 ul_err ul_cli_class_pub_load(const char *path, uint8_t pub32[32]);
 /* sk32: 32 bytes of caller memory (sodium_malloc'd); wiped on failure.
- * Returns: UL_OK; UL_E_KEY unless the file holds exactly 32 bytes; UL_E_IO. */
+ * Returns: UL_OK; UL_E_KEY unless the file holds exactly 32 bytes; UL_E_IO; UL_E_KEY_PERMS when
+ * others have access to it (ul_key_mode_check; ul_cli_detail names the file and mode). */
 ul_err ul_cli_class_secret_load(const char *path, uint8_t *sk32);
 
 /* Option parsing (getopt_long, cli/args.c): each command lists its options; positional arguments

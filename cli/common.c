@@ -86,14 +86,17 @@ ul_err ul_cli_passphrase(const char *passphrase_file, bool confirm, char **out)
 ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **out)
 {
     char *pass = NULL;
-    if (!ul_key_file_encrypted(path)) {
-        return ul_key_load(out, path, NULL);
+    ul_err e = UL_OK;
+    if (ul_key_file_encrypted(path)) {
+        e = ul_cli_passphrase(passphrase_file, false, &pass);
     }
-    ul_err e = ul_cli_passphrase(passphrase_file, false, &pass);
     if (e == UL_OK) {
         e = ul_key_load(out, path, pass);
     }
     ul_cli_free_secret(pass);
+    if (e == UL_E_KEY_PERMS) {
+        ul_cli_key_perms_detail(path);
+    }
     return e;
 }
 

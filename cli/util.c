@@ -15,13 +15,35 @@
 
 #define MAX_PASSPHRASE 1024
 
-int ul_cli_fail(ul_cli *cli, ul_err e, const char *fmt, ...)
+/* What ul_cli_detail last said, for the next ul_cli_fail line (then cleared). */
+static char detail[1024];
+
+void ul_cli_detail(const char *fmt, ...)
 {
-    char ctx[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
+}
+
+void ul_cli_key_perms_detail(const char *path)
+{
+    char why[256];
+    ul_key_perms_msg(why, sizeof why, path);
+    ul_cli_detail("%s: %s", path, why);
+}
+
+int ul_cli_fail(ul_cli *cli, ul_err e, const char *fmt, ...)
+{
+    char ctx[2100];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(ctx, 1024, fmt, ap);
+    va_end(ap);
+    if (detail[0] && n >= 0 && n < 1024) {
+        snprintf(ctx + n, sizeof ctx - (size_t)n, ": %s", detail);
+    }
+    detail[0] = 0;
     if (cli && cli->json) {
         json_t *o = json_pack("{s:{s:i,s:s,s:s,s:s}}", "error", "code", (int)e, "name",
                               ul_err_name(e), "message", ul_err_str(e), "context", ctx);

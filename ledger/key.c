@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -353,9 +354,9 @@ static ul_err derive(uint8_t *key32, const char *pass, const ks_box *b)
 
 /* ---- Reading keystores ------------------------------------------------------------------- */
 
-/* Reads and parses the keystore at path. The raw bytes are wiped, as is jansson's error text
- * (it quotes the input near the error, which may be secret hex). */
-static ul_err read_json(const char *path, json_t **out)
+/* Reads and parses the keystore at path (out: *mode, its st_mode). The raw bytes are wiped, as
+ * is jansson's error text (it quotes the input near the error, which may be secret hex). */
+static ul_err read_json(const char *path, json_t **out, unsigned *mode)
 {
     json_error_t jerr;
     struct stat st;
@@ -372,6 +373,7 @@ static ul_err read_json(const char *path, json_t **out)
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         goto out;
     }
+    *mode = (unsigned)st.st_mode;
     if (st.st_size > UL_MAX_JSON_BYTES) {
         e = UL_E_LIMIT;
         goto out;
@@ -461,15 +463,35 @@ static ul_err load_plain(ul_key **out, const json_t *root)
     return e;
 }
 
+ul_err ul_key_mode_check(unsigned st_mode)
+{
+    const char *allow = getenv(UL_KEY_ALLOW_OPEN_ENV);
+
+    if ((st_mode & (S_IRWXG | S_IRWXO)) == 0 || (allow && strcmp(allow, "1") == 0)) {
+        return UL_OK;
+    }
+    return UL_E_KEY_PERMS;
+}
+
+void ul_key_perms_msg(char *msg, size_t cap, const char *path)
+{
+    struct stat st;
+    unsigned mode = stat(path, &st) == 0 ? (unsigned)st.st_mode & 07777 : 0;
+
+    snprintf(msg, cap, "mode %04o gives others access (chmod 600 it, or set %s=1)", mode,
+             UL_KEY_ALLOW_OPEN_ENV);
+}
+
 ul_err ul_key_load(ul_key **out, const char *path, const char *passphrase)
 {
     json_t *root = NULL;
+    unsigned mode = 0;
     ks_head h;
     ul_err e;
 
     assert(out && path);
     *out = NULL;
-    e = read_json(path, &root);
+    e = read_json(path, &root, &mode);
     if (e == UL_OK) {
         e = check_head(root, &h);
     }
@@ -482,9 +504,15 @@ ul_err ul_key_load(ul_key **out, const char *path, const char *passphrase)
         e = h.encrypted ? load_sealed(out, root, passphrase) : load_plain(out, root);
     }
     if (e == UL_OK && memcmp(ul_key_pubkey(*out), h.pub, UL_PUBKEY_BYTES) != 0) {
+        e = UL_E_KEY;
+    }
+    /* Judged last, so that a wrong or damaged file is named for what it is. */
+    if (e == UL_OK) {
+        e = ul_key_mode_check(mode);
+    }
+    if (e != UL_OK && *out) {
         ul_key_destroy(*out);
         *out = NULL;
-        e = UL_E_KEY;
     }
     json_release(root);
     return e;
@@ -495,6 +523,7 @@ ul_err ul_key_load_pubkey(const char *path, uint8_t pubkey32[UL_PUBKEY_BYTES])
     const secp256k1_context *c = ctx_get();
     secp256k1_xonly_pubkey xpk;
     json_t *root = NULL;
+    unsigned mode; /* a public key may be read from any file */
     ks_head h;
     ul_err e;
 
@@ -502,7 +531,7 @@ ul_err ul_key_load_pubkey(const char *path, uint8_t pubkey32[UL_PUBKEY_BYTES])
     if (!c) {
         return UL_E_INTERNAL;
     }
-    e = read_json(path, &root);
+    e = read_json(path, &root, &mode);
     if (e == UL_OK) {
         e = check_head(root, &h);
     }
@@ -519,11 +548,12 @@ ul_err ul_key_load_pubkey(const char *path, uint8_t pubkey32[UL_PUBKEY_BYTES])
 bool ul_key_file_encrypted(const char *path)
 {
     json_t *root = NULL;
+    unsigned mode;
     ks_head h;
     bool enc = false;
 
     assert(path);
-    if (read_json(path, &root) == UL_OK && check_head(root, &h) == UL_OK) {
+    if (read_json(path, &root, &mode) == UL_OK && check_head(root, &h) == UL_OK) {
         enc = h.encrypted;
     }
     json_release(root);

@@ -183,8 +183,20 @@ ul_err ul_key_sign(const ul_key *k, uint8_t sig64[UL_SIG_BYTES], ul_domain d,
  *   "kdf":"none","secret":HEX}. */
 ul_err ul_key_save(const ul_key *k, const char *path, const char *passphrase);
 /* Loads a keystore. Returns UL_E_PASSPHRASE for a wrong passphrase, UL_E_ARG when the file is
- * encrypted and passphrase is NULL, UL_E_KEY/UL_E_SCHEMA_FIELD for a malformed file, UL_E_IO. */
+ * encrypted and passphrase is NULL, UL_E_KEY/UL_E_SCHEMA_FIELD for a malformed file, UL_E_IO;
+ * UL_E_KEY_PERMS (after all of those) when the file is open to others (ul_key_mode_check). */
 ul_err ul_key_load(ul_key **out, const char *path, const char *passphrase);
+/* Private key files (keystores, class secrets) are refused, as OpenSSH refuses them, when their
+ * group or others have any access (mode & 077): whoever else may read the file has the key,
+ * whoever may write it can swap in another. The environment variable below set to "1" allows
+ * them (keys on a filesystem without Unix modes, a shared test rig). */
+#define UL_KEY_ALLOW_OPEN_ENV "UPLEDGER_ALLOW_OPEN_KEY_FILES"
+/* Returns: UL_OK when st_mode (a private key file's) gives group and others no access, or the
+ * override is set; UL_E_KEY_PERMS otherwise. */
+ul_err ul_key_mode_check(unsigned st_mode);
+/* Out: msg[cap], the reason a key file at path is refused with UL_E_KEY_PERMS, for the line that
+ * reports it: "mode 0644 gives others access (chmod 600 it, or set ...=1)". */
+void ul_key_perms_msg(char *msg, size_t cap, const char *path);
 /* Reads only the public key of a keystore (no passphrase needed). */
 ul_err ul_key_load_pubkey(const char *path, uint8_t pubkey32[UL_PUBKEY_BYTES]);
 /* Returns: true when the keystore at path is encrypted. */

@@ -300,7 +300,12 @@ static ul_err open_node(ul_node *n, options *o)
     ul_err e = UL_OK;
     if (!o->net.observer &&
         (e = ul_key_load(&n->key, o->key, ul_key_file_encrypted(o->key) ? pass : NULL))) {
-        logf_("validator key %s: %s", o->key, ul_err_str(e));
+        char why[256] = "";
+        if (e == UL_E_KEY_PERMS) {
+            ul_key_perms_msg(why, sizeof why, o->key);
+        }
+        logf_("validator key %s: %s%s%s (%s)", o->key, why, why[0] ? ": " : "", ul_err_str(e),
+              ul_err_name(e));
         return e;
     }
     if ((e = read_file(o->genesis, &genesis, &glen, UL_MAX_VALSET_BYTES + 1024)) != UL_OK) {

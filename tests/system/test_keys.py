@@ -3,12 +3,13 @@ UL_E_KEY by the CLI wherever a key enters a policy or a validator set, and by th
 hand-built transactions; private key files that others may read are refused, naming the file
 and its mode, unless UPLEDGER_ALLOW_OPEN_KEY_FILES=1."""
 import json
+import subprocess
 
 import pytest
 
 import bip340
 from cbor_util import dumps
-from conftest import Ctx, assert_rejected, chain_state, run_cli
+from conftest import UPLEDGERD, Ctx, assert_rejected, chain_state, free_port, run_cli
 from test_reject import _chain_id, sign_tx, submit_one
 
 BAD_KEYS = ["00" * 32, "ff" * 32]
@@ -80,3 +81,74 @@ def test_node_refuses_hand_built_unsignable_keys(ctx, bad):
     assert chain_state(ctx.node) == before
     body = _register_body(ctx.new_ns(), 1, [key.pubkey], [key.pubkey])
     assert submit_one(ctx.node, sign_tx(key, 1, body, bip340.TAG_TX, cid)) == "UL_OK"
+
+
+# ---- private key files open to others ----------------------------------------------------
+
+ALLOW = {"UPLEDGER_ALLOW_OPEN_KEY_FILES": "1"}
+
+
+def _perms_refused(r, path, mode):
+    assert_rejected(r, "UL_E_KEY_PERMS")
+    assert len(r.err.strip().splitlines()) == 1, r
+    assert str(path) in r.err and "mode %04o" % mode in r.err, r
+
+
+@pytest.mark.parametrize("passphrase", [None, "open sesame"])
+def test_cli_refuses_open_keystore(ctx, passphrase):
+    """A keystore (clear or encrypted) with any group or other permission bit is refused before
+    it signs anything, naming the file and its mode; 0600 and 0400 are used; the override lets
+    an open one through."""
+    key = ctx.keygen(passphrase)
+    before = chain_state(ctx.node)
+    for mode in (0o644, 0o640, 0o604, 0o660, 0o620):
+        key.path.chmod(mode)
+        env = dict(key.env or {})
+        _perms_refused(ctx.cli("namespace", "register", ctx.new_ns(), "--key", key,
+                               json_out=True, env=env), key.path, mode)
+    assert chain_state(ctx.node) == before
+    # Its public key may still be named by anyone (an owner argument reads no secret).
+    r = ctx.cli("namespace", "register", ctx.new_ns(), "--key", ctx.keygen(), "--owner", key,
+                json_out=True)
+    assert r.rc == 1 and r.error_name == "UL_E_NOT_OWNER", r
+    env = dict(key.env or {}, **ALLOW)
+    r = ctx.cli("namespace", "register", ctx.new_ns(), "--key", key, json_out=True, env=env)
+    assert r.rc == 0 and r.json["committed"] is True, r
+    for mode in (0o600, 0o400):
+        key.path.chmod(mode)
+        r = ctx.cli("namespace", "register", ctx.new_ns(), "--key", key, json_out=True,
+                    env=key.env)
+        assert r.rc == 0 and r.json["committed"] is True, r
+
+
+def test_cli_refuses_open_class_secret(tmp_path):
+    secret = tmp_path / "class.key"
+    r = run_cli(["keygen", "--class", secret], json_out=True)
+    assert r.rc == 0, r
+    secret.chmod(0o644)
+    args = ["verify", "--bundle", tmp_path / "b", "--image", tmp_path / "i", "--genesis",
+            tmp_path / "g", "--hw", "hw-a", "--class-key", secret]
+    _perms_refused(run_cli(args, json_out=True), secret, 0o644)
+    for env, mode in ((ALLOW, 0o644), (None, 0o600)):  # past the key: the missing bundle
+        secret.chmod(mode)
+        r = run_cli(args, json_out=True, env=env)
+        assert r.rc == 1 and r.error_name != "UL_E_KEY_PERMS", r
+
+
+def test_upledgerd_refuses_open_validator_key(node_factory, monkeypatch):
+    node = node_factory()
+    node.stop()
+    vkey = node.data / "validator.key"
+    vkey.chmod(0o640)
+    d = subprocess.run([str(UPLEDGERD), "--dev", "--data", str(node.data), "--listen",
+                        "tcp://127.0.0.1:%d" % free_port()],
+                       capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert d.returncode != 0, d
+    assert str(vkey) in d.stderr and "mode 0640" in d.stderr and "UL_E_KEY_PERMS" in d.stderr, \
+        d.stderr
+    monkeypatch.setenv("UPLEDGER_ALLOW_OPEN_KEY_FILES", "1")
+    node.start()
+    node.stop()
+    monkeypatch.delenv("UPLEDGER_ALLOW_OPEN_KEY_FILES")
+    vkey.chmod(0o600)
+    node.start()

@@ -407,6 +407,42 @@ static void test_mode_0600(void **state)
     assert_int_equal(temp_files_left(), 0);
 }
 
+/* Private key files that others may access are refused (UL_E_KEY_PERMS), as OpenSSH refuses
+ * them: any group or other bit, plain or encrypted; the owner's bits alone pass. Their public
+ * key may still be read, and UPLEDGER_ALLOW_OPEN_KEY_FILES=1 (only "1") lets them through. */
+static void test_open_key_files(void **state)
+{
+    static const mode_t open_modes[] = {0644, 0640, 0604, 0660, 0606, 0620, 0602, 0610, 0601};
+    static const mode_t owner_modes[] = {0600, 0400, 0700};
+    uint8_t pk[UL_PUBKEY_BYTES];
+
+    assert_int_equal(unsetenv(UL_KEY_ALLOW_OPEN_ENV), 0);
+    for (size_t i = 0; i < sizeof open_modes / sizeof open_modes[0]; i++) {
+        assert_int_equal(chmod(g_plain, open_modes[i]), 0);
+        expect_load(g_plain, NULL, UL_E_KEY_PERMS);
+        assert_int_equal(ul_key_mode_check(S_IFREG | open_modes[i]), UL_E_KEY_PERMS);
+        assert_int_equal(ul_key_load_pubkey(g_plain, pk), UL_OK);
+        assert_false(ul_key_file_encrypted(g_plain));
+    }
+    assert_int_equal(chmod(g_enc, 0644), 0);
+    expect_load(g_enc, PASS, UL_E_KEY_PERMS);
+    expect_load(g_enc, "wrong", UL_E_PASSPHRASE); /* what the file holds is judged first */
+    assert_int_equal(setenv(UL_KEY_ALLOW_OPEN_ENV, "1", 1), 0);
+    expect_load(g_enc, PASS, UL_OK);
+    expect_load(g_plain, NULL, UL_OK);
+    assert_int_equal(setenv(UL_KEY_ALLOW_OPEN_ENV, "yes", 1), 0);
+    expect_load(g_plain, NULL, UL_E_KEY_PERMS);
+    assert_int_equal(unsetenv(UL_KEY_ALLOW_OPEN_ENV), 0);
+    for (size_t i = 0; i < sizeof owner_modes / sizeof owner_modes[0]; i++) {
+        assert_int_equal(chmod(g_plain, owner_modes[i]), 0);
+        expect_load(g_plain, NULL, UL_OK);
+        assert_int_equal(ul_key_mode_check(S_IFREG | owner_modes[i]), UL_OK);
+    }
+    assert_int_equal(chmod(g_plain, 0600), 0);
+    assert_int_equal(chmod(g_enc, 0600), 0);
+    expect_load(g_enc, PASS, UL_OK);
+}
+
 static void test_refuses_overwrite(void **state)
 {
     static const char old[] = "not a keystore, but mine";
@@ -640,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_null_passphrase_on_encrypted),
         cmocka_unit_test(test_plain_round_trip),
         cmocka_unit_test(test_mode_0600),
+        cmocka_unit_test(test_open_key_files),
         cmocka_unit_test(test_refuses_overwrite),
         cmocka_unit_test(test_damaged_encrypted),
         cmocka_unit_test(test_damaged_plain),
