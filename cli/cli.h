@@ -187,6 +187,18 @@ ul_err ul_cli_policy_file(const char *path, ul_policy *p, json_t **json, char *m
 json_t *ul_cli_policy_json(const ul_policy *p);
 /* Parses a key set: keys (hex or keystore paths) and a threshold (0: all of them). */
 ul_err ul_cli_keyset(const char *const *keys, size_t n, uint64_t threshold, ul_keyset *out);
+/* Signs body as a tx of kind with keys and submits it, waiting for its commit when wait.
+ * Out: id32, *height (0 while pending). */
+ul_err ul_cli_sign_send(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind,
+                        const uint8_t *body, size_t blen, bool wait, uint8_t id32[UL_HASH_BYTES],
+                        uint64_t *height);
+/* Prints what ul_cli_sign_send did ("what" names it: "release ID committed at height H") and
+ * returns 0. */
+int ul_cli_print_sent(ul_cli *cli, const char *what, const uint8_t id[UL_HASH_BYTES],
+                      uint64_t height);
+/* A registered namespace: its policy as JSON (ul_cli_policy_json; may be NULL) and the height it
+ * was registered at (may be NULL). Returns: UL_OK; UL_E_NOT_FOUND when nobody registered it. */
+ul_err ul_cli_namespace(ul_cli *cli, const char *ns, json_t **policy, uint64_t *height);
 /* Signs body with keys, submits it, waits for commit, prints the result ("what" names it). */
 int ul_cli_sign_submit(ul_cli *cli, const char *what, const char *ctx, ul_key *const *keys,
                        size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen,

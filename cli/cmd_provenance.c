@@ -344,21 +344,12 @@ static ul_err genesis_of(ul_cli *cli, ul_genesis *g, uint8_t **buf, ul_span *byt
 
 static json_t *namespace_owners(ul_cli *cli, const char *ns)
 {
-    ul_msg q, r;
-    uint8_t *buf;
-    ul_span body;
-    static ul_policy p;
-    json_t *out = json_null();
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_NAMESPACE);
-    ul_msg_text(&q, 1, ul_span_str(ns));
-    if (ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_item(&r, 1, &body) == UL_OK &&
-        ul_schema_policy_decode(&p, body.ptr, body.len) == UL_OK) {
-        json_t *pol = ul_cli_policy_json(&p);
-        out = json_incref(json_object_get(pol, "owners"));
-        json_decref(pol);
+    json_t *pol = NULL, *out;
+    if (ul_cli_namespace(cli, ns, &pol, NULL) != UL_OK) {
+        return json_null();
     }
-    ul_p2p_free(buf);
+    out = json_incref(json_object_get(pol, "owners"));
+    json_decref(pol);
     return out;
 }
 

@@ -130,26 +130,14 @@ static int ns_show(ul_cli *cli, int argc, char **argv)
     if (rc >= 0) {
         return rc;
     }
-    ul_msg q, rep;
-    ul_span body;
-    uint8_t *buf;
+    json_t *pol = NULL;
     uint64_t h;
-    static ul_policy pol;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_NAMESPACE);
-    ul_msg_text(&q, 1, ul_span_str(pos[0]));
-    ul_err e = ul_cli_call(cli, &q, &rep, &buf);
-    if (e == UL_OK && ((e = ul_msg_get_item(&rep, 1, &body)) || (e = ul_msg_get_uint(&rep, 2, &h)) ||
-                       (e = ul_schema_policy_decode(&pol, body.ptr, body.len)))) {
-        e = e == UL_E_PROTOCOL ? e : UL_E_CORRUPT;
-    }
+    ul_err e = ul_cli_namespace(cli, pos[0], &pol, &h);
     if (e != UL_OK) {
-        ul_p2p_free(buf);
         return ul_cli_fail(cli, e, "namespace %s", pos[0]);
     }
-    json_t *o = json_pack("{s:s,s:I,s:o}", "namespace", pos[0], "height", (json_int_t)h, "policy",
-                          ul_cli_policy_json(&pol));
-    ul_p2p_free(buf);
+    json_t *o =
+        json_pack("{s:s,s:I,s:o}", "namespace", pos[0], "height", (json_int_t)h, "policy", pol);
     if (cli->json) {
         ul_cli_print_json(o);
         return 0;
@@ -237,6 +225,34 @@ static const char publish_help[] =
     "SHA-256, size and name. Each CLASS must be one of the manifest's hardware classes; devices\n"
     "of other classes cannot decrypt the image.\n";
 
+/* After the node refused record body with UL_E_DEPENDENCY: names the first dependency that
+ * cannot hold (a constraint no version satisfies, or a namespace nobody registered) in the
+ * failure line (ul_cli_detail); names none when the cause is not found from here. */
+static void explain_dependency(ul_cli *cli, const uint8_t *body, size_t blen)
+{
+    static ul_release r;
+    if (ul_schema_release_decode(&r, body, blen) != UL_OK) {
+        return;
+    }
+    for (size_t i = 0; i < r.n_deps; i++) {
+        const ul_dep *d = &r.deps[i];
+        const char *why = NULL;
+        char ns[UL_MAX_NS_LEN + 1];
+        memcpy(ns, d->ns.ptr, d->ns.len);
+        ns[d->ns.len] = 0;
+        if (ul_client_constraint_check(d->constraint.ptr, d->constraint.len) != UL_OK) {
+            why = "no version satisfies the constraint";
+        } else if (ul_cli_namespace(cli, ns, NULL, NULL) == UL_E_NOT_FOUND) {
+            why = "its namespace is not registered";
+        }
+        if (why) {
+            ul_cli_detail("dependency %s %.*s: %s", ns, (int)d->constraint.len,
+                          (const char *)d->constraint.ptr, why);
+            return;
+        }
+    }
+}
+
 /* Parses the --encrypt-for CLASS=PUBFILE arguments into enc. */
 static int encrypt_args(ul_cli *cli, const char *const *args, size_t n, const char *out,
                         ul_cli_encrypt *enc)
@@ -296,7 +312,7 @@ int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
     /* Room for a record over the limit, so that the encoder reports UL_E_LIMIT for it rather
      * than running out of buffer first. */
     static uint8_t body[4 * UL_MAX_RECORD_BYTES];
-    char msg[512], ctx[600];
+    char msg[512];
     ul_key *keys[UL_MAX_SIGS] = {0};
     ul_err e = ul_cli_manifest(pos[0], image, ne ? &enc : NULL, body, sizeof body, &blen, msg,
                                sizeof msg);
@@ -305,10 +321,15 @@ int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
     } else if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) != UL_OK) {
         rc = ul_cli_fail(cli, e, "publish: loading a --key");
     } else {
-        snprintf(ctx, sizeof ctx, "publish %s", pos[0]);
-        rc = ul_cli_sign_submit(cli, "release", ctx, keys, nk, UL_TX_PUBLISH, body, blen,
-                                !no_wait);
+        uint8_t id[UL_HASH_BYTES];
+        uint64_t height;
+        e = ul_cli_sign_send(cli, keys, nk, UL_TX_PUBLISH, body, blen, !no_wait, id, &height);
         ul_cli_free_keys(keys, nk);
+        if (e == UL_E_DEPENDENCY) {
+            explain_dependency(cli, body, blen);
+        }
+        rc = e != UL_OK ? ul_cli_fail(cli, e, "publish %s (node %s)", pos[0], cli->node)
+                        : ul_cli_print_sent(cli, "release", id, height);
     }
     if (rc != 0 && enc.written) {
         unlink(enc_out); /* its content key is gone: without the record, no one can read it */

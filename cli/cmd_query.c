@@ -406,6 +406,14 @@ static int q_evidence(ul_cli *cli)
     return 0;
 }
 
+/* Returns: 0 when ns is registered, else the failure namespace show gives (UL_E_NOT_FOUND, 1):
+ * history and latest of an unknown namespace answer as it does. */
+static int ns_unknown(ul_cli *cli, const char *ns)
+{
+    ul_err e = ul_cli_namespace(cli, ns, NULL, NULL);
+    return e == UL_OK ? 0 : ul_cli_fail(cli, e, "namespace %s", ns);
+}
+
 int ul_cmd_query(ul_cli *cli, int argc, char **argv)
 {
     const char *pos[2], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
@@ -433,10 +441,12 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         return show_release(cli, id, arg);
     }
     if (!strcmp(what, "history") && arg) {
-        return q_history(cli, arg);
+        return (rc = ns_unknown(cli, arg)) ? rc : q_history(cli, arg);
     }
     if (!strcmp(what, "latest") && arg && hw) {
-        return ul_cli_query_latest(cli, arg, hw, installed, n_installed);
+        return (rc = ns_unknown(cli, arg))
+                   ? rc
+                   : ul_cli_query_latest(cli, arg, hw, installed, n_installed);
     }
     if (!strcmp(what, "provenance") && arg) {
         return ul_cli_query_provenance(cli, arg);

@@ -304,24 +304,63 @@ json_t *ul_cli_policy_json(const ul_policy *p)
     return o;
 }
 
-int ul_cli_sign_submit(ul_cli *cli, const char *what, const char *ctx, ul_key *const *keys,
-                       size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen, bool wait)
+ul_err ul_cli_namespace(ul_cli *cli, const char *ns, json_t **policy, uint64_t *height)
 {
-    uint8_t tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
+    static ul_policy pol;
+    ul_msg q, rep;
+    ul_span body;
+    uint8_t *buf = NULL;
+    uint64_t h;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_NAMESPACE);
+    ul_msg_text(&q, 1, ul_span_str(ns));
+    ul_err e = ul_cli_call(cli, &q, &rep, &buf);
+    if (e == UL_OK &&
+        ((e = ul_msg_get_item(&rep, 1, &body)) || (e = ul_msg_get_uint(&rep, 2, &h)) ||
+         (e = ul_schema_policy_decode(&pol, body.ptr, body.len)))) {
+        e = e == UL_E_PROTOCOL ? e : UL_E_CORRUPT;
+    }
+    if (e == UL_OK && policy && !(*policy = ul_cli_policy_json(&pol))) {
+        e = UL_E_NOMEM;
+    }
+    if (e == UL_OK && height) {
+        *height = h;
+    }
+    ul_p2p_free(buf);
+    return e;
+}
+
+ul_err ul_cli_sign_send(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind,
+                        const uint8_t *body, size_t blen, bool wait, uint8_t id32[UL_HASH_BYTES],
+                        uint64_t *height)
+{
+    uint8_t tx[UL_MAX_TX_BYTES];
     size_t tlen;
-    uint64_t height = 0;
-    char hex[2 * UL_HASH_BYTES + 1];
+    *height = 0;
     ul_err e = ul_cli_sign_tx(cli, keys, n_keys, kind,
                               kind == UL_TX_PUBLISH    ? UL_DOMAIN_RELEASE
                               : kind == UL_TX_TRANSFER ? UL_DOMAIN_TRANSFER
                                                        : UL_DOMAIN_TX,
                               body, blen, tx, sizeof tx, &tlen);
-    if (e == UL_OK) {
-        e = ul_cli_submit(cli, tx, tlen, wait, id, &height);
-    }
+    return e == UL_OK ? ul_cli_submit(cli, tx, tlen, wait, id32, height) : e;
+}
+
+int ul_cli_sign_submit(ul_cli *cli, const char *what, const char *ctx, ul_key *const *keys,
+                       size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen, bool wait)
+{
+    uint8_t id[UL_HASH_BYTES];
+    uint64_t height;
+    ul_err e = ul_cli_sign_send(cli, keys, n_keys, kind, body, blen, wait, id, &height);
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "%s (node %s)", ctx, cli->node);
     }
+    return ul_cli_print_sent(cli, what, id, height);
+}
+
+int ul_cli_print_sent(ul_cli *cli, const char *what, const uint8_t id[UL_HASH_BYTES],
+                      uint64_t height)
+{
+    char hex[2 * UL_HASH_BYTES + 1];
     ul_hex_encode(hex, id, UL_HASH_BYTES);
     if (cli->json) {
         ul_cli_print_json(json_pack("{s:s,s:s,s:I,s:b}", "result", what, "id", hex, "height",
