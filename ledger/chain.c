@@ -137,6 +137,33 @@ out:
     return UL_OK;
 }
 
+ul_err ul_chain_recover(ul_chain *c)
+{
+    uint64_t height = c->height;
+    uint8_t hash[UL_HASH_BYTES];
+    ul_err e = ul_store_recover(c->store);
+    if (e != UL_OK) {
+        return e;
+    }
+    /* A write whose sync failed may still have reached the log the reopen replayed: the head is
+     * what the store holds, not what this process last saw. */
+    memcpy(hash, c->head_hash, UL_HASH_BYTES);
+    ul_chain_discard(c);
+    if ((e = load_head(c)) != UL_OK) {
+        return e;
+    }
+    if (c->height == height && memcmp(c->head_hash, hash, UL_HASH_BYTES) == 0) {
+        return UL_OK;
+    }
+    ul_log *l = NULL;
+    if ((e = ul_log_open(&l, c->store, c->height ? c->head.log_size : 0)) != UL_OK) {
+        return e;
+    }
+    ul_log_close(c->log);
+    c->log = l;
+    return UL_OK;
+}
+
 void ul_chain_close(ul_chain *c)
 {
     if (!c) {

@@ -1,13 +1,19 @@
 /* The LevelDB adapter: the only file in upledger that includes LevelDB. It maps LevelDB's
- * errptr strings to ul_err codes and frees them here, so no LevelDB string or type leaks out.
+ * errptr strings to ul_err codes and frees them here, so no LevelDB string or type leaks out;
+ * what a failure said is kept as text (ul_store_fault, ul_store_last_error) for callers to log.
+ * Checksums are verified on every read and paranoid checks are on: damage is an error
+ * (UL_E_CORRUPT), never a silently skipped block.
  */
 #include <assert.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <leveldb/c.h>
 
@@ -26,9 +32,17 @@
 /* Entries ul_store_disk_bytes will look at: a LevelDB directory holds a few thousand files
  * at most (2 MiB tables), so this bound only stops a runaway on a wrong directory. */
 #define STORE_MAX_DIR_ENTRIES 10000000
+/* Free space ul_store_recover wants beyond the write-ahead logs before it reopens a store whose
+ * writes failed: reopening flushes the logs into a table and writes a new manifest and log. */
+#define STORE_REOPEN_SPARE_BYTES ((uint64_t)1 << 20)
 
 struct ul_store {
-    leveldb_t *db;
+    leveldb_t *db; /* NULL after a reopen that failed: every call returns fault */
+    char *dir;
+    /* Sticky: UL_E_CORRUPT once damage was read (never cleared); a write error (UL_E_NO_SPACE,
+     * UL_E_STORE) stops all writes until ul_store_recover reopens the database. */
+    ul_err fault;
+    char fault_text[UL_STORE_TEXT_MAX];
     leveldb_options_t *opts;
     leveldb_cache_t *cache;
     leveldb_filterpolicy_t *bloom;
@@ -42,11 +56,26 @@ struct ul_batch {
 };
 
 struct ul_store_iter {
+    ul_store *s;
     leveldb_iterator_t *it;
     uint8_t *prefix;
     size_t plen;
     bool started;
 };
+
+/* What the last failed store call of this thread said: LevelDB's message and what was read. */
+static _Thread_local char last_text[UL_STORE_TEXT_MAX];
+
+/* LevelDB's Status::ToString: "Corruption: ..." for damage (a checksum that does not match, a
+ * missing table), "IO error: PATH: strerror(errno)" for a failed file operation. */
+static ul_err map_err(const char *err)
+{
+    static const char corrupt[] = "Corruption: ";
+    if (strncmp(err, corrupt, sizeof(corrupt) - 1) == 0) {
+        return UL_E_CORRUPT;
+    }
+    return strstr(err, strerror(ENOSPC)) != NULL ? UL_E_NO_SPACE : UL_E_STORE;
+}
 
 /* LevelDB reports the lock held by another opener (or this process) as an IOError whose text
  * starts "IO error: lock <dir>/LOCK: ...". Matching the prefix, not any "lock" substring, keeps
@@ -62,12 +91,153 @@ static ul_err open_err(const char *err)
     if (strstr(err, "(create_if_missing is false)") != NULL) {
         return UL_E_NOT_FOUND;
     }
-    return UL_E_STORE;
+    return map_err(err);
+}
+
+/* A key for a log line: the family, and the height for families keyed by height. */
+static void describe_key(char *out, size_t cap, const uint8_t *k, size_t klen)
+{
+    uint8_t f = klen ? k[0] : 0;
+    if (klen >= 9 && (f == UL_KEY_HEADER || f == UL_KEY_COMMIT || f == UL_KEY_TX ||
+                      f == UL_KEY_VALSET)) {
+        snprintf(out, cap, "key '%c' of height %llu", f, (unsigned long long)ul_be64_get(k + 1));
+    } else if (f == UL_KEY_META && klen < 32) {
+        snprintf(out, cap, "key \"%.*s\"", (int)klen, (const char *)k);
+    } else if (f > 0x20 && f < 0x7f) {
+        snprintf(out, cap, "a key of family '%c'", f);
+    } else {
+        snprintf(out, cap, "a key of family 0x%02x", f);
+    }
+}
+
+/* Keeps what a failed call said (err, then context) as this thread's last error and, for damage
+ * or a failed write (sticky), as the store's fault. Returns e. */
+/* Replaying a damaged log fails the open with "Corruption: checksum mismatch" alone; LevelDB's
+ * info log (DIR/LOG, rewritten at each open) names the file: "TIME THREAD DIR/NUM.log: dropping
+ * N bytes; Corruption: ...". Out: the last such line without time and thread, or "". */
+static void info_log_damage(const char *dir, char *out, size_t cap)
+{
+    char path[4200], line[1024];
+    out[0] = '\0';
+    snprintf(path, sizeof path, "%s/LOG", dir);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) { /* LOG holds one open's lines: a few dozen */
+        const char *p = strstr(line, "Corruption: ") ? strchr(line, ' ') : NULL;
+        if (p && (p = strchr(p + 1, ' ')) != NULL) {
+            snprintf(out, cap, "(%.*s)", (int)strcspn(p + 1, "\n"), p + 1);
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+}
+
+static ul_err note(ul_store *s, ul_err e, const char *err, const char *context, bool sticky)
+{
+    snprintf(last_text, sizeof last_text, "%s%s%s", err, context[0] ? " " : "", context);
+    if (s && (sticky || e == UL_E_CORRUPT) && s->fault != UL_E_CORRUPT) {
+        s->fault = e;
+        memcpy(s->fault_text, last_text, sizeof s->fault_text);
+    }
+    return e;
+}
+
+/* Returns: <0, 0, >0 as bytes a sort before, equal to, after bytes b (LevelDB's order). */
+static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0) {
+        return c;
+    }
+    return alen < blen ? -1 : (alen > blen ? 1 : 0);
+}
+
+/* Undoes LevelDB's EscapeString (bytes outside ' '..'~' as \xNN) of p[0..n). Returns the length. */
+static size_t unescape(const char *p, size_t n, uint8_t *out, size_t cap)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n && len < cap; len++) {
+        unsigned v;
+        if (p[i] == '\\' && i + 4 <= n && p[i + 1] == 'x' && sscanf(p + i + 2, "%2x", &v) == 1) {
+            out[len] = (uint8_t)v;
+            i += 4;
+        } else {
+            out[len] = (uint8_t)p[i++];
+        }
+    }
+    return len;
+}
+
+/* One line of the "leveldb.sstables" property: " NUM:SIZE['LOW' @ SEQ : T .. 'HIGH' @ SEQ : T]".
+ * Returns: true when the table's key range meets [lo, hi]; *num is its file number. */
+static bool table_meets(const char *line, const uint8_t *lo, size_t lolen, const uint8_t *hi,
+                        size_t hilen, unsigned long *num)
+{
+    uint8_t a[UL_STORE_KEY_SHOWN * 2], b[UL_STORE_KEY_SHOWN * 2];
+    const char *open = strstr(line, "['"), *sep = open ? strstr(open, "' @ ") : NULL;
+    const char *mid = sep ? strstr(sep, " .. '") : NULL, *end = mid ? strrchr(mid, '@') : NULL;
+    if (sscanf(line, " %lu:", num) != 1 || !end || end - mid < 7) {
+        return false;
+    }
+    size_t al = unescape(open + 2, (size_t)(sep - open - 2), a, sizeof a);
+    size_t bl = unescape(mid + 5, (size_t)(end - 2 - (mid + 5)), b, sizeof b);
+    return key_cmp(a, al, hi, hilen) <= 0 && key_cmp(lo, lolen, b, bl) <= 0;
+}
+
+/* LevelDB 1.23's "block checksum mismatch" names no file: the tables whose key range meets the
+ * damaged keys [lo, hi] do (usually one). Appends " in DIR/NUM.ldb[, ...]" to out. */
+static void name_tables(ul_store *s, const uint8_t *lo, size_t lolen, const uint8_t *hi,
+                        size_t hilen, char *out, size_t cap)
+{
+    char *prop = s->db ? leveldb_property_value(s->db, "leveldb.sstables") : NULL;
+    size_t used = strlen(out);
+    unsigned long num;
+    int found = 0;
+    for (char *line = prop, *next; line && *line && used + 1 < cap; line = next) {
+        next = strchr(line, '\n');
+        if (next) {
+            *next++ = '\0';
+        } else {
+            next = line + strlen(line);
+        }
+        if (table_meets(line, lo, lolen, hi, hilen, &num)) {
+            int w = snprintf(out + used, cap - used, "%s%s/%06lu.ldb", found++ ? ", " : " in ",
+                             s->dir, num);
+            used = w < 0 ? cap : used + (size_t)w;
+        }
+    }
+    leveldb_free(prop);
+}
+
+static ul_err note_read(ul_store *s, const char *err, const uint8_t *key, size_t klen)
+{
+    char ctx[UL_STORE_TEXT_MAX / 2], k[128];
+    describe_key(k, sizeof k, key, klen);
+    snprintf(ctx, sizeof ctx, "(reading %s", k);
+    if (map_err(err) == UL_E_CORRUPT) {
+        name_tables(s, key, klen, key, klen, ctx, sizeof ctx);
+    }
+    strncat(ctx, ")", sizeof ctx - strlen(ctx) - 1);
+    return note(s, map_err(err), err, ctx, false);
+}
+
+const char *ul_store_last_error(void) { return last_text; }
+
+ul_err ul_store_fault(const ul_store *s, const char **text)
+{
+    assert(s);
+    if (text) {
+        *text = s->fault_text;
+    }
+    return s->fault;
 }
 
 void ul_store_compact(ul_store *s)
 {
-    leveldb_compact_range(s->db, NULL, 0, NULL, 0);
+    if (s->db) {
+        leveldb_compact_range(s->db, NULL, 0, NULL, 0);
+    }
 }
 
 void ul_store_close(ul_store *s)
@@ -97,6 +267,7 @@ void ul_store_close(ul_store *s)
     if (s->wopts_nosync) {
         leveldb_writeoptions_destroy(s->wopts_nosync);
     }
+    free(s->dir);
     free(s);
 }
 
@@ -126,7 +297,9 @@ ul_err ul_store_open(ul_store **out, const char *dir, bool create, size_t cache_
     s->ropts = leveldb_readoptions_create();
     s->wopts_sync = leveldb_writeoptions_create();
     s->wopts_nosync = leveldb_writeoptions_create();
-    if (!s->opts || !s->cache || !s->bloom || !s->ropts || !s->wopts_sync || !s->wopts_nosync) {
+    s->dir = strdup(dir);
+    if (!s->opts || !s->cache || !s->bloom || !s->ropts || !s->wopts_sync || !s->wopts_nosync ||
+        !s->dir) {
         goto out;
     }
     leveldb_options_set_create_if_missing(s->opts, create ? 1 : 0);
@@ -138,10 +311,19 @@ ul_err ul_store_open(ul_store **out, const char *dir, bool create, size_t cache_
     leveldb_options_set_write_buffer_size(s->opts, STORE_WRITE_BUFFER_BYTES);
     leveldb_writeoptions_set_sync(s->wopts_sync, 1);
     leveldb_writeoptions_set_sync(s->wopts_nosync, 0);
+    /* Damage is an error, not a silent wrong answer: paranoid checks make a log or manifest
+     * that does not check out fail the open (and a failed background compaction stop writes);
+     * every read verifies the checksums of the blocks it reads. */
+    leveldb_options_set_paranoid_checks(s->opts, 1);
+    leveldb_readoptions_set_verify_checksums(s->ropts, 1);
 
     s->db = leveldb_open(s->opts, dir, &err);
     if (err) {
-        rc = open_err(err);
+        char ctx[UL_STORE_TEXT_MAX / 2] = "";
+        if (open_err(err) == UL_E_CORRUPT) {
+            info_log_damage(dir, ctx, sizeof ctx);
+        }
+        rc = note(NULL, open_err(err), err, ctx, false);
         s->db = NULL;
         goto out;
     }
@@ -161,11 +343,15 @@ ul_err ul_store_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val,
     size_t n = 0;
     *val = NULL;
     *vlen = 0;
+    if (!s->db) {
+        return s->fault;
+    }
     char *v = leveldb_get(s->db, s->ropts, (const char *)key, klen, &n, &err);
     if (err) {
+        ul_err e = note_read(s, err, key, klen);
         leveldb_free(err);
         leveldb_free(v);
-        return UL_E_STORE;
+        return e;
     }
     if (!v) {
         return UL_E_NOT_FOUND;
@@ -189,11 +375,14 @@ ul_err ul_store_get_fixed(ul_store *s, const uint8_t *key, size_t klen, uint8_t 
     assert(s && key && (out || cap == 0));
     char *err = NULL;
     size_t n = 0;
+    if (!s->db) {
+        return s->fault;
+    }
     /* The C API always returns a fresh buffer: copy it straight into the caller's memory. */
     char *v = leveldb_get(s->db, s->ropts, (const char *)key, klen, &n, &err);
     ul_err rc = UL_OK;
     if (err) {
-        rc = UL_E_STORE;
+        rc = note_read(s, err, key, klen);
     } else if (!v) {
         rc = UL_E_NOT_FOUND;
     } else if (n != cap) {
@@ -251,23 +440,18 @@ ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync)
 {
     assert(s && b);
     char *err = NULL;
+    /* After a failed write the log may end in a torn record: writing on would bury it mid-log,
+     * where the next open reads it as damage. Nothing is written until ul_store_recover. */
+    if (s->fault != UL_OK) {
+        return s->fault;
+    }
     leveldb_write(s->db, sync ? s->wopts_sync : s->wopts_nosync, b->wb, &err);
     if (err) {
+        ul_err e = note(s, map_err(err), err, "(writing)", true);
         leveldb_free(err);
-        return UL_E_STORE;
+        return e;
     }
     return UL_OK;
-}
-
-/* Returns: <0, 0, >0 as bytes a sort before, equal to, after bytes b (LevelDB's order). */
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int c = n ? memcmp(a, b, n) : 0;
-    if (c != 0) {
-        return c;
-    }
-    return alen < blen ? -1 : (alen > blen ? 1 : 0);
 }
 
 ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *prefix, size_t plen,
@@ -275,10 +459,14 @@ ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *pre
 {
     assert(out && s && (prefix || plen == 0) && (start || slen == 0));
     *out = NULL;
+    if (!s->db) {
+        return s->fault;
+    }
     ul_store_iter *it = calloc(1, sizeof(*it));
     if (!it) {
         return UL_E_NOMEM;
     }
+    it->s = s;
     it->prefix = malloc(plen ? plen : 1);
     it->it = leveldb_create_iterator(s->db, s->ropts);
     if (!it->prefix || !it->it) {
@@ -307,6 +495,15 @@ bool ul_store_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, co
         leveldb_iter_next(it->it);
     }
     it->started = true;
+    /* A damaged block is skipped by LevelDB's iterator, which only remembers the error: stop
+     * there rather than hand out a family with entries missing. */
+    char *err = NULL;
+    leveldb_iter_get_error(it->it, &err);
+    if (err) {
+        (void)note_read(it->s, err, it->prefix, it->plen);
+        leveldb_free(err);
+        return false;
+    }
     if (!leveldb_iter_valid(it->it)) {
         return false;
     }
@@ -364,6 +561,9 @@ ul_err ul_store_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const
 {
     assert(s && (prefix || plen == 0) && key && found && flen && val && vlen);
     *val = NULL;
+    if (!s->db) {
+        return s->fault;
+    }
     leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
     if (!it) {
         return UL_E_NOMEM;
@@ -384,30 +584,133 @@ ul_err ul_store_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const
     char *err = NULL;
     leveldb_iter_get_error(it, &err);
     if (err) {
+        e = note_read(s, err, key, klen);
         leveldb_free(err);
         free(*val);
         *val = NULL;
-        e = UL_E_STORE;
     }
     leveldb_iter_destroy(it);
     return e;
 }
 
-uint64_t ul_store_disk_bytes(const char *dir)
+/* Bytes of the regular files in dir whose names end in suffix ("": all of them). */
+static uint64_t dir_bytes(const char *dir, const char *suffix)
 {
-    assert(dir);
     DIR *d = opendir(dir);
     if (!d) {
         return 0;
     }
     uint64_t total = 0;
+    size_t sl = strlen(suffix);
     struct dirent *e;
     for (long n = 0; n < STORE_MAX_DIR_ENTRIES && (e = readdir(d)) != NULL; n++) {
         struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        size_t nl = strlen(e->d_name);
+        if (nl >= sl && strcmp(e->d_name + nl - sl, suffix) == 0 &&
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
             total += (uint64_t)st.st_size;
         }
     }
     closedir(d);
     return total;
+}
+
+uint64_t ul_store_disk_bytes(const char *dir)
+{
+    assert(dir);
+    return dir_bytes(dir, "");
+}
+
+ul_err ul_store_verify(ul_store *s, uint64_t *entries)
+{
+    assert(s && entries);
+    *entries = 0;
+    if (!s->db) {
+        return s->fault;
+    }
+    leveldb_readoptions_t *ro = leveldb_readoptions_create();
+    leveldb_iterator_t *it = NULL;
+    if (!ro) {
+        return UL_E_NOMEM;
+    }
+    leveldb_readoptions_set_verify_checksums(ro, 1);
+    leveldb_readoptions_set_fill_cache(ro, 0); /* a scan must not evict what the node reads */
+    if (!(it = leveldb_create_iterator(s->db, ro))) {
+        leveldb_readoptions_destroy(ro);
+        return UL_E_NOMEM;
+    }
+    uint8_t last[UL_STORE_KEY_SHOWN];
+    size_t llen = 0, kl = 0;
+    char *err = NULL;
+    /* One pass over every entry reads every block of every table once. */
+    for (leveldb_iter_seek_to_first(it);; leveldb_iter_next(it)) {
+        leveldb_iter_get_error(it, &err);
+        if (err || !leveldb_iter_valid(it)) {
+            break;
+        }
+        const char *k = leveldb_iter_key(it, &kl);
+        llen = kl < sizeof last ? kl : sizeof last;
+        memcpy(last, k, llen);
+        (*entries)++;
+    }
+    ul_err e = UL_OK;
+    if (err) {
+        /* The damaged block held the keys between the last good one and the next. */
+        char ctx[UL_STORE_TEXT_MAX / 2], a[128] = "the first key", b[128] = "the end";
+        if (*entries) {
+            describe_key(a, sizeof a, last, llen);
+        }
+        if (leveldb_iter_valid(it)) {
+            const char *k = leveldb_iter_key(it, &kl);
+            describe_key(b, sizeof b, (const uint8_t *)k, kl);
+        }
+        snprintf(ctx, sizeof ctx, "(damaged entries after %s, before %s", a, b);
+        uint8_t top[UL_STORE_KEY_SHOWN];
+        const uint8_t *hi = top;
+        memset(top, 0xff, sizeof top);
+        if (leveldb_iter_valid(it)) {
+            hi = (const uint8_t *)leveldb_iter_key(it, &kl);
+        }
+        name_tables(s, last, *entries ? llen : 0, hi, leveldb_iter_valid(it) ? kl : sizeof top,
+                    ctx, sizeof ctx);
+        strncat(ctx, ")", sizeof ctx - strlen(ctx) - 1);
+        e = note(s, map_err(err), err, ctx, false);
+        leveldb_free(err);
+    }
+    leveldb_iter_destroy(it);
+    leveldb_readoptions_destroy(ro);
+    return e;
+}
+
+ul_err ul_store_recover(ul_store *s)
+{
+    assert(s);
+    if (s->fault == UL_OK || s->fault == UL_E_CORRUPT) {
+        return s->fault;
+    }
+    /* Root may write into the blocks reserved for it; others may not. */
+    struct statvfs v;
+    if (statvfs(s->dir, &v) != 0) {
+        return s->fault;
+    }
+    uint64_t avail = (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+    if (avail < dir_bytes(s->dir, ".log") + STORE_REOPEN_SPARE_BYTES) {
+        return s->fault;
+    }
+    /* A new instance replays the log (a torn last record is dropped, as after a crash), writes
+     * a new log and forgets LevelDB's sticky background error. */
+    char *err = NULL;
+    if (s->db) {
+        leveldb_close(s->db);
+    }
+    s->db = leveldb_open(s->opts, s->dir, &err);
+    if (err) {
+        s->db = NULL;
+        ul_err e = note(s, open_err(err), err, "(reopening after a failed write)", true);
+        leveldb_free(err);
+        return e;
+    }
+    s->fault = UL_OK;
+    s->fault_text[0] = '\0';
+    return UL_OK;
 }

@@ -51,10 +51,34 @@ typedef struct ul_store ul_store;
 typedef struct ul_batch ul_batch;
 typedef struct ul_store_iter ul_store_iter;
 
+/* Bytes of a store's failure text (LevelDB's message and what was being read), NUL included. */
+#define UL_STORE_TEXT_MAX 512
+/* Bytes of a key kept to describe where damage lies (family and height need 9). */
+#define UL_STORE_KEY_SHOWN 64
+
 /* Opens (create: creating if missing) the database in directory dir. LevelDB's lock file makes
- * a second opener fail with UL_E_LOCKED; without create, a missing database is UL_E_NOT_FOUND. cache_bytes sizes LevelDB's block cache (0: default). */
+ * a second opener fail with UL_E_LOCKED; without create, a missing database is UL_E_NOT_FOUND.
+ * cache_bytes sizes LevelDB's block cache (0: default). Paranoid checks are on and every read
+ * verifies checksums: a log, manifest or table that does not check out is UL_E_CORRUPT; a full
+ * disk is UL_E_NO_SPACE; any other LevelDB failure UL_E_STORE (ul_store_last_error says more). */
 ul_err ul_store_open(ul_store **out, const char *dir, bool create, size_t cache_bytes);
 void ul_store_close(ul_store *s);
+/* Returns: what the last failed store call of this thread said (LevelDB's message, which names
+ * the file for I/O errors, and the key being read); "" before any failure. */
+const char *ul_store_last_error(void);
+/* The store's sticky condition: UL_OK; UL_E_CORRUPT once any read met damage (for good: the
+ * data must be restored); or the error of a failed write (UL_E_NO_SPACE, UL_E_STORE), after
+ * which every write returns it until ul_store_recover succeeds. Out: *text (may be NULL) says
+ * what LevelDB said and where; valid until the next store call. */
+ul_err ul_store_fault(const ul_store *s, const char **text);
+/* After a failed write: once the free space on the store's filesystem exceeds its write-ahead
+ * logs (plus a margin), reopens the database (a torn last log record is dropped, as after a
+ * crash) and clears the fault. Returns: UL_OK when writable again, else the fault (still no
+ * space, or the reopen failed: then reads return it too until a later call succeeds). */
+ul_err ul_store_recover(ul_store *s);
+/* Reads every entry once, verifying every block's checksum. Out: *entries read. Returns:
+ * UL_E_CORRUPT (the store's fault then names the keys around the damage) or UL_OK. */
+ul_err ul_store_verify(ul_store *s, uint64_t *entries);
 
 /* Out: *val (malloc'd, caller frees) and *vlen. Returns UL_E_NOT_FOUND when absent. */
 ul_err ul_store_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen);
@@ -73,7 +97,8 @@ ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync);
 /* Iterates keys >= start that begin with prefix, in key order. */
 ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *prefix, size_t plen,
                             const uint8_t *start, size_t slen);
-/* Returns: true and sets key/val views (valid until the next call) while entries remain. */
+/* Returns: true and sets key/val views (valid until the next call) while entries remain; false
+ * at the end, and at damage (the store's fault is then UL_E_CORRUPT). */
 bool ul_store_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
                         size_t *vlen);
 void ul_store_iter_destroy(ul_store_iter *it);
@@ -225,6 +250,11 @@ const ul_valset *ul_chain_valset(const ul_chain *c);    /* the set that signs th
 uint64_t ul_chain_height(const ul_chain *c);             /* committed head, 0 before block 1 */
 uint64_t ul_chain_log_size(const ul_chain *c);           /* committed release-log size */
 size_t ul_chain_pending_count(const ul_chain *c);
+/* After a write failed (the store's fault is UL_E_NO_SPACE or UL_E_STORE): ul_store_recover,
+ * then the head, validator set and log are read back from the store (a write whose sync failed
+ * may have landed after all). The pending block is discarded. Returns: UL_OK when the chain is
+ * writable again, else the store's fault. */
+ul_err ul_chain_recover(ul_chain *c);
 ul_store *ul_chain_store(ul_chain *c);
 ul_log *ul_chain_log(ul_chain *c);
 

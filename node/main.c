@@ -291,6 +291,35 @@ static ul_err dev_setup(options *o)
     return ul_file_write_new(o->genesis, buf, len, 0644);
 }
 
+/* Damage found in the store: the node serves none of it and says how to repair it. */
+static void log_damage(const char *db, const char *text)
+{
+    logf_("store %s is damaged: %s", db, text[0] ? text : ul_err_str(UL_E_CORRUPT));
+    logf_("refusing to serve a damaged store (UL_E_CORRUPT). To repair: stop this node, move %s "
+          "aside and restart it: it syncs every block again from its peers (a node without peers: "
+          "restore %s from a backup or a copy from a peer)",
+          db, db);
+}
+
+/* Opens the chain in db and reads every stored block once (checksums verified): a node does not
+ * start on damaged data. */
+static ul_err open_chain(ul_node *n, const char *db, const uint8_t *genesis, size_t glen)
+{
+    uint64_t entries = 0;
+    ul_err e = ul_chain_open(&n->chain, db, genesis, glen);
+    if (e == UL_OK && (e = ul_store_verify(ul_chain_store(n->chain), &entries)) != UL_OK) {
+        const char *text;
+        (void)ul_store_fault(ul_chain_store(n->chain), &text);
+        log_damage(db, text);
+    } else if (e == UL_E_CORRUPT) {
+        log_damage(db, ul_store_last_error());
+    } else if (e != UL_OK) {
+        const char *text = ul_store_last_error();
+        logf_("opening %s: %s%s%s", db, ul_err_str(e), text[0] ? ": " : "", text);
+    }
+    return e;
+}
+
 static ul_err open_node(ul_node *n, options *o)
 {
     uint8_t *genesis = NULL;
@@ -313,10 +342,9 @@ static ul_err open_node(ul_node *n, options *o)
         return e;
     }
     snprintf(db, sizeof db, "%s/db", o->data);
-    e = ul_chain_open(&n->chain, db, genesis, glen);
+    e = open_chain(n, db, genesis, glen);
     free(genesis);
     if (e != UL_OK) {
-        logf_("opening %s: %s", db, ul_err_str(e));
         return e;
     }
     if (n->key && !o->net.n_peers) {
@@ -361,10 +389,15 @@ static void serve_one(ul_node *n, int sock)
 }
 
 /* One thread: queries, peer messages and consensus steps take turns; the poll sleeps until the
- * next one is due. */
-static void run(ul_node *n, int sock)
+ * next one is due. Returns: false when it stopped on damage found in the store. */
+static bool run(ul_node *n, int sock, const char *db)
 {
+    const char *text;
     while (!stop_requested) {
+        if (ul_store_fault(ul_chain_store(n->chain), &text) == UL_E_CORRUPT) {
+            log_damage(db, text);
+            return false;
+        }
         long next_ms;
         ul_cons_step(n, ul_node_now_ms(), &next_ms);
         int socks[2] = {sock, ul_cons_socket(n)};
@@ -384,6 +417,7 @@ static void run(ul_node *n, int sock)
         }
     }
     ul_cons_finish(n);
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -417,7 +451,11 @@ int main(int argc, char **argv)
     logf_("chain %.16s… at height %llu, release log size %llu; listening on %s", id,
           (unsigned long long)ul_chain_height(n.chain),
           (unsigned long long)ul_chain_log_size(n.chain), o.listen);
-    run(&n, sock);
+    char db[4200];
+    snprintf(db, sizeof db, "%s/db", o.data);
+    if (!run(&n, sock, db)) {
+        goto out;
+    }
     logf_("stopped cleanly at height %llu", (unsigned long long)ul_chain_height(n.chain));
     rc = 0;
 out:

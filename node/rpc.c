@@ -417,6 +417,12 @@ void ul_node_handle(ul_node *n, const uint8_t *req, size_t len, uint8_t **out, s
         ul_msg_uint(&r->m, 0, UL_OK);
         e = handlers[method](n, q, r);
     }
+    /* A read that met damage may have left out what it could not read: nothing from a damaged
+     * store is served but its status (the node stops at the end of this turn). */
+    if (e == UL_OK && method != UL_RPC_STATUS &&
+        ul_store_fault(ul_chain_store(n->chain), NULL) == UL_E_CORRUPT) {
+        e = UL_E_CORRUPT;
+    }
     if (r) {
         encode_reply(r, e, out, out_len);
         for (size_t i = 0; i < r->n_owned; i++) {
