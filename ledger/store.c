@@ -714,3 +714,93 @@ ul_err ul_store_recover(ul_store *s)
     s->fault_text[0] = '\0';
     return UL_OK;
 }
+
+/* Copies src to a new file dst (mode 0600; a scratch copy: not synced). */
+static ul_err copy_file(int sfd, const char *dst)
+{
+    int dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (dfd < 0) {
+        return errno == ENOSPC ? UL_E_NO_SPACE : UL_E_IO;
+    }
+    char buf[65536];
+    ssize_t n;
+    ul_err e = UL_OK;
+    while (e == UL_OK && (n = read(sfd, buf, sizeof buf)) != 0) { /* ends at EOF or an error */
+        if (n < 0) {
+            e = errno == EINTR ? UL_OK : UL_E_IO;
+            continue;
+        }
+        for (ssize_t off = 0, w; e == UL_OK && off < n; off += w > 0 ? w : 0) {
+            w = write(dfd, buf + off, (size_t)(n - off));
+            e = w >= 0 || errno == EINTR ? UL_OK : errno == ENOSPC ? UL_E_NO_SPACE : UL_E_IO;
+        }
+    }
+    return close(dfd) != 0 && e == UL_OK ? UL_E_IO : e;
+}
+
+/* Returns: true when another process holds LevelDB's lock on dir (a running node). F_GETLK only
+ * asks: nothing is locked or written. */
+static bool dir_locked(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/LOCK", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    bool locked = fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    if (fd >= 0) {
+        close(fd);
+    }
+    return locked;
+}
+
+/* One file of a snapshot: tables (never changed once written) are linked when dest is on the
+ * same filesystem; the log, manifest and CURRENT, which LevelDB appends to or replaces, are
+ * copied. LOCK and the info logs are LevelDB's own and not part of the data. */
+static ul_err snapshot_one(int dfd, const char *name, const char *from, const char *to)
+{
+    size_t nl = strlen(name);
+    bool table = nl > 4 && (!strcmp(name + nl - 4, ".ldb") || !strcmp(name + nl - 4, ".sst"));
+    if (!strcmp(name, "LOCK") || !strcmp(name, "LOG") || !strcmp(name, "LOG.old")) {
+        return UL_OK;
+    }
+    if (table && link(from, to) == 0) {
+        return UL_OK;
+    }
+    int sfd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (sfd < 0) {
+        return UL_E_IO;
+    }
+    ul_err e = copy_file(sfd, to);
+    close(sfd);
+    return e;
+}
+
+ul_err ul_store_snapshot(const char *dir, const char *dest)
+{
+    assert(dir && dest);
+    char from[4200], to[4200];
+    struct stat st;
+    snprintf(from, sizeof from, "%s/CURRENT", dir);
+    if (stat(from, &st) != 0) {
+        return UL_E_NOT_FOUND;
+    }
+    if (dir_locked(dir)) {
+        return UL_E_LOCKED;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        return UL_E_IO;
+    }
+    struct dirent *e;
+    ul_err rc = UL_OK;
+    for (long n = 0; rc == UL_OK && n < STORE_MAX_DIR_ENTRIES && (e = readdir(d)) != NULL; n++) {
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+            continue;
+        }
+        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", dest, e->d_name);
+        rc = snapshot_one(dirfd(d), e->d_name, from, to);
+    }
+    closedir(d);
+    return rc;
+}

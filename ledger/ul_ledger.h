@@ -109,6 +109,13 @@ ul_err ul_store_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const
                           size_t klen, uint8_t *found, size_t cap, size_t *flen, uint8_t **val,
                           size_t *vlen);
 
+/* Makes dest (an empty directory) a copy of the stopped store in dir that can be opened and
+ * changed without changing dir by a single byte: opening a LevelDB store rewrites its manifest,
+ * log and info log, and recovery would rewrite damage away. Tables are hard-linked (LevelDB never
+ * changes one; copied across filesystems), the rest copied. Returns: UL_E_NOT_FOUND (no store),
+ * UL_E_LOCKED (a running node holds it), UL_E_NO_SPACE or UL_E_IO (dest then holds a part). */
+ul_err ul_store_snapshot(const char *dir, const char *dest);
+
 /* Compacts the whole database (merges levels, drops overwritten values): what remains is the
  * data itself. Slow on a large store; for maintenance and measurement. */
 void ul_store_compact(ul_store *s);

@@ -88,3 +88,33 @@ def test_log_damage_refuses_start(node, ctx):
     assert_damage_reported(text, log.name)
     # The refusal itself leaves the log in place: the evidence is kept for the operator.
     assert log.exists()
+
+
+def snapshot(data):
+    """SHA-256 of every file under data, by relative path: what audit must leave as it was."""
+    data = Path(data)
+    return {str(p.relative_to(data)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(data.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("damage", ["none", "table", "log"])
+def test_audit_data_changes_nothing(node, ctx, damage):
+    table = chain_with_tables(node, ctx)
+    node.start()                                  # more blocks, now in the write-ahead log
+    key, ns = ctx.publisher()
+    ctx.publish_ok(ns, 1, key)
+    node.stop()
+    log = db_files(node, ".log")[-1]
+    damaged = {"none": None, "table": table, "log": log}[damage]
+    if damaged is not None:
+        flip(damaged, 64 if damaged == table else damaged.stat().st_size // 2)
+    before = snapshot(node.data)
+    r = run_cli(["audit", "--data", node.data])
+    assert snapshot(node.data) == before, r       # not a byte, not a file added or removed
+    if damaged is None:
+        assert r.rc == 0 and "audit passed" in r.out, r
+    else:
+        assert r.rc == 1 and r.error_name == "UL_E_CORRUPT", r
+        assert str(damaged) in r.err, r           # the file, under its own path
+    r2 = run_cli(["audit", "--data", node.data])  # and again: the same verdict
+    assert r2.rc == r.rc and snapshot(node.data) == before, r2
