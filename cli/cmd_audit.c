@@ -9,10 +9,10 @@
 
 typedef struct {
     ul_cli *cli;
-    ul_chain *chain; /* a snapshot of the local data dir, or NULL for the node */
-    char snap[4096]; /* the snapshot's directory ("" when none) */
+    ul_chain *chain;                   /* a snapshot of the local data dir, or NULL for the node */
+    char snap[4096];                   /* the snapshot's directory ("" when none) */
     char why[UL_STORE_TEXT_MAX + 256]; /* what the store said when it failed, in DIR's terms */
-    uint64_t until;  /* audit up to this height */
+    uint64_t until;                    /* audit up to this height */
     /* node source: a window of prefetched blocks */
     ul_msg q, r;
     uint8_t *buf;
@@ -123,8 +123,8 @@ static void unsnap(char *out, size_t cap, const char *text, const char *from, co
     out[0] = '\0';
     for (const char *p = text, *hit; *p && used + 1 < cap; p = hit ? hit + fl : p + strlen(p)) {
         hit = fl ? strstr(p, from) : NULL;
-        int w = snprintf(out + used, cap - used, "%.*s%s", (int)(hit ? (size_t)(hit - p) : strlen(p)),
-                         p, hit ? to : "");
+        int w = snprintf(out + used, cap - used, "%.*s%s",
+                         (int)(hit ? (size_t)(hit - p) : strlen(p)), p, hit ? to : "");
         used = w < 0 ? cap : used + (size_t)w;
     }
 }
@@ -144,8 +144,7 @@ static ul_err open_snapshot(source *s, const char *db, const char *tmp)
     ul_err e = ul_store_snapshot(db, s->snap);
     if (e == UL_OK && (e = ul_chain_open(&s->chain, s->snap, NULL, 0)) != UL_OK) {
         text = ul_store_last_error();
-    } else if (e == UL_OK &&
-               (e = ul_store_verify(ul_chain_store(s->chain), &entries)) != UL_OK) {
+    } else if (e == UL_OK && (e = ul_store_verify(ul_chain_store(s->chain), &entries)) != UL_OK) {
         (void)ul_store_fault(ul_chain_store(s->chain), &text);
     }
     unsnap(s->why, sizeof s->why, text, s->snap, db);

@@ -80,6 +80,21 @@ static int show_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], const char
     return 0;
 }
 
+/* The node's storage condition (status keys 12 and 13, present only when not sound):
+ * {"ok": true}, or {"ok": false, "error": NAME, "code": N, "message": ..., "detail": ...}. */
+static json_t *storage_json(const ul_msg *r)
+{
+    uint64_t code;
+    ul_span text = {(const uint8_t *)"", 0};
+    if (ul_msg_get_uint(r, 12, &code) != UL_OK || code == UL_OK) {
+        return json_pack("{s:b}", "ok", 1);
+    }
+    (void)ul_msg_get_text(r, 13, &text);
+    return json_pack("{s:b,s:s,s:I,s:s,s:s%}", "ok", 0, "error", ul_err_name((ul_err)code),
+                     "code", (json_int_t)code, "message", ul_err_str((ul_err)code), "detail",
+                     (const char *)text.ptr, text.len);
+}
+
 static int q_status(ul_cli *cli)
 {
     call c;
@@ -108,17 +123,25 @@ static int q_status(ul_cli *cli)
         ul_client_sha256(hash, hdr.ptr, hdr.len);
         json_object_set_new(o, "head", ul_cli_header_json(&hd, hash));
     }
+    json_object_set_new(o, "storage", storage_json(&c.r));
     ul_p2p_free(c.buf);
     if (cli->json) {
         ul_cli_print_json(o);
         return 0;
     }
-    json_t *head = json_object_get(o, "head");
+    json_t *head = json_object_get(o, "head"), *st = json_object_get(o, "storage");
     printf("node %s\n  chain id    %s\n  height      %llu%s%s\n  release log %llu releases\n"
            "  pending     %llu transactions\n",
            cli->node, json_string_value(json_object_get(o, "chain_id")), (unsigned long long)h,
            head ? ", head " : "", head ? json_string_value(json_object_get(head, "hash")) : "",
            (unsigned long long)logsz, (unsigned long long)pending);
+    if (json_is_true(json_object_get(st, "ok"))) {
+        printf("  storage     ok\n");
+    } else {
+        printf("  storage     %s (%s): %s\n", json_string_value(json_object_get(st, "message")),
+               json_string_value(json_object_get(st, "error")),
+               json_string_value(json_object_get(st, "detail")));
+    }
     json_decref(o);
     return 0;
 }

@@ -98,8 +98,8 @@ static ul_err open_err(const char *err)
 static void describe_key(char *out, size_t cap, const uint8_t *k, size_t klen)
 {
     uint8_t f = klen ? k[0] : 0;
-    if (klen >= 9 && (f == UL_KEY_HEADER || f == UL_KEY_COMMIT || f == UL_KEY_TX ||
-                      f == UL_KEY_VALSET)) {
+    if (klen >= 9 &&
+        (f == UL_KEY_HEADER || f == UL_KEY_COMMIT || f == UL_KEY_TX || f == UL_KEY_VALSET)) {
         snprintf(out, cap, "key '%c' of height %llu", f, (unsigned long long)ul_be64_get(k + 1));
     } else if (f == UL_KEY_META && klen < 32) {
         snprintf(out, cap, "key \"%.*s\"", (int)klen, (const char *)k);
@@ -671,8 +671,8 @@ ul_err ul_store_verify(ul_store *s, uint64_t *entries)
         if (leveldb_iter_valid(it)) {
             hi = (const uint8_t *)leveldb_iter_key(it, &kl);
         }
-        name_tables(s, last, *entries ? llen : 0, hi, leveldb_iter_valid(it) ? kl : sizeof top,
-                    ctx, sizeof ctx);
+        size_t hlen = leveldb_iter_valid(it) ? kl : sizeof top;
+        name_tables(s, last, *entries ? llen : 0, hi, hlen, ctx, sizeof ctx);
         strncat(ctx, ")", sizeof ctx - strlen(ctx) - 1);
         e = note(s, map_err(err), err, ctx, false);
         leveldb_free(err);
@@ -730,9 +730,16 @@ static ul_err copy_file(int sfd, const char *dst)
             e = errno == EINTR ? UL_OK : UL_E_IO;
             continue;
         }
-        for (ssize_t off = 0, w; e == UL_OK && off < n; off += w > 0 ? w : 0) {
-            w = write(dfd, buf + off, (size_t)(n - off));
-            e = w >= 0 || errno == EINTR ? UL_OK : errno == ENOSPC ? UL_E_NO_SPACE : UL_E_IO;
+        ssize_t off = 0;
+        while (e == UL_OK && off < n) { /* each pass writes a byte or more, fails, or EINTR */
+            ssize_t w = write(dfd, buf + off, (size_t)(n - off));
+            if (w > 0) {
+                off += w;
+            } else if (w < 0 && errno != EINTR) {
+                e = errno == ENOSPC ? UL_E_NO_SPACE : UL_E_IO;
+            } else if (w == 0) {
+                e = UL_E_IO;
+            }
         }
     }
     return close(dfd) != 0 && e == UL_OK ? UL_E_IO : e;

@@ -22,6 +22,7 @@
 #define MAX_TIMERS 32      /* pending core timeouts (3 kinds x a few rounds) */
 #define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
 #define FLUSH_MS 2          /* queued peer messages are retried this often */
+#define STALL_RETRY_MS 500  /* a store whose writes failed (a full disk) is retried this often */
 
 /* Ordering of what a validator signs at one height and round; persisted before sending so a
  * restarted node never signs a second, different message (no amnesia equivocation). */
@@ -120,6 +121,11 @@ struct ul_cons {
     /* A lone node (no peers) whose key cannot make a quorum: UL_E_QUORUM (too little power) or
      * UL_E_VALIDATOR (not in the set). It makes no blocks and refuses transactions with it. */
     ul_err alone;
+    /* Writes failed (a full disk): the store's fault, said once; the decided block whose commit
+     * failed (kind 0: none) is committed again once ul_chain_recover succeeds. */
+    ul_err stalled;
+    uint64_t next_recover;
+    ul_bft_action stalled_commit;
 };
 
 /* ---- small helpers -------------------------------------------------------------------------- */
@@ -341,22 +347,7 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
     return UL_OK;
 }
 
-/* Drops the pool's copies of the pending block's txs (it is about to be committed). */
-static void pool_remove_pending(ul_node *n)
-{
-    ul_cons *s = C(n);
-    const uint8_t *leaf;
-    for (size_t i = 0; s->n_pool && (leaf = ul_chain_pending_leaf(n->chain, i)); i++) {
-        pooled *p = pool_find(s, leaf);
-        if (p) {
-            pool_drop(s, p);
-        }
-    }
-    pool_unmark_pending(s);
-    pool_compact(s);
-}
-
-/* Removes a block's txs from the pool (block sync). */
+/* Removes a block's txs from the pool (committed here or by block sync). */
 static void pool_remove_block(ul_cons *s, const uint8_t *block, size_t blen)
 {
     ul_block b;
@@ -654,8 +645,9 @@ static void build_proposal(ul_node *n, uint32_t round)
         ul_err e = ul_chain_submit_known(n->chain, p->tx, p->len, &known, id);
         if (e == UL_OK) {
             executed++;
-        } else if (e == UL_E_BUSY) {
-            break;
+        } else if (e == UL_E_BUSY || e == UL_E_NOMEM || e == UL_E_NO_SPACE || e == UL_E_STORE ||
+                   e == UL_E_CORRUPT) {
+            break; /* the node's trouble, not the tx's: it stays pooled */
         } else { /* a conflict with what was committed or pooled earlier */
             remember_rejected(s, p->id, e);
             pool_drop(s, p);
@@ -765,8 +757,19 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
     }
     if (e == UL_OK) {
         txs = ul_chain_pending_count(n->chain);
-        pool_remove_pending(n); /* before the commit empties the pending block */
         e = ul_chain_commit(n->chain, buf, len);
+    }
+    ul_err fault = ul_store_fault(ul_chain_store(n->chain), NULL);
+    if (e != UL_OK && (fault == UL_E_NO_SPACE || fault == UL_E_STORE)) {
+        /* This disk failed (the commit's write, or a vote it could not record): keep the block
+         * and the pool until the store takes writes again (stall_step), rather than lose the
+         * txs to a sync that cannot write either. */
+        s->stalled_commit = *a;
+        pool_unmark_pending(s);
+        return;
+    }
+    if (e == UL_OK) {
+        pool_remove_block(s, p->block, p->blen); /* only now: a failed commit keeps its txs */
     }
     if (e != UL_OK) {
         /* Decided without the block (or it does not execute here): the peers that committed it
@@ -1465,11 +1468,74 @@ static void at_most(long *next, uint64_t now, uint64_t due)
     *next = d < *next ? d : *next;
 }
 
+/* After the store takes writes again: commits the block decided meanwhile, or, when a failed
+ * write landed after all (the head moved), moves on from it as after a commit. */
+static void unstall(ul_node *n, uint64_t before)
+{
+    ul_cons *s = C(n);
+    ul_bft_action a = s->stalled_commit;
+    s->stalled_commit.kind = 0;
+    s->stalled = UL_OK;
+    pool_unmark_pending(s); /* the recovery discarded the pending block */
+    ul_node_log("the store takes writes again at height %llu; %zu transactions pooled",
+                (unsigned long long)ul_chain_height(n->chain), s->n_pool);
+    bool landed = ul_chain_height(n->chain) != before;
+    if (a.kind == UL_BFT_ACT_COMMIT && !landed && a.height == next_height(n)) {
+        act_commit(n, &a);
+        if (ul_chain_height(n->chain) != before) {
+            return;
+        }
+    }
+    if (landed) {
+        held_prop *p = a.kind == UL_BFT_ACT_COMMIT ? prop_find(s, a.value, -1) : NULL;
+        if (p) {
+            pool_remove_block(s, p->block, p->blen);
+        }
+        s->last_commit_ms = ul_node_now_ms();
+        (void)load_set(n);
+    }
+    /* The core counted this node's votes when it asked for them, signed or not: the height
+     * starts again, one round above the last signature recorded (begin_height). */
+    height_reset(s);
+}
+
+/* While the store refuses writes (a full disk; ul_store_fault): says so once with LevelDB's
+ * words (the path), keeps the pool and the decided block, and retries the store every
+ * STALL_RETRY_MS. Returns: true while stalled (timers, new heights and block sync wait). */
+static bool stall_step(ul_node *n, uint64_t now, long *next_ms)
+{
+    ul_cons *s = C(n);
+    const char *text;
+    ul_err fault = ul_store_fault(ul_chain_store(n->chain), &text);
+    if (fault != UL_E_NO_SPACE && fault != UL_E_STORE) {
+        return false;
+    }
+    if (s->stalled != fault) {
+        s->stalled = fault;
+        ul_node_log("%s (%s): %s; no blocks until the store takes writes again (%zu transactions "
+                    "kept in the pool; retried every %d ms)",
+                    ul_err_str(fault), ul_err_name(fault), text, s->n_pool, STALL_RETRY_MS);
+    }
+    if (now >= s->next_recover) {
+        uint64_t before = ul_chain_height(n->chain);
+        s->next_recover = now + STALL_RETRY_MS;
+        if (ul_chain_recover(n->chain) == UL_OK) {
+            unstall(n, before);
+            return false;
+        }
+    }
+    at_most(next_ms, now, s->next_recover);
+    return true;
+}
+
 void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
 {
     ul_cons *s = C(n);
     *next_ms = 1000;
     gossip_txs(n);
+    if (stall_step(n, now, next_ms)) {
+        return;
+    }
     /* Behind: a peer is two blocks ahead, or one ahead while we have not committed for a
      * round's time (one block behind is normal for a moment after every commit). */
     uint64_t mine = ul_chain_height(n->chain);
@@ -1571,13 +1637,17 @@ void ul_cons_finish(ul_node *n)
     ul_cons *s = C(n);
     /* A lone validator decides alone, synchronously: what it pooled is committed before it
      * stops. With peers the pool waits for the next start (clients see it not committed). */
-    if (s->cfg.n_peers || s->self < 0 || s->alone || s->n_pool == 0) {
-        return;
-    }
-    for (int i = 0; i < 4 && s->n_pool > 0; i++) {
-        if (!s->started) {
-            start_height(n);
+    if (!s->cfg.n_peers && s->self >= 0 && !s->alone && s->n_pool > 0) {
+        for (int i = 0; i < 4 && s->n_pool > 0; i++) {
+            if (!s->started) {
+                start_height(n);
+            }
         }
+    }
+    if (s->n_pool > 0) { /* the pool lives in memory only: say what a restart loses */
+        ul_node_log("stopping with %zu transactions pooled, not committed%s%s: they are not kept "
+                    "across a restart (their clients see them not committed and resubmit)",
+                    s->n_pool, s->stalled ? ": " : "", s->stalled ? ul_err_str(s->stalled) : "");
     }
 }
 

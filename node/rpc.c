@@ -45,6 +45,13 @@ static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
     ul_msg_uint(&r->m, 9, ps.bad_sig);
     ul_msg_uint(&r->m, 10, ps.unknown_sender);
     ul_msg_uint(&r->m, 11, ps.send_dropped);
+    /* The store's condition when it is not sound: its error and what LevelDB said. */
+    const char *text;
+    ul_err fault = ul_store_fault(ul_chain_store(c), &text);
+    if (fault != UL_OK) {
+        ul_msg_uint(&r->m, 12, (uint64_t)fault);
+        ul_msg_text(&r->m, 13, ul_span_str(text));
+    }
     return UL_OK;
 }
 

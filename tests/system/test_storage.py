@@ -118,3 +118,99 @@ def test_audit_data_changes_nothing(node, ctx, damage):
         assert str(damaged) in r.err, r           # the file, under its own path
     r2 = run_cli(["audit", "--data", node.data])  # and again: the same verdict
     assert r2.rc == r.rc and snapshot(node.data) == before, r2
+
+
+# ---- a full disk ---------------------------------------------------------------------------
+
+TMPFS_BYTES = 16 << 20       # room for a dev chain and a filler
+FULL_DISK_TIMEOUT = 30       # seconds for the node to report, then to recover
+
+
+def wait_for(what, fn, timeout=FULL_DISK_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def fill(path):
+    """Writes path until the filesystem is full (ENOSPC), in ever smaller pieces."""
+    with open(path, "wb", buffering=0) as f:
+        for size in (1 << 20, 64 << 10, 4 << 10, 512, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError as e:
+                assert e.errno == 28, e  # ENOSPC
+    os.sync()
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=%d" % TMPFS_BYTES, "tmpfs",
+                            str(mnt)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        pytest.skip("cannot mount a tmpfs: %s" % e)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (root and mount permission needed): %s"
+                    % r.stderr.strip())
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30)
+
+
+def test_full_disk_reported_and_recovered(node_factory, tmpfs, tmp_path):
+    node = node_factory("node", start=False)
+    node.data = tmpfs / "node"                    # the data dir on the small tmpfs; log outside
+    node.start()
+    ctx = Ctx(node, tmp_path / "work")
+    key, ns = ctx.publisher()
+    ctx.publish_ok(ns, 1, key)
+    assert node.status()["storage"] == {"ok": True}, node.status()
+
+    filler = tmpfs / "filler"
+    fill(filler)
+    # The last page of each file may still have room for a block or two: publish until a write
+    # fails (each one waits for its commit only a moment).
+    ids, st = [], None
+    for seq in range(2, 40):
+        r = ctx.publish(ctx.manifest(ns, seq), ctx.image(), key, extra=("--no-wait",))
+        assert r.rc == 0, r
+        ids.append(r.json["id"])
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and st is None:
+            s = node.status()
+            st = s if not s["storage"].get("ok") else None
+            time.sleep(0.05)
+        if st is not None:
+            break
+    assert st is not None, "no write failed on a full disk"
+    rid = ids[-1]
+    assert st["storage"]["error"] == "UL_E_NO_SPACE", st
+    assert st["storage"]["message"] == "no space left on device", st
+    assert str(tmpfs / "node" / "db") in st["storage"]["detail"], st
+    assert st["pending"] >= 1, st                 # the release waits in the pool
+    human = node.cli("query", "status")
+    assert human.rc == 0 and "no space left on device" in human.out, human
+    log = node.log_text()
+    assert "no space left on device" in log and str(tmpfs / "node" / "db") in log, log
+    assert node.cli("query", "release", rid).rc == 1
+
+    filler.unlink()                               # space returns: the node recovers by itself
+    wait_for("the pending release to commit", lambda: node.cli("query", "release", rid).rc == 0)
+    st = node.status()
+    assert st["storage"] == {"ok": True} and st["pending"] == 0, st
+    ctx.publish_ok(ns, seq + 1, key)              # and goes on committing
+    node.stop()
+    node.start()                                  # nothing torn: it reopens, all there
+    for i in ids:
+        assert node.cli("query", "release", i).rc == 0, i
+    node.stop()
+    r = run_cli(["audit", "--data", node.data])
+    assert r.rc == 0, r
