@@ -75,6 +75,29 @@ def test_table_damage_refuses_start(node, ctx):
     assert "height" in text, text                 # where in the chain: the keys around it
 
 
+def test_damage_met_while_running_stops_the_node(node, ctx):
+    """Damage that appears under a running node (its tables are mapped: the change shows) is
+    met by the first read of the block: that query gets UL_E_CORRUPT, and the node stops."""
+    key, ns = ctx.publisher()
+    ids = [ctx.publish_ok(ns, seq, key)[0] for seq in range(1, 9)]
+    node.stop()
+    node.start()                                  # the restart flushed the log into a table
+    table = db_files(node, ".ldb")[-1]
+    offset = node.log.stat().st_size
+    for off in range(64, table.stat().st_size * 7 // 10, 2048):  # data blocks, not the index
+        flip(table, off)
+    answers = []
+    for i in ids:                                 # until the first read of a damaged block
+        answers.append(node.cli("query", "release", i))
+        if answers[-1].rc != 0:
+            break
+    assert answers[-1].rc == 1 and answers[-1].error_name == "UL_E_CORRUPT", answers
+    p, node.proc = node.proc, None
+    rc = p.wait(timeout=EXIT_TIMEOUT)
+    assert rc != 0
+    assert_damage_reported(node.log_text(offset), table.name)
+
+
 def test_log_damage_refuses_start(node, ctx):
     key, ns = ctx.publisher()
     for seq in range(1, 5):
