@@ -79,7 +79,10 @@ static void usage(FILE *f)
                "  \"peers\": [{\"p2p\": EP, \"rpc\": EP}, ...] the other nodes (\"tcp://LOCAL;REMOTE:PORT\"\n"
                "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
                "  serves queries, never votes), \"heartbeat_ms\": N, \"round_timeout_ms\": N (default %d)}\n"
-               "SIGINT/SIGTERM stop after the current step; committed blocks are durable.\n",
+               "SIGINT/SIGTERM stop after the current step; committed blocks are durable.\n"
+               "The store is read in full at start: damage (UL_E_CORRUPT) stops the node with a\n"
+               "repair instruction. A full disk (UL_E_NO_SPACE, in the log and `query status`)\n"
+               "pauses commits, pool kept, until space returns.\n",
             UL_P2P_DEFAULT_ENDPOINT, DEFAULT_HEARTBEAT_MS, DEFAULT_ROUND_TIMEOUT_MS);
 }
 
