@@ -1480,7 +1480,12 @@ static void unstall(ul_node *n, uint64_t before)
     ul_node_log("the store takes writes again at height %llu; %zu transactions pooled",
                 (unsigned long long)ul_chain_height(n->chain), s->n_pool);
     bool landed = ul_chain_height(n->chain) != before;
-    if (a.kind == UL_BFT_ACT_COMMIT && !landed && a.height == next_height(n)) {
+    uint64_t signed_by = 0; /* precommits really signed: the core counted ours regardless */
+    for (uint32_t i = 0; a.kind == UL_BFT_ACT_COMMIT && i < s->set.n; i++) {
+        signed_by |= (uint64_t)(vote_find(s, a.round, UL_VOTE_PRECOMMIT, i, a.value) != NULL) << i;
+    }
+    if (a.kind == UL_BFT_ACT_COMMIT && !landed && a.height == next_height(n) &&
+        ul_bft_quorum(&s->set, signed_by)) {
         act_commit(n, &a);
         if (ul_chain_height(n->chain) != before) {
             return;
