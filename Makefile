@@ -129,6 +129,14 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(UNIT_HELP)) $(LEDGER_
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)
 
+# Unit tests that call the node's own code (node/ but main.c; such a test defines main.c's
+# ul_node_now_ms and ul_node_log itself).
+NODE_TEST_OBJ = $(call obj,$(filter-out node/main.c,$(NODE_SRC)))
+$(BUILD)/tests/test_rpc: $(BUILD)/obj/tests/unit/test_rpc.o $(NODE_TEST_OBJ) $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)
+
 # Fuzz targets built with a plain main() that replays a corpus directory (tests/fuzz/replay.c).
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)

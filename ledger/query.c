@@ -5,6 +5,14 @@
 #include "../contracts/ul_contracts.h"
 #include "internal.h"
 
+/* A label a query keys by must be there and within its bound: the query endpoint checks both
+ * first (ul_msg_check); this keeps any caller from building a key of nothing, or one past the
+ * key buffer (UL_KEY_MAX). */
+static ul_err label_ok(ul_span s, size_t max)
+{
+    return !s.ptr || s.len == 0 ? UL_E_ARG : s.len > max ? UL_E_LIMIT : UL_OK;
+}
+
 static ul_err get_h(ul_chain *c, uint8_t family, uint64_t h, uint8_t **v, size_t *len)
 {
     uint8_t k[16];
@@ -134,9 +142,13 @@ ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t start, uint8_t (*ids)[
                         size_t cap, size_t *n)
 {
     uint8_t prefix[UL_KEY_MAX], first[UL_KEY_MAX];
+    ul_err e = label_ok(ns, UL_MAX_NS_LEN);
+    if (e != UL_OK) {
+        return e;
+    }
     size_t plen = ul_key_nshist(prefix, ns, 0) - 8, flen = ul_key_nshist(first, ns, start);
     ul_store_iter *it;
-    ul_err e = ul_store_iter_create(&it, c->store, prefix, plen, first, flen);
+    e = ul_store_iter_create(&it, c->store, prefix, plen, first, flen);
     if (e != UL_OK) {
         return e;
     }
@@ -158,10 +170,11 @@ ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH
                        uint64_t *seq)
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
-    if (ns.len > UL_MAX_NS_LEN || hw.len > UL_MAX_LABEL_LEN) {
-        return UL_E_LIMIT;
+    ul_err e = label_ok(ns, UL_MAX_NS_LEN);
+    if (e != UL_OK || (e = label_ok(hw, UL_MAX_LABEL_LEN)) != UL_OK) {
+        return e;
     }
-    ul_err e = ul_store_get_fixed(c->store, k, ul_key_latest(k, ns, hw), v, sizeof v);
+    e = ul_store_get_fixed(c->store, k, ul_key_latest(k, ns, hw), v, sizeof v);
     if (e == UL_OK) {
         *seq = ul_be64_get(v);
         memcpy(id32, v + 8, UL_HASH_BYTES);
@@ -173,11 +186,8 @@ ul_err ul_chain_namespace(ul_chain *c, ul_span ns, uint8_t **body, size_t *len, 
 {
     uint8_t k[UL_KEY_MAX], *v;
     size_t vl;
-    if (ns.len > UL_MAX_NS_LEN) {
-        return UL_E_LIMIT;
-    }
-    ul_err e = ul_store_get(c->store, k, ul_key_ns(k, ns), &v, &vl);
-    if (e != UL_OK) {
+    ul_err e = label_ok(ns, UL_MAX_NS_LEN);
+    if (e != UL_OK || (e = ul_store_get(c->store, k, ul_key_ns(k, ns), &v, &vl)) != UL_OK) {
         return e;
     }
     if (vl < 8) {
@@ -298,11 +308,13 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
     uint8_t k[UL_KEY_MAX], *hdr;
     size_t kl, hlen;
     ul_header hd;
-    if (ns.len > UL_MAX_NS_LEN || hw.len > UL_MAX_LABEL_LEN) {
-        return UL_E_LIMIT;
-    }
+    ul_err e = UL_OK;
     switch (kind) {
     case UL_STATE_INSTALLABLE:
+        if ((e = label_ok(ns, UL_MAX_NS_LEN)) != UL_OK ||
+            (e = label_ok(hw, UL_MAX_LABEL_LEN)) != UL_OK) {
+            return e;
+        }
         kl = ul_key_installable(k, ns, hw);
         break;
     case UL_STATE_APPROVALS:
@@ -310,6 +322,9 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
         kl = ul_key_sid(k, kind == UL_STATE_APPROVALS ? 'p' : 'v', id32);
         break;
     case UL_STATE_NAMESPACE:
+        if ((e = label_ok(ns, UL_MAX_NS_LEN)) != UL_OK) {
+            return e;
+        }
         kl = ul_key_ns(k, ns);
         break;
     case UL_STATE_VALIDATORS:
@@ -318,8 +333,7 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
     default:
         return UL_E_ARG;
     }
-    ul_err e = ul_chain_header_bytes(c, h ? h : c->height, &hdr, &hlen);
-    if (e != UL_OK) {
+    if ((e = ul_chain_header_bytes(c, h ? h : c->height, &hdr, &hlen)) != UL_OK) {
         return e;
     }
     e = ul_schema_header_decode(&hd, hdr, hlen);

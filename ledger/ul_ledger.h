@@ -422,8 +422,10 @@ typedef enum {
 /* Proves a state entry at committed height h (0: head) against that header's state root, past
  * heights as well as the head: every version of every state value is kept ('Y' state history).
  * Returns: UL_OK; UL_E_NOT_FOUND for a height above the head, or for a value not kept (one
- * changed after h in a data directory written before state history existed); UL_E_LIMIT,
- * UL_E_ARG, UL_E_CORRUPT, UL_E_STORE.
+ * changed after h in a data directory written before state history existed); UL_E_ARG for an
+ * unknown kind, or an ns or hw the kind keys by that is empty; UL_E_LIMIT for one past
+ * UL_MAX_NS_LEN or UL_MAX_LABEL_LEN (history, latest and namespace queries answer both alike);
+ * UL_E_CORRUPT, UL_E_STORE.
  * Out: key hash, value (malloc'd, NULL when absent at h: the proof then shows non-membership). */
 ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span hw,
                             const uint8_t id32[UL_HASH_BYTES], uint64_t h,

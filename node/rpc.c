@@ -5,6 +5,14 @@
 
 #include "node.h"
 
+/* Request fields (ul_mspec): required or optional, with their bounds. */
+#define REQ(k, t, lo, hi) {k, t, true, false, lo, hi}
+#define OPT(k, t, lo, hi) {k, t, false, false, lo, hi}
+#define ANY(k, required) {k, UL_MV_UINT, required, false, 0, UINT64_MAX}
+#define ID(k) REQ(k, UL_MV_BYTES, UL_HASH_BYTES, UL_HASH_BYTES)
+#define NS(k) REQ(k, UL_MV_TEXT, 1, UL_MAX_NS_LEN)
+#define HW(k) REQ(k, UL_MV_TEXT, 1, UL_MAX_LABEL_LEN)
+
 typedef struct {
     ul_msg m;
     uint8_t *owned[UL_MAX_BLOCK_RANGE * 2 + 4]; /* buffers the reply's spans point into */
@@ -291,15 +299,43 @@ static ul_err do_release_status(ul_node *n, const ul_msg *q, reply *r)
     return UL_OK;
 }
 
+/* A state proof reads the fields its kind names, and only those (the first of each kind's list
+ * is the kind itself). */
+static const ul_mspec s_state_proof[] = {{1, UL_MV_UINT, true, true, 1, UL_STATE_VALIDATORS},
+                                         OPT(2, UL_MV_TEXT, 1, UL_MAX_NS_LEN),
+                                         OPT(3, UL_MV_TEXT, 1, UL_MAX_LABEL_LEN),
+                                         OPT(4, UL_MV_BYTES, UL_HASH_BYTES, UL_HASH_BYTES),
+                                         ANY(5, false)};
+static const ul_mspec s_sp_installable[] = {ANY(1, true), NS(2), HW(3), ANY(5, false)};
+static const ul_mspec s_sp_release[] = {ANY(1, true), ID(4), ANY(5, false)};
+static const ul_mspec s_sp_namespace[] = {ANY(1, true), NS(2), ANY(5, false)};
+static const ul_mspec s_sp_validators[] = {ANY(1, true), ANY(5, false)};
+
+static ul_err state_proof_fields(const ul_msg *q, uint64_t kind)
+{
+    switch (kind) {
+    case UL_STATE_INSTALLABLE:
+        return ul_msg_check(q, s_sp_installable, 4);
+    case UL_STATE_APPROVALS:
+    case UL_STATE_REVOCATION:
+        return ul_msg_check(q, s_sp_release, 3);
+    case UL_STATE_NAMESPACE:
+        return ul_msg_check(q, s_sp_namespace, 3);
+    default:
+        return ul_msg_check(q, s_sp_validators, 2);
+    }
+}
+
 static ul_err do_state_proof(ul_node *n, const ul_msg *q, reply *r)
 {
-    uint64_t kind, h = 0;
+    uint64_t kind = 0, h = 0;
     ul_span ns = {0}, hw = {0}, hdr;
     uint8_t id[UL_HASH_BYTES] = {0}, *kh = keep(r, malloc(UL_HASH_BYTES)), *value = NULL, *out, *hb;
     size_t vlen, len, hlen;
     ul_state_proof *p = malloc(sizeof *p);
-    ul_err e = ul_msg_get_uint(q, 1, &kind);
-    ul_msg_get_text(q, 2, &ns); /* each optional: the kind says which it needs */
+    ul_msg_get_uint(q, 1, &kind);
+    ul_err e = state_proof_fields(q, kind);
+    ul_msg_get_text(q, 2, &ns); /* present exactly when the kind reads it (checked above) */
     ul_msg_get_text(q, 3, &hw);
     ul_msg_get_fixed(q, 4, id, sizeof id);
     ul_msg_get_uint(q, 5, &h);
@@ -373,17 +409,46 @@ static ul_err do_evidence(ul_node *n, const ul_msg *q, reply *r)
 
 typedef ul_err (*handler)(ul_node *, const ul_msg *, reply *);
 
-static const handler handlers[] = {
-    [UL_RPC_STATUS] = do_status,       [UL_RPC_SUBMIT] = do_submit,
-    [UL_RPC_TX_STATUS] = do_tx_status, [UL_RPC_BLOCK] = do_block,
-    [UL_RPC_RELEASE] = do_release,     [UL_RPC_HISTORY] = do_history,
-    [UL_RPC_LATEST] = do_latest,       [UL_RPC_BUNDLE] = do_bundle,
-    [UL_RPC_NAMESPACE] = do_namespace, [UL_RPC_NONCE] = do_nonce,
-    [UL_RPC_GENESIS] = do_genesis,     [UL_RPC_CONSISTENCY] = do_consistency,
-    [UL_RPC_RELEASE_AT] = do_release_at, [UL_RPC_RELEASE_STATUS] = do_release_status,
-    [UL_RPC_STATE_PROOF] = do_state_proof, [UL_RPC_VALIDATORS] = do_validators,
-    [UL_RPC_EVIDENCE] = do_evidence,
+/* What each method reads (p2p/README.md), checked by ul_msg_check before its handler runs: a
+ * handler reads only fields that are there, of their type and within their bounds. */
+typedef struct {
+    handler fn;
+    const ul_mspec *spec;
+    size_t n;
+} rpc_method;
+
+static const ul_mspec s_submit[] = {REQ(1, UL_MV_LIST, 1, UL_MAX_SUBMIT_TXS)};
+static const ul_mspec s_id[] = {ID(1)};
+static const ul_mspec s_block[] = {ANY(1, true), OPT(2, UL_MV_UINT, 1, UL_MAX_BLOCK_RANGE)};
+static const ul_mspec s_history[] = {NS(1), ANY(2, false)};
+static const ul_mspec s_latest[] = {NS(1), HW(2)};
+static const ul_mspec s_bundle[] = {ID(1), ANY(2, false), HW(3)};
+static const ul_mspec s_ns[] = {NS(1)};
+static const ul_mspec s_consistency[] = {ANY(1, true), ANY(2, true)};
+static const ul_mspec s_uint[] = {ANY(1, true)};
+static const ul_mspec s_height[] = {ANY(1, false)};
+
+#define M(f, s) {f, s, sizeof s / sizeof s[0]}
+static const rpc_method methods[] = {
+    [UL_RPC_STATUS] = {do_status, NULL, 0},
+    [UL_RPC_SUBMIT] = M(do_submit, s_submit),
+    [UL_RPC_TX_STATUS] = M(do_tx_status, s_id),
+    [UL_RPC_BLOCK] = M(do_block, s_block),
+    [UL_RPC_RELEASE] = M(do_release, s_id),
+    [UL_RPC_HISTORY] = M(do_history, s_history),
+    [UL_RPC_LATEST] = M(do_latest, s_latest),
+    [UL_RPC_BUNDLE] = M(do_bundle, s_bundle),
+    [UL_RPC_NAMESPACE] = M(do_namespace, s_ns),
+    [UL_RPC_NONCE] = M(do_nonce, s_id),
+    [UL_RPC_GENESIS] = {do_genesis, NULL, 0},
+    [UL_RPC_CONSISTENCY] = M(do_consistency, s_consistency),
+    [UL_RPC_RELEASE_AT] = M(do_release_at, s_uint),
+    [UL_RPC_RELEASE_STATUS] = M(do_release_status, s_id),
+    [UL_RPC_STATE_PROOF] = M(do_state_proof, s_state_proof),
+    [UL_RPC_VALIDATORS] = M(do_validators, s_height),
+    [UL_RPC_EVIDENCE] = {do_evidence, NULL, 0},
 };
+#undef M
 
 static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)
 {
@@ -416,13 +481,13 @@ void ul_node_handle(ul_node *n, const uint8_t *req, size_t len, uint8_t **out, s
     if (e == UL_OK && (ul_msg_decode(q, req, len) != UL_OK || ul_msg_get_uint(q, 0, &method))) {
         e = UL_E_PROTOCOL;
     }
-    if (e == UL_OK && (method >= sizeof handlers / sizeof handlers[0] || !handlers[method])) {
+    if (e == UL_OK && (method >= sizeof methods / sizeof methods[0] || !methods[method].fn)) {
         e = UL_E_PROTOCOL;
     }
-    if (e == UL_OK) {
+    if (e == UL_OK && (e = ul_msg_check(q, methods[method].spec, methods[method].n)) == UL_OK) {
         ul_msg_init(&r->m);
         ul_msg_uint(&r->m, 0, UL_OK);
-        e = handlers[method](n, q, r);
+        e = methods[method].fn(n, q, r);
     }
     /* A read that met damage may have left out what it could not read: nothing from a damaged
      * store is served but its status (the node stops at the end of this turn). */

@@ -253,3 +253,46 @@ bool ul_msg_list_next(ul_span *rest, ul_span *item)
     rest->len -= r.pos;
     return true;
 }
+
+static const ul_mspec *spec_of(const ul_mspec *spec, size_t n, uint64_t key)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (spec[i].key == key) {
+            return &spec[i];
+        }
+    }
+    return NULL;
+}
+
+/* A field's value against its spec: type, then bounds. */
+static ul_err check_field(const ul_mfield *f, const ul_mspec *s)
+{
+    if (f->type != s->type) {
+        return UL_E_CBOR_TYPE;
+    }
+    uint64_t v = f->type == UL_MV_UINT   ? f->u
+                 : f->type == UL_MV_LIST ? (uint64_t)f->n
+                 : f->type == UL_MV_ITEM ? s->min
+                                         : (uint64_t)f->s.len;
+    if (s->is_enum && (v < s->min || v > s->max)) {
+        return UL_E_ARG;
+    }
+    return v > s->max ? UL_E_LIMIT : v < s->min ? UL_E_SCHEMA_FIELD : UL_OK;
+}
+
+ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const ul_mspec *s = spec_of(spec, n, m->f[i].key);
+        ul_err e = m->f[i].key == 0 ? UL_OK : s ? check_field(&m->f[i], s) : UL_E_SCHEMA_FIELD;
+        if (e != UL_OK) {
+            return e;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (spec[i].required && !get(m, spec[i].key, spec[i].type)) {
+            return UL_E_SCHEMA_FIELD;
+        }
+    }
+    return UL_OK;
+}

@@ -726,6 +726,26 @@ ul_err ul_msg_get_item(const ul_msg *m, uint64_t key, ul_span *s);
 ul_err ul_msg_get_list(const ul_msg *m, uint64_t key, ul_span *array, size_t *n);
 bool ul_msg_list_next(ul_span *array_rest, ul_span *item);
 
+/* One key a message may carry, for ul_msg_check: its type, whether it must be there, and the
+ * bounds of its value (UL_MV_UINT), length (UL_MV_BYTES, UL_MV_TEXT) or count (UL_MV_LIST;
+ * UL_MV_ITEM: none). */
+typedef struct {
+    uint64_t key;
+    ul_mv_type type;
+    bool required;
+    bool is_enum; /* UL_MV_UINT naming one of a set (a kind): outside min..max is UL_E_ARG */
+    uint64_t min, max;
+} ul_mspec;
+
+/* Checks every key of m but key 0 (a request's method, a reply's error) against spec[n], the
+ * keys it may carry, before any of them is read: a reader that checked this reads only fields
+ * that are there, of their type, within their bounds.
+ * Returns: UL_OK; UL_E_SCHEMA_FIELD for a key spec does not name, a required key absent, or a
+ *          value below its min (an empty label, a short id, an empty list); UL_E_CBOR_TYPE for
+ *          a value of another type; UL_E_LIMIT for a value above its max (UL_E_ARG outside
+ *          min..max when is_enum). The first offending key, in key order, decides. */
+ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n);
+
 /* ---- Peer envelope (messages between nodes, p2p/peer.c) ---------------------------------- */
 
 /* What a peer message carries; the payload's format is its kind's (node/). Append only. */

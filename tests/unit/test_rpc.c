@@ -1,0 +1,382 @@
+/* The node's query handler (node/rpc.c, ul_node_handle) called directly on a small chain: every
+ * method with each field it reads missing, of the wrong type, oversized (and undersized), and
+ * with a field it does not read; each answer must be a specific code, never a reply built from
+ * a field that was not there (issue 10 item 1: a state proof without its namespace copied from
+ * NULL). Run under ASan + UBSan by `make test SANITIZER=address,undefined`. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "chainfx.h"
+#include "node/node.h"
+
+/* node/main.c's two helpers, which this test does not link. */
+uint64_t ul_node_now_ms(void)
+{
+    return 1767225600000ULL;
+}
+
+void ul_node_log(const char *fmt, ...)
+{
+    (void)fmt;
+}
+
+#define NS "acme/widget"
+#define HW "board-a"
+#define T0 1767225600000ULL
+
+typedef struct {
+    char root[128];
+    ul_key *val, *owner;
+    ul_node node;
+    uint8_t chain_id[UL_HASH_BYTES];
+    uint8_t rel_id[UL_HASH_BYTES];
+} fx;
+
+static fx *g;
+
+static void submit_tx(fx *f, ul_tx_kind kind, const uint8_t *body, size_t blen, ul_domain d,
+                      uint8_t id[UL_HASH_BYTES])
+{
+    static ul_chainfx_txbuf t;
+    uint8_t scratch[UL_HASH_BYTES];
+    ul_chainfx_tx(&t, f->chain_id, kind, body, blen, (const ul_key *const[]){f->owner}, 1, d);
+    assert_int_equal(ul_chain_submit(f->node.chain, t.b, t.len, id ? id : scratch), UL_OK);
+}
+
+/* A namespace NS owned and published by f->owner, and one release of it for HW. */
+static void fill_chain(fx *f)
+{
+    static ul_register reg;
+    static ul_release rel;
+    static uint8_t body[UL_MAX_RECORD_BYTES];
+    size_t blen;
+    uint64_t h;
+    memset(&reg, 0, sizeof reg);
+    reg.ns = ul_span_str(NS);
+    reg.nonce = 1;
+    reg.policy.owners.n = reg.policy.publishers.n = 1;
+    reg.policy.owners.threshold = reg.policy.publishers.threshold = 1;
+    memcpy(reg.policy.owners.keys[0], ul_key_pubkey(f->owner), UL_PUBKEY_BYTES);
+    memcpy(reg.policy.publishers.keys[0], ul_key_pubkey(f->owner), UL_PUBKEY_BYTES);
+    reg.policy.n_revokers = 1;
+    reg.policy.revokers[0] = ul_span_str("owners");
+    assert_int_equal(ul_schema_register_encode(body, sizeof body, &blen, &reg), UL_OK);
+    submit_tx(f, UL_TX_REGISTER, body, blen, UL_DOMAIN_TX, NULL);
+    memset(&rel, 0, sizeof rel);
+    rel.ns = ul_span_str(NS);
+    rel.provider = ul_span_str("Acme");
+    rel.time = 1700000000;
+    rel.version = ul_span_str("1.0.0");
+    rel.seq = 1;
+    rel.size = 4;
+    rel.file = ul_span_str("w.bin");
+    rel.n_hw = 1;
+    rel.hw[0] = ul_span_str(HW);
+    rel.kind = UL_KIND_SECURITY;
+    assert_int_equal(ul_schema_release_encode(body, sizeof body, &blen, &rel), UL_OK);
+    submit_tx(f, UL_TX_PUBLISH, body, blen, UL_DOMAIN_RELEASE, f->rel_id);
+    assert_int_equal(ul_chain_produce(f->node.chain, f->val, T0 + 1000, &h), UL_OK);
+    assert_int_equal(h, 1);
+}
+
+static int setup(void **state)
+{
+    static fx f;
+    static uint8_t genesis[UL_MAX_VALSET_BYTES + 1024];
+    ul_valset vs;
+    size_t glen;
+    memset(&f, 0, sizeof f);
+    ul_chainfx_tmpdir(f.root, sizeof f.root, "rpc");
+    f.val = ul_chainfx_key("upledger rpc test", 1);
+    f.owner = ul_chainfx_key("upledger rpc test", 2);
+    ul_chainfx_valset(&vs, (const ul_key *const[]){f.val}, (const uint64_t[]){1}, 1);
+    ul_chainfx_genesis(genesis, sizeof genesis, &glen, f.chain_id, "rpc-test", T0, &vs);
+    f.node.chain = ul_chainfx_open(f.root, "db", genesis, glen);
+    fill_chain(&f);
+    /* An observer: it serves every query and takes no transaction (submit answers per tx). */
+    static ul_node_cfg cfg = {.observer = true, .heartbeat_ms = 1000, .round_timeout_ms = 1000};
+    assert_int_equal(ul_cons_open(&f.node, &cfg), UL_OK);
+    g = &f;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    ul_cons_close(&f->node);
+    ul_chain_close(f->node.chain);
+    ul_key_destroy(f->val);
+    ul_key_destroy(f->owner);
+    ul_chainfx_rm_tree(f->root);
+    return 0;
+}
+
+/* Sends m to the handler. Returns: the reply's ul_err (key 0). */
+static ul_err call(const ul_msg *m)
+{
+    static uint8_t req[UL_MAX_TX_BYTES * 2];
+    uint8_t *out = NULL;
+    size_t len, out_len = 0;
+    uint64_t code = UINT64_MAX;
+    ul_msg rep;
+    assert_int_equal(ul_msg_encode(req, sizeof req, &len, m), UL_OK);
+    ul_node_handle(&g->node, req, len, &out, &out_len);
+    assert_non_null(out);
+    assert_int_equal(ul_msg_decode(&rep, out, out_len), UL_OK);
+    assert_int_equal(ul_msg_get_uint(&rep, 0, &code), UL_OK);
+    free(out);
+    return (ul_err)code;
+}
+
+/* ---- the protocol's request fields (p2p/README.md), as this test reads them --------------- */
+
+typedef enum { F_UINT, F_TEXT, F_ID, F_LIST } ftype;
+
+typedef struct {
+    uint64_t key;
+    ftype t;
+    bool required;
+    const char *text;  /* F_TEXT: the valid value */
+    uint64_t u;        /* F_UINT: the valid value */
+    uint64_t max;      /* F_UINT: largest value taken (0: any); F_TEXT: longest; F_LIST: count */
+    ul_err over;       /* F_UINT: the answer to max + 1 */
+} field;
+
+typedef struct {
+    const char *name;
+    uint64_t method;
+    size_t n;
+    field f[6];
+} method;
+
+#define NS_F(k) {k, F_TEXT, true, NS, 0, UL_MAX_NS_LEN, 0}
+#define HW_F(k) {k, F_TEXT, true, HW, 0, UL_MAX_LABEL_LEN, 0}
+#define ID_F(k) {k, F_ID, true, NULL, 0, 0, 0}
+
+static const method methods[] = {
+    {"status", UL_RPC_STATUS, 0, {{0}}},
+    {"submit", UL_RPC_SUBMIT, 1, {{1, F_LIST, true, NULL, 0, UL_MAX_SUBMIT_TXS, 0}}},
+    {"tx status", UL_RPC_TX_STATUS, 1, {ID_F(1)}},
+    {"block", UL_RPC_BLOCK, 2,
+     {{1, F_UINT, true, NULL, 1, 0, 0}, {2, F_UINT, false, NULL, 1, UL_MAX_BLOCK_RANGE, UL_E_LIMIT}}},
+    {"release", UL_RPC_RELEASE, 1, {ID_F(1)}},
+    {"history", UL_RPC_HISTORY, 2, {NS_F(1), {2, F_UINT, false, NULL, 0, 0, 0}}},
+    {"latest", UL_RPC_LATEST, 2, {NS_F(1), HW_F(2)}},
+    {"bundle", UL_RPC_BUNDLE, 3, {ID_F(1), {2, F_UINT, false, NULL, 1, 0, 0}, HW_F(3)}},
+    {"namespace", UL_RPC_NAMESPACE, 1, {NS_F(1)}},
+    {"nonce", UL_RPC_NONCE, 1, {ID_F(1)}},
+    {"genesis", UL_RPC_GENESIS, 0, {{0}}},
+    {"consistency", UL_RPC_CONSISTENCY, 2,
+     {{1, F_UINT, true, NULL, 1, 0, 0}, {2, F_UINT, true, NULL, 1, 0, 0}}},
+    {"release at", UL_RPC_RELEASE_AT, 1, {{1, F_UINT, true, NULL, 0, 0, 0}}},
+    {"release status", UL_RPC_RELEASE_STATUS, 1, {ID_F(1)}},
+    {"state proof installable", UL_RPC_STATE_PROOF, 4,
+     {{1, F_UINT, true, NULL, UL_STATE_INSTALLABLE, 0, 0}, NS_F(2), HW_F(3),
+      {5, F_UINT, false, NULL, 1, 0, 0}}},
+    {"state proof approvals", UL_RPC_STATE_PROOF, 3,
+     {{1, F_UINT, true, NULL, UL_STATE_APPROVALS, 0, 0}, ID_F(4), {5, F_UINT, false, NULL, 1, 0, 0}}},
+    {"state proof revocation", UL_RPC_STATE_PROOF, 2,
+     {{1, F_UINT, true, NULL, UL_STATE_REVOCATION, 0, 0}, ID_F(4)}},
+    {"state proof namespace", UL_RPC_STATE_PROOF, 2,
+     {{1, F_UINT, true, NULL, UL_STATE_NAMESPACE, 0, 0}, NS_F(2)}},
+    {"state proof validators", UL_RPC_STATE_PROOF, 2,
+     {{1, F_UINT, true, NULL, UL_STATE_VALIDATORS, UL_STATE_VALIDATORS, UL_E_ARG},
+      {5, F_UINT, false, NULL, 1, 0, 0}}},
+    {"validators", UL_RPC_VALIDATORS, 1, {{1, F_UINT, false, NULL, 1, 0, 0}}},
+    {"evidence", UL_RPC_EVIDENCE, 0, {{0}}},
+};
+
+typedef enum { V_OK, V_MISSING, V_TYPE, V_OVER, V_UNDER } variant;
+
+static char long_text[UL_MAX_MSG_BYTES / 1024];
+static uint8_t id_buf[UL_HASH_BYTES + 1];
+static ul_span items[UL_MAX_SUBMIT_TXS + 1];
+static const uint8_t empty_map[] = {0xa0};
+
+/* Adds field f to q as variant v (V_OK: its valid value). */
+static void put(ul_msg *q, const field *f, variant v)
+{
+    if (v == V_MISSING) {
+        return;
+    }
+    if (v == V_TYPE) { /* a uint where text, bytes or a list goes; text where a uint goes */
+        if (f->t == F_UINT) {
+            ul_msg_text(q, f->key, ul_span_str("7"));
+        } else {
+            ul_msg_uint(q, f->key, 7);
+        }
+        return;
+    }
+    switch (f->t) {
+    case F_UINT:
+        ul_msg_uint(q, f->key, v == V_OVER ? f->max + 1 : v == V_UNDER ? 0 : f->u);
+        break;
+    case F_TEXT:
+        ul_msg_text(q, f->key, v == V_OVER    ? (ul_span){(const uint8_t *)long_text, f->max + 1}
+                               : v == V_UNDER ? (ul_span){(const uint8_t *)"", 0}
+                                              : ul_span_str(f->text));
+        break;
+    case F_ID:
+        memcpy(id_buf, g->rel_id, UL_HASH_BYTES);
+        ul_msg_bytes(q, f->key, id_buf,
+                     v == V_OVER ? UL_HASH_BYTES + 1 : v == V_UNDER ? UL_HASH_BYTES - 1
+                                                                    : UL_HASH_BYTES);
+        break;
+    case F_LIST:
+        for (size_t i = 0; i < UL_MAX_SUBMIT_TXS + 1; i++) {
+            items[i] = (ul_span){empty_map, sizeof empty_map};
+        }
+        ul_msg_list(q, f->key, items, v == V_OVER ? f->max + 1 : v == V_UNDER ? 0 : 1);
+        break;
+    }
+}
+
+/* The request of method m with field `which` (-1: none) as variant v, the others valid; extra
+ * adds a field the method does not read (key 14, above every key a method reads). */
+static ul_err send_variant(const method *m, int which, variant v, bool extra)
+{
+    ul_msg q;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, m->method);
+    for (size_t i = 0; i < m->n; i++) {
+        put(&q, &m->f[i], (int)i == which ? v : V_OK);
+    }
+    if (extra) {
+        ul_msg_uint(&q, 14, 1);
+    }
+    return call(&q);
+}
+
+static bool is_field_error(ul_err e)
+{
+    return e == UL_E_SCHEMA_FIELD || e == UL_E_CBOR_TYPE || e == UL_E_LIMIT || e == UL_E_ARG ||
+           e == UL_E_PROTOCOL;
+}
+
+static void expect(const method *m, const char *what, ul_err got, ul_err want)
+{
+    if (got != want) {
+        fail_msg("%s: %s: got %s, want %s", m->name, what, ul_err_name(got), ul_err_name(want));
+    }
+}
+
+static void test_every_field(void **state)
+{
+    (void)state;
+    memset(long_text, 'a', sizeof long_text);
+    for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++) {
+        const method *m = &methods[k];
+        ul_err e = send_variant(m, -1, V_OK, false);
+        if (is_field_error(e)) {
+            fail_msg("%s: a valid request got %s", m->name, ul_err_name(e));
+        }
+        expect(m, "a field it does not read", send_variant(m, -1, V_OK, true), UL_E_SCHEMA_FIELD);
+        for (size_t i = 0; i < m->n; i++) {
+            const field *f = &m->f[i];
+            char what[64];
+            snprintf(what, sizeof what, "key %llu", (unsigned long long)f->key);
+            if (f->required) {
+                expect(m, "required field missing", send_variant(m, (int)i, V_MISSING, false),
+                       UL_E_SCHEMA_FIELD);
+            } else {
+                e = send_variant(m, (int)i, V_MISSING, false);
+                if (is_field_error(e)) {
+                    fail_msg("%s: optional %s left out got %s", m->name, what, ul_err_name(e));
+                }
+            }
+            expect(m, "wrong type", send_variant(m, (int)i, V_TYPE, false), UL_E_CBOR_TYPE);
+            if (f->t != F_UINT || f->max) {
+                expect(m, "oversized", send_variant(m, (int)i, V_OVER, false),
+                       f->t == F_UINT ? f->over : UL_E_LIMIT);
+            }
+            if (f->t != F_UINT) {
+                expect(m, "empty or short", send_variant(m, (int)i, V_UNDER, false),
+                       UL_E_SCHEMA_FIELD);
+            }
+        }
+    }
+}
+
+/* The issue's three requests: a state proof of installable releases without its namespace or
+ * hardware class, and of a namespace without one. */
+static void test_state_proof_missing(void **state)
+{
+    (void)state;
+    ul_msg q;
+    for (int k = 0; k < 3; k++) {
+        ul_msg_init(&q);
+        ul_msg_uint(&q, 0, UL_RPC_STATE_PROOF);
+        ul_msg_uint(&q, 1, k == 1 ? UL_STATE_NAMESPACE : UL_STATE_INSTALLABLE);
+        if (k == 2) {
+            ul_msg_text(&q, 2, ul_span_str("a/b"));
+        }
+        assert_int_equal(call(&q), UL_E_SCHEMA_FIELD);
+    }
+    /* Kinds outside 1..5 and kind 0. */
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_STATE_PROOF);
+    ul_msg_uint(&q, 1, 0);
+    assert_int_equal(call(&q), UL_E_ARG);
+}
+
+/* The ledger's queries refuse an absent or oversized label themselves, whoever calls them. */
+static void test_ledger_labels(void **state)
+{
+    fx *f = *state;
+    uint8_t kh[UL_HASH_BYTES], id[UL_HASH_BYTES] = {0}, ids[1][UL_HASH_BYTES], *v = NULL, *body;
+    size_t vlen, n, len;
+    uint64_t seq, h;
+    static ul_state_proof p;
+    ul_span none = {NULL, 0}, big = {(const uint8_t *)long_text, UL_MAX_NS_LEN + 1};
+    ul_chain *c = f->node.chain;
+    memset(long_text, 'a', sizeof long_text);
+    assert_int_equal(ul_chain_state_proof(c, UL_STATE_INSTALLABLE, none, none, id, 0, kh, &v,
+                                          &vlen, &p),
+                     UL_E_ARG);
+    assert_int_equal(ul_chain_state_proof(c, UL_STATE_INSTALLABLE, ul_span_str(NS), none, id, 0,
+                                          kh, &v, &vlen, &p),
+                     UL_E_ARG);
+    assert_int_equal(ul_chain_state_proof(c, UL_STATE_NAMESPACE, big, none, id, 0, kh, &v, &vlen,
+                                          &p),
+                     UL_E_LIMIT);
+    assert_null(v);
+    assert_int_equal(ul_chain_history(c, none, 0, ids, 1, &n), UL_E_ARG);
+    assert_int_equal(ul_chain_history(c, big, 0, ids, 1, &n), UL_E_LIMIT);
+    assert_int_equal(ul_chain_latest(c, ul_span_str(NS), none, id, &seq), UL_E_ARG);
+    assert_int_equal(ul_chain_namespace(c, big, &body, &len, &h), UL_E_LIMIT);
+}
+
+/* A request that is no request: no method, an unknown one, a method that is not a uint. */
+static void test_method(void **state)
+{
+    (void)state;
+    ul_msg q;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 1, 1);
+    assert_int_equal(call(&q), UL_E_PROTOCOL);
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, 99);
+    assert_int_equal(call(&q), UL_E_PROTOCOL);
+    ul_msg_init(&q);
+    ul_msg_text(&q, 0, ul_span_str("status"));
+    assert_int_equal(call(&q), UL_E_PROTOCOL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_field),
+        cmocka_unit_test(test_state_proof_missing),
+        cmocka_unit_test(test_method),
+        cmocka_unit_test(test_ledger_labels),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
