@@ -150,6 +150,12 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $^ $(NODE_LIBS) $(LIBS)
 
+# bench_query calls the node's query handler in process, as test_rpc does.
+$(BUILD)/bench/bench_query: $(BUILD)/obj/tests/bench/bench_query.o $(NODE_TEST_OBJ) $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $^ $(NODE_LIBS) $(LIBS)
+
 # The consensus simulator: SEEDS seeded runs of n = 4 and 7 validators (tests/sim/README.md).
 $(BUILD)/sim: $(BUILD)/obj/tests/sim/sim.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)

@@ -141,8 +141,13 @@ int ul_cli_parse(int argc, char **argv, const ul_opt *opts, size_t n_opts, const
 
 /* Queries shared between commands (cli/cmd_query.c, cli/cmd_provenance.c). */
 json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err);
-/* Every release of a namespace (JSON objects as ul_cli_fetch_release), oldest first. */
-json_t *ul_cli_history(ul_cli *cli, const char *ns, ul_err *err);
+/* One page of a namespace's releases (JSON objects as ul_cli_fetch_release): at most limit
+ * (1..UL_MAX_HISTORY) from log index `from` up, or (newest_first) down (UINT64_MAX: the newest).
+ * Out: *more, whether another page follows, and *next, its `from`. */
+json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit,
+                       bool newest_first, uint64_t *next, bool *more, ul_err *err);
+/* A decimal uint64 argument, all of it: UL_E_ARG otherwise. */
+ul_err ul_cli_u64_arg(const char *s, uint64_t *v);
 int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char *const *installed,
                         size_t n_installed);
 int ul_cli_query_provenance(ul_cli *cli, const char *id_hex);

@@ -107,39 +107,95 @@ static bool deps_met(json_t *rel, const char *const *installed, size_t n, const 
     return true;
 }
 
-/* Newest release of ns (for hw, when given) that is installable, unrevoked and, when a
- * constraint is given, of a version satisfying it; with installed, also its dependencies met. */
-static json_t *newest_installable(ul_cli *cli, const char *ns, const char *hw,
-                                  const char *constraint, const char *const *installed,
-                                  size_t n_installed, ul_err *err)
+/* Releases a history walk looks at before it gives up, and how many it fetches per request:
+ * provenance's dependency tree and successor look through this many releases, not the whole
+ * namespace, whatever its size. */
+#define WALK_MAX UL_MAX_HISTORY
+#define WALK_PAGE 16
+
+typedef bool (*walk_fn)(ul_cli *cli, json_t *rel, void *arg, ul_err *err);
+
+/* Calls fn on the releases of ns from log index `from` in log order (newest_first: downward), a
+ * page at a time, until it returns true (that release is returned, referenced) or WALK_MAX were
+ * looked at (NULL, *err UL_E_NOT_FOUND). */
+static json_t *walk_history(ul_cli *cli, const char *ns, uint64_t from, bool newest_first,
+                            walk_fn fn, void *arg, ul_err *err)
 {
-    json_t *hist = ul_cli_history(cli, ns, err), *found = NULL;
-    for (size_t i = hist ? json_array_size(hist) : 0; i-- > 0 && !found && *err == UL_OK;) {
-        json_t *rel = json_array_get(hist, i);
-        const char *ver = json_string_value(json_object_get(rel, "version")), *unmet;
-        ul_version v;
-        if ((hw && !has_hw(rel, hw)) ||
-            (constraint &&
-             (ul_client_version_parse(&v, (const uint8_t *)ver, strlen(ver)) != UL_OK ||
-              ul_client_constraint_match((const uint8_t *)constraint, strlen(constraint), &v)))) {
-            continue;
+    bool more = true;
+    json_t *found = NULL;
+    *err = UL_OK;
+    for (size_t seen = 0; more && !found && *err == UL_OK && seen < WALK_MAX; seen += WALK_PAGE) {
+        json_t *page = ul_cli_history(cli, ns, from, WALK_PAGE, newest_first, &from, &more, err);
+        size_t i;
+        json_t *rel;
+        json_array_foreach(page, i, rel)
+        {
+            if (!found && *err == UL_OK && fn(cli, rel, arg, err)) {
+                found = json_incref(rel);
+            }
         }
-        if (installed && !deps_met(rel, installed, n_installed, &unmet)) {
-            continue;
-        }
-        json_t *st = release_status(cli, json_string_value(json_object_get(rel, "id")), err);
-        if (st && json_is_true(json_object_get(st, "installable")) &&
-            !json_is_true(json_object_get(st, "revoked"))) {
-            json_object_set_new(rel, "status", st);
-            found = json_incref(rel);
-        } else {
-            json_decref(st);
-        }
+        json_decref(page);
     }
-    json_decref(hist);
     if (!found && *err == UL_OK) {
         *err = UL_E_NOT_FOUND;
     }
+    return found;
+}
+
+/* A release of a version meeting the constraint (arg) that is installable now, with its status. */
+static bool fits_constraint(ul_cli *cli, json_t *rel, void *arg, ul_err *err)
+{
+    const char *constraint = arg, *ver = json_string_value(json_object_get(rel, "version"));
+    ul_version v;
+    if (ul_client_version_parse(&v, (const uint8_t *)ver, strlen(ver)) != UL_OK ||
+        ul_client_constraint_match((const uint8_t *)constraint, strlen(constraint), &v)) {
+        return false;
+    }
+    json_t *st = release_status(cli, json_string_value(json_object_get(rel, "id")), err);
+    bool ok = st && json_is_true(json_object_get(st, "installable")) &&
+              !json_is_true(json_object_get(st, "revoked"));
+    json_decref(st);
+    return ok;
+}
+
+/* The newest installable, unrevoked release of (ns, hw) whose dependencies the installed
+ * components meet: one look-up of the index the state keeps for devices (newest first, at most
+ * UL_MAX_INSTALLABLE_KEPT), then the records of those entries. */
+static json_t *latest_installable(ul_cli *cli, const char *ns, const char *hw,
+                                  const char *const *installed, size_t n_installed, ul_err *err)
+{
+    ul_msg q, r;
+    uint8_t *buf = NULL;
+    ul_span list = {0};
+    json_t *found = NULL;
+    ul_msg_init(&q);
+    ul_msg_uint(&q, 0, UL_RPC_LATEST);
+    ul_msg_text(&q, 1, ul_span_str(ns));
+    ul_msg_text(&q, 2, ul_span_str(hw));
+    ul_err e = ul_cli_call(cli, &q, &r, &buf);
+    if (e == UL_OK && (ul_msg_get_bytes(&r, 3, &list) != UL_OK || list.len % 40 ||
+                       list.len > UL_MAX_STATE_VALUE_BYTES)) {
+        e = UL_E_PROTOCOL;
+    }
+    for (size_t i = 0; e == UL_OK && !found && i < list.len / 40; i++) {
+        const char *unmet;
+        json_t *rel = ul_cli_fetch_release(cli, list.ptr + 40 * i + 8, &e);
+        if (rel && deps_met(rel, installed, n_installed, &unmet)) {
+            /* The index follows approvals and revocations, not a later rotation of a role
+             * that approved: the release status, judged by the current policy, decides. */
+            json_t *st = release_status(cli, json_string_value(json_object_get(rel, "id")), &e);
+            if (st && json_is_true(json_object_get(st, "installable")) &&
+                !json_is_true(json_object_get(st, "revoked"))) {
+                json_object_set_new(rel, "status", st);
+                found = json_incref(rel);
+            } else {
+                json_decref(st);
+            }
+        }
+        json_decref(rel);
+    }
+    ul_p2p_free(buf);
+    *err = e != UL_OK ? e : found ? UL_OK : UL_E_NOT_FOUND;
     return found;
 }
 
@@ -161,7 +217,7 @@ int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char 
                                installed[i]);
         }
     }
-    json_t *rel = newest_installable(cli, ns, hw, NULL, installed, n_installed, &e);
+    json_t *rel = latest_installable(cli, ns, hw, installed, n_installed, &e);
     if (!rel) {
         return ul_cli_fail(cli, e, "no installable, unrevoked release of %s for hardware %s%s", ns,
                            hw, n_installed ? " with its dependencies installed" : "");
@@ -186,7 +242,7 @@ static json_t *dep_tree(ul_cli *cli, json_t *rel, int depth)
         const char *ns = json_string_value(json_object_get(d, "namespace"));
         const char *c = json_string_value(json_object_get(d, "version"));
         ul_err e;
-        json_t *by = newest_installable(cli, ns, NULL, c, NULL, 0, &e);
+        json_t *by = walk_history(cli, ns, UINT64_MAX, true, fits_constraint, (void *)c, &e);
         json_t *node = json_pack("{s:s,s:s}", "namespace", ns, "version", c);
         if (by) {
             json_object_set_new(node, "satisfied_by",
@@ -204,35 +260,38 @@ static json_t *dep_tree(ul_cli *cli, json_t *rel, int depth)
     return out;
 }
 
-/* The first later release of the namespace sharing a hardware class with a higher sequence. */
+/* A later release (arg: the earlier one) with a higher sequence for one of its hardware classes,
+ * installable now (a revoked or not yet approved release replaces nothing). */
+static bool supersedes(ul_cli *cli, json_t *r, void *arg, ul_err *err)
+{
+    json_t *rel = arg, *hw;
+    size_t k;
+    bool shares = false;
+    if (json_integer_value(json_object_get(r, "sequence")) <=
+        json_integer_value(json_object_get(rel, "sequence"))) {
+        return false;
+    }
+    json_array_foreach(json_object_get(rel, "hardware"), k, hw)
+    {
+        shares = shares || has_hw(r, json_string_value(hw));
+    }
+    uint8_t rid[UL_HASH_BYTES];
+    ul_hex_decode(rid, UL_HASH_BYTES, json_string_value(json_object_get(r, "id")));
+    return shares && ul_cli_installable_now(cli, rid, err);
+}
+
+/* The first later release of the namespace that supersedes rel, among the WALK_MAX after it. */
 static json_t *superseded_by(ul_cli *cli, json_t *rel)
 {
     ul_err e;
-    json_t *hist = ul_cli_history(cli, json_string_value(json_object_get(rel, "namespace")), &e);
-    json_int_t seq = json_integer_value(json_object_get(rel, "sequence"));
-    json_t *found = json_null(), *r;
-    size_t i, k;
-    json_t *hw;
-    json_array_foreach(hist, i, r)
-    {
-        if (json_integer_value(json_object_get(r, "sequence")) <= seq || !json_is_null(found)) {
-            continue;
-        }
-        uint8_t rid[UL_HASH_BYTES];
-        ul_hex_decode(rid, UL_HASH_BYTES, json_string_value(json_object_get(r, "id")));
-        if (!ul_cli_installable_now(cli, rid, &e)) {
-            continue; /* a revoked or not yet approved release replaces nothing */
-        }
-        json_array_foreach(json_object_get(rel, "hardware"), k, hw)
-        {
-            if (json_is_null(found) && has_hw(r, json_string_value(hw))) {
-                found = json_pack("{s:O,s:O,s:O}", "id", json_object_get(r, "id"), "version",
+    uint64_t from = (uint64_t)json_integer_value(json_object_get(rel, "log_index")) + 1;
+    json_t *r = walk_history(cli, json_string_value(json_object_get(rel, "namespace")), from,
+                             false, supersedes, rel, &e);
+    json_t *found = r ? json_pack("{s:O,s:O,s:O}", "id", json_object_get(r, "id"), "version",
                                   json_object_get(r, "version"), "sequence",
-                                  json_object_get(r, "sequence"));
-            }
-        }
-    }
-    json_decref(hist);
+                                  json_object_get(r, "sequence"))
+                      : json_null();
+    json_decref(r);
     return found;
 }
 

@@ -4,15 +4,24 @@
 
 #include "cli.h"
 
+/* Releases one `query history` page lists unless --limit says otherwise. */
+#define HISTORY_PAGE 50
+
 static const char query_help[] =
     "usage: upledger query status\n"
     "       upledger query release ID            (64 hex digits, from publish or history)\n"
-    "       upledger query history NS             every release of a namespace, oldest first\n"
+    "       upledger query history NS [--limit N] [--cursor C] [--oldest-first]\n"
+    "                    one page of a namespace's releases, newest first: N of them (default\n"
+    "                    50, at most 1024) from log index C; a page that is not the last ends\n"
+    "                    with the command for the next one (--json: next_cursor)\n"
     "       upledger query latest NS --hw CLASS [--installed NS=VERSION]...\n"
     "                    the newest installable, unrevoked release for a hardware class whose\n"
-    "                    dependencies the installed components satisfy\n"
+    "                    dependencies the installed components satisfy, among the 8 newest\n"
+    "                    installable ones the chain's state keeps for the class (what devices\n"
+    "                    are served)\n"
     "       upledger query provenance ID         who published and co-signed it, when, its\n"
     "                    dependencies, revocation, successor, commit signers, and proofs\n"
+    "                    (dependency and successor looked for among 1024 releases)\n"
     "       upledger query block HEIGHT|head\n"
     "       upledger query proof ID [--hw CLASS] [--height H] [--out FILE]\n"
     "                    the proof bundle (version 2) a device of hardware CLASS (default: the\n"
@@ -36,20 +45,17 @@ static ul_err rpc(ul_cli *cli, call *c)
     return ul_cli_call(cli, &c->q, &c->r, &c->buf);
 }
 
-json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
+/* A release as method 5 (release) answers it, and a history page's records too: 1 publish tx,
+ * 2 log index, 3 height, 5 block time. */
+static json_t *release_of_reply(const ul_msg *r, ul_err *err)
 {
-    call c;
     ul_span tx;
     uint64_t idx, h, when;
     char t[32];
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_RELEASE);
-    ul_msg_bytes(&c.q, 1, id, UL_HASH_BYTES);
-    ul_err e = rpc(cli, &c);
     json_t *o = NULL;
-    if (e == UL_OK && !(e = ul_msg_get_item(&c.r, 1, &tx)) &&
-        !(e = ul_msg_get_uint(&c.r, 2, &idx)) && !(e = ul_msg_get_uint(&c.r, 3, &h)) &&
-        !(e = ul_msg_get_uint(&c.r, 5, &when))) {
+    ul_err e = ul_msg_get_item(r, 1, &tx);
+    if (e == UL_OK && !(e = ul_msg_get_uint(r, 2, &idx)) && !(e = ul_msg_get_uint(r, 3, &h)) &&
+        !(e = ul_msg_get_uint(r, 5, &when))) {
         o = ul_cli_release_json(tx.ptr, tx.len);
         e = o ? UL_OK : UL_E_CORRUPT;
     }
@@ -59,6 +65,18 @@ json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_er
         json_object_set_new(o, "height", json_integer((json_int_t)h));
         json_object_set_new(o, "block_time", json_string(t));
     }
+    *err = e;
+    return o;
+}
+
+json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
+{
+    call c;
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_RELEASE);
+    ul_msg_bytes(&c.q, 1, id, UL_HASH_BYTES);
+    ul_err e = rpc(cli, &c);
+    json_t *o = e == UL_OK ? release_of_reply(&c.r, &e) : NULL;
     ul_p2p_free(c.buf);
     *err = e;
     return o;
@@ -146,56 +164,76 @@ static int q_status(ul_cli *cli)
     return 0;
 }
 
-json_t *ul_cli_history(ul_cli *cli, const char *ns, ul_err *err)
+json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit,
+                       bool newest_first, uint64_t *next, bool *more, ul_err *err)
 {
-    json_t *list = json_array();
-    uint64_t start = 0;
-    for (;;) {
-        call c;
-        ul_span ids;
-        ul_msg_init(&c.q);
-        ul_msg_uint(&c.q, 0, UL_RPC_HISTORY);
-        ul_msg_text(&c.q, 1, ul_span_str(ns));
-        ul_msg_uint(&c.q, 2, start);
-        ul_err e = rpc(cli, &c);
-        if (e == UL_OK && (e = ul_msg_get_bytes(&c.r, 1, &ids)) == UL_OK && ids.len % 32) {
-            e = UL_E_PROTOCOL;
-        }
-        size_t n = e == UL_OK ? ids.len / 32 : 0;
-        for (size_t i = 0; e == UL_OK && i < n; i++) {
-            json_t *rel = ul_cli_fetch_release(cli, ids.ptr + 32 * i, &e);
-            if (rel) {
-                start = (uint64_t)json_integer_value(json_object_get(rel, "log_index")) + 1;
-                json_array_append_new(list, rel);
-            }
-        }
-        ul_p2p_free(c.buf);
-        if (e != UL_OK) {
-            json_decref(list);
-            *err = e;
-            return NULL;
-        }
-        if (n < UL_MAX_HISTORY) {
-            *err = UL_OK;
-            return list;
+    call c;
+    uint64_t cursor = 0;
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, 0, UL_RPC_HISTORY);
+    ul_msg_text(&c.q, 1, ul_span_str(ns));
+    ul_msg_uint(&c.q, 2, from);
+    ul_msg_uint(&c.q, 3, limit);
+    ul_msg_uint(&c.q, 4, newest_first ? 1 : 0);
+    ul_msg_uint(&c.q, 5, 1); /* with each release's record: one request per page */
+    ul_err e = rpc(cli, &c);
+    ul_span ids, recs, one;
+    size_t n = 0;
+    if (e == UL_OK && ((e = ul_msg_get_bytes(&c.r, 1, &ids)) || ids.len % UL_HASH_BYTES ||
+                       ul_msg_get_list(&c.r, 3, &recs, &n) || n != ids.len / UL_HASH_BYTES ||
+                       n > limit)) {
+        e = UL_E_PROTOCOL;
+    }
+    *more = e == UL_OK && ul_msg_get_uint(&c.r, 2, &cursor) == UL_OK;
+    *next = cursor;
+    json_t *list = e == UL_OK ? json_array() : NULL;
+    while (e == UL_OK && ul_msg_list_next(&recs, &one)) {
+        ul_msg m;
+        json_t *rel = NULL;
+        if ((e = ul_msg_decode(&m, one.ptr, one.len)) == UL_OK &&
+            (rel = release_of_reply(&m, &e)) != NULL) {
+            json_array_append_new(list, rel);
         }
     }
+    ul_p2p_free(c.buf);
+    if (e != UL_OK) {
+        json_decref(list);
+        list = NULL;
+    }
+    *err = e;
+    return list;
 }
 
-static int q_history(ul_cli *cli, const char *ns)
+/* One page of a namespace's history: --limit releases (default HISTORY_PAGE) from --cursor (a
+ * log index a page before printed; default the newest, or the oldest with --oldest-first). */
+static int q_history(ul_cli *cli, const char *ns, const char *limit_s, const char *cursor_s,
+                     bool oldest_first)
 {
+    uint64_t limit = HISTORY_PAGE, from = oldest_first ? 0 : UINT64_MAX, next;
+    bool more;
     ul_err e;
-    json_t *list = ul_cli_history(cli, ns, &e);
+    if (limit_s && (ul_cli_u64_arg(limit_s, &limit) != UL_OK || limit == 0 ||
+                    limit > UL_MAX_HISTORY)) {
+        return ul_cli_usage("query history: --limit is a number from 1 to %d", UL_MAX_HISTORY);
+    }
+    if (cursor_s && ul_cli_u64_arg(cursor_s, &from) != UL_OK) {
+        return ul_cli_usage("query history: --cursor is a log index (a number) a page printed");
+    }
+    json_t *list = ul_cli_history(cli, ns, from, (size_t)limit, !oldest_first, &next, &more, &e);
     if (!list) {
         return ul_cli_fail(cli, e, "history of %s", ns);
     }
     if (cli->json) {
-        ul_cli_print_json(json_pack("{s:s,s:o}", "namespace", ns, "releases", list));
+        ul_cli_print_json(json_pack("{s:s,s:s,s:o,s:o}", "namespace", ns, "order",
+                                    oldest_first ? "oldest first" : "newest first", "releases",
+                                    list, "next_cursor",
+                                    more ? json_integer((json_int_t)next) : json_null()));
         return 0;
     }
     size_t i;
     json_t *r;
-    printf("%s: %zu release%s\n", ns, json_array_size(list), json_array_size(list) == 1 ? "" : "s");
+    printf("%s: %zu release%s, %s\n", ns, json_array_size(list),
+           json_array_size(list) == 1 ? "" : "s", oldest_first ? "oldest first" : "newest first");
     json_array_foreach(list, i, r)
     {
         printf("  %-4lld %-12s %-12s height %-6lld %s\n",
@@ -204,6 +242,10 @@ static int q_history(ul_cli *cli, const char *ns)
                json_string_value(json_object_get(r, "kind")),
                (long long)json_integer_value(json_object_get(r, "height")),
                json_string_value(json_object_get(r, "id")));
+    }
+    if (more) {
+        printf("more: upledger query history %s --cursor %llu%s%s\n", ns,
+               (unsigned long long)next, limit_s ? " --limit " : "", limit_s ? limit_s : "");
     }
     json_decref(list);
     return 0;
@@ -440,9 +482,14 @@ static int ns_unknown(ul_cli *cli, const char *ns)
 int ul_cmd_query(ul_cli *cli, int argc, char **argv)
 {
     const char *pos[2], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
+    const char *limit = NULL, *cursor = NULL;
+    bool oldest_first = false;
     size_t np, n_installed = 0;
     ul_opt opts[] = {
         {"--hw", &hw},
+        {"--limit", &limit},
+        {"--cursor", &cursor},
+        {"--oldest-first", .flag = &oldest_first},
         {"--height", &height},
         {"--out", &out},
         {"--installed", .multi = installed, .n_multi = &n_installed, .max_multi = UL_MAX_DEPS},
@@ -464,7 +511,7 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         return show_release(cli, id, arg);
     }
     if (!strcmp(what, "history") && arg) {
-        return (rc = ns_unknown(cli, arg)) ? rc : q_history(cli, arg);
+        return (rc = ns_unknown(cli, arg)) ? rc : q_history(cli, arg, limit, cursor, oldest_first);
     }
     if (!strcmp(what, "latest") && arg && hw) {
         return (rc = ns_unknown(cli, arg))

@@ -1,4 +1,5 @@
 /* CLI helpers around keys and transactions: passphrases, key arguments, signing, submitting. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -111,6 +112,18 @@ ul_err ul_cli_pubkey_arg(const char *arg, uint8_t pub32[UL_PUBKEY_BYTES])
 ul_err ul_cli_id_arg(const char *arg, uint8_t id32[UL_HASH_BYTES])
 {
     return ul_hex_decode(id32, UL_HASH_BYTES, arg) == UL_OK ? UL_OK : UL_E_ARG;
+}
+
+ul_err ul_cli_u64_arg(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+    if (s[0] < '0' || s[0] > '9' || *end || errno == ERANGE) {
+        return UL_E_ARG;
+    }
+    *v = x;
+    return UL_OK;
 }
 
 void ul_cli_time_str(char out[32], uint64_t unix_s)

@@ -138,29 +138,38 @@ ul_err ul_chain_release_at(ul_chain *c, uint64_t index, uint8_t id32[UL_HASH_BYT
     return e;
 }
 
-ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t start, uint8_t (*ids)[UL_HASH_BYTES],
-                        size_t cap, size_t *n)
+ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t from, bool newest_first,
+                        uint8_t (*ids)[UL_HASH_BYTES], size_t cap, size_t *n, uint64_t *next,
+                        bool *more)
 {
     uint8_t prefix[UL_KEY_MAX], first[UL_KEY_MAX];
     ul_err e = label_ok(ns, UL_MAX_NS_LEN);
-    if (e != UL_OK) {
-        return e;
+    *n = 0;
+    *more = false;
+    if (e != UL_OK || cap == 0 || cap > UL_MAX_HISTORY) {
+        return e != UL_OK ? e : UL_E_ARG;
     }
-    size_t plen = ul_key_nshist(prefix, ns, 0) - 8, flen = ul_key_nshist(first, ns, start);
+    size_t plen = ul_key_nshist(prefix, ns, 0) - 8, flen = ul_key_nshist(first, ns, from);
     ul_store_iter *it;
-    e = ul_store_iter_create(&it, c->store, prefix, plen, first, flen);
+    e = newest_first ? ul_store_iter_create_desc(&it, c->store, prefix, plen, first, flen)
+                     : ul_store_iter_create(&it, c->store, prefix, plen, first, flen);
     if (e != UL_OK) {
         return e;
     }
     const uint8_t *k, *v;
     size_t kl, vl;
-    *n = 0;
-    while (*n < cap && ul_store_iter_next(it, &k, &kl, &v, &vl)) {
+    while (!*more && ul_store_iter_next(it, &k, &kl, &v, &vl)) {
         if (vl != UL_HASH_BYTES || kl != plen + 8) {
             e = UL_E_CORRUPT;
             break;
         }
-        memcpy(ids[(*n)++], v, UL_HASH_BYTES);
+        uint64_t index = ul_be64_get(k + plen);
+        if (*n == cap) {
+            *more = true; /* the next page starts here */
+            *next = index;
+        } else {
+            memcpy(ids[(*n)++], v, UL_HASH_BYTES);
+        }
     }
     ul_store_iter_destroy(it);
     return e;
@@ -247,6 +256,27 @@ static ul_err get_state(ul_chain *c, const uint8_t *k, size_t kl, uint8_t **v, s
         *vl = 0;
         return UL_OK;
     }
+    return e;
+}
+
+ul_err ul_chain_installable(ul_chain *c, ul_span ns, ul_span hw,
+                            uint8_t out[UL_MAX_STATE_VALUE_BYTES], size_t *n)
+{
+    uint8_t k[UL_KEY_MAX], *v = NULL;
+    size_t vl = 0;
+    ul_err e = label_ok(ns, UL_MAX_NS_LEN);
+    *n = 0;
+    if (e != UL_OK || (e = label_ok(hw, UL_MAX_LABEL_LEN)) != UL_OK ||
+        (e = get_state(c, k, ul_key_installable(k, ns, hw), &v, &vl)) != UL_OK) {
+        return e;
+    }
+    if (vl % 40 != 0 || vl > UL_MAX_STATE_VALUE_BYTES) {
+        e = UL_E_CORRUPT;
+    } else if (v) {
+        memcpy(out, v, vl);
+        *n = vl / 40;
+    }
+    free(v);
     return e;
 }
 

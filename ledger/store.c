@@ -61,6 +61,7 @@ struct ul_store_iter {
     uint8_t *prefix;
     size_t plen;
     bool started;
+    bool desc; /* ul_store_iter_create_desc: steps back */
 };
 
 /* What the last failed store call of this thread said: LevelDB's message and what was read. */
@@ -487,12 +488,41 @@ ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *pre
     return UL_OK;
 }
 
+ul_err ul_store_iter_create_desc(ul_store_iter **out, ul_store *s, const uint8_t *prefix,
+                                 size_t plen, const uint8_t *start, size_t slen)
+{
+    assert(out && s && prefix && plen && start && slen);
+    ul_err e = ul_store_iter_create(out, s, prefix, plen, start, slen);
+    if (e != UL_OK) {
+        return e;
+    }
+    ul_store_iter *it = *out;
+    it->desc = true;
+    /* Seek lands on the least key >= start: step back once unless it is start itself; past the
+     * end of the database the last key is the first candidate. */
+    leveldb_iter_seek(it->it, (const char *)start, slen);
+    if (!leveldb_iter_valid(it->it)) {
+        leveldb_iter_seek_to_last(it->it);
+    } else {
+        size_t kl = 0;
+        const char *k = leveldb_iter_key(it->it, &kl);
+        if (key_cmp((const uint8_t *)k, kl, start, slen) > 0) {
+            leveldb_iter_prev(it->it);
+        }
+    }
+    return UL_OK;
+}
+
 bool ul_store_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
                         size_t *vlen)
 {
     assert(it && key && klen && val && vlen);
     if (it->started && leveldb_iter_valid(it->it)) {
-        leveldb_iter_next(it->it);
+        if (it->desc) {
+            leveldb_iter_prev(it->it);
+        } else {
+            leveldb_iter_next(it->it);
+        }
     }
     it->started = true;
     /* A damaged block is skipped by LevelDB's iterator, which only remembers the error: stop

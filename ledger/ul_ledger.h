@@ -97,6 +97,10 @@ ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync);
 /* Iterates keys >= start that begin with prefix, in key order. */
 ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *prefix, size_t plen,
                             const uint8_t *start, size_t slen);
+/* Iterates keys <= start that begin with prefix, in descending key order (prefix and start not
+ * empty). */
+ul_err ul_store_iter_create_desc(ul_store_iter **out, ul_store *s, const uint8_t *prefix,
+                                 size_t plen, const uint8_t *start, size_t slen);
 /* Returns: true and sets key/val views (valid until the next call) while entries remain; false
  * at the end, and at damage (the store's fault is then UL_E_CORRUPT). */
 bool ul_store_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
@@ -382,9 +386,22 @@ ul_err ul_chain_release(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint8_t 
                         ul_release_loc *loc);
 /* Release id of log leaf `index`. */
 ul_err ul_chain_release_at(ul_chain *c, uint64_t index, uint8_t id32[UL_HASH_BYTES]);
-/* Release ids of namespace ns with log index >= start, ascending, at most cap. */
-ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t start, uint8_t (*ids)[UL_HASH_BYTES],
-                        size_t cap, size_t *n);
+/* One page of the release ids of namespace ns: from log index `from` (inclusive) up, oldest
+ * first, or (newest_first) from `from` down (UINT64_MAX: from the newest). At most cap
+ * (1..UL_MAX_HISTORY) are read, and one more to know whether any follow: the work is bounded
+ * however many releases the namespace has.
+ * Out: ids[*n]; *next, the `from` of the next page, and *more, whether there is one.
+ * Returns: UL_E_ARG for an empty ns or a cap out of range, UL_E_LIMIT for ns too long. */
+ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t from, bool newest_first,
+                        uint8_t (*ids)[UL_HASH_BYTES], size_t cap, size_t *n, uint64_t *next,
+                        bool *more);
+/* The installable releases of (ns, hw), newest first, as the state keeps them for devices
+ * (approved as the policy requires, not revoked; UL_MAX_INSTALLABLE_KEPT at most): one read of
+ * the index that commits keep in the same batch as the releases.
+ * Out: out[*n * 40]: sequence (8 BE), release id (32) per entry; *n 0 when none is.
+ * Returns: UL_E_ARG for an empty ns or hw, UL_E_LIMIT for one too long. */
+ul_err ul_chain_installable(ul_chain *c, ul_span ns, ul_span hw,
+                            uint8_t out[UL_MAX_STATE_VALUE_BYTES], size_t *n);
 /* The latest release for (ns, hw): highest sequence. */
 ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH_BYTES],
                        uint64_t *seq);

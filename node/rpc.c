@@ -15,7 +15,8 @@
 
 typedef struct {
     ul_msg m;
-    uint8_t *owned[UL_MAX_BLOCK_RANGE * 2 + 4]; /* buffers the reply's spans point into */
+    uint8_t *owned[UL_MAX_HISTORY + UL_MAX_BLOCK_RANGE * 2 + 4]; /* what the reply's spans
+                                                                     point into */
     size_t n_owned;
     ul_span items[UL_MAX_SUBMIT_TXS];
     ul_span items2[UL_MAX_BLOCK_RANGE];
@@ -150,30 +151,39 @@ static ul_err do_block(ul_node *n, const ul_msg *q, reply *r)
     return UL_OK;
 }
 
-static ul_err do_release(ul_node *n, const ul_msg *q, reply *r)
+/* Release id's record and where it is, into m: 1 publish tx (item), 2 log index, 3 height, 4 tx
+ * index, 5 block time (ms). Out: *tx and *hdr, the buffers m's spans point into (the caller frees
+ * them, also on failure). */
+static ul_err release_fields(ul_node *n, const uint8_t id[UL_HASH_BYTES], ul_msg *m, uint8_t **tx,
+                             uint8_t **hdr)
 {
-    uint8_t id[UL_HASH_BYTES], *tx, *hdr;
     size_t len, hlen;
     ul_release_loc loc;
     ul_header h;
-    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
-    if (e != UL_OK || (e = ul_chain_release(n->chain, id, &tx, &len, &loc)) != UL_OK) {
+    *tx = *hdr = NULL;
+    ul_err e = ul_chain_release(n->chain, id, tx, &len, &loc);
+    if (e != UL_OK || (e = ul_chain_header_bytes(n->chain, loc.height, hdr, &hlen)) != UL_OK) {
         return e;
     }
-    keep(r, tx);
-    if ((e = ul_chain_header_bytes(n->chain, loc.height, &hdr, &hlen)) != UL_OK) {
-        return e;
-    }
-    keep(r, hdr);
-    if ((e = ul_schema_header_decode(&h, hdr, hlen)) != UL_OK) {
+    if (ul_schema_header_decode(&h, *hdr, hlen) != UL_OK) {
         return UL_E_CORRUPT;
     }
-    ul_msg_item(&r->m, 1, (ul_span){tx, len});
-    ul_msg_uint(&r->m, 2, loc.log_index);
-    ul_msg_uint(&r->m, 3, loc.height);
-    ul_msg_uint(&r->m, 4, loc.tx_index);
-    ul_msg_uint(&r->m, 5, h.time_ms);
+    ul_msg_item(m, 1, (ul_span){*tx, len});
+    ul_msg_uint(m, 2, loc.log_index);
+    ul_msg_uint(m, 3, loc.height);
+    ul_msg_uint(m, 4, loc.tx_index);
+    ul_msg_uint(m, 5, h.time_ms);
     return UL_OK;
+}
+
+static ul_err do_release(ul_node *n, const ul_msg *q, reply *r)
+{
+    uint8_t id[UL_HASH_BYTES], *tx, *hdr;
+    ul_msg_get_fixed(q, 1, id, sizeof id);
+    ul_err e = release_fields(n, id, &r->m, &tx, &hdr);
+    keep(r, tx);
+    keep(r, hdr);
+    return e;
 }
 
 static ul_err do_release_at(ul_node *n, const ul_msg *q, reply *r)
@@ -188,35 +198,77 @@ static ul_err do_release_at(ul_node *n, const ul_msg *q, reply *r)
     return UL_OK;
 }
 
+/* Each id's release fields (as method 5 answers them) as one encoded map, into r->items. */
+static ul_err history_records(ul_node *n, const uint8_t (*ids)[UL_HASH_BYTES], size_t count,
+                              reply *r)
+{
+    ul_err e = UL_OK;
+    for (size_t i = 0; e == UL_OK && i < count; i++) {
+        ul_msg one;
+        uint8_t *tx, *hdr, *out = NULL;
+        size_t len = 0;
+        ul_msg_init(&one);
+        if ((e = release_fields(n, ids[i], &one, &tx, &hdr)) == UL_OK) {
+            out = keep(r, malloc(ul_msg_encoded_max(&one)));
+            e = out ? ul_msg_encode(out, ul_msg_encoded_max(&one), &len, &one) : UL_E_NOMEM;
+        }
+        r->items[i] = (ul_span){out, len};
+        free(tx);
+        free(hdr);
+    }
+    return e;
+}
+
+/* One page of a namespace's release ids: ?2 the log index to start at, ?3 the page size, ?4 the
+ * order (0 oldest first, 1 newest first), ?5 records (1: each release's fields too). The reply's
+ * 2 starts the next page, when there is one. */
 static ul_err do_history(ul_node *n, const ul_msg *q, reply *r)
 {
     ul_span ns;
-    uint64_t start = 0;
+    uint64_t limit = UL_MAX_HISTORY, order = 0, records = 0, from, next = 0;
     size_t count;
+    bool more;
     uint8_t(*ids)[UL_HASH_BYTES] = (uint8_t(*)[UL_HASH_BYTES])keep(r, malloc(UL_MAX_HISTORY * 32));
-    ul_err e = ul_msg_get_text(q, 1, &ns);
-    ul_msg_get_uint(q, 2, &start);
-    if (e != UL_OK || !ids ||
-        (e = ul_chain_history(n->chain, ns, start, ids, UL_MAX_HISTORY, &count)) != UL_OK) {
-        return e != UL_OK ? e : UL_E_NOMEM;
+    ul_msg_get_text(q, 1, &ns);
+    ul_msg_get_uint(q, 3, &limit);
+    ul_msg_get_uint(q, 4, &order);
+    ul_msg_get_uint(q, 5, &records);
+    from = order ? UINT64_MAX : 0;
+    ul_msg_get_uint(q, 2, &from);
+    ul_err e = ids ? ul_chain_history(n->chain, ns, from, order == 1, ids, (size_t)limit, &count,
+                                      &next, &more)
+                   : UL_E_NOMEM;
+    if (e == UL_OK && records) {
+        e = history_records(n, ids, count, r);
     }
-    ul_msg_bytes(&r->m, 1, ids[0], count * UL_HASH_BYTES);
-    return UL_OK;
+    if (e == UL_OK) {
+        ul_msg_bytes(&r->m, 1, ids[0], count * UL_HASH_BYTES);
+        if (more) {
+            ul_msg_uint(&r->m, 2, next);
+        }
+        if (records) {
+            ul_msg_list(&r->m, 3, r->items, count);
+        }
+    }
+    return e;
 }
 
+/* The newest published release of (ns, hw), and the installable ones the state keeps. */
 static ul_err do_latest(ul_node *n, const ul_msg *q, reply *r)
 {
     ul_span ns, hw;
     uint64_t seq;
-    uint8_t *id = keep(r, malloc(UL_HASH_BYTES));
-    ul_err e = ul_msg_get_text(q, 1, &ns);
-    if (e != UL_OK || (e = ul_msg_get_text(q, 2, &hw)) != UL_OK || !id ||
-        (e = ul_chain_latest(n->chain, ns, hw, id, &seq)) != UL_OK) {
-        return e != UL_OK ? e : UL_E_NOMEM;
+    size_t count;
+    uint8_t *id = keep(r, malloc(UL_HASH_BYTES)), *inst = keep(r, malloc(UL_MAX_STATE_VALUE_BYTES));
+    ul_msg_get_text(q, 1, &ns);
+    ul_msg_get_text(q, 2, &hw);
+    ul_err e = id && inst ? ul_chain_latest(n->chain, ns, hw, id, &seq) : UL_E_NOMEM;
+    if (e == UL_OK && (e = ul_chain_installable(n->chain, ns, hw, inst, &count)) == UL_OK) {
+        ul_msg_bytes(&r->m, 1, id, UL_HASH_BYTES);
+        ul_msg_uint(&r->m, 2, seq);
+        ul_msg_bytes(&r->m, 3, inst, count * 40);
     }
-    ul_msg_bytes(&r->m, 1, id, UL_HASH_BYTES);
-    ul_msg_uint(&r->m, 2, seq);
-    return UL_OK;
+    return e;
 }
 
 /* A proof bundle (version 2) is a CBOR sequence of sections, not one item: sent as bytes. */
@@ -420,7 +472,9 @@ typedef struct {
 static const ul_mspec s_submit[] = {REQ(1, UL_MV_LIST, 1, UL_MAX_SUBMIT_TXS)};
 static const ul_mspec s_id[] = {ID(1)};
 static const ul_mspec s_block[] = {ANY(1, true), OPT(2, UL_MV_UINT, 1, UL_MAX_BLOCK_RANGE)};
-static const ul_mspec s_history[] = {NS(1), ANY(2, false)};
+static const ul_mspec s_history[] = {NS(1), ANY(2, false), OPT(3, UL_MV_UINT, 1, UL_MAX_HISTORY),
+                                     {4, UL_MV_UINT, false, true, 0, 1},
+                                     {5, UL_MV_UINT, false, true, 0, 1}};
 static const ul_mspec s_latest[] = {NS(1), HW(2)};
 static const ul_mspec s_bundle[] = {ID(1), ANY(2, false), HW(3)};
 static const ul_mspec s_ns[] = {NS(1)};

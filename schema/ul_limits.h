@@ -149,7 +149,9 @@
 #define UL_KEY_CACHE_SLOTS 256
 /* Blocks returned by one range query (audit over the wire, export). */
 #define UL_MAX_BLOCK_RANGE 64
-/* Releases listed by one history query. */
+/* Releases listed by one history query: its page size. A namespace may hold millions; one
+ * request reads at most a page (plus one key to know whether more follow), so its cost on the
+ * node is bounded; a client pages with the cursor the reply gives. */
 #define UL_MAX_HISTORY 1024
 /* Equivocation records listed by one evidence query: each is a validator caught once at one
  * (height, round, vote type); an equivocator is voted out long before this many. */
@@ -194,6 +196,9 @@ _Static_assert(UL_MAX_PEERS >= UL_MAX_VALIDATORS, "a node can reach and accept a
 _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_SUBMIT_TXS * UL_MAX_TX_BYTES,
                "a full submit batch fits in one message");
 _Static_assert(UL_MAX_MEMPOOL >= UL_MAX_BLOCK_TXS, "the pool can fill a block");
+_Static_assert(UL_MAX_MSG_BYTES > UL_MAX_HISTORY * (UL_MAX_TX_BYTES + 96) &&
+                   UL_MAX_HISTORY <= UL_MAX_SUBMIT_TXS,
+               "a history page with its records fits one reply (and the node's item table)");
 _Static_assert(UL_MAX_TOTAL_POWER <= ~0ULL / 3, "3 x total power stays in uint64");
 _Static_assert(UL_MAX_WRAPPED_KEYS <= UL_MAX_HW, "one wrapped key per hardware class at most");
 _Static_assert(UL_MAX_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&

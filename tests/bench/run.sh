@@ -7,7 +7,7 @@
 #   BENCH_SCALE=small   quick run (seconds); default full (about two to three minutes)
 #   BENCH_CALLGRIND=0   skip the callgrind instruction counts of a small audit
 #   BENCH_ONLY=LIST     only these sections (comma-separated): log, chain, node, callgrind,
-#                       contracts, smt, device, testnet
+#                       contracts, smt, device, testnet, query
 #   BENCH_TN_ROUND_TIMEOUT_MS, BENCH_TN_HEARTBEAT_MS   testnet node settings (defaults: the
 #                       node's round timeout, 1000 ms heartbeat)
 # Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
@@ -268,6 +268,15 @@ if want testnet; then
     tn_dir=""
 fi
 
+# ---- 9. queries as one namespace grows: node CPU of history and latest (bench_query) ---------
+# One namespace of 10k, 100k and 1M releases (built in process: about four minutes for 1M).
+case "$scale" in
+small) q_sizes=(1000 10000) ;;
+*) q_sizes=(10000 100000 1000000) ;;
+esac
+want query && bounded query 1800 "$BUILD/bench/bench_query" "$tmp/query" "${q_sizes[@]}"
+rm -rf "$tmp/query"
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -331,6 +340,13 @@ row "testnet: catch-up of a new node, blocks/s verified" "$(fig 'testnet catch-u
 row "testnet: catch-up of a new node, releases/s verified" \
     "$(fig 'testnet catch-up releases/s verified')"
 row "testnet: node settings" "$(fig 'testnet node settings')"
+qn=${q_sizes[${#q_sizes[@]}-1]}
+row "query history node CPU at $qn releases, a page of 50 (target < 1 ms)" \
+    "$(fig "query history node CPU at $qn releases (a page of 50 with records)")"
+row "query latest node CPU at $qn releases (target < 1 ms)" \
+    "$(fig "query latest node CPU at $qn releases (index, record, status)")"
+row "query history / latest growth ${q_sizes[0]} -> $qn releases" \
+    "$(fig "query history (page with records) node CPU growth ${q_sizes[0]} -> $qn releases" | cut -d' ' -f1) / $(fig "query latest node CPU growth ${q_sizes[0]} -> $qn releases" | cut -d' ' -f1)"
 row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
 if [ ${#failed[@]} -ne 0 ]; then
     echo "  FAILED: ${failed[*]}"

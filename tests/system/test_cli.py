@@ -278,13 +278,35 @@ def test_history_and_latest(ctx):
     ids.append(ctx.publish_ok(ns, 5, key, hardware=["b", "c"])[0])
     h = ctx.cli("query", "history", ns, json_out=True)
     assert h.rc == 0, h
-    assert h.json["namespace"] == ns
+    assert h.json["namespace"] == ns and h.json["next_cursor"] is None
     rels = h.json["releases"]
-    assert [x["id"] for x in rels] == ids
-    assert [x["sequence"] for x in rels] == [1, 2, 5]
-    assert [x["log_index"] for x in rels] == sorted(x["log_index"] for x in rels)
+    assert [x["id"] for x in rels] == ids[::-1]  # newest first
+    assert [x["sequence"] for x in rels] == [5, 2, 1]
+    assert [x["log_index"] for x in rels] == sorted((x["log_index"] for x in rels), reverse=True)
+    old = ctx.cli("query", "history", ns, "--oldest-first", json_out=True)
+    assert [x["id"] for x in old.json["releases"]] == ids, old
     hh = ctx.cli("query", "history", ns)
     assert hh.rc == 0 and "3 releases" in hh.out and all(i in hh.out for i in ids), hh
+    assert "more:" not in hh.out, hh
+    # Pages of one, newest first, following the cursor each page gives, then oldest first.
+    for order, want in (((), ids[::-1]), (("--oldest-first",), ids)):
+        seen, cursor = [], None
+        for _ in range(len(ids) + 1):
+            args = ["query", "history", ns, "--limit", "1", *order]
+            page = ctx.cli(*args, *(["--cursor", str(cursor)] if cursor is not None else []),
+                           json_out=True)
+            assert page.rc == 0 and len(page.json["releases"]) == 1, page
+            seen.append(page.json["releases"][0]["id"])
+            cursor = page.json["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == want, (order, seen)
+    text = ctx.cli("query", "history", ns, "--limit", "2")
+    assert text.rc == 0 and "2 releases, newest first" in text.out, text
+    assert "more: upledger query history %s --cursor " % ns in text.out, text
+    for bad in (["--limit", "0"], ["--limit", "1025"], ["--limit", "x"], ["--cursor", "-1"]):
+        r = ctx.cli("query", "history", ns, *bad)
+        assert r.rc == 2 and r.err.count("\n") == 1, (bad, r)
     for hw, want in (("a", ids[1]), ("b", ids[2]), ("c", ids[2])):
         r = ctx.cli("query", "latest", ns, "--hw", hw, json_out=True)
         assert r.rc == 0 and r.json["id"] == want, (hw, r)

@@ -411,20 +411,67 @@ static void test_register_publish_queries(void **state)
     assert_int_equal(ul_chain_release_at(c, 1, id), UL_OK);
     assert_memory_equal(id, id2, UL_HASH_BYTES);
 
-    uint8_t ids[4][UL_HASH_BYTES];
+    uint8_t ids[4][UL_HASH_BYTES], inst[UL_MAX_STATE_VALUE_BYTES];
     size_t n;
-    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 0, ids, 4, &n), UL_OK);
+    uint64_t next = 99;
+    bool more;
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 0, false, ids, 4, &n, &next, &more),
+                     UL_OK);
     assert_int_equal(n, 2);
+    assert_false(more);
     assert_memory_equal(ids[0], id1, UL_HASH_BYTES);
     assert_memory_equal(ids[1], id2, UL_HASH_BYTES);
-    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 1, ids, 4, &n), UL_OK);
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 1, false, ids, 4, &n, &next, &more),
+                     UL_OK);
     assert_int_equal(n, 1);
     assert_memory_equal(ids[0], id2, UL_HASH_BYTES);
-    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 0, ids, 1, &n), UL_OK);
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 0, false, ids, 1, &n, &next, &more),
+                     UL_OK);
     assert_int_equal(n, 1);
-    assert_int_equal(ul_chain_history(c, ul_span_str("acme/widge"), 0, ids, 4, &n), UL_OK);
+    assert_true(more);
+    assert_int_equal(next, 1);
+    /* Newest first, a page of one at a time: the cursor leads down to the oldest. */
+    assert_int_equal(
+        ul_chain_history(c, ul_span_str(NS), UINT64_MAX, true, ids, 1, &n, &next, &more), UL_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(ids[0], id2, UL_HASH_BYTES);
+    assert_true(more);
+    assert_int_equal(next, 0);
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), next, true, ids, 1, &n, &next, &more),
+                     UL_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(ids[0], id1, UL_HASH_BYTES);
+    assert_false(more);
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 5, true, ids, 4, &n, &next, &more),
+                     UL_OK);
+    assert_int_equal(n, 2);
+    assert_memory_equal(ids[0], id2, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_history(c, ul_span_str(NS), 0, false, ids, 0, &n, &next, &more),
+                     UL_E_ARG);
+    assert_int_equal(
+        ul_chain_history(c, ul_span_str("acme/widge"), 0, false, ids, 4, &n, &next, &more), UL_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(ul_chain_history(c, ul_span_str("acme/widgets"), 0, ids, 4, &n), UL_OK);
+    assert_int_equal(ul_chain_history(c, ul_span_str("acme/widge"), UINT64_MAX, true, ids, 4, &n,
+                                      &next, &more),
+                     UL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        ul_chain_history(c, ul_span_str("acme/widgets"), 0, false, ids, 4, &n, &next, &more),
+        UL_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ul_chain_history(c, ul_span_str("acme/widgets"), UINT64_MAX, true, ids, 4, &n,
+                                      &next, &more),
+                     UL_OK);
+    assert_int_equal(n, 0);
+    /* The installable index: seq 2 above seq 1 on board-a, seq 2 alone on board-b. */
+    assert_int_equal(ul_chain_installable(c, ul_span_str(NS), ul_span_str("board-a"), inst, &n),
+                     UL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ul_be64_get(inst), 2);
+    assert_memory_equal(inst + 8, id2, UL_HASH_BYTES);
+    assert_memory_equal(inst + 48, id1, UL_HASH_BYTES);
+    assert_int_equal(ul_chain_installable(c, ul_span_str(NS), ul_span_str("board-c"), inst, &n),
+                     UL_OK);
     assert_int_equal(n, 0);
 
     uint64_t seq;

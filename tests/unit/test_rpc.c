@@ -168,7 +168,10 @@ static const method methods[] = {
     {"block", UL_RPC_BLOCK, 2,
      {{1, F_UINT, true, NULL, 1, 0, 0}, {2, F_UINT, false, NULL, 1, UL_MAX_BLOCK_RANGE, UL_E_LIMIT}}},
     {"release", UL_RPC_RELEASE, 1, {ID_F(1)}},
-    {"history", UL_RPC_HISTORY, 2, {NS_F(1), {2, F_UINT, false, NULL, 0, 0, 0}}},
+    {"history", UL_RPC_HISTORY, 5,
+     {NS_F(1), {2, F_UINT, false, NULL, 0, 0, 0},
+      {3, F_UINT, false, NULL, 1, UL_MAX_HISTORY, UL_E_LIMIT},
+      {4, F_UINT, false, NULL, 1, 1, UL_E_ARG}, {5, F_UINT, false, NULL, 1, 1, UL_E_ARG}}},
     {"latest", UL_RPC_LATEST, 2, {NS_F(1), HW_F(2)}},
     {"bundle", UL_RPC_BUNDLE, 3, {ID_F(1), {2, F_UINT, false, NULL, 1, 0, 0}, HW_F(3)}},
     {"namespace", UL_RPC_NAMESPACE, 1, {NS_F(1)}},
@@ -334,6 +337,7 @@ static void test_ledger_labels(void **state)
     uint8_t kh[UL_HASH_BYTES], id[UL_HASH_BYTES] = {0}, ids[1][UL_HASH_BYTES], *v = NULL, *body;
     size_t vlen, n, len;
     uint64_t seq, h;
+    bool more;
     static ul_state_proof p;
     ul_span none = {NULL, 0}, big = {(const uint8_t *)long_text, UL_MAX_NS_LEN + 1};
     ul_chain *c = f->node.chain;
@@ -348,8 +352,8 @@ static void test_ledger_labels(void **state)
                                           &p),
                      UL_E_LIMIT);
     assert_null(v);
-    assert_int_equal(ul_chain_history(c, none, 0, ids, 1, &n), UL_E_ARG);
-    assert_int_equal(ul_chain_history(c, big, 0, ids, 1, &n), UL_E_LIMIT);
+    assert_int_equal(ul_chain_history(c, none, 0, false, ids, 1, &n, &h, &more), UL_E_ARG);
+    assert_int_equal(ul_chain_history(c, big, 0, true, ids, 1, &n, &h, &more), UL_E_LIMIT);
     assert_int_equal(ul_chain_latest(c, ul_span_str(NS), none, id, &seq), UL_E_ARG);
     assert_int_equal(ul_chain_namespace(c, big, &body, &len, &h), UL_E_LIMIT);
 }
