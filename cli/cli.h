@@ -148,6 +148,11 @@ json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit,
                        bool newest_first, uint64_t *next, bool *more, ul_err *err);
 /* A decimal uint64 argument, all of it: UL_E_ARG otherwise. */
 ul_err ul_cli_u64_arg(const char *s, uint64_t *v);
+/* A height argument: a number >= 1 (UL_E_ARG otherwise), or "head", the node's height. */
+ul_err ul_cli_height_arg(ul_cli *cli, const char *arg, uint64_t *h);
+/* query commit H and query consistency FROM TO (cli/cmd_consistency.c); out may be NULL. */
+int ul_cli_query_commit(ul_cli *cli, const char *arg, const char *out);
+int ul_cli_query_consistency(ul_cli *cli, const char *from, const char *to, const char *out);
 int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char *const *installed,
                         size_t n_installed);
 int ul_cli_query_provenance(ul_cli *cli, const char *id_hex);
@@ -163,6 +168,7 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv);
 int ul_cmd_audit(ul_cli *cli, int argc, char **argv);
 int ul_cmd_export(ul_cli *cli, int argc, char **argv);
 int ul_cmd_verify(ul_cli *cli, int argc, char **argv);
+int ul_cmd_verify_consistency(ul_cli *cli, int argc, char **argv);
 int ul_cmd_approve(ul_cli *cli, int argc, char **argv);
 int ul_cmd_revoke(ul_cli *cli, int argc, char **argv);
 int ul_cmd_rotate(ul_cli *cli, int argc, char **argv);

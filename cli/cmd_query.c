@@ -23,6 +23,15 @@ static const char query_help[] =
     "                    dependencies, revocation, successor, commit signers, and proofs\n"
     "                    (dependency and successor looked for among 1024 releases)\n"
     "       upledger query block HEIGHT|head\n"
+    "       upledger query commit HEIGHT|head [--out FILE]\n"
+    "                    the block's commit, verified against the validator set that signs it\n"
+    "                    (the set's hash is the header's validators_hash): signers, power,\n"
+    "                    round, BFT time; --out saves the header (canonical bytes) for\n"
+    "                    upledger verify-consistency\n"
+    "       upledger query consistency FROM TO [--out FILE]\n"
+    "                    the RFC 9162 proof that the release log at height TO extends the one\n"
+    "                    at height FROM (heights, or head), verified against both headers'\n"
+    "                    log roots; --out saves the proof for verify-consistency --proof\n"
     "       upledger query proof ID [--hw CLASS] [--height H] [--out FILE]\n"
     "                    the proof bundle (version 2) a device of hardware CLASS (default: the\n"
     "                    release's first class) verifies: validator-set changes, header and\n"
@@ -280,21 +289,12 @@ static int q_block(ul_cli *cli, const char *arg)
     ul_block b;
     ul_header hd;
     uint8_t hash[UL_HASH_BYTES];
-    if (strcmp(arg, "head") != 0) {
-        char *end;
-        h = strtoull(arg, &end, 10);
-        if (*end || h == 0) {
-            return ul_cli_usage("query block: HEIGHT is a number >= 1, or head");
-        }
-    } else {
-        ul_msg_init(&c.q);
-        ul_msg_uint(&c.q, 0, UL_RPC_STATUS);
-        ul_err e = rpc(cli, &c);
-        e = e == UL_OK ? ul_msg_get_uint(&c.r, 1, &h) : e;
-        ul_p2p_free(c.buf);
-        if (e != UL_OK || h == 0) {
-            return ul_cli_fail(cli, e ? e : UL_E_NOT_FOUND, "head block of %s", cli->node);
-        }
+    ul_err he = ul_cli_height_arg(cli, arg, &h);
+    if (he == UL_E_ARG) {
+        return ul_cli_usage("query block: HEIGHT is a number >= 1, or head");
+    }
+    if (he != UL_OK) {
+        return ul_cli_fail(cli, he, "head block of %s", cli->node);
     }
     ul_span *spans = malloc(UL_MAX_BLOCK_TXS * sizeof *spans);
     ul_msg_init(&c.q);
@@ -481,7 +481,7 @@ static int ns_unknown(ul_cli *cli, const char *ns)
 
 int ul_cmd_query(ul_cli *cli, int argc, char **argv)
 {
-    const char *pos[2], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
+    const char *pos[3], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
     const char *limit = NULL, *cursor = NULL;
     bool oldest_first = false;
     size_t np, n_installed = 0;
@@ -494,12 +494,15 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         {"--out", &out},
         {"--installed", .multi = installed, .n_multi = &n_installed, .max_multi = UL_MAX_DEPS},
         {"--json", .flag = &cli->json}};
-    int rc = ul_cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, 2, &np,
+    int rc = ul_cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, 3, &np,
                           query_help);
     if (rc >= 0) {
         return rc;
     }
     const char *what = pos[0], *arg = np > 1 ? pos[1] : NULL;
+    if (np == 3 && strcmp(what, "consistency") != 0) {
+        return ul_cli_usage("query %s: unexpected argument %s", what, pos[2]);
+    }
     uint8_t id[UL_HASH_BYTES];
     if (!strcmp(what, "status") && !arg) {
         return q_status(cli);
@@ -524,6 +527,12 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
     if (!strcmp(what, "block") && arg) {
         return q_block(cli, arg);
     }
+    if (!strcmp(what, "commit") && arg) {
+        return ul_cli_query_commit(cli, arg, out);
+    }
+    if (!strcmp(what, "consistency") && arg && np == 3) {
+        return ul_cli_query_consistency(cli, arg, pos[2], out);
+    }
     if (!strcmp(what, "proof") && arg) {
         return q_proof(cli, arg, height, out, hw);
     }
@@ -531,5 +540,6 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         return q_evidence(cli);
     }
     return ul_cli_usage("query: expected status, release ID, history NS, latest NS --hw CLASS, "
-                        "provenance ID, block HEIGHT, proof ID or evidence");
+                        "provenance ID, block HEIGHT, commit HEIGHT, consistency FROM TO, "
+                        "proof ID or evidence");
 }

@@ -22,10 +22,13 @@ static const struct {
     {"rotate", ul_cmd_rotate, "replace the owner, publisher or a role's keys of a namespace"},
     {"transfer", ul_cmd_transfer, "hand a namespace to a successor's keys"},
     {"validators", ul_cmd_validators, "show the validator set, or change it (signed by it)"},
-    {"query", ul_cmd_query, "query status, release, history, latest, block, proof, evidence"},
+    {"query", ul_cmd_query,
+     "status, releases, history, latest, blocks, commits, log consistency, proofs"},
     {"audit", ul_cmd_audit, "re-verify the whole chain from genesis"},
     {"export", ul_cmd_export, "write proof bundles and images for a static mirror"},
     {"verify", ul_cmd_verify, "verify an image against a proof bundle, as a device would"},
+    {"verify-consistency", ul_cmd_verify_consistency,
+     "check that one saved header's release log extends another's"},
 };
 
 static void usage(FILE *f)
@@ -33,7 +36,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: upledger [--node ENDPOINT] [--json] [--timeout-ms N] COMMAND [ARGS]\n"
                "       upledger --version\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-18s %s\n", commands[i].name, commands[i].summary);
     }
     fprintf(f,
             "\n--node defaults to $UPLEDGER_NODE, else %s.\n"

@@ -15,7 +15,7 @@ from conftest import (ERR_NUM, UPLEDGER, UPLEDGERD, assert_rejected, chain_state
                       sha256_file)
 
 COMMANDS = ["keygen", "genesis", "namespace", "publish", "approve", "revoke", "rotate",
-            "transfer", "query", "audit", "export", "verify"]
+            "transfer", "query", "audit", "export", "verify", "verify-consistency"]
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -345,6 +345,58 @@ def test_query_status_and_block(ctx):
     hb = ctx.cli("query", "block", "2")
     assert hb.rc == 0 and hdr["hash"] in hb.out and rid in hb.out, hb
     assert_rejected(ctx.cli("query", "block", "3", json_out=True), "UL_E_NOT_FOUND")
+
+
+def test_query_commit_and_consistency(ctx):
+    """query commit verifies a block's commit and saves its header; query consistency and
+    verify-consistency prove (online, then offline from the saved files) that the release log
+    only grew between two headers, and refuse proofs or headers that do not fit."""
+    key, ns = ctx.publisher()
+    for seq in (1, 2, 3):
+        ctx.publish_ok(ns, seq, key)  # heights 2, 3, 4
+    h2, h4, proof = ctx.tmp / "h2.cbor", ctx.tmp / "h4.cbor", ctx.tmp / "p.cbor"
+    c = ctx.cli("query", "commit", "2", "--out", h2, json_out=True)
+    assert c.rc == 0 and c.json["verified"] is True and c.json["height"] == 2, c
+    blk = ctx.cli("query", "block", "2", json_out=True).json["header"]
+    assert c.json["header_hash"] == blk["hash"] == hashlib.sha256(h2.read_bytes()).hexdigest()
+    assert len(c.json["signers"]) == 1 and c.json["signed_power"] == c.json["total_power"], c
+    head = ctx.cli("query", "commit", "head", "--out", h4)
+    assert head.rc == 0 and "commit of block 4: verified" in head.out, head
+    q = ctx.cli("query", "consistency", "2", "head", "--out", proof, json_out=True)
+    assert q.rc == 0 and q.json["verified"] is True, q
+    assert (q.json["from"]["log_size"], q.json["to"]["log_size"]) == (1, 3), q
+    assert q.json["to"]["height"] == 4 and q.json["from"]["log_root"] == blk["log_root"], q
+    text = ctx.cli("query", "consistency", "2", "4")
+    assert text.rc == 0 and "release log consistent: verified" in text.out, text
+    # Offline, from the files; then with the proof from the node.
+    v = run_cli(["verify-consistency", h2, h4, "--proof", proof], node="tcp://127.0.0.1:1",
+                json_out=True, timeout_ms=200)
+    assert v.rc == 0 and v.json["verified"] is True and v.json["to"]["log_size"] == 3, v
+    v = ctx.cli("verify-consistency", h2, h4)
+    assert v.rc == 0 and "verified" in v.out, v
+    # The wrong way round; a proof for other sizes; a changed proof; a changed header root;
+    # a header of another chain.
+    assert_rejected(ctx.cli("verify-consistency", h4, h2, json_out=True), "UL_E_MERKLE_RANGE")
+    other = ctx.tmp / "p23.cbor"
+    assert ctx.cli("query", "consistency", "2", "3", "--out", other).rc == 0
+    assert_rejected(ctx.cli("verify-consistency", h2, h4, "--proof", other), "UL_E_MERKLE_RANGE")
+    p = cbor_util.loads(proof.read_bytes())
+    p[3][0] = bytes(b ^ 1 for b in p[3][0])
+    bad = ctx.tmp / "bad.cbor"
+    bad.write_bytes(cbor_util.dumps(p))
+    assert_rejected(ctx.cli("verify-consistency", h2, h4, "--proof", bad), "UL_E_MERKLE_PROOF")
+    for field, name in ((7, "UL_E_MERKLE_PROOF"), (2, "UL_E_CHAIN_ID")):
+        hdr = cbor_util.loads(h4.read_bytes())
+        hdr[field] = bytes(b ^ 1 for b in hdr[field])
+        changed = ctx.tmp / ("h4-%d.cbor" % field)
+        changed.write_bytes(cbor_util.dumps(hdr))
+        assert_rejected(ctx.cli("verify-consistency", h2, changed, "--proof", proof), name)
+    assert_rejected(ctx.cli("verify-consistency", h2, ctx.tmp / "missing.cbor"), "UL_E_IO")
+    assert_rejected(ctx.cli("query", "commit", "9", json_out=True), "UL_E_NOT_FOUND")
+    for args in (["query", "consistency", "3", "2"], ["query", "consistency", "2"],
+                 ["query", "commit", "0"], ["verify-consistency", h2]):
+        r = ctx.cli(*args)
+        assert r.rc == 2 and r.err.count("\n") == 1, r
 
 
 def test_query_evidence_empty_chain(ctx):
