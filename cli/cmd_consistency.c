@@ -59,13 +59,13 @@ static ul_err fetch_committed(ul_cli *cli, uint64_t h, committed *out)
     ul_msg_uint(&q, 0, UL_RPC_BLOCK);
     ul_msg_uint(&q, 1, h);
     ul_err e = spans ? ul_cli_call(cli, &q, &r, &buf) : UL_E_NOMEM;
-    if (e == UL_OK && (ul_msg_get_list(&r, 1, &blocks, &nb) || ul_msg_get_list(&r, 2, &commits, &nc) ||
-                       !ul_msg_list_next(&blocks, &blk) || !ul_msg_list_next(&commits, &cm) ||
-                       ul_schema_block_decode(&b, spans, UL_MAX_BLOCK_TXS, blk.ptr, blk.len) ||
-                       b.header.len > sizeof out->bytes ||
-                       ul_schema_header_decode(&out->h, b.header.ptr, b.header.len) ||
-                       ul_schema_commit_decode(&out->commit, cm.ptr, cm.len) ||
-                       out->h.height != h)) {
+    if (e == UL_OK &&
+        (ul_msg_get_list(&r, 1, &blocks, &nb) || ul_msg_get_list(&r, 2, &commits, &nc) ||
+         !ul_msg_list_next(&blocks, &blk) || !ul_msg_list_next(&commits, &cm) ||
+         ul_schema_block_decode(&b, spans, UL_MAX_BLOCK_TXS, blk.ptr, blk.len) ||
+         b.header.len > sizeof out->bytes ||
+         ul_schema_header_decode(&out->h, b.header.ptr, b.header.len) ||
+         ul_schema_commit_decode(&out->commit, cm.ptr, cm.len) || out->h.height != h)) {
         e = UL_E_PROTOCOL;
     }
     if (e == UL_OK) {
@@ -88,8 +88,8 @@ static ul_err fetch_signers(ul_cli *cli, const ul_header *h, ul_valset *vs)
     ul_msg_uint(&q, 0, UL_RPC_VALIDATORS);
     ul_msg_uint(&q, 1, h->height);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_bytes(&r, 2, &set) || ul_schema_valset_decode(vs, set.ptr,
-                                                                                 set.len))) {
+    if (e == UL_OK &&
+        (ul_msg_get_bytes(&r, 2, &set) || ul_schema_valset_decode(vs, set.ptr, set.len))) {
         e = UL_E_PROTOCOL;
     }
     if (e == UL_OK && (e = ul_client_valset_hash(vh, vs)) == UL_OK &&
@@ -142,7 +142,8 @@ static void print_commit(json_t *o, const char *out)
            (long long)json_integer_value(json_object_get(o, "validators")));
     json_array_foreach(json_object_get(o, "signers"), i, s)
     {
-        printf("  %-10s%s (power %lld)\n", "signer", json_string_value(json_object_get(s, "pubkey")),
+        printf("  %-10s%s (power %lld)\n", "signer",
+               json_string_value(json_object_get(s, "pubkey")),
                (long long)json_integer_value(json_object_get(s, "power")));
     }
     if (out) {
@@ -216,8 +217,7 @@ static ul_err check_consistency(const ul_header *a, const ul_header *b, const ul
         return UL_E_MERKLE_RANGE;
     }
     return ul_client_merkle_verify_consistency(a->log_size, b->log_size, a->log_root, b->log_root,
-                                               (const uint8_t(*)[UL_HASH_BYTES])p->path,
-                                               p->n_path);
+                                               (const uint8_t(*)[UL_HASH_BYTES])p->path, p->n_path);
 }
 
 static json_t *consistency_json(const ul_header *a, const uint8_t ha[32], const ul_header *b,

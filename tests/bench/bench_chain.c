@@ -44,21 +44,12 @@ static int fail(const char *what, ul_err e)
 /* One validator, power 1; the genesis time is now so block times look real. */
 static int make_genesis(bench *b)
 {
-    ul_genesis g = {.version = 1,
-                    .name = ul_span_str("upledger-bench"),
-                    .time_ms = bench_wall_ms(),
-                    .validators = {.n = 1}};
-    ul_err e = ul_key_generate(&b->key);
-    if (e != UL_OK) {
-        return fail("key", e);
-    }
-    memcpy(g.validators.v[0].pubkey, ul_key_pubkey(b->key), UL_PUBKEY_BYTES);
-    g.validators.v[0].power = 1;
     b->genesis = malloc(UL_MAX_VALSET_BYTES + 256);
     if (!b->genesis) {
         return fail("genesis", UL_E_NOMEM);
     }
-    e = ul_schema_genesis_encode(b->genesis, UL_MAX_VALSET_BYTES + 256, &b->glen, &g);
+    ul_err e = bench_genesis_one(&b->key, "upledger-bench", b->genesis, UL_MAX_VALSET_BYTES + 256,
+                                 &b->glen);
     return e != UL_OK ? fail("genesis", e) : 0;
 }
 

@@ -197,27 +197,20 @@ static int open_node(bench *b, const char *dir)
     uint8_t body[UL_MAX_RECORD_BYTES], tx[UL_MAX_TX_BYTES], id[UL_HASH_BYTES];
     char db[4096];
     size_t glen, blen, tlen;
-    ul_genesis g = {.version = 1,
-                    .name = ul_span_str("upledger-bench-query"),
-                    .time_ms = bench_wall_ms(),
-                    .validators = {.n = 1}};
-    ul_err e = ul_key_generate(&b->key);
-    if (e != UL_OK) {
-        return fail("key", e);
-    }
-    memcpy(g.validators.v[0].pubkey, ul_key_pubkey(b->key), UL_PUBKEY_BYTES);
-    g.validators.v[0].power = 1;
+    ul_err e = UL_OK;
     snprintf(db, sizeof db, "%s/db", dir);
     if ((mkdir(dir, 0700) != 0 && errno != EEXIST) ||
-        (e = ul_schema_genesis_encode(genesis, sizeof genesis, &glen, &g)) != UL_OK ||
+        (e = bench_genesis_one(&b->key, "upledger-bench-query", genesis, sizeof genesis, &glen)) !=
+            UL_OK ||
         (e = ul_chain_open(&b->node.chain, db, genesis, glen)) != UL_OK) {
         return fail("opening the chain", e ? e : UL_E_IO);
     }
     for (uint64_t nonce = 1; nonce <= 2; nonce++) {
         e = bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(b->key),
                                    nonce == 1 ? BENCH_NS : BENCH_DEP_NS, nonce);
-        if (e || (e = bench_sign_tx(b->key, ul_chain_id(b->node.chain), UL_TX_REGISTER, body,
-                                    blen, tx, sizeof tx, &tlen)) ||
+        if (e ||
+            (e = bench_sign_tx(b->key, ul_chain_id(b->node.chain), UL_TX_REGISTER, body, blen, tx,
+                               sizeof tx, &tlen)) ||
             (e = ul_chain_submit(b->node.chain, tx, tlen, id))) {
             return fail("registering", e);
         }

@@ -58,6 +58,24 @@ static inline ul_err bench_next_block(void *arg, uint64_t h, uint8_t **blk, size
     return e;
 }
 
+/* A genesis of one validator of power 1, a new key, timed now so block times look real.
+ * Out: *key (the caller destroys it), the genesis in out[cap] (*len). */
+static inline ul_err bench_genesis_one(ul_key **key, const char *name, uint8_t *out, size_t cap,
+                                       size_t *len)
+{
+    ul_genesis g = {.version = 1,
+                    .name = ul_span_str(name),
+                    .time_ms = bench_wall_ms(),
+                    .validators = {.n = 1}};
+    ul_err e = ul_key_generate(key);
+    if (e != UL_OK) {
+        return e;
+    }
+    memcpy(g.validators.v[0].pubkey, ul_key_pubkey(*key), UL_PUBKEY_BYTES);
+    g.validators.v[0].power = 1;
+    return ul_schema_genesis_encode(out, cap, len, &g);
+}
+
 /* Canonical register body for namespace ns with the default policy: pub as the only owner and
  * publisher (threshold 1), no co-signer roles (every release installable at once), any hardware
  * class, owners and publishers may revoke. */
