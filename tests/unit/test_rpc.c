@@ -144,10 +144,10 @@ typedef struct {
     uint64_t key;
     ftype t;
     bool required;
-    const char *text;  /* F_TEXT: the valid value */
-    uint64_t u;        /* F_UINT: the valid value */
-    uint64_t max;      /* F_UINT: largest value taken (0: any); F_TEXT: longest; F_LIST: count */
-    ul_err over;       /* F_UINT: the answer to max + 1 */
+    const char *text; /* F_TEXT: the valid value */
+    uint64_t u;       /* F_UINT: the valid value */
+    uint64_t max;     /* F_UINT: largest value taken (0: any); F_TEXT: longest; F_LIST: count */
+    ul_err over;      /* F_UINT: the answer to max + 1 */
 } field;
 
 typedef struct {
@@ -166,7 +166,8 @@ static const method methods[] = {
     {"submit", UL_RPC_SUBMIT, 1, {{1, F_LIST, true, NULL, 0, UL_MAX_SUBMIT_TXS, 0}}},
     {"tx status", UL_RPC_TX_STATUS, 1, {ID_F(1)}},
     {"block", UL_RPC_BLOCK, 2,
-     {{1, F_UINT, true, NULL, 1, 0, 0}, {2, F_UINT, false, NULL, 1, UL_MAX_BLOCK_RANGE, UL_E_LIMIT}}},
+     {{1, F_UINT, true, NULL, 1, 0, 0},
+      {2, F_UINT, false, NULL, 1, UL_MAX_BLOCK_RANGE, UL_E_LIMIT}}},
     {"release", UL_RPC_RELEASE, 1, {ID_F(1)}},
     {"history", UL_RPC_HISTORY, 5,
      {NS_F(1), {2, F_UINT, false, NULL, 0, 0, 0},
@@ -185,7 +186,8 @@ static const method methods[] = {
      {{1, F_UINT, true, NULL, UL_STATE_INSTALLABLE, 0, 0}, NS_F(2), HW_F(3),
       {5, F_UINT, false, NULL, 1, 0, 0}}},
     {"state proof approvals", UL_RPC_STATE_PROOF, 3,
-     {{1, F_UINT, true, NULL, UL_STATE_APPROVALS, 0, 0}, ID_F(4), {5, F_UINT, false, NULL, 1, 0, 0}}},
+     {{1, F_UINT, true, NULL, UL_STATE_APPROVALS, 0, 0}, ID_F(4),
+      {5, F_UINT, false, NULL, 1, 0, 0}}},
     {"state proof revocation", UL_RPC_STATE_PROOF, 2,
      {{1, F_UINT, true, NULL, UL_STATE_REVOCATION, 0, 0}, ID_F(4)}},
     {"state proof namespace", UL_RPC_STATE_PROOF, 2,
