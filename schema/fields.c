@@ -124,9 +124,23 @@ static ul_err label_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
     return ul_read_label(r, (ul_span *)MEMBER(obj, f), UL_MAX_LABEL_LEN);
 }
 
-static void text_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+void ul_put_label(ul_cbor_writer *w, ul_span s, size_t max)
 {
-    ul_cbor_put_text(w, *(const ul_span *)CMEMBER(obj, f));
+    if (s.len > max) {
+        ul_cbor_fail(w, UL_E_LIMIT); /* before the bytes: a huge label is a limit, not a buffer */
+        return;
+    }
+    ul_cbor_put_text(w, s);
+}
+
+static void label_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    ul_put_label(w, *(const ul_span *)CMEMBER(obj, f), UL_MAX_LABEL_LEN);
+}
+
+static void ns_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    ul_put_label(w, *(const ul_span *)CMEMBER(obj, f), UL_MAX_NS_LEN);
 }
 
 static ul_err ns_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
@@ -208,8 +222,8 @@ static void path_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 
 const ul_codec ul_codec_uint = {uint_dec, uint_enc};
 const ul_codec ul_codec_fixed = {fixed_dec, fixed_enc};
-const ul_codec ul_codec_label = {label_dec, text_enc};
-const ul_codec ul_codec_ns = {ns_dec, text_enc};
+const ul_codec ul_codec_label = {label_dec, label_enc};
+const ul_codec ul_codec_ns = {ns_dec, ns_enc};
 const ul_codec ul_codec_inner = {inner_dec, embedded_enc};
 const ul_codec ul_codec_keys = {keys_dec, keys_enc};
 const ul_codec ul_codec_path = {path_dec, path_enc};
@@ -358,7 +372,7 @@ ul_err ul_record_encode(const ul_record *rec, const void *obj, void *tmp, uint8_
     return e;
 }
 
-void ul_labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max)
+void ul_labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max, size_t max_len)
 {
     if (n > max) {
         ul_cbor_fail(w, UL_E_LIMIT);
@@ -366,6 +380,6 @@ void ul_labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max
     }
     ul_cbor_put_array(w, n);
     for (size_t i = 0; i < n; i++) {
-        ul_cbor_put_text(w, spans[i]);
+        ul_put_label(w, spans[i], max_len);
     }
 }

@@ -165,7 +165,9 @@ ul_err ul_label_check(ul_span s, size_t max);
 ul_err ul_ns_decode_check(ul_span s);
 ul_err ul_read_label(ul_cbor_reader *r, ul_span *s, size_t max);
 /* Writes an array of n text labels (UL_E_LIMIT when n > max). */
-void ul_labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max);
+void ul_labels_enc(ul_cbor_writer *w, const ul_span *spans, size_t n, size_t max, size_t max_len);
+/* Writes a text label, or fails the writer with UL_E_LIMIT when it is longer than max bytes. */
+void ul_put_label(ul_cbor_writer *w, ul_span s, size_t max);
 ul_err ul_read_ns(ul_cbor_reader *r, ul_span *s);
 
 /* The validator set codec genesis embeds (chain.c). */

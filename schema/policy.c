@@ -143,7 +143,7 @@ static void require_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
     for (size_t i = 0; i < p->n_require; i++) {
         ul_cbor_put_array(w, 2);
         ul_cbor_put_uint(w, p->require[i].kind);
-        ul_labels_enc(w, p->require[i].roles, p->require[i].n, UL_MAX_ROLES);
+        ul_labels_enc(w, p->require[i].roles, p->require[i].n, UL_MAX_ROLES, UL_MAX_LABEL_LEN);
     }
 }
 
@@ -156,7 +156,7 @@ static ul_err hw_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void hw_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_policy *p = obj;
-    ul_labels_enc(w, p->hw, p->n_hw, UL_MAX_HW);
+    ul_labels_enc(w, p->hw, p->n_hw, UL_MAX_HW, UL_MAX_LABEL_LEN);
 }
 
 static ul_err revokers_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
@@ -168,7 +168,7 @@ static ul_err revokers_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void revokers_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_policy *p = obj;
-    ul_labels_enc(w, p->revokers, p->n_revokers, UL_MAX_ROLES + 2);
+    ul_labels_enc(w, p->revokers, p->n_revokers, UL_MAX_ROLES + 2, UL_MAX_LABEL_LEN);
 }
 
 /* ---- Policy -----------------------------------------------------------------------------------
@@ -330,7 +330,7 @@ ul_err ul_schema_approvals_encode(uint8_t *out, size_t cap, size_t *out_len, con
     ul_cbor_put_array(&w, a->n);
     for (size_t i = 0; i < a->n; i++) {
         ul_cbor_put_array(&w, 2);
-        ul_cbor_put_text(&w, a->roles[i].role);
+        ul_put_label(&w, a->roles[i].role, UL_MAX_LABEL_LEN);
         keys.codec->enc(&w, &a->roles[i], &keys);
     }
     if (w.err != UL_OK) {

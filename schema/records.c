@@ -33,7 +33,7 @@ static ul_err links_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void links_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_release *rel = obj;
-    ul_labels_enc(w, rel->links, rel->n_links, UL_MAX_LINKS);
+    ul_labels_enc(w, rel->links, rel->n_links, UL_MAX_LINKS, UL_MAX_LINK_LEN);
 }
 
 static ul_err hw_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
@@ -45,7 +45,7 @@ static ul_err hw_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
 static void hw_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
 {
     const ul_release *rel = obj;
-    ul_labels_enc(w, rel->hw, rel->n_hw, UL_MAX_HW);
+    ul_labels_enc(w, rel->hw, rel->n_hw, UL_MAX_HW, UL_MAX_LABEL_LEN);
 }
 
 /* ---- Dependencies: [* [ns, constraint]] --------------------------------------------------- */
@@ -82,8 +82,8 @@ static void deps_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
     ul_cbor_put_array(w, rel->n_deps);
     for (size_t i = 0; i < rel->n_deps; i++) {
         ul_cbor_put_array(w, 2);
-        ul_cbor_put_text(w, rel->deps[i].ns);
-        ul_cbor_put_text(w, rel->deps[i].constraint);
+        ul_put_label(w, rel->deps[i].ns, UL_MAX_NS_LEN);
+        ul_put_label(w, rel->deps[i].constraint, UL_MAX_LABEL_LEN);
     }
 }
 
@@ -126,7 +126,7 @@ static void wrapped_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
     ul_cbor_put_array(w, enc->n_keys);
     for (size_t i = 0; i < enc->n_keys; i++) {
         ul_cbor_put_array(w, 2);
-        ul_cbor_put_text(w, enc->keys[i].hw);
+        ul_put_label(w, enc->keys[i].hw, UL_MAX_LABEL_LEN);
         if (enc->keys[i].sealed.len != UL_SEALED_KEY_BYTES) {
             ul_cbor_fail(w, UL_E_SCHEMA_FIELD);
             return;

@@ -1330,6 +1330,43 @@ static void test_release_labels(void **state)
     assert_int_equal(rel_rt(&r), UL_E_LIMIT);
 }
 
+/* A label far past its bound is UL_E_LIMIT even when the caller's buffer could never hold it
+ * (it used to be UL_E_BUFFER): the encoder checks the length before it writes the bytes. */
+static void test_huge_labels_are_limits(void **state)
+{
+    static char huge[20001];
+    static ul_release r;
+    static ul_policy p;
+    static ul_revoke rv;
+    static uint8_t out[2 * UL_MAX_RECORD_BYTES];
+    ul_span h = {(const uint8_t *)huge, sizeof huge - 1};
+    size_t n;
+    memset(huge, 'x', sizeof huge - 1);
+    for (int field = 0; field < 9; field++) {
+        ex_release(&r);
+        ul_span *at[] = {&r.provider,      &r.version,  &r.file,       &r.ns,
+                         &r.hw[0],         &r.links[0], &r.deps[0].ns, &r.deps[0].constraint,
+                         &r.enc.keys[0].hw};
+        assert_true(r.n_links > 0 && r.n_deps > 0 && r.has_enc && r.enc.n_keys > 0);
+        *at[field] = h;
+        assert_int_equal(ul_schema_release_encode(out, sizeof out, &n, &r), UL_E_LIMIT);
+    }
+    ex_policy(&p);
+    assert_true(p.n_roles > 0);
+    p.roles[0].name = h;
+    assert_int_equal(ul_schema_policy_encode(out, sizeof out, &n, &p), UL_E_LIMIT);
+    ex_policy(&p);
+    p.hw[0] = h;
+    p.n_hw = p.n_hw ? p.n_hw : 1;
+    assert_int_equal(ul_schema_policy_encode(out, sizeof out, &n, &p), UL_E_LIMIT);
+    rv.reason = h;
+    assert_int_equal(ul_schema_revoke_encode(out, sizeof out, &n, &rv), UL_E_LIMIT);
+    rv.reason = (ul_span){h.ptr, UL_MAX_LABEL_LEN + 1};
+    assert_int_equal(ul_schema_revoke_encode(out, sizeof out, &n, &rv), UL_E_LIMIT);
+    rv.reason = (ul_span){h.ptr, UL_MAX_LABEL_LEN};
+    assert_int_equal(ul_schema_revoke_encode(out, sizeof out, &n, &rv), UL_OK);
+}
+
 static void test_release_namespaces(void **state)
 {
     static ul_release r;
@@ -4416,6 +4453,7 @@ int main(void)
         cmocka_unit_test(test_release_roundtrip),
         cmocka_unit_test(test_release_optional_fields),
         cmocka_unit_test(test_release_labels),
+        cmocka_unit_test(test_huge_labels_are_limits),
         cmocka_unit_test(test_release_namespaces),
         cmocka_unit_test(test_ns_check),
         cmocka_unit_test(test_release_lists),
