@@ -44,8 +44,22 @@ void ul_cli_print_json(json_t *v);
 /* Calls the node: req -> reply (spans valid until ul_p2p_free(*buf)). */
 ul_err ul_cli_call(ul_cli *cli, const ul_msg *req, ul_msg *reply, uint8_t **buf);
 
-/* Files. */
+/* Files. Whatever is read whole (manifests, policies, keys, genesis, bundles) or hashed must be a
+ * regular file: a FIFO, socket, device or directory is UL_E_IO without blocking, errno EISDIR
+ * or ENODEV; other failures keep the errno of the call that failed. */
 ul_err ul_cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* UL_OK when path opens as a regular file (checked before handing it to a reader that would
+ * block on a FIFO). */
+ul_err ul_cli_regular_file(const char *path);
+/* The cause of a file error e for one line: "No such file or directory", "is a directory", "not
+ * a regular file (a FIFO)", "too large", ...; err is the errno saved right after the failure. */
+const char *ul_cli_file_cause(ul_err e, int err, const char *path);
+/* Formats "WHAT PATH: cause" (cause from errno, read first, for UL_E_IO and UL_E_LIMIT; other
+ * errors are about the content and e names them: "WHAT PATH") into msg[cap] and returns e. */
+ul_err ul_cli_file_msg(char *msg, size_t cap, ul_err e, const char *what, const char *path);
+/* Reads and parses a JSON file of at most UL_MAX_JSON_BYTES (duplicate keys refused). On failure
+ * msg names WHAT PATH and the cause, for syntax errors with line and column (UL_E_SCHEMA_FIELD). */
+ul_err ul_cli_json_file(const char *what, const char *path, json_t **out, char *msg, size_t cap);
 ul_err ul_cli_write_file(const char *path, const uint8_t *p, size_t len); /* atomic replace */
 /* SHA-256 and size of a file, streamed. */
 ul_err ul_cli_hash_file(const char *path, uint8_t digest32[UL_HASH_BYTES], uint64_t *size);
@@ -185,9 +199,10 @@ ul_err ul_cli_chain_id(ul_cli *cli, uint8_t chain_id32[UL_HASH_BYTES]);
 ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind,
                       ul_domain d, const uint8_t *body, size_t blen, uint8_t *out, size_t cap,
                       size_t *len);
-/* Loads n keystores (passphrases as ul_cli_load_key); on failure none stay loaded. */
+/* Loads n keystores (passphrases as ul_cli_load_key); on failure none stay loaded and msg names
+ * the file and the cause ("loading --key F: No such file or directory"). */
 ul_err ul_cli_load_keys(const char *const *paths, size_t n, const char *passphrase_file,
-                        ul_key **keys);
+                        ul_key **keys, char *msg, size_t cap);
 void ul_cli_free_keys(ul_key **keys, size_t n);
 /* A nonce above the last of every signer. */
 ul_err ul_cli_next_nonce(ul_cli *cli, ul_key *const *keys, size_t n, uint64_t *nonce);

@@ -23,8 +23,12 @@ static int run(ul_cli *cli, const char *what, const char *ctx, const char *const
     if (nk == 0) {
         return ul_cli_usage("%s: at least one --key KEYFILE is required", what);
     }
-    ul_err e = ul_cli_load_keys(keyf, nk, pf, keys);
-    if (e == UL_OK && (e = ul_cli_next_nonce(cli, keys, nk, &nonce)) == UL_OK) {
+    char msg[600];
+    ul_err e = ul_cli_load_keys(keyf, nk, pf, keys, msg, sizeof msg);
+    if (e != UL_OK) {
+        return ul_cli_fail(cli, e, "%s: %s", what, msg);
+    }
+    if ((e = ul_cli_next_nonce(cli, keys, nk, &nonce)) == UL_OK) {
         e = enc(body, nonce, out, sizeof out, &len);
     }
     rc = e == UL_OK ? ul_cli_sign_submit(cli, what, ctx, keys, nk, kind, out, len, wait)

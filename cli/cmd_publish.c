@@ -59,8 +59,11 @@ static int ns_register(ul_cli *cli, int argc, char **argv)
     }
     ul_key *keys[UL_MAX_SIGS] = {0};
     static uint8_t body[2 * UL_MAX_RECORD_BYTES];
-    if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) == UL_OK &&
-        (e = ul_cli_next_nonce(cli, keys, nk, &r.nonce)) == UL_OK) {
+    if ((e = ul_cli_load_keys(keyf, nk, pf, keys, msg, sizeof msg)) != UL_OK) {
+        json_decref(pj);
+        return ul_cli_fail(cli, e, "namespace register: %s", msg);
+    }
+    if ((e = ul_cli_next_nonce(cli, keys, nk, &r.nonce)) == UL_OK) {
         e = ul_schema_register_encode(body, sizeof body, &blen, &r);
     }
     if (e == UL_OK) {
@@ -180,8 +183,11 @@ static int ns_policy(ul_cli *cli, int argc, char **argv)
         json_decref(pj);
         return ul_cli_fail(cli, e, "%s", msg);
     }
-    if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) == UL_OK &&
-        (e = ul_cli_next_nonce(cli, keys, nk, &sp.nonce)) == UL_OK) {
+    if ((e = ul_cli_load_keys(keyf, nk, pf, keys, msg, sizeof msg)) != UL_OK) {
+        json_decref(pj);
+        return ul_cli_fail(cli, e, "namespace policy: %s", msg);
+    }
+    if ((e = ul_cli_next_nonce(cli, keys, nk, &sp.nonce)) == UL_OK) {
         e = ul_schema_set_policy_encode(body, sizeof body, &blen, &sp);
     }
     rc = e == UL_OK ? ul_cli_sign_submit(cli, "policy", "namespace policy", keys, nk,
@@ -276,7 +282,9 @@ static int encrypt_args(ul_cli *cli, const char *const *args, size_t n, const ch
         enc->cls[i] = args[i];
         ul_err e = ul_cli_class_pub_load(eq + 1, enc->pub[i]);
         if (e != UL_OK) {
-            return ul_cli_fail(cli, e, "publish: class key %s for %s", eq + 1, args[i]);
+            char msg[600];
+            ul_cli_file_msg(msg, sizeof msg, e, "class key", eq + 1);
+            return ul_cli_fail(cli, e, "publish: %s for %s", msg, args[i]);
         }
     }
     return -1;
@@ -318,8 +326,8 @@ int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
                                sizeof msg);
     if (e != UL_OK) {
         rc = ul_cli_fail(cli, e, "%s", msg);
-    } else if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) != UL_OK) {
-        rc = ul_cli_fail(cli, e, "publish: loading a --key");
+    } else if ((e = ul_cli_load_keys(keyf, nk, pf, keys, msg, sizeof msg)) != UL_OK) {
+        rc = ul_cli_fail(cli, e, "publish: %s", msg);
     } else {
         uint8_t id[UL_HASH_BYTES];
         uint64_t height;

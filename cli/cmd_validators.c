@@ -167,8 +167,8 @@ static int cmd_set(ul_cli *cli, int argc, char **argv)
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "%s", msg);
     }
-    if ((e = ul_cli_load_keys(keyf, nk, pf, keys)) != UL_OK) {
-        return ul_cli_fail(cli, e, "validators set: loading a --key");
+    if ((e = ul_cli_load_keys(keyf, nk, pf, keys, msg, sizeof msg)) != UL_OK) {
+        return ul_cli_fail(cli, e, "validators set: %s", msg);
     }
     e = sign_submit_set(cli, keys, nk, &b, !no_wait, id, &height);
     ul_cli_free_keys(keys, nk);

@@ -132,17 +132,20 @@ static int verify_run(ul_cli *cli, verify_args *a, uint8_t *class_sk)
     uint64_t plain = 0;
     char ns[UL_MAX_NS_LEN + 1];
     ul_release_info info;
-    const char *stage = "genesis";
+    const char *stage = "genesis", *file = a->genesis; /* file: what a file error is about */
     ul_err e = ul_cli_read_file(a->genesis, UL_MAX_VALSET_BYTES + 1024, &gen, &glen);
     if (e == UL_OK) {
+        file = NULL;
         e = ul_client_device_init(&st, gen, glen, (const uint8_t *)a->hw, strlen(a->hw));
     }
     for (size_t i = 0; e == UL_OK && i < a->n_installed; i++) {
         stage = a->installed[i];
         e = ul_client_device_add_spec(&st, (const uint8_t *)stage, strlen(stage));
     }
-    if (e == UL_OK && (stage = "bundle", e = ul_cli_read_file(a->bundle, UL_MAX_BUNDLE_BYTES,
-                                                               &bundle, &blen)) == UL_OK) {
+    if (e == UL_OK &&
+        (stage = "bundle", file = a->bundle,
+         e = ul_cli_read_file(a->bundle, UL_MAX_BUNDLE_BYTES, &bundle, &blen)) == UL_OK) {
+        file = NULL;
         snprintf(ns, sizeof ns, "%s", a->ns ? a->ns : "");
         e = a->ns ? UL_OK : bundle_ns(bundle, blen, ns, sizeof ns);
     }
@@ -151,10 +154,16 @@ static int verify_run(ul_cli *cli, verify_args *a, uint8_t *class_sk)
         (e = feed_bundle(&u, bundle, blen, &info)) == UL_OK) {
         stage = "image";
         e = feed_image(&u, a->image, &plain);
+        file = e == UL_E_IO ? a->image : NULL; /* streamed: a pipe is fine here */
     }
     ul_client_update_abort(&u); /* wipes the content key; st is never written */
     free(gen);
     free(bundle);
+    if (e != UL_OK && (e == UL_E_IO || e == UL_E_LIMIT) && file) {
+        char msg[600];
+        ul_cli_file_msg(msg, sizeof msg, e, stage, file);
+        return ul_cli_fail(cli, e, "verify: %s", msg);
+    }
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "verify: %s rejected", stage);
     }

@@ -87,6 +87,9 @@ ul_err ul_cli_passphrase(const char *passphrase_file, bool confirm, char **out)
 ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **out)
 {
     char *pass = NULL;
+    if (ul_cli_regular_file(path) != UL_OK) {
+        return UL_E_IO; /* errno says why */
+    }
     ul_err e = UL_OK;
     if (ul_key_file_encrypted(path)) {
         e = ul_cli_passphrase(passphrase_file, false, &pass);
@@ -106,7 +109,7 @@ ul_err ul_cli_pubkey_arg(const char *arg, uint8_t pub32[UL_PUBKEY_BYTES])
     if (strlen(arg) == 2 * UL_PUBKEY_BYTES && ul_hex_decode(pub32, UL_PUBKEY_BYTES, arg) == UL_OK) {
         return ul_client_pubkey_check(pub32); /* a key that could never sign: UL_E_KEY */
     }
-    return ul_key_load_pubkey(arg, pub32);
+    return ul_cli_regular_file(arg) == UL_OK ? ul_key_load_pubkey(arg, pub32) : UL_E_IO;
 }
 
 ul_err ul_cli_id_arg(const char *arg, uint8_t id32[UL_HASH_BYTES])
@@ -198,11 +201,12 @@ ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kin
 }
 
 ul_err ul_cli_load_keys(const char *const *paths, size_t n, const char *passphrase_file,
-                        ul_key **keys)
+                        ul_key **keys, char *msg, size_t cap)
 {
     for (size_t i = 0; i < n; i++) {
         ul_err e = ul_cli_load_key(paths[i], passphrase_file, &keys[i]);
         if (e != UL_OK) {
+            ul_cli_file_msg(msg, cap, e, "loading --key", paths[i]);
             ul_cli_free_keys(keys, i);
             return e;
         }

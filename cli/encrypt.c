@@ -76,7 +76,8 @@ ul_err ul_cli_encrypt_file(const char *in, const char *out, const uint8_t key32[
 {
     char tmp[4200];
     struct stat st;
-    int ifd = open(in, O_RDONLY | O_CLOEXEC), ofd = -1;
+    /* O_NONBLOCK: a FIFO must not block open(); it is refused as not regular just below. */
+    int ifd = open(in, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ofd = -1;
     ul_err e = ifd >= 0 && fstat(ifd, &st) == 0 && S_ISREG(st.st_mode) ? UL_OK : UL_E_IO;
     if (e == UL_OK && access(out, F_OK) == 0) {
         e = UL_E_EXISTS; /* early, before the work; link() below is what guarantees it */

@@ -20,8 +20,25 @@ static bool str_field(json_t *o, const char *k, ul_span *out)
     return true;
 }
 
-static ul_err str_list(json_t *arr, ul_span *out, size_t max, size_t *n, char *msg, size_t cap,
-                       const char *what)
+/* A label past its bound is UL_E_LIMIT, named, whatever its size (never a buffer error). */
+static ul_err label_len(ul_span s, size_t max, char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static ul_err label_len(ul_span s, size_t max, char *msg, size_t cap, const char *fmt, ...)
+{
+    char what[64];
+    va_list ap;
+    if (s.len <= max) {
+        return UL_OK;
+    }
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return ul_cli_msgf(msg, cap, UL_E_LIMIT, "%s is %zu bytes, more than %zu", what, s.len, max);
+}
+
+static ul_err str_list(json_t *arr, ul_span *out, size_t max, size_t max_len, size_t *n, char *msg,
+                       size_t cap, const char *what)
 {
     size_t i;
     json_t *v;
@@ -38,6 +55,10 @@ static ul_err str_list(json_t *arr, ul_span *out, size_t max, size_t *n, char *m
                                i);
         }
         out[i] = (ul_span){(const uint8_t *)json_string_value(v), json_string_length(v)};
+        ul_err e = label_len(out[i], max_len, msg, cap, "\"%s\"[%zu]", what, i);
+        if (e != UL_OK) {
+            return e;
+        }
     }
     *n = json_array_size(arr);
     return UL_OK;
@@ -61,6 +82,12 @@ static ul_err deps(json_t *arr, ul_release *r, char *msg, size_t cap)
             return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
                                "dependencies[%zu] must be {\"namespace\": ..., \"version\": ...}",
                                i);
+        }
+        ul_err e =
+            label_len(r->deps[i].ns, UL_MAX_NS_LEN, msg, cap, "dependencies[%zu].namespace", i);
+        if (e != UL_OK || (e = label_len(r->deps[i].constraint, UL_MAX_LABEL_LEN, msg, cap,
+                                         "dependencies[%zu].version", i)) != UL_OK) {
+            return e;
         }
     }
     r->n_deps = json_array_size(arr);
@@ -140,18 +167,24 @@ static ul_err fill(json_t *root, ul_release *r, char *msg, size_t cap)
         return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
                            "namespace, provider and version are strings");
     }
+    if ((e = label_len(r->ns, UL_MAX_NS_LEN, msg, cap, "\"namespace\"")) ||
+        (e = label_len(r->provider, UL_MAX_LABEL_LEN, msg, cap, "\"provider\"")) ||
+        (e = label_len(r->version, UL_MAX_LABEL_LEN, msg, cap, "\"version\""))) {
+        return e;
+    }
     if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
         return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"sequence\" must be an integer >= 0");
     }
     r->seq = (uint64_t)json_integer_value(seq);
     if ((e = release_time(json_object_get(root, "release_time"), &r->time, msg, cap)) ||
         (e = kind_of(json_object_get(root, "kind"), &r->kind, msg, cap)) ||
-        (e = str_list(json_object_get(root, "hardware"), r->hw, UL_MAX_HW, &r->n_hw, msg, cap,
-                      "hardware"))) {
+        (e = str_list(json_object_get(root, "hardware"), r->hw, UL_MAX_HW, UL_MAX_LABEL_LEN,
+                      &r->n_hw, msg, cap, "hardware"))) {
         return e;
     }
     if ((v = json_object_get(root, "links")) &&
-        (e = str_list(v, r->links, UL_MAX_LINKS, &r->n_links, msg, cap, "links"))) {
+        (e = str_list(v, r->links, UL_MAX_LINKS, UL_MAX_LINK_LEN, &r->n_links, msg, cap,
+                      "links"))) {
         return e;
     }
     if ((v = json_object_get(root, "dependencies")) && (e = deps(v, r, msg, cap))) {
@@ -159,6 +192,9 @@ static ul_err fill(json_t *root, ul_release *r, char *msg, size_t cap)
     }
     if ((v = json_object_get(root, "file")) && !str_field(root, "file", &r->file)) {
         return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"file\" must be a string");
+    }
+    if (v && (e = label_len(r->file, UL_MAX_LABEL_LEN, msg, cap, "\"file\""))) {
+        return e;
     }
     if ((v = json_object_get(root, "precursor"))) {
         if (!json_is_string(v) ||
@@ -226,21 +262,16 @@ static ul_err encrypt_image(ul_release *r, ul_cli_encrypt *enc, const char *imag
 ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, ul_cli_encrypt *enc,
                        uint8_t *out, size_t cap, size_t *len, char *msg, size_t msgcap)
 {
-    uint8_t *text = NULL;
-    size_t tlen;
-    json_error_t jerr;
+    json_t *root = NULL;
     ul_release *r = calloc(1, sizeof *r);
     char base[4096];
-    ul_err e = r ? ul_cli_read_file(manifest_path, UL_MAX_JSON_BYTES, &text, &tlen) : UL_E_NOMEM;
+    ul_err e = r ? ul_cli_json_file("manifest", manifest_path, &root, msg, msgcap) : UL_E_NOMEM;
     if (e != UL_OK) {
-        free(r);
-        return ul_cli_msgf(msg, msgcap, e, "manifest %s", manifest_path);
+        goto out;
     }
-    json_t *root = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
     if (!json_is_object(root)) {
-        e = ul_cli_msgf(msg, msgcap, UL_E_SCHEMA_FIELD, "manifest %s: %s", manifest_path,
-                        root ? "not a JSON object" : jerr.text);
+        e = ul_cli_msgf(msg, msgcap, UL_E_SCHEMA_FIELD, "manifest %s: not a JSON object",
+                        manifest_path);
         goto out;
     }
     if ((e = fill(root, r, msg, msgcap)) != UL_OK) {
@@ -252,7 +283,7 @@ ul_err ul_cli_manifest(const char *manifest_path, const char *image_path, ul_cli
     /* An encrypted release describes the encrypted file: that is what mirrors serve. */
     const char *served = enc ? enc->out : image_path;
     if ((e = ul_cli_hash_file(served, r->digest, &r->size)) != UL_OK) {
-        e = ul_cli_msgf(msg, msgcap, e, "image %s: missing, unreadable or too large", served);
+        e = ul_cli_file_msg(msg, msgcap, e, "image", served);
         goto out;
     }
     snprintf(base, sizeof base, "%s", served);

@@ -226,20 +226,14 @@ static ul_err policy_fill(json_t *root, ul_policy *p, char *msg, size_t cap)
 
 ul_err ul_cli_policy_file(const char *path, ul_policy *p, json_t **json, char *msg, size_t cap)
 {
-    uint8_t *text;
     size_t len;
-    json_error_t jerr;
     uint8_t enc[UL_MAX_RECORD_BYTES * 2];
-    *json = NULL;
-    ul_err e = ul_cli_read_file(path, UL_MAX_JSON_BYTES, &text, &len);
+    ul_err e = ul_cli_json_file("policy", path, json, msg, cap);
     if (e != UL_OK) {
-        return ul_cli_msgf(msg, cap, e, "policy %s", path);
+        return e;
     }
-    *json = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
     if (!json_is_object(*json)) {
-        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "policy %s: %s", path,
-                           *json ? "not a JSON object" : jerr.text);
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "policy %s: not a JSON object", path);
     }
     if ((e = policy_fill(*json, p, msg, cap)) != UL_OK) {
         char inner[400];

@@ -118,15 +118,28 @@ ul_err ul_cli_call(ul_cli *cli, const ul_msg *req, ul_msg *reply, uint8_t **buf)
     return e;
 }
 
+/* Opens path for reading without blocking (a FIFO would block open() until a writer came) and
+ * accepts only a regular file: errno is EISDIR, or ENODEV for a FIFO, socket or device. */
+static int open_regular(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || fcntl(fd, F_SETFL, 0) != 0) {
+        int err = S_ISDIR(st->st_mode) ? EISDIR : ENODEV;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
 ul_err ul_cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
+    struct stat st = {0};
+    int fd = open_regular(path, &st);
     if (fd < 0) {
-        return UL_E_IO;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
         return UL_E_IO;
     }
     if ((uint64_t)st.st_size > max) {
@@ -142,14 +155,70 @@ ul_err ul_cli_read_file(const char *path, size_t max, uint8_t **out, size_t *len
         }
         got += (size_t)r;
     }
+    int err = errno;
     close(fd);
     if (!buf || got != (size_t)st.st_size) {
         free(buf);
+        errno = err;
         return buf ? UL_E_IO : UL_E_NOMEM;
     }
     buf[got] = 0;
     *out = buf;
     *len = got;
+    return UL_OK;
+}
+
+ul_err ul_cli_regular_file(const char *path)
+{
+    struct stat st = {0};
+    int fd = open_regular(path, &st);
+    if (fd < 0) {
+        return UL_E_IO;
+    }
+    close(fd);
+    return UL_OK;
+}
+
+const char *ul_cli_file_cause(ul_err e, int err, const char *path)
+{
+    struct stat st;
+    if (e != UL_E_IO) {
+        return e == UL_E_LIMIT ? "too large" : ul_err_str(e);
+    }
+    /* stat never blocks, so a FIFO is named as what it is. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        return S_ISDIR(st.st_mode)    ? "is a directory"
+               : S_ISFIFO(st.st_mode) ? "not a regular file (a FIFO)"
+                                      : "not a regular file";
+    }
+    return strerror(err);
+}
+
+ul_err ul_cli_file_msg(char *msg, size_t cap, ul_err e, const char *what, const char *path)
+{
+    int err = errno;
+    if (e != UL_E_IO && e != UL_E_LIMIT) {
+        return ul_cli_msgf(msg, cap, e, "%s %s", what, path); /* the content: e says it */
+    }
+    return ul_cli_msgf(msg, cap, e, "%s %s: %s", what, path, ul_cli_file_cause(e, err, path));
+}
+
+ul_err ul_cli_json_file(const char *what, const char *path, json_t **out, char *msg, size_t cap)
+{
+    uint8_t *text;
+    size_t len;
+    json_error_t jerr;
+    *out = NULL;
+    ul_err e = ul_cli_read_file(path, UL_MAX_JSON_BYTES, &text, &len);
+    if (e != UL_OK) {
+        return ul_cli_file_msg(msg, cap, e, what, path);
+    }
+    *out = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(text);
+    if (!*out) {
+        return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "%s %s: line %d, column %d: %s", what, path,
+                           jerr.line, jerr.column, jerr.text);
+    }
     return UL_OK;
 }
 
@@ -180,12 +249,9 @@ ul_err ul_cli_write_file(const char *path, const uint8_t *p, size_t len)
 
 ul_err ul_cli_hash_file(const char *path, uint8_t digest32[UL_HASH_BYTES], uint64_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0) {
-            close(fd);
-        }
+    struct stat st = {0};
+    int fd = open_regular(path, &st);
+    if (fd < 0) {
         return UL_E_IO;
     }
     static uint8_t buf[1 << 16];

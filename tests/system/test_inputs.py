@@ -1,0 +1,250 @@
+"""Input hardening of the CLI and of transaction validation (issue 10, items 3, 4, 7, 8, 9, 23):
+file arguments that are not regular files, file and JSON errors that name the file and the
+cause, labels past their bound, unsigned 64-bit values printed exactly, export of images whose
+size does not match and of revoked releases, and dependency cycles. Every refusal leaves the
+chain unchanged (height, log size, head hash, pending)."""
+import json
+import os
+import subprocess
+from contextlib import contextmanager
+
+import pytest
+
+import bip340
+import nnreq
+from cbor_util import dumps
+from conftest import (ERR_NAME, MAX_LABEL_LEN, UPLEDGER, Ctx, Node, assert_rejected,
+                      chain_state, cli_env, run_cli)
+
+U64_MAX = 2**64 - 1
+MAX_RELEASE_TIME = 253402300799           # 9999-12-31T23:59:59Z (UL_MAX_RELEASE_TIME)
+MAX_RELEASE_SIZE = 64 << 30               # UL_MAX_IMAGE_BYTES
+FIFO_TIMEOUT = 10                         # seconds: a CLI that blocks on a FIFO is killed
+
+
+@pytest.fixture(scope="module")
+def inode(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    n = Node(d / "data", d / "node.log").start()
+    yield n
+    n.stop()
+
+
+@pytest.fixture(scope="module")
+def ictx(inode, tmp_path_factory):
+    return Ctx(inode, tmp_path_factory.mktemp("inputs-work"))
+
+
+@pytest.fixture(scope="module")
+def pub(ictx):
+    key, ns = ictx.publisher()
+    return {"key": key, "ns": ns}
+
+
+@contextmanager
+def unchanged(node):
+    before = chain_state(node)
+    yield before
+    assert chain_state(node) == before, "a rejected input changed the chain"
+
+
+def one_line(r):
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1, r
+    return lines[0]
+
+
+# ---- item 8: file arguments read whole must be regular files -----------------------------
+
+def _fifo(tmp_path, name):
+    path = tmp_path / name
+    os.mkfifo(path)
+    return path
+
+
+def _run_bounded(ctx, *args, env=None):
+    """Runs the CLI with a timeout: a CLI that blocks opening a FIFO fails the test, not hangs."""
+    try:
+        return run_cli(args, node=ctx.node.endpoint, json_out=True, env=env,
+                       timeout=FIFO_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail("upledger %s blocked on a FIFO for %ss" % (" ".join(map(str, args)),
+                                                               FIFO_TIMEOUT))
+
+
+def test_fifo_manifest_is_refused(ictx, pub, tmp_path):
+    fifo = _fifo(tmp_path, "manifest.json")
+    with unchanged(ictx.node):
+        r = _run_bounded(ictx, "publish", fifo, "--image", ictx.image(), "--key", pub["key"])
+        assert_rejected(r, "UL_E_IO")
+        line = one_line(r)
+        assert str(fifo) in line and "not a regular file" in line, r
+
+
+def test_fifo_policy_key_and_class_key_are_refused(ictx, pub, tmp_path):
+    fifo = _fifo(tmp_path, "input")
+    m = ictx.manifest(pub["ns"], 1)
+    cases = [
+        ("namespace", "register", ictx.new_ns(), "--key", pub["key"], "--policy", fifo),
+        ("namespace", "policy", pub["ns"], "--key", pub["key"], "--policy", fifo),
+        ("publish", m, "--image", ictx.image(), "--key", fifo),
+        ("publish", m, "--image", ictx.image(), "--key", pub["key"], "--encrypt-for",
+         "hw-a=%s" % fifo, "--encrypted-out", tmp_path / "out.enc"),
+        ("publish", m, "--image", fifo, "--key", pub["key"]),
+    ]
+    with unchanged(ictx.node):
+        for args in cases:
+            r = _run_bounded(ictx, *args)
+            assert_rejected(r, "UL_E_IO")
+            assert str(fifo) in one_line(r), r
+        # A key argument that is a keystore path is read whole too (it may also be hex).
+        r = _run_bounded(ictx, "namespace", "register", ictx.new_ns(), "--key", pub["key"],
+                         "--owner", fifo)
+        assert_rejected(r, "UL_E_IO")
+    assert not (tmp_path / "out.enc").exists()
+
+
+def test_fifo_verify_inputs_are_refused(ictx, tmp_path):
+    fifo = _fifo(tmp_path, "genesis.cbor")
+    for args in (["--genesis", fifo, "--bundle", tmp_path / "none"],
+                 ["--genesis", ictx.node.genesis, "--bundle", fifo]):
+        r = _run_bounded(ictx, "verify", *args, "--image", ictx.image(), "--hw", "hw-a")
+        assert_rejected(r, "UL_E_IO")
+        assert "%s: not a regular file (a FIFO)" % fifo in one_line(r), r
+
+
+# ---- item 23: file errors name the file and the cause; JSON errors line and column ----------
+
+def test_missing_key_names_file_and_cause(ictx, pub, tmp_path):
+    missing = tmp_path / "vendor.key"
+    with unchanged(ictx.node):
+        r = ictx.cli("publish", ictx.manifest(pub["ns"], 1), "--image", ictx.image(), "--key",
+                     missing)
+        assert_rejected(r, "UL_E_IO")
+        assert "loading --key %s: No such file or directory" % missing in one_line(r), r
+
+
+def test_missing_files_name_file_and_cause(ictx, pub, tmp_path):
+    missing = tmp_path / "absent.json"
+    cases = [
+        (("publish", missing, "--image", ictx.image(), "--key", pub["key"]), "manifest"),
+        (("publish", ictx.manifest(pub["ns"], 1), "--image", missing, "--key", pub["key"]),
+         "image"),
+        (("namespace", "register", ictx.new_ns(), "--key", pub["key"], "--policy", missing),
+         "policy"),
+    ]
+    with unchanged(ictx.node):
+        for args, what in cases:
+            r = ictx.cli(*args)
+            assert_rejected(r, "UL_E_IO")
+            assert "%s %s: No such file or directory" % (what, missing) in one_line(r), r
+
+
+def test_directory_as_manifest(ictx, pub, tmp_path):
+    with unchanged(ictx.node):
+        r = ictx.cli("publish", tmp_path, "--image", ictx.image(), "--key", pub["key"])
+        assert_rejected(r, "UL_E_IO")
+        assert "manifest %s: is a directory" % tmp_path in one_line(r), r
+
+
+def test_unreadable_key_names_cause(ictx, pub, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their mode")
+    key = tmp_path / "locked.key"
+    key.write_bytes(pub["key"].path.read_bytes())
+    key.chmod(0)
+    r = ictx.cli("publish", ictx.manifest(pub["ns"], 1), "--image", ictx.image(), "--key", key)
+    assert_rejected(r, "UL_E_IO")
+    assert "loading --key %s: Permission denied" % key in one_line(r), r
+
+
+def test_manifest_json_error_names_line_and_column(ictx, pub):
+    text = '{\n  "namespace": "%s",\n  "provider": "p",,\n}\n' % pub["ns"]
+    with unchanged(ictx.node):
+        r = ictx.publish(ictx.manifest(None, None, raw=text), ictx.image(), pub["key"])
+        assert_rejected(r, "UL_E_SCHEMA_FIELD")
+        assert "line 3, column 19" in one_line(r), r
+
+
+def test_policy_json_error_names_line_and_column(ictx, pub, tmp_path):
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"owners": {"keys": ["%s"]},\n "publishers": }\n' % pub["key"].pubkey)
+    with unchanged(ictx.node):
+        r = ictx.cli("namespace", "register", ictx.new_ns(), "--key", pub["key"], "--policy",
+                     policy)
+        assert_rejected(r, "UL_E_SCHEMA_FIELD")
+        line = one_line(r)
+        assert "policy %s: line 2, column 16" % policy in line, r
+
+
+# ---- item 7: labels past their bound are UL_E_LIMIT, whatever their size ------------------
+
+BIG = 20000
+
+
+@pytest.mark.parametrize("field,value", [
+    ("provider", "p" * BIG), ("version", "v" * BIG), ("file", "f" * BIG),
+    ("namespace", "a/" + "b" * BIG), ("hardware", ["h" * BIG]),
+    ("links", ["https://m.example/" + "x" * BIG]),
+    ("dependencies", [{"namespace": "d/" + "x" * BIG, "version": ">=1"}]),
+    ("dependencies", [{"namespace": "d/x", "version": ">=" + "1" * BIG}]),
+], ids=["provider", "version", "file", "namespace", "hardware", "link", "dep-ns", "dep-version"])
+def test_huge_manifest_label_is_a_limit(ictx, pub, field, value):
+    with unchanged(ictx.node):
+        r = ictx.publish(ictx.manifest(pub["ns"], 1, **{field: value}), ictx.image(), pub["key"])
+        assert_rejected(r, "UL_E_LIMIT")
+        assert field in one_line(r), r
+
+
+@pytest.mark.parametrize("field", ["provider", "version", "file"])
+def test_manifest_label_at_bound_and_one_past(ictx, field):
+    key, ns = ictx.publisher()
+    with unchanged(ictx.node):
+        r = ictx.publish(ictx.manifest(ns, 1, **{field: "x" * (MAX_LABEL_LEN + 1)}),
+                         ictx.image(), key)
+        assert_rejected(r, "UL_E_LIMIT")
+    ictx.publish_ok(ns, 1, key, **{field: "x" * MAX_LABEL_LEN})
+
+
+def _policy(key, **extra):
+    p = {"owners": {"keys": [key.pubkey]}, "publishers": {"keys": [key.pubkey]}}
+    p.update(extra)
+    return p
+
+
+@pytest.mark.parametrize("n", [MAX_LABEL_LEN + 1, BIG])
+@pytest.mark.parametrize("what", ["role", "hardware", "revoker", "require"])
+def test_policy_label_past_bound_is_a_limit(ictx, pub, tmp_path, what, n):
+    name = "r" * n
+    role = {name: {"keys": [pub["key"].pubkey]}}
+    extra = {"role": {"roles": role},
+             "hardware": {"hardware": [name]},
+             "revoker": {"roles": role, "revokers": [name]},
+             "require": {"roles": role, "require": {"security": [name]}}}[what]
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(_policy(pub["key"], **extra)))
+    with unchanged(ictx.node):
+        r = ictx.cli("namespace", "register", ictx.new_ns(), "--key", pub["key"], "--policy",
+                     policy)
+        assert_rejected(r, "UL_E_LIMIT")
+
+
+@pytest.mark.parametrize("what", ["role", "hardware"])
+def test_policy_label_at_bound_is_accepted(ictx, pub, tmp_path, what):
+    name = "r" * MAX_LABEL_LEN
+    extra = {"role": {"roles": {name: {"keys": [pub["key"].pubkey]}}},
+             "hardware": {"hardware": [name]}}[what]
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps(_policy(pub["key"], **extra)))
+    r = ictx.cli("namespace", "register", ictx.new_ns(), "--key", pub["key"], "--policy", policy,
+                 json_out=True)
+    assert r.rc == 0, r
+
+
+def test_huge_revoke_reason_is_a_limit(ictx):
+    key, ns = ictx.publisher()
+    rid, _, _ = ictx.publish_ok(ns, 1, key)
+    with unchanged(ictx.node):
+        for n in (MAX_LABEL_LEN + 1, BIG):
+            r = ictx.cli("revoke", rid, "--reason", "x" * n, "--key", key, json_out=True)
+            assert_rejected(r, "UL_E_LIMIT")
