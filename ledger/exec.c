@@ -465,6 +465,78 @@ static ul_err check_deps(ul_chain *c, const ul_release *r, ns_state *scratch)
     return UL_OK;
 }
 
+/* 'G' ns -> id of the namespace's newest release (an index, not state: it follows from the log). */
+static size_t key_nslast(uint8_t *k, ul_span ns)
+{
+    k[0] = UL_KEY_NSLAST;
+    memcpy(k + 1, ns.ptr, ns.len);
+    return 1 + ns.len;
+}
+
+/* The distinct namespaces a dependency walk has reached, in the order reached. */
+typedef struct {
+    size_t n;
+    size_t len[UL_MAX_DEP_CLOSURE];
+    uint8_t ns[UL_MAX_DEP_CLOSURE][UL_MAX_NS_LEN];
+} dep_walk;
+
+static ul_err walk_add(dep_walk *w, ul_span ns, ul_span self)
+{
+    if (ul_span_eq(ns, self)) {
+        return UL_E_DEP_CYCLE;
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        if (ul_span_eq(ns, (ul_span){w->ns[i], w->len[i]})) {
+            return UL_OK;
+        }
+    }
+    if (w->n == UL_MAX_DEP_CLOSURE || ns.len > UL_MAX_NS_LEN) {
+        return UL_E_LIMIT;
+    }
+    memcpy(w->ns[w->n], ns.ptr, ns.len);
+    w->len[w->n++] = ns.len;
+    return UL_OK;
+}
+
+/* A release may not need its own namespace, directly or through the newest releases of the
+ * namespaces it needs (A needs B, B needs A): no device could install either first. Walks the
+ * distinct namespaces breadth first, one read each, at most UL_MAX_DEP_CLOSURE (UL_E_LIMIT). */
+static ul_err check_dep_cycle(ul_chain *c, const ul_release *r)
+{
+    dep_walk *w = malloc(sizeof *w);
+    ul_err e = w ? UL_OK : UL_E_NOMEM;
+    if (w) {
+        w->n = 0;
+    }
+    for (size_t i = 0; e == UL_OK && i < r->n_deps; i++) {
+        e = walk_add(w, r->deps[i].ns, r->ns);
+    }
+    for (size_t at = 0; e == UL_OK && at < w->n; at++) {
+        uint8_t k[UL_KEY_MAX], id[UL_HASH_BYTES];
+        size_t vlen;
+        release_ref rel = {0};
+        e = ul_chain_read(c, k, key_nslast(k, (ul_span){w->ns[at], w->len[at]}), id, sizeof id,
+                          &vlen);
+        if (e == UL_E_NOT_FOUND) {
+            e = UL_OK; /* no release yet: it needs nothing */
+            continue;
+        }
+        if (e == UL_OK && vlen != UL_HASH_BYTES) {
+            e = UL_E_CORRUPT;
+        }
+        if (e == UL_OK && (e = load_release(c, id, &rel)) == UL_OK) {
+            for (size_t i = 0; e == UL_OK && i < rel.r.n_deps; i++) {
+                e = walk_add(w, rel.r.deps[i].ns, r->ns);
+            }
+            free(rel.bytes);
+        } else if (e == UL_E_RELEASE_UNKNOWN) {
+            e = UL_E_CORRUPT; /* the index names a release the store does not hold */
+        }
+    }
+    free(w);
+    return e;
+}
+
 /* Checks a release against chain state: new id, sequences growing per hardware class. */
 static ul_err check_release_state(ul_chain *c, const ul_release *r,
                                   const uint8_t id32[UL_HASH_BYTES])
@@ -511,7 +583,8 @@ static ul_err write_release(ul_chain *c, const ul_release *r, const ul_buf *tx, 
     ul_be64_put(loc + 8, c->height + 1);
     ul_be32_put(loc + 16, tx_index);
     if ((e = ul_overlay_put(&c->ov, k, ul_key_id(k, UL_KEY_RELEASE, id32), loc, 20)) != UL_OK ||
-        (e = ul_overlay_put(&c->ov, k, ul_key_h(k, UL_KEY_LOGIDX, index), loc + 8, 12)) != UL_OK) {
+        (e = ul_overlay_put(&c->ov, k, ul_key_h(k, UL_KEY_LOGIDX, index), loc + 8, 12)) != UL_OK ||
+        (e = ul_overlay_put(&c->ov, k, key_nslast(k, r->ns), id32, UL_HASH_BYTES)) != UL_OK) {
         return e;
     }
     return ul_overlay_put(&c->ov, k, ul_key_nshist(k, r->ns, index), id32, UL_HASH_BYTES);
@@ -535,7 +608,7 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
     if (e == UL_OK && (e = load_policy(c, r->ns, s)) == UL_OK &&
         (e = ul_policy_check_release(&s->p, r, t->sigs, t->n_sigs)) == UL_OK &&
         (e = check_release_state(c, r, id32)) == UL_OK && (e = check_deps(c, r, scratch)) == 0 &&
-        (e = verify_sigs(c, t)) == UL_OK &&
+        (e = verify_sigs(c, t)) == UL_OK && (e = check_dep_cycle(c, r)) == UL_OK &&
         (e = write_release(c, r, tx, tx_index, id32)) == UL_OK &&
         ul_policy_installable(&s->p, r->kind, &none)) {
         e = mark_installable(c, r, id32);

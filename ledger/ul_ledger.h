@@ -42,6 +42,8 @@ enum {
     UL_KEY_NSHIST = 'N',  /* 'N' namespace 0x00 log index(8 BE) -> release id(32) */
     UL_KEY_VALSET = 'V',  /* 'V' height(8 BE) -> canonical validator set that block `height`
                              changed to: it signs from height + 1 on (none: the genesis set) */
+    UL_KEY_NSLAST = 'G',  /* 'G' namespace -> release id(32) of its newest release, whose
+                             dependencies stand for the namespace's in cycle checks */
     /* 'Y' SHA-256(state key)(32) height(8 BE) -> the state value block `height` wrote: every
      * version is kept, so a state proof at any past height shows the value its root holds. */
     UL_KEY_STATEHIST = 'Y',

@@ -57,22 +57,23 @@
     X(UL_E_EXISTS, 45, "already exists")                                                           \
     X(UL_E_LOCKED, 46, "data directory is in use by another process")                              \
     X(UL_E_TX_INVALID, 47, "transaction is invalid")                                               \
-    X(UL_E_THRESHOLD, 48, "not enough distinct signatures for the threshold")                     \
+    X(UL_E_THRESHOLD, 48, "not enough distinct signatures for the threshold")                      \
     X(UL_E_NOT_ROLE, 49, "signer does not hold the co-signer role")                                \
     X(UL_E_ROLE_UNKNOWN, 50, "the policy names no such role")                                      \
     X(UL_E_NOT_REVOKER, 51, "signers may not revoke in this namespace")                            \
-    X(UL_E_DEPENDENCY, 52, "dependency names no registered namespace or cannot be satisfied")     \
+    X(UL_E_DEPENDENCY, 52, "dependency names no registered namespace or cannot be satisfied")      \
     X(UL_E_RELEASE_UNKNOWN, 53, "no such release")                                                 \
     X(UL_E_REVOKED, 54, "release is revoked")                                                      \
     X(UL_E_EOS, 55, "transfer not allowed: end of support rule")                                   \
     X(UL_E_POLICY, 56, "policy is inconsistent")                                                   \
     X(UL_E_APPROVED, 57, "this key already approved this release in this role")                    \
-    X(UL_E_VERSION_STR, 58, "invalid version or version constraint")                             \
-    X(UL_E_VALSET_GAP, 59, "validator-set changes do not lead from the trusted set to the header's") \
-    X(UL_E_HEADER_OLD, 60, "header is below the highest height already accepted")                 \
+    X(UL_E_VERSION_STR, 58, "invalid version or version constraint")                               \
+    X(UL_E_VALSET_GAP, 59,                                                                         \
+      "validator-set changes do not lead from the trusted set to the header's")                    \
+    X(UL_E_HEADER_OLD, 60, "header is below the highest height already accepted")                  \
     X(UL_E_HEADER_CONFLICT, 61, "a different header at a height already accepted")                 \
     X(UL_E_NAMESPACE, 62, "release is for another namespace")                                      \
-    X(UL_E_HW_MISMATCH, 63, "release does not support this hardware class")                       \
+    X(UL_E_HW_MISMATCH, 63, "release does not support this hardware class")                        \
     X(UL_E_ROLLBACK, 64, "release sequence is not above the installed one")                        \
     X(UL_E_NOT_INSTALLABLE, 65, "release is not the latest installable for this hardware class")   \
     X(UL_E_STALE, 66, "header is older than the maximum age")                                      \
@@ -83,11 +84,12 @@
     X(UL_E_VALSET_CHANGE, 71, "invalid validator-set change")                                      \
     X(UL_E_EVIDENCE, 72, "votes do not conflict: not equivocation evidence")                       \
     X(UL_E_EVIDENCE_KNOWN, 73, "this equivocation is already recorded")                            \
-    X(UL_E_EVIDENCE_VALIDATOR, 74, "accused key is not a validator at the votes' height")        \
+    X(UL_E_EVIDENCE_VALIDATOR, 74, "accused key is not a validator at the votes' height")          \
     X(UL_E_READ_ONLY, 75, "this node takes no transactions (an observer, or not a validator)")     \
     X(UL_E_TX_ROOT, 76, "block's transactions do not match its header's tx root")                  \
     X(UL_E_NO_SPACE, 77, "no space left on device")                                                \
     X(UL_E_KEY_PERMS, 79, "private key file is readable by others")                                \
+    X(UL_E_DEP_CYCLE, 80, "dependencies form a cycle")                                             \
     X(UL_E_FUTURE, 81, "header time is ahead of the device clock")
 
 typedef enum {

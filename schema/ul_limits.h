@@ -27,6 +27,11 @@
 /* Installable releases remembered per (namespace, hardware class), newest first: revoking the
  * newest falls back to the next without scanning history; 8 deep covers repeated revocations. */
 #define UL_MAX_INSTALLABLE_KEPT 8
+/* Namespaces one dependency-cycle check walks (ledger/exec.c): a release's dependencies, theirs
+ * (each namespace's newest release), and so on. A device tracks at most UL_MAX_COMPONENTS (8)
+ * namespaces, so no device could install a release needing more than this; the walk costs one
+ * store read per namespace, so a publish stays cheap to validate. Past it: UL_E_LIMIT. */
+#define UL_MAX_DEP_CLOSURE 64
 /* Numeric parts of a version ("1.2.3.4") and comparators in a dependency constraint. */
 #define UL_MAX_VERSION_PARTS 4
 #define UL_MAX_CONSTRAINT_TERMS 4

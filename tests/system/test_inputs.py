@@ -248,3 +248,31 @@ def test_huge_revoke_reason_is_a_limit(ictx):
         for n in (MAX_LABEL_LEN + 1, BIG):
             r = ictx.cli("revoke", rid, "--reason", "x" * n, "--key", key, json_out=True)
             assert_rejected(r, "UL_E_LIMIT")
+
+
+# ---- item 9: dependency cycles are refused at submission ----------------------------------
+
+def test_dependency_cycles_are_refused(ictx):
+    key = ictx.keygen()
+    a, b, c = ictx.new_ns(), ictx.new_ns(), ictx.new_ns()
+    for ns in (a, b, c):
+        ictx.register(ns, key)
+    dep = lambda ns: [{"namespace": ns, "version": ">=0"}]
+    with unchanged(ictx.node):
+        r = ictx.publish(ictx.manifest(a, 1, dependencies=dep(a)), ictx.image(), key)
+        assert_rejected(r, "UL_E_DEP_CYCLE")
+    ictx.publish_ok(a, 1, key, dependencies=dep(b))
+    with unchanged(ictx.node):
+        r = ictx.publish(ictx.manifest(b, 1, dependencies=dep(a)), ictx.image(), key)
+        assert_rejected(r, "UL_E_DEP_CYCLE")                 # b -> a -> b
+    ictx.publish_ok(c, 1, key, dependencies=dep(a))          # c -> a -> b
+    with unchanged(ictx.node):
+        r = ictx.publish(ictx.manifest(b, 1, dependencies=dep(c)), ictx.image(), key)
+        assert_rejected(r, "UL_E_DEP_CYCLE")                 # b -> c -> a -> b
+    # Once a's newest release needs nothing, b may need c (and a through it).
+    ictx.publish_ok(a, 2, key)
+    ictx.publish_ok(b, 1, key, dependencies=dep(c))
+    with unchanged(ictx.node):
+        r = ictx.publish(ictx.manifest(a, 3, dependencies=dep(b)), ictx.image(), key)
+        assert_rejected(r, "UL_E_DEP_CYCLE")
+    assert run_cli(["audit"], node=ictx.node.endpoint).rc == 0

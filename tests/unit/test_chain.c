@@ -1663,7 +1663,7 @@ static void test_publish_rules(void **state)
     rel_tx(&t, f, NS, 6, "board-a", UL_KIND_FEATURE, "acme/lib", ">=1.0 <2", KEYS(f->pub));
     both(a, r, &t);
     rel_tx(&t, f, NS, 7, "board-a", UL_KIND_FEATURE, NS, "=6", KEYS(f->pub));
-    both(a, r, &t); /* its own namespace is registered too */
+    reject(a, &t, UL_E_DEP_CYCLE); /* its own namespace: a device could never install it */
 
     /* Publisher threshold 2 of 2. */
     rel_tx(&t, f, "acme/dual", 1, "board-a", UL_KIND_FEATURE, NULL, NULL, KEYS(f->pub));
@@ -1679,9 +1679,77 @@ static void test_publish_rules(void **state)
     rel_tx(&t, f, "acme/dual", 1, "board-a", UL_KIND_FEATURE, NULL, NULL, KEYS(f->x[0], f->pub));
     both(a, r, &t);
     produce_both(f, a, r);
-    assert_int_equal(ul_chain_log_size(a), 7);
+    assert_int_equal(ul_chain_log_size(a), 6);
     ul_chain_close(a);
     ul_chain_close(r);
+}
+
+/* A release of NS needing dep_ns (any version), signed by the publisher. */
+static void dep_tx(txbuf *t, const fx *f, const char *ns, uint64_t seq, const char *dep_ns)
+{
+    rel_tx(t, f, ns, seq, "board-a", UL_KIND_FEATURE, dep_ns, dep_ns ? ">=0" : NULL, KEYS(f->pub));
+}
+
+/* Dependency cycles: a release may not need its own namespace, directly or through the newest
+ * releases of the namespaces it needs, in the store or earlier in the same block; the walk is
+ * bounded by UL_MAX_DEP_CLOSURE namespaces. */
+static void test_dep_cycles(void **state)
+{
+    fx *f = *state;
+    ul_chain *a = open_chain(f, "a");
+    static ul_policy p;
+    txbuf t;
+    uint64_t n = 1;
+    char names[UL_MAX_DEP_CLOSURE + 1][32];
+
+    default_policy(&p, f->owner, f->pub);
+    for (const char *const *ns = (const char *const[]){"acme/a", "acme/b", "acme/c", NULL}; *ns;
+         ns++) {
+        reg_policy_tx(&t, f->chain_id, *ns, n++, &p, KEYS(f->owner), UL_DOMAIN_TX);
+        submit_ok(a, &t, NULL);
+    }
+    produce(f, a);
+    dep_tx(&t, f, "acme/a", 1, "acme/a");
+    reject(a, &t, UL_E_DEP_CYCLE); /* itself */
+    dep_tx(&t, f, "acme/a", 1, "acme/b");
+    submit_ok(a, &t, NULL); /* b has no release yet */
+    dep_tx(&t, f, "acme/b", 1, "acme/a");
+    reject(a, &t, UL_E_DEP_CYCLE); /* a's newest (pending) needs b */
+    produce(f, a);
+    reject(a, &t, UL_E_DEP_CYCLE); /* ... and committed */
+    dep_tx(&t, f, "acme/c", 1, "acme/a");
+    submit_ok(a, &t, NULL); /* c -> a -> b */
+    dep_tx(&t, f, "acme/b", 1, "acme/c");
+    reject(a, &t, UL_E_DEP_CYCLE); /* b -> c -> a -> b, c still pending */
+    produce(f, a);
+    /* a's newest release no longer needs b: b may now need a (and c, through a). */
+    dep_tx(&t, f, "acme/a", 2, NULL);
+    submit_ok(a, &t, NULL);
+    dep_tx(&t, f, "acme/b", 1, "acme/c");
+    submit_ok(a, &t, NULL);
+    produce(f, a);
+    dep_tx(&t, f, "acme/a", 3, "acme/b");
+    reject(a, &t, UL_E_DEP_CYCLE); /* a -> b -> c -> a */
+
+    /* A chain d0 -> d1 -> ... -> d64 (d64 without a release): a release needing d1 reaches 64
+     * namespaces (the bound), one needing d0 reaches 65. */
+    for (size_t i = 0; i <= UL_MAX_DEP_CLOSURE; i++) {
+        snprintf(names[i], sizeof names[i], "deep/d%zu", i);
+        reg_policy_tx(&t, f->chain_id, names[i], n++, &p, KEYS(f->owner), UL_DOMAIN_TX);
+        submit_ok(a, &t, NULL);
+    }
+    produce(f, a);
+    for (size_t i = UL_MAX_DEP_CLOSURE; i-- > 0;) {
+        dep_tx(&t, f, names[i], 1, names[i + 1]);
+        submit_ok(a, &t, NULL);
+    }
+    produce(f, a);
+    dep_tx(&t, f, "acme/c", 2, names[1]);
+    submit_ok(a, &t, NULL);
+    dep_tx(&t, f, "acme/a", 3, names[0]);
+    reject(a, &t, UL_E_LIMIT);
+    produce(f, a);
+    ul_chain_close(a);
 }
 
 /* Revocation: only the listed revoker sets, once; a revoked release takes no approvals. */
@@ -2528,6 +2596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cosign_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cosign_threshold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dep_cycles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_policy_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
