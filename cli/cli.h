@@ -40,6 +40,13 @@ int ul_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ul_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a JSON value to stdout (indented) and releases it. */
 void ul_cli_print_json(json_t *v);
+/* Unsigned 64-bit values in JSON, exactly: jansson's integers are signed, so a value above
+ * INT64_MAX is held in a marked string that ul_cli_dumps (and ul_cli_print_json) write as a bare
+ * JSON number. ul_cli_u64_value reads either form back (0 for anything else). */
+json_t *ul_cli_u64(uint64_t v);
+uint64_t ul_cli_u64_value(const json_t *v);
+/* json_dumps, with ul_cli_u64's values written as numbers; free() the result. */
+char *ul_cli_dumps(const json_t *v, size_t flags);
 
 /* Calls the node: req -> reply (spans valid until ul_p2p_free(*buf)). */
 ul_err ul_cli_call(ul_cli *cli, const ul_msg *req, ul_msg *reply, uint8_t **buf);

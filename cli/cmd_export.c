@@ -146,7 +146,7 @@ typedef struct {
 
 static ul_err write_json(const char *path, json_t *v)
 {
-    char *text = json_dumps(v, JSON_INDENT(2));
+    char *text = ul_cli_dumps(v, JSON_INDENT(2));
     ul_err e = text ? ul_cli_write_file(path, (const uint8_t *)text, strlen(text)) : UL_E_NOMEM;
     free(text);
     return e;
@@ -317,8 +317,8 @@ static ul_err export_run(export_ctx *x, uint64_t *logsz)
     if (e == UL_OK) {
         ul_client_sha256(chain_id, x->genesis.ptr, x->genesis.len);
         ul_hex_encode(hex, chain_id, 32);
-        json_t *index = json_pack("{s:s,s:I,s:I,s:O,s:O}", "chain_id", hex, "height",
-                                  (json_int_t)x->height, "release_count", (json_int_t)*logsz,
+        json_t *index = json_pack("{s:s,s:o,s:o,s:O,s:O}", "chain_id", hex, "height",
+                                  ul_cli_u64(x->height), "release_count", ul_cli_u64(*logsz),
                                   "releases", x->index, "latest", x->latest);
         snprintf(path, sizeof path, "%s/index.json", x->out);
         e = index ? write_json(path, index) : UL_E_NOMEM;
@@ -351,9 +351,9 @@ int ul_cmd_export(ul_cli *cli, int argc, char **argv)
         return ul_cli_fail(cli, e, "export to %s", out);
     }
     if (cli->json) {
-        ul_cli_print_json(json_pack("{s:s,s:I,s:I,s:I}", "out", out, "height",
-                                    (json_int_t)x.height, "releases", (json_int_t)logsz,
-                                    "missing_images", (json_int_t)x.missing));
+        ul_cli_print_json(json_pack("{s:s,s:o,s:o,s:I}", "out", out, "height", ul_cli_u64(x.height),
+                                    "releases", ul_cli_u64(logsz), "missing_images",
+                                    (json_int_t)x.missing));
     } else {
         printf("exported %llu releases at height %llu to %s (%zu image%s missing)\n",
                (unsigned long long)logsz, (unsigned long long)x.height, out, x.missing,

@@ -46,7 +46,7 @@ static json_t *release_status(ul_cli *cli, const char *id_hex, ul_err *err)
                       "approvals", roles, "revoked", rev > 0);
         roles = NULL;
         if (rev) {
-            json_object_set_new(o, "revoked_at_height", json_integer((json_int_t)rev));
+            json_object_set_new(o, "revoked_at_height", ul_cli_u64(rev));
             json_object_set_new(o, "revocation_reason",
                                 json_stringn((const char *)reason.ptr, reason.len));
         }
@@ -267,8 +267,8 @@ static bool supersedes(ul_cli *cli, json_t *r, void *arg, ul_err *err)
     json_t *rel = arg, *hw;
     size_t k;
     bool shares = false;
-    if (json_integer_value(json_object_get(r, "sequence")) <=
-        json_integer_value(json_object_get(rel, "sequence"))) {
+    if (ul_cli_u64_value(json_object_get(r, "sequence")) <=
+        ul_cli_u64_value(json_object_get(rel, "sequence"))) {
         return false;
     }
     json_array_foreach(json_object_get(rel, "hardware"), k, hw)
@@ -376,13 +376,13 @@ static json_t *inclusion_fact(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_s
         verdict = ul_cli_bundle_check(gbytes, rel.hw[0], rel.ns, bundle.ptr, bundle.len, res);
         e = ul_cli_proofs_held(verdict) ? UL_OK : verdict;
     }
-    json_t *o = json_pack("{s:b,s:s,s:s%,s:s,s:I,s:I,s:I}", "verified", e == UL_OK, "result",
+    json_t *o = json_pack("{s:b,s:s,s:s%,s:s,s:o,s:o,s:I}", "verified", e == UL_OK, "result",
                           e == UL_OK ? "ok" : ul_err_name(e), "hw",
                           e == UL_OK ? (const char *)rel.hw[0].ptr : "",
                           e == UL_OK ? rel.hw[0].len : 0, "device_verdict",
                           e == UL_OK ? (verdict == UL_OK ? "ok" : ul_err_name(verdict)) : "none",
-                          "header_height", (json_int_t)res->height, "log_index",
-                          (json_int_t)res->log_index, "bundle_bytes", (json_int_t)bundle.len);
+                          "header_height", ul_cli_u64(res->height), "log_index",
+                          ul_cli_u64(res->log_index), "bundle_bytes", (json_int_t)bundle.len);
     ul_p2p_free(rbuf);
     ul_p2p_free(bbuf);
     *err = e;
@@ -431,8 +431,8 @@ static void print_provenance(json_t *o)
         }
     }
     if (json_is_true(json_object_get(st, "revoked"))) {
-        printf("  %-12sat height %lld: %s\n", "REVOKED",
-               (long long)json_integer_value(json_object_get(st, "revoked_at_height")),
+        printf("  %-12sat height %llu: %s\n", "REVOKED",
+               (unsigned long long)ul_cli_u64_value(json_object_get(st, "revoked_at_height")),
                json_string_value(json_object_get(st, "revocation_reason")));
     } else {
         printf("  %-12snot revoked\n", "revocation");
@@ -485,14 +485,12 @@ int ul_cli_query_provenance(ul_cli *cli, const char *id_hex)
                         state_fact(cli, UL_STATE_APPROVALS, id, &res, anchored,
                                    "approvals recorded", "no approvals"));
     const char *ns = json_string_value(json_object_get(rel, "namespace"));
-    json_t *o = json_pack("{s:O,s:o,s:o,s:o,s:o,s:o,s:o}", "release", rel, "status", st,
-                          "namespace_owners", namespace_owners(cli, ns), "dependency_tree",
-                          dep_tree(cli, rel, 0), "superseded_by", superseded_by(cli, rel),
-                          "commit_signers",
-                          commit_signers(cli,
-                                         (uint64_t)json_integer_value(json_object_get(rel, "height")),
-                                         &g.validators),
-                          "proofs", proofs);
+    json_t *o = json_pack(
+        "{s:O,s:o,s:o,s:o,s:o,s:o,s:o}", "release", rel, "status", st, "namespace_owners",
+        namespace_owners(cli, ns), "dependency_tree", dep_tree(cli, rel, 0), "superseded_by",
+        superseded_by(cli, rel), "commit_signers",
+        commit_signers(cli, ul_cli_u64_value(json_object_get(rel, "height")), &g.validators),
+        "proofs", proofs);
     json_decref(rel);
     ul_p2p_free(gbuf);
     if (cli->json) {

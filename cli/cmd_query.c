@@ -70,8 +70,8 @@ static json_t *release_of_reply(const ul_msg *r, ul_err *err)
     }
     if (o) {
         ul_cli_time_str(t, when / 1000);
-        json_object_set_new(o, "log_index", json_integer((json_int_t)idx));
-        json_object_set_new(o, "height", json_integer((json_int_t)h));
+        json_object_set_new(o, "log_index", ul_cli_u64(idx));
+        json_object_set_new(o, "height", ul_cli_u64(h));
         json_object_set_new(o, "block_time", json_string(t));
     }
     *err = e;
@@ -245,11 +245,11 @@ static int q_history(ul_cli *cli, const char *ns, const char *limit_s, const cha
            json_array_size(list) == 1 ? "" : "s", oldest_first ? "oldest first" : "newest first");
     json_array_foreach(list, i, r)
     {
-        printf("  %-4lld %-12s %-12s height %-6lld %s\n",
-               (long long)json_integer_value(json_object_get(r, "sequence")),
+        printf("  %-4llu %-12s %-12s height %-6llu %s\n",
+               (unsigned long long)ul_cli_u64_value(json_object_get(r, "sequence")),
                json_string_value(json_object_get(r, "version")),
                json_string_value(json_object_get(r, "kind")),
-               (long long)json_integer_value(json_object_get(r, "height")),
+               (unsigned long long)ul_cli_u64_value(json_object_get(r, "height")),
                json_string_value(json_object_get(r, "id")));
     }
     if (more) {
@@ -266,12 +266,12 @@ static void print_block(json_t *o)
     const char *fields[] = {
         "hash", "time", "prev", "tx_root", "log_root", "state_root", "validators_hash", "proposer"};
     size_t i;
-    printf("block %lld\n", (long long)json_integer_value(json_object_get(hj, "height")));
+    printf("block %llu\n", (unsigned long long)ul_cli_u64_value(json_object_get(hj, "height")));
     for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         printf("  %-16s %s\n", fields[i], json_string_value(json_object_get(hj, fields[i])));
     }
-    printf("  %-16s %lld\n  %-16s %zu\n", "log_size",
-           (long long)json_integer_value(json_object_get(hj, "log_size")), "txs",
+    printf("  %-16s %llu\n  %-16s %zu\n", "log_size",
+           (unsigned long long)ul_cli_u64_value(json_object_get(hj, "log_size")), "txs",
            json_array_size(json_object_get(o, "txs")));
     json_array_foreach(json_object_get(o, "txs"), i, t)
     {

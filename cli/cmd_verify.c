@@ -103,14 +103,14 @@ static void print_verified(ul_cli *cli, const char *ns, const ul_release_info *i
     ul_hex_encode(hash, in->header_hash, 32);
     ul_hex_encode(digest, in->digest, 32);
     if (cli->json) {
-        ul_cli_print_json(json_pack(
-            "{s:b,s:s,s:s%,s:I,s:o,s:I,s:s,s:I,s:I,s:s,s:I,s:b,s:I}", "verified", 1, "namespace",
-            ns, "version", (const char *)in->version, in->version_len, "sequence",
-            (json_int_t)in->seq, "id", ul_cli_hex_json(in->id, 32), "height",
-            (json_int_t)in->height, "header_hash", hash, "log_index", (json_int_t)in->log_index,
-            "valset_steps", (json_int_t)in->steps, "image_sha256", digest, "image_size",
-            (json_int_t)in->size, "encrypted", in->encrypted, "plaintext_bytes",
-            (json_int_t)plain));
+        ul_cli_print_json(
+            json_pack("{s:b,s:s,s:s%,s:o,s:o,s:o,s:s,s:o,s:I,s:s,s:o,s:b,s:o}", "verified", 1,
+                      "namespace", ns, "version", (const char *)in->version, in->version_len,
+                      "sequence", ul_cli_u64(in->seq), "id", ul_cli_hex_json(in->id, 32), "height",
+                      ul_cli_u64(in->height), "header_hash", hash, "log_index",
+                      ul_cli_u64(in->log_index), "valset_steps", (json_int_t)in->steps,
+                      "image_sha256", digest, "image_size", ul_cli_u64(in->size), "encrypted",
+                      in->encrypted, "plaintext_bytes", ul_cli_u64(plain)));
         return;
     }
     printf("verified: %s %.*s (sequence %llu), committed by height %llu\n", ns,

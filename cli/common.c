@@ -133,7 +133,10 @@ void ul_cli_time_str(char out[32], uint64_t unix_s)
 {
     time_t t = (time_t)unix_s;
     struct tm tm;
-    if (!gmtime_r(&t, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+    /* Past year 9999 (or past time_t: 2^64 - 1 is -1, 1969) the date is not ISO 8601 with a
+     * four-digit year: the seconds are shown as they are. */
+    if (unix_s > UL_MAX_RELEASE_TIME || !gmtime_r(&t, &tm) ||
+        !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
         snprintf(out, 32, "%llu", (unsigned long long)unix_s);
     }
 }

@@ -115,7 +115,11 @@ static ul_err release_time(json_t *v, uint64_t *t, char *msg, size_t cap)
     }
     if (json_is_integer(v) && json_integer_value(v) >= 0) {
         *t = (uint64_t)json_integer_value(v);
-        return UL_OK;
+        return *t <= UL_MAX_RELEASE_TIME
+                   ? UL_OK
+                   : ul_cli_msgf(msg, cap, UL_E_LIMIT,
+                                 "\"release_time\" %llu is past 9999-12-31T23:59:59Z (%llu)",
+                                 (unsigned long long)*t, UL_MAX_RELEASE_TIME);
     }
     const char *s = json_is_string(v) ? json_string_value(v) : "";
     const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);

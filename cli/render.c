@@ -39,15 +39,15 @@ json_t *ul_cli_release_json(const uint8_t *tx, size_t len)
     for (size_t i = 0; i < t.n_sigs; i++) {
         json_array_append_new(sigs, ul_cli_hex_json(t.sigs[i].pubkey, UL_PUBKEY_BYTES));
     }
-    json_t *o = json_pack(
-        "{s:o,s:o,s:o,s:o,s:I,s:s,s:I,s:{s:o,s:I,s:o},s:o,s:o,s:o,s:s,s:o}", "id",
-        ul_cli_hex_json(id, UL_HASH_BYTES), "namespace", span_json(r->ns), "provider",
-        span_json(r->provider), "version", span_json(r->version), "sequence", (json_int_t)r->seq,
-        "release_time", when, "release_time_unix", (json_int_t)r->time, "image", "sha256",
-        ul_cli_hex_json(r->digest, UL_HASH_BYTES), "size", (json_int_t)r->size, "file",
-        span_json(r->file), "links", spans_json(r->links, r->n_links), "hardware",
-        spans_json(r->hw, r->n_hw), "dependencies", deps, "kind", ul_cli_kind_name(r->kind),
-        "signers", sigs);
+    json_t *o =
+        json_pack("{s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:{s:o,s:o,s:o},s:o,s:o,s:o,s:s,s:o}", "id",
+                  ul_cli_hex_json(id, UL_HASH_BYTES), "namespace", span_json(r->ns), "provider",
+                  span_json(r->provider), "version", span_json(r->version), "sequence",
+                  ul_cli_u64(r->seq), "release_time", when, "release_time_unix",
+                  ul_cli_u64(r->time), "image", "sha256", ul_cli_hex_json(r->digest, UL_HASH_BYTES),
+                  "size", ul_cli_u64(r->size), "file", span_json(r->file), "links",
+                  spans_json(r->links, r->n_links), "hardware", spans_json(r->hw, r->n_hw),
+                  "dependencies", deps, "kind", ul_cli_kind_name(r->kind), "signers", sigs);
     if (o && r->has_precursor) {
         json_object_set_new(o, "precursor", ul_cli_hex_json(r->precursor, UL_HASH_BYTES));
     }
@@ -62,22 +62,26 @@ json_t *ul_cli_header_json(const ul_header *h, const uint8_t hash32[UL_HASH_BYTE
 {
     char when[32];
     ul_cli_time_str(when, h->time_ms / 1000);
-    return json_pack("{s:o,s:I,s:I,s:s,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o}", "hash",
-                     ul_cli_hex_json(hash32, UL_HASH_BYTES), "height", (json_int_t)h->height,
-                     "time_ms", (json_int_t)h->time_ms, "time", when, "prev",
-                     ul_cli_hex_json(h->prev, 32), "chain_id", ul_cli_hex_json(h->chain_id, 32),
-                     "tx_root", ul_cli_hex_json(h->tx_root, 32), "log_size",
-                     (json_int_t)h->log_size, "log_root", ul_cli_hex_json(h->log_root, 32),
-                     "state_root", ul_cli_hex_json(h->state_root, 32), "validators_hash",
-                     ul_cli_hex_json(h->validators_hash, 32), "next_validators_hash",
-                     ul_cli_hex_json(h->next_validators_hash, 32), "proposer",
-                     ul_cli_hex_json(h->proposer, 32));
+    return json_pack(
+        "{s:o,s:o,s:o,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "hash",
+        ul_cli_hex_json(hash32, UL_HASH_BYTES), "height", ul_cli_u64(h->height), "time_ms",
+        ul_cli_u64(h->time_ms), "time", when, "prev", ul_cli_hex_json(h->prev, 32), "chain_id",
+        ul_cli_hex_json(h->chain_id, 32), "tx_root", ul_cli_hex_json(h->tx_root, 32), "log_size",
+        ul_cli_u64(h->log_size), "log_root", ul_cli_hex_json(h->log_root, 32), "state_root",
+        ul_cli_hex_json(h->state_root, 32), "validators_hash",
+        ul_cli_hex_json(h->validators_hash, 32), "next_validators_hash",
+        ul_cli_hex_json(h->next_validators_hash, 32), "proposer", ul_cli_hex_json(h->proposer, 32));
 }
 
 static const char *str(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
+}
+
+static unsigned long long u64(json_t *o, const char *k)
+{
+    return (unsigned long long)ul_cli_u64_value(json_object_get(o, k));
 }
 
 static void print_list(const char *label, json_t *a)
@@ -101,20 +105,17 @@ void ul_cli_print_release(json_t *rel)
 {
     json_t *img = json_object_get(rel, "image");
     printf("release %s\n", str(rel, "id"));
-    printf("  %-12s%s %s (sequence %lld, %s)\n", "namespace", str(rel, "namespace"),
-           str(rel, "version"), (long long)json_integer_value(json_object_get(rel, "sequence")),
-           str(rel, "kind"));
+    printf("  %-12s%s %s (sequence %llu, %s)\n", "namespace", str(rel, "namespace"),
+           str(rel, "version"), u64(rel, "sequence"), str(rel, "kind"));
     printf("  %-12s%s, released %s\n", "provider", str(rel, "provider"), str(rel, "release_time"));
-    printf("  %-12s%s, %lld bytes, sha256 %s\n", "image", str(img, "file"),
-           (long long)json_integer_value(json_object_get(img, "size")), str(img, "sha256"));
+    printf("  %-12s%s, %llu bytes, sha256 %s\n", "image", str(img, "file"), u64(img, "size"),
+           str(img, "sha256"));
     print_list("hardware", json_object_get(rel, "hardware"));
     print_list("depends on", json_object_get(rel, "dependencies"));
     print_list("links", json_object_get(rel, "links"));
     print_list("signed by", json_object_get(rel, "signers"));
     if (json_object_get(rel, "height")) {
-        printf("  %-12sheight %lld at %s, release log index %lld\n", "committed",
-               (long long)json_integer_value(json_object_get(rel, "height")),
-               str(rel, "block_time"),
-               (long long)json_integer_value(json_object_get(rel, "log_index")));
+        printf("  %-12sheight %llu at %s, release log index %llu\n", "committed",
+               u64(rel, "height"), str(rel, "block_time"), u64(rel, "log_index"));
     }
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -87,12 +88,79 @@ void ul_cli_progress(const char *fmt, ...)
     va_end(ap);
 }
 
+/* jansson's integers are signed 64-bit: a uint64 above INT64_MAX is held as a string made of
+ * this process's random mark and its decimal digits, and ul_cli_dumps writes the digits as a bare
+ * JSON number. Input cannot forge the mark (it is random per run and begins with a control byte
+ * that jansson always escapes). */
+#define U64_MARK_BYTES 16
+
+static const char *u64_mark(void)
+{
+    static char mark[2 + 2 * U64_MARK_BYTES + 2];
+    if (!mark[0]) {
+        uint8_t r[U64_MARK_BYTES];
+        randombytes_buf(r, sizeof r);
+        mark[0] = '\x01';
+        ul_hex_encode(mark + 1, r, sizeof r);
+        mark[1 + 2 * U64_MARK_BYTES] = ':';
+    }
+    return mark;
+}
+
+json_t *ul_cli_u64(uint64_t v)
+{
+    char s[2 + 2 * U64_MARK_BYTES + 2 + 21];
+    if (v <= (uint64_t)INT64_MAX) {
+        return json_integer((json_int_t)v);
+    }
+    snprintf(s, sizeof s, "%s%llu", u64_mark(), (unsigned long long)v);
+    return json_string(s);
+}
+
+uint64_t ul_cli_u64_value(const json_t *v)
+{
+    const char *mark = u64_mark();
+    if (json_is_integer(v)) {
+        return json_integer_value(v) < 0 ? 0 : (uint64_t)json_integer_value(v);
+    }
+    const char *s = json_string_value(v);
+    if (!s || strncmp(s, mark, strlen(mark)) != 0) {
+        return 0;
+    }
+    return strtoull(s + strlen(mark), NULL, 10);
+}
+
+char *ul_cli_dumps(const json_t *v, size_t flags)
+{
+    char *text = json_dumps(v, flags);
+    char pat[8 + 2 * U64_MARK_BYTES + 2];
+    if (!text) {
+        return NULL;
+    }
+    /* The mark as jansson writes it: a quote, \u0001, the hex, a colon. */
+    snprintf(pat, sizeof pat, "\"\\u0001%s", u64_mark() + 1);
+    size_t plen = strlen(pat), o = 0;
+    for (size_t i = 0; text[i];) {
+        if (strncmp(text + i, pat, plen) == 0) {
+            i += plen;
+            while (text[i] >= '0' && text[i] <= '9') {
+                text[o++] = text[i++];
+            }
+            i += text[i] == '"'; /* the closing quote */
+        } else {
+            text[o++] = text[i++];
+        }
+    }
+    text[o] = 0;
+    return text;
+}
+
 void ul_cli_print_json(json_t *v)
 {
     if (!v) {
         return;
     }
-    char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    char *s = ul_cli_dumps(v, JSON_INDENT(2) | JSON_ENSURE_ASCII);
     if (s) {
         puts(s);
         free(s);

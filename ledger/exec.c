@@ -590,6 +590,13 @@ static ul_err write_release(ul_chain *c, const ul_release *r, const ul_buf *tx, 
     return ul_overlay_put(&c->ov, k, ul_key_nshist(k, r->ns, index), id32, UL_HASH_BYTES);
 }
 
+/* Bounds tighter than the record's uint64 fields (ul_limits.h): a release time past the year
+ * 9999 and a size no device holds are refused; the sequence may be any uint64. */
+static ul_err check_release_bounds(const ul_release *r)
+{
+    return r->time > UL_MAX_RELEASE_TIME || r->size > UL_MAX_IMAGE_BYTES ? UL_E_LIMIT : UL_OK;
+}
+
 static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
                            uint8_t id32[UL_HASH_BYTES])
 {
@@ -605,7 +612,8 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
             ul_client_sha256(id32, t->body.ptr, t->body.len);
         }
     }
-    if (e == UL_OK && (e = load_policy(c, r->ns, s)) == UL_OK &&
+    if (e == UL_OK && (e = check_release_bounds(r)) == UL_OK &&
+        (e = load_policy(c, r->ns, s)) == UL_OK &&
         (e = ul_policy_check_release(&s->p, r, t->sigs, t->n_sigs)) == UL_OK &&
         (e = check_release_state(c, r, id32)) == UL_OK && (e = check_deps(c, r, scratch)) == 0 &&
         (e = verify_sigs(c, t)) == UL_OK && (e = check_dep_cycle(c, r)) == UL_OK &&

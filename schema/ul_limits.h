@@ -162,9 +162,16 @@
  * (height, round, vote type); an equivocator is voted out long before this many. */
 #define UL_MAX_EVIDENCE_LIST 4096
 
+/* A release's time (unix seconds): 9999-12-31T23:59:59Z, the last second ISO 8601 writes with a
+ * four-digit year, as manifests and every output show it; a later time is no real release (one
+ * past 2^63 - 1 even read back as 1969 where time_t is signed). Nodes refuse more (UL_E_LIMIT). */
+#define UL_MAX_RELEASE_TIME 253402300799ULL
 /* JSON inputs (manifests, configs, keystores): far above any real one. */
 #define UL_MAX_JSON_BYTES (256 * 1024)
-/* Image file size the CLI will hash and publish: 64 GiB. */
+/* Image file size the CLI will hash and publish, and the largest size a release may declare:
+ * 64 GiB, more than any firmware or software image a device installs into one A/B slot. Nodes
+ * refuse a larger size (UL_E_LIMIT); the sequence alone is a full uint64 (only its order counts).
+ */
 #define UL_MAX_IMAGE_BYTES (64ULL << 30)
 
 /* ---- Consensus in the node (node/consensus.c) ---- */

@@ -276,3 +276,95 @@ def test_dependency_cycles_are_refused(ictx):
         r = ictx.publish(ictx.manifest(a, 3, dependencies=dep(b)), ictx.image(), key)
         assert_rejected(r, "UL_E_DEP_CYCLE")
     assert run_cli(["audit"], node=ictx.node.endpoint).rc == 0
+
+
+# ---- item 3: unsigned 64-bit values print exactly; tighter bounds refused at submission ------
+
+def _raw_release(ctx, key, ns, seq, image=b"image", size=None, time_s=1767225600, hw="hw-a"):
+    """Submits a publish tx made by hand (any uint64 field) to the node; returns (verdict name,
+    release id, image bytes)."""
+    body = dumps({1: ns, 2: "Acme Corp", 3: time_s, 4: "1.0", 5: seq,
+                  6: bytes.fromhex(__import__("hashlib").sha256(image).hexdigest()),
+                  7: len(image) if size is None else size, 8: "fw.bin", 9: [], 10: [hw],
+                  11: [], 12: 0})
+    secret = bytes.fromhex(json.loads(key.path.read_text())["secret"])
+    chain_id = bytes.fromhex(ctx.node.status()["chain_id"])
+    sig = bip340.sign(secret, bip340.upledger_digest(bip340.TAG_RELEASE, chain_id, body))
+    from cbor_util import Raw
+    tx = dumps({1: 2, 2: Raw(body), 3: [[bytes.fromhex(key.pubkey), sig]]})
+    err, results = nnreq.submit(ctx.node.endpoint, [tx])
+    assert err == 0, ERR_NAME.get(err, err)
+    rid = __import__("hashlib").sha256(body).hexdigest()
+    return ERR_NAME.get(results[0][0], results[0][0]), rid, image
+
+
+def _committed(ctx, rid):
+    r = ctx.cli("query", "release", rid, json_out=True)
+    for _ in range(200):
+        if r.rc == 0:
+            return r
+        __import__("time").sleep(0.02)
+        r = ctx.cli("query", "release", rid, json_out=True)
+    raise AssertionError(r)
+
+
+def test_sequence_above_int64_prints_unsigned(ictx, tmp_path):
+    key, ns = ictx.publisher()
+    seqs = [2**63, U64_MAX]
+    ids = []
+    for seq in seqs:
+        verdict, rid, image = _raw_release(ictx, key, ns, seq, image=os.urandom(64))
+        assert verdict == "UL_OK", verdict
+        ids.append(rid)
+        (tmp_path / "fw.bin").write_bytes(image)
+    for seq, rid in zip(seqs, ids):
+        r = _committed(ictx, rid)
+        assert r.json["sequence"] == seq, r.out            # Python reads JSON integers exactly
+        assert '"sequence": %d,' % seq in r.out, r.out
+        text = ictx.cli("query", "release", rid)
+        assert "(sequence %d, security)" % seq in text.out, text
+    hist = ictx.cli("query", "history", ns)
+    assert str(U64_MAX) in hist.out and "-1 " not in hist.out, hist
+    out = tmp_path / "mirror"
+    r = ictx.cli("export", "--out", out, "--images", tmp_path, json_out=True)
+    assert r.rc == 0, r
+    index = json.loads((out / "index.json").read_text())
+    got = {x["id"]: x["sequence"] for x in index["releases"]}
+    assert [got[i] for i in ids] == seqs
+    assert (out / ns / "releases" / str(U64_MAX) / "release.json").exists()
+    rel = json.loads((out / ns / "releases" / str(U64_MAX) / "release.json").read_text())
+    assert rel["sequence"] == U64_MAX
+
+
+def test_release_time_bound(ictx):
+    key, ns = ictx.publisher()
+    with unchanged(ictx.node):
+        for t in (MAX_RELEASE_TIME + 1, 2**63, U64_MAX):
+            verdict, _, _ = _raw_release(ictx, key, ns, 1, time_s=t)
+            assert verdict == "UL_E_LIMIT", (t, verdict)
+        r = ictx.publish(ictx.manifest(ns, 1, release_time=MAX_RELEASE_TIME + 1), ictx.image(),
+                         key)
+        assert_rejected(r, "UL_E_LIMIT")
+        assert "release_time" in one_line(r), r
+    verdict, rid, _ = _raw_release(ictx, key, ns, 1, time_s=MAX_RELEASE_TIME)
+    assert verdict == "UL_OK", verdict
+    r = _committed(ictx, rid)
+    assert r.json["release_time"] == "9999-12-31T23:59:59Z", r
+    assert r.json["release_time_unix"] == MAX_RELEASE_TIME, r
+    rid2, _, _ = ictx.publish_ok(ns, 2, key, release_time=MAX_RELEASE_TIME)
+    assert ictx.cli("query", "release", rid2, json_out=True).json["release_time_unix"] == \
+        MAX_RELEASE_TIME
+
+
+def test_release_size_bound(ictx):
+    key, ns = ictx.publisher()
+    with unchanged(ictx.node):
+        for size in (MAX_RELEASE_SIZE + 1, 2**63, U64_MAX):
+            verdict, _, _ = _raw_release(ictx, key, ns, 1, size=size)
+            assert verdict == "UL_E_LIMIT", (size, verdict)
+    verdict, rid, _ = _raw_release(ictx, key, ns, 1, size=MAX_RELEASE_SIZE)
+    assert verdict == "UL_OK", verdict
+    r = _committed(ictx, rid)
+    assert r.json["image"]["size"] == MAX_RELEASE_SIZE, r
+    text = ictx.cli("query", "release", rid)
+    assert "%d bytes" % MAX_RELEASE_SIZE in text.out, text
