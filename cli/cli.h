@@ -179,6 +179,9 @@ int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char 
 int ul_cli_query_provenance(ul_cli *cli, const char *id_hex);
 /* True when the contract makes release id installable and it is not revoked. */
 bool ul_cli_installable_now(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err);
+/* Out: *installable (approved as its kind requires and not revoked) and *revoked. */
+ul_err ul_cli_release_state(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], bool *installable,
+                            bool *revoked);
 
 /* Commands. */
 int ul_cmd_keygen(ul_cli *cli, int argc, char **argv);

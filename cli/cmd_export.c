@@ -10,7 +10,8 @@
  * about the device beyond its namespace and class. Labels become path components with
  * [A-Za-z0-9._-] kept and anything else written as %XX (a web server decodes one level of
  * escaping from the URL, so a device asks for %25XX). Every bundle is verified with the device
- * library before it is written; images are copied only when their digest matches the record. */
+ * library before it is written; images are copied only when their digest and size match the
+ * record, and not at all for revoked releases (unless --keep-revoked). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 #include "cli.h"
 
 static const char export_help[] =
-    "usage: upledger export --out DIR [--images DIR]...\n"
+    "usage: upledger export --out DIR [--images DIR]... [--keep-revoked]\n"
     "Writes a static mirror into DIR, with every bundle at the current head:\n"
     "  DIR/genesis.cbor                              the trust anchor devices are given\n"
     "  DIR/index.json                                chain id, height, releases, latest per class\n"
@@ -32,7 +33,9 @@ static const char export_help[] =
     "                                                encrypted file)\n"
     "Images are looked up in each --images DIR by the record's file name or by digest, and\n"
     "copied only if their SHA-256 and size match; missing images are listed. Each bundle is\n"
-    "verified as a new device of its class would verify it before it is written.\n";
+    "verified as a new device of its class would verify it before it is written.\n"
+    "Images of revoked releases are not served (X.1368 11.3 c: a malicious image is removed,\n"
+    "also from an earlier export into DIR) unless --keep-revoked keeps them for forensics.\n";
 
 /* A path component from a label: [A-Za-z0-9._-] kept, anything else %XX, never "." or "..". */
 static void component(char *out, size_t cap, ul_span s)
@@ -116,7 +119,9 @@ static ul_err copy_image(const char *const *dirs, size_t nd, const ul_release *r
     char path[4400], fname[512], hex[65];
     struct stat st;
     if (stat(dest, &st) == 0) {
-        return UL_OK; /* named by its digest: already the right bytes */
+        /* Named by its digest, so the right bytes for every release of that digest; a record
+         * declaring another size can match no file (SHA-256 fixes the length too). */
+        return S_ISREG(st.st_mode) && (uint64_t)st.st_size == r->size ? UL_OK : UL_E_NOT_FOUND;
     }
     ul_hex_encode(hex, r->digest, 32);
     component(fname, sizeof fname, r->file);
@@ -142,6 +147,10 @@ typedef struct {
     json_t *index;  /* releases */
     json_t *latest; /* ns -> hw -> release JSON: the newest installable per class */
     size_t missing;
+    bool keep_revoked; /* --keep-revoked: serve images of revoked releases too (forensics) */
+    size_t withheld;   /* images of revoked releases not served */
+    json_t *served;    /* image digests (hex) a release still needs served */
+    json_t *revoked;   /* image digests of revoked releases */
 } export_ctx;
 
 static ul_err write_json(const char *path, json_t *v)
@@ -179,6 +188,9 @@ static ul_err export_image(export_ctx *x, const ul_release *rel, const char *ns,
         e = copy_image(x->images, x->n_images, rel, path);
     }
     *have = e == UL_OK;
+    if (e == UL_OK) {
+        json_object_set_new(x->served, hex, json_true());
+    }
     if (e == UL_E_NOT_FOUND) {
         x->missing++;
         fprintf(stderr, "upledger: export: no image for %s %.*s (%.*s, sha256 %s)\n", ns,
@@ -187,6 +199,31 @@ static ul_err export_image(export_ctx *x, const ul_release *rel, const char *ns,
         e = UL_OK;
     }
     return e;
+}
+
+/* X.1368 11.3 c: a revoked release's image (perhaps malicious) is no longer served. It is
+ * removed after every release was seen, unless an unrevoked release has the same digest. */
+static ul_err withhold_image(export_ctx *x, const ul_release *rel)
+{
+    char hex[65];
+    ul_hex_encode(hex, rel->digest, 32);
+    x->withheld++;
+    return json_object_set_new(x->revoked, hex, json_true()) == 0 ? UL_OK : UL_E_NOMEM;
+}
+
+static ul_err remove_withheld(export_ctx *x)
+{
+    const char *hex;
+    json_t *v;
+    char path[4500];
+    json_object_foreach(x->revoked, hex, v)
+    {
+        snprintf(path, sizeof path, "%s/images/%s", x->out, hex);
+        if (!json_object_get(x->served, hex) && unlink(path) != 0 && errno != ENOENT) {
+            return UL_E_IO;
+        }
+    }
+    return UL_OK;
 }
 
 static ul_err export_one(export_ctx *x, uint64_t index)
@@ -211,15 +248,18 @@ static ul_err export_one(export_ctx *x, uint64_t index)
     rj = ul_cli_release_json(tx.ptr, tx.len);
     snprintf(dir, sizeof dir, "%s/%s/releases/%llu", x->out, ns, (unsigned long long)rel.seq);
     snprintf(path, sizeof path, "%s/release.json", dir);
+    bool installable = false, revoked = false;
     if (!rj) {
         e = UL_E_CORRUPT;
-    } else if ((e = mkdirs(dir)) == UL_OK && (e = write_json(path, rj)) == UL_OK) {
-        e = export_image(x, &rel, ns, &have);
+    } else if ((e = ul_cli_release_state(x->cli, id, &installable, &revoked)) == UL_OK &&
+               (e = mkdirs(dir)) == UL_OK && (e = write_json(path, rj)) == UL_OK) {
+        e = revoked && !x->keep_revoked ? withhold_image(x, &rel)
+                                        : export_image(x, &rel, ns, &have);
     }
-    bool installable = e == UL_OK && ul_cli_installable_now(x->cli, id, &e);
     if (e == UL_OK) {
         json_object_set_new(rj, "image_exported", json_boolean(have));
         json_object_set_new(rj, "installable", json_boolean(installable));
+        json_object_set_new(rj, "revoked", json_boolean(revoked));
         json_array_append(x->index, rj);
         if (installable) {
             note_latest(x, ns, &rel, rj);
@@ -311,7 +351,7 @@ static ul_err export_run(export_ctx *x, uint64_t *logsz)
                             (unsigned long long)*logsz);
         }
     }
-    if (e == UL_OK) {
+    if (e == UL_OK && (e = remove_withheld(x)) == UL_OK) {
         e = export_all_latest(x);
     }
     if (e == UL_OK) {
@@ -333,8 +373,11 @@ int ul_cmd_export(ul_cli *cli, int argc, char **argv)
 {
     const char *out = NULL, *images[16], *pos[1];
     size_t ni = 0, np;
-    ul_opt opts[] = {{"--out", &out}, {"--images", .multi = images, .n_multi = &ni, .max_multi = 16}};
-    int rc = ul_cli_parse(argc, argv, opts, 2, pos, 0, 0, &np, export_help);
+    bool keep_revoked = false;
+    ul_opt opts[] = {{"--out", &out},
+                     {"--images", .multi = images, .n_multi = &ni, .max_multi = 16},
+                     {"--keep-revoked", .flag = &keep_revoked}};
+    int rc = ul_cli_parse(argc, argv, opts, 3, pos, 0, 0, &np, export_help);
     if (rc >= 0) {
         return rc;
     }
@@ -342,22 +385,37 @@ int ul_cmd_export(ul_cli *cli, int argc, char **argv)
         return ul_cli_usage("export: --out DIR is required");
     }
     uint64_t logsz = 0;
-    export_ctx x = {.cli = cli, .out = out, .images = images, .n_images = ni,
-                    .index = json_array(), .latest = json_object()};
-    ul_err e = export_run(&x, &logsz);
+    export_ctx x = {.cli = cli,
+                    .out = out,
+                    .images = images,
+                    .n_images = ni,
+                    .index = json_array(),
+                    .latest = json_object(),
+                    .keep_revoked = keep_revoked,
+                    .served = json_object(),
+                    .revoked = json_object()};
+    ul_err e = x.index && x.latest && x.served && x.revoked ? export_run(&x, &logsz) : UL_E_NOMEM;
     json_decref(x.index);
     json_decref(x.latest);
+    json_decref(x.served);
+    json_decref(x.revoked);
     if (e != UL_OK) {
         return ul_cli_fail(cli, e, "export to %s", out);
     }
     if (cli->json) {
-        ul_cli_print_json(json_pack("{s:s,s:o,s:o,s:I}", "out", out, "height", ul_cli_u64(x.height),
-                                    "releases", ul_cli_u64(logsz), "missing_images",
-                                    (json_int_t)x.missing));
+        ul_cli_print_json(json_pack("{s:s,s:o,s:o,s:I,s:I}", "out", out, "height",
+                                    ul_cli_u64(x.height), "releases", ul_cli_u64(logsz),
+                                    "missing_images", (json_int_t)x.missing, "withheld_images",
+                                    (json_int_t)x.withheld));
     } else {
-        printf("exported %llu releases at height %llu to %s (%zu image%s missing)\n",
+        printf("exported %llu releases at height %llu to %s (%zu image%s missing",
                (unsigned long long)logsz, (unsigned long long)x.height, out, x.missing,
                x.missing == 1 ? "" : "s");
+        if (x.withheld) {
+            printf(", %zu image%s of a revoked release withheld", x.withheld,
+                   x.withheld == 1 ? "" : "s");
+        }
+        printf(")\n");
     }
     return 0;
 }

@@ -57,15 +57,24 @@ static json_t *release_status(ul_cli *cli, const char *id_hex, ul_err *err)
     return o;
 }
 
-bool ul_cli_installable_now(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
+ul_err ul_cli_release_state(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], bool *installable,
+                            bool *revoked)
 {
     char hex[2 * UL_HASH_BYTES + 1];
+    ul_err e = UL_OK;
     ul_hex_encode(hex, id, UL_HASH_BYTES);
-    json_t *st = release_status(cli, hex, err);
-    bool ok = st && json_is_true(json_object_get(st, "installable")) &&
-              !json_is_true(json_object_get(st, "revoked"));
+    json_t *st = release_status(cli, hex, &e);
+    *revoked = st && json_is_true(json_object_get(st, "revoked"));
+    *installable = st && json_is_true(json_object_get(st, "installable")) && !*revoked;
     json_decref(st);
-    return ok;
+    return st ? UL_OK : e;
+}
+
+bool ul_cli_installable_now(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
+{
+    bool ok = false, revoked;
+    *err = ul_cli_release_state(cli, id, &ok, &revoked);
+    return *err == UL_OK && ok;
 }
 
 static bool has_hw(json_t *rel, const char *hw)

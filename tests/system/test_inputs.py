@@ -368,3 +368,83 @@ def test_release_size_bound(ictx):
     assert r.json["image"]["size"] == MAX_RELEASE_SIZE, r
     text = ictx.cli("query", "release", rid)
     assert "%d bytes" % MAX_RELEASE_SIZE in text.out, text
+
+
+# ---- item 4: export copies only matching images, withholds revoked ones -------------------
+
+def _index(out):
+    return {x["id"]: x for x in json.loads((out / "index.json").read_text())["releases"]}
+
+
+def test_export_image_size_must_match_record(ictx, tmp_path):
+    key, ns = ictx.publisher()
+    images = tmp_path / "images"
+    images.mkdir()
+    data = os.urandom(3000)
+    (images / "fw.bin").write_bytes(data)
+    good, _, _ = ictx.publish_ok(ns, 1, key, image=images / "fw.bin")
+    # The same digest with a size one byte larger: no file can be this release's image.
+    verdict, bad, _ = _raw_release(ictx, key, ns, 2, image=data, size=len(data) + 1)
+    assert verdict == "UL_OK", verdict
+    _committed(ictx, bad)
+    out = tmp_path / "mirror"
+    r = ictx.cli("export", "--out", out, "--images", images, json_out=True)
+    assert r.rc == 0, r
+    index = _index(out)
+    assert index[good]["image_exported"] is True
+    assert index[bad]["image_exported"] is False, index[bad]
+    digest = __import__("hashlib").sha256(data).hexdigest()
+    assert (out / "images" / digest).read_bytes() == data
+
+
+def test_export_withholds_images_of_revoked_releases(ictx, tmp_path):
+    key, ns = ictx.publisher()
+    images = tmp_path / "images"
+    images.mkdir()
+    bad_data, good_data = os.urandom(2000), os.urandom(2100)
+    (images / "bad.bin").write_bytes(bad_data)
+    (images / "good.bin").write_bytes(good_data)
+    rid1, _, _ = ictx.publish_ok(ns, 1, key, image=images / "good.bin")
+    rid2, _, _ = ictx.publish_ok(ns, 2, key, image=images / "bad.bin")
+    bad_digest = __import__("hashlib").sha256(bad_data).hexdigest()
+    good_digest = __import__("hashlib").sha256(good_data).hexdigest()
+    out = tmp_path / "mirror"
+    assert ictx.cli("export", "--out", out, "--images", images).rc == 0
+    assert (out / "images" / bad_digest).exists()
+    r = ictx.cli("revoke", rid2, "--reason", "malicious image", "--key", key, json_out=True)
+    assert r.rc == 0, r
+    # Exported again into the same mirror: the revoked release's image is removed.
+    r = ictx.cli("export", "--out", out, "--images", images, json_out=True)
+    assert r.rc == 0, r
+    assert not (out / "images" / bad_digest).exists()
+    assert (out / "images" / good_digest).read_bytes() == good_data
+    index = _index(out)
+    assert index[rid2]["image_exported"] is False and index[rid2]["revoked"] is True
+    assert index[rid1]["image_exported"] is True and index[rid1]["revoked"] is False
+    assert r.json["withheld_images"] == 1, r   # the only revoked release on this node so far
+    assert (out / ns / "releases" / "2" / "release.json").exists()   # the record stays
+    # --keep-revoked keeps it, for forensics.
+    out2 = tmp_path / "forensics"
+    r = ictx.cli("export", "--out", out2, "--images", images, "--keep-revoked", json_out=True)
+    assert r.rc == 0, r
+    assert (out2 / "images" / bad_digest).read_bytes() == bad_data
+    assert _index(out2)[rid2]["image_exported"] is True and r.json["withheld_images"] == 0
+    text = ictx.cli("export", "--out", tmp_path / "m3", "--images", images)
+    assert text.rc == 0 and "1 image of a revoked release withheld" in text.out, text
+
+
+def test_export_keeps_image_shared_with_unrevoked_release(ictx, tmp_path):
+    key, ns = ictx.publisher()
+    images = tmp_path / "images"
+    images.mkdir()
+    data = os.urandom(1500)
+    (images / "fw.bin").write_bytes(data)
+    rid1, _, _ = ictx.publish_ok(ns, 1, key, image=images / "fw.bin", hardware=["hw-a"])
+    rid2, _, _ = ictx.publish_ok(ns, 2, key, image=images / "fw.bin", hardware=["hw-b"])
+    assert ictx.cli("revoke", rid1, "--reason", "wrong class", "--key", key).rc == 0
+    out = tmp_path / "mirror"
+    assert ictx.cli("export", "--out", out, "--images", images).rc == 0
+    digest = __import__("hashlib").sha256(data).hexdigest()
+    assert (out / "images" / digest).read_bytes() == data
+    index = _index(out)
+    assert index[rid2]["image_exported"] is True and index[rid1]["image_exported"] is False
