@@ -62,25 +62,20 @@ static ul_err entry_json(json_t *o, size_t i, ul_validator *v, char *msg, size_t
 /* Reads SET.json into a sorted set; msg names the first problem. */
 static ul_err set_file(const char *path, ul_valset *vs, char *msg, size_t cap)
 {
-    uint8_t *text;
-    size_t len, i;
-    json_error_t jerr;
+    size_t i;
     json_t *a, *o;
-    ul_err e = ul_cli_read_file(path, UL_MAX_JSON_BYTES, &text, &len);
+    ul_err e = ul_cli_json_file("validator set", path, &a, msg, cap);
     if (e != UL_OK) {
-        return ul_cli_msgf(msg, cap, e, "validator set %s", path);
+        return e;
     }
-    a = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(text);
     if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > UL_MAX_VALIDATORS) {
         e = !json_is_array(a)    ? UL_E_SCHEMA_FIELD
             : json_array_size(a) ? UL_E_LIMIT
                                  : UL_E_VALSET_CHANGE;
         ul_cli_msgf(msg, cap, e, "validator set %s: %s", path,
-                    !a                  ? jerr.text
-                    : !json_is_array(a) ? "not a JSON array of {\"pubkey\", \"power\"}"
-                    : e == UL_E_LIMIT   ? "more than 64 validators"
-                                        : "no validators");
+                    !json_is_array(a) ? "not a JSON array of {\"pubkey\", \"power\"}"
+                    : e == UL_E_LIMIT ? "more than 64 validators"
+                                      : "no validators");
         json_decref(a);
         return e;
     }

@@ -44,9 +44,15 @@ ul_err ul_dev_fsync_dir(const char *dir)
 
 ul_err ul_dev_read_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    /* O_NONBLOCK: a FIFO (or device) must not block open(); only regular files are read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         return errno == ENOENT ? UL_E_NOT_FOUND : UL_E_IO;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return UL_E_IO;
     }
     size_t got = 0;
     ssize_t r = 1;

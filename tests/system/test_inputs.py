@@ -448,3 +448,30 @@ def test_export_keeps_image_shared_with_unrevoked_release(ictx, tmp_path):
     assert (out / "images" / digest).read_bytes() == data
     index = _index(out)
     assert index[rid2]["image_exported"] is True and index[rid1]["image_exported"] is False
+
+
+def test_fifo_device_anchor_and_class_key_are_refused(ictx, tmp_path):
+    fifo = _fifo(tmp_path, "anchor.cbor")
+    device = UPLEDGER.parent / "upledger-device"
+    for extra in ([], ["--class-key", fifo]):
+        anchor = fifo if not extra else ictx.node.genesis
+        state = tmp_path / ("state%d" % len(extra))
+        try:
+            p = subprocess.run([str(device), "init", "--anchor", str(anchor), "--hw", "hw-a",
+                                "--state", str(state)] + [str(a) for a in extra],
+                               capture_output=True, text=True, timeout=FIFO_TIMEOUT,
+                               stdin=subprocess.DEVNULL, env=cli_env())
+        except subprocess.TimeoutExpired:
+            pytest.fail("upledger-device init blocked on a FIFO")
+        assert p.returncode == 1 and "UL_E_" in p.stderr, p
+        assert not (state / "state.cbor").exists(), p
+
+
+def test_validator_set_json_error_names_line_and_column(ictx, tmp_path):
+    bad = tmp_path / "set.json"
+    bad.write_text('[\n  {"pubkey": "00", "power": 1}\n  {"pubkey": "01"}\n]\n')
+    key = ictx.node.data / "validator.key"
+    with unchanged(ictx.node):
+        r = ictx.cli("validators", "set", "--file", bad, "--key", key, json_out=True)
+        assert_rejected(r, "UL_E_SCHEMA_FIELD")
+        assert "validator set %s: line 3, column 3" % bad in one_line(r), r
