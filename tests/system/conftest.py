@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -316,6 +317,14 @@ def node(node_factory):
 @pytest.fixture
 def ctx(node, tmp_path):
     return Ctx(node, tmp_path / "work")
+
+
+@contextmanager
+def unchanged(node):
+    """Asserts that what runs inside changes nothing on the chain (chain_state before = after)."""
+    before = chain_state(node)
+    yield before
+    assert chain_state(node) == before, "a rejected input changed the chain"
 
 
 def assert_rejected(r, name):

@@ -3,18 +3,19 @@ file arguments that are not regular files, file and JSON errors that name the fi
 cause, labels past their bound, unsigned 64-bit values printed exactly, export of images whose
 size does not match and of revoked releases, and dependency cycles. Every refusal leaves the
 chain unchanged (height, log size, head hash, pending)."""
+import hashlib
 import json
 import os
 import subprocess
-from contextlib import contextmanager
+import time
 
 import pytest
 
 import bip340
 import nnreq
-from cbor_util import dumps
-from conftest import (ERR_NAME, MAX_LABEL_LEN, UPLEDGER, Ctx, Node, assert_rejected,
-                      chain_state, cli_env, run_cli)
+from cbor_util import Raw, dumps
+from conftest import (ERR_NAME, MAX_LABEL_LEN, UPLEDGER, Ctx, Node, assert_rejected, cli_env,
+                      run_cli, unchanged)
 
 U64_MAX = 2**64 - 1
 MAX_RELEASE_TIME = 253402300799           # 9999-12-31T23:59:59Z (UL_MAX_RELEASE_TIME)
@@ -39,13 +40,6 @@ def ictx(inode, tmp_path_factory):
 def pub(ictx):
     key, ns = ictx.publisher()
     return {"key": key, "ns": ns}
-
-
-@contextmanager
-def unchanged(node):
-    before = chain_state(node)
-    yield before
-    assert chain_state(node) == before, "a rejected input changed the chain"
 
 
 def one_line(r):
@@ -284,17 +278,16 @@ def _raw_release(ctx, key, ns, seq, image=b"image", size=None, time_s=1767225600
     """Submits a publish tx made by hand (any uint64 field) to the node; returns (verdict name,
     release id, image bytes)."""
     body = dumps({1: ns, 2: "Acme Corp", 3: time_s, 4: "1.0", 5: seq,
-                  6: bytes.fromhex(__import__("hashlib").sha256(image).hexdigest()),
+                  6: hashlib.sha256(image).digest(),
                   7: len(image) if size is None else size, 8: "fw.bin", 9: [], 10: [hw],
                   11: [], 12: 0})
     secret = bytes.fromhex(json.loads(key.path.read_text())["secret"])
     chain_id = bytes.fromhex(ctx.node.status()["chain_id"])
     sig = bip340.sign(secret, bip340.upledger_digest(bip340.TAG_RELEASE, chain_id, body))
-    from cbor_util import Raw
     tx = dumps({1: 2, 2: Raw(body), 3: [[bytes.fromhex(key.pubkey), sig]]})
     err, results = nnreq.submit(ctx.node.endpoint, [tx])
     assert err == 0, ERR_NAME.get(err, err)
-    rid = __import__("hashlib").sha256(body).hexdigest()
+    rid = hashlib.sha256(body).hexdigest()
     return ERR_NAME.get(results[0][0], results[0][0]), rid, image
 
 
@@ -303,7 +296,7 @@ def _committed(ctx, rid):
     for _ in range(200):
         if r.rc == 0:
             return r
-        __import__("time").sleep(0.02)
+        time.sleep(0.02)
         r = ctx.cli("query", "release", rid, json_out=True)
     raise AssertionError(r)
 
@@ -336,21 +329,28 @@ def test_sequence_above_int64_prints_unsigned(ictx, tmp_path):
     assert rel["sequence"] == U64_MAX
 
 
+def _bound_at_and_past(ictx, key, ns, field, bound):
+    """A raw release with field one past its bound (and 2^63, 2^64 - 1) is refused by the node
+    with UL_E_LIMIT, the chain unchanged; at the bound it commits. Returns its query release."""
+    with unchanged(ictx.node):
+        for v in (bound + 1, 2**63, U64_MAX):
+            verdict, _, _ = _raw_release(ictx, key, ns, 1, **{field: v})
+            assert verdict == "UL_E_LIMIT", (field, v, verdict)
+    verdict, rid, _ = _raw_release(ictx, key, ns, 1, **{field: bound})
+    assert verdict == "UL_OK", verdict
+    return _committed(ictx, rid), rid
+
+
 def test_release_time_bound(ictx):
     key, ns = ictx.publisher()
+    r, _ = _bound_at_and_past(ictx, key, ns, "time_s", MAX_RELEASE_TIME)
+    assert r.json["release_time"] == "9999-12-31T23:59:59Z", r
+    assert r.json["release_time_unix"] == MAX_RELEASE_TIME, r
     with unchanged(ictx.node):
-        for t in (MAX_RELEASE_TIME + 1, 2**63, U64_MAX):
-            verdict, _, _ = _raw_release(ictx, key, ns, 1, time_s=t)
-            assert verdict == "UL_E_LIMIT", (t, verdict)
-        r = ictx.publish(ictx.manifest(ns, 1, release_time=MAX_RELEASE_TIME + 1), ictx.image(),
+        r = ictx.publish(ictx.manifest(ns, 2, release_time=MAX_RELEASE_TIME + 1), ictx.image(),
                          key)
         assert_rejected(r, "UL_E_LIMIT")
         assert "release_time" in one_line(r), r
-    verdict, rid, _ = _raw_release(ictx, key, ns, 1, time_s=MAX_RELEASE_TIME)
-    assert verdict == "UL_OK", verdict
-    r = _committed(ictx, rid)
-    assert r.json["release_time"] == "9999-12-31T23:59:59Z", r
-    assert r.json["release_time_unix"] == MAX_RELEASE_TIME, r
     rid2, _, _ = ictx.publish_ok(ns, 2, key, release_time=MAX_RELEASE_TIME)
     assert ictx.cli("query", "release", rid2, json_out=True).json["release_time_unix"] == \
         MAX_RELEASE_TIME
@@ -358,13 +358,7 @@ def test_release_time_bound(ictx):
 
 def test_release_size_bound(ictx):
     key, ns = ictx.publisher()
-    with unchanged(ictx.node):
-        for size in (MAX_RELEASE_SIZE + 1, 2**63, U64_MAX):
-            verdict, _, _ = _raw_release(ictx, key, ns, 1, size=size)
-            assert verdict == "UL_E_LIMIT", (size, verdict)
-    verdict, rid, _ = _raw_release(ictx, key, ns, 1, size=MAX_RELEASE_SIZE)
-    assert verdict == "UL_OK", verdict
-    r = _committed(ictx, rid)
+    r, rid = _bound_at_and_past(ictx, key, ns, "size", MAX_RELEASE_SIZE)
     assert r.json["image"]["size"] == MAX_RELEASE_SIZE, r
     text = ictx.cli("query", "release", rid)
     assert "%d bytes" % MAX_RELEASE_SIZE in text.out, text
@@ -393,7 +387,7 @@ def test_export_image_size_must_match_record(ictx, tmp_path):
     index = _index(out)
     assert index[good]["image_exported"] is True
     assert index[bad]["image_exported"] is False, index[bad]
-    digest = __import__("hashlib").sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     assert (out / "images" / digest).read_bytes() == data
 
 
@@ -406,8 +400,8 @@ def test_export_withholds_images_of_revoked_releases(ictx, tmp_path):
     (images / "good.bin").write_bytes(good_data)
     rid1, _, _ = ictx.publish_ok(ns, 1, key, image=images / "good.bin")
     rid2, _, _ = ictx.publish_ok(ns, 2, key, image=images / "bad.bin")
-    bad_digest = __import__("hashlib").sha256(bad_data).hexdigest()
-    good_digest = __import__("hashlib").sha256(good_data).hexdigest()
+    bad_digest = hashlib.sha256(bad_data).hexdigest()
+    good_digest = hashlib.sha256(good_data).hexdigest()
     out = tmp_path / "mirror"
     assert ictx.cli("export", "--out", out, "--images", images).rc == 0
     assert (out / "images" / bad_digest).exists()
@@ -444,7 +438,7 @@ def test_export_keeps_image_shared_with_unrevoked_release(ictx, tmp_path):
     assert ictx.cli("revoke", rid1, "--reason", "wrong class", "--key", key).rc == 0
     out = tmp_path / "mirror"
     assert ictx.cli("export", "--out", out, "--images", images).rc == 0
-    digest = __import__("hashlib").sha256(data).hexdigest()
+    digest = hashlib.sha256(data).hexdigest()
     assert (out / "images" / digest).read_bytes() == data
     index = _index(out)
     assert index[rid2]["image_exported"] is True and index[rid1]["image_exported"] is False

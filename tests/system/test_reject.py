@@ -8,7 +8,6 @@ import json
 import os
 import random
 import subprocess
-from contextlib import contextmanager
 
 import pytest
 
@@ -16,7 +15,7 @@ import bip340
 import nnreq
 from cbor_util import Raw, dumps, loads, split_map
 from conftest import (ERR_NAME, ERR_NUM, MAX_HW, MAX_LABEL_LEN, UPLEDGERD, Ctx, Node,
-                      assert_rejected, chain_state, free_port, run_cli)
+                      assert_rejected, chain_state, free_port, run_cli, unchanged)
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +37,6 @@ def pub(rctx):
     key, ns = rctx.publisher()
     rid, image, height = rctx.publish_ok(ns, 10, key, hardware=["hw-a", "hw-b"])
     return {"key": key, "ns": ns, "id": rid, "image": image, "height": height}
-
-
-@contextmanager
-def unchanged(node):
-    before = chain_state(node)
-    yield before
-    assert chain_state(node) == before, "a rejected input changed the chain"
 
 
 def _secret(key):
