@@ -31,6 +31,10 @@ int ul_cli_fail(ul_cli *cli, ul_err e, const char *fmt, ...) __attribute__((form
 void ul_cli_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ul_cli_detail for a private key file refused with UL_E_KEY_PERMS: its path and mode. */
 void ul_cli_key_perms_detail(const char *path);
+/* UL_OK when s is at most max bytes; else UL_E_LIMIT with "WHAT is N bytes, more than MAX" in
+ * msg (WHAT formatted from fmt): a label past its bound is named whatever its size. */
+ul_err ul_cli_label_len(ul_span s, size_t max, char *msg, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* Formats a one-line reason into msg[cap] and returns e (for validators that explain). */
 ul_err ul_cli_msgf(char *msg, size_t cap, ul_err e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -20,23 +20,6 @@ static bool str_field(json_t *o, const char *k, ul_span *out)
     return true;
 }
 
-/* A label past its bound is UL_E_LIMIT, named, whatever its size (never a buffer error). */
-static ul_err label_len(ul_span s, size_t max, char *msg, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static ul_err label_len(ul_span s, size_t max, char *msg, size_t cap, const char *fmt, ...)
-{
-    char what[64];
-    va_list ap;
-    if (s.len <= max) {
-        return UL_OK;
-    }
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return ul_cli_msgf(msg, cap, UL_E_LIMIT, "%s is %zu bytes, more than %zu", what, s.len, max);
-}
-
 static ul_err str_list(json_t *arr, ul_span *out, size_t max, size_t max_len, size_t *n, char *msg,
                        size_t cap, const char *what)
 {
@@ -55,7 +38,7 @@ static ul_err str_list(json_t *arr, ul_span *out, size_t max, size_t max_len, si
                                i);
         }
         out[i] = (ul_span){(const uint8_t *)json_string_value(v), json_string_length(v)};
-        ul_err e = label_len(out[i], max_len, msg, cap, "\"%s\"[%zu]", what, i);
+        ul_err e = ul_cli_label_len(out[i], max_len, msg, cap, "\"%s\"[%zu]", what, i);
         if (e != UL_OK) {
             return e;
         }
@@ -83,10 +66,10 @@ static ul_err deps(json_t *arr, ul_release *r, char *msg, size_t cap)
                                "dependencies[%zu] must be {\"namespace\": ..., \"version\": ...}",
                                i);
         }
-        ul_err e =
-            label_len(r->deps[i].ns, UL_MAX_NS_LEN, msg, cap, "dependencies[%zu].namespace", i);
-        if (e != UL_OK || (e = label_len(r->deps[i].constraint, UL_MAX_LABEL_LEN, msg, cap,
-                                         "dependencies[%zu].version", i)) != UL_OK) {
+        ul_err e = ul_cli_label_len(r->deps[i].ns, UL_MAX_NS_LEN, msg, cap,
+                                    "dependencies[%zu].namespace", i);
+        if (e != UL_OK || (e = ul_cli_label_len(r->deps[i].constraint, UL_MAX_LABEL_LEN, msg, cap,
+                                                "dependencies[%zu].version", i)) != UL_OK) {
             return e;
         }
     }
@@ -171,9 +154,9 @@ static ul_err fill(json_t *root, ul_release *r, char *msg, size_t cap)
         return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD,
                            "namespace, provider and version are strings");
     }
-    if ((e = label_len(r->ns, UL_MAX_NS_LEN, msg, cap, "\"namespace\"")) ||
-        (e = label_len(r->provider, UL_MAX_LABEL_LEN, msg, cap, "\"provider\"")) ||
-        (e = label_len(r->version, UL_MAX_LABEL_LEN, msg, cap, "\"version\""))) {
+    if ((e = ul_cli_label_len(r->ns, UL_MAX_NS_LEN, msg, cap, "\"namespace\"")) ||
+        (e = ul_cli_label_len(r->provider, UL_MAX_LABEL_LEN, msg, cap, "\"provider\"")) ||
+        (e = ul_cli_label_len(r->version, UL_MAX_LABEL_LEN, msg, cap, "\"version\""))) {
         return e;
     }
     if (!json_is_integer(seq) || json_integer_value(seq) < 0) {
@@ -197,7 +180,7 @@ static ul_err fill(json_t *root, ul_release *r, char *msg, size_t cap)
     if ((v = json_object_get(root, "file")) && !str_field(root, "file", &r->file)) {
         return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"file\" must be a string");
     }
-    if (v && (e = label_len(r->file, UL_MAX_LABEL_LEN, msg, cap, "\"file\""))) {
+    if (v && (e = ul_cli_label_len(r->file, UL_MAX_LABEL_LEN, msg, cap, "\"file\""))) {
         return e;
     }
     if ((v = json_object_get(root, "precursor"))) {

@@ -96,6 +96,10 @@ static ul_err label_list(json_t *a, ul_span *out, size_t max, size_t *n, const c
             return ul_cli_msgf(msg, cap, UL_E_SCHEMA_FIELD, "\"%s\" must hold strings", what);
         }
         out[i] = (ul_span){(const uint8_t *)json_string_value(v), json_string_length(v)};
+        ul_err e = ul_cli_label_len(out[i], UL_MAX_LABEL_LEN, msg, cap, "\"%s\"[%zu]", what, i);
+        if (e != UL_OK) {
+            return e;
+        }
     }
     *n = json_array_size(a);
     qsort(out, *n, sizeof *out, cmp_span);
@@ -115,7 +119,11 @@ static ul_err roles_json(json_t *o, ul_policy *p, char *msg, size_t cap)
     {
         ul_role *r = &p->roles[p->n_roles++];
         r->name = ul_span_str(name);
-        ul_err e = keyset_json(v, &r->keys, name, msg, cap);
+        ul_err e = ul_cli_label_len(r->name, UL_MAX_LABEL_LEN, msg, cap, "a role name");
+        if (e != UL_OK) {
+            return e;
+        }
+        e = keyset_json(v, &r->keys, name, msg, cap);
         if (e != UL_OK) {
             return e;
         }

@@ -271,6 +271,19 @@ ul_err ul_cli_file_msg(char *msg, size_t cap, ul_err e, const char *what, const 
     return ul_cli_msgf(msg, cap, e, "%s %s: %s", what, path, ul_cli_file_cause(e, err, path));
 }
 
+ul_err ul_cli_label_len(ul_span s, size_t max, char *msg, size_t cap, const char *fmt, ...)
+{
+    char what[64];
+    va_list ap;
+    if (s.len <= max) {
+        return UL_OK;
+    }
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return ul_cli_msgf(msg, cap, UL_E_LIMIT, "%s is %zu bytes, more than %zu", what, s.len, max);
+}
+
 ul_err ul_cli_json_file(const char *what, const char *path, json_t **out, char *msg, size_t cap)
 {
     uint8_t *text;

@@ -221,6 +221,8 @@ def test_policy_label_past_bound_is_a_limit(ictx, pub, tmp_path, what, n):
         r = ictx.cli("namespace", "register", ictx.new_ns(), "--key", pub["key"], "--policy",
                      policy)
         assert_rejected(r, "UL_E_LIMIT")
+        named = {"hardware": '"hardware"[0] is %d bytes' % n}.get(what, "role name is %d bytes" % n)
+        assert named in one_line(r), r
 
 
 @pytest.mark.parametrize("what", ["role", "hardware"])
