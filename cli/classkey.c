@@ -45,7 +45,7 @@ ul_err ul_cli_class_secret_load(const char *path, uint8_t *sk32)
     struct stat st;
     size_t got = 0;
     ssize_t r = 1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block open() */
     ul_err e = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? UL_OK : UL_E_IO;
     if (e == UL_OK && st.st_size != crypto_box_SECRETKEYBYTES) {
         e = UL_E_KEY; /* a class secret is exactly 32 bytes: not the .pub file, not anything */

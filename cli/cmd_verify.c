@@ -196,8 +196,12 @@ int ul_cmd_verify(ul_cli *cli, int argc, char **argv)
     if (e == UL_OK && a.class_key) {
         e = ul_cli_class_secret_load(a.class_key, sk);
     }
+    char msg[600] = "out of memory";
+    if (e != UL_OK && a.class_key) {
+        ul_cli_file_msg(msg, sizeof msg, e, "class key", a.class_key);
+    }
     rc = e == UL_OK ? verify_run(cli, &a, a.class_key ? sk : NULL)
-                    : ul_cli_fail(cli, e, "verify: class key %s", a.class_key);
+                    : ul_cli_fail(cli, e, "verify: %s", msg);
     if (sk) {
         sodium_free(sk);
     }

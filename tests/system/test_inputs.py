@@ -101,7 +101,9 @@ def test_fifo_policy_key_and_class_key_are_refused(ictx, pub, tmp_path):
 def test_fifo_verify_inputs_are_refused(ictx, tmp_path):
     fifo = _fifo(tmp_path, "genesis.cbor")
     for args in (["--genesis", fifo, "--bundle", tmp_path / "none"],
-                 ["--genesis", ictx.node.genesis, "--bundle", fifo]):
+                 ["--genesis", ictx.node.genesis, "--bundle", fifo],
+                 ["--genesis", ictx.node.genesis, "--bundle", tmp_path / "none", "--class-key",
+                  fifo]):
         r = _run_bounded(ictx, "verify", *args, "--image", ictx.image(), "--hw", "hw-a")
         assert_rejected(r, "UL_E_IO")
         assert "%s: not a regular file (a FIFO)" % fifo in one_line(r), r
