@@ -1,6 +1,7 @@
 /* upledgerd: the consortium node daemon. Serves the query endpoint, executes submitted
  * transactions into blocks, and commits them; --dev runs the embedded single-validator chain. */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #define MAX_ROUND_TIMEOUT_MS (600 * 1000)
 #define REQUESTS_PER_TURN 64 /* queries served before consensus gets its turn (or UL_NODE_TURN_MS) */
 #define MAX_HEARTBEAT_MS (3600 * 1000)
+/* The project's version (the Makefile's pkg-config Version). */
+#define UPLEDGERD_VERSION "0.1.0"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -60,6 +63,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--heartbeat-ms N] [-v]\n"
                "       upledgerd --config FILE [--listen ENDPOINT] [-v]\n"
+               "       upledgerd --version\n"
                "\n"
                "Runs an upledger consortium node: agrees on blocks with the other validators\n"
                "(Tendermint BFT over nanomsg), stores them in DIR (LevelDB) and answers queries\n"
@@ -73,13 +77,16 @@ static void usage(FILE *f)
                "  --listen EP       endpoint to serve, e.g. tcp://127.0.0.1:7400\n"
                "  --heartbeat-ms N  empty block every N ms when idle (default %d)\n"
                "  -v, --verbose     log every block, heartbeats included\n"
+               "  --version         print the version and exit\n"
+               "Options take their value as --opt VALUE or --opt=VALUE.\n"
                "\n"
                "Config: {\"data\": DIR, \"genesis\": FILE, \"key\": FILE, \"listen\": EP,\n"
                "  \"p2p\": EP this validator binds for its peers,\n"
                "  \"peers\": [{\"p2p\": EP, \"rpc\": EP}, ...] the other nodes (\"tcp://LOCAL;REMOTE:PORT\"\n"
                "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
                "  serves queries, never votes), \"heartbeat_ms\": N, \"round_timeout_ms\": N (default %d)}\n"
-               "SIGINT/SIGTERM stop after the current step; committed blocks are durable.\n"
+               "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP is\n"
+               "ignored (logs go to stderr: no log file to reopen).\n"
                "The store is read in full at start: damage (UL_E_CORRUPT) stops the node with a\n"
                "repair instruction. A full disk (UL_E_NO_SPACE, in the log and `query status`)\n"
                "pauses commits, pool kept, until space returns.\n",
@@ -197,6 +204,48 @@ static bool load_config(options *o, const char *path)
     return ok;
 }
 
+enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_CONFIG, OPT_HEARTBEAT, OPT_VERSION };
+
+static const struct option long_opts[] = {
+    {"dev", no_argument, NULL, OPT_DEV},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option (getopt_long's code c, its value v). Returns false on a bad value (said). */
+static bool take_opt(options *o, int c, const char *v, char *listen, size_t lcap, long *hb)
+{
+    switch (c) {
+    case OPT_DEV:
+        o->dev = true;
+        return true;
+    case 'v':
+        o->verbose = true;
+        return true;
+    case OPT_DATA:
+        return copy_opt(o->data, sizeof o->data, v, "--data");
+    case OPT_LISTEN:
+        return copy_opt(listen, lcap, v, "--listen");
+    case OPT_CONFIG:
+        return load_config(o, v);
+    case OPT_HEARTBEAT:
+        if (!parse_long(v, 10, MAX_HEARTBEAT_MS, hb)) {
+            logf_("--heartbeat-ms wants a number of milliseconds in 10..%d, not '%s'",
+                  MAX_HEARTBEAT_MS, v);
+            return false;
+        }
+        return true;
+    default: /* '?': getopt_long said what was wrong */
+        return false;
+    }
+}
+
 static bool parse_args(options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
@@ -205,27 +254,21 @@ static bool parse_args(options *o, int argc, char **argv)
     snprintf(o->listen, sizeof o->listen, "%s", UL_P2P_DEFAULT_ENDPOINT);
     char listen[512] = "";
     long hb = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
+    int c;
+    opterr = 1;
+    while ((c = getopt_long(argc, argv, "+hv", long_opts, NULL)) != -1) {
+        if (c == 'h' || c == OPT_VERSION) {
+            c == 'h' ? usage(stdout) : (void)printf("upledgerd %s\n", UPLEDGERD_VERSION);
             exit(0);
-        } else if (!strcmp(a, "--dev")) {
-            o->dev = true;
-        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            o->verbose = true;
-        } else if (!strcmp(a, "--data") && copy_opt(o->data, sizeof o->data, v, a)) {
-            i++;
-        } else if (!strcmp(a, "--listen") && copy_opt(listen, sizeof listen, v, a)) {
-            i++;
-        } else if (!strcmp(a, "--config") && v && load_config(o, v)) {
-            i++;
-        } else if (!strcmp(a, "--heartbeat-ms") && parse_long(v, 10, MAX_HEARTBEAT_MS, &hb)) {
-            i++;
-        } else {
-            logf_("bad argument: %s (see --help)", a);
+        }
+        if (!take_opt(o, c, optarg, listen, sizeof listen, &hb)) {
+            logf_("bad arguments (see --help)");
             return false;
         }
+    }
+    if (optind < argc) {
+        logf_("unexpected argument: %s (see --help)", argv[optind]);
+        return false;
     }
     if (listen[0]) {
         memcpy(o->listen, listen, sizeof listen);
@@ -433,15 +476,17 @@ int main(int argc, char **argv)
     }
     n.verbose = o.verbose;
     ul_err e = ul_client_init();
+    /* The query endpoint is bound before anything is written: a node that cannot serve leaves
+     * a new data directory as it found it (not created at all). */
+    if (e == UL_OK && (e = ul_p2p_listen(&sock, o.listen)) != UL_OK) {
+        logf_("cannot listen on %s: %s", o.listen,
+              e == UL_E_EXISTS ? "address already in use" : "invalid endpoint");
+        goto out;
+    }
     if (e == UL_OK && o.dev && (e = dev_setup(&o)) != UL_OK) {
         logf_("dev setup in %s: %s", o.data, ul_err_str(e));
     }
     if (e != UL_OK || open_node(&n, &o) != UL_OK) {
-        goto out;
-    }
-    if ((e = ul_p2p_listen(&sock, o.listen)) != UL_OK) {
-        logf_("cannot listen on %s: %s", o.listen,
-              e == UL_E_EXISTS ? "address already in use" : "invalid endpoint");
         goto out;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -449,6 +494,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* logs go to stderr: there is no log file to reopen */
     char id[2 * UL_HASH_BYTES + 1];
     ul_hex_encode(id, ul_chain_id(n.chain), UL_HASH_BYTES);
     logf_("chain %.16s… at height %llu, release log size %llu; listening on %s", id,

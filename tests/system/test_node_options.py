@@ -1,0 +1,82 @@
+"""upledgerd's command line and process behaviour (issue 10, items 22, 23 and 26): options in both
+--opt VALUE and --opt=VALUE forms (getopt_long), --version, SIGHUP not fatal, and a node that
+cannot bind its query endpoint writing nothing into a new data directory."""
+import signal
+import socket
+import subprocess
+import time
+
+from conftest import UPLEDGERD, free_port, run_cli
+
+START_TIMEOUT = 10  # seconds for a node to answer `query status`
+
+
+def upledgerd(*args, timeout=10):
+    return subprocess.run([str(UPLEDGERD)] + [str(a) for a in args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def wait_ready(proc, ep):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and proc.poll() is None:
+        if run_cli(["query", "status"], node=ep, timeout_ms=300, timeout=5).rc == 0:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_version_and_help():
+    r = upledgerd("--version")
+    assert r.returncode == 0, r
+    assert r.stdout.startswith("upledgerd "), r.stdout
+    h = upledgerd("--help")
+    assert h.returncode == 0 and "--version" in h.stdout and "SIGHUP" in h.stdout, h.stdout
+
+
+def test_unknown_option_and_stray_argument_exit_2(tmp_path):
+    for args in (["--bogus"], ["--dev", "--data", tmp_path / "d", "extra"],
+                 ["--dev", "--data=%s" % (tmp_path / "d"), "--heartbeat-ms=1"]):
+        r = upledgerd(*args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stderr.strip(), args
+    assert not (tmp_path / "d").exists()
+
+
+def test_equals_form_and_sighup_do_not_stop_the_node(tmp_path):
+    ep = "tcp://127.0.0.1:%d" % free_port()
+    log = open(tmp_path / "node.log", "wb")
+    p = subprocess.Popen([str(UPLEDGERD), "--dev", "--data=%s" % (tmp_path / "data"),
+                          "--listen=%s" % ep, "--heartbeat-ms=3600000"],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                         start_new_session=True)
+    try:
+        assert wait_ready(p, ep), (tmp_path / "node.log").read_text()
+        p.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        assert p.poll() is None, "SIGHUP stopped upledgerd (rc %s)" % p.returncode
+        assert run_cli(["query", "status"], node=ep, timeout_ms=2000).rc == 0
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+        log.close()
+
+
+def test_busy_port_writes_nothing_into_a_new_data_dir(tmp_path):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    data = tmp_path / "new"
+    try:
+        r = upledgerd("--dev", "--data", data, "--listen", "tcp://127.0.0.1:%d" % port)
+    finally:
+        s.close()
+    assert r.returncode != 0, r
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "127.0.0.1:%d" % port in lines[0], r.stderr
+    assert "in use" in lines[0], r.stderr
+    assert not data.exists() or not any(data.iterdir()), sorted(data.iterdir())
