@@ -1,5 +1,6 @@
-/* Files written all or nothing and never over an existing one: keystores, class keys, a dev
- * genesis. A crash leaves either no file at path or the whole file, durable in its directory. */
+/* Files written all or nothing: new ones never over an existing one (keystores, class keys, a dev
+ * genesis), or one replaced whole (a validator's sign state). A crash leaves either the old file
+ * (or none) at path or the whole new one, durable in its directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -71,47 +72,57 @@ static ul_err fsync_parent(const char *path)
     return rc == 0 ? UL_OK : UL_E_IO;
 }
 
-ul_err ul_file_write_new(const char *path, const void *p, size_t len, int mode)
+/* Writes p to a new temporary file beside path (mode, fsynced). Out: its name in tmp. */
+static ul_err write_tmp(char tmp[PATH_MAX], const char *path, const void *p, size_t len, int mode)
 {
-    char tmp[PATH_MAX], tag[17];
+    char tag[17];
     uint8_t rnd[8];
-    bool made = false;
     ul_err e = UL_E_IO;
-    int fd;
-
     randombytes_buf(rnd, sizeof rnd);
     ul_hex_encode(tag, rnd, sizeof rnd);
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%s", path, tag) >= (int)sizeof tmp) {
+    if (snprintf(tmp, PATH_MAX, "%s.tmp-%s", path, tag) >= PATH_MAX) {
         return UL_E_ARG;
     }
     /* 0600 until complete: nobody else reads a file, a secret above all, half written. */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         return errno == ENAMETOOLONG ? UL_E_ARG : UL_E_IO;
     }
-    made = true;
     /* fchmod after writing: the umask could have taken bits away but never adds any. */
-    if (write_all(fd, p, len) != 0 || fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
-        goto out;
+    if (write_all(fd, p, len) == 0 && fchmod(fd, (mode_t)mode) == 0 && fsync(fd) == 0) {
+        e = UL_OK;
     }
     if (close(fd) != 0) {
-        fd = -1;
-        goto out;
+        e = UL_E_IO;
     }
-    fd = -1;
-    e = link_noreplace(tmp, path);
     if (e != UL_OK) {
-        goto out;
-    }
-    unlink(tmp); /* ENOENT after the renameat2 fallback; either way tmp is gone */
-    made = false;
-    e = fsync_parent(path);
-out:
-    if (fd >= 0) {
-        close(fd);
-    }
-    if (made) {
         unlink(tmp);
     }
     return e;
+}
+
+ul_err ul_file_write_new(const char *path, const void *p, size_t len, int mode)
+{
+    char tmp[PATH_MAX];
+    ul_err e = write_tmp(tmp, path, p, len, mode);
+    if (e != UL_OK) {
+        return e;
+    }
+    e = link_noreplace(tmp, path);
+    unlink(tmp); /* ENOENT after the renameat2 fallback; either way tmp is gone */
+    return e == UL_OK ? fsync_parent(path) : e;
+}
+
+ul_err ul_file_replace(const char *path, const void *p, size_t len, int mode)
+{
+    char tmp[PATH_MAX];
+    ul_err e = write_tmp(tmp, path, p, len, mode);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return UL_E_IO;
+    }
+    return fsync_parent(path);
 }

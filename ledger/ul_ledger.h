@@ -539,5 +539,32 @@ ul_err ul_hex_decode(uint8_t *out, size_t n, const char *hex);
  * Returns: UL_OK; UL_E_EXISTS when path exists (it is left alone); UL_E_ARG for a path too long;
  * UL_E_IO. */
 ul_err ul_file_write_new(const char *path, const void *p, size_t len, int mode);
+/* Replaces (or creates) the file at path with p[0..len) and mode, all or nothing: a temporary
+ * file beside it, fsync, rename over path, fsync of the directory. On return UL_OK the new
+ * content is durable; on any error path holds what it held before. Returns: UL_OK; UL_E_ARG for
+ * a path too long; UL_E_IO. */
+ul_err ul_file_replace(const char *path, const void *p, size_t len, int mode);
+
+/* ==== Sign state: a validator's double-sign guard, in its own file beside its key ==== */
+
+/* The sign state of the key at key_path: "KEY.sign-state". Returns UL_E_ARG when it does not
+ * fit cap bytes. */
+ul_err ul_signstate_path(char *out, size_t cap, const char *key_path);
+/* Reads and decodes the sign state at path; it must belong to pubkey.
+ * Returns: UL_OK; UL_E_NOT_FOUND when there is no file; UL_E_SIGN_STATE when the file is not a
+ * sign state (does not decode, too large) or is another key's; UL_E_IO. */
+ul_err ul_signstate_load(ul_sign_state *out, const char *path,
+                        const uint8_t pubkey[UL_PUBKEY_BYTES]);
+/* Writes st at path (ul_file_replace, mode 0600): durable on return UL_OK. */
+ul_err ul_signstate_save(const char *path, const ul_sign_state *st);
+/* Whether (height, round, step) comes strictly after the last signature of st. */
+bool ul_signstate_after(const ul_sign_state *st, uint64_t height, uint64_t round, uint64_t step);
+/* Records a signature at (height, round, step) in st and in its file, before the signature may
+ * be released: lock_hash (NULL: none) is the block precommitted, which becomes the lock; a
+ * signature at a new height drops the old height's lock.
+ * Returns: UL_OK (the file holds the new state); UL_E_SIGN_STATE when the step is not after the
+ * last (nothing written); the write's error (st unchanged). */
+ul_err ul_signstate_advance(ul_sign_state *st, const char *path, uint64_t height, uint64_t round,
+                            uint64_t step, const uint8_t *lock_hash);
 
 #endif

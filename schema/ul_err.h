@@ -88,6 +88,7 @@
     X(UL_E_READ_ONLY, 75, "this node takes no transactions (an observer, or not a validator)")     \
     X(UL_E_TX_ROOT, 76, "block's transactions do not match its header's tx root")                  \
     X(UL_E_NO_SPACE, 77, "no space left on device")                                                \
+    X(UL_E_SIGN_STATE, 78, "validator sign state is missing, corrupt or behind: not signing")      \
     X(UL_E_KEY_PERMS, 79, "private key file is readable by others")                                \
     X(UL_E_DEP_CYCLE, 80, "dependencies form a cycle")                                             \
     X(UL_E_FUTURE, 81, "header time is ahead of the device clock")

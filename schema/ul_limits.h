@@ -192,6 +192,9 @@
 #define UL_MAX_REJECTED_KEPT 4096
 /* Bytes of an encoded vote (type, height, round, hash, time): well under this. */
 #define UL_MAX_VOTE_BYTES 128
+/* A validator's sign state file (ul_sign_state): a key, four integers and a lock hash come to
+ * under 110 bytes; a file larger than this is not one, and is refused before it is decoded. */
+#define UL_MAX_SIGN_STATE_BYTES 256
 
 _Static_assert(UL_MAX_TX_BYTES > UL_MAX_RECORD_BYTES + UL_MAX_SIGS * 100,
                "a transaction holds a full record and all its signatures");

@@ -423,6 +423,36 @@ ul_err ul_schema_evidence_encode(uint8_t *out, size_t cap, size_t *out_len,
                                  const ul_evidence *v);
 ul_err ul_schema_evidence_decode(ul_evidence *out, const uint8_t *in, size_t len);
 
+/* What a validator signs, in the order it may sign them at one height and round. */
+typedef enum {
+    UL_SIGN_NONE = 0,
+    UL_SIGN_PROPOSAL = 1,
+    UL_SIGN_PREVOTE = 2,
+    UL_SIGN_PRECOMMIT = 3,
+} ul_sign_step;
+
+/* A validator's sign state: the last (height, round, step) its key signed, and the block it is
+ * locked on at that height (the one it precommitted). upledgerd keeps it in its own file beside
+ * the key, never in the chain database (node/README). CBOR map: 1 pubkey bstr(32) (the key it
+ * belongs to), 2 height uint, 3 round uint (<= 2^32-1), 4 step uint (ul_sign_step), and, for a
+ * lock, 5 lock round uint (<= round) and 6 lock hash bstr(32), both or neither. Height 0 is "no
+ * signature yet": round 0, step 0, no lock; step 0 only at height 0. Anything else is
+ * UL_E_SCHEMA_FIELD. At most UL_MAX_SIGN_STATE_BYTES. */
+typedef struct {
+    uint8_t pubkey[UL_PUBKEY_BYTES];
+    uint64_t height;
+    uint64_t round;
+    uint64_t step;
+    bool has_lock;
+    uint64_t lock_round;
+    bool has_lock_hash; /* equals has_lock in a valid state */
+    uint8_t lock_hash[UL_HASH_BYTES];
+} ul_sign_state;
+
+ul_err ul_schema_sign_state_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                   const ul_sign_state *st);
+ul_err ul_schema_sign_state_decode(ul_sign_state *out, const uint8_t *in, size_t len);
+
 /* ---- Block ---------------------------------------------------------------------------------- */
 
 /* CBOR map: 1 header (embedded map), 2 txs [* signed tx] (embedded maps).

@@ -1,0 +1,108 @@
+/* A validator's sign state file (ul_sign_state, CBOR, beside its key): the guard against signing
+ * twice at one height, round and step. It lives outside the chain database so that no rollback
+ * or wipe of the store can take it back, and is written durably before each signature leaves. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ul_ledger.h"
+
+#define SUFFIX ".sign-state"
+
+ul_err ul_signstate_path(char *out, size_t cap, const char *key_path)
+{
+    size_t n = strlen(key_path);
+    if (n + sizeof SUFFIX > cap) {
+        return UL_E_ARG;
+    }
+    memcpy(out, key_path, n);
+    memcpy(out + n, SUFFIX, sizeof SUFFIX);
+    return UL_OK;
+}
+
+/* Reads at most cap bytes of the regular file at path. Out: *len. UL_E_LIMIT when larger. */
+static ul_err read_small(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        return errno == ENOENT ? UL_E_NOT_FOUND : UL_E_IO;
+    }
+    struct stat st;
+    ul_err e = UL_OK;
+    ssize_t r = 0;
+    if (fstat(fd, &st) != 0) {
+        e = UL_E_IO;
+    } else if (!S_ISREG(st.st_mode) || st.st_size > (off_t)cap) {
+        e = S_ISREG(st.st_mode) ? UL_E_LIMIT : UL_E_IO;
+    } else {
+        do {
+            r = read(fd, buf, cap);
+        } while (r < 0 && errno == EINTR);
+        e = r < 0 ? UL_E_IO : UL_OK;
+    }
+    close(fd);
+    *len = r > 0 ? (size_t)r : 0;
+    return e;
+}
+
+ul_err ul_signstate_load(ul_sign_state *out, const char *path,
+                         const uint8_t pubkey[UL_PUBKEY_BYTES])
+{
+    uint8_t buf[UL_MAX_SIGN_STATE_BYTES];
+    size_t len;
+    ul_err e = read_small(path, buf, sizeof buf, &len);
+    if (e == UL_E_LIMIT) {
+        return UL_E_SIGN_STATE;
+    }
+    if (e != UL_OK) {
+        return e;
+    }
+    if (ul_schema_sign_state_decode(out, buf, len) != UL_OK ||
+        memcmp(out->pubkey, pubkey, UL_PUBKEY_BYTES) != 0) {
+        return UL_E_SIGN_STATE;
+    }
+    return UL_OK;
+}
+
+ul_err ul_signstate_save(const char *path, const ul_sign_state *st)
+{
+    uint8_t buf[UL_MAX_SIGN_STATE_BYTES];
+    size_t len;
+    ul_err e = ul_schema_sign_state_encode(buf, sizeof buf, &len, st);
+    return e != UL_OK ? e : ul_file_replace(path, buf, len, 0600);
+}
+
+bool ul_signstate_after(const ul_sign_state *st, uint64_t height, uint64_t round, uint64_t step)
+{
+    if (height != st->height) {
+        return height > st->height;
+    }
+    return round != st->round ? round > st->round : step > st->step;
+}
+
+ul_err ul_signstate_advance(ul_sign_state *st, const char *path, uint64_t height, uint64_t round,
+                            uint64_t step, const uint8_t *lock_hash)
+{
+    if (height == 0 || step == UL_SIGN_NONE || !ul_signstate_after(st, height, round, step)) {
+        return UL_E_SIGN_STATE;
+    }
+    ul_sign_state next = *st;
+    next.height = height;
+    next.round = round;
+    next.step = step;
+    if (height != st->height) {
+        next.has_lock = next.has_lock_hash = false;
+    }
+    if (lock_hash) {
+        next.has_lock = next.has_lock_hash = true;
+        next.lock_round = round;
+        memcpy(next.lock_hash, lock_hash, UL_HASH_BYTES);
+    }
+    ul_err e = ul_signstate_save(path, &next);
+    if (e == UL_OK) {
+        *st = next;
+    }
+    return e;
+}
