@@ -107,19 +107,58 @@ static int show_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], const char
     return 0;
 }
 
-/* The node's storage condition (status keys 12 and 13, present only when not sound):
+/* The node's storage condition (status keys 20 and 21, present only when not sound):
  * {"ok": true}, or {"ok": false, "error": NAME, "code": N, "message": ..., "detail": ...}. */
 static json_t *storage_json(const ul_msg *r)
 {
     uint64_t code;
     ul_span text = {(const uint8_t *)"", 0};
-    if (ul_msg_get_uint(r, 12, &code) != UL_OK || code == UL_OK) {
+    if (ul_msg_get_uint(r, 20, &code) != UL_OK || code == UL_OK) {
         return json_pack("{s:b}", "ok", 1);
     }
-    (void)ul_msg_get_text(r, 13, &text);
+    (void)ul_msg_get_text(r, 21, &text);
     return json_pack("{s:b,s:s,s:I,s:s,s:s%}", "ok", 0, "error", ul_err_name((ul_err)code),
                      "code", (json_int_t)code, "message", ul_err_str((ul_err)code), "detail",
                      (const char *)text.ptr, text.len);
+}
+
+/* A validator's sign state in a STATUS reply (keys 12..17), or NULL for a node that does not
+ * sign. "state" is "ok" or "refused" (with the reason's code and, while it waits for the network,
+ * the height it waits to see committed). */
+static json_t *sign_status_json(const ul_msg *r)
+{
+    static const char *const steps[] = {"none", "proposal", "prevote", "precommit"};
+    uint64_t v[6];
+    for (uint64_t k = 0; k < 6; k++) {
+        if (ul_msg_get_uint(r, 12 + k, &v[k]) != UL_OK) {
+            return NULL;
+        }
+    }
+    json_t *o = json_pack("{s:I,s:I,s:I,s:s,s:s,s:I}", "height", (json_int_t)v[0], "round",
+                          (json_int_t)v[1], "step", (json_int_t)v[2], "step_name",
+                          v[2] < 4 ? steps[v[2]] : "?", "state", v[3] ? "refused" : "ok",
+                          "signed_since_start", (json_int_t)v[5]);
+    if (o && v[3]) {
+        json_object_set_new(o, "error", json_string(ul_err_name((ul_err)v[3])));
+        json_object_set_new(o, "until_height", json_integer((json_int_t)v[4]));
+    }
+    return o;
+}
+
+static void print_sign_status(const json_t *s)
+{
+    json_int_t until = json_integer_value(json_object_get(s, "until_height"));
+    printf("  signing     %s; last signed height %lld round %lld %s\n",
+           strcmp(json_string_value(json_object_get(s, "state")), "ok")
+               ? (until ? "REFUSED until the network commits past its height"
+                        : "REFUSED: sign state lost (see upledgerd --reset-sign-state)")
+               : "yes",
+           (long long)json_integer_value(json_object_get(s, "height")),
+           (long long)json_integer_value(json_object_get(s, "round")),
+           json_string_value(json_object_get(s, "step_name")));
+    if (until) {
+        printf("              (it signs again once height %lld is committed)\n", (long long)until);
+    }
 }
 
 static int q_status(ul_cli *cli)
@@ -151,6 +190,10 @@ static int q_status(ul_cli *cli)
         json_object_set_new(o, "head", ul_cli_header_json(&hd, hash));
     }
     json_object_set_new(o, "storage", storage_json(&c.r));
+    json_t *sign = sign_status_json(&c.r);
+    if (sign) {
+        json_object_set_new(o, "signing", sign);
+    }
     ul_p2p_free(c.buf);
     if (cli->json) {
         ul_cli_print_json(o);
@@ -162,6 +205,9 @@ static int q_status(ul_cli *cli)
            cli->node, json_string_value(json_object_get(o, "chain_id")), (unsigned long long)h,
            head ? ", head " : "", head ? json_string_value(json_object_get(head, "hash")) : "",
            (unsigned long long)logsz, (unsigned long long)pending);
+    if (sign) {
+        print_sign_status(sign);
+    }
     if (json_is_true(json_object_get(st, "ok"))) {
         printf("  storage     ok\n");
     } else {

@@ -24,13 +24,21 @@
 #define FLUSH_MS 2          /* queued peer messages are retried this often */
 #define STALL_RETRY_MS 500  /* a store whose writes failed (a full disk) is retried this often */
 
-/* Ordering of what a validator signs at one height and round; persisted before sending so a
- * restarted node never signs a second, different message (no amnesia equivocation). */
-enum { SIGN_PROPOSAL = 1, SIGN_PREVOTE = 2, SIGN_PRECOMMIT = 3 };
+/* What a validator signs, in order at one height and round (ul_sign_step). Before a signature
+ * leaves, its (height, round, step) and lock are in the sign state file beside the key
+ * (ledger/signstate.c), so a restarted node never signs a second, different message (no amnesia
+ * equivocation), whatever happened to its database. */
+enum {
+    SIGN_PROPOSAL = UL_SIGN_PROPOSAL,
+    SIGN_PREVOTE = UL_SIGN_PREVOTE,
+    SIGN_PRECOMMIT = UL_SIGN_PRECOMMIT
+};
+/* Where nodes before the sign state file kept the last signature (height 8, round 4, step 1):
+ * taken into the file once, then deleted. */
 static const uint8_t META_LASTSIGN[] = "Mlastsign";
-/* The value a validator precommitted (height 8, round 4, hash 32, block length 4, block, last
- * commit length 4, last commit), written with the precommit's last-sign record: a restarted
- * validator resumes locked on it, with the block to propose it again (ul_bft_resume). */
+/* The block a validator precommitted (height 8, round 4, hash 32, block length 4, block, last
+ * commit length 4, last commit), written before the precommit: a restarted validator locked on
+ * it (the sign state's lock) proposes it again (ul_bft_resume). Without it, it stays locked. */
 static const uint8_t META_LOCK[] = "Mlock";
 
 typedef struct {
@@ -117,7 +125,14 @@ struct ul_cons {
     uint64_t next_resend, next_status, next_sync;
     uint32_t resends; /* of this height */
     bool want_sync;
-    uint64_t last_sign[3]; /* height, round, step of the last signature */
+    ul_sign_state sign;    /* the last signature (mirrors the sign state file) */
+    const char *sign_path; /* that file: cfg.sign_state */
+    uint64_t signed_count; /* signatures since this start (STATUS) */
+    /* The file was missing while the key exists: this key may have signed up to the network's
+     * head + 1, so it signs nothing until it has synced (sign_floor_known) and then only above
+     * sign_floor (that head + 1). */
+    bool sign_missing, sign_floor_known;
+    uint64_t sign_floor;
     /* A lone node (no peers) whose key cannot make a quorum: UL_E_QUORUM (too little power) or
      * UL_E_VALIDATOR (not in the set). It makes no blocks and refuses transactions with it. */
     ul_err alone;
@@ -370,54 +385,123 @@ static void pool_remove_block(ul_cons *s, const uint8_t *block, size_t blen)
 
 /* ---- signing -------------------------------------------------------------------------------- */
 
-static void lastsign_load(ul_node *n)
-{
-    uint8_t v[8 + 4 + 1];
-    ul_cons *s = C(n);
-    if (ul_store_get_fixed(ul_chain_store(n->chain), META_LASTSIGN, sizeof META_LASTSIGN - 1, v,
-                           sizeof v) == UL_OK) {
-        s->last_sign[0] = ul_be64_get(v);
-        s->last_sign[1] = ul_be32_get(v + 8);
-        s->last_sign[2] = v[12];
-    }
-}
-
-/* Allows and records (synced) a signature at (height, round, step) above the last one; lock
- * (may be NULL) is written in the same batch. */
-static bool may_sign_lock(ul_node *n, uint64_t height, uint32_t round, uint32_t step,
-                          const uint8_t *lock, size_t lock_len)
+/* A node whose data directory predates the sign state file: its last signature, and the lock
+ * of that height, from the chain database into the file; then the old record goes. */
+static ul_err sign_migrate(ul_node *n, const uint8_t v[13])
 {
     ul_cons *s = C(n);
-    uint64_t *l = s->last_sign;
-    if (height < l[0] || (height == l[0] && (round < l[1] || (round == l[1] && step <= l[2])))) {
-        return false;
+    uint8_t *lock = NULL;
+    size_t len;
+    s->sign.height = ul_be64_get(v);
+    s->sign.round = ul_be32_get(v + 8);
+    s->sign.step = v[12];
+    if (ul_store_get(ul_chain_store(n->chain), META_LOCK, sizeof META_LOCK - 1, &lock, &len) ==
+            UL_OK &&
+        len >= 8 + 4 + UL_HASH_BYTES && ul_be64_get(lock) == s->sign.height) {
+        s->sign.has_lock = s->sign.has_lock_hash = true;
+        s->sign.lock_round = ul_be32_get(lock + 8);
+        memcpy(s->sign.lock_hash, lock + 12, UL_HASH_BYTES);
     }
-    uint8_t v[8 + 4 + 1];
-    ul_be64_put(v, height);
-    ul_be32_put(v + 8, round);
-    v[12] = (uint8_t)step;
-    ul_batch *b = ul_batch_create();
-    ul_err e = b ? UL_OK : UL_E_NOMEM;
-    if (e == UL_OK) {
-        ul_batch_put(b, META_LASTSIGN, sizeof META_LASTSIGN - 1, v, sizeof v);
-        if (lock) {
-            ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, lock, lock_len);
-        }
+    free(lock);
+    ul_err e = ul_signstate_save(s->sign_path, &s->sign);
+    ul_batch *b = e == UL_OK ? ul_batch_create() : NULL;
+    if (e == UL_OK && b) {
+        ul_batch_delete(b, META_LASTSIGN, sizeof META_LASTSIGN - 1);
         e = ul_store_write(ul_chain_store(n->chain), b, true);
     }
     ul_batch_destroy(b);
-    if (e != UL_OK) {
-        ul_node_log("cannot record a signature at height %llu: %s; not signing",
-                    (unsigned long long)height, ul_err_str(e));
+    if (e == UL_OK) {
+        ul_node_log("sign state: moved from the chain database into %s (height %llu)",
+                    s->sign_path, (unsigned long long)s->sign.height);
+    }
+    return e;
+}
+
+/* Loads the sign state: the file, or the old record once, or (neither) refusal to sign until
+ * synced. A damaged or foreign file stops the node: only its operator can judge it. */
+static ul_err sign_open(ul_node *n)
+{
+    ul_cons *s = C(n);
+    uint8_t v[8 + 4 + 1];
+    if (!n->key || s->cfg.observer) {
+        return UL_OK;
+    }
+    s->sign_path = s->cfg.sign_state;
+    ul_err e = ul_signstate_load(&s->sign, s->sign_path, ul_key_pubkey(n->key));
+    if (e != UL_E_NOT_FOUND) {
+        if (e != UL_OK) {
+            ul_node_log("sign state %s: %s (%s); not starting: restore it, or run upledgerd "
+                        "--reset-sign-state once this key cannot have signed above the chain's "
+                        "head",
+                        s->sign_path, ul_err_str(e), ul_err_name(e));
+        }
+        return e;
+    }
+    memset(&s->sign, 0, sizeof s->sign);
+    memcpy(s->sign.pubkey, ul_key_pubkey(n->key), UL_PUBKEY_BYTES);
+    if (ul_store_get_fixed(ul_chain_store(n->chain), META_LASTSIGN, sizeof META_LASTSIGN - 1, v,
+                           sizeof v) == UL_OK) {
+        return sign_migrate(n, v);
+    }
+    s->sign_missing = true;
+    ul_node_log("sign state %s is missing while the key exists: not signing (%s) until this node "
+                "has synced past the network's head%s",
+                s->sign_path, ul_err_name(UL_E_SIGN_STATE),
+                s->cfg.n_peers ? "" : " (a node without peers never does: restore the file, or "
+                                      "run upledgerd --reset-sign-state)");
+    return UL_OK;
+}
+
+/* Whether a node that lost its sign state may sign at height now. */
+static bool sign_floor_passed(ul_node *n, uint64_t height)
+{
+    ul_cons *s = C(n);
+    if (!s->sign_missing) {
+        return true;
+    }
+    if (!s->sign_floor_known || height <= s->sign_floor) {
         return false;
     }
-    l[0] = height, l[1] = round, l[2] = step;
+    s->sign_missing = false;
+    ul_node_log("sign state: synced past height %llu; signing again from height %llu",
+                (unsigned long long)s->sign_floor, (unsigned long long)height);
+    return true;
+}
+
+/* Allows and records a signature at (height, round, step) after the last one: the sign state
+ * file is durable before this returns true. lock_hash (NULL: none) is the block a precommit is
+ * for; lock (may be NULL) its record for re-proposing, written to the database first. */
+static bool may_sign_lock(ul_node *n, uint64_t height, uint32_t round, uint32_t step,
+                          const uint8_t *lock_hash, const uint8_t *lock, size_t lock_len)
+{
+    ul_cons *s = C(n);
+    if (!ul_signstate_after(&s->sign, height, round, step) || !sign_floor_passed(n, height)) {
+        return false;
+    }
+    ul_err e = UL_OK;
+    ul_batch *b = lock ? ul_batch_create() : NULL;
+    if (lock && !b) {
+        e = UL_E_NOMEM;
+    } else if (lock) { /* not synced: losing it costs re-proposing, never safety */
+        ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, lock, lock_len);
+        e = ul_store_write(ul_chain_store(n->chain), b, false);
+    }
+    ul_batch_destroy(b);
+    if (e == UL_OK) {
+        e = ul_signstate_advance(&s->sign, s->sign_path, height, round, step, lock_hash);
+    }
+    if (e != UL_OK) {
+        ul_node_log("cannot record a signature at height %llu in %s: %s; not signing",
+                    (unsigned long long)height, s->sign_path, ul_err_str(e));
+        return false;
+    }
+    s->signed_count++;
     return true;
 }
 
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
 {
-    return may_sign_lock(n, height, round, step, NULL, 0);
+    return may_sign_lock(n, height, round, step, NULL, NULL, 0);
 }
 
 /* ---- held votes and proposals --------------------------------------------------------------- */
@@ -717,6 +801,7 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
               (!p || lock) && /* a precommit is signed only once its lock is recorded */
               may_sign_lock(n, a->height, a->round,
                             a->vote_type == UL_VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
+                            a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? a->value : NULL,
                             lock, lock_len) &&
               ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) == UL_OK;
     free(lock);
@@ -940,15 +1025,16 @@ static ul_err load_set(ul_node *n)
 static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
                            const uint8_t *p, size_t len, const ul_span *attach);
 
-/* Reads the lock a restarted validator recorded for height h. Returns: true with the held
- * proposal made from it, its round and hash. */
-static bool load_lock(ul_node *n, uint64_t h, int32_t *round, uint8_t hash[UL_HASH_BYTES])
+/* Holds the block of the sign state's lock again (round, hash at height h) from the database's
+ * lock record, when that record is the same lock. Returns: whether it is held. */
+static bool load_lock(ul_node *n, uint64_t h, uint32_t round, const uint8_t hash[UL_HASH_BYTES])
 {
     uint8_t *v = NULL;
     size_t len, blen, lclen;
     bool ok = ul_store_get(ul_chain_store(n->chain), META_LOCK, sizeof META_LOCK - 1, &v,
                            &len) == UL_OK &&
-              len >= 8 + 4 + UL_HASH_BYTES + 4 + 4 && ul_be64_get(v) == h;
+              len >= 8 + 4 + UL_HASH_BYTES + 4 + 4 && ul_be64_get(v) == h &&
+              ul_be32_get(v + 8) == round && memcmp(v + 12, hash, UL_HASH_BYTES) == 0;
     if (ok) {
         blen = ul_be32_get(v + 8 + 4 + UL_HASH_BYTES);
         ok = blen <= len - (8 + 4 + UL_HASH_BYTES + 4 + 4);
@@ -956,11 +1042,9 @@ static bool load_lock(ul_node *n, uint64_t h, int32_t *round, uint8_t hash[UL_HA
     if (ok) {
         const uint8_t *b = v + 8 + 4 + UL_HASH_BYTES + 4;
         lclen = ul_be32_get(b + blen);
-        ok = lclen == len - (8 + 4 + UL_HASH_BYTES + 4 + blen + 4);
-        *round = (int32_t)ul_be32_get(v + 8);
-        memcpy(hash, v + 12, UL_HASH_BYTES);
-        ok = ok && prop_hold(C(n), (uint32_t)*round, -1, hash, (ul_span){b, blen},
-                             (ul_span){b + blen + 4, lclen}) != NULL;
+        ok = lclen == len - (8 + 4 + UL_HASH_BYTES + 4 + blen + 4) &&
+             prop_hold(C(n), round, -1, hash, (ul_span){b, blen},
+                       (ul_span){b + blen + 4, lclen}) != NULL;
     }
     free(v);
     return ok;
@@ -972,19 +1056,21 @@ static ul_err begin_height(ul_node *n)
 {
     ul_cons *s = C(n);
     uint64_t h = next_height(n);
-    if (s->self < 0 || s->last_sign[0] != h) {
+    const ul_sign_state *st = &s->sign;
+    if (s->self < 0 || st->height != h) {
         return ul_bft_start(&s->bft, &s->acts, h, &s->set, &s->rot, s->self, NULL);
     }
-    uint32_t round = (uint32_t)s->last_sign[1] + 1;
-    int32_t lround = -1;
-    uint8_t hash[UL_HASH_BYTES];
-    bool locked = load_lock(n, h, &lround, hash) && (uint32_t)lround < round;
+    uint32_t round = (uint32_t)st->round + 1;
+    bool locked = st->has_lock && st->lock_round < round;
+    bool held = locked && load_lock(n, h, (uint32_t)st->lock_round, st->lock_hash);
+    const char *lock_note = !locked ? ""
+                            : held  ? ", locked on its precommitted block"
+                                    : ", locked on its precommitted block (not held: not proposed)";
     ul_node_log("resuming height %llu at round %u%s (this validator signed in round %llu before "
                 "it stopped)",
-                (unsigned long long)h, round, locked ? ", locked on its precommitted block" : "",
-                (unsigned long long)s->last_sign[1]);
+                (unsigned long long)h, round, lock_note, (unsigned long long)st->round);
     return ul_bft_resume(&s->bft, &s->acts, h, &s->set, &s->rot, s->self, round,
-                         locked ? lround : -1, locked ? hash : NULL);
+                         locked ? (int32_t)st->lock_round : -1, locked ? st->lock_hash : NULL);
 }
 
 static void start_height(ul_node *n)
@@ -1327,10 +1413,27 @@ static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadli
     return UL_OK;
 }
 
+/* A node that lost its sign state learns the network's head: a sync pass in which some peer
+ * answered and none is above us. Its signatures could reach one height above that head. */
+static void sign_floor_learn(ul_node *n, bool answered, bool behind)
+{
+    ul_cons *s = C(n);
+    if (!s->sign_missing || s->sign_floor_known || !answered || behind) {
+        return;
+    }
+    s->sign_floor_known = true;
+    s->sign_floor = ul_chain_height(n->chain) + 1;
+    ul_node_log("sign state: caught up with the network at height %llu; signing from height %llu "
+                "on (this key may have signed up to height %llu before it lost its sign state)",
+                (unsigned long long)ul_chain_height(n->chain),
+                (unsigned long long)s->sign_floor + 1, (unsigned long long)s->sign_floor);
+}
+
 static void sync_now(ul_node *n, uint64_t now)
 {
     ul_cons *s = C(n);
     uint64_t before = ul_chain_height(n->chain), deadline = now + SYNC_BUDGET_MS;
+    bool answered = false, behind = false;
     ul_chain_discard(n->chain);
     pool_unmark_pending(s);
     for (size_t i = 0; i < s->cfg.n_peers; i++) {
@@ -1347,10 +1450,12 @@ static void sync_now(ul_node *n, uint64_t now)
             e = ul_msg_get_uint(&rep, 1, &their);
         }
         ul_p2p_free(buf);
+        answered = answered || e == UL_OK;
         if (e != UL_OK || their <= ul_chain_height(n->chain)) {
             continue;
         }
         e = sync_from(n, i, their, deadline);
+        behind = behind || ul_chain_height(n->chain) < their;
         if (e != UL_OK) {
             ul_node_log("block sync from %s stopped at height %llu: %s (%s)", s->cfg.peer_rpc[i],
                         (unsigned long long)ul_chain_height(n->chain), ul_err_str(e),
@@ -1370,6 +1475,7 @@ static void sync_now(ul_node *n, uint64_t now)
         (void)load_set(n);
     }
     s->want_sync = ul_chain_height(n->chain) != before; /* keep going while it moves */
+    sign_floor_learn(n, answered, behind || s->want_sync);
 }
 
 /* ---- the loop's entry points ---------------------------------------------------------------- */
@@ -1548,10 +1654,15 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
         (s->peer_height > mine && now > s->last_commit_ms + (uint64_t)s->cfg.round_timeout_ms)) {
         s->want_sync = true;
     }
-    if (s->cfg.n_peers && (s->cfg.observer || s->want_sync) && now >= s->next_sync) {
+    /* A node that lost its sign state polls its peers until it knows the network's head. */
+    bool learning = s->sign_missing && !s->sign_floor_known;
+    if (s->cfg.n_peers && (s->cfg.observer || s->want_sync || learning) && now >= s->next_sync) {
         sync_now(n, now);
         s->next_sync = now + (s->want_sync ? 0 : SYNC_POLL_MS);
         now = ul_node_now_ms();
+    }
+    if (learning) {
+        at_most(next_ms, now, s->next_sync);
     }
     if (s->cfg.n_peers && s->cfg.observer) {
         at_most(next_ms, now, s->next_sync);
@@ -1637,6 +1748,19 @@ void ul_cons_figures(const ul_node *n, uint64_t *pooled_n, uint64_t *round, ul_p
     }
 }
 
+bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, uint64_t *until)
+{
+    const ul_cons *s = C(n);
+    if (!n->key || s->cfg.observer) {
+        return false;
+    }
+    last[0] = s->sign.height, last[1] = s->sign.round, last[2] = s->sign.step;
+    last[3] = s->signed_count;
+    *refusing = s->sign_missing ? UL_E_SIGN_STATE : UL_OK;
+    *until = s->sign_missing && s->sign_floor_known ? s->sign_floor : 0;
+    return true;
+}
+
 void ul_cons_finish(ul_node *n)
 {
     ul_cons *s = C(n);
@@ -1685,7 +1809,9 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
     if (e != UL_OK) {
         return e;
     }
-    lastsign_load(n);
+    if ((e = sign_open(n)) != UL_OK) {
+        return e;
+    }
     if (cfg->p2p[0] || (cfg->n_peers && !cfg->observer)) {
         const char *peers[UL_MAX_PEERS];
         for (size_t i = 0; i < cfg->n_peers; i++) {

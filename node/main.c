@@ -56,6 +56,7 @@ typedef struct {
     char key[4096];
     bool dev;
     bool verbose;
+    bool reset_sign_state;
     ul_node_cfg net;
 } options;
 
@@ -63,6 +64,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--heartbeat-ms N] [-v]\n"
                "       upledgerd --config FILE [--listen ENDPOINT] [-v]\n"
+               "       upledgerd (--dev --data DIR | --config FILE) --reset-sign-state\n"
                "       upledgerd --version\n"
                "\n"
                "Runs an upledger consortium node: agrees on blocks with the other validators\n"
@@ -77,6 +79,9 @@ static void usage(FILE *f)
                "  --listen EP       endpoint to serve, e.g. tcp://127.0.0.1:7400\n"
                "  --heartbeat-ms N  empty block every N ms when idle (default %d)\n"
                "  -v, --verbose     log every block, heartbeats included\n"
+               "  --reset-sign-state  write a fresh sign state beside the validator key\n"
+               "                    (KEY.sign-state) and exit: only for a key that cannot have\n"
+               "                    signed above the chain's head (a new key or network; README)\n"
                "  --version         print the version and exit\n"
                "Options take their value as --opt VALUE or --opt=VALUE.\n"
                "\n"
@@ -204,7 +209,7 @@ static bool load_config(options *o, const char *path)
     return ok;
 }
 
-enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_CONFIG, OPT_HEARTBEAT, OPT_VERSION };
+enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_CONFIG, OPT_HEARTBEAT, OPT_VERSION, OPT_RESET };
 
 static const struct option long_opts[] = {
     {"dev", no_argument, NULL, OPT_DEV},
@@ -212,6 +217,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
+    {"reset-sign-state", no_argument, NULL, OPT_RESET},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -227,6 +233,9 @@ static bool take_opt(options *o, int c, const char *v, char *listen, size_t lcap
         return true;
     case 'v':
         o->verbose = true;
+        return true;
+    case OPT_RESET:
+        o->reset_sign_state = true;
         return true;
     case OPT_DATA:
         return copy_opt(o->data, sizeof o->data, v, "--data");
@@ -306,8 +315,6 @@ static ul_err read_file(const char *path, uint8_t **out, size_t *len, size_t max
  * genesis. Later starts reuse both. */
 static ul_err dev_setup(options *o)
 {
-    snprintf(o->key, sizeof o->key, "%s/validator.key", o->data);
-    snprintf(o->genesis, sizeof o->genesis, "%s/genesis.cbor", o->data);
     if (mkdir(o->data, 0700) != 0 && errno != EEXIST) {
         return UL_E_IO;
     }
@@ -317,8 +324,11 @@ static ul_err dev_setup(options *o)
     }
     ul_key *k = NULL;
     ul_err e = ul_key_generate(&k);
+    ul_sign_state fresh = {0}; /* a new key has signed nothing (and an old one is not replaced) */
     if (e == UL_OK && (e = ul_key_save(k, o->key, NULL)) == UL_OK) {
         logf_("dev chain: created %s (UNENCRYPTED: for a dev chain only)", o->key);
+        memcpy(fresh.pubkey, ul_key_pubkey(k), UL_PUBKEY_BYTES);
+        e = ul_signstate_save(o->net.sign_state, &fresh);
     }
     if (e != UL_OK) {
         ul_key_destroy(k);
@@ -366,21 +376,66 @@ static ul_err open_chain(ul_node *n, const char *db, const uint8_t *genesis, siz
     return e;
 }
 
+/* The key, genesis (--dev) and sign state paths. */
+static bool set_paths(options *o)
+{
+    if (o->dev) {
+        snprintf(o->key, sizeof o->key, "%s/validator.key", o->data);
+        snprintf(o->genesis, sizeof o->genesis, "%s/genesis.cbor", o->data);
+    }
+    if (o->key[0] &&
+        ul_signstate_path(o->net.sign_state, sizeof o->net.sign_state, o->key) != UL_OK) {
+        logf_("key path %s is too long", o->key);
+        return false;
+    }
+    return true;
+}
+
+static ul_err load_key(ul_key **k, const char *path)
+{
+    const char *pass = getenv("UPLEDGER_PASSPHRASE");
+    ul_err e = ul_key_load(k, path, ul_key_file_encrypted(path) ? pass : NULL);
+    if (e != UL_OK) {
+        char why[256] = "";
+        if (e == UL_E_KEY_PERMS) {
+            ul_key_perms_msg(why, sizeof why, path);
+        }
+        logf_("validator key %s: %s%s%s (%s)", path, why, why[0] ? ": " : "", ul_err_str(e),
+              ul_err_name(e));
+    }
+    return e;
+}
+
+/* --reset-sign-state: this key may sign at any height again. Only its operator knows it can. */
+static int reset_sign_state(const options *o)
+{
+    ul_key *k = NULL;
+    if (o->net.observer || !o->key[0]) {
+        logf_("--reset-sign-state: an observer has no validator key");
+        return 2;
+    }
+    ul_err e = load_key(&k, o->key);
+    if (e != UL_OK) {
+        return 1;
+    }
+    ul_sign_state st = {0};
+    memcpy(st.pubkey, ul_key_pubkey(k), UL_PUBKEY_BYTES);
+    ul_key_destroy(k);
+    if ((e = ul_signstate_save(o->net.sign_state, &st)) != UL_OK) {
+        logf_("writing %s: %s", o->net.sign_state, ul_err_str(e));
+        return 1;
+    }
+    logf_("sign state %s reset: this key signs at any height again", o->net.sign_state);
+    return 0;
+}
+
 static ul_err open_node(ul_node *n, options *o)
 {
     uint8_t *genesis = NULL;
     size_t glen;
     char db[4200];
-    const char *pass = getenv("UPLEDGER_PASSPHRASE");
     ul_err e = UL_OK;
-    if (!o->net.observer &&
-        (e = ul_key_load(&n->key, o->key, ul_key_file_encrypted(o->key) ? pass : NULL))) {
-        char why[256] = "";
-        if (e == UL_E_KEY_PERMS) {
-            ul_key_perms_msg(why, sizeof why, o->key);
-        }
-        logf_("validator key %s: %s%s%s (%s)", o->key, why, why[0] ? ": " : "", ul_err_str(e),
-              ul_err_name(e));
+    if (!o->net.observer && (e = load_key(&n->key, o->key)) != UL_OK) {
         return e;
     }
     if ((e = read_file(o->genesis, &genesis, &glen, UL_MAX_VALSET_BYTES + 1024)) != UL_OK) {
@@ -475,7 +530,13 @@ int main(int argc, char **argv)
         return 2;
     }
     n.verbose = o.verbose;
+    if (!set_paths(&o)) {
+        return 2;
+    }
     ul_err e = ul_client_init();
+    if (e == UL_OK && o.reset_sign_state) {
+        return reset_sign_state(&o);
+    }
     /* The query endpoint is bound before anything is written: a node that cannot serve leaves
      * a new data directory as it found it (not created at all). */
     if (e == UL_OK && (e = ul_p2p_listen(&sock, o.listen)) != UL_OK) {

@@ -22,6 +22,7 @@ typedef struct {
     bool observer;         /* follows the chain by block sync; never votes */
     long heartbeat_ms;     /* an empty block after this long without one */
     long round_timeout_ms; /* base propose timeout; the vote timeouts are half of it */
+    char sign_state[4200]; /* a validator's sign state file: KEY.sign-state */
 } ul_node_cfg;
 
 typedef struct ul_cons ul_cons;
@@ -62,5 +63,10 @@ ul_err ul_cons_submit(ul_node *n, const uint8_t *tx, size_t len, uint8_t id32[UL
 ul_err ul_cons_tx_status(ul_node *n, const uint8_t id32[UL_HASH_BYTES], uint64_t *height);
 /* Figures for STATUS: pooled transactions, current round, peer counters. */
 void ul_cons_figures(const ul_node *n, uint64_t *pooled, uint64_t *round, ul_peer_stats *peers);
+/* The sign state for STATUS. Returns false for a node that does not sign (an observer). Out:
+ * last[0..2] the last (height, round, step) signed, last[3] signatures since this start;
+ * *refusing UL_OK when it may sign, else why not (UL_E_SIGN_STATE) with *until the height it
+ * waits to see committed (0: it waits for an operator). */
+bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, uint64_t *until);
 
 #endif

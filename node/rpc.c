@@ -58,8 +58,20 @@ static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
     const char *text;
     ul_err fault = ul_store_fault(ul_chain_store(c), &text);
     if (fault != UL_OK) {
-        ul_msg_uint(&r->m, 12, (uint64_t)fault);
-        ul_msg_text(&r->m, 13, ul_span_str(text));
+        ul_msg_uint(&r->m, 20, (uint64_t)fault);
+        ul_msg_text(&r->m, 21, ul_span_str(text));
+    }
+    /* The validator's sign state: last signed height, round, step; why it does not sign and
+     * until when; signatures since it started. */
+    uint64_t last[4], until;
+    ul_err refusing;
+    if (ul_cons_sign_status(n, last, &refusing, &until)) {
+        ul_msg_uint(&r->m, 12, last[0]);
+        ul_msg_uint(&r->m, 13, last[1]);
+        ul_msg_uint(&r->m, 14, last[2]);
+        ul_msg_uint(&r->m, 15, (uint64_t)refusing);
+        ul_msg_uint(&r->m, 16, until);
+        ul_msg_uint(&r->m, 17, last[3]);
     }
     return UL_OK;
 }

@@ -714,8 +714,9 @@ ul_err ul_schema_device_state_decode(ul_device_state *out, const uint8_t *in, si
 
 /* Requests and replies on the node's query endpoint are one flat CBOR map with unsigned keys in
  * ascending order. In a request key 0 is the method; in a reply key 0 is the ul_err. Values are
- * unsigned ints, byte strings, text, embedded records (maps), or arrays of embedded records. */
-#define UL_MSG_MAX_FIELDS 16
+ * unsigned ints, byte strings, text, embedded records (maps), or arrays of embedded records.
+ * The largest is a STATUS reply (0, then keys 1..16: chain, peers and the sign state). */
+#define UL_MSG_MAX_FIELDS 24
 
 typedef enum { UL_MV_UINT, UL_MV_BYTES, UL_MV_TEXT, UL_MV_ITEM, UL_MV_LIST } ul_mv_type;
 

@@ -8,7 +8,8 @@
 #   DIR/testnet.json           the same, with every node's endpoints and public key
 #   DIR/genesis.cbor           the shared genesis
 #   DIR/nodeI/config.json      node I's upledgerd config (data dir is DIR/nodeI, blocks in db/)
-#   DIR/nodeI/validator.key    its key (validators only; unencrypted: a test network)
+#   DIR/nodeI/validator.key    its key (validators only; unencrypted: a test network) and beside
+#                              it validator.key.sign-state (its last signature: upledgerd)
 #   DIR/nodeI/node.log         its stderr, appended across restarts
 #   DIR/nodeI/node.pid         its pid while it runs
 # Node I (0-based; observers after the validators) has the loopback address 127.0.0.(11+I),

@@ -183,6 +183,12 @@ with open(os.path.join(d, "testnet.json"), "w") as f:
                "genesis": os.path.join(d, "genesis.cbor"), "nodes": nodes}, f, indent=2)
     f.write("\n")
 PY
+# Each new validator key starts with a fresh sign state (nothing signed yet) beside it: without
+# one, upledgerd would refuse to sign until the network had moved past it.
+for i in $(seq 0 $((TN_N - 1))); do
+    "$TN_BIN/upledgerd" --config "$(tn_node_dir "$i")/config.json" --reset-sign-state \
+        2>/dev/null || tn_die "node $i: cannot write its sign state"
+done
 printf 'N=%s\nOBSERVERS=%s\nPORT_BASE=%s\nCHAIN_ID=%s\nNODE_ARGS=%s\n' \
     "$TN_N" "$TN_OBS" "$TN_BASE" "$TN_CHAIN_ID" "$TN_NODE_ARGS" >"$TN_DIR/testnet.env"
 
