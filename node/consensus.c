@@ -433,7 +433,9 @@ static ul_err sign_open(ul_node *n)
             ul_node_log("sign state %s: %s (%s); not starting: restore it, or run upledgerd "
                         "--reset-sign-state once this key cannot have signed above the chain's "
                         "head",
-                        s->sign_path, ul_err_str(e), ul_err_name(e));
+                        s->sign_path,
+                        e == UL_E_SIGN_STATE ? "corrupt, or another key's" : ul_err_str(e),
+                        ul_err_name(e));
         }
         return e;
     }

@@ -465,7 +465,7 @@ static ul_err open_node(ul_node *n, options *o)
             return UL_E_VALIDATOR;
         }
     }
-    if ((e = ul_cons_open(n, &o->net)) != UL_OK) {
+    if ((e = ul_cons_open(n, &o->net)) != UL_OK && e != UL_E_SIGN_STATE) { /* that one said */
         logf_("consensus: %s (%s)", ul_err_str(e),
               e == UL_E_EXISTS ? "p2p endpoint already in use" : ul_err_name(e));
     }

@@ -9,8 +9,10 @@ sign state file is missing while its key is there refuses to sign, says so in it
 `query status`, and signs again only once it has synced past the height it could have signed.
 """
 import shutil
+import subprocess
 import time
 
+from conftest import UPLEDGERD, Node, free_port
 from test_testnet import LoopbackNet, testnet, wait_for  # noqa: F401 (the fixture)
 
 STALL_S = 2.0      # the stalled pair is left this long at one height
@@ -82,3 +84,42 @@ def test_missing_sign_state_waits_for_the_network(testnet):
     assert state.exists()
     for i in range(4):
         assert CONFLICT not in log_of(t, i), t.logs(30)
+
+
+# ---- one --dev node: a corrupt, a missing and a reset sign state ---------------------------
+
+def dev_run(data, *extra):
+    return subprocess.run([str(UPLEDGERD), "--dev", "--data", str(data)] + list(extra),
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_corrupt_sign_state_stops_the_node(tmp_path):
+    node = Node(tmp_path / "d", tmp_path / "node.log").start()
+    node.stop()
+    state = tmp_path / "d" / "validator.key.sign-state"
+    good = state.read_bytes()
+    for bad in (b"", b"not cbor", good[:-1], good[:-1] + bytes([good[-1] ^ 0x40])):
+        state.write_bytes(bad)
+        r = dev_run(tmp_path / "d", "--listen", "tcp://127.0.0.1:%d" % free_port())
+        assert r.returncode == 1, (bad, r)
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and str(state) in lines[0], r.stderr
+        assert "UL_E_SIGN_STATE" in lines[0] and "--reset-sign-state" in lines[0], r.stderr
+
+
+def test_lone_node_without_sign_state_waits_for_its_operator(tmp_path):
+    node = Node(tmp_path / "d", tmp_path / "node.log").start()
+    node.stop()
+    state = tmp_path / "d" / "validator.key.sign-state"
+    state.unlink()
+    node.start()
+    s = node.status()["signing"]
+    assert s["state"] == "refused" and s["error"] == "UL_E_SIGN_STATE", s
+    assert s["until_height"] == 0, s           # no peers: only the operator can end it
+    assert "missing" in node.log_text() and "not signing" in node.log_text()
+    node.stop()
+    r = dev_run(tmp_path / "d", "--reset-sign-state")
+    assert r.returncode == 0 and state.exists(), r
+    node.start()
+    s = node.status()["signing"]
+    assert s["state"] == "ok" and s["height"] == 0, s
