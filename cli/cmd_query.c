@@ -194,6 +194,15 @@ static int q_status(ul_cli *cli)
     if (sign) {
         json_object_set_new(o, "signing", sign);
     }
+    uint64_t target, ignored;
+    if (ul_msg_get_uint(&c.r, 18, &target) == UL_OK &&
+        ul_msg_get_uint(&c.r, 19, &ignored) == UL_OK) {
+        /* As a string: a claim may be any uint64, above what a JSON integer holds. */
+        char t[24];
+        snprintf(t, sizeof t, "%llu", (unsigned long long)target);
+        json_object_set_new(o, "sync", json_pack("{s:s,s:I}", "target", t, "claims_ignored",
+                                                 (json_int_t)ignored));
+    }
     ul_p2p_free(c.buf);
     if (cli->json) {
         ul_cli_print_json(o);
@@ -214,6 +223,11 @@ static int q_status(ul_cli *cli)
         printf("  storage     %s (%s): %s\n", json_string_value(json_object_get(st, "message")),
                json_string_value(json_object_get(st, "error")),
                json_string_value(json_object_get(st, "detail")));
+    }
+    json_t *sync = json_object_get(o, "sync");
+    if (sync && json_integer_value(json_object_get(sync, "claims_ignored"))) {
+        printf("  sync        peer claims set aside %lld times (claimed, did not serve)\n",
+               (long long)json_integer_value(json_object_get(sync, "claims_ignored")));
     }
     json_decref(o);
     return 0;

@@ -87,7 +87,8 @@ struct ul_cons {
     ul_peer *peer;
     int sync_sock[UL_MAX_PEERS];
     uint64_t sync_retry[UL_MAX_PEERS]; /* when a peer that failed may be asked again */
-    uint64_t peer_height;              /* highest head a peer announced */
+    ul_claims claims;     /* heads validators announce (by set index): what starts block sync */
+    ul_claims rpc_claims; /* heads the peers' query endpoints answer (by peer): where it syncs */
     ul_bft bft;
     ul_bft_actions acts;
     bool started; /* the core runs height chain height + 1 */
@@ -1300,13 +1301,16 @@ static void on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *atta
     }
 }
 
-static void on_status(ul_node *n, const uint8_t *p, size_t len)
+/* A validator's head: a claim, which steers block sync only while the claimer serves it
+ * (p2p/claims.c); ul_cons_step decides whether we are behind. */
+static void on_status(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p,
+                      size_t len)
 {
     ul_msg m;
     uint64_t h;
-    if (ul_msg_decode(&m, p, len) == UL_OK && ul_msg_get_uint(&m, 1, &h) == UL_OK &&
-        h > C(n)->peer_height) {
-        C(n)->peer_height = h; /* ul_cons_step decides whether we are behind */
+    int32_t idx = set_index(&C(n)->set, from);
+    if (idx >= 0 && ul_msg_decode(&m, p, len) == UL_OK && ul_msg_get_uint(&m, 1, &h) == UL_OK) {
+        ul_claims_hear(&C(n)->claims, (size_t)idx, h, ul_node_now_ms());
     }
 }
 
@@ -1324,7 +1328,7 @@ static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBK
         on_txs(n, p, len, attach);
         break;
     case UL_PEER_STATUS:
-        on_status(n, p, len);
+        on_status(n, from, p, len);
         break;
     default:
         break;
@@ -1431,19 +1435,22 @@ static void sign_floor_learn(ul_node *n, bool answered, bool behind)
                 (unsigned long long)s->sign_floor + 1, (unsigned long long)s->sign_floor);
 }
 
-static void sync_now(ul_node *n, uint64_t now)
+/* Asks each peer's query endpoint for its head (a claim) and fetches verified blocks from
+ * those ahead, until deadline. Endpoints whose claims are set aside are not asked. Out:
+ * whether some peer answered, whether one is still ahead. Returns: false when the deadline cut
+ * the pass short. */
+static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answered, bool *behind)
 {
     ul_cons *s = C(n);
-    uint64_t before = ul_chain_height(n->chain), deadline = now + SYNC_BUDGET_MS;
-    bool answered = false, behind = false;
-    ul_chain_discard(n->chain);
-    pool_unmark_pending(s);
     for (size_t i = 0; i < s->cfg.n_peers; i++) {
         ul_msg req, rep;
         uint8_t *buf = NULL;
         uint64_t their = 0;
-        if (now < s->sync_retry[i]) {
+        if (now < s->sync_retry[i] || ul_claims_set_aside(&s->rpc_claims, i, now)) {
             continue;
+        }
+        if (ul_node_now_ms() >= deadline) {
+            return false;
         }
         ul_msg_init(&req);
         ul_msg_uint(&req, 0, UL_RPC_STATUS);
@@ -1452,21 +1459,57 @@ static void sync_now(ul_node *n, uint64_t now)
             e = ul_msg_get_uint(&rep, 1, &their);
         }
         ul_p2p_free(buf);
-        answered = answered || e == UL_OK;
-        if (e != UL_OK || their <= ul_chain_height(n->chain)) {
+        *answered = *answered || e == UL_OK;
+        if (e != UL_OK) {
+            continue;
+        }
+        ul_claims_hear(&s->rpc_claims, i, their, ul_node_now_ms());
+        if (their <= ul_chain_height(n->chain)) {
             continue;
         }
         e = sync_from(n, i, their, deadline);
-        behind = behind || ul_chain_height(n->chain) < their;
+        *behind = *behind || ul_chain_height(n->chain) < their;
         if (e != UL_OK) {
             ul_node_log("block sync from %s stopped at height %llu: %s (%s)", s->cfg.peer_rpc[i],
                         (unsigned long long)ul_chain_height(n->chain), ul_err_str(e),
                         ul_err_name(e));
         }
-        if (ul_node_now_ms() >= deadline) {
-            break;
+    }
+    return true;
+}
+
+/* A whole pass that gained nothing counts against every claim above us (ul_claims_pass). */
+static void judge_claims(ul_node *n, uint64_t before, uint64_t now)
+{
+    ul_cons *s = C(n);
+    uint64_t after = ul_chain_height(n->chain);
+    uint64_t v = ul_claims_pass(&s->claims, before, after, now);
+    uint64_t r = ul_claims_pass(&s->rpc_claims, before, after, now);
+    for (size_t i = 0; i < UL_MAX_PEERS; i++) {
+        if ((v >> i & 1) || (r >> i & 1)) {
+            char who[2 * 8 + 1];
+            memcpy(who, "?", 2);
+            if ((v >> i & 1) && i < s->set.n) {
+                ul_hex_encode(who, s->set.v[i].pubkey, 8);
+            }
+            ul_node_log("block sync: %s %s%s claimed a head above %llu and served no block in %d "
+                        "passes; its claims are set aside for %d s (%llu times so far)",
+                        v >> i & 1 ? "validator" : "peer", v >> i & 1 ? who : s->cfg.peer_rpc[i],
+                        v >> i & 1 ? "…" : "", (unsigned long long)after, UL_CLAIM_MAX_STRIKES,
+                        UL_CLAIM_IGNORE_MS / 1000,
+                        (unsigned long long)(s->claims.set_aside + s->rpc_claims.set_aside));
         }
     }
+}
+
+static void sync_now(ul_node *n, uint64_t now)
+{
+    ul_cons *s = C(n);
+    uint64_t before = ul_chain_height(n->chain), deadline = now + SYNC_BUDGET_MS;
+    bool answered = false, behind = false;
+    ul_chain_discard(n->chain);
+    pool_unmark_pending(s);
+    bool whole = sync_pass(n, now, deadline, &answered, &behind);
     if (ul_chain_height(n->chain) != before) {
         if (n->verbose || ul_chain_height(n->chain) - before > 1 || s->cfg.observer == false) {
             ul_node_log("synced blocks %llu..%llu from peers", (unsigned long long)before + 1,
@@ -1476,8 +1519,11 @@ static void sync_now(ul_node *n, uint64_t now)
         s->last_commit_ms = ul_node_now_ms();
         (void)load_set(n);
     }
+    if (whole || ul_chain_height(n->chain) != before) {
+        judge_claims(n, before, ul_node_now_ms());
+    }
     s->want_sync = ul_chain_height(n->chain) != before; /* keep going while it moves */
-    sign_floor_learn(n, answered, behind || s->want_sync);
+    sign_floor_learn(n, answered, behind || s->want_sync || !whole);
 }
 
 /* ---- the loop's entry points ---------------------------------------------------------------- */
@@ -1651,9 +1697,9 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
     }
     /* Behind: a peer is two blocks ahead, or one ahead while we have not committed for a
      * round's time (one block behind is normal for a moment after every commit). */
-    uint64_t mine = ul_chain_height(n->chain);
-    if (s->peer_height > mine + 1 ||
-        (s->peer_height > mine && now > s->last_commit_ms + (uint64_t)s->cfg.round_timeout_ms)) {
+    uint64_t mine = ul_chain_height(n->chain), claimed = ul_claims_max(&s->claims, now);
+    if (claimed > mine + 1 ||
+        (claimed > mine && now > s->last_commit_ms + (uint64_t)s->cfg.round_timeout_ms)) {
         s->want_sync = true;
     }
     /* A node that lost its sign state polls its peers until it knows the network's head. */
@@ -1763,6 +1809,15 @@ bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, u
     return true;
 }
 
+void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored)
+{
+    const ul_cons *s = C(n);
+    uint64_t now = ul_node_now_ms(), a = ul_claims_max(&s->claims, now),
+             b = ul_claims_max(&s->rpc_claims, now);
+    *target = a > b ? a : b;
+    *ignored = s->claims.set_aside + s->rpc_claims.set_aside;
+}
+
 void ul_cons_finish(ul_node *n)
 {
     ul_cons *s = C(n);
@@ -1801,6 +1856,8 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
         return UL_E_NOMEM;
     }
     randombytes_buf(s->bytes_key, sizeof s->bytes_key);
+    ul_claims_init(&s->claims);
+    ul_claims_init(&s->rpc_claims);
     for (size_t i = 0; i < UL_MAX_PEERS; i++) {
         s->sync_sock[i] = -1;
     }

@@ -68,5 +68,8 @@ void ul_cons_figures(const ul_node *n, uint64_t *pooled, uint64_t *round, ul_pee
  * *refusing UL_OK when it may sign, else why not (UL_E_SIGN_STATE) with *until the height it
  * waits to see committed (0: it waits for an operator). */
 bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, uint64_t *until);
+/* Block sync for STATUS. Out: the highest head a peer claims that steers block sync now (0:
+ * none), and how many times a peer's claims were set aside (it claimed and did not serve). */
+void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored);
 
 #endif

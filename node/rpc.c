@@ -73,6 +73,10 @@ static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
         ul_msg_uint(&r->m, 16, until);
         ul_msg_uint(&r->m, 17, last[3]);
     }
+    uint64_t target, ignored;
+    ul_cons_sync_status(n, &target, &ignored);
+    ul_msg_uint(&r->m, 18, target);
+    ul_msg_uint(&r->m, 19, ignored);
     return UL_OK;
 }
 

@@ -169,4 +169,38 @@ bool ul_peer_attachment(const ul_peer *p, ul_span *attach);
 /* Out: the counters since ul_peer_open. */
 void ul_peer_stats_get(const ul_peer *p, ul_peer_stats *out);
 
+/* ---- Peer claims (p2p/claims.c): what block sync may believe of a peer's head ---- */
+
+/* A peer's claimed head may steer block sync only while the peer serves what it claims: a
+ * claimer whose claims start UL_CLAIM_MAX_STRIKES sync passes in a row that gain no verified
+ * block is set aside for UL_CLAIM_IGNORE_MS (and counted); a claim not repeated within
+ * UL_CLAIM_TTL_MS decays to nothing. Pure: time is an argument; slots are the caller's (a
+ * validator's index, a peer endpoint's). */
+typedef struct {
+    uint64_t height;       /* the claimed head (0: none) */
+    uint64_t at_ms;        /* when it was last claimed */
+    uint64_t ignore_until; /* claims are set aside until then (ms) */
+    uint32_t strikes;      /* sync passes in a row it started that gained nothing */
+} ul_claim;
+
+typedef struct {
+    ul_claim slot[UL_MAX_PEERS];
+    uint64_t set_aside; /* times a claimer was set aside */
+} ul_claims;
+
+void ul_claims_init(ul_claims *c);
+/* slot (< UL_MAX_PEERS) claims head height at now_ms. A claimer set aside is not heard. */
+void ul_claims_hear(ul_claims *c, size_t slot, uint64_t height, uint64_t now_ms);
+/* Returns: the head slot's claim may steer sync to now (0: none, decayed or set aside). */
+uint64_t ul_claims_get(const ul_claims *c, size_t slot, uint64_t now_ms);
+/* Returns: the highest claim that may steer sync now (0: none). */
+uint64_t ul_claims_max(const ul_claims *c, uint64_t now_ms);
+/* Whether slot's claims are set aside at now_ms. */
+bool ul_claims_set_aside(const ul_claims *c, size_t slot, uint64_t now_ms);
+/* After a whole sync pass from head `before` to head `after` (verified blocks applied): each
+ * claim above `after` takes a strike when the pass gained nothing, and is set aside at the bound;
+ * a claim not above `after` is cleared of strikes.
+ * Returns: a bit per slot set aside by this call (bit i: slot i). */
+uint64_t ul_claims_pass(ul_claims *c, uint64_t before, uint64_t after, uint64_t now_ms);
+
 #endif

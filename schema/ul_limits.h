@@ -128,6 +128,16 @@
  * waited for), so a stalled peer costs at most this plus the one message nanomsg holds in flight
  * (a proposal up to UL_MAX_PEER_ENVELOPE_BYTES). Linux grants at most net.core.wmem_max. */
 #define UL_PEER_SNDBUF (1024 * 1024)
+/* Block sync trusts no peer's claimed head (p2p/claims.c): a claim steers sync only while the
+ * claimer serves. Sync passes in a row that a claim above our head started and that gained no
+ * verified block before the claim is set aside: a live peer ahead serves within one. */
+#define UL_CLAIM_MAX_STRIKES 3
+/* A claim not repeated for this long counts no more: a live validator repeats its head every
+ * second (node/consensus.c STATUS_MS), so five seconds outlast a few lost messages. */
+#define UL_CLAIM_TTL_MS 5000
+/* How long a claimer's claims are set aside once it claimed and did not serve; then it is heard
+ * again from scratch (it may have been partitioned, not lying). */
+#define UL_CLAIM_IGNORE_MS 60000
 /* Kernel receive buffer of each incoming peer connection (NN_RCVBUF, SO_RCVBUF); nanomsg reads
  * one message per connection ahead of ul_peer_recv, so a node holds at most this plus one
  * message per connected peer. Linux grants at most net.core.rmem_max. */
