@@ -7,31 +7,14 @@ after a bound (its own counter says so), not let them steer its sync any more (i
 is below the claim), and keep committing."""
 import time
 
-import pytest
-
 from cbor_util import dumps
-from test_equivocation import ACCUSED, LIVE, Net
+from test_equivocation import LIVE, net  # noqa: F401 (the fixture: node 3 dead, its key)
 from test_testnet import Push, envelope, wait_for
 
 PEER_KIND_STATUS = 4       # ul_peer_kind (schema/upledger.cddl)
 FAKE_HEAD = 2**64 - 1
 CLAIM_EVERY_S = 0.3        # the fake repeats its claim this often (a live node: every second)
 SET_ASIDE_WAIT = 40        # seconds for every live node to set the claims aside
-PORT_BASE = 31000          # this file's first port base (BASE..BASE+199)
-
-
-class ClaimNet(Net):
-    port_base = PORT_BASE
-
-
-@pytest.fixture
-def net(tmp_path):
-    t = ClaimNet(tmp_path / "testnet", 4)
-    try:
-        t.up()
-        yield t, t.speak_for(ACCUSED)
-    finally:
-        t.down()
 
 
 def sync_of(t, i):
