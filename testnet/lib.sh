@@ -188,13 +188,24 @@ tn_signal() {
     kill -s "$2" "$pid" 2>/dev/null
 }
 
-# tn_wait_gone I SECONDS: waits until node I's process is gone (or a zombie); 1 on timeout.
+# tn_wait_gone I SECONDS: waits until node I's process is gone (or a zombie whose threads have
+# all exited: until the last one has, nanomsg's sockets, its ports, are still open); 1 on timeout.
 tn_wait_gone() {
-    local deadline=$((SECONDS + $2))
-    while tn_pid "$1" >/dev/null; do
+    local deadline=$((SECONDS + $2)) pid=""
+    # The pid file's process was node I when signalled; a zombie's threads may still be exiting.
+    pid=$(cat "$(tn_node_dir "$1")/node.pid" 2>/dev/null) || true
+    [[ "$pid" =~ ^[0-9]+$ ]] || pid=""
+    while tn_pid "$1" >/dev/null || tn_threads_left "$pid"; do
         [ "$SECONDS" -lt "$deadline" ] || return 1
         sleep 0.05
     done
+}
+
+# tn_threads_left PID: true while process PID (empty: none) has threads besides its leader.
+tn_threads_left() {
+    [ -n "$1" ] && [ -d "/proc/$1/task" ] || return 1
+    local tasks=("/proc/$1/task"/*)
+    [ "${#tasks[@]}" -gt 1 ]
 }
 
 # tn_stop I SECONDS: SIGTERM (and SIGCONT, should it be paused), a bounded wait, then SIGKILL.
