@@ -1839,13 +1839,15 @@ void ul_cons_finish(ul_node *n)
 
 int ul_cons_socket(const ul_node *n) { return C(n)->peer ? ul_peer_socket(C(n)->peer) : -1; }
 
-ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
+ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg, ul_peer *peer)
 {
     ul_cons *s = calloc(1, sizeof *s);
     if (!s) {
+        ul_peer_close(peer);
         return UL_E_NOMEM;
     }
     n->cons = s;
+    s->peer = peer;
     s->cfg = *cfg;
     s->index_cap = 2 * (size_t)UL_MAX_MEMPOOL; /* a power of two, at most half full */
     s->votes = malloc(UL_MAX_HELD_VOTES * sizeof *s->votes);
@@ -1870,17 +1872,6 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
     }
     if ((e = sign_open(n)) != UL_OK) {
         return e;
-    }
-    if (cfg->p2p[0] || (cfg->n_peers && !cfg->observer)) {
-        const char *peers[UL_MAX_PEERS];
-        for (size_t i = 0; i < cfg->n_peers; i++) {
-            peers[i] = cfg->peer_p2p[i];
-        }
-        e = ul_peer_open(&s->peer, ul_chain_id(n->chain), cfg->observer ? NULL : n->key,
-                         cfg->p2p[0] ? cfg->p2p : NULL, peers, cfg->n_peers);
-        if (e != UL_OK) {
-            return e;
-        }
     }
     s->last_commit_ms = ul_node_now_ms();
     s->want_sync = cfg->n_peers > 0; /* a node that was down catches up before it votes */

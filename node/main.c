@@ -429,11 +429,36 @@ static int reset_sign_state(const options *o)
     return 0;
 }
 
+/* The peer transport of a node with peers, bound before the database is opened: a node that
+ * cannot bind writes nothing. Its chain id is the SHA-256 of the genesis bytes (ul_chain_id). */
+static ul_err open_peer(ul_peer **out, const ul_node_cfg *c, const ul_key *key,
+                        const uint8_t *genesis, size_t glen)
+{
+    const char *peers[UL_MAX_PEERS];
+    uint8_t id[UL_HASH_BYTES];
+    *out = NULL;
+    if (!c->p2p[0] && !(c->n_peers && !c->observer)) {
+        return UL_OK;
+    }
+    for (size_t i = 0; i < c->n_peers; i++) {
+        peers[i] = c->peer_p2p[i];
+    }
+    ul_client_sha256(id, genesis, glen);
+    ul_err e = ul_peer_open(out, id, c->observer ? NULL : key, c->p2p[0] ? c->p2p : NULL, peers,
+                            c->n_peers);
+    if (e != UL_OK) {
+        logf_("cannot listen on p2p endpoint %s: %s", c->p2p,
+              e == UL_E_EXISTS ? "address already in use" : ul_err_str(e));
+    }
+    return e;
+}
+
 static ul_err open_node(ul_node *n, options *o)
 {
     uint8_t *genesis = NULL;
     size_t glen;
     char db[4200];
+    ul_peer *peer = NULL;
     ul_err e = UL_OK;
     if (!o->net.observer && (e = load_key(&n->key, o->key)) != UL_OK) {
         return e;
@@ -443,9 +468,12 @@ static ul_err open_node(ul_node *n, options *o)
         return e;
     }
     snprintf(db, sizeof db, "%s/db", o->data);
-    e = open_chain(n, db, genesis, glen);
+    if ((e = open_peer(&peer, &o->net, n->key, genesis, glen)) == UL_OK) {
+        e = open_chain(n, db, genesis, glen);
+    }
     free(genesis);
     if (e != UL_OK) {
+        ul_peer_close(peer);
         return e;
     }
     if (n->key && !o->net.n_peers) {
@@ -462,12 +490,12 @@ static ul_err open_node(ul_node *n, options *o)
         }
         if (!member) {
             logf_("key %s is not a validator of this chain's genesis", o->key);
+            ul_peer_close(peer);
             return UL_E_VALIDATOR;
         }
     }
-    if ((e = ul_cons_open(n, &o->net)) != UL_OK && e != UL_E_SIGN_STATE) { /* that one said */
-        logf_("consensus: %s (%s)", ul_err_str(e),
-              e == UL_E_EXISTS ? "p2p endpoint already in use" : ul_err_name(e));
+    if ((e = ul_cons_open(n, &o->net, peer)) != UL_OK && e != UL_E_SIGN_STATE) { /* said */
+        logf_("consensus: %s (%s)", ul_err_str(e), ul_err_name(e));
     }
     return e;
 }

@@ -1,6 +1,7 @@
 """upledgerd's command line and process behaviour (issue 10, items 22, 23 and 26): options in both
 --opt VALUE and --opt=VALUE forms (getopt_long), --version, SIGHUP not fatal, and a node that
 cannot bind its query endpoint writing nothing into a new data directory."""
+import json
 import signal
 import socket
 import subprocess
@@ -80,3 +81,33 @@ def test_busy_port_writes_nothing_into_a_new_data_dir(tmp_path):
     assert len(lines) == 1 and "127.0.0.1:%d" % port in lines[0], r.stderr
     assert "in use" in lines[0], r.stderr
     assert not data.exists() or not any(data.iterdir()), sorted(data.iterdir())
+
+
+def test_busy_p2p_port_writes_nothing_into_a_new_data_dir(tmp_path):
+    """The same for a --config validator whose peer endpoint is taken: it is bound before the
+    database is opened."""
+    key, genesis = tmp_path / "v.key", tmp_path / "genesis.cbor"
+    assert run_cli(["keygen", "--out", key, "--insecure-no-passphrase"]).rc == 0
+    r = run_cli(["genesis", "--out", genesis, "--name", "t", "--validator", key])
+    assert r.rc == 0, r
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    data, cfg = tmp_path / "new", tmp_path / "node.json"
+    data.mkdir()   # a new, empty data directory: it must stay empty
+    cfg.write_text(json.dumps({
+        "data": str(data), "genesis": str(genesis), "key": str(key),
+        "listen": "tcp://127.0.0.1:%d" % free_port(), "p2p": "tcp://127.0.0.1:%d" % port,
+        "peers": [{"p2p": "tcp://127.0.0.1:%d" % free_port(),
+                   "rpc": "tcp://127.0.0.1:%d" % free_port()}]}))
+    try:
+        r = upledgerd("--config", cfg)
+    finally:
+        s.close()
+    assert r.returncode != 0, r
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "127.0.0.1:%d" % port in lines[0], r.stderr
+    assert "in use" in lines[0], r.stderr
+    assert not any(data.iterdir()), sorted(data.iterdir())
