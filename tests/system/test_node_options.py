@@ -65,21 +65,28 @@ def test_equals_form_and_sighup_do_not_stop_the_node(tmp_path):
         log.close()
 
 
-def test_busy_port_writes_nothing_into_a_new_data_dir(tmp_path):
+def on_a_taken_port(argv_for_port):
+    """Runs upledgerd with argv_for_port(port) while port (on 127.0.0.1) is bound by this test.
+    It must exit non-zero with one line naming the address."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", 0))
     s.listen(1)
     port = s.getsockname()[1]
-    data = tmp_path / "new"
     try:
-        r = upledgerd("--dev", "--data", data, "--listen", "tcp://127.0.0.1:%d" % port)
+        r = upledgerd(*argv_for_port(port))
     finally:
         s.close()
     assert r.returncode != 0, r
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "127.0.0.1:%d" % port in lines[0], r.stderr
     assert "in use" in lines[0], r.stderr
+
+
+def test_busy_port_writes_nothing_into_a_new_data_dir(tmp_path):
+    data = tmp_path / "new"
+    on_a_taken_port(lambda port: ["--dev", "--data", data, "--listen",
+                                  "tcp://127.0.0.1:%d" % port])
     assert not data.exists() or not any(data.iterdir()), sorted(data.iterdir())
 
 
@@ -90,24 +97,15 @@ def test_busy_p2p_port_writes_nothing_into_a_new_data_dir(tmp_path):
     assert run_cli(["keygen", "--out", key, "--insecure-no-passphrase"]).rc == 0
     r = run_cli(["genesis", "--out", genesis, "--name", "t", "--validator", key])
     assert r.rc == 0, r
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", 0))
-    s.listen(1)
-    port = s.getsockname()[1]
     data, cfg = tmp_path / "new", tmp_path / "node.json"
     data.mkdir()   # a new, empty data directory: it must stay empty
-    cfg.write_text(json.dumps({
-        "data": str(data), "genesis": str(genesis), "key": str(key),
-        "listen": "tcp://127.0.0.1:%d" % free_port(), "p2p": "tcp://127.0.0.1:%d" % port,
-        "peers": [{"p2p": "tcp://127.0.0.1:%d" % free_port(),
-                   "rpc": "tcp://127.0.0.1:%d" % free_port()}]}))
-    try:
-        r = upledgerd("--config", cfg)
-    finally:
-        s.close()
-    assert r.returncode != 0, r
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "127.0.0.1:%d" % port in lines[0], r.stderr
-    assert "in use" in lines[0], r.stderr
+
+    def config(port):
+        cfg.write_text(json.dumps({
+            "data": str(data), "genesis": str(genesis), "key": str(key),
+            "listen": "tcp://127.0.0.1:%d" % free_port(), "p2p": "tcp://127.0.0.1:%d" % port,
+            "peers": [{"p2p": "tcp://127.0.0.1:%d" % free_port(),
+                       "rpc": "tcp://127.0.0.1:%d" % free_port()}]}))
+        return ["--config", cfg]
+    on_a_taken_port(config)
     assert not any(data.iterdir()), sorted(data.iterdir())
