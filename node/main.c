@@ -1,6 +1,7 @@
 /* upledgerd: the consortium node daemon. Serves the query endpoint, executes submitted
  * transactions into blocks, and commits them; --dev runs the embedded single-validator chain. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -160,7 +162,11 @@ static bool load_config(options *o, const char *path)
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     if (!root || !json_is_object(root)) {
-        logf_("config %s: %s", path, root ? "not a JSON object" : jerr.text);
+        if (root || jerr.line < 1) { /* not an object, or the file could not be read */
+            logf_("config %s: %s", path, root ? "not a JSON object" : jerr.text);
+        } else {
+            logf_("config %s: line %d, column %d: %s", path, jerr.line, jerr.column, jerr.text);
+        }
         json_decref(root);
         return false;
     }
@@ -271,7 +277,9 @@ static bool parse_args(options *o, int argc, char **argv)
             exit(0);
         }
         if (!take_opt(o, c, optarg, listen, sizeof listen, &hb)) {
-            logf_("bad arguments (see --help)");
+            if (c == '?') { /* getopt_long named the option; the others said what was wrong */
+                logf_("see --help");
+            }
             return false;
         }
     }
@@ -292,22 +300,38 @@ static bool parse_args(options *o, int argc, char **argv)
     return true;
 }
 
-static ul_err read_file(const char *path, uint8_t **out, size_t *len, size_t max)
+/* Reads a whole regular file of at most max bytes (never a FIFO or device: it could block).
+ * Out: *why, the cause in words, on failure. */
+static ul_err read_file(const char *path, uint8_t **out, size_t *len, size_t max, const char **why)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        *why = strerror(errno);
+        if (fd >= 0) {
+            close(fd);
+        }
         return UL_E_IO;
     }
-    uint8_t *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-    bool err = ferror(f);
-    fclose(f);
-    if (!buf || err || n > max) {
+    ul_err e = UL_OK;
+    uint8_t *buf = NULL;
+    ssize_t n = 0;
+    if (!S_ISREG(st.st_mode)) {
+        *why = "not a regular file", e = UL_E_IO;
+    } else if ((uint64_t)st.st_size > max) {
+        *why = "larger than a genesis can be", e = UL_E_LIMIT;
+    } else if (!(buf = malloc((size_t)st.st_size + 1))) {
+        *why = strerror(ENOMEM), e = UL_E_NOMEM;
+    } else if ((n = read(fd, buf, (size_t)st.st_size + 1)) < 0 || n != st.st_size) {
+        *why = n < 0 ? strerror(errno) : "changed while read", e = UL_E_IO;
+    }
+    close(fd);
+    if (e != UL_OK) {
         free(buf);
-        return !buf ? UL_E_NOMEM : err ? UL_E_IO : UL_E_LIMIT;
+        return e;
     }
     *out = buf;
-    *len = n;
+    *len = (size_t)n;
     return UL_OK;
 }
 
@@ -394,14 +418,15 @@ static bool set_paths(options *o)
 static ul_err load_key(ul_key **k, const char *path)
 {
     const char *pass = getenv("UPLEDGER_PASSPHRASE");
+    errno = 0;
     ul_err e = ul_key_load(k, path, ul_key_file_encrypted(path) ? pass : NULL);
-    if (e != UL_OK) {
+    if (e != UL_OK) { /* an I/O error names its cause (errno from the failed call) */
         char why[256] = "";
         if (e == UL_E_KEY_PERMS) {
             ul_key_perms_msg(why, sizeof why, path);
         }
-        logf_("validator key %s: %s%s%s (%s)", path, why, why[0] ? ": " : "", ul_err_str(e),
-              ul_err_name(e));
+        logf_("validator key %s: %s%s%s (%s)", path, why, why[0] ? ": " : "",
+              e == UL_E_IO && errno ? strerror(errno) : ul_err_str(e), ul_err_name(e));
     }
     return e;
 }
@@ -463,8 +488,9 @@ static ul_err open_node(ul_node *n, options *o)
     if (!o->net.observer && (e = load_key(&n->key, o->key)) != UL_OK) {
         return e;
     }
-    if ((e = read_file(o->genesis, &genesis, &glen, UL_MAX_VALSET_BYTES + 1024)) != UL_OK) {
-        logf_("genesis %s: %s", o->genesis, ul_err_str(e));
+    const char *why = "";
+    if ((e = read_file(o->genesis, &genesis, &glen, UL_MAX_VALSET_BYTES + 1024, &why)) != UL_OK) {
+        logf_("genesis %s: %s (%s)", o->genesis, why, ul_err_name(e));
         return e;
     }
     snprintf(db, sizeof db, "%s/db", o->data);

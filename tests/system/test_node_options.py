@@ -2,6 +2,7 @@
 --opt VALUE and --opt=VALUE forms (getopt_long), --version, SIGHUP not fatal, and a node that
 cannot bind its query endpoint writing nothing into a new data directory."""
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -109,3 +110,33 @@ def test_busy_p2p_port_writes_nothing_into_a_new_data_dir(tmp_path):
         return ["--config", cfg]
     on_a_taken_port(config)
     assert not any(data.iterdir()), sorted(data.iterdir())
+
+
+def test_file_errors_name_the_file_and_the_cause(tmp_path):
+    key, genesis, fifo = tmp_path / "v.key", tmp_path / "genesis.cbor", tmp_path / "fifo"
+    assert run_cli(["keygen", "--out", key, "--insecure-no-passphrase"]).rc == 0
+    assert run_cli(["genesis", "--out", genesis, "--name", "t", "--validator", key]).rc == 0
+    os.mkfifo(fifo)
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"data": "d",\n  "genesis" 1}\n')
+
+    def config(**kw):
+        path = tmp_path / ("c%d.json" % len(list(tmp_path.glob("c*.json"))))
+        cfg = {"data": str(tmp_path / "d"), "genesis": str(genesis), "key": str(key)}
+        cfg.update({k: str(v) for k, v in kw.items()})
+        path.write_text(json.dumps(cfg))
+        return path
+    cases = [  # (config file, what the one line must name)
+        (tmp_path / "missing.json", ["missing.json", "No such file or directory"]),
+        (bad_json, ["bad.json", "line 2, column"]),
+        (config(key=tmp_path / "nokey.json"), ["nokey.json", "No such file or directory"]),
+        (config(genesis=tmp_path / "nogenesis.cbor"),
+         ["nogenesis.cbor", "No such file or directory"]),
+        (config(genesis=fifo), ["fifo", "not a regular file"]),   # read whole: never blocks
+    ]
+    for cfg, words in cases:
+        r = upledgerd("--config", cfg, "--listen", "tcp://127.0.0.1:%d" % free_port())
+        assert r.returncode != 0, (cfg, r)
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and all(w in lines[0] for w in words), (words, r.stderr)
+    assert not (tmp_path / "d").exists()
