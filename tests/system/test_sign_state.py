@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import time
 
-from conftest import UPLEDGERD, Node, free_port
+from conftest import UPLEDGERD, free_port
 from test_testnet import LoopbackNet, testnet, wait_for  # noqa: F401 (the fixture)
 
 STALL_S = 2.0      # the stalled pair is left this long at one height
@@ -93,24 +93,22 @@ def dev_run(data, *extra):
                           capture_output=True, text=True, timeout=30)
 
 
-def test_corrupt_sign_state_stops_the_node(tmp_path):
-    node = Node(tmp_path / "d", tmp_path / "node.log").start()
+def test_corrupt_sign_state_stops_the_node(node):
     node.stop()
-    state = tmp_path / "d" / "validator.key.sign-state"
+    state = node.data / "validator.key.sign-state"
     good = state.read_bytes()
     for bad in (b"", b"not cbor", good[:-1], good[:-1] + bytes([good[-1] ^ 0x40])):
         state.write_bytes(bad)
-        r = dev_run(tmp_path / "d", "--listen", "tcp://127.0.0.1:%d" % free_port())
+        r = dev_run(node.data, "--listen", "tcp://127.0.0.1:%d" % free_port())
         assert r.returncode == 1, (bad, r)
         lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1 and str(state) in lines[0], r.stderr
         assert "UL_E_SIGN_STATE" in lines[0] and "--reset-sign-state" in lines[0], r.stderr
 
 
-def test_lone_node_without_sign_state_waits_for_its_operator(tmp_path):
-    node = Node(tmp_path / "d", tmp_path / "node.log").start()
+def test_lone_node_without_sign_state_waits_for_its_operator(node):
     node.stop()
-    state = tmp_path / "d" / "validator.key.sign-state"
+    state = node.data / "validator.key.sign-state"
     state.unlink()
     node.start()
     s = node.status()["signing"]
@@ -118,7 +116,7 @@ def test_lone_node_without_sign_state_waits_for_its_operator(tmp_path):
     assert s["until_height"] == 0, s           # no peers: only the operator can end it
     assert "missing" in node.log_text() and "not signing" in node.log_text()
     node.stop()
-    r = dev_run(tmp_path / "d", "--reset-sign-state")
+    r = dev_run(node.data, "--reset-sign-state")
     assert r.returncode == 0 and state.exists(), r
     node.start()
     s = node.status()["signing"]
