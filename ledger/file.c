@@ -29,6 +29,12 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* A failed write as an error: a full disk (or quota) is said as such, not as an I/O error. */
+static ul_err io_err(void)
+{
+    return errno == ENOSPC || errno == EDQUOT ? UL_E_NO_SPACE : UL_E_IO;
+}
+
 /* Gives tmp the name path unless path exists: link() never replaces. Filesystems without hard
  * links (vfat, some FUSE) get the same guarantee from renameat2(RENAME_NOREPLACE). */
 static ul_err link_noreplace(const char *tmp, const char *path)
@@ -86,14 +92,16 @@ static ul_err write_tmp(char tmp[PATH_MAX], const char *path, const void *p, siz
     /* 0600 until complete: nobody else reads a file, a secret above all, half written. */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        return errno == ENAMETOOLONG ? UL_E_ARG : UL_E_IO;
+        return errno == ENAMETOOLONG ? UL_E_ARG : io_err();
     }
     /* fchmod after writing: the umask could have taken bits away but never adds any. */
     if (write_all(fd, p, len) == 0 && fchmod(fd, (mode_t)mode) == 0 && fsync(fd) == 0) {
         e = UL_OK;
+    } else {
+        e = io_err();
     }
-    if (close(fd) != 0) {
-        e = UL_E_IO;
+    if (close(fd) != 0 && e == UL_OK) {
+        e = io_err();
     }
     if (e != UL_OK) {
         unlink(tmp);

@@ -481,6 +481,11 @@ static bool may_sign_lock(ul_node *n, uint64_t height, uint32_t round, uint32_t 
     if (!ul_signstate_after(&s->sign, height, round, step) || !sign_floor_passed(n, height)) {
         return false;
     }
+    /* A store that met damage may have handed consensus data with entries missing: no vote on
+     * it (the node stops at the end of this turn). */
+    if (ul_store_fault(ul_chain_store(n->chain), NULL) == UL_E_CORRUPT) {
+        return false;
+    }
     ul_err e = UL_OK;
     ul_batch *b = lock ? ul_batch_create() : NULL;
     if (lock && !b) {

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "node.h"
+#include "schema/ul_version.h"
 
 #define DEFAULT_HEARTBEAT_MS 2000
 #define DEFAULT_ROUND_TIMEOUT_MS 1000
@@ -23,7 +24,6 @@
 #define REQUESTS_PER_TURN 64 /* queries served before consensus gets its turn (or UL_NODE_TURN_MS) */
 #define MAX_HEARTBEAT_MS (3600 * 1000)
 /* The project's version (the Makefile's pkg-config Version). */
-#define UPLEDGERD_VERSION "0.1.0"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -273,7 +273,7 @@ static bool parse_args(options *o, int argc, char **argv)
     opterr = 1;
     while ((c = getopt_long(argc, argv, "+hv", long_opts, NULL)) != -1) {
         if (c == 'h' || c == OPT_VERSION) {
-            c == 'h' ? usage(stdout) : (void)printf("upledgerd %s\n", UPLEDGERD_VERSION);
+            c == 'h' ? usage(stdout) : (void)printf("upledgerd %s\n", UL_VERSION_STRING);
             exit(0);
         }
         if (!take_opt(o, c, optarg, listen, sizeof listen, &hb)) {
