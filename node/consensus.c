@@ -9,6 +9,7 @@
 
 #include "../ledger/ul_bft.h"
 #include "node.h"
+#include "pool.h"
 
 #define RESEND_MS 250      /* current-round votes go out again this often until decided */
 #define RESEND_PROPOSAL_EVERY 4 /* ... and the proposal (a whole block) every 4th time */
@@ -59,15 +60,6 @@ typedef struct {
 } held_prop;
 
 typedef struct {
-    uint8_t *tx;
-    size_t len;
-    uint8_t leaf[UL_HASH_BYTES];
-    uint8_t id[UL_HASH_BYTES];
-    uint64_t bytes_hash; /* keyed hash of tx: finds a proposal's tx here without SHA-256 */
-    bool gossip;         /* still to be sent to peers */
-} pooled;
-
-typedef struct {
     uint32_t kind;
     uint64_t height;
     uint32_t round;
@@ -106,23 +98,7 @@ struct ul_cons {
     size_t n_timers;
     future_msg future[UL_MAX_FUTURE_MSGS];
     size_t n_future, future_bytes;
-    pooled *pool;
-    size_t n_pool;
-    /* The pool's first n_in_pending txs are executed, in pool order, into the chain's open
-     * pending block. Always a prefix: a tx must never execute before one pooled earlier (a
-     * publisher's sequence numbers, a signer's nonces arrive in order). */
-    size_t n_in_pending;
-    size_t n_gossip; /* pooled txs still to be sent to peers (the loop skips the scan at 0) */
-    uint32_t *index; /* open addressing over pool by leaf hash: pool position + 1, 0 free */
-    uint32_t *bindex; /* the same over pool by bytes_hash */
-    size_t index_cap;
-    uint8_t bytes_key[crypto_shorthash_KEYBYTES]; /* random: peers cannot aim at one slot */
-    uint64_t first_pooled_ms; /* when the pool last became non-empty */
-    struct {
-        uint8_t id[UL_HASH_BYTES];
-        ul_err e;
-    } rejected[UL_MAX_REJECTED_KEPT];
-    size_t n_rejected, rejected_next;
+    ul_pool *pool;
     uint64_t next_resend, next_status, next_sync;
     uint32_t resends; /* of this height */
     bool want_sync;
@@ -166,154 +142,7 @@ static int32_t set_index(const ul_valset *s, const uint8_t pub[UL_PUBKEY_BYTES])
 
 static uint64_t next_height(const ul_node *n) { return ul_chain_height(n->chain) + 1; }
 
-/* ---- the transaction pool ------------------------------------------------------------------- */
-
-static size_t slot_of(const ul_cons *s, const uint8_t leaf[UL_HASH_BYTES])
-{
-    uint64_t h;
-    memcpy(&h, leaf, sizeof h); /* leaf hashes are uniform; a peer cannot choose them */
-    return (size_t)h & (s->index_cap - 1);
-}
-
-static pooled *pool_find(ul_cons *s, const uint8_t leaf[UL_HASH_BYTES])
-{
-    for (size_t i = slot_of(s, leaf), k = 0; k < s->index_cap; i = (i + 1) & (s->index_cap - 1), k++) {
-        if (s->index[i] == 0) {
-            return NULL;
-        }
-        pooled *p = &s->pool[s->index[i] - 1];
-        if (memcmp(p->leaf, leaf, UL_HASH_BYTES) == 0) {
-            return p;
-        }
-    }
-    return NULL;
-}
-
-static uint64_t bytes_hash(const ul_cons *s, const uint8_t *tx, size_t len)
-{
-    uint8_t h[crypto_shorthash_BYTES];
-    uint64_t v;
-    crypto_shorthash(h, tx, len, s->bytes_key);
-    memcpy(&v, h, sizeof v);
-    return v;
-}
-
-/* A pooled tx with exactly these bytes, found by a keyed short hash (SipHash) and compared in
- * full: what a received proposal's txs are matched with, so the pool's hashes are reused. */
-static pooled *pool_find_bytes(ul_cons *s, const uint8_t *tx, size_t len)
-{
-    uint64_t bh = bytes_hash(s, tx, len);
-    for (size_t i = (size_t)bh & (s->index_cap - 1), k = 0; k < s->index_cap;
-         i = (i + 1) & (s->index_cap - 1), k++) {
-        if (s->bindex[i] == 0) {
-            return NULL;
-        }
-        pooled *p = &s->pool[s->bindex[i] - 1];
-        if (p->bytes_hash == bh && p->len == len && memcmp(p->tx, tx, len) == 0) {
-            return p;
-        }
-    }
-    return NULL;
-}
-
-static void index_put(ul_cons *s, size_t pos)
-{
-    size_t i = slot_of(s, s->pool[pos].leaf);
-    while (s->index[i] != 0) {
-        i = (i + 1) & (s->index_cap - 1);
-    }
-    s->index[i] = (uint32_t)pos + 1;
-    i = (size_t)s->pool[pos].bytes_hash & (s->index_cap - 1);
-    while (s->bindex[i] != 0) {
-        i = (i + 1) & (s->index_cap - 1);
-    }
-    s->bindex[i] = (uint32_t)pos + 1;
-}
-
-/* For ul_chain_prepare_known: the pool holds only txs ul_chain_check_tx passed, with the hashes
- * it gave; a match is byte for byte. */
-static bool pool_known(void *ctx, const uint8_t *tx, size_t len, ul_txhash *h)
-{
-    pooled *p = pool_find_bytes(ctx, tx, len);
-    if (p) {
-        memcpy(h->leaf, p->leaf, UL_HASH_BYTES);
-        memcpy(h->id, p->id, UL_HASH_BYTES);
-    }
-    return p != NULL;
-}
-
-static ul_txhash hashes_of(const pooled *p)
-{
-    ul_txhash h;
-    memcpy(h.leaf, p->leaf, UL_HASH_BYTES);
-    memcpy(h.id, p->id, UL_HASH_BYTES);
-    return h;
-}
-
-static void remember_rejected(ul_cons *s, const uint8_t id[UL_HASH_BYTES], ul_err e)
-{
-    memcpy(s->rejected[s->rejected_next].id, id, UL_HASH_BYTES);
-    s->rejected[s->rejected_next].e = e;
-    s->rejected_next = (s->rejected_next + 1) % UL_MAX_REJECTED_KEPT;
-    s->n_rejected += s->n_rejected < UL_MAX_REJECTED_KEPT;
-}
-
-/* Drops marked entries (tx == NULL) and rebuilds the index. */
-static void pool_compact(ul_cons *s)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < s->n_pool; i++) {
-        if (s->pool[i].tx) {
-            s->pool[m++] = s->pool[i];
-        }
-    }
-    s->n_pool = m;
-    memset(s->index, 0, s->index_cap * sizeof *s->index);
-    memset(s->bindex, 0, s->index_cap * sizeof *s->bindex);
-    for (size_t i = 0; i < m; i++) {
-        index_put(s, i);
-    }
-    if (m == 0) {
-        s->first_pooled_ms = 0;
-    }
-}
-
-static void pool_drop(ul_cons *s, pooled *p)
-{
-    s->n_gossip -= p->gossip;
-    free(p->tx);
-    p->tx = NULL;
-}
-
-/* Adds a checked tx. Returns UL_E_BUSY when the pool is full. */
-static ul_err pool_add(ul_cons *s, const uint8_t *tx, size_t len, const uint8_t leaf[UL_HASH_BYTES],
-                       const uint8_t id[UL_HASH_BYTES], bool gossip)
-{
-    if (s->n_pool >= UL_MAX_MEMPOOL) {
-        return UL_E_BUSY;
-    }
-    pooled *p = &s->pool[s->n_pool];
-    if (!(p->tx = malloc(len))) {
-        return UL_E_NOMEM;
-    }
-    memcpy(p->tx, tx, len);
-    p->len = len;
-    memcpy(p->leaf, leaf, UL_HASH_BYTES);
-    memcpy(p->id, id, UL_HASH_BYTES);
-    p->bytes_hash = bytes_hash(s, tx, len);
-    p->gossip = gossip;
-    s->n_gossip += gossip;
-    index_put(s, s->n_pool++);
-    if (s->first_pooled_ms == 0) {
-        s->first_pooled_ms = ul_node_now_ms();
-    }
-    return UL_OK;
-}
-
-static void pool_unmark_pending(ul_cons *s)
-{
-    s->n_in_pending = 0;
-}
+/* ---- taking transactions ------------------------------------------------------------------ */
 
 /* Whether the pending block is open to new transactions (not sealed, not a peer's proposal). */
 static bool pending_open(ul_node *n)
@@ -329,8 +158,8 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
 {
     ul_cons *s = C(n);
     ul_txhash h;
-    pooled *dup;
-    if (given_leaf && (dup = pool_find(s, given_leaf)) != NULL) {
+    ul_pooled *dup;
+    if (given_leaf && (dup = ul_pool_find(s->pool, given_leaf)) != NULL) {
         memcpy(id, dup->id, UL_HASH_BYTES); /* pooled already: nothing to check again */
         return UL_OK;
     }
@@ -340,48 +169,29 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
     if (given_leaf) {
         memcpy(h.leaf, given_leaf, UL_HASH_BYTES);
     }
-    if (e != UL_OK || (!given_leaf && pool_find(s, h.leaf))) {
+    if (e != UL_OK || (!given_leaf && ul_pool_find(s->pool, h.leaf))) {
         return e; /* a copy of a pooled tx gets its id: a client's retry is harmless */
     }
     memcpy(h.id, id, UL_HASH_BYTES);
-    if (s->n_pool >= UL_MAX_MEMPOOL) {
+    if (s->pool->n >= UL_MAX_MEMPOOL) {
         return UL_E_BUSY;
     }
-    bool execute = from_client && pending_open(n) && s->n_in_pending == s->n_pool &&
+    bool execute = from_client && pending_open(n) && ul_pool_all_pending(s->pool) &&
                    ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS;
     if (execute && (e = ul_chain_submit_known(n->chain, tx, len, &h, id)) != UL_OK) {
         return e;
     }
-    if ((e = pool_add(s, tx, len, h.leaf, id, from_client)) != UL_OK) {
-        if (execute) {
-            ul_chain_discard(n->chain); /* the pending block holds a tx the pool lost */
-            pool_unmark_pending(s);
+    e = ul_pool_add(s->pool, tx, len, h.leaf, id, from_client, ul_node_now_ms());
+    if (e != UL_OK) {
+        if (execute) { /* the pending block holds a tx the pool lost */
+            ul_pool_discard_pending(s->pool, n->chain);
         }
         return e;
     }
-    s->n_in_pending += execute;
+    if (execute) {
+        ul_pool_mark_pending(s->pool);
+    }
     return UL_OK;
-}
-
-/* Removes a block's txs from the pool (committed here or by block sync). */
-static void pool_remove_block(ul_cons *s, const uint8_t *block, size_t blen)
-{
-    ul_block b;
-    if (s->n_pool == 0) {
-        return;
-    }
-    ul_span *txs = malloc(UL_MAX_BLOCK_TXS * sizeof *txs);
-    if (txs && ul_schema_block_split(&b, txs, UL_MAX_BLOCK_TXS, block, blen) == UL_OK) {
-        for (size_t i = 0; i < b.n_txs; i++) {
-            pooled *p = pool_find_bytes(s, txs[i].ptr, txs[i].len);
-            if (p) {
-                pool_drop(s, p);
-            }
-        }
-    }
-    free(txs);
-    pool_unmark_pending(s);
-    pool_compact(s);
 }
 
 /* ---- signing -------------------------------------------------------------------------------- */
@@ -705,12 +515,11 @@ static ul_err prepare_prop(ul_node *n, const held_prop *p)
     if (ul_chain_sealed(n->chain, h) && memcmp(h, p->hash, UL_HASH_BYTES) == 0) {
         return UL_OK;
     }
-    ul_chain_discard(n->chain);
-    pool_unmark_pending(C(n));
+    ul_pool_discard_pending(C(n)->pool, n->chain);
     if (p->lclen && (e = ul_chain_replace_commit(n->chain, p->lc, p->lclen)) != UL_OK) {
         return e;
     }
-    if ((e = ul_chain_prepare_known(n->chain, p->block, p->blen, pool_known, C(n), h)) != UL_OK) {
+    if ((e = ul_chain_prepare_known(n->chain, p->block, p->blen, ul_pool_known, C(n)->pool, h)) != UL_OK) {
         return e;
     }
     return memcmp(h, p->hash, UL_HASH_BYTES) == 0 ? UL_OK : UL_E_ROOT_MISMATCH;
@@ -724,29 +533,9 @@ static void build_proposal(ul_node *n, uint32_t round)
     uint8_t hash[UL_HASH_BYTES], *blk = NULL, *lc = NULL;
     size_t blen = 0, lclen = 0;
     if (!pending_open(n)) {
-        ul_chain_discard(n->chain);
-        pool_unmark_pending(s);
+        ul_pool_discard_pending(s->pool, n->chain);
     }
-    /* In pool order after the executed prefix: each either joins the block or is refused. */
-    size_t executed = s->n_in_pending;
-    for (size_t i = s->n_in_pending;
-         i < s->n_pool && ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS; i++) {
-        pooled *p = &s->pool[i];
-        uint8_t id[UL_HASH_BYTES];
-        ul_txhash known = hashes_of(p);
-        ul_err e = ul_chain_submit_known(n->chain, p->tx, p->len, &known, id);
-        if (e == UL_OK) {
-            executed++;
-        } else if (e == UL_E_BUSY || e == UL_E_NOMEM || e == UL_E_NO_SPACE || e == UL_E_STORE ||
-                   e == UL_E_CORRUPT) {
-            break; /* the node's trouble, not the tx's: it stays pooled */
-        } else { /* a conflict with what was committed or pooled earlier */
-            remember_rejected(s, p->id, e);
-            pool_drop(s, p);
-        }
-    }
-    pool_compact(s);
-    s->n_in_pending = executed;
+    ul_pool_take_pending(s->pool, n->chain);
     ul_err e = ul_chain_seal(n->chain, ul_key_pubkey(n->key), ul_chain_next_time(n->chain), NULL,
                              hash);
     if (e == UL_OK) {
@@ -765,8 +554,7 @@ static void build_proposal(ul_node *n, uint32_t round)
     if (e != UL_OK) {
         ul_node_log("cannot build block %llu: %s (%s)", (unsigned long long)h, ul_err_str(e),
                     ul_err_name(e));
-        ul_chain_discard(n->chain);
-        pool_unmark_pending(s);
+        ul_pool_discard_pending(s->pool, n->chain);
         return;
     }
     if (!may_sign(n, h, round, SIGN_PROPOSAL)) {
@@ -858,19 +646,18 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
          * and the pool until the store takes writes again (stall_step), rather than lose the
          * txs to a sync that cannot write either. */
         s->stalled_commit = *a;
-        pool_unmark_pending(s);
+        ul_pool_unmark_pending(s->pool);
         return;
     }
     if (e == UL_OK) {
-        pool_remove_block(s, p->block, p->blen); /* only now: a failed commit keeps its txs */
+        ul_pool_remove_block(s->pool, p->block, p->blen); /* only now: a failed commit keeps its txs */
     }
     if (e != UL_OK) {
         /* Decided without the block (or it does not execute here): the peers that committed it
          * serve it; block sync fetches and verifies it. */
         ul_node_log("block %llu decided in round %u but not committed here: %s; syncing",
                     (unsigned long long)a->height, a->round, ul_err_str(e));
-        ul_chain_discard(n->chain);
-        pool_unmark_pending(s);
+        ul_pool_discard_pending(s->pool, n->chain);
         s->want_sync = true;
         s->next_sync = 0;
         return;
@@ -1123,8 +910,8 @@ static bool height_due(ul_node *n, uint64_t now, uint64_t *due)
 {
     ul_cons *s = C(n);
     uint64_t at = s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms;
-    if (s->n_pool > 0) {
-        uint64_t b = s->first_pooled_ms + BATCH_WAIT_MS;
+    if (s->pool->n > 0) {
+        uint64_t b = s->pool->first_pooled_ms + BATCH_WAIT_MS;
         at = b < at ? b : at;
     }
     if (s->n_future > 0) {
@@ -1406,7 +1193,7 @@ static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadli
             } else {
                 e = ul_chain_apply(n->chain, bi.ptr, bi.len, ci.ptr, ci.len);
                 if (e == UL_OK) {
-                    pool_remove_block(C(n), bi.ptr, bi.len);
+                    ul_pool_remove_block(C(n)->pool, bi.ptr, bi.len);
                 }
             }
         }
@@ -1512,8 +1299,7 @@ static void sync_now(ul_node *n, uint64_t now)
     ul_cons *s = C(n);
     uint64_t before = ul_chain_height(n->chain), deadline = now + SYNC_BUDGET_MS;
     bool answered = false, behind = false;
-    ul_chain_discard(n->chain);
-    pool_unmark_pending(s);
+    ul_pool_discard_pending(s->pool, n->chain);
     bool whole = sync_pass(n, now, deadline, &answered, &behind);
     if (ul_chain_height(n->chain) != before) {
         if (n->verbose || ul_chain_height(n->chain) - before > 1 || s->cfg.observer == false) {
@@ -1594,18 +1380,17 @@ static void gossip_txs(ul_node *n)
     ul_span *items = NULL;
     uint8_t(*leaves)[UL_HASH_BYTES] = NULL;
     size_t k = 0, bytes = 0;
-    for (size_t i = 0; s->peer && s->n_gossip > 0 && i < s->n_pool; i++) {
-        pooled *p = &s->pool[i];
+    for (size_t i = 0; s->peer && s->pool->n_gossip > 0 && i < s->pool->n; i++) {
+        ul_pooled *p = &s->pool->tx[i];
         if (!p->gossip) {
             continue;
         }
-        s->n_gossip--;
         if (!items && (!(items = malloc(GOSSIP_MAX_TXS * sizeof *items)) ||
                        !(leaves = malloc(GOSSIP_MAX_TXS * sizeof *leaves)))) {
             free(items);
             return;
         }
-        p->gossip = false;
+        ul_pool_gossiped(s->pool, p);
         memcpy(leaves[k], p->leaf, UL_HASH_BYTES);
         items[k++] = (ul_span){p->tx, p->len};
         bytes += p->len + UL_HASH_BYTES + 8;
@@ -1635,9 +1420,9 @@ static void unstall(ul_node *n, uint64_t before)
     ul_bft_action a = s->stalled_commit;
     s->stalled_commit.kind = 0;
     s->stalled = UL_OK;
-    pool_unmark_pending(s); /* the recovery discarded the pending block */
+    ul_pool_unmark_pending(s->pool); /* the recovery discarded the pending block */
     ul_node_log("the store takes writes again at height %llu; %zu transactions pooled",
-                (unsigned long long)ul_chain_height(n->chain), s->n_pool);
+                (unsigned long long)ul_chain_height(n->chain), s->pool->n);
     bool landed = ul_chain_height(n->chain) != before;
     uint64_t signed_by = 0; /* precommits really signed: the core counted ours regardless */
     for (uint32_t i = 0; a.kind == UL_BFT_ACT_COMMIT && i < s->set.n; i++) {
@@ -1653,7 +1438,7 @@ static void unstall(ul_node *n, uint64_t before)
     if (landed) {
         held_prop *p = a.kind == UL_BFT_ACT_COMMIT ? prop_find(s, a.value, -1) : NULL;
         if (p) {
-            pool_remove_block(s, p->block, p->blen);
+            ul_pool_remove_block(s->pool, p->block, p->blen);
         }
         s->last_commit_ms = ul_node_now_ms();
         (void)load_set(n);
@@ -1678,7 +1463,7 @@ static bool stall_step(ul_node *n, uint64_t now, long *next_ms)
         s->stalled = fault;
         ul_node_log("%s (%s): %s; no blocks until the store takes writes again (%zu transactions "
                     "kept in the pool; retried every %d ms)",
-                    ul_err_str(fault), ul_err_name(fault), text, s->n_pool, STALL_RETRY_MS);
+                    ul_err_str(fault), ul_err_name(fault), text, s->pool->n, STALL_RETRY_MS);
     }
     if (now >= s->next_recover) {
         uint64_t before = ul_chain_height(n->chain);
@@ -1776,24 +1561,17 @@ ul_err ul_cons_tx_status(ul_node *n, const uint8_t id32[UL_HASH_BYTES], uint64_t
     if (e == UL_OK && *height > 0) {
         return UL_OK;
     }
-    for (size_t i = 0; i < s->n_pool; i++) {
-        if (memcmp(s->pool[i].id, id32, UL_HASH_BYTES) == 0) {
-            *height = 0;
-            return UL_OK;
-        }
+    e = ul_pool_status(s->pool, id32);
+    if (e == UL_OK) {
+        *height = 0;
     }
-    for (size_t i = 0; i < s->n_rejected; i++) {
-        if (memcmp(s->rejected[i].id, id32, UL_HASH_BYTES) == 0) {
-            return s->rejected[i].e;
-        }
-    }
-    return UL_E_NOT_FOUND;
+    return e;
 }
 
 void ul_cons_figures(const ul_node *n, uint64_t *pooled_n, uint64_t *round, ul_peer_stats *peers)
 {
     const ul_cons *s = C(n);
-    *pooled_n = s->n_pool;
+    *pooled_n = s->pool->n;
     *round = s->started ? ul_bft_round_now(&s->bft) : 0;
     memset(peers, 0, sizeof *peers);
     if (s->peer) {
@@ -1828,17 +1606,17 @@ void ul_cons_finish(ul_node *n)
     ul_cons *s = C(n);
     /* A lone validator decides alone, synchronously: what it pooled is committed before it
      * stops. With peers the pool waits for the next start (clients see it not committed). */
-    if (!s->cfg.n_peers && s->self >= 0 && !s->alone && s->n_pool > 0) {
-        for (int i = 0; i < 4 && s->n_pool > 0; i++) {
+    if (!s->cfg.n_peers && s->self >= 0 && !s->alone && s->pool->n > 0) {
+        for (int i = 0; i < 4 && s->pool->n > 0; i++) {
             if (!s->started) {
                 start_height(n);
             }
         }
     }
-    if (s->n_pool > 0) { /* the pool lives in memory only: say what a restart loses */
+    if (s->pool->n > 0) { /* the pool lives in memory only: say what a restart loses */
         ul_node_log("stopping with %zu transactions pooled, not committed%s%s: they are not kept "
                     "across a restart (their clients see them not committed and resubmit)",
-                    s->n_pool, s->stalled ? ": " : "", s->stalled ? ul_err_str(s->stalled) : "");
+                    s->pool->n, s->stalled ? ": " : "", s->stalled ? ul_err_str(s->stalled) : "");
     }
 }
 
@@ -1854,15 +1632,10 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg, ul_peer *peer)
     n->cons = s;
     s->peer = peer;
     s->cfg = *cfg;
-    s->index_cap = 2 * (size_t)UL_MAX_MEMPOOL; /* a power of two, at most half full */
     s->votes = malloc(UL_MAX_HELD_VOTES * sizeof *s->votes);
-    s->pool = malloc(UL_MAX_MEMPOOL * sizeof *s->pool);
-    s->index = calloc(s->index_cap, sizeof *s->index);
-    s->bindex = calloc(s->index_cap, sizeof *s->bindex);
-    if (!s->votes || !s->pool || !s->index || !s->bindex) {
+    if (!s->votes || ul_pool_create(&s->pool) != UL_OK) {
         return UL_E_NOMEM;
     }
-    randombytes_buf(s->bytes_key, sizeof s->bytes_key);
     ul_claims_init(&s->claims);
     ul_claims_init(&s->rpc_claims);
     for (size_t i = 0; i < UL_MAX_PEERS; i++) {
@@ -1893,9 +1666,6 @@ void ul_cons_close(ul_node *n)
     for (size_t i = 0; i < s->n_future; i++) {
         free(s->future[i].payload);
     }
-    for (size_t i = 0; i < s->n_pool; i++) {
-        free(s->pool[i].tx);
-    }
     for (size_t i = 0; i < UL_MAX_PEERS; i++) {
         if (s->sync_sock[i] >= 0) {
             ul_p2p_close(s->sync_sock[i]);
@@ -1903,9 +1673,7 @@ void ul_cons_close(ul_node *n)
     }
     ul_peer_close(s->peer);
     free(s->votes);
-    free(s->pool);
-    free(s->index);
-    free(s->bindex);
+    ul_pool_destroy(s->pool);
     free(s);
     n->cons = NULL;
 }

@@ -217,7 +217,7 @@ static int open_node(bench *b, const char *dir)
     }
     static ul_node_cfg cfg = {.observer = true, .heartbeat_ms = 1000, .round_timeout_ms = 1000};
     if ((e = ul_chain_produce(b->node.chain, b->key, bench_wall_ms(), NULL)) != UL_OK ||
-        (e = ul_cons_open(&b->node, &cfg)) != UL_OK) {
+        (e = ul_cons_open(&b->node, &cfg, NULL)) != UL_OK) {
         return fail("registering", e);
     }
     return 0;

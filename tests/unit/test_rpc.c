@@ -16,17 +16,6 @@
 #include "chainfx.h"
 #include "node/node.h"
 
-/* node/main.c's two helpers, which this test does not link. */
-uint64_t ul_node_now_ms(void)
-{
-    return 1767225600000ULL;
-}
-
-void ul_node_log(const char *fmt, ...)
-{
-    (void)fmt;
-}
-
 #define NS "acme/widget"
 #define HW "board-a"
 #define T0 1767225600000ULL
@@ -102,7 +91,7 @@ static int setup(void **state)
     fill_chain(&f);
     /* An observer: it serves every query and takes no transaction (submit answers per tx). */
     static ul_node_cfg cfg = {.observer = true, .heartbeat_ms = 1000, .round_timeout_ms = 1000};
-    assert_int_equal(ul_cons_open(&f.node, &cfg), UL_OK);
+    assert_int_equal(ul_cons_open(&f.node, &cfg, NULL), UL_OK);
     g = &f;
     *state = &f;
     return 0;

@@ -1,0 +1,29 @@
+/* Fixtures for the unit tests of the node's parts (node/): a one-validator chain in a fresh
+ * directory and signed transactions for it. Every helper fails the running cmocka test on any
+ * error. */
+#ifndef UL_TESTS_NODEFX_H
+#define UL_TESTS_NODEFX_H
+
+#include "chainfx.h"
+
+#define UL_NODEFX_T0 1767225600000ULL
+
+typedef struct {
+    char root[128];
+    ul_key *val, *owner; /* the chain's one validator; the owner of the namespaces registered */
+    ul_chain *chain;
+    uint8_t genesis[UL_MAX_VALSET_BYTES + 1024];
+    size_t glen;
+    uint8_t chain_id[UL_HASH_BYTES];
+} ul_nodefx;
+
+/* Out: f, a fresh chain "name" of one validator (power 1) at genesis time UL_NODEFX_T0. */
+void ul_nodefx_open(ul_nodefx *f, const char *name);
+/* Closes f's chain and keys and removes its directory. */
+void ul_nodefx_close(ul_nodefx *f);
+/* Out: t, a transaction registering namespace ns, signed by f->owner with nonce (each must be
+ * above the last executed), who owns and publishes it: a second one for the same ns conflicts
+ * with the first once that executed. */
+void ul_nodefx_register(const ul_nodefx *f, ul_chainfx_txbuf *t, const char *ns, uint64_t nonce);
+
+#endif
