@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "../ledger/ul_bft.h"
+#include "io.h"
 #include "node.h"
 #include "pool.h"
 
@@ -76,8 +77,8 @@ typedef struct {
 
 struct ul_cons {
     ul_node_cfg cfg;
-    ul_peer *peer;
-    int sync_sock[UL_MAX_PEERS];
+    const ul_node_io *io;
+    bool peer; /* io has a peer transport */
     uint64_t sync_retry[UL_MAX_PEERS]; /* when a peer that failed may be asked again */
     ul_claims claims;     /* heads validators announce (by set index): what starts block sync */
     ul_claims rpc_claims; /* heads the peers' query endpoints answer (by peer): where it syncs */
@@ -123,6 +124,8 @@ struct ul_cons {
 /* ---- small helpers -------------------------------------------------------------------------- */
 
 static ul_cons *C(const ul_node *n) { return n->cons; }
+
+static uint64_t now_ms(const ul_node *n) { return n->io->now_ms(n->io->ctx); }
 
 static bool is_zero(const uint8_t *h)
 {
@@ -181,7 +184,7 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
     if (execute && (e = ul_chain_submit_known(n->chain, tx, len, &h, id)) != UL_OK) {
         return e;
     }
-    e = ul_pool_add(s->pool, tx, len, h.leaf, id, from_client, ul_node_now_ms());
+    e = ul_pool_add(s->pool, tx, len, h.leaf, id, from_client, now_ms(n));
     if (e != UL_OK) {
         if (execute) { /* the pending block holds a tx the pool lost */
             ul_pool_discard_pending(s->pool, n->chain);
@@ -214,7 +217,7 @@ static ul_err sign_migrate(ul_node *n, const uint8_t v[13])
         memcpy(s->sign.lock_hash, lock + 12, UL_HASH_BYTES);
     }
     free(lock);
-    ul_err e = ul_signstate_save(s->sign_path, &s->sign);
+    ul_err e = n->io->sign_save(n->io->ctx, s->sign_path, &s->sign);
     ul_batch *b = e == UL_OK ? ul_batch_create() : NULL;
     if (e == UL_OK && b) {
         ul_batch_delete(b, META_LASTSIGN, sizeof META_LASTSIGN - 1);
@@ -238,7 +241,7 @@ static ul_err sign_open(ul_node *n)
         return UL_OK;
     }
     s->sign_path = s->cfg.sign_state;
-    ul_err e = ul_signstate_load(&s->sign, s->sign_path, ul_key_pubkey(n->key));
+    ul_err e = n->io->sign_load(n->io->ctx, &s->sign, s->sign_path, ul_key_pubkey(n->key));
     if (e != UL_E_NOT_FOUND) {
         if (e != UL_OK) {
             ul_node_log("sign state %s: %s (%s); not starting: restore it, or run upledgerd "
@@ -306,7 +309,8 @@ static bool may_sign_lock(ul_node *n, uint64_t height, uint32_t round, uint32_t 
     }
     ul_batch_destroy(b);
     if (e == UL_OK) {
-        e = ul_signstate_advance(&s->sign, s->sign_path, height, round, step, lock_hash);
+        e = n->io->sign_advance(n->io->ctx, &s->sign, s->sign_path, height, round, step,
+                               lock_hash);
     }
     if (e != UL_OK) {
         ul_node_log("cannot record a signature at height %llu in %s: %s; not signing",
@@ -439,8 +443,8 @@ static void send_msg(ul_node *n, uint32_t kind, const ul_msg *m, const ul_span *
     }
     ul_err e = ul_msg_encode(buf, cap, &len, m);
     if (e == UL_OK) {
-        e = attach ? ul_peer_send(s->peer, kind, buf, len, attach->ptr, attach->len)
-                   : ul_peer_broadcast(s->peer, kind, buf, len);
+        e = attach ? n->io->peer_send(n->io->ctx, kind, buf, len, attach->ptr, attach->len)
+                   : n->io->peer_broadcast(n->io->ctx, kind, buf, len);
     }
     if (e != UL_OK) {
         ul_node_log("peer message (kind %u) not sent: %s", kind, ul_err_str(e));
@@ -574,7 +578,7 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
         memcpy(v.block_hash, a->value, UL_HASH_BYTES);
     }
     /* Precommit times make the next block's BFT time, which must move forward. */
-    uint64_t now = ul_node_now_ms(), floor = ul_chain_next_time(n->chain) + 1;
+    uint64_t now = now_ms(n), floor = ul_chain_next_time(n->chain) + 1;
     v.time_ms = now > floor ? now : floor;
     uint8_t *lock = NULL;
     size_t lock_len = 0;
@@ -668,7 +672,7 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
                     (unsigned long long)ul_chain_log_size(n->chain));
     }
     height_reset(s);
-    s->last_commit_ms = ul_node_now_ms();
+    s->last_commit_ms = now_ms(n);
     (void)load_set(n); /* a set change takes effect now: peers allowed, our index, lone check */
 }
 
@@ -707,7 +711,7 @@ static void add_timer(ul_cons *s, const ul_bft_action *a)
         s->n_timers--;
     }
     s->timers[s->n_timers++] = (timer){a->timeout_kind, a->height, a->round,
-                                       ul_node_now_ms() + a->duration_ms};
+                                       s->io->now_ms(s->io->ctx) + a->duration_ms};
 }
 
 /* Performs the core's actions; acting may feed the core again (our own proposal), which appends
@@ -811,7 +815,7 @@ static ul_err load_set(ul_node *n)
         for (size_t i = 0; i < s->set.n; i++) {
             memcpy(keys[i], s->set.v[i].pubkey, UL_PUBKEY_BYTES);
         }
-        e = ul_peer_allow(s->peer, (const uint8_t(*)[UL_PUBKEY_BYTES])keys, s->set.n);
+        e = n->io->peer_allow(n->io->ctx, (const uint8_t(*)[UL_PUBKEY_BYTES])keys, s->set.n);
         free(keys);
     }
     return e;
@@ -878,7 +882,7 @@ static void start_height(ul_node *n)
         return;
     }
     s->started = true;
-    s->next_resend = ul_node_now_ms() + RESEND_MS;
+    s->next_resend = now_ms(n) + RESEND_MS;
     e = begin_height(n);
     if (e != UL_OK) {
         ul_node_log("consensus core refused height %llu: %s", (unsigned long long)next_height(n),
@@ -1102,7 +1106,7 @@ static void on_status(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uin
     uint64_t h;
     int32_t idx = set_index(&C(n)->set, from);
     if (idx >= 0 && ul_msg_decode(&m, p, len) == UL_OK && ul_msg_get_uint(&m, 1, &h) == UL_OK) {
-        ul_claims_hear(&C(n)->claims, (size_t)idx, h, ul_node_now_ms());
+        ul_claims_hear(&C(n)->claims, (size_t)idx, h, now_ms(n));
     }
 }
 
@@ -1130,15 +1134,15 @@ static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBK
 void ul_cons_on_peer(ul_node *n)
 {
     ul_cons *s = C(n);
-    uint64_t until = ul_node_now_ms() + UL_NODE_TURN_MS;
-    for (int i = 0; s->peer && i < UL_PEER_RECV_BATCH && ul_node_now_ms() < until; i++) {
+    uint64_t until = now_ms(n) + UL_NODE_TURN_MS;
+    for (int i = 0; s->peer && i < UL_PEER_RECV_BATCH && now_ms(n) < until; i++) {
         uint32_t kind;
         uint8_t from[UL_PUBKEY_BYTES];
         ul_span payload, attach;
-        if (ul_peer_recv(s->peer, &kind, from, &payload) != UL_OK) {
+        bool has;
+        if (n->io->peer_recv(n->io->ctx, &kind, from, &payload, &attach, &has) != UL_OK) {
             break;
         }
-        bool has = ul_peer_attachment(s->peer, &attach);
         handle_payload(n, kind, from, payload.ptr, payload.len, has ? &attach : NULL);
     }
 }
@@ -1149,18 +1153,9 @@ static ul_err sync_call(ul_node *n, size_t peer, const ul_msg *req, ul_msg *rep,
                         int timeout_ms)
 {
     ul_cons *s = C(n);
-    ul_err e;
-    if (s->sync_sock[peer] < 0 &&
-        (e = ul_p2p_connect(&s->sync_sock[peer], s->cfg.peer_rpc[peer], timeout_ms)) != UL_OK) {
-        return e;
-    }
-    if ((e = ul_p2p_set_timeout(s->sync_sock[peer], timeout_ms)) == UL_OK) {
-        e = ul_p2p_call(s->sync_sock[peer], req, rep, buf);
-    }
+    ul_err e = n->io->query(n->io->ctx, peer, req, rep, buf, timeout_ms);
     if (e == UL_E_TIMEOUT || e == UL_E_NET || e == UL_E_PROTOCOL) {
-        ul_p2p_close(s->sync_sock[peer]); /* a REQ socket stuck on a lost reply is reopened */
-        s->sync_sock[peer] = -1;
-        s->sync_retry[peer] = ul_node_now_ms() + SYNC_BACKOFF_MS;
+        s->sync_retry[peer] = now_ms(n) + SYNC_BACKOFF_MS;
     }
     return e;
 }
@@ -1170,7 +1165,7 @@ static ul_err sync_call(ul_node *n, size_t peer, const ul_msg *req, ul_msg *rep,
  * time was computed from, which we adopt. Every block is executed and its commit verified. */
 static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadline)
 {
-    while (ul_chain_height(n->chain) < until && ul_node_now_ms() < deadline) {
+    while (ul_chain_height(n->chain) < until && now_ms(n) < deadline) {
         uint64_t from = ul_chain_height(n->chain) ? ul_chain_height(n->chain) : 1;
         ul_msg req, rep;
         uint8_t *buf = NULL;
@@ -1197,7 +1192,7 @@ static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadli
                 }
             }
         }
-        ul_p2p_free(buf);
+        n->io->query_free(n->io->ctx, buf);
         if (e != UL_OK) {
             return e;
         }
@@ -1241,7 +1236,7 @@ static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answere
         if (now < s->sync_retry[i] || ul_claims_set_aside(&s->rpc_claims, i, now)) {
             continue;
         }
-        if (ul_node_now_ms() >= deadline) {
+        if (now_ms(n) >= deadline) {
             return false;
         }
         ul_msg_init(&req);
@@ -1250,12 +1245,12 @@ static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answere
         if (e == UL_OK) {
             e = ul_msg_get_uint(&rep, 1, &their);
         }
-        ul_p2p_free(buf);
+        n->io->query_free(n->io->ctx, buf);
         *answered = *answered || e == UL_OK;
         if (e != UL_OK) {
             continue;
         }
-        ul_claims_hear(&s->rpc_claims, i, their, ul_node_now_ms());
+        ul_claims_hear(&s->rpc_claims, i, their, now_ms(n));
         if (their <= ul_chain_height(n->chain)) {
             continue;
         }
@@ -1307,11 +1302,11 @@ static void sync_now(ul_node *n, uint64_t now)
                         (unsigned long long)ul_chain_height(n->chain));
         }
         height_reset(s);
-        s->last_commit_ms = ul_node_now_ms();
+        s->last_commit_ms = now_ms(n);
         (void)load_set(n);
     }
     if (whole || ul_chain_height(n->chain) != before) {
-        judge_claims(n, before, ul_node_now_ms());
+        judge_claims(n, before, now_ms(n));
     }
     s->want_sync = ul_chain_height(n->chain) != before; /* keep going while it moves */
     sign_floor_learn(n, answered, behind || s->want_sync || !whole);
@@ -1440,7 +1435,7 @@ static void unstall(ul_node *n, uint64_t before)
         if (p) {
             ul_pool_remove_block(s->pool, p->block, p->blen);
         }
-        s->last_commit_ms = ul_node_now_ms();
+        s->last_commit_ms = now_ms(n);
         (void)load_set(n);
     }
     /* The core counted this node's votes when it asked for them, signed or not: the height
@@ -1497,7 +1492,7 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
     if (s->cfg.n_peers && (s->cfg.observer || s->want_sync || learning) && now >= s->next_sync) {
         sync_now(n, now);
         s->next_sync = now + (s->want_sync ? 0 : SYNC_POLL_MS);
-        now = ul_node_now_ms();
+        now = now_ms(n);
     }
     if (learning) {
         at_most(next_ms, now, s->next_sync);
@@ -1532,8 +1527,8 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
     }
     if (s->peer) {
         at_most(next_ms, now, s->next_status);
-        (void)ul_peer_flush(s->peer); /* what waited for a busy connection goes out in order */
-        if (ul_peer_queued(s->peer) > 0) {
+        (void)n->io->peer_flush(n->io->ctx); /* what waited for a busy connection goes out in order */
+        if (n->io->peer_queued(n->io->ctx) > 0) {
             at_most(next_ms, now, now + FLUSH_MS);
         }
     }
@@ -1575,7 +1570,7 @@ void ul_cons_figures(const ul_node *n, uint64_t *pooled_n, uint64_t *round, ul_p
     *round = s->started ? ul_bft_round_now(&s->bft) : 0;
     memset(peers, 0, sizeof *peers);
     if (s->peer) {
-        ul_peer_stats_get(s->peer, peers);
+        n->io->peer_stats(n->io->ctx, peers);
     }
 }
 
@@ -1595,7 +1590,7 @@ bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, u
 void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored)
 {
     const ul_cons *s = C(n);
-    uint64_t now = ul_node_now_ms(), a = ul_claims_max(&s->claims, now),
+    uint64_t now = now_ms(n), a = ul_claims_max(&s->claims, now),
              b = ul_claims_max(&s->rpc_claims, now);
     *target = a > b ? a : b;
     *ignored = s->claims.set_aside + s->rpc_claims.set_aside;
@@ -1620,17 +1615,17 @@ void ul_cons_finish(ul_node *n)
     }
 }
 
-int ul_cons_socket(const ul_node *n) { return C(n)->peer ? ul_peer_socket(C(n)->peer) : -1; }
+int ul_cons_socket(const ul_node *n) { return n->io->peer_socket(n->io->ctx); }
 
-ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg, ul_peer *peer)
+ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
 {
     ul_cons *s = calloc(1, sizeof *s);
     if (!s) {
-        ul_peer_close(peer);
         return UL_E_NOMEM;
     }
     n->cons = s;
-    s->peer = peer;
+    s->io = n->io;
+    s->peer = n->io->has_peer(n->io->ctx);
     s->cfg = *cfg;
     s->votes = malloc(UL_MAX_HELD_VOTES * sizeof *s->votes);
     if (!s->votes || ul_pool_create(&s->pool) != UL_OK) {
@@ -1638,9 +1633,6 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg, ul_peer *peer)
     }
     ul_claims_init(&s->claims);
     ul_claims_init(&s->rpc_claims);
-    for (size_t i = 0; i < UL_MAX_PEERS; i++) {
-        s->sync_sock[i] = -1;
-    }
     /* Vote timeouts: half the propose timeout; each round adds half again (paper, section 3). */
     uint64_t t = (uint64_t)cfg->round_timeout_ms;
     ul_bft_config bc = {.base_ms = {t, t / 2 + 1, t / 2 + 1}, .delta_ms = {t / 2, t / 2, t / 2}};
@@ -1651,7 +1643,7 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg, ul_peer *peer)
     if ((e = sign_open(n)) != UL_OK) {
         return e;
     }
-    s->last_commit_ms = ul_node_now_ms();
+    s->last_commit_ms = now_ms(n);
     s->want_sync = cfg->n_peers > 0; /* a node that was down catches up before it votes */
     return load_set(n);
 }
@@ -1666,12 +1658,6 @@ void ul_cons_close(ul_node *n)
     for (size_t i = 0; i < s->n_future; i++) {
         free(s->future[i].payload);
     }
-    for (size_t i = 0; i < UL_MAX_PEERS; i++) {
-        if (s->sync_sock[i] >= 0) {
-            ul_p2p_close(s->sync_sock[i]);
-        }
-    }
-    ul_peer_close(s->peer);
     free(s->votes);
     ul_pool_destroy(s->pool);
     free(s);

@@ -10,17 +10,6 @@
 
 #include "nodefx.h"
 
-/* node/main.c's two helpers, which the node's unit tests do not link: a fixed clock, no log. */
-uint64_t ul_node_now_ms(void)
-{
-    return UL_NODEFX_T0;
-}
-
-void ul_node_log(const char *fmt, ...)
-{
-    (void)fmt;
-}
-
 void ul_nodefx_open(ul_nodefx *f, const char *name)
 {
     ul_valset vs;
