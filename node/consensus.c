@@ -11,6 +11,7 @@
 #include "io.h"
 #include "node.h"
 #include "pool.h"
+#include "signlog.h"
 
 #define RESEND_MS 250      /* current-round votes go out again this often until decided */
 #define RESEND_PROPOSAL_EVERY 4 /* ... and the proposal (a whole block) every 4th time */
@@ -25,23 +26,6 @@
 #define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
 #define FLUSH_MS 2          /* queued peer messages are retried this often */
 #define STALL_RETRY_MS 500  /* a store whose writes failed (a full disk) is retried this often */
-
-/* What a validator signs, in order at one height and round (ul_sign_step). Before a signature
- * leaves, its (height, round, step) and lock are in the sign state file beside the key
- * (ledger/signstate.c), so a restarted node never signs a second, different message (no amnesia
- * equivocation), whatever happened to its database. */
-enum {
-    SIGN_PROPOSAL = UL_SIGN_PROPOSAL,
-    SIGN_PREVOTE = UL_SIGN_PREVOTE,
-    SIGN_PRECOMMIT = UL_SIGN_PRECOMMIT
-};
-/* Where nodes before the sign state file kept the last signature (height 8, round 4, step 1):
- * taken into the file once, then deleted. */
-static const uint8_t META_LASTSIGN[] = "Mlastsign";
-/* The block a validator precommitted (height 8, round 4, hash 32, block length 4, block, last
- * commit length 4, last commit), written before the precommit: a restarted validator locked on
- * it (the sign state's lock) proposes it again (ul_bft_resume). Without it, it stays locked. */
-static const uint8_t META_LOCK[] = "Mlock";
 
 typedef struct {
     uint32_t round, type, idx;
@@ -103,14 +87,7 @@ struct ul_cons {
     uint64_t next_resend, next_status, next_sync;
     uint32_t resends; /* of this height */
     bool want_sync;
-    ul_sign_state sign;    /* the last signature (mirrors the sign state file) */
-    const char *sign_path; /* that file: cfg.sign_state */
-    uint64_t signed_count; /* signatures since this start (STATUS) */
-    /* The file was missing while the key exists: this key may have signed up to the network's
-     * head + 1, so it signs nothing until it has synced (sign_floor_known) and then only above
-     * sign_floor (that head + 1). */
-    bool sign_missing, sign_floor_known;
-    uint64_t sign_floor;
+    ul_signlog sign; /* a validator's (not an observer's) */
     /* A lone node (no peers) whose key cannot make a quorum: UL_E_QUORUM (too little power) or
      * UL_E_VALIDATOR (not in the set). It makes no blocks and refuses transactions with it. */
     ul_err alone;
@@ -197,133 +174,9 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
     return UL_OK;
 }
 
-/* ---- signing -------------------------------------------------------------------------------- */
-
-/* A node whose data directory predates the sign state file: its last signature, and the lock
- * of that height, from the chain database into the file; then the old record goes. */
-static ul_err sign_migrate(ul_node *n, const uint8_t v[13])
-{
-    ul_cons *s = C(n);
-    uint8_t *lock = NULL;
-    size_t len;
-    s->sign.height = ul_be64_get(v);
-    s->sign.round = ul_be32_get(v + 8);
-    s->sign.step = v[12];
-    if (ul_store_get(ul_chain_store(n->chain), META_LOCK, sizeof META_LOCK - 1, &lock, &len) ==
-            UL_OK &&
-        len >= 8 + 4 + UL_HASH_BYTES && ul_be64_get(lock) == s->sign.height) {
-        s->sign.has_lock = s->sign.has_lock_hash = true;
-        s->sign.lock_round = ul_be32_get(lock + 8);
-        memcpy(s->sign.lock_hash, lock + 12, UL_HASH_BYTES);
-    }
-    free(lock);
-    ul_err e = n->io->sign_save(n->io->ctx, s->sign_path, &s->sign);
-    ul_batch *b = e == UL_OK ? ul_batch_create() : NULL;
-    if (e == UL_OK && b) {
-        ul_batch_delete(b, META_LASTSIGN, sizeof META_LASTSIGN - 1);
-        e = ul_store_write(ul_chain_store(n->chain), b, true);
-    }
-    ul_batch_destroy(b);
-    if (e == UL_OK) {
-        ul_node_log("sign state: moved from the chain database into %s (height %llu)",
-                    s->sign_path, (unsigned long long)s->sign.height);
-    }
-    return e;
-}
-
-/* Loads the sign state: the file, or the old record once, or (neither) refusal to sign until
- * synced. A damaged or foreign file stops the node: only its operator can judge it. */
-static ul_err sign_open(ul_node *n)
-{
-    ul_cons *s = C(n);
-    uint8_t v[8 + 4 + 1];
-    if (!n->key || s->cfg.observer) {
-        return UL_OK;
-    }
-    s->sign_path = s->cfg.sign_state;
-    ul_err e = n->io->sign_load(n->io->ctx, &s->sign, s->sign_path, ul_key_pubkey(n->key));
-    if (e != UL_E_NOT_FOUND) {
-        if (e != UL_OK) {
-            ul_node_log("sign state %s: %s (%s); not starting: restore it, or run upledgerd "
-                        "--reset-sign-state once this key cannot have signed above the chain's "
-                        "head",
-                        s->sign_path,
-                        e == UL_E_SIGN_STATE ? "corrupt, or another key's" : ul_err_str(e),
-                        ul_err_name(e));
-        }
-        return e;
-    }
-    memset(&s->sign, 0, sizeof s->sign);
-    memcpy(s->sign.pubkey, ul_key_pubkey(n->key), UL_PUBKEY_BYTES);
-    if (ul_store_get_fixed(ul_chain_store(n->chain), META_LASTSIGN, sizeof META_LASTSIGN - 1, v,
-                           sizeof v) == UL_OK) {
-        return sign_migrate(n, v);
-    }
-    s->sign_missing = true;
-    ul_node_log("sign state %s is missing while the key exists: not signing (%s) until this node "
-                "has synced past the network's head%s",
-                s->sign_path, ul_err_name(UL_E_SIGN_STATE),
-                s->cfg.n_peers ? "" : " (a node without peers never does: restore the file, or "
-                                      "run upledgerd --reset-sign-state)");
-    return UL_OK;
-}
-
-/* Whether a node that lost its sign state may sign at height now. */
-static bool sign_floor_passed(ul_node *n, uint64_t height)
-{
-    ul_cons *s = C(n);
-    if (!s->sign_missing) {
-        return true;
-    }
-    if (!s->sign_floor_known || height <= s->sign_floor) {
-        return false;
-    }
-    s->sign_missing = false;
-    ul_node_log("sign state: synced past height %llu; signing again from height %llu",
-                (unsigned long long)s->sign_floor, (unsigned long long)height);
-    return true;
-}
-
-/* Allows and records a signature at (height, round, step) after the last one: the sign state
- * file is durable before this returns true. lock_hash (NULL: none) is the block a precommit is
- * for; lock (may be NULL) its record for re-proposing, written to the database first. */
-static bool may_sign_lock(ul_node *n, uint64_t height, uint32_t round, uint32_t step,
-                          const uint8_t *lock_hash, const uint8_t *lock, size_t lock_len)
-{
-    ul_cons *s = C(n);
-    if (!ul_signstate_after(&s->sign, height, round, step) || !sign_floor_passed(n, height)) {
-        return false;
-    }
-    /* A store that met damage may have handed consensus data with entries missing: no vote on
-     * it (the node stops at the end of this turn). */
-    if (ul_store_fault(ul_chain_store(n->chain), NULL) == UL_E_CORRUPT) {
-        return false;
-    }
-    ul_err e = UL_OK;
-    ul_batch *b = lock ? ul_batch_create() : NULL;
-    if (lock && !b) {
-        e = UL_E_NOMEM;
-    } else if (lock) { /* not synced: losing it costs re-proposing, never safety */
-        ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, lock, lock_len);
-        e = ul_store_write(ul_chain_store(n->chain), b, false);
-    }
-    ul_batch_destroy(b);
-    if (e == UL_OK) {
-        e = n->io->sign_advance(n->io->ctx, &s->sign, s->sign_path, height, round, step,
-                               lock_hash);
-    }
-    if (e != UL_OK) {
-        ul_node_log("cannot record a signature at height %llu in %s: %s; not signing",
-                    (unsigned long long)height, s->sign_path, ul_err_str(e));
-        return false;
-    }
-    s->signed_count++;
-    return true;
-}
-
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
 {
-    return may_sign_lock(n, height, round, step, NULL, NULL, 0);
+    return ul_signlog_may_sign(&C(n)->sign, height, round, step, NULL, NULL, 0);
 }
 
 /* ---- held votes and proposals --------------------------------------------------------------- */
@@ -561,7 +414,7 @@ static void build_proposal(ul_node *n, uint32_t round)
         ul_pool_discard_pending(s->pool, n->chain);
         return;
     }
-    if (!may_sign(n, h, round, SIGN_PROPOSAL)) {
+    if (!may_sign(n, h, round, UL_SIGNLOG_PROPOSAL)) {
         return;
     }
     send_proposal(n, p, round, -1);
@@ -584,23 +437,15 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
     size_t lock_len = 0;
     held_prop *p = a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? prop_find(s, a->value, -1)
                                                                : NULL;
-    if (p && (lock = malloc(8 + 4 + UL_HASH_BYTES + 4 + p->blen + 4 + p->lclen))) {
-        uint8_t *w = lock;
-        ul_be64_put(w, a->height), w += 8;
-        ul_be32_put(w, a->round), w += 4;
-        memcpy(w, a->value, UL_HASH_BYTES), w += UL_HASH_BYTES;
-        ul_be32_put(w, (uint32_t)p->blen), w += 4;
-        memcpy(w, p->block, p->blen), w += p->blen;
-        ul_be32_put(w, (uint32_t)p->lclen), w += 4;
-        if (p->lclen) { /* none at height 1 */
-            memcpy(w, p->lc, p->lclen), w += p->lclen;
-        }
-        lock_len = (size_t)(w - lock);
+    if (p) {
+        (void)ul_signlog_lock_encode(&lock, &lock_len, a->height, a->round, a->value,
+                                     (ul_span){p->block, p->blen}, (ul_span){p->lc, p->lclen});
     }
     bool ok = ul_schema_vote_encode(bytes, sizeof bytes, &len, &v) == UL_OK &&
               (!p || lock) && /* a precommit is signed only once its lock is recorded */
-              may_sign_lock(n, a->height, a->round,
-                            a->vote_type == UL_VOTE_PREVOTE ? SIGN_PREVOTE : SIGN_PRECOMMIT,
+              ul_signlog_may_sign(&s->sign, a->height, a->round,
+                                  a->vote_type == UL_VOTE_PREVOTE ? UL_SIGNLOG_PREVOTE
+                                                                  : UL_SIGNLOG_PRECOMMIT,
                             a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? a->value : NULL,
                             lock, lock_len) &&
               ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) == UL_OK;
@@ -733,7 +578,7 @@ static void drain(ul_node *n)
                     build_proposal(n, a->round);
                 } else { /* re-propose the valid value (line 16) */
                     held_prop *p = prop_find(s, a->value, -1);
-                    if (p && may_sign(n, a->height, a->round, SIGN_PROPOSAL)) {
+                    if (p && may_sign(n, a->height, a->round, UL_SIGNLOG_PROPOSAL)) {
                         send_proposal(n, p, a->round, a->valid_round);
                     }
                 }
@@ -828,24 +673,11 @@ static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBK
  * lock record, when that record is the same lock. Returns: whether it is held. */
 static bool load_lock(ul_node *n, uint64_t h, uint32_t round, const uint8_t hash[UL_HASH_BYTES])
 {
-    uint8_t *v = NULL;
-    size_t len, blen, lclen;
-    bool ok = ul_store_get(ul_chain_store(n->chain), META_LOCK, sizeof META_LOCK - 1, &v,
-                           &len) == UL_OK &&
-              len >= 8 + 4 + UL_HASH_BYTES + 4 + 4 && ul_be64_get(v) == h &&
-              ul_be32_get(v + 8) == round && memcmp(v + 12, hash, UL_HASH_BYTES) == 0;
-    if (ok) {
-        blen = ul_be32_get(v + 8 + 4 + UL_HASH_BYTES);
-        ok = blen <= len - (8 + 4 + UL_HASH_BYTES + 4 + 4);
-    }
-    if (ok) {
-        const uint8_t *b = v + 8 + 4 + UL_HASH_BYTES + 4;
-        lclen = ul_be32_get(b + blen);
-        ok = lclen == len - (8 + 4 + UL_HASH_BYTES + 4 + blen + 4) &&
-             prop_hold(C(n), round, -1, hash, (ul_span){b, blen},
-                       (ul_span){b + blen + 4, lclen}) != NULL;
-    }
-    free(v);
+    uint8_t *rec;
+    ul_span block, lc;
+    bool ok = ul_signlog_lock_load(n->chain, h, round, hash, &rec, &block, &lc) &&
+              prop_hold(C(n), round, -1, hash, block, lc) != NULL;
+    free(rec);
     return ok;
 }
 
@@ -855,7 +687,7 @@ static ul_err begin_height(ul_node *n)
 {
     ul_cons *s = C(n);
     uint64_t h = next_height(n);
-    const ul_sign_state *st = &s->sign;
+    const ul_sign_state *st = &s->sign.st;
     if (s->self < 0 || st->height != h) {
         return ul_bft_start(&s->bft, &s->acts, h, &s->set, &s->rot, s->self, NULL);
     }
@@ -1206,22 +1038,6 @@ static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadli
     return UL_OK;
 }
 
-/* A node that lost its sign state learns the network's head: a sync pass in which some peer
- * answered and none is above us. Its signatures could reach one height above that head. */
-static void sign_floor_learn(ul_node *n, bool answered, bool behind)
-{
-    ul_cons *s = C(n);
-    if (!s->sign_missing || s->sign_floor_known || !answered || behind) {
-        return;
-    }
-    s->sign_floor_known = true;
-    s->sign_floor = ul_chain_height(n->chain) + 1;
-    ul_node_log("sign state: caught up with the network at height %llu; signing from height %llu "
-                "on (this key may have signed up to height %llu before it lost its sign state)",
-                (unsigned long long)ul_chain_height(n->chain),
-                (unsigned long long)s->sign_floor + 1, (unsigned long long)s->sign_floor);
-}
-
 /* Asks each peer's query endpoint for its head (a claim) and fetches verified blocks from
  * those ahead, until deadline. Endpoints whose claims are set aside are not asked. Out:
  * whether some peer answered, whether one is still ahead. Returns: false when the deadline cut
@@ -1309,7 +1125,8 @@ static void sync_now(ul_node *n, uint64_t now)
         judge_claims(n, before, now_ms(n));
     }
     s->want_sync = ul_chain_height(n->chain) != before; /* keep going while it moves */
-    sign_floor_learn(n, answered, behind || s->want_sync || !whole);
+    ul_signlog_learn(&s->sign, ul_chain_height(n->chain), answered,
+                     behind || s->want_sync || !whole);
 }
 
 /* ---- the loop's entry points ---------------------------------------------------------------- */
@@ -1488,7 +1305,7 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
         s->want_sync = true;
     }
     /* A node that lost its sign state polls its peers until it knows the network's head. */
-    bool learning = s->sign_missing && !s->sign_floor_known;
+    bool learning = ul_signlog_learning(&s->sign); /* a validator's (zero otherwise) */
     if (s->cfg.n_peers && (s->cfg.observer || s->want_sync || learning) && now >= s->next_sync) {
         sync_now(n, now);
         s->next_sync = now + (s->want_sync ? 0 : SYNC_POLL_MS);
@@ -1580,10 +1397,11 @@ bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, u
     if (!n->key || s->cfg.observer) {
         return false;
     }
-    last[0] = s->sign.height, last[1] = s->sign.round, last[2] = s->sign.step;
-    last[3] = s->signed_count;
-    *refusing = s->sign_missing ? UL_E_SIGN_STATE : UL_OK;
-    *until = s->sign_missing && s->sign_floor_known ? s->sign_floor : 0;
+    const ul_signlog *l = &s->sign;
+    last[0] = l->st.height, last[1] = l->st.round, last[2] = l->st.step;
+    last[3] = l->signed_count;
+    *refusing = l->missing ? UL_E_SIGN_STATE : UL_OK;
+    *until = l->missing && l->floor_known ? l->floor : 0;
     return true;
 }
 
@@ -1640,7 +1458,9 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
     if (e != UL_OK) {
         return e;
     }
-    if ((e = sign_open(n)) != UL_OK) {
+    if (n->key && !cfg->observer &&
+        (e = ul_signlog_open(&s->sign, n->io, n->chain, n->key, s->cfg.sign_state,
+                             cfg->n_peers > 0)) != UL_OK) {
         return e;
     }
     s->last_commit_ms = now_ms(n);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -48,4 +49,83 @@ void ul_nodefx_register(const ul_nodefx *f, ul_chainfx_txbuf *t, const char *ns,
     assert_int_equal(ul_schema_register_encode(body, sizeof body, &blen, &reg), UL_OK);
     ul_chainfx_tx(t, f->chain_id, UL_TX_REGISTER, body, blen, (const ul_key *const[]){f->owner}, 1,
                   UL_DOMAIN_TX);
+}
+
+static uint64_t fx_now(void *ctx)
+{
+    return ((ul_nodefx_io *)ctx)->now;
+}
+
+static bool fx_no_peer(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
+static int fx_no_socket(void *ctx)
+{
+    (void)ctx;
+    return -1;
+}
+
+static ul_err fx_query(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply, uint8_t **buf,
+                       int timeout_ms)
+{
+    (void)ctx, (void)peer, (void)req, (void)reply, (void)timeout_ms;
+    *buf = NULL;
+    return UL_E_NET;
+}
+
+static void fx_query_free(void *ctx, uint8_t *buf)
+{
+    (void)ctx;
+    free(buf);
+}
+
+static ul_err fx_sign_load(void *ctx, ul_sign_state *out, const char *path,
+                           const uint8_t pubkey[UL_PUBKEY_BYTES])
+{
+    (void)ctx;
+    return ul_signstate_load(out, path, pubkey);
+}
+
+static ul_err fx_sign_save(void *ctx, const char *path, const ul_sign_state *st)
+{
+    ul_nodefx_io *t = ctx;
+    ul_err e = t->sign_fail ? t->sign_fail : ul_signstate_save(path, st);
+    t->sign_writes += e == UL_OK;
+    return e;
+}
+
+static ul_err fx_sign_advance(void *ctx, ul_sign_state *st, const char *path, uint64_t height,
+                              uint64_t round, uint64_t step, const uint8_t *lock_hash)
+{
+    ul_nodefx_io *t = ctx;
+    ul_err e = t->sign_fail ? t->sign_fail
+                            : ul_signstate_advance(st, path, height, round, step, lock_hash);
+    t->sign_writes += e == UL_OK;
+    return e;
+}
+
+static ul_err fx_chain_open(void *ctx, ul_chain **out, const char *db, const uint8_t *genesis,
+                            size_t glen)
+{
+    (void)ctx;
+    return ul_chain_open(out, db, genesis, glen);
+}
+
+void ul_nodefx_io_init(ul_nodefx_io *t)
+{
+    memset(t, 0, sizeof *t);
+    t->now = UL_NODEFX_T0;
+    t->io = (ul_node_io){.ctx = t,
+                         .now_ms = fx_now,
+                         .has_peer = fx_no_peer,
+                         .peer_socket = fx_no_socket,
+                         .query = fx_query,
+                         .query_free = fx_query_free,
+                         .sign_load = fx_sign_load,
+                         .sign_save = fx_sign_save,
+                         .sign_advance = fx_sign_advance,
+                         .chain_open = fx_chain_open};
 }

@@ -5,6 +5,7 @@
 #define UL_TESTS_NODEFX_H
 
 #include "chainfx.h"
+#include "node/io.h"
 
 #define UL_NODEFX_T0 1767225600000ULL
 
@@ -25,5 +26,19 @@ void ul_nodefx_close(ul_nodefx *f);
  * above the last executed), who owns and publishes it: a second one for the same ns conflicts
  * with the first once that executed. */
 void ul_nodefx_register(const ul_nodefx *f, ul_chainfx_txbuf *t, const char *ns, uint64_t nonce);
+
+/* A ul_node_io for one node in a test: the clock is now (set it), there is no peer transport
+ * unless the test sets its functions, queries fail with UL_E_NET unless query is set, and the
+ * sign state and chain are the real files, a sign state write failing with sign_fail while it is
+ * not UL_OK. */
+typedef struct {
+    ul_node_io io;
+    uint64_t now;
+    ul_err sign_fail;
+    unsigned sign_writes; /* successful ones */
+} ul_nodefx_io;
+
+/* Out: t, the io above at now = UL_NODEFX_T0 (io.ctx = t). */
+void ul_nodefx_io_init(ul_nodefx_io *t);
 
 #endif
