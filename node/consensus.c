@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "../ledger/ul_bft.h"
+#include "held.h"
 #include "io.h"
 #include "node.h"
 #include "pool.h"
@@ -26,23 +27,6 @@
 #define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
 #define FLUSH_MS 2          /* queued peer messages are retried this often */
 #define STALL_RETRY_MS 500  /* a store whose writes failed (a full disk) is retried this often */
-
-typedef struct {
-    uint32_t round, type, idx;
-    uint8_t hash[UL_HASH_BYTES]; /* all zero: nil */
-    uint64_t time_ms;
-    uint8_t vote[UL_MAX_VOTE_BYTES];
-    size_t vlen;
-    uint8_t sig[UL_SIG_BYTES];
-} held_vote;
-
-typedef struct {
-    uint32_t round;
-    int32_t vr;
-    uint8_t hash[UL_HASH_BYTES];
-    uint8_t *block, *lc; /* block bytes; the proposer's commit of the previous height or NULL */
-    size_t blen, lclen;
-} held_prop;
 
 typedef struct {
     uint32_t kind;
@@ -75,10 +59,7 @@ struct ul_cons {
     uint8_t set_hash[UL_HASH_BYTES];
     ul_bft_rotation rot;
     uint64_t rot_height; /* height rot is for */
-    held_vote *votes;
-    size_t n_votes;
-    held_prop props[UL_MAX_HELD_PROPOSALS];
-    size_t n_props;
+    ul_held *held; /* votes and proposals of the height being decided */
     timer timers[MAX_TIMERS];
     size_t n_timers;
     future_msg future[UL_MAX_FUTURE_MSGS];
@@ -179,104 +160,9 @@ static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
     return ul_signlog_may_sign(&C(n)->sign, height, round, step, NULL, NULL, 0);
 }
 
-/* ---- held votes and proposals --------------------------------------------------------------- */
-
-static held_vote *vote_find(ul_cons *s, uint32_t round, uint32_t type, uint32_t idx,
-                            const uint8_t hash[UL_HASH_BYTES])
-{
-    for (size_t i = 0; i < s->n_votes; i++) {
-        held_vote *v = &s->votes[i];
-        if (v->round == round && v->type == type && v->idx == idx &&
-            (!hash || memcmp(v->hash, hash, UL_HASH_BYTES) == 0)) {
-            return v;
-        }
-    }
-    return NULL;
-}
-
-static held_vote *vote_hold(ul_cons *s, const ul_vote *v, uint32_t idx, const uint8_t *bytes,
-                            size_t len, const uint8_t sig[UL_SIG_BYTES])
-{
-    if (s->n_votes >= UL_MAX_HELD_VOTES || len > UL_MAX_VOTE_BYTES) {
-        return NULL;
-    }
-    held_vote *h = &s->votes[s->n_votes++];
-    h->round = (uint32_t)v->round;
-    h->type = (uint32_t)v->type;
-    h->idx = idx;
-    memcpy(h->hash, v->block_hash, UL_HASH_BYTES);
-    h->time_ms = v->time_ms;
-    memcpy(h->vote, bytes, len);
-    h->vlen = len;
-    memcpy(h->sig, sig, UL_SIG_BYTES);
-    return h;
-}
-
-static held_prop *prop_find(ul_cons *s, const uint8_t hash[UL_HASH_BYTES], int64_t round)
-{
-    for (size_t i = 0; i < s->n_props; i++) {
-        if ((!hash || memcmp(s->props[i].hash, hash, UL_HASH_BYTES) == 0) &&
-            (round < 0 || s->props[i].round == (uint32_t)round)) {
-            return &s->props[i];
-        }
-    }
-    return NULL;
-}
-
-static void prop_free(held_prop *p)
-{
-    free(p->block);
-    free(p->lc);
-    memset(p, 0, sizeof *p);
-}
-
-/* Keeps a proposal (copies). The oldest round goes when all slots are taken. */
-static held_prop *prop_hold(ul_cons *s, uint32_t round, int32_t vr,
-                            const uint8_t hash[UL_HASH_BYTES], ul_span block, ul_span lc)
-{
-    if (s->n_props == UL_MAX_HELD_PROPOSALS) {
-        size_t old = 0;
-        for (size_t i = 1; i < s->n_props; i++) {
-            old = s->props[i].round < s->props[old].round ? i : old;
-        }
-        prop_free(&s->props[old]);
-        s->props[old] = s->props[--s->n_props];
-    }
-    held_prop *p = &s->props[s->n_props];
-    memset(p, 0, sizeof *p);
-    p->block = malloc(block.len);
-    p->lc = lc.len ? malloc(lc.len) : NULL;
-    if (!p->block || (lc.len && !p->lc)) {
-        prop_free(p);
-        return NULL;
-    }
-    memcpy(p->block, block.ptr, block.len);
-    p->blen = block.len;
-    if (lc.len) {
-        memcpy(p->lc, lc.ptr, lc.len);
-    }
-    p->lclen = lc.len;
-    p->round = round;
-    p->vr = vr;
-    memcpy(p->hash, hash, UL_HASH_BYTES);
-    s->n_props++;
-    return p;
-}
-
-/* Lets go of a proposal held by mistake (its txs were not those its signed header names). */
-static void prop_unhold(ul_cons *s, held_prop *p)
-{
-    prop_free(p);
-    *p = s->props[--s->n_props];
-}
-
 static void height_reset(ul_cons *s)
 {
-    for (size_t i = 0; i < s->n_props; i++) {
-        prop_free(&s->props[i]);
-    }
-    s->n_props = 0;
-    s->n_votes = 0;
+    ul_held_clear(s->held);
     s->n_timers = 0;
     s->resends = 0;
     s->started = false;
@@ -310,7 +196,7 @@ static void broadcast_msg(ul_node *n, uint32_t kind, const ul_msg *m)
     send_msg(n, kind, m, NULL);
 }
 
-static void send_vote(ul_node *n, const held_vote *v)
+static void send_vote(ul_node *n, const ul_held_vote *v)
 {
     ul_msg m;
     ul_msg_init(&m);
@@ -322,7 +208,7 @@ static void send_vote(ul_node *n, const held_vote *v)
 
 /* The signature covers the header (which names the txs by their tx root), not the block: a
  * receiver hashes the txs once, for that root, instead of once more for the signature. */
-static void send_proposal(ul_node *n, const held_prop *p, uint32_t round, int32_t vr)
+static void send_proposal(ul_node *n, const ul_held_prop *p, uint32_t round, int32_t vr)
 {
     ul_msg m;
     ul_span header, block = {p->block, p->blen};
@@ -365,7 +251,7 @@ static void feed_proposal(ul_node *n, uint32_t from, uint32_t round,
 }
 
 /* Makes the pending block the block of held proposal p (its last commit first). */
-static ul_err prepare_prop(ul_node *n, const held_prop *p)
+static ul_err prepare_prop(ul_node *n, const ul_held_prop *p)
 {
     uint8_t h[UL_HASH_BYTES];
     ul_err e;
@@ -401,8 +287,8 @@ static void build_proposal(ul_node *n, uint32_t round)
     if (e == UL_OK && ul_chain_height(n->chain) > 0) {
         e = ul_chain_commit_bytes(n->chain, ul_chain_height(n->chain), &lc, &lclen);
     }
-    held_prop *p = NULL;
-    if (e == UL_OK && !(p = prop_hold(s, round, -1, hash, (ul_span){blk, blen},
+    ul_held_prop *p = NULL;
+    if (e == UL_OK && !(p = ul_held_prop_add(s->held, round, -1, hash, (ul_span){blk, blen},
                                       (ul_span){lc, lclen}))) {
         e = UL_E_NOMEM;
     }
@@ -435,7 +321,7 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
     v.time_ms = now > floor ? now : floor;
     uint8_t *lock = NULL;
     size_t lock_len = 0;
-    held_prop *p = a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? prop_find(s, a->value, -1)
+    ul_held_prop *p = a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? ul_held_prop_find(s->held, a->value, -1)
                                                                : NULL;
     if (p) {
         (void)ul_signlog_lock_encode(&lock, &lock_len, a->height, a->round, a->value,
@@ -453,7 +339,7 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
     if (!ok) {
         return;
     }
-    held_vote *h = vote_hold(s, &v, (uint32_t)s->self, bytes, len, sig);
+    ul_held_vote *h = ul_held_vote_add(s->held, &v, (uint32_t)s->self, bytes, len, sig);
     if (h) {
         send_vote(n, h);
     }
@@ -469,9 +355,9 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
     ul_commit cm = {.height = a->height, .round = a->round};
     memcpy(cm.block_hash, a->value, UL_HASH_BYTES);
     for (uint32_t i = 0; i < s->set.n; i++) {
-        held_vote *v;
+        ul_held_vote *v;
         if (!(a->signers >> i & 1) ||
-            !(v = vote_find(s, a->round, UL_VOTE_PRECOMMIT, i, a->value))) {
+            !(v = ul_held_vote_find(s->held, a->round, UL_VOTE_PRECOMMIT, i, a->value))) {
             continue;
         }
         cm.sigs[cm.n_sigs].index = i;
@@ -480,7 +366,7 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
     }
     uint8_t buf[UL_MAX_COMMIT_BYTES];
     size_t len, txs = 0;
-    held_prop *p = prop_find(s, a->value, -1);
+    ul_held_prop *p = ul_held_prop_find(s->held, a->value, -1);
     ul_err e = ul_schema_commit_encode(buf, sizeof buf, &len, &cm);
     if (e == UL_OK) {
         e = p ? prepare_prop(n, p) : UL_E_NOT_FOUND;
@@ -530,8 +416,8 @@ static void act_evidence(ul_node *n, const ul_bft_action *a)
         return;
     }
     static const uint8_t nil[UL_HASH_BYTES];
-    held_vote *v1 = vote_find(s, a->round, a->vote_type, a->validator, a->nil ? nil : a->value);
-    held_vote *v2 = vote_find(s, a->round, a->vote_type, a->validator, a->nil2 ? nil : a->value2);
+    ul_held_vote *v1 = ul_held_vote_find(s->held, a->round, a->vote_type, a->validator, a->nil ? nil : a->value);
+    ul_held_vote *v2 = ul_held_vote_find(s->held, a->round, a->vote_type, a->validator, a->nil2 ? nil : a->value2);
     uint8_t *tx = NULL, id[UL_HASH_BYTES];
     size_t len;
     if (!v1 || !v2 || !n->key) {
@@ -577,7 +463,7 @@ static void drain(ul_node *n)
                 if (a->nil) {
                     build_proposal(n, a->round);
                 } else { /* re-propose the valid value (line 16) */
-                    held_prop *p = prop_find(s, a->value, -1);
+                    ul_held_prop *p = ul_held_prop_find(s->held, a->value, -1);
                     if (p && may_sign(n, a->height, a->round, UL_SIGNLOG_PROPOSAL)) {
                         send_proposal(n, p, a->round, a->valid_round);
                     }
@@ -676,7 +562,7 @@ static bool load_lock(ul_node *n, uint64_t h, uint32_t round, const uint8_t hash
     uint8_t *rec;
     ul_span block, lc;
     bool ok = ul_signlog_lock_load(n->chain, h, round, hash, &rec, &block, &lc) &&
-              prop_hold(C(n), round, -1, hash, block, lc) != NULL;
+              ul_held_prop_add(C(n)->held, round, -1, hash, block, lc) != NULL;
     free(rec);
     return ok;
 }
@@ -814,7 +700,7 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
         return;
     }
     int32_t idx = set_index(&s->set, pub.ptr);
-    if (idx < 0 || vote_find(s, (uint32_t)v.round, (uint32_t)v.type, (uint32_t)idx,
+    if (idx < 0 || ul_held_vote_find(s->held, (uint32_t)v.round, (uint32_t)v.type, (uint32_t)idx,
                              v.block_hash)) {
         return; /* not a validator of this height, or already held (re-sends are frequent) */
     }
@@ -822,7 +708,7 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
                       pub.ptr) != UL_OK) {
         return;
     }
-    if (!vote_hold(s, &v, (uint32_t)idx, vb.ptr, vb.len, sig.ptr)) {
+    if (!ul_held_vote_add(s->held, &v, (uint32_t)idx, vb.ptr, vb.len, sig.ptr)) {
         return;
     }
     ul_err e = ul_bft_on_vote(&s->bft, &s->acts, (uint32_t)idx, (uint32_t)v.type, v.height,
@@ -865,7 +751,7 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     if (idx < 0 || ul_bft_proposer(&s->bft, (uint32_t)round) != (uint32_t)idx) {
         return; /* only the round's proposer proposes */
     }
-    held_prop *again = prop_find(s, NULL, (int64_t)round);
+    ul_held_prop *again = ul_held_prop_find(s->held, NULL, (int64_t)round);
     if (again && again->blen == block.len && memcmp(again->block, block.ptr, block.len) == 0) {
         return; /* a re-send of what we hold: no need to decode megabytes again */
     }
@@ -879,21 +765,21 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
         return;
     }
     ul_client_sha256(hash, header.ptr, header.len);
-    held_prop *same = prop_find(s, hash, (int64_t)round);
-    if (same || prop_find(s, NULL, (int64_t)round)) {
+    ul_held_prop *same = ul_held_prop_find(s->held, hash, (int64_t)round);
+    if (same || ul_held_prop_find(s->held, NULL, (int64_t)round)) {
         if (!same) { /* a second block for one round: the core reports it */
             feed_proposal(n, (uint32_t)idx, (uint32_t)round, hash, has_vr ? (int32_t)vr : -1,
                           false);
         }
         return;
     }
-    held_prop *hp = prop_hold(s, (uint32_t)round, has_vr ? (int32_t)vr : -1, hash, block, lc);
+    ul_held_prop *hp = ul_held_prop_add(s->held, (uint32_t)round, has_vr ? (int32_t)vr : -1, hash, block, lc);
     if (!hp) {
         return;
     }
     e = prepare_prop(n, hp);
     if (e == UL_E_TX_ROOT) { /* not the proposer's block: someone swapped the attachment */
-        prop_unhold(s, hp);
+        ul_held_prop_drop(s->held, hp);
         return;
     }
     if (e != UL_OK) {
@@ -1155,14 +1041,14 @@ static void resend(ul_node *n)
     ul_cons *s = C(n);
     uint32_t r = ul_bft_round_now(&s->bft);
     int32_t vr = ul_bft_valid_round(&s->bft);
-    held_prop *p = prop_find(s, NULL, r);
+    ul_held_prop *p = ul_held_prop_find(s->held, NULL, r);
     if (p && s->self >= 0 && ul_bft_proposer(&s->bft, r) == (uint32_t)s->self &&
         ++s->resends % RESEND_PROPOSAL_EVERY == 0) {
         send_proposal(n, p, r, p->vr);
     }
-    for (size_t i = 0; i < s->n_votes; i++) {
-        if (s->votes[i].round == r || (vr >= 0 && s->votes[i].round == (uint32_t)vr)) {
-            send_vote(n, &s->votes[i]);
+    for (size_t i = 0; i < s->held->n_votes; i++) {
+        if (s->held->votes[i].round == r || (vr >= 0 && s->held->votes[i].round == (uint32_t)vr)) {
+            send_vote(n, &s->held->votes[i]);
         }
     }
 }
@@ -1238,7 +1124,7 @@ static void unstall(ul_node *n, uint64_t before)
     bool landed = ul_chain_height(n->chain) != before;
     uint64_t signed_by = 0; /* precommits really signed: the core counted ours regardless */
     for (uint32_t i = 0; a.kind == UL_BFT_ACT_COMMIT && i < s->set.n; i++) {
-        signed_by |= (uint64_t)(vote_find(s, a.round, UL_VOTE_PRECOMMIT, i, a.value) != NULL) << i;
+        signed_by |= (uint64_t)(ul_held_vote_find(s->held, a.round, UL_VOTE_PRECOMMIT, i, a.value) != NULL) << i;
     }
     if (a.kind == UL_BFT_ACT_COMMIT && !landed && a.height == next_height(n) &&
         ul_bft_quorum(&s->set, signed_by)) {
@@ -1248,7 +1134,7 @@ static void unstall(ul_node *n, uint64_t before)
         }
     }
     if (landed) {
-        held_prop *p = a.kind == UL_BFT_ACT_COMMIT ? prop_find(s, a.value, -1) : NULL;
+        ul_held_prop *p = a.kind == UL_BFT_ACT_COMMIT ? ul_held_prop_find(s->held, a.value, -1) : NULL;
         if (p) {
             ul_pool_remove_block(s->pool, p->block, p->blen);
         }
@@ -1445,8 +1331,7 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
     s->io = n->io;
     s->peer = n->io->has_peer(n->io->ctx);
     s->cfg = *cfg;
-    s->votes = malloc(UL_MAX_HELD_VOTES * sizeof *s->votes);
-    if (!s->votes || ul_pool_create(&s->pool) != UL_OK) {
+    if (ul_held_create(&s->held) != UL_OK || ul_pool_create(&s->pool) != UL_OK) {
         return UL_E_NOMEM;
     }
     ul_claims_init(&s->claims);
@@ -1474,11 +1359,10 @@ void ul_cons_close(ul_node *n)
     if (!s) {
         return;
     }
-    height_reset(s);
     for (size_t i = 0; i < s->n_future; i++) {
         free(s->future[i].payload);
     }
-    free(s->votes);
+    ul_held_destroy(s->held);
     ul_pool_destroy(s->pool);
     free(s);
     n->cons = NULL;
