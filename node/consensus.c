@@ -7,83 +7,14 @@
 
 #include <sodium.h>
 
-#include "../ledger/ul_bft.h"
-#include "held.h"
-#include "io.h"
-#include "node.h"
-#include "pool.h"
-#include "signlog.h"
+#include "internal.h"
 
-#define RESEND_MS 250      /* current-round votes go out again this often until decided */
 #define RESEND_PROPOSAL_EVERY 4 /* ... and the proposal (a whole block) every 4th time */
-#define STATUS_MS 1000     /* a validator tells its peers its head this often */
-#define BATCH_WAIT_MS 5    /* a proposer waits this long after the first pooled tx for more */
-#define SYNC_POLL_MS 250   /* an observer asks its peers for their head this often */
-#define SYNC_CALL_MS 2000  /* one block-range request */
-#define SYNC_PROBE_MS 500  /* one status request: a peer that is down costs the loop this long */
-#define SYNC_BACKOFF_MS 2000 /* a peer that did not answer is left alone this long */
-#define SYNC_BUDGET_MS 500 /* block sync yields to consensus and queries after this long */
-#define MAX_TIMERS 32      /* pending core timeouts (3 kinds x a few rounds) */
-#define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
-#define FLUSH_MS 2          /* queued peer messages are retried this often */
-#define STALL_RETRY_MS 500  /* a store whose writes failed (a full disk) is retried this often */
-
-typedef struct {
-    uint32_t kind;
-    uint64_t height;
-    uint32_t round;
-    uint64_t due;
-} timer;
-
-typedef struct {
-    uint32_t kind;
-    uint8_t from[UL_PUBKEY_BYTES];
-    uint8_t *payload; /* the payload, then the attachment */
-    size_t len, alen;
-    bool has_attach;
-} future_msg;
-
-struct ul_cons {
-    ul_node_cfg cfg;
-    const ul_node_io *io;
-    bool peer; /* io has a peer transport */
-    uint64_t sync_retry[UL_MAX_PEERS]; /* when a peer that failed may be asked again */
-    ul_claims claims;     /* heads validators announce (by set index): what starts block sync */
-    ul_claims rpc_claims; /* heads the peers' query endpoints answer (by peer): where it syncs */
-    ul_bft bft;
-    ul_bft_actions acts;
-    bool started; /* the core runs height chain height + 1 */
-    uint64_t last_commit_ms;
-    int32_t self;
-    ul_valset set; /* the set signing height chain height + 1 */
-    uint8_t set_hash[UL_HASH_BYTES];
-    ul_bft_rotation rot;
-    uint64_t rot_height; /* height rot is for */
-    ul_held *held; /* votes and proposals of the height being decided */
-    timer timers[MAX_TIMERS];
-    size_t n_timers;
-    future_msg future[UL_MAX_FUTURE_MSGS];
-    size_t n_future, future_bytes;
-    ul_pool *pool;
-    uint64_t next_resend, next_status, next_sync;
-    uint32_t resends; /* of this height */
-    bool want_sync;
-    ul_signlog sign; /* a validator's (not an observer's) */
-    /* A lone node (no peers) whose key cannot make a quorum: UL_E_QUORUM (too little power) or
-     * UL_E_VALIDATOR (not in the set). It makes no blocks and refuses transactions with it. */
-    ul_err alone;
-    /* Writes failed (a full disk): the store's fault, said once; the decided block whose commit
-     * failed (kind 0: none) is committed again once ul_chain_recover succeeds. */
-    ul_err stalled;
-    uint64_t next_recover;
-    ul_bft_action stalled_commit;
-};
-
-/* ---- small helpers -------------------------------------------------------------------------- */
-
-static ul_cons *C(const ul_node *n) { return n->cons; }
-
-static uint64_t now_ms(const ul_node *n) { return n->io->now_ms(n->io->ctx); }
+#define STATUS_MS 1000          /* a validator tells its peers its head this often */
+#define BATCH_WAIT_MS 5         /* a proposer waits this long after the first pooled tx for more */
+#define GOSSIP_MAX_TXS 512      /* transactions per gossip envelope */
+#define FLUSH_MS 2              /* queued peer messages are retried this often */
+#define STALL_RETRY_MS 500 /* a store whose writes failed (a full disk) is retried this often */
 
 static bool is_zero(const uint8_t *h)
 {
@@ -91,31 +22,11 @@ static bool is_zero(const uint8_t *h)
     return memcmp(h, zero, UL_HASH_BYTES) == 0;
 }
 
-static int32_t set_index(const ul_valset *s, const uint8_t pub[UL_PUBKEY_BYTES])
-{
-    for (size_t i = 0; i < s->n; i++) {
-        if (memcmp(s->v[i].pubkey, pub, UL_PUBKEY_BYTES) == 0) {
-            return (int32_t)i;
-        }
-    }
-    return -1;
-}
-
-static uint64_t next_height(const ul_node *n) { return ul_chain_height(n->chain) + 1; }
-
-/* ---- taking transactions ------------------------------------------------------------------ */
-
-/* Whether the pending block is open to new transactions (not sealed, not a peer's proposal). */
-static bool pending_open(ul_node *n)
-{
-    return !ul_chain_sealed(n->chain, NULL);
-}
-
 /* Checks a tx and pools it. A client's tx is executed into the open pending block when every
  * tx pooled before it is there too (so the client hears of a contract refusal at once); any
  * other is checked for its signatures only, and in full when a block takes it. */
-static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *given_leaf,
-                      uint8_t id[UL_HASH_BYTES], bool from_client)
+ul_err ul_cons_take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *given_leaf,
+                       uint8_t id[UL_HASH_BYTES], bool from_client)
 {
     ul_cons *s = C(n);
     ul_txhash h;
@@ -137,12 +48,12 @@ static ul_err take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *
     if (s->pool->n >= UL_MAX_MEMPOOL) {
         return UL_E_BUSY;
     }
-    bool execute = from_client && pending_open(n) && ul_pool_all_pending(s->pool) &&
+    bool execute = from_client && ul_cons_pending_open(n) && ul_pool_all_pending(s->pool) &&
                    ul_chain_pending_count(n->chain) < UL_MAX_BLOCK_TXS;
     if (execute && (e = ul_chain_submit_known(n->chain, tx, len, &h, id)) != UL_OK) {
         return e;
     }
-    e = ul_pool_add(s->pool, tx, len, h.leaf, id, from_client, now_ms(n));
+    e = ul_pool_add(s->pool, tx, len, h.leaf, id, from_client, ul_cons_now(n));
     if (e != UL_OK) {
         if (execute) { /* the pending block holds a tx the pool lost */
             ul_pool_discard_pending(s->pool, n->chain);
@@ -160,7 +71,7 @@ static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
     return ul_signlog_may_sign(&C(n)->sign, height, round, step, NULL, NULL, 0);
 }
 
-static void height_reset(ul_cons *s)
+void ul_cons_height_reset(ul_cons *s)
 {
     ul_held_clear(s->held);
     s->n_timers = 0;
@@ -168,10 +79,8 @@ static void height_reset(ul_cons *s)
     s->started = false;
 }
 
-/* ---- sending -------------------------------------------------------------------------------- */
-
 /* Sends m, and attach (NULL: none) outside the signature: m must bind it by hash. */
-static void send_msg(ul_node *n, uint32_t kind, const ul_msg *m, const ul_span *attach)
+void ul_cons_send(ul_node *n, uint32_t kind, const ul_msg *m, const ul_span *attach)
 {
     ul_cons *s = C(n);
     size_t cap = ul_msg_encoded_max(m), len;
@@ -193,10 +102,10 @@ static void send_msg(ul_node *n, uint32_t kind, const ul_msg *m, const ul_span *
 
 static void broadcast_msg(ul_node *n, uint32_t kind, const ul_msg *m)
 {
-    send_msg(n, kind, m, NULL);
+    ul_cons_send(n, kind, m, NULL);
 }
 
-static void send_vote(ul_node *n, const ul_held_vote *v)
+void ul_cons_send_vote(ul_node *n, const ul_held_vote *v)
 {
     ul_msg m;
     ul_msg_init(&m);
@@ -208,7 +117,7 @@ static void send_vote(ul_node *n, const ul_held_vote *v)
 
 /* The signature covers the header (which names the txs by their tx root), not the block: a
  * receiver hashes the txs once, for that root, instead of once more for the signature. */
-static void send_proposal(ul_node *n, const ul_held_prop *p, uint32_t round, int32_t vr)
+void ul_cons_send_proposal(ul_node *n, const ul_held_prop *p, uint32_t round, int32_t vr)
 {
     ul_msg m;
     ul_span header, block = {p->block, p->blen};
@@ -216,7 +125,7 @@ static void send_proposal(ul_node *n, const ul_held_prop *p, uint32_t round, int
         return; /* held blocks are this node's own or checked ones: not reached */
     }
     ul_msg_init(&m);
-    ul_msg_uint(&m, 1, next_height(n));
+    ul_msg_uint(&m, 1, ul_cons_next_height(n));
     ul_msg_uint(&m, 2, round);
     if (vr >= 0) {
         ul_msg_uint(&m, 3, (uint64_t)vr);
@@ -225,10 +134,10 @@ static void send_proposal(ul_node *n, const ul_held_prop *p, uint32_t round, int
     if (p->lclen) {
         ul_msg_bytes(&m, 5, p->lc, p->lclen);
     }
-    send_msg(n, UL_PEER_PROPOSAL, &m, &block);
+    ul_cons_send(n, UL_PEER_PROPOSAL, &m, &block);
 }
 
-static void send_status(ul_node *n)
+void ul_cons_send_status(ul_node *n)
 {
     ul_msg m;
     ul_msg_init(&m);
@@ -236,22 +145,19 @@ static void send_status(ul_node *n)
     broadcast_msg(n, UL_PEER_STATUS, &m);
 }
 
-/* ---- driving the core ----------------------------------------------------------------------- */
-
-static void drain(ul_node *n);
-
-static void feed_proposal(ul_node *n, uint32_t from, uint32_t round,
-                          const uint8_t hash[UL_HASH_BYTES], int32_t vr, bool valid)
+void ul_cons_feed_proposal(ul_node *n, uint32_t from, uint32_t round,
+                           const uint8_t hash[UL_HASH_BYTES], int32_t vr, bool valid)
 {
     ul_cons *s = C(n);
-    ul_err e = ul_bft_on_proposal(&s->bft, &s->acts, from, next_height(n), round, hash, vr, valid);
+    ul_err e =
+        ul_bft_on_proposal(&s->bft, &s->acts, from, ul_cons_next_height(n), round, hash, vr, valid);
     if (e == UL_OK) {
-        drain(n);
+        ul_cons_drain(n);
     }
 }
 
 /* Makes the pending block the block of held proposal p (its last commit first). */
-static ul_err prepare_prop(ul_node *n, const ul_held_prop *p)
+ul_err ul_cons_prepare_prop(ul_node *n, const ul_held_prop *p)
 {
     uint8_t h[UL_HASH_BYTES];
     ul_err e;
@@ -262,7 +168,8 @@ static ul_err prepare_prop(ul_node *n, const ul_held_prop *p)
     if (p->lclen && (e = ul_chain_replace_commit(n->chain, p->lc, p->lclen)) != UL_OK) {
         return e;
     }
-    if ((e = ul_chain_prepare_known(n->chain, p->block, p->blen, ul_pool_known, C(n)->pool, h)) != UL_OK) {
+    if ((e = ul_chain_prepare_known(n->chain, p->block, p->blen, ul_pool_known, C(n)->pool, h)) !=
+        UL_OK) {
         return e;
     }
     return memcmp(h, p->hash, UL_HASH_BYTES) == 0 ? UL_OK : UL_E_ROOT_MISMATCH;
@@ -272,15 +179,15 @@ static ul_err prepare_prop(ul_node *n, const ul_held_prop *p)
 static void build_proposal(ul_node *n, uint32_t round)
 {
     ul_cons *s = C(n);
-    uint64_t h = next_height(n);
+    uint64_t h = ul_cons_next_height(n);
     uint8_t hash[UL_HASH_BYTES], *blk = NULL, *lc = NULL;
     size_t blen = 0, lclen = 0;
-    if (!pending_open(n)) {
+    if (!ul_cons_pending_open(n)) {
         ul_pool_discard_pending(s->pool, n->chain);
     }
     ul_pool_take_pending(s->pool, n->chain);
-    ul_err e = ul_chain_seal(n->chain, ul_key_pubkey(n->key), ul_chain_next_time(n->chain), NULL,
-                             hash);
+    ul_err e =
+        ul_chain_seal(n->chain, ul_key_pubkey(n->key), ul_chain_next_time(n->chain), NULL, hash);
     if (e == UL_OK) {
         e = ul_chain_pending_block(n->chain, &blk, &blen);
     }
@@ -289,7 +196,7 @@ static void build_proposal(ul_node *n, uint32_t round)
     }
     ul_held_prop *p = NULL;
     if (e == UL_OK && !(p = ul_held_prop_add(s->held, round, -1, hash, (ul_span){blk, blen},
-                                      (ul_span){lc, lclen}))) {
+                                             (ul_span){lc, lclen}))) {
         e = UL_E_NOMEM;
     }
     free(blk);
@@ -303,8 +210,8 @@ static void build_proposal(ul_node *n, uint32_t round)
     if (!may_sign(n, h, round, UL_SIGNLOG_PROPOSAL)) {
         return;
     }
-    send_proposal(n, p, round, -1);
-    feed_proposal(n, (uint32_t)s->self, round, hash, -1, true);
+    ul_cons_send_proposal(n, p, round, -1);
+    ul_cons_feed_proposal(n, (uint32_t)s->self, round, hash, -1, true);
 }
 
 static void act_vote(ul_node *n, const ul_bft_action *a)
@@ -317,23 +224,23 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
         memcpy(v.block_hash, a->value, UL_HASH_BYTES);
     }
     /* Precommit times make the next block's BFT time, which must move forward. */
-    uint64_t now = now_ms(n), floor = ul_chain_next_time(n->chain) + 1;
+    uint64_t now = ul_cons_now(n), floor = ul_chain_next_time(n->chain) + 1;
     v.time_ms = now > floor ? now : floor;
     uint8_t *lock = NULL;
     size_t lock_len = 0;
-    ul_held_prop *p = a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? ul_held_prop_find(s->held, a->value, -1)
-                                                               : NULL;
+    ul_held_prop *p = a->vote_type == UL_VOTE_PRECOMMIT && !a->nil
+                          ? ul_held_prop_find(s->held, a->value, -1)
+                          : NULL;
     if (p) {
         (void)ul_signlog_lock_encode(&lock, &lock_len, a->height, a->round, a->value,
                                      (ul_span){p->block, p->blen}, (ul_span){p->lc, p->lclen});
     }
     bool ok = ul_schema_vote_encode(bytes, sizeof bytes, &len, &v) == UL_OK &&
               (!p || lock) && /* a precommit is signed only once its lock is recorded */
-              ul_signlog_may_sign(&s->sign, a->height, a->round,
-                                  a->vote_type == UL_VOTE_PREVOTE ? UL_SIGNLOG_PREVOTE
-                                                                  : UL_SIGNLOG_PRECOMMIT,
-                            a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? a->value : NULL,
-                            lock, lock_len) &&
+              ul_signlog_may_sign(
+                  &s->sign, a->height, a->round,
+                  a->vote_type == UL_VOTE_PREVOTE ? UL_SIGNLOG_PREVOTE : UL_SIGNLOG_PRECOMMIT,
+                  a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? a->value : NULL, lock, lock_len) &&
               ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) == UL_OK;
     free(lock);
     if (!ok) {
@@ -341,15 +248,12 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
     }
     ul_held_vote *h = ul_held_vote_add(s->held, &v, (uint32_t)s->self, bytes, len, sig);
     if (h) {
-        send_vote(n, h);
+        ul_cons_send_vote(n, h);
     }
 }
 
-static void start_height(ul_node *n);
-static ul_err load_set(ul_node *n);
-
 /* The core decided: assemble the commit from the held precommits and commit the block. */
-static void act_commit(ul_node *n, const ul_bft_action *a)
+void ul_cons_act_commit(ul_node *n, const ul_bft_action *a)
 {
     ul_cons *s = C(n);
     ul_commit cm = {.height = a->height, .round = a->round};
@@ -369,7 +273,7 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
     ul_held_prop *p = ul_held_prop_find(s->held, a->value, -1);
     ul_err e = ul_schema_commit_encode(buf, sizeof buf, &len, &cm);
     if (e == UL_OK) {
-        e = p ? prepare_prop(n, p) : UL_E_NOT_FOUND;
+        e = p ? ul_cons_prepare_prop(n, p) : UL_E_NOT_FOUND;
     }
     if (e == UL_OK) {
         txs = ul_chain_pending_count(n->chain);
@@ -385,7 +289,8 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
         return;
     }
     if (e == UL_OK) {
-        ul_pool_remove_block(s->pool, p->block, p->blen); /* only now: a failed commit keeps its txs */
+        ul_pool_remove_block(s->pool, p->block,
+                             p->blen); /* only now: a failed commit keeps its txs */
     }
     if (e != UL_OK) {
         /* Decided without the block (or it does not execute here): the peers that committed it
@@ -402,9 +307,10 @@ static void act_commit(ul_node *n, const ul_bft_action *a)
                     (unsigned long long)a->height, txs, a->round,
                     (unsigned long long)ul_chain_log_size(n->chain));
     }
-    height_reset(s);
-    s->last_commit_ms = now_ms(n);
-    (void)load_set(n); /* a set change takes effect now: peers allowed, our index, lone check */
+    ul_cons_height_reset(s);
+    s->last_commit_ms = ul_cons_now(n);
+    (void)ul_cons_load_set(
+        n); /* a set change takes effect now: peers allowed, our index, lone check */
 }
 
 static void act_evidence(ul_node *n, const ul_bft_action *a)
@@ -416,8 +322,10 @@ static void act_evidence(ul_node *n, const ul_bft_action *a)
         return;
     }
     static const uint8_t nil[UL_HASH_BYTES];
-    ul_held_vote *v1 = ul_held_vote_find(s->held, a->round, a->vote_type, a->validator, a->nil ? nil : a->value);
-    ul_held_vote *v2 = ul_held_vote_find(s->held, a->round, a->vote_type, a->validator, a->nil2 ? nil : a->value2);
+    ul_held_vote *v1 =
+        ul_held_vote_find(s->held, a->round, a->vote_type, a->validator, a->nil ? nil : a->value);
+    ul_held_vote *v2 =
+        ul_held_vote_find(s->held, a->round, a->vote_type, a->validator, a->nil2 ? nil : a->value2);
     uint8_t *tx = NULL, id[UL_HASH_BYTES];
     size_t len;
     if (!v1 || !v2 || !n->key) {
@@ -426,12 +334,11 @@ static void act_evidence(ul_node *n, const ul_bft_action *a)
     ul_err e = ul_chain_evidence_tx(n->chain, n->key, s->set.v[a->validator].pubkey, v1->vote,
                                     v1->vlen, v1->sig, v2->vote, v2->vlen, v2->sig, &tx, &len);
     if (e == UL_OK) {
-        e = take_tx(n, tx, len, NULL, id, true);
+        e = ul_cons_take_tx(n, tx, len, NULL, id, true);
     }
     ul_node_log("validator %u signed two different %s at height %llu round %u: evidence %s",
                 a->validator, a->vote_type == UL_VOTE_PREVOTE ? "prevotes" : "precommits",
-                (unsigned long long)a->height, a->round,
-                e == UL_OK ? "submitted" : ul_err_str(e));
+                (unsigned long long)a->height, a->round, e == UL_OK ? "submitted" : ul_err_str(e));
     free(tx);
 }
 
@@ -441,13 +348,13 @@ static void add_timer(ul_cons *s, const ul_bft_action *a)
         memmove(s->timers, s->timers + 1, (MAX_TIMERS - 1) * sizeof *s->timers);
         s->n_timers--;
     }
-    s->timers[s->n_timers++] = (timer){a->timeout_kind, a->height, a->round,
-                                       s->io->now_ms(s->io->ctx) + a->duration_ms};
+    s->timers[s->n_timers++] =
+        (timer){a->timeout_kind, a->height, a->round, s->io->now_ms(s->io->ctx) + a->duration_ms};
 }
 
 /* Performs the core's actions; acting may feed the core again (our own proposal), which appends
  * more: taken until none are left. Actions of a height already committed are void. */
-static void drain(ul_node *n)
+void ul_cons_drain(ul_node *n)
 {
     ul_cons *s = C(n);
     while (s->acts.n > 0) {
@@ -455,7 +362,7 @@ static void drain(ul_node *n)
         s->acts.n = 0;
         for (size_t i = 0; i < now.n; i++) {
             const ul_bft_action *a = &now.a[i];
-            if (!s->started || a->height != next_height(n)) {
+            if (!s->started || a->height != ul_cons_next_height(n)) {
                 continue;
             }
             switch (a->kind) {
@@ -465,7 +372,7 @@ static void drain(ul_node *n)
                 } else { /* re-propose the valid value (line 16) */
                     ul_held_prop *p = ul_held_prop_find(s->held, a->value, -1);
                     if (p && may_sign(n, a->height, a->round, UL_SIGNLOG_PROPOSAL)) {
-                        send_proposal(n, p, a->round, a->valid_round);
+                        ul_cons_send_proposal(n, p, a->round, a->valid_round);
                     }
                 }
                 break;
@@ -476,7 +383,7 @@ static void drain(ul_node *n)
                 add_timer(s, a);
                 break;
             case UL_BFT_ACT_COMMIT:
-                act_commit(n, a);
+                ul_cons_act_commit(n, a);
                 break;
             case UL_BFT_ACT_EVIDENCE:
                 act_evidence(n, a);
@@ -485,8 +392,6 @@ static void drain(ul_node *n)
         }
     }
 }
-
-/* ---- heights -------------------------------------------------------------------------------- */
 
 /* A node without peers commits only if its own key holds more than 2/3 of the power; if not,
  * it says so once (per set) and serves queries only. */
@@ -514,10 +419,10 @@ static void check_alone(ul_node *n, uint64_t h)
 }
 
 /* Reloads the set signing the next height, our index in it and its proposer rotation. */
-static ul_err load_set(ul_node *n)
+ul_err ul_cons_load_set(ul_node *n)
 {
     ul_cons *s = C(n);
-    uint64_t h = next_height(n), from;
+    uint64_t h = ul_cons_next_height(n), from;
     uint8_t hash[UL_HASH_BYTES];
     ul_err e = ul_client_valset_hash(hash, ul_chain_valset(n->chain));
     if (e != UL_OK) {
@@ -536,7 +441,7 @@ static ul_err load_set(ul_node *n)
     ul_bft_rotation_advance(&s->rot, &s->set, h - from, NULL);
     s->rot_height = h;
     memcpy(s->set_hash, hash, UL_HASH_BYTES);
-    s->self = n->key && !s->cfg.observer ? set_index(&s->set, ul_key_pubkey(n->key)) : -1;
+    s->self = n->key && !s->cfg.observer ? ul_cons_set_index(&s->set, ul_key_pubkey(n->key)) : -1;
     check_alone(n, h);
     if (s->peer) {
         uint8_t(*keys)[UL_PUBKEY_BYTES] = malloc(s->set.n * UL_PUBKEY_BYTES);
@@ -551,9 +456,6 @@ static ul_err load_set(ul_node *n)
     }
     return e;
 }
-
-static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
-                           const uint8_t *p, size_t len, const ul_span *attach);
 
 /* Holds the block of the sign state's lock again (round, hash at height h) from the database's
  * lock record, when that record is the same lock. Returns: whether it is held. */
@@ -572,7 +474,7 @@ static bool load_lock(ul_node *n, uint64_t h, uint32_t round, const uint8_t hash
 static ul_err begin_height(ul_node *n)
 {
     ul_cons *s = C(n);
-    uint64_t h = next_height(n);
+    uint64_t h = ul_cons_next_height(n);
     const ul_sign_state *st = &s->sign.st;
     if (s->self < 0 || st->height != h) {
         return ul_bft_start(&s->bft, &s->acts, h, &s->set, &s->rot, s->self, NULL);
@@ -590,25 +492,25 @@ static ul_err begin_height(ul_node *n)
                          locked ? (int32_t)st->lock_round : -1, locked ? st->lock_hash : NULL);
 }
 
-static void start_height(ul_node *n)
+void ul_cons_start_height(ul_node *n)
 {
     ul_cons *s = C(n);
-    ul_err e = load_set(n);
+    ul_err e = ul_cons_load_set(n);
     if (e != UL_OK) {
-        ul_node_log("cannot start height %llu: %s", (unsigned long long)next_height(n),
+        ul_node_log("cannot start height %llu: %s", (unsigned long long)ul_cons_next_height(n),
                     ul_err_str(e));
         return;
     }
     s->started = true;
-    s->next_resend = now_ms(n) + RESEND_MS;
+    s->next_resend = ul_cons_now(n) + RESEND_MS;
     e = begin_height(n);
     if (e != UL_OK) {
-        ul_node_log("consensus core refused height %llu: %s", (unsigned long long)next_height(n),
-                    ul_err_str(e));
+        ul_node_log("consensus core refused height %llu: %s",
+                    (unsigned long long)ul_cons_next_height(n), ul_err_str(e));
         s->started = false;
         return;
     }
-    drain(n);
+    ul_cons_drain(n);
     /* Replay what faster peers sent for this height before we were in it. */
     size_t nf = s->n_future;
     future_msg *f = malloc((nf ? nf : 1) * sizeof *f);
@@ -618,8 +520,8 @@ static void start_height(ul_node *n)
         s->future_bytes = 0;
         for (size_t i = 0; i < nf; i++) {
             ul_span a = {f[i].payload + f[i].len, f[i].alen};
-            handle_payload(n, f[i].kind, f[i].from, f[i].payload, f[i].len,
-                           f[i].has_attach ? &a : NULL);
+            ul_cons_handle_payload(n, f[i].kind, f[i].from, f[i].payload, f[i].len,
+                                   f[i].has_attach ? &a : NULL);
             free(f[i].payload);
         }
         free(f);
@@ -628,7 +530,7 @@ static void start_height(ul_node *n)
 
 /* A height starts when there is something to commit: pooled txs (after a short batching
  * pause), the heartbeat interval, or a peer already working on it. */
-static bool height_due(ul_node *n, uint64_t now, uint64_t *due)
+bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due)
 {
     ul_cons *s = C(n);
     uint64_t at = s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms;
@@ -671,11 +573,8 @@ static void keep_future(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_
     s->future_bytes += len + alen;
 }
 
-/* ---- receiving ------------------------------------------------------------------------------ */
-
 /* A vote from any peer (maybe relayed): its own signature decides who cast it. */
-static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p,
-                    size_t len)
+static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p, size_t len)
 {
     ul_cons *s = C(n);
     ul_msg m;
@@ -687,7 +586,7 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
         ul_schema_vote_decode(&v, vb.ptr, vb.len) != UL_OK || v.round > UL_BFT_MAX_ROUND) {
         return;
     }
-    uint64_t h = next_height(n);
+    uint64_t h = ul_cons_next_height(n);
     if (v.height < h) {
         return;
     }
@@ -699,13 +598,13 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
         }
         return;
     }
-    int32_t idx = set_index(&s->set, pub.ptr);
+    int32_t idx = ul_cons_set_index(&s->set, pub.ptr);
     if (idx < 0 || ul_held_vote_find(s->held, (uint32_t)v.round, (uint32_t)v.type, (uint32_t)idx,
-                             v.block_hash)) {
+                                     v.block_hash)) {
         return; /* not a validator of this height, or already held (re-sends are frequent) */
     }
-    if (ul_sig_verify(sig.ptr, UL_DOMAIN_VOTE, ul_chain_id(n->chain), vb.ptr, vb.len,
-                      pub.ptr) != UL_OK) {
+    if (ul_sig_verify(sig.ptr, UL_DOMAIN_VOTE, ul_chain_id(n->chain), vb.ptr, vb.len, pub.ptr) !=
+        UL_OK) {
         return;
     }
     if (!ul_held_vote_add(s->held, &v, (uint32_t)idx, vb.ptr, vb.len, sig.ptr)) {
@@ -714,7 +613,7 @@ static void on_vote(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8
     ul_err e = ul_bft_on_vote(&s->bft, &s->acts, (uint32_t)idx, (uint32_t)v.type, v.height,
                               (uint32_t)v.round, is_zero(v.block_hash) ? NULL : v.block_hash);
     if (e == UL_OK) {
-        drain(n);
+        ul_cons_drain(n);
     }
 }
 
@@ -735,7 +634,7 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     if ((has_vr && vr >= round) || (ul_msg_get_bytes(&m, 5, &lc) != UL_OK && height > 1)) {
         return;
     }
-    uint64_t h = next_height(n);
+    uint64_t h = ul_cons_next_height(n);
     if (height < h) {
         return;
     }
@@ -747,7 +646,7 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
         }
         return;
     }
-    int32_t idx = set_index(&s->set, from);
+    int32_t idx = ul_cons_set_index(&s->set, from);
     if (idx < 0 || ul_bft_proposer(&s->bft, (uint32_t)round) != (uint32_t)idx) {
         return; /* only the round's proposer proposes */
     }
@@ -768,16 +667,17 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
     ul_held_prop *same = ul_held_prop_find(s->held, hash, (int64_t)round);
     if (same || ul_held_prop_find(s->held, NULL, (int64_t)round)) {
         if (!same) { /* a second block for one round: the core reports it */
-            feed_proposal(n, (uint32_t)idx, (uint32_t)round, hash, has_vr ? (int32_t)vr : -1,
-                          false);
+            ul_cons_feed_proposal(n, (uint32_t)idx, (uint32_t)round, hash,
+                                  has_vr ? (int32_t)vr : -1, false);
         }
         return;
     }
-    ul_held_prop *hp = ul_held_prop_add(s->held, (uint32_t)round, has_vr ? (int32_t)vr : -1, hash, block, lc);
+    ul_held_prop *hp =
+        ul_held_prop_add(s->held, (uint32_t)round, has_vr ? (int32_t)vr : -1, hash, block, lc);
     if (!hp) {
         return;
     }
-    e = prepare_prop(n, hp);
+    e = ul_cons_prepare_prop(n, hp);
     if (e == UL_E_TX_ROOT) { /* not the proposer's block: someone swapped the attachment */
         ul_held_prop_drop(s->held, hp);
         return;
@@ -787,14 +687,14 @@ static void on_proposal(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const u
                     (unsigned long long)height, (unsigned long long)round, idx, ul_err_str(e),
                     ul_err_name(e));
     }
-    feed_proposal(n, (uint32_t)idx, (uint32_t)round, hash, has_vr ? (int32_t)vr : -1,
-                  e == UL_OK);
+    ul_cons_feed_proposal(n, (uint32_t)idx, (uint32_t)round, hash, has_vr ? (int32_t)vr : -1,
+                          e == UL_OK);
 }
 
 /* Gossiped txs: the signed payload lists their leaf hashes, the attachment carries them. Each
  * must hash to its entry before its signatures are checked; at the first that does not (not
  * what the peer sent), the rest are dropped. */
-static void on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *attach)
+void ul_gossip_on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *attach)
 {
     ul_msg m, a;
     ul_span leaves, arr, tx;
@@ -811,25 +711,25 @@ static void on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *atta
         if (memcmp(leaf, leaves.ptr + i * UL_HASH_BYTES, UL_HASH_BYTES) != 0) {
             return;
         }
-        (void)take_tx(n, tx.ptr, tx.len, leaf, id, false); /* invalid ones are simply not pooled */
+        (void)ul_cons_take_tx(n, tx.ptr, tx.len, leaf, id,
+                              false); /* invalid ones are simply not pooled */
     }
 }
 
 /* A validator's head: a claim, which steers block sync only while the claimer serves it
  * (p2p/claims.c); ul_cons_step decides whether we are behind. */
-static void on_status(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p,
-                      size_t len)
+static void on_status(ul_node *n, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p, size_t len)
 {
     ul_msg m;
     uint64_t h;
-    int32_t idx = set_index(&C(n)->set, from);
+    int32_t idx = ul_cons_set_index(&C(n)->set, from);
     if (idx >= 0 && ul_msg_decode(&m, p, len) == UL_OK && ul_msg_get_uint(&m, 1, &h) == UL_OK) {
-        ul_claims_hear(&C(n)->claims, (size_t)idx, h, now_ms(n));
+        ul_claims_hear(&C(n)->claims, (size_t)idx, h, ul_cons_now(n));
     }
 }
 
-static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
-                           const uint8_t *p, size_t len, const ul_span *attach)
+void ul_cons_handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
+                            const uint8_t *p, size_t len, const ul_span *attach)
 {
     switch (kind) {
     case UL_PEER_PROPOSAL:
@@ -839,7 +739,7 @@ static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBK
         on_vote(n, from, p, len);
         break;
     case UL_PEER_TXS:
-        on_txs(n, p, len, attach);
+        ul_gossip_on_txs(n, p, len, attach);
         break;
     case UL_PEER_STATUS:
         on_status(n, from, p, len);
@@ -852,8 +752,8 @@ static void handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBK
 void ul_cons_on_peer(ul_node *n)
 {
     ul_cons *s = C(n);
-    uint64_t until = now_ms(n) + UL_NODE_TURN_MS;
-    for (int i = 0; s->peer && i < UL_PEER_RECV_BATCH && now_ms(n) < until; i++) {
+    uint64_t until = ul_cons_now(n) + UL_NODE_TURN_MS;
+    for (int i = 0; s->peer && i < UL_PEER_RECV_BATCH && ul_cons_now(n) < until; i++) {
         uint32_t kind;
         uint8_t from[UL_PUBKEY_BYTES];
         ul_span payload, attach;
@@ -861,163 +761,11 @@ void ul_cons_on_peer(ul_node *n)
         if (n->io->peer_recv(n->io->ctx, &kind, from, &payload, &attach, &has) != UL_OK) {
             break;
         }
-        handle_payload(n, kind, from, payload.ptr, payload.len, has ? &attach : NULL);
+        ul_cons_handle_payload(n, kind, from, payload.ptr, payload.len, has ? &attach : NULL);
     }
 }
 
-/* ---- block sync ----------------------------------------------------------------------------- */
-
-static ul_err sync_call(ul_node *n, size_t peer, const ul_msg *req, ul_msg *rep, uint8_t **buf,
-                        int timeout_ms)
-{
-    ul_cons *s = C(n);
-    ul_err e = n->io->query(n->io->ctx, peer, req, rep, buf, timeout_ms);
-    if (e == UL_E_TIMEOUT || e == UL_E_NET || e == UL_E_PROTOCOL) {
-        s->sync_retry[peer] = now_ms(n) + SYNC_BACKOFF_MS;
-    }
-    return e;
-}
-
-/* Fetches and applies blocks from one peer until we reach its head or the budget runs out.
- * The first block asked is our own head: the peer's commit for it is the one the next header's
- * time was computed from, which we adopt. Every block is executed and its commit verified. */
-static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadline)
-{
-    while (ul_chain_height(n->chain) < until && now_ms(n) < deadline) {
-        uint64_t from = ul_chain_height(n->chain) ? ul_chain_height(n->chain) : 1;
-        ul_msg req, rep;
-        uint8_t *buf = NULL;
-        ul_span blocks, commits, bi, ci;
-        size_t nb, nc;
-        ul_msg_init(&req);
-        ul_msg_uint(&req, 0, UL_RPC_BLOCK);
-        ul_msg_uint(&req, 1, from);
-        ul_msg_uint(&req, 2, UL_MAX_BLOCK_RANGE);
-        ul_err e = sync_call(n, peer, &req, &rep, &buf, SYNC_CALL_MS);
-        if (e == UL_OK && ((e = ul_msg_get_list(&rep, 1, &blocks, &nb)) != UL_OK ||
-                           (e = ul_msg_get_list(&rep, 2, &commits, &nc)) != UL_OK)) {
-            e = UL_E_PROTOCOL;
-        }
-        for (uint64_t h = from; e == UL_OK && ul_msg_list_next(&blocks, &bi) &&
-                                ul_msg_list_next(&commits, &ci);
-             h++) {
-            if (h == ul_chain_height(n->chain)) {
-                e = ul_chain_replace_commit(n->chain, ci.ptr, ci.len);
-            } else {
-                e = ul_chain_apply(n->chain, bi.ptr, bi.len, ci.ptr, ci.len);
-                if (e == UL_OK) {
-                    ul_pool_remove_block(C(n)->pool, bi.ptr, bi.len);
-                }
-            }
-        }
-        n->io->query_free(n->io->ctx, buf);
-        if (e != UL_OK) {
-            return e;
-        }
-        if (ul_chain_height(n->chain) < from) {
-            return UL_E_PROTOCOL;
-        }
-        if (nb <= 1 && ul_chain_height(n->chain) == from) {
-            break; /* the peer had nothing beyond our head */
-        }
-    }
-    return UL_OK;
-}
-
-/* Asks each peer's query endpoint for its head (a claim) and fetches verified blocks from
- * those ahead, until deadline. Endpoints whose claims are set aside are not asked. Out:
- * whether some peer answered, whether one is still ahead. Returns: false when the deadline cut
- * the pass short. */
-static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answered, bool *behind)
-{
-    ul_cons *s = C(n);
-    for (size_t i = 0; i < s->cfg.n_peers; i++) {
-        ul_msg req, rep;
-        uint8_t *buf = NULL;
-        uint64_t their = 0;
-        if (now < s->sync_retry[i] || ul_claims_set_aside(&s->rpc_claims, i, now)) {
-            continue;
-        }
-        if (now_ms(n) >= deadline) {
-            return false;
-        }
-        ul_msg_init(&req);
-        ul_msg_uint(&req, 0, UL_RPC_STATUS);
-        ul_err e = sync_call(n, i, &req, &rep, &buf, SYNC_PROBE_MS);
-        if (e == UL_OK) {
-            e = ul_msg_get_uint(&rep, 1, &their);
-        }
-        n->io->query_free(n->io->ctx, buf);
-        *answered = *answered || e == UL_OK;
-        if (e != UL_OK) {
-            continue;
-        }
-        ul_claims_hear(&s->rpc_claims, i, their, now_ms(n));
-        if (their <= ul_chain_height(n->chain)) {
-            continue;
-        }
-        e = sync_from(n, i, their, deadline);
-        *behind = *behind || ul_chain_height(n->chain) < their;
-        if (e != UL_OK) {
-            ul_node_log("block sync from %s stopped at height %llu: %s (%s)", s->cfg.peer_rpc[i],
-                        (unsigned long long)ul_chain_height(n->chain), ul_err_str(e),
-                        ul_err_name(e));
-        }
-    }
-    return true;
-}
-
-/* A whole pass that gained nothing counts against every claim above us (ul_claims_pass). */
-static void judge_claims(ul_node *n, uint64_t before, uint64_t now)
-{
-    ul_cons *s = C(n);
-    uint64_t after = ul_chain_height(n->chain);
-    uint64_t v = ul_claims_pass(&s->claims, before, after, now);
-    uint64_t r = ul_claims_pass(&s->rpc_claims, before, after, now);
-    for (size_t i = 0; i < UL_MAX_PEERS; i++) {
-        if ((v >> i & 1) || (r >> i & 1)) {
-            char who[2 * 8 + 1];
-            memcpy(who, "?", 2);
-            if ((v >> i & 1) && i < s->set.n) {
-                ul_hex_encode(who, s->set.v[i].pubkey, 8);
-            }
-            ul_node_log("block sync: %s %s%s claimed a head above %llu and served no block in %d "
-                        "passes; its claims are set aside for %d s (%llu times so far)",
-                        v >> i & 1 ? "validator" : "peer", v >> i & 1 ? who : s->cfg.peer_rpc[i],
-                        v >> i & 1 ? "…" : "", (unsigned long long)after, UL_CLAIM_MAX_STRIKES,
-                        UL_CLAIM_IGNORE_MS / 1000,
-                        (unsigned long long)(s->claims.set_aside + s->rpc_claims.set_aside));
-        }
-    }
-}
-
-static void sync_now(ul_node *n, uint64_t now)
-{
-    ul_cons *s = C(n);
-    uint64_t before = ul_chain_height(n->chain), deadline = now + SYNC_BUDGET_MS;
-    bool answered = false, behind = false;
-    ul_pool_discard_pending(s->pool, n->chain);
-    bool whole = sync_pass(n, now, deadline, &answered, &behind);
-    if (ul_chain_height(n->chain) != before) {
-        if (n->verbose || ul_chain_height(n->chain) - before > 1 || s->cfg.observer == false) {
-            ul_node_log("synced blocks %llu..%llu from peers", (unsigned long long)before + 1,
-                        (unsigned long long)ul_chain_height(n->chain));
-        }
-        height_reset(s);
-        s->last_commit_ms = now_ms(n);
-        (void)load_set(n);
-    }
-    if (whole || ul_chain_height(n->chain) != before) {
-        judge_claims(n, before, now_ms(n));
-    }
-    s->want_sync = ul_chain_height(n->chain) != before; /* keep going while it moves */
-    ul_signlog_learn(&s->sign, ul_chain_height(n->chain), answered,
-                     behind || s->want_sync || !whole);
-}
-
-/* ---- the loop's entry points ---------------------------------------------------------------- */
-
-static void expire_timers(ul_node *n, uint64_t now)
+void ul_cons_expire_timers(ul_node *n, uint64_t now)
 {
     ul_cons *s = C(n);
     for (size_t i = 0; i < s->n_timers;) {
@@ -1027,16 +775,16 @@ static void expire_timers(ul_node *n, uint64_t now)
             continue;
         }
         s->timers[i] = s->timers[--s->n_timers];
-        if (s->started && t.height == next_height(n) &&
+        if (s->started && t.height == ul_cons_next_height(n) &&
             ul_bft_on_timeout(&s->bft, &s->acts, t.kind, t.height, t.round) == UL_OK) {
-            drain(n);
+            ul_cons_drain(n);
         }
     }
 }
 
 /* Re-sends our proposal of the current round and every vote held for the current round and
  * for the valid round (the proof of lock a peer may have lost). */
-static void resend(ul_node *n)
+void ul_cons_resend(ul_node *n)
 {
     ul_cons *s = C(n);
     uint32_t r = ul_bft_round_now(&s->bft);
@@ -1044,11 +792,11 @@ static void resend(ul_node *n)
     ul_held_prop *p = ul_held_prop_find(s->held, NULL, r);
     if (p && s->self >= 0 && ul_bft_proposer(&s->bft, r) == (uint32_t)s->self &&
         ++s->resends % RESEND_PROPOSAL_EVERY == 0) {
-        send_proposal(n, p, r, p->vr);
+        ul_cons_send_proposal(n, p, r, p->vr);
     }
     for (size_t i = 0; i < s->held->n_votes; i++) {
         if (s->held->votes[i].round == r || (vr >= 0 && s->held->votes[i].round == (uint32_t)vr)) {
-            send_vote(n, &s->held->votes[i]);
+            ul_cons_send_vote(n, &s->held->votes[i]);
         }
     }
 }
@@ -1068,11 +816,11 @@ static void send_txs(ul_node *n, const ul_span *items, const uint8_t *leaves, si
     ul_span attach = {buf, len};
     ul_msg_init(&m);
     ul_msg_bytes(&m, 1, leaves, k * UL_HASH_BYTES);
-    send_msg(n, UL_PEER_TXS, &m, &attach);
+    ul_cons_send(n, UL_PEER_TXS, &m, &attach);
     free(buf);
 }
 
-static void gossip_txs(ul_node *n)
+void ul_gossip_send(ul_node *n)
 {
     ul_cons *s = C(n);
     ul_span *items = NULL;
@@ -1104,12 +852,6 @@ static void gossip_txs(ul_node *n)
     free(leaves);
 }
 
-static void at_most(long *next, uint64_t now, uint64_t due)
-{
-    long d = due > now ? (long)(due - now) : 0;
-    *next = d < *next ? d : *next;
-}
-
 /* After the store takes writes again: commits the block decided meanwhile, or, when a failed
  * write landed after all (the head moved), moves on from it as after a commit. */
 static void unstall(ul_node *n, uint64_t before)
@@ -1124,26 +866,29 @@ static void unstall(ul_node *n, uint64_t before)
     bool landed = ul_chain_height(n->chain) != before;
     uint64_t signed_by = 0; /* precommits really signed: the core counted ours regardless */
     for (uint32_t i = 0; a.kind == UL_BFT_ACT_COMMIT && i < s->set.n; i++) {
-        signed_by |= (uint64_t)(ul_held_vote_find(s->held, a.round, UL_VOTE_PRECOMMIT, i, a.value) != NULL) << i;
+        signed_by |=
+            (uint64_t)(ul_held_vote_find(s->held, a.round, UL_VOTE_PRECOMMIT, i, a.value) != NULL)
+            << i;
     }
-    if (a.kind == UL_BFT_ACT_COMMIT && !landed && a.height == next_height(n) &&
+    if (a.kind == UL_BFT_ACT_COMMIT && !landed && a.height == ul_cons_next_height(n) &&
         ul_bft_quorum(&s->set, signed_by)) {
-        act_commit(n, &a);
+        ul_cons_act_commit(n, &a);
         if (ul_chain_height(n->chain) != before) {
             return;
         }
     }
     if (landed) {
-        ul_held_prop *p = a.kind == UL_BFT_ACT_COMMIT ? ul_held_prop_find(s->held, a.value, -1) : NULL;
+        ul_held_prop *p =
+            a.kind == UL_BFT_ACT_COMMIT ? ul_held_prop_find(s->held, a.value, -1) : NULL;
         if (p) {
             ul_pool_remove_block(s->pool, p->block, p->blen);
         }
-        s->last_commit_ms = now_ms(n);
-        (void)load_set(n);
+        s->last_commit_ms = ul_cons_now(n);
+        (void)ul_cons_load_set(n);
     }
     /* The core counted this node's votes when it asked for them, signed or not: the height
      * starts again, one round above the last signature recorded (begin_height). */
-    height_reset(s);
+    ul_cons_height_reset(s);
 }
 
 /* While the store refuses writes (a full disk; ul_store_fault): says so once with LevelDB's
@@ -1171,7 +916,7 @@ static bool stall_step(ul_node *n, uint64_t now, long *next_ms)
             return false;
         }
     }
-    at_most(next_ms, now, s->next_recover);
+    ul_cons_at_most(next_ms, now, s->next_recover);
     return true;
 }
 
@@ -1179,63 +924,48 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
 {
     ul_cons *s = C(n);
     *next_ms = 1000;
-    gossip_txs(n);
+    ul_gossip_send(n);
     if (stall_step(n, now, next_ms)) {
         return;
     }
-    /* Behind: a peer is two blocks ahead, or one ahead while we have not committed for a
-     * round's time (one block behind is normal for a moment after every commit). */
-    uint64_t mine = ul_chain_height(n->chain), claimed = ul_claims_max(&s->claims, now);
-    if (claimed > mine + 1 ||
-        (claimed > mine && now > s->last_commit_ms + (uint64_t)s->cfg.round_timeout_ms)) {
-        s->want_sync = true;
-    }
-    /* A node that lost its sign state polls its peers until it knows the network's head. */
-    bool learning = ul_signlog_learning(&s->sign); /* a validator's (zero otherwise) */
-    if (s->cfg.n_peers && (s->cfg.observer || s->want_sync || learning) && now >= s->next_sync) {
-        sync_now(n, now);
-        s->next_sync = now + (s->want_sync ? 0 : SYNC_POLL_MS);
-        now = now_ms(n);
-    }
-    if (learning) {
-        at_most(next_ms, now, s->next_sync);
-    }
+    now = ul_sync_step(n, now, next_ms);
     if (s->cfg.n_peers && s->cfg.observer) {
-        at_most(next_ms, now, s->next_sync);
+        ul_cons_at_most(next_ms, now, s->next_sync);
         return;
     }
     uint64_t due;
     if (s->alone) {
         return;
     }
-    if (!s->started && height_due(n, now, &due)) {
-        start_height(n);
+    if (!s->started && ul_cons_height_due(n, now, &due)) {
+        ul_cons_start_height(n);
     } else if (!s->started) {
-        at_most(next_ms, now, due);
+        ul_cons_at_most(next_ms, now, due);
     }
-    expire_timers(n, now);
+    ul_cons_expire_timers(n, now);
     if (s->started && now >= s->next_resend) {
-        resend(n);
+        ul_cons_resend(n);
         s->next_resend = now + RESEND_MS;
     }
     if (s->peer && now >= s->next_status) {
-        send_status(n);
+        ul_cons_send_status(n);
         s->next_status = now + STATUS_MS;
     }
     if (s->started) {
-        at_most(next_ms, now, s->next_resend);
+        ul_cons_at_most(next_ms, now, s->next_resend);
     }
     for (size_t i = 0; i < s->n_timers; i++) {
-        at_most(next_ms, now, s->timers[i].due);
+        ul_cons_at_most(next_ms, now, s->timers[i].due);
     }
     if (s->peer) {
-        at_most(next_ms, now, s->next_status);
-        (void)n->io->peer_flush(n->io->ctx); /* what waited for a busy connection goes out in order */
+        ul_cons_at_most(next_ms, now, s->next_status);
+        (void)n->io->peer_flush(
+            n->io->ctx); /* what waited for a busy connection goes out in order */
         if (n->io->peer_queued(n->io->ctx) > 0) {
-            at_most(next_ms, now, now + FLUSH_MS);
+            ul_cons_at_most(next_ms, now, now + FLUSH_MS);
         }
     }
-    if (!s->started && height_due(n, now, &due)) {
+    if (!s->started && ul_cons_height_due(n, now, &due)) {
         *next_ms = 0; /* the commit just made leaves work queued */
     }
 }
@@ -1249,7 +979,7 @@ ul_err ul_cons_submit(ul_node *n, const uint8_t *tx, size_t len, uint8_t id32[UL
     if (s->cfg.observer || s->self < 0) {
         return UL_E_READ_ONLY;
     }
-    return take_tx(n, tx, len, NULL, id32, true);
+    return ul_cons_take_tx(n, tx, len, NULL, id32, true);
 }
 
 ul_err ul_cons_tx_status(ul_node *n, const uint8_t id32[UL_HASH_BYTES], uint64_t *height)
@@ -1291,15 +1021,6 @@ bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, u
     return true;
 }
 
-void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored)
-{
-    const ul_cons *s = C(n);
-    uint64_t now = now_ms(n), a = ul_claims_max(&s->claims, now),
-             b = ul_claims_max(&s->rpc_claims, now);
-    *target = a > b ? a : b;
-    *ignored = s->claims.set_aside + s->rpc_claims.set_aside;
-}
-
 void ul_cons_finish(ul_node *n)
 {
     ul_cons *s = C(n);
@@ -1308,7 +1029,7 @@ void ul_cons_finish(ul_node *n)
     if (!s->cfg.n_peers && s->self >= 0 && !s->alone && s->pool->n > 0) {
         for (int i = 0; i < 4 && s->pool->n > 0; i++) {
             if (!s->started) {
-                start_height(n);
+                ul_cons_start_height(n);
             }
         }
     }
@@ -1319,7 +1040,10 @@ void ul_cons_finish(ul_node *n)
     }
 }
 
-int ul_cons_socket(const ul_node *n) { return n->io->peer_socket(n->io->ctx); }
+int ul_cons_socket(const ul_node *n)
+{
+    return n->io->peer_socket(n->io->ctx);
+}
 
 ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
 {
@@ -1348,9 +1072,9 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
                              cfg->n_peers > 0)) != UL_OK) {
         return e;
     }
-    s->last_commit_ms = now_ms(n);
+    s->last_commit_ms = ul_cons_now(n);
     s->want_sync = cfg->n_peers > 0; /* a node that was down catches up before it votes */
-    return load_set(n);
+    return ul_cons_load_set(n);
 }
 
 void ul_cons_close(ul_node *n)

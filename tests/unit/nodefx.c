@@ -68,8 +68,8 @@ static int fx_no_socket(void *ctx)
     return -1;
 }
 
-static ul_err fx_query(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply, uint8_t **buf,
-                       int timeout_ms)
+ul_err ul_nodefx_io_query_down(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply,
+                               uint8_t **buf, int timeout_ms)
 {
     (void)ctx, (void)peer, (void)req, (void)reply, (void)timeout_ms;
     *buf = NULL;
@@ -122,7 +122,7 @@ void ul_nodefx_io_init(ul_nodefx_io *t)
                          .now_ms = fx_now,
                          .has_peer = fx_no_peer,
                          .peer_socket = fx_no_socket,
-                         .query = fx_query,
+                         .query = ul_nodefx_io_query_down,
                          .query_free = fx_query_free,
                          .sign_load = fx_sign_load,
                          .sign_save = fx_sign_save,

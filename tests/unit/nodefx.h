@@ -38,6 +38,9 @@ typedef struct {
     unsigned sign_writes; /* successful ones */
 } ul_nodefx_io;
 
+/* The default query: the peer is down (UL_E_NET). */
+ul_err ul_nodefx_io_query_down(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply,
+                               uint8_t **buf, int timeout_ms);
 /* Out: t, the io above at now = UL_NODEFX_T0 (io.ctx = t). */
 void ul_nodefx_io_init(ul_nodefx_io *t);
 
