@@ -11,17 +11,30 @@
 
 #include "nodefx.h"
 
-void ul_nodefx_open(ul_nodefx *f, const char *name)
+void ul_nodefx_open_n(ul_nodefx *f, const char *name, size_t n_others)
 {
     ul_valset vs;
+    const ul_key *keys[4];
+    const uint64_t power[4] = {1, 1, 1, 1};
     memset(f, 0, sizeof *f);
     ul_chainfx_tmpdir(f->root, sizeof f->root, name);
     f->val = ul_chainfx_key("upledger node test", 1);
     f->owner = ul_chainfx_key("upledger node test", 2);
-    ul_chainfx_valset(&vs, (const ul_key *const[]){f->val}, (const uint64_t[]){1}, 1);
+    keys[0] = f->val;
+    assert_true(n_others <= 3);
+    for (size_t i = 0; i < n_others; i++) {
+        keys[i + 1] = f->others[i] = ul_chainfx_key("upledger node test", 3 + (unsigned)i);
+    }
+    f->n_others = n_others;
+    ul_chainfx_valset(&vs, keys, power, 1 + n_others);
     ul_chainfx_genesis(f->genesis, sizeof f->genesis, &f->glen, f->chain_id, name, UL_NODEFX_T0,
                        &vs);
     f->chain = ul_chainfx_open(f->root, "db", f->genesis, f->glen);
+}
+
+void ul_nodefx_open(ul_nodefx *f, const char *name)
+{
+    ul_nodefx_open_n(f, name, 0);
 }
 
 void ul_nodefx_close(ul_nodefx *f)
@@ -29,6 +42,9 @@ void ul_nodefx_close(ul_nodefx *f)
     ul_chain_close(f->chain);
     ul_key_destroy(f->val);
     ul_key_destroy(f->owner);
+    for (size_t i = 0; i < f->n_others; i++) {
+        ul_key_destroy(f->others[i]);
+    }
     ul_chainfx_rm_tree(f->root);
 }
 

@@ -11,7 +11,9 @@
 
 typedef struct {
     char root[128];
-    ul_key *val, *owner; /* the chain's one validator; the owner of the namespaces registered */
+    ul_key *val, *owner; /* the chain's (first) validator; the owner of the namespaces registered */
+    ul_key *others[3];   /* ul_nodefx_open_n's other validators */
+    size_t n_others;
     ul_chain *chain;
     uint8_t genesis[UL_MAX_VALSET_BYTES + 1024];
     size_t glen;
@@ -20,6 +22,8 @@ typedef struct {
 
 /* Out: f, a fresh chain "name" of one validator (power 1) at genesis time UL_NODEFX_T0. */
 void ul_nodefx_open(ul_nodefx *f, const char *name);
+/* The same with validators val and n_others more (at most 3), power 1 each. */
+void ul_nodefx_open_n(ul_nodefx *f, const char *name, size_t n_others);
 /* Closes f's chain and keys and removes its directory. */
 void ul_nodefx_close(ul_nodefx *f);
 /* Out: t, a transaction registering namespace ns, signed by f->owner with nonce (each must be
