@@ -1,8 +1,9 @@
 /* upledgerd's consensus driver, the loop's side: opens and closes the driver, gives each part
  * its turn (ul_cons_step: gossip, the full-disk stall, block sync, starting heights, timeouts,
  * re-sends, status) and answers STATUS. The parts: driver.c runs the Tendermint core
- * (ledger/bft.c), wire.c its messages, gossip.c and pool.c the transactions, sync.c block sync,
- * signlog.c the sign state, held.c the votes and proposals; io.h is all they reach outside. */
+ * (ledger/bft.c), send.c and recv.c its messages, gossip.c and pool.c the transactions, sync.c
+ * block sync, signlog.c the sign state, held.c the votes and proposals; io.h is all they reach
+ * outside. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,14 @@
 #define STATUS_MS 1000     /* a validator tells its peers its head this often */
 #define FLUSH_MS 2         /* queued peer messages are retried this often */
 #define STALL_RETRY_MS 500 /* a store whose writes failed (a full disk) is retried this often */
+
+/* Starts the next height and replays what peers sent for it before it started. */
+static void start_height(ul_node *n)
+{
+    if (ul_cons_start_height(n)) {
+        ul_recv_replay_future(n);
+    }
+}
 
 /* After the store takes writes again: commits the block decided meanwhile, or, when a failed
  * write landed after all (the head moved), moves on from it as after a commit. */
@@ -98,7 +107,7 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
         return;
     }
     if (!s->started && ul_cons_height_due(n, now, &due)) {
-        ul_cons_start_height(n);
+        start_height(n);
     } else if (!s->started) {
         ul_cons_at_most(next_ms, now, due);
     }
@@ -163,7 +172,7 @@ void ul_cons_finish(ul_node *n)
     if (!s->cfg.n_peers && s->self >= 0 && !s->alone && s->pool->n > 0) {
         for (int i = 0; i < 4 && s->pool->n > 0; i++) {
             if (!s->started) {
-                ul_cons_start_height(n);
+                start_height(n);
             }
         }
     }

@@ -369,14 +369,14 @@ static ul_err begin_height(ul_node *n)
                          locked ? (int32_t)st->lock_round : -1, locked ? st->lock_hash : NULL);
 }
 
-void ul_cons_start_height(ul_node *n)
+bool ul_cons_start_height(ul_node *n)
 {
     ul_cons *s = C(n);
     ul_err e = ul_cons_load_set(n);
     if (e != UL_OK) {
         ul_node_log("cannot start height %llu: %s", (unsigned long long)ul_cons_next_height(n),
                     ul_err_str(e));
-        return;
+        return false;
     }
     s->started = true;
     s->next_resend = ul_cons_now(n) + RESEND_MS;
@@ -385,24 +385,10 @@ void ul_cons_start_height(ul_node *n)
         ul_node_log("consensus core refused height %llu: %s",
                     (unsigned long long)ul_cons_next_height(n), ul_err_str(e));
         s->started = false;
-        return;
+        return false;
     }
     ul_cons_drain(n);
-    /* Replay what faster peers sent for this height before we were in it. */
-    size_t nf = s->n_future;
-    future_msg *f = malloc((nf ? nf : 1) * sizeof *f);
-    if (f) {
-        memcpy(f, s->future, nf * sizeof *f);
-        s->n_future = 0;
-        s->future_bytes = 0;
-        for (size_t i = 0; i < nf; i++) {
-            ul_span a = {f[i].payload + f[i].len, f[i].alen};
-            ul_cons_handle_payload(n, f[i].kind, f[i].from, f[i].payload, f[i].len,
-                                   f[i].has_attach ? &a : NULL);
-            free(f[i].payload);
-        }
-        free(f);
-    }
+    return true;
 }
 
 /* A height starts when there is something to commit: pooled txs (after a short batching

@@ -1,6 +1,6 @@
 /* upledgerd's consensus driver, internals shared by its parts (node-internal): the driver's
- * state and the calls between its files — driver.c (the core's actions, heights), wire.c
- * (peer messages out and in), gossip.c (transactions), sync.c (block sync) and consensus.c
+ * state and the calls between its files — driver.c (the core's actions, heights), send.c and recv.c
+ * (peer messages out, in), gossip.c (transactions), sync.c (block sync) and consensus.c
  * (the loop's entry points). All the state lives in ul_cons: nothing static, so a process can
  * run several nodes. */
 #ifndef UL_NODE_INTERNAL_H
@@ -130,7 +130,9 @@ void ul_cons_act_commit(ul_node *n, const ul_bft_action *a);
 void ul_cons_drain(ul_node *n);
 /* Reloads the set signing the next height, our index in it and its proposer rotation. */
 ul_err ul_cons_load_set(ul_node *n);
-void ul_cons_start_height(ul_node *n);
+/* Starts the core at the next height (a restarted validator resumes). Returns: whether it
+ * started; the caller then replays the messages kept for it (ul_recv_replay_future). */
+bool ul_cons_start_height(ul_node *n);
 /* A height starts when there is something to commit: pooled txs (after a short batching
  * pause), the heartbeat interval, or a peer already working on it. */
 bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due);
@@ -138,6 +140,8 @@ bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due);
  * must hash to its entry before its signatures are checked; at the first that does not (not
  * what the peer sent), the rest are dropped. */
 void ul_gossip_on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *attach);
+/* Replays what faster peers sent for the height just started before we were in it. */
+void ul_recv_replay_future(ul_node *n);
 void ul_cons_handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
                             const uint8_t *p, size_t len, const ul_span *attach);
 void ul_sync_now(ul_node *n, uint64_t now);

@@ -1,4 +1,4 @@
-/* The node's consensus messages (node/wire.c), received through ul_node_io's peer transport by
+/* The node's consensus messages (node/recv.c, node/send.c), received through ul_node_io's peer transport by
  * ul_cons_on_peer on a validator of a two-validator chain: a peer's signed vote is held once; a
  * forged, repeated or outsider's vote is not; one for the next height waits for it; one far
  * ahead asks for block sync; a validator's status is a claim; our status goes to every peer. */
@@ -85,7 +85,7 @@ static int setup(void **state)
     static fx x;
     static ul_node_cfg cfg = {.n_peers = 1, .heartbeat_ms = 1000, .round_timeout_ms = 1000};
     memset(&x, 0, sizeof x);
-    ul_nodefx_open_n(&x.f, "wire", 1);
+    ul_nodefx_open_n(&x.f, "recv", 1);
     snprintf(cfg.sign_state, sizeof cfg.sign_state, "%s/val.sign-state", x.f.root);
     ul_sign_state st = {0};
     memcpy(st.pubkey, ul_key_pubkey(x.f.val), UL_PUBKEY_BYTES);
