@@ -145,3 +145,42 @@ void ul_nodefx_io_init(ul_nodefx_io *t)
                          .sign_advance = fx_sign_advance,
                          .chain_open = fx_chain_open};
 }
+
+static bool fx_peer(void *ctx)
+{
+    (void)ctx;
+    return true;
+}
+
+static ul_err fx_allow(void *ctx, const uint8_t (*keys)[UL_PUBKEY_BYTES], size_t n)
+{
+    (void)ctx, (void)keys, (void)n;
+    return UL_OK;
+}
+
+static ul_err fx_flush(void *ctx)
+{
+    (void)ctx;
+    return UL_OK;
+}
+
+static size_t fx_queued(void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
+static void fx_stats(void *ctx, ul_peer_stats *out)
+{
+    (void)ctx;
+    memset(out, 0, sizeof *out);
+}
+
+void ul_nodefx_io_peer(ul_nodefx_io *t)
+{
+    t->io.has_peer = fx_peer;
+    t->io.peer_allow = fx_allow;
+    t->io.peer_flush = fx_flush;
+    t->io.peer_queued = fx_queued;
+    t->io.peer_stats = fx_stats;
+}

@@ -45,6 +45,9 @@ typedef struct {
 /* The default query: the peer is down (UL_E_NET). */
 ul_err ul_nodefx_io_query_down(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply,
                                uint8_t **buf, int timeout_ms);
+/* Gives t a peer transport that takes every peer allowed, has nothing queued and counts
+ * nothing; its send, broadcast and recv are the test's to set. */
+void ul_nodefx_io_peer(ul_nodefx_io *t);
 /* Out: t, the io above at now = UL_NODEFX_T0 (io.ctx = t). */
 void ul_nodefx_io_init(ul_nodefx_io *t);
 

@@ -26,18 +26,6 @@ typedef struct {
 
 static fx *g;
 
-static bool has_peer(void *ctx)
-{
-    (void)ctx;
-    return true;
-}
-
-static ul_err allow(void *ctx, const uint8_t (*keys)[UL_PUBKEY_BYTES], size_t n)
-{
-    (void)ctx, (void)keys, (void)n;
-    return UL_OK;
-}
-
 static ul_err send(void *ctx, uint32_t kind, const uint8_t *payload, size_t len,
                    const uint8_t *attach, size_t alen)
 {
@@ -59,8 +47,7 @@ static int setup(void **state)
     ul_nodefx_open(&x.f, "gossip");
     snprintf(cfg.sign_state, sizeof cfg.sign_state, "%s/val.sign-state", x.f.root);
     ul_nodefx_io_init(&x.io);
-    x.io.io.has_peer = has_peer;
-    x.io.io.peer_allow = allow;
+    ul_nodefx_io_peer(&x.io);
     x.io.io.peer_send = send;
     x.n = (ul_node){.io = &x.io.io, .chain = x.f.chain, .key = x.f.val};
     assert_int_equal(ul_cons_open(&x.n, &cfg), UL_OK);

@@ -1,7 +1,8 @@
-/* The node's consensus messages (node/recv.c, node/send.c), received through ul_node_io's peer transport by
- * ul_cons_on_peer on a validator of a two-validator chain: a peer's signed vote is held once; a
- * forged, repeated or outsider's vote is not; one for the next height waits for it; one far
- * ahead asks for block sync; a validator's status is a claim; our status goes to every peer. */
+/* The node's consensus messages (node/recv.c, node/send.c), received through ul_node_io's peer
+ * transport by ul_cons_on_peer on a validator of a two-validator chain: a peer's signed vote is
+ * held once; a forged, repeated or outsider's vote is not; one for the next height waits for it;
+ * one far ahead asks for block sync; a validator's status is a claim; our status goes to every
+ * peer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,18 +35,6 @@ typedef struct {
 } fx;
 
 static fx *g;
-
-static bool has_peer(void *ctx)
-{
-    (void)ctx;
-    return true;
-}
-
-static ul_err allow(void *ctx, const uint8_t (*keys)[UL_PUBKEY_BYTES], size_t n)
-{
-    (void)ctx, (void)keys, (void)n;
-    return UL_OK;
-}
 
 static ul_err broadcast(void *ctx, uint32_t kind, const uint8_t *payload, size_t len)
 {
@@ -91,8 +80,7 @@ static int setup(void **state)
     memcpy(st.pubkey, ul_key_pubkey(x.f.val), UL_PUBKEY_BYTES);
     assert_int_equal(ul_signstate_save(cfg.sign_state, &st), UL_OK);
     ul_nodefx_io_init(&x.io);
-    x.io.io.has_peer = has_peer;
-    x.io.io.peer_allow = allow;
+    ul_nodefx_io_peer(&x.io);
     x.io.io.peer_send = send;
     x.io.io.peer_broadcast = broadcast;
     x.io.io.peer_recv = recv;
