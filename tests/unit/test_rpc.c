@@ -102,7 +102,7 @@ static int setup(void **state)
     fill_chain(&f);
     /* An observer: it serves every query and takes no transaction (submit answers per tx). */
     static ul_node_cfg cfg = {.observer = true, .heartbeat_ms = 1000, .round_timeout_ms = 1000};
-    assert_int_equal(ul_cons_open(&f.node, &cfg), UL_OK);
+    assert_int_equal(ul_cons_open(&f.node, &cfg, NULL), UL_OK); /* no peers: no transport */
     g = &f;
     *state = &f;
     return 0;
