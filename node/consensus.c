@@ -129,6 +129,8 @@ struct ul_cons {
     ul_sign_state sign;    /* the last signature (mirrors the sign state file) */
     const char *sign_path; /* that file: cfg.sign_state */
     uint64_t signed_count; /* signatures since this start (STATUS) */
+    ul_err sign_fault;     /* why the last sign-state write failed; UL_OK once one succeeds */
+    char sign_fault_text[sizeof(((ul_node_cfg *)0)->sign_state) + 16]; /* "writing PATH" */
     /* The file was missing while the key exists: this key may have signed up to the network's
      * head + 1, so it signs nothing until it has synced (sign_floor_known) and then only above
      * sign_floor (that head + 1). */
@@ -499,9 +501,17 @@ static bool may_sign_lock(ul_node *n, uint64_t height, uint32_t round, uint32_t 
         e = ul_signstate_advance(&s->sign, s->sign_path, height, round, step, lock_hash);
     }
     if (e != UL_OK) {
-        ul_node_log("cannot record a signature at height %llu in %s: %s; not signing",
-                    (unsigned long long)height, s->sign_path, ul_err_str(e));
+        if (e != s->sign_fault) { /* once per cause, not once per round */
+            ul_node_log("cannot record a signature at height %llu in %s: %s (%s); not signing",
+                        (unsigned long long)height, s->sign_path, ul_err_str(e), ul_err_name(e));
+        }
+        s->sign_fault = e;
+        snprintf(s->sign_fault_text, sizeof s->sign_fault_text, "writing %s", s->sign_path);
         return false;
+    }
+    if (s->sign_fault != UL_OK) {
+        ul_node_log("sign state %s written again: signing", s->sign_path);
+        s->sign_fault = UL_OK;
     }
     s->signed_count++;
     return true;
@@ -1812,6 +1822,13 @@ bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, u
     *refusing = s->sign_missing ? UL_E_SIGN_STATE : UL_OK;
     *until = s->sign_missing && s->sign_floor_known ? s->sign_floor : 0;
     return true;
+}
+
+ul_err ul_cons_sign_fault(const ul_node *n, const char **text)
+{
+    const ul_cons *s = C(n);
+    *text = s->sign_fault_text;
+    return s->sign_fault;
 }
 
 void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored)

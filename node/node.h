@@ -72,6 +72,9 @@ void ul_cons_figures(const ul_node *n, uint64_t *pooled, uint64_t *round, ul_pee
 bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, uint64_t *until);
 /* Block sync for STATUS. Out: the highest head a peer claims that steers block sync now (0:
  * none), and how many times a peer's claims were set aside (it claimed and did not serve). */
+/* Why the validator's last sign-state write failed (UL_E_NO_SPACE on a full disk), with text
+ * naming the file; UL_OK while writes succeed (or it has not signed). */
+ul_err ul_cons_sign_fault(const ul_node *n, const char **text);
 void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored);
 
 #endif
