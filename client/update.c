@@ -185,8 +185,8 @@ static ul_err end_header(ul_update *u)
         if (!eq32(h, u->hd.validators_hash)) {
             return UL_E_VALIDATOR;
         }
-        /* total <= UL_MAX_TOTAL_POWER <= UINT64_MAX / 3: neither product overflows. */
-        if (u->w.v.signed_power * 3 <= u->w.v.total * 2) {
+        /* total <= UL_MAX_TOTAL_POWER: the voters' powers were bounded as they came. */
+        if (!ul_power_quorum(u->w.v.signed_power, u->w.v.total)) {
             return UL_E_QUORUM;
         }
     }

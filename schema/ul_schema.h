@@ -306,6 +306,24 @@ ul_err ul_schema_valset_head_encode(uint8_t *out, size_t cap, size_t *out_len, s
 ul_err ul_schema_validator_encode(uint8_t *out, size_t cap, size_t *out_len,
                                   const ul_validator *v);
 
+/* The quorum rule: true when signed_power is more than 2/3 of total (3 x signed > 2 x total),
+ * the paper's 2f+1 of a set whose faulty members hold f < total/3; exactly 2/3 is not enough
+ * and a zero total is never a quorum. Every commit, bundle, set change and validator transfer
+ * is judged by this one function. In: signed_power <= total <= UL_MAX_TOTAL_POWER, as every
+ * valid set guarantees (ul_limits.h asserts 3 x UL_MAX_TOTAL_POWER fits in uint64), so neither
+ * product overflows. */
+static inline bool ul_power_quorum(uint64_t signed_power, uint64_t total)
+{
+    return total > 0 && 3 * signed_power > 2 * total;
+}
+
+/* True when power is more than 1/3 of total (the paper's f+1: at least one correct member);
+ * a zero total never is. In: power <= total <= UL_MAX_TOTAL_POWER, so 3 x power fits. */
+static inline bool ul_power_over_third(uint64_t power, uint64_t total)
+{
+    return total > 0 && 3 * power > total;
+}
+
 /* ---- State keys (docs/protocol.md section 6) -------------------------------------------- */
 
 /* Every state key is 'S' and a byte naming the entry; the node keeps the value under the key,

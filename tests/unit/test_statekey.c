@@ -1,6 +1,8 @@
-/* Unit tests for schema/statekey.c and the device's SMT keys of state keys (client/state.c):
- * each state-key family against its layout written out by hand in hex (docs/protocol.md
- * section 6), labels at their bounds and one past, buffers of the key's length and one short. */
+/* Unit tests for schema/statekey.c, the device's SMT keys of state keys (client/state.c) and the
+ * quorum rule (ul_power_quorum, ul_power_over_third in schema/ul_schema.h): each state-key family
+ * against its layout written out by hand in hex (docs/protocol.md section 6), labels at their
+ * bounds and one past, buffers of the key's length and one short, and the power thresholds at
+ * their boundaries and over every small (signed, total) pair. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,6 +186,44 @@ static void test_device_smt_keys(void **state)
     assert_memory_equal(got, other, UL_HASH_BYTES);
 }
 
+/* More than 2/3: exactly 2/3 is not a quorum, one unit more is; a zero total never is. */
+static void test_quorum_boundary(void **state)
+{
+    const uint64_t third = UL_MAX_TOTAL_POWER / 3; /* 3 x third: the largest multiple of 3 */
+    (void)state;
+    assert_false(ul_power_quorum(0, 0));
+    assert_false(ul_power_over_third(0, 0));
+    assert_false(ul_power_quorum(2, 3));
+    assert_true(ul_power_quorum(3, 3));
+    assert_false(ul_power_quorum(200, 300));
+    assert_true(ul_power_quorum(201, 300));
+    assert_false(ul_power_quorum(2 * third, 3 * third));
+    assert_true(ul_power_quorum(2 * third + 1, 3 * third));
+    assert_true(ul_power_quorum(UL_MAX_TOTAL_POWER, UL_MAX_TOTAL_POWER));
+    assert_false(ul_power_quorum(0, UL_MAX_TOTAL_POWER));
+    /* More than 1/3: exactly 1/3 is not, one unit more is. */
+    assert_false(ul_power_over_third(1, 3));
+    assert_true(ul_power_over_third(2, 3));
+    assert_false(ul_power_over_third(100, 300));
+    assert_true(ul_power_over_third(101, 300));
+    assert_false(ul_power_over_third(third, 3 * third));
+    assert_true(ul_power_over_third(third + 1, 3 * third));
+    assert_true(ul_power_over_third(UL_MAX_TOTAL_POWER, UL_MAX_TOTAL_POWER));
+}
+
+/* Every (signed, total) with total <= 96 against the rule stated in whole numbers: the least
+ * quorum is floor(2 total / 3) + 1, the least over a third floor(total / 3) + 1. */
+static void test_quorum_exhaustive(void **state)
+{
+    (void)state;
+    for (uint64_t t = 1; t <= 96; t++) {
+        for (uint64_t s = 0; s <= t; s++) {
+            assert_int_equal(ul_power_quorum(s, t), s >= 2 * t / 3 + 1);
+            assert_int_equal(ul_power_over_third(s, t), s >= t / 3 + 1);
+        }
+    }
+}
+
 int main(void)
 {
     /* clang-format off */
@@ -193,6 +233,8 @@ int main(void)
         cmocka_unit_test(test_label_bounds),
         cmocka_unit_test(test_evidence_read),
         cmocka_unit_test(test_device_smt_keys),
+        cmocka_unit_test(test_quorum_boundary),
+        cmocka_unit_test(test_quorum_exhaustive),
     };
     /* clang-format on */
     return cmocka_run_group_tests(tests, setup, NULL);
