@@ -151,8 +151,7 @@ ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
         }
         signed_power += val->power;
     }
-    /* total <= UL_MAX_TOTAL_POWER <= UINT64_MAX / 3, so neither product overflows. */
-    if (signed_power * 3 <= total * 2) {
+    if (!ul_power_quorum(signed_power, total)) { /* total <= UL_MAX_TOTAL_POWER, checked above */
         return UL_E_QUORUM;
     }
     return UL_OK;

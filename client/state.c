@@ -187,3 +187,36 @@ ul_err ul_client_state_verify(const ul_state_proof *p, const uint8_t root32[UL_H
     }
     return e != UL_OK ? e : ul_client_smt_fold_final(&f, root32);
 }
+
+ul_err ul_client_statekey_installable_begin(ul_sha256 *s, ul_span ns)
+{
+    uint8_t k[2 + UL_MAX_NS_LEN + 1];
+    size_t len = 0;
+    /* The key with an empty class is exactly the prefix the class follows. */
+    ul_err e = ul_schema_statekey_installable(k, sizeof k, &len, ns, (ul_span){NULL, 0});
+    if (e == UL_OK) {
+        ul_client_sha256_init(s);
+        ul_client_sha256_update(s, k, len);
+    }
+    return e;
+}
+
+ul_err ul_client_statekey_installable_final(ul_sha256 *s, ul_span hw, uint8_t out32[UL_HASH_BYTES])
+{
+    if (hw.len > UL_MAX_LABEL_LEN) {
+        return UL_E_LIMIT;
+    }
+    ul_client_sha256_update(s, hw.ptr, hw.len);
+    ul_client_sha256_final(s, out32);
+    return UL_OK;
+}
+
+void ul_client_statekey_revocation_hash(uint8_t out32[UL_HASH_BYTES],
+                                        const uint8_t id32[UL_HASH_BYTES])
+{
+    uint8_t k[UL_STATEKEY_ID_BYTES];
+    size_t len = 0;
+    ul_err e = ul_schema_statekey_revocation(k, sizeof k, &len, id32);
+    (void)e; /* a fixed-length key into a buffer of its length: it cannot fail */
+    ul_client_sha256(out32, k, len);
+}

@@ -138,6 +138,19 @@ ul_err ul_client_state_verify(const ul_state_proof *p, const uint8_t root32[UL_H
                               const uint8_t key32[UL_HASH_BYTES],
                               const uint8_t *value_hash32);
 
+/* SMT keys of the state entries a device proves: SHA-256 of the whole state key as
+ * ul_schema_statekey_* builds it (docs/protocol.md sections 4.3 and 6). */
+/* Starts the key of 'S' 'i' ns 0x00 hw before the class is known. Out: *s, the SHA-256 state
+ * of the key up to the class. In: ns. Returns: UL_OK; UL_E_LIMIT when ns is longer than
+ * UL_MAX_NS_LEN (*s is then unspecified). */
+ul_err ul_client_statekey_installable_begin(ul_sha256 *s, ul_span ns);
+/* Finishes that key with the class hw. In/out: *s (consumed). Out: out32. Returns: UL_OK;
+ * UL_E_LIMIT when hw is longer than UL_MAX_LABEL_LEN (*s and out32 are then unchanged). */
+ul_err ul_client_statekey_installable_final(ul_sha256 *s, ul_span hw, uint8_t out32[UL_HASH_BYTES]);
+/* Out: out32, the key of 'S' 'v' id32 (the release's revocation entry). */
+void ul_client_statekey_revocation_hash(uint8_t out32[UL_HASH_BYTES],
+                                        const uint8_t id32[UL_HASH_BYTES]);
+
 /* Private (ul_update holds one): a state proof folded from its end up to the root, one
  * non-empty sibling at a time (client/state.c). */
 typedef struct {

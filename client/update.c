@@ -185,8 +185,8 @@ static ul_err end_header(ul_update *u)
         if (!eq32(h, u->hd.validators_hash)) {
             return UL_E_VALIDATOR;
         }
-        /* total <= UL_MAX_TOTAL_POWER <= UINT64_MAX / 3: neither product overflows. */
-        if (u->w.v.signed_power * 3 <= u->w.v.total * 2) {
+        /* total <= UL_MAX_TOTAL_POWER: the voters' powers were bounded as they came. */
+        if (!ul_power_quorum(u->w.v.signed_power, u->w.v.total)) {
             return UL_E_QUORUM;
         }
     }
@@ -256,21 +256,13 @@ static bool deps_met(const ul_update *u, const ul_release *r)
     return true;
 }
 
-/* The state keys the device proves, derived by itself as the ledger does (ledger/exec.c): the
- * SMT key is SHA-256 of the whole state key, 'S' 'i' ns 0x00 hw and 'S' 'v' release id. The
- * installable key is finished when its proof names the class (on_state). */
-static void state_keys(ul_update *u, const ul_release *r)
+/* The state keys the device proves, derived by itself as the ledger does: the SMT keys of
+ * 'S' 'i' ns 0x00 hw and 'S' 'v' release id. The installable key is finished when its proof
+ * names the class (on_state). */
+static ul_err state_keys(ul_update *u, const ul_release *r)
 {
-    static const uint8_t inst[2] = {'S', 'i'}, rev[2] = {'S', 'v'}, nul = 0;
-    ul_sha256 h;
-    ul_client_sha256_init(&u->inst_prefix);
-    ul_client_sha256_update(&u->inst_prefix, inst, 2);
-    ul_client_sha256_update(&u->inst_prefix, r->ns.ptr, r->ns.len);
-    ul_client_sha256_update(&u->inst_prefix, &nul, 1);
-    ul_client_sha256_init(&h);
-    ul_client_sha256_update(&h, rev, 2);
-    ul_client_sha256_update(&h, u->info.id, UL_HASH_BYTES);
-    ul_client_sha256_final(&h, u->state_key[1]);
+    ul_client_statekey_revocation_hash(u->state_key[1], u->info.id);
+    return ul_client_statekey_installable_begin(&u->inst_prefix, r->ns);
 }
 
 /* Takes from the record what the later checks need: it is gone with the next section. */
@@ -304,7 +296,6 @@ static void release_extract(ul_update *u, const ul_release *r)
         }
     }
     u->chunk_plain = r->has_enc ? r->enc.chunk : 0;
-    state_keys(u, r);
 }
 
 static ul_err on_leaf(ul_update *u, const ul_section *s)
@@ -335,6 +326,9 @@ static ul_err on_leaf(ul_update *u, const ul_section *s)
     }
     ul_client_sha256_update(&u->leaf_hash, piece, n);
     release_extract(u, &u->w.rel);
+    if ((e = state_keys(u, &u->w.rel)) != UL_OK) {
+        return e;
+    }
     u->sigs_left = s->u.leaf.n_sigs;
     u->item_i = 0;
     u->expect = UL_SEC_SIG;
@@ -430,8 +424,10 @@ static ul_err on_state(ul_update *u, const ul_section *s)
     if (u->which == UL_PROOF_INSTALLABLE) {
         /* The proof is checked for the class it names; only the device's own class counts. */
         ul_span hw = s->u.state.hw;
-        ul_client_sha256_update(&u->inst_prefix, hw.ptr, hw.len);
-        ul_client_sha256_final(&u->inst_prefix, u->state_key[0]);
+        if ((e = ul_client_statekey_installable_final(&u->inst_prefix, hw, u->state_key[0])) !=
+            UL_OK) {
+            return e;
+        }
         own_class = hw.len == u->st->hw_len && memcmp(hw.ptr, u->st->hw, hw.len) == 0;
     }
     if (s->u.state.terminal == UL_TERM_VALUE) {

@@ -481,7 +481,7 @@ ul_err ul_policy_validators(const ul_valset *vs, const ul_sig *sigs, size_t n_si
             return UL_E_VALIDATOR;
         }
     }
-    return signed_power * 3 > total * 2 ? UL_OK : UL_E_QUORUM;
+    return ul_power_quorum(signed_power, total) ? UL_OK : UL_E_QUORUM;
 }
 
 /* True when the distinct signers are all validators of vs and hold more than 2/3 of its power. */

@@ -91,7 +91,7 @@ bool ul_bft_quorum(const ul_valset *set, uint64_t signers)
             got += set->v[i].power;
         }
     }
-    return total > 0 && 3 * got > 2 * total;
+    return ul_power_quorum(got, total);
 }
 
 /* Round r's proposer is the (r+1)-th step from the height's rotation state, as CometBFT
@@ -121,13 +121,13 @@ uint32_t ul_bft_proposer(ul_bft *b, uint32_t round)
 /* > 2/3 of the power: the paper's 2f+1. */
 static bool is_quorum(const ul_bft *b, uint64_t p)
 {
-    return 3 * p > 2 * b->total;
+    return ul_power_quorum(p, b->total);
 }
 
 /* > 1/3 of the power: the paper's f+1, at least one correct validator. */
 static bool is_f1(const ul_bft *b, uint64_t p)
 {
-    return 3 * p > b->total;
+    return ul_power_over_third(p, b->total);
 }
 
 static ul_bft_round *slot_find(ul_bft *b, int64_t round)

@@ -65,7 +65,7 @@ static ul_err emit_header(ul_bundle_work *b, ul_chain *c, uint64_t h, bool last)
         b->s.u.voter.power = b->vs.v[i].power;
         /* Commit indexes ascend, so one pass pairs them with the members. */
         if (j < b->cm.n_sigs && b->cm.sigs[j].index == i) {
-            if (signed_power * 3 <= total * 2) {
+            if (!ul_power_quorum(signed_power, total)) {
                 b->s.u.voter.has_sig = true;
                 b->s.u.voter.time_ms = b->cm.sigs[j].time_ms;
                 memcpy(b->s.u.voter.sig, b->cm.sigs[j].sig, UL_SIG_BYTES);

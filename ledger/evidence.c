@@ -7,26 +7,20 @@
 
 #include "internal.h"
 
-/* 'S' 'e' accused(32) height(8 BE) round(8 BE) type(1) */
-#define EV_KEY_LEN (2 + UL_PUBKEY_BYTES + 8 + 8 + 1)
 /* Value: the height of the block that recorded it (8 BE) and the evidence tx id (32). */
 #define EV_VAL_LEN (8 + UL_HASH_BYTES)
 /* The largest evidence body: map head, nonce, key, two votes and two signatures with heads. */
 #define EV_BODY_MAX (1 + 10 + 35 + 2 * (1 + 3 + UL_MAX_VOTE_BYTES) + 2 * (1 + 2 + UL_SIG_BYTES))
 
-_Static_assert(EV_KEY_LEN <= UL_KEY_MAX, "the evidence key fits a key buffer");
+/* Every record's key starts so (docs/protocol.md section 6). */
+static const uint8_t EV_PREFIX[2] = {UL_STATEKEY_PREFIX, UL_STATEKEY_EVIDENCE};
 
-static const uint8_t EV_PREFIX[2] = {UL_KEY_STATE, 'e'};
-
-size_t ul_key_evidence(uint8_t *k, const uint8_t accused32[UL_PUBKEY_BYTES], uint64_t height,
-                       uint64_t round, uint64_t type)
+/* The key of ev's record into k[UL_KEY_MAX]. */
+static ul_err ev_key(uint8_t *k, size_t *kl, const ul_evidence *ev)
 {
-    memcpy(k, EV_PREFIX, sizeof EV_PREFIX);
-    memcpy(k + 2, accused32, UL_PUBKEY_BYTES);
-    ul_be64_put(k + 2 + UL_PUBKEY_BYTES, height);
-    ul_be64_put(k + 10 + UL_PUBKEY_BYTES, round);
-    k[18 + UL_PUBKEY_BYTES] = (uint8_t)type; /* 1 or 2: the vote decoder allows nothing else */
-    return EV_KEY_LEN;
+    /* type is 1 or 2: the vote decoder allows nothing else. */
+    return ul_schema_statekey_evidence(k, UL_KEY_MAX, kl, ev->validator, ev->a.height, ev->a.round,
+                                       (uint8_t)ev->a.type);
 }
 
 static bool in_set(const ul_valset *vs, const uint8_t pub[UL_PUBKEY_BYTES])
@@ -76,11 +70,11 @@ ul_err ul_evidence_check(ul_chain *c, const ul_evidence *ev, const ul_tx *t)
     if (ev->a.height == 0 || ev->a.height > c->height + 1) {
         return UL_E_HEIGHT;
     }
+    size_t kl;
     ul_err e = check_accused(c, ev);
-    if (e != UL_OK) {
+    if (e != UL_OK || (e = ev_key(k, &kl, ev)) != UL_OK) {
         return e;
     }
-    size_t kl = ul_key_evidence(k, ev->validator, ev->a.height, ev->a.round, ev->a.type);
     e = ul_chain_read(c, k, kl, v, sizeof v, &vlen);
     return e == UL_OK ? UL_E_EVIDENCE_KNOWN : e == UL_E_NOT_FOUND ? UL_OK : e;
 }
@@ -99,10 +93,11 @@ ul_err ul_evidence_verify(ul_chain *c, const ul_evidence *ev)
 ul_err ul_evidence_record(ul_chain *c, const ul_evidence *ev, const uint8_t id32[UL_HASH_BYTES])
 {
     uint8_t k[UL_KEY_MAX], v[EV_VAL_LEN];
-    size_t kl = ul_key_evidence(k, ev->validator, ev->a.height, ev->a.round, ev->a.type);
+    size_t kl;
+    ul_err e = ev_key(k, &kl, ev);
     ul_be64_put(v, c->height + 1);
     memcpy(v + 8, id32, UL_HASH_BYTES);
-    return ul_overlay_put(&c->ov, k, kl, v, sizeof v);
+    return e != UL_OK ? e : ul_overlay_put(&c->ov, k, kl, v, sizeof v);
 }
 
 /* The reporter's last nonce including the pending block: nonces need only grow, so a report built
@@ -111,8 +106,11 @@ ul_err ul_evidence_record(ul_chain *c, const ul_evidence *ev, const uint8_t id32
 static ul_err last_nonce(ul_chain *c, const uint8_t pub[UL_PUBKEY_BYTES], uint64_t *nonce)
 {
     uint8_t k[UL_KEY_MAX], v[8];
-    size_t vlen;
-    ul_err e = ul_chain_read(c, k, ul_key_nonce(k, pub), v, sizeof v, &vlen);
+    size_t kl, vlen;
+    ul_err e = ul_schema_statekey_nonce(k, sizeof k, &kl, pub);
+    if (e == UL_OK) {
+        e = ul_chain_read(c, k, kl, v, sizeof v, &vlen);
+    }
     if (e == UL_E_NOT_FOUND) {
         *nonce = 0;
         return UL_OK;
@@ -190,13 +188,12 @@ ul_err ul_chain_evidence_tx(ul_chain *c, const ul_key *reporter,
 static ul_err entry_of(const uint8_t *k, size_t kl, const uint8_t *v, size_t vl,
                        ul_evidence_entry *out)
 {
-    if (kl != EV_KEY_LEN || vl != EV_VAL_LEN) {
+    uint8_t type;
+    if (vl != EV_VAL_LEN || ul_schema_statekey_evidence_read(k, kl, out->accused, &out->height,
+                                                             &out->round, &type) != UL_OK) {
         return UL_E_CORRUPT;
     }
-    memcpy(out->accused, k + 2, UL_PUBKEY_BYTES);
-    out->height = ul_be64_get(k + 2 + UL_PUBKEY_BYTES);
-    out->round = ul_be64_get(k + 10 + UL_PUBKEY_BYTES);
-    out->type = k[18 + UL_PUBKEY_BYTES];
+    out->type = type;
     out->recorded_at = ul_be64_get(v);
     memcpy(out->tx_id, v + 8, UL_HASH_BYTES);
     return UL_OK;

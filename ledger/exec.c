@@ -7,47 +7,6 @@
 #include "../contracts/ul_contracts.h"
 #include "internal.h"
 
-size_t ul_key_ns(uint8_t *k, ul_span ns)
-{
-    k[0] = UL_KEY_STATE;
-    k[1] = 'n';
-    memcpy(k + 2, ns.ptr, ns.len);
-    return 2 + ns.len;
-}
-
-size_t ul_key_nonce(uint8_t *k, const uint8_t pub32[UL_PUBKEY_BYTES])
-{
-    k[0] = UL_KEY_STATE;
-    k[1] = 'a';
-    memcpy(k + 2, pub32, UL_PUBKEY_BYTES);
-    return 2 + UL_PUBKEY_BYTES;
-}
-
-size_t ul_key_latest(uint8_t *k, ul_span ns, ul_span hw)
-{
-    k[0] = UL_KEY_STATE;
-    k[1] = 'q';
-    memcpy(k + 2, ns.ptr, ns.len);
-    k[2 + ns.len] = 0;
-    memcpy(k + 3 + ns.len, hw.ptr, hw.len);
-    return 3 + ns.len + hw.len;
-}
-
-size_t ul_key_installable(uint8_t *k, ul_span ns, ul_span hw)
-{
-    ul_key_latest(k, ns, hw);
-    k[1] = 'i';
-    return 3 + ns.len + hw.len;
-}
-
-size_t ul_key_sid(uint8_t *k, uint8_t sub, const uint8_t id32[UL_HASH_BYTES])
-{
-    k[0] = UL_KEY_STATE;
-    k[1] = sub;
-    memcpy(k + 2, id32, UL_HASH_BYTES);
-    return 2 + UL_HASH_BYTES;
-}
-
 size_t ul_key_nshist(uint8_t *k, ul_span ns, uint64_t index)
 {
     k[0] = UL_KEY_NSHIST;
@@ -123,8 +82,11 @@ static ul_err check_nonces(ul_chain *c, const ul_tx *t, uint64_t nonce)
 {
     for (size_t i = 0; i < t->n_sigs; i++) {
         uint8_t k[UL_KEY_MAX], v[8];
-        size_t vlen;
-        ul_err e = ul_chain_read(c, k, ul_key_nonce(k, t->sigs[i].pubkey), v, sizeof v, &vlen);
+        size_t kl, vlen;
+        ul_err e = ul_schema_statekey_nonce(k, sizeof k, &kl, t->sigs[i].pubkey);
+        if (e == UL_OK) {
+            e = ul_chain_read(c, k, kl, v, sizeof v, &vlen);
+        }
         if (e == UL_OK && vlen != 8) {
             return UL_E_CORRUPT;
         }
@@ -144,6 +106,7 @@ static ul_err write_tx_common(ul_chain *c, const ul_tx *t, const ul_buf *tx, uin
                               uint64_t nonce, uint8_t id32[UL_HASH_BYTES])
 {
     uint8_t k[UL_KEY_MAX], n8[8], loc[12];
+    size_t kl;
     ul_err e = UL_OK;
     if (c->pre) {
         memcpy(id32, c->pre->id, UL_HASH_BYTES);
@@ -152,7 +115,9 @@ static ul_err write_tx_common(ul_chain *c, const ul_tx *t, const ul_buf *tx, uin
     }
     ul_be64_put(n8, nonce);
     for (size_t i = 0; e == UL_OK && i < t->n_sigs; i++) {
-        e = ul_overlay_put(&c->ov, k, ul_key_nonce(k, t->sigs[i].pubkey), n8, 8);
+        if ((e = ul_schema_statekey_nonce(k, sizeof k, &kl, t->sigs[i].pubkey)) == UL_OK) {
+            e = ul_overlay_put(&c->ov, k, kl, n8, 8);
+        }
     }
     ul_be64_put(loc, c->height + 1);
     ul_be32_put(loc + 8, tx_index);
@@ -171,11 +136,12 @@ typedef struct {
 static ul_err load_policy(ul_chain *c, ul_span ns, ns_state *s)
 {
     uint8_t k[UL_KEY_MAX];
-    size_t vlen;
-    if (ns.len > UL_MAX_NS_LEN) {
-        return UL_E_LIMIT;
+    size_t kl, vlen;
+    ul_err e = ul_schema_statekey_ns(k, sizeof k, &kl, ns); /* UL_E_LIMIT past UL_MAX_NS_LEN */
+    if (e != UL_OK) {
+        return e;
     }
-    ul_err e = ul_chain_read(c, k, ul_key_ns(k, ns), s->buf, sizeof s->buf, &vlen);
+    e = ul_chain_read(c, k, kl, s->buf, sizeof s->buf, &vlen);
     if (e == UL_E_NOT_FOUND) {
         return UL_E_NS_UNKNOWN;
     }
@@ -189,13 +155,13 @@ static ul_err load_policy(ul_chain *c, ul_span ns, ns_state *s)
 static ul_err store_policy(ul_chain *c, ul_span ns, uint64_t height, const ul_policy *p)
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_RECORD_BYTES];
-    size_t len;
+    size_t kl, len;
     ul_err e = ul_schema_policy_encode(v + 8, sizeof v - 8, &len, p);
-    if (e != UL_OK) {
+    if (e != UL_OK || (e = ul_schema_statekey_ns(k, sizeof k, &kl, ns)) != UL_OK) {
         return e;
     }
     ul_be64_put(v, height);
-    return ul_overlay_put(&c->ov, k, ul_key_ns(k, ns), v, 8 + len);
+    return ul_overlay_put(&c->ov, k, kl, v, 8 + len);
 }
 
 /* ---- Namespace transactions --------------------------------------------------------------------- */
@@ -301,8 +267,11 @@ static ul_err load_release(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], relea
 static ul_err is_revoked(ul_chain *c, const uint8_t id32[UL_HASH_BYTES])
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_LABEL_LEN];
-    size_t vlen;
-    ul_err e = ul_chain_read(c, k, ul_key_sid(k, 'v', id32), v, sizeof v, &vlen);
+    size_t kl, vlen;
+    ul_err e = ul_schema_statekey_revocation(k, sizeof k, &kl, id32);
+    if (e == UL_OK) {
+        e = ul_chain_read(c, k, kl, v, sizeof v, &vlen);
+    }
     return e == UL_OK ? UL_E_REVOKED : e == UL_E_NOT_FOUND ? UL_OK : e;
 }
 
@@ -330,8 +299,11 @@ static ul_err mark_installable(ul_chain *c, const ul_release *r, const uint8_t i
 {
     uint8_t k[UL_KEY_MAX], v[(UL_MAX_INSTALLABLE_KEPT + 1) * INST_ENTRY];
     for (size_t h = 0; h < r->n_hw; h++) {
-        size_t kl = ul_key_installable(k, r->ns, r->hw[h]), n, at = 0;
-        ul_err e = read_installable(c, k, kl, v, &n);
+        size_t kl, n, at = 0;
+        ul_err e = ul_schema_statekey_installable(k, sizeof k, &kl, r->ns, r->hw[h]);
+        if (e == UL_OK) {
+            e = read_installable(c, k, kl, v, &n);
+        }
         if (e != UL_OK) {
             return e;
         }
@@ -359,8 +331,11 @@ static ul_err unmark_installable(ul_chain *c, const ul_release *r,
 {
     uint8_t k[UL_KEY_MAX], v[UL_MAX_INSTALLABLE_KEPT * INST_ENTRY];
     for (size_t h = 0; h < r->n_hw; h++) {
-        size_t kl = ul_key_installable(k, r->ns, r->hw[h]), n, m = 0;
-        ul_err e = read_installable(c, k, kl, v, &n);
+        size_t kl, n, m = 0;
+        ul_err e = ul_schema_statekey_installable(k, sizeof k, &kl, r->ns, r->hw[h]);
+        if (e == UL_OK) {
+            e = read_installable(c, k, kl, v, &n);
+        }
         if (e != UL_OK) {
             return e;
         }
@@ -380,8 +355,11 @@ static ul_err load_approvals(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uin
                              size_t cap, ul_approvals *a)
 {
     uint8_t k[UL_KEY_MAX];
-    size_t vlen;
-    ul_err e = ul_chain_read(c, k, ul_key_sid(k, 'p', id32), buf, cap, &vlen);
+    size_t kl, vlen;
+    ul_err e = ul_schema_statekey_approvals(k, sizeof k, &kl, id32);
+    if (e == UL_OK) {
+        e = ul_chain_read(c, k, kl, buf, cap, &vlen);
+    }
     if (e == UL_E_NOT_FOUND) {
         a->n = 0;
         return UL_OK;
@@ -397,7 +375,7 @@ static ul_err exec_approve(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
     ns_state *s = malloc(sizeof *s);
     ul_approvals *a = malloc(sizeof *a);
     uint8_t *abuf = malloc(UL_MAX_RECORD_BYTES), k[UL_KEY_MAX];
-    size_t alen;
+    size_t alen, kl;
     ul_err e = s && a && abuf ? ul_schema_approve_decode(&b, t->body.ptr, t->body.len) : UL_E_NOMEM;
     if (e == UL_OK && (e = load_release(c, b.release, &rel)) == UL_OK &&
         (e = is_revoked(c, b.release)) == UL_OK && (e = load_policy(c, rel.r.ns, s)) == UL_OK &&
@@ -407,7 +385,8 @@ static ul_err exec_approve(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
         /* The approvals' role names point into s: encode before s goes. */
         uint8_t out[UL_MAX_RECORD_BYTES];
         if ((e = ul_schema_approvals_encode(out, sizeof out, &alen, a)) == UL_OK &&
-            (e = ul_overlay_put(&c->ov, k, ul_key_sid(k, 'p', b.release), out, alen)) == UL_OK &&
+            (e = ul_schema_statekey_approvals(k, sizeof k, &kl, b.release)) == UL_OK &&
+            (e = ul_overlay_put(&c->ov, k, kl, out, alen)) == UL_OK &&
             ul_policy_installable(&s->p, rel.r.kind, a)) {
             e = mark_installable(c, &rel.r, b.release);
         }
@@ -429,6 +408,7 @@ static ul_err exec_revoke(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_
     release_ref rel = {0};
     ns_state *s = malloc(sizeof *s);
     uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_LABEL_LEN];
+    size_t kl;
     ul_err e = s ? ul_schema_revoke_decode(&b, t->body.ptr, t->body.len) : UL_E_NOMEM;
     if (e == UL_OK && (e = load_release(c, b.release, &rel)) == UL_OK &&
         (e = is_revoked(c, b.release)) == UL_OK && (e = load_policy(c, rel.r.ns, s)) == UL_OK &&
@@ -436,7 +416,9 @@ static ul_err exec_revoke(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_
         (e = check_nonces(c, t, b.nonce)) == UL_OK && (e = verify_sigs(c, t)) == UL_OK) {
         ul_be64_put(v, c->height + 1);
         memcpy(v + 8, b.reason.ptr, b.reason.len);
-        e = ul_overlay_put(&c->ov, k, ul_key_sid(k, 'v', b.release), v, 8 + b.reason.len);
+        if ((e = ul_schema_statekey_revocation(k, sizeof k, &kl, b.release)) == UL_OK) {
+            e = ul_overlay_put(&c->ov, k, kl, v, 8 + b.reason.len);
+        }
         if (e == UL_OK) {
             e = unmark_installable(c, &rel.r, b.release);
         }
@@ -551,7 +533,10 @@ static ul_err check_release_state(ul_chain *c, const ul_release *r,
         return e;
     }
     for (size_t i = 0; i < r->n_hw; i++) {
-        e = ul_chain_read(c, k, ul_key_latest(k, r->ns, r->hw[i]), v, sizeof v, &vlen);
+        size_t kl;
+        if ((e = ul_schema_statekey_latest(k, sizeof k, &kl, r->ns, r->hw[i])) == UL_OK) {
+            e = ul_chain_read(c, k, kl, v, sizeof v, &vlen);
+        }
         if (e == UL_OK && (vlen != 8 + UL_HASH_BYTES)) {
             return UL_E_CORRUPT;
         }
@@ -569,12 +554,15 @@ static ul_err write_release(ul_chain *c, const ul_release *r, const ul_buf *tx, 
                             const uint8_t id32[UL_HASH_BYTES])
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES], loc[20];
+    size_t kl;
     uint64_t index;
     ul_err e = UL_OK;
     ul_be64_put(v, r->seq);
     memcpy(v + 8, id32, UL_HASH_BYTES);
     for (size_t i = 0; e == UL_OK && i < r->n_hw; i++) {
-        e = ul_overlay_put(&c->ov, k, ul_key_latest(k, r->ns, r->hw[i]), v, sizeof v);
+        if ((e = ul_schema_statekey_latest(k, sizeof k, &kl, r->ns, r->hw[i])) == UL_OK) {
+            e = ul_overlay_put(&c->ov, k, kl, v, sizeof v);
+        }
     }
     if (e != UL_OK || (e = ul_log_append_hash(c->log, c->batch, tx->leaf, &index)) != UL_OK) {
         return e;

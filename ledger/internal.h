@@ -29,17 +29,11 @@ ul_err ul_overlay_put(ul_overlay *o, const uint8_t *key, size_t klen, const uint
                       size_t vlen);
 const ul_ov_entry *ul_overlay_get(const ul_overlay *o, const uint8_t *key, size_t klen);
 
-/* State and index keys (see ul_ledger.h for families). Buffers hold UL_KEY_MAX bytes. */
+/* Index keys (see ul_ledger.h for families); state keys are built by ul_schema_statekey_*
+ * (schema/statekey.c, docs/protocol.md section 6). Buffers hold UL_KEY_MAX bytes. */
 #define UL_KEY_MAX (2 + UL_MAX_NS_LEN + 1 + UL_MAX_LABEL_LEN + 8)
-size_t ul_key_ns(uint8_t *k, ul_span ns);
-size_t ul_key_nonce(uint8_t *k, const uint8_t pub32[UL_PUBKEY_BYTES]);
-size_t ul_key_latest(uint8_t *k, ul_span ns, ul_span hw);
+_Static_assert(UL_KEY_MAX >= UL_STATEKEY_MAX_BYTES, "a key buffer holds every state key");
 size_t ul_key_nshist(uint8_t *k, ul_span ns, uint64_t index);
-/* 'S' 'i' ns 0 hw: the installable releases of a hardware class, newest first: up to
- * UL_MAX_INSTALLABLE_KEPT entries of (seq 8 BE, id 32); revoked ones are removed. */
-size_t ul_key_installable(uint8_t *k, ul_span ns, ul_span hw);
-/* 'S' sub id: per-release state: 'p' approvals, 'v' revocation (height, reason). */
-size_t ul_key_sid(uint8_t *k, uint8_t sub, const uint8_t id32[UL_HASH_BYTES]);
 size_t ul_key_h(uint8_t *k, uint8_t family, uint64_t h);
 size_t ul_key_hi(uint8_t *k, uint8_t family, uint64_t h, uint32_t i);
 size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES]);
@@ -110,9 +104,8 @@ struct ul_chain {
     uint8_t sealed_hash[UL_HASH_BYTES];
 };
 
-/* 'S' 'w': the canonical validator set that signs the next block, written by each set change
- * (absent until the first: the genesis set). A state entry, so it is under the state root. */
-size_t ul_key_valset_state(uint8_t *k);
+/* State 'S' 'w' holds the canonical validator set that signs the next block, written by each
+ * set change (absent until the first: the genesis set), under the state root. */
 /* Loads the set that signs the next block (state 'Sw', else the genesis set) into c->vals and
  * checks that it is the set the head header names next (UL_E_CORRUPT otherwise). */
 ul_err ul_chain_valset_load(ul_chain *c);
@@ -168,8 +161,6 @@ ul_err ul_statehist_value(ul_chain *c, const uint8_t *key, size_t klen,
 
 /* Equivocation evidence (ledger/evidence.c). 'S' 'e' accused(32) height(8 BE) round(8 BE)
  * type(1) -> recording height (8 BE), evidence tx id (32): a state entry, under the state root. */
-size_t ul_key_evidence(uint8_t *k, const uint8_t accused32[UL_PUBKEY_BYTES], uint64_t height,
-                       uint64_t round, uint64_t type);
 /* The state checks of an evidence tx t with decoded body ev, cheapest first: one signer
  * (UL_E_TX_INVALID) of the current set (UL_E_VALIDATOR); votes of one type, height and round
  * (UL_E_EVIDENCE); height 1..head + 1 (UL_E_HEIGHT); the accused in the set signing that height

@@ -179,11 +179,13 @@ ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH
                        uint64_t *seq)
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
+    size_t kl;
     ul_err e = label_ok(ns, UL_MAX_NS_LEN);
-    if (e != UL_OK || (e = label_ok(hw, UL_MAX_LABEL_LEN)) != UL_OK) {
+    if (e != UL_OK || (e = label_ok(hw, UL_MAX_LABEL_LEN)) != UL_OK ||
+        (e = ul_schema_statekey_latest(k, sizeof k, &kl, ns, hw)) != UL_OK) {
         return e;
     }
-    e = ul_store_get_fixed(c->store, k, ul_key_latest(k, ns, hw), v, sizeof v);
+    e = ul_store_get_fixed(c->store, k, kl, v, sizeof v);
     if (e == UL_OK) {
         *seq = ul_be64_get(v);
         memcpy(id32, v + 8, UL_HASH_BYTES);
@@ -194,9 +196,10 @@ ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH
 ul_err ul_chain_namespace(ul_chain *c, ul_span ns, uint8_t **body, size_t *len, uint64_t *height)
 {
     uint8_t k[UL_KEY_MAX], *v;
-    size_t vl;
+    size_t kl, vl;
     ul_err e = label_ok(ns, UL_MAX_NS_LEN);
-    if (e != UL_OK || (e = ul_store_get(c->store, k, ul_key_ns(k, ns), &v, &vl)) != UL_OK) {
+    if (e != UL_OK || (e = ul_schema_statekey_ns(k, sizeof k, &kl, ns)) != UL_OK ||
+        (e = ul_store_get(c->store, k, kl, &v, &vl)) != UL_OK) {
         return e;
     }
     if (vl < 8) {
@@ -213,7 +216,11 @@ ul_err ul_chain_namespace(ul_chain *c, ul_span ns, uint8_t **body, size_t *len, 
 ul_err ul_chain_nonce(ul_chain *c, const uint8_t pubkey32[UL_PUBKEY_BYTES], uint64_t *nonce)
 {
     uint8_t k[UL_KEY_MAX], v[8];
-    ul_err e = ul_store_get_fixed(c->store, k, ul_key_nonce(k, pubkey32), v, sizeof v);
+    size_t kl;
+    ul_err e = ul_schema_statekey_nonce(k, sizeof k, &kl, pubkey32);
+    if (e == UL_OK) {
+        e = ul_store_get_fixed(c->store, k, kl, v, sizeof v);
+    }
     *nonce = e == UL_OK ? ul_be64_get(v) : 0;
     return e == UL_E_NOT_FOUND ? UL_OK : e;
 }
@@ -263,11 +270,12 @@ ul_err ul_chain_installable(ul_chain *c, ul_span ns, ul_span hw,
                             uint8_t out[UL_MAX_STATE_VALUE_BYTES], size_t *n)
 {
     uint8_t k[UL_KEY_MAX], *v = NULL;
-    size_t vl = 0;
+    size_t kl, vl = 0;
     ul_err e = label_ok(ns, UL_MAX_NS_LEN);
     *n = 0;
     if (e != UL_OK || (e = label_ok(hw, UL_MAX_LABEL_LEN)) != UL_OK ||
-        (e = get_state(c, k, ul_key_installable(k, ns, hw), &v, &vl)) != UL_OK) {
+        (e = ul_schema_statekey_installable(k, sizeof k, &kl, ns, hw)) != UL_OK ||
+        (e = get_state(c, k, kl, &v, &vl)) != UL_OK) {
         return e;
     }
     if (vl % 40 != 0 || vl > UL_MAX_STATE_VALUE_BYTES) {
@@ -284,7 +292,7 @@ ul_err ul_chain_release_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES],
                                ul_release_status *out)
 {
     uint8_t k[UL_KEY_MAX], *tx = NULL, *ns = NULL, *rev = NULL;
-    size_t tlen, nlen, rlen;
+    size_t tlen, nlen, rlen, kl;
     ul_release_loc loc;
     ul_tx t;
     ul_release *r = malloc(sizeof *r);
@@ -296,14 +304,15 @@ ul_err ul_chain_release_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES],
                                                                                      t.body.len))) {
         e = UL_E_CORRUPT;
     }
-    if (e == UL_OK && (e = get_state(c, k, ul_key_ns(k, r->ns), &ns, &nlen)) == UL_OK &&
+    if (e == UL_OK && (e = ul_schema_statekey_ns(k, sizeof k, &kl, r->ns)) == UL_OK &&
+        (e = get_state(c, k, kl, &ns, &nlen)) == UL_OK &&
         (!ns || nlen < 8 || ul_schema_policy_decode(p, ns + 8, nlen - 8) != UL_OK)) {
         e = UL_E_CORRUPT;
     }
-    if (e == UL_OK &&
-        (e = get_state(c, k, ul_key_sid(k, 'p', id32), &out->approvals, &out->approvals_len)) ==
-            UL_OK &&
-        (e = get_state(c, k, ul_key_sid(k, 'v', id32), &rev, &rlen)) == UL_OK) {
+    if (e == UL_OK && (e = ul_schema_statekey_approvals(k, sizeof k, &kl, id32)) == UL_OK &&
+        (e = get_state(c, k, kl, &out->approvals, &out->approvals_len)) == UL_OK &&
+        (e = ul_schema_statekey_revocation(k, sizeof k, &kl, id32)) == UL_OK &&
+        (e = get_state(c, k, kl, &rev, &rlen)) == UL_OK) {
         a->n = 0;
         if (out->approvals &&
             ul_schema_approvals_decode(a, out->approvals, out->approvals_len) != UL_OK) {
@@ -345,23 +354,28 @@ ul_err ul_chain_state_proof(ul_chain *c, ul_state_kind kind, ul_span ns, ul_span
             (e = label_ok(hw, UL_MAX_LABEL_LEN)) != UL_OK) {
             return e;
         }
-        kl = ul_key_installable(k, ns, hw);
+        e = ul_schema_statekey_installable(k, sizeof k, &kl, ns, hw);
         break;
     case UL_STATE_APPROVALS:
+        e = ul_schema_statekey_approvals(k, sizeof k, &kl, id32);
+        break;
     case UL_STATE_REVOCATION:
-        kl = ul_key_sid(k, kind == UL_STATE_APPROVALS ? 'p' : 'v', id32);
+        e = ul_schema_statekey_revocation(k, sizeof k, &kl, id32);
         break;
     case UL_STATE_NAMESPACE:
         if ((e = label_ok(ns, UL_MAX_NS_LEN)) != UL_OK) {
             return e;
         }
-        kl = ul_key_ns(k, ns);
+        e = ul_schema_statekey_ns(k, sizeof k, &kl, ns);
         break;
     case UL_STATE_VALIDATORS:
-        kl = ul_key_valset_state(k);
+        e = ul_schema_statekey_valset(k, sizeof k, &kl);
         break;
     default:
         return UL_E_ARG;
+    }
+    if (e != UL_OK) {
+        return e;
     }
     if ((e = ul_chain_header_bytes(c, h ? h : c->height, &hdr, &hlen)) != UL_OK) {
         return e;

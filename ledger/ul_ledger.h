@@ -37,13 +37,14 @@ enum {
     UL_KEY_RELEASE = 'R', /* 'R' release id(32) -> log index(8 BE) height(8 BE) tx index(4 BE) */
     UL_KEY_LOGIDX = 'I',  /* 'I' log index(8 BE) -> height(8 BE) tx index(4 BE) */
     UL_KEY_LOGNODE = 'L', /* 'L' level(1) index(8 BE) -> hash(32) of a perfect subtree */
-    UL_KEY_STATE = 'S',   /* 'S' state key -> state value (see ledger/state.c) */
-    UL_KEY_TXHASH = 'X',  /* 'X' tx hash(32) -> height(8 BE) index(4 BE) (non-publish txs) */
-    UL_KEY_NSHIST = 'N',  /* 'N' namespace 0x00 log index(8 BE) -> release id(32) */
-    UL_KEY_VALSET = 'V',  /* 'V' height(8 BE) -> canonical validator set that block `height`
-                             changed to: it signs from height + 1 on (none: the genesis set) */
-    UL_KEY_NSLAST = 'G',  /* 'G' namespace -> release id(32) of its newest release, whose
-                             dependencies stand for the namespace's in cycle checks */
+    /* state key (ul_schema_statekey_*, docs/protocol.md section 6) -> state value */
+    UL_KEY_STATE = UL_STATEKEY_PREFIX,
+    UL_KEY_TXHASH = 'X', /* 'X' tx hash(32) -> height(8 BE) index(4 BE) (non-publish txs) */
+    UL_KEY_NSHIST = 'N', /* 'N' namespace 0x00 log index(8 BE) -> release id(32) */
+    UL_KEY_VALSET = 'V', /* 'V' height(8 BE) -> canonical validator set that block `height`
+                            changed to: it signs from height + 1 on (none: the genesis set) */
+    UL_KEY_NSLAST = 'G', /* 'G' namespace -> release id(32) of its newest release, whose
+                            dependencies stand for the namespace's in cycle checks */
     /* 'Y' SHA-256(state key)(32) height(8 BE) -> the state value block `height` wrote: every
      * version is kept, so a state proof at any past height shows the value its root holds. */
     UL_KEY_STATEHIST = 'Y',

@@ -9,13 +9,6 @@
 
 static const uint8_t VALSET_FAMILY[1] = {UL_KEY_VALSET};
 
-size_t ul_key_valset_state(uint8_t *k)
-{
-    k[0] = UL_KEY_STATE;
-    k[1] = 'w';
-    return 2;
-}
-
 /* A stored set is canonical bytes the chain wrote itself: anything else is damage. */
 static ul_err decode_stored(ul_valset *out, const uint8_t *v, size_t len)
 {
@@ -25,8 +18,11 @@ static ul_err decode_stored(ul_valset *out, const uint8_t *v, size_t len)
 ul_err ul_chain_valset_load(ul_chain *c)
 {
     uint8_t k[UL_KEY_MAX], *v = NULL;
-    size_t vlen;
-    ul_err e = ul_store_get(c->store, k, ul_key_valset_state(k), &v, &vlen);
+    size_t kl, vlen;
+    ul_err e = ul_schema_statekey_valset(k, sizeof k, &kl);
+    if (e == UL_OK) {
+        e = ul_store_get(c->store, k, kl, &v, &vlen);
+    }
     if (e == UL_E_NOT_FOUND) {
         c->vals = c->genesis.validators;
         e = UL_OK;
@@ -78,10 +74,10 @@ ul_err ul_chain_valset_stage(ul_chain *c, const ul_valset *next,
                              const uint8_t hash32[UL_HASH_BYTES])
 {
     uint8_t k[UL_KEY_MAX], v[UL_MAX_VALSET_BYTES];
-    size_t len;
+    size_t kl, len;
     ul_err e = ul_schema_valset_encode(v, sizeof v, &len, next);
-    if (e == UL_OK) {
-        e = ul_overlay_put(&c->ov, k, ul_key_valset_state(k), v, len);
+    if (e == UL_OK && (e = ul_schema_statekey_valset(k, sizeof k, &kl)) == UL_OK) {
+        e = ul_overlay_put(&c->ov, k, kl, v, len);
     }
     if (e == UL_OK) {
         e = ul_overlay_put(&c->ov, k, ul_key_h(k, UL_KEY_VALSET, c->height + 1), v, len);

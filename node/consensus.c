@@ -164,6 +164,13 @@ bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, u
     return true;
 }
 
+ul_err ul_cons_sign_fault(const ul_node *n, const char **text)
+{
+    const ul_cons *s = C(n);
+    *text = s->sign.fault_text;
+    return s->sign.fault;
+}
+
 void ul_cons_finish(ul_node *n)
 {
     ul_cons *s = C(n);

@@ -284,7 +284,7 @@ static void check_alone(ul_node *n, uint64_t h)
         total += s->set.v[i].power;
     }
     mine = s->self >= 0 ? s->set.v[s->self].power : 0;
-    if (mine * 3 > total * 2) { /* total <= UL_MAX_TOTAL_POWER: no overflow */
+    if (ul_power_quorum(mine, total)) { /* total <= UL_MAX_TOTAL_POWER: a valid set */
         return;
     }
     s->alone = mine ? UL_E_QUORUM : UL_E_VALIDATOR;

@@ -71,6 +71,9 @@ void ul_cons_figures(const ul_node *n, uint64_t *pooled, uint64_t *round, ul_pee
  * *refusing UL_OK when it may sign, else why not (UL_E_SIGN_STATE) with *until the height it
  * waits to see committed (0: it waits for an operator). */
 bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, uint64_t *until);
+/* Why the validator's last sign-state write failed (UL_E_NO_SPACE on a full disk), with text
+ * naming the file; UL_OK while writes succeed (or it has not signed). */
+ul_err ul_cons_sign_fault(const ul_node *n, const char **text);
 /* Block sync for STATUS. Out: the highest head a peer claims that steers block sync now (0:
  * none), and how many times a peer's claims were set aside (it claimed and did not serve). */
 void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored);

@@ -54,13 +54,6 @@ static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
     ul_msg_uint(&r->m, 9, ps.bad_sig);
     ul_msg_uint(&r->m, 10, ps.unknown_sender);
     ul_msg_uint(&r->m, 11, ps.send_dropped);
-    /* The store's condition when it is not sound: its error and what LevelDB said. */
-    const char *text;
-    ul_err fault = ul_store_fault(ul_chain_store(c), &text);
-    if (fault != UL_OK) {
-        ul_msg_uint(&r->m, 20, (uint64_t)fault);
-        ul_msg_text(&r->m, 21, ul_span_str(text));
-    }
     /* The validator's sign state: last signed height, round, step; why it does not sign and
      * until when; signatures since it started. */
     uint64_t last[4], until;
@@ -77,6 +70,17 @@ static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
     ul_cons_sync_status(n, &target, &ignored);
     ul_msg_uint(&r->m, 18, target);
     ul_msg_uint(&r->m, 19, ignored);
+    /* The node's storage condition when it is not sound: the store's error and what LevelDB
+     * said, else a sign-state file that cannot be written (a full disk shows either way). */
+    const char *text; /* keys ascend: after 19 */
+    ul_err fault = ul_store_fault(ul_chain_store(c), &text);
+    if (fault == UL_OK) {
+        fault = ul_cons_sign_fault(n, &text);
+    }
+    if (fault != UL_OK) {
+        ul_msg_uint(&r->m, 20, (uint64_t)fault);
+        ul_msg_text(&r->m, 21, ul_span_str(text));
+    }
     return UL_OK;
 }
 

@@ -1,6 +1,7 @@
 /* upledgerd's sign log: whether this validator may sign a step and the record of each
  * signature, in the sign state file (through ul_node_io) before the signature leaves; the lock
  * record a restarted validator re-proposes from; and the move from the old database record. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,9 +120,17 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
         e = l->io->sign_advance(l->io->ctx, &l->st, l->path, height, round, step, lock_hash);
     }
     if (e != UL_OK) {
-        ul_node_log("cannot record a signature at height %llu in %s: %s; not signing",
-                    (unsigned long long)height, l->path, ul_err_str(e));
+        if (e != l->fault) { /* once per cause, not once per round */
+            ul_node_log("cannot record a signature at height %llu in %s: %s (%s); not signing",
+                        (unsigned long long)height, l->path, ul_err_str(e), ul_err_name(e));
+        }
+        l->fault = e;
+        snprintf(l->fault_text, sizeof l->fault_text, "writing %s", l->path);
         return false;
+    }
+    if (l->fault != UL_OK) {
+        ul_node_log("sign state %s written again: signing", l->path);
+        l->fault = UL_OK;
     }
     l->signed_count++;
     return true;

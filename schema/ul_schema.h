@@ -306,6 +306,71 @@ ul_err ul_schema_valset_head_encode(uint8_t *out, size_t cap, size_t *out_len, s
 ul_err ul_schema_validator_encode(uint8_t *out, size_t cap, size_t *out_len,
                                   const ul_validator *v);
 
+/* The quorum rule: true when signed_power is more than 2/3 of total (3 x signed > 2 x total),
+ * the paper's 2f+1 of a set whose faulty members hold f < total/3; exactly 2/3 is not enough
+ * and a zero total is never a quorum. Every commit, bundle, set change and validator transfer
+ * is judged by this one function. In: signed_power <= total <= UL_MAX_TOTAL_POWER, as every
+ * valid set guarantees (ul_limits.h asserts 3 x UL_MAX_TOTAL_POWER fits in uint64), so neither
+ * product overflows. */
+static inline bool ul_power_quorum(uint64_t signed_power, uint64_t total)
+{
+    return total > 0 && 3 * signed_power > 2 * total;
+}
+
+/* True when power is more than 1/3 of total (the paper's f+1: at least one correct member);
+ * a zero total never is. In: power <= total <= UL_MAX_TOTAL_POWER, so 3 x power fits. */
+static inline bool ul_power_over_third(uint64_t power, uint64_t total)
+{
+    return total > 0 && 3 * power > total;
+}
+
+/* ---- State keys (docs/protocol.md section 6) -------------------------------------------- */
+
+/* Every state key is 'S' and a byte naming the entry; the node keeps the value under the key,
+ * the state tree under SHA-256 of the whole key. */
+enum {
+    UL_STATEKEY_PREFIX = 'S',
+    UL_STATEKEY_NAMESPACE = 'n',   /* 'S' 'n' ns */
+    UL_STATEKEY_NONCE = 'a',       /* 'S' 'a' pubkey(32) */
+    UL_STATEKEY_LATEST = 'q',      /* 'S' 'q' ns 0x00 hw: newest published */
+    UL_STATEKEY_INSTALLABLE = 'i', /* 'S' 'i' ns 0x00 hw */
+    UL_STATEKEY_APPROVALS = 'p',   /* 'S' 'p' release id(32) */
+    UL_STATEKEY_REVOCATION = 'v',  /* 'S' 'v' release id(32) */
+    UL_STATEKEY_VALSET = 'w',      /* 'S' 'w' */
+    UL_STATEKEY_EVIDENCE = 'e',    /* 'S' 'e' accused(32) BE64(height) BE64(round) type(1) */
+};
+/* The longest state key ('S' 'q' / 'S' 'i' with both labels at their bounds) and the fixed
+ * lengths of the others. */
+#define UL_STATEKEY_MAX_BYTES (2 + UL_MAX_NS_LEN + 1 + UL_MAX_LABEL_LEN)
+#define UL_STATEKEY_ID_BYTES (2 + UL_HASH_BYTES) /* nonce, approvals, revocation */
+#define UL_STATEKEY_EVIDENCE_BYTES (2 + UL_PUBKEY_BYTES + 8 + 8 + 1)
+_Static_assert(UL_PUBKEY_BYTES == UL_HASH_BYTES &&
+                   UL_STATEKEY_EVIDENCE_BYTES <= UL_STATEKEY_MAX_BYTES,
+               "every state key fits UL_STATEKEY_MAX_BYTES");
+
+/* Builders, one per family: each writes the key into out[0..cap) and its length into *len.
+ * Returns: UL_OK; UL_E_LIMIT when ns is longer than UL_MAX_NS_LEN or hw than UL_MAX_LABEL_LEN;
+ * UL_E_BUFFER when the key is longer than cap (*len is 0 on failure). Labels are copied as
+ * given: their characters are the caller's to check (the record decoders check them). */
+ul_err ul_schema_statekey_ns(uint8_t *out, size_t cap, size_t *len, ul_span ns);
+ul_err ul_schema_statekey_nonce(uint8_t *out, size_t cap, size_t *len,
+                                const uint8_t pub32[UL_PUBKEY_BYTES]);
+ul_err ul_schema_statekey_latest(uint8_t *out, size_t cap, size_t *len, ul_span ns, ul_span hw);
+ul_err ul_schema_statekey_installable(uint8_t *out, size_t cap, size_t *len, ul_span ns,
+                                      ul_span hw);
+ul_err ul_schema_statekey_approvals(uint8_t *out, size_t cap, size_t *len,
+                                    const uint8_t id32[UL_HASH_BYTES]);
+ul_err ul_schema_statekey_revocation(uint8_t *out, size_t cap, size_t *len,
+                                     const uint8_t id32[UL_HASH_BYTES]);
+ul_err ul_schema_statekey_valset(uint8_t *out, size_t cap, size_t *len);
+ul_err ul_schema_statekey_evidence(uint8_t *out, size_t cap, size_t *len,
+                                   const uint8_t accused32[UL_PUBKEY_BYTES], uint64_t height,
+                                   uint64_t round, uint8_t type);
+/* Reads an evidence key back. Returns: UL_OK; UL_E_ARG when k[0..len) is not one. */
+ul_err ul_schema_statekey_evidence_read(const uint8_t *k, size_t len,
+                                        uint8_t accused32[UL_PUBKEY_BYTES], uint64_t *height,
+                                        uint64_t *round, uint8_t *type);
+
 /* Validator-set change (tx kind UL_TX_VALSET, domain UL_DOMAIN_TX). CBOR map: 1 nonce uint,
  * 2 validators (the new set, embedded; the rules of ul_valset). Signed by validators of the
  * current set holding more than 2/3 of its voting power; the new set signs from the next height

@@ -1345,9 +1345,10 @@ static size_t installable_list(ul_chain *c, const char *ns, const char *hw,
                                uint64_t *seqs)
 {
     uint8_t k[UL_KEY_MAX], v[UL_MAX_INSTALLABLE_KEPT * (8 + UL_HASH_BYTES)];
-    size_t vl;
-    ul_err e = ul_chain_read(c, k, ul_key_installable(k, ul_span_str(ns), ul_span_str(hw)), v,
-                             sizeof v, &vl);
+    size_t kl, vl;
+    assert_int_equal(
+        ul_schema_statekey_installable(k, sizeof k, &kl, ul_span_str(ns), ul_span_str(hw)), UL_OK);
+    ul_err e = ul_chain_read(c, k, kl, v, sizeof v, &vl);
     if (e == UL_E_NOT_FOUND) {
         return 0;
     }
@@ -1398,8 +1399,9 @@ static size_t approvals(ul_chain *c, const uint8_t id[UL_HASH_BYTES], const char
     static uint8_t v[UL_MAX_RECORD_BYTES];
     static ul_approvals a;
     uint8_t k[UL_KEY_MAX];
-    size_t vl;
-    ul_err e = ul_chain_read(c, k, ul_key_sid(k, 'p', id), v, sizeof v, &vl);
+    size_t kl, vl;
+    assert_int_equal(ul_schema_statekey_approvals(k, sizeof k, &kl, id), UL_OK);
+    ul_err e = ul_chain_read(c, k, kl, v, sizeof v, &vl);
     if (e == UL_E_NOT_FOUND) {
         return 0;
     }
@@ -1417,8 +1419,9 @@ static size_t approvals(ul_chain *c, const uint8_t id[UL_HASH_BYTES], const char
 static bool revoked(ul_chain *c, const uint8_t id[UL_HASH_BYTES], const char *reason)
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_MAX_LABEL_LEN];
-    size_t vl;
-    ul_err e = ul_chain_read(c, k, ul_key_sid(k, 'v', id), v, sizeof v, &vl);
+    size_t kl, vl;
+    assert_int_equal(ul_schema_statekey_revocation(k, sizeof k, &kl, id), UL_OK);
+    ul_err e = ul_chain_read(c, k, kl, v, sizeof v, &vl);
     if (e == UL_E_NOT_FOUND) {
         return false;
     }
@@ -2361,17 +2364,28 @@ typedef struct {
 
 static size_t past_raw_key(uint8_t *k, const past_key *q)
 {
+    size_t kl = 0;
+    ul_err e;
     switch (q->kind) {
     case UL_STATE_INSTALLABLE:
-        return ul_key_installable(k, ul_span_str(q->ns), ul_span_str(q->hw));
+        e = ul_schema_statekey_installable(k, UL_KEY_MAX, &kl, ul_span_str(q->ns),
+                                           ul_span_str(q->hw));
+        break;
     case UL_STATE_APPROVALS:
+        e = ul_schema_statekey_approvals(k, UL_KEY_MAX, &kl, q->id);
+        break;
     case UL_STATE_REVOCATION:
-        return ul_key_sid(k, q->kind == UL_STATE_APPROVALS ? 'p' : 'v', q->id);
+        e = ul_schema_statekey_revocation(k, UL_KEY_MAX, &kl, q->id);
+        break;
     case UL_STATE_NAMESPACE:
-        return ul_key_ns(k, ul_span_str(q->ns));
+        e = ul_schema_statekey_ns(k, UL_KEY_MAX, &kl, ul_span_str(q->ns));
+        break;
     default:
-        return ul_key_valset_state(k);
+        e = ul_schema_statekey_valset(k, UL_KEY_MAX, &kl);
+        break;
     }
+    assert_int_equal(e, UL_OK);
+    return kl;
 }
 
 /* Records what each entry holds now (the head just committed: nothing pending). */

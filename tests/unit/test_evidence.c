@@ -156,16 +156,14 @@ static ul_err submit_raw(const fx *f, ul_chain *c, const uint8_t *body, size_t b
     return ul_chain_submit(c, t.b, t.len, id);
 }
 
-/* The state entry of a record, as ledger/internal.h describes it. */
+/* The state tree's key of a record: SHA-256 of its state key. */
 static void state_key_hash(uint8_t kh[UL_HASH_BYTES], const uint8_t acc[32], uint64_t h, uint64_t r,
                            uint8_t type)
 {
-    uint8_t k[2 + 32 + 8 + 8 + 1] = {'S', 'e'};
-    memcpy(k + 2, acc, 32);
-    ul_be64_put(k + 34, h);
-    ul_be64_put(k + 42, r);
-    k[50] = type;
-    ul_client_sha256(kh, k, sizeof k);
+    uint8_t k[UL_STATEKEY_EVIDENCE_BYTES];
+    size_t kl;
+    assert_int_equal(ul_schema_statekey_evidence(k, sizeof k, &kl, acc, h, r, type), UL_OK);
+    ul_client_sha256(kh, k, kl);
 }
 
 /* ---- codec -------------------------------------------------------------------------------- */

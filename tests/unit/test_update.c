@@ -1192,14 +1192,7 @@ static void test_proofs(void **state)
     /* Its own leaf given as a bare hash hides the value: refused. */
     x = s2[sr].s;
     x.u.state.terminal = UL_TERM_LEAF;
-    {
-        static const uint8_t sv[2] = {'S', 'v'};
-        ul_sha256 h;
-        ul_client_sha256_init(&h);
-        ul_client_sha256_update(&h, sv, 2);
-        ul_client_sha256_update(&h, id2, UL_HASH_BYTES);
-        ul_client_sha256_final(&h, x.u.state.leaf_key);
-    }
+    ul_client_statekey_revocation_hash(x.u.state.leaf_key, id2);
     ul_client_sha256(x.u.state.leaf_value, s2[sr].s.u.state.value.ptr, s2[sr].s.u.state.value.len);
     b2 = replace(bx, nx, s2, kx, sr, &x, &n2);
     assert_int_equal(verify(&st, b2, n2), UL_E_MERKLE_PROOF);

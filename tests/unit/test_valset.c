@@ -584,14 +584,15 @@ static void test_restart(void **state)
     char dir[128];
     ul_store *st;
     ul_batch *b = ul_batch_create();
-    uint8_t v[UL_MAX_VALSET_BYTES];
-    size_t vl;
+    uint8_t v[UL_MAX_VALSET_BYTES], k[UL_STATEKEY_MAX_BYTES];
+    size_t vl, kl;
     snprintf(dir, sizeof dir, "%s/a", f->root);
     assert_non_null(b);
     assert_int_equal(ul_schema_valset_encode(v, sizeof v, &vl, &f->gset), UL_OK);
+    assert_int_equal(ul_schema_statekey_valset(k, sizeof k, &kl), UL_OK);
     for (int garbage = 0; garbage < 2; garbage++) {
         assert_int_equal(ul_store_open(&st, dir, false, 0), UL_OK);
-        ul_batch_put(b, (const uint8_t *)"Sw", 2, v, garbage ? vl - 1 : vl);
+        ul_batch_put(b, k, kl, v, garbage ? vl - 1 : vl);
         assert_int_equal(ul_store_write(st, b, true), UL_OK);
         ul_batch_clear(b);
         ul_store_close(st);
