@@ -68,11 +68,14 @@ static void test_order(void **state)
     assert_int_equal(st.step, UL_SIGNLOG_PREVOTE);
 
     /* A write that fails refuses the signature and leaves the state as it was. */
-    x->io.sign_fail = UL_E_IO;
+    x->io.sign_fail = UL_E_NO_SPACE;
     assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
     assert_int_equal(l.signed_count, 2);
+    assert_int_equal(l.fault, UL_E_NO_SPACE); /* for STATUS, naming the file */
+    assert_non_null(strstr(l.fault_text, x->path));
     x->io.sign_fail = UL_OK;
     assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    assert_int_equal(l.fault, UL_OK);
 }
 
 static void test_missing(void **state)
