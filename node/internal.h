@@ -1,6 +1,6 @@
 /* upledgerd's consensus driver, internals shared by its parts (node-internal): the driver's
- * state and the calls between its files — driver.c (the core's actions, heights), send.c and recv.c
- * (peer messages out, in), gossip.c (transactions), sync.c (block sync) and consensus.c
+ * state and the calls between its files — driver.c (the core's actions, heights), send.c and
+ * recv.c (peer messages out, in), gossip.c (transactions), sync.c (block sync) and consensus.c
  * (the loop's entry points). All the state lives in ul_cons: nothing static, so a process can
  * run several nodes. */
 #ifndef UL_NODE_INTERNAL_H
@@ -106,19 +106,12 @@ static inline void ul_cons_at_most(long *next, uint64_t now, uint64_t due)
     *next = d < *next ? d : *next;
 }
 
-/* Checks a tx and pools it. A client's tx is executed into the open pending block when every
- * tx pooled before it is there too (so the client hears of a contract refusal at once); any
- * other is checked for its signatures only, and in full when a block takes it. */
-ul_err ul_cons_take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *given_leaf,
-                       uint8_t id[UL_HASH_BYTES], bool from_client);
+/* ---- driver.c: the core's actions and heights ---- */
+
+/* Clears what the height held: votes, proposals, timers, re-send count; not started. */
 void ul_cons_height_reset(ul_cons *s);
-/* Sends m, and attach (NULL: none) outside the signature: m must bind it by hash. */
-void ul_cons_send(ul_node *n, uint32_t kind, const ul_msg *m, const ul_span *attach);
-void ul_cons_send_vote(ul_node *n, const ul_held_vote *v);
-/* The signature covers the header (which names the txs by their tx root), not the block: a
- * receiver hashes the txs once, for that root, instead of once more for the signature. */
-void ul_cons_send_proposal(ul_node *n, const ul_held_prop *p, uint32_t round, int32_t vr);
-void ul_cons_send_status(ul_node *n);
+/* Feeds the core a proposal of (round, hash, valid round vr) by validator from, judged valid
+ * or not, and performs what it asks. */
 void ul_cons_feed_proposal(ul_node *n, uint32_t from, uint32_t round,
                            const uint8_t hash[UL_HASH_BYTES], int32_t vr, bool valid);
 /* Makes the pending block the block of held proposal p (its last commit first). */
@@ -134,22 +127,52 @@ ul_err ul_cons_load_set(ul_node *n);
  * started; the caller then replays the messages kept for it (ul_recv_replay_future). */
 bool ul_cons_start_height(ul_node *n);
 /* A height starts when there is something to commit: pooled txs (after a short batching
- * pause), the heartbeat interval, or a peer already working on it. */
+ * pause), the heartbeat interval, or a peer already working on it. Out: *due, when. */
 bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due);
-/* Gossiped txs: the signed payload lists their leaf hashes, the attachment carries them. Each
- * must hash to its entry before its signatures are checked; at the first that does not (not
- * what the peer sent), the rest are dropped. */
-void ul_gossip_on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *attach);
-/* Replays what faster peers sent for the height just started before we were in it. */
-void ul_recv_replay_future(ul_node *n);
-void ul_cons_handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
-                            const uint8_t *p, size_t len, const ul_span *attach);
-void ul_sync_now(ul_node *n, uint64_t now);
+/* Feeds the core the timeouts due at now. */
 void ul_cons_expire_timers(ul_node *n, uint64_t now);
 /* Re-sends our proposal of the current round and every vote held for the current round and
  * for the valid round (the proof of lock a peer may have lost). */
 void ul_cons_resend(ul_node *n);
+
+/* ---- send.c: consensus messages out ---- */
+
+/* Sends m, and attach (NULL: none) outside the signature: m must bind it by hash. */
+void ul_cons_send(ul_node *n, uint32_t kind, const ul_msg *m, const ul_span *attach);
+/* Sends a held vote to every peer. */
+void ul_cons_send_vote(ul_node *n, const ul_held_vote *v);
+/* The signature covers the header (which names the txs by their tx root), not the block: a
+ * receiver hashes the txs once, for that root, instead of once more for the signature. */
+void ul_cons_send_proposal(ul_node *n, const ul_held_prop *p, uint32_t round, int32_t vr);
+/* Tells every peer this node's head. */
+void ul_cons_send_status(ul_node *n);
+
+/* ---- recv.c: consensus messages in ---- */
+
+/* Handles one peer message of kind from a peer (its key), attach NULL when none came. */
+void ul_cons_handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUBKEY_BYTES],
+                            const uint8_t *p, size_t len, const ul_span *attach);
+/* Replays what faster peers sent for the height just started before we were in it. */
+void ul_recv_replay_future(ul_node *n);
+
+/* ---- gossip.c: transactions ---- */
+
+/* Checks a tx and pools it. A client's tx is executed into the open pending block when every
+ * tx pooled before it is there too (so the client hears of a contract refusal at once); any
+ * other is checked for its signatures only, and in full when a block takes it. */
+ul_err ul_cons_take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t *given_leaf,
+                       uint8_t id[UL_HASH_BYTES], bool from_client);
+/* Gossiped txs: the signed payload lists their leaf hashes, the attachment carries them. Each
+ * must hash to its entry before its signatures are checked; at the first that does not (not
+ * what the peer sent), the rest are dropped. */
+void ul_gossip_on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *attach);
+/* Sends the pooled txs not yet sent to every peer, in batches. */
 void ul_gossip_send(ul_node *n);
+
+/* ---- sync.c: block sync ---- */
+
+/* One sync pass from now: fetches verified blocks from the peers ahead, within a budget. */
+void ul_sync_now(ul_node *n, uint64_t now);
 /* Block sync's turn in the loop: syncs when a peer's claim shows we are behind, when we are an
  * observer, or while a node that lost its sign state learns the network's head. Returns: the
  * time after it. */
