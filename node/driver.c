@@ -6,7 +6,7 @@
 
 #include "internal.h"
 
-#define RESEND_PROPOSAL_EVERY 4 /* ... and the proposal (a whole block) every 4th time */
+#define RESEND_PROPOSAL_EVERY 4 /* our proposal (a whole block) goes out at every 4th re-send */
 #define BATCH_WAIT_MS 5         /* a proposer waits this long after the first pooled tx for more */
 
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
