@@ -277,14 +277,20 @@ static ul_err check_field(const ul_mfield *f, const ul_mspec *s)
     if (s->is_enum && (v < s->min || v > s->max)) {
         return UL_E_ARG;
     }
+    if (f->type == UL_MV_BYTES && s->unit && v % s->unit) {
+        return UL_E_SCHEMA_FIELD;
+    }
     return v > s->max ? UL_E_LIMIT : v < s->min ? UL_E_SCHEMA_FIELD : UL_OK;
 }
 
-ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n)
+static ul_err check(const ul_msg *m, const ul_mspec *spec, size_t n, bool strict)
 {
     for (size_t i = 0; i < m->n; i++) {
         const ul_mspec *s = spec_of(spec, n, m->f[i].key);
-        ul_err e = m->f[i].key == 0 ? UL_OK : s ? check_field(&m->f[i], s) : UL_E_SCHEMA_FIELD;
+        ul_err e = m->f[i].key == 0 ? UL_OK
+                   : s              ? check_field(&m->f[i], s)
+                   : strict         ? UL_E_SCHEMA_FIELD
+                                    : UL_OK;
         if (e != UL_OK) {
             return e;
         }
@@ -295,4 +301,14 @@ ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n)
         }
     }
     return UL_OK;
+}
+
+ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n)
+{
+    return check(m, spec, n, true);
+}
+
+ul_err ul_msg_check_known(const ul_msg *m, const ul_mspec *spec, size_t n)
+{
+    return check(m, spec, n, false);
 }
