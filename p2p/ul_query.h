@@ -210,10 +210,13 @@ void ul_q_validators_req(ul_msg *m, uint64_t height);
 void ul_q_evidence_req(ul_msg *m);
 
 /* Replies. The node fills one of these and writes it with its _put (after key 0, which the node
- * writes); a client reads it with its _read, which checks every key the reply names (type,
- * presence, bounds, whole entries) before it keeps any, and leaves keys it does not know alone
- * (a newer node's). _read returns UL_OK or the code of ul_msg_check for the first bad key;
- * UL_E_SCHEMA_FIELD also for lists that do not agree (blocks and commits, ids and records). */
+ * writes); a client reads it with its _read, which zeroes *out, checks every key the reply names
+ * (type, presence, bounds, whole entries) before it keeps any, and leaves keys it does not know
+ * alone (a newer node's). The spans it fills point into m's decoded bytes.
+ * Returns: UL_OK; else the code of ul_msg_check for the first bad key (UL_E_SCHEMA_FIELD for a
+ *          required key absent, a short value or bytes that are no whole number of entries;
+ *          UL_E_CBOR_TYPE; UL_E_LIMIT; UL_E_ARG), and UL_E_SCHEMA_FIELD for lists that do not
+ *          agree (blocks and commits, history ids and records). */
 typedef struct {
     uint32_t has;
     uint64_t height;
