@@ -228,10 +228,21 @@ static void b_status(ul_msg *m)
                            .peer_bad_sig = 9,
                            .peer_unknown = 10,
                            .send_dropped = 11,
+                           .sign_height = 12,
+                           .sign_round = 13,
+                           .sign_step = 2,
+                           .sign_refusing = UL_E_SIGN_STATE,
+                           .sign_until = 16,
+                           .signed_count = 17,
+                           .sync_target = UINT64_MAX, /* a claim may be any uint64 */
+                           .claims_ignored = 19,
                            .store_fault = UL_E_NO_SPACE,
                            .store_text = {(const uint8_t *)"full", 4}};
     r.has = UL_Q_BIT(UL_QREP_STATUS_HEAD) | UL_Q_BIT(UL_QREP_STATUS_STORE_FAULT) |
             UL_Q_BIT(UL_QREP_STATUS_STORE_TEXT);
+    for (unsigned k = UL_QREP_STATUS_SIGN_HEIGHT; k <= UL_QREP_STATUS_CLAIMS_IGNORED; k++) {
+        r.has |= UL_Q_BIT(k);
+    }
     ul_q_status_reply_put(m, &r);
 }
 
@@ -376,7 +387,7 @@ typedef struct {
     ul_err (*read)(const ul_msg *);
     void (*build)(ul_msg *);
     size_t n;
-    rfield f[13];
+    rfield f[21];
 } rcase;
 
 #define REQD(k)                                                                                    \
@@ -391,7 +402,7 @@ static const rcase replies[] = {
     {"status",
      rd_status_reply,
      b_status,
-     13,
+     21,
      {REQD(1),
       OVER(2, 33),
       REQD(3),
@@ -403,8 +414,16 @@ static const rcase replies[] = {
       REQD(9),
       REQD(10),
       REQD(11),
-      {12, false, (uint64_t)UINT32_MAX + 1, UL_E_LIMIT},
-      {13, false, UL_MAX_MSG_BYTES + 1, UL_E_LIMIT}}},
+      {12, false, 0, UL_OK},
+      {13, false, (uint64_t)UINT32_MAX + 1, UL_E_LIMIT},
+      {14, false, 4, UL_E_LIMIT}, /* steps are 0..3 */
+      {15, false, (uint64_t)UINT32_MAX + 1, UL_E_LIMIT},
+      {16, false, 0, UL_OK},
+      {17, false, 0, UL_OK},
+      {18, false, 0, UL_OK},
+      {19, false, 0, UL_OK},
+      {20, false, (uint64_t)UINT32_MAX + 1, UL_E_LIMIT},
+      {21, false, UL_MAX_MSG_BYTES + 1, UL_E_LIMIT}}},
     {"submit", rd_submit_reply, b_submit, 1, {OVER(1, UL_MAX_SUBMIT_TXS + 1)}},
     {"submit result", rd_submit_result, b_submit_result, 2, {REQD(1), OVER(2, 33)}},
     {"tx status", rd_tx_status_reply, b_tx_status, 1, {REQD(1)}},
@@ -574,6 +593,11 @@ static void test_reply_round_trips(void **state)
     assert_int_equal(status.peer_received + status.peer_malformed + status.peer_bad_sig, 24);
     assert_int_equal(status.peer_unknown + status.send_dropped, 21);
     assert_span(status.head, small_map, sizeof small_map);
+    assert_int_equal(status.sign_height + status.sign_round + status.sign_step, 12 + 13 + 2);
+    assert_int_equal(status.sign_refusing, UL_E_SIGN_STATE);
+    assert_int_equal(status.sign_until + status.signed_count, 16 + 17);
+    assert_true(status.sync_target == UINT64_MAX);
+    assert_int_equal(status.claims_ignored, 19);
     assert_int_equal(status.store_fault, UL_E_NO_SPACE);
     assert_span(status.store_text, "full", 4);
     BACK(submit);
