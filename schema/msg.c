@@ -1,6 +1,5 @@
 /* Query-endpoint messages: one flat canonical CBOR map of scalars and embedded records, so the
  * node and its clients share one small codec instead of a record type per request. */
-#include <assert.h>
 #include <string.h>
 
 #include "internal.h"
@@ -12,8 +11,8 @@ void ul_msg_init(ul_msg *m)
 
 static ul_mfield *add(ul_msg *m, uint64_t key, ul_mv_type t)
 {
-    assert(m->n < UL_MSG_MAX_FIELDS);
-    assert(m->n == 0 || m->f[m->n - 1].key < key);
+    UL_ASSERT(m->n < UL_MSG_MAX_FIELDS);
+    UL_ASSERT(m->n == 0 || m->f[m->n - 1].key < key);
     ul_mfield *f = &m->f[m->n++];
     memset(f, 0, sizeof *f);
     f->key = key;
