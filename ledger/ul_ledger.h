@@ -308,6 +308,9 @@ typedef struct ul_chain ul_chain;
  * existing one is checked to hold that genesis (UL_E_CHAIN_ID otherwise); with genesis NULL the
  * store must already exist (UL_E_NOT_FOUND otherwise). */
 ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t genesis_len);
+/* The same on a memory disk (the simulator's): the store is ul_store_open_mem's. */
+ul_err ul_chain_open_mem(ul_chain **out, ul_memdisk *disk, const uint8_t *genesis,
+                         size_t genesis_len);
 void ul_chain_close(ul_chain *c);
 
 const uint8_t *ul_chain_id(const ul_chain *c);           /* 32 bytes: SHA-256 of the genesis */
