@@ -412,42 +412,48 @@ ul_err ul_store_open_mem(ul_store **out, ul_memdisk *d, bool create)
     return UL_OK;
 }
 
-static ul_err mem_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
+/* Out: *e, the live entry of key. Returns: UL_OK; UL_E_NOT_FOUND; a crash's or a damaged read's
+ * error. */
+static ul_err mem_find(ul_store *s, const uint8_t *key, size_t klen, const mem_ent **e)
 {
-    ul_err e = mem_alive(s);
+    ul_err rc = mem_alive(s);
     const mem_map *m = &D(s)->live;
     size_t i = map_lower(m, key, klen);
-    if (e != UL_OK || (e = mem_read(s, i, key, klen)) != UL_OK) {
+    if (rc != UL_OK || (rc = mem_read(s, i, key, klen)) != UL_OK) {
+        return rc;
+    }
+    *e = map_is(m, i, key, klen) ? &m->e[i] : NULL;
+    return *e ? UL_OK : UL_E_NOT_FOUND;
+}
+
+static ul_err mem_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
+{
+    const mem_ent *f;
+    ul_err e = mem_find(s, key, klen, &f);
+    if (e != UL_OK) {
         return e;
     }
-    if (!map_is(m, i, key, klen)) {
-        return UL_E_NOT_FOUND;
-    }
     /* A zero-length value still gets a non-NULL pointer, as the LevelDB backend's. */
-    if (!(*val = malloc(m->e[i].vlen ? m->e[i].vlen : 1))) {
+    if (!(*val = malloc(f->vlen ? f->vlen : 1))) {
         return UL_E_NOMEM;
     }
-    memcpy(*val, m->e[i].v, m->e[i].vlen);
-    *vlen = m->e[i].vlen;
+    memcpy(*val, f->v, f->vlen);
+    *vlen = f->vlen;
     return UL_OK;
 }
 
 static ul_err mem_get_fixed(ul_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap)
 {
-    ul_err e = mem_alive(s);
-    const mem_map *m = &D(s)->live;
-    size_t i = map_lower(m, key, klen);
-    if (e != UL_OK || (e = mem_read(s, i, key, klen)) != UL_OK) {
+    const mem_ent *f;
+    ul_err e = mem_find(s, key, klen, &f);
+    if (e != UL_OK) {
         return e;
     }
-    if (!map_is(m, i, key, klen)) {
-        return UL_E_NOT_FOUND;
-    }
-    if (m->e[i].vlen != cap) {
+    if (f->vlen != cap) {
         return UL_E_CORRUPT;
     }
     if (cap) {
-        memcpy(out, m->e[i].v, cap);
+        memcpy(out, f->v, cap);
     }
     return UL_OK;
 }

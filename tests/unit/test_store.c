@@ -110,6 +110,25 @@ static void expect_absent(ul_store *s, const char *k)
     assert_int_equal(n, 0);
 }
 
+/* Writes key -> key for each of keys[0..n) in one batch. */
+static void put_batch(ul_store *s, const char *const *keys, size_t n, bool sync)
+{
+    ul_batch *b = ul_batch_create();
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        ul_batch_put(b, u8(keys[i]), strlen(keys[i]), u8(keys[i]), strlen(keys[i]));
+    }
+    assert_int_equal(ul_store_write(s, b, sync), UL_OK);
+    ul_batch_destroy(b);
+}
+
+/* The keys the iterator tests walk, each stored with itself as value. */
+static void put_family(ul_store *s)
+{
+    const char *keys[] = {"A1", "Ta", "Tb", "Tc", "Td", "U0", "T", "Tb2"};
+    put_batch(s, keys, sizeof(keys) / sizeof(keys[0]), false);
+}
+
 static void test_put_get_delete(void **state)
 {
     fixture *f = *state;
@@ -209,12 +228,15 @@ static void test_get_fixed(void **state)
     assert_int_equal(ul_store_get_fixed(f->s, u8("L4"), 2, out, 32), UL_E_NOT_FOUND);
 }
 
-/* Collects the keys an iterator yields, joined by ',' into buf. */
-static int iter_keys(ul_store *s, const char *prefix, const char *start, char *buf, size_t cap)
+/* Collects the keys an iterator (desc: descending) yields, joined by ',' into buf. */
+static int iter_walk(ul_store *s, bool desc, const char *prefix, const char *start, char *buf,
+                     size_t cap)
 {
     ul_store_iter *it = NULL;
-    assert_int_equal(
-        ul_store_iter_create(&it, s, u8(prefix), strlen(prefix), u8(start), strlen(start)), UL_OK);
+    size_t pl = strlen(prefix), sl = strlen(start);
+    assert_int_equal(desc ? ul_store_iter_create_desc(&it, s, u8(prefix), pl, u8(start), sl)
+                          : ul_store_iter_create(&it, s, u8(prefix), pl, u8(start), sl),
+                     UL_OK);
     const uint8_t *k, *v;
     size_t kl, vl;
     int n = 0;
@@ -239,29 +261,22 @@ static int iter_keys(ul_store *s, const char *prefix, const char *start, char *b
 static void test_iter_prefix(void **state)
 {
     fixture *f = *state;
-    const char *keys[] = {"A1", "Ta", "Tb", "Tc", "Td", "U0", "T", "Tb2"};
-    ul_batch *b = ul_batch_create();
-    assert_non_null(b);
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        ul_batch_put(b, u8(keys[i]), strlen(keys[i]), u8(keys[i]), strlen(keys[i]));
-    }
-    assert_int_equal(ul_store_write(f->s, b, false), UL_OK);
-    ul_batch_destroy(b);
+    put_family(f->s);
 
     char buf[128];
-    assert_int_equal(iter_keys(f->s, "T", "T", buf, sizeof(buf)), 6);
+    assert_int_equal(iter_walk(f->s, false, "T", "T", buf, sizeof(buf)), 6);
     assert_string_equal(buf, "T,Ta,Tb,Tb2,Tc,Td");
-    assert_int_equal(iter_keys(f->s, "T", "Tb", buf, sizeof(buf)), 4);
+    assert_int_equal(iter_walk(f->s, false, "T", "Tb", buf, sizeof(buf)), 4);
     assert_string_equal(buf, "Tb,Tb2,Tc,Td");
-    assert_int_equal(iter_keys(f->s, "T", "Tb1", buf, sizeof(buf)), 3);
+    assert_int_equal(iter_walk(f->s, false, "T", "Tb1", buf, sizeof(buf)), 3);
     assert_string_equal(buf, "Tb2,Tc,Td");
     /* A start key below the prefix starts at the prefix. */
-    assert_int_equal(iter_keys(f->s, "T", "A", buf, sizeof(buf)), 6);
+    assert_int_equal(iter_walk(f->s, false, "T", "A", buf, sizeof(buf)), 6);
     /* A start key past the family yields nothing. */
-    assert_int_equal(iter_keys(f->s, "T", "Tz", buf, sizeof(buf)), 0);
-    assert_int_equal(iter_keys(f->s, "V", "", buf, sizeof(buf)), 0);
+    assert_int_equal(iter_walk(f->s, false, "T", "Tz", buf, sizeof(buf)), 0);
+    assert_int_equal(iter_walk(f->s, false, "V", "", buf, sizeof(buf)), 0);
     /* An empty prefix walks everything from start. */
-    assert_int_equal(iter_keys(f->s, "", "Tc", buf, sizeof(buf)), 3);
+    assert_int_equal(iter_walk(f->s, false, "", "Tc", buf, sizeof(buf)), 3);
     assert_string_equal(buf, "Tc,Td,U0");
 }
 
@@ -374,32 +389,6 @@ static void test_damaged_table(void **state)
     assert_int_equal(n, 0); /* the first block is the damaged one: nothing after it either */
 }
 
-/* Collects the keys a descending iterator yields from start, joined by ',' into buf. */
-static int iter_keys_desc(ul_store *s, const char *prefix, const char *start, char *buf,
-                          size_t cap)
-{
-    ul_store_iter *it = NULL;
-    assert_int_equal(ul_store_iter_create_desc(&it, s, u8(prefix), strlen(prefix), u8(start),
-                                                strlen(start)),
-                     UL_OK);
-    const uint8_t *k, *v;
-    size_t kl, vl, used = 0;
-    int n = 0;
-    buf[0] = '\0';
-    while (ul_store_iter_next(it, &k, &kl, &v, &vl)) {
-        assert_true(used + kl + 2 < cap);
-        if (n++) {
-            buf[used++] = ',';
-        }
-        memcpy(buf + used, k, kl);
-        used += kl;
-        buf[used] = '\0';
-    }
-    assert_false(ul_store_iter_next(it, &k, &kl, &v, &vl));
-    ul_store_iter_destroy(it);
-    return n;
-}
-
 /* Out: the key get_floor finds for (prefix, key) in buf, or "-" when there is none. */
 static void floor_of(ul_store *s, const char *prefix, const char *key, char *buf, size_t cap)
 {
@@ -420,23 +409,16 @@ static void floor_of(ul_store *s, const char *prefix, const char *key, char *buf
 static void test_desc_and_floor(void **state)
 {
     fixture *f = *state;
-    const char *keys[] = {"A1", "Ta", "Tb", "Tc", "Td", "U0", "T", "Tb2"};
-    ul_batch *b = ul_batch_create();
-    assert_non_null(b);
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        ul_batch_put(b, u8(keys[i]), strlen(keys[i]), u8(keys[i]), strlen(keys[i]));
-    }
-    assert_int_equal(ul_store_write(f->s, b, false), UL_OK);
-    ul_batch_destroy(b);
+    put_family(f->s);
     char buf[128];
-    assert_int_equal(iter_keys_desc(f->s, "T", "Tz", buf, sizeof buf), 6);
+    assert_int_equal(iter_walk(f->s, true, "T", "Tz", buf, sizeof buf), 6);
     assert_string_equal(buf, "Td,Tc,Tb2,Tb,Ta,T");
-    assert_int_equal(iter_keys_desc(f->s, "T", "Tb", buf, sizeof buf), 3);
+    assert_int_equal(iter_walk(f->s, true, "T", "Tb", buf, sizeof buf), 3);
     assert_string_equal(buf, "Tb,Ta,T");
-    assert_int_equal(iter_keys_desc(f->s, "T", "Tb1", buf, sizeof buf), 3);
+    assert_int_equal(iter_walk(f->s, true, "T", "Tb1", buf, sizeof buf), 3);
     assert_string_equal(buf, "Tb,Ta,T");
-    assert_int_equal(iter_keys_desc(f->s, "U", "Uz", buf, sizeof buf), 1); /* past the end */
-    assert_int_equal(iter_keys_desc(f->s, "T", "S", buf, sizeof buf), 0);
+    assert_int_equal(iter_walk(f->s, true, "U", "Uz", buf, sizeof buf), 1); /* past the end */
+    assert_int_equal(iter_walk(f->s, true, "T", "S", buf, sizeof buf), 0);
     floor_of(f->s, "T", "Tb1", buf, sizeof buf);
     assert_string_equal(buf, "Tb");
     floor_of(f->s, "T", "Tb", buf, sizeof buf);
@@ -461,18 +443,6 @@ static void test_mem_lock_and_missing(void **state)
     assert_null(second);
     ul_memdisk_destroy(blank);
     reopen(f);
-}
-
-/* Puts key -> key in one batch per key of keys (a NULL ends a batch of several). */
-static void put_batch(ul_store *s, const char *const *keys, size_t n, bool sync)
-{
-    ul_batch *b = ul_batch_create();
-    assert_non_null(b);
-    for (size_t i = 0; i < n; i++) {
-        ul_batch_put(b, u8(keys[i]), strlen(keys[i]), u8(keys[i]), strlen(keys[i]));
-    }
-    assert_int_equal(ul_store_write(s, b, sync), UL_OK);
-    ul_batch_destroy(b);
 }
 
 /* A crash drops exactly the batches written without sync since the last synced one; the store
@@ -609,7 +579,7 @@ static void test_mem_corrupt_reads(void **state)
     assert_int_equal(entries, 1);
     reopen(f);
     char buf[64];
-    assert_int_equal(iter_keys_desc(f->s, "C", "Cz", buf, sizeof buf), 1);
+    assert_int_equal(iter_walk(f->s, true, "C", "Cz", buf, sizeof buf), 1);
     assert_string_equal(buf, "Cc");
     assert_int_equal(ul_store_fault(f->s, NULL), UL_E_CORRUPT);
     reopen(f);
