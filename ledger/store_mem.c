@@ -497,9 +497,11 @@ static ul_err mem_write(ul_store *s, ul_batch *b, bool sync)
     }
     ul_batch_iterate(b, &r, rec_add);
     size_t n_put = 0;
-    for (size_t o = 0; r.len != SIZE_MAX && o < r.len; n_put += r.b[o] == 1) { /* per record */
+    for (size_t o = 0; r.len != SIZE_MAX && o < r.len;) { /* each pass steps over one record */
         size_t klen = ul_be32_get(r.b + o + 1);
-        o += 5 + klen + (r.b[o] == 1 ? 4 + ul_be32_get(r.b + o + 5 + klen) : 0);
+        bool put = r.b[o] == 1;
+        n_put += put;
+        o += 5 + klen + (put ? 4 + ul_be32_get(r.b + o + 5 + klen) : 0);
     }
     /* Checked before anything changes, so a refused batch leaves no part behind. */
     if (r.len == SIZE_MAX) {
