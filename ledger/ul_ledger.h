@@ -580,7 +580,7 @@ typedef struct {
 } ul_audit_result;
 
 /* Replays every block from height 1 into a scratch chain in scratch_dir (an empty directory the
- * caller creates and removes): checks each header links to its parent, each commit carries > 2/3 of the validator
+ * caller creates and removes; NULL: on a memory disk, as a simulator audits): checks each header links to its parent, each commit carries > 2/3 of the validator
  * set's power with valid signatures, every transaction and signature is valid, and the tx root,
  * log root and size, state root and validator hashes each header carries. */
 ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, void *src_arg,

@@ -1214,6 +1214,11 @@ static void audit_ok(const fx *f, ul_chain *c, const char *name)
     assert_int_equal(res.height, ul_chain_height(c));
     head_hash(c, head);
     assert_memory_equal(res.head, head, UL_HASH_BYTES);
+    /* The same on a memory disk (scratch NULL), as the simulator audits. */
+    assert_int_equal(ul_audit_run(f->genesis, f->glen, src_block, &s, NULL, NULL, NULL, &res),
+                     UL_OK);
+    assert_int_equal(res.height, ul_chain_height(c));
+    assert_memory_equal(res.head, head, UL_HASH_BYTES);
 }
 
 /* A chain on a memory disk: a crash loses exactly the blocks committed without sync (all of
