@@ -9,10 +9,13 @@
 ul_err ul_cli_genesis(ul_cli *cli, uint8_t **buf, ul_span *genesis)
 {
     ul_msg q, r;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_GENESIS);
+    ul_q_genesis_reply g;
+    ul_q_genesis_req(&q);
     ul_err e = ul_cli_call(cli, &q, &r, buf);
-    return e == UL_OK ? ul_msg_get_item(&r, 1, genesis) : e;
+    if (e == UL_OK && (e = ul_q_genesis_reply_read(&r, &g)) == UL_OK) {
+        *genesis = g.genesis;
+    }
+    return e;
 }
 
 ul_err ul_cli_record(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], uint8_t **buf, ul_span *tx,
@@ -20,13 +23,13 @@ ul_err ul_cli_record(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], uint8_t **buf
 {
     ul_msg q, r;
     ul_tx t;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_RELEASE);
-    ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
+    ul_q_release_reply rr;
+    ul_q_release_req(&q, id);
     ul_err e = ul_cli_call(cli, &q, &r, buf);
-    if (e == UL_OK && (e = ul_msg_get_item(&r, 1, tx)) == UL_OK &&
-        (ul_schema_tx_decode(&t, tx->ptr, tx->len) != UL_OK || t.kind != UL_TX_PUBLISH ||
-         ul_schema_release_decode(rel, t.body.ptr, t.body.len) != UL_OK)) {
+    if (e == UL_OK && (e = ul_q_release_reply_read(&r, &rr)) == UL_OK &&
+        (*tx = rr.tx, ul_schema_tx_decode(&t, tx->ptr, tx->len) != UL_OK ||
+                          t.kind != UL_TX_PUBLISH ||
+                          ul_schema_release_decode(rel, t.body.ptr, t.body.len) != UL_OK)) {
         e = UL_E_CORRUPT; /* the node's own committed record does not decode */
     }
     return e;
@@ -36,14 +39,11 @@ ul_err ul_cli_bundle(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_span hw, u
                      uint8_t **buf, ul_span *bundle)
 {
     ul_msg q, r;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_BUNDLE);
-    ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
-    ul_msg_uint(&q, 2, h);
-    ul_msg_text(&q, 3, hw);
+    ul_q_bundle_reply br;
+    ul_q_bundle_req(&q, id, h, hw);
     ul_err e = ul_cli_call(cli, &q, &r, buf);
-    if (e == UL_OK && (e = ul_msg_get_bytes(&r, 1, bundle)) == UL_OK &&
-        bundle->len > UL_MAX_BUNDLE_BYTES) {
+    if (e == UL_OK && (e = ul_q_bundle_reply_read(&r, &br)) == UL_OK &&
+        (*bundle = br.bundle).len > UL_MAX_BUNDLE_BYTES) {
         e = UL_E_LIMIT; /* what a device or mirror would refuse */
     }
     return e;

@@ -35,17 +35,13 @@ static ul_err dup_span(ul_span s, uint8_t **out, size_t *len)
 
 static ul_err fetch_window(source *s, uint64_t h)
 {
-    size_t nc;
+    ul_q_block_reply br;
     ul_p2p_free(s->buf);
     s->buf = NULL;
-    ul_msg_init(&s->q);
-    ul_msg_uint(&s->q, 0, UL_RPC_BLOCK);
-    ul_msg_uint(&s->q, 1, h);
-    ul_msg_uint(&s->q, 2, UL_MAX_BLOCK_RANGE);
+    ul_q_block_req(&s->q, h, UL_MAX_BLOCK_RANGE);
     ul_err e = ul_cli_call(s->cli, &s->q, &s->r, &s->buf);
-    if (e == UL_OK && ((e = ul_msg_get_list(&s->r, 1, &s->blocks, &s->n)) ||
-                       (e = ul_msg_get_list(&s->r, 2, &s->commits, &nc)) || nc != s->n)) {
-        e = e ? e : UL_E_PROTOCOL;
+    if (e == UL_OK && (e = ul_q_block_reply_read(&s->r, &br)) == UL_OK) {
+        s->blocks = br.blocks.wire, s->commits = br.commits.wire, s->n = br.blocks.n;
     }
     s->first = h;
     if (e != UL_OK) {
@@ -177,18 +173,18 @@ static ul_err open_source(source *s, const char *data, uint8_t **genesis, size_t
     }
     ul_msg q, r;
     uint8_t *buf;
-    ul_span g;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_GENESIS);
+    ul_q_genesis_reply g;
+    ul_q_status_reply st;
+    ul_q_genesis_req(&q);
     ul_err e = ul_cli_call(s->cli, &q, &r, &buf);
-    if (e == UL_OK && (e = ul_msg_get_item(&r, 1, &g)) == UL_OK) {
-        e = dup_span(g, genesis, glen);
+    if (e == UL_OK && (e = ul_q_genesis_reply_read(&r, &g)) == UL_OK) {
+        e = dup_span(g.genesis, genesis, glen);
     }
     ul_p2p_free(buf);
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
-    if (e == UL_OK && (e = ul_cli_call(s->cli, &q, &r, &buf)) == UL_OK) {
-        e = ul_msg_get_uint(&r, 1, &s->until);
+    ul_q_status_req(&q);
+    if (e == UL_OK && (e = ul_cli_call(s->cli, &q, &r, &buf)) == UL_OK &&
+        (e = ul_q_status_reply_read(&r, &st)) == UL_OK) {
+        s->until = st.height;
     }
     ul_p2p_free(buf);
     return e;

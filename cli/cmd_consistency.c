@@ -38,10 +38,12 @@ ul_err ul_cli_height_arg(ul_cli *cli, const char *arg, uint64_t *h)
     }
     ul_msg q, r;
     uint8_t *buf = NULL;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    ul_q_status_reply st;
+    ul_q_status_req(&q);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    e = e == UL_OK ? ul_msg_get_uint(&r, 1, h) : e;
+    if (e == UL_OK && (e = ul_q_status_reply_read(&r, &st)) == UL_OK) {
+        *h = st.height;
+    }
     ul_p2p_free(buf);
     return e == UL_OK && *h == 0 ? UL_E_NOT_FOUND : e;
 }
@@ -51,17 +53,15 @@ static ul_err fetch_committed(ul_cli *cli, uint64_t h, committed *out)
 {
     ul_msg q, r;
     uint8_t *buf = NULL;
-    ul_span blocks, commits, blk, cm;
-    size_t nb, nc;
+    ul_span blk, cm;
+    ul_q_block_reply br;
     ul_span *spans = malloc(UL_MAX_BLOCK_TXS * sizeof *spans);
     ul_block b;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_BLOCK);
-    ul_msg_uint(&q, 1, h);
+    ul_q_block_req(&q, h, 0);
     ul_err e = spans ? ul_cli_call(cli, &q, &r, &buf) : UL_E_NOMEM;
     if (e == UL_OK &&
-        (ul_msg_get_list(&r, 1, &blocks, &nb) || ul_msg_get_list(&r, 2, &commits, &nc) ||
-         !ul_msg_list_next(&blocks, &blk) || !ul_msg_list_next(&commits, &cm) ||
+        (ul_q_block_reply_read(&r, &br) || !ul_msg_list_next(&br.blocks.wire, &blk) ||
+         !ul_msg_list_next(&br.commits.wire, &cm) ||
          ul_schema_block_decode(&b, spans, UL_MAX_BLOCK_TXS, blk.ptr, blk.len) ||
          b.header.len > sizeof out->bytes ||
          ul_schema_header_decode(&out->h, b.header.ptr, b.header.len) ||
@@ -83,13 +83,11 @@ static ul_err fetch_signers(ul_cli *cli, const ul_header *h, ul_valset *vs)
 {
     ul_msg q, r;
     uint8_t *buf = NULL, vh[UL_HASH_BYTES];
-    ul_span set;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_VALIDATORS);
-    ul_msg_uint(&q, 1, h->height);
+    ul_q_validators_reply v;
+    ul_q_validators_req(&q, h->height);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK &&
-        (ul_msg_get_bytes(&r, 2, &set) || ul_schema_valset_decode(vs, set.ptr, set.len))) {
+    if (e == UL_OK && (ul_q_validators_reply_read(&r, &v) ||
+                       ul_schema_valset_decode(vs, v.valset.ptr, v.valset.len))) {
         e = UL_E_PROTOCOL;
     }
     if (e == UL_OK && (e = ul_client_valset_hash(vh, vs)) == UL_OK &&
@@ -190,12 +188,10 @@ static ul_err fetch_proof(ul_cli *cli, uint64_t s1, uint64_t s2, ul_consistency 
     ul_msg q, r;
     uint8_t *buf = NULL;
     ul_span item;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_CONSISTENCY);
-    ul_msg_uint(&q, 1, s1);
-    ul_msg_uint(&q, 2, s2);
+    ul_q_consistency_reply cr;
+    ul_q_consistency_req(&q, s1, s2);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_item(&r, 1, &item) || item.len > PROOF_MAX ||
+    if (e == UL_OK && (ul_q_consistency_reply_read(&r, &cr) || (item = cr.proof).len > PROOF_MAX ||
                        ul_schema_consistency_decode(p, item.ptr, item.len))) {
         e = UL_E_PROTOCOL;
     }

@@ -235,12 +235,13 @@ static ul_err export_one(export_ctx *x, uint64_t index)
     char dir[4096], path[4400], ns[UL_MAX_NS_LEN + 1];
     bool have = false;
     json_t *rj = NULL;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_RELEASE_AT);
-    ul_msg_uint(&q, 1, index);
+    ul_q_release_at_reply at;
+    ul_q_release_at_req(&q, index);
     ul_err e = ul_cli_call(x->cli, &q, &r, &b1);
-    if (e != UL_OK || (e = ul_msg_get_fixed(&r, 1, id, 32)) != UL_OK ||
-        (e = ul_cli_record(x->cli, id, &b2, &tx, &rel)) != UL_OK) {
+    if (e == UL_OK && (e = ul_q_release_at_reply_read(&r, &at)) == UL_OK) {
+        memcpy(id, at.id.ptr, sizeof id);
+    }
+    if (e != UL_OK || (e = ul_cli_record(x->cli, id, &b2, &tx, &rel)) != UL_OK) {
         goto out;
     }
     memcpy(ns, rel.ns.ptr, rel.ns.len); /* checked vendor/product: safe as two components */
@@ -330,11 +331,12 @@ static ul_err export_start(export_ctx *x, uint8_t **gbuf, uint8_t **sbuf, uint64
     if (e == UL_OK && (e = mkdirs(x->out)) == UL_OK) {
         e = ul_cli_write_file(path, x->genesis.ptr, x->genesis.len);
     }
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    ul_q_status_reply st;
+    ul_q_status_req(&q);
     if (e == UL_OK && (e = ul_cli_call(x->cli, &q, &r, sbuf)) == UL_OK &&
-        (e = ul_msg_get_uint(&r, 1, &x->height)) == UL_OK) {
-        e = ul_msg_get_uint(&r, 3, logsz);
+        (e = ul_q_status_reply_read(&r, &st)) == UL_OK) {
+        x->height = st.height;
+        *logsz = st.log_size;
     }
     return e;
 }

@@ -15,20 +15,19 @@ static json_t *release_status(ul_cli *cli, const char *id_hex, ul_err *err)
     uint8_t *buf, id[UL_HASH_BYTES];
     uint64_t inst = 0, rev = 0;
     ul_span ab, reason = {0};
+    ul_q_release_status_reply rs;
     static ul_approvals a;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_RELEASE_STATUS);
     ul_hex_decode(id, UL_HASH_BYTES, id_hex);
-    ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
+    ul_q_release_status_req(&q, id);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
     json_t *o = NULL, *roles = json_object();
-    if (e == UL_OK && (e = ul_msg_get_uint(&r, 1, &inst)) == UL_OK &&
-        (e = ul_msg_get_uint(&r, 3, &rev)) == UL_OK) {
+    if (e == UL_OK && (e = ul_q_release_status_reply_read(&r, &rs)) == UL_OK) {
+        inst = rs.installable, rev = rs.revoked_height, ab = rs.approvals, reason = rs.reason;
         a.n = 0;
-        if (ul_msg_get_bytes(&r, 2, &ab) == UL_OK && ul_schema_approvals_decode(&a, ab.ptr, ab.len)) {
+        if (UL_Q_HAS(&rs, UL_QREP_RELEASE_STATUS_APPROVALS) &&
+            ul_schema_approvals_decode(&a, ab.ptr, ab.len)) {
             e = UL_E_PROTOCOL;
         }
-        ul_msg_get_text(&r, 4, &reason);
     }
     for (size_t i = 0; e == UL_OK && i < a.n; i++) {
         json_t *keys = json_array();
@@ -176,19 +175,17 @@ static json_t *latest_installable(ul_cli *cli, const char *ns, const char *hw,
     ul_msg q, r;
     uint8_t *buf = NULL;
     ul_span list = {0};
+    ul_q_latest_reply lr;
     json_t *found = NULL;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_LATEST);
-    ul_msg_text(&q, 1, ul_span_str(ns));
-    ul_msg_text(&q, 2, ul_span_str(hw));
+    const size_t unit = UL_RPC_INSTALLABLE_ENTRY_BYTES;
+    ul_q_latest_req(&q, ul_span_str(ns), ul_span_str(hw));
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_bytes(&r, 3, &list) != UL_OK || list.len % 40 ||
-                       list.len > UL_MAX_STATE_VALUE_BYTES)) {
-        e = UL_E_PROTOCOL;
+    if (e == UL_OK && (e = ul_q_latest_reply_read(&r, &lr)) == UL_OK) {
+        list = lr.installable; /* whole entries, at most UL_MAX_INSTALLABLE_KEPT */
     }
-    for (size_t i = 0; e == UL_OK && !found && i < list.len / 40; i++) {
+    for (size_t i = 0; e == UL_OK && !found && i < list.len / unit; i++) {
         const char *unmet;
-        json_t *rel = ul_cli_fetch_release(cli, list.ptr + 40 * i + 8, &e);
+        json_t *rel = ul_cli_fetch_release(cli, list.ptr + unit * i + 8, &e);
         if (rel && deps_met(rel, installed, n_installed, &unmet)) {
             /* The index follows approvals and revocations, not a later rotation of a role
              * that approved: the release status, judged by the current policy, decides. */
@@ -309,15 +306,14 @@ static json_t *commit_signers(ul_cli *cli, uint64_t h, const ul_valset *vs)
 {
     ul_msg q, r;
     uint8_t *buf;
-    ul_span arr, cm;
-    size_t n;
+    ul_span cm;
+    ul_q_block_reply br;
     static ul_commit c;
     json_t *out = json_array();
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_BLOCK);
-    ul_msg_uint(&q, 1, h);
-    if (ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_list(&r, 2, &arr, &n) == UL_OK &&
-        ul_msg_list_next(&arr, &cm) && ul_schema_commit_decode(&c, cm.ptr, cm.len) == UL_OK) {
+    ul_q_block_req(&q, h, 0);
+    if (ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_q_block_reply_read(&r, &br) == UL_OK &&
+        ul_msg_list_next(&br.commits.wire, &cm) &&
+        ul_schema_commit_decode(&c, cm.ptr, cm.len) == UL_OK) {
         for (size_t i = 0; i < c.n_sigs; i++) {
             if (c.sigs[i].index < vs->n) {
                 json_array_append_new(out, ul_cli_hex_json(vs->v[c.sigs[i].index].pubkey, 32));
@@ -338,19 +334,18 @@ static json_t *state_fact(ul_cli *cli, ul_state_kind kind, const uint8_t id[UL_H
     ul_msg q, r;
     uint8_t *buf = NULL, kh[UL_HASH_BYTES], hh[UL_HASH_BYTES], vh[UL_HASH_BYTES];
     ul_span proof, hdr, value = {0};
+    ul_q_state_proof_reply sp;
     static ul_state_proof p;
     ul_header h;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATE_PROOF);
-    ul_msg_uint(&q, 1, kind);
-    ul_msg_bytes(&q, 4, id, UL_HASH_BYTES);
-    ul_msg_uint(&q, 5, anchor->height);
+    ul_q_state_proof_req(&q, kind, (ul_span){0}, (ul_span){0}, id, anchor->height);
     ul_err e = anchor_err != UL_OK ? anchor_err : ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK && !(e = ul_msg_get_item(&r, 1, &proof)) && !(e = ul_msg_get_fixed(&r, 2, kh, 32)) &&
-        !(e = ul_msg_get_item(&r, 4, &hdr)) &&
-        !(e = ul_schema_state_proof_decode(&p, proof.ptr, proof.len)) &&
+    if (e == UL_OK && (e = ul_q_state_proof_reply_read(&r, &sp)) == UL_OK) {
+        proof = sp.proof, hdr = sp.header, value = sp.value;
+        memcpy(kh, sp.key_hash.ptr, sizeof kh);
+    }
+    if (e == UL_OK && !(e = ul_schema_state_proof_decode(&p, proof.ptr, proof.len)) &&
         !(e = ul_schema_header_decode(&h, hdr.ptr, hdr.len))) {
-        bool have = ul_msg_get_bytes(&r, 3, &value) == UL_OK;
+        bool have = UL_Q_HAS(&sp, UL_QREP_STATE_PROOF_VALUE);
         ul_client_sha256(hh, hdr.ptr, hdr.len);
         if (have) {
             ul_client_sha256(vh, value.ptr, value.len);
@@ -400,14 +395,8 @@ static json_t *inclusion_fact(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_s
 
 static ul_err genesis_of(ul_cli *cli, ul_genesis *g, uint8_t **buf, ul_span *bytes)
 {
-    ul_msg q, r;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_GENESIS);
-    ul_err e = ul_cli_call(cli, &q, &r, buf);
-    if (e == UL_OK && (e = ul_msg_get_item(&r, 1, bytes)) == UL_OK) {
-        e = ul_schema_genesis_decode(g, bytes->ptr, bytes->len);
-    }
-    return e;
+    ul_err e = ul_cli_genesis(cli, buf, bytes);
+    return e == UL_OK ? ul_schema_genesis_decode(g, bytes->ptr, bytes->len) : e;
 }
 
 static json_t *namespace_owners(ul_cli *cli, const char *ns)

@@ -54,20 +54,14 @@ static ul_err rpc(ul_cli *cli, call *c)
     return ul_cli_call(cli, &c->q, &c->r, &c->buf);
 }
 
-/* A release as method 5 (release) answers it, and a history page's records too: 1 publish tx,
- * 2 log index, 3 height, 5 block time. */
-static json_t *release_of_reply(const ul_msg *r, ul_err *err)
+/* A release as method 5 (release) answers it, and a history page's records too: publish tx,
+ * log index, height, block time (read by ul_q_release_reply_read). */
+static json_t *release_of_reply(const ul_q_release_reply *r, ul_err *err)
 {
-    ul_span tx;
-    uint64_t idx, h, when;
+    uint64_t idx = r->log_index, h = r->height, when = r->time_ms;
     char t[32];
-    json_t *o = NULL;
-    ul_err e = ul_msg_get_item(r, 1, &tx);
-    if (e == UL_OK && !(e = ul_msg_get_uint(r, 2, &idx)) && !(e = ul_msg_get_uint(r, 3, &h)) &&
-        !(e = ul_msg_get_uint(r, 5, &when))) {
-        o = ul_cli_release_json(tx.ptr, tx.len);
-        e = o ? UL_OK : UL_E_CORRUPT;
-    }
+    json_t *o = ul_cli_release_json(r->tx.ptr, r->tx.len);
+    ul_err e = o ? UL_OK : UL_E_CORRUPT;
     if (o) {
         ul_cli_time_str(t, when / 1000);
         json_object_set_new(o, "log_index", ul_cli_u64(idx));
@@ -81,11 +75,13 @@ static json_t *release_of_reply(const ul_msg *r, ul_err *err)
 json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err)
 {
     call c;
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_RELEASE);
-    ul_msg_bytes(&c.q, 1, id, UL_HASH_BYTES);
+    ul_q_release_reply rr;
+    ul_q_release_req(&c.q, id);
     ul_err e = rpc(cli, &c);
-    json_t *o = e == UL_OK ? release_of_reply(&c.r, &e) : NULL;
+    if (e == UL_OK) {
+        e = ul_q_release_reply_read(&c.r, &rr);
+    }
+    json_t *o = e == UL_OK ? release_of_reply(&rr, &e) : NULL;
     ul_p2p_free(c.buf);
     *err = e;
     return o;
@@ -107,40 +103,42 @@ static int show_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], const char
     return 0;
 }
 
-/* The node's storage condition (status keys 20 and 21, present only when not sound):
+/* The node's storage condition (status store fault and text, present only when not sound):
  * {"ok": true}, or {"ok": false, "error": NAME, "code": N, "message": ..., "detail": ...}. */
-static json_t *storage_json(const ul_msg *r)
+static json_t *storage_json(const ul_q_status_reply *r)
 {
-    uint64_t code;
+    uint64_t code = r->store_fault;
     ul_span text = {(const uint8_t *)"", 0};
-    if (ul_msg_get_uint(r, 20, &code) != UL_OK || code == UL_OK) {
+    if (!UL_Q_HAS(r, UL_QREP_STATUS_STORE_FAULT) || code == UL_OK) {
         return json_pack("{s:b}", "ok", 1);
     }
-    (void)ul_msg_get_text(r, 21, &text);
+    if (UL_Q_HAS(r, UL_QREP_STATUS_STORE_TEXT)) {
+        text = r->store_text;
+    }
     return json_pack("{s:b,s:s,s:I,s:s,s:s%}", "ok", 0, "error", ul_err_name((ul_err)code),
                      "code", (json_int_t)code, "message", ul_err_str((ul_err)code), "detail",
                      (const char *)text.ptr, text.len);
 }
 
-/* A validator's sign state in a STATUS reply (keys 12..17), or NULL for a node that does not
- * sign. "state" is "ok" or "refused" (with the reason's code and, while it waits for the network,
- * the height it waits to see committed). */
-static json_t *sign_status_json(const ul_msg *r)
+/* A validator's sign state in a STATUS reply, or NULL for a node that does not sign. "state" is
+ * "ok" or "refused" (with the reason's code and, while it waits for the network, the height it
+ * waits to see committed). */
+static json_t *sign_status_json(const ul_q_status_reply *r)
 {
     static const char *const steps[] = {"none", "proposal", "prevote", "precommit"};
-    uint64_t v[6];
-    for (uint64_t k = 0; k < 6; k++) {
-        if (ul_msg_get_uint(r, 12 + k, &v[k]) != UL_OK) {
-            return NULL;
-        }
+    if (!UL_Q_HAS(r, UL_QREP_STATUS_SIGN_HEIGHT) || !UL_Q_HAS(r, UL_QREP_STATUS_SIGN_ROUND) ||
+        !UL_Q_HAS(r, UL_QREP_STATUS_SIGN_STEP) || !UL_Q_HAS(r, UL_QREP_STATUS_SIGN_REFUSING) ||
+        !UL_Q_HAS(r, UL_QREP_STATUS_SIGN_UNTIL) || !UL_Q_HAS(r, UL_QREP_STATUS_SIGNED)) {
+        return NULL;
     }
-    json_t *o = json_pack("{s:I,s:I,s:I,s:s,s:s,s:I}", "height", (json_int_t)v[0], "round",
-                          (json_int_t)v[1], "step", (json_int_t)v[2], "step_name",
-                          v[2] < 4 ? steps[v[2]] : "?", "state", v[3] ? "refused" : "ok",
-                          "signed_since_start", (json_int_t)v[5]);
-    if (o && v[3]) {
-        json_object_set_new(o, "error", json_string(ul_err_name((ul_err)v[3])));
-        json_object_set_new(o, "until_height", json_integer((json_int_t)v[4]));
+    json_t *o = json_pack("{s:o,s:I,s:I,s:s,s:s,s:o}", "height", ul_cli_u64(r->sign_height),
+                          "round", (json_int_t)r->sign_round, "step", (json_int_t)r->sign_step,
+                          "step_name", steps[r->sign_step], "state",
+                          r->sign_refusing ? "refused" : "ok", "signed_since_start",
+                          ul_cli_u64(r->signed_count));
+    if (o && r->sign_refusing) {
+        json_object_set_new(o, "error", json_string(ul_err_name((ul_err)r->sign_refusing)));
+        json_object_set_new(o, "until_height", ul_cli_u64(r->sign_until));
     }
     return o;
 }
@@ -165,16 +163,14 @@ static int q_status(ul_cli *cli)
 {
     call c;
     uint64_t h, logsz, pending;
-    uint8_t id[UL_HASH_BYTES];
+    const uint8_t *id;
     ul_span hdr;
     ul_header hd;
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_STATUS);
+    ul_q_status_reply sr;
+    ul_q_status_req(&c.q);
     ul_err e = rpc(cli, &c);
-    if (e == UL_OK &&
-        ((e = ul_msg_get_uint(&c.r, 1, &h)) || (e = ul_msg_get_fixed(&c.r, 2, id, 32)) ||
-         (e = ul_msg_get_uint(&c.r, 3, &logsz)) || (e = ul_msg_get_uint(&c.r, 4, &pending)))) {
-        e = UL_E_PROTOCOL;
+    if (e == UL_OK && (e = ul_q_status_reply_read(&c.r, &sr)) == UL_OK) {
+        h = sr.height, id = sr.chain_id.ptr, logsz = sr.log_size, pending = sr.pooled;
     }
     if (e != UL_OK) {
         ul_p2p_free(c.buf);
@@ -183,25 +179,24 @@ static int q_status(ul_cli *cli)
     json_t *o = json_pack("{s:s,s:o,s:I,s:I,s:I}", "node", cli->node, "chain_id",
                           ul_cli_hex_json(id, 32), "height", (json_int_t)h, "log_size",
                           (json_int_t)logsz, "pending", (json_int_t)pending);
-    if (ul_msg_get_item(&c.r, 5, &hdr) == UL_OK &&
+    hdr = sr.head; /* empty when the reply has no head (height 0) */
+    if (UL_Q_HAS(&sr, UL_QREP_STATUS_HEAD) &&
         ul_schema_header_decode(&hd, hdr.ptr, hdr.len) == UL_OK) {
         uint8_t hash[UL_HASH_BYTES];
         ul_client_sha256(hash, hdr.ptr, hdr.len);
         json_object_set_new(o, "head", ul_cli_header_json(&hd, hash));
     }
-    json_object_set_new(o, "storage", storage_json(&c.r));
-    json_t *sign = sign_status_json(&c.r);
+    json_object_set_new(o, "storage", storage_json(&sr));
+    json_t *sign = sign_status_json(&sr);
     if (sign) {
         json_object_set_new(o, "signing", sign);
     }
-    uint64_t target, ignored;
-    if (ul_msg_get_uint(&c.r, 18, &target) == UL_OK &&
-        ul_msg_get_uint(&c.r, 19, &ignored) == UL_OK) {
+    if (UL_Q_HAS(&sr, UL_QREP_STATUS_SYNC_TARGET) && UL_Q_HAS(&sr, UL_QREP_STATUS_CLAIMS_IGNORED)) {
         /* As a string: a claim may be any uint64, above what a JSON integer holds. */
         char t[24];
-        snprintf(t, sizeof t, "%llu", (unsigned long long)target);
+        snprintf(t, sizeof t, "%llu", (unsigned long long)sr.sync_target);
         json_object_set_new(o, "sync", json_pack("{s:s,s:I}", "target", t, "claims_ignored",
-                                                 (json_int_t)ignored));
+                                                 (json_int_t)sr.claims_ignored));
     }
     ul_p2p_free(c.buf);
     if (cli->json) {
@@ -237,30 +232,25 @@ json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit,
                        bool newest_first, uint64_t *next, bool *more, ul_err *err)
 {
     call c;
-    uint64_t cursor = 0;
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_HISTORY);
-    ul_msg_text(&c.q, 1, ul_span_str(ns));
-    ul_msg_uint(&c.q, 2, from);
-    ul_msg_uint(&c.q, 3, limit);
-    ul_msg_uint(&c.q, 4, newest_first ? 1 : 0);
-    ul_msg_uint(&c.q, 5, 1); /* with each release's record: one request per page */
+    ul_q_history_reply hr;
+    /* with each release's record: one request per page */
+    ul_q_history_req(&c.q, ul_span_str(ns), &from, limit, newest_first, true);
     ul_err e = rpc(cli, &c);
-    ul_span ids, recs, one;
-    size_t n = 0;
-    if (e == UL_OK && ((e = ul_msg_get_bytes(&c.r, 1, &ids)) || ids.len % UL_HASH_BYTES ||
-                       ul_msg_get_list(&c.r, 3, &recs, &n) || n != ids.len / UL_HASH_BYTES ||
-                       n > limit)) {
+    ul_span recs, one;
+    if (e == UL_OK && ((e = ul_q_history_reply_read(&c.r, &hr)) ||
+                       !UL_Q_HAS(&hr, UL_QREP_HISTORY_RECORDS) || hr.records.n > limit)) {
         e = UL_E_PROTOCOL;
     }
-    *more = e == UL_OK && ul_msg_get_uint(&c.r, 2, &cursor) == UL_OK;
-    *next = cursor;
+    *more = e == UL_OK && UL_Q_HAS(&hr, UL_QREP_HISTORY_NEXT);
+    *next = *more ? hr.next : 0;
+    recs = e == UL_OK ? hr.records.wire : (ul_span){0};
     json_t *list = e == UL_OK ? json_array() : NULL;
     while (e == UL_OK && ul_msg_list_next(&recs, &one)) {
         ul_msg m;
+        ul_q_release_reply rr;
         json_t *rel = NULL;
-        if ((e = ul_msg_decode(&m, one.ptr, one.len)) == UL_OK &&
-            (rel = release_of_reply(&m, &e)) != NULL) {
+        if ((e = ul_q_release_record_decode(&m, one, &rr)) == UL_OK &&
+            (rel = release_of_reply(&rr, &e)) != NULL) {
             json_array_append_new(list, rel);
         }
     }
@@ -344,8 +334,7 @@ static int q_block(ul_cli *cli, const char *arg)
 {
     call c;
     uint64_t h = 0;
-    ul_span arr, blk;
-    size_t n;
+    ul_span blk;
     ul_block b;
     ul_header hd;
     uint8_t hash[UL_HASH_BYTES];
@@ -357,12 +346,11 @@ static int q_block(ul_cli *cli, const char *arg)
         return ul_cli_fail(cli, he, "head block of %s", cli->node);
     }
     ul_span *spans = malloc(UL_MAX_BLOCK_TXS * sizeof *spans);
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_BLOCK);
-    ul_msg_uint(&c.q, 1, h);
+    ul_q_block_reply br;
+    ul_q_block_req(&c.q, h, 0);
     ul_err e = spans ? rpc(cli, &c) : UL_E_NOMEM;
     if (e == UL_OK &&
-        ((e = ul_msg_get_list(&c.r, 1, &arr, &n)) || !ul_msg_list_next(&arr, &blk) ||
+        ((e = ul_q_block_reply_read(&c.r, &br)) || !ul_msg_list_next(&br.blocks.wire, &blk) ||
          (e = ul_schema_block_decode(&b, spans, UL_MAX_BLOCK_TXS, blk.ptr, blk.len)) ||
          (e = ul_schema_header_decode(&hd, b.header.ptr, b.header.len)))) {
         e = e ? e : UL_E_PROTOCOL;
@@ -490,12 +478,11 @@ static int q_evidence(ul_cli *cli)
     call c;
     ul_span b;
     char acc[2 * UL_PUBKEY_BYTES + 1], id[2 * UL_HASH_BYTES + 1];
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, 0, UL_RPC_EVIDENCE);
+    ul_q_evidence_req(&c.q);
     ul_err e = rpc(cli, &c);
-    if (e == UL_OK && (e = ul_msg_get_bytes(&c.r, 1, &b)) == UL_OK &&
-        b.len % UL_RPC_EVIDENCE_ENTRY_BYTES != 0) {
-        e = UL_E_PROTOCOL;
+    ul_q_evidence_reply ev;
+    if (e == UL_OK && (e = ul_q_evidence_reply_read(&c.r, &ev)) == UL_OK) {
+        b = ev.entries; /* whole entries */
     }
     if (e != UL_OK) {
         ul_p2p_free(c.buf);

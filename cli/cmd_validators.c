@@ -225,18 +225,20 @@ static int cmd_show(ul_cli *cli, int argc, char **argv)
         return ul_cli_usage("validators show: --height takes a height >= 1");
     }
     ul_msg q, r;
-    ul_span set;
     uint8_t *buf = NULL;
-    uint64_t at, from, head;
+    uint64_t at = 0, from = 0, head = 0;
+    ul_q_validators_reply v;
     static ul_valset vs;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_VALIDATORS);
-    ul_msg_uint(&q, 1, h);
+    ul_q_validators_req(&q, h);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK && ((e = ul_msg_get_uint(&r, 1, &at)) || (e = ul_msg_get_bytes(&r, 2, &set)) ||
-                       (e = ul_msg_get_uint(&r, 3, &from)) || (e = ul_msg_get_uint(&r, 4, &head)) ||
-                       (e = ul_schema_valset_decode(&vs, set.ptr, set.len)))) {
-        e = e == UL_E_PROTOCOL ? e : UL_E_CORRUPT;
+    if (e == UL_OK && ul_q_validators_reply_read(&r, &v) != UL_OK) {
+        e = UL_E_PROTOCOL;
+    }
+    if (e == UL_OK && ul_schema_valset_decode(&vs, v.valset.ptr, v.valset.len) != UL_OK) {
+        e = UL_E_CORRUPT;
+    }
+    if (e == UL_OK) {
+        at = v.height, from = v.from, head = v.head;
     }
     ul_p2p_free(buf);
     if (e != UL_OK) {

@@ -171,11 +171,11 @@ ul_err ul_cli_chain_id(ul_cli *cli, uint8_t chain_id32[UL_HASH_BYTES])
 {
     ul_msg q, r;
     uint8_t *buf;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    ul_q_status_reply st;
+    ul_q_status_req(&q);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK) {
-        e = ul_msg_get_fixed(&r, 2, chain_id32, UL_HASH_BYTES);
+    if (e == UL_OK && (e = ul_q_status_reply_read(&r, &st)) == UL_OK) {
+        memcpy(chain_id32, st.chain_id.ptr, UL_HASH_BYTES);
     }
     ul_p2p_free(buf);
     return e;
@@ -232,12 +232,11 @@ ul_err ul_cli_next_nonce(ul_cli *cli, ul_key *const *keys, size_t n, uint64_t *n
         ul_msg q, r;
         uint8_t *buf;
         uint64_t last = 0;
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_NONCE);
-        ul_msg_bytes(&q, 1, ul_key_pubkey(keys[i]), UL_PUBKEY_BYTES);
+        ul_q_nonce_reply nr;
+        ul_q_nonce_req(&q, ul_key_pubkey(keys[i]));
         ul_err e = ul_cli_call(cli, &q, &r, &buf);
-        if (e == UL_OK) {
-            e = ul_msg_get_uint(&r, 1, &last);
+        if (e == UL_OK && (e = ul_q_nonce_reply_read(&r, &nr)) == UL_OK) {
+            last = nr.nonce;
         }
         ul_p2p_free(buf);
         if (e != UL_OK) {
@@ -255,12 +254,11 @@ static ul_err poll_committed(ul_cli *cli, const uint8_t id32[UL_HASH_BYTES], uin
         ul_msg q, r;
         uint8_t *buf;
         uint64_t h = 0;
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_TX_STATUS);
-        ul_msg_bytes(&q, 1, id32, UL_HASH_BYTES);
+        ul_q_tx_status_reply tr;
+        ul_q_tx_status_req(&q, id32);
         ul_err e = ul_cli_call(cli, &q, &r, &buf);
-        if (e == UL_OK) {
-            e = ul_msg_get_uint(&r, 1, &h);
+        if (e == UL_OK && (e = ul_q_tx_status_reply_read(&r, &tr)) == UL_OK) {
+            h = tr.height;
         }
         ul_p2p_free(buf);
         if (e != UL_OK) {
@@ -285,7 +283,8 @@ static bool ours_committed(ul_cli *cli, const uint8_t *tx, size_t len, uint8_t i
 {
     ul_msg q, r;
     ul_tx t;
-    ul_span committed;
+    ul_q_release_reply rr;
+    ul_q_tx_status_reply ts;
     uint8_t *buf;
     uint64_t h = 0;
     bool same = false;
@@ -294,20 +293,16 @@ static bool ours_committed(ul_cli *cli, const uint8_t *tx, size_t len, uint8_t i
     }
     if (t.kind == UL_TX_PUBLISH) {
         ul_client_sha256(id, t.body.ptr, t.body.len);
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_RELEASE);
-        ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
-        if (ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_item(&r, 1, &committed) == 0 &&
-            ul_msg_get_uint(&r, 3, &h) == UL_OK) {
-            same = committed.len == len && memcmp(committed.ptr, tx, len) == 0;
+        ul_q_release_req(&q, id);
+        if (ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_q_release_reply_read(&r, &rr) == UL_OK) {
+            h = rr.height;
+            same = rr.tx.len == len && memcmp(rr.tx.ptr, tx, len) == 0;
         }
     } else {
         ul_client_sha256(id, tx, len); /* other txs are known by the hash of their bytes */
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_TX_STATUS);
-        ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
-        same =
-            ul_cli_call(cli, &q, &r, &buf) == UL_OK && ul_msg_get_uint(&r, 1, &h) == UL_OK && h > 0;
+        ul_q_tx_status_req(&q, id);
+        same = ul_cli_call(cli, &q, &r, &buf) == UL_OK &&
+               ul_q_tx_status_reply_read(&r, &ts) == UL_OK && (h = ts.height) > 0;
     }
     ul_p2p_free(buf);
     if (same) {
@@ -320,18 +315,21 @@ ul_err ul_cli_submit(ul_cli *cli, const uint8_t *tx, size_t len, bool wait,
                      uint8_t id32[UL_HASH_BYTES], uint64_t *height)
 {
     ul_msg q, r, one;
-    ul_span item = {tx, len}, arr, res;
+    ul_span item = {tx, len}, res;
     uint8_t *buf;
-    size_t n;
-    uint64_t st;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_SUBMIT);
-    ul_msg_list(&q, 1, &item, 1);
+    uint64_t st = 0;
+    ul_q_submit_reply sr;
+    ul_q_submit_result sres;
+    ul_q_submit_req(&q, &item, 1);
     ul_err e = ul_cli_call(cli, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_list(&r, 1, &arr, &n) != UL_OK || n != 1 ||
-                       !ul_msg_list_next(&arr, &res) || ul_msg_decode(&one, res.ptr, res.len) ||
-                       ul_msg_get_uint(&one, 1, &st) || ul_msg_get_fixed(&one, 2, id32, 32))) {
+    if (e == UL_OK && (ul_q_submit_reply_read(&r, &sr) != UL_OK || sr.results.n != 1 ||
+                       !ul_msg_list_next(&sr.results.wire, &res) ||
+                       ul_q_submit_result_decode(&one, res, &sres) != UL_OK)) {
         e = UL_E_PROTOCOL;
+    }
+    if (e == UL_OK) {
+        st = sres.err;
+        memcpy(id32, sres.id.ptr, UL_HASH_BYTES);
     }
     ul_p2p_free(buf);
     if (e != UL_OK) {

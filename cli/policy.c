@@ -310,23 +310,21 @@ ul_err ul_cli_namespace(ul_cli *cli, const char *ns, json_t **policy, uint64_t *
 {
     static ul_policy pol;
     ul_msg q, rep;
-    ul_span body;
+    ul_q_namespace_reply nr;
     uint8_t *buf = NULL;
-    uint64_t h;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_NAMESPACE);
-    ul_msg_text(&q, 1, ul_span_str(ns));
+    ul_q_namespace_req(&q, ul_span_str(ns));
     ul_err e = ul_cli_call(cli, &q, &rep, &buf);
-    if (e == UL_OK &&
-        ((e = ul_msg_get_item(&rep, 1, &body)) || (e = ul_msg_get_uint(&rep, 2, &h)) ||
-         (e = ul_schema_policy_decode(&pol, body.ptr, body.len)))) {
-        e = e == UL_E_PROTOCOL ? e : UL_E_CORRUPT;
+    if (e == UL_OK && ul_q_namespace_reply_read(&rep, &nr) != UL_OK) {
+        e = UL_E_PROTOCOL;
+    }
+    if (e == UL_OK && ul_schema_policy_decode(&pol, nr.body.ptr, nr.body.len) != UL_OK) {
+        e = UL_E_CORRUPT;
     }
     if (e == UL_OK && policy && !(*policy = ul_cli_policy_json(&pol))) {
         e = UL_E_NOMEM;
     }
     if (e == UL_OK && height) {
-        *height = h;
+        *height = nr.height;
     }
     ul_p2p_free(buf);
     return e;

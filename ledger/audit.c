@@ -133,9 +133,15 @@ ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, vo
 {
     pipeline p = {.src = src, .src_arg = src_arg};
     pthread_t th;
+    ul_memdisk *disk = NULL;
     memset(res, 0, sizeof *res);
-    ul_err e = ul_chain_open(&p.c, scratch_dir, genesis, glen);
+    ul_err e = scratch_dir ? ul_chain_open(&p.c, scratch_dir, genesis, glen)
+                           : ul_memdisk_create(&disk);
+    if (e == UL_OK && !scratch_dir) {
+        e = ul_chain_open_mem(&p.c, disk, genesis, glen);
+    }
     if (e != UL_OK) {
+        ul_memdisk_destroy(disk);
         return e;
     }
     p.c->sync = false; /* the scratch store is thrown away; durability buys nothing here */
@@ -153,5 +159,6 @@ ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, vo
     memcpy(res->head, p.c->head_hash, UL_HASH_BYTES);
     ul_log_root(p.c->log, res->log_root);
     ul_chain_close(p.c);
+    ul_memdisk_destroy(disk);
     return e;
 }

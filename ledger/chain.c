@@ -94,7 +94,9 @@ static ul_err bind_genesis(ul_chain *c, const uint8_t *genesis, size_t glen)
     return ul_client_valset_hash(c->valset_hash, &c->genesis.validators);
 }
 
-ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t genesis_len)
+/* Opens the chain on the store in dir, or (dir NULL) on memory disk disk. */
+static ul_err chain_open(ul_chain **out, const char *dir, ul_memdisk *disk, const uint8_t *genesis,
+                         size_t genesis_len)
 {
     *out = NULL;
     ul_err e = ul_client_init();
@@ -117,7 +119,9 @@ ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, si
         return UL_E_NOMEM;
     }
     c->sync = true;
-    if ((e = ul_store_open(&c->store, dir, genesis != NULL, 0)) != UL_OK) {
+    e = dir ? ul_store_open(&c->store, dir, genesis != NULL, 0)
+            : ul_store_open_mem(&c->store, disk, genesis != NULL);
+    if (e != UL_OK) {
         goto out;
     }
     if (!(c->batch = ul_batch_create()) || ul_overlay_init(&c->ov) != UL_OK) {
@@ -135,6 +139,17 @@ out:
     }
     *out = c;
     return UL_OK;
+}
+
+ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t genesis_len)
+{
+    return chain_open(out, dir, NULL, genesis, genesis_len);
+}
+
+ul_err ul_chain_open_mem(ul_chain **out, ul_memdisk *disk, const uint8_t *genesis,
+                         size_t genesis_len)
+{
+    return chain_open(out, NULL, disk, genesis, genesis_len);
 }
 
 ul_err ul_chain_recover(ul_chain *c)

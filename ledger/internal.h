@@ -171,4 +171,59 @@ ul_err ul_evidence_verify(ul_chain *c, const ul_evidence *ev);
 /* Writes the record of a checked evidence into the pending block; id32: the tx id. */
 ul_err ul_evidence_record(ul_chain *c, const ul_evidence *ev, const uint8_t id32[UL_HASH_BYTES]);
 
+/* ==== Store backends: ledger/store.c keeps the public ul_store_ API and dispatches to LevelDB
+ * (store_leveldb.c, the only file that includes it) or memory (store_mem.c, a simulated disk). */
+
+/* What a backend does; store.c has checked the arguments and, for writes, the sticky fault. */
+typedef struct {
+    void (*close)(ul_store *s); /* frees s->be */
+    ul_err (*get)(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen);
+    ul_err (*get_fixed)(ul_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap);
+    ul_err (*write)(ul_store *s, ul_batch *b, bool sync);
+    /* Positions it->be at start (it->desc: the greatest key <= start, else the least >= start,
+     * not below it->prefix). */
+    ul_err (*iter_seek)(ul_store_iter *it, const uint8_t *start, size_t slen);
+    bool (*iter_next)(ul_store_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
+                      size_t *vlen);
+    void (*iter_free)(ul_store_iter *it); /* frees it->be */
+    ul_err (*get_floor)(ul_store *s, const uint8_t *prefix, size_t plen, const uint8_t *key,
+                        size_t klen, uint8_t *found, size_t cap, size_t *flen, uint8_t **val,
+                        size_t *vlen);
+    ul_err (*verify)(ul_store *s, uint64_t *entries);
+    ul_err (*recover)(ul_store *s); /* the fault is a failed write's */
+    void (*compact)(ul_store *s);
+} ul_store_ops;
+
+struct ul_store {
+    const ul_store_ops *ops;
+    void *be; /* the backend's state */
+    /* Sticky: UL_E_CORRUPT once damage was read (never cleared); a write error (UL_E_NO_SPACE,
+     * UL_E_STORE) stops all writes until ul_store_recover succeeds. */
+    ul_err fault;
+    char fault_text[UL_STORE_TEXT_MAX];
+};
+
+struct ul_store_iter {
+    ul_store *s;
+    void *be; /* the backend's cursor */
+    uint8_t *prefix;
+    size_t plen;
+    bool started;
+    bool desc; /* ul_store_iter_create_desc: steps back */
+};
+
+/* Returns: a new store of backend ops with state be, or NULL (out of memory). */
+ul_store *ul_store_new(const ul_store_ops *ops, void *be);
+/* Keeps what a failed call said (err, then context) as this thread's last error and, for damage
+ * or a failed write (sticky), as s's fault (s may be NULL). Returns: e. */
+ul_err ul_store_note(ul_store *s, ul_err e, const char *err, const char *context, bool sticky);
+/* A key for a log line: the family, and the height for families keyed by height. */
+void ul_store_describe_key(char *out, size_t cap, const uint8_t *k, size_t klen);
+/* Returns: <0, 0, >0 as bytes a sort before, equal to, after bytes b (LevelDB's order). */
+int ul_store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+/* Calls put (val non-NULL) or del (val NULL) for each write of b, in the order they were made. */
+void ul_batch_iterate(const ul_batch *b, void *ctx,
+                      void (*fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                                 size_t vlen));
+
 #endif

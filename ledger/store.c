@@ -1,102 +1,38 @@
-/* The LevelDB adapter: the only file in upledger that includes LevelDB. It maps LevelDB's
- * errptr strings to ul_err codes and frees them here, so no LevelDB string or type leaks out;
- * what a failure said is kept as text (ul_store_fault, ul_store_last_error) for callers to log.
- * Checksums are verified on every read and paranoid checks are on: damage is an error
- * (UL_E_CORRUPT), never a silently skipped block.
+/* The store's public API over its two backends: LevelDB (store_leveldb.c, a node's disk) and
+ * memory (store_mem.c, a simulated disk). Checks the arguments, keeps the sticky fault and the
+ * last error text in one place, and dispatches; the ledger above cannot tell them apart.
  */
 #include <assert.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
-#include <leveldb/c.h>
+#include "internal.h"
 
-#include "ul_ledger.h"
-
-/* LevelDB's default block cache is 8 MiB; a node reads log nodes and recent blocks far more
- * than that, so 64 MiB unless the caller says otherwise. */
-#define STORE_DEFAULT_CACHE_BYTES ((size_t)64 << 20)
-/* Bloom filter bits per key: LevelDB's recommended 10 (about 1% false positives). */
-#define STORE_BLOOM_BITS 10
-/* LevelDB's default write buffer is 4 MiB. A validator under load writes about 0.5 KiB per release,
- * so at 3,000 releases/s the default flushes a level-0 table every few seconds and the compactions
- * that follow took 12% of a validator's CPU in the 4-validator benchmark. 32 MiB flushes
- * eight times less often; the cost is up to twice that in memory and a longer log replay at open. */
-#define STORE_WRITE_BUFFER_BYTES ((size_t)32 << 20)
-/* Entries ul_store_disk_bytes will look at: a LevelDB directory holds a few thousand files
- * at most (2 MiB tables), so this bound only stops a runaway on a wrong directory. */
-#define STORE_MAX_DIR_ENTRIES 10000000
-/* Free space ul_store_recover wants beyond the write-ahead logs before it reopens a store whose
- * writes failed: reopening flushes the logs into a table and writes a new manifest and log. */
-#define STORE_REOPEN_SPARE_BYTES ((uint64_t)1 << 20)
-
-struct ul_store {
-    leveldb_t *db; /* NULL after a reopen that failed: every call returns fault */
-    char *dir;
-    /* Sticky: UL_E_CORRUPT once damage was read (never cleared); a write error (UL_E_NO_SPACE,
-     * UL_E_STORE) stops all writes until ul_store_recover reopens the database. */
-    ul_err fault;
-    char fault_text[UL_STORE_TEXT_MAX];
-    leveldb_options_t *opts;
-    leveldb_cache_t *cache;
-    leveldb_filterpolicy_t *bloom;
-    leveldb_readoptions_t *ropts;
-    leveldb_writeoptions_t *wopts_sync;
-    leveldb_writeoptions_t *wopts_nosync;
-};
-
-struct ul_batch {
-    leveldb_writebatch_t *wb;
-};
-
-struct ul_store_iter {
-    ul_store *s;
-    leveldb_iterator_t *it;
-    uint8_t *prefix;
-    size_t plen;
-    bool started;
-    bool desc; /* ul_store_iter_create_desc: steps back */
-};
-
-/* What the last failed store call of this thread said: LevelDB's message and what was read. */
+/* What the last failed store call of this thread said: the backend's message and what was read. */
 static _Thread_local char last_text[UL_STORE_TEXT_MAX];
 
-/* LevelDB's Status::ToString: "Corruption: ..." for damage (a checksum that does not match, a
- * missing table), "IO error: PATH: strerror(errno)" for a failed file operation. */
-static ul_err map_err(const char *err)
+ul_store *ul_store_new(const ul_store_ops *ops, void *be)
 {
-    static const char corrupt[] = "Corruption: ";
-    if (strncmp(err, corrupt, sizeof(corrupt) - 1) == 0) {
-        return UL_E_CORRUPT;
+    ul_store *s = calloc(1, sizeof *s);
+    if (s) {
+        s->ops = ops;
+        s->be = be;
     }
-    return strstr(err, strerror(ENOSPC)) != NULL ? UL_E_NO_SPACE : UL_E_STORE;
+    return s;
 }
 
-/* LevelDB reports the lock held by another opener (or this process) as an IOError whose text
- * starts "IO error: lock <dir>/LOCK: ...". Matching the prefix, not any "lock" substring, keeps
- * a directory named e.g. "blocks" from looking like a lock error. */
-static ul_err open_err(const char *err)
+ul_err ul_store_note(ul_store *s, ul_err e, const char *err, const char *context, bool sticky)
 {
-    static const char lock_prefix[] = "IO error: lock ";
-    if (strncmp(err, lock_prefix, sizeof(lock_prefix) - 1) == 0) {
-        return UL_E_LOCKED;
+    snprintf(last_text, sizeof last_text, "%s%s%s", err, context[0] ? " " : "", context);
+    if (s && (sticky || e == UL_E_CORRUPT) && s->fault != UL_E_CORRUPT) {
+        s->fault = e;
+        memcpy(s->fault_text, last_text, sizeof s->fault_text);
     }
-    /* Opening without create where no database exists: "... does not exist
-     * (create_if_missing is false)". */
-    if (strstr(err, "(create_if_missing is false)") != NULL) {
-        return UL_E_NOT_FOUND;
-    }
-    return map_err(err);
+    return e;
 }
 
-/* A key for a log line: the family, and the height for families keyed by height. */
-static void describe_key(char *out, size_t cap, const uint8_t *k, size_t klen)
+void ul_store_describe_key(char *out, size_t cap, const uint8_t *k, size_t klen)
 {
     uint8_t f = klen ? k[0] : 0;
     if (klen >= 9 &&
@@ -111,40 +47,7 @@ static void describe_key(char *out, size_t cap, const uint8_t *k, size_t klen)
     }
 }
 
-/* Keeps what a failed call said (err, then context) as this thread's last error and, for damage
- * or a failed write (sticky), as the store's fault. Returns e. */
-/* Replaying a damaged log fails the open with "Corruption: checksum mismatch" alone; LevelDB's
- * info log (DIR/LOG, rewritten at each open) names the file: "TIME THREAD DIR/NUM.log: dropping
- * N bytes; Corruption: ...". Out: the last such line without time and thread, or "". */
-static void info_log_damage(const char *dir, char *out, size_t cap)
-{
-    char path[4200], line[1024];
-    out[0] = '\0';
-    snprintf(path, sizeof path, "%s/LOG", dir);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f)) { /* LOG holds one open's lines: a few dozen */
-        const char *p = strstr(line, "Corruption: ") ? strchr(line, ' ') : NULL;
-        if (p && (p = strchr(p + 1, ' ')) != NULL) {
-            snprintf(out, cap, "(%.*s)", (int)strcspn(p + 1, "\n"), p + 1);
-        }
-    }
-    if (f) {
-        fclose(f);
-    }
-}
-
-static ul_err note(ul_store *s, ul_err e, const char *err, const char *context, bool sticky)
-{
-    snprintf(last_text, sizeof last_text, "%s%s%s", err, context[0] ? " " : "", context);
-    if (s && (sticky || e == UL_E_CORRUPT) && s->fault != UL_E_CORRUPT) {
-        s->fault = e;
-        memcpy(s->fault_text, last_text, sizeof s->fault_text);
-    }
-    return e;
-}
-
-/* Returns: <0, 0, >0 as bytes a sort before, equal to, after bytes b (LevelDB's order). */
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+int ul_store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
     size_t n = alen < blen ? alen : blen;
     int c = n ? memcmp(a, b, n) : 0;
@@ -154,76 +57,10 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
     return alen < blen ? -1 : (alen > blen ? 1 : 0);
 }
 
-/* Undoes LevelDB's EscapeString (bytes outside ' '..'~' as \xNN) of p[0..n). Returns the length. */
-static size_t unescape(const char *p, size_t n, uint8_t *out, size_t cap)
+const char *ul_store_last_error(void)
 {
-    size_t len = 0;
-    for (size_t i = 0; i < n && len < cap; len++) {
-        unsigned v;
-        if (p[i] == '\\' && i + 4 <= n && p[i + 1] == 'x' && sscanf(p + i + 2, "%2x", &v) == 1) {
-            out[len] = (uint8_t)v;
-            i += 4;
-        } else {
-            out[len] = (uint8_t)p[i++];
-        }
-    }
-    return len;
+    return last_text;
 }
-
-/* One line of the "leveldb.sstables" property: " NUM:SIZE['LOW' @ SEQ : T .. 'HIGH' @ SEQ : T]".
- * Returns: true when the table's key range meets [lo, hi]; *num is its file number. */
-static bool table_meets(const char *line, const uint8_t *lo, size_t lolen, const uint8_t *hi,
-                        size_t hilen, unsigned long *num)
-{
-    uint8_t a[UL_STORE_KEY_SHOWN * 2], b[UL_STORE_KEY_SHOWN * 2];
-    const char *open = strstr(line, "['"), *sep = open ? strstr(open, "' @ ") : NULL;
-    const char *mid = sep ? strstr(sep, " .. '") : NULL, *end = mid ? strrchr(mid, '@') : NULL;
-    if (sscanf(line, " %lu:", num) != 1 || !end || end - mid < 7) {
-        return false;
-    }
-    size_t al = unescape(open + 2, (size_t)(sep - open - 2), a, sizeof a);
-    size_t bl = unescape(mid + 5, (size_t)(end - 2 - (mid + 5)), b, sizeof b);
-    return key_cmp(a, al, hi, hilen) <= 0 && key_cmp(lo, lolen, b, bl) <= 0;
-}
-
-/* LevelDB 1.23's "block checksum mismatch" names no file: the tables whose key range meets the
- * damaged keys [lo, hi] do (usually one). Appends " in DIR/NUM.ldb[, ...]" to out. */
-static void name_tables(ul_store *s, const uint8_t *lo, size_t lolen, const uint8_t *hi,
-                        size_t hilen, char *out, size_t cap)
-{
-    char *prop = s->db ? leveldb_property_value(s->db, "leveldb.sstables") : NULL;
-    size_t used = strlen(out);
-    unsigned long num;
-    int found = 0;
-    for (char *line = prop, *next; line && *line && used + 1 < cap; line = next) {
-        next = strchr(line, '\n');
-        if (next) {
-            *next++ = '\0';
-        } else {
-            next = line + strlen(line);
-        }
-        if (table_meets(line, lo, lolen, hi, hilen, &num)) {
-            int w = snprintf(out + used, cap - used, "%s%s/%06lu.ldb", found++ ? ", " : " in ",
-                             s->dir, num);
-            used = w < 0 ? cap : used + (size_t)w;
-        }
-    }
-    leveldb_free(prop);
-}
-
-static ul_err note_read(ul_store *s, const char *err, const uint8_t *key, size_t klen)
-{
-    char ctx[UL_STORE_TEXT_MAX / 2], k[128];
-    describe_key(k, sizeof k, key, klen);
-    snprintf(ctx, sizeof ctx, "(reading %s", k);
-    if (map_err(err) == UL_E_CORRUPT) {
-        name_tables(s, key, klen, key, klen, ctx, sizeof ctx);
-    }
-    strncat(ctx, ")", sizeof ctx - strlen(ctx) - 1);
-    return note(s, map_err(err), err, ctx, false);
-}
-
-const char *ul_store_last_error(void) { return last_text; }
 
 ul_err ul_store_fault(const ul_store *s, const char **text)
 {
@@ -236,9 +73,8 @@ ul_err ul_store_fault(const ul_store *s, const char **text)
 
 void ul_store_compact(ul_store *s)
 {
-    if (s->db) {
-        leveldb_compact_range(s->db, NULL, 0, NULL, 0);
-    }
+    assert(s);
+    s->ops->compact(s);
 }
 
 void ul_store_close(ul_store *s)
@@ -246,231 +82,47 @@ void ul_store_close(ul_store *s)
     if (!s) {
         return;
     }
-    if (s->db) {
-        leveldb_close(s->db);
-    }
-    /* The options reference the cache and filter policy: destroy them after the database. */
-    if (s->opts) {
-        leveldb_options_destroy(s->opts);
-    }
-    if (s->bloom) {
-        leveldb_filterpolicy_destroy(s->bloom);
-    }
-    if (s->cache) {
-        leveldb_cache_destroy(s->cache);
-    }
-    if (s->ropts) {
-        leveldb_readoptions_destroy(s->ropts);
-    }
-    if (s->wopts_sync) {
-        leveldb_writeoptions_destroy(s->wopts_sync);
-    }
-    if (s->wopts_nosync) {
-        leveldb_writeoptions_destroy(s->wopts_nosync);
-    }
-    free(s->dir);
+    s->ops->close(s);
     free(s);
-}
-
-ul_err ul_store_open(ul_store **out, const char *dir, bool create, size_t cache_bytes)
-{
-    assert(out && dir);
-    *out = NULL;
-    char *err = NULL;
-    ul_err rc = UL_E_NOMEM;
-    if (!create) {
-        /* LevelDB creates the directory, LOCK and LOG even when it then refuses to create the
-         * database: look first, so opening a mistyped path leaves nothing behind. */
-        char current[4096];
-        struct stat st;
-        snprintf(current, sizeof current, "%s/CURRENT", dir);
-        if (stat(current, &st) != 0) {
-            return UL_E_NOT_FOUND;
-        }
-    }
-    ul_store *s = calloc(1, sizeof(*s));
-    if (!s) {
-        goto out;
-    }
-    s->opts = leveldb_options_create();
-    s->cache = leveldb_cache_create_lru(cache_bytes ? cache_bytes : STORE_DEFAULT_CACHE_BYTES);
-    s->bloom = leveldb_filterpolicy_create_bloom(STORE_BLOOM_BITS);
-    s->ropts = leveldb_readoptions_create();
-    s->wopts_sync = leveldb_writeoptions_create();
-    s->wopts_nosync = leveldb_writeoptions_create();
-    s->dir = strdup(dir);
-    if (!s->opts || !s->cache || !s->bloom || !s->ropts || !s->wopts_sync || !s->wopts_nosync ||
-        !s->dir) {
-        goto out;
-    }
-    leveldb_options_set_create_if_missing(s->opts, create ? 1 : 0);
-    leveldb_options_set_cache(s->opts, s->cache);
-    leveldb_options_set_filter_policy(s->opts, s->bloom);
-    /* No compression: most of what a node stores is hashes, signatures and signed CBOR, which
-     * Snappy barely shrinks, and compressing every table cost about 2% of a validator's CPU. */
-    leveldb_options_set_compression(s->opts, leveldb_no_compression);
-    leveldb_options_set_write_buffer_size(s->opts, STORE_WRITE_BUFFER_BYTES);
-    leveldb_writeoptions_set_sync(s->wopts_sync, 1);
-    leveldb_writeoptions_set_sync(s->wopts_nosync, 0);
-    /* Damage is an error, not a silent wrong answer: paranoid checks make a log or manifest
-     * that does not check out fail the open (and a failed background compaction stop writes);
-     * every read verifies the checksums of the blocks it reads. */
-    leveldb_options_set_paranoid_checks(s->opts, 1);
-    leveldb_readoptions_set_verify_checksums(s->ropts, 1);
-
-    s->db = leveldb_open(s->opts, dir, &err);
-    if (err) {
-        char ctx[UL_STORE_TEXT_MAX / 2] = "";
-        if (open_err(err) == UL_E_CORRUPT) {
-            info_log_damage(dir, ctx, sizeof ctx);
-        }
-        rc = note(NULL, open_err(err), err, ctx, false);
-        s->db = NULL;
-        goto out;
-    }
-    *out = s;
-    s = NULL;
-    rc = UL_OK;
-out:
-    leveldb_free(err);
-    ul_store_close(s);
-    return rc;
 }
 
 ul_err ul_store_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
 {
     assert(s && key && val && vlen);
-    char *err = NULL;
-    size_t n = 0;
     *val = NULL;
     *vlen = 0;
-    if (!s->db) {
-        return s->fault;
-    }
-    char *v = leveldb_get(s->db, s->ropts, (const char *)key, klen, &n, &err);
-    if (err) {
-        ul_err e = note_read(s, err, key, klen);
-        leveldb_free(err);
-        leveldb_free(v);
-        return e;
-    }
-    if (!v) {
-        return UL_E_NOT_FOUND;
-    }
-    /* leveldb_get's buffer comes from LevelDB's malloc; hand out one from ours (a zero-length
-     * value still gets a non-NULL pointer so callers can tell it from "absent"). */
-    uint8_t *copy = malloc(n ? n : 1);
-    if (!copy) {
-        leveldb_free(v);
-        return UL_E_NOMEM;
-    }
-    memcpy(copy, v, n);
-    leveldb_free(v);
-    *val = copy;
-    *vlen = n;
-    return UL_OK;
+    return s->ops->get(s, key, klen, val, vlen);
 }
 
 ul_err ul_store_get_fixed(ul_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap)
 {
     assert(s && key && (out || cap == 0));
-    char *err = NULL;
-    size_t n = 0;
-    if (!s->db) {
-        return s->fault;
-    }
-    /* The C API always returns a fresh buffer: copy it straight into the caller's memory. */
-    char *v = leveldb_get(s->db, s->ropts, (const char *)key, klen, &n, &err);
-    ul_err rc = UL_OK;
-    if (err) {
-        rc = note_read(s, err, key, klen);
-    } else if (!v) {
-        rc = UL_E_NOT_FOUND;
-    } else if (n != cap) {
-        rc = UL_E_CORRUPT;
-    } else if (cap) {
-        memcpy(out, v, cap);
-    }
-    leveldb_free(err);
-    leveldb_free(v);
-    return rc;
-}
-
-ul_batch *ul_batch_create(void)
-{
-    ul_batch *b = calloc(1, sizeof(*b));
-    if (!b) {
-        return NULL;
-    }
-    b->wb = leveldb_writebatch_create();
-    if (!b->wb) {
-        free(b);
-        return NULL;
-    }
-    return b;
-}
-
-void ul_batch_destroy(ul_batch *b)
-{
-    if (!b) {
-        return;
-    }
-    leveldb_writebatch_destroy(b->wb);
-    free(b);
-}
-
-void ul_batch_put(ul_batch *b, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
-{
-    assert(b && key && (val || vlen == 0));
-    leveldb_writebatch_put(b->wb, (const char *)key, klen, (const char *)val, vlen);
-}
-
-void ul_batch_delete(ul_batch *b, const uint8_t *key, size_t klen)
-{
-    assert(b && key);
-    leveldb_writebatch_delete(b->wb, (const char *)key, klen);
-}
-
-void ul_batch_clear(ul_batch *b)
-{
-    assert(b);
-    leveldb_writebatch_clear(b->wb);
+    return s->ops->get_fixed(s, key, klen, out, cap);
 }
 
 ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync)
 {
     assert(s && b);
-    char *err = NULL;
     /* After a failed write the log may end in a torn record: writing on would bury it mid-log,
      * where the next open reads it as damage. Nothing is written until ul_store_recover. */
     if (s->fault != UL_OK) {
         return s->fault;
     }
-    leveldb_write(s->db, sync ? s->wopts_sync : s->wopts_nosync, b->wb, &err);
-    if (err) {
-        ul_err e = note(s, map_err(err), err, "(writing)", true);
-        leveldb_free(err);
-        return e;
-    }
-    return UL_OK;
+    return s->ops->write(s, b, sync);
 }
 
-ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *prefix, size_t plen,
-                            const uint8_t *start, size_t slen)
+static ul_err iter_create(ul_store_iter **out, ul_store *s, const uint8_t *prefix, size_t plen,
+                          const uint8_t *start, size_t slen, bool desc)
 {
-    assert(out && s && (prefix || plen == 0) && (start || slen == 0));
     *out = NULL;
-    if (!s->db) {
-        return s->fault;
-    }
     ul_store_iter *it = calloc(1, sizeof(*it));
     if (!it) {
         return UL_E_NOMEM;
     }
     it->s = s;
+    it->desc = desc;
     it->prefix = malloc(plen ? plen : 1);
-    it->it = leveldb_create_iterator(s->db, s->ropts);
-    if (!it->prefix || !it->it) {
+    if (!it->prefix) {
         ul_store_iter_destroy(it);
         return UL_E_NOMEM;
     }
@@ -478,76 +130,34 @@ ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *pre
         memcpy(it->prefix, prefix, plen);
     }
     it->plen = plen;
-    /* A start key below the prefix would land before the family: seek the later of the two. */
-    if (key_cmp(start, slen, prefix, plen) >= 0) {
-        leveldb_iter_seek(it->it, (const char *)start, slen);
-    } else {
-        leveldb_iter_seek(it->it, (const char *)prefix, plen);
+    ul_err e = s->ops->iter_seek(it, start, slen);
+    if (e != UL_OK) {
+        ul_store_iter_destroy(it);
+        return e;
     }
     *out = it;
     return UL_OK;
+}
+
+ul_err ul_store_iter_create(ul_store_iter **out, ul_store *s, const uint8_t *prefix, size_t plen,
+                            const uint8_t *start, size_t slen)
+{
+    assert(out && s && (prefix || plen == 0) && (start || slen == 0));
+    return iter_create(out, s, prefix, plen, start, slen, false);
 }
 
 ul_err ul_store_iter_create_desc(ul_store_iter **out, ul_store *s, const uint8_t *prefix,
                                  size_t plen, const uint8_t *start, size_t slen)
 {
     assert(out && s && prefix && plen && start && slen);
-    ul_err e = ul_store_iter_create(out, s, prefix, plen, start, slen);
-    if (e != UL_OK) {
-        return e;
-    }
-    ul_store_iter *it = *out;
-    it->desc = true;
-    /* Seek lands on the least key >= start: step back once unless it is start itself; past the
-     * end of the database the last key is the first candidate. */
-    leveldb_iter_seek(it->it, (const char *)start, slen);
-    if (!leveldb_iter_valid(it->it)) {
-        leveldb_iter_seek_to_last(it->it);
-    } else {
-        size_t kl = 0;
-        const char *k = leveldb_iter_key(it->it, &kl);
-        if (key_cmp((const uint8_t *)k, kl, start, slen) > 0) {
-            leveldb_iter_prev(it->it);
-        }
-    }
-    return UL_OK;
+    return iter_create(out, s, prefix, plen, start, slen, true);
 }
 
 bool ul_store_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
                         size_t *vlen)
 {
     assert(it && key && klen && val && vlen);
-    if (it->started && leveldb_iter_valid(it->it)) {
-        if (it->desc) {
-            leveldb_iter_prev(it->it);
-        } else {
-            leveldb_iter_next(it->it);
-        }
-    }
-    it->started = true;
-    /* A damaged block is skipped by LevelDB's iterator, which only remembers the error: stop
-     * there rather than hand out a family with entries missing. */
-    char *err = NULL;
-    leveldb_iter_get_error(it->it, &err);
-    if (err) {
-        (void)note_read(it->s, err, it->prefix, it->plen);
-        leveldb_free(err);
-        return false;
-    }
-    if (!leveldb_iter_valid(it->it)) {
-        return false;
-    }
-    size_t kl = 0, vl = 0;
-    const char *k = leveldb_iter_key(it->it, &kl);
-    if (kl < it->plen || (it->plen && memcmp(k, it->prefix, it->plen) != 0)) {
-        return false;
-    }
-    const char *v = leveldb_iter_value(it->it, &vl);
-    *key = (const uint8_t *)k;
-    *klen = kl;
-    *val = (const uint8_t *)v;
-    *vlen = vl;
-    return true;
+    return it->s->ops->iter_next(it, key, klen, val, vlen);
 }
 
 void ul_store_iter_destroy(ul_store_iter *it)
@@ -555,34 +165,11 @@ void ul_store_iter_destroy(ul_store_iter *it)
     if (!it) {
         return;
     }
-    if (it->it) {
-        leveldb_iter_destroy(it->it);
+    if (it->be) {
+        it->s->ops->iter_free(it);
     }
     free(it->prefix);
     free(it);
-}
-
-/* Copies the iterator's entry out when it lies in the prefix's family. */
-static ul_err floor_take(leveldb_iterator_t *it, const uint8_t *prefix, size_t plen,
-                         uint8_t *found, size_t cap, size_t *flen, uint8_t **val, size_t *vlen)
-{
-    size_t kl = 0, vl = 0;
-    const char *k = leveldb_iter_valid(it) ? leveldb_iter_key(it, &kl) : NULL;
-    if (!k || kl < plen || (plen && memcmp(k, prefix, plen) != 0)) {
-        return UL_E_NOT_FOUND;
-    }
-    if (kl > cap) {
-        return UL_E_CORRUPT;
-    }
-    const char *v = leveldb_iter_value(it, &vl);
-    if (!(*val = malloc(vl ? vl : 1))) {
-        return UL_E_NOMEM;
-    }
-    memcpy(found, k, kl);
-    memcpy(*val, v, vl);
-    *flen = kl;
-    *vlen = vl;
-    return UL_OK;
 }
 
 ul_err ul_store_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const uint8_t *key,
@@ -591,125 +178,14 @@ ul_err ul_store_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const
 {
     assert(s && (prefix || plen == 0) && key && found && flen && val && vlen);
     *val = NULL;
-    if (!s->db) {
-        return s->fault;
-    }
-    leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ropts);
-    if (!it) {
-        return UL_E_NOMEM;
-    }
-    /* Seek lands on the least key >= key: step back once unless it is key itself; past the end
-     * of the database the last key is the candidate. */
-    leveldb_iter_seek(it, (const char *)key, klen);
-    if (!leveldb_iter_valid(it)) {
-        leveldb_iter_seek_to_last(it);
-    } else {
-        size_t kl = 0;
-        const char *k = leveldb_iter_key(it, &kl);
-        if (key_cmp((const uint8_t *)k, kl, key, klen) > 0) {
-            leveldb_iter_prev(it);
-        }
-    }
-    ul_err e = floor_take(it, prefix, plen, found, cap, flen, val, vlen);
-    char *err = NULL;
-    leveldb_iter_get_error(it, &err);
-    if (err) {
-        e = note_read(s, err, key, klen);
-        leveldb_free(err);
-        free(*val);
-        *val = NULL;
-    }
-    leveldb_iter_destroy(it);
-    return e;
-}
-
-/* Bytes of the regular files in dir whose names end in suffix ("": all of them). */
-static uint64_t dir_bytes(const char *dir, const char *suffix)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        return 0;
-    }
-    uint64_t total = 0;
-    size_t sl = strlen(suffix);
-    struct dirent *e;
-    for (long n = 0; n < STORE_MAX_DIR_ENTRIES && (e = readdir(d)) != NULL; n++) {
-        struct stat st;
-        size_t nl = strlen(e->d_name);
-        if (nl >= sl && strcmp(e->d_name + nl - sl, suffix) == 0 &&
-            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-            total += (uint64_t)st.st_size;
-        }
-    }
-    closedir(d);
-    return total;
-}
-
-uint64_t ul_store_disk_bytes(const char *dir)
-{
-    assert(dir);
-    return dir_bytes(dir, "");
+    return s->ops->get_floor(s, prefix, plen, key, klen, found, cap, flen, val, vlen);
 }
 
 ul_err ul_store_verify(ul_store *s, uint64_t *entries)
 {
     assert(s && entries);
     *entries = 0;
-    if (!s->db) {
-        return s->fault;
-    }
-    leveldb_readoptions_t *ro = leveldb_readoptions_create();
-    leveldb_iterator_t *it = NULL;
-    if (!ro) {
-        return UL_E_NOMEM;
-    }
-    leveldb_readoptions_set_verify_checksums(ro, 1);
-    leveldb_readoptions_set_fill_cache(ro, 0); /* a scan must not evict what the node reads */
-    if (!(it = leveldb_create_iterator(s->db, ro))) {
-        leveldb_readoptions_destroy(ro);
-        return UL_E_NOMEM;
-    }
-    uint8_t last[UL_STORE_KEY_SHOWN];
-    size_t llen = 0, kl = 0;
-    char *err = NULL;
-    /* One pass over every entry reads every block of every table once. */
-    for (leveldb_iter_seek_to_first(it);; leveldb_iter_next(it)) {
-        leveldb_iter_get_error(it, &err);
-        if (err || !leveldb_iter_valid(it)) {
-            break;
-        }
-        const char *k = leveldb_iter_key(it, &kl);
-        llen = kl < sizeof last ? kl : sizeof last;
-        memcpy(last, k, llen);
-        (*entries)++;
-    }
-    ul_err e = UL_OK;
-    if (err) {
-        /* The damaged block held the keys between the last good one and the next. */
-        char ctx[UL_STORE_TEXT_MAX / 2], a[128] = "the first key", b[128] = "the end";
-        if (*entries) {
-            describe_key(a, sizeof a, last, llen);
-        }
-        if (leveldb_iter_valid(it)) {
-            const char *k = leveldb_iter_key(it, &kl);
-            describe_key(b, sizeof b, (const uint8_t *)k, kl);
-        }
-        snprintf(ctx, sizeof ctx, "(damaged entries after %s, before %s", a, b);
-        uint8_t top[UL_STORE_KEY_SHOWN];
-        const uint8_t *hi = top;
-        memset(top, 0xff, sizeof top);
-        if (leveldb_iter_valid(it)) {
-            hi = (const uint8_t *)leveldb_iter_key(it, &kl);
-        }
-        size_t hlen = leveldb_iter_valid(it) ? kl : sizeof top;
-        name_tables(s, last, *entries ? llen : 0, hi, hlen, ctx, sizeof ctx);
-        strncat(ctx, ")", sizeof ctx - strlen(ctx) - 1);
-        e = note(s, map_err(err), err, ctx, false);
-        leveldb_free(err);
-    }
-    leveldb_iter_destroy(it);
-    leveldb_readoptions_destroy(ro);
-    return e;
+    return s->ops->verify(s, entries);
 }
 
 ul_err ul_store_recover(ul_store *s)
@@ -718,126 +194,10 @@ ul_err ul_store_recover(ul_store *s)
     if (s->fault == UL_OK || s->fault == UL_E_CORRUPT) {
         return s->fault;
     }
-    /* Root may write into the blocks reserved for it; others may not. */
-    struct statvfs v;
-    if (statvfs(s->dir, &v) != 0) {
-        return s->fault;
+    ul_err e = s->ops->recover(s);
+    if (e == UL_OK) {
+        s->fault = UL_OK;
+        s->fault_text[0] = '\0';
     }
-    uint64_t avail = (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
-    if (avail < dir_bytes(s->dir, ".log") + STORE_REOPEN_SPARE_BYTES) {
-        return s->fault;
-    }
-    /* A new instance replays the log (a torn last record is dropped, as after a crash), writes
-     * a new log and forgets LevelDB's sticky background error. */
-    char *err = NULL;
-    if (s->db) {
-        leveldb_close(s->db);
-    }
-    s->db = leveldb_open(s->opts, s->dir, &err);
-    if (err) {
-        s->db = NULL;
-        ul_err e = note(s, open_err(err), err, "(reopening after a failed write)", true);
-        leveldb_free(err);
-        return e;
-    }
-    s->fault = UL_OK;
-    s->fault_text[0] = '\0';
-    return UL_OK;
-}
-
-/* Copies src to a new file dst (mode 0600; a scratch copy: not synced). */
-static ul_err copy_file(int sfd, const char *dst)
-{
-    int dfd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (dfd < 0) {
-        return errno == ENOSPC ? UL_E_NO_SPACE : UL_E_IO;
-    }
-    char buf[65536];
-    ssize_t n;
-    ul_err e = UL_OK;
-    while (e == UL_OK && (n = read(sfd, buf, sizeof buf)) != 0) { /* ends at EOF or an error */
-        if (n < 0) {
-            e = errno == EINTR ? UL_OK : UL_E_IO;
-            continue;
-        }
-        ssize_t off = 0;
-        while (e == UL_OK && off < n) { /* each pass writes a byte or more, fails, or EINTR */
-            ssize_t w = write(dfd, buf + off, (size_t)(n - off));
-            if (w > 0) {
-                off += w;
-            } else if (w < 0 && errno != EINTR) {
-                e = errno == ENOSPC ? UL_E_NO_SPACE : UL_E_IO;
-            } else if (w == 0) {
-                e = UL_E_IO;
-            }
-        }
-    }
-    return close(dfd) != 0 && e == UL_OK ? UL_E_IO : e;
-}
-
-/* Returns: true when another process holds LevelDB's lock on dir (a running node). F_GETLK only
- * asks: nothing is locked or written. */
-static bool dir_locked(const char *dir)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/LOCK", dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    bool locked = fd >= 0 && fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-    if (fd >= 0) {
-        close(fd);
-    }
-    return locked;
-}
-
-/* One file of a snapshot: tables (never changed once written) are linked when dest is on the
- * same filesystem; the log, manifest and CURRENT, which LevelDB appends to or replaces, are
- * copied. LOCK and the info logs are LevelDB's own and not part of the data. */
-static ul_err snapshot_one(int dfd, const char *name, const char *from, const char *to)
-{
-    size_t nl = strlen(name);
-    bool table = nl > 4 && (!strcmp(name + nl - 4, ".ldb") || !strcmp(name + nl - 4, ".sst"));
-    if (!strcmp(name, "LOCK") || !strcmp(name, "LOG") || !strcmp(name, "LOG.old")) {
-        return UL_OK;
-    }
-    if (table && link(from, to) == 0) {
-        return UL_OK;
-    }
-    int sfd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (sfd < 0) {
-        return UL_E_IO;
-    }
-    ul_err e = copy_file(sfd, to);
-    close(sfd);
     return e;
-}
-
-ul_err ul_store_snapshot(const char *dir, const char *dest)
-{
-    assert(dir && dest);
-    char from[4200], to[4200];
-    struct stat st;
-    snprintf(from, sizeof from, "%s/CURRENT", dir);
-    if (stat(from, &st) != 0) {
-        return UL_E_NOT_FOUND;
-    }
-    if (dir_locked(dir)) {
-        return UL_E_LOCKED;
-    }
-    DIR *d = opendir(dir);
-    if (!d) {
-        return UL_E_IO;
-    }
-    struct dirent *e;
-    ul_err rc = UL_OK;
-    for (long n = 0; rc == UL_OK && n < STORE_MAX_DIR_ENTRIES && (e = readdir(d)) != NULL; n++) {
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-            continue;
-        }
-        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
-        snprintf(to, sizeof to, "%s/%s", dest, e->d_name);
-        rc = snapshot_one(dirfd(d), e->d_name, from, to);
-    }
-    closedir(d);
-    return rc;
 }

@@ -25,7 +25,7 @@ ul_err ul_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,
                      const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg, size_t len,
                      const uint8_t pubkey32[UL_PUBKEY_BYTES]);
 
-/* ==== Store: the LevelDB adapter (ledger/store.c is the only file that includes LevelDB) ==== */
+/* ==== Store: LevelDB (ledger/store_leveldb.c, the only file that includes it) or memory ==== */
 
 /* Key families: the first key byte. One database per node. Append only. */
 enum {
@@ -129,6 +129,59 @@ void ul_store_compact(ul_store *s);
 
 /* Approximate bytes on disk used by the database (sum of its files). */
 uint64_t ul_store_disk_bytes(const char *dir);
+
+/* ---- Memory store: a simulated disk for the whole-node simulator (ledger/store_mem.c) ----
+ * A ul_memdisk outlives the stores opened on it, so a simulated node can crash (its store is
+ * dropped without a clean close) and reopen from the same disk. It holds the durable contents
+ * and the batches written with sync=false since the last synced write. A store over it behaves
+ * as the LevelDB one: byte-ordered keys, atomic batches, UL_E_LOCKED for a second opener,
+ * UL_E_NOT_FOUND without create on a disk never created, sticky faults and ul_store_recover.
+ * Differences: iterators see writes made while they run (LevelDB's see a snapshot);
+ * ul_store_compact does nothing. Deterministic: no clock, no system randomness; every random
+ * choice comes from the caller's ul_rng. */
+typedef struct ul_memdisk ul_memdisk;
+
+/* A seeded generator (splitmix64) for reproducible fault dice; not for cryptography. */
+typedef struct {
+    uint64_t s;
+} ul_rng;
+void ul_rng_seed(ul_rng *r, uint64_t seed);
+uint64_t ul_rng_next(ul_rng *r);
+/* Returns: a number in [0, n); n > 0. */
+uint64_t ul_rng_below(ul_rng *r, uint64_t n);
+
+/* Out: *out, an empty disk never created (free with ul_memdisk_destroy). */
+ul_err ul_memdisk_create(ul_memdisk **out);
+/* Frees the disk. Close every store opened on it first (also those a crash cut off). */
+void ul_memdisk_destroy(ul_memdisk *d);
+/* Opens (create: creating if missing) a store on disk d. Returns: UL_E_LOCKED while another
+ * store holds d; UL_E_NOT_FOUND without create on a disk never created; UL_E_NOMEM. */
+ul_err ul_store_open_mem(ul_store **out, ul_memdisk *d, bool create);
+/* A power cut: drops the batches written without sync since the last synced write - all of them
+ * (rng NULL), or a random suffix of them (rng: a prefix of 0..all survives, each batch whole or
+ * not at all). A store still open on d is cut off: its reads fail and its writes return
+ * UL_E_STORE (sticky) until it is closed; then d can be opened again. Pending fault knobs
+ * (corrupt_reads) are cleared; full and damaged entries stay. Returns: UL_OK; UL_E_NOMEM. */
+ul_err ul_memdisk_crash(ul_memdisk *d, ul_rng *rng);
+/* While full, writes fail with UL_E_NO_SPACE (as the LevelDB backend maps ENOSPC) and the store
+ * stops writing until ul_store_recover succeeds, which it does once the disk is not full. */
+void ul_memdisk_set_full(ul_memdisk *d, bool full);
+/* The next n reads (get, get_fixed, get_floor, one iterator step) fail with UL_E_CORRUPT, and
+ * the store's fault becomes UL_E_CORRUPT, as a checksum mismatch does in LevelDB. */
+void ul_memdisk_corrupt_reads(ul_memdisk *d, unsigned n);
+/* Damages the stored entry of key (until a write replaces it): every read of it, iterators and
+ * ul_store_verify included, is UL_E_CORRUPT. Returns: UL_E_NOT_FOUND when d holds no such key. */
+ul_err ul_memdisk_corrupt_key(ul_memdisk *d, const uint8_t *key, size_t klen);
+/* Damages one entry chosen by rng among those beginning with prefix (plen 0: any).
+ * Returns: UL_E_NOT_FOUND when there is none. */
+ul_err ul_memdisk_corrupt_random(ul_memdisk *d, ul_rng *rng, const uint8_t *prefix, size_t plen);
+/* Returns: the batches written without sync not yet durable. */
+size_t ul_memdisk_unsynced(const ul_memdisk *d);
+/* Returns: the entries a store on d reads. */
+size_t ul_memdisk_entries(const ul_memdisk *d);
+/* Out: out32, SHA-256 over the (durable: crash-proof; else readable) entries, keys and values
+ * in order: equal digests mean equal contents (a simulator's determinism check). */
+void ul_memdisk_hash(const ul_memdisk *d, bool durable, uint8_t out32[UL_HASH_BYTES]);
 
 /* Big-endian helpers for keys. */
 void ul_be64_put(uint8_t out8[8], uint64_t v);
@@ -255,6 +308,9 @@ typedef struct ul_chain ul_chain;
  * existing one is checked to hold that genesis (UL_E_CHAIN_ID otherwise); with genesis NULL the
  * store must already exist (UL_E_NOT_FOUND otherwise). */
 ul_err ul_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t genesis_len);
+/* The same on a memory disk (the simulator's): the store is ul_store_open_mem's. */
+ul_err ul_chain_open_mem(ul_chain **out, ul_memdisk *disk, const uint8_t *genesis,
+                         size_t genesis_len);
 void ul_chain_close(ul_chain *c);
 
 const uint8_t *ul_chain_id(const ul_chain *c);           /* 32 bytes: SHA-256 of the genesis */
@@ -524,7 +580,7 @@ typedef struct {
 } ul_audit_result;
 
 /* Replays every block from height 1 into a scratch chain in scratch_dir (an empty directory the
- * caller creates and removes): checks each header links to its parent, each commit carries > 2/3 of the validator
+ * caller creates and removes; NULL: on a memory disk, as a simulator audits): checks each header links to its parent, each commit carries > 2/3 of the validator
  * set's power with valid signatures, every transaction and signature is valid, and the tx root,
  * log root and size, state root and validator hashes each header carries. */
 ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, void *src_arg,

@@ -1,17 +1,10 @@
 /* upledgerd's query endpoint: decode a request, run it against the chain, encode the reply.
- * Every reply carries a ul_err under key 0; results use keys 1.. (see p2p/README.md). */
+ * Every reply carries a ul_err under key 0; requests are read and replies written through the
+ * protocol's one definition, p2p/ul_query.h. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "node.h"
-
-/* Request fields (ul_mspec): required or optional, with their bounds. */
-#define REQ(k, t, lo, hi) {k, t, true, false, lo, hi}
-#define OPT(k, t, lo, hi) {k, t, false, false, lo, hi}
-#define ANY(k, required) {k, UL_MV_UINT, required, false, 0, UINT64_MAX}
-#define ID(k) REQ(k, UL_MV_BYTES, UL_HASH_BYTES, UL_HASH_BYTES)
-#define NS(k) REQ(k, UL_MV_TEXT, 1, UL_MAX_NS_LEN)
-#define HW(k) REQ(k, UL_MV_TEXT, 1, UL_MAX_LABEL_LEN)
 
 typedef struct {
     ul_msg m;
@@ -32,119 +25,105 @@ static uint8_t *keep(reply *r, uint8_t *p)
     return NULL;
 }
 
-static ul_err do_status(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_status(ul_node *n, const ul_q_req *q, reply *r)
 {
+    (void)q;
     ul_chain *c = n->chain;
     uint8_t *hdr = NULL;
     size_t hlen = 0;
-    ul_msg_uint(&r->m, 1, ul_chain_height(c));
-    ul_msg_bytes(&r->m, 2, ul_chain_id(c), UL_HASH_BYTES);
-    uint64_t pooled, round;
+    ul_q_status_reply st = {.height = ul_chain_height(c), .log_size = ul_chain_log_size(c)};
+    st.chain_id = (ul_span){ul_chain_id(c), UL_HASH_BYTES};
     ul_peer_stats ps;
-    ul_cons_figures(n, &pooled, &round, &ps);
-    ul_msg_uint(&r->m, 3, ul_chain_log_size(c));
-    ul_msg_uint(&r->m, 4, pooled);
-    if (ul_chain_height(c) && ul_chain_header_bytes(c, ul_chain_height(c), &hdr, &hlen) == UL_OK) {
-        ul_msg_item(&r->m, 5, (ul_span){keep(r, hdr), hlen});
+    ul_cons_figures(n, &st.pooled, &st.round, &ps);
+    if (st.height && ul_chain_header_bytes(c, st.height, &hdr, &hlen) == UL_OK) {
+        st.head = (ul_span){keep(r, hdr), hlen};
+        st.has |= UL_Q_BIT(UL_QREP_STATUS_HEAD);
     }
-    /* Consensus round and the peer transport's counters (dropped messages by cause). */
-    ul_msg_uint(&r->m, 6, round);
-    ul_msg_uint(&r->m, 7, ps.received);
-    ul_msg_uint(&r->m, 8, ps.malformed + ps.oversized);
-    ul_msg_uint(&r->m, 9, ps.bad_sig);
-    ul_msg_uint(&r->m, 10, ps.unknown_sender);
-    ul_msg_uint(&r->m, 11, ps.send_dropped);
+    /* The peer transport's counters (dropped messages by cause). */
+    st.peer_received = ps.received;
+    st.peer_malformed = ps.malformed + ps.oversized;
+    st.peer_bad_sig = ps.bad_sig;
+    st.peer_unknown = ps.unknown_sender;
+    st.send_dropped = ps.send_dropped;
     /* The validator's sign state: last signed height, round, step; why it does not sign and
      * until when; signatures since it started. */
     uint64_t last[4], until;
     ul_err refusing;
     if (ul_cons_sign_status(n, last, &refusing, &until)) {
-        ul_msg_uint(&r->m, 12, last[0]);
-        ul_msg_uint(&r->m, 13, last[1]);
-        ul_msg_uint(&r->m, 14, last[2]);
-        ul_msg_uint(&r->m, 15, (uint64_t)refusing);
-        ul_msg_uint(&r->m, 16, until);
-        ul_msg_uint(&r->m, 17, last[3]);
+        st.sign_height = last[0], st.sign_round = last[1], st.sign_step = last[2];
+        st.sign_refusing = (uint64_t)refusing, st.sign_until = until, st.signed_count = last[3];
+        st.has |= UL_Q_BIT(UL_QREP_STATUS_SIGN_HEIGHT) | UL_Q_BIT(UL_QREP_STATUS_SIGN_ROUND) |
+                  UL_Q_BIT(UL_QREP_STATUS_SIGN_STEP) | UL_Q_BIT(UL_QREP_STATUS_SIGN_REFUSING) |
+                  UL_Q_BIT(UL_QREP_STATUS_SIGN_UNTIL) | UL_Q_BIT(UL_QREP_STATUS_SIGNED);
     }
-    uint64_t target, ignored;
-    ul_cons_sync_status(n, &target, &ignored);
-    ul_msg_uint(&r->m, 18, target);
-    ul_msg_uint(&r->m, 19, ignored);
+    ul_cons_sync_status(n, &st.sync_target, &st.claims_ignored);
+    st.has |= UL_Q_BIT(UL_QREP_STATUS_SYNC_TARGET) | UL_Q_BIT(UL_QREP_STATUS_CLAIMS_IGNORED);
     /* The node's storage condition when it is not sound: the store's error and what LevelDB
      * said, else a sign-state file that cannot be written (a full disk shows either way). */
-    const char *text; /* keys ascend: after 19 */
+    const char *text;
     ul_err fault = ul_store_fault(ul_chain_store(c), &text);
     if (fault == UL_OK) {
         fault = ul_cons_sign_fault(n, &text);
     }
     if (fault != UL_OK) {
-        ul_msg_uint(&r->m, 20, (uint64_t)fault);
-        ul_msg_text(&r->m, 21, ul_span_str(text));
+        st.store_fault = (uint64_t)fault;
+        st.store_text = ul_span_str(text);
+        st.has |= UL_Q_BIT(UL_QREP_STATUS_STORE_FAULT) | UL_Q_BIT(UL_QREP_STATUS_STORE_TEXT);
     }
+    ul_q_status_reply_put(&r->m, &st);
     return UL_OK;
 }
 
-static ul_err do_genesis(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_genesis(ul_node *n, const ul_q_req *q, reply *r)
 {
-    ul_msg_item(&r->m, 1, ul_chain_genesis_bytes(n->chain));
+    (void)q;
+    ul_q_genesis_reply_put(&r->m,
+                           &(ul_q_genesis_reply){.genesis = ul_chain_genesis_bytes(n->chain)});
     return UL_OK;
 }
 
-static ul_err do_submit(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_submit(ul_node *n, const ul_q_req *q, reply *r)
 {
-    ul_span arr, tx;
-    size_t count, i = 0;
-    ul_err e = ul_msg_get_list(q, 1, &arr, &count);
-    if (e != UL_OK || count == 0 || count > UL_MAX_SUBMIT_TXS) {
-        return e != UL_OK ? e : count ? UL_E_LIMIT : UL_E_PROTOCOL;
-    }
+    ul_span arr = q->txs.wire, tx;
+    size_t i = 0;
     /* Each result is a small map {1: ul_err, 2: id}: 1 + 2 + 2 + 35 bytes. */
-    uint8_t *res = keep(r, malloc(count * 48));
+    uint8_t *res = keep(r, malloc(q->txs.n * 48));
     if (!res) {
         return UL_E_NOMEM;
     }
     while (ul_msg_list_next(&arr, &tx)) {
         uint8_t id[UL_HASH_BYTES] = {0};
-        e = ul_cons_submit(n, tx.ptr, tx.len, id);
-        ul_msg one;
+        ul_q_submit_result one = {.id = {id, UL_HASH_BYTES}};
+        one.err = (uint64_t)ul_cons_submit(n, tx.ptr, tx.len, id);
+        ul_msg m;
         size_t len;
-        ul_msg_init(&one);
-        ul_msg_uint(&one, 1, (uint64_t)e);
-        ul_msg_bytes(&one, 2, id, UL_HASH_BYTES);
-        if (ul_msg_encode(res + i * 48, 48, &len, &one) != UL_OK) {
+        ul_msg_init(&m);
+        ul_q_submit_result_put(&m, &one);
+        if (ul_msg_encode(res + i * 48, 48, &len, &m) != UL_OK) {
             return UL_E_INTERNAL;
         }
         r->items[i] = (ul_span){res + i * 48, len};
         i++;
     }
-    ul_msg_list(&r->m, 1, r->items, i);
+    ul_q_submit_reply_put(&r->m, &(ul_q_submit_reply){.results = {r->items, i, {0}}});
     return UL_OK;
 }
 
-static ul_err do_tx_status(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_tx_status(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint8_t id[UL_HASH_BYTES];
-    uint64_t h;
-    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
-    if (e != UL_OK || (e = ul_cons_tx_status(n, id, &h)) != UL_OK) {
-        return e;
+    ul_q_tx_status_reply st = {0};
+    ul_err e = ul_cons_tx_status(n, q->id.ptr, &st.height);
+    if (e == UL_OK) {
+        ul_q_tx_status_reply_put(&r->m, &st);
     }
-    ul_msg_uint(&r->m, 1, h);
-    return UL_OK;
+    return e;
 }
 
-static ul_err do_block(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_block(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint64_t h, count = 1;
+    uint64_t h = q->height, count = q->count; /* 1.. UL_MAX_BLOCK_RANGE, by its spec */
     size_t bytes = 0, i = 0;
-    ul_err e = ul_msg_get_uint(q, 1, &h);
-    if (e != UL_OK) {
-        return e;
-    }
-    ul_msg_get_uint(q, 2, &count); /* optional */
-    if (count == 0 || count > UL_MAX_BLOCK_RANGE) {
-        return UL_E_LIMIT;
-    }
+    ul_err e;
     for (; i < count && h + i <= ul_chain_height(n->chain); i++) {
         uint8_t *b, *c;
         size_t bl, cl;
@@ -166,14 +145,13 @@ static ul_err do_block(ul_node *n, const ul_msg *q, reply *r)
     if (i == 0) {
         return UL_E_NOT_FOUND;
     }
-    ul_msg_list(&r->m, 1, r->items, i);
-    ul_msg_list(&r->m, 2, r->items2, i);
+    ul_q_block_reply_put(
+        &r->m, &(ul_q_block_reply){.blocks = {r->items, i, {0}}, .commits = {r->items2, i, {0}}});
     return UL_OK;
 }
 
-/* Release id's record and where it is, into m: 1 publish tx (item), 2 log index, 3 height, 4 tx
- * index, 5 block time (ms). Out: *tx and *hdr, the buffers m's spans point into (the caller frees
- * them, also on failure). */
+/* Release id's record and where it is, into m (ul_q_release_reply). Out: *tx and *hdr, the
+ * buffers m's spans point into (the caller frees them, also on failure). */
 static ul_err release_fields(ul_node *n, const uint8_t id[UL_HASH_BYTES], ul_msg *m, uint8_t **tx,
                              uint8_t **hdr)
 {
@@ -188,34 +166,31 @@ static ul_err release_fields(ul_node *n, const uint8_t id[UL_HASH_BYTES], ul_msg
     if (ul_schema_header_decode(&h, *hdr, hlen) != UL_OK) {
         return UL_E_CORRUPT;
     }
-    ul_msg_item(m, 1, (ul_span){*tx, len});
-    ul_msg_uint(m, 2, loc.log_index);
-    ul_msg_uint(m, 3, loc.height);
-    ul_msg_uint(m, 4, loc.tx_index);
-    ul_msg_uint(m, 5, h.time_ms);
+    ul_q_release_reply_put(m, &(ul_q_release_reply){.tx = {*tx, len},
+                                                    .log_index = loc.log_index,
+                                                    .height = loc.height,
+                                                    .tx_index = loc.tx_index,
+                                                    .time_ms = h.time_ms});
     return UL_OK;
 }
 
-static ul_err do_release(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_release(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint8_t id[UL_HASH_BYTES], *tx, *hdr;
-    ul_msg_get_fixed(q, 1, id, sizeof id);
-    ul_err e = release_fields(n, id, &r->m, &tx, &hdr);
+    uint8_t *tx, *hdr;
+    ul_err e = release_fields(n, q->id.ptr, &r->m, &tx, &hdr);
     keep(r, tx);
     keep(r, hdr);
     return e;
 }
 
-static ul_err do_release_at(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_release_at(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint64_t index;
     uint8_t *id = keep(r, malloc(UL_HASH_BYTES));
-    ul_err e = ul_msg_get_uint(q, 1, &index);
-    if (e != UL_OK || !id || (e = ul_chain_release_at(n->chain, index, id)) != UL_OK) {
-        return e != UL_OK ? e : UL_E_NOMEM;
+    ul_err e = id ? ul_chain_release_at(n->chain, q->index, id) : UL_E_NOMEM;
+    if (e == UL_OK) {
+        ul_q_release_at_reply_put(&r->m, &(ul_q_release_at_reply){.id = {id, UL_HASH_BYTES}});
     }
-    ul_msg_bytes(&r->m, 1, id, UL_HASH_BYTES);
-    return UL_OK;
+    return e;
 }
 
 /* Each id's release fields (as method 5 answers them) as one encoded map, into r->items. */
@@ -239,194 +214,144 @@ static ul_err history_records(ul_node *n, const uint8_t (*ids)[UL_HASH_BYTES], s
     return e;
 }
 
-/* One page of a namespace's release ids: ?2 the log index to start at, ?3 the page size, ?4 the
- * order (0 oldest first, 1 newest first), ?5 records (1: each release's fields too). The reply's
- * 2 starts the next page, when there is one. */
-static ul_err do_history(ul_node *n, const ul_msg *q, reply *r)
+/* One page of a namespace's release ids from the cursor (default: the oldest, or the newest
+ * when newest first), and each release's fields when asked; the reply names the next page's
+ * cursor when there is one. */
+static ul_err do_history(ul_node *n, const ul_q_req *q, reply *r)
 {
-    ul_span ns;
-    uint64_t limit = UL_MAX_HISTORY, order = 0, records = 0, from, next = 0;
+    uint64_t from = q->cursor, next = 0;
     size_t count;
     bool more;
     uint8_t(*ids)[UL_HASH_BYTES] = (uint8_t(*)[UL_HASH_BYTES])keep(r, malloc(UL_MAX_HISTORY * 32));
-    ul_msg_get_text(q, 1, &ns);
-    ul_msg_get_uint(q, 3, &limit);
-    ul_msg_get_uint(q, 4, &order);
-    ul_msg_get_uint(q, 5, &records);
-    from = order ? UINT64_MAX : 0;
-    ul_msg_get_uint(q, 2, &from);
-    ul_err e = ids ? ul_chain_history(n->chain, ns, from, order == 1, ids, (size_t)limit, &count,
-                                      &next, &more)
+    if (!UL_Q_HAS(q, UL_QREQ_HISTORY_CURSOR)) {
+        from = q->order ? UINT64_MAX : 0;
+    }
+    ul_err e = ids ? ul_chain_history(n->chain, q->ns, from, q->order == 1, ids, (size_t)q->limit,
+                                      &count, &next, &more)
                    : UL_E_NOMEM;
-    if (e == UL_OK && records) {
+    if (e == UL_OK && q->records) {
         e = history_records(n, ids, count, r);
     }
     if (e == UL_OK) {
-        ul_msg_bytes(&r->m, 1, ids[0], count * UL_HASH_BYTES);
-        if (more) {
-            ul_msg_uint(&r->m, 2, next);
-        }
-        if (records) {
-            ul_msg_list(&r->m, 3, r->items, count);
-        }
+        ul_q_history_reply h = {.ids = {ids[0], count * UL_HASH_BYTES}, .next = next};
+        h.records = (ul_q_list){r->items, count, {0}};
+        h.has = (more ? UL_Q_BIT(UL_QREP_HISTORY_NEXT) : 0) |
+                (q->records ? UL_Q_BIT(UL_QREP_HISTORY_RECORDS) : 0);
+        ul_q_history_reply_put(&r->m, &h);
     }
     return e;
 }
 
 /* The newest published release of (ns, hw), and the installable ones the state keeps. */
-static ul_err do_latest(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_latest(ul_node *n, const ul_q_req *q, reply *r)
 {
-    ul_span ns, hw;
-    uint64_t seq;
+    ul_q_latest_reply l = {0};
     size_t count;
     uint8_t *id = keep(r, malloc(UL_HASH_BYTES)), *inst = keep(r, malloc(UL_MAX_STATE_VALUE_BYTES));
-    ul_msg_get_text(q, 1, &ns);
-    ul_msg_get_text(q, 2, &hw);
-    ul_err e = id && inst ? ul_chain_latest(n->chain, ns, hw, id, &seq) : UL_E_NOMEM;
-    if (e == UL_OK && (e = ul_chain_installable(n->chain, ns, hw, inst, &count)) == UL_OK) {
-        ul_msg_bytes(&r->m, 1, id, UL_HASH_BYTES);
-        ul_msg_uint(&r->m, 2, seq);
-        ul_msg_bytes(&r->m, 3, inst, count * 40);
+    ul_err e = id && inst ? ul_chain_latest(n->chain, q->ns, q->hw, id, &l.seq) : UL_E_NOMEM;
+    if (e == UL_OK && (e = ul_chain_installable(n->chain, q->ns, q->hw, inst, &count)) == UL_OK) {
+        l.id = (ul_span){id, UL_HASH_BYTES};
+        l.installable = (ul_span){inst, count * UL_RPC_INSTALLABLE_ENTRY_BYTES};
+        ul_q_latest_reply_put(&r->m, &l);
     }
     return e;
 }
 
 /* A proof bundle (version 2) is a CBOR sequence of sections, not one item: sent as bytes. */
-static ul_err do_bundle(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_bundle(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint8_t id[UL_HASH_BYTES], *b;
-    uint64_t h = 0;
+    uint8_t *b;
     size_t len;
-    ul_span hw;
-    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
-    ul_msg_get_uint(q, 2, &h);
-    if (e != UL_OK || (e = ul_msg_get_text(q, 3, &hw)) != UL_OK ||
-        (e = ul_chain_bundle(n->chain, id, hw, h, &b, &len)) != UL_OK) {
-        return e;
+    ul_err e = ul_chain_bundle(n->chain, q->id.ptr, q->hw, q->height, &b, &len);
+    if (e == UL_OK) {
+        ul_q_bundle_reply_put(&r->m, &(ul_q_bundle_reply){.bundle = {keep(r, b), len}});
     }
-    ul_msg_bytes(&r->m, 1, keep(r, b), len);
-    return UL_OK;
+    return e;
 }
 
-static ul_err do_namespace(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_namespace(ul_node *n, const ul_q_req *q, reply *r)
 {
-    ul_span ns;
     uint8_t *body;
     size_t len;
-    uint64_t h;
-    ul_err e = ul_msg_get_text(q, 1, &ns);
-    if (e != UL_OK || (e = ul_chain_namespace(n->chain, ns, &body, &len, &h)) != UL_OK) {
-        return e;
+    ul_q_namespace_reply ns = {0};
+    ul_err e = ul_chain_namespace(n->chain, q->ns, &body, &len, &ns.height);
+    if (e == UL_OK) {
+        ns.body = (ul_span){keep(r, body), len};
+        ul_q_namespace_reply_put(&r->m, &ns);
     }
-    ul_msg_item(&r->m, 1, (ul_span){keep(r, body), len});
-    ul_msg_uint(&r->m, 2, h);
-    return UL_OK;
+    return e;
 }
 
-static ul_err do_nonce(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_nonce(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint8_t pub[UL_PUBKEY_BYTES];
-    uint64_t nonce;
-    ul_err e = ul_msg_get_fixed(q, 1, pub, sizeof pub);
-    if (e != UL_OK || (e = ul_chain_nonce(n->chain, pub, &nonce)) != UL_OK) {
-        return e;
+    ul_q_nonce_reply nr = {0};
+    ul_err e = ul_chain_nonce(n->chain, q->pubkey.ptr, &nr.nonce);
+    if (e == UL_OK) {
+        ul_q_nonce_reply_put(&r->m, &nr);
     }
-    ul_msg_uint(&r->m, 1, nonce);
-    return UL_OK;
+    return e;
 }
 
-static ul_err do_consistency(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_consistency(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint64_t s1, s2;
     size_t len;
     ul_consistency *p = malloc(sizeof *p);
     uint8_t *out = keep(r, malloc(UL_MAX_PROOF_DEPTH * 34 + 32));
     ul_err e = p && out ? UL_OK : UL_E_NOMEM;
-    if (e == UL_OK && (e = ul_msg_get_uint(q, 1, &s1)) == UL_OK &&
-        (e = ul_msg_get_uint(q, 2, &s2)) == UL_OK &&
-        (e = ul_log_consistency(ul_chain_log(n->chain), s1, s2, p)) == UL_OK &&
+    if (e == UL_OK &&
+        (e = ul_log_consistency(ul_chain_log(n->chain), q->size1, q->size2, p)) == UL_OK &&
         (e = ul_schema_consistency_encode(out, UL_MAX_PROOF_DEPTH * 34 + 32, &len, p)) == UL_OK) {
-        ul_msg_item(&r->m, 1, (ul_span){out, len});
+        ul_q_consistency_reply_put(&r->m, &(ul_q_consistency_reply){.proof = {out, len}});
     }
     free(p);
     return e;
 }
 
-static ul_err do_release_status(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_release_status(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint8_t id[UL_HASH_BYTES];
     ul_release_status st;
-    ul_err e = ul_msg_get_fixed(q, 1, id, sizeof id);
-    if (e != UL_OK || (e = ul_chain_release_status(n->chain, id, &st)) != UL_OK) {
+    ul_err e = ul_chain_release_status(n->chain, q->id.ptr, &st);
+    if (e != UL_OK) {
         return e;
     }
-    ul_msg_uint(&r->m, 1, st.installable);
+    ul_q_release_status_reply rs = {.installable = st.installable,
+                                    .revoked_height = st.revoked_height};
     if (st.approvals) {
-        ul_msg_bytes(&r->m, 2, keep(r, st.approvals), st.approvals_len);
+        rs.approvals = (ul_span){keep(r, st.approvals), st.approvals_len};
+        rs.has |= UL_Q_BIT(UL_QREP_RELEASE_STATUS_APPROVALS);
     }
-    ul_msg_uint(&r->m, 3, st.revoked_height);
     if (st.reason) {
-        ul_msg_text(&r->m, 4, (ul_span){keep(r, st.reason), st.reason_len});
+        rs.reason = (ul_span){keep(r, st.reason), st.reason_len};
+        rs.has |= UL_Q_BIT(UL_QREP_RELEASE_STATUS_REASON);
     }
+    ul_q_release_status_reply_put(&r->m, &rs);
     return UL_OK;
 }
 
-/* A state proof reads the fields its kind names, and only those (the first of each kind's list
- * is the kind itself). */
-static const ul_mspec s_state_proof[] = {{1, UL_MV_UINT, true, true, 1, UL_STATE_VALIDATORS},
-                                         OPT(2, UL_MV_TEXT, 1, UL_MAX_NS_LEN),
-                                         OPT(3, UL_MV_TEXT, 1, UL_MAX_LABEL_LEN),
-                                         OPT(4, UL_MV_BYTES, UL_HASH_BYTES, UL_HASH_BYTES),
-                                         ANY(5, false)};
-static const ul_mspec s_sp_installable[] = {ANY(1, true), NS(2), HW(3), ANY(5, false)};
-static const ul_mspec s_sp_release[] = {ANY(1, true), ID(4), ANY(5, false)};
-static const ul_mspec s_sp_namespace[] = {ANY(1, true), NS(2), ANY(5, false)};
-static const ul_mspec s_sp_validators[] = {ANY(1, true), ANY(5, false)};
-
-static ul_err state_proof_fields(const ul_msg *q, uint64_t kind)
+static ul_err do_state_proof(ul_node *n, const ul_q_req *q, reply *r)
 {
-    switch (kind) {
-    case UL_STATE_INSTALLABLE:
-        return ul_msg_check(q, s_sp_installable, 4);
-    case UL_STATE_APPROVALS:
-    case UL_STATE_REVOCATION:
-        return ul_msg_check(q, s_sp_release, 3);
-    case UL_STATE_NAMESPACE:
-        return ul_msg_check(q, s_sp_namespace, 3);
-    default:
-        return ul_msg_check(q, s_sp_validators, 2);
-    }
-}
-
-static ul_err do_state_proof(ul_node *n, const ul_msg *q, reply *r)
-{
-    uint64_t kind = 0, h = 0;
-    ul_span ns = {0}, hw = {0}, hdr;
+    uint64_t h = q->height;
     uint8_t id[UL_HASH_BYTES] = {0}, *kh = keep(r, malloc(UL_HASH_BYTES)), *value = NULL, *out, *hb;
     size_t vlen, len, hlen;
     ul_state_proof *p = malloc(sizeof *p);
-    ul_msg_get_uint(q, 1, &kind);
-    ul_err e = state_proof_fields(q, kind);
-    ul_msg_get_text(q, 2, &ns); /* present exactly when the kind reads it (checked above) */
-    ul_msg_get_text(q, 3, &hw);
-    ul_msg_get_fixed(q, 4, id, sizeof id);
-    ul_msg_get_uint(q, 5, &h);
-    out = keep(r, malloc(UL_SMT_DEPTH * 33 + 128));
-    if (e == UL_OK && (!p || !kh || !out)) {
-        e = UL_E_NOMEM;
+    if (UL_Q_HAS(q, UL_QREQ_STATE_PROOF_ID)) { /* there exactly when the kind reads it */
+        memcpy(id, q->id.ptr, UL_HASH_BYTES);
     }
-    if (e == UL_OK && (e = ul_chain_state_proof(n->chain, (ul_state_kind)kind, ns, hw, id, h, kh,
-                                                &value, &vlen, p)) == UL_OK &&
+    out = keep(r, malloc(UL_SMT_DEPTH * 33 + 128));
+    ul_err e = p && kh && out ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK &&
+        (e = ul_chain_state_proof(n->chain, (ul_state_kind)q->kind, q->ns, q->hw, id, h, kh, &value,
+                                  &vlen, p)) == UL_OK &&
         (e = ul_schema_state_proof_encode(out, UL_SMT_DEPTH * 33 + 128, &len, p)) == UL_OK &&
         (e = ul_chain_header_bytes(n->chain, h ? h : ul_chain_height(n->chain), &hb, &hlen)) ==
             UL_OK) {
-        hdr = (ul_span){keep(r, hb), hlen};
-        ul_msg_item(&r->m, 1, (ul_span){out, len});
-        ul_msg_bytes(&r->m, 2, kh, UL_HASH_BYTES);
+        ul_q_state_proof_reply sp = {.proof = {out, len}, .key_hash = {kh, UL_HASH_BYTES}};
+        sp.header = (ul_span){keep(r, hb), hlen};
         if (value) {
-            ul_msg_bytes(&r->m, 3, keep(r, value), vlen);
+            sp.value = (ul_span){keep(r, value), vlen};
+            sp.has |= UL_Q_BIT(UL_QREP_STATE_PROOF_VALUE);
         }
-        ul_msg_item(&r->m, 4, hdr);
+        ul_q_state_proof_reply_put(&r->m, &sp);
     } else {
         free(value);
     }
@@ -435,29 +360,27 @@ static ul_err do_state_proof(ul_node *n, const ul_msg *q, reply *r)
 }
 
 /* The validator set that signs a height (0: the next block) and the first height it signs. */
-static ul_err do_validators(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_validators(ul_node *n, const ul_q_req *q, reply *r)
 {
-    uint64_t h = 0, from;
     size_t len;
     ul_valset *vs = malloc(sizeof *vs);
     uint8_t *out = keep(r, malloc(UL_MAX_VALSET_BYTES));
     ul_err e = vs && out ? UL_OK : UL_E_NOMEM;
-    ul_msg_get_uint(q, 1, &h); /* optional */
-    h = h ? h : ul_chain_height(n->chain) + 1;
-    if (e == UL_OK && (e = ul_chain_valset_since(n->chain, h, vs, &from)) == UL_OK &&
+    ul_q_validators_reply v = {.height = q->height ? q->height : ul_chain_height(n->chain) + 1,
+                               .head = ul_chain_height(n->chain)};
+    if (e == UL_OK && (e = ul_chain_valset_since(n->chain, v.height, vs, &v.from)) == UL_OK &&
         (e = ul_schema_valset_encode(out, UL_MAX_VALSET_BYTES, &len, vs)) == UL_OK) {
-        ul_msg_uint(&r->m, 1, h);
-        ul_msg_bytes(&r->m, 2, out, len);
-        ul_msg_uint(&r->m, 3, from);
-        ul_msg_uint(&r->m, 4, ul_chain_height(n->chain));
+        v.valset = (ul_span){out, len};
+        ul_q_validators_reply_put(&r->m, &v);
     }
     free(vs);
     return e;
 }
 
 /* Recorded equivocations as fixed-size entries (UL_RPC_EVIDENCE_ENTRY_BYTES each). */
-static ul_err do_evidence(ul_node *n, const ul_msg *q, reply *r)
+static ul_err do_evidence(ul_node *n, const ul_q_req *q, reply *r)
 {
+    (void)q;
     size_t count = 0;
     ul_evidence_entry *ev = malloc(UL_MAX_EVIDENCE_LIST * sizeof *ev);
     uint8_t *out = keep(r, malloc(UL_MAX_EVIDENCE_LIST * UL_RPC_EVIDENCE_ENTRY_BYTES));
@@ -473,56 +396,28 @@ static ul_err do_evidence(ul_node *n, const ul_msg *q, reply *r)
         memcpy(p + 57, ev[i].tx_id, UL_HASH_BYTES);
     }
     if (e == UL_OK) {
-        ul_msg_bytes(&r->m, 1, out, count * UL_RPC_EVIDENCE_ENTRY_BYTES);
+        ul_q_evidence_reply_put(
+            &r->m, &(ul_q_evidence_reply){.entries = {out, count * UL_RPC_EVIDENCE_ENTRY_BYTES}});
     }
     free(ev);
     return e;
 }
 
-typedef ul_err (*handler)(ul_node *, const ul_msg *, reply *);
+typedef ul_err (*handler)(ul_node *, const ul_q_req *, reply *);
 
-/* What each method reads (p2p/README.md), checked by ul_msg_check before its handler runs: a
- * handler reads only fields that are there, of their type and within their bounds. */
-typedef struct {
-    handler fn;
-    const ul_mspec *spec;
-    size_t n;
-} rpc_method;
-
-static const ul_mspec s_submit[] = {REQ(1, UL_MV_LIST, 1, UL_MAX_SUBMIT_TXS)};
-static const ul_mspec s_id[] = {ID(1)};
-static const ul_mspec s_block[] = {ANY(1, true), OPT(2, UL_MV_UINT, 1, UL_MAX_BLOCK_RANGE)};
-static const ul_mspec s_history[] = {NS(1), ANY(2, false), OPT(3, UL_MV_UINT, 1, UL_MAX_HISTORY),
-                                     {4, UL_MV_UINT, false, true, 0, 1},
-                                     {5, UL_MV_UINT, false, true, 0, 1}};
-static const ul_mspec s_latest[] = {NS(1), HW(2)};
-static const ul_mspec s_bundle[] = {ID(1), ANY(2, false), HW(3)};
-static const ul_mspec s_ns[] = {NS(1)};
-static const ul_mspec s_consistency[] = {ANY(1, true), ANY(2, true)};
-static const ul_mspec s_uint[] = {ANY(1, true)};
-static const ul_mspec s_height[] = {ANY(1, false)};
-
-#define M(f, s) {f, s, sizeof s / sizeof s[0]}
-static const rpc_method methods[] = {
-    [UL_RPC_STATUS] = {do_status, NULL, 0},
-    [UL_RPC_SUBMIT] = M(do_submit, s_submit),
-    [UL_RPC_TX_STATUS] = M(do_tx_status, s_id),
-    [UL_RPC_BLOCK] = M(do_block, s_block),
-    [UL_RPC_RELEASE] = M(do_release, s_id),
-    [UL_RPC_HISTORY] = M(do_history, s_history),
-    [UL_RPC_LATEST] = M(do_latest, s_latest),
-    [UL_RPC_BUNDLE] = M(do_bundle, s_bundle),
-    [UL_RPC_NAMESPACE] = M(do_namespace, s_ns),
-    [UL_RPC_NONCE] = M(do_nonce, s_id),
-    [UL_RPC_GENESIS] = {do_genesis, NULL, 0},
-    [UL_RPC_CONSISTENCY] = M(do_consistency, s_consistency),
-    [UL_RPC_RELEASE_AT] = M(do_release_at, s_uint),
-    [UL_RPC_RELEASE_STATUS] = M(do_release_status, s_id),
-    [UL_RPC_STATE_PROOF] = M(do_state_proof, s_state_proof),
-    [UL_RPC_VALIDATORS] = M(do_validators, s_height),
-    [UL_RPC_EVIDENCE] = {do_evidence, NULL, 0},
+/* Each method's handler; ul_q_req_read has checked every field it reads (p2p/query.c) before it
+ * runs: a handler reads only fields that are there, of their type and within their bounds. */
+static const handler methods[UL_RPC_METHOD_MAX + 1] = {
+    [UL_RPC_STATUS] = do_status,           [UL_RPC_SUBMIT] = do_submit,
+    [UL_RPC_TX_STATUS] = do_tx_status,     [UL_RPC_BLOCK] = do_block,
+    [UL_RPC_RELEASE] = do_release,         [UL_RPC_HISTORY] = do_history,
+    [UL_RPC_LATEST] = do_latest,           [UL_RPC_BUNDLE] = do_bundle,
+    [UL_RPC_NAMESPACE] = do_namespace,     [UL_RPC_NONCE] = do_nonce,
+    [UL_RPC_GENESIS] = do_genesis,         [UL_RPC_CONSISTENCY] = do_consistency,
+    [UL_RPC_RELEASE_AT] = do_release_at,   [UL_RPC_RELEASE_STATUS] = do_release_status,
+    [UL_RPC_STATE_PROOF] = do_state_proof, [UL_RPC_VALIDATORS] = do_validators,
+    [UL_RPC_EVIDENCE] = do_evidence,
 };
-#undef M
 
 static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)
 {
@@ -530,7 +425,7 @@ static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)
     const ul_msg *m = &r->m;
     if (e != UL_OK) {
         ul_msg_init(&err_only);
-        ul_msg_uint(&err_only, 0, (uint64_t)e);
+        ul_msg_uint(&err_only, UL_QK_ERR, (uint64_t)e);
         m = &err_only;
     }
     size_t cap = ul_msg_encoded_max(m);
@@ -549,23 +444,21 @@ static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)
 void ul_node_handle(ul_node *n, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len)
 {
     reply *r = calloc(1, sizeof *r);
-    ul_msg *q = malloc(sizeof *q);
-    uint64_t method = 0;
-    ul_err e = r && q ? UL_OK : UL_E_NOMEM;
-    if (e == UL_OK && (ul_msg_decode(q, req, len) != UL_OK || ul_msg_get_uint(q, 0, &method))) {
+    ul_msg *m = malloc(sizeof *m);
+    /* Defaults of the optional fields a method reads (p2p/README.md). */
+    ul_q_req q = {.count = 1, .limit = UL_MAX_HISTORY};
+    ul_err e = r && m ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK && ul_msg_decode(m, req, len) != UL_OK) {
         e = UL_E_PROTOCOL;
     }
-    if (e == UL_OK && (method >= sizeof methods / sizeof methods[0] || !methods[method].fn)) {
-        e = UL_E_PROTOCOL;
-    }
-    if (e == UL_OK && (e = ul_msg_check(q, methods[method].spec, methods[method].n)) == UL_OK) {
+    if (e == UL_OK && (e = ul_q_req_read(m, &q)) == UL_OK) {
         ul_msg_init(&r->m);
-        ul_msg_uint(&r->m, 0, UL_OK);
-        e = methods[method].fn(n, q, r);
+        ul_msg_uint(&r->m, UL_QK_ERR, UL_OK);
+        e = methods[q.method](n, &q, r);
     }
     /* A read that met damage may have left out what it could not read: nothing from a damaged
      * store is served but its status (the node stops at the end of this turn). */
-    if (e == UL_OK && method != UL_RPC_STATUS &&
+    if (e == UL_OK && q.method != UL_RPC_STATUS &&
         ul_store_fault(ul_chain_store(n->chain), NULL) == UL_E_CORRUPT) {
         e = UL_E_CORRUPT;
     }
@@ -579,5 +472,5 @@ void ul_node_handle(ul_node *n, const uint8_t *req, size_t len, uint8_t **out, s
         *out_len = 0;
     }
     free(r);
-    free(q);
+    free(m);
 }

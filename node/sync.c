@@ -32,16 +32,16 @@ static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadli
         uint64_t from = ul_chain_height(n->chain) ? ul_chain_height(n->chain) : 1;
         ul_msg req, rep;
         uint8_t *buf = NULL;
-        ul_span blocks, commits, bi, ci;
-        size_t nb, nc;
-        ul_msg_init(&req);
-        ul_msg_uint(&req, 0, UL_RPC_BLOCK);
-        ul_msg_uint(&req, 1, from);
-        ul_msg_uint(&req, 2, UL_MAX_BLOCK_RANGE);
+        ul_span blocks = {0}, commits = {0}, bi, ci;
+        size_t nb = 0;
+        ul_q_block_reply br;
+        ul_q_block_req(&req, from, UL_MAX_BLOCK_RANGE);
         ul_err e = sync_call(n, peer, &req, &rep, &buf, SYNC_CALL_MS);
-        if (e == UL_OK && ((e = ul_msg_get_list(&rep, 1, &blocks, &nb)) != UL_OK ||
-                           (e = ul_msg_get_list(&rep, 2, &commits, &nc)) != UL_OK)) {
+        if (e == UL_OK && ul_q_block_reply_read(&rep, &br) != UL_OK) {
             e = UL_E_PROTOCOL;
+        }
+        if (e == UL_OK) {
+            blocks = br.blocks.wire, commits = br.commits.wire, nb = br.blocks.n;
         }
         for (uint64_t h = from;
              e == UL_OK && ul_msg_list_next(&blocks, &bi) && ul_msg_list_next(&commits, &ci); h++) {
@@ -85,11 +85,11 @@ static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answere
         if (ul_cons_now(n) >= deadline) {
             return false;
         }
-        ul_msg_init(&req);
-        ul_msg_uint(&req, 0, UL_RPC_STATUS);
+        ul_q_status_reply st;
+        ul_q_status_req(&req);
         ul_err e = sync_call(n, i, &req, &rep, &buf, SYNC_PROBE_MS);
-        if (e == UL_OK) {
-            e = ul_msg_get_uint(&rep, 1, &their);
+        if (e == UL_OK && (e = ul_q_status_reply_read(&rep, &st)) == UL_OK) {
+            their = st.height;
         }
         n->io->query_free(n->io->ctx, buf);
         *answered = *answered || e == UL_OK;

@@ -142,7 +142,8 @@ ul_err ul_p2p_call(int sock, const ul_msg *req, ul_msg *reply, uint8_t **buf)
         return e;
     }
     uint64_t status;
-    if (ul_msg_decode(reply, *buf, rlen) != UL_OK || ul_msg_get_uint(reply, 0, &status) != UL_OK) {
+    if (ul_msg_decode(reply, *buf, rlen) != UL_OK ||
+        ul_msg_get_uint(reply, UL_QK_ERR, &status) != UL_OK) {
         return UL_E_PROTOCOL;
     }
     return (ul_err)status;

@@ -14,34 +14,11 @@
 
 #include "../ledger/ul_ledger.h"
 #include "../schema/ul_schema.h"
+#include "ul_query.h"
 
 #define UL_P2P_DEFAULT_ENDPOINT "tcp://127.0.0.1:7400"
 
-/* Query-endpoint methods (key 0 of a request). Append only. Arguments and results use keys
- * 1.. as listed in p2p/README.md. */
-typedef enum {
-    UL_RPC_STATUS = 1,
-    UL_RPC_SUBMIT = 2,
-    UL_RPC_TX_STATUS = 3,
-    UL_RPC_BLOCK = 4,
-    UL_RPC_RELEASE = 5,
-    UL_RPC_HISTORY = 6,
-    UL_RPC_LATEST = 7,
-    UL_RPC_BUNDLE = 8, /* (id, height, hw class) -> bundle v2 bytes (ul_chain_bundle) */
-    UL_RPC_NAMESPACE = 9,
-    UL_RPC_NONCE = 10,
-    UL_RPC_GENESIS = 11,
-    UL_RPC_CONSISTENCY = 12,
-    UL_RPC_RELEASE_AT = 13,
-    UL_RPC_RELEASE_STATUS = 14,
-    UL_RPC_STATE_PROOF = 15,
-    UL_RPC_VALIDATORS = 16,
-    UL_RPC_EVIDENCE = 17, /* () -> recorded equivocations (ul_chain_evidence_list) */
-} ul_rpc_method;
-
-/* UL_RPC_EVIDENCE reply key 1: n entries of accused (32), height (8 BE), round (8 BE), vote type
- * (1), recorded at height (8 BE), evidence tx id (32). */
-#define UL_RPC_EVIDENCE_ENTRY_BYTES 89
+/* The query endpoint's methods, keys, builders and readers: p2p/ul_query.h. */
 
 /* A reply (REP) socket bound to endpoint; *sock >= 0 on success. */
 ul_err ul_p2p_listen(int *sock, const char *endpoint);

@@ -11,6 +11,15 @@
 
 #include "ul_schema.h"
 
+/* A programmer error in libupclient (client/ + schema/) stops the program without glibc's assert
+ * (__assert_fail, stdio): a device links neither. Operating errors are returned, never this. */
+#define UL_ASSERT(x)                                                                               \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            __builtin_trap();                                                                      \
+        }                                                                                          \
+    } while (0)
+
 /* ---- Reader ----------------------------------------------------------------------------- */
 
 /* The major types a canonical upledger record may hold; everything else is UL_E_CBOR_TYPE. */

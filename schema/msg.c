@@ -1,6 +1,5 @@
 /* Query-endpoint messages: one flat canonical CBOR map of scalars and embedded records, so the
  * node and its clients share one small codec instead of a record type per request. */
-#include <assert.h>
 #include <string.h>
 
 #include "internal.h"
@@ -12,8 +11,8 @@ void ul_msg_init(ul_msg *m)
 
 static ul_mfield *add(ul_msg *m, uint64_t key, ul_mv_type t)
 {
-    assert(m->n < UL_MSG_MAX_FIELDS);
-    assert(m->n == 0 || m->f[m->n - 1].key < key);
+    UL_ASSERT(m->n < UL_MSG_MAX_FIELDS);
+    UL_ASSERT(m->n == 0 || m->f[m->n - 1].key < key);
     ul_mfield *f = &m->f[m->n++];
     memset(f, 0, sizeof *f);
     f->key = key;
@@ -277,14 +276,20 @@ static ul_err check_field(const ul_mfield *f, const ul_mspec *s)
     if (s->is_enum && (v < s->min || v > s->max)) {
         return UL_E_ARG;
     }
+    if (f->type == UL_MV_BYTES && s->unit && v % s->unit) {
+        return UL_E_SCHEMA_FIELD;
+    }
     return v > s->max ? UL_E_LIMIT : v < s->min ? UL_E_SCHEMA_FIELD : UL_OK;
 }
 
-ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n)
+static ul_err check(const ul_msg *m, const ul_mspec *spec, size_t n, bool strict)
 {
     for (size_t i = 0; i < m->n; i++) {
         const ul_mspec *s = spec_of(spec, n, m->f[i].key);
-        ul_err e = m->f[i].key == 0 ? UL_OK : s ? check_field(&m->f[i], s) : UL_E_SCHEMA_FIELD;
+        ul_err e = m->f[i].key == 0 ? UL_OK
+                   : s              ? check_field(&m->f[i], s)
+                   : strict         ? UL_E_SCHEMA_FIELD
+                                    : UL_OK;
         if (e != UL_OK) {
             return e;
         }
@@ -295,4 +300,14 @@ ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n)
         }
     }
     return UL_OK;
+}
+
+ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n)
+{
+    return check(m, spec, n, true);
+}
+
+ul_err ul_msg_check_known(const ul_msg *m, const ul_mspec *spec, size_t n)
+{
+    return check(m, spec, n, false);
 }

@@ -831,16 +831,23 @@ typedef struct {
     bool required;
     bool is_enum; /* UL_MV_UINT naming one of a set (a kind): outside min..max is UL_E_ARG */
     uint64_t min, max;
+    uint32_t unit; /* UL_MV_BYTES: the length is a whole number of units this long (0: any) */
+    size_t off;    /* where a typed reader keeps the value: its offset in the reader's struct
+                    * (p2p/query.c); ul_msg_check does not use it */
 } ul_mspec;
 
 /* Checks every key of m but key 0 (a request's method, a reply's error) against spec[n], the
  * keys it may carry, before any of them is read: a reader that checked this reads only fields
  * that are there, of their type, within their bounds.
  * Returns: UL_OK; UL_E_SCHEMA_FIELD for a key spec does not name, a required key absent, or a
- *          value below its min (an empty label, a short id, an empty list); UL_E_CBOR_TYPE for
+ *          value below its min (an empty label, a short id, an empty list) or bytes that are
+ *          no whole number of units; UL_E_CBOR_TYPE for
  *          a value of another type; UL_E_LIMIT for a value above its max (UL_E_ARG outside
  *          min..max when is_enum). The first offending key, in key order, decides. */
 ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n);
+/* As ul_msg_check, but a key spec does not name is left alone: a reader of replies takes the
+ * fields a newer node appends and checks the ones it reads. */
+ul_err ul_msg_check_known(const ul_msg *m, const ul_mspec *spec, size_t n);
 
 /* ---- Peer envelope (messages between nodes, p2p/peer.c) ---------------------------------- */
 

@@ -60,7 +60,7 @@ static ul_err call(bench *b, const ul_msg *q, ul_msg *r, uint8_t **buf)
     ul_node_handle(&b->node, req, len, buf, &out_len);
     b->cpu += cpu_s() - t0;
     b->calls++;
-    if (!*buf || ul_msg_decode(r, *buf, out_len) != UL_OK || ul_msg_get_uint(r, 0, &code)) {
+    if (!*buf || ul_msg_decode(r, *buf, out_len) != UL_OK || ul_msg_get_uint(r, UL_QK_ERR, &code)) {
         return UL_E_PROTOCOL;
     }
     return (ul_err)code;
@@ -70,9 +70,11 @@ static ul_err call_release(bench *b, const uint8_t *id, uint64_t method)
 {
     ul_msg q, r;
     uint8_t *buf = NULL;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, method);
-    ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
+    if (method == UL_RPC_RELEASE) {
+        ul_q_release_req(&q, id);
+    } else {
+        ul_q_release_status_req(&q, id);
+    }
     ul_err e = call(b, &q, &r, &buf);
     free(buf);
     return e;
@@ -84,17 +86,12 @@ static ul_err cli_history(bench *b, uint64_t records)
 {
     ul_msg q, r;
     uint8_t *buf = NULL;
-    ul_span ids;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_HISTORY);
-    ul_msg_text(&q, 1, ul_span_str(BENCH_NS));
-    ul_msg_uint(&q, 2, UINT64_MAX);
-    ul_msg_uint(&q, 3, PAGE);
-    ul_msg_uint(&q, 4, 1);
-    ul_msg_uint(&q, 5, records);
+    ul_q_history_reply hr;
+    const uint64_t newest = UINT64_MAX;
+    ul_q_history_req(&q, ul_span_str(BENCH_NS), &newest, PAGE, true, records);
     ul_err e = call(b, &q, &r, &buf);
-    if (e == UL_OK && (e = ul_msg_get_bytes(&r, 1, &ids)) == UL_OK &&
-        ids.len != PAGE * UL_HASH_BYTES) {
+    if (e == UL_OK && (e = ul_q_history_reply_read(&r, &hr)) == UL_OK &&
+        hr.ids.len != PAGE * UL_HASH_BYTES) {
         e = UL_E_PROTOCOL;
     }
     free(buf);
@@ -106,13 +103,12 @@ static ul_err cli_latest(bench *b)
 {
     ul_msg q, r;
     uint8_t *buf = NULL;
-    ul_span inst;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_LATEST);
-    ul_msg_text(&q, 1, ul_span_str(BENCH_NS));
-    ul_msg_text(&q, 2, ul_span_str(HW));
+    ul_span inst = {0};
+    ul_q_latest_reply lr;
+    ul_q_latest_req(&q, ul_span_str(BENCH_NS), ul_span_str(HW));
     ul_err e = call(b, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_bytes(&r, 3, &inst) != UL_OK || inst.len < 40)) {
+    if (e == UL_OK && (ul_q_latest_reply_read(&r, &lr) != UL_OK ||
+                       (inst = lr.installable).len < UL_RPC_INSTALLABLE_ENTRY_BYTES)) {
         e = UL_E_PROTOCOL;
     }
     if (e == UL_OK && (e = call_release(b, inst.ptr + 8, UL_RPC_RELEASE)) == UL_OK) {
@@ -135,12 +131,11 @@ static ul_err cli_full_scan(bench *b)
         ul_msg q, r;
         uint8_t *buf = NULL;
         ul_span ids = {0};
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_HISTORY);
-        ul_msg_text(&q, 1, ul_span_str(BENCH_NS));
-        ul_msg_uint(&q, 2, start);
-        if ((e = call(b, &q, &r, &buf)) == UL_OK) {
-            e = ul_msg_get_bytes(&r, 1, &ids);
+        ul_q_history_reply hr;
+        ul_q_history_req(&q, ul_span_str(BENCH_NS), &start, 0, false, false);
+        if ((e = call(b, &q, &r, &buf)) == UL_OK &&
+            (e = ul_q_history_reply_read(&r, &hr)) == UL_OK) {
+            ids = hr.ids;
         }
         n = ids.len / UL_HASH_BYTES;
         for (size_t i = 0; e == UL_OK && i < n; i++) {

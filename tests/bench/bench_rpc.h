@@ -41,25 +41,22 @@ static inline ul_err bench_get_status(int sock, bench_status *st)
 {
     ul_msg q, r;
     uint8_t *buf = NULL;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    ul_q_status_reply sr;
+    ul_q_status_req(&q);
     memset(st, 0, sizeof *st);
     ul_err e = ul_p2p_call(sock, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_uint(&r, 1, &st->height) ||
-                       ul_msg_get_fixed(&r, 2, st->chain_id, UL_HASH_BYTES) ||
-                       ul_msg_get_uint(&r, 3, &st->log_size))) {
+    if (e == UL_OK && ul_q_status_reply_read(&r, &sr) != UL_OK) {
         e = UL_E_PROTOCOL;
     }
     if (e == UL_OK) {
-        uint64_t bad[3] = {0};
-        ul_msg_get_uint(&r, 4, &st->pooled); /* optional keys */
-        ul_msg_get_uint(&r, 6, &st->round);
-        ul_msg_get_uint(&r, 7, &st->peer_received);
-        ul_msg_get_uint(&r, 8, &bad[0]);
-        ul_msg_get_uint(&r, 9, &bad[1]);
-        ul_msg_get_uint(&r, 10, &bad[2]);
-        ul_msg_get_uint(&r, 11, &st->peer_send_dropped);
-        st->peer_dropped_in = bad[0] + bad[1] + bad[2];
+        st->height = sr.height;
+        memcpy(st->chain_id, sr.chain_id.ptr, UL_HASH_BYTES);
+        st->log_size = sr.log_size;
+        st->pooled = sr.pooled;
+        st->round = sr.round;
+        st->peer_received = sr.peer_received;
+        st->peer_send_dropped = sr.send_dropped;
+        st->peer_dropped_in = sr.peer_malformed + sr.peer_bad_sig + sr.peer_unknown;
     }
     ul_p2p_free(buf);
     return e;
@@ -74,12 +71,11 @@ static inline ul_err bench_wait_committed(int sock, const uint8_t id[UL_HASH_BYT
         ul_msg q, r;
         uint8_t *buf = NULL;
         uint64_t h = 0;
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_TX_STATUS);
-        ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
+        ul_q_tx_status_reply tr;
+        ul_q_tx_status_req(&q, id);
         ul_err e = ul_p2p_call(sock, &q, &r, &buf);
-        if (e == UL_OK) {
-            e = ul_msg_get_uint(&r, 1, &h);
+        if (e == UL_OK && (e = ul_q_tx_status_reply_read(&r, &tr)) == UL_OK) {
+            h = tr.height;
         }
         ul_p2p_free(buf);
         if (e != UL_OK) {
@@ -102,26 +98,27 @@ static inline ul_err bench_submit(int sock, const ul_span *items, size_t n, ul_e
                                   uint8_t (*ids)[UL_HASH_BYTES])
 {
     ul_msg q, r, one;
-    ul_span arr, res;
-    uint8_t *buf = NULL, id[UL_HASH_BYTES];
-    size_t count, i = 0;
-    uint64_t v;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_SUBMIT);
-    ul_msg_list(&q, 1, items, n);
+    ul_span arr = {0}, res;
+    uint8_t *buf = NULL;
+    size_t i = 0;
+    ul_q_submit_reply sr;
+    ul_q_submit_result one_r;
+    ul_q_submit_req(&q, items, n);
     ul_err e = ul_p2p_call(sock, &q, &r, &buf);
-    if (e == UL_OK && (ul_msg_get_list(&r, 1, &arr, &count) != UL_OK || count != n)) {
+    if (e == UL_OK && (ul_q_submit_reply_read(&r, &sr) != UL_OK || sr.results.n != n)) {
         e = UL_E_PROTOCOL;
     }
+    if (e == UL_OK) {
+        arr = sr.results.wire;
+    }
     while (e == UL_OK && i < n && ul_msg_list_next(&arr, &res)) {
-        if (ul_msg_decode(&one, res.ptr, res.len) || ul_msg_get_uint(&one, 1, &v) ||
-            ul_msg_get_fixed(&one, 2, id, UL_HASH_BYTES)) {
+        if (ul_q_submit_result_decode(&one, res, &one_r) != UL_OK) {
             e = UL_E_PROTOCOL;
             break;
         }
-        st[i] = (ul_err)v;
+        st[i] = (ul_err)one_r.err;
         if (ids) {
-            memcpy(ids[i], id, UL_HASH_BYTES);
+            memcpy(ids[i], one_r.id.ptr, UL_HASH_BYTES);
         }
         i++;
     }

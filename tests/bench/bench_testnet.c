@@ -405,12 +405,11 @@ static void tally(const worker *w, size_t n_w, const char *phase)
                 continue;
             }
             ul_client_sha256(id, t.body.ptr, t.body.len); /* a publish's id: its release id */
-            ul_msg_init(&q);
-            ul_msg_uint(&q, 0, UL_RPC_TX_STATUS);
-            ul_msg_bytes(&q, 1, id, UL_HASH_BYTES);
+            ul_q_tx_status_reply tr;
+            ul_q_tx_status_req(&q, id);
             ul_err e = ul_p2p_call(w[k].sock, &q, &r, &buf);
-            if (e == UL_OK) {
-                e = ul_msg_get_uint(&r, 1, &h);
+            if (e == UL_OK && (e = ul_q_tx_status_reply_read(&r, &tr)) == UL_OK) {
+                h = tr.height;
             }
             ul_p2p_free(buf);
             if (e == UL_OK) {
@@ -619,16 +618,14 @@ static ul_err scan_blocks(int sock, uint64_t from, uint64_t to, double t, lat_in
     while (e == UL_OK && from <= to) {
         uint64_t count = to - from + 1 < UL_MAX_BLOCK_RANGE ? to - from + 1 : UL_MAX_BLOCK_RANGE;
         ul_msg q, r;
-        ul_span arr, item;
+        ul_span arr = {0}, item;
         uint8_t *buf = NULL, h[UL_HASH_BYTES];
-        size_t n = 0;
+        ul_q_block_reply br;
         bool found;
-        ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_BLOCK);
-        ul_msg_uint(&q, 1, from);
-        ul_msg_uint(&q, 2, count);
-        if ((e = ul_p2p_call(sock, &q, &r, &buf)) == UL_OK) {
-            e = ul_msg_get_list(&r, 1, &arr, &n);
+        ul_q_block_req(&q, from, count);
+        if ((e = ul_p2p_call(sock, &q, &r, &buf)) == UL_OK &&
+            (e = ul_q_block_reply_read(&r, &br)) == UL_OK) {
+            arr = br.blocks.wire;
         }
         while (e == UL_OK && ul_msg_list_next(&arr, &item)) {
             ul_block b;
@@ -646,8 +643,7 @@ static ul_err scan_blocks(int sock, uint64_t from, uint64_t to, double t, lat_in
             *n_txs += b.n_txs;
             from++;
         }
-        ul_p2p_free(buf);
-        e = e == UL_OK && n == 0 ? UL_E_PROTOCOL : e;
+        ul_p2p_free(buf); /* an empty reply does not read: a block reply has one or more */
     }
     return e;
 }
@@ -853,15 +849,13 @@ static int run_cmd(char **argv)
 static ul_err block_hash(int sock, uint64_t h, uint8_t out32[UL_HASH_BYTES])
 {
     ul_msg q, r;
-    ul_span arr, item;
+    ul_span item;
     uint8_t *buf = NULL;
-    size_t n;
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_BLOCK);
-    ul_msg_uint(&q, 1, h);
+    ul_q_block_reply br;
+    ul_q_block_req(&q, h, 0);
     ul_err e = ul_p2p_call(sock, &q, &r, &buf);
-    if (e == UL_OK && (e = ul_msg_get_list(&r, 1, &arr, &n)) == UL_OK) {
-        e = ul_msg_list_next(&arr, &item) ? UL_OK : UL_E_PROTOCOL;
+    if (e == UL_OK && (e = ul_q_block_reply_read(&r, &br)) == UL_OK) {
+        e = ul_msg_list_next(&br.blocks.wire, &item) ? UL_OK : UL_E_PROTOCOL;
     }
     if (e == UL_OK) {
         ul_client_sha256(out32, item.ptr, item.len);

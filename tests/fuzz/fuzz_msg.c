@@ -1,14 +1,18 @@
 /* Fuzz target for query-endpoint messages (ul_msg_decode): whatever decodes is walked with every
  * getter and list iterator, rebuilt with the builders and re-encoded, which must give back the
- * input bytes exactly. Built with -DUL_FUZZ_GEN (without replay.c), main() writes the seeds:
- *   cc -std=c11 -D_GNU_SOURCE -I. -DUL_FUZZ_GEN tests/fuzz/fuzz_msg.c build/libupclient.a \
- *      -lsecp256k1 -lsodium -lcbor -o /tmp/gen_msg && /tmp/gen_msg tests/fuzz/corpus/fuzz_msg
+ * input bytes exactly; and read by the query protocol's request reader and every reply reader
+ * (p2p/ul_query.h), which keep only fields within their specs. Built with -DUL_FUZZ_GEN
+ * (without replay.c), main() writes the seeds:
+ *   cc -std=c11 -D_GNU_SOURCE -I. -DUL_FUZZ_GEN tests/fuzz/fuzz_msg.c build/libupledger.a \
+ *      build/libupclient.a -lsecp256k1 -lsodium -lcbor -o /tmp/gen_msg &&
+ *      /tmp/gen_msg tests/fuzz/corpus/fuzz_msg
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "p2p/ul_query.h"
 #include "schema/ul_schema.h"
 
 static void check(int ok, const char *what)
@@ -41,6 +45,66 @@ static void walk_field(const ul_msg *m, const ul_mfield *f)
     }
 }
 
+/* The query readers on whatever decoded: what one keeps is within its spec. */
+static void query_readers(const ul_msg *m)
+{
+    ul_q_req q;
+    memset(&q, 0, sizeof q);
+    if (ul_q_req_read(m, &q) == UL_OK) {
+        check(q.method >= 1 && q.method <= UL_RPC_METHOD_MAX, "request method");
+        check(q.id.len == 0 || q.id.len == UL_HASH_BYTES, "request id length");
+        check(q.ns.len <= UL_MAX_NS_LEN && q.hw.len <= UL_MAX_LABEL_LEN, "request labels");
+        check(q.txs.n <= UL_MAX_SUBMIT_TXS, "request txs");
+    }
+    ul_q_status_reply st;
+    if (ul_q_status_reply_read(m, &st) == UL_OK) {
+        check(st.chain_id.len == UL_HASH_BYTES, "status chain id");
+    }
+    ul_q_history_reply h;
+    if (ul_q_history_reply_read(m, &h) == UL_OK) {
+        check(h.ids.len % UL_HASH_BYTES == 0, "history ids");
+    }
+    ul_q_block_reply b;
+    if (ul_q_block_reply_read(m, &b) == UL_OK) {
+        check(b.blocks.n == b.commits.n && b.blocks.n >= 1, "block lists");
+    }
+    ul_q_latest_reply l;
+    if (ul_q_latest_reply_read(m, &l) == UL_OK) {
+        check(l.installable.len <= UL_MAX_STATE_VALUE_BYTES, "latest installable");
+    }
+    ul_q_evidence_reply ev;
+    if (ul_q_evidence_reply_read(m, &ev) == UL_OK) {
+        check(ev.entries.len % UL_RPC_EVIDENCE_ENTRY_BYTES == 0, "evidence entries");
+    }
+    /* The others: they must only not crash. */
+    ul_q_submit_reply sr;
+    ul_q_submit_result res;
+    ul_q_tx_status_reply ts;
+    ul_q_release_reply rel;
+    ul_q_bundle_reply bu;
+    ul_q_namespace_reply ns;
+    ul_q_nonce_reply no;
+    ul_q_genesis_reply g;
+    ul_q_consistency_reply c;
+    ul_q_release_at_reply at;
+    ul_q_release_status_reply rs;
+    ul_q_state_proof_reply sp;
+    ul_q_validators_reply v;
+    (void)ul_q_submit_reply_read(m, &sr);
+    (void)ul_q_submit_result_read(m, &res);
+    (void)ul_q_tx_status_reply_read(m, &ts);
+    (void)ul_q_release_reply_read(m, &rel);
+    (void)ul_q_bundle_reply_read(m, &bu);
+    (void)ul_q_namespace_reply_read(m, &ns);
+    (void)ul_q_nonce_reply_read(m, &no);
+    (void)ul_q_genesis_reply_read(m, &g);
+    (void)ul_q_consistency_reply_read(m, &c);
+    (void)ul_q_release_at_reply_read(m, &at);
+    (void)ul_q_release_status_reply_read(m, &rs);
+    (void)ul_q_state_proof_reply_read(m, &sp);
+    (void)ul_q_validators_reply_read(m, &v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     check(m.n <= UL_MSG_MAX_FIELDS, "field count");
+    query_readers(&m);
     ul_msg_init(&r);
     for (size_t i = 0; i < m.n; i++) {
         const ul_mfield *f = &m.f[i];

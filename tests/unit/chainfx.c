@@ -41,18 +41,74 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return remove(path);
 }
 
+/* The memory disks of UL_TEST_STORE=mem, by the path a test gave its chain. */
+#define FX_MAX_DISKS 256
+static struct {
+    char path[256];
+    ul_memdisk *disk;
+} fx_disks[FX_MAX_DISKS];
+
+bool ul_chainfx_mem(void)
+{
+    const char *v = getenv("UL_TEST_STORE");
+    return v && strcmp(v, "mem") == 0;
+}
+
+/* Returns: the memory disk of path, made on first use. */
+static ul_memdisk *fx_disk(const char *path)
+{
+    size_t free_slot = FX_MAX_DISKS;
+    for (size_t i = 0; i < FX_MAX_DISKS; i++) {
+        if (fx_disks[i].disk && strcmp(fx_disks[i].path, path) == 0) {
+            return fx_disks[i].disk;
+        }
+        if (!fx_disks[i].disk && free_slot == FX_MAX_DISKS) {
+            free_slot = i;
+        }
+    }
+    assert_true(free_slot < FX_MAX_DISKS);
+    assert_true(strlen(path) < sizeof fx_disks[free_slot].path);
+    assert_int_equal(ul_memdisk_create(&fx_disks[free_slot].disk), UL_OK);
+    snprintf(fx_disks[free_slot].path, sizeof fx_disks[free_slot].path, "%s", path);
+    return fx_disks[free_slot].disk;
+}
+
+ul_err ul_chainfx_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t glen)
+{
+    if (ul_chainfx_mem()) {
+        return ul_chain_open_mem(out, fx_disk(dir), genesis, glen);
+    }
+    return ul_chain_open(out, dir, genesis, glen);
+}
+
+ul_err ul_chainfx_store_open(ul_store **out, const char *dir, bool create)
+{
+    if (ul_chainfx_mem()) {
+        return ul_store_open_mem(out, fx_disk(dir), create);
+    }
+    return ul_store_open(out, dir, create, 0);
+}
+
 ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis,
                           size_t glen)
 {
     char dir[256];
     ul_chain *c = NULL;
     assert_true(snprintf(dir, sizeof dir, "%s/%s", root, name) < (int)sizeof dir);
-    assert_int_equal(ul_chain_open(&c, dir, genesis, glen), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, genesis, glen), UL_OK);
     return c;
 }
 
 void ul_chainfx_rm_tree(const char *dir)
 {
+    size_t n = strlen(dir);
+    for (size_t i = 0; i < FX_MAX_DISKS; i++) {
+        const char *p = fx_disks[i].path;
+        if (fx_disks[i].disk && strncmp(p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/')) {
+            ul_memdisk_destroy(fx_disks[i].disk);
+            fx_disks[i].disk = NULL;
+        }
+    }
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 

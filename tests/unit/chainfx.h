@@ -6,6 +6,7 @@
 #ifndef UL_TESTS_CHAINFX_H
 #define UL_TESTS_CHAINFX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,8 +19,18 @@ ul_key *ul_chainfx_key(const char *tag, unsigned n);
 /* Initialises the client library and makes a fresh directory /tmp/ul-test-NAME-XXXXXX.
  * Out: root[cap], its path. */
 void ul_chainfx_tmpdir(char *root, size_t cap, const char *name);
-/* Removes dir and everything below it (not following links). */
+/* Removes dir and everything below it (not following links), and the memory disks of the
+ * chains opened below it (close those chains first). */
 void ul_chainfx_rm_tree(const char *dir);
+/* Returns: true when UL_TEST_STORE=mem: chains opened through the fixtures then live on memory
+ * disks (ul_chain_open_mem), one per path, kept across close and reopen until rm_tree. */
+bool ul_chainfx_mem(void);
+/* ul_chain_open of dir, or ul_chain_open_mem of dir's memory disk under UL_TEST_STORE=mem. */
+ul_err ul_chainfx_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis,
+                             size_t glen);
+/* ul_store_open of dir (create: creating), or the store of dir's memory disk under
+ * UL_TEST_STORE=mem: a test reaching under a chain writes where the chain reads. */
+ul_err ul_chainfx_store_open(ul_store **out, const char *dir, bool create);
 /* Opens (creating) the chain of genesis[glen] in root/name; fails the test on any error. */
 ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis,
                           size_t glen);

@@ -792,8 +792,8 @@ static void test_persistence(void **state)
     path_of(f, "a", dir, sizeof dir);
     for (int pass = 0; pass < 2; pass++) {
         /* With the genesis, then without it (the store remembers). */
-        assert_int_equal(ul_chain_open(&c, dir, pass ? NULL : f->genesis, pass ? 0 : f->glen),
-                         UL_OK);
+        const uint8_t *g = pass ? NULL : f->genesis;
+        assert_int_equal(ul_chainfx_chain_open(&c, dir, g, pass ? 0 : f->glen), UL_OK);
         assert_memory_equal(ul_chain_id(c), f->chain_id, UL_HASH_BYTES);
         assert_int_equal(ul_chain_height(c), height);
         assert_int_equal(ul_chain_next_time(c), next);
@@ -816,7 +816,7 @@ static void test_persistence(void **state)
     }
 
     /* The chain continues after a reopen: next block links to the old head. */
-    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_OK);
     pub_a(&t, f, 2, "2.0.0");
     submit_ok(c, &t, NULL);
     assert_int_equal(produce(f, c), height + 1);
@@ -832,9 +832,9 @@ static void test_persistence(void **state)
     size_t g2len;
     make_genesis(g2, sizeof g2, &g2len, f->val, "another-chain");
     c = (ul_chain *)1;
-    assert_int_equal(ul_chain_open(&c, dir, g2, g2len), UL_E_CHAIN_ID);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, g2, g2len), UL_E_CHAIN_ID);
     assert_null(c);
-    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_OK);
     assert_int_equal(ul_chain_height(c), height + 1);
     ul_chain_close(c);
 }
@@ -848,7 +848,7 @@ static void test_open_missing_store(void **state)
     char dir[128];
 
     path_of(f, "missing", dir, sizeof dir);
-    ul_err e = ul_chain_open(&c, dir, NULL, 0);
+    ul_err e = ul_chainfx_chain_open(&c, dir, NULL, 0);
     assert_int_not_equal(e, UL_OK);
     assert_null(c);
     assert_int_equal(e, UL_E_NOT_FOUND);
@@ -862,7 +862,7 @@ static void test_locked(void **state)
     char dir[128];
 
     path_of(f, "a", dir, sizeof dir);
-    assert_int_equal(ul_chain_open(&d, dir, NULL, 0), UL_E_LOCKED);
+    assert_int_equal(ul_chainfx_chain_open(&d, dir, NULL, 0), UL_E_LOCKED);
     assert_null(d);
     ul_chain_close(c);
     ul_chain_close(NULL);
@@ -1123,7 +1123,7 @@ static void test_unwritten_block_is_gone(void **state)
     pub_a(&p1, f, 1, "1.0.0");
     submit_ok(c, &p1, id1);
     ul_chain_close(c);
-    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_OK);
     assert_int_equal(ul_chain_height(c), 1);
     assert_int_equal(ul_chain_pending_count(c), 0);
     assert_int_equal(ul_chain_log_size(c), 0);
@@ -1143,7 +1143,7 @@ static void test_unwritten_block_is_gone(void **state)
     pub_a(&p2, f, 2, "2.0.0");
     reject(c, &p2, UL_E_BUSY); /* sealed: nothing more goes in */
     ul_chain_close(c);
-    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_OK);
     assert_int_equal(ul_chain_height(c), 1);
     assert_int_equal(ul_chain_log_size(c), 0);
 
@@ -1180,10 +1180,126 @@ static void test_unwritten_block_is_gone(void **state)
     ul_chain_close(c);
 
     /* And after a reopen, the log and the head agree with what was committed. */
-    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_OK);
     assert_int_equal(ul_chain_height(c), 3);
     assert_int_equal(ul_chain_log_size(c), 2);
     ul_chain_close(c);
+}
+
+/* Submits the next release of NS for "board-a" (seq one past the newest c holds). */
+static void submit_next(const fx *f, ul_chain *c)
+{
+    uint8_t id[UL_HASH_BYTES];
+    uint64_t seq = 0;
+    char version[32];
+    txbuf t;
+    ul_err e = ul_chain_latest(c, ul_span_str(NS), ul_span_str("board-a"), id, &seq);
+    assert_true(e == UL_OK || e == UL_E_NOT_FOUND);
+    snprintf(version, sizeof version, "1.%llu.0", (unsigned long long)seq + 1);
+    pub_a(&t, f, seq + 1, version);
+    submit_ok(c, &t, NULL);
+}
+
+/* Audits c (the chain must reach c's height) into a scratch store under f's root. */
+static void audit_ok(const fx *f, ul_chain *c, const char *name)
+{
+    char scratch[160];
+    ul_audit_result res;
+    uint8_t head[UL_HASH_BYTES];
+    source s = {c, 0, false};
+    path_of(f, name, scratch, sizeof scratch);
+    assert_int_equal(ul_audit_run(f->genesis, f->glen, src_block, &s, scratch, NULL, NULL, &res),
+                     UL_OK);
+    ul_chainfx_rm_tree(scratch);
+    assert_int_equal(res.height, ul_chain_height(c));
+    head_hash(c, head);
+    assert_memory_equal(res.head, head, UL_HASH_BYTES);
+    /* The same on a memory disk (scratch NULL), as the simulator audits. */
+    assert_int_equal(ul_audit_run(f->genesis, f->glen, src_block, &s, NULL, NULL, NULL, &res),
+                     UL_OK);
+    assert_int_equal(res.height, ul_chain_height(c));
+    assert_memory_equal(res.head, head, UL_HASH_BYTES);
+}
+
+/* A chain on a memory disk: a crash loses exactly the blocks committed without sync (all of
+ * them, or with dice a suffix of them, each block whole); the chain reopens at the last block
+ * that survived, with that block's head, its store verifies, it audits and it goes on. */
+static void test_mem_crash_reopens_at_synced(void **state)
+{
+    fx *f = *state;
+    ul_memdisk *d;
+    ul_chain *c;
+    txbuf t;
+    uint8_t heads[16][UL_HASH_BYTES], head[UL_HASH_BYTES];
+    uint64_t entries;
+    assert_int_equal(ul_memdisk_create(&d), UL_OK);
+    assert_int_equal(ul_chain_open_mem(&c, d, f->genesis, f->glen), UL_OK);
+    reg_tx(&t, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    produce(f, c);
+    submit_next(f, c);
+    head_hash(c, heads[produce(f, c)]);
+    uint64_t synced = ul_chain_height(c);
+    for (int round = 0; round < 2; round++) {
+        c->sync = false; /* as the audit's scratch chain writes */
+        for (unsigned i = 0; i < 4; i++) {
+            submit_next(f, c);
+            head_hash(c, heads[produce(f, c)]);
+        }
+        assert_int_equal(ul_memdisk_unsynced(d), 4);
+        ul_rng rng;
+        ul_rng_seed(&rng, 5);
+        assert_int_equal(ul_memdisk_crash(d, round ? &rng : NULL), UL_OK);
+        ul_chain_close(c); /* the process died: nothing of it reaches the disk */
+        assert_int_equal(ul_chain_open_mem(&c, d, NULL, 0), UL_OK);
+        /* All four lost; then seed 5's dice keep the first three. */
+        assert_int_equal(ul_chain_height(c), synced + (round ? 3 : 0));
+        head_hash(c, head);
+        assert_memory_equal(head, heads[ul_chain_height(c)], UL_HASH_BYTES);
+        assert_int_equal(ul_store_verify(ul_chain_store(c), &entries), UL_OK);
+        audit_ok(f, c, round ? "audit-1" : "audit-0");
+        /* The chain goes on from there, synced again. */
+        submit_next(f, c);
+        head_hash(c, heads[produce(f, c)]);
+        synced = ul_chain_height(c);
+        assert_int_equal(ul_memdisk_unsynced(d), 0);
+    }
+    ul_chain_close(c);
+    ul_memdisk_destroy(d);
+}
+
+/* A chain on a full memory disk: the commit fails with UL_E_NO_SPACE and nothing of the block
+ * is stored; once the disk has room, ul_chain_recover makes it writable and it goes on. */
+static void test_mem_full_disk_recovers(void **state)
+{
+    fx *f = *state;
+    ul_memdisk *d;
+    ul_chain *c;
+    txbuf t;
+    uint64_t h = 0;
+    assert_int_equal(ul_memdisk_create(&d), UL_OK);
+    assert_int_equal(ul_chain_open_mem(&c, d, f->genesis, f->glen), UL_OK);
+    reg_tx(&t, f->chain_id, NS, 1, f->owner, f->pub, f->owner, UL_DOMAIN_TX);
+    submit_ok(c, &t, NULL);
+    ul_memdisk_set_full(d, true);
+    assert_int_equal(ul_chain_produce(c, f->val, NOW(1), &h), UL_E_NO_SPACE);
+    assert_int_equal(ul_chain_height(c), 0);
+    assert_int_equal(ul_store_fault(ul_chain_store(c), NULL), UL_E_NO_SPACE);
+    assert_int_equal(ul_chain_recover(c), UL_E_NO_SPACE);
+    ul_memdisk_set_full(d, false);
+    assert_int_equal(ul_chain_recover(c), UL_OK);
+    assert_int_equal(ul_chain_height(c), 0);
+    submit_ok(c, &t, NULL);
+    assert_int_equal(produce(f, c), 1);
+    audit_ok(f, c, "audit");
+    /* A damaged read under the chain is UL_E_CORRUPT and the store's fault. */
+    ul_memdisk_corrupt_reads(d, 1);
+    uint8_t *blk, *cm;
+    size_t bl, cl;
+    assert_int_equal(ul_chainfx_block(c, 1, &blk, &bl, &cm, &cl), UL_E_CORRUPT);
+    assert_int_equal(ul_store_fault(ul_chain_store(c), NULL), UL_E_CORRUPT);
+    ul_chain_close(c);
+    ul_memdisk_destroy(d);
 }
 
 /* A validator that is not in the set cannot produce; the pending block is dropped. */
@@ -2139,7 +2255,7 @@ static void test_unsignable_keys(void **state)
         valset_with_bad(&vs, f, bad);
         ul_chainfx_genesis(g, sizeof g, &glen, NULL, "bad-genesis", T0, &vs);
         snprintf(path, sizeof path, "%s/bad-genesis-%d", f->root, fill);
-        assert_int_equal(ul_chain_open(&c, path, g, glen), UL_E_KEY);
+        assert_int_equal(ul_chainfx_chain_open(&c, path, g, glen), UL_E_KEY);
         assert_null(c);
         assert_int_equal(access(path, F_OK), -1);
     }
@@ -2516,7 +2632,7 @@ static void test_past_state_proofs(void **state)
     char dir[200];
     ul_chain *r;
     path_of(f, "a", dir, sizeof dir);
-    assert_int_equal(ul_chain_open(&r, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&r, dir, NULL, 0), UL_OK);
     past_check(r, keys, want, h);
     assert_int_equal(bundle_verdict(f, r, id1, "board-a", 3, NULL), UL_OK);
     ul_chain_close(r);
@@ -2606,6 +2722,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unwritten_block_is_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mem_crash_reopens_at_synced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mem_full_disk_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_produce_not_validator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cosign_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cosign_threshold, setup, teardown),

@@ -454,7 +454,7 @@ static void test_committed_listed_proven(void **state)
     char dir[128];
     snprintf(dir, sizeof dir, "%s/valid", f->root);
     ul_chain_close(c);
-    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_OK);
     assert_int_equal(ul_chain_evidence_list(c, ev, 4, &n), UL_OK);
     assert_int_equal(n, 4);
     ul_chain_close(c);

@@ -57,8 +57,8 @@ static void *echo(void *arg)
         ul_p2p_free(req);
         ul_msg m;
         ul_msg_init(&m);
-        ul_msg_uint(&m, 0, UL_OK);
-        ul_msg_uint(&m, 1, len);
+        ul_msg_uint(&m, UL_QK_ERR, UL_OK);
+        ul_msg_uint(&m, 1, len); /* the transport's test payload, not a query reply */
         assert_int_equal(ul_msg_encode(out, sizeof out, &olen, &m), UL_OK);
         ul_p2p_send(s->sock, out, olen);
     }
@@ -78,8 +78,8 @@ static void test_round_trip(void **state)
     uint8_t *buf;
     uint64_t v;
     ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
-    ul_msg_text(&q, 1, ul_span_str("acme/router"));
+    ul_msg_uint(&q, UL_QK_METHOD, UL_RPC_STATUS);
+    ul_msg_text(&q, 1, ul_span_str("acme/router")); /* any payload: the echo counts bytes */
     assert_int_equal(ul_p2p_call(req, &q, &r, &buf), UL_OK);
     assert_int_equal(ul_msg_get_uint(&r, 1, &v), UL_OK);
     assert_int_equal(v, s.last_len);
@@ -105,8 +105,7 @@ static void test_timeout_without_server(void **state)
     uint8_t *buf;
     ul_msg q, r;
     assert_int_equal(ul_p2p_connect(&req, fresh_endpoint(), 200), UL_OK);
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    ul_q_status_req(&q);
     assert_int_equal(ul_p2p_call(req, &q, &r, &buf), UL_E_TIMEOUT);
     ul_p2p_free(buf);
     ul_p2p_close(req);
@@ -122,8 +121,7 @@ static void test_set_timeout(void **state)
     alarm(20);
     assert_int_equal(ul_p2p_connect(&req, fresh_endpoint(), -1), UL_OK);
     assert_int_equal(ul_p2p_set_timeout(req, 200), UL_OK);
-    ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATUS);
+    ul_q_status_req(&q);
     assert_int_equal(ul_p2p_call(req, &q, &r, &buf), UL_E_TIMEOUT);
     ul_p2p_free(buf);
     ul_p2p_close(req);

@@ -125,12 +125,13 @@ static ul_err call(const ul_msg *m)
     ul_node_handle(&g->node, req, len, &out, &out_len);
     assert_non_null(out);
     assert_int_equal(ul_msg_decode(&rep, out, out_len), UL_OK);
-    assert_int_equal(ul_msg_get_uint(&rep, 0, &code), UL_OK);
+    assert_int_equal(ul_msg_get_uint(&rep, UL_QK_ERR, &code), UL_OK);
     free(out);
     return (ul_err)code;
 }
 
-/* ---- the protocol's request fields (p2p/README.md), as this test reads them --------------- */
+/* ---- the protocol's request fields (p2p/README.md), as this test reads them: the keys by the
+ * names p2p/ul_query.h gives them, the types and bounds written here again ------------------ */
 
 typedef enum { F_UINT, F_TEXT, F_ID, F_LIST } ftype;
 
@@ -154,42 +155,50 @@ typedef struct {
 #define NS_F(k) {k, F_TEXT, true, NS, 0, UL_MAX_NS_LEN, 0}
 #define HW_F(k) {k, F_TEXT, true, HW, 0, UL_MAX_LABEL_LEN, 0}
 #define ID_F(k) {k, F_ID, true, NULL, 0, 0, 0}
+#define KIND_F(kind, max, over) {UL_QREQ_STATE_PROOF_KIND, F_UINT, true, NULL, kind, max, over}
+#define SP_HEIGHT_F {UL_QREQ_STATE_PROOF_HEIGHT, F_UINT, false, NULL, 1, 0, 0}
+/* A key no method reads: above every key of every request. */
+#define UNREAD_KEY 14
 
 static const method methods[] = {
     {"status", UL_RPC_STATUS, 0, {{0}}},
-    {"submit", UL_RPC_SUBMIT, 1, {{1, F_LIST, true, NULL, 0, UL_MAX_SUBMIT_TXS, 0}}},
-    {"tx status", UL_RPC_TX_STATUS, 1, {ID_F(1)}},
+    {"submit", UL_RPC_SUBMIT, 1,
+     {{UL_QREQ_SUBMIT_TXS, F_LIST, true, NULL, 0, UL_MAX_SUBMIT_TXS, 0}}},
+    {"tx status", UL_RPC_TX_STATUS, 1, {ID_F(UL_QREQ_TX_STATUS_ID)}},
     {"block", UL_RPC_BLOCK, 2,
-     {{1, F_UINT, true, NULL, 1, 0, 0},
-      {2, F_UINT, false, NULL, 1, UL_MAX_BLOCK_RANGE, UL_E_LIMIT}}},
-    {"release", UL_RPC_RELEASE, 1, {ID_F(1)}},
+     {{UL_QREQ_BLOCK_HEIGHT, F_UINT, true, NULL, 1, 0, 0},
+      {UL_QREQ_BLOCK_COUNT, F_UINT, false, NULL, 1, UL_MAX_BLOCK_RANGE, UL_E_LIMIT}}},
+    {"release", UL_RPC_RELEASE, 1, {ID_F(UL_QREQ_RELEASE_ID)}},
     {"history", UL_RPC_HISTORY, 5,
-     {NS_F(1), {2, F_UINT, false, NULL, 0, 0, 0},
-      {3, F_UINT, false, NULL, 1, UL_MAX_HISTORY, UL_E_LIMIT},
-      {4, F_UINT, false, NULL, 1, 1, UL_E_ARG}, {5, F_UINT, false, NULL, 1, 1, UL_E_ARG}}},
-    {"latest", UL_RPC_LATEST, 2, {NS_F(1), HW_F(2)}},
-    {"bundle", UL_RPC_BUNDLE, 3, {ID_F(1), {2, F_UINT, false, NULL, 1, 0, 0}, HW_F(3)}},
-    {"namespace", UL_RPC_NAMESPACE, 1, {NS_F(1)}},
-    {"nonce", UL_RPC_NONCE, 1, {ID_F(1)}},
+     {NS_F(UL_QREQ_HISTORY_NS), {UL_QREQ_HISTORY_CURSOR, F_UINT, false, NULL, 0, 0, 0},
+      {UL_QREQ_HISTORY_LIMIT, F_UINT, false, NULL, 1, UL_MAX_HISTORY, UL_E_LIMIT},
+      {UL_QREQ_HISTORY_ORDER, F_UINT, false, NULL, 1, 1, UL_E_ARG},
+      {UL_QREQ_HISTORY_RECORDS, F_UINT, false, NULL, 1, 1, UL_E_ARG}}},
+    {"latest", UL_RPC_LATEST, 2, {NS_F(UL_QREQ_LATEST_NS), HW_F(UL_QREQ_LATEST_HW)}},
+    {"bundle", UL_RPC_BUNDLE, 3,
+     {ID_F(UL_QREQ_BUNDLE_ID), {UL_QREQ_BUNDLE_HEIGHT, F_UINT, false, NULL, 1, 0, 0},
+      HW_F(UL_QREQ_BUNDLE_HW)}},
+    {"namespace", UL_RPC_NAMESPACE, 1, {NS_F(UL_QREQ_NAMESPACE_NS)}},
+    {"nonce", UL_RPC_NONCE, 1, {ID_F(UL_QREQ_NONCE_PUBKEY)}},
     {"genesis", UL_RPC_GENESIS, 0, {{0}}},
     {"consistency", UL_RPC_CONSISTENCY, 2,
-     {{1, F_UINT, true, NULL, 1, 0, 0}, {2, F_UINT, true, NULL, 1, 0, 0}}},
-    {"release at", UL_RPC_RELEASE_AT, 1, {{1, F_UINT, true, NULL, 0, 0, 0}}},
-    {"release status", UL_RPC_RELEASE_STATUS, 1, {ID_F(1)}},
+     {{UL_QREQ_CONSISTENCY_SIZE1, F_UINT, true, NULL, 1, 0, 0},
+      {UL_QREQ_CONSISTENCY_SIZE2, F_UINT, true, NULL, 1, 0, 0}}},
+    {"release at", UL_RPC_RELEASE_AT, 1, {{UL_QREQ_RELEASE_AT_INDEX, F_UINT, true, NULL, 0, 0, 0}}},
+    {"release status", UL_RPC_RELEASE_STATUS, 1, {ID_F(UL_QREQ_RELEASE_STATUS_ID)}},
     {"state proof installable", UL_RPC_STATE_PROOF, 4,
-     {{1, F_UINT, true, NULL, UL_STATE_INSTALLABLE, 0, 0}, NS_F(2), HW_F(3),
-      {5, F_UINT, false, NULL, 1, 0, 0}}},
+     {KIND_F(UL_STATE_INSTALLABLE, 0, 0), NS_F(UL_QREQ_STATE_PROOF_NS),
+      HW_F(UL_QREQ_STATE_PROOF_HW), SP_HEIGHT_F}},
     {"state proof approvals", UL_RPC_STATE_PROOF, 3,
-     {{1, F_UINT, true, NULL, UL_STATE_APPROVALS, 0, 0}, ID_F(4),
-      {5, F_UINT, false, NULL, 1, 0, 0}}},
+     {KIND_F(UL_STATE_APPROVALS, 0, 0), ID_F(UL_QREQ_STATE_PROOF_ID), SP_HEIGHT_F}},
     {"state proof revocation", UL_RPC_STATE_PROOF, 2,
-     {{1, F_UINT, true, NULL, UL_STATE_REVOCATION, 0, 0}, ID_F(4)}},
+     {KIND_F(UL_STATE_REVOCATION, 0, 0), ID_F(UL_QREQ_STATE_PROOF_ID)}},
     {"state proof namespace", UL_RPC_STATE_PROOF, 2,
-     {{1, F_UINT, true, NULL, UL_STATE_NAMESPACE, 0, 0}, NS_F(2)}},
+     {KIND_F(UL_STATE_NAMESPACE, 0, 0), NS_F(UL_QREQ_STATE_PROOF_NS)}},
     {"state proof validators", UL_RPC_STATE_PROOF, 2,
-     {{1, F_UINT, true, NULL, UL_STATE_VALIDATORS, UL_STATE_VALIDATORS, UL_E_ARG},
-      {5, F_UINT, false, NULL, 1, 0, 0}}},
-    {"validators", UL_RPC_VALIDATORS, 1, {{1, F_UINT, false, NULL, 1, 0, 0}}},
+     {KIND_F(UL_STATE_VALIDATORS, UL_STATE_VALIDATORS, UL_E_ARG), SP_HEIGHT_F}},
+    {"validators", UL_RPC_VALIDATORS, 1,
+     {{UL_QREQ_VALIDATORS_HEIGHT, F_UINT, false, NULL, 1, 0, 0}}},
     {"evidence", UL_RPC_EVIDENCE, 0, {{0}}},
 };
 
@@ -239,17 +248,17 @@ static void put(ul_msg *q, const field *f, variant v)
 }
 
 /* The request of method m with field `which` (-1: none) as variant v, the others valid; extra
- * adds a field the method does not read (key 14, above every key a method reads). */
+ * adds a field the method does not read (UNREAD_KEY). */
 static ul_err send_variant(const method *m, int which, variant v, bool extra)
 {
     ul_msg q;
     ul_msg_init(&q);
-    ul_msg_uint(&q, 0, m->method);
+    ul_msg_uint(&q, UL_QK_METHOD, m->method);
     for (size_t i = 0; i < m->n; i++) {
         put(&q, &m->f[i], (int)i == which ? v : V_OK);
     }
     if (extra) {
-        ul_msg_uint(&q, 14, 1);
+        ul_msg_uint(&q, UNREAD_KEY, 1);
     }
     return call(&q);
 }
@@ -312,17 +321,18 @@ static void test_state_proof_missing(void **state)
     ul_msg q;
     for (int k = 0; k < 3; k++) {
         ul_msg_init(&q);
-        ul_msg_uint(&q, 0, UL_RPC_STATE_PROOF);
-        ul_msg_uint(&q, 1, k == 1 ? UL_STATE_NAMESPACE : UL_STATE_INSTALLABLE);
+        ul_msg_uint(&q, UL_QK_METHOD, UL_RPC_STATE_PROOF);
+        ul_msg_uint(&q, UL_QREQ_STATE_PROOF_KIND,
+                    k == 1 ? UL_STATE_NAMESPACE : UL_STATE_INSTALLABLE);
         if (k == 2) {
-            ul_msg_text(&q, 2, ul_span_str("a/b"));
+            ul_msg_text(&q, UL_QREQ_STATE_PROOF_NS, ul_span_str("a/b"));
         }
         assert_int_equal(call(&q), UL_E_SCHEMA_FIELD);
     }
     /* Kinds outside 1..5 and kind 0. */
     ul_msg_init(&q);
-    ul_msg_uint(&q, 0, UL_RPC_STATE_PROOF);
-    ul_msg_uint(&q, 1, 0);
+    ul_msg_uint(&q, UL_QK_METHOD, UL_RPC_STATE_PROOF);
+    ul_msg_uint(&q, UL_QREQ_STATE_PROOF_KIND, 0);
     assert_int_equal(call(&q), UL_E_ARG);
 }
 
@@ -360,13 +370,13 @@ static void test_method(void **state)
     (void)state;
     ul_msg q;
     ul_msg_init(&q);
-    ul_msg_uint(&q, 1, 1);
+    ul_msg_uint(&q, 1, 1); /* no key 0 */
     assert_int_equal(call(&q), UL_E_PROTOCOL);
     ul_msg_init(&q);
-    ul_msg_uint(&q, 0, 99);
+    ul_msg_uint(&q, UL_QK_METHOD, 99);
     assert_int_equal(call(&q), UL_E_PROTOCOL);
     ul_msg_init(&q);
-    ul_msg_text(&q, 0, ul_span_str("status"));
+    ul_msg_text(&q, UL_QK_METHOD, ul_span_str("status"));
     assert_int_equal(call(&q), UL_E_PROTOCOL);
 }
 

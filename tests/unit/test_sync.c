@@ -36,22 +36,27 @@ static ul_err query(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply, ui
     assert_int_equal(peer, 0);
     x->queries++;
     assert_int_equal(ul_msg_encode(in, sizeof in, &len, req), UL_OK);
-    if (x->lie) {
-        ul_msg m;
+    ul_node_handle(&x->peer, in, len, buf, &out_len);
+    if (x->lie) { /* the same reply, but the head 2^64 - 1 and no block */
+        ul_msg m, honest;
         uint64_t method = 0;
-        (void)ul_msg_get_uint(req, 0, &method);
+        ul_q_status_reply st;
+        ul_q_block_reply none = {0};
+        (void)ul_msg_get_uint(req, UL_QK_METHOD, &method);
+        assert_int_equal(ul_msg_decode(&honest, *buf, out_len), UL_OK);
         ul_msg_init(&m);
-        ul_msg_uint(&m, 0, UL_OK);
+        ul_msg_uint(&m, UL_QK_ERR, UL_OK);
         if (method == UL_RPC_STATUS) {
-            ul_msg_uint(&m, 1, UINT64_MAX);
+            assert_int_equal(ul_q_status_reply_read(&honest, &st), UL_OK);
+            st.height = UINT64_MAX;
+            ul_q_status_reply_put(&m, &st);
         } else {
-            ul_msg_list(&m, 1, NULL, 0);
-            ul_msg_list(&m, 2, NULL, 0);
+            ul_q_block_reply_put(&m, &none);
         }
-        *buf = malloc(64);
-        assert_int_equal(ul_msg_encode(*buf, 64, &out_len, &m), UL_OK);
-    } else {
-        ul_node_handle(&x->peer, in, len, buf, &out_len);
+        uint8_t *lie = malloc(4096);
+        assert_int_equal(ul_msg_encode(lie, 4096, &out_len, &m), UL_OK);
+        free(*buf);
+        *buf = lie;
     }
     if (ul_msg_decode(reply, *buf, out_len) != UL_OK || ul_msg_get_uint(reply, 0, &code) != UL_OK) {
         return UL_E_PROTOCOL;

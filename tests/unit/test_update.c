@@ -141,7 +141,7 @@ static ul_chain *open_chain_with(fx *f, const uint8_t *genesis, size_t glen)
     char dir[128];
     ul_chain *c = NULL;
     snprintf(dir, sizeof dir, "%s/c%d", f->root, f->n_chains++);
-    assert_int_equal(ul_chain_open(&c, dir, genesis, glen), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, genesis, glen), UL_OK);
     return c;
 }
 

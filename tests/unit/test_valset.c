@@ -99,7 +99,7 @@ static ul_chain *reopen(const fx *f, ul_chain *c, const char *name)
     char dir[128];
     ul_chain_close(c);
     snprintf(dir, sizeof dir, "%s/%s", f->root, name);
-    assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_OK);
+    assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_OK);
     return c;
 }
 
@@ -591,12 +591,12 @@ static void test_restart(void **state)
     assert_int_equal(ul_schema_valset_encode(v, sizeof v, &vl, &f->gset), UL_OK);
     assert_int_equal(ul_schema_statekey_valset(k, sizeof k, &kl), UL_OK);
     for (int garbage = 0; garbage < 2; garbage++) {
-        assert_int_equal(ul_store_open(&st, dir, false, 0), UL_OK);
+        assert_int_equal(ul_chainfx_store_open(&st, dir, false), UL_OK);
         ul_batch_put(b, k, kl, v, garbage ? vl - 1 : vl);
         assert_int_equal(ul_store_write(st, b, true), UL_OK);
         ul_batch_clear(b);
         ul_store_close(st);
-        assert_int_equal(ul_chain_open(&c, dir, NULL, 0), UL_E_CORRUPT);
+        assert_int_equal(ul_chainfx_chain_open(&c, dir, NULL, 0), UL_E_CORRUPT);
     }
     ul_batch_destroy(b);
 }
@@ -930,7 +930,7 @@ static void test_store_floor(void **state)
     const uint8_t fam[1] = {'V'};
     snprintf(dir, sizeof dir, "%s/store", f->root);
     assert_non_null(b);
-    assert_int_equal(ul_store_open(&s, dir, true, 0), UL_OK);
+    assert_int_equal(ul_chainfx_store_open(&s, dir, true), UL_OK);
     /* Empty database. */
     k[0] = 'V';
     ul_be64_put(k + 1, 5);
