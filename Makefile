@@ -129,10 +129,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(UNIT_HELP)) $(LEDGER_
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)
 
-# Unit tests that call the node's own code (node/ but main.c; such a test defines main.c's
-# ul_node_now_ms and ul_node_log itself).
+# Unit tests that call the node's own code (node/ but main.c), one per part of the node; they
+# reach the world through a test ul_node_io (tests/unit/nodefx.c).
 NODE_TEST_OBJ = $(call obj,$(filter-out node/main.c,$(NODE_SRC)))
-$(BUILD)/tests/test_rpc: $(BUILD)/obj/tests/unit/test_rpc.o $(NODE_TEST_OBJ) $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
+NODE_TESTS = test_rpc test_pool test_signlog test_held test_sync test_gossip test_recv test_driver test_nodes
+$(patsubst %,$(BUILD)/tests/%,$(NODE_TESTS)): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(NODE_TEST_OBJ) $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)

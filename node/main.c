@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "io.h"
 #include "node.h"
 #include "schema/ul_version.h"
 
@@ -33,22 +34,6 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-uint64_t ul_node_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void ul_node_log(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("upledgerd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
 #define logf_ ul_node_log
 
 typedef struct {
@@ -386,7 +371,7 @@ static void log_damage(const char *db, const char *text)
 static ul_err open_chain(ul_node *n, const char *db, const uint8_t *genesis, size_t glen)
 {
     uint64_t entries = 0;
-    ul_err e = ul_chain_open(&n->chain, db, genesis, glen);
+    ul_err e = n->io->chain_open(n->io->ctx, &n->chain, db, genesis, glen);
     if (e == UL_OK && (e = ul_store_verify(ul_chain_store(n->chain), &entries)) != UL_OK) {
         const char *text;
         (void)ul_store_fault(ul_chain_store(n->chain), &text);
@@ -478,7 +463,7 @@ static ul_err open_peer(ul_peer **out, const ul_node_cfg *c, const ul_key *key,
     return e;
 }
 
-static ul_err open_node(ul_node *n, options *o)
+static ul_err open_node(ul_node *n, ul_node_io **io, options *o)
 {
     uint8_t *genesis = NULL;
     size_t glen;
@@ -495,11 +480,14 @@ static ul_err open_node(ul_node *n, options *o)
     }
     snprintf(db, sizeof db, "%s/db", o->data);
     if ((e = open_peer(&peer, &o->net, n->key, genesis, glen)) == UL_OK) {
+        e = ul_node_io_open(io, peer, &o->net); /* takes peer in any case */
+    }
+    if (e == UL_OK) {
+        n->io = *io;
         e = open_chain(n, db, genesis, glen);
     }
     free(genesis);
     if (e != UL_OK) {
-        ul_peer_close(peer);
         return e;
     }
     if (n->key && !o->net.n_peers) {
@@ -516,11 +504,10 @@ static ul_err open_node(ul_node *n, options *o)
         }
         if (!member) {
             logf_("key %s is not a validator of this chain's genesis", o->key);
-            ul_peer_close(peer);
             return UL_E_VALIDATOR;
         }
     }
-    if ((e = ul_cons_open(n, &o->net, peer)) != UL_OK && e != UL_E_SIGN_STATE) { /* said */
+    if ((e = ul_cons_open(n, &o->net)) != UL_OK && e != UL_E_SIGN_STATE) { /* said */
         logf_("consensus: %s (%s)", ul_err_str(e), ul_err_name(e));
     }
     return e;
@@ -579,6 +566,7 @@ int main(int argc, char **argv)
 {
     options o;
     ul_node n = {0};
+    ul_node_io *io = NULL;
     int sock = -1, rc = 1;
     if (!parse_args(&o, argc, argv)) {
         return 2;
@@ -601,7 +589,7 @@ int main(int argc, char **argv)
     if (e == UL_OK && o.dev && (e = dev_setup(&o)) != UL_OK) {
         logf_("dev setup in %s: %s", o.data, ul_err_str(e));
     }
-    if (e != UL_OK || open_node(&n, &o) != UL_OK) {
+    if (e != UL_OK || open_node(&n, &io, &o) != UL_OK) {
         goto out;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -626,6 +614,7 @@ out:
     ul_p2p_close(sock);
     ul_cons_close(&n);
     ul_chain_close(n.chain);
+    ul_node_io_close(io);
     ul_key_destroy(n.key);
     return rc;
 }

@@ -26,8 +26,10 @@ typedef struct {
 } ul_node_cfg;
 
 typedef struct ul_cons ul_cons;
+typedef struct ul_node_io ul_node_io; /* node/io.h */
 
 typedef struct {
+    const ul_node_io *io; /* the clock, the network and the disk */
     ul_chain *chain;
     ul_key *key; /* NULL for an observer */
     bool verbose;
@@ -42,11 +44,10 @@ void ul_node_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- node/consensus.c: Tendermint over the peer transport, the pool and block sync ---- */
 
-/* Starts consensus for n (chain and key loaded) over peer, the peer transport (NULL: none; the
- * caller opened it, bound before anything was written), which it takes in any case: closed by
- * ul_cons_close. Derives the proposer rotation and starts the next height when there is
- * something to commit. */
-ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg, ul_peer *peer);
+/* Starts consensus for n (chain, key and io set): n->io's peer transport, if it has one, was
+ * bound before anything was written. Derives the proposer rotation and starts the next height
+ * when there is something to commit. */
+ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg);
 void ul_cons_close(ul_node *n);
 /* On stop: a lone validator commits what it pooled (it needs nobody's vote). */
 void ul_cons_finish(ul_node *n);
@@ -70,11 +71,11 @@ void ul_cons_figures(const ul_node *n, uint64_t *pooled, uint64_t *round, ul_pee
  * *refusing UL_OK when it may sign, else why not (UL_E_SIGN_STATE) with *until the height it
  * waits to see committed (0: it waits for an operator). */
 bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, uint64_t *until);
-/* Block sync for STATUS. Out: the highest head a peer claims that steers block sync now (0:
- * none), and how many times a peer's claims were set aside (it claimed and did not serve). */
 /* Why the validator's last sign-state write failed (UL_E_NO_SPACE on a full disk), with text
  * naming the file; UL_OK while writes succeed (or it has not signed). */
 ul_err ul_cons_sign_fault(const ul_node *n, const char **text);
+/* Block sync for STATUS. Out: the highest head a peer claims that steers block sync now (0:
+ * none), and how many times a peer's claims were set aside (it claimed and did not serve). */
 void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored);
 
 #endif

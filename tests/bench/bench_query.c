@@ -15,23 +15,13 @@
 #include <time.h>
 
 #include "bench_util.h"
+#include "node/io.h"
 #include "node/node.h"
 
 #define HW "acme-router-x1-rev-a"
 #define PAGE 50    /* the CLI's default history page */
 #define REPEATS 50 /* requests of each kind timed per size (their mean is printed) */
 #define MAX_SIZES 8
-
-/* node/main.c's two helpers, which this benchmark does not link. */
-uint64_t ul_node_now_ms(void)
-{
-    return bench_wall_ms();
-}
-
-void ul_node_log(const char *fmt, ...)
-{
-    (void)fmt;
-}
 
 static int fail(const char *what, ul_err e)
 {
@@ -48,6 +38,7 @@ static double cpu_s(void)
 
 typedef struct {
     ul_node node;
+    ul_node_io *io;
     ul_key *key;
     uint64_t n; /* releases of BENCH_NS committed */
     double cpu; /* node CPU spent in ul_node_handle since the last reset */
@@ -212,7 +203,8 @@ static int open_node(bench *b, const char *dir)
     }
     static ul_node_cfg cfg = {.observer = true, .heartbeat_ms = 1000, .round_timeout_ms = 1000};
     if ((e = ul_chain_produce(b->node.chain, b->key, bench_wall_ms(), NULL)) != UL_OK ||
-        (e = ul_cons_open(&b->node, &cfg)) != UL_OK) {
+        (e = ul_node_io_open(&b->io, NULL, &cfg)) != UL_OK ||
+        ((b->node.io = b->io), (e = ul_cons_open(&b->node, &cfg)) != UL_OK)) {
         return fail("registering", e);
     }
     return 0;
@@ -288,6 +280,7 @@ int main(int argc, char **argv)
                figs[n_sizes - 1][k] / figs[0][k], 1e6 * figs[0][k], 1e6 * figs[n_sizes - 1][k]);
     }
     ul_cons_close(&b.node);
+    ul_node_io_close(b.io);
     ul_chain_close(b.node.chain);
     ul_key_destroy(b.key);
     return 0;

@@ -14,18 +14,8 @@
 #include <cmocka.h>
 
 #include "chainfx.h"
+#include "node/io.h"
 #include "node/node.h"
-
-/* node/main.c's two helpers, which this test does not link. */
-uint64_t ul_node_now_ms(void)
-{
-    return 1767225600000ULL;
-}
-
-void ul_node_log(const char *fmt, ...)
-{
-    (void)fmt;
-}
 
 #define NS "acme/widget"
 #define HW "board-a"
@@ -35,6 +25,7 @@ typedef struct {
     char root[128];
     ul_key *val, *owner;
     ul_node node;
+    ul_node_io *io;
     uint8_t chain_id[UL_HASH_BYTES];
     uint8_t rel_id[UL_HASH_BYTES];
 } fx;
@@ -102,7 +93,9 @@ static int setup(void **state)
     fill_chain(&f);
     /* An observer: it serves every query and takes no transaction (submit answers per tx). */
     static ul_node_cfg cfg = {.observer = true, .heartbeat_ms = 1000, .round_timeout_ms = 1000};
-    assert_int_equal(ul_cons_open(&f.node, &cfg, NULL), UL_OK); /* no peers: no transport */
+    assert_int_equal(ul_node_io_open(&f.io, NULL, &cfg), UL_OK);
+    f.node.io = f.io;
+    assert_int_equal(ul_cons_open(&f.node, &cfg), UL_OK);
     g = &f;
     *state = &f;
     return 0;
@@ -112,6 +105,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
     ul_cons_close(&f->node);
+    ul_node_io_close(f->io);
     ul_chain_close(f->node.chain);
     ul_key_destroy(f->val);
     ul_key_destroy(f->owner);

@@ -1,0 +1,204 @@
+/* upledgerd's sign log: whether this validator may sign a step and the record of each
+ * signature, in the sign state file (through ul_node_io) before the signature leaves; the lock
+ * record a restarted validator re-proposes from; and the move from the old database record. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "signlog.h"
+
+/* Where nodes before the sign state file kept the last signature (height 8, round 4, step 1):
+ * taken into the file once, then deleted. */
+static const uint8_t META_LASTSIGN[] = "Mlastsign";
+/* The block a validator precommitted (height 8, round 4, hash 32, block length 4, block, last
+ * commit length 4, last commit), written before the precommit: a restarted validator locked on
+ * it (the sign state's lock) proposes it again (ul_bft_resume). Without it, it stays locked. */
+static const uint8_t META_LOCK[] = "Mlock";
+
+/* A node whose data directory predates the sign state file: its last signature, and the lock
+ * of that height, from the chain database into the file; then the old record goes. */
+static ul_err migrate(ul_signlog *l, const uint8_t v[13])
+{
+    uint8_t *lock = NULL;
+    size_t len;
+    l->st.height = ul_be64_get(v);
+    l->st.round = ul_be32_get(v + 8);
+    l->st.step = v[12];
+    if (ul_store_get(ul_chain_store(l->chain), META_LOCK, sizeof META_LOCK - 1, &lock, &len) ==
+            UL_OK &&
+        len >= 8 + 4 + UL_HASH_BYTES && ul_be64_get(lock) == l->st.height) {
+        l->st.has_lock = l->st.has_lock_hash = true;
+        l->st.lock_round = ul_be32_get(lock + 8);
+        memcpy(l->st.lock_hash, lock + 12, UL_HASH_BYTES);
+    }
+    free(lock);
+    ul_err e = l->io->sign_save(l->io->ctx, l->path, &l->st);
+    ul_batch *b = e == UL_OK ? ul_batch_create() : NULL;
+    if (e == UL_OK && b) {
+        ul_batch_delete(b, META_LASTSIGN, sizeof META_LASTSIGN - 1);
+        e = ul_store_write(ul_chain_store(l->chain), b, true);
+    }
+    ul_batch_destroy(b);
+    if (e == UL_OK) {
+        ul_node_log("sign state: moved from the chain database into %s (height %llu)", l->path,
+                    (unsigned long long)l->st.height);
+    }
+    return e;
+}
+
+ul_err ul_signlog_open(ul_signlog *l, const ul_node_io *io, ul_chain *chain, const ul_key *key,
+                       const char *path, bool has_peers)
+{
+    uint8_t v[8 + 4 + 1];
+    memset(l, 0, sizeof *l);
+    l->io = io;
+    l->chain = chain;
+    l->path = path;
+    ul_err e = io->sign_load(io->ctx, &l->st, path, ul_key_pubkey(key));
+    if (e != UL_E_NOT_FOUND) {
+        if (e != UL_OK) {
+            ul_node_log("sign state %s: %s (%s); not starting: restore it, or run upledgerd "
+                        "--reset-sign-state once this key cannot have signed above the chain's "
+                        "head",
+                        path, e == UL_E_SIGN_STATE ? "corrupt, or another key's" : ul_err_str(e),
+                        ul_err_name(e));
+        }
+        return e;
+    }
+    memset(&l->st, 0, sizeof l->st);
+    memcpy(l->st.pubkey, ul_key_pubkey(key), UL_PUBKEY_BYTES);
+    if (ul_store_get_fixed(ul_chain_store(chain), META_LASTSIGN, sizeof META_LASTSIGN - 1, v,
+                           sizeof v) == UL_OK) {
+        return migrate(l, v);
+    }
+    l->missing = true;
+    ul_node_log("sign state %s is missing while the key exists: not signing (%s) until this node "
+                "has synced past the network's head%s",
+                path, ul_err_name(UL_E_SIGN_STATE),
+                has_peers ? ""
+                          : " (a node without peers never does: restore the file, or "
+                            "run upledgerd --reset-sign-state)");
+    return UL_OK;
+}
+
+/* Whether a node that lost its sign state may sign at height now. */
+static bool floor_passed(ul_signlog *l, uint64_t height)
+{
+    if (!l->missing) {
+        return true;
+    }
+    if (!l->floor_known || height <= l->floor) {
+        return false;
+    }
+    l->missing = false;
+    ul_node_log("sign state: synced past height %llu; signing again from height %llu",
+                (unsigned long long)l->floor, (unsigned long long)height);
+    return true;
+}
+
+bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_t step,
+                         const uint8_t *lock_hash, const uint8_t *lock, size_t lock_len)
+{
+    if (!ul_signstate_after(&l->st, height, round, step) || !floor_passed(l, height)) {
+        return false;
+    }
+    /* A store that met damage may have handed consensus data with entries missing: no vote on
+     * it (the node stops at the end of this turn). */
+    if (ul_store_fault(ul_chain_store(l->chain), NULL) == UL_E_CORRUPT) {
+        return false;
+    }
+    ul_err e = UL_OK;
+    ul_batch *b = lock ? ul_batch_create() : NULL;
+    if (lock && !b) {
+        e = UL_E_NOMEM;
+    } else if (lock) { /* not synced: losing it costs re-proposing, never safety */
+        ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, lock, lock_len);
+        e = ul_store_write(ul_chain_store(l->chain), b, false);
+    }
+    ul_batch_destroy(b);
+    if (e == UL_OK) {
+        e = l->io->sign_advance(l->io->ctx, &l->st, l->path, height, round, step, lock_hash);
+    }
+    if (e != UL_OK) {
+        if (e != l->fault) { /* once per cause, not once per round */
+            ul_node_log("cannot record a signature at height %llu in %s: %s (%s); not signing",
+                        (unsigned long long)height, l->path, ul_err_str(e), ul_err_name(e));
+        }
+        l->fault = e;
+        snprintf(l->fault_text, sizeof l->fault_text, "writing %s", l->path);
+        return false;
+    }
+    if (l->fault != UL_OK) {
+        ul_node_log("sign state %s written again: signing", l->path);
+        l->fault = UL_OK;
+    }
+    l->signed_count++;
+    return true;
+}
+
+bool ul_signlog_learning(const ul_signlog *l)
+{
+    return l->missing && !l->floor_known;
+}
+
+void ul_signlog_learn(ul_signlog *l, uint64_t head, bool answered, bool behind)
+{
+    if (!l->missing || l->floor_known || !answered || behind) {
+        return;
+    }
+    l->floor_known = true;
+    l->floor = head + 1;
+    ul_node_log("sign state: caught up with the network at height %llu; signing from height %llu "
+                "on (this key may have signed up to height %llu before it lost its sign state)",
+                (unsigned long long)head, (unsigned long long)l->floor + 1,
+                (unsigned long long)l->floor);
+}
+
+ul_err ul_signlog_lock_encode(uint8_t **out, size_t *len, uint64_t height, uint32_t round,
+                              const uint8_t hash[UL_HASH_BYTES], ul_span block, ul_span lc)
+{
+    uint8_t *w = malloc(8 + 4 + UL_HASH_BYTES + 4 + block.len + 4 + lc.len);
+    if (!(*out = w)) {
+        return UL_E_NOMEM;
+    }
+    ul_be64_put(w, height), w += 8;
+    ul_be32_put(w, round), w += 4;
+    memcpy(w, hash, UL_HASH_BYTES), w += UL_HASH_BYTES;
+    ul_be32_put(w, (uint32_t)block.len), w += 4;
+    memcpy(w, block.ptr, block.len), w += block.len;
+    ul_be32_put(w, (uint32_t)lc.len), w += 4;
+    if (lc.len) { /* none at height 1 */
+        memcpy(w, lc.ptr, lc.len), w += lc.len;
+    }
+    *len = (size_t)(w - *out);
+    return UL_OK;
+}
+
+bool ul_signlog_lock_load(ul_chain *chain, uint64_t height, uint32_t round,
+                          const uint8_t hash[UL_HASH_BYTES], uint8_t **rec, ul_span *block,
+                          ul_span *lc)
+{
+    uint8_t *v = NULL;
+    size_t len, blen, lclen;
+    bool ok =
+        ul_store_get(ul_chain_store(chain), META_LOCK, sizeof META_LOCK - 1, &v, &len) == UL_OK &&
+        len >= 8 + 4 + UL_HASH_BYTES + 4 + 4 && ul_be64_get(v) == height &&
+        ul_be32_get(v + 8) == round && memcmp(v + 12, hash, UL_HASH_BYTES) == 0;
+    if (ok) {
+        blen = ul_be32_get(v + 8 + 4 + UL_HASH_BYTES);
+        ok = blen <= len - (8 + 4 + UL_HASH_BYTES + 4 + 4);
+    }
+    if (ok) {
+        const uint8_t *b = v + 8 + 4 + UL_HASH_BYTES + 4;
+        lclen = ul_be32_get(b + blen);
+        ok = lclen == len - (8 + 4 + UL_HASH_BYTES + 4 + blen + 4);
+        *block = (ul_span){b, blen};
+        *lc = (ul_span){b + blen + 4, lclen};
+    }
+    if (!ok) {
+        free(v);
+        v = NULL;
+    }
+    *rec = v;
+    return ok;
+}

@@ -1,0 +1,183 @@
+/* The node's sign log (node/signlog.c): signatures only after the last one recorded, each
+ * recorded (through ul_node_io) before it may leave; a node without its file waits for the
+ * network's head; a failed write refuses; the old database record moves into the file once;
+ * the lock record round-trips. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/signlog.h"
+#include "nodefx.h"
+
+typedef struct {
+    ul_nodefx f;
+    ul_nodefx_io io;
+    char path[256];
+} fx;
+
+static int setup(void **state)
+{
+    fx *x = calloc(1, sizeof *x);
+    ul_nodefx_open(&x->f, "signlog");
+    ul_nodefx_io_init(&x->io);
+    snprintf(x->path, sizeof x->path, "%s/val.key.sign-state", x->f.root);
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *x = *state;
+    ul_nodefx_close(&x->f);
+    free(x);
+    return 0;
+}
+
+/* A sign state file for f's validator at (h, r, step), no lock. */
+static void write_file(fx *x, uint64_t h, uint64_t r, uint64_t step)
+{
+    ul_sign_state st = {.height = h, .round = r, .step = step};
+    memcpy(st.pubkey, ul_key_pubkey(x->f.val), UL_PUBKEY_BYTES);
+    assert_int_equal(ul_signstate_save(x->path, &st), UL_OK);
+}
+
+static void test_order(void **state)
+{
+    fx *x = *state;
+    ul_signlog l;
+    ul_sign_state st;
+    write_file(x, 0, 0, 0);
+    assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
+    assert_false(l.missing);
+    assert_false(ul_signlog_learning(&l));
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PREVOTE, NULL, NULL, 0));
+    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    assert_int_equal(l.signed_count, 2);
+    assert_int_equal(x->io.sign_writes, 2);
+    /* Durable: the file says (1, 0, prevote). */
+    assert_int_equal(ul_signstate_load(&st, x->path, ul_key_pubkey(x->f.val)), UL_OK);
+    assert_int_equal(st.height, 1);
+    assert_int_equal(st.step, UL_SIGNLOG_PREVOTE);
+
+    /* A write that fails refuses the signature and leaves the state as it was. */
+    x->io.sign_fail = UL_E_NO_SPACE;
+    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    assert_int_equal(l.signed_count, 2);
+    assert_int_equal(l.fault, UL_E_NO_SPACE); /* for STATUS, naming the file */
+    assert_non_null(strstr(l.fault_text, x->path));
+    x->io.sign_fail = UL_OK;
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    assert_int_equal(l.fault, UL_OK);
+}
+
+static void test_missing(void **state)
+{
+    fx *x = *state;
+    ul_signlog l;
+    assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
+    assert_true(l.missing);
+    assert_true(ul_signlog_learning(&l));
+    assert_false(ul_signlog_may_sign(&l, 9, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    ul_signlog_learn(&l, 5, false, false); /* nobody answered: nothing learnt */
+    ul_signlog_learn(&l, 5, true, true);   /* a peer is still ahead: nothing learnt */
+    assert_true(ul_signlog_learning(&l));
+    ul_signlog_learn(&l, 5, true, false); /* the head is 5: this key may have signed at 6 */
+    assert_false(ul_signlog_learning(&l));
+    assert_int_equal(l.floor, 6);
+    assert_false(ul_signlog_may_sign(&l, 6, 3, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    assert_true(ul_signlog_may_sign(&l, 7, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    assert_false(l.missing);
+    assert_int_equal(x->io.sign_writes, 1);
+}
+
+static void test_damaged(void **state)
+{
+    fx *x = *state;
+    ul_signlog l;
+    FILE *fp = fopen(x->path, "wb");
+    assert_non_null(fp);
+    fputs("not a sign state", fp);
+    fclose(fp);
+    assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true),
+                     UL_E_SIGN_STATE);
+}
+
+static void test_migrate_and_lock(void **state)
+{
+    fx *x = *state;
+    ul_signlog l;
+    uint8_t old[13], hash[UL_HASH_BYTES], *lock, *rec;
+    size_t lock_len;
+    ul_span block, lc;
+    memset(hash, 7, sizeof hash);
+    /* The old record: height 4, round 2, precommit, and the lock of that height. */
+    ul_be64_put(old, 4);
+    ul_be32_put(old + 8, 2);
+    old[12] = UL_SIGNLOG_PRECOMMIT;
+    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 4, 2, hash,
+                                            (ul_span){(const uint8_t *)"block", 5},
+                                            (ul_span){(const uint8_t *)"lc", 2}),
+                     UL_OK);
+    ul_batch *b = ul_batch_create();
+    assert_non_null(b);
+    ul_batch_put(b, (const uint8_t *)"Mlastsign", 9, old, sizeof old);
+    ul_batch_put(b, (const uint8_t *)"Mlock", 5, lock, lock_len);
+    assert_int_equal(ul_store_write(ul_chain_store(x->f.chain), b, true), UL_OK);
+    ul_batch_destroy(b);
+    free(lock);
+
+    assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
+    assert_false(l.missing);
+    assert_int_equal(l.st.height, 4);
+    assert_int_equal(l.st.round, 2);
+    assert_true(l.st.has_lock);
+    assert_int_equal(l.st.lock_round, 2);
+    assert_memory_equal(l.st.lock_hash, hash, UL_HASH_BYTES);
+    assert_false(ul_signlog_may_sign(&l, 4, 2, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    uint8_t v[13];
+    assert_int_not_equal(ul_store_get_fixed(ul_chain_store(x->f.chain),
+                                            (const uint8_t *)"Mlastsign", 9, v, sizeof v),
+                         UL_OK); /* moved: the old record is gone */
+
+    /* The lock record is read back for its (height, round, hash) only. */
+    assert_true(ul_signlog_lock_load(x->f.chain, 4, 2, hash, &rec, &block, &lc));
+    assert_int_equal(block.len, 5);
+    assert_memory_equal(block.ptr, "block", 5);
+    assert_int_equal(lc.len, 2);
+    free(rec);
+    assert_false(ul_signlog_lock_load(x->f.chain, 4, 3, hash, &rec, &block, &lc));
+    assert_null(rec);
+    hash[0] ^= 1;
+    assert_false(ul_signlog_lock_load(x->f.chain, 4, 2, hash, &rec, &block, &lc));
+
+    /* A precommit at height 5 writes its lock record before its sign state. */
+    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 5, 0, hash,
+                                            (ul_span){(const uint8_t *)"b5", 2}, (ul_span){0}),
+                     UL_OK);
+    assert_true(ul_signlog_may_sign(&l, 5, 0, UL_SIGNLOG_PRECOMMIT, hash, lock, lock_len));
+    free(lock);
+    assert_true(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
+    assert_int_equal(lc.len, 0);
+    free(rec);
+    assert_true(l.st.has_lock);
+    assert_int_equal(l.st.height, 5);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_and_lock, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
