@@ -64,11 +64,12 @@ static void bundle_facts(const uint8_t *b, size_t len, ul_release_info *info)
            ul_schema_section_decode(&s, b + off + head, (size_t)body) == UL_OK) {
         if (s.type == UL_SEC_BEGIN) {
             info->steps = s.u.begin.n_steps;
-        } else if (s.type == UL_SEC_HEADER &&
+        } else if ((s.type == UL_SEC_HEADER || s.type == UL_SEC_CHECKPOINT) &&
                    ul_schema_header_decode(&h, s.u.header.header.ptr, s.u.header.header.len) ==
                        UL_OK) {
             info->height = h.height;
             info->header_time_ms = h.time_ms;
+            info->checkpoint_time_ms = s.u.header.time_ms; /* 0 for a HEADER */
             ul_client_sha256(info->header_hash, s.u.header.header.ptr, s.u.header.header.len);
         } else if (s.type == UL_SEC_LEAF &&
                    ul_schema_release_decode(&rel, s.u.leaf.body.ptr, s.u.leaf.body.len) == UL_OK) {

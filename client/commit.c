@@ -157,6 +157,54 @@ ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
     return UL_OK;
 }
 
+ul_err ul_client_checkpoint_sig_verify(const uint8_t sig64[UL_SIG_BYTES],
+                                       const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                       const uint8_t chain_id32[UL_HASH_BYTES],
+                                       const ul_checkpoint_vote *v)
+{
+    uint8_t buf[UL_VOTE_BUF_BYTES];
+    size_t len = 0;
+    ul_err e = ul_schema_checkpoint_vote_encode(buf, sizeof(buf), &len, v);
+    if (e != UL_OK) {
+        return e;
+    }
+    e = ul_client_sig_verify(sig64, UL_DOMAIN_CHECKPOINT, chain_id32, buf, len, pubkey32);
+    return e == UL_E_KEY ? UL_E_SIG : e;
+}
+
+ul_err ul_client_checkpoint_verify(const ul_checkpoint *c, const ul_valset *s,
+                                   const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
+                                   const uint8_t header_hash32[UL_HASH_BYTES])
+{
+    uint64_t total = 0;
+    uint64_t signed_power = 0;
+    if (c->v.height != height || memcmp(c->v.header_hash, header_hash32, UL_HASH_BYTES) != 0) {
+        return UL_E_CHECKPOINT;
+    }
+    ul_err e = ul_valset_total(&total, s);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (c->n_sigs > s->n) {
+        return UL_E_VALIDATOR;
+    }
+    for (size_t i = 0; i < c->n_sigs; i++) {
+        if (c->sigs[i].index >= s->n || (i > 0 && c->sigs[i].index <= c->sigs[i - 1].index)) {
+            return UL_E_VALIDATOR;
+        }
+    }
+    for (size_t i = 0; i < c->n_sigs; i++) {
+        const ul_validator *val = &s->v[c->sigs[i].index];
+        e = ul_client_checkpoint_sig_verify(c->sigs[i].sig, val->pubkey, chain_id32, &c->v);
+        if (e != UL_OK) {
+            return e;
+        }
+        signed_power += val->power;
+    }
+    /* total <= UL_MAX_TOTAL_POWER <= UINT64_MAX / 3, so neither product overflows. */
+    return signed_power * 3 <= total * 2 ? UL_E_QUORUM : UL_OK;
+}
+
 typedef struct {
     uint64_t time_ms;
     uint64_t power;

@@ -42,6 +42,7 @@ typedef enum {
     UL_DOMAIN_PROPOSAL = 3, /* block proposals */
     UL_DOMAIN_TRANSFER = 4, /* namespace authority transfers */
     UL_DOMAIN_PEER = 5,     /* envelopes of messages between nodes (schema: ul_envelope) */
+    UL_DOMAIN_CHECKPOINT = 6, /* freshness checkpoints (schema: ul_checkpoint_vote) */
     UL_DOMAIN_COUNT_
 } ul_domain;
 
@@ -111,6 +112,24 @@ ul_err ul_client_valset_hash(uint8_t out32[UL_HASH_BYTES], const ul_valset *s);
 ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
                                const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
                                const uint8_t block_hash32[UL_HASH_BYTES]);
+
+/* Verifies one checkpoint signature: the signer signed the checkpoint statement v (height,
+ * header hash, time) under UL_DOMAIN_CHECKPOINT on chain chain_id32.
+ * Returns: UL_OK; UL_E_SIG when it does not verify (a key that does not parse included). */
+ul_err ul_client_checkpoint_sig_verify(const uint8_t sig64[UL_SIG_BYTES],
+                                       const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                       const uint8_t chain_id32[UL_HASH_BYTES],
+                                       const ul_checkpoint_vote *v);
+
+/* Verifies checkpoint c for header hash header_hash32 at height `height`, signed by set s (the
+ * set that signs that height, the header's validators_hash): every signature by a distinct
+ * member, together more than 2/3 of s's power.
+ * Returns: UL_OK; UL_E_CHECKPOINT when c is for another height or header; UL_E_VALIDATOR for an
+ *          index outside s or repeated; UL_E_SIG for a bad signature; UL_E_QUORUM when the
+ *          signers hold no more than 2/3 of the power. */
+ul_err ul_client_checkpoint_verify(const ul_checkpoint *c, const ul_valset *s,
+                                   const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
+                                   const uint8_t header_hash32[UL_HASH_BYTES]);
 
 /* Returns: the weighted median of the commit's vote times (CometBFT's BFT time): the time t
  * such that validators holding more than half the signing power voted at or before t.
@@ -235,6 +254,7 @@ typedef struct {
     uint64_t height; /* the header the proofs are against */
     uint8_t header_hash[UL_HASH_BYTES];
     uint64_t header_time_ms;
+    uint64_t checkpoint_time_ms; /* the checkpoint's time when the bundle carried one, else 0 */
     uint64_t log_index;
     uint64_t steps; /* validator-set changes walked */
 } ul_release_info;
@@ -266,6 +286,8 @@ typedef struct {
     uint8_t hd_hash[UL_HASH_BYTES];
     uint64_t round, last_height;
     bool hd_skip;                   /* a set-change step the device has already followed */
+    bool hd_checkpoint;             /* the last header came as CHECKPOINT: voters sign cp */
+    ul_checkpoint_vote cp;          /* that checkpoint's statement */
     uint8_t trusted[UL_HASH_BYTES]; /* hash of the set that must sign the current header */
     /* release: hashes across its sections and the deferred verdicts */
     ul_sha256 leaf_hash;

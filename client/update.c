@@ -128,6 +128,14 @@ static ul_err on_header(ul_update *u, const ul_section *s)
     u->last_height = u->hd.height;
     ul_client_sha256(u->hd_hash, hb.ptr, hb.len);
     u->round = s->u.header.round;
+    /* A checkpoint's voters sign (height, header hash, time) for the header the proofs are
+     * against: in place of the commit, never for a step. */
+    u->hd_checkpoint = s->type == UL_SEC_CHECKPOINT;
+    if (u->hd_checkpoint) {
+        u->cp.height = u->hd.height;
+        memcpy(u->cp.header_hash, u->hd_hash, UL_HASH_BYTES);
+        u->cp.time_ms = s->u.header.time_ms;
+    }
     u->voters_left = s->u.header.n_voters;
     u->item_i = 0;
     u->expect = UL_SEC_VOTER;
@@ -150,25 +158,27 @@ static ul_err on_header(ul_update *u, const ul_section *s)
 }
 
 /* The header the proofs are against: not below what the device accepted, not another one at
- * that height, not more than the clock skew ahead of the device's clock, not older than its
- * maximum age. */
+ * that height, neither its time nor its checkpoint's more than the clock skew ahead of the
+ * device's clock, and the newer of the two not older than its maximum age. */
 static ul_err final_header(ul_update *u)
 {
     const ul_device_state *st = u->st;
+    uint64_t fresh = u->hd.time_ms, cp = u->hd_checkpoint ? u->cp.time_ms : 0;
     if (u->hd.height < st->height) {
         return UL_E_HEADER_OLD;
     }
     if (u->hd.height == st->height && !eq32(u->hd_hash, st->header_hash)) {
         return UL_E_HEADER_CONFLICT;
     }
-    if (u->now_ms != 0 && u->hd.time_ms > u->now_ms &&
-        u->hd.time_ms - u->now_ms > UL_MAX_CLOCK_SKEW_MS) {
+    fresh = cp > fresh ? cp : fresh;
+    if (u->now_ms != 0 && fresh > u->now_ms && fresh - u->now_ms > UL_MAX_CLOCK_SKEW_MS) {
         return UL_E_FUTURE;
     }
-    if (u->now_ms != 0 && u->max_age_ms != 0 && u->now_ms > u->hd.time_ms &&
-        u->now_ms - u->hd.time_ms > u->max_age_ms) {
+    if (u->now_ms != 0 && u->max_age_ms != 0 && u->now_ms > fresh &&
+        u->now_ms - fresh > u->max_age_ms) {
         return UL_E_STALE;
     }
+    u->info.checkpoint_time_ms = cp;
     u->info.height = u->hd.height;
     memcpy(u->info.header_hash, u->hd_hash, UL_HASH_BYTES);
     u->info.header_time_ms = u->hd.time_ms;
@@ -217,7 +227,13 @@ static ul_err on_voter(ul_update *u, const ul_section *s)
         memcpy(v.pubkey, s->u.voter.key, UL_PUBKEY_BYTES);
         v.power = s->u.voter.power;
         ul_err e = ul_schema_validator_encode(piece, sizeof piece, &n, &v);
-        if (e == UL_OK && s->u.voter.has_sig) {
+        if (e == UL_OK && s->u.voter.has_sig && u->hd_checkpoint) {
+            /* One statement for every signer: the section's time. */
+            e = s->u.voter.time_ms != u->cp.time_ms
+                    ? UL_E_CHECKPOINT
+                    : ul_client_checkpoint_sig_verify(s->u.voter.sig, s->u.voter.key,
+                                                      u->st->chain_id, &u->cp);
+        } else if (e == UL_OK && s->u.voter.has_sig) {
             e = ul_client_precommit_verify(s->u.voter.sig, s->u.voter.key, u->st->chain_id,
                                            u->hd.height, u->round, u->hd_hash, s->u.voter.time_ms);
         }
@@ -480,13 +496,16 @@ static ul_err on_section(ul_update *u)
     if (e != UL_OK) {
         return e;
     }
-    if (s.type != u->expect) {
+    /* The header the proofs are against may come as a checkpoint; a step may not. */
+    bool cp_ok = s.type == UL_SEC_CHECKPOINT && u->expect == UL_SEC_HEADER && u->steps_left == 0;
+    if (s.type != u->expect && !cp_ok) {
         return UL_E_SCHEMA_FIELD; /* a section out of order */
     }
     switch (s.type) {
     case UL_SEC_BEGIN:
         return on_begin(u, &s);
     case UL_SEC_HEADER:
+    case UL_SEC_CHECKPOINT:
         return on_header(u, &s);
     case UL_SEC_VOTER:
         return on_voter(u, &s);

@@ -14,6 +14,8 @@ typedef struct {
     ul_section s;
     ul_valset vs;
     ul_commit cm;
+    ul_checkpoint cp;
+    bool has_cp; /* the last header goes out as CHECKPOINT with cp's signatures */
     ul_inclusion inc;
     ul_state_proof sp;
     ul_tx tx;
@@ -33,10 +35,23 @@ static ul_err emit(ul_bundle_work *b, const uint8_t (*hashes)[UL_HASH_BYTES])
     return e == UL_E_BUFFER ? UL_E_LIMIT : e;
 }
 
+/* The checkpoint's signatures in the commit's shape (one time for all), so that one pass lays
+ * out either. */
+static void cp_as_commit(ul_bundle_work *b)
+{
+    b->cm.n_sigs = b->cp.n_sigs;
+    for (size_t i = 0; i < b->cp.n_sigs; i++) {
+        b->cm.sigs[i].index = b->cp.sigs[i].index;
+        b->cm.sigs[i].time_ms = b->cp.v.time_ms;
+        memcpy(b->cm.sigs[i].sig, b->cp.sigs[i].sig, UL_SIG_BYTES);
+    }
+}
+
 /* HEADER then one VOTER per member of the set that signs height h, in set order, with the
  * stored commit's time and signature for those that signed, until their power exceeds 2/3 of the
  * set's: a device verifies every signature it is given, and a quorum is all it needs. The last
- * header is kept in b->hd. */
+ * header goes out as CHECKPOINT with the checkpoint's signatures instead when b->has_cp: as many
+ * signatures as the commit's. The last header is kept in b->hd. */
 static ul_err emit_header(ul_bundle_work *b, ul_chain *c, uint64_t h, bool last)
 {
     uint8_t *hdr = NULL, *cm = NULL;
@@ -50,11 +65,16 @@ static ul_err emit_header(ul_bundle_work *b, ul_chain *c, uint64_t h, bool last)
     for (size_t i = 0; e == UL_OK && i < b->vs.n; i++) {
         total += b->vs.v[i].power; /* a valid set's total stays below 2^60 */
     }
+    bool cp = last && b->has_cp;
+    if (e == UL_OK && cp) {
+        cp_as_commit(b);
+    }
     if (e == UL_OK) {
         memset(&b->s, 0, sizeof b->s);
-        b->s.type = UL_SEC_HEADER;
+        b->s.type = cp ? UL_SEC_CHECKPOINT : UL_SEC_HEADER;
         b->s.u.header.header = (ul_span){hdr, hlen};
-        b->s.u.header.round = b->cm.round;
+        b->s.u.header.round = cp ? 0 : b->cm.round;
+        b->s.u.header.time_ms = cp ? b->cp.v.time_ms : 0;
         b->s.u.header.n_voters = b->vs.n;
         e = emit(b, NULL);
     }
@@ -230,6 +250,8 @@ ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span h
     }
     if (e == UL_OK) {
         b->cap = UL_MAX_BUNDLE_BYTES;
+        /* The head's freshness comes from its newest checkpoint, when the node keeps one. */
+        b->has_cp = h == ul_chain_height(c) && ul_chain_checkpoint_get(c, &b->cp) == UL_OK;
         e = emit_headers(b, c, h);
     }
     if (e == UL_OK && (e = load_release(b, c, id32, hw, &tx, &loc)) == UL_OK &&

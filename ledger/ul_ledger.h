@@ -552,9 +552,22 @@ typedef struct {
  * UL_E_CORRUPT; UL_E_ARG. */
 ul_err ul_chain_evidence_list(ul_chain *c, ul_evidence_entry *out, size_t cap, size_t *n);
 
+/* ---- Freshness checkpoints (ledger/checkpoint.c) ---- */
+
+/* Keeps cp as the chain's newest checkpoint when it is for the committed head, verifies (every
+ * signature by the set signing the head's height, more than 2/3 of its power) and is newer than
+ * the one kept: one meta record, overwritten (not synced: losing it costs one interval).
+ * Returns: UL_OK; UL_E_EXISTS when the kept one is as new or newer; UL_E_CHECKPOINT for another
+ * height or header; as ul_client_checkpoint_verify; UL_E_STORE and the like for the write. */
+ul_err ul_chain_checkpoint_put(ul_chain *c, const ul_checkpoint *cp);
+/* Out: *cp, the newest checkpoint kept, when it is for the committed head. Returns: UL_OK;
+ * UL_E_NOT_FOUND when none is kept for the head; UL_E_CORRUPT. */
+ul_err ul_chain_checkpoint_get(ul_chain *c, ul_checkpoint *cp);
+
 /* A proof bundle (version 2, schema/ul_schema.h) for release id and hardware class hw against
  * committed height h (0: the head): every validator-set step from genesis, header h with its
- * commit, the publish tx, its inclusion proof and the installable-list and revocation state
+ * commit (for the head, with the newest checkpoint's signatures instead when one is kept: a
+ * CHECKPOINT section), the publish tx, its inclusion proof and the installable-list and revocation state
  * proofs for (record's namespace, hw) and id — whatever they show (the device judges).
  * Any committed height works: its state sections show the values header h's root holds.
  * Returns: UL_OK and *out (malloc'd); UL_E_NOT_FOUND for an unknown id or one logged after h (or,

@@ -106,6 +106,8 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
     if (s->alone) {
         return;
     }
+    ul_ckpt_step(s->ckpt, n->chain, n->key, n->io, !s->want_sync && !s->sign.missing, now,
+                 next_ms);
     if (!s->started && ul_cons_height_due(n, now, &due)) {
         start_height(n);
     } else if (!s->started) {
@@ -208,6 +210,9 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
     if (ul_held_create(&s->held) != UL_OK || ul_pool_create(&s->pool) != UL_OK) {
         return UL_E_NOMEM;
     }
+    if (ul_ckpt_open(&s->ckpt, cfg->observer ? 0 : cfg->checkpoint_ms) != UL_OK) {
+        return UL_E_NOMEM;
+    }
     ul_claims_init(&s->claims);
     ul_claims_init(&s->rpc_claims);
     /* Vote timeouts: half the propose timeout; each round adds half again (paper, section 3). */
@@ -238,6 +243,7 @@ void ul_cons_close(ul_node *n)
     }
     ul_held_destroy(s->held);
     ul_pool_destroy(s->pool);
+    ul_ckpt_close(s->ckpt);
     free(s);
     n->cons = NULL;
 }

@@ -392,11 +392,13 @@ bool ul_cons_start_height(ul_node *n)
 }
 
 /* A height starts when there is something to commit: pooled txs (after a short batching
- * pause), the heartbeat interval, or a peer already working on it. */
+ * pause), the heartbeat interval when one is set, or a peer already working on it. */
 bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due)
 {
     ul_cons *s = C(n);
-    uint64_t at = s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms;
+    /* Without a heartbeat (the default) an idle chain makes no blocks: checkpoints keep it fresh. */
+    uint64_t at = s->cfg.heartbeat_ms > 0 ? s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms
+                                          : UINT64_MAX;
     if (s->pool->n > 0) {
         uint64_t b = s->pool->first_pooled_ms + BATCH_WAIT_MS;
         at = b < at ? b : at;

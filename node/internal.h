@@ -67,6 +67,7 @@ struct ul_cons {
     ul_err stalled;
     uint64_t next_recover;
     ul_bft_action stalled_commit;
+    ul_ckpt *ckpt; /* freshness checkpoints (node/checkpoint.c) */
 };
 
 static inline ul_cons *C(const ul_node *n)
@@ -102,7 +103,8 @@ static inline bool ul_cons_pending_open(ul_node *n)
 
 static inline void ul_cons_at_most(long *next, uint64_t now, uint64_t due)
 {
-    long d = due > now ? (long)(due - now) : 0;
+    /* A due time of "never" (UINT64_MAX: no heartbeat) must not wrap into a negative wait. */
+    long d = due > now ? (due - now < (uint64_t)*next ? (long)(due - now) : *next) : 0;
     *next = d < *next ? d : *next;
 }
 

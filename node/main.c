@@ -18,7 +18,12 @@
 #include "node.h"
 #include "schema/ul_version.h"
 
-#define DEFAULT_HEARTBEAT_MS 2000
+/* No empty blocks by default: blocks are made only when transactions wait, and devices get fresh
+ * heads from checkpoints (docs/protocol.md section 7.4). --heartbeat-ms brings them back. */
+#define DEFAULT_HEARTBEAT_MS 0
+#define DEFAULT_CHECKPOINT_MS 60000
+#define MIN_CHECKPOINT_MS 10
+#define MAX_CHECKPOINT_MS (24 * 3600 * 1000)
 #define DEFAULT_ROUND_TIMEOUT_MS 1000
 #define MIN_ROUND_TIMEOUT_MS 20
 #define MAX_ROUND_TIMEOUT_MS (600 * 1000)
@@ -49,7 +54,8 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--heartbeat-ms N] [-v]\n"
+    fprintf(f, "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--checkpoint-ms N]\n"
+               "                [--heartbeat-ms N] [-v]\n"
                "       upledgerd --config FILE [--listen ENDPOINT] [-v]\n"
                "       upledgerd (--dev --data DIR | --config FILE) --reset-sign-state\n"
                "       upledgerd --version\n"
@@ -64,8 +70,11 @@ static void usage(FILE *f)
                "  --config FILE     JSON config (below); an encrypted key's passphrase comes from\n"
                "                    UPLEDGER_PASSPHRASE\n"
                "  --listen EP       endpoint to serve, e.g. tcp://127.0.0.1:7400\n"
-               "  --heartbeat-ms N  empty block every N ms when idle (default %d)\n"
-               "  -v, --verbose     log every block, heartbeats included\n"
+               "  --checkpoint-ms N validators co-sign a freshness checkpoint of the head every\n"
+               "                    N ms (default %d; 0: never): devices' --max-age counts from it\n"
+               "  --heartbeat-ms N  also make an empty block every N ms when idle (default: off;\n"
+               "                    blocks are made only when transactions wait)\n"
+               "  -v, --verbose     log every block, empty ones included\n"
                "  --reset-sign-state  write a fresh sign state beside the validator key\n"
                "                    (KEY.sign-state) and exit: only for a key that cannot have\n"
                "                    signed above the chain's head (a new key or network; README)\n"
@@ -76,13 +85,14 @@ static void usage(FILE *f)
                "  \"p2p\": EP this validator binds for its peers,\n"
                "  \"peers\": [{\"p2p\": EP, \"rpc\": EP}, ...] the other nodes (\"tcp://LOCAL;REMOTE:PORT\"\n"
                "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
-               "  serves queries, never votes), \"heartbeat_ms\": N, \"round_timeout_ms\": N (default %d)}\n"
+               "  serves queries, never votes), \"checkpoint_ms\": N, \"heartbeat_ms\": N,\n"
+               "  \"round_timeout_ms\": N (default %d)}\n"
                "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP is\n"
                "ignored (logs go to stderr: no log file to reopen).\n"
                "The store is read in full at start: damage (UL_E_CORRUPT) stops the node with a\n"
                "repair instruction. A full disk (UL_E_NO_SPACE, in the log and `query status`)\n"
                "pauses commits, pool kept, until space returns.\n",
-            UL_P2P_DEFAULT_ENDPOINT, DEFAULT_HEARTBEAT_MS, DEFAULT_ROUND_TIMEOUT_MS);
+            UL_P2P_DEFAULT_ENDPOINT, DEFAULT_CHECKPOINT_MS, DEFAULT_ROUND_TIMEOUT_MS);
 }
 
 static bool copy_opt(char *dst, size_t cap, const char *src, const char *what)
@@ -162,6 +172,8 @@ static bool load_config(options *o, const char *path)
     {
         if (!strcmp(key, "heartbeat_ms")) {
             ok = json_ms(v, 10, MAX_HEARTBEAT_MS, &o->net.heartbeat_ms);
+        } else if (!strcmp(key, "checkpoint_ms")) {
+            ok = json_ms(v, MIN_CHECKPOINT_MS, MAX_CHECKPOINT_MS, &o->net.checkpoint_ms);
         } else if (!strcmp(key, "round_timeout_ms")) {
             ok = json_ms(v, MIN_ROUND_TIMEOUT_MS, MAX_ROUND_TIMEOUT_MS, &o->net.round_timeout_ms);
         } else if (!strcmp(key, "observer")) {
@@ -200,7 +212,16 @@ static bool load_config(options *o, const char *path)
     return ok;
 }
 
-enum { OPT_DEV = 256, OPT_DATA, OPT_LISTEN, OPT_CONFIG, OPT_HEARTBEAT, OPT_VERSION, OPT_RESET };
+enum {
+    OPT_DEV = 256,
+    OPT_DATA,
+    OPT_LISTEN,
+    OPT_CONFIG,
+    OPT_HEARTBEAT,
+    OPT_CHECKPOINT,
+    OPT_VERSION,
+    OPT_RESET
+};
 
 static const struct option long_opts[] = {
     {"dev", no_argument, NULL, OPT_DEV},
@@ -208,6 +229,7 @@ static const struct option long_opts[] = {
     {"listen", required_argument, NULL, OPT_LISTEN},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
+    {"checkpoint-ms", required_argument, NULL, OPT_CHECKPOINT},
     {"reset-sign-state", no_argument, NULL, OPT_RESET},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -241,6 +263,14 @@ static bool take_opt(options *o, int c, const char *v, char *listen, size_t lcap
             return false;
         }
         return true;
+    case OPT_CHECKPOINT:
+        if (!parse_long(v, 0, MAX_CHECKPOINT_MS, &o->net.checkpoint_ms) ||
+            (o->net.checkpoint_ms > 0 && o->net.checkpoint_ms < MIN_CHECKPOINT_MS)) {
+            logf_("--checkpoint-ms wants 0 (never) or milliseconds in %d..%d, not '%s'",
+                  MIN_CHECKPOINT_MS, MAX_CHECKPOINT_MS, v);
+            return false;
+        }
+        return true;
     default: /* '?': getopt_long said what was wrong */
         return false;
     }
@@ -250,6 +280,7 @@ static bool parse_args(options *o, int argc, char **argv)
 {
     memset(o, 0, sizeof *o);
     o->net.heartbeat_ms = DEFAULT_HEARTBEAT_MS;
+    o->net.checkpoint_ms = DEFAULT_CHECKPOINT_MS;
     o->net.round_timeout_ms = DEFAULT_ROUND_TIMEOUT_MS;
     snprintf(o->listen, sizeof o->listen, "%s", UL_P2P_DEFAULT_ENDPOINT);
     char listen[512] = "";

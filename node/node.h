@@ -20,7 +20,8 @@ typedef struct {
     char peer_p2p[UL_MAX_PEERS][UL_NODE_EP_MAX]; /* the other nodes' peer endpoints */
     char peer_rpc[UL_MAX_PEERS][UL_NODE_EP_MAX]; /* and their query endpoints (block sync) */
     bool observer;         /* follows the chain by block sync; never votes */
-    long heartbeat_ms;     /* an empty block after this long without one */
+    long heartbeat_ms;     /* an empty block after this long without one (0: never) */
+    long checkpoint_ms;    /* a validator signs a freshness checkpoint this often (0: never) */
     long round_timeout_ms; /* base propose timeout; the vote timeouts are half of it */
     char sign_state[4200]; /* a validator's sign state file: KEY.sign-state */
 } ul_node_cfg;
@@ -77,5 +78,25 @@ ul_err ul_cons_sign_fault(const ul_node *n, const char **text);
 /* Block sync for STATUS. Out: the highest head a peer claims that steers block sync now (0:
  * none), and how many times a peer's claims were set aside (it claimed and did not serve). */
 void ul_cons_sync_status(const ul_node *n, uint64_t *target, uint64_t *ignored);
+
+/* ---- node/checkpoint.c: freshness checkpoints (docs/protocol.md section 7.4) ---- */
+
+typedef struct ul_ckpt ul_ckpt;
+
+/* A checkpoint collector signing every interval_ms (0: it only collects). Returns UL_E_NOMEM. */
+ul_err ul_ckpt_open(ul_ckpt **out, long interval_ms);
+void ul_ckpt_close(ul_ckpt *k);
+/* What is due at now: with key (a validator of the head's set) and may_sign (not syncing), it
+ * signs the current interval for chain c's head and sends it to the peers through io (NULL, or
+ * an io without a peer transport: none). Lowers *next_ms to the next interval's start. */
+struct ul_node_io;
+void ul_ckpt_step(ul_ckpt *k, ul_chain *c, const ul_key *key, const struct ul_node_io *io,
+                  bool may_sign, uint64_t now, long *next_ms);
+/* A UL_PEER_CHECKPOINT payload from validator `from`: one signature for c's head, kept when it
+ * verifies; a quorum for one statement is kept in c (ul_chain_checkpoint_put). */
+void ul_ckpt_on_peer(ul_ckpt *k, ul_chain *c, const uint8_t from[UL_PUBKEY_BYTES],
+                     const uint8_t *p, size_t len, uint64_t now);
+/* Returns: checkpoints kept since the collector opened. */
+uint64_t ul_ckpt_made(const ul_ckpt *k);
 
 #endif

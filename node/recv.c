@@ -186,6 +186,9 @@ void ul_cons_handle_payload(ul_node *n, uint32_t kind, const uint8_t from[UL_PUB
     case UL_PEER_STATUS:
         on_status(n, from, p, len);
         break;
+    case UL_PEER_CHECKPOINT:
+        ul_ckpt_on_peer(C(n)->ckpt, n->chain, from, p, len, ul_cons_now(n));
+        break;
     default:
         break;
     }

@@ -12,6 +12,7 @@
 static const size_t section_items[UL_SEC_MAX_ + 1] = {
     [UL_SEC_BEGIN] = 4, [UL_SEC_HEADER] = 4,    [UL_SEC_VOTER] = 3, [UL_SEC_LEAF] = 4,
     [UL_SEC_SIG] = 3,   [UL_SEC_INCLUSION] = 4, [UL_SEC_STATE] = 5, [UL_SEC_SIBLINGS] = 2,
+    [UL_SEC_CHECKPOINT] = 4,
 };
 
 const uint8_t *ul_section_hash(ul_span list, size_t i)
@@ -84,11 +85,13 @@ static ul_err dec_begin(ul_cbor_reader *r, ul_section *s)
     return e ? e : read_bounded(r, &s->u.begin.n_steps, 0, UL_MAX_VALSET_STEPS);
 }
 
+/* HEADER [1, header, round, n] and CHECKPOINT [8, header, time, n]. */
 static ul_err dec_header(ul_cbor_reader *r, ul_section *s)
 {
     ul_err e = read_map_span(r, &s->u.header.header, UL_MAX_HEADER_BYTES, false);
     if (e == UL_OK) {
-        e = ul_cbor_read_uint(r, &s->u.header.round);
+        e = ul_cbor_read_uint(r, s->type == UL_SEC_CHECKPOINT ? &s->u.header.time_ms
+                                                               : &s->u.header.round);
     }
     return e ? e : read_bounded(r, &s->u.header.n_voters, 1, UL_MAX_VALIDATORS);
 }
@@ -216,6 +219,7 @@ static ul_err dec_body(ul_cbor_reader *r, ul_section *s, size_t n)
     case UL_SEC_BEGIN:
         return dec_begin(r, s);
     case UL_SEC_HEADER:
+    case UL_SEC_CHECKPOINT:
         return dec_header(r, s);
     case UL_SEC_VOTER:
         return dec_voter(r, s, n);
@@ -351,8 +355,9 @@ static void enc_body(ul_cbor_writer *w, const ul_section *s, const uint8_t (*has
         ul_cbor_put_uint(w, s->u.begin.n_steps);
         break;
     case UL_SEC_HEADER:
+    case UL_SEC_CHECKPOINT:
         ul_cbor_put_raw(w, s->u.header.header);
-        ul_cbor_put_uint(w, s->u.header.round);
+        ul_cbor_put_uint(w, s->type == UL_SEC_CHECKPOINT ? s->u.header.time_ms : s->u.header.round);
         ul_cbor_put_uint(w, s->u.header.n_voters);
         break;
     case UL_SEC_VOTER:

@@ -200,6 +200,8 @@
 /* Transactions refused after they were accepted into the pool (a later conflict), remembered
  * so that a client polling its transaction learns why. */
 #define UL_MAX_REJECTED_KEPT 4096
+/* A checkpoint record: height, hash, time and one (index, signature) per validator. */
+#define UL_MAX_CHECKPOINT_BYTES (64 + UL_MAX_VALIDATORS * 72)
 /* Bytes of an encoded vote (type, height, round, hash, time): well under this. */
 #define UL_MAX_VOTE_BYTES 128
 /* A validator's sign state file (ul_sign_state): a key, four integers and a lock hash come to

@@ -569,6 +569,39 @@ ul_err ul_schema_consistency_encode(uint8_t *out, size_t cap, size_t *out_len,
                                     const ul_consistency *p);
 ul_err ul_schema_consistency_decode(ul_consistency *out, const uint8_t *in, size_t len);
 
+/* ---- Freshness checkpoints (docs/protocol.md section 7.4) ------------------------------- */
+
+/* What each validator signs every freshness interval for its committed head: CBOR map 1 height
+ * uint >= 1, 2 header hash bstr(32), 3 time uint (unix ms: the start of the interval). Signed as
+ * tagged_hash(UL_DOMAIN_CHECKPOINT, chain_id || these bytes). */
+typedef struct {
+    uint64_t height;
+    uint8_t header_hash[UL_HASH_BYTES];
+    uint64_t time_ms;
+} ul_checkpoint_vote;
+
+ul_err ul_schema_checkpoint_vote_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                        const ul_checkpoint_vote *v);
+
+typedef struct {
+    uint64_t index; /* position in the validator set of the header (the set signing its height) */
+    uint8_t sig[UL_SIG_BYTES];
+} ul_checkpoint_sig;
+
+/* A checkpoint: the statement and the signatures of it. CBOR map 1 height uint >= 1, 2 header
+ * hash bstr(32), 3 time uint, 4 sigs [1*64 [index uint, sig bstr(64)]] with strictly ascending
+ * indexes below UL_MAX_VALIDATORS. A node keeps the newest one holding a quorum; a validator
+ * gossips its own signature as a checkpoint with one entry (UL_PEER_CHECKPOINT). */
+typedef struct {
+    ul_checkpoint_vote v;
+    size_t n_sigs;
+    ul_checkpoint_sig sigs[UL_MAX_VALIDATORS];
+} ul_checkpoint;
+
+ul_err ul_schema_checkpoint_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                   const ul_checkpoint *c);
+ul_err ul_schema_checkpoint_decode(ul_checkpoint *out, const uint8_t *in, size_t len);
+
 /* ---- Proof bundles (version 2): a stream of sections ------------------------------------- */
 
 /* A proof bundle is everything a device needs to trust one release for one hardware class, from
@@ -581,6 +614,9 @@ ul_err ul_schema_consistency_decode(ul_consistency *out, const uint8_t *in, size
  *     HEADER                   [1, header (embedded map), round uint, n_voters uint]
  *     n_voters times VOTER     [2, key bstr(32), power uint]                  (did not sign)
  *                           or [2, key bstr(32), power uint, time uint, sig bstr(64)]
+ *   (the last HEADER may instead be CHECKPOINT [8, header, time uint, n_voters uint], whose
+ *    signing voters carry that time and a signature of the checkpoint {height, header hash,
+ *    time} under UL_DOMAIN_CHECKPOINT instead of a precommit: docs/protocol.md section 9)
  *   LEAF                       [3, kind uint (2), body (embedded release map), n_sigs uint]
  *   n_sigs times SIG           [4, pubkey bstr(32), sig bstr(64)]
  *   INCLUSION                  [5, leaf index uint, tree size uint, [* bstr(32)] path bottom up]
@@ -616,7 +652,8 @@ typedef enum {
     UL_SEC_INCLUSION = 5,
     UL_SEC_STATE = 6,
     UL_SEC_SIBLINGS = 7,
-    UL_SEC_MAX_ = 7
+    UL_SEC_CHECKPOINT = 8, /* in place of the last HEADER: its voters sign a checkpoint */
+    UL_SEC_MAX_ = 8
 } ul_section_type;
 
 typedef enum { UL_PROOF_INSTALLABLE = 1, UL_PROOF_REVOCATION = 2 } ul_proof_kind;
@@ -643,7 +680,8 @@ typedef struct {
         } begin;
         struct {
             ul_span header; /* canonical header bytes (decode with ul_schema_header_decode) */
-            uint64_t round;
+            uint64_t round;    /* HEADER: the commit's round (CHECKPOINT: 0) */
+            uint64_t time_ms;  /* CHECKPOINT: the checkpoint's time (HEADER: 0) */
             uint64_t n_voters; /* 1..UL_MAX_VALIDATORS */
         } header;
         struct {
@@ -857,7 +895,8 @@ typedef enum {
     UL_PEER_VOTE = 2,
     UL_PEER_TXS = 3,
     UL_PEER_STATUS = 4,
-    UL_PEER_KIND_MAX = 4
+    UL_PEER_CHECKPOINT = 5, /* one validator's checkpoint signature: a ul_checkpoint, 1 sig */
+    UL_PEER_KIND_MAX = 5
 } ul_peer_kind;
 
 /* Every message between nodes travels in a signed envelope. CBOR map: 1 kind uint

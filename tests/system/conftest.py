@@ -28,6 +28,7 @@ CMD_TIMEOUT = 60          # seconds, any one CLI call
 NODE_READY_TIMEOUT = 10   # seconds for a node to answer `query status`
 NODE_STOP_TIMEOUT = 10    # seconds after SIGTERM before SIGKILL
 HEARTBEAT_MS = 3600000    # height moves only with transactions
+CHECKPOINT_MS = 0         # no freshness checkpoints: bundles carry the head's commit
 
 # Error names and numbers, read from the one list in schema/ul_err.h.
 ERR_NUM = {m.group(1): int(m.group(2)) for m in re.finditer(
@@ -98,8 +99,9 @@ def free_port():
 class Node:
     """One `upledgerd --dev` process on a data directory; can be stopped, killed, restarted."""
 
-    def __init__(self, data, log, heartbeat_ms=HEARTBEAT_MS):
-        self.heartbeat_ms = heartbeat_ms
+    def __init__(self, data, log, heartbeat_ms=HEARTBEAT_MS, checkpoint_ms=CHECKPOINT_MS):
+        self.heartbeat_ms = heartbeat_ms  # None: the node's default (no empty blocks)
+        self.checkpoint_ms = checkpoint_ms  # None: the node's default (60 s); 0: none
         self.data = Path(data)
         self.log = Path(log)
         self.proc = None
@@ -117,9 +119,13 @@ class Node:
             ep = "tcp://127.0.0.1:%d" % p
             offset = self.log.stat().st_size if self.log.exists() else 0
             with open(self.log, "ab") as logf:
+                opts = []
+                if self.heartbeat_ms is not None:
+                    opts += ["--heartbeat-ms", str(self.heartbeat_ms)]
+                if self.checkpoint_ms is not None:
+                    opts += ["--checkpoint-ms", str(self.checkpoint_ms)]
                 self.proc = subprocess.Popen(
-                    [str(UPLEDGERD), "--dev", "--data", str(self.data), "--listen", ep,
-                     "--heartbeat-ms", str(self.heartbeat_ms)],
+                    [str(UPLEDGERD), "--dev", "--data", str(self.data), "--listen", ep] + opts,
                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True)
             self.endpoint, self.port = ep, p
             deadline = time.monotonic() + timeout
@@ -297,8 +303,8 @@ class Ctx:
 def node_factory(tmp_path):
     nodes = []
 
-    def make(name="node", start=True, heartbeat_ms=HEARTBEAT_MS):
-        n = Node(tmp_path / name, tmp_path / (name + ".log"), heartbeat_ms)
+    def make(name="node", start=True, heartbeat_ms=HEARTBEAT_MS, checkpoint_ms=CHECKPOINT_MS):
+        n = Node(tmp_path / name, tmp_path / (name + ".log"), heartbeat_ms, checkpoint_ms)
         nodes.append(n)
         if start:
             n.start()

@@ -155,6 +155,7 @@ static void expect(const char *name, const uint8_t *v, size_t len)
 
 #define GENESIS_TIME_MS 1767225600000ULL /* 2026-01-01T00:00:00Z */
 #define VOTE_TIME_MS (GENESIS_TIME_MS + 1500)
+#define CHECKPOINT_TIME_MS (GENESIS_TIME_MS + 60000) /* a minute later: the head is idle */
 #define NS "acme/router"
 #define HW "router-v2"
 #define IMAGE "upledger example image\n"
@@ -436,6 +437,67 @@ static void commit_block_one(ul_chain *c, const uint8_t hash[UL_HASH_BYTES])
     expect("commit", cb, clen);
 }
 
+/* The first section of type t in bundle b (its byte string included). */
+static ul_span section_of(const uint8_t *b, size_t len, uint64_t t, size_t skip)
+{
+    static ul_section s;
+    size_t off = 0, head;
+    uint64_t body;
+    while (off < len && ul_schema_section_frame(b + off, len - off, &head, &body) == UL_OK) {
+        assert_int_equal(ul_schema_section_decode(&s, b + off + head, (size_t)body), UL_OK);
+        if (s.type == t && skip-- == 0) {
+            return (ul_span){b + off, head + (size_t)body};
+        }
+        off += head + (size_t)body;
+    }
+    fail();
+    return (ul_span){NULL, 0};
+}
+
+/* A checkpoint of head 1 (hash) a minute after the vote, kept by c; the head's bundle then
+ * carries it: its CHECKPOINT section and the validator's VOTER section. */
+static void checkpoint_block_one(ul_chain *c, const uint8_t hash[UL_HASH_BYTES])
+{
+    uint8_t vb[UL_MAX_VOTE_BYTES], digest[UL_HASH_BYTES], cb[UL_MAX_CHECKPOINT_BYTES];
+    uint8_t *bundle = NULL;
+    size_t vlen, clen, blen;
+    static ul_checkpoint cp;
+    static ul_device_state st;
+    static ul_update u;
+    ul_release_info info;
+    memset(&cp, 0, sizeof cp);
+    cp.v.height = 1;
+    memcpy(cp.v.header_hash, hash, UL_HASH_BYTES);
+    cp.v.time_ms = CHECKPOINT_TIME_MS;
+    assert_int_equal(ul_schema_checkpoint_vote_encode(vb, sizeof vb, &vlen, &cp.v), UL_OK);
+    ul_client_signed_digest(digest, UL_DOMAIN_CHECKPOINT, g_ex.chain_id, vb, vlen);
+    cp.n_sigs = 1;
+    key_sign(&g_ex.val, cp.sigs[0].sig, digest);
+    assert_int_equal(ul_schema_checkpoint_encode(cb, sizeof cb, &clen, &cp), UL_OK);
+    assert_int_equal(ul_chain_checkpoint_put(c, &cp), UL_OK);
+    expect("checkpoint.vote", vb, vlen);
+    expect("checkpoint.digest", digest, sizeof digest);
+    expect("checkpoint.sig", cp.sigs[0].sig, UL_SIG_BYTES);
+    expect("checkpoint", cb, clen);
+    assert_int_equal(ul_chain_bundle(c, g_ex.release_id, ul_span_str(HW), 1, &bundle, &blen),
+                     UL_OK);
+    ul_span sec = section_of(bundle, blen, UL_SEC_CHECKPOINT, 0);
+    expect("checkpoint.section", sec.ptr, sec.len);
+    sec = section_of(bundle, blen, UL_SEC_VOTER, 0);
+    expect("checkpoint.voter", sec.ptr, sec.len);
+    assert_int_equal(
+        ul_client_device_init(&st, g_ex.genesis, g_ex.genesis_len, (const uint8_t *)HW, strlen(HW)),
+        UL_OK);
+    assert_int_equal(ul_client_update_begin(&u, &st, (const uint8_t *)NS, strlen(NS), NULL,
+                                            CHECKPOINT_TIME_MS + 1000, 60000),
+                     UL_OK);
+    assert_int_equal(ul_client_bundle_update(&u, bundle, blen), UL_OK);
+    assert_int_equal(ul_client_bundle_final(&u, &info), UL_OK);
+    assert_int_equal(info.checkpoint_time_ms, CHECKPOINT_TIME_MS);
+    ul_client_update_abort(&u);
+    free(bundle);
+}
+
 /* Block 1 (register + publish) on a real chain: its header, the precommit that commits it, and
  * the proof bundle a device of class router-v2 gets, all as the document gives them. */
 static void test_block_one(void **state)
@@ -483,6 +545,7 @@ static void test_block_one(void **state)
         ul_client_bundle_verify(&u, &info, &st, (const uint8_t *)NS, strlen(NS), bundle, blen),
         UL_OK);
     assert_memory_equal(info.id, g_ex.release_id, UL_HASH_BYTES);
+    checkpoint_block_one(c, hash);
     free(hb);
     free(bundle);
     ul_chain_close(c);

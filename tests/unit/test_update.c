@@ -1785,6 +1785,140 @@ static void test_valset_steps(void **state)
     ul_chain_close(c);
 }
 
+/* ---- freshness checkpoints ------------------------------------------------------------------ */
+
+/* A checkpoint of the head of c at time t signed by the first `signers` validators under domain d
+ * for chain chain_id (hash: the header hash signed; NULL: the head's). */
+static void make_checkpoint(const fx *f, ul_chain *c, ul_checkpoint *cp, uint64_t t,
+                            size_t signers, ul_domain d, const uint8_t *chain_id,
+                            const uint8_t *hash)
+{
+    uint8_t *hdr = NULL, vb[UL_MAX_VOTE_BYTES];
+    size_t hlen = 0, vlen = 0;
+    memset(cp, 0, sizeof *cp);
+    cp->v.height = ul_chain_height(c);
+    cp->v.time_ms = t;
+    assert_int_equal(ul_chain_header_bytes(c, cp->v.height, &hdr, &hlen), UL_OK);
+    ul_client_sha256(cp->v.header_hash, hdr, hlen);
+    free(hdr);
+    if (hash) {
+        memcpy(cp->v.header_hash, hash, UL_HASH_BYTES);
+    }
+    assert_int_equal(ul_schema_checkpoint_vote_encode(vb, sizeof vb, &vlen, &cp->v), UL_OK);
+    for (size_t i = 0; i < signers; i++) {
+        cp->sigs[i].index = i;
+        assert_int_equal(ul_key_sign(f->val[i], cp->sigs[i].sig, d, chain_id, vb, vlen), UL_OK);
+    }
+    cp->n_sigs = signers;
+}
+
+/* begin with a clock, the whole bundle, final. */
+static ul_err verify_at(const ul_device_state *st, const uint8_t *b, size_t n, uint64_t now,
+                        uint64_t max_age, ul_release_info *info)
+{
+    ul_err e = ul_client_update_begin(&g_u, st, (const uint8_t *)NS, strlen(NS), NULL, now, max_age);
+    if (e == UL_OK) {
+        e = feed(&g_u, b, n, 7);
+    }
+    return e == UL_OK ? ul_client_bundle_final(&g_u, info) : e;
+}
+
+static size_t signed_voters(const secref *s, size_t k)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        m += s[i].s.type == UL_SEC_VOTER && s[i].s.u.voter.has_sig;
+    }
+    return m;
+}
+
+static void test_checkpoint(void **state)
+{
+    fx *f = *state;
+    uint8_t id[UL_HASH_BYTES], other[UL_HASH_BYTES] = {1};
+    static ul_device_state st;
+    static secref s[MAX_SECS], sc[MAX_SECS];
+    static ul_checkpoint cp, kept;
+    ul_release_info info;
+    size_t n, nc, nt;
+    ul_chain *c = basic_chain(f, id);
+    uint8_t *plain = bundle_at(c, id, "board-a", 0, &n);
+    size_t k = split(plain, n, s);
+    uint64_t hd_time = s[nth(s, k, UL_SEC_HEADER, 0, 0)].s.u.header.round; /* placeholder */
+    ul_header hd;
+    size_t hi = nth(s, k, UL_SEC_HEADER, 0, 0);
+    assert_int_equal(ul_schema_header_decode(&hd, s[hi].s.u.header.header.ptr,
+                                             s[hi].s.u.header.header.len), UL_OK);
+    hd_time = hd.time_ms;
+    uint64_t t = hd_time + 86400000; /* a day after the header */
+    assert_int_equal(ul_chain_checkpoint_get(c, &kept), UL_E_NOT_FOUND);
+    /* The chain keeps only a checkpoint that verifies for its head. */
+    make_checkpoint(f, c, &cp, t, 2, UL_DOMAIN_CHECKPOINT, f->chain_id, NULL);
+    assert_int_equal(ul_chain_checkpoint_put(c, &cp), UL_E_QUORUM); /* 20 of 40 */
+    make_checkpoint(f, c, &cp, t, 3, UL_DOMAIN_VOTE, f->chain_id, NULL);
+    assert_int_equal(ul_chain_checkpoint_put(c, &cp), UL_E_SIG); /* another domain tag */
+    make_checkpoint(f, c, &cp, t, 3, UL_DOMAIN_CHECKPOINT, other, NULL);
+    assert_int_equal(ul_chain_checkpoint_put(c, &cp), UL_E_SIG); /* another chain */
+    make_checkpoint(f, c, &cp, t, 3, UL_DOMAIN_CHECKPOINT, f->chain_id, id);
+    assert_int_equal(ul_chain_checkpoint_put(c, &cp), UL_E_CHECKPOINT); /* another header */
+    assert_int_equal(ul_chain_checkpoint_get(c, &kept), UL_E_NOT_FOUND);
+    make_checkpoint(f, c, &cp, t, 3, UL_DOMAIN_CHECKPOINT, f->chain_id, NULL);
+    assert_int_equal(ul_chain_checkpoint_put(c, &cp), UL_OK);
+    assert_int_equal(ul_chain_checkpoint_put(c, &cp), UL_E_EXISTS); /* not newer */
+    assert_int_equal(ul_chain_checkpoint_get(c, &kept), UL_OK);
+    assert_int_equal(kept.v.time_ms, t);
+    /* The head's bundle now carries it, with as many signatures as the commit's. */
+    uint8_t *fresh = bundle_at(c, id, "board-a", 0, &nc);
+    size_t kc = split(fresh, nc, sc);
+    size_t ci = nth(sc, kc, UL_SEC_CHECKPOINT, 0, 0);
+    assert_int_equal(sc[ci].s.u.header.time_ms, t);
+    assert_int_equal(signed_voters(sc, kc), signed_voters(s, k));
+    device(f, &st, "board-a");
+    /* now = t + 5 s, max age 10 s: the commit-only bundle is a day old, the checkpoint fresh. */
+    assert_int_equal(verify_at(&st, plain, n, t + 5000, 10000, NULL), UL_E_STALE);
+    assert_int_equal(verify_at(&st, fresh, nc, t + 5000, 10000, &info), UL_OK);
+    assert_int_equal(info.checkpoint_time_ms, t);
+    assert_int_equal(info.header_time_ms, hd_time);
+    assert_int_equal(verify_at(&st, fresh, nc, t + 20000, 10000, NULL), UL_E_STALE);
+    assert_int_equal(verify_at(&st, fresh, nc, t - UL_MAX_CLOCK_SKEW_MS - 1, 0, NULL),
+                     UL_E_FUTURE);
+    assert_int_equal(verify_at(&st, fresh, nc, 0, 0, NULL), UL_OK); /* no clock */
+    /* A voter's time that is not the checkpoint's; a signature by another domain. */
+    size_t v0 = ci + 1;
+    ul_section w = sc[v0].s;
+    assert_true(w.u.voter.has_sig);
+    w.u.voter.time_ms++;
+    uint8_t *bad = replace(fresh, nc, sc, kc, v0, &w, &nt);
+    assert_int_equal(verify_at(&st, bad, nt, 0, 0, NULL), UL_E_CHECKPOINT);
+    free(bad);
+    w = sc[ci].s;
+    w.u.header.time_ms++; /* the signers signed another time */
+    bad = replace(fresh, nc, sc, kc, ci, &w, &nt);
+    assert_int_equal(verify_at(&st, bad, nt, 0, 0, NULL), UL_E_CHECKPOINT);
+    free(bad);
+    /* The commit's signatures under a CHECKPOINT section do not verify as a checkpoint. */
+    w = s[hi].s;
+    w.type = UL_SEC_CHECKPOINT;
+    w.u.header.round = 0;
+    w.u.header.time_ms = s[hi + 1].s.u.voter.time_ms;
+    bad = replace(plain, n, s, k, hi, &w, &nt);
+    ul_err e = verify_at(&st, bad, nt, 0, 0, NULL);
+    assert_true(e == UL_E_SIG || e == UL_E_CHECKPOINT);
+    free(bad);
+    /* A new block: the kept checkpoint is for an old head, and bundles carry the commit again. */
+    produce(f, c);
+    assert_int_equal(ul_chain_checkpoint_get(c, &kept), UL_E_NOT_FOUND);
+    free(fresh);
+    fresh = bundle_at(c, id, "board-a", 0, &nc);
+    kc = split(fresh, nc, sc);
+    for (size_t i = 0; i < kc; i++) {
+        assert_int_not_equal(sc[i].s.type, UL_SEC_CHECKPOINT);
+    }
+    free(fresh);
+    free(plain);
+    ul_chain_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1803,6 +1937,7 @@ int main(void)
         cmocka_unit_test(test_device_state),
         cmocka_unit_test(test_device_add_spec),
         cmocka_unit_test(test_valset_steps),
+        cmocka_unit_test(test_checkpoint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
