@@ -22,10 +22,12 @@ cd "$work"
 say "1. Start a consortium of 4 validators on loopback (testnet/up.sh 4) in $tn"
 echo "an OEM, a certifier, a distributor and a community maintainer each run upledgerd; they"
 echo "agree on every block with Tendermint BFT over nanomsg and tolerate one faulty validator."
+echo "No block is made while nothing waits: every second they co-sign a freshness checkpoint of"
+echo "their head instead, which proof bundles carry to devices (--max-age counts from it)."
 rc=3
 for _ in 1 2 3 4 5; do  # a port base another process already uses: try another
     base=$((20000 + RANDOM % 20000))
-    rc=0; "$root/testnet/up.sh" 4 --dir "$tn" --port "$base" --heartbeat-ms 1000 || rc=$?
+    rc=0; "$root/testnet/up.sh" 4 --dir "$tn" --port "$base" --checkpoint-ms 1000 || rc=$?
     [ "$rc" -ne 3 ] && break
 done
 [ "$rc" -eq 0 ] || { echo "demo: the testnet did not start (exit $rc)" >&2; exit 1; }

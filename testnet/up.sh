@@ -7,18 +7,21 @@ set -euo pipefail
 
 usage() {
     cat <<EOF
-usage: testnet/up.sh N [--dir DIR] [--port BASE] [--observers M] [--heartbeat-ms MS]
-                       [--round-timeout-ms MS] [--wait SECONDS] [-v]
+usage: testnet/up.sh N [--dir DIR] [--port BASE] [--observers M] [--checkpoint-ms MS]
+                       [--heartbeat-ms MS] [--round-timeout-ms MS] [--wait SECONDS] [-v]
 
 Starts a testnet of N validators (and M observers) on loopback, each node in its own data
-directory DIR/nodeI, and waits until every node reports a height of at least 1.
+directory DIR/nodeI, and waits until every node answers (with --heartbeat-ms: until every node
+reports a height of at least 1).
 
   N                      validators (1..$TN_MAX_NODES, observers included)
   --dir DIR              testnet directory (default testnet/run; \$TESTNET_DIR)
   --port BASE            node I's query endpoint is port BASE+I, its peer endpoint BASE+100+I
                          (default 27400); parallel testnets need different bases
   --observers M          M non-voting observer nodes after the validators (default 0)
-  --heartbeat-ms MS      empty block interval when idle (default 1000)
+  --checkpoint-ms MS     freshness checkpoint interval (default: the node's, 60000)
+  --heartbeat-ms MS      also an empty block this often when idle (default: none; blocks are
+                         made only when transactions wait)
   --round-timeout-ms MS  base propose timeout of a consensus round (default: the node's, 1000)
   --wait SECONDS         how long to wait for the first commits (default 60)
   -v, --verbose          nodes log every block (upledgerd -v)
@@ -35,7 +38,7 @@ partition.sh 0,1 2,3, heal.sh, down.sh (each takes --dir and --help).
 EOF
 }
 
-n="" obs=0 base=27400 heartbeat=1000 round_timeout="" wait_s=60 verbose=""
+n="" obs=0 base=27400 heartbeat="" checkpoint="" round_timeout="" wait_s=60 verbose=""
 while [ $# -gt 0 ]; do
     tn_common_opt "$@"
     if [ "$TN_SHIFT" -gt 0 ]; then
@@ -47,13 +50,14 @@ while [ $# -gt 0 ]; do
         usage
         exit 0
         ;;
-    --port | --observers | --heartbeat-ms | --round-timeout-ms | --wait)
+    --port | --observers | --heartbeat-ms | --checkpoint-ms | --round-timeout-ms | --wait)
         [ $# -ge 2 ] || tn_usage_error "$1 needs a value"
         [[ "$2" =~ ^[0-9]+$ ]] || tn_usage_error "$1 needs a number, not '$2'"
         case "$1" in
         --port) base=$2 ;;
         --observers) obs=$2 ;;
         --heartbeat-ms) heartbeat=$2 ;;
+        --checkpoint-ms) checkpoint=$2 ;;
         --round-timeout-ms) round_timeout=$2 ;;
         --wait) wait_s=$2 ;;
         esac
@@ -78,7 +82,7 @@ done
 if [ "$base" -lt 1024 ] || [ $((base + 199)) -gt 65535 ]; then
     tn_usage_error "--port must leave BASE..BASE+199 within 1024..65535"
 fi
-[ "$heartbeat" -ge 1 ] || tn_usage_error "--heartbeat-ms must be at least 1"
+[ -z "$heartbeat" ] || [ "$heartbeat" -ge 1 ] || tn_usage_error "--heartbeat-ms must be at least 1"
 if ! [ -x "$TN_BIN/upledgerd" ] || ! [ -x "$TN_BIN/upledger" ]; then
     tn_die "no binaries in $TN_BIN (run make, or set BUILD)"
 fi
@@ -144,11 +148,12 @@ TN_CHAIN_ID=$("$TN_PY" -c 'import json,sys; print(json.load(sys.stdin)["chain_id
 
 # Configs (the node's multi-validator contract) and testnet.json, written with a JSON library.
 "$TN_PY" - "$TN_DIR" "$TN_N" "$TN_OBS" "$TN_BASE" "$heartbeat" "$round_timeout" \
-    "$TN_CHAIN_ID" "${pubkeys[@]}" <<'PY'
+    "$TN_CHAIN_ID" "$checkpoint" "${pubkeys[@]}" <<'PY'
 import json, os, sys
-d, n, m, base, hb, rt, chain = sys.argv[1], *map(int, sys.argv[2:6]), sys.argv[6], sys.argv[7]
-rt = int(rt) if rt else None
-pubkeys = sys.argv[8:]
+d, n, m, base = sys.argv[1], *map(int, sys.argv[2:5])
+hb, rt, chain, cp = sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8]
+hb, rt, cp = (int(v) if v else None for v in (hb, rt, cp))
+pubkeys = sys.argv[9:]
 addr = lambda i: "127.0.0.%d" % (11 + i)
 rpc = lambda i: "tcp://%s:%d" % (addr(i), base + i)
 p2p = lambda i: "tcp://%s:%d" % (addr(i), base + 100 + i)
@@ -159,9 +164,12 @@ for i in range(n + m):
     nd = os.path.join(d, "node%d" % i)
     observer = i >= n
     cfg = {"data": nd, "genesis": os.path.join(d, "genesis.cbor"), "listen": rpc(i),
-           "heartbeat_ms": hb,
            "peers": [{"p2p": via(i, j, base + 100 + j), "rpc": via(i, j, base + j)}
                      for j in range(n) if j != i]}
+    if hb is not None:
+        cfg["heartbeat_ms"] = hb
+    if cp is not None:
+        cfg["checkpoint_ms"] = cp
     if rt is not None:
         cfg["round_timeout_ms"] = rt
     if observer:
@@ -179,7 +187,7 @@ for i in range(n + m):
                   "log": os.path.join(nd, "node.log"), "pid_file": os.path.join(nd, "node.pid")})
 with open(os.path.join(d, "testnet.json"), "w") as f:
     json.dump({"chain_id": chain, "port_base": base, "validators": n, "observers": m,
-               "heartbeat_ms": hb, "round_timeout_ms": rt,
+               "heartbeat_ms": hb, "checkpoint_ms": cp, "round_timeout_ms": rt,
                "genesis": os.path.join(d, "genesis.cbor"), "nodes": nodes}, f, indent=2)
     f.write("\n")
 PY
@@ -205,7 +213,10 @@ for i in $(seq 0 $((TN_TOTAL - 1))); do
     tn_start "$i" || fail "node $i did not start"
 done
 
-# Bounded wait for the first commit on every node.
+# Bounded wait for every node: its first commit with a heartbeat, else its answer (an idle
+# chain makes no block until a transaction waits).
+first=1
+[ -n "$heartbeat" ] || first=0
 deadline=$((SECONDS + wait_s))
 heights=()
 while :; do
@@ -218,7 +229,7 @@ while :; do
         fi
         h=$(tn_height "$i" 500 || true)
         heights[i]=${h:-?}
-        if [ -n "$h" ] && [ "$h" -ge 1 ]; then
+        if [ -n "$h" ] && [ "$h" -ge "$first" ]; then
             ready=$((ready + 1))
         fi
     done
@@ -228,7 +239,7 @@ while :; do
             echo "$TN_PROG: node $i at height ${heights[i]}; the end of its log:" >&2
             tn_log_tail "$i" 5
         done
-        fail "not every node committed a block within ${wait_s}s"
+        fail "not every node was ready within ${wait_s}s"
     fi
     sleep 0.2
 done

@@ -1,12 +1,14 @@
-"""Freshness checkpoints (docs/protocol.md section 7.4): an idle dev chain makes no blocks, yet
-`query proof` bundles of its head carry a checkpoint (section type 8) whose time advances, and a
-device accepts an old head with a fresh checkpoint under a tight --max-age and refuses the same
-bundle once its checkpoint is stale. Every wait is bounded."""
+"""Freshness checkpoints (docs/protocol.md section 7.4): an idle dev chain, and an idle
+4-validator testnet, make no blocks, yet `query proof` bundles of the head carry a checkpoint
+(section type 8) whose time advances, and a device accepts an old head with a fresh checkpoint
+under a tight --max-age and refuses the same bundle once its checkpoint is stale. Every wait is
+bounded."""
 import time
 
 from cbor_util import loads, sequence
 from conftest import Ctx, run_cli
 from device_util import dev
+from test_testnet import LoopbackNet
 
 CHECKPOINT = 8
 HEADER = 1
@@ -101,3 +103,32 @@ def test_checkpoint_survives_restart(node_factory, tmp_path):
     rid2, _, h2 = ctx.publish_ok(ns, 2, key)
     typ, hdr, _ = final_header(proof(ctx, rid2, tmp_path / "d.cbor"))
     assert typ == HEADER and hdr[HDR_HEIGHT] == h2
+
+
+def test_idle_testnet_makes_no_blocks(tmp_path):
+    """4 validators without heartbeats: a publish makes a block, then nothing for 3 s on any node,
+    while every validator's bundle of the head carries a quorum checkpoint whose time moves."""
+    net = LoopbackNet(tmp_path / "tn", 4)
+    net.timing = ["--checkpoint-ms", INTERVAL_MS]
+    try:
+        net.up()
+        ctx = Ctx(net.view(0), tmp_path / "work")
+        key, ns = ctx.publisher()
+        rid, _, h = ctx.publish_ok(ns, 1, key)
+        views = [Ctx(net.view(i), tmp_path / ("w%d" % i)) for i in net.validators]
+        deadline = time.monotonic() + 30
+        while any(height(v) < h for v in views) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        firsts = [wait_checkpoint(v, rid, tmp_path / ("a%d.cbor" % i), 0)[1]
+                  for i, v in enumerate(views)]
+        time.sleep(3)
+        assert [height(v) for v in views] == [h] * 4, "an idle testnet made blocks"
+        for i, v in enumerate(views):
+            raw, t = wait_checkpoint(v, rid, tmp_path / ("b%d.cbor" % i), firsts[i] + 2000)
+            typ, hdr, _ = final_header(raw)
+            assert typ == CHECKPOINT and hdr[HDR_HEIGHT] == h
+            voters = [s for s in sections(raw) if s[0] == 2 and len(s) == 5]
+            assert len(voters) == 3 and all(s[3] == t for s in voters)  # 3 of 4: a quorum
+        assert [height(v) for v in views] == [h] * 4
+    finally:
+        net.down()

@@ -69,6 +69,8 @@ class LoopbackNet:
         self.n = n
         self.observers = observers
         self.info = None
+        # up.sh's timing options: this file's heartbeat (test_checkpoint.py runs without one).
+        self.timing = ["--heartbeat-ms", HEARTBEAT_MS]
 
     def script(self, name, *args, check=True, timeout=SCRIPT_TIMEOUT):
         argv = [str(SCRIPTS / name), "--dir", str(self.dir)] + [str(a) for a in args]
@@ -86,7 +88,7 @@ class LoopbackNet:
             # testnet's ports (BASE..BASE+199) apart from every other's.
             base = 200 * random.randrange(100, 160)
             p = self.script("up.sh", self.n, "--port", base, "--observers", self.observers,
-                            "--heartbeat-ms", HEARTBEAT_MS, "--round-timeout-ms",
+                            *self.timing, "--round-timeout-ms",
                             ROUND_TIMEOUT_MS, "--wait", WAIT,
                             *os.environ.get("UL_TESTNET_ARGS", "").split(), check=False)
             if p.returncode == 3:   # a port of this base is in use: another base
