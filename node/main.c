@@ -173,7 +173,8 @@ static bool load_config(options *o, const char *path)
         if (!strcmp(key, "heartbeat_ms")) {
             ok = json_ms(v, 10, MAX_HEARTBEAT_MS, &o->net.heartbeat_ms);
         } else if (!strcmp(key, "checkpoint_ms")) {
-            ok = json_ms(v, MIN_CHECKPOINT_MS, MAX_CHECKPOINT_MS, &o->net.checkpoint_ms);
+            ok = json_ms(v, 0, MAX_CHECKPOINT_MS, &o->net.checkpoint_ms) &&
+                 (o->net.checkpoint_ms == 0 || o->net.checkpoint_ms >= MIN_CHECKPOINT_MS);
         } else if (!strcmp(key, "round_timeout_ms")) {
             ok = json_ms(v, MIN_ROUND_TIMEOUT_MS, MAX_ROUND_TIMEOUT_MS, &o->net.round_timeout_ms);
         } else if (!strcmp(key, "observer")) {

@@ -126,37 +126,12 @@ static int net_open(net *n, const char *dir)
     return e == UL_OK ? 0 : fail("chain", e);
 }
 
-/* Seals the pending block and commits it with a precommit from every validator of the set,
- * a second after the last. The header's time is the BFT time the chain derived from the previous
- * commit's votes (the genesis time for block 1), as every node and the audit require. */
+/* Commits the pending block with a precommit from every validator of the set, a second after
+ * the last (bench_commit_by). */
 static int net_commit(net *n)
 {
-    static ul_commit cm;
-    static uint8_t cbytes[UL_MAX_COMMIT_BYTES];
-    uint8_t hash[UL_HASH_BYTES], vote[128];
-    ul_header h;
-    size_t vlen, clen;
     n->now_ms += 1000;
-    ul_err e =
-        ul_chain_seal(n->chain, ul_key_pubkey(n->keys[0]), ul_chain_next_time(n->chain), &h, hash);
-    memset(&cm, 0, sizeof cm);
-    cm.height = h.height;
-    memcpy(cm.block_hash, hash, UL_HASH_BYTES);
-    for (size_t i = 0; e == UL_OK && i < n->signers; i++) {
-        ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = h.height, .time_ms = n->now_ms + i};
-        memcpy(v.block_hash, hash, UL_HASH_BYTES);
-        e = ul_schema_vote_encode(vote, sizeof vote, &vlen, &v);
-        cm.sigs[i].index = i;
-        cm.sigs[i].time_ms = v.time_ms;
-        if (e == UL_OK) {
-            e = ul_key_sign(n->keys[i], cm.sigs[i].sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain),
-                            vote, vlen);
-        }
-    }
-    cm.n_sigs = n->signers;
-    if (e == UL_OK && (e = ul_schema_commit_encode(cbytes, sizeof cbytes, &clen, &cm)) == UL_OK) {
-        e = ul_chain_commit(n->chain, cbytes, clen);
-    }
+    ul_err e = bench_commit_by(n->chain, n->keys, n->signers, n->now_ms);
     return e == UL_OK ? 0 : fail("commit", e);
 }
 

@@ -159,6 +159,37 @@ static inline ul_err bench_sign_tx(const ul_key *key, const uint8_t chain_id[UL_
     return e != UL_OK ? e : ul_schema_tx_encode(out, cap, len, &t);
 }
 
+/* Seals c's pending block (proposed by keys[0]) and commits it with a precommit from each of
+ * keys[0..n) (the set signing it, in set order), timed time_ms + i: the header's time is the BFT
+ * time the chain derived from the previous commit, as every node and the audit require. */
+static inline ul_err bench_commit_by(ul_chain *c, ul_key *const *keys, size_t n, uint64_t time_ms)
+{
+    static ul_commit cm;
+    static uint8_t cbytes[UL_MAX_COMMIT_BYTES];
+    uint8_t hash[UL_HASH_BYTES], vote[128];
+    ul_header h;
+    size_t vlen, clen;
+    ul_err e = ul_chain_seal(c, ul_key_pubkey(keys[0]), ul_chain_next_time(c), &h, hash);
+    memset(&cm, 0, sizeof cm);
+    cm.height = h.height;
+    memcpy(cm.block_hash, hash, UL_HASH_BYTES);
+    for (size_t i = 0; e == UL_OK && i < n; i++) {
+        ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = h.height, .time_ms = time_ms + i};
+        memcpy(v.block_hash, hash, UL_HASH_BYTES);
+        e = ul_schema_vote_encode(vote, sizeof vote, &vlen, &v);
+        cm.sigs[i].index = i;
+        cm.sigs[i].time_ms = v.time_ms;
+        if (e == UL_OK) {
+            e = ul_key_sign(keys[i], cm.sigs[i].sig, UL_DOMAIN_VOTE, ul_chain_id(c), vote, vlen);
+        }
+    }
+    cm.n_sigs = n;
+    if (e == UL_OK && (e = ul_schema_commit_encode(cbytes, sizeof cbytes, &clen, &cm)) == UL_OK) {
+        e = ul_chain_commit(c, cbytes, clen);
+    }
+    return e;
+}
+
 /* N pre-signed publish txs in one arena. */
 typedef struct {
     size_t n;

@@ -7,7 +7,7 @@
 #   BENCH_SCALE=small   quick run (seconds); default full (about two to three minutes)
 #   BENCH_CALLGRIND=0   skip the callgrind instruction counts of a small audit
 #   BENCH_ONLY=LIST     only these sections (comma-separated): log, chain, node, callgrind,
-#                       contracts, smt, device, testnet, query
+#                       contracts, smt, device, testnet, query, checkpoint
 #   BENCH_TN_ROUND_TIMEOUT_MS, BENCH_TN_HEARTBEAT_MS   testnet node settings (defaults: the
 #                       node's round timeout, 1000 ms heartbeat)
 # Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
@@ -277,6 +277,20 @@ esac
 want query && bounded query 1800 "$BUILD/bench/bench_query" "$tmp/query" "${q_sizes[@]}"
 rm -rf "$tmp/query"
 
+# ---- 10. freshness without empty blocks: a year's catch-up, idle disk growth -----------------
+# bench_checkpoint: a year of releases (one every ~5 minutes, each in its own block: no
+# heartbeats) on 4 validators; a new node's catch-up; device signatures with commit/checkpoint.
+# idle_disk.py: an idle 4-validator testnet with 1 s checkpoints, then with 2 s heartbeats.
+case "$scale" in
+small) cp_releases=5000 idle_s=10 ;;
+*) cp_releases=100000 idle_s=60 ;;
+esac
+if want checkpoint; then
+    bounded checkpoint 1800 "$BUILD/bench/bench_checkpoint" "$tmp/checkpoint" "$cp_releases" 1
+    rm -rf "$tmp/checkpoint"
+    bounded idle-disk 900 /usr/bin/python3 tests/bench/idle_disk.py "$BUILD" "$tmp" "$idle_s" 1000
+fi
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -324,6 +338,14 @@ row "device: bundle bytes, 4 / 7 validators ($dev_releases-release log)" \
     "$(fig 'device 4 validators bundle bytes') / $(fig 'device 7 validators bundle bytes')"
 row "device: bundle verify time, 4 / 7 validators" \
     "$(fig 'device 4 validators bundle verify (512 B chunks)') / $(fig 'device 7 validators bundle verify (512 B chunks)')"
+row "device: signatures per bundle, commit / checkpoint (4 validators)" \
+    "$(fig 'device bundle with commit: signatures verified') / $(fig 'device bundle with checkpoint: signatures verified')"
+row "new node catch-up on a year ($cp_releases releases; target < 300 s)" \
+    "$(fig 'catch-up of a new node on the year chain (apply every block, network left out)')"
+row "idle 4-validator testnet: blocks/hour, checkpoints (target 0)" \
+    "$(fig 'idle testnet checkpoints every 1000 ms: blocks per hour')"
+row "idle testnet disk per node per hour: 60 s checkpoints / 2 s heartbeats" \
+    "$(fig 'idle testnet checkpoints at the default 60 s: disk growth per node per hour' | cut -d' ' -f1-2) / $(fig 'idle testnet heartbeat 2 s (the old default): disk growth per node per hour')"
 row "device: callgrind Ir per bundle, 4 validators" "$(fig 'callgrind device bundle verify 4 validators')"
 row "device: callgrind Ir per bundle, 7 validators" "$(fig 'callgrind device bundle verify 7 validators')"
 row "device: whole 1 MiB update / SHA-256 alone, Ir (target <= 1.10)" \

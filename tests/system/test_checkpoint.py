@@ -8,12 +8,14 @@ import time
 from cbor_util import loads, sequence
 from conftest import Ctx, run_cli
 from device_util import dev
+from nnreq import ReqClient
 from test_testnet import LoopbackNet
 
 CHECKPOINT = 8
 HEADER = 1
 HDR_HEIGHT, HDR_TIME = 3, 4
 INTERVAL_MS = 200
+RPC_BUNDLE = 8
 
 
 def sections(raw):
@@ -132,3 +134,21 @@ def test_idle_testnet_makes_no_blocks(tmp_path):
         assert [height(v) for v in views] == [h] * 4
     finally:
         net.down()
+
+
+def test_idle_node_checkpoints_unprompted(node_factory, tmp_path):
+    """With nothing to do (no heartbeat, no queries, no peers) the node still wakes every
+    interval to sign: the first bundle asked for after 2 s of silence following a commit carries
+    a checkpoint from within that silence."""
+    node = node_factory("cpq", heartbeat_ms=None, checkpoint_ms=INTERVAL_MS)
+    ctx = Ctx(node, tmp_path / "work")
+    key, ns = ctx.publisher()
+    rid, _, _ = ctx.publish_ok(ns, 1, key)
+    t0 = int(time.time() * 1000)
+    time.sleep(2)
+    # One request (the CLI's `query proof` makes several, and the first would wake the node).
+    with ReqClient(node.endpoint) as c:
+        rep = loads(c.call({0: RPC_BUNDLE, 1: bytes.fromhex(rid), 2: 0, 3: "hw-a"}))
+    assert rep[0] == 0, rep
+    typ, _, t = final_header(rep[1])
+    assert typ == CHECKPOINT and t >= t0 + 1000, (typ, t0, t)
