@@ -239,21 +239,19 @@ static int apply_all(ul_chain *src, ul_chain *dst, uint64_t from, double *secs)
     return 0;
 }
 
-static int catch_up(net *n, const char *dir, size_t releases)
+/* Catches a new node (*fresh, left open) up on the year chain and prints how long it took. */
+static int catch_up(net *n, const char *dir, size_t releases, ul_chain **fresh)
 {
-    ul_chain *fresh = NULL;
     double secs = 0;
     uint64_t blocks = ul_chain_height(n->chain);
-    ul_err e = open_at(&fresh, dir, "new-node", n);
+    char db[4096];
+    ul_err e = open_at(fresh, dir, "new-node", n);
     if (e != UL_OK) {
         return fail("new node", e);
     }
-    int rc = apply_all(n->chain, fresh, 1, &secs);
-    ul_chain_close(fresh);
-    if (rc) {
-        return rc;
+    if (apply_all(n->chain, *fresh, 1, &secs)) {
+        return 1;
     }
-    char db[4096];
     snprintf(db, sizeof db, "%s/year", dir);
     fig("year chain: releases", (double)releases, "");
     fig("year chain: blocks (no heartbeats)", (double)blocks, "");
@@ -264,10 +262,10 @@ static int catch_up(net *n, const char *dir, size_t releases)
     return 0;
 }
 
-/* The rate of applying empty blocks, and what a year of 2 s heartbeats would cost at it. */
-static int heartbeat_cost(net *n, const char *dir)
+/* The rate of applying empty blocks (made on the year chain, applied by the caught-up node),
+ * and what a year of 2 s heartbeats would cost at it. */
+static int heartbeat_cost(net *n, ul_chain *fresh)
 {
-    ul_chain *fresh = NULL;
     double secs = 0;
     uint64_t before = ul_chain_height(n->chain);
     n->step_ms = 2000;
@@ -276,33 +274,14 @@ static int heartbeat_cost(net *n, const char *dir)
             return 1;
         }
     }
-    ul_err e = open_at(&fresh, dir, "empty-sync", n);
-    int rc = e == UL_OK ? 0 : fail("empty sync", e);
-    /* Bring the new node to the year's head first, then time the empty blocks alone. */
-    if (rc == 0) {
-        for (uint64_t h = 1; rc == 0 && h <= before; h++) {
-            uint8_t *blk = NULL, *cm = NULL;
-            size_t blen = 0, clen = 0;
-            e = ul_chain_block_bytes(n->chain, h, &blk, &blen);
-            if (e == UL_OK && (e = ul_chain_commit_bytes(n->chain, h, &cm, &clen)) == UL_OK) {
-                e = ul_chain_apply(fresh, blk, blen, cm, clen);
-            }
-            free(blk);
-            free(cm);
-            rc = e == UL_OK ? 0 : fail("apply", e);
-        }
+    if (apply_all(n->chain, fresh, before + 1, &secs)) {
+        return 1;
     }
-    if (rc == 0) {
-        rc = apply_all(n->chain, fresh, before + 1, &secs);
-    }
-    ul_chain_close(fresh);
-    if (rc == 0) {
-        double per = secs / EMPTY_BLOCKS;
-        fig("empty (heartbeat) block catch-up", per * 1e6, "us/block");
-        fig("catch-up of a year of 2 s heartbeats (15.8 M empty blocks) at that rate",
-            per * (double)HEARTBEATS_YEAR / 3600.0, "h");
-    }
-    return rc;
+    double per = secs / EMPTY_BLOCKS;
+    fig("empty (heartbeat) block catch-up", per * 1e6, "us/block");
+    fig("catch-up of a year of 2 s heartbeats (15.8 M empty blocks) at that rate",
+        per * (double)HEARTBEATS_YEAR / 3600.0, "h");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -325,9 +304,13 @@ int main(int argc, char **argv)
         build(&n, releases, per_block, last)) {
         return 1;
     }
+    ul_chain *fresh = NULL;
     int rc = device_figures(&n, last, "commit", iters) || checkpoint_head(&n) ||
-             device_figures(&n, last, "checkpoint", iters) || catch_up(&n, dir, releases) ||
-             heartbeat_cost(&n, dir);
+             device_figures(&n, last, "checkpoint", iters) || catch_up(&n, dir, releases, &fresh) ||
+             heartbeat_cost(&n, fresh);
+    if (fresh) {
+        ul_chain_close(fresh);
+    }
     ul_chain_close(n.chain);
     for (size_t i = 0; i < NV; i++) {
         ul_key_destroy(n.keys[i]);
