@@ -47,9 +47,12 @@ void ul_client_sha256_final(ul_sha256 *s, uint8_t out32[UL_HASH_BYTES])
 /* ---- domains ------------------------------------------------------------------------------ */
 
 static const char *const ul_domain_tags[UL_DOMAIN_COUNT_] = {
-    [UL_DOMAIN_RELEASE] = "upledger/v1/release",   [UL_DOMAIN_TX] = "upledger/v1/tx",
-    [UL_DOMAIN_VOTE] = "upledger/v1/vote",         [UL_DOMAIN_PROPOSAL] = "upledger/v1/proposal",
-    [UL_DOMAIN_TRANSFER] = "upledger/v1/transfer", [UL_DOMAIN_PEER] = "upledger/v1/peer",
+    [UL_DOMAIN_RELEASE] = "upledger/v1/release",
+    [UL_DOMAIN_TX] = "upledger/v1/tx",
+    [UL_DOMAIN_VOTE] = "upledger/v1/vote",
+    [UL_DOMAIN_PROPOSAL] = "upledger/v1/proposal",
+    [UL_DOMAIN_TRANSFER] = "upledger/v1/transfer",
+    [UL_DOMAIN_PEER] = "upledger/v1/peer",
     [UL_DOMAIN_CHECKPOINT] = "upledger/v1/checkpoint",
 };
 

@@ -36,12 +36,12 @@ void ul_client_sha256_final(ul_sha256 *s, uint8_t out32[UL_HASH_BYTES]);
 /* Each kind of signed message has its own BIP-340-style tag ("upledger/v1/<kind>"), so a
  * signature made for one kind never verifies as another. Append only. */
 typedef enum {
-    UL_DOMAIN_RELEASE = 0,  /* publish transactions (the release record body) */
-    UL_DOMAIN_TX = 1,       /* other transactions (register, ...) */
-    UL_DOMAIN_VOTE = 2,     /* prevotes and precommits, hence commits */
-    UL_DOMAIN_PROPOSAL = 3, /* block proposals */
-    UL_DOMAIN_TRANSFER = 4, /* namespace authority transfers */
-    UL_DOMAIN_PEER = 5,     /* envelopes of messages between nodes (schema: ul_envelope) */
+    UL_DOMAIN_RELEASE = 0,    /* publish transactions (the release record body) */
+    UL_DOMAIN_TX = 1,         /* other transactions (register, ...) */
+    UL_DOMAIN_VOTE = 2,       /* prevotes and precommits, hence commits */
+    UL_DOMAIN_PROPOSAL = 3,   /* block proposals */
+    UL_DOMAIN_TRANSFER = 4,   /* namespace authority transfers */
+    UL_DOMAIN_PEER = 5,       /* envelopes of messages between nodes (schema: ul_envelope) */
     UL_DOMAIN_CHECKPOINT = 6, /* freshness checkpoints (schema: ul_checkpoint_vote) */
     UL_DOMAIN_COUNT_
 } ul_domain;

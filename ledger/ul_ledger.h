@@ -567,9 +567,9 @@ ul_err ul_chain_checkpoint_get(ul_chain *c, ul_checkpoint *cp);
 /* A proof bundle (version 2, schema/ul_schema.h) for release id and hardware class hw against
  * committed height h (0: the head): every validator-set step from genesis, header h with its
  * commit (for the head, with the newest checkpoint's signatures instead when one is kept: a
- * CHECKPOINT section), the publish tx, its inclusion proof and the installable-list and revocation state
- * proofs for (record's namespace, hw) and id — whatever they show (the device judges).
- * Any committed height works: its state sections show the values header h's root holds.
+ * CHECKPOINT section), the publish tx, its inclusion proof and the installable-list and
+ * revocation state proofs for (record's namespace, hw) and id — whatever they show (the device
+ * judges). Any committed height works: its state sections show the values header h's root holds.
  * Returns: UL_OK and *out (malloc'd); UL_E_NOT_FOUND for an unknown id or one logged after h (or,
  * as ul_chain_state_proof, a state value not kept); UL_E_HW_MISMATCH when the record does not
  * list hw; UL_E_LIMIT past UL_MAX_VALSET_STEPS steps. */

@@ -94,8 +94,8 @@ void ul_ckpt_step(ul_ckpt *k, ul_chain *c, const ul_key *key, const struct ul_no
                   bool may_sign, uint64_t now, long *next_ms);
 /* A UL_PEER_CHECKPOINT payload from validator `from`: one signature for c's head, kept when it
  * verifies; a quorum for one statement is kept in c (ul_chain_checkpoint_put). */
-void ul_ckpt_on_peer(ul_ckpt *k, ul_chain *c, const uint8_t from[UL_PUBKEY_BYTES],
-                     const uint8_t *p, size_t len, uint64_t now);
+void ul_ckpt_on_peer(ul_ckpt *k, ul_chain *c, const uint8_t from[UL_PUBKEY_BYTES], const uint8_t *p,
+                     size_t len, uint64_t now);
 /* Returns: checkpoints kept since the collector opened. */
 uint64_t ul_ckpt_made(const ul_ckpt *k);
 

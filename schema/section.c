@@ -10,9 +10,9 @@
 /* Elements of each section's array, type included (VOTER: 3 unsigned, 5 signed; STATE: 5 for a
  * revocation proof, 6 for an installable-list proof, which names its hardware class). */
 static const size_t section_items[UL_SEC_MAX_ + 1] = {
-    [UL_SEC_BEGIN] = 4, [UL_SEC_HEADER] = 4,    [UL_SEC_VOTER] = 3, [UL_SEC_LEAF] = 4,
-    [UL_SEC_SIG] = 3,   [UL_SEC_INCLUSION] = 4, [UL_SEC_STATE] = 5, [UL_SEC_SIBLINGS] = 2,
-    [UL_SEC_CHECKPOINT] = 4,
+    [UL_SEC_BEGIN] = 4, [UL_SEC_HEADER] = 4,   [UL_SEC_VOTER] = 3,
+    [UL_SEC_LEAF] = 4,  [UL_SEC_SIG] = 3,      [UL_SEC_INCLUSION] = 4,
+    [UL_SEC_STATE] = 5, [UL_SEC_SIBLINGS] = 2, [UL_SEC_CHECKPOINT] = 4,
 };
 
 const uint8_t *ul_section_hash(ul_span list, size_t i)
@@ -91,7 +91,7 @@ static ul_err dec_header(ul_cbor_reader *r, ul_section *s)
     ul_err e = read_map_span(r, &s->u.header.header, UL_MAX_HEADER_BYTES, false);
     if (e == UL_OK) {
         e = ul_cbor_read_uint(r, s->type == UL_SEC_CHECKPOINT ? &s->u.header.time_ms
-                                                               : &s->u.header.round);
+                                                              : &s->u.header.round);
     }
     return e ? e : read_bounded(r, &s->u.header.n_voters, 1, UL_MAX_VALIDATORS);
 }

@@ -91,7 +91,7 @@
     X(UL_E_SIGN_STATE, 78, "validator sign state is missing, corrupt or behind: not signing")      \
     X(UL_E_KEY_PERMS, 79, "private key file is readable by others")                                \
     X(UL_E_DEP_CYCLE, 80, "dependencies form a cycle")                                             \
-    X(UL_E_FUTURE, 81, "header time is ahead of the device clock")                              \
+    X(UL_E_FUTURE, 81, "header time is ahead of the device clock")                                 \
     X(UL_E_CHECKPOINT, 82, "freshness checkpoint does not verify")
 
 typedef enum {

@@ -638,9 +638,9 @@ ul_err ul_schema_checkpoint_decode(ul_checkpoint *out, const uint8_t *in, size_t
  * leaf); its siblings follow bottom up (deepest first), at most UL_MAX_SIBLINGS_PER_SECTION per
  * SIBLINGS section. The installable proof names its hardware class, so that a device of a class
  * the release does not support learns exactly that (UL_E_HW_MISMATCH) from a genuine bundle of
- * another class rather than a bare proof failure. State keys: installable = SHA-256("Si" ns 0x00 hw), revocation =
- * SHA-256("Sv" release id); the installable value is (seq 8 BE, release id 32) entries,
- * newest first. */
+ * another class rather than a bare proof failure. State keys: installable = SHA-256("Si" ns 0x00
+ * hw), revocation = SHA-256("Sv" release id); the installable value is (seq 8 BE, release id 32)
+ * entries, newest first. */
 #define UL_BUNDLE_VERSION 2
 
 typedef enum {
@@ -680,7 +680,7 @@ typedef struct {
         } begin;
         struct {
             ul_span header; /* canonical header bytes (decode with ul_schema_header_decode) */
-            uint64_t round;    /* HEADER: the commit's round (CHECKPOINT: 0) */
+            uint64_t round; /* HEADER: the commit's round (CHECKPOINT: 0) */
             uint64_t time_ms;  /* CHECKPOINT: the checkpoint's time (HEADER: 0) */
             uint64_t n_voters; /* 1..UL_MAX_VALIDATORS */
         } header;

@@ -1789,9 +1789,8 @@ static void test_valset_steps(void **state)
 
 /* A checkpoint of the head of c at time t signed by the first `signers` validators under domain d
  * for chain chain_id (hash: the header hash signed; NULL: the head's). */
-static void make_checkpoint(const fx *f, ul_chain *c, ul_checkpoint *cp, uint64_t t,
-                            size_t signers, ul_domain d, const uint8_t *chain_id,
-                            const uint8_t *hash)
+static void make_checkpoint(const fx *f, ul_chain *c, ul_checkpoint *cp, uint64_t t, size_t signers,
+                            ul_domain d, const uint8_t *chain_id, const uint8_t *hash)
 {
     uint8_t *hdr = NULL, vb[UL_MAX_VOTE_BYTES];
     size_t hlen = 0, vlen = 0;
@@ -1816,7 +1815,8 @@ static void make_checkpoint(const fx *f, ul_chain *c, ul_checkpoint *cp, uint64_
 static ul_err verify_at(const ul_device_state *st, const uint8_t *b, size_t n, uint64_t now,
                         uint64_t max_age, ul_release_info *info)
 {
-    ul_err e = ul_client_update_begin(&g_u, st, (const uint8_t *)NS, strlen(NS), NULL, now, max_age);
+    ul_err e =
+        ul_client_update_begin(&g_u, st, (const uint8_t *)NS, strlen(NS), NULL, now, max_age);
     if (e == UL_OK) {
         e = feed(&g_u, b, n, 7);
     }
@@ -1847,8 +1847,9 @@ static void test_checkpoint(void **state)
     uint64_t hd_time = s[nth(s, k, UL_SEC_HEADER, 0, 0)].s.u.header.round; /* placeholder */
     ul_header hd;
     size_t hi = nth(s, k, UL_SEC_HEADER, 0, 0);
-    assert_int_equal(ul_schema_header_decode(&hd, s[hi].s.u.header.header.ptr,
-                                             s[hi].s.u.header.header.len), UL_OK);
+    assert_int_equal(
+        ul_schema_header_decode(&hd, s[hi].s.u.header.header.ptr, s[hi].s.u.header.header.len),
+        UL_OK);
     hd_time = hd.time_ms;
     uint64_t t = hd_time + 86400000; /* a day after the header */
     assert_int_equal(ul_chain_checkpoint_get(c, &kept), UL_E_NOT_FOUND);
@@ -1880,8 +1881,7 @@ static void test_checkpoint(void **state)
     assert_int_equal(info.checkpoint_time_ms, t);
     assert_int_equal(info.header_time_ms, hd_time);
     assert_int_equal(verify_at(&st, fresh, nc, t + 20000, 10000, NULL), UL_E_STALE);
-    assert_int_equal(verify_at(&st, fresh, nc, t - UL_MAX_CLOCK_SKEW_MS - 1, 0, NULL),
-                     UL_E_FUTURE);
+    assert_int_equal(verify_at(&st, fresh, nc, t - UL_MAX_CLOCK_SKEW_MS - 1, 0, NULL), UL_E_FUTURE);
     assert_int_equal(verify_at(&st, fresh, nc, 0, 0, NULL), UL_OK); /* no clock */
     /* A voter's time that is not the checkpoint's; a signature by another domain. */
     size_t v0 = ci + 1;
