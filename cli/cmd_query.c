@@ -456,6 +456,9 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
     if (out) {
         json_object_set_new(o, "file", json_string(out));
     }
+    if (p.info.checkpoint_time_ms) { /* the head's freshness checkpoint (protocol.md 7.4) */
+        json_object_set_new(o, "checkpoint_time_ms", ul_cli_u64(p.info.checkpoint_time_ms));
+    }
     if (cli->json) {
         ul_cli_print_json(o);
     } else {

@@ -103,14 +103,17 @@ static void print_verified(ul_cli *cli, const char *ns, const ul_release_info *i
     ul_hex_encode(hash, in->header_hash, 32);
     ul_hex_encode(digest, in->digest, 32);
     if (cli->json) {
-        ul_cli_print_json(
-            json_pack("{s:b,s:s,s:s%,s:o,s:o,s:o,s:s,s:o,s:I,s:s,s:o,s:b,s:o}", "verified", 1,
-                      "namespace", ns, "version", (const char *)in->version, in->version_len,
-                      "sequence", ul_cli_u64(in->seq), "id", ul_cli_hex_json(in->id, 32), "height",
-                      ul_cli_u64(in->height), "header_hash", hash, "log_index",
-                      ul_cli_u64(in->log_index), "valset_steps", (json_int_t)in->steps,
-                      "image_sha256", digest, "image_size", ul_cli_u64(in->size), "encrypted",
-                      in->encrypted, "plaintext_bytes", ul_cli_u64(plain)));
+        json_t *o = json_pack(
+            "{s:b,s:s,s:s%,s:o,s:o,s:o,s:s,s:o,s:I,s:s,s:o,s:b,s:o}", "verified", 1, "namespace",
+            ns, "version", (const char *)in->version, in->version_len, "sequence",
+            ul_cli_u64(in->seq), "id", ul_cli_hex_json(in->id, 32), "height",
+            ul_cli_u64(in->height), "header_hash", hash, "log_index", ul_cli_u64(in->log_index),
+            "valset_steps", (json_int_t)in->steps, "image_sha256", digest, "image_size",
+            ul_cli_u64(in->size), "encrypted", in->encrypted, "plaintext_bytes", ul_cli_u64(plain));
+        if (o && in->checkpoint_time_ms) { /* the head's freshness checkpoint (protocol.md 7.4) */
+            json_object_set_new(o, "checkpoint_time_ms", ul_cli_u64(in->checkpoint_time_ms));
+        }
+        ul_cli_print_json(o);
         return;
     }
     printf("verified: %s %.*s (sequence %llu), committed by height %llu\n", ns,

@@ -73,6 +73,7 @@ def test_idle_chain_stays_fresh_without_blocks(node_factory, tmp_path):
     v = run_cli(["verify", "--bundle", tmp_path / "b2.cbor", "--image", image, "--genesis",
                  genesis, "--hw", "hw-a"], json_out=True)
     assert v.rc == 0 and v.json["verified"] is True and v.json["height"] == h, v
+    assert v.json["checkpoint_time_ms"] == t2, v
     # A device with a clock and --max-age 2: the old head with a fresh checkpoint is accepted...
     state = tmp_path / "dev"
     assert dev("init", "--anchor", genesis, "--hw", "hw-a", "--state", state).rc == 0
@@ -102,9 +103,13 @@ def test_checkpoint_survives_restart(node_factory, tmp_path):
     node.start()
     typ, hdr, t = final_header(proof(ctx, rid, tmp_path / "c.cbor"))
     assert typ == CHECKPOINT and t >= t1 and hdr[HDR_HEIGHT] == h
+    r = ctx.cli("query", "proof", rid, json_out=True)
+    assert r.rc == 0 and r.json["checkpoint_time_ms"] == t, r
     rid2, _, h2 = ctx.publish_ok(ns, 2, key)
     typ, hdr, _ = final_header(proof(ctx, rid2, tmp_path / "d.cbor"))
     assert typ == HEADER and hdr[HDR_HEIGHT] == h2
+    r = ctx.cli("query", "proof", rid2, json_out=True)
+    assert r.rc == 0 and "checkpoint_time_ms" not in r.json, r
 
 
 def test_idle_testnet_makes_no_blocks(tmp_path):
