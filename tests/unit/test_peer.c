@@ -288,7 +288,7 @@ static void test_envelope_noncanonical(void **state)
     assert_int_equal(n, 1 + 2 + 35 + 5 + 67);
     assert_int_equal(ul_schema_envelope_decode(&e, good, n), UL_OK);
     expect_patched(good, n, 2, 0x00, UL_E_SCHEMA_FIELD);  /* kind 0 */
-    expect_patched(good, n, 2, 0x05, UL_E_SCHEMA_FIELD);  /* kind past the max */
+    expect_patched(good, n, 2, UL_PEER_KIND_MAX + 1, UL_E_SCHEMA_FIELD); /* kind past the max */
     expect_patched(good, n, 0, 0xa6, UL_E_SCHEMA_FIELD);  /* claims 6 pairs: more than known */
     expect_patched(good, n, 0, 0xa3, UL_E_SCHEMA_FIELD);  /* 3 pairs: no signature */
     expect_patched(good, n, 38, 0x06, UL_E_SCHEMA_FIELD); /* unknown key 6 */
