@@ -18,16 +18,6 @@
 #define NV 4
 #define IV 1000 /* checkpoint interval, ms */
 
-uint64_t ul_node_now_ms(void)
-{
-    return T0;
-}
-
-void ul_node_log(const char *fmt, ...)
-{
-    (void)fmt;
-}
-
 typedef struct {
     char root[256];
     ul_key *val[NV]; /* in set order */
