@@ -11,6 +11,9 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 SANITIZER ?=
 FUZZ_SECONDS ?= 30
+# libupclient's SHA-256: openssl (libcrypto, the CPU's SHA extensions; the host default) or
+# sodium (libsodium's portable C; what a microcontroller uses). client/sha256_$(SHA256).c.
+SHA256 ?= openssl
 SEEDS ?= 200
 comma := ,
 # The release version is defined once, in schema/ul_version.h (every binary's --version).
@@ -21,6 +24,14 @@ ifneq ($(SANITIZER),)
 BUILD := build/san-$(subst $(comma),-,$(SANITIZER))
 SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+ifeq ($(SHA256),openssl)
+SHA256_OTHER := sodium
+else ifeq ($(SHA256),sodium)
+SHA256_OTHER := openssl
+BUILD := $(BUILD)/sha256-sodium
+else
+$(error SHA256 must be openssl or sodium, not "$(SHA256)")
+endif
 
 OPT     ?= -O2
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -28,10 +39,12 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 -Wno-unus
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -I. -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
-LIBS    := -lsecp256k1 -lsodium -lcbor
+SHA256_LIBS_openssl := -lcrypto
+SHA256_LIBS_sodium :=
+LIBS    := -lsecp256k1 -lsodium -lcbor $(SHA256_LIBS_$(SHA256))
 NODE_LIBS := -lleveldb -lnanomsg -ljansson -lpthread
 
-CLIENT_SRC := $(sort $(wildcard client/*.c schema/*.c))
+CLIENT_SRC := $(filter-out client/sha256_$(SHA256_OTHER).c,$(sort $(wildcard client/*.c schema/*.c)))
 LEDGER_SRC := $(sort $(wildcard contracts/*.c ledger/*.c p2p/*.c))
 NODE_SRC   := $(sort $(wildcard node/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
@@ -48,7 +61,8 @@ LEDGER_LIB := $(BUILD)/libupledger.a
 UPLEDGERD  := $(BUILD)/upledgerd
 UPLEDGER   := $(BUILD)/upledger
 UPDEVICE   := $(BUILD)/upledger-device
-UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+# test_sha256 runs twice: built with this build's backend and with the other one.
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tests/test_sha256_$(SHA256_OTHER)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
@@ -70,6 +84,7 @@ help:
 	@echo "make demo       a dev chain end to end in a temp dir"
 	@echo "make testnet N=4   start N validators on loopback (testnet/run); make testnet-down"
 	@echo "make install PREFIX=/usr/local DESTDIR="
+	@echo "make SHA256=sodium   libupclient's SHA-256 from libsodium, not libcrypto (build/sha256-sodium)"
 
 deps:
 	@scripts/deps.sh
@@ -121,13 +136,23 @@ check-banned:
 
 $(PC_FILE): Makefile schema/ul_version.h
 	@mkdir -p $(dir $@)
-	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: upclient\nDescription: upledger device verification library\nVersion: %s\nLibs: -L$${libdir} -lupclient\nLibs.private: -lsecp256k1 -lsodium -lcbor\nCflags: -I$${includedir}/upledger\n' '$(PREFIX)' '$(VERSION)' > $@
+	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: upclient\nDescription: upledger device verification library\nVersion: %s\nLibs: -L$${libdir} -lupclient\nLibs.private: $(LIBS)\nCflags: -I$${includedir}/upledger\n' '$(PREFIX)' '$(VERSION)' > $@
 
 # ---- tests ------------------------------------------------------------------------------------
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)
+
+# The other SHA-256 backend's test binary: libupclient's objects with client/sha256_$(SHA256).c
+# swapped for the other one. The test calls both libraries directly as references.
+$(BUILD)/tests/test_sha256_$(SHA256_OTHER): $(BUILD)/obj/tests/unit/test_sha256.o \
+    $(call obj,$(filter-out client/sha256_$(SHA256).c,$(CLIENT_SRC)) client/sha256_$(SHA256_OTHER).c)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lsecp256k1 -lsodium -lcbor -lcrypto
+
+$(BUILD)/tests/test_sha256: LIBS += $(SHA256_LIBS_openssl)
 
 # Unit tests that call the node's own code (node/ but main.c), one per part of the node; they
 # reach the world through a test ul_node_io (tests/unit/nodefx.c).
@@ -150,6 +175,9 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $^ $(NODE_LIBS) $(LIBS)
+
+# bench_device prints both SHA-256 backends' speeds, whichever libupclient uses.
+$(BUILD)/bench/bench_device: LIBS += $(SHA256_LIBS_openssl)
 
 # bench_query calls the node's query handler in process, as test_rpc does.
 $(BUILD)/bench/bench_query: $(BUILD)/obj/tests/bench/bench_query.o $(NODE_TEST_OBJ) $(LEDGER_LIB) $(CLIENT_LIB)

@@ -1,4 +1,4 @@
-/* libupclient cryptography: SHA-256 (libsodium), domain-separated signed digests and BIP-340
+/* libupclient cryptography: domain-separated signed digests and BIP-340
  * signature verification (libsecp256k1). Nothing here allocates: verification uses the
  * library's static context, which needs no heap and is safe to share between threads.
  */
@@ -22,26 +22,6 @@ ul_err ul_client_init(void)
      * failure; it does not allocate. */
     secp256k1_selftest();
     return UL_OK;
-}
-
-void ul_client_sha256(uint8_t out32[UL_HASH_BYTES], const uint8_t *in, size_t len)
-{
-    crypto_hash_sha256(out32, in, (unsigned long long)len);
-}
-
-void ul_client_sha256_init(ul_sha256 *s)
-{
-    crypto_hash_sha256_init(&s->st);
-}
-
-void ul_client_sha256_update(ul_sha256 *s, const uint8_t *in, size_t len)
-{
-    crypto_hash_sha256_update(&s->st, in, (unsigned long long)len);
-}
-
-void ul_client_sha256_final(ul_sha256 *s, uint8_t out32[UL_HASH_BYTES])
-{
-    crypto_hash_sha256_final(&s->st, out32);
 }
 
 /* ---- domains ------------------------------------------------------------------------------ */

@@ -12,7 +12,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <sodium/crypto_hash_sha256.h>
 #include <sodium/crypto_secretstream_xchacha20poly1305.h>
 
 #include "../schema/ul_schema.h"
@@ -20,12 +19,19 @@
 /* Returns: UL_OK, or UL_E_INTERNAL when libsodium cannot initialise. Idempotent. */
 ul_err ul_client_init(void);
 
-/* ---- SHA-256 (libsodium) ------------------------------------------------------------------- */
+/* ---- SHA-256 (OpenSSL's libcrypto or libsodium, chosen at build time) ---------------------- */
 
-typedef struct {
-    crypto_hash_sha256_state st;
+/* A hashing state in caller memory, opaque: client/sha256_openssl.c (SHA256_CTX, 112 bytes) or
+ * client/sha256_sodium.c (crypto_hash_sha256_state, 104 bytes) lives in it, so one layout serves
+ * both builds (`make SHA256=openssl|sodium`); each backend checks at compile time that it fits. */
+#define UL_SHA256_STATE_BYTES 112
+typedef union {
+    uint64_t align; /* both backends' states hold 64-bit counters */
+    uint8_t opaque[UL_SHA256_STATE_BYTES];
 } ul_sha256;
 
+/* The backend this library was built with: "openssl" or "libsodium". */
+const char *ul_client_sha256_impl(void);
 void ul_client_sha256(uint8_t out32[UL_HASH_BYTES], const uint8_t *in, size_t len);
 void ul_client_sha256_init(ul_sha256 *s);
 void ul_client_sha256_update(ul_sha256 *s, const uint8_t *in, size_t len);

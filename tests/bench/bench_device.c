@@ -8,17 +8,25 @@
  *                                     libcbor frames count), bundle bytes, bundle verification
  *                                     time, and the whole update of the 1 MiB image against
  *                                     SHA-256 of that image alone
+ *   bench_device big DIR MIB          a whole update (bundle, then the image streamed from a file
+ *                                     in 64 KiB reads) of a MIB MiB image against `openssl dgst
+ *                                     -sha256` of the same file, and each SHA-256 backend's MB/s
  *
  * run.sh runs `measure` again under callgrind with UL_BENCH_CG=1 (one call of each cg_* function,
  * instruction counts that this shared machine's noise does not move). The 7-validator device is
  * anchored after the set change (its state trusts the new set), so its figure is the 7-validator
  * commit alone; the 4-validator device is anchored at genesis. */
+#include <fcntl.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bench_util.h"
 #include "client/ul_client.h"
@@ -156,8 +164,8 @@ static int submit(net *n, ul_tx_kind kind, const uint8_t *body, size_t blen, siz
 
 /* A release of BENCH_NS for one hardware class whose digest and size are the image's, and,
  * when sealed is given, the encryption info that wraps the content key for that class. */
-static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t *file, size_t len,
-                         const uint8_t *sealed, uint8_t id[32])
+static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t digest[32],
+                         uint64_t len, const uint8_t *sealed, uint8_t id[32])
 {
     static ul_release r;
     static uint8_t body[UL_MAX_RECORD_BYTES];
@@ -168,7 +176,7 @@ static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t *fi
     r.time = BENCH_TIME0;
     r.version = ul_span_str(sealed ? "9.0.1" : "9.0.0");
     r.seq = seq;
-    ul_client_sha256(r.digest, file, len);
+    memcpy(r.digest, digest, UL_HASH_BYTES);
     r.size = len;
     r.file = ul_span_str("router-x1.bin");
     r.n_hw = 1;
@@ -261,6 +269,26 @@ static int change_set(net *n, uint64_t *change_height)
     return net_commit(n);
 }
 
+/* A chain in DIR/db with BENCH_DEP_NS and BENCH_NS registered (by keys[0]) and committed. */
+static int net_start(net *n, const char *dir)
+{
+    static uint8_t body[8192];
+    uint8_t id[32];
+    size_t blen;
+    if (net_open(n, dir)) {
+        return 1;
+    }
+    if (bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n->keys[0]), BENCH_DEP_NS,
+                               1) != UL_OK ||
+        submit(n, UL_TX_REGISTER, body, blen, 1, id) ||
+        bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n->keys[0]), BENCH_NS, 2) !=
+            UL_OK ||
+        submit(n, UL_TX_REGISTER, body, blen, 1, id)) {
+        return 1;
+    }
+    return net_commit(n);
+}
+
 /* A device of class hw anchored at genesis, with the dependency installed. */
 static ul_err device_at_genesis(ul_device_state *st, const net *n, const char *hw)
 {
@@ -335,12 +363,12 @@ static int audit_chain(net *n, const char *dir)
 
 static int build(const char *dir, size_t releases)
 {
-    static uint8_t body[8192];
     static ul_device_state st;
     net n;
-    uint8_t id[32], ckey[32], pk[32], sk[32], sealed[UL_SEALED_KEY_BYTES], id_plain[32], id_enc[32];
+    uint8_t ckey[32], pk[32], sk[32], sealed[UL_SEALED_KEY_BYTES], id_plain[32], id_enc[32];
+    uint8_t d_plain[32], d_enc[32];
     uint8_t *img = malloc(IMAGE_BYTES), *enc = NULL;
-    size_t blen, lenc;
+    size_t lenc;
     uint64_t change_h = 0;
     int rc = 1;
     mkdir(dir, 0700);
@@ -349,18 +377,11 @@ static int build(const char *dir, size_t releases)
     randombytes_buf(ckey, sizeof ckey);
     crypto_box_seal(sealed, ckey, sizeof ckey, pk);
     lenc = encrypt_image(img, IMAGE_BYTES, ckey, &enc);
-    if (net_open(&n, dir)) {
-        goto out;
-    }
-    if (bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n.keys[0]), BENCH_DEP_NS,
-                               1) != UL_OK ||
-        submit(&n, UL_TX_REGISTER, body, blen, 1, id) ||
-        bench_register_ns_body(body, sizeof body, &blen, ul_key_pubkey(n.keys[0]), BENCH_NS, 2) !=
-            UL_OK ||
-        submit(&n, UL_TX_REGISTER, body, blen, 1, id) || net_commit(&n) ||
-        publish_many(&n, releases) ||
-        publish_image(&n, releases + 1, HW_PLAIN, img, IMAGE_BYTES, NULL, id_plain) ||
-        publish_image(&n, releases + 2, HW_ENC, enc, lenc, sealed, id_enc) || net_commit(&n)) {
+    ul_client_sha256(d_plain, img, IMAGE_BYTES);
+    ul_client_sha256(d_enc, enc, lenc);
+    if (net_start(&n, dir) || publish_many(&n, releases) ||
+        publish_image(&n, releases + 1, HW_PLAIN, d_plain, IMAGE_BYTES, NULL, id_plain) ||
+        publish_image(&n, releases + 2, HW_ENC, d_enc, lenc, sealed, id_enc) || net_commit(&n)) {
         goto out;
     }
     if (save_bundle(&n, dir, "b4.bundle", id_plain, HW_PLAIN) ||
@@ -584,15 +605,192 @@ static int measure(const char *dir, int iters)
     return 0;
 }
 
+/* ---- big: a whole update of a large image against `openssl dgst -sha256` ------------------- */
+
+#define MIB (1u << 20)
+#define BIG_READ (64 * 1024) /* what a Linux device reads from its download at a time */
+#define BIG_RUNS 3           /* best of, each way (the file is in the page cache for both) */
+#define SPEED_BYTES (256 * MIB)
+
+/* Writes a mib MiB file to path (1 MiB of random bytes, each copy stamped with its index) and
+ * returns its SHA-256. */
+static int write_big(const char *path, size_t mib, uint8_t digest[32])
+{
+    uint8_t *b = malloc(MIB);
+    FILE *f = fopen(path, "wb");
+    ul_sha256 s;
+    int ok = b != NULL && f != NULL;
+    if (ok) {
+        randombytes_buf(b, MIB);
+    }
+    ul_client_sha256_init(&s);
+    for (size_t i = 0; ok && i < mib; i++) {
+        memcpy(b, &i, sizeof i);
+        ul_client_sha256_update(&s, b, MIB);
+        ok = fwrite(b, 1, MIB, f) == MIB;
+    }
+    ul_client_sha256_final(&s, digest);
+    if (f != NULL && fclose(f) != 0) {
+        ok = 0;
+    }
+    free(b);
+    return ok ? 0 : fail(path, UL_E_IO);
+}
+
+/* One whole update as a Linux device runs it: the bundle, then the image read from its file. */
+static ul_err big_update(job *j, const char *path)
+{
+    static uint8_t buf[BIG_READ];
+    int fd = open(path, O_RDONLY);
+    ul_err e = fd < 0 ? UL_E_IO
+                      : ul_client_update_begin(&g_update, &j->st, (const uint8_t *)BENCH_NS,
+                                               strlen(BENCH_NS), NULL, 0, 0);
+    if (e == UL_OK && (e = ul_client_bundle_update(&g_update, j->bundle, j->blen)) == UL_OK) {
+        e = ul_client_bundle_final(&g_update, NULL);
+    }
+    ssize_t got;
+    while (e == UL_OK && (got = read(fd, buf, sizeof buf)) > 0) {
+        e = ul_client_image_update(&g_update, buf, (size_t)got, sink_discard, NULL);
+    }
+    if (e == UL_OK) {
+        e = ul_client_image_final(&g_update, sink_discard, NULL);
+    }
+    ul_client_update_abort(&g_update);
+    if (fd >= 0) {
+        close(fd);
+    }
+    return e;
+}
+
+/* Seconds `openssl dgst -sha256 path` takes (its output discarded), or -1. */
+static double openssl_dgst_s(const char *path)
+{
+    char *argv[] = {"openssl", "dgst", "-sha256", (char *)path, NULL};
+    extern char **environ;
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status = -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    double t0 = bench_now_s();
+    int rc = posix_spawnp(&pid, "openssl", &fa, NULL, argv, environ);
+    if (rc == 0 && waitpid(pid, &status, 0) < 0) {
+        status = -1;
+    }
+    double t = bench_now_s() - t0;
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? t : -1;
+}
+
+/* MB/s of one SHA-256 function over an in-memory buffer, best of BIG_RUNS. */
+static double speed_mbs(void (*fn)(uint8_t *, const uint8_t *, size_t), const uint8_t *p, size_t n)
+{
+    double best = 1e9;
+    uint8_t out[32];
+    for (int r = 0; r < BIG_RUNS; r++) {
+        double t0 = bench_now_s();
+        fn(out, p, n);
+        double t = bench_now_s() - t0;
+        best = t < best ? t : best;
+    }
+    return (double)n / best / 1e6;
+}
+
+static void sha_openssl(uint8_t *out, const uint8_t *p, size_t n)
+{
+    unsigned int len = 0;
+    EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+}
+
+static void sha_sodium(uint8_t *out, const uint8_t *p, size_t n)
+{
+    crypto_hash_sha256(out, p, n);
+}
+
+static void sha_upclient(uint8_t *out, const uint8_t *p, size_t n)
+{
+    ul_client_sha256(out, p, n);
+}
+
+static void print_speeds(void)
+{
+    uint8_t *p = calloc(SPEED_BYTES, 1);
+    if (p == NULL) {
+        return;
+    }
+    printf("bench: device SHA-256 MB/s, libupclient (%s backend): %.0f MB/s\n",
+           ul_client_sha256_impl(), speed_mbs(sha_upclient, p, SPEED_BYTES));
+    printf("bench: device SHA-256 MB/s, openssl backend (libcrypto): %.0f MB/s\n",
+           speed_mbs(sha_openssl, p, SPEED_BYTES));
+    printf("bench: device SHA-256 MB/s, libsodium backend: %.0f MB/s\n",
+           speed_mbs(sha_sodium, p, SPEED_BYTES));
+    free(p);
+}
+
+static int big(const char *dir, size_t mib)
+{
+    static job j;
+    net n;
+    uint8_t digest[32], id[32], *b = NULL;
+    char path[4096];
+    int rc = 1;
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/big.bin", dir);
+    memset(&j, 0, sizeof j);
+    if (write_big(path, mib, digest) || net_start(&n, dir) ||
+        publish_image(&n, 1, HW_PLAIN, digest, (uint64_t)mib * MIB, NULL, id) || net_commit(&n)) {
+        goto out;
+    }
+    ul_err e = ul_chain_bundle(n.chain, id, ul_span_str(HW_PLAIN), 0, &b, &j.blen);
+    if (e != UL_OK || (e = device_at_genesis(&j.st, &n, HW_PLAIN)) != UL_OK) {
+        fail("big bundle", e);
+        goto out;
+    }
+    j.bundle = b;
+    double upd = 1e9, ossl = 1e9;
+    for (int r = 0; r < BIG_RUNS; r++) {
+        double o = openssl_dgst_s(path), t0 = bench_now_s();
+        if ((e = big_update(&j, path)) != UL_OK || o < 0) {
+            fail(o < 0 ? "openssl dgst -sha256" : "big update", o < 0 ? UL_E_IO : e);
+            goto out;
+        }
+        double t = bench_now_s() - t0;
+        upd = t < upd ? t : upd;
+        ossl = o < ossl ? o : ossl;
+    }
+    printf("bench: device whole update of a %zu MiB image (%d KiB reads, %s SHA-256): %.0f ms "
+           "(%.0f MB/s)\n",
+           mib, BIG_READ >> 10, ul_client_sha256_impl(), upd * 1e3, (double)mib * MIB / upd / 1e6);
+    printf("bench: device openssl dgst -sha256 of the same file: %.0f ms (%.0f MB/s)\n", ossl * 1e3,
+           (double)mib * MIB / ossl / 1e6);
+    printf("bench: device whole %zu MiB update / openssl dgst -sha256: %.3f (target <= 1.10)\n",
+           mib, upd / ossl);
+    print_speeds();
+    rc = 0;
+out:
+    free(b);
+    unlink(path);
+    ul_chain_close(n.chain);
+    for (size_t i = 0; i < MAX_VALS; i++) {
+        ul_key_destroy(n.keys[i]);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4 || (strcmp(argv[1], "build") != 0 && strcmp(argv[1], "measure") != 0)) {
-        fprintf(stderr, "usage: bench_device build DIR RELEASES | bench_device measure DIR ITERS\n");
+    if (argc != 4 || (strcmp(argv[1], "build") != 0 && strcmp(argv[1], "measure") != 0 &&
+                      strcmp(argv[1], "big") != 0)) {
+        fprintf(stderr, "usage: bench_device build DIR RELEASES | bench_device measure DIR ITERS"
+                        " | bench_device big DIR MIB\n");
         return 2;
     }
     long v = strtol(argv[3], NULL, 10);
     if (ul_client_init() != UL_OK || v < 1) {
         return 2;
+    }
+    if (strcmp(argv[1], "big") == 0) {
+        return big(argv[2], (size_t)v);
     }
     return strcmp(argv[1], "build") == 0 ? build(argv[2], (size_t)v) : measure(argv[2], (int)v);
 }

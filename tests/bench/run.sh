@@ -222,6 +222,11 @@ if want device && bounded device-build 1800 "$BUILD/bench/bench_device" build "$
     fi
 fi
 rm -rf "$tmp/device"
+# A whole update of a large image streamed from a file, against `openssl dgst -sha256` of it.
+big_mib=1024
+[ "$scale" = small ] && big_mib=64
+want device && bounded device-big 600 "$BUILD/bench/bench_device" big "$tmp/device-big" "$big_mib"
+rm -rf "$tmp/device-big"
 
 # ---- 8. a 4-validator loopback testnet: sustained commits/s, latency at 1000/s, catch-up -------
 # Its own port base and directory; an observer (node 4) is started with the others, stopped and
@@ -350,6 +355,10 @@ row "device: callgrind Ir per bundle, 4 validators" "$(fig 'callgrind device bun
 row "device: callgrind Ir per bundle, 7 validators" "$(fig 'callgrind device bundle verify 7 validators')"
 row "device: whole 1 MiB update / SHA-256 alone, Ir (target <= 1.10)" \
     "$(fig 'callgrind device whole 1 MiB update / SHA-256 of the image')"
+row "device: whole $big_mib MiB update / openssl dgst -sha256 (target <= 1.10)" \
+    "$(fig "device whole $big_mib MiB update / openssl dgst -sha256")"
+row "device: SHA-256 MB/s, openssl / libsodium backend" \
+    "$(fig 'device SHA-256 MB/s, openssl backend (libcrypto)') / $(fig 'device SHA-256 MB/s, libsodium backend')"
 row "testnet: machine" "$(fig 'testnet machine')"
 row "testnet: sustained release commits/s (target >= 3000)" \
     "$(fig 'testnet sustained release commits/s') ($(fig 'testnet sustained releases committed'))"
