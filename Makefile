@@ -61,8 +61,10 @@ LEDGER_LIB := $(BUILD)/libupledger.a
 UPLEDGERD  := $(BUILD)/upledgerd
 UPLEDGER   := $(BUILD)/upledger
 UPDEVICE   := $(BUILD)/upledger-device
-# test_sha256 runs twice: built with this build's backend and with the other one.
-UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tests/test_sha256_$(SHA256_OTHER)
+# test_sha256 runs twice: built with this build's backend and with the other one. test_cxx is
+# C++ (tests/unit/test_cxx.cpp): client/ul_client.h as a C++ program includes it.
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tests/test_sha256_$(SHA256_OTHER) \
+              $(BUILD)/tests/test_cxx
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
@@ -153,6 +155,12 @@ $(BUILD)/tests/test_sha256_$(SHA256_OTHER): $(BUILD)/obj/tests/unit/test_sha256.
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka -lsecp256k1 -lsodium -lcbor -lcrypto
 
 $(BUILD)/tests/test_sha256: LIBS += $(SHA256_LIBS_openssl)
+
+$(BUILD)/tests/test_cxx: tests/unit/test_cxx.cpp client/ul_client.h $(wildcard schema/*.h) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  CXX     $@"
+	$(Q)$(CXX) -std=c++11 -Wall -Wextra -pedantic -Werror $(CFLAGS) $(SANFLAGS) -I. -o $@ $< \
+	    $(CLIENT_LIB) -lcmocka $(LIBS)
 
 # Unit tests that call the node's own code (node/ but main.c), one per part of the node; they
 # reach the world through a test ul_node_io (tests/unit/nodefx.c).

@@ -14,6 +14,16 @@
 
 #include <sodium/crypto_secretstream_xchacha20poly1305.h>
 
+#if defined(__cplusplus) && !defined(_Static_assert)
+/* The schema headers check their limits with C11's _Static_assert; C++ spells it static_assert. */
+#define _Static_assert static_assert
+#endif
+
+/* C linkage for these functions and schema/'s (ul_err_name, the codecs) when C++ includes this. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include "../schema/ul_schema.h"
 
 /* Returns: UL_OK, or UL_E_INTERNAL when libsodium cannot initialise. Idempotent. */
@@ -406,5 +416,9 @@ ul_err ul_client_bundle_verify(ul_update *u, ul_release_info *info, const ul_dev
                                size_t len);
 
 _Static_assert(sizeof(ul_update) <= UL_MAX_UPDATE_CTX_BYTES, "the update context stays small");
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

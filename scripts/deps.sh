@@ -2,7 +2,7 @@
 # Installs the Debian packages upledger needs, only those missing; silent when all are present.
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libsecp256k1-dev libsodium-dev libleveldb-dev
-      libnanomsg-dev libcbor-dev libjansson-dev libcmocka-dev libssl-dev python3-pytest python3-cbor2
+      libnanomsg-dev libcbor-dev libjansson-dev libcmocka-dev libssl-dev g++ python3-pytest python3-cbor2
       libcurl4-openssl-dev valgrind hyperfine nftables)
 missing=()
 for p in "${pkgs[@]}"; do
