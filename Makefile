@@ -3,7 +3,7 @@
 # Layers (each a folder, arrows only point down):
 #   node/ (upledgerd), cli/ (upledger)  ->  p2p/  ->  ledger/  ->  contracts/  ->  client/, schema/
 #   device/ (upledger-device)  ->  client/, schema/ (libupclient.a) and libcurl only
-# libupclient.a = client/ + schema/ (allocation-free, what devices link)
+# libupclient.a, libupclient.so = client/ + schema/ (allocation-free, what devices link)
 # libupledger.a = contracts/ + ledger/ + p2p/ (node side, may allocate)
 
 CC      ?= cc
@@ -57,6 +57,11 @@ FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 CLIENT_LIB := $(BUILD)/libupclient.a
+# The shared library: libupclient.so.VERSION, soname libupclient.so.MAJOR (the ABI: ul_update's
+# layout included; a change to it takes a new major version).
+SO_MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+CLIENT_SO_NAME := libupclient.so.$(SO_MAJOR)
+CLIENT_SO  := $(BUILD)/libupclient.so.$(VERSION)
 LEDGER_LIB := $(BUILD)/libupledger.a
 UPLEDGERD  := $(BUILD)/upledgerd
 UPLEDGER   := $(BUILD)/upledger
@@ -72,7 +77,7 @@ PC_FILE    := $(BUILD)/upclient.pc
 .PHONY: testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
-all: $(CLIENT_LIB) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(PC_FILE) check-client \
+all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(PC_FILE) check-client \
      check-banned check-device
 
 help:
@@ -99,10 +104,22 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(V),true,echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# libupclient's objects are position-independent: the same ones make the static and the shared
+# library (in an executable the linker turns their GOT/PLT references back into direct ones).
+$(call obj,$(CLIENT_SRC) client/sha256_$(SHA256_OTHER).c): ALL_CFLAGS += -fPIC
+
 $(CLIENT_LIB): $(call obj,$(CLIENT_SRC))
 	@mkdir -p $(dir $@)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# -z defs: every symbol it needs resolves in the libraries it names, so a program links with
+# just -lupclient (pkg-config --libs upclient).
+$(CLIENT_SO): $(call obj,$(CLIENT_SRC))
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,$(CLIENT_SO_NAME) -Wl,-z,defs -o $@ $^ $(LIBS)
+	$(Q)ln -sf $(notdir $@) $(BUILD)/$(CLIENT_SO_NAME) && ln -sf $(CLIENT_SO_NAME) $(BUILD)/libupclient.so
 
 $(LEDGER_LIB): $(call obj,$(LEDGER_SRC))
 	@mkdir -p $(dir $@)
@@ -207,7 +224,8 @@ fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
 	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/bench/bench_device
-	@BUILD=$(BUILD) SIM=$(BUILD)/sim BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
+	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim \
+	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
 # libFuzzer needs clang; each target runs FUZZ_SECONDS and adds new inputs to its corpus.
 fuzz: deps
@@ -235,6 +253,9 @@ install: all
 	    $(DESTDIR)$(PREFIX)/include/upledger/client $(DESTDIR)$(PREFIX)/include/upledger/schema
 	install -m 755 $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(CLIENT_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(notdir $(CLIENT_SO)) $(DESTDIR)$(PREFIX)/lib/$(CLIENT_SO_NAME)
+	ln -sf $(CLIENT_SO_NAME) $(DESTDIR)$(PREFIX)/lib/libupclient.so
 	install -m 644 $(PC_FILE) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 644 client/ul_client.h $(DESTDIR)$(PREFIX)/include/upledger/client/
 	install -m 644 schema/ul_schema.h schema/ul_err.h schema/ul_limits.h schema/ul_version.h \
