@@ -269,6 +269,14 @@ static int change_set(net *n, uint64_t *change_height)
     return net_commit(n);
 }
 
+static void net_close(net *n)
+{
+    ul_chain_close(n->chain);
+    for (size_t i = 0; i < MAX_VALS; i++) {
+        ul_key_destroy(n->keys[i]);
+    }
+}
+
 /* A chain in DIR/db with BENCH_DEP_NS and BENCH_NS registered (by keys[0]) and committed. */
 static int net_start(net *n, const char *dir)
 {
@@ -401,10 +409,7 @@ out:
     sodium_memzero(sk, sizeof sk);
     free(img);
     free(enc);
-    ul_chain_close(n.chain);
-    for (size_t i = 0; i < MAX_VALS; i++) {
-        ul_key_destroy(n.keys[i]);
-    }
+    net_close(&n);
     return rc;
 }
 
@@ -737,6 +742,7 @@ static int big(const char *dir, size_t mib)
     mkdir(dir, 0700);
     snprintf(path, sizeof path, "%s/big.bin", dir);
     memset(&j, 0, sizeof j);
+    memset(&n, 0, sizeof n); /* net_close is safe on it if writing the file fails */
     if (write_big(path, mib, digest) || net_start(&n, dir) ||
         publish_image(&n, 1, HW_PLAIN, digest, (uint64_t)mib * MIB, NULL, id) || net_commit(&n)) {
         goto out;
@@ -770,10 +776,7 @@ static int big(const char *dir, size_t mib)
 out:
     free(b);
     unlink(path);
-    ul_chain_close(n.chain);
-    for (size_t i = 0; i < MAX_VALS; i++) {
-        ul_key_destroy(n.keys[i]);
-    }
+    net_close(&n);
     return rc;
 }
 
