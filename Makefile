@@ -264,4 +264,6 @@ install: all
 clean:
 	rm -rf build
 
+include scripts/mcu.mk
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -30,6 +30,19 @@ static void wipe_secrets(ul_update *u)
     sodium_memzero(&u->w.img.ss, sizeof u->w.img.ss);
 }
 
+#if defined(UL_CLIENT_NO_DECRYPT) && UL_CLIENT_NO_DECRYPT
+/* Built without encrypted-image support (a microcontroller build, scripts/mcu.mk MCU_ENC=0): an
+ * encrypted release fails as it would without a class key, and no cipher is linked. */
+static ul_err decrypt_feed(ul_update *u, const uint8_t *in, size_t len, ul_sink sink, void *arg)
+{
+    (void)u;
+    (void)in;
+    (void)len;
+    (void)sink;
+    (void)arg;
+    return UL_E_DECRYPT;
+}
+#else
 /* Opens the content key sealed to the device's class: the class public key is derived from its
  * secret, as crypto_box_seal_open needs both. */
 static ul_err open_key(ul_update *u)
@@ -95,6 +108,7 @@ static ul_err decrypt_feed(ul_update *u, const uint8_t *in, size_t len, ul_sink 
     }
     return e;
 }
+#endif
 
 ul_err ul_client_image_update(ul_update *u, const uint8_t *in, size_t len, ul_sink sink, void *arg)
 {

@@ -10,6 +10,15 @@
 
 #include "internal.h"
 
+/* The length libcbor's string and collection callbacks take: size_t up to 0.9 (Debian 12's
+ * 0.8), uint64_t since 0.10 (the microcontroller build's, scripts/mcu.mk); they differ on a
+ * 32-bit target. */
+#if CBOR_MAJOR_VERSION == 0 && CBOR_MINOR_VERSION < 10
+typedef size_t ul_cbor_cb_len;
+#else
+typedef uint64_t ul_cbor_cb_len;
+#endif
+
 /* ---- Reader ------------------------------------------------------------------------------ */
 
 /* What the libcbor callbacks captured for the one item cbor_stream_decode saw. */
@@ -47,22 +56,22 @@ static void cap_u64(void *ctx, uint64_t v)
     cap_set(ctx, UL_CBOR_UINT, v, NULL);
 }
 
-static void cap_bytes(void *ctx, cbor_data d, size_t n)
+static void cap_bytes(void *ctx, cbor_data d, ul_cbor_cb_len n)
 {
     cap_set(ctx, UL_CBOR_BYTES, n, d);
 }
 
-static void cap_text(void *ctx, cbor_data d, size_t n)
+static void cap_text(void *ctx, cbor_data d, ul_cbor_cb_len n)
 {
     cap_set(ctx, UL_CBOR_TEXT, n, d);
 }
 
-static void cap_array(void *ctx, size_t n)
+static void cap_array(void *ctx, ul_cbor_cb_len n)
 {
     cap_set(ctx, UL_CBOR_ARRAY, n, NULL);
 }
 
-static void cap_map(void *ctx, size_t n)
+static void cap_map(void *ctx, ul_cbor_cb_len n)
 {
     cap_set(ctx, UL_CBOR_MAP, n, NULL);
 }

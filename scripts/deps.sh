@@ -2,8 +2,9 @@
 # Installs the Debian packages upledger needs, only those missing; silent when all are present.
 set -euo pipefail
 pkgs=(build-essential pkg-config clang libsecp256k1-dev libsodium-dev libleveldb-dev
-      libnanomsg-dev libcbor-dev libjansson-dev libcmocka-dev libssl-dev g++ python3-pytest python3-cbor2
-      libcurl4-openssl-dev valgrind hyperfine nftables)
+      libnanomsg-dev libcbor-dev libjansson-dev libcmocka-dev libssl-dev g++ python3-pytest
+      python3-cbor2 libcurl4-openssl-dev valgrind hyperfine nftables clang-format
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
