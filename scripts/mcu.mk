@@ -86,7 +86,7 @@ mcu_obj = $(patsubst %.c,$(MCU_OUT)/obj/$(2)/%.o,$(1))
 .PHONY: mcu mcu-deps check-mcu
 mcu: mcu-deps
 	@$(MAKE) -s --no-print-directory $(MCU_STAMP)
-	@$(MAKE) --no-print-directory check-mcu
+	@$(MAKE) --no-print-directory $(MCU_FW) check-mcu
 
 mcu-deps:
 	@scripts/deps.sh
