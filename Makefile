@@ -87,6 +87,7 @@ help:
 	@echo "make test SANITIZER=address,undefined   the same under sanitizers (build/san-*)"
 	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
 	@echo "make bench      benchmarks; print figures"
+	@echo "make mcu        libupclient and the example firmware for a Cortex-M4 (build/mcu)"
 	@echo "make sim SEEDS=N   the consensus simulator over N seeds (make test runs 100)"
 	@echo "make demo       a dev chain end to end in a temp dir"
 	@echo "make testnet N=4   start N validators on loopback (testnet/run); make testnet-down"
@@ -224,6 +225,7 @@ fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
 	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/bench/bench_device
+	@$(MAKE) -s --no-print-directory mcu
 	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim \
 	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
