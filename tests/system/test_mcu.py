@@ -4,6 +4,9 @@ library in 128-byte chunks and reaches the same verdict as the host build (`uple
 an honest update is accepted; a tampered image, a forged inclusion proof, a commit below the
 quorum and a revoked release are each refused with their own code. The chain and the forgeries
 are test_mirror_attacks.py's (a validator set changed twice, so the bundle walks two steps)."""
+import os
+import shutil
+
 import pytest
 
 from mcu_util import run_fw
@@ -78,3 +81,5 @@ def test_firmware_verdict(world, lanes, tmp_path, lane_name, seq, forge, want):
     assert fig["sig_checks"] >= 1, out
     if want == "UL_OK":
         assert fig["image_bytes"] == len(image), out
+        if os.environ.get("MCU_KEEP"):  # tests/bench/mcu_figures.sh reruns these inputs
+            shutil.copytree(tmp_path / "fw", os.environ["MCU_KEEP"], dirs_exist_ok=True)
