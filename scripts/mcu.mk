@@ -7,6 +7,7 @@
 # configuration macros its own build system would set, rather than through its autotools or
 # CMake build: those would build (and configure for) far more than a verifier links.
 
+# Not under $(BUILD): one cross build serves the plain and the sanitizer test runs.
 MCU        ?= build/mcu
 MCU_SRC    := $(MCU)/src
 MCU_CC     := arm-none-eabi-gcc

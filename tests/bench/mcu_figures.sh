@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 export BUILD=${BUILD:-build}
-mcu=$BUILD/mcu
+mcu=${MCU:-build/mcu}  # scripts/mcu.mk: one cross build whatever BUILD is
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -6,9 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import BUILD
+from conftest import REPO
 
-MCU = Path(os.environ.get("MCU", BUILD / "mcu"))
+# build/mcu whatever BUILD is: the cross build has no sanitizer variant (scripts/mcu.mk MCU).
+MCU = Path(os.environ.get("MCU", REPO / "build" / "mcu"))
 FW = MCU / os.environ.get("MCU_VAR", "w4-enc1") / "fw.elf"
 QEMU_TIMEOUT = 120  # seconds for one update under instruction counting
 

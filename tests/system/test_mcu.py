@@ -10,18 +10,9 @@ import shutil
 import pytest
 
 from mcu_util import run_fw
-from test_mirror_attacks import INCLUSION, Bundle, Lane, World, below_two_thirds, verify
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    w = None
-    try:
-        w = World(tmp_path_factory.mktemp("mcu"))
-        yield w
-    finally:
-        if w is not None:
-            w.close()
+from test_mirror_attacks import INCLUSION, Bundle, Lane, below_two_thirds, verify
+# The dev chain (module scope; a fixture pytest finds by its name in this module).
+from test_mirror_attacks import world  # noqa: F401
 
 
 @pytest.fixture(scope="module")
