@@ -40,7 +40,7 @@ static void ul_fw_hang(void)
 }
 
 /* Runs on the stack it paints: it paints only below its own frame (no libc call on the way). */
-__attribute__((noinline)) static void paint_stack(void)
+__attribute__((noinline)) void ul_fw_stack_paint(void)
 {
     uintptr_t sp;
     __asm__ volatile("mov %0, sp" : "=r"(sp));
@@ -57,7 +57,7 @@ void ul_fw_reset(void)
     for (uint32_t *d = __bss_start; d < __bss_end;) {
         *d++ = 0;
     }
-    paint_stack();
+    ul_fw_stack_paint();
     initialise_monitor_handles();
     exit(main());
 }

@@ -70,9 +70,16 @@ for w in (2, 3, 4):
         assert f["verdict"].startswith("UL_OK"), p.stdout
         t, sig, h = (int(f[k]) * 40 for k in ("ticks_total", "ticks_sig", "ticks_hash"))
         print("window %d, %-9s: %6.2f M instr (%d signature checks %6.2f M, SHA-256 %5.2f M, "
-              "rest %5.2f M) = %.3f s at 64 MHz; stack %s B, ul_update %s B, "
-              "ul_device_state %s B" % (
+              "rest %5.2f M) = %.3f s at 64 MHz" % (
                   w, "encrypted" if enc else "plain", t / 1e6, int(f["sig_checks"]), sig / 1e6,
-                  h / 1e6, (t - sig - h) / 1e6, t / 64e6, f["stack_used"], f["sizeof_update"],
-                  f["sizeof_device_state"]))
+                  h / 1e6, (t - sig - h) / 1e6, t / 64e6))
+        print("    RAM: ul_update %s B, ul_device_state %s B; stack high-water (painted, from "
+              "the top, firmware frames included): set-up %s B, bundle %s B, image+accept %s B"
+              % (f["sizeof_update"], f["sizeof_device_state"], f["stack_setup"],
+                 f["stack_bundle"], f["stack_image"]))
+probe = os.path.join(mcu, "w4-enc0", "probe.elf")
+syms = subprocess.run(["arm-none-eabi-nm", "-S", probe], capture_output=True, text=True).stdout
+static = [l.split() for l in syms.splitlines() if len(l.split()) == 4 and l.split()[2] in "bBdD"]
+print("\nstatic data linked with the library (probe.elf, w4-enc0; st and u are the probe's "
+      "contexts): " + ", ".join("%s %d B" % (s[3], int(s[1], 16)) for s in static))
 PY
