@@ -135,7 +135,9 @@ $(MCU_OUT)/obj/fw/%.o: %.c $(MCU_GEN)/.stamp
 $(MCU_SECP_LIB): $(call mcu_obj,$(SECP_FILES),secp)
 $(MCU_SODIUM_LIB): $(call mcu_obj,$(SODIUM_FILES),sodium)
 $(MCU_CBOR_LIB): $(call mcu_obj,$(CBOR_FILES),cbor)
-$(MCU_CLIENT_LIB): $(call mcu_obj,$(CLIENT_SRC),client)
+# A microcontroller hashes with libsodium's portable SHA-256 (no OpenSSL on the target).
+MCU_CLIENT_SRC := $(filter-out client/sha256_openssl.c,$(sort $(wildcard client/*.c schema/*.c)))
+$(MCU_CLIENT_LIB): $(call mcu_obj,$(MCU_CLIENT_SRC),client)
 $(MCU_LIBS):
 	@echo "  ARMAR   $@"
 	$(Q)rm -f $@ && $(MCU_AR) rcs $@ $^

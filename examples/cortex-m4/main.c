@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <secp256k1_schnorrsig.h>
+#include <sodium/crypto_hash_sha256.h>
 
 #include "client/ul_client.h"
 #include "fw.h"
