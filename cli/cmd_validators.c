@@ -184,7 +184,12 @@ static json_t *set_json(const ul_valset *vs, uint64_t h, uint64_t from, uint64_t
                                               ul_cli_hex_json(vs->v[i].pubkey, UL_PUBKEY_BYTES),
                                               "power", (json_int_t)vs->v[i].power));
     }
-    ul_client_valset_hash(hash, vs);
+    if (ul_client_valset_hash(hash, vs) != UL_OK) {
+        /* vs passed ul_schema_valset_decode, which holds it to the same rules, so this cannot
+         * fail; if it ever did, print no hash the buffer never received. */
+        json_decref(list);
+        return NULL;
+    }
     return json_pack("{s:I,s:I,s:I,s:o,s:I,s:I,s:o}", "height", (json_int_t)h, "since",
                      (json_int_t)from, "head", (json_int_t)head, "hash",
                      ul_cli_hex_json(hash, UL_HASH_BYTES), "total_power", (json_int_t)total,
@@ -246,6 +251,9 @@ static int cmd_show(ul_cli *cli, int argc, char **argv)
                            hs ? hs : "", cli->node);
     }
     json_t *o = set_json(&vs, at, from, head);
+    if (o == NULL) {
+        return ul_cli_fail(cli, UL_E_CORRUPT, "validators show: the node's set does not hash");
+    }
     if (cli->json) {
         ul_cli_print_json(o);
         return 0;

@@ -5,6 +5,16 @@
  * - Argument order: outputs, in-outs, inputs; each length right after its buffer.
  * - Verification fails closed: anything but UL_OK means "do not trust".
  * - Call ul_client_init() once before anything else (it initialises libsodium).
+ *
+ * Each function's comment says, as libsecp256k1's do:
+ *   Returns: what it returns (every ul_err is UL_WUR: the compiler refuses an ignored verdict);
+ *   Args:    the context it works in and keeps across calls (ul_update, ul_device_state, ...);
+ *   Out:     what it writes (and whether on failure too);
+ *   In:      what it only reads, each length right after its buffer.
+ * The caller owns every buffer it passes; the library keeps no pointer to one after the call
+ * returns unless its comment says so (ul_client_update_begin keeps st). An argument may be NULL
+ * only where its comment says so; UL_NONNULL marks those that never may. A buffer of length 0
+ * may be NULL. Sizes in brackets are exact: out32 is 32 bytes.
  */
 #ifndef UL_CLIENT_H
 #define UL_CLIENT_H
@@ -26,8 +36,11 @@ extern "C" {
 
 #include "../schema/ul_schema.h"
 
-/* Returns: UL_OK, or UL_E_INTERNAL when libsodium cannot initialise. Idempotent. */
-ul_err ul_client_init(void);
+/* Initialises libsodium (its SHA-256 and secretstream). Idempotent and thread-safe.
+ *
+ * Returns: UL_OK; UL_E_INTERNAL when libsodium cannot initialise (then nothing here may be used).
+ */
+UL_WUR ul_err ul_client_init(void);
 
 /* ---- SHA-256 (OpenSSL's libcrypto or libsodium, chosen at build time) ---------------------- */
 
@@ -40,12 +53,27 @@ typedef union {
     uint8_t opaque[UL_SHA256_STATE_BYTES];
 } ul_sha256;
 
-/* The backend this library was built with: "openssl" or "libsodium". */
+/* Returns: the SHA-256 backend this library was built with, "openssl" or "libsodium" (a static
+ * string). */
 const char *ul_client_sha256_impl(void);
-void ul_client_sha256(uint8_t out32[UL_HASH_BYTES], const uint8_t *in, size_t len);
-void ul_client_sha256_init(ul_sha256 *s);
-void ul_client_sha256_update(ul_sha256 *s, const uint8_t *in, size_t len);
-void ul_client_sha256_final(ul_sha256 *s, uint8_t out32[UL_HASH_BYTES]);
+
+/* SHA-256 of a buffer in one call.
+ *
+ * Out: out32:   the digest.
+ * In:  in, len: the bytes to hash (in may be NULL when len is 0).
+ */
+void ul_client_sha256(uint8_t out32[UL_HASH_BYTES], const uint8_t *in, size_t len) UL_NONNULL(1);
+
+/* Incremental SHA-256: init, then update any number of times, then final.
+ *
+ * Args: s:       the hash state, caller memory (ul_client_sha256_init starts it; after final it
+ *                must be started again before reuse).
+ * Out:  out32:   (final) the digest of everything fed since init.
+ * In:   in, len: (update) the next bytes (in may be NULL when len is 0).
+ */
+void ul_client_sha256_init(ul_sha256 *s) UL_NONNULL(1);
+void ul_client_sha256_update(ul_sha256 *s, const uint8_t *in, size_t len) UL_NONNULL(1);
+void ul_client_sha256_final(ul_sha256 *s, uint8_t out32[UL_HASH_BYTES]) UL_NONNULL(1, 2);
 
 /* ---- Domain-separated signed messages ------------------------------------------------------ */
 
@@ -62,95 +90,185 @@ typedef enum {
     UL_DOMAIN_COUNT_
 } ul_domain;
 
-/* Returns: the tag string of a domain, e.g. "upledger/v1/release". */
+/* Returns: the tag string of a domain, e.g. "upledger/v1/release"; "" for a value that is not a
+ *          ul_domain. Never NULL; a static string the caller must not free or change.
+ * In:      d: the domain.
+ */
 const char *ul_client_domain_tag(ul_domain d);
 
 /* The 32-byte message every upledger signature signs:
  *   SHA256(SHA256(tag) || SHA256(tag) || chain_id32 || msg)   (BIP-340 tagged hash)
- * Binding the chain id means nothing signed for one network verifies on another. */
+ * Binding the chain id means nothing signed for one network verifies on another.
+ *
+ * Out: out32:      the digest.
+ * In:  d:          the kind of message (its tag: ul_client_domain_tag).
+ *      chain_id32: the chain id (SHA-256 of the genesis).
+ *      msg, len:   the message bytes (msg may be NULL when len is 0).
+ */
 void ul_client_signed_digest(uint8_t out32[UL_HASH_BYTES], ul_domain d,
                              const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg,
-                             size_t len);
+                             size_t len) UL_NONNULL(1, 3);
 
 /* Checks that pubkey32 is a BIP-340 x-only public key (libsecp256k1's parse: x below the field
  * size and on the curve), so a signature by it can verify at all. All zeros or all 0xff are not.
- * Returns: UL_OK; UL_E_KEY otherwise. */
-ul_err ul_client_pubkey_check(const uint8_t pubkey32[UL_PUBKEY_BYTES]);
+ *
+ * Returns: UL_OK; UL_E_KEY otherwise.
+ * In:      pubkey32: the key.
+ */
+UL_WUR ul_err ul_client_pubkey_check(const uint8_t pubkey32[UL_PUBKEY_BYTES]) UL_NONNULL(1);
 
-/* Verifies a BIP-340 signature over ul_client_signed_digest(d, chain_id, msg).
- * Returns: UL_OK; UL_E_KEY when pubkey32 is not a valid x-only key; UL_E_SIG otherwise. */
-ul_err ul_client_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,
-                            const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg,
-                            size_t len, const uint8_t pubkey32[UL_PUBKEY_BYTES]);
+/* Verifies a BIP-340 signature over ul_client_signed_digest(d, chain_id32, msg, len).
+ *
+ * Returns: UL_OK; UL_E_KEY when pubkey32 is not a valid x-only key; UL_E_SIG otherwise.
+ * In:      sig64:      the signature.
+ *          d:          the kind of message.
+ *          chain_id32: the chain id.
+ *          msg, len:   the signed message (msg may be NULL when len is 0).
+ *          pubkey32:   the signer's x-only public key.
+ */
+UL_WUR ul_err ul_client_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,
+                                   const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg,
+                                   size_t len, const uint8_t pubkey32[UL_PUBKEY_BYTES])
+    UL_NONNULL(1, 3, 6);
 
-/* Verifies a BIP-340 signature over a 32-byte digest already computed. Same returns. */
-ul_err ul_client_sig_verify_digest(const uint8_t sig64[UL_SIG_BYTES],
-                                   const uint8_t digest32[UL_HASH_BYTES],
-                                   const uint8_t pubkey32[UL_PUBKEY_BYTES]);
+/* Verifies a BIP-340 signature over a 32-byte digest already computed.
+ *
+ * Returns: UL_OK; UL_E_KEY when pubkey32 is not a valid x-only key; UL_E_SIG otherwise.
+ * In:      sig64:    the signature.
+ *          digest32: the signed digest (ul_client_signed_digest).
+ *          pubkey32: the signer's x-only public key.
+ */
+UL_WUR ul_err ul_client_sig_verify_digest(const uint8_t sig64[UL_SIG_BYTES],
+                                          const uint8_t digest32[UL_HASH_BYTES],
+                                          const uint8_t pubkey32[UL_PUBKEY_BYTES])
+    UL_NONNULL(1, 2, 3);
 
 /* ---- RFC 9162 Merkle trees ----------------------------------------------------------------- */
 
-/* SHA256(0x00 || leaf) */
-void ul_client_merkle_leaf_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t *leaf, size_t len);
-/* SHA256(0x01 || left || right) */
+/* Leaf hash: SHA256(0x00 || leaf).
+ *
+ * Out: out32:     the hash.
+ * In:  leaf, len: the leaf bytes (leaf may be NULL when len is 0).
+ */
+void ul_client_merkle_leaf_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t *leaf, size_t len)
+    UL_NONNULL(1);
+/* Interior node hash: SHA256(0x01 || left || right).
+ *
+ * Out: out32:   the hash.
+ * In:  left32:  the left child's hash.
+ *      right32: the right child's hash.
+ */
 void ul_client_merkle_node_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t left32[UL_HASH_BYTES],
-                                const uint8_t right32[UL_HASH_BYTES]);
-/* Root of the empty tree: SHA256(""). */
-void ul_client_merkle_empty_root(uint8_t out32[UL_HASH_BYTES]);
+                                const uint8_t right32[UL_HASH_BYTES]) UL_NONNULL(1, 2, 3);
+/* Root of the empty tree: SHA256("").
+ *
+ * Out: out32: the root.
+ */
+void ul_client_merkle_empty_root(uint8_t out32[UL_HASH_BYTES]) UL_NONNULL(1);
 
-/* Verifies that leaf_hash is leaf `index` of the tree of `size` leaves with `root`
- * (RFC 9162 section 2.1.3.2). path holds n_path hashes of 32 bytes, bottom up.
+/* Verifies that leaf_hash32 is leaf `index` of the tree of `size` leaves with root root32
+ * (RFC 9162 section 2.1.3.2).
+ *
  * Returns: UL_OK; UL_E_MERKLE_RANGE when index >= size or n_path > UL_MAX_PROOF_DEPTH;
- *          UL_E_MERKLE_PROOF when the path has the wrong length or the root differs. */
-ul_err ul_client_merkle_verify_inclusion(const uint8_t leaf_hash32[UL_HASH_BYTES], uint64_t index,
-                                         uint64_t size, const uint8_t (*path)[UL_HASH_BYTES],
-                                         size_t n_path, const uint8_t root32[UL_HASH_BYTES]);
+ *          UL_E_MERKLE_PROOF when the path has the wrong length or the root differs.
+ * In:      leaf_hash32:  the leaf's hash (ul_client_merkle_leaf_hash).
+ *          index, size:  the leaf's position and the tree's size.
+ *          path, n_path: n_path sibling hashes of 32 bytes, bottom up (path may be NULL when
+ *                        n_path is 0).
+ *          root32:       the tree's root.
+ */
+UL_WUR ul_err ul_client_merkle_verify_inclusion(const uint8_t leaf_hash32[UL_HASH_BYTES],
+                                                uint64_t index, uint64_t size,
+                                                const uint8_t (*path)[UL_HASH_BYTES], size_t n_path,
+                                                const uint8_t root32[UL_HASH_BYTES])
+    UL_NONNULL(1, 6);
 
 /* Verifies that the tree (size2, root2) extends the tree (size1, root1)
- * (RFC 9162 section 2.1.4.2). Same returns; size1 > size2 is UL_E_MERKLE_RANGE; size1 == size2
- * needs an empty path and equal roots; size1 == 0 needs an empty path. */
-ul_err ul_client_merkle_verify_consistency(uint64_t size1, uint64_t size2,
-                                           const uint8_t root1[UL_HASH_BYTES],
-                                           const uint8_t root2[UL_HASH_BYTES],
-                                           const uint8_t (*path)[UL_HASH_BYTES], size_t n_path);
+ * (RFC 9162 section 2.1.4.2). size1 == size2 needs an empty path and equal roots; size1 == 0
+ * needs an empty path.
+ *
+ * Returns: UL_OK; UL_E_MERKLE_RANGE when size1 > size2 or n_path > UL_MAX_PROOF_DEPTH;
+ *          UL_E_MERKLE_PROOF when the path has the wrong length or a root differs.
+ * In:      size1, size2: the older and the newer tree's sizes.
+ *          root1, root2: their roots.
+ *          path, n_path: n_path hashes of 32 bytes (path may be NULL when n_path is 0).
+ */
+UL_WUR ul_err ul_client_merkle_verify_consistency(uint64_t size1, uint64_t size2,
+                                                  const uint8_t root1[UL_HASH_BYTES],
+                                                  const uint8_t root2[UL_HASH_BYTES],
+                                                  const uint8_t (*path)[UL_HASH_BYTES],
+                                                  size_t n_path) UL_NONNULL(3, 4);
 
 /* ---- Commits --------------------------------------------------------------------------------- */
 
-/* Returns: SHA-256 of a validator set's canonical encoding (the header's validators_hash). */
-ul_err ul_client_valset_hash(uint8_t out32[UL_HASH_BYTES], const ul_valset *s);
+/* SHA-256 of a validator set's canonical encoding (the header's validators_hash).
+ *
+ * Returns: UL_OK; UL_E_SCHEMA_FIELD or UL_E_LIMIT for a set ul_schema_valset_encode refuses
+ *          (keys not in ascending order, too many validators, too much power).
+ * Out:     out32: the hash (on UL_OK).
+ * In:      s:     the validator set.
+ */
+UL_WUR ul_err ul_client_valset_hash(uint8_t out32[UL_HASH_BYTES], const ul_valset *s)
+    UL_NONNULL(1, 2);
 
 /* Verifies that commit c carries precommit signatures, each by a distinct member of set s
  * over (height, round, block hash, time), from validators holding more than 2/3 of s's total
  * voting power, for header hash block_hash32 at height `height` on chain chain_id32.
+ *
  * Returns: UL_OK; UL_E_HEIGHT or UL_E_HEADER_LINK when the commit is for another block;
  *          UL_E_VALIDATOR for an index outside s or repeated; UL_E_SIG for a bad signature;
- *          UL_E_QUORUM when the verified power is not more than 2/3. */
-ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
-                               const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
-                               const uint8_t block_hash32[UL_HASH_BYTES]);
+ *          UL_E_QUORUM when the verified power is not more than 2/3.
+ * In:      c:            the commit.
+ *          s:            the validator set that must have signed it.
+ *          chain_id32:   the chain id.
+ *          height:       the header's height.
+ *          block_hash32: the header's hash.
+ */
+UL_WUR ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
+                                      const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
+                                      const uint8_t block_hash32[UL_HASH_BYTES])
+    UL_NONNULL(1, 2, 3, 5);
 
 /* Verifies one checkpoint signature: the signer signed the checkpoint statement v (height,
  * header hash, time) under UL_DOMAIN_CHECKPOINT on chain chain_id32.
- * Returns: UL_OK; UL_E_SIG when it does not verify (a key that does not parse included). */
-ul_err ul_client_checkpoint_sig_verify(const uint8_t sig64[UL_SIG_BYTES],
-                                       const uint8_t pubkey32[UL_PUBKEY_BYTES],
-                                       const uint8_t chain_id32[UL_HASH_BYTES],
-                                       const ul_checkpoint_vote *v);
+ *
+ * Returns: UL_OK; UL_E_SIG when it does not verify (a key that does not parse included).
+ * In:      sig64:      the BIP-340 signature.
+ *          pubkey32:   the signer's x-only key.
+ *          chain_id32: the chain id.
+ *          v:          the statement.
+ */
+UL_WUR ul_err ul_client_checkpoint_sig_verify(const uint8_t sig64[UL_SIG_BYTES],
+                                              const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                              const uint8_t chain_id32[UL_HASH_BYTES],
+                                              const ul_checkpoint_vote *v) UL_NONNULL(1, 2, 3, 4);
 
 /* Verifies checkpoint c for header hash header_hash32 at height `height`, signed by set s (the
  * set that signs that height, the header's validators_hash): every signature by a distinct
  * member, together more than 2/3 of s's power.
+ *
  * Returns: UL_OK; UL_E_CHECKPOINT when c is for another height or header; UL_E_VALIDATOR for an
  *          index outside s or repeated; UL_E_SIG for a bad signature; UL_E_QUORUM when the
- *          signers hold no more than 2/3 of the power. */
-ul_err ul_client_checkpoint_verify(const ul_checkpoint *c, const ul_valset *s,
-                                   const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
-                                   const uint8_t header_hash32[UL_HASH_BYTES]);
+ *          signers hold no more than 2/3 of the power.
+ * In:      c:             the checkpoint.
+ *          s:             the validator set that must have signed it.
+ *          chain_id32:    the chain id.
+ *          height:        the header's height.
+ *          header_hash32: the header's hash.
+ */
+UL_WUR ul_err ul_client_checkpoint_verify(const ul_checkpoint *c, const ul_valset *s,
+                                          const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
+                                          const uint8_t header_hash32[UL_HASH_BYTES])
+    UL_NONNULL(1, 2, 3, 5);
 
-/* Returns: the weighted median of the commit's vote times (CometBFT's BFT time): the time t
- * such that validators holding more than half the signing power voted at or before t.
- * Precondition: the commit verified against s. */
-uint64_t ul_client_commit_time(const ul_commit *c, const ul_valset *s);
+/* The weighted median of the commit's vote times (CometBFT's BFT time).
+ *
+ * Returns: the time t such that validators holding more than half the signing power voted at
+ *          or before t.
+ * In:      c: the commit; it must have verified against s (ul_client_commit_verify).
+ *          s: its validator set.
+ */
+uint64_t ul_client_commit_time(const ul_commit *c, const ul_valset *s) UL_NONNULL(1, 2);
 
 /* ---- State proofs ------------------------------------------------------------------------ */
 
@@ -160,31 +278,53 @@ uint64_t ul_client_commit_time(const ul_commit *c, const ul_valset *s);
  * a subtree holding exactly one leaf is that leaf's hash, placed at the shallowest depth where
  * it is alone, so every set of (key, value) has exactly one root. (Prefixes 0x02/0x03 keep these
  * hashes apart from RFC 9162's 0x00/0x01.) */
+/* Out: out32:        the SMT leaf hash SHA256(0x02 || key32 || value_hash32).
+ * In:  key32:        the leaf's key.
+ *      value_hash32: the hash of its value.
+ */
 void ul_client_smt_leaf_hash(uint8_t out32[UL_HASH_BYTES], const uint8_t key32[UL_HASH_BYTES],
-                             const uint8_t value_hash32[UL_HASH_BYTES]);
+                             const uint8_t value_hash32[UL_HASH_BYTES]) UL_NONNULL(1, 2, 3);
 
-/* Verifies proof p for key32 against root32.
- * value_hash32 non-NULL: membership — key32 maps to value_hash32.
- * value_hash32 NULL: non-membership — key32 is absent.
+/* Verifies proof p for key32 against root32. No heap, no recursion.
+ *
  * Returns: UL_OK; UL_E_MERKLE_PROOF when the proof does not lead to root32 or proves the
- * opposite; UL_E_SCHEMA_FIELD for an inconsistent proof (sibling count vs bitmap, a terminal leaf
- * whose key does not share the path's prefix). No heap, no recursion. */
-ul_err ul_client_state_verify(const ul_state_proof *p, const uint8_t root32[UL_HASH_BYTES],
-                              const uint8_t key32[UL_HASH_BYTES],
-                              const uint8_t *value_hash32);
+ *          opposite; UL_E_SCHEMA_FIELD for an inconsistent proof (sibling count vs bitmap, a
+ *          terminal leaf whose key does not share the path's prefix); UL_E_ARG when p, root32
+ *          or key32 is NULL.
+ * In:      p:            the proof (ul_schema's decoded form).
+ *          root32:       the state root it must lead to.
+ *          key32:        the SMT key.
+ *          value_hash32: non-NULL: membership, key32 maps to value_hash32 (32 bytes);
+ *                        NULL: non-membership, key32 is absent.
+ */
+UL_WUR ul_err ul_client_state_verify(const ul_state_proof *p, const uint8_t root32[UL_HASH_BYTES],
+                                     const uint8_t key32[UL_HASH_BYTES],
+                                     const uint8_t *value_hash32);
 
 /* SMT keys of the state entries a device proves: SHA-256 of the whole state key as
  * ul_schema_statekey_* builds it (docs/protocol.md sections 4.3 and 6). */
-/* Starts the key of 'S' 'i' ns 0x00 hw before the class is known. Out: *s, the SHA-256 state
- * of the key up to the class. In: ns. Returns: UL_OK; UL_E_LIMIT when ns is longer than
- * UL_MAX_NS_LEN (*s is then unspecified). */
-ul_err ul_client_statekey_installable_begin(ul_sha256 *s, ul_span ns);
-/* Finishes that key with the class hw. In/out: *s (consumed). Out: out32. Returns: UL_OK;
- * UL_E_LIMIT when hw is longer than UL_MAX_LABEL_LEN (*s and out32 are then unchanged). */
-ul_err ul_client_statekey_installable_final(ul_sha256 *s, ul_span hw, uint8_t out32[UL_HASH_BYTES]);
-/* Out: out32, the key of 'S' 'v' id32 (the release's revocation entry). */
+/* Starts the key of 'S' 'i' ns 0x00 hw before the class is known.
+ *
+ * Returns: UL_OK; UL_E_LIMIT when ns is longer than UL_MAX_NS_LEN (*s is then unspecified).
+ * Out:     s:  the SHA-256 state of the key up to the class.
+ * In:      ns: the namespace (its bytes are read during the call only).
+ */
+UL_WUR ul_err ul_client_statekey_installable_begin(ul_sha256 *s, ul_span ns) UL_NONNULL(1);
+/* Finishes that key with the class hw.
+ *
+ * Returns: UL_OK; UL_E_LIMIT when hw is longer than UL_MAX_LABEL_LEN (*s and out32 are then
+ *          unchanged).
+ * Args:    s:     the state from ul_client_statekey_installable_begin (consumed on UL_OK).
+ * Out:     out32: the key.
+ * In:      hw:    the hardware class.
+ */
+UL_WUR ul_err ul_client_statekey_installable_final(ul_sha256 *s, ul_span hw,
+                                                   uint8_t out32[UL_HASH_BYTES]) UL_NONNULL(1, 3);
+/* Out: out32: the key of 'S' 'v' id32 (the release's revocation entry).
+ * In:  id32:  the release id.
+ */
 void ul_client_statekey_revocation_hash(uint8_t out32[UL_HASH_BYTES],
-                                        const uint8_t id32[UL_HASH_BYTES]);
+                                        const uint8_t id32[UL_HASH_BYTES]) UL_NONNULL(1, 2);
 
 /* Private (ul_update holds one): a state proof folded from its end up to the root, one
  * non-empty sibling at a time (client/state.c). */
@@ -208,51 +348,97 @@ typedef struct {
     uint32_t part[UL_MAX_VERSION_PARTS];
 } ul_version;
 
-/* Returns: UL_OK or UL_E_VERSION_STR. */
-ul_err ul_client_version_parse(ul_version *out, const uint8_t *s, size_t len);
-/* Returns: <0, 0, >0 as a is older than, equal to, newer than b. */
-int ul_client_version_cmp(const ul_version *a, const ul_version *b);
-/* Returns: UL_OK when the constraint parses and some version satisfies it; UL_E_VERSION_STR when
- * it does not parse; UL_E_DEPENDENCY when no version can satisfy it (">2 <1"). */
-ul_err ul_client_constraint_check(const uint8_t *c, size_t len);
+/* Parses a version string.
+ *
+ * Returns: UL_OK; UL_E_VERSION_STR when s is not a version (NULL or empty included).
+ * Out:     out:    the version (all zero on failure).
+ * In:      s, len: the string, not NUL-terminated.
+ */
+UL_WUR ul_err ul_client_version_parse(ul_version *out, const uint8_t *s, size_t len) UL_NONNULL(1);
+/* Returns: <0, 0, >0 as a is older than, equal to, newer than b.
+ * In:      a, b: the versions.
+ */
+int ul_client_version_cmp(const ul_version *a, const ul_version *b) UL_NONNULL(1, 2);
+/* Checks a dependency constraint on its own.
+ *
+ * Returns: UL_OK when the constraint parses and some version satisfies it; UL_E_VERSION_STR when
+ *          it does not parse (NULL or empty included); UL_E_DEPENDENCY when no version can
+ *          satisfy it (">2 <1").
+ * In:      c, len: the constraint string, not NUL-terminated.
+ */
+UL_WUR ul_err ul_client_constraint_check(const uint8_t *c, size_t len);
 /* Returns: UL_OK when version v satisfies constraint c; UL_E_DEPENDENCY when not;
- * UL_E_VERSION_STR when c does not parse. */
-ul_err ul_client_constraint_match(const uint8_t *c, size_t len, const ul_version *v);
+ *          UL_E_VERSION_STR when c does not parse (NULL or empty included).
+ * In:      c, len: the constraint string, not NUL-terminated.
+ *          v:      the version.
+ */
+UL_WUR ul_err ul_client_constraint_match(const uint8_t *c, size_t len, const ul_version *v)
+    UL_NONNULL(3);
 
 /* ---- Device state --------------------------------------------------------------------------- */
 
 /* Fills st for a new device: trust anchor = the genesis (chain id = SHA-256 of its bytes; the
  * trusted validator set = its validators, by hash), height 0, hardware class hw, no components.
- * Returns: UL_OK; a genesis decoding error; UL_E_HW_CLASS for an invalid label. */
-ul_err ul_client_device_init(ul_device_state *st, const uint8_t *genesis, size_t len,
-                             const uint8_t *hw, size_t hw_len);
+ *
+ * Returns: UL_OK; UL_E_ARG when st is NULL or a NULL buffer has a length; a genesis decoding
+ *          error; UL_E_HW_CLASS for an invalid label.
+ * Out:     st:           the device state (complete on UL_OK only).
+ * In:      genesis, len: the genesis file's bytes (read during the call only).
+ *          hw, hw_len:   the hardware class label, printable ASCII.
+ */
+UL_WUR ul_err ul_client_device_init(ul_device_state *st, const uint8_t *genesis, size_t len,
+                                    const uint8_t *hw, size_t hw_len);
 
 /* Records a factory-installed component (its confirmed slot 0 holds version/seq; digest and size
- * unknown are zero). Returns: UL_OK; UL_E_EXISTS; UL_E_LIMIT past UL_MAX_COMPONENTS;
- * UL_E_NS_NAME; UL_E_VERSION_STR for a version that does not parse. */
-ul_err ul_client_device_add(ul_device_state *st, const uint8_t *ns, size_t ns_len,
-                            const uint8_t *version, size_t version_len, uint64_t seq);
+ * unknown are zero).
+ *
+ * Returns: UL_OK; UL_E_ARG when st is NULL; UL_E_EXISTS; UL_E_LIMIT past UL_MAX_COMPONENTS;
+ *          UL_E_NS_NAME; UL_E_VERSION_STR for a version that does not parse.
+ * Args:    st:                   the device state (changed on UL_OK only).
+ * In:      ns, ns_len:           the component's namespace.
+ *          version, version_len: its version string.
+ *          seq:                  its release sequence number.
+ */
+UL_WUR ul_err ul_client_device_add(ul_device_state *st, const uint8_t *ns, size_t ns_len,
+                                   const uint8_t *version, size_t version_len, uint64_t seq);
 
 /* ul_client_device_add of a component written as one string, "NS=VERSION" or "NS=VERSION@SEQ"
  * (the programs' --installed): NS up to the first '=', SEQ after the last '@' of what follows, in
  * decimal digits only (no sign or spaces, at most 2^64 - 1); SEQ defaults to 0.
- * Returns: UL_OK; UL_E_ARG for a spec without '=', with an empty NS or VERSION, or with a SEQ
- * that is empty, not all digits or too large (st unchanged); else ul_client_device_add's
- * verdict (UL_E_NS_NAME, UL_E_VERSION_STR, UL_E_EXISTS, UL_E_LIMIT). */
-ul_err ul_client_device_add_spec(ul_device_state *st, const uint8_t *spec, size_t len);
+ *
+ * Returns: UL_OK; UL_E_ARG when st or spec is NULL or len is 0, or for a spec without '=', with
+ *          an empty NS or VERSION, or with a SEQ that is empty, not all digits or too large (st
+ *          unchanged); else ul_client_device_add's verdict (UL_E_NS_NAME, UL_E_VERSION_STR,
+ *          UL_E_EXISTS, UL_E_LIMIT).
+ * Args:    st:        the device state (changed on UL_OK only).
+ * In:      spec, len: the string, not NUL-terminated.
+ */
+UL_WUR ul_err ul_client_device_add_spec(ul_device_state *st, const uint8_t *spec, size_t len);
 
-/* Returns: the component for ns, or NULL. */
+/* Returns: the component for ns inside st (owned by st: valid while st is, and changed by what
+ *          changes st), or NULL when there is none or st is NULL.
+ * In:      st:         the device state.
+ *          ns, ns_len: the namespace.
+ */
 const ul_component *ul_client_device_find(const ul_device_state *st, const uint8_t *ns,
                                           size_t ns_len);
 
 /* Call once per device start. A component in trial that was started once already and not
  * confirmed falls back: active returns to the other slot, trial clears (the failed slot keeps
- * its content for inspection). Returns: the number of components that fell back. */
+ * its content for inspection).
+ *
+ * Returns: the number of components that fell back (0 when st is NULL).
+ * Args:    st: the device state (the caller stores it back afterwards).
+ */
 size_t ul_client_device_boot(ul_device_state *st);
 
 /* Confirms the trial of component ns (the new image works): it becomes the installed release.
- * Returns: UL_OK; UL_E_NOT_FOUND; UL_E_SEQUENCE_CALL when ns is not in trial. */
-ul_err ul_client_device_confirm(ul_device_state *st, const uint8_t *ns, size_t ns_len);
+ *
+ * Returns: UL_OK; UL_E_NOT_FOUND (st NULL included); UL_E_SEQUENCE_CALL when ns is not in trial.
+ * Args:    st:         the device state (changed on UL_OK only).
+ * In:      ns, ns_len: the namespace.
+ */
+UL_WUR ul_err ul_client_device_confirm(ul_device_state *st, const uint8_t *ns, size_t ns_len);
 
 /* ---- Update: bundle, then image, then accept ------------------------------------------------ */
 
@@ -348,11 +534,22 @@ typedef struct {
  * with UL_E_DECRYPT). now_ms: the device clock (unix ms; 0: the device has none, and no time
  * check runs); with a clock, a header more than UL_MAX_CLOCK_SKEW_MS ahead of now_ms is refused
  * (UL_E_FUTURE), and one older than max_age_ms too (UL_E_STALE; max_age_ms 0: no age check).
- * Returns: UL_OK; UL_E_PENDING when ns awaits confirmation; UL_E_NS_NAME; UL_E_LIMIT when ns is
- * new and the device already tracks UL_MAX_COMPONENTS. */
-ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uint8_t *ns,
-                              size_t ns_len, const uint8_t *class_sk32, uint64_t now_ms,
-                              uint64_t max_age_ms);
+ *
+ * Returns: UL_OK; UL_E_ARG when u, st or ns is NULL or st breaks its bounds; UL_E_PENDING when
+ *          ns awaits confirmation; UL_E_NS_NAME; UL_E_LIMIT when ns is new and the device already
+ *          tracks UL_MAX_COMPONENTS. A failure sticks in u.
+ * Args:    u:          the update context, caller memory (overwritten: no init needed).
+ *          st:         the device state. u keeps this pointer (not a copy) until
+ *                      ul_client_update_accept or ul_client_update_abort: the caller keeps st
+ *                      alive and unchanged until then.
+ * In:      ns, ns_len: the component's namespace (copied into u).
+ *          class_sk32: NULL, or the 32-byte class secret (copied into u; the copy is wiped once
+ *                      used, on failure, and by accept or abort).
+ *          now_ms, max_age_ms: as above.
+ */
+UL_WUR ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uint8_t *ns,
+                                     size_t ns_len, const uint8_t *class_sk32, uint64_t now_ms,
+                                     uint64_t max_age_ms);
 
 /* Feeds the next bytes of the proof bundle, in chunks of any size (0 allowed). Each section is
  * checked as soon as it is complete, in this order: validator-set steps from the trusted set
@@ -367,22 +564,39 @@ ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uin
  * A section that does not decode gets its decoder's error; one out of order (or more siblings
  * than the bitmap calls for) UL_E_SCHEMA_FIELD; headers not in ascending height UL_E_HEIGHT; a
  * leaf of another kind than publish UL_E_TX_KIND.
- * Returns: UL_OK while everything so far checks, else the first failure (it sticks). */
-ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len);
+ *
+ * Returns: UL_OK while everything so far checks, else the first failure (it sticks);
+ *          UL_E_ARG when u is NULL or in is NULL with a length; UL_E_SEQUENCE_CALL when not
+ *          after ul_client_update_begin.
+ * Args:    u:       the update context.
+ * In:      in, len: the next bundle bytes (read during the call only: in may be reused).
+ */
+UL_WUR ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len);
 
 /* Ends the bundle: UL_E_TRUNCATED if sections are missing; then the release itself, in order:
  * UL_E_NAMESPACE, UL_E_HW_MISMATCH (the device's class is not in the record), UL_E_REVOKED,
  * UL_E_NOT_INSTALLABLE (not the newest installable release for the device's namespace and
  * class: unapproved, superseded or revoked), UL_E_ROLLBACK (sequence not above the installed
- * one), UL_E_DEPENDENCY (a dependency not installed or not satisfied). On UL_OK *info (may be
- * NULL) describes the release; the image is next. */
-ul_err ul_client_bundle_final(ul_update *u, ul_release_info *info);
+ * one), UL_E_DEPENDENCY (a dependency not installed or not satisfied). On UL_OK the image is
+ * next.
+ *
+ * Returns: UL_OK; the verdicts above, or an earlier failure (it sticks); UL_E_ARG when u is
+ *          NULL; UL_E_SEQUENCE_CALL when not after ul_client_bundle_update.
+ * Args:    u:    the update context.
+ * Out:     info: NULL, or what the bundle says about the release (a copy; written on UL_OK only).
+ */
+UL_WUR ul_err ul_client_bundle_final(ul_update *u, ul_release_info *info);
 
 /* After ul_client_bundle_final returned UL_E_ROLLBACK: whether the bundle's release is the one
  * the device has installed (the same sequence in the same namespace, with the same digest when
  * the device knows it), proven installable at a header that passed every check: the device is up
  * to date, and nothing is to be installed. False for an older release, after any other error, or
- * when nothing is installed. On true, *info (may be NULL) describes the release. */
+ * when nothing is installed.
+ *
+ * Returns: true when the bundle proved the installed release; false otherwise (u NULL included).
+ * In:      u:    the update context (not changed).
+ * Out:     info: NULL, or the release's description (a copy; written on true only).
+ */
 bool ul_client_update_current(const ul_update *u, ul_release_info *info);
 
 /* Receives verified-so-far image bytes (plaintext for an encrypted image) to write to the
@@ -390,30 +604,70 @@ bool ul_client_update_current(const ul_update *u, ul_release_info *info);
 typedef int (*ul_sink)(void *arg, const uint8_t *p, size_t n);
 
 /* Feeds the next bytes of the image file, in chunks of any size. UL_E_SIZE as soon as more
- * bytes arrive than the record's size; UL_E_DECRYPT for a chunk that does not authenticate. */
-ul_err ul_client_image_update(ul_update *u, const uint8_t *in, size_t len, ul_sink sink,
-                              void *arg);
+ * bytes arrive than the record's size; UL_E_DECRYPT for a chunk that does not authenticate.
+ *
+ * Returns: UL_OK while the image so far checks, else the first failure (it sticks); UL_E_IO when
+ *          sink returned non-zero; UL_E_ARG when u is NULL or in is NULL with a length;
+ *          UL_E_SEQUENCE_CALL when not after a successful ul_client_bundle_final.
+ * Args:    u:         the update context.
+ * In:      in, len:   the next image bytes (read during the call only: in may be reused).
+ *          sink, arg: NULL, or the function given the image bytes (and arg, passed through and
+ *                     never read), during the call only.
+ */
+UL_WUR ul_err ul_client_image_update(ul_update *u, const uint8_t *in, size_t len, ul_sink sink,
+                                     void *arg);
 
 /* Ends the image: UL_E_SIZE when shorter than recorded, UL_E_DIGEST when its SHA-256 differs,
- * UL_E_DECRYPT when the stream did not end with its final authenticated chunk. */
-ul_err ul_client_image_final(ul_update *u, ul_sink sink, void *arg);
+ * UL_E_DECRYPT when the stream did not end with its final authenticated chunk.
+ *
+ * Returns: UL_OK when the whole image is the recorded one (then ul_client_update_accept); the
+ *          verdicts above or an earlier failure (it sticks); UL_E_IO when sink returned non-zero;
+ *          UL_E_ARG when u is NULL; UL_E_SEQUENCE_CALL out of sequence.
+ * Args:    u:         the update context.
+ * In:      sink, arg: as for ul_client_image_update (given the last plaintext, if any).
+ */
+UL_WUR ul_err ul_client_image_final(ul_update *u, ul_sink sink, void *arg);
 
 /* After image_final returned UL_OK: stages the release in st (the same state given to begin):
  * the inactive slot of the component now holds it and becomes active in trial (boots 0); the
  * accepted header becomes st's height, header hash and trusted set (its next set). Wipes u.
- * Returns: UL_OK; UL_E_SEQUENCE_CALL when the image was not accepted (st unchanged). */
-ul_err ul_client_update_accept(ul_update *u, ul_device_state *st);
+ *
+ * Returns: UL_OK; an earlier failure of u (it sticks); UL_E_ARG when u is NULL;
+ *          UL_E_SEQUENCE_CALL when the image was not accepted or st is not the state given to
+ *          begin. st is unchanged on every failure.
+ * Args:    u:  the update context (wiped on UL_OK; the caller may then reuse or drop it).
+ *          st: the device state (the caller stores it back after UL_OK).
+ */
+UL_WUR ul_err ul_client_update_accept(ul_update *u, ul_device_state *st);
 
-/* Abandons an update and wipes u's secrets. Safe on any u. */
+/* Abandons an update and wipes all of u (its secrets included). Safe on any u, NULL included.
+ *
+ * Args: u: the update context; after this it holds nothing and may be reused or dropped.
+ */
 void ul_client_update_abort(ul_update *u);
 
-/* Slot (0/1) an update of ns will be written to: the one not active (0 for a new component). */
-uint64_t ul_client_update_slot(const ul_device_state *st, const uint8_t *ns, size_t ns_len);
+/* Returns: the slot (0/1) an update of ns will be written to: the one not active (0 for a new
+ *          component).
+ * In:      st:         the device state.
+ *          ns, ns_len: the namespace.
+ */
+uint64_t ul_client_update_slot(const ul_device_state *st, const uint8_t *ns, size_t ns_len)
+    UL_NONNULL(1);
 
-/* Verifies a whole bundle held in memory: begin, one update, final. For nodes and tools. */
-ul_err ul_client_bundle_verify(ul_update *u, ul_release_info *info, const ul_device_state *st,
-                               const uint8_t *ns, size_t ns_len, const uint8_t *bundle,
-                               size_t len);
+/* Verifies a whole bundle held in memory: begin, one update, final. For nodes and tools. No
+ * clock (no time check) and no class secret.
+ *
+ * Returns: UL_OK; the first failure of ul_client_update_begin, ul_client_bundle_update or
+ *          ul_client_bundle_final.
+ * Args:    u:           the update context (as ul_client_update_begin: u keeps st).
+ * Out:     info:        NULL, or the release's description (on UL_OK only).
+ * In:      st:          the device state.
+ *          ns, ns_len:  the component's namespace.
+ *          bundle, len: the whole bundle.
+ */
+UL_WUR ul_err ul_client_bundle_verify(ul_update *u, ul_release_info *info,
+                                      const ul_device_state *st, const uint8_t *ns, size_t ns_len,
+                                      const uint8_t *bundle, size_t len);
 
 _Static_assert(sizeof(ul_update) <= UL_MAX_UPDATE_CTX_BYTES, "the update context stays small");
 

@@ -100,6 +100,21 @@ typedef enum {
 #undef UL_ERR_ENUM_
 } ul_err;
 
+/* Attributes of the public headers (libsecp256k1's SECP256K1_WARN_UNUSED_RESULT and
+ * SECP256K1_ARG_NONNULL), empty for compilers without them:
+ * UL_WUR on every function returning ul_err: a verdict ignored is a check skipped, so the
+ *   compiler refuses it (-Werror). GCC warns even through a (void) cast of the call: a caller
+ *   that truly has nothing to do with a failure keeps it in a variable it (void)s, and says why.
+ * UL_NONNULL(i, ...) on pointer arguments (1-based) that must never be NULL. Never on one the
+ *   function checks for NULL: GCC would then drop that check. */
+#if defined(__GNUC__) || defined(__clang__)
+#define UL_WUR __attribute__((__warn_unused_result__))
+#define UL_NONNULL(...) __attribute__((__nonnull__(__VA_ARGS__)))
+#else
+#define UL_WUR
+#define UL_NONNULL(...)
+#endif
+
 /* Returns: the symbolic name ("UL_E_SIG"), or "UL_E_UNKNOWN" for a number not in the list. */
 const char *ul_err_name(ul_err e);
 /* Returns: a one-line human message ("signature does not verify"); never NULL. */

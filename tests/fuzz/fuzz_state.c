@@ -87,12 +87,16 @@ static void verify_all(const ul_state_proof *p)
         wrong[0] ^= 1;
         check(ul_client_state_verify(p, g_root, g_keys[i], NULL) != UL_OK, "present key absent");
         check(ul_client_state_verify(p, g_root, g_keys[i], wrong) != UL_OK, "wrong value");
-        (void)ul_client_state_verify(p, g_root, g_keys[i], g_values[i]);
+        /* Either verdict is right for a fuzzed proof: this only runs the code for the
+         * sanitizers. (GCC warns through a (void) cast of the call, not of a variable.) */
+        ul_err any = ul_client_state_verify(p, g_root, g_keys[i], g_values[i]);
+        (void)any;
     }
     for (int i = 0; i < N_ABSENT; i++) {
         check(ul_client_state_verify(p, g_root, g_absent[i], g_values[0]) != UL_OK,
               "absent key present");
-        (void)ul_client_state_verify(p, g_root, g_absent[i], NULL);
+        ul_err any = ul_client_state_verify(p, g_root, g_absent[i], NULL); /* as above */
+        (void)any;
     }
     if (p->has_leaf && ul_client_state_verify(p, g_root, p->leaf_key, p->leaf_value) == UL_OK) {
         int known = 0;
