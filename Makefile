@@ -146,10 +146,16 @@ check-device:
 	@bad=$$(grep -nE '^#include "\.\./(cli|ledger|node|p2p|contracts)/' device/*.c device/*.h); \
 	if [ -n "$$bad" ]; then echo "device/ includes node-side code: $$bad" >&2; exit 1; fi
 
-# client/ must never allocate, print or use glibc's assert: devices link it.
+# client/ must never allocate, print or use glibc's assert: devices link it. Its public header
+# also compiles as C++ (extern "C"), for device firmware written in C++.
 check-client: $(CLIENT_LIB)
 	@bad=$$(nm -u $(CLIENT_LIB) | awk '{print $$2}' | grep -E '^(malloc|calloc|realloc|free|strdup|strndup|printf|fprintf|puts|fputs|fwrite|posix_memalign|aligned_alloc|secp256k1_context_create|cbor_new_.*|cbor_load|__assert_fail)$$' | sort -u); \
 	if [ -n "$$bad" ]; then echo "libupclient.a references forbidden symbols: $$bad" >&2; exit 1; fi
+	@if command -v $(CXX) >/dev/null 2>&1; then \
+	  printf '#include "client/ul_client.h"\nint main() { return ul_client_init() != UL_OK || *ul_err_name(UL_OK) != 85; }\n' | \
+	  $(CXX) -std=c++11 -Wall -Wextra -Werror -I. -c -x c++ - -o $(BUILD)/check-client-cxx.o && \
+	  $(CC) $(ALL_LDFLAGS) -o $(BUILD)/check-client-cxx $(BUILD)/check-client-cxx.o $(CLIENT_LIB) $(LIBS) || \
+	  { echo "client/ul_client.h does not compile or link as C++ ($(CXX))" >&2; exit 1; }; fi
 
 check-banned:
 	@scripts/check-banned.sh

@@ -36,6 +36,10 @@ extern "C" {
 
 #include "../schema/ul_schema.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Initialises libsodium (its SHA-256 and secretstream). Idempotent and thread-safe.
  *
  * Returns: UL_OK; UL_E_INTERNAL when libsodium cannot initialise (then nothing here may be used).

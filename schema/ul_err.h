@@ -7,6 +7,10 @@
 #ifndef UL_ERR_H
 #define UL_ERR_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* X(name, number, message) — append only. */
 #define UL_ERR_LIST(X)                                                                             \
     X(UL_OK, 0, "ok")                                                                              \
@@ -119,5 +123,9 @@ typedef enum {
 const char *ul_err_name(ul_err e);
 /* Returns: a one-line human message ("signature does not verify"); never NULL. */
 const char *ul_err_str(ul_err e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -6,6 +6,12 @@
 #ifndef UL_LIMITS_H
 #define UL_LIMITS_H
 
+/* The public headers state their invariants with C11's _Static_assert; C++ spells it
+ * static_assert (and g++ knows no _Static_assert), so a C++ program can include them too. */
+#if defined(__cplusplus) && !defined(_Static_assert)
+#define _Static_assert static_assert
+#endif
+
 /* Namespace "vendor/product": short enough to print on one line and key an index. */
 #define UL_MAX_NS_LEN 128
 /* Version strings, provider names, file names, hardware class ids, dependency constraints:

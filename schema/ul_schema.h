@@ -27,6 +27,10 @@
 #include "ul_err.h"
 #include "ul_limits.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define UL_HASH_BYTES 32
 #define UL_PUBKEY_BYTES 32 /* BIP-340 x-only public key */
 #define UL_SECKEY_BYTES 32
@@ -925,5 +929,9 @@ ul_err ul_schema_envelope_decode(ul_envelope *out, const uint8_t *in, size_t len
  * UL_MAX_PEER_ENVELOPE_BYTES. */
 ul_err ul_schema_envelope_signed_encode(uint8_t *out, size_t cap, size_t *out_len,
                                         const ul_envelope *e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
