@@ -14,6 +14,17 @@
  *   out-of-range field) or UL_E_LIMIT (a bound of ul_limits.h). On failure *out is unspecified.
  * - Re-encoding a decoded record yields the input bytes exactly; signatures and hashes are
  *   always over those canonical bytes.
+ * - So, in the Returns / Out / In terms of client/ul_client.h, an encoder X_encode(out, cap,
+ *   out_len, r) is
+ *     Returns: UL_OK; UL_E_BUFFER when cap is too small; the decoder's error for an invalid r.
+ *     Out:     out, cap: the buffer and its size (the caller's); out_len: the bytes written.
+ *     In:      r: the record (read only).
+ *   and a decoder X_decode(out, in, len) is
+ *     Returns: UL_OK; the errors above.
+ *     Out:     out: the record (caller memory); its ul_spans point into in, which the caller
+ *              owns and keeps alive and unchanged while it uses out.
+ *     In:      in, len: the encoded bytes.
+ *   Functions that differ say so. Every function returning ul_err is UL_WUR (schema/ul_err.h).
  *
  * The CDDL for every record is schema/upledger.cddl; the map keys below follow it.
  */
@@ -109,11 +120,14 @@ typedef struct {
     ul_enc_info enc;
 } ul_release;
 
-ul_err ul_schema_release_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_release *r);
-ul_err ul_schema_release_decode(ul_release *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_release_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                       const ul_release *r);
+UL_WUR ul_err ul_schema_release_decode(ul_release *out, const uint8_t *in, size_t len);
 
-/* Returns: UL_OK when s is a valid namespace, UL_E_NS_NAME otherwise. */
-ul_err ul_schema_ns_check(ul_span s);
+/* Returns: UL_OK when s is a valid namespace, UL_E_NS_NAME otherwise.
+ * In:      s: the namespace bytes (a NULL s.ptr is UL_E_NS_NAME).
+ */
+UL_WUR ul_err ul_schema_ns_check(ul_span s);
 
 /* ---- Namespace policy (the contract) ----------------------------------------------------- */
 
@@ -163,10 +177,11 @@ typedef struct {
     uint64_t eos;
 } ul_policy;
 
-ul_err ul_schema_policy_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_policy *p);
+UL_WUR ul_err ul_schema_policy_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_policy *p);
 /* Also checks consistency: thresholds within their key sets, required and revoker names defined
  * (UL_E_POLICY otherwise). */
-ul_err ul_schema_policy_decode(ul_policy *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_policy_decode(ul_policy *out, const uint8_t *in, size_t len);
 
 /* ---- Register-namespace body ------------------------------------------------------------ */
 
@@ -178,8 +193,9 @@ typedef struct {
     ul_policy policy;
 } ul_register;
 
-ul_err ul_schema_register_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_register *r);
-ul_err ul_schema_register_decode(ul_register *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_register_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                        const ul_register *r);
+UL_WUR ul_err ul_schema_register_decode(ul_register *out, const uint8_t *in, size_t len);
 
 /* ---- Signed transaction ---------------------------------------------------------------- */
 
@@ -251,21 +267,25 @@ typedef struct {
 
 /* State value of a release's approvals: CBOR [* [role label, [+ bstr(32)]]] sorted by role,
  * keys sorted and unique. */
-ul_err ul_schema_approvals_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                  const ul_approvals *a);
-ul_err ul_schema_approvals_decode(ul_approvals *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_approvals_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                         const ul_approvals *a);
+UL_WUR ul_err ul_schema_approvals_decode(ul_approvals *out, const uint8_t *in, size_t len);
 
-ul_err ul_schema_set_policy_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                   const ul_set_policy *v);
-ul_err ul_schema_set_policy_decode(ul_set_policy *out, const uint8_t *in, size_t len);
-ul_err ul_schema_approve_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_approve *v);
-ul_err ul_schema_approve_decode(ul_approve *out, const uint8_t *in, size_t len);
-ul_err ul_schema_revoke_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_revoke *v);
-ul_err ul_schema_revoke_decode(ul_revoke *out, const uint8_t *in, size_t len);
-ul_err ul_schema_rotate_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_rotate *v);
-ul_err ul_schema_rotate_decode(ul_rotate *out, const uint8_t *in, size_t len);
-ul_err ul_schema_transfer_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_transfer *v);
-ul_err ul_schema_transfer_decode(ul_transfer *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_set_policy_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                          const ul_set_policy *v);
+UL_WUR ul_err ul_schema_set_policy_decode(ul_set_policy *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_approve_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                       const ul_approve *v);
+UL_WUR ul_err ul_schema_approve_decode(ul_approve *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_revoke_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_revoke *v);
+UL_WUR ul_err ul_schema_revoke_decode(ul_revoke *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_rotate_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_rotate *v);
+UL_WUR ul_err ul_schema_rotate_decode(ul_rotate *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_transfer_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                        const ul_transfer *v);
+UL_WUR ul_err ul_schema_transfer_decode(ul_transfer *out, const uint8_t *in, size_t len);
 
 typedef struct {
     uint8_t pubkey[UL_PUBKEY_BYTES];
@@ -282,10 +302,10 @@ typedef struct {
     ul_sig sigs[UL_MAX_SIGS];
 } ul_tx;
 
-ul_err ul_schema_tx_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_tx *t);
+UL_WUR ul_err ul_schema_tx_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_tx *t);
 /* Decodes the envelope and checks that body is a canonical map; it does not decode the body:
  * use the kind's decoder on out->body. */
-ul_err ul_schema_tx_decode(ul_tx *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_tx_decode(ul_tx *out, const uint8_t *in, size_t len);
 
 /* ---- Validator set, genesis ------------------------------------------------------------- */
 
@@ -301,14 +321,15 @@ typedef struct {
     ul_validator v[UL_MAX_VALIDATORS];
 } ul_valset;
 
-ul_err ul_schema_valset_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_valset *s);
-ul_err ul_schema_valset_decode(ul_valset *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_valset_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_valset *s);
+UL_WUR ul_err ul_schema_valset_decode(ul_valset *out, const uint8_t *in, size_t len);
 /* The canonical bytes of a validator set, in the pieces a streaming verifier hashes: the array
  * head for n (1..UL_MAX_VALIDATORS) members, then each [key, power] (power 1..UL_MAX_TOTAL_POWER)
  * as ul_schema_validator_encode writes it. Concatenated they equal ul_schema_valset_encode. */
-ul_err ul_schema_valset_head_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n);
-ul_err ul_schema_validator_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                  const ul_validator *v);
+UL_WUR ul_err ul_schema_valset_head_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n);
+UL_WUR ul_err ul_schema_validator_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                         const ul_validator *v);
 
 /* The quorum rule: true when signed_power is more than 2/3 of total (3 x signed > 2 x total),
  * the paper's 2f+1 of a set whose faulty members hold f < total/3; exactly 2/3 is not enough
@@ -356,24 +377,25 @@ _Static_assert(UL_PUBKEY_BYTES == UL_HASH_BYTES &&
  * Returns: UL_OK; UL_E_LIMIT when ns is longer than UL_MAX_NS_LEN or hw than UL_MAX_LABEL_LEN;
  * UL_E_BUFFER when the key is longer than cap (*len is 0 on failure). Labels are copied as
  * given: their characters are the caller's to check (the record decoders check them). */
-ul_err ul_schema_statekey_ns(uint8_t *out, size_t cap, size_t *len, ul_span ns);
-ul_err ul_schema_statekey_nonce(uint8_t *out, size_t cap, size_t *len,
-                                const uint8_t pub32[UL_PUBKEY_BYTES]);
-ul_err ul_schema_statekey_latest(uint8_t *out, size_t cap, size_t *len, ul_span ns, ul_span hw);
-ul_err ul_schema_statekey_installable(uint8_t *out, size_t cap, size_t *len, ul_span ns,
-                                      ul_span hw);
-ul_err ul_schema_statekey_approvals(uint8_t *out, size_t cap, size_t *len,
-                                    const uint8_t id32[UL_HASH_BYTES]);
-ul_err ul_schema_statekey_revocation(uint8_t *out, size_t cap, size_t *len,
-                                     const uint8_t id32[UL_HASH_BYTES]);
-ul_err ul_schema_statekey_valset(uint8_t *out, size_t cap, size_t *len);
-ul_err ul_schema_statekey_evidence(uint8_t *out, size_t cap, size_t *len,
-                                   const uint8_t accused32[UL_PUBKEY_BYTES], uint64_t height,
-                                   uint64_t round, uint8_t type);
+UL_WUR ul_err ul_schema_statekey_ns(uint8_t *out, size_t cap, size_t *len, ul_span ns);
+UL_WUR ul_err ul_schema_statekey_nonce(uint8_t *out, size_t cap, size_t *len,
+                                       const uint8_t pub32[UL_PUBKEY_BYTES]);
+UL_WUR ul_err ul_schema_statekey_latest(uint8_t *out, size_t cap, size_t *len, ul_span ns,
+                                        ul_span hw);
+UL_WUR ul_err ul_schema_statekey_installable(uint8_t *out, size_t cap, size_t *len, ul_span ns,
+                                             ul_span hw);
+UL_WUR ul_err ul_schema_statekey_approvals(uint8_t *out, size_t cap, size_t *len,
+                                           const uint8_t id32[UL_HASH_BYTES]);
+UL_WUR ul_err ul_schema_statekey_revocation(uint8_t *out, size_t cap, size_t *len,
+                                            const uint8_t id32[UL_HASH_BYTES]);
+UL_WUR ul_err ul_schema_statekey_valset(uint8_t *out, size_t cap, size_t *len);
+UL_WUR ul_err ul_schema_statekey_evidence(uint8_t *out, size_t cap, size_t *len,
+                                          const uint8_t accused32[UL_PUBKEY_BYTES], uint64_t height,
+                                          uint64_t round, uint8_t type);
 /* Reads an evidence key back. Returns: UL_OK; UL_E_ARG when k[0..len) is not one. */
-ul_err ul_schema_statekey_evidence_read(const uint8_t *k, size_t len,
-                                        uint8_t accused32[UL_PUBKEY_BYTES], uint64_t *height,
-                                        uint64_t *round, uint8_t *type);
+UL_WUR ul_err ul_schema_statekey_evidence_read(const uint8_t *k, size_t len,
+                                               uint8_t accused32[UL_PUBKEY_BYTES], uint64_t *height,
+                                               uint64_t *round, uint8_t *type);
 
 /* Validator-set change (tx kind UL_TX_VALSET, domain UL_DOMAIN_TX). CBOR map: 1 nonce uint,
  * 2 validators (the new set, embedded; the rules of ul_valset). Signed by validators of the
@@ -386,9 +408,9 @@ typedef struct {
     ul_valset validators;
 } ul_valset_change;
 
-ul_err ul_schema_valset_change_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                      const ul_valset_change *v);
-ul_err ul_schema_valset_change_decode(ul_valset_change *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_valset_change_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                             const ul_valset_change *v);
+UL_WUR ul_err ul_schema_valset_change_decode(ul_valset_change *out, const uint8_t *in, size_t len);
 
 /* CBOR map: 1 version uint (=1), 2 chain name tstr, 3 time uint (unix ms), 4 validators.
  * The chain id is SHA-256 of the canonical genesis bytes. */
@@ -399,12 +421,18 @@ typedef struct {
     ul_valset validators;
 } ul_genesis;
 
-ul_err ul_schema_genesis_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_genesis *g);
-ul_err ul_schema_genesis_decode(ul_genesis *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_genesis_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                       const ul_genesis *g);
+UL_WUR ul_err ul_schema_genesis_decode(ul_genesis *out, const uint8_t *in, size_t len);
 /* Checks a genesis as ul_schema_genesis_decode does without keeping its validator set, and sets
  * *validators to the span of the set's canonical bytes (SHA-256 of it is the set's hash). For
- * devices: a ul_valset is 2.6 KB. */
-ul_err ul_schema_genesis_validators(ul_span *validators, const uint8_t *in, size_t len);
+ * devices: a ul_valset is 2.6 KB.
+ *
+ * Returns: UL_OK; a decoder's error (as ul_schema_genesis_decode).
+ * Out:     validators: the span of the set's bytes, inside in (valid while in is).
+ * In:      in, len:    the genesis file's bytes.
+ */
+UL_WUR ul_err ul_schema_genesis_validators(ul_span *validators, const uint8_t *in, size_t len);
 
 /* ---- Block header, votes, commit --------------------------------------------------------- */
 
@@ -428,8 +456,9 @@ typedef struct {
     uint8_t proposer[UL_PUBKEY_BYTES];
 } ul_header;
 
-ul_err ul_schema_header_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_header *h);
-ul_err ul_schema_header_decode(ul_header *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_header_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_header *h);
+UL_WUR ul_err ul_schema_header_decode(ul_header *out, const uint8_t *in, size_t len);
 
 typedef enum { UL_VOTE_PREVOTE = 1, UL_VOTE_PRECOMMIT = 2 } ul_vote_type;
 
@@ -444,8 +473,8 @@ typedef struct {
     uint64_t time_ms;
 } ul_vote;
 
-ul_err ul_schema_vote_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_vote *v);
-ul_err ul_schema_vote_decode(ul_vote *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_vote_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_vote *v);
+UL_WUR ul_err ul_schema_vote_decode(ul_vote *out, const uint8_t *in, size_t len);
 
 typedef struct {
     uint64_t index; /* position in the validator set that signed */
@@ -464,8 +493,9 @@ typedef struct {
     ul_commit_sig sigs[UL_MAX_VALIDATORS];
 } ul_commit;
 
-ul_err ul_schema_commit_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_commit *c);
-ul_err ul_schema_commit_decode(ul_commit *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_commit_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_commit *c);
+UL_WUR ul_err ul_schema_commit_decode(ul_commit *out, const uint8_t *in, size_t len);
 
 /* Equivocation evidence (tx kind UL_TX_EVIDENCE, domain UL_DOMAIN_TX): two votes signed by one
  * validator that conflict. CBOR map: 1 nonce uint, 2 validator bstr(32) (the accused),
@@ -488,9 +518,9 @@ typedef struct {
     ul_vote b; /* decoded from vote_b */
 } ul_evidence;
 
-ul_err ul_schema_evidence_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                 const ul_evidence *v);
-ul_err ul_schema_evidence_decode(ul_evidence *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_evidence_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                        const ul_evidence *v);
+UL_WUR ul_err ul_schema_evidence_decode(ul_evidence *out, const uint8_t *in, size_t len);
 
 /* What a validator signs, in the order it may sign them at one height and round. */
 typedef enum {
@@ -518,9 +548,9 @@ typedef struct {
     uint8_t lock_hash[UL_HASH_BYTES];
 } ul_sign_state;
 
-ul_err ul_schema_sign_state_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                   const ul_sign_state *st);
-ul_err ul_schema_sign_state_decode(ul_sign_state *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_sign_state_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                          const ul_sign_state *st);
+UL_WUR ul_err ul_schema_sign_state_decode(ul_sign_state *out, const uint8_t *in, size_t len);
 
 /* ---- Block ---------------------------------------------------------------------------------- */
 
@@ -533,18 +563,18 @@ typedef struct {
 } ul_block;
 
 /* Encodes a block from canonical header bytes and canonical tx bytes (copied verbatim). */
-ul_err ul_schema_block_encode(uint8_t *out, size_t cap, size_t *out_len, ul_span header,
-                              const ul_span *txs, size_t n_txs);
+UL_WUR ul_err ul_schema_block_encode(uint8_t *out, size_t cap, size_t *out_len, ul_span header,
+                                     const ul_span *txs, size_t n_txs);
 /* In: txs is a caller array of cap spans; out->txs is set to it. UL_E_LIMIT if more txs. */
-ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
-                              size_t len);
+UL_WUR ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
+                                     size_t len);
 /* ul_schema_block_decode with each tx checked only as a canonical CBOR map, not decoded as a
  * tx: for a caller that decodes every tx next (execution), so each is decoded once. */
-ul_err ul_schema_block_split(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
-                             size_t len);
+UL_WUR ul_err ul_schema_block_split(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
+                                    size_t len);
 /* Only a block's header (checked as a header), without walking its txs: enough to name a
  * proposal by its hash before executing it, which decodes every tx. The txs are unchecked. */
-ul_err ul_schema_block_header(ul_span *header, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_block_header(ul_span *header, const uint8_t *in, size_t len);
 
 /* ---- Merkle proofs --------------------------------------------------------------------------- */
 
@@ -557,9 +587,9 @@ typedef struct {
     uint8_t path[UL_MAX_PROOF_DEPTH][UL_HASH_BYTES];
 } ul_inclusion;
 
-ul_err ul_schema_inclusion_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                  const ul_inclusion *p);
-ul_err ul_schema_inclusion_decode(ul_inclusion *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_inclusion_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                         const ul_inclusion *p);
+UL_WUR ul_err ul_schema_inclusion_decode(ul_inclusion *out, const uint8_t *in, size_t len);
 
 /* Consistency proof. CBOR map: 1 size1 uint, 2 size2 uint, 3 path [* bstr(32)]. */
 typedef struct {
@@ -569,9 +599,9 @@ typedef struct {
     uint8_t path[UL_MAX_PROOF_DEPTH][UL_HASH_BYTES];
 } ul_consistency;
 
-ul_err ul_schema_consistency_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                    const ul_consistency *p);
-ul_err ul_schema_consistency_decode(ul_consistency *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_consistency_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                           const ul_consistency *p);
+UL_WUR ul_err ul_schema_consistency_decode(ul_consistency *out, const uint8_t *in, size_t len);
 
 /* ---- Freshness checkpoints (docs/protocol.md section 7.4) ------------------------------- */
 
@@ -726,24 +756,32 @@ typedef struct {
 
 /* Encodes one section, wrapped in its byte string, into out. For hash lists the encoder reads
  * n 32-byte hashes from `hashes` (inclusion path, siblings) instead of the spans above. */
-ul_err ul_schema_section_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_section *s,
-                                const uint8_t (*hashes)[UL_HASH_BYTES]);
+UL_WUR ul_err ul_schema_section_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                       const ul_section *s, const uint8_t (*hashes)[UL_HASH_BYTES]);
 /* Decodes the content of one section's byte string (the array, without the bstr head).
- * Sections larger than UL_MAX_SECTION_BYTES are UL_E_LIMIT; an unknown type UL_E_SCHEMA_FIELD. */
-ul_err ul_schema_section_decode(ul_section *out, const uint8_t *in, size_t len);
+ * Sections larger than UL_MAX_SECTION_BYTES are UL_E_LIMIT; an unknown type UL_E_SCHEMA_FIELD.
+ *
+ * Returns: UL_OK; a decoder's error.
+ * Out:     out:     the section; its spans (hash lists included) point into in.
+ * In:      in, len: the section's body.
+ */
+UL_WUR ul_err ul_schema_section_decode(ul_section *out, const uint8_t *in, size_t len);
 /* Frames the next section of a stream: in[0..len) starts at a section's byte-string head.
  * Returns: UL_OK with *head_len (1..9) and *body_len; UL_E_TRUNCATED when the head is not all
  * there yet (read more); UL_E_CBOR_TYPE when it is not a byte string; UL_E_CBOR_NONCANONICAL for
- * a non-shortest head; UL_E_LIMIT when the body would exceed UL_MAX_SECTION_BYTES. */
-ul_err ul_schema_section_frame(const uint8_t *in, size_t len, size_t *head_len,
-                               uint64_t *body_len);
+ * a non-shortest head; UL_E_LIMIT when the body would exceed UL_MAX_SECTION_BYTES.
+ * Out:     head_len, body_len: the head's and the body's sizes (on UL_OK).
+ * In:      in, len:            the stream bytes so far (the head's first byte onward).
+ */
+UL_WUR ul_err ul_schema_section_frame(const uint8_t *in, size_t len, size_t *head_len,
+                                      uint64_t *body_len);
 
 /* The canonical bytes of a signed transaction, in the pieces a streaming verifier hashes:
  * prefix = map(3), 1, kind, 2 (then the body bytes), middle = 3, array(n_sigs) (then each
  * signature as ul_schema_tx_sig_encode writes it). Concatenated they equal ul_schema_tx_encode. */
-ul_err ul_schema_tx_prefix_encode(uint8_t *out, size_t cap, size_t *out_len, uint64_t kind);
-ul_err ul_schema_tx_middle_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n_sigs);
-ul_err ul_schema_tx_sig_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_sig *s);
+UL_WUR ul_err ul_schema_tx_prefix_encode(uint8_t *out, size_t cap, size_t *out_len, uint64_t kind);
+UL_WUR ul_err ul_schema_tx_middle_encode(uint8_t *out, size_t cap, size_t *out_len, size_t n_sigs);
+UL_WUR ul_err ul_schema_tx_sig_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_sig *s);
 
 /* ---- State proofs (sparse Merkle tree over chain state) ---------------------------------- */
 
@@ -767,9 +805,9 @@ typedef struct {
     uint8_t leaf_value[UL_HASH_BYTES];
 } ul_state_proof;
 
-ul_err ul_schema_state_proof_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                    const ul_state_proof *p);
-ul_err ul_schema_state_proof_decode(ul_state_proof *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_state_proof_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                           const ul_state_proof *p);
+UL_WUR ul_err ul_schema_state_proof_decode(ul_state_proof *out, const uint8_t *in, size_t len);
 
 /* ---- Device state (what a device persists between updates) ------------------------------- */
 
@@ -813,9 +851,12 @@ typedef struct {
     ul_component comp[UL_MAX_COMPONENTS];
 } ul_device_state;
 
-ul_err ul_schema_device_state_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                     const ul_device_state *st);
-ul_err ul_schema_device_state_decode(ul_device_state *out, const uint8_t *in, size_t len);
+/* The device's persisted state, as an encoder and a decoder (see the rules at the top).
+ * ul_schema_device_state_encode also returns UL_E_ARG when st or out_len is NULL.
+ * ul_schema_device_state_decode copies everything into *out: it keeps no pointer into in. */
+UL_WUR ul_err ul_schema_device_state_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                            const ul_device_state *st);
+UL_WUR ul_err ul_schema_device_state_decode(ul_device_state *out, const uint8_t *in, size_t len);
 
 /* ---- Query-endpoint messages ------------------------------------------------------------- */
 
@@ -848,20 +889,20 @@ void ul_msg_bytes(ul_msg *m, uint64_t key, const uint8_t *p, size_t n);
 void ul_msg_text(ul_msg *m, uint64_t key, ul_span s);
 void ul_msg_item(ul_msg *m, uint64_t key, ul_span canonical_item);
 void ul_msg_list(ul_msg *m, uint64_t key, const ul_span *items, size_t n);
-ul_err ul_msg_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_msg *m);
+UL_WUR ul_err ul_msg_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_msg *m);
 /* Size that ul_msg_encode will need (an upper bound). */
 size_t ul_msg_encoded_max(const ul_msg *m);
 /* Decodes a message (UL_MAX_MSG_BYTES at most); spans point into in. */
-ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len);
 
 /* Getters: UL_E_PROTOCOL when the key is absent or holds another type. */
-ul_err ul_msg_get_uint(const ul_msg *m, uint64_t key, uint64_t *v);
-ul_err ul_msg_get_bytes(const ul_msg *m, uint64_t key, ul_span *s);
-ul_err ul_msg_get_fixed(const ul_msg *m, uint64_t key, uint8_t *out, size_t n);
-ul_err ul_msg_get_text(const ul_msg *m, uint64_t key, ul_span *s);
-ul_err ul_msg_get_item(const ul_msg *m, uint64_t key, ul_span *s);
+UL_WUR ul_err ul_msg_get_uint(const ul_msg *m, uint64_t key, uint64_t *v);
+UL_WUR ul_err ul_msg_get_bytes(const ul_msg *m, uint64_t key, ul_span *s);
+UL_WUR ul_err ul_msg_get_fixed(const ul_msg *m, uint64_t key, uint8_t *out, size_t n);
+UL_WUR ul_err ul_msg_get_text(const ul_msg *m, uint64_t key, ul_span *s);
+UL_WUR ul_err ul_msg_get_item(const ul_msg *m, uint64_t key, ul_span *s);
 /* Lists: *iter starts at 0; ul_msg_list_next returns false after the last item. */
-ul_err ul_msg_get_list(const ul_msg *m, uint64_t key, ul_span *array, size_t *n);
+UL_WUR ul_err ul_msg_get_list(const ul_msg *m, uint64_t key, ul_span *array, size_t *n);
 bool ul_msg_list_next(ul_span *array_rest, ul_span *item);
 
 /* One key a message may carry, for ul_msg_check: its type, whether it must be there, and the
@@ -886,10 +927,10 @@ typedef struct {
  *          no whole number of units; UL_E_CBOR_TYPE for
  *          a value of another type; UL_E_LIMIT for a value above its max (UL_E_ARG outside
  *          min..max when is_enum). The first offending key, in key order, decides. */
-ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n);
+UL_WUR ul_err ul_msg_check(const ul_msg *m, const ul_mspec *spec, size_t n);
 /* As ul_msg_check, but a key spec does not name is left alone: a reader of replies takes the
  * fields a newer node appends and checks the ones it reads. */
-ul_err ul_msg_check_known(const ul_msg *m, const ul_mspec *spec, size_t n);
+UL_WUR ul_err ul_msg_check_known(const ul_msg *m, const ul_mspec *spec, size_t n);
 
 /* ---- Peer envelope (messages between nodes, p2p/peer.c) ---------------------------------- */
 
@@ -922,13 +963,14 @@ typedef struct {
     bool has_attach;
 } ul_envelope;
 
-ul_err ul_schema_envelope_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_envelope *e);
-ul_err ul_schema_envelope_decode(ul_envelope *out, const uint8_t *in, size_t len);
+UL_WUR ul_err ul_schema_envelope_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                        const ul_envelope *e);
+UL_WUR ul_err ul_schema_envelope_decode(ul_envelope *out, const uint8_t *in, size_t len);
 /* Writes the bytes the envelope's signature covers: the canonical map {1 kind, 2 from,
  * 3 payload} (e->sig is not read). Same checks and errors as the encoder. At most
  * UL_MAX_PEER_ENVELOPE_BYTES. */
-ul_err ul_schema_envelope_signed_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                        const ul_envelope *e);
+UL_WUR ul_err ul_schema_envelope_signed_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                               const ul_envelope *e);
 
 #ifdef __cplusplus
 }

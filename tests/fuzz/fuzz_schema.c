@@ -92,6 +92,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rt_transfer(data, size);
     rt_approvals(data, size);
     rt_evidence(data, size);
-    (void)ul_schema_ns_check((ul_span){data, size});
+    /* Any verdict is right for fuzzed bytes: this only runs the check for the sanitizers. (GCC
+     * warns through a (void) cast of the call, not of a variable.) */
+    ul_err any = ul_schema_ns_check((ul_span){data, size});
+    (void)any;
     return 0;
 }

@@ -242,9 +242,13 @@ static void decode_checks(const uint8_t *data, size_t size)
         check(ul_schema_tx_encode(g_out, sizeof g_out, &len, &tx) == UL_OK, "tx re-encode");
         check(len == size && memcmp(g_out, data, size) == 0, "tx round trip differs");
         switch (tx.kind) {
-        case UL_TX_PUBLISH:
-            (void)ul_schema_release_decode(&rel, tx.body.ptr, tx.body.len);
+        case UL_TX_PUBLISH: {
+            /* Any verdict is right for a fuzzed body: this only runs the decoder for the
+             * sanitizers. (GCC warns through a (void) cast of the call, not of a variable.) */
+            ul_err any = ul_schema_release_decode(&rel, tx.body.ptr, tx.body.len);
+            (void)any;
             break;
+        }
         case UL_TX_REGISTER:
             rt_register(tx.body.ptr, tx.body.len);
             break;
