@@ -14,7 +14,8 @@
  * The caller owns every buffer it passes; the library keeps no pointer to one after the call
  * returns unless its comment says so (ul_client_update_begin keeps st). An argument may be NULL
  * only where its comment says so; UL_NONNULL marks those that never may. A buffer of length 0
- * may be NULL. Sizes in brackets are exact: out32 is 32 bytes.
+ * may be NULL (none of it is read; the function may still refuse empty input). Sizes in brackets
+ * are exact: out32 is 32 bytes.
  */
 #ifndef UL_CLIENT_H
 #define UL_CLIENT_H
@@ -355,7 +356,7 @@ typedef struct {
 /* Parses a version string.
  *
  * Returns: UL_OK; UL_E_VERSION_STR when s is not a version (NULL or empty included).
- * Out:     out:    the version (all zero on failure).
+ * Out:     out:    the version (unspecified on failure).
  * In:      s, len: the string, not NUL-terminated.
  */
 UL_WUR ul_err ul_client_version_parse(ul_version *out, const uint8_t *s, size_t len) UL_NONNULL(1);
