@@ -25,16 +25,7 @@
 
 #include <sodium/crypto_secretstream_xchacha20poly1305.h>
 
-#if defined(__cplusplus) && !defined(_Static_assert)
-/* The schema headers check their limits with C11's _Static_assert; C++ spells it static_assert. */
-#define _Static_assert static_assert
-#endif
-
-/* C linkage for these functions and schema/'s (ul_err_name, the codecs) when C++ includes this. */
-#ifdef __cplusplus
-extern "C" {
-#endif
-
+/* schema/'s headers give their own declarations C linkage and spell _Static_assert for C++. */
 #include "../schema/ul_schema.h"
 
 #ifdef __cplusplus

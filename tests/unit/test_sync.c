@@ -42,7 +42,7 @@ static ul_err query(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply, ui
         uint64_t method = 0;
         ul_q_status_reply st;
         ul_q_block_reply none = {0};
-        (void)ul_msg_get_uint(req, UL_QK_METHOD, &method);
+        assert_int_equal(ul_msg_get_uint(req, UL_QK_METHOD, &method), UL_OK);
         assert_int_equal(ul_msg_decode(&honest, *buf, out_len), UL_OK);
         ul_msg_init(&m);
         ul_msg_uint(&m, UL_QK_ERR, UL_OK);
