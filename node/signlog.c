@@ -10,9 +10,11 @@
 /* Where nodes before the sign state file kept the last signature (height 8, round 4, step 1):
  * taken into the file once, then deleted. */
 static const uint8_t META_LASTSIGN[] = "Mlastsign";
-/* The block a validator precommitted (height 8, round 4, hash 32, block length 4, block, last
- * commit length 4, last commit), written before the precommit: a restarted validator locked on
- * it (the sign state's lock) proposes it again (ul_bft_resume). Without it, it stays locked. */
+/* The block a validator precommitted, a lock-record (schema/upledger.cddl), written before the
+ * precommit: a restarted validator locked on it (the sign state's lock) proposes it again
+ * (ul_bft_resume). Without it, it stays locked. Nodes before the sign state file wrote it as
+ * height 8, round 4, hash 32, then the block and last commit with 4-byte lengths: migrate()
+ * reads that one layout once, ul_signlog_lock_load only the record. */
 static const uint8_t META_LOCK[] = "Mlock";
 
 /* A node whose data directory predates the sign state file: its last signature, and the lock
@@ -157,21 +159,17 @@ void ul_signlog_learn(ul_signlog *l, uint64_t head, bool answered, bool behind)
 ul_err ul_signlog_lock_encode(uint8_t **out, size_t *len, uint64_t height, uint32_t round,
                               const uint8_t hash[UL_HASH_BYTES], ul_span block, ul_span lc)
 {
-    uint8_t *w = malloc(8 + 4 + UL_HASH_BYTES + 4 + block.len + 4 + lc.len);
-    if (!(*out = w)) {
-        return UL_E_NOMEM;
+    ul_lock_record r = {.height = height, .round = round, .block = block};
+    memcpy(r.hash, hash, UL_HASH_BYTES);
+    r.has_last_commit = lc.len > 0; /* none at height 1 */
+    r.last_commit = lc;
+    size_t cap = block.len + lc.len + 64; /* the map's fixed fields take at most 52 bytes */
+    ul_err e = (*out = malloc(cap)) ? UL_OK : UL_E_NOMEM;
+    if (e == UL_OK && (e = ul_schema_lock_record_encode(*out, cap, len, &r)) != UL_OK) {
+        free(*out);
+        *out = NULL;
     }
-    ul_be64_put(w, height), w += 8;
-    ul_be32_put(w, round), w += 4;
-    memcpy(w, hash, UL_HASH_BYTES), w += UL_HASH_BYTES;
-    ul_be32_put(w, (uint32_t)block.len), w += 4;
-    memcpy(w, block.ptr, block.len), w += block.len;
-    ul_be32_put(w, (uint32_t)lc.len), w += 4;
-    if (lc.len) { /* none at height 1 */
-        memcpy(w, lc.ptr, lc.len), w += lc.len;
-    }
-    *len = (size_t)(w - *out);
-    return UL_OK;
+    return e;
 }
 
 bool ul_signlog_lock_load(ul_chain *chain, uint64_t height, uint32_t round,
@@ -179,23 +177,16 @@ bool ul_signlog_lock_load(ul_chain *chain, uint64_t height, uint32_t round,
                           ul_span *lc)
 {
     uint8_t *v = NULL;
-    size_t len, blen, lclen;
+    size_t len;
+    ul_lock_record r;
     bool ok =
         ul_store_get(ul_chain_store(chain), META_LOCK, sizeof META_LOCK - 1, &v, &len) == UL_OK &&
-        len >= 8 + 4 + UL_HASH_BYTES + 4 + 4 && ul_be64_get(v) == height &&
-        ul_be32_get(v + 8) == round && memcmp(v + 12, hash, UL_HASH_BYTES) == 0;
+        ul_schema_lock_record_decode(&r, v, len) == UL_OK && r.height == height &&
+        r.round == round && memcmp(r.hash, hash, UL_HASH_BYTES) == 0;
     if (ok) {
-        blen = ul_be32_get(v + 8 + 4 + UL_HASH_BYTES);
-        ok = blen <= len - (8 + 4 + UL_HASH_BYTES + 4 + 4);
-    }
-    if (ok) {
-        const uint8_t *b = v + 8 + 4 + UL_HASH_BYTES + 4;
-        lclen = ul_be32_get(b + blen);
-        ok = lclen == len - (8 + 4 + UL_HASH_BYTES + 4 + blen + 4);
-        *block = (ul_span){b, blen};
-        *lc = (ul_span){b + blen + 4, lclen};
-    }
-    if (!ok) {
+        *block = r.block;
+        *lc = r.has_last_commit ? r.last_commit : (ul_span){NULL, 0};
+    } else {
         free(v);
         v = NULL;
     }

@@ -53,3 +53,35 @@ ul_err ul_schema_sign_state_decode(ul_sign_state *out, const uint8_t *in, size_t
 {
     return ul_record_decode(&rec_sign_state, out, in, len);
 }
+
+/* A lock is for a block of a height that has one: height 1 and up. */
+static ul_err lock_record_check(const void *obj)
+{
+    const ul_lock_record *r = obj;
+    return r->height == 0 || r->round > UINT32_MAX ? UL_E_SCHEMA_FIELD : UL_OK;
+}
+
+static const ul_field lock_record_fields[] = {
+    {1, &ul_codec_uint, offsetof(ul_lock_record, height), 0, REQ},
+    {2, &ul_codec_uint, offsetof(ul_lock_record, round), 0, REQ},
+    {3, &ul_codec_fixed, offsetof(ul_lock_record, hash), UL_HASH_BYTES, REQ},
+    {4, &ul_codec_inner, offsetof(ul_lock_record, block), UL_CBOR_MAP, REQ},
+    {5, &ul_codec_inner, offsetof(ul_lock_record, last_commit), UL_CBOR_MAP,
+     offsetof(ul_lock_record, has_last_commit)},
+};
+
+static const ul_record rec_lock_record = {lock_record_fields, COUNT(lock_record_fields),
+                                          sizeof(ul_lock_record), UL_MAX_LOCK_RECORD_BYTES,
+                                          lock_record_check};
+
+ul_err ul_schema_lock_record_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                    const ul_lock_record *r)
+{
+    ul_lock_record tmp;
+    return ul_record_encode(&rec_lock_record, r, &tmp, out, cap, out_len);
+}
+
+ul_err ul_schema_lock_record_decode(ul_lock_record *out, const uint8_t *in, size_t len)
+{
+    return ul_record_decode(&rec_lock_record, out, in, len);
+}

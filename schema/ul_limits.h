@@ -213,6 +213,9 @@
 /* A validator's sign state file (ul_sign_state): a key, four integers and a lock hash come to
  * under 110 bytes; a file larger than this is not one, and is refused before it is decoded. */
 #define UL_MAX_SIGN_STATE_BYTES 256
+/* A validator's lock record: the block it precommitted and that block's last commit, plus the
+ * map's few fixed fields (node/signlog.c, schema/signstate.c). */
+#define UL_MAX_LOCK_RECORD_BYTES (UL_MAX_BLOCK_BYTES + UL_MAX_COMMIT_BYTES + 64)
 /* Entries of a memory store (ledger/store_mem.c, the simulator's disk): its capacity - a write
  * beyond it fails as a full disk does - so a runaway simulation stops instead of eating the
  * machine's memory (~300 MiB at 1 Mi entries of ~100 bytes, kept twice: readable and durable).

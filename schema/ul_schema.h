@@ -552,6 +552,24 @@ UL_WUR ul_err ul_schema_sign_state_encode(uint8_t *out, size_t cap, size_t *out_
                                           const ul_sign_state *st);
 UL_WUR ul_err ul_schema_sign_state_decode(ul_sign_state *out, const uint8_t *in, size_t len);
 
+/* A validator's lock record (node-owned, in its chain database, not synced): the block it
+ * precommitted at (height, round), whose hash is hash, with that block's last commit (absent at
+ * height 1), so that a validator restarted while locked proposes it again. CBOR map: 1 height,
+ * 2 round (<= 2^32-1), 3 hash bstr(32), 4 block (embedded map), ?5 last commit (embedded map).
+ * The spans point into the encoded record after a decode. At most UL_MAX_LOCK_RECORD_BYTES. */
+typedef struct {
+    uint64_t height;
+    uint64_t round;
+    uint8_t hash[UL_HASH_BYTES];
+    ul_span block;
+    bool has_last_commit;
+    ul_span last_commit;
+} ul_lock_record;
+
+UL_WUR ul_err ul_schema_lock_record_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                          const ul_lock_record *r);
+UL_WUR ul_err ul_schema_lock_record_decode(ul_lock_record *out, const uint8_t *in, size_t len);
+
 /* ---- Block ---------------------------------------------------------------------------------- */
 
 /* CBOR map: 1 header (embedded map), 2 txs [* signed tx] (embedded maps).

@@ -118,21 +118,25 @@ static void test_migrate_and_lock(void **state)
     size_t lock_len;
     ul_span block, lc;
     memset(hash, 7, sizeof hash);
-    /* The old record: height 4, round 2, precommit, and the lock of that height. */
+    /* The old records: height 4, round 2, precommit, and the lock of that height in the layout
+     * nodes wrote before the lock record (height 8, round 4, hash 32, lengths 4 + bytes). */
     ul_be64_put(old, 4);
     ul_be32_put(old + 8, 2);
     old[12] = UL_SIGNLOG_PRECOMMIT;
-    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 4, 2, hash,
-                                            (ul_span){(const uint8_t *)"block", 5},
-                                            (ul_span){(const uint8_t *)"lc", 2}),
-                     UL_OK);
+    uint8_t legacy[8 + 4 + UL_HASH_BYTES + 4 + 5 + 4 + 2], *w = legacy;
+    ul_be64_put(w, 4), w += 8;
+    ul_be32_put(w, 2), w += 4;
+    memcpy(w, hash, UL_HASH_BYTES), w += UL_HASH_BYTES;
+    ul_be32_put(w, 5), w += 4;
+    memcpy(w, "block", 5), w += 5;
+    ul_be32_put(w, 2), w += 4;
+    memcpy(w, "lc", 2);
     ul_batch *b = ul_batch_create();
     assert_non_null(b);
     ul_batch_put(b, (const uint8_t *)"Mlastsign", 9, old, sizeof old);
-    ul_batch_put(b, (const uint8_t *)"Mlock", 5, lock, lock_len);
+    ul_batch_put(b, (const uint8_t *)"Mlock", 5, legacy, sizeof legacy);
     assert_int_equal(ul_store_write(ul_chain_store(x->f.chain), b, true), UL_OK);
     ul_batch_destroy(b);
-    free(lock);
 
     assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
     assert_false(l.missing);
@@ -146,27 +150,40 @@ static void test_migrate_and_lock(void **state)
     assert_int_not_equal(ul_store_get_fixed(ul_chain_store(x->f.chain),
                                             (const uint8_t *)"Mlastsign", 9, v, sizeof v),
                          UL_OK); /* moved: the old record is gone */
-
-    /* The lock record is read back for its (height, round, hash) only. */
-    assert_true(ul_signlog_lock_load(x->f.chain, 4, 2, hash, &rec, &block, &lc));
-    assert_int_equal(block.len, 5);
-    assert_memory_equal(block.ptr, "block", 5);
-    assert_int_equal(lc.len, 2);
-    free(rec);
-    assert_false(ul_signlog_lock_load(x->f.chain, 4, 3, hash, &rec, &block, &lc));
-    assert_null(rec);
-    hash[0] ^= 1;
+    /* The old layout is not a lock record: that lock is kept (the sign state), its block is not
+     * proposed again. */
     assert_false(ul_signlog_lock_load(x->f.chain, 4, 2, hash, &rec, &block, &lc));
+    assert_null(rec);
 
-    /* A precommit at height 5 writes its lock record before its sign state. */
+    /* A precommit at height 5 writes its lock record (canonical CBOR: a block and its last
+     * commit, embedded maps) before its sign state; it is read back for (height, round, hash)
+     * only. */
+    static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
     assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 5, 0, hash,
-                                            (ul_span){(const uint8_t *)"b5", 2}, (ul_span){0}),
+                                            (ul_span){blk, sizeof blk},
+                                            (ul_span){last, sizeof last}),
                      UL_OK);
     assert_true(ul_signlog_may_sign(&l, 5, 0, UL_SIGNLOG_PRECOMMIT, hash, lock, lock_len));
     free(lock);
     assert_true(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
-    assert_int_equal(lc.len, 0);
+    assert_int_equal(block.len, sizeof blk);
+    assert_memory_equal(block.ptr, blk, sizeof blk);
+    assert_int_equal(lc.len, sizeof last);
+    assert_memory_equal(lc.ptr, last, sizeof last);
     free(rec);
+    assert_false(ul_signlog_lock_load(x->f.chain, 5, 1, hash, &rec, &block, &lc));
+    hash[0] ^= 1;
+    assert_false(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
+    hash[0] ^= 1;
+    /* At height 1 there is no last commit; a block that is not a map is no lock record. */
+    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 1, 0, hash,
+                                            (ul_span){blk, sizeof blk}, (ul_span){0}),
+                     UL_OK);
+    free(lock);
+    assert_int_not_equal(ul_signlog_lock_encode(&lock, &lock_len, 1, 0, hash,
+                                                (ul_span){last + 1, 2}, (ul_span){0}),
+                         UL_OK);
+    assert_null(lock);
     assert_true(l.st.has_lock);
     assert_int_equal(l.st.height, 5);
 }
