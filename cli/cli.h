@@ -79,7 +79,8 @@ ul_err ul_cli_hash_file(const char *path, uint8_t digest32[UL_HASH_BYTES], uint6
  * (UPLEDGER_PASSPHRASE, else --passphrase-file, else a prompt on the terminal). A keystore
  * others have access to is UL_E_KEY_PERMS (ul_cli_detail names the file and mode). */
 ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **out);
-/* Reads a passphrase (env, file or prompt); *out is sodium_malloc'd: free with ul_cli_free_secret. */
+/* Reads a passphrase (env, file or prompt); *out is sodium_malloc'd: free with ul_cli_free_secret.
+ */
 ul_err ul_cli_passphrase(const char *passphrase_file, bool confirm, char **out);
 void ul_cli_free_secret(char *s);
 /* Parses a public key given as 64 hex digits or as a keystore path; UL_E_KEY for 64 hex digits
@@ -152,12 +153,12 @@ ul_err ul_cli_class_secret_load(const char *path, uint8_t *sk32);
 /* Option parsing (getopt_long, cli/args.c): each command lists its options; positional arguments
  * are collected in order. "--opt VALUE", "--opt=VALUE", unique prefixes and "--" work. */
 typedef struct {
-    const char *name;    /* "--out" */
-    const char **value;  /* single value, or NULL */
-    const char **multi;  /* repeated values, or NULL */
+    const char *name;   /* "--out" */
+    const char **value; /* single value, or NULL */
+    const char **multi; /* repeated values, or NULL */
     size_t *n_multi;
     size_t max_multi;
-    bool *flag;          /* flag without a value, or NULL */
+    bool *flag; /* flag without a value, or NULL */
 } ul_opt;
 
 /* Returns: -1 when parsed (continue), else the exit status to return (0 after --help). */
@@ -169,8 +170,8 @@ json_t *ul_cli_fetch_release(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_er
 /* One page of a namespace's releases (JSON objects as ul_cli_fetch_release): at most limit
  * (1..UL_MAX_HISTORY) from log index `from` up, or (newest_first) down (UINT64_MAX: the newest).
  * Out: *more, whether another page follows, and *next, its `from`. */
-json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit,
-                       bool newest_first, uint64_t *next, bool *more, ul_err *err);
+json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit, bool newest_first,
+                       uint64_t *next, bool *more, ul_err *err);
 /* A decimal uint64 argument, all of it: UL_E_ARG otherwise. */
 ul_err ul_cli_u64_arg(const char *s, uint64_t *v);
 /* A height argument: a number >= 1 (UL_E_ARG otherwise), or "head", the node's height. */
@@ -210,9 +211,8 @@ ul_err ul_cli_submit(ul_cli *cli, const uint8_t *tx, size_t len, bool wait,
 ul_err ul_cli_chain_id(ul_cli *cli, uint8_t chain_id32[UL_HASH_BYTES]);
 /* Signs body as a tx of kind with every key (sorted into canonical order) and encodes the
  * envelope into out. */
-ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind,
-                      ul_domain d, const uint8_t *body, size_t blen, uint8_t *out, size_t cap,
-                      size_t *len);
+ul_err ul_cli_sign_tx(ul_cli *cli, ul_key *const *keys, size_t n_keys, ul_tx_kind kind, ul_domain d,
+                      const uint8_t *body, size_t blen, uint8_t *out, size_t cap, size_t *len);
 /* Loads n keystores (passphrases as ul_cli_load_key); on failure none stay loaded and msg names
  * the file and the cause ("loading --key F: No such file or directory"). */
 ul_err ul_cli_load_keys(const char *const *paths, size_t n, const char *passphrase_file,
@@ -241,7 +241,6 @@ int ul_cli_print_sent(ul_cli *cli, const char *what, const uint8_t id[UL_HASH_BY
 ul_err ul_cli_namespace(ul_cli *cli, const char *ns, json_t **policy, uint64_t *height);
 /* Signs body with keys, submits it, waits for commit, prints the result ("what" names it). */
 int ul_cli_sign_submit(ul_cli *cli, const char *what, const char *ctx, ul_key *const *keys,
-                       size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen,
-                       bool wait);
+                       size_t n_keys, ul_tx_kind kind, const uint8_t *body, size_t blen, bool wait);
 
 #endif

@@ -113,8 +113,7 @@ static ul_err copy_verified(const char *src, const char *dest, const ul_release 
     return e;
 }
 
-static ul_err copy_image(const char *const *dirs, size_t nd, const ul_release *r,
-                         const char *dest)
+static ul_err copy_image(const char *const *dirs, size_t nd, const ul_release *r, const char *dest)
 {
     char path[4400], fname[512], hex[65];
     struct stat st;

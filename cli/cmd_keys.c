@@ -28,8 +28,10 @@ int ul_cmd_keygen(ul_cli *cli, int argc, char **argv)
     const char *out = NULL, *pf = NULL, *cls = NULL, *pos[1];
     bool plain = false;
     size_t np;
-    ul_opt opts[] = {{"--out", &out}, {"--passphrase-file", &pf},
-                     {"--insecure-no-passphrase", .flag = &plain}, {"--class", &cls}};
+    ul_opt opts[] = {{"--out", &out},
+                     {"--passphrase-file", &pf},
+                     {"--insecure-no-passphrase", .flag = &plain},
+                     {"--class", &cls}};
     int rc = ul_cli_parse(argc, argv, opts, 4, pos, 0, 0, &np, keygen_help);
     if (rc >= 0) {
         return rc;
@@ -58,8 +60,8 @@ int ul_cmd_keygen(ul_cli *cli, int argc, char **argv)
     ul_hex_encode(hex, ul_key_pubkey(k), UL_PUBKEY_BYTES);
     ul_key_destroy(k);
     if (cli->json) {
-        ul_cli_print_json(json_pack("{s:s,s:s,s:b}", "pubkey", hex, "file", out, "encrypted",
-                                    !plain));
+        ul_cli_print_json(
+            json_pack("{s:s,s:s,s:b}", "pubkey", hex, "file", out, "encrypted", !plain));
     } else {
         printf("%s\n", hex);
         fprintf(stderr, "upledger: wrote %s key to %s\n", plain ? "UNENCRYPTED" : "encrypted", out);
@@ -103,10 +105,11 @@ int ul_cmd_genesis(ul_cli *cli, int argc, char **argv)
 {
     const char *out = NULL, *name = NULL, *time_s = NULL, *vals[UL_MAX_VALIDATORS], *pos[1];
     size_t nv = 0, np;
-    ul_opt opts[] = {{"--out", &out},
-                     {"--name", &name},
-                     {"--time-ms", &time_s},
-                     {"--validator", .multi = vals, .n_multi = &nv, .max_multi = UL_MAX_VALIDATORS}};
+    ul_opt opts[] = {
+        {"--out", &out},
+        {"--name", &name},
+        {"--time-ms", &time_s},
+        {"--validator", .multi = vals, .n_multi = &nv, .max_multi = UL_MAX_VALIDATORS}};
     int rc = ul_cli_parse(argc, argv, opts, 4, pos, 0, 0, &np, genesis_help);
     if (rc >= 0) {
         return rc;
@@ -146,8 +149,8 @@ int ul_cmd_genesis(ul_cli *cli, int argc, char **argv)
     ul_client_sha256(id, buf, len);
     ul_hex_encode(hex, id, UL_HASH_BYTES);
     if (cli->json) {
-        ul_cli_print_json(json_pack("{s:s,s:s,s:i}", "chain_id", hex, "file", out, "validators",
-                                    (int)nv));
+        ul_cli_print_json(
+            json_pack("{s:s,s:s,s:i}", "chain_id", hex, "file", out, "validators", (int)nv));
     } else {
         printf("chain id %s\n", hex);
     }

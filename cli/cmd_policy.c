@@ -7,7 +7,10 @@
 
 #define SIGNER_OPTS(keyf, nk, pf, no_wait)                                                         \
     {"--key", .multi = keyf, .n_multi = &nk, .max_multi = UL_MAX_SIGS},                            \
-        {"--passphrase-file", &pf}, {"--no-wait", .flag = &no_wait}
+        {"--passphrase-file", &pf},                                                                \
+    {                                                                                              \
+        "--no-wait", .flag = &no_wait                                                              \
+    }
 
 /* Loads the signers, picks a nonce, encodes the body with enc and submits it. */
 typedef ul_err (*encode_fn)(void *body, uint64_t nonce, uint8_t *out, size_t cap, size_t *len);

@@ -213,14 +213,13 @@ int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char 
         const char *eq = strchr(installed[i], '=');
         ul_version v;
         if (!eq || eq == installed[i] || !eq[1] ||
-            ul_schema_ns_check((ul_span){(const uint8_t *)installed[i],
-                                         (size_t)(eq - installed[i])}) != UL_OK) {
+            ul_schema_ns_check(
+                (ul_span){(const uint8_t *)installed[i], (size_t)(eq - installed[i])}) != UL_OK) {
             return ul_cli_usage("query latest: --installed takes NS=VERSION, not \"%s\"",
                                 installed[i]);
         }
         if (ul_client_version_parse(&v, (const uint8_t *)eq + 1, strlen(eq + 1)) != UL_OK) {
-            return ul_cli_fail(cli, UL_E_VERSION_STR, "query latest: --installed %s",
-                               installed[i]);
+            return ul_cli_fail(cli, UL_E_VERSION_STR, "query latest: --installed %s", installed[i]);
         }
     }
     json_t *rel = latest_installable(cli, ns, hw, installed, n_installed, &e);
@@ -291,12 +290,12 @@ static json_t *superseded_by(ul_cli *cli, json_t *rel)
 {
     ul_err e;
     uint64_t from = (uint64_t)json_integer_value(json_object_get(rel, "log_index")) + 1;
-    json_t *r = walk_history(cli, json_string_value(json_object_get(rel, "namespace")), from,
-                             false, supersedes, rel, &e);
-    json_t *found = r ? json_pack("{s:O,s:O,s:O}", "id", json_object_get(r, "id"), "version",
-                                  json_object_get(r, "version"), "sequence",
-                                  json_object_get(r, "sequence"))
-                      : json_null();
+    json_t *r = walk_history(cli, json_string_value(json_object_get(rel, "namespace")), from, false,
+                             supersedes, rel, &e);
+    json_t *found =
+        r ? json_pack("{s:O,s:O,s:O}", "id", json_object_get(r, "id"), "version",
+                      json_object_get(r, "version"), "sequence", json_object_get(r, "sequence"))
+          : json_null();
     json_decref(r);
     return found;
 }
@@ -448,8 +447,8 @@ static void print_provenance(json_t *o)
     free(owners);
     json_object_foreach(json_object_get(o, "proofs"), k, v)
     {
-        printf("  %-12s%s: %s\n", k, json_is_true(json_object_get(v, "verified")) ? "verified"
-                                                                                : "NOT VERIFIED",
+        printf("  %-12s%s: %s\n", k,
+               json_is_true(json_object_get(v, "verified")) ? "verified" : "NOT VERIFIED",
                json_string_value(json_object_get(v, "fact"))
                    ? json_string_value(json_object_get(v, "fact"))
                    : "release in the committed log");
@@ -476,9 +475,9 @@ int ul_cli_query_provenance(ul_cli *cli, const char *id_hex)
     }
     json_t *proofs = json_object();
     json_object_set_new(proofs, "inclusion", inclusion_fact(cli, id, gbytes, &res, &anchored));
-    json_object_set_new(proofs, "revocation",
-                        state_fact(cli, UL_STATE_REVOCATION, id, &res, anchored, "revoked",
-                                   "not revoked"));
+    json_object_set_new(
+        proofs, "revocation",
+        state_fact(cli, UL_STATE_REVOCATION, id, &res, anchored, "revoked", "not revoked"));
     json_object_set_new(proofs, "approvals",
                         state_fact(cli, UL_STATE_APPROVALS, id, &res, anchored,
                                    "approvals recorded", "no approvals"));

@@ -50,8 +50,13 @@ static int ns_register(ul_cli *cli, int argc, char **argv)
                                      {(const uint8_t *)"publishers", 10}};
         memset(&r.policy, 0, sizeof r.policy);
         if ((e = ul_cli_keyset(no ? owners : keyf, no ? no : nk, 1, &r.policy.owners)) ||
-            (e = ul_cli_keyset(npub ? pubs : no ? owners : keyf, npub ? npub : no ? no : nk, 1,
-                               &r.policy.publishers))) {
+            (e = ul_cli_keyset(npub ? pubs
+                               : no ? owners
+                                    : keyf,
+                               npub ? npub
+                               : no ? no
+                                    : nk,
+                               1, &r.policy.publishers))) {
             return ul_cli_fail(cli, e, "namespace register: a key argument");
         }
         r.policy.n_revokers = 2;
@@ -210,8 +215,8 @@ int ul_cmd_namespace(ul_cli *cli, int argc, char **argv)
         return ns_policy(cli, argc - 1, argv + 1);
     }
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: upledger namespace register|show|policy ...\n\n%s\n%s\n%s",
-               register_help, show_help, policy_help);
+        printf("usage: upledger namespace register|show|policy ...\n\n%s\n%s\n%s", register_help,
+               show_help, policy_help);
         return 0;
     }
     return ul_cli_usage("namespace: expected register, show or policy");
@@ -296,13 +301,13 @@ int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
                *enc_out = NULL;
     size_t np, blen, nk = 0, ne = 0;
     bool no_wait = false;
-    ul_opt opts[] = {{"--image", &image},
-                     {"--key", .multi = keyf, .n_multi = &nk, .max_multi = UL_MAX_SIGS},
-                     {"--passphrase-file", &pf},
-                     {"--no-wait", .flag = &no_wait},
-                     {"--encrypt-for", .multi = encf, .n_multi = &ne,
-                      .max_multi = UL_MAX_WRAPPED_KEYS},
-                     {"--encrypted-out", &enc_out}};
+    ul_opt opts[] = {
+        {"--image", &image},
+        {"--key", .multi = keyf, .n_multi = &nk, .max_multi = UL_MAX_SIGS},
+        {"--passphrase-file", &pf},
+        {"--no-wait", .flag = &no_wait},
+        {"--encrypt-for", .multi = encf, .n_multi = &ne, .max_multi = UL_MAX_WRAPPED_KEYS},
+        {"--encrypted-out", &enc_out}};
     int rc = ul_cli_parse(argc, argv, opts, 6, pos, 1, 1, &np, publish_help);
     if (rc >= 0) {
         return rc;
@@ -322,8 +327,8 @@ int ul_cmd_publish(ul_cli *cli, int argc, char **argv)
     static uint8_t body[4 * UL_MAX_RECORD_BYTES];
     char msg[512];
     ul_key *keys[UL_MAX_SIGS] = {0};
-    ul_err e = ul_cli_manifest(pos[0], image, ne ? &enc : NULL, body, sizeof body, &blen, msg,
-                               sizeof msg);
+    ul_err e =
+        ul_cli_manifest(pos[0], image, ne ? &enc : NULL, body, sizeof body, &blen, msg, sizeof msg);
     if (e != UL_OK) {
         rc = ul_cli_fail(cli, e, "%s", msg);
     } else if ((e = ul_cli_load_keys(keyf, nk, pf, keys, msg, sizeof msg)) != UL_OK) {

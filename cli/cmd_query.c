@@ -115,8 +115,8 @@ static json_t *storage_json(const ul_q_status_reply *r)
     if (UL_Q_HAS(r, UL_QREP_STATUS_STORE_TEXT)) {
         text = r->store_text;
     }
-    return json_pack("{s:b,s:s,s:I,s:s,s:s%}", "ok", 0, "error", ul_err_name((ul_err)code),
-                     "code", (json_int_t)code, "message", ul_err_str((ul_err)code), "detail",
+    return json_pack("{s:b,s:s,s:I,s:s,s:s%}", "ok", 0, "error", ul_err_name((ul_err)code), "code",
+                     (json_int_t)code, "message", ul_err_str((ul_err)code), "detail",
                      (const char *)text.ptr, text.len);
 }
 
@@ -131,11 +131,11 @@ static json_t *sign_status_json(const ul_q_status_reply *r)
         !UL_Q_HAS(r, UL_QREP_STATUS_SIGN_UNTIL) || !UL_Q_HAS(r, UL_QREP_STATUS_SIGNED)) {
         return NULL;
     }
-    json_t *o = json_pack("{s:o,s:I,s:I,s:s,s:s,s:o}", "height", ul_cli_u64(r->sign_height),
-                          "round", (json_int_t)r->sign_round, "step", (json_int_t)r->sign_step,
-                          "step_name", steps[r->sign_step], "state",
-                          r->sign_refusing ? "refused" : "ok", "signed_since_start",
-                          ul_cli_u64(r->signed_count));
+    json_t *o =
+        json_pack("{s:o,s:I,s:I,s:s,s:s,s:o}", "height", ul_cli_u64(r->sign_height), "round",
+                  (json_int_t)r->sign_round, "step", (json_int_t)r->sign_step, "step_name",
+                  steps[r->sign_step], "state", r->sign_refusing ? "refused" : "ok",
+                  "signed_since_start", ul_cli_u64(r->signed_count));
     if (o && r->sign_refusing) {
         json_object_set_new(o, "error", json_string(ul_err_name((ul_err)r->sign_refusing)));
         json_object_set_new(o, "until_height", ul_cli_u64(r->sign_until));
@@ -195,8 +195,9 @@ static int q_status(ul_cli *cli)
         /* As a string: a claim may be any uint64, above what a JSON integer holds. */
         char t[24];
         snprintf(t, sizeof t, "%llu", (unsigned long long)sr.sync_target);
-        json_object_set_new(o, "sync", json_pack("{s:s,s:I}", "target", t, "claims_ignored",
-                                                 (json_int_t)sr.claims_ignored));
+        json_object_set_new(
+            o, "sync",
+            json_pack("{s:s,s:I}", "target", t, "claims_ignored", (json_int_t)sr.claims_ignored));
     }
     ul_p2p_free(c.buf);
     if (cli->json) {
@@ -228,8 +229,8 @@ static int q_status(ul_cli *cli)
     return 0;
 }
 
-json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit,
-                       bool newest_first, uint64_t *next, bool *more, ul_err *err)
+json_t *ul_cli_history(ul_cli *cli, const char *ns, uint64_t from, size_t limit, bool newest_first,
+                       uint64_t *next, bool *more, ul_err *err)
 {
     call c;
     ul_q_history_reply hr;
@@ -271,8 +272,8 @@ static int q_history(ul_cli *cli, const char *ns, const char *limit_s, const cha
     uint64_t limit = HISTORY_PAGE, from = oldest_first ? 0 : UINT64_MAX, next;
     bool more;
     ul_err e;
-    if (limit_s && (ul_cli_u64_arg(limit_s, &limit) != UL_OK || limit == 0 ||
-                    limit > UL_MAX_HISTORY)) {
+    if (limit_s &&
+        (ul_cli_u64_arg(limit_s, &limit) != UL_OK || limit == 0 || limit > UL_MAX_HISTORY)) {
         return ul_cli_usage("query history: --limit is a number from 1 to %d", UL_MAX_HISTORY);
     }
     if (cursor_s && ul_cli_u64_arg(cursor_s, &from) != UL_OK) {
@@ -303,8 +304,8 @@ static int q_history(ul_cli *cli, const char *ns, const char *limit_s, const cha
                json_string_value(json_object_get(r, "id")));
     }
     if (more) {
-        printf("more: upledger query history %s --cursor %llu%s%s\n", ns,
-               (unsigned long long)next, limit_s ? " --limit " : "", limit_s ? limit_s : "");
+        printf("more: upledger query history %s --cursor %llu%s%s\n", ns, (unsigned long long)next,
+               limit_s ? " --limit " : "", limit_s ? limit_s : "");
     }
     json_decref(list);
     return 0;
@@ -406,8 +407,8 @@ static ul_err proof_fetch(ul_cli *cli, proof_ctx *p, const uint8_t id[UL_HASH_BY
         e = ul_cli_bundle(cli, id, ul_span_str(p->hw), h, &p->bbuf, &p->bundle);
     }
     if (e == UL_OK) {
-        p->verdict = ul_cli_bundle_check(p->genesis, ul_span_str(p->hw), p->rel.ns,
-                                         p->bundle.ptr, p->bundle.len, &p->info);
+        p->verdict = ul_cli_bundle_check(p->genesis, ul_span_str(p->hw), p->rel.ns, p->bundle.ptr,
+                                         p->bundle.len, &p->info);
         e = ul_cli_proofs_held(p->verdict) ? UL_OK : p->verdict;
     }
     return e;
@@ -447,12 +448,11 @@ static int q_proof(ul_cli *cli, const char *idarg, const char *height, const cha
         return ul_cli_fail(cli, e, "proof of release %s", idarg);
     }
     ul_hex_encode(hash, p.info.header_hash, 32);
-    json_t *o = json_pack("{s:s,s:b,s:s,s:s,s:I,s:s,s:I,s:I,s:I}", "release", idarg, "verified",
-                          1, "hw", p.hw, "device_verdict",
-                          p.verdict == UL_OK ? "ok" : ul_err_name(p.verdict), "height",
-                          (json_int_t)p.info.height, "header_hash", hash, "log_index",
-                          (json_int_t)p.info.log_index, "valset_steps",
-                          (json_int_t)p.info.steps, "bundle_bytes", (json_int_t)p.bundle.len);
+    json_t *o = json_pack(
+        "{s:s,s:b,s:s,s:s,s:I,s:s,s:I,s:I,s:I}", "release", idarg, "verified", 1, "hw", p.hw,
+        "device_verdict", p.verdict == UL_OK ? "ok" : ul_err_name(p.verdict), "height",
+        (json_int_t)p.info.height, "header_hash", hash, "log_index", (json_int_t)p.info.log_index,
+        "valset_steps", (json_int_t)p.info.steps, "bundle_bytes", (json_int_t)p.bundle.len);
     if (out) {
         json_object_set_new(o, "file", json_string(out));
     }
@@ -500,16 +500,15 @@ static int q_evidence(ul_cli *cli)
         ul_hex_encode(acc, p, UL_PUBKEY_BYTES);
         ul_hex_encode(id, p + 57, UL_HASH_BYTES);
         if (cli->json) {
-            json_array_append_new(
-                list, json_pack("{s:s,s:I,s:I,s:s,s:I,s:s}", "validator", acc, "height",
-                                (json_int_t)ul_be64_get(p + 32), "round",
-                                (json_int_t)ul_be64_get(p + 40), "type", type, "recorded_at",
-                                (json_int_t)ul_be64_get(p + 49), "tx", id));
+            json_array_append_new(list, json_pack("{s:s,s:I,s:I,s:s,s:I,s:s}", "validator", acc,
+                                                  "height", (json_int_t)ul_be64_get(p + 32),
+                                                  "round", (json_int_t)ul_be64_get(p + 40), "type",
+                                                  type, "recorded_at",
+                                                  (json_int_t)ul_be64_get(p + 49), "tx", id));
         } else {
             printf("%s height %llu round %llu %s recorded at %llu tx %s\n", acc,
-                   (unsigned long long)ul_be64_get(p + 32),
-                   (unsigned long long)ul_be64_get(p + 40), type,
-                   (unsigned long long)ul_be64_get(p + 49), id);
+                   (unsigned long long)ul_be64_get(p + 32), (unsigned long long)ul_be64_get(p + 40),
+                   type, (unsigned long long)ul_be64_get(p + 49), id);
         }
     }
     ul_p2p_free(c.buf);
@@ -544,8 +543,8 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
         {"--out", &out},
         {"--installed", .multi = installed, .n_multi = &n_installed, .max_multi = UL_MAX_DEPS},
         {"--json", .flag = &cli->json}};
-    int rc = ul_cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, 3, &np,
-                          query_help);
+    int rc =
+        ul_cli_parse(argc, argv, opts, sizeof opts / sizeof opts[0], pos, 1, 3, &np, query_help);
     if (rc >= 0) {
         return rc;
     }

@@ -152,8 +152,9 @@ static int verify_run(ul_cli *cli, verify_args *a, uint8_t *class_sk)
         snprintf(ns, sizeof ns, "%s", a->ns ? a->ns : "");
         e = a->ns ? UL_OK : bundle_ns(bundle, blen, ns, sizeof ns);
     }
-    if (e == UL_OK && (e = ul_client_update_begin(&u, &st, (const uint8_t *)ns, strlen(ns),
-                                                  class_sk, 0, 0)) == UL_OK &&
+    if (e == UL_OK &&
+        (e = ul_client_update_begin(&u, &st, (const uint8_t *)ns, strlen(ns), class_sk, 0, 0)) ==
+            UL_OK &&
         (e = feed_bundle(&u, bundle, blen, &info)) == UL_OK) {
         stage = "image";
         e = feed_image(&u, a->image, &plain);

@@ -155,8 +155,8 @@ json_t *ul_cli_hex_json(const uint8_t *p, size_t n)
 
 const char *ul_cli_tx_kind_name(uint64_t kind)
 {
-    static const char *names[] = {"unknown",  "register", "publish",    "set-policy", "approve",
-                                  "revoke",   "rotate",   "transfer",   "validators", "evidence"};
+    static const char *names[] = {"unknown", "register", "publish",  "set-policy", "approve",
+                                  "revoke",  "rotate",   "transfer", "validators", "evidence"};
     _Static_assert(sizeof names / sizeof names[0] == UL_TX_KIND_MAX_ + 1, "a name per kind");
     return kind <= UL_TX_KIND_MAX_ ? names[kind] : "unknown";
 }

@@ -44,7 +44,8 @@ static ul_err encrypt_stream(int in, int out, uint64_t size, const uint8_t *key,
 {
     crypto_secretstream_xchacha20poly1305_state *st = sodium_malloc(sizeof *st);
     uint8_t header[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
-    uint8_t *plain = malloc(chunk), *cipher = malloc(chunk + crypto_secretstream_xchacha20poly1305_ABYTES);
+    uint8_t *plain = malloc(chunk),
+            *cipher = malloc(chunk + crypto_secretstream_xchacha20poly1305_ABYTES);
     ul_err e = st && plain && cipher ? UL_OK : UL_E_NOMEM;
     if (e == UL_OK) {
         crypto_secretstream_xchacha20poly1305_init_push(st, header, key);
@@ -85,7 +86,8 @@ ul_err ul_cli_encrypt_file(const char *in, const char *out, const uint8_t key32[
     if (e == UL_OK && (uint64_t)st.st_size > UL_MAX_IMAGE_BYTES) {
         e = UL_E_LIMIT;
     }
-    if (e == UL_OK && snprintf(tmp, sizeof tmp, "%s.tmp.%d", out, (int)getpid()) >= (int)sizeof tmp) {
+    if (e == UL_OK &&
+        snprintf(tmp, sizeof tmp, "%s.tmp.%d", out, (int)getpid()) >= (int)sizeof tmp) {
         e = UL_E_ARG;
     }
     if (e == UL_OK) {

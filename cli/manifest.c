@@ -231,8 +231,8 @@ static ul_err encrypt_image(ul_release *r, ul_cli_encrypt *enc, const char *imag
                             enc->pub[i]) != 0) {
             e = UL_E_KEY;
         }
-        r->enc.keys[i] = (ul_wrapped_key){ul_span_str(enc->cls[i]),
-                                          {enc->sealed[i], UL_SEALED_KEY_BYTES}};
+        r->enc.keys[i] =
+            (ul_wrapped_key){ul_span_str(enc->cls[i]), {enc->sealed[i], UL_SEALED_KEY_BYTES}};
     }
     sodium_free(key); /* wipes the content key: only the sealed copies remain */
     if (e != UL_OK) {

@@ -443,8 +443,8 @@ typedef struct {
     uint8_t id[UL_HASH_BYTES]; /* release id: SHA-256 of the record bytes */
     uint64_t seq;
     uint64_t kind;
-    uint64_t time;  /* release time (unix seconds), as the publisher stated it */
-    uint64_t size;  /* bytes of the image file on the mirror */
+    uint64_t time; /* release time (unix seconds), as the publisher stated it */
+    uint64_t size; /* bytes of the image file on the mirror */
     uint8_t digest[UL_HASH_BYTES];
     bool encrypted;
     size_t version_len;

@@ -16,7 +16,7 @@ typedef struct {
     uint8_t *blk, *cm;
     size_t blen, clen;
     ul_txhash *hashes; /* one per tx, computed while verifying */
-    ul_err err; /* UL_E_NOT_FOUND: past the head (end of chain) */
+    ul_err err;        /* UL_E_NOT_FOUND: past the head (end of chain) */
 } fetched;
 
 typedef struct {
@@ -135,8 +135,8 @@ ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, vo
     pthread_t th;
     ul_memdisk *disk = NULL;
     memset(res, 0, sizeof *res);
-    ul_err e = scratch_dir ? ul_chain_open(&p.c, scratch_dir, genesis, glen)
-                           : ul_memdisk_create(&disk);
+    ul_err e =
+        scratch_dir ? ul_chain_open(&p.c, scratch_dir, genesis, glen) : ul_memdisk_create(&disk);
     if (e == UL_OK && !scratch_dir) {
         e = ul_chain_open_mem(&p.c, disk, genesis, glen);
     }

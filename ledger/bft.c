@@ -33,8 +33,8 @@ static uint32_t rotation_step(int64_t *prio, const uint64_t *power, size_t n)
         hi = prio[i] > hi ? prio[i] : hi;
     }
     if ((uint64_t)(hi - lo) > 2 * (uint64_t)total) {
-        int64_t ratio = (int64_t)(((uint64_t)(hi - lo) + 2 * (uint64_t)total - 1) /
-                                  (2 * (uint64_t)total));
+        int64_t ratio =
+            (int64_t)(((uint64_t)(hi - lo) + 2 * (uint64_t)total - 1) / (2 * (uint64_t)total));
         for (size_t i = 0; i < n; i++) {
             prio[i] /= ratio;
         }
@@ -267,8 +267,7 @@ static void record_vote(ul_bft *b, ul_bft_actions *out, uint32_t from, int ti, u
         return;
     }
     if ((value == NULL && v->nil) ||
-        (value != NULL && !v->nil && memcmp(v->value, value, UL_HASH_BYTES) == 0) ||
-        v->reported) {
+        (value != NULL && !v->nil && memcmp(v->value, value, UL_HASH_BYTES) == 0) || v->reported) {
         return; /* a duplicate, or evidence already given */
     }
     v->reported = 1;
@@ -310,7 +309,7 @@ static void start_round(ul_bft *b, ul_bft_actions *out, uint32_t round)
     ul_bft_round *s;
     ul_bft_action *a;
 
-    b->round = round; /* line 12 */
+    b->round = round;              /* line 12 */
     b->step = UL_BFT_STEP_PROPOSE; /* line 13 */
     b->proposer_idx = -1;
     s = slot_get(b, round);
@@ -324,8 +323,8 @@ static void start_round(ul_bft *b, ul_bft_actions *out, uint32_t round)
         a->valid_round = -1;
         schedule(b, out, UL_BFT_TIMEOUT_PROPOSE);
     } else if (b->self >= 0 && ul_bft_proposer(b, round) == (uint32_t)b->self) { /* line 14 */
-        const uint8_t *v = b->valid ? b->valid_value : b->own_value;  /* lines 15-18 */
-        a = emit(out, UL_BFT_ACT_PROPOSAL, b->height, round); /* line 19 */
+        const uint8_t *v = b->valid ? b->valid_value : b->own_value;             /* lines 15-18 */
+        a = emit(out, UL_BFT_ACT_PROPOSAL, b->height, round);                    /* line 19 */
         memcpy(a->value, v, UL_HASH_BYTES);
         a->valid_round = b->valid ? b->valid_round : -1;
         s->has_proposal = true;
@@ -351,7 +350,7 @@ static bool rule_prevote(ul_bft *b, ul_bft_actions *out, ul_bft_round *s)
     if (vr == -1) { /* line 22 */
         ok = s->proposal_valid &&
              (!b->locked || memcmp(b->locked_value, s->proposal, UL_HASH_BYTES) == 0); /* 23 */
-    } else if (vr >= 0 && (uint32_t)vr < b->round) { /* line 28 */
+    } else if (vr >= 0 && (uint32_t)vr < b->round) {                                   /* line 28 */
         ul_bft_round *vs = slot_find(b, vr);
         if (vs == NULL || !is_quorum(b, tally(b, vs, 0, s->proposal, false))) {
             return false; /* wait for the proof of lock, or for the propose timeout */
@@ -362,7 +361,7 @@ static bool rule_prevote(ul_bft *b, ul_bft_actions *out, ul_bft_round *s)
         return false; /* a valid round >= round is malformed; the timeout moves us on */
     }
     broadcast_vote(b, out, UL_VOTE_PREVOTE, ok ? s->proposal : NULL); /* lines 24/26, 30/32 */
-    b->step = UL_BFT_STEP_PREVOTE; /* lines 27, 33 */
+    b->step = UL_BFT_STEP_PREVOTE;                                    /* lines 27, 33 */
     return true;
 }
 
@@ -375,8 +374,8 @@ static bool rules_prevotes(ul_bft *b, ul_bft_actions *out, ul_bft_round *s)
         schedule(b, out, UL_BFT_TIMEOUT_PREVOTE); /* line 35 */
         return true;
     }
-    if (s->has_proposal && s->proposal_valid && b->step >= UL_BFT_STEP_PREVOTE &&
-        !s->line36_done && is_quorum(b, tally(b, s, 0, s->proposal, false))) { /* line 36 */
+    if (s->has_proposal && s->proposal_valid && b->step >= UL_BFT_STEP_PREVOTE && !s->line36_done &&
+        is_quorum(b, tally(b, s, 0, s->proposal, false))) { /* line 36 */
         s->line36_done = true;
         if (b->step == UL_BFT_STEP_PREVOTE) { /* lines 37-41 */
             b->locked = true;
@@ -391,8 +390,8 @@ static bool rules_prevotes(ul_bft *b, ul_bft_actions *out, ul_bft_round *s)
         return true;
     }
     if (b->step == UL_BFT_STEP_PREVOTE && is_quorum(b, tally(b, s, 0, NULL, false))) { /* 44 */
-        broadcast_vote(b, out, UL_VOTE_PRECOMMIT, NULL); /* line 45 */
-        b->step = UL_BFT_STEP_PRECOMMIT;                 /* line 46 */
+        broadcast_vote(b, out, UL_VOTE_PRECOMMIT, NULL);                               /* line 45 */
+        b->step = UL_BFT_STEP_PRECOMMIT;                                               /* line 46 */
         return true;
     }
     if (!s->precommit_timeout_done && is_quorum(b, tally(b, s, 1, NULL, true))) { /* line 47 */
@@ -544,13 +543,13 @@ ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_va
 }
 
 ul_err ul_bft_resume(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
-                     const ul_bft_rotation *rot, int32_t self, uint32_t round,
-                     int32_t locked_round, const uint8_t *locked32)
+                     const ul_bft_rotation *rot, int32_t self, uint32_t round, int32_t locked_round,
+                     const uint8_t *locked32)
 {
     ul_err e;
 
-    if (round > UL_BFT_MAX_ROUND || (locked32 != NULL && (locked_round < 0 ||
-                                                          (uint32_t)locked_round >= round))) {
+    if (round > UL_BFT_MAX_ROUND ||
+        (locked32 != NULL && (locked_round < 0 || (uint32_t)locked_round >= round))) {
         return UL_E_ARG;
     }
     if ((e = begin(b, out, height, set, rot, self, NULL)) != UL_OK) {
@@ -572,8 +571,8 @@ ul_err ul_bft_resume(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_v
 
 /* Common admission of a message: height, index, round checks and the round-skip rule.
  * Returns: UL_OK when the message should be recorded (in the window of kept rounds). */
-static ul_err admit(ul_bft *b, ul_bft_actions *out, uint32_t from, uint64_t height,
-                    uint32_t round, bool *keep)
+static ul_err admit(ul_bft *b, ul_bft_actions *out, uint32_t from, uint64_t height, uint32_t round,
+                    bool *keep)
 {
     *keep = false;
     if (!b->started) {
@@ -600,8 +599,8 @@ static ul_err admit(ul_bft *b, ul_bft_actions *out, uint32_t from, uint64_t heig
 }
 
 ul_err ul_bft_on_proposal(ul_bft *b, ul_bft_actions *out, uint32_t from, uint64_t height,
-                          uint32_t round, const uint8_t value32[UL_HASH_BYTES],
-                          int32_t valid_round, bool valid)
+                          uint32_t round, const uint8_t value32[UL_HASH_BYTES], int32_t valid_round,
+                          bool valid)
 {
     bool keep;
     ul_err e = admit(b, out, from, height, round, &keep);
@@ -633,8 +632,8 @@ ul_err ul_bft_on_proposal(ul_bft *b, ul_bft_actions *out, uint32_t from, uint64_
     return UL_OK;
 }
 
-ul_err ul_bft_on_vote(ul_bft *b, ul_bft_actions *out, uint32_t from, uint32_t type,
-                      uint64_t height, uint32_t round, const uint8_t *value32)
+ul_err ul_bft_on_vote(ul_bft *b, ul_bft_actions *out, uint32_t from, uint32_t type, uint64_t height,
+                      uint32_t round, const uint8_t *value32)
 {
     bool keep;
     ul_err e;
@@ -680,8 +679,8 @@ ul_err ul_bft_on_timeout(ul_bft *b, ul_bft_actions *out, uint32_t kind, uint64_t
     return UL_OK;
 }
 
-bool ul_bft_vote_get(const ul_bft *b, uint32_t round, uint32_t type, uint32_t from,
-                     uint32_t nth, bool *nil, uint8_t value32[UL_HASH_BYTES])
+bool ul_bft_vote_get(const ul_bft *b, uint32_t round, uint32_t type, uint32_t from, uint32_t nth,
+                     bool *nil, uint8_t value32[UL_HASH_BYTES])
 {
     for (size_t i = 0; i < UL_BFT_ROUND_SLOTS; i++) {
         const ul_bft_round *s = &b->slots[i];

@@ -76,8 +76,8 @@ static ul_err state_root(ul_chain *c, uint8_t out32[UL_HASH_BYTES])
         }
     }
     qsort(u, n, sizeof *u, cmp_update);
-    ul_err e = ul_smt_update_root(c->store, c->batch, c->height ? c->head.state_root : empty, u,
-                                  n, out32);
+    ul_err e =
+        ul_smt_update_root(c->store, c->batch, c->height ? c->head.state_root : empty, u, n, out32);
     free(u);
     return e;
 }
@@ -205,7 +205,9 @@ ul_err ul_chain_produce(ul_chain *c, const ul_key *key, uint64_t now_ms, uint64_
         return e;
     }
     /* Vote times feed the next block's BFT time, which must move forward. */
-    ul_vote v = {.type = UL_VOTE_PRECOMMIT, .height = h.height, .round = 0,
+    ul_vote v = {.type = UL_VOTE_PRECOMMIT,
+                 .height = h.height,
+                 .round = 0,
                  .time_ms = now_ms > h.time_ms ? now_ms : h.time_ms + 1};
     memcpy(v.block_hash, hash, UL_HASH_BYTES);
     ul_commit cm = {.height = h.height, .round = 0, .n_sigs = 1};
@@ -316,7 +318,7 @@ static ul_err prepare(ul_chain *c, const uint8_t *block, size_t block_len, const
     }
     if (!pre) {
         own = malloc((b.n_txs ? b.n_txs : 1) * sizeof *own);
-        e = !own     ? UL_E_NOMEM
+        e = !own    ? UL_E_NOMEM
             : known ? hash_known(c, &b, want.tx_root, known, ctx, own)
                     : ul_verify_block_sigs(c, b.txs, b.n_txs, own);
         if (e != UL_OK) {

@@ -232,7 +232,7 @@ static ul_err emit_headers(ul_bundle_work *b, ul_chain *c, uint64_t h)
 }
 
 ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span hw, uint64_t h,
-                        uint8_t **out, size_t *len)
+                       uint8_t **out, size_t *len)
 {
     ul_bundle_work *b = calloc(1, sizeof *b);
     uint8_t *tx = NULL;

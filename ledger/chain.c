@@ -196,19 +196,46 @@ void ul_chain_close(ul_chain *c)
     free(c);
 }
 
-const uint8_t *ul_chain_id(const ul_chain *c) { return c->chain_id; }
-const ul_genesis *ul_chain_genesis(const ul_chain *c) { return &c->genesis; }
+const uint8_t *ul_chain_id(const ul_chain *c)
+{
+    return c->chain_id;
+}
+const ul_genesis *ul_chain_genesis(const ul_chain *c)
+{
+    return &c->genesis;
+}
 ul_span ul_chain_genesis_bytes(const ul_chain *c)
 {
     return (ul_span){c->genesis_bytes, c->genesis_len};
 }
-const ul_valset *ul_chain_valset(const ul_chain *c) { return &c->vals; }
-uint64_t ul_chain_height(const ul_chain *c) { return c->height; }
-uint64_t ul_chain_log_size(const ul_chain *c) { return c->height ? c->head.log_size : 0; }
-size_t ul_chain_pending_count(const ul_chain *c) { return c->n_txs; }
-ul_store *ul_chain_store(ul_chain *c) { return c->store; }
-ul_log *ul_chain_log(ul_chain *c) { return c->log; }
-uint64_t ul_chain_next_time(const ul_chain *c) { return c->next_time_ms; }
+const ul_valset *ul_chain_valset(const ul_chain *c)
+{
+    return &c->vals;
+}
+uint64_t ul_chain_height(const ul_chain *c)
+{
+    return c->height;
+}
+uint64_t ul_chain_log_size(const ul_chain *c)
+{
+    return c->height ? c->head.log_size : 0;
+}
+size_t ul_chain_pending_count(const ul_chain *c)
+{
+    return c->n_txs;
+}
+ul_store *ul_chain_store(ul_chain *c)
+{
+    return c->store;
+}
+ul_log *ul_chain_log(ul_chain *c)
+{
+    return c->log;
+}
+uint64_t ul_chain_next_time(const ul_chain *c)
+{
+    return c->next_time_ms;
+}
 
 ul_err ul_chain_read(ul_chain *c, const uint8_t *key, size_t klen, uint8_t *buf, size_t cap,
                      size_t *vlen)
@@ -295,7 +322,7 @@ static ul_err check_one(ul_chain *c, const uint8_t *tx, size_t len, ul_txhash *h
 }
 
 ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
-                        uint8_t leaf32[UL_HASH_BYTES])
+                         uint8_t leaf32[UL_HASH_BYTES])
 {
     ul_txhash h;
     ul_err e = check_one(c, tx, len, &h, false);

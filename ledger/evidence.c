@@ -81,11 +81,11 @@ ul_err ul_evidence_check(ul_chain *c, const ul_evidence *ev, const ul_tx *t)
 
 ul_err ul_evidence_verify(ul_chain *c, const ul_evidence *ev)
 {
-    ul_err e = ul_sig_verify(ev->sig_a, UL_DOMAIN_VOTE, c->chain_id, ev->vote_a.ptr,
-                             ev->vote_a.len, ev->validator);
+    ul_err e = ul_sig_verify(ev->sig_a, UL_DOMAIN_VOTE, c->chain_id, ev->vote_a.ptr, ev->vote_a.len,
+                             ev->validator);
     if (e == UL_OK) {
-        e = ul_sig_verify(ev->sig_b, UL_DOMAIN_VOTE, c->chain_id, ev->vote_b.ptr,
-                          ev->vote_b.len, ev->validator);
+        e = ul_sig_verify(ev->sig_b, UL_DOMAIN_VOTE, c->chain_id, ev->vote_b.ptr, ev->vote_b.len,
+                          ev->validator);
     }
     return e;
 }

@@ -66,8 +66,8 @@ static ul_err verify_sigs(ul_chain *c, const ul_tx *t)
         return UL_OK;
     }
     for (size_t i = 0; i < t->n_sigs; i++) {
-        ul_err e = ul_sig_verify(t->sigs[i].sig, ul_exec_domain(t->kind), c->chain_id,
-                                 t->body.ptr, t->body.len, t->sigs[i].pubkey);
+        ul_err e = ul_sig_verify(t->sigs[i].sig, ul_exec_domain(t->kind), c->chain_id, t->body.ptr,
+                                 t->body.len, t->sigs[i].pubkey);
         if (e != UL_OK) {
             return e;
         }
@@ -124,7 +124,8 @@ static ul_err write_tx_common(ul_chain *c, const ul_tx *t, const ul_buf *tx, uin
     return e ? e : ul_overlay_put(&c->ov, k, ul_key_id(k, UL_KEY_TXHASH, id32), loc, sizeof loc);
 }
 
-/* ---- Policies ---------------------------------------------------------------------------------- */
+/* ---- Policies ----------------------------------------------------------------------------------
+ */
 
 /* A namespace's state value: registration height (8) then the canonical policy. */
 typedef struct {
@@ -164,7 +165,8 @@ static ul_err store_policy(ul_chain *c, ul_span ns, uint64_t height, const ul_po
     return ul_overlay_put(&c->ov, k, kl, v, 8 + len);
 }
 
-/* ---- Namespace transactions --------------------------------------------------------------------- */
+/* ---- Namespace transactions ---------------------------------------------------------------------
+ */
 
 static ul_err exec_register(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_t tx_index,
                             uint8_t id32[UL_HASH_BYTES])
@@ -228,7 +230,8 @@ static ul_err exec_policy_change(ul_chain *c, const ul_tx *t, const ul_buf *tx, 
     return e;
 }
 
-/* ---- Releases ------------------------------------------------------------------------------------ */
+/* ---- Releases
+ * ------------------------------------------------------------------------------------ */
 
 /* A published release, found by id in the pending block or the store. */
 typedef struct {
@@ -591,8 +594,8 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
     ul_release *r = malloc(sizeof *r);
     ns_state *s = malloc(sizeof *s), *scratch = malloc(sizeof *scratch);
     ul_approvals none = {0};
-    ul_err e = r && s && scratch ? ul_schema_release_decode(r, t->body.ptr, t->body.len)
-                                 : UL_E_NOMEM;
+    ul_err e =
+        r && s && scratch ? ul_schema_release_decode(r, t->body.ptr, t->body.len) : UL_E_NOMEM;
     if (e == UL_OK) {
         if (c->pre) {
             memcpy(id32, c->pre->id, UL_HASH_BYTES);

@@ -18,7 +18,7 @@ typedef struct {
     ul_ov_entry *slots; /* open addressing; key == NULL marks a free slot */
     size_t cap;         /* power of two */
     size_t n;
-    uint8_t seed[16];   /* SipHash key: hostile keys cannot force collisions */
+    uint8_t seed[16]; /* SipHash key: hostile keys cannot force collisions */
 } ul_overlay;
 
 ul_err ul_overlay_init(ul_overlay *o);
@@ -37,7 +37,6 @@ size_t ul_key_nshist(uint8_t *k, ul_span ns, uint64_t index);
 size_t ul_key_h(uint8_t *k, uint8_t family, uint64_t h);
 size_t ul_key_hi(uint8_t *k, uint8_t family, uint64_t h, uint32_t i);
 size_t ul_key_id(uint8_t *k, uint8_t family, const uint8_t id32[UL_HASH_BYTES]);
-
 
 typedef struct {
     uint8_t *bytes;
@@ -82,9 +81,9 @@ struct ul_chain {
     bool change_pending;
     ul_valset next_vals;
     uint8_t next_valset_hash[UL_HASH_BYTES];
-    bool sync; /* fsync every block (off only for audit's scratch chain) */
-    bool sigs_checked;       /* the block being applied had every signature verified up front */
-    const ul_txhash *pre;    /* its hashes, for the tx being submitted now (or NULL) */
+    bool sync;            /* fsync every block (off only for audit's scratch chain) */
+    bool sigs_checked;    /* the block being applied had every signature verified up front */
+    const ul_txhash *pre; /* its hashes, for the tx being submitted now (or NULL) */
     ul_sigcache sigcache;
     const uint8_t *exec_leaf; /* leaf hash of the tx ul_exec_tx runs now, for the cache */
     /* committed head */

@@ -44,7 +44,7 @@ static void *verify_some(void *arg)
         bool cached = e == UL_OK && ul_sigcache_has(&w->c->sigcache, w->hashes[i].leaf);
         for (size_t k = 0; e == UL_OK && !cached && k < t.n_sigs; k++) {
             e = ul_sig_verify(t.sigs[k].sig, d, w->c->chain_id, t.body.ptr, t.body.len,
-                                     t.sigs[k].pubkey);
+                              t.sigs[k].pubkey);
         }
         if (e != UL_OK) {
             w->err = e;

@@ -126,8 +126,8 @@ ul_err ul_chain_release_at(ul_chain *c, uint64_t index, uint8_t id32[UL_HASH_BYT
     if (e != UL_OK) {
         return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
     }
-    e = ul_store_get(c->store, k, ul_key_hi(k, UL_KEY_TX, ul_be64_get(v), ul_be32_get(v + 8)),
-                     &tx, &len);
+    e = ul_store_get(c->store, k, ul_key_hi(k, UL_KEY_TX, ul_be64_get(v), ul_be32_get(v + 8)), &tx,
+                     &len);
     if (e != UL_OK) {
         return e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
     }
@@ -300,8 +300,8 @@ ul_err ul_chain_release_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES],
     ul_approvals *a = malloc(sizeof *a);
     memset(out, 0, sizeof *out);
     ul_err e = r && p && a ? ul_chain_release(c, id32, &tx, &tlen, &loc) : UL_E_NOMEM;
-    if (e == UL_OK && (ul_schema_tx_decode(&t, tx, tlen) || ul_schema_release_decode(r, t.body.ptr,
-                                                                                     t.body.len))) {
+    if (e == UL_OK && (ul_schema_tx_decode(&t, tx, tlen) ||
+                       ul_schema_release_decode(r, t.body.ptr, t.body.len))) {
         e = UL_E_CORRUPT;
     }
     if (e == UL_OK && (e = ul_schema_statekey_ns(k, sizeof k, &kl, r->ns)) == UL_OK &&

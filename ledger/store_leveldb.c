@@ -28,7 +28,8 @@
 /* LevelDB's default write buffer is 4 MiB. A validator under load writes about 0.5 KiB per release,
  * so at 3,000 releases/s the default flushes a level-0 table every few seconds and the compactions
  * that follow took 12% of a validator's CPU in the 4-validator benchmark. 32 MiB flushes
- * eight times less often; the cost is up to twice that in memory and a longer log replay at open. */
+ * eight times less often; the cost is up to twice that in memory and a longer log replay at open.
+ */
 #define STORE_WRITE_BUFFER_BYTES ((size_t)32 << 20)
 /* Entries ul_store_disk_bytes will look at: a LevelDB directory holds a few thousand files
  * at most (2 MiB tables), so this bound only stops a runaway on a wrong directory. */
@@ -49,7 +50,10 @@ typedef struct {
 } ldb;
 
 /* The backend state of a LevelDB store. */
-static ldb *L(const ul_store *s) { return s->be; }
+static ldb *L(const ul_store *s)
+{
+    return s->be;
+}
 
 struct ul_batch {
     leveldb_writebatch_t *wb;
@@ -211,7 +215,10 @@ static void ldb_free(ldb *d)
     free(d);
 }
 
-static void ldb_close(ul_store *s) { ldb_free(L(s)); }
+static void ldb_close(ul_store *s)
+{
+    ldb_free(L(s));
+}
 
 /* Out: d's options (cache_bytes 0: the default cache). Returns: false when out of memory. */
 static bool ldb_options(ldb *d, bool create, size_t cache_bytes)
@@ -316,8 +323,7 @@ static ul_err ldb_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **va
     return UL_OK;
 }
 
-static ul_err ldb_get_fixed(ul_store *s, const uint8_t *key, size_t klen, uint8_t *out,
-                            size_t cap)
+static ul_err ldb_get_fixed(ul_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap)
 {
     char *err = NULL;
     size_t n = 0;
@@ -455,8 +461,8 @@ static ul_err ldb_iter_seek(ul_store_iter *it, const uint8_t *start, size_t slen
     return UL_OK;
 }
 
-static bool ldb_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen,
-                          const uint8_t **val, size_t *vlen)
+static bool ldb_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen, const uint8_t **val,
+                          size_t *vlen)
 {
     leveldb_iterator_t *li = it->be;
     if (it->started && leveldb_iter_valid(li)) {
@@ -492,11 +498,14 @@ static bool ldb_iter_next(ul_store_iter *it, const uint8_t **key, size_t *klen,
     return true;
 }
 
-static void ldb_iter_free(ul_store_iter *it) { leveldb_iter_destroy(it->be); }
+static void ldb_iter_free(ul_store_iter *it)
+{
+    leveldb_iter_destroy(it->be);
+}
 
 /* Copies the iterator's entry out when it lies in the prefix's family. */
-static ul_err floor_take(leveldb_iterator_t *it, const uint8_t *prefix, size_t plen,
-                         uint8_t *found, size_t cap, size_t *flen, uint8_t **val, size_t *vlen)
+static ul_err floor_take(leveldb_iterator_t *it, const uint8_t *prefix, size_t plen, uint8_t *found,
+                         size_t cap, size_t *flen, uint8_t **val, size_t *vlen)
 {
     size_t kl = 0, vl = 0;
     const char *k = leveldb_iter_valid(it) ? leveldb_iter_key(it, &kl) : NULL;
@@ -518,8 +527,8 @@ static ul_err floor_take(leveldb_iterator_t *it, const uint8_t *prefix, size_t p
 }
 
 static ul_err ldb_get_floor(ul_store *s, const uint8_t *prefix, size_t plen, const uint8_t *key,
-                            size_t klen, uint8_t *found, size_t cap, size_t *flen,
-                            uint8_t **val, size_t *vlen)
+                            size_t klen, uint8_t *found, size_t cap, size_t *flen, uint8_t **val,
+                            size_t *vlen)
 {
     if (!L(s)->db) {
         return s->fault;

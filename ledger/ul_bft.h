@@ -70,7 +70,7 @@ typedef struct {
     uint64_t duration_ms;  /* TIMEOUT */
     bool nil;              /* VOTE, EVIDENCE (first value): a nil vote */
     uint8_t value[UL_HASH_BYTES];
-    uint64_t signers;  /* COMMIT: bit i set = validator i precommitted value in round */
+    uint64_t signers;   /* COMMIT: bit i set = validator i precommitted value in round */
     uint32_t validator; /* EVIDENCE: the equivocating validator */
     bool nil2;          /* EVIDENCE: the second, conflicting value */
     uint8_t value2[UL_HASH_BYTES];
@@ -101,9 +101,9 @@ typedef struct {
  * can only convince others by relaying that vote (simulator seed 487 stalls without it;
  * CometBFT keeps such votes for the same reason). Third and later values are dropped. */
 typedef struct {
-    uint8_t have;       /* 0 none, 1 voted */
-    uint8_t nil;        /* 1 for a nil vote */
-    uint8_t reported;   /* equivocation seen and reported; nil2 / value2 hold the second vote */
+    uint8_t have;     /* 0 none, 1 voted */
+    uint8_t nil;      /* 1 for a nil vote */
+    uint8_t reported; /* equivocation seen and reported; nil2 / value2 hold the second vote */
     uint8_t nil2;
     uint8_t value[UL_HASH_BYTES];
     uint8_t value2[UL_HASH_BYTES];
@@ -111,7 +111,7 @@ typedef struct {
 
 /* Everything the core knows about one round of the current height. */
 typedef struct {
-    int64_t round; /* -1: slot free */
+    int64_t round;                               /* -1: slot free */
     ul_bft_vote_rec votes[2][UL_MAX_VALIDATORS]; /* [0] prevotes, [1] precommits */
     bool has_proposal;
     bool proposal_valid;
@@ -139,7 +139,7 @@ typedef struct {
     size_t n;
     uint64_t power[UL_MAX_VALIDATORS];
     uint64_t total;
-    ul_bft_rotation rot; /* priorities at the start of this height */
+    ul_bft_rotation rot;              /* priorities at the start of this height */
     bool own_set;                     /* own_value given at start */
     uint8_t own_value[UL_HASH_BYTES]; /* getValue() of the paper, given by the application */
     uint32_t round;
@@ -178,18 +178,18 @@ ul_err ul_bft_start(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_va
  * the one it proposes (valid round -1: the proof of lock is gone with the restart).
  * Returns: as ul_bft_start; UL_E_ARG for a round above UL_BFT_MAX_ROUND or a bad lock. */
 ul_err ul_bft_resume(ul_bft *b, ul_bft_actions *out, uint64_t height, const ul_valset *set,
-                     const ul_bft_rotation *rot, int32_t self, uint32_t round,
-                     int32_t locked_round, const uint8_t *locked32);
+                     const ul_bft_rotation *rot, int32_t self, uint32_t round, int32_t locked_round,
+                     const uint8_t *locked32);
 
 /* A proposal signed by validator `from`. valid: the application's verdict valid(v) on the
  * proposed block (the caller checks it before calling). valid_round: -1 or a round < round. */
 ul_err ul_bft_on_proposal(ul_bft *b, ul_bft_actions *out, uint32_t from, uint64_t height,
-                          uint32_t round, const uint8_t value32[UL_HASH_BYTES],
-                          int32_t valid_round, bool valid);
+                          uint32_t round, const uint8_t value32[UL_HASH_BYTES], int32_t valid_round,
+                          bool valid);
 
 /* A prevote or precommit signed by validator `from`; value32 == NULL for nil. */
-ul_err ul_bft_on_vote(ul_bft *b, ul_bft_actions *out, uint32_t from, uint32_t type,
-                      uint64_t height, uint32_t round, const uint8_t *value32);
+ul_err ul_bft_on_vote(ul_bft *b, ul_bft_actions *out, uint32_t from, uint32_t type, uint64_t height,
+                      uint32_t round, const uint8_t *value32);
 
 /* A timeout scheduled by an earlier UL_BFT_ACT_TIMEOUT has expired. */
 ul_err ul_bft_on_timeout(ul_bft *b, ul_bft_actions *out, uint32_t kind, uint64_t height,
@@ -211,8 +211,8 @@ bool ul_bft_decided(const ul_bft *b);
  * when the core still keeps it: a node relays the signed originals so that peers which lost
  * them (a proof of lock above all) catch up.
  * Returns: true and *nil / value32 when kept. */
-bool ul_bft_vote_get(const ul_bft *b, uint32_t round, uint32_t type, uint32_t from,
-                     uint32_t nth, bool *nil, uint8_t value32[UL_HASH_BYTES]);
+bool ul_bft_vote_get(const ul_bft *b, uint32_t round, uint32_t type, uint32_t from, uint32_t nth,
+                     bool *nil, uint8_t value32[UL_HASH_BYTES]);
 /* Returns: validRound of the paper (-1 when none): the round whose votes are worth relaying. */
 int32_t ul_bft_valid_round(const ul_bft *b);
 

@@ -313,12 +313,12 @@ ul_err ul_chain_open_mem(ul_chain **out, ul_memdisk *disk, const uint8_t *genesi
                          size_t genesis_len);
 void ul_chain_close(ul_chain *c);
 
-const uint8_t *ul_chain_id(const ul_chain *c);           /* 32 bytes: SHA-256 of the genesis */
-const ul_genesis *ul_chain_genesis(const ul_chain *c);  /* spans point into chain memory */
+const uint8_t *ul_chain_id(const ul_chain *c);         /* 32 bytes: SHA-256 of the genesis */
+const ul_genesis *ul_chain_genesis(const ul_chain *c); /* spans point into chain memory */
 ul_span ul_chain_genesis_bytes(const ul_chain *c);
-const ul_valset *ul_chain_valset(const ul_chain *c);    /* the set that signs the next block */
-uint64_t ul_chain_height(const ul_chain *c);             /* committed head, 0 before block 1 */
-uint64_t ul_chain_log_size(const ul_chain *c);           /* committed release-log size */
+const ul_valset *ul_chain_valset(const ul_chain *c); /* the set that signs the next block */
+uint64_t ul_chain_height(const ul_chain *c);         /* committed head, 0 before block 1 */
+uint64_t ul_chain_log_size(const ul_chain *c);       /* committed release-log size */
 size_t ul_chain_pending_count(const ul_chain *c);
 /* After a write failed (the store's fault is UL_E_NO_SPACE or UL_E_STORE): ul_store_recover,
  * then the head, validator set and log are read back from the store (a write whose sync failed
@@ -418,7 +418,7 @@ ul_err ul_chain_replace_commit(ul_chain *c, const uint8_t *commit, size_t len);
  * Out: id32: the id ul_chain_submit reports (release id for a publish, else SHA-256 of tx);
  *      leaf32 (may be NULL): its RFC 9162 leaf hash. */
 ul_err ul_chain_check_tx(ul_chain *c, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES],
-                        uint8_t leaf32[UL_HASH_BYTES]);
+                         uint8_t leaf32[UL_HASH_BYTES]);
 /* ul_chain_check_tx for a tx whose RFC 9162 leaf hash the caller has just computed over these
  * bytes (leaf32, in): the same checks without hashing it again. */
 ul_err ul_chain_check_tx_leaf(ul_chain *c, const uint8_t *tx, size_t len,
@@ -473,8 +473,8 @@ ul_err ul_chain_nonce(ul_chain *c, const uint8_t pubkey32[UL_PUBKEY_BYTES], uint
 ul_err ul_chain_tx_status(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], uint64_t *height);
 /* What the contract says of a published release now. Buffers malloc'd (caller frees). */
 typedef struct {
-    bool installable;        /* every approval its kind requires, from current role keys */
-    uint8_t *approvals;      /* canonical approvals (ul_schema_approvals_decode), or NULL */
+    bool installable;   /* every approval its kind requires, from current role keys */
+    uint8_t *approvals; /* canonical approvals (ul_schema_approvals_decode), or NULL */
     size_t approvals_len;
     uint64_t revoked_height; /* 0: not revoked */
     uint8_t *reason;         /* revocation reason (not NUL-terminated), or NULL */
@@ -542,8 +542,8 @@ typedef struct {
     uint8_t accused[UL_PUBKEY_BYTES];
     uint64_t height;
     uint64_t round;
-    uint64_t type;        /* ul_vote_type */
-    uint64_t recorded_at; /* height of the block that recorded it */
+    uint64_t type;                /* ul_vote_type */
+    uint64_t recorded_at;         /* height of the block that recorded it */
     uint8_t tx_id[UL_HASH_BYTES]; /* the evidence tx (SHA-256 of its bytes) */
 } ul_evidence_entry;
 
@@ -574,14 +574,14 @@ ul_err ul_chain_checkpoint_get(ul_chain *c, ul_checkpoint *cp);
  * as ul_chain_state_proof, a state value not kept); UL_E_HW_MISMATCH when the record does not
  * list hw; UL_E_LIMIT past UL_MAX_VALSET_STEPS steps. */
 ul_err ul_chain_bundle(ul_chain *c, const uint8_t id32[UL_HASH_BYTES], ul_span hw, uint64_t h,
-                        uint8_t **out, size_t *len);
+                       uint8_t **out, size_t *len);
 
 /* ---- Audit: re-verify a whole chain from genesis ---- */
 
 /* A source of blocks: fills block and commit bytes (malloc'd) for height h; UL_E_NOT_FOUND
  * past the head. */
-typedef ul_err (*ul_block_source)(void *arg, uint64_t h, uint8_t **blk, size_t *blen,
-                                  uint8_t **cm, size_t *clen);
+typedef ul_err (*ul_block_source)(void *arg, uint64_t h, uint8_t **blk, size_t *blen, uint8_t **cm,
+                                  size_t *clen);
 typedef void (*ul_audit_progress)(void *arg, uint64_t height, uint64_t releases);
 
 typedef struct {
@@ -593,9 +593,10 @@ typedef struct {
 } ul_audit_result;
 
 /* Replays every block from height 1 into a scratch chain in scratch_dir (an empty directory the
- * caller creates and removes; NULL: on a memory disk, as a simulator audits): checks each header links to its parent, each commit carries > 2/3 of the validator
- * set's power with valid signatures, every transaction and signature is valid, and the tx root,
- * log root and size, state root and validator hashes each header carries. */
+ * caller creates and removes; NULL: on a memory disk, as a simulator audits): checks each header
+ * links to its parent, each commit carries > 2/3 of the validator set's power with valid
+ * signatures, every transaction and signature is valid, and the tx root, log root and size, state
+ * root and validator hashes each header carries. */
 ul_err ul_audit_run(const uint8_t *genesis, size_t glen, ul_block_source src, void *src_arg,
                     const char *scratch_dir, ul_audit_progress progress, void *progress_arg,
                     ul_audit_result *res);
@@ -624,7 +625,7 @@ ul_err ul_signstate_path(char *out, size_t cap, const char *key_path);
  * Returns: UL_OK; UL_E_NOT_FOUND when there is no file; UL_E_SIGN_STATE when the file is not a
  * sign state (does not decode, too large) or is another key's; UL_E_IO. */
 ul_err ul_signstate_load(ul_sign_state *out, const char *path,
-                        const uint8_t pubkey[UL_PUBKEY_BYTES]);
+                         const uint8_t pubkey[UL_PUBKEY_BYTES]);
 /* Writes st at path (ul_file_replace, mode 0600): durable on return UL_OK. */
 ul_err ul_signstate_save(const char *path, const ul_sign_state *st);
 /* Whether (height, round, step) comes strictly after the last signature of st. */

@@ -40,7 +40,7 @@ struct ul_peer {
     /* UL_MAX_PEER_ENVELOPE_BYTES, allocated once: the signed bytes of an envelope being made or
      * checked, then the envelope being sent. */
     uint8_t *scratch;
-    void *held; /* the nanomsg message the last payload returned points into */
+    void *held;     /* the nanomsg message the last payload returned points into */
     ul_span attach; /* the last message's attachment (into held), {NULL, 0} without one */
     bool has_attach;
     ul_peer_stats st;

@@ -102,8 +102,8 @@ enum {
     UL_QREP_STATUS_CLAIMS_IGNORED = 19, /* ? peer head claims set aside */
     UL_QREP_STATUS_STORE_FAULT = 20,    /* ? a ul_err: the store's, or the sign state file's */
     UL_QREP_STATUS_STORE_TEXT = 21,     /* ? what failed (LevelDB's message, or the file) */
-    UL_QREP_SUBMIT_RESULTS = 1,      /* [ul_q_submit_result], one per tx */
-    UL_QREP_SUBMIT_RESULT_ERR = 1,   /* in each result */
+    UL_QREP_SUBMIT_RESULTS = 1,         /* [ul_q_submit_result], one per tx */
+    UL_QREP_SUBMIT_RESULT_ERR = 1,      /* in each result */
     UL_QREP_SUBMIT_RESULT_ID = 2,
     UL_QREP_TX_STATUS_HEIGHT = 1,
     UL_QREP_BLOCK_BLOCKS = 1,
@@ -225,9 +225,9 @@ typedef struct {
     ul_span head; /* ? header item */
     uint64_t round, peer_received, peer_malformed, peer_bad_sig, peer_unknown, send_dropped;
     uint64_t sign_height, sign_round, sign_step, sign_refusing, sign_until, signed_count; /* ? */
-    uint64_t sync_target, claims_ignored;                                               /* ? */
-    uint64_t store_fault; /* ? */
-    ul_span store_text;   /* ? */
+    uint64_t sync_target, claims_ignored;                                                 /* ? */
+    uint64_t store_fault;                                                                 /* ? */
+    ul_span store_text;                                                                   /* ? */
 } ul_q_status_reply;
 
 typedef struct {

@@ -199,8 +199,7 @@ ul_err ul_schema_block_decode(ul_block *out, ul_span *txs, size_t cap, const uin
     return block_decode(out, txs, cap, in, len, false);
 }
 
-ul_err ul_schema_block_split(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in,
-                             size_t len)
+ul_err ul_schema_block_split(ul_block *out, ul_span *txs, size_t cap, const uint8_t *in, size_t len)
 {
     return block_decode(out, txs, cap, in, len, true);
 }

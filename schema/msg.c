@@ -111,7 +111,7 @@ static ul_err read_value(ul_cbor_reader *r, ul_mfield *f)
     case UL_CBOR_UINT:
     case UL_CBOR_BYTES:
     case UL_CBOR_TEXT:
-        f->type = it.type == UL_CBOR_UINT ? UL_MV_UINT
+        f->type = it.type == UL_CBOR_UINT    ? UL_MV_UINT
                   : it.type == UL_CBOR_BYTES ? UL_MV_BYTES
                                              : UL_MV_TEXT;
         f->u = it.val;

@@ -89,7 +89,7 @@
  * then the release, its inclusion proof and two state proofs; mirrors and the CLI refuse more. */
 #define UL_MAX_BUNDLE_BYTES                                                                        \
     ((UL_MAX_VALSET_STEPS + 1) * (UL_MAX_HEADER_BYTES + 32 + UL_MAX_VALIDATORS * 128) +            \
-     UL_MAX_SECTION_BYTES + UL_MAX_SIGS * 112 + UL_MAX_PROOF_DEPTH * 34 + 64 +                   \
+     UL_MAX_SECTION_BYTES + UL_MAX_SIGS * 112 + UL_MAX_PROOF_DEPTH * 34 + 64 +                     \
      2 * (UL_MAX_STATE_VALUE_BYTES + 256 + 5 * (UL_MAX_SIBLINGS_PER_SECTION * 34 + 8)))
 /* Plaintext bytes per secretstream chunk of an encrypted image: the device decrypts one chunk at
  * a time inside its context, so this bounds that buffer. */
@@ -123,8 +123,9 @@
  * of the block before it and a few small fields (round, lock round) around them. */
 #define UL_MAX_PEER_PAYLOAD (UL_MAX_BLOCK_BYTES + UL_MAX_COMMIT_BYTES + 256)
 /* A signed envelope around the largest payload (or payload and attachment together): map head,
- * keys, kind, 32-byte sender, payload and attachment heads and 64-byte signature take 117 bytes. The peer socket's NN_RCVMAXSIZE: nanomsg drops a
- * longer message (and its connection) before any decoder sees it. */
+ * keys, kind, 32-byte sender, payload and attachment heads and 64-byte signature take 117 bytes.
+ * The peer socket's NN_RCVMAXSIZE: nanomsg drops a longer message (and its connection) before any
+ * decoder sees it. */
 #define UL_MAX_PEER_ENVELOPE_BYTES (UL_MAX_PEER_PAYLOAD + 128)
 /* Peers a node sends to, one nanomsg PUSH socket each: the other members of the largest
  * validator set. Also the most senders a node accepts (ul_peer_allow). */

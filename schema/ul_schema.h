@@ -86,8 +86,8 @@ typedef struct {
  * plus 17 bytes each (the last may be shorter and carries TAG_FINAL). */
 #define UL_ENC_SECRETSTREAM 1
 typedef struct {
-    uint64_t alg;        /* UL_ENC_SECRETSTREAM */
-    uint64_t chunk;      /* plaintext bytes per secretstream chunk, 1..UL_MAX_ENC_CHUNK */
+    uint64_t alg;   /* UL_ENC_SECRETSTREAM */
+    uint64_t chunk; /* plaintext bytes per secretstream chunk, 1..UL_MAX_ENC_CHUNK */
     size_t n_keys;
     ul_wrapped_key keys[UL_MAX_WRAPPED_KEYS];
 } ul_enc_info;
@@ -567,7 +567,7 @@ typedef struct {
 } ul_lock_record;
 
 UL_WUR ul_err ul_schema_lock_record_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                          const ul_lock_record *r);
+                                           const ul_lock_record *r);
 UL_WUR ul_err ul_schema_lock_record_decode(ul_lock_record *out, const uint8_t *in, size_t len);
 
 /* ---- Block ---------------------------------------------------------------------------------- */
@@ -731,8 +731,8 @@ typedef struct {
             uint64_t n_steps; /* <= UL_MAX_VALSET_STEPS */
         } begin;
         struct {
-            ul_span header; /* canonical header bytes (decode with ul_schema_header_decode) */
-            uint64_t round; /* HEADER: the commit's round (CHECKPOINT: 0) */
+            ul_span header;    /* canonical header bytes (decode with ul_schema_header_decode) */
+            uint64_t round;    /* HEADER: the commit's round (CHECKPOINT: 0) */
             uint64_t time_ms;  /* CHECKPOINT: the checkpoint's time (HEADER: 0) */
             uint64_t n_voters; /* 1..UL_MAX_VALIDATORS */
         } header;
@@ -745,7 +745,7 @@ typedef struct {
         } voter;
         struct {
             uint64_t kind;
-            ul_span body; /* canonical release record bytes */
+            ul_span body;    /* canonical release record bytes */
             uint64_t n_sigs; /* 1..UL_MAX_SIGS */
         } leaf;
         ul_sig sig;
@@ -756,11 +756,11 @@ typedef struct {
             size_t n_path; /* <= UL_MAX_PROOF_DEPTH */
         } inclusion;
         struct {
-            uint64_t which; /* ul_proof_kind */
-            uint64_t depth; /* 0..UL_SMT_DEPTH */
-            uint8_t bitmap[32]; /* ceil(depth/8) bytes as sent, zero beyond */
-            uint64_t terminal;  /* ul_terminal */
-            ul_span value;      /* UL_TERM_VALUE: <= UL_MAX_STATE_VALUE_BYTES */
+            uint64_t which;                    /* ul_proof_kind */
+            uint64_t depth;                    /* 0..UL_SMT_DEPTH */
+            uint8_t bitmap[32];                /* ceil(depth/8) bytes as sent, zero beyond */
+            uint64_t terminal;                 /* ul_terminal */
+            ul_span value;                     /* UL_TERM_VALUE: <= UL_MAX_STATE_VALUE_BYTES */
             uint8_t leaf_key[UL_HASH_BYTES];   /* UL_TERM_LEAF */
             uint8_t leaf_value[UL_HASH_BYTES]; /* UL_TERM_LEAF */
             ul_span hw; /* UL_PROOF_INSTALLABLE: the hardware class the list is for */

@@ -201,7 +201,8 @@ static int publish_image(net *n, uint64_t seq, const char *hw, const uint8_t dig
 static size_t encrypt_image(const uint8_t *img, size_t len, const uint8_t key[32], uint8_t **out)
 {
     crypto_secretstream_xchacha20poly1305_state st;
-    size_t chunks = len / UL_MAX_ENC_CHUNK + 1, o = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+    size_t chunks = len / UL_MAX_ENC_CHUNK + 1,
+           o = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
     *out = malloc(o + chunks * (UL_MAX_ENC_CHUNK + crypto_secretstream_xchacha20poly1305_ABYTES));
     crypto_secretstream_xchacha20poly1305_init_push(&st, *out, key);
     for (size_t off = 0;; off += UL_MAX_ENC_CHUNK) {
@@ -425,7 +426,7 @@ typedef struct {
 } job;
 
 static ul_update g_update; /* device memory: a static context, as firmware holds it */
-#define CHUNK 512           /* what a small device reads at a time */
+#define CHUNK 512          /* what a small device reads at a time */
 
 static int sink_discard(void *arg, const uint8_t *p, size_t n)
 {
@@ -575,7 +576,8 @@ static void measure_job(job *j, int iters)
     printf("bench: device %s whole update of a %zu KiB image: %.2f ms; SHA-256 alone %.2f ms; "
            "ratio %.3f\n",
            j->name, j->ilen >> 10, whole_s * 1e3, sha_s * 1e3, whole_s / sha_s);
-    printf("bench: device %s stack used (bundle + image): %zu B\n", j->name, stack_of(stack_job, j));
+    printf("bench: device %s stack used (bundle + image): %zu B\n", j->name,
+           stack_of(stack_job, j));
 }
 
 static int measure(const char *dir, int iters)
@@ -584,11 +586,11 @@ static int measure(const char *dir, int iters)
     size_t kn;
     uint8_t *sk = get_file(dir, "class.key", &kn);
     uint8_t digest[32];
-    if (!sk || kn != 32 || load_job(&j4, dir, "4 validators", "b4.bundle", "st4.state",
-                                     "image.bin", NULL) ||
+    if (!sk || kn != 32 ||
+        load_job(&j4, dir, "4 validators", "b4.bundle", "st4.state", "image.bin", NULL) ||
         load_job(&j7, dir, "7 validators", "b7.bundle", "st7.state", "image.bin", NULL) ||
-        load_job(&j4e, dir, "4 validators encrypted", "b4enc.bundle", "st4enc.state",
-                 "image.enc", sk)) {
+        load_job(&j4e, dir, "4 validators encrypted", "b4enc.bundle", "st4enc.state", "image.enc",
+                 sk)) {
         return 1;
     }
     if (getenv("UL_BENCH_CG")) { /* one call of each, for callgrind */

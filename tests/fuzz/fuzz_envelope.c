@@ -76,10 +76,8 @@ static void put(const char *name, const uint8_t *p, size_t n)
 static size_t put_att(const char *name, uint64_t kind, const uint8_t *payload, size_t len,
                       const uint8_t *att, size_t alen, uint8_t *out, size_t cap)
 {
-    ul_envelope e = {.kind = kind,
-                     .payload = {payload, len},
-                     .attach = {att, alen},
-                     .has_attach = att != NULL};
+    ul_envelope e = {
+        .kind = kind, .payload = {payload, len}, .attach = {att, alen}, .has_attach = att != NULL};
     size_t n;
     memset(e.from, 0x42, sizeof e.from);
     memset(e.sig, 0x5a, sizeof e.sig);

@@ -3,7 +3,8 @@
  * registered under a policy with a certifier role (required for feature releases) and an end of
  * support already reached, FUZZ_DEP_NS is registered for dependencies, and one feature release
  * awaits its co-signature, so every tx kind can succeed. Each input is also decoded as a tx, a
- * release and each namespace-tx body, and whatever decodes must re-encode to the same bytes. Built with -DUL_FUZZ_GEN (without replay.c), main() writes the seed corpus:
+ * release and each namespace-tx body, and whatever decodes must re-encode to the same bytes. Built
+ * with -DUL_FUZZ_GEN (without replay.c), main() writes the seed corpus:
  *   cc -std=c11 -D_GNU_SOURCE -I. -DUL_FUZZ_GEN tests/fuzz/fuzz_tx.c build/libupledger.a \
  *      build/libupclient.a -lleveldb -lnanomsg -ljansson -lpthread -lsecp256k1 -lsodium -lcbor \
  *      -o /tmp/gen_tx && /tmp/gen_tx tests/fuzz/corpus/fuzz_tx
@@ -219,7 +220,7 @@ static ul_chain *chain_get(void)
         if (ul_schema_##name##_decode(&rec, data, size) == UL_OK) {                                \
             check(ul_schema_##name##_encode(g_out, sizeof g_out, &len, &rec) == UL_OK,             \
                   #name " re-encode");                                                             \
-            check(len == size && memcmp(g_out, data, size) == 0, #name " round trip differs");    \
+            check(len == size && memcmp(g_out, data, size) == 0, #name " round trip differs");     \
         }                                                                                          \
     }
 
@@ -595,19 +596,17 @@ int main(int argc, char **argv)
     /* Transfer (the end of support has passed: validators may too). */
     blen = transfer_body(body, sizeof body, 3);
     put("body-transfer", body, blen);
-    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TRANSFER,
-                   chain);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TRANSFER, chain);
     expect(tx, tlen, UL_OK, "transfer-owner");
     tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &val, 1, UL_DOMAIN_TRANSFER, chain);
     expect(tx, tlen, UL_OK, "transfer-validator");
     tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TX, chain);
     expect(tx, tlen, UL_E_SIG, "transfer-wrong-domain");
-    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &stranger, 1, UL_DOMAIN_TRANSFER,
-                   chain);
+    tlen =
+        sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &stranger, 1, UL_DOMAIN_TRANSFER, chain);
     expect(tx, tlen, UL_E_EOS, "transfer-stranger");
     blen = transfer_body(body, sizeof body, 2);
-    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TRANSFER,
-                   chain);
+    tlen = sign_tx(tx, sizeof tx, UL_TX_TRANSFER, body, blen, &owner, 1, UL_DOMAIN_TRANSFER, chain);
     expect(tx, tlen, UL_E_REPLAY, "transfer-replay");
 
     /* Validator-set change (the validator holds all the power of the current set). */

@@ -89,8 +89,7 @@ ul_err ul_chainfx_store_open(ul_store **out, const char *dir, bool create)
     return ul_store_open(out, dir, create, 0);
 }
 
-ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis,
-                          size_t glen)
+ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis, size_t glen)
 {
     char dir[256];
     ul_chain *c = NULL;

@@ -26,14 +26,12 @@ void ul_chainfx_rm_tree(const char *dir);
  * disks (ul_chain_open_mem), one per path, kept across close and reopen until rm_tree. */
 bool ul_chainfx_mem(void);
 /* ul_chain_open of dir, or ul_chain_open_mem of dir's memory disk under UL_TEST_STORE=mem. */
-ul_err ul_chainfx_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis,
-                             size_t glen);
+ul_err ul_chainfx_chain_open(ul_chain **out, const char *dir, const uint8_t *genesis, size_t glen);
 /* ul_store_open of dir (create: creating), or the store of dir's memory disk under
  * UL_TEST_STORE=mem: a test reaching under a chain writes where the chain reads. */
 ul_err ul_chainfx_store_open(ul_store **out, const char *dir, bool create);
 /* Opens (creating) the chain of genesis[glen] in root/name; fails the test on any error. */
-ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis,
-                          size_t glen);
+ul_chain *ul_chainfx_open(const char *root, const char *name, const uint8_t *genesis, size_t glen);
 
 /* Out: vs, the n keys with power[i] each, in canonical order (ascending public key). */
 void ul_chainfx_valset(ul_valset *vs, const ul_key *const *keys, const uint64_t *power, size_t n);

@@ -451,9 +451,9 @@ static void test_register_publish_queries(void **state)
     assert_int_equal(
         ul_chain_history(c, ul_span_str("acme/widge"), 0, false, ids, 4, &n, &next, &more), UL_OK);
     assert_int_equal(n, 0);
-    assert_int_equal(ul_chain_history(c, ul_span_str("acme/widge"), UINT64_MAX, true, ids, 4, &n,
-                                      &next, &more),
-                     UL_OK);
+    assert_int_equal(
+        ul_chain_history(c, ul_span_str("acme/widge"), UINT64_MAX, true, ids, 4, &n, &next, &more),
+        UL_OK);
     assert_int_equal(n, 0);
     assert_int_equal(
         ul_chain_history(c, ul_span_str("acme/widgets"), 0, false, ids, 4, &n, &next, &more),
@@ -1358,8 +1358,8 @@ static void feature_tx(txbuf *t, const fx *f, uint64_t seq)
     rel_tx(t, f, NS, seq, "board-a", UL_KIND_FEATURE, NULL, NULL, KEYS(f->pub));
 }
 
-static void set_policy_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce,
-                          const ul_policy *p, const ul_key *const *signers, size_t n, ul_domain d)
+static void set_policy_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, const ul_policy *p,
+                          const ul_key *const *signers, size_t n, ul_domain d)
 {
     static ul_set_policy v;
     uint8_t body[UL_MAX_RECORD_BYTES];
@@ -1457,8 +1457,7 @@ static void transfer_tx(txbuf *t, const fx *f, const char *ns, uint64_t nonce, c
  * UL_MAX_INSTALLABLE_KEPT entries of (seq 8 BE, id 32), newest first. Returns the entry count
  * (0 when the state key is absent: nothing installable). */
 static size_t installable_list(ul_chain *c, const char *ns, const char *hw,
-                               uint8_t ids[UL_MAX_INSTALLABLE_KEPT][UL_HASH_BYTES],
-                               uint64_t *seqs)
+                               uint8_t ids[UL_MAX_INSTALLABLE_KEPT][UL_HASH_BYTES], uint64_t *seqs)
 {
     uint8_t k[UL_KEY_MAX], v[UL_MAX_INSTALLABLE_KEPT * (8 + UL_HASH_BYTES)];
     size_t kl, vl;
@@ -1643,8 +1642,7 @@ static void test_cosign_missing(void **state)
     assert_not_installable(a, NS, "board-a");
     produce_both(f, a, r);
     assert_not_installable(a, NS, "board-a");
-    assert_int_equal(ul_chain_latest(a, ul_span_str(NS), ul_span_str("board-a"), id2, &seq),
-                     UL_OK);
+    assert_int_equal(ul_chain_latest(a, ul_span_str(NS), ul_span_str("board-a"), id2, &seq), UL_OK);
     assert_memory_equal(id2, id1, UL_HASH_BYTES);
     assert_installable(a, NS, "board-b", ids);
 
@@ -1789,8 +1787,7 @@ static void test_publish_rules(void **state)
     reject(a, &t, UL_E_THRESHOLD);
     rel_tx(&t, f, "acme/dual", 1, "board-a", UL_KIND_FEATURE, NULL, NULL, KEYS(f->x[0]));
     reject(a, &t, UL_E_THRESHOLD);
-    rel_tx(&t, f, "acme/dual", 1, "board-a", UL_KIND_FEATURE, NULL, NULL,
-           KEYS(f->pub, f->other));
+    rel_tx(&t, f, "acme/dual", 1, "board-a", UL_KIND_FEATURE, NULL, NULL, KEYS(f->pub, f->other));
     reject(a, &t, UL_E_NOT_PUBLISHER);
     rel_tx(&t, f, "acme/dual", 1, "board-a", UL_KIND_FEATURE, NULL, NULL,
            KEYS(f->pub, f->x[0], f->owner));
@@ -2074,8 +2071,7 @@ static void test_rotation(void **state)
     assert_true(keyset_has(&got.roles[0].keys, f->x[3]));
     assert_false(keyset_has(&got.roles[0].keys, f->x[0]));
     uint64_t seq;
-    assert_int_equal(ul_chain_latest(a, ul_span_str(NS), ul_span_str("board-b"), id, &seq),
-                     UL_OK);
+    assert_int_equal(ul_chain_latest(a, ul_span_str(NS), ul_span_str("board-b"), id, &seq), UL_OK);
     assert_int_equal(seq, 2);
     ul_chain_close(a);
     ul_chain_close(r);

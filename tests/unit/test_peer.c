@@ -287,7 +287,7 @@ static void test_envelope_noncanonical(void **state)
     /* Layout: a4 01 02 02 58 20 [32] 03 43 01 02 03 04 58 40 [64] */
     assert_int_equal(n, 1 + 2 + 35 + 5 + 67);
     assert_int_equal(ul_schema_envelope_decode(&e, good, n), UL_OK);
-    expect_patched(good, n, 2, 0x00, UL_E_SCHEMA_FIELD);  /* kind 0 */
+    expect_patched(good, n, 2, 0x00, UL_E_SCHEMA_FIELD);                 /* kind 0 */
     expect_patched(good, n, 2, UL_PEER_KIND_MAX + 1, UL_E_SCHEMA_FIELD); /* kind past the max */
     expect_patched(good, n, 0, 0xa6, UL_E_SCHEMA_FIELD);  /* claims 6 pairs: more than known */
     expect_patched(good, n, 0, 0xa3, UL_E_SCHEMA_FIELD);  /* 3 pairs: no signature */
@@ -523,8 +523,7 @@ static void test_attachment(void **state)
     assert_false(ul_peer_attachment(n[1], &a));
     /* Refused: attach NULL with a length; payload and attachment past the bound together. */
     assert_int_equal(ul_peer_send(n[0], UL_PEER_TXS, payload, 1, NULL, 1), UL_E_ARG);
-    assert_int_equal(ul_peer_send(n[0], UL_PEER_TXS, payload, 1, att,
-                                  (size_t)UL_MAX_PEER_PAYLOAD),
+    assert_int_equal(ul_peer_send(n[0], UL_PEER_TXS, payload, 1, att, (size_t)UL_MAX_PEER_PAYLOAD),
                      UL_E_LIMIT);
     assert_false(ul_peer_attachment(NULL, &a));
     for (int i = 0; i < 2; i++) {

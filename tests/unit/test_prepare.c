@@ -709,7 +709,8 @@ static void test_sigcache_once(void **state)
                       (const ul_key *const[]){f->k[0]}, 1, UL_DOMAIN_RELEASE);
     }
     ul_chain_discard(a);
-    assert_int_equal(ul_chain_check_tx(a, unauth.b, unauth.len, id, NULL), UL_OK); /* stateless: fine */
+    assert_int_equal(ul_chain_check_tx(a, unauth.b, unauth.len, id, NULL),
+                     UL_OK); /* stateless: fine */
     assert_int_equal(submit(a, &unauth), UL_E_NOT_PUBLISHER);
     assert_int_equal(ul_chain_pending_count(a), 0);
     ul_chain_close(a);

@@ -152,52 +152,91 @@ typedef struct {
     field f[6];
 } method;
 
-#define NS_F(k) {k, F_TEXT, true, NS, 0, UL_MAX_NS_LEN, 0}
-#define HW_F(k) {k, F_TEXT, true, HW, 0, UL_MAX_LABEL_LEN, 0}
-#define ID_F(k) {k, F_ID, true, NULL, 0, 0, 0}
-#define KIND_F(kind, max, over) {UL_QREQ_STATE_PROOF_KIND, F_UINT, true, NULL, kind, max, over}
-#define SP_HEIGHT_F {UL_QREQ_STATE_PROOF_HEIGHT, F_UINT, false, NULL, 1, 0, 0}
+#define NS_F(k)                                                                                    \
+    {                                                                                              \
+        k, F_TEXT, true, NS, 0, UL_MAX_NS_LEN, 0                                                   \
+    }
+#define HW_F(k)                                                                                    \
+    {                                                                                              \
+        k, F_TEXT, true, HW, 0, UL_MAX_LABEL_LEN, 0                                                \
+    }
+#define ID_F(k)                                                                                    \
+    {                                                                                              \
+        k, F_ID, true, NULL, 0, 0, 0                                                               \
+    }
+#define KIND_F(kind, max, over)                                                                    \
+    {                                                                                              \
+        UL_QREQ_STATE_PROOF_KIND, F_UINT, true, NULL, kind, max, over                              \
+    }
+#define SP_HEIGHT_F                                                                                \
+    {                                                                                              \
+        UL_QREQ_STATE_PROOF_HEIGHT, F_UINT, false, NULL, 1, 0, 0                                   \
+    }
 /* A key no method reads: above every key of every request. */
 #define UNREAD_KEY 14
 
 static const method methods[] = {
     {"status", UL_RPC_STATUS, 0, {{0}}},
-    {"submit", UL_RPC_SUBMIT, 1,
+    {"submit",
+     UL_RPC_SUBMIT,
+     1,
      {{UL_QREQ_SUBMIT_TXS, F_LIST, true, NULL, 0, UL_MAX_SUBMIT_TXS, 0}}},
     {"tx status", UL_RPC_TX_STATUS, 1, {ID_F(UL_QREQ_TX_STATUS_ID)}},
-    {"block", UL_RPC_BLOCK, 2,
+    {"block",
+     UL_RPC_BLOCK,
+     2,
      {{UL_QREQ_BLOCK_HEIGHT, F_UINT, true, NULL, 1, 0, 0},
       {UL_QREQ_BLOCK_COUNT, F_UINT, false, NULL, 1, UL_MAX_BLOCK_RANGE, UL_E_LIMIT}}},
     {"release", UL_RPC_RELEASE, 1, {ID_F(UL_QREQ_RELEASE_ID)}},
-    {"history", UL_RPC_HISTORY, 5,
-     {NS_F(UL_QREQ_HISTORY_NS), {UL_QREQ_HISTORY_CURSOR, F_UINT, false, NULL, 0, 0, 0},
+    {"history",
+     UL_RPC_HISTORY,
+     5,
+     {NS_F(UL_QREQ_HISTORY_NS),
+      {UL_QREQ_HISTORY_CURSOR, F_UINT, false, NULL, 0, 0, 0},
       {UL_QREQ_HISTORY_LIMIT, F_UINT, false, NULL, 1, UL_MAX_HISTORY, UL_E_LIMIT},
       {UL_QREQ_HISTORY_ORDER, F_UINT, false, NULL, 1, 1, UL_E_ARG},
       {UL_QREQ_HISTORY_RECORDS, F_UINT, false, NULL, 1, 1, UL_E_ARG}}},
     {"latest", UL_RPC_LATEST, 2, {NS_F(UL_QREQ_LATEST_NS), HW_F(UL_QREQ_LATEST_HW)}},
-    {"bundle", UL_RPC_BUNDLE, 3,
-     {ID_F(UL_QREQ_BUNDLE_ID), {UL_QREQ_BUNDLE_HEIGHT, F_UINT, false, NULL, 1, 0, 0},
+    {"bundle",
+     UL_RPC_BUNDLE,
+     3,
+     {ID_F(UL_QREQ_BUNDLE_ID),
+      {UL_QREQ_BUNDLE_HEIGHT, F_UINT, false, NULL, 1, 0, 0},
       HW_F(UL_QREQ_BUNDLE_HW)}},
     {"namespace", UL_RPC_NAMESPACE, 1, {NS_F(UL_QREQ_NAMESPACE_NS)}},
     {"nonce", UL_RPC_NONCE, 1, {ID_F(UL_QREQ_NONCE_PUBKEY)}},
     {"genesis", UL_RPC_GENESIS, 0, {{0}}},
-    {"consistency", UL_RPC_CONSISTENCY, 2,
+    {"consistency",
+     UL_RPC_CONSISTENCY,
+     2,
      {{UL_QREQ_CONSISTENCY_SIZE1, F_UINT, true, NULL, 1, 0, 0},
       {UL_QREQ_CONSISTENCY_SIZE2, F_UINT, true, NULL, 1, 0, 0}}},
     {"release at", UL_RPC_RELEASE_AT, 1, {{UL_QREQ_RELEASE_AT_INDEX, F_UINT, true, NULL, 0, 0, 0}}},
     {"release status", UL_RPC_RELEASE_STATUS, 1, {ID_F(UL_QREQ_RELEASE_STATUS_ID)}},
-    {"state proof installable", UL_RPC_STATE_PROOF, 4,
+    {"state proof installable",
+     UL_RPC_STATE_PROOF,
+     4,
      {KIND_F(UL_STATE_INSTALLABLE, 0, 0), NS_F(UL_QREQ_STATE_PROOF_NS),
       HW_F(UL_QREQ_STATE_PROOF_HW), SP_HEIGHT_F}},
-    {"state proof approvals", UL_RPC_STATE_PROOF, 3,
+    {"state proof approvals",
+     UL_RPC_STATE_PROOF,
+     3,
      {KIND_F(UL_STATE_APPROVALS, 0, 0), ID_F(UL_QREQ_STATE_PROOF_ID), SP_HEIGHT_F}},
-    {"state proof revocation", UL_RPC_STATE_PROOF, 2,
+    {"state proof revocation",
+     UL_RPC_STATE_PROOF,
+     2,
      {KIND_F(UL_STATE_REVOCATION, 0, 0), ID_F(UL_QREQ_STATE_PROOF_ID)}},
-    {"state proof namespace", UL_RPC_STATE_PROOF, 2,
+    {"state proof namespace",
+     UL_RPC_STATE_PROOF,
+     2,
      {KIND_F(UL_STATE_NAMESPACE, 0, 0), NS_F(UL_QREQ_STATE_PROOF_NS)}},
-    {"state proof validators", UL_RPC_STATE_PROOF, 2,
+    {"state proof validators",
+     UL_RPC_STATE_PROOF,
+     2,
      {KIND_F(UL_STATE_VALIDATORS, UL_STATE_VALIDATORS, UL_E_ARG), SP_HEIGHT_F}},
-    {"validators", UL_RPC_VALIDATORS, 1,
+    {"validators",
+     UL_RPC_VALIDATORS,
+     1,
      {{UL_QREQ_VALIDATORS_HEIGHT, F_UINT, false, NULL, 1, 0, 0}}},
     {"evidence", UL_RPC_EVIDENCE, 0, {{0}}},
 };
@@ -228,15 +267,17 @@ static void put(ul_msg *q, const field *f, variant v)
         ul_msg_uint(q, f->key, v == V_OVER ? f->max + 1 : v == V_UNDER ? 0 : f->u);
         break;
     case F_TEXT:
-        ul_msg_text(q, f->key, v == V_OVER    ? (ul_span){(const uint8_t *)long_text, f->max + 1}
-                               : v == V_UNDER ? (ul_span){(const uint8_t *)"", 0}
-                                              : ul_span_str(f->text));
+        ul_msg_text(q, f->key,
+                    v == V_OVER    ? (ul_span){(const uint8_t *)long_text, f->max + 1}
+                    : v == V_UNDER ? (ul_span){(const uint8_t *)"", 0}
+                                   : ul_span_str(f->text));
         break;
     case F_ID:
         memcpy(id_buf, g->rel_id, UL_HASH_BYTES);
         ul_msg_bytes(q, f->key, id_buf,
-                     v == V_OVER ? UL_HASH_BYTES + 1 : v == V_UNDER ? UL_HASH_BYTES - 1
-                                                                    : UL_HASH_BYTES);
+                     v == V_OVER    ? UL_HASH_BYTES + 1
+                     : v == V_UNDER ? UL_HASH_BYTES - 1
+                                    : UL_HASH_BYTES);
         break;
     case F_LIST:
         for (size_t i = 0; i < UL_MAX_SUBMIT_TXS + 1; i++) {
@@ -348,15 +389,15 @@ static void test_ledger_labels(void **state)
     ul_span none = {NULL, 0}, big = {(const uint8_t *)long_text, UL_MAX_NS_LEN + 1};
     ul_chain *c = f->node.chain;
     memset(long_text, 'a', sizeof long_text);
-    assert_int_equal(ul_chain_state_proof(c, UL_STATE_INSTALLABLE, none, none, id, 0, kh, &v,
-                                          &vlen, &p),
+    assert_int_equal(
+        ul_chain_state_proof(c, UL_STATE_INSTALLABLE, none, none, id, 0, kh, &v, &vlen, &p),
+        UL_E_ARG);
+    assert_int_equal(ul_chain_state_proof(c, UL_STATE_INSTALLABLE, ul_span_str(NS), none, id, 0, kh,
+                                          &v, &vlen, &p),
                      UL_E_ARG);
-    assert_int_equal(ul_chain_state_proof(c, UL_STATE_INSTALLABLE, ul_span_str(NS), none, id, 0,
-                                          kh, &v, &vlen, &p),
-                     UL_E_ARG);
-    assert_int_equal(ul_chain_state_proof(c, UL_STATE_NAMESPACE, big, none, id, 0, kh, &v, &vlen,
-                                          &p),
-                     UL_E_LIMIT);
+    assert_int_equal(
+        ul_chain_state_proof(c, UL_STATE_NAMESPACE, big, none, id, 0, kh, &v, &vlen, &p),
+        UL_E_LIMIT);
     assert_null(v);
     assert_int_equal(ul_chain_history(c, none, 0, false, ids, 1, &n, &h, &more), UL_E_ARG);
     assert_int_equal(ul_chain_history(c, big, 0, true, ids, 1, &n, &h, &more), UL_E_LIMIT);

@@ -1033,11 +1033,17 @@ static void test_utf8(void **state)
         {"123456789\xff", false},
         {"123456781234567\x80", false},
         {"1234567\xc3\xa9", true},
-        {"12345678\xc3\xa9" "abcdefgh", true},
+        {"12345678\xc3\xa9"
+         "abcdefgh",
+         true},
         {"12345678abcdefg\xc3", false},
         {"12345678\xe2\x82", false},
-        {"\xc3\xa9" "12345678\xed\xa0\x80", false},
-        {"\xf0\x9f\x98\x80" "abcdefgh\xf0\x9f\x98\x80", true},
+        {"\xc3\xa9"
+         "12345678\xed\xa0\x80",
+         false},
+        {"\xf0\x9f\x98\x80"
+         "abcdefgh\xf0\x9f\x98\x80",
+         true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bool ok = ul_cbor_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s));
@@ -1394,10 +1400,10 @@ static void test_ns_check(void **state)
 {
     static const char *const good[] = {"a/b", "acme/router-x1", "a.b_c-d/0.9", "0/0",
                                        "vendor/product.name_2"};
-    static const char *const bad[] = {"",           "a",    "/b",    "a/",    "/",    "a//b",
-                                      "a/b/c",      "A/b",  "a/B",   "a b/c", "a/b ", "a/b\n",
-                                      "\xc3\xa9/x", "a\\b", "a:b/c", "a/b@1", "a/b+c",
-                                      "-/.",        "../x", "a/..",  "./b",   ".a/b", "a/-b"};
+    static const char *const bad[] = {"",           "a",    "/b",    "a/",    "/",     "a//b",
+                                      "a/b/c",      "A/b",  "a/B",   "a b/c", "a/b ",  "a/b\n",
+                                      "\xc3\xa9/x", "a\\b", "a:b/c", "a/b@1", "a/b+c", "-/.",
+                                      "../x",       "a/..", "./b",   ".a/b",  "a/-b"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         assert_int_equal(ul_schema_ns_check(S(good[i])), UL_OK);
     }
@@ -1702,8 +1708,7 @@ static bool policy_eq(const ul_policy *a, const ul_policy *b)
     }
     for (size_t i = 0; eq && i < a->n_require; i++) {
         eq = a->require[i].kind == b->require[i].kind &&
-             labels_eq(a->require[i].roles, a->require[i].n, b->require[i].roles,
-                       b->require[i].n);
+             labels_eq(a->require[i].roles, a->require[i].n, b->require[i].roles, b->require[i].n);
     }
     return eq;
 }
@@ -2511,11 +2516,11 @@ static void test_approvals(void **state)
     /* Hand-made wire forms. */
     assert_int_equal(aps_dec("80"), UL_OK);
     assert_int_equal(aps_dec("81 82 61 63 81 H32"), UL_OK);
-    assert_int_equal(aps_dec("81 82 61 63 80"), UL_E_SCHEMA_FIELD);          /* no keys */
-    assert_int_equal(aps_dec("81 83 61 63 81 H32 00"), UL_E_SCHEMA_FIELD);   /* not a pair */
-    assert_int_equal(aps_dec("81 81 61 63"), UL_E_SCHEMA_FIELD);             /* not a pair */
-    assert_int_equal(aps_dec("81 82 41 63 81 H32"), UL_E_CBOR_TYPE);        /* role as bytes */
-    assert_int_equal(aps_dec("81 82 61 63 H32"), UL_E_CBOR_TYPE);           /* keys not a list */
+    assert_int_equal(aps_dec("81 82 61 63 80"), UL_E_SCHEMA_FIELD);        /* no keys */
+    assert_int_equal(aps_dec("81 83 61 63 81 H32 00"), UL_E_SCHEMA_FIELD); /* not a pair */
+    assert_int_equal(aps_dec("81 81 61 63"), UL_E_SCHEMA_FIELD);           /* not a pair */
+    assert_int_equal(aps_dec("81 82 41 63 81 H32"), UL_E_CBOR_TYPE);       /* role as bytes */
+    assert_int_equal(aps_dec("81 82 61 63 H32"), UL_E_CBOR_TYPE);          /* keys not a list */
     assert_int_equal(aps_dec("81 82 61 63 81 58 21 B32"), UL_E_CBOR_MALFORMED); /* short */
     assert_int_equal(aps_dec("82 82 61 63 81 H32 82 61 63 81 H32"), UL_E_SCHEMA_FIELD);
     assert_int_equal(aps_dec("82 82 61 64 81 H32 82 61 63 81 H32"), UL_E_SCHEMA_FIELD);
@@ -3178,8 +3183,8 @@ static size_t ex_block(uint8_t *out, size_t cap, const ul_span *txs, size_t n)
 
 /* Block blk[len] with its txs array replaced by one holding txs[0..n) verbatim, unchecked (the
  * encoder would refuse what is not a tx). Returns the new length. */
-static size_t with_txs(uint8_t *out, size_t cap, const uint8_t *blk, size_t len,
-                       const ul_span *txs, size_t n)
+static size_t with_txs(uint8_t *out, size_t cap, const uint8_t *blk, size_t len, const ul_span *txs,
+                       size_t n)
 {
     ul_cbor_writer *w = vbegin();
     ul_cbor_put_array(w, n);
@@ -3394,9 +3399,9 @@ static void test_block_split(void **state)
     }
     /* A map that is not canonical: a key or value not in its shortest form (also nested), keys
      * out of order, an indefinite length. */
-    static const char *const noncanon[] = {"a1 18 01 01", "a1 01 19 00 01", "a1 01 a1 01 18 02",
-                                           "a2 02 00 01 00", "a1 01 a2 03 00 02 00",
-                                           "bf 01 01 ff", "a1 01 5f 41 00 ff", "a1 01 b9 00 00"};
+    static const char *const noncanon[] = {
+        "a1 18 01 01",          "a1 01 19 00 01", "a1 01 a1 01 18 02", "a2 02 00 01 00",
+        "a1 01 a2 03 00 02 00", "bf 01 01 ff",    "a1 01 5f 41 00 ff", "a1 01 b9 00 00"};
     for (size_t k = 0; k < sizeof noncanon / sizeof noncanon[0]; k++) {
         bytes *t = hb(noncanon[k]);
         const ul_span two[2] = {ex_txs[0], {t->b, t->n}};
@@ -3510,7 +3515,7 @@ static ul_err sec_rt(const uint8_t *body, size_t n, ul_section *d)
     ul_span list = d->type == UL_SEC_INCLUSION  ? d->u.inclusion.path
                    : d->type == UL_SEC_SIBLINGS ? d->u.siblings.hashes
                                                 : (ul_span){NULL, 0};
-    m = d->type == UL_SEC_INCLUSION ? d->u.inclusion.n_path
+    m = d->type == UL_SEC_INCLUSION  ? d->u.inclusion.n_path
         : d->type == UL_SEC_SIBLINGS ? d->u.siblings.n
                                      : 0;
     assert_int_equal(list.len, m * UL_SECTION_HASH_STRIDE);
@@ -4033,7 +4038,7 @@ static void test_section_proof_fields(void **state)
             ul_cbor_put_array(w, 2);
             ul_cbor_put_uint(w, UL_SEC_SIBLINGS);
             put_hash_list(w, k, 32);
-            ul_err want = k == 0 ? UL_E_SCHEMA_FIELD
+            ul_err want = k == 0                            ? UL_E_SCHEMA_FIELD
                           : k > UL_MAX_SIBLINGS_PER_SECTION ? UL_E_LIMIT
                                                             : UL_OK;
             assert_int_equal(sec_dec(), want);
@@ -4047,12 +4052,10 @@ static void test_section_proof_fields(void **state)
     s.type = UL_SEC_SIBLINGS;
     s.u.siblings.n = UL_MAX_SIBLINGS_PER_SECTION;
     assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, NULL), UL_E_ARG);
-    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s,
-                                              (const uint8_t(*)[32])hs),
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, (const uint8_t(*)[32])hs),
                      UL_OK);
     s.u.siblings.n++;
-    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s,
-                                              (const uint8_t(*)[32])hs),
+    assert_int_equal(ul_schema_section_encode(out, sizeof out, &len, &s, (const uint8_t(*)[32])hs),
                      UL_E_LIMIT);
     assert_int_equal(len, 0);
     s.u.siblings.n = 0;
@@ -4191,8 +4194,7 @@ static void test_pieces(void **state)
     assert_int_equal(ul_schema_tx_prefix_encode(cat, 3, &k, 2), UL_E_BUFFER);
     assert_int_equal(ul_schema_tx_middle_encode(cat, sizeof cat, &k, 0), UL_E_SCHEMA_FIELD);
     assert_int_equal(ul_schema_tx_middle_encode(cat, sizeof cat, &k, UL_MAX_SIGS), UL_OK);
-    assert_int_equal(ul_schema_tx_middle_encode(cat, sizeof cat, &k, UL_MAX_SIGS + 1),
-                     UL_E_LIMIT);
+    assert_int_equal(ul_schema_tx_middle_encode(cat, sizeof cat, &k, UL_MAX_SIGS + 1), UL_E_LIMIT);
     assert_int_equal(ul_schema_tx_sig_encode(cat, 100, &k, &t.sigs[0]), UL_E_BUFFER);
     assert_int_equal(ul_schema_tx_sig_encode(cat, 101, &k, &t.sigs[0]), UL_OK);
     assert_int_equal(k, 101);

@@ -180,9 +180,9 @@ static void test_migrate_and_lock(void **state)
                                             (ul_span){blk, sizeof blk}, (ul_span){0}),
                      UL_OK);
     free(lock);
-    assert_int_not_equal(ul_signlog_lock_encode(&lock, &lock_len, 1, 0, hash,
-                                                (ul_span){last + 1, 2}, (ul_span){0}),
-                         UL_OK);
+    assert_int_not_equal(
+        ul_signlog_lock_encode(&lock, &lock_len, 1, 0, hash, (ul_span){last + 1, 2}, (ul_span){0}),
+        UL_OK);
     assert_null(lock);
     assert_true(l.st.has_lock);
     assert_int_equal(l.st.height, 5);
