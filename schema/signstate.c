@@ -54,6 +54,22 @@ ul_err ul_schema_sign_state_decode(ul_sign_state *out, const uint8_t *in, size_t
     return ul_record_decode(&rec_sign_state, out, in, len);
 }
 
+/* The block and its last commit are records embedded whole, each counting its own nesting as in
+ * a block carried by a query message (a register's policy sits deep inside a block). */
+static ul_err embedded_map_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    ul_cbor_type t;
+    ul_err e = ul_cbor_skip_wire(r, (ul_span *)((char *)obj + f->off), &t);
+    return e == UL_OK && t != UL_CBOR_MAP ? UL_E_CBOR_TYPE : e;
+}
+
+static void embedded_map_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    ul_cbor_put_raw(w, *(const ul_span *)((const char *)obj + f->off));
+}
+
+static const ul_codec codec_embedded_map = {embedded_map_dec, embedded_map_enc};
+
 /* A lock is for a block of a height that has one: height 1 and up. */
 static ul_err lock_record_check(const void *obj)
 {
@@ -65,8 +81,8 @@ static const ul_field lock_record_fields[] = {
     {1, &ul_codec_uint, offsetof(ul_lock_record, height), 0, REQ},
     {2, &ul_codec_uint, offsetof(ul_lock_record, round), 0, REQ},
     {3, &ul_codec_fixed, offsetof(ul_lock_record, hash), UL_HASH_BYTES, REQ},
-    {4, &ul_codec_inner, offsetof(ul_lock_record, block), UL_CBOR_MAP, REQ},
-    {5, &ul_codec_inner, offsetof(ul_lock_record, last_commit), UL_CBOR_MAP,
+    {4, &codec_embedded_map, offsetof(ul_lock_record, block), 0, REQ},
+    {5, &codec_embedded_map, offsetof(ul_lock_record, last_commit), 0,
      offsetof(ul_lock_record, has_last_commit)},
 };
 

@@ -175,6 +175,17 @@ static void test_migrate_and_lock(void **state)
     hash[0] ^= 1;
     assert_false(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
     hash[0] ^= 1;
+    /* A block is a record holding records (a register's policy sits ten levels down): its
+     * nesting counts from itself, as in a block sent whole, not from the lock record's. */
+    uint8_t deep[2 * 12 + 1];
+    for (size_t i = 0; i < 12; i++) {
+        deep[2 * i] = 0xa1, deep[2 * i + 1] = 0x01; /* {1: {1: ... 0}} */
+    }
+    deep[sizeof deep - 1] = 0x00;
+    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 6, 0, hash,
+                                            (ul_span){deep, sizeof deep}, (ul_span){0}),
+                     UL_OK);
+    free(lock);
     /* At height 1 there is no last commit; a block that is not a map is no lock record. */
     assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 1, 0, hash,
                                             (ul_span){blk, sizeof blk}, (ul_span){0}),
