@@ -223,8 +223,18 @@ $(BUILD)/sim: $(BUILD)/obj/tests/sim/sim.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
 
-sim: $(BUILD)/sim
+# The whole-node simulator: the node's parts (not node/io.c nor main.c: tests/sim/world.c is its
+# world) on a simulated clock, network and memory disks (tests/sim/README.md).
+NODESIM_OBJ = $(call obj,tests/sim/nodesim.c tests/sim/world.c tests/unit/chainfx.c tests/unit/nodefx.c \
+              $(filter-out node/main.c node/io.c,$(NODE_SRC)))
+$(BUILD)/nodesim: $(NODESIM_OBJ) $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)
+
+sim: $(BUILD)/sim $(BUILD)/nodesim
 	@$(BUILD)/sim --seeds $(SEEDS)
+	@$(BUILD)/nodesim --seeds $(SEEDS)
 
 unit: all $(UNIT_BINS)
 fuzz-replay: all $(FUZZ_REPLAY)

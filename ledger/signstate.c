@@ -82,26 +82,33 @@ bool ul_signstate_after(const ul_sign_state *st, uint64_t height, uint64_t round
     return round != st->round ? round > st->round : step > st->step;
 }
 
-ul_err ul_signstate_advance(ul_sign_state *st, const char *path, uint64_t height, uint64_t round,
-                            uint64_t step, const uint8_t *lock_hash)
+ul_err ul_signstate_next(ul_sign_state *next, const ul_sign_state *st, uint64_t height,
+                         uint64_t round, uint64_t step, const uint8_t *lock_hash)
 {
     if (height == 0 || step == UL_SIGN_NONE || !ul_signstate_after(st, height, round, step)) {
         return UL_E_SIGN_STATE;
     }
-    ul_sign_state next = *st;
-    next.height = height;
-    next.round = round;
-    next.step = step;
+    *next = *st;
+    next->height = height;
+    next->round = round;
+    next->step = step;
     if (height != st->height) {
-        next.has_lock = next.has_lock_hash = false;
+        next->has_lock = next->has_lock_hash = false;
     }
     if (lock_hash) {
-        next.has_lock = next.has_lock_hash = true;
-        next.lock_round = round;
-        memcpy(next.lock_hash, lock_hash, UL_HASH_BYTES);
+        next->has_lock = next->has_lock_hash = true;
+        next->lock_round = round;
+        memcpy(next->lock_hash, lock_hash, UL_HASH_BYTES);
     }
-    ul_err e = ul_signstate_save(path, &next);
-    if (e == UL_OK) {
+    return UL_OK;
+}
+
+ul_err ul_signstate_advance(ul_sign_state *st, const char *path, uint64_t height, uint64_t round,
+                            uint64_t step, const uint8_t *lock_hash)
+{
+    ul_sign_state next;
+    ul_err e = ul_signstate_next(&next, st, height, round, step, lock_hash);
+    if (e == UL_OK && (e = ul_signstate_save(path, &next)) == UL_OK) {
         *st = next;
     }
     return e;

@@ -635,6 +635,11 @@ bool ul_signstate_after(const ul_sign_state *st, uint64_t height, uint64_t round
  * signature at a new height drops the old height's lock.
  * Returns: UL_OK (the file holds the new state); UL_E_SIGN_STATE when the step is not after the
  * last (nothing written); the write's error (st unchanged). */
+/* Out: *next, st after a signature at (height, round, step) with lock_hash (as advance records
+ * it), without writing anything: for a sign state kept elsewhere than a file (a simulator's).
+ * Returns: UL_OK; UL_E_SIGN_STATE when the step is not after the last. */
+ul_err ul_signstate_next(ul_sign_state *next, const ul_sign_state *st, uint64_t height,
+                         uint64_t round, uint64_t step, const uint8_t *lock_hash);
 ul_err ul_signstate_advance(ul_sign_state *st, const char *path, uint64_t height, uint64_t round,
                             uint64_t step, const uint8_t *lock_hash);
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,6 +66,30 @@ void ul_nodefx_register(const ul_nodefx *f, ul_chainfx_txbuf *t, const char *ns,
     assert_int_equal(ul_schema_register_encode(body, sizeof body, &blen, &reg), UL_OK);
     ul_chainfx_tx(t, f->chain_id, UL_TX_REGISTER, body, blen, (const ul_key *const[]){f->owner}, 1,
                   UL_DOMAIN_TX);
+}
+
+void ul_nodefx_publish(const ul_nodefx *f, ul_chainfx_txbuf *t, const char *ns, uint64_t seq)
+{
+    ul_release r;
+    uint8_t body[UL_MAX_RECORD_BYTES];
+    size_t blen;
+    char version[32];
+    snprintf(version, sizeof version, "1.0.%llu", (unsigned long long)seq);
+    memset(&r, 0, sizeof r);
+    r.ns = ul_span_str(ns);
+    r.provider = ul_span_str("Acme Corp");
+    r.time = 1700000000;
+    r.version = ul_span_str(version);
+    r.seq = seq;
+    ul_client_sha256(r.digest, (const uint8_t *)version, strlen(version));
+    r.size = 4096;
+    r.file = ul_span_str("widget.bin");
+    r.n_hw = 1;
+    r.hw[0] = ul_span_str("board-a");
+    r.kind = UL_KIND_FEATURE;
+    assert_int_equal(ul_schema_release_encode(body, sizeof body, &blen, &r), UL_OK);
+    ul_chainfx_tx(t, f->chain_id, UL_TX_PUBLISH, body, blen, (const ul_key *const[]){f->owner}, 1,
+                  UL_DOMAIN_RELEASE);
 }
 
 static uint64_t fx_now(void *ctx)

@@ -30,6 +30,9 @@ void ul_nodefx_close(ul_nodefx *f);
  * above the last executed), who owns and publishes it: a second one for the same ns conflicts
  * with the first once that executed. */
 void ul_nodefx_register(const ul_nodefx *f, ul_chainfx_txbuf *t, const char *ns, uint64_t nonce);
+/* Out: t, a transaction publishing release seq (version "1.0.SEQ", hardware class "board-a") in
+ * ns, signed by f->owner (its publisher once ul_nodefx_register's tx executed). */
+void ul_nodefx_publish(const ul_nodefx *f, ul_chainfx_txbuf *t, const char *ns, uint64_t seq);
 
 /* A ul_node_io for one node in a test: the clock is now (set it), there is no peer transport
  * unless the test sets its functions, queries fail with UL_E_NET unless query is set, and the
