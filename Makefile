@@ -88,7 +88,7 @@ help:
 	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
 	@echo "make bench      benchmarks; print figures"
 	@echo "make mcu        libupclient and the example firmware for a Cortex-M4 (build/mcu)"
-	@echo "make sim SEEDS=N   the consensus simulator over N seeds (make test runs 100)"
+	@echo "make sim SEEDS=N   both simulators (consensus core, whole node) over N seeds each"
 	@echo "make demo       a dev chain end to end in a temp dir"
 	@echo "make testnet N=4   start N validators on loopback (testnet/run); make testnet-down"
 	@echo "make install PREFIX=/usr/local DESTDIR="
@@ -240,9 +240,9 @@ unit: all $(UNIT_BINS)
 fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
-	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/bench/bench_device
+	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/nodesim $(BUILD)/bench/bench_device
 	@$(MAKE) -s --no-print-directory mcu
-	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim \
+	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim NODESIM=$(BUILD)/nodesim \
 	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
 # libFuzzer needs clang; each target runs FUZZ_SECONDS and adds new inputs to its corpus.

@@ -60,6 +60,15 @@ if [ -n "${SIM:-}" ] && [ -x "$SIM" ]; then
     fi
 fi
 
+# The whole-node simulator (tests/sim/README.md): a few hundred seeds; any failing seed replays.
+if [ -n "${NODESIM:-}" ] && [ -x "$NODESIM" ]; then
+    if out=$("$NODESIM" --seeds "${NODESIM_SEEDS:-300}" 2>&1); then
+        passed=$((passed + 1)); echo "sim    $(echo "$out" | tail -n 1)"
+    else
+        failed=$((failed + 1)); failures+=("nodesim"); echo "$out" | grep -A2 FAILED | head -n 30
+    fi
+fi
+
 # A benchmark's chain must be a valid chain: bench_device audits the chain it builds (small here).
 if [ -n "${BENCH_DEVICE:-}" ] && [ -x "$BENCH_DEVICE" ]; then
     if out=$("$BENCH_DEVICE" build "$log/bench-chain" 10 2>&1); then

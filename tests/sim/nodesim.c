@@ -16,11 +16,11 @@
 #include "world.h"
 
 #define STEP_MS 5          /* one step: every node's turn, then the checks */
-#define LIVE_MS 30000      /* after the heal, everything acknowledged commits within this */
+#define LIVE_MS 10000      /* after the heal, the new and every acknowledged tx commit within this */
 #define RESUBMIT_MS 3000   /* a client sends its transaction again after this long */
 #define MAX_CLIENTS 3
 #define MAX_TXS 4          /* per client: a register, then publishes */
-#define MAX_SUBS (MAX_CLIENTS * MAX_TXS)
+#define MAX_SUBS (MAX_CLIENTS * (MAX_TXS + 1)) /* and one more each after the heal */
 #define MAX_HEIGHT 4096
 #define T0 UL_NODEFX_T0
 
@@ -52,6 +52,7 @@ typedef struct {
     char fail[300];
 } sim;
 
+static bool g_sign_full;
 static ul_key *g_keys[SIM_MAXN], *g_owners[MAX_CLIENTS];
 
 static void failf(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -231,7 +232,7 @@ static void world_free(sim *s)
 static void client_tx(sim *s, size_t ci)
 {
     client *c = &s->c[ci];
-    sub *b = &s->s[ci * MAX_TXS + c->k];
+    sub *b = &s->s[ci * (MAX_TXS + 1) + c->k];
     ul_nodefx fx;
     if (b->built) {
         return;
@@ -267,7 +268,7 @@ static void client_step(sim *s, size_t ci)
     if (c->k >= c->ntx) {
         return;
     }
-    sub *b = &s->s[ci * MAX_TXS + c->k];
+    sub *b = &s->s[ci * (MAX_TXS + 1) + c->k];
     if (c->outstanding && committed_somewhere(s, b)) {
         c->outstanding = false;
         c->k++;
@@ -346,7 +347,7 @@ static bool all_done(const sim *s)
             return false;
         }
         for (size_t t = 0; t < s->c[ci].ntx; t++) {
-            const sub *b = &s->s[ci * MAX_TXS + t];
+            const sub *b = &s->s[ci * (MAX_TXS + 1) + t];
             for (size_t i = 0; i < s->w.nn; i++) {
                 if (honest(&s->w.node[i]) && (!s->w.node[i].up || b->count[i] != 1)) {
                     return false;
@@ -571,6 +572,7 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
     memset(s, 0, sizeof *s);
     sim_world_seed(w, seed);
     w->verbose = verbose;
+    w->sign_full = g_sign_full;
     w->now = T0 + 1000;
     plan(s, seed, n);
     world_make(s, n);
@@ -581,6 +583,9 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
         step(s);
     }
     heal(s);
+    for (size_t ci = 0; ci < s->nc; ci++) {
+        s->c[ci].ntx++; /* commits must resume: one transaction more from each client */
+    }
     uint64_t healed = w->now;
     while (!s->fail[0] && !all_done(s)) {
         if (w->now >= healed + LIVE_MS) {
@@ -625,8 +630,9 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: nodesim --seeds N [--first S] [--n 4|7]\n"
-                    "       nodesim --seed S [--n 4|7] [-v]   (replay one seed)\n");
+    fprintf(stderr, "usage: nodesim --seeds N [--first S] [--n 4|7] [--sign-full]\n"
+                    "       nodesim --seed S [--n 4|7] [--sign-full] [-v]   (replay one seed)\n"
+                    "--sign-full: a full disk also refuses sign-state writes (known to stall)\n");
 }
 
 int main(int argc, char **argv)
@@ -639,6 +645,8 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "-v") == 0) {
             verbose = 1;
+        } else if (strcmp(argv[i], "--sign-full") == 0) {
+            g_sign_full = true;
         } else if (strcmp(argv[i], "--seeds") == 0 && v) {
             count = strtoull(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--first") == 0 && v) {

@@ -340,7 +340,7 @@ static ul_err io_sign_save(void *ctx, const char *path, const ul_sign_state *st)
 {
     sim_node *nd = ctx;
     (void)path;
-    if (nd->full_until > nd->w->now) {
+    if (nd->full_until > nd->w->now && nd->w->sign_full) {
         return UL_E_NO_SPACE;
     }
     nd->sign = *st;

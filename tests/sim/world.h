@@ -66,6 +66,7 @@ struct sim_world {
     uint8_t chain_id[UL_HASH_BYTES];
     sim_faults f;
     bool faults_on;
+    bool sign_full; /* a full disk refuses sign-state writes too (--sign-full) */
     int verbose;
     size_t cur; /* the node whose code runs (log tag); SIZE_MAX: the simulator */
     char logs[SIM_LOGLINES][260];
