@@ -15,11 +15,11 @@
 #include "tests/unit/nodefx.h"
 #include "world.h"
 
-#define STEP_MS 5          /* one step: every node's turn, then the checks */
-#define LIVE_MS 10000      /* after the heal, the new and every acknowledged tx commit within this */
-#define RESUBMIT_MS 3000   /* a client sends its transaction again after this long */
+#define STEP_MS 5        /* one step: every node's turn, then the checks */
+#define LIVE_MS 10000    /* after the heal, the new and every acknowledged tx commit within this */
+#define RESUBMIT_MS 3000 /* a client sends its transaction again after this long */
 #define MAX_CLIENTS 3
-#define MAX_TXS 4          /* per client: a register, then publishes */
+#define MAX_TXS 4                              /* per client: a register, then publishes */
 #define MAX_SUBS (MAX_CLIENTS * (MAX_TXS + 1)) /* and one more each after the heal */
 #define MAX_HEIGHT 4096
 #define T0 UL_NODEFX_T0
@@ -27,8 +27,8 @@
 typedef struct {
     ul_key *owner;
     char ns[32];
-    size_t k, ntx;     /* the transaction now, how many in all */
-    bool outstanding;  /* sent, not yet seen committed */
+    size_t k, ntx;    /* the transaction now, how many in all */
+    bool outstanding; /* sent, not yet seen committed */
     uint64_t sent_at;
 } client;
 
@@ -117,11 +117,11 @@ static void audit(sim *s, sim_node *nd)
 {
     ul_audit_result res;
     s->n_audit++;
-    ul_err e = ul_audit_run(s->w.genesis, s->w.glen, audit_src, nd->node.chain, NULL, NULL, NULL,
-                            &res);
+    ul_err e =
+        ul_audit_run(s->w.genesis, s->w.glen, audit_src, nd->node.chain, NULL, NULL, NULL, &res);
     if (e != UL_OK) {
-        failf(s, "AUDIT: node %zu's chain fails at height %" PRIu64 ": %s", nd->i,
-              res.fail_height, ul_err_name(e));
+        failf(s, "AUDIT: node %zu's chain fails at height %" PRIu64 ": %s", nd->i, res.fail_height,
+              ul_err_name(e));
     } else if (res.height != ul_chain_height(nd->node.chain)) {
         failf(s, "AUDIT: node %zu audited %" PRIu64 " of %" PRIu64 " blocks", nd->i, res.height,
               ul_chain_height(nd->node.chain));
@@ -402,8 +402,8 @@ static void faults_step(sim *s)
     }
 }
 
-/* The faults stop: partitions heal, disks have room and read true, every node is up; loss, duplication and
- * delays end (the Byzantine validator goes on). */
+/* The faults stop: partitions heal, disks have room and read true, every node is up; loss,
+ * duplication and delays end (the Byzantine validator goes on). */
 static void heal(sim *s)
 {
     sim_world *w = &s->w;
@@ -589,9 +589,10 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
     uint64_t healed = w->now;
     while (!s->fail[0] && !all_done(s)) {
         if (w->now >= healed + LIVE_MS) {
-            failf(s, "LIVENESS: %" PRIu64 " s after the faults healed not everything is committed"
-                     " (heights %" PRIu64 "..)", (uint64_t)LIVE_MS / 1000,
-                  ul_chain_height(w->node[0].node.chain));
+            failf(s,
+                  "LIVENESS: %" PRIu64 " s after the faults healed not everything is committed"
+                  " (heights %" PRIu64 "..)",
+                  (uint64_t)LIVE_MS / 1000, ul_chain_height(w->node[0].node.chain));
             break;
         }
         step(s);
@@ -616,9 +617,9 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
                 seed, n, w->byz < n ? "yes" : "no", w->f.claim && w->byz < n ? " claim" : "",
                 w->f.withhold && w->byz < n ? " withhold" : "",
                 w->f.flood && w->byz < n ? " flood" : "", w->f.twin && w->byz < n ? " twin" : "",
-                w->f.drop_pct, w->f.dup_pct, w->f.delay_max, s->heal_at, w->now - start,
-                s->n_crash, s->n_part, s->n_full, s->n_corrupt, s->n_audit, w->n_msgs, w->n_drop,
-                w->n_dup, w->n_query, ul_chain_height(w->node[0].node.chain));
+                w->f.drop_pct, w->f.dup_pct, w->f.delay_max, s->heal_at, w->now - start, s->n_crash,
+                s->n_part, s->n_full, s->n_corrupt, s->n_audit, w->n_msgs, w->n_drop, w->n_dup,
+                w->n_query, ul_chain_height(w->node[0].node.chain));
     }
     if (s->fail[0]) {
         sim_log_dump(w);
@@ -688,8 +689,10 @@ int main(int argc, char **argv)
             }
         }
         if (!ok) {
-            fprintf(stderr, "nodesim: seed %" PRIu64 " FAILED: %s\n  replay: build/nodesim --seed %"
-                    PRIu64 " --n %zu -v\n", seed, s->fail, seed, n);
+            fprintf(stderr,
+                    "nodesim: seed %" PRIu64 " FAILED: %s\n  replay: build/nodesim --seed %" PRIu64
+                    " --n %zu -v\n",
+                    seed, s->fail, seed, n);
         }
         passed += ok, failed += !ok;
         if (one) {

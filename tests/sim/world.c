@@ -199,17 +199,16 @@ void sim_queue_clear(sim_node *nd)
 }
 
 /* The next message due (earliest due time, then send order): delays reorder messages. */
-static ul_err io_recv(void *ctx, uint32_t *kind, uint8_t from32[UL_PUBKEY_BYTES],
-                      ul_span *payload, ul_span *attach, bool *has_attach)
+static ul_err io_recv(void *ctx, uint32_t *kind, uint8_t from32[UL_PUBKEY_BYTES], ul_span *payload,
+                      ul_span *attach, bool *has_attach)
 {
     sim_node *nd = ctx;
     size_t best = SIZE_MAX;
     msg_free(&nd->cur);
     for (size_t k = 0; k < nd->nq; k++) {
         const sim_msg *m = &nd->q[k];
-        if (m->at <= nd->w->now &&
-            (best == SIZE_MAX || m->at < nd->q[best].at ||
-             (m->at == nd->q[best].at && m->seq < nd->q[best].seq))) {
+        if (m->at <= nd->w->now && (best == SIZE_MAX || m->at < nd->q[best].at ||
+                                    (m->at == nd->q[best].at && m->seq < nd->q[best].seq))) {
             best = k;
         }
     }
