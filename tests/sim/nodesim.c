@@ -16,7 +16,11 @@
 #include "world.h"
 
 #define STEP_MS 5        /* one step: every node's turn, then the checks */
-#define LIVE_MS 10000    /* after the heal, the new and every acknowledged tx commit within this */
+/* After the heal, the new and every acknowledged tx commit within this, and no node still syncs
+ * toward an unserved claim. A node sets aside for UL_CLAIM_IGNORE_MS the claims of a peer that
+ * served it nothing, an honest one cut off by a partition too; a node left behind then waits
+ * that long before it syncs again (seed 126 with a 10 s bound): hence the bound's 60 s. */
+#define LIVE_MS (UL_CLAIM_IGNORE_MS + 10000)
 #define RESUBMIT_MS 3000 /* a client sends its transaction again after this long */
 #define MAX_CLIENTS 3
 #define MAX_TXS 4                              /* per client: a register, then publishes */
@@ -339,9 +343,37 @@ static void check_node(sim *s, sim_node *nd)
     nd->checked = h;
 }
 
-/* Done: every client's transactions are committed, once each, on every honest node. */
+/* The first honest node block sync still steers toward a head no honest node has (a claim
+ * nobody serves); SIZE_MAX: none. Out: *target, that head. */
+static size_t unserved_claim(const sim *s, uint64_t *target)
+{
+    uint64_t top = 0, ignored;
+    for (size_t i = 0; i < s->w.nn; i++) {
+        const sim_node *nd = &s->w.node[i];
+        if (honest(nd) && nd->up && ul_chain_height(nd->node.chain) > top) {
+            top = ul_chain_height(nd->node.chain);
+        }
+    }
+    for (size_t i = 0; i < s->w.nn; i++) {
+        const sim_node *nd = &s->w.node[i];
+        if (honest(nd) && nd->up) {
+            ul_cons_sync_status(&nd->node, target, &ignored);
+            if (*target > top) {
+                return i;
+            }
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* Done: every client's transactions are committed, once each, on every honest node, and no
+ * honest node is steered by a claimed head nobody serves. */
 static bool all_done(const sim *s)
 {
+    uint64_t target;
+    if (unserved_claim(s, &target) != SIZE_MAX) {
+        return false;
+    }
     for (size_t ci = 0; ci < s->nc; ci++) {
         if (s->c[ci].k < s->c[ci].ntx) {
             return false;
@@ -522,6 +554,7 @@ static void plan(sim *s, uint64_t seed, size_t n)
     w->byz = bits & 64 ? (size_t)ul_rng_below(&w->rng, n) : n;
     w->f.claim = bits & 128;
     w->f.withhold = bits & 256;
+    w->f.silent = bits & 2048;
     w->f.flood = bits & 512;
     w->f.twin = bits & 1024;
     s->nc = 1 + (size_t)ul_rng_below(&w->rng, MAX_CLIENTS);
@@ -588,6 +621,15 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
     }
     uint64_t healed = w->now;
     while (!s->fail[0] && !all_done(s)) {
+        uint64_t target;
+        size_t who = unserved_claim(s, &target);
+        if (w->now >= healed + LIVE_MS && who != SIZE_MAX) {
+            failf(s,
+                  "LIVENESS: %" PRIu64 " s after the faults healed node %zu still syncs toward a "
+                  "claimed head of %" PRIu64 " that no honest node has",
+                  (uint64_t)LIVE_MS / 1000, who, target);
+            break;
+        }
         if (w->now >= healed + LIVE_MS) {
             failf(s,
                   "LIVENESS: %" PRIu64 " s after the faults healed not everything is committed"
@@ -609,13 +651,14 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
     ul_client_sha256(digest, all, w->nn * UL_HASH_BYTES);
     if (verbose || s->fail[0]) {
         fprintf(stderr,
-                "nodesim: seed %" PRIu64 ": n=%zu byz=%s%s%s%s%s loss=%u%% dup=%u%% delay<=%ums "
+                "nodesim: seed %" PRIu64 ": n=%zu byz=%s%s%s%s%s%s loss=%u%% dup=%u%% delay<=%ums "
                 "heal at %" PRIu64 " ms, done at %" PRIu64 " ms; crashes %" PRIu64
                 ", partitions %" PRIu64 ", full disks %" PRIu64 ", corrupt reads %" PRIu64
                 ", audits %" PRIu64 "; msgs %" PRIu64 " dropped %" PRIu64 " dup %" PRIu64
                 " queries %" PRIu64 "; height %" PRIu64 "\n",
                 seed, n, w->byz < n ? "yes" : "no", w->f.claim && w->byz < n ? " claim" : "",
                 w->f.withhold && w->byz < n ? " withhold" : "",
+                w->f.silent && w->byz < n ? " silent" : "",
                 w->f.flood && w->byz < n ? " flood" : "", w->f.twin && w->byz < n ? " twin" : "",
                 w->f.drop_pct, w->f.dup_pct, w->f.delay_max, s->heal_at, w->now - start, s->n_crash,
                 s->n_part, s->n_full, s->n_corrupt, s->n_audit, w->n_msgs, w->n_drop, w->n_dup,

@@ -264,7 +264,8 @@ static ul_err claim_max(uint8_t **out, size_t *olen)
 
 /* One request to peer i's query endpoint: ul_node_handle of that node, in process. A node down,
  * across a partition or losing the request costs the caller the timeout; an answer costs it a
- * network delay. The Byzantine endpoint claims 2^64-1 and withholds blocks when told to. */
+ * network delay. The Byzantine endpoint claims 2^64-1 and withholds blocks (or all answers)
+ * when told to. */
 static ul_err io_query(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply, uint8_t **buf,
                        int timeout_ms)
 {
@@ -283,7 +284,7 @@ static ul_err io_query(void *ctx, size_t peer, const ul_msg *req, ul_msg *reply,
     bool lost = w->faults_on && ul_rng_below(&w->rng, 100) < w->f.drop_pct;
     ul_q_req q;
     uint64_t method = ul_q_req_read(req, &q) == UL_OK ? q.method : 0;
-    bool withheld = b->byz && w->f.withhold && method == UL_RPC_BLOCK;
+    bool withheld = b->byz && ((w->f.withhold && method == UL_RPC_BLOCK) || w->f.silent);
     if (!b->up || b->group != a->group || lost || withheld) {
         a->busy = t0 + (uint64_t)timeout_ms;
         return UL_E_TIMEOUT;

@@ -51,7 +51,7 @@ typedef struct {
 
 typedef struct {
     uint32_t drop_pct, dup_pct, delay_max; /* while faults are on */
-    bool claim, withhold, flood, twin;     /* the Byzantine validator's behaviours */
+    bool claim, withhold, silent, flood, twin; /* the Byzantine validator's behaviours */
 } sim_faults;
 
 struct sim_world {
