@@ -15,7 +15,7 @@
 #include "tests/unit/nodefx.h"
 #include "world.h"
 
-#define STEP_MS 5        /* one step: every node's turn, then the checks */
+#define STEP_MS 5 /* one step: every node's turn, then the checks */
 /* After the heal, the new and every acknowledged tx commit within this, and no node still syncs
  * toward an unserved claim. A node sets aside for UL_CLAIM_IGNORE_MS the claims of a peer that
  * served it nothing, an honest one cut off by a partition too; a node left behind then waits
@@ -459,14 +459,7 @@ static void byz_step(sim *s, sim_node *nd)
 {
     sim_world *w = &s->w;
     if (w->f.claim && w->now % 250 == 0) {
-        ul_msg m;
-        uint8_t buf[64];
-        size_t len;
-        ul_msg_init(&m);
-        ul_msg_uint(&m, 1, UINT64_MAX);
-        if (ul_msg_encode(buf, sizeof buf, &len, &m) == UL_OK) {
-            sim_deliver(nd, UL_PEER_STATUS, buf, len, NULL, 0);
-        }
+        sim_claim_max(nd);
     }
     for (int k = 0; w->f.flood && k < 4; k++) {
         uint8_t junk[512];
@@ -493,6 +486,9 @@ static void turn(sim *s, sim_node *nd)
         ul_memdisk_set_full(nd->disk, false);
         nd->full_until = 0;
     }
+    if (nd->byz) {
+        byz_step(s, nd); /* its claims and floods keep their pace */
+    }
     if (nd->busy > w->now) {
         return; /* still in a query it made */
     }
@@ -500,9 +496,6 @@ static void turn(sim *s, sim_node *nd)
     w->cur = nd->i;
     ul_cons_on_peer(&nd->node);
     ul_cons_step(&nd->node, sim_node_now(nd), &next);
-    if (nd->byz) {
-        byz_step(s, nd);
-    }
     w->cur = SIZE_MAX;
     if (ul_store_fault(ul_chain_store(nd->node.chain), NULL) == UL_E_CORRUPT) {
         ul_node_log("node %zu met damage in its store: repaired from its peers", nd->i);

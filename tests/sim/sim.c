@@ -12,15 +12,15 @@
 #include "ledger/ul_bft.h"
 
 #define MAXN 7
-#define MAX_HEIGHT 256     /* heights a seed may reach */
-#define QCAP (1 << 17)     /* pending events */
-#define LOGCAP (1 << 16)   /* precommit log (hash set) */
-#define OUTBOX 8           /* last messages a node re-sends each tick */
-#define TICK_MS 200        /* re-send period: the p2p layer's "re-send current-round messages" */
-#define LIVE_MS 60000      /* after healing, some height must commit within this (simulated) */
-#define MAX_STEPS 3000000  /* events per seed */
-#define COMMIT_MS 100      /* pause between a commit and the next height (block interval) */
-#define BAD 0xBA           /* first byte of a value every honest application calls invalid */
+#define MAX_HEIGHT 256    /* heights a seed may reach */
+#define QCAP (1 << 17)    /* pending events */
+#define LOGCAP (1 << 16)  /* precommit log (hash set) */
+#define OUTBOX 8          /* last messages a node re-sends each tick */
+#define TICK_MS 200       /* re-send period: the p2p layer's "re-send current-round messages" */
+#define LIVE_MS 60000     /* after healing, some height must commit within this (simulated) */
+#define MAX_STEPS 3000000 /* events per seed */
+#define COMMIT_MS 100     /* pause between a commit and the next height (block interval) */
+#define BAD 0xBA          /* first byte of a value every honest application calls invalid */
 
 typedef struct {
     uint8_t kind; /* 1 proposal, 2 vote */
@@ -95,8 +95,8 @@ static uint64_t below(uint64_t n)
 static void failf(const char *what, uint64_t a, uint64_t b)
 {
     if (S.fail[0] == '\0') {
-        snprintf(S.fail, sizeof(S.fail), "%s (%" PRIu64 ", %" PRIu64 ") at t=%" PRIu64 "ms",
-                 what, a, b, S.now);
+        snprintf(S.fail, sizeof(S.fail), "%s (%" PRIu64 ", %" PRIu64 ") at t=%" PRIu64 "ms", what,
+                 a, b, S.now);
     }
 }
 
@@ -419,9 +419,8 @@ static void perform(int i)
     for (size_t k = 0; k < nd->acts.n; k++) {
         if (S.verbose) {
             const ul_bft_action *a = &nd->acts.a[k];
-            printf("  %" PRIu64 " n%d act %d h=%" PRIu64 " r=%u t=%u nil=%d v=%02x%02x\n", S.now,
-                   i, a->kind, a->height, a->round, a->vote_type, a->nil, a->value[0],
-                   a->value[1]);
+            printf("  %" PRIu64 " n%d act %d h=%" PRIu64 " r=%u t=%u nil=%d v=%02x%02x\n", S.now, i,
+                   a->kind, a->height, a->round, a->vote_type, a->nil, a->value[0], a->value[1]);
         }
         act_one(i, &nd->acts.a[k], &restart);
     }
@@ -717,8 +716,8 @@ static bool run_seed(uint64_t seed, int n, uint64_t heights)
         if (lo >= MAX_HEIGHT) {
             failf("ran out of heights", lo, 0);
         }
-        if (S.now > S.heal && S.now - (S.last_progress > S.heal ? S.last_progress : S.heal) >
-                                  LIVE_MS) {
+        if (S.now > S.heal &&
+            S.now - (S.last_progress > S.heal ? S.last_progress : S.heal) > LIVE_MS) {
             failf("LIVENESS: no height committed after healing", S.min_height, S.max_round);
         }
     }
@@ -728,9 +727,10 @@ static bool run_seed(uint64_t seed, int n, uint64_t heights)
     for (int i = 0; i < S.n && S.verbose; i++) {
         const node *nd = &S.nodes[i];
         printf("node %d byz=%d crash=%d up=%d committed=%" PRIu64 " core h=%" PRIu64
-               " r=%u step=%d decided=%d locked=%d/%d valid=%d\n", i, nd->byz, nd->crashable,
-               nd->up, nd->committed, nd->core.height, nd->core.round, nd->core.step,
-               nd->core.decided, nd->core.locked, nd->core.locked_round, nd->core.valid_round);
+               " r=%u step=%d decided=%d locked=%d/%d valid=%d\n",
+               i, nd->byz, nd->crashable, nd->up, nd->committed, nd->core.height, nd->core.round,
+               nd->core.step, nd->core.decided, nd->core.locked, nd->core.locked_round,
+               nd->core.valid_round);
     }
     return false;
 }
@@ -804,9 +804,9 @@ int main(int argc, char **argv)
         if (one || S.verbose) {
             printf("sim: seed %" PRIu64 " n=%d f=%d t=%" PRIu64 "ms steps=%" PRIu64
                    " heights=%" PRIu64 " (at heal %" PRIu64 ") max_round=%" PRIu64
-                   " drop=%u%% dup=%u%% delay<=%u heal=%" PRIu64 " drops=%" PRIu64
-                   " dups=%" PRIu64 " crashes=%" PRIu64 " evidence=%" PRIu64 " garbage=%" PRIu64
-                   " syncs=%" PRIu64 "\n",
+                   " drop=%u%% dup=%u%% delay<=%u heal=%" PRIu64 " drops=%" PRIu64 " dups=%" PRIu64
+                   " crashes=%" PRIu64 " evidence=%" PRIu64 " garbage=%" PRIu64 " syncs=%" PRIu64
+                   "\n",
                    s, nn, S.f, S.now, S.steps, S.min_height, S.base, S.max_round, S.drop_pct,
                    S.dup_pct, S.delay_max, S.heal, S.n_drop, S.n_dup, S.n_crash, S.n_evidence,
                    S.n_garbage, S.n_sync);

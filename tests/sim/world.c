@@ -159,7 +159,12 @@ void sim_deliver(sim_node *a, uint32_t kind, const uint8_t *p, size_t len, const
 
 static ul_err io_broadcast(void *ctx, uint32_t kind, const uint8_t *p, size_t len)
 {
-    sim_deliver(ctx, kind, p, len, NULL, 0);
+    sim_node *a = ctx;
+    if (a->byz && a->w->f.claim && kind == UL_PEER_STATUS) {
+        sim_claim_max(a); /* its every status claims 2^64-1 */
+        return UL_OK;
+    }
+    sim_deliver(a, kind, p, len, NULL, 0);
     return UL_OK;
 }
 
@@ -235,6 +240,18 @@ static void io_stats(void *ctx, ul_peer_stats *out)
 {
     (void)ctx;
     memset(out, 0, sizeof *out);
+}
+
+void sim_claim_max(sim_node *a)
+{
+    ul_msg m;
+    uint8_t buf[64];
+    size_t len;
+    ul_msg_init(&m);
+    ul_msg_uint(&m, 1, UINT64_MAX);
+    if (ul_msg_encode(buf, sizeof buf, &len, &m) == UL_OK) {
+        sim_deliver(a, UL_PEER_STATUS, buf, len, NULL, 0);
+    }
 }
 
 /* A Byzantine endpoint claims the highest head there is (2^64-1) in its status reply. */

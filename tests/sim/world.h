@@ -50,7 +50,7 @@ typedef struct {
 } sim_node;
 
 typedef struct {
-    uint32_t drop_pct, dup_pct, delay_max; /* while faults are on */
+    uint32_t drop_pct, dup_pct, delay_max;     /* while faults are on */
     bool claim, withhold, silent, flood, twin; /* the Byzantine validator's behaviours */
 } sim_faults;
 
@@ -84,6 +84,8 @@ void sim_io_init(sim_node *nd);
 /* Sends kind/payload from node a to every other node (not a's twin) that a reaches. */
 void sim_deliver(sim_node *a, uint32_t kind, const uint8_t *p, size_t len, const uint8_t *at,
                  size_t alen);
+/* Announces a head of 2^64-1 from node a to every node it reaches (a Byzantine status). */
+void sim_claim_max(sim_node *a);
 /* Drops every message waiting for nd. */
 void sim_queue_clear(sim_node *nd);
 /* The local time of nd (its skew included). */
