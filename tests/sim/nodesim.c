@@ -642,7 +642,13 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
         ul_memdisk_hash(w->node[i].disk, false, all + i * UL_HASH_BYTES);
     }
     ul_client_sha256(digest, all, w->nn * UL_HASH_BYTES);
+    size_t acked = 0, built = 0;
+    for (size_t k = 0; k < MAX_SUBS; k++) {
+        acked += s->s[k].acked, built += s->s[k].built;
+    }
     if (verbose || s->fail[0]) {
+        fprintf(stderr, "nodesim: seed %" PRIu64 ": %zu of %zu transactions acknowledged\n", seed,
+                acked, built);
         fprintf(stderr,
                 "nodesim: seed %" PRIu64 ": n=%zu byz=%s%s%s%s%s%s loss=%u%% dup=%u%% delay<=%ums "
                 "heal at %" PRIu64 " ms, done at %" PRIu64 " ms; crashes %" PRIu64
