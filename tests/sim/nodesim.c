@@ -210,7 +210,7 @@ static void world_make(sim *s, size_t n)
         nd->w = w;
         nd->i = i;
         nd->val = i < n ? i : w->byz;
-        nd->byz = nd->val == w->byz;
+        nd->byz = w->byz_mask >> nd->val & 1;
         nd->node.key = w->keys[nd->val];
         nd->node.io = &nd->io;
         sim_io_init(nd);
@@ -544,7 +544,15 @@ static void plan(sim *s, uint64_t seed, size_t n)
     s->part_rate = bits & 8 ? 50 + (uint32_t)ul_rng_below(&w->rng, 150) : 0;
     s->full_rate = bits & 16 ? 50 + (uint32_t)ul_rng_below(&w->rng, 150) : 0;
     s->corrupt_rate = bits & 32 ? 30 + (uint32_t)ul_rng_below(&w->rng, 100) : 0;
-    w->byz = bits & 64 ? (size_t)ul_rng_below(&w->rng, n) : n;
+    w->byz = n;
+    for (size_t k = bits & 64 ? 1 + ul_rng_below(&w->rng, (n - 1) / 3) : 0; k > 0; k--) {
+        size_t v;
+        do {
+            v = (size_t)ul_rng_below(&w->rng, n);
+        } while (w->byz_mask >> v & 1);
+        w->byz_mask |= 1u << v;
+        w->byz = w->byz < n ? w->byz : v;
+    }
     w->f.claim = bits & 128;
     w->f.withhold = bits & 256;
     w->f.silent = bits & 2048;
@@ -650,12 +658,12 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
         fprintf(stderr, "nodesim: seed %" PRIu64 ": %zu of %zu transactions acknowledged\n", seed,
                 acked, built);
         fprintf(stderr,
-                "nodesim: seed %" PRIu64 ": n=%zu byz=%s%s%s%s%s%s loss=%u%% dup=%u%% delay<=%ums "
+                "nodesim: seed %" PRIu64 ": n=%zu byz=%d%s%s%s%s%s loss=%u%% dup=%u%% delay<=%ums "
                 "heal at %" PRIu64 " ms, done at %" PRIu64 " ms; crashes %" PRIu64
                 ", partitions %" PRIu64 ", full disks %" PRIu64 ", corrupt reads %" PRIu64
                 ", audits %" PRIu64 "; msgs %" PRIu64 " dropped %" PRIu64 " dup %" PRIu64
                 " queries %" PRIu64 "; height %" PRIu64 "\n",
-                seed, n, w->byz < n ? "yes" : "no", w->f.claim && w->byz < n ? " claim" : "",
+                seed, n, __builtin_popcount(w->byz_mask), w->f.claim && w->byz < n ? " claim" : "",
                 w->f.withhold && w->byz < n ? " withhold" : "",
                 w->f.silent && w->byz < n ? " silent" : "",
                 w->f.flood && w->byz < n ? " flood" : "", w->f.twin && w->byz < n ? " twin" : "",

@@ -34,7 +34,7 @@ typedef struct {
     ul_node_cfg cfg;
     ul_memdisk *disk;
     bool up;
-    bool byz;      /* the Byzantine validator (and its twin) */
+    bool byz;      /* a Byzantine validator (or the twin) */
     size_t val;    /* validator index (a twin shares its sibling's) */
     int64_t skew;  /* clock skew, ms */
     uint64_t busy; /* local time while its turn runs: queries cost time */
@@ -57,8 +57,9 @@ typedef struct {
 struct sim_world {
     ul_rng rng;
     uint64_t now, seq;
-    size_t n, nn; /* validators, nodes (n + twin) */
-    size_t byz;   /* the Byzantine validator's index; n: none */
+    size_t n, nn;      /* validators, nodes (n + twin) */
+    size_t byz;        /* the first Byzantine validator (twinned); n: none */
+    uint32_t byz_mask; /* the Byzantine validators, at most f = (n - 1) / 3 */
     sim_node node[SIM_MAXN];
     ul_key *keys[SIM_MAXN];
     uint8_t genesis[UL_MAX_VALSET_BYTES + 1024];
