@@ -46,6 +46,7 @@ static void sleep_ns(long ns)
 /* ---- the testnet: DIR/testnet.json ---------------------------------------------------------- */
 
 typedef struct {
+    const char *dir;              /* the testnet directory (DIR/nodeI/node.pid) */
     size_t n_val;                 /* validators: nodes 0 .. n_val - 1 */
     size_t n_nodes;               /* validators and observers */
     char rpc[2 * MAX_NODES][128]; /* query endpoints by node index */
@@ -57,6 +58,7 @@ static int testnet_load(testnet *tn, const char *dir)
     char path[4200];
     json_error_t jerr;
     memset(tn, 0, sizeof *tn);
+    tn->dir = dir;
     snprintf(path, sizeof path, "%s/testnet.json", dir);
     json_t *root = json_load_file(path, 0, &jerr);
     json_t *nodes = root ? json_object_get(root, "nodes") : NULL;
@@ -469,6 +471,92 @@ static void cpu_ticks_print(const char *phase, const cpu_ticks *a, const cpu_tic
            100.0 * (double)steal / (double)all);
 }
 
+/* ---- node CPU per release beside its floor ------------------------------------------------ */
+
+#define FLOOR_VERIFIES 400 /* BIP-340 verifies per timed batch of the floor */
+#define FLOOR_BATCHES 5    /* batches; the fastest counts (a shared machine only slows one) */
+
+/* The validators' CPU time together (utime + stime of each upledgerd, by DIR/nodeI/node.pid),
+ * in clock ticks. False if a node's pid or /proc entry cannot be read. */
+static bool node_cpu_read(const testnet *tn, unsigned long long *ticks)
+{
+    *ticks = 0;
+    for (size_t k = 0; k < tn->n_val; k++) {
+        char path[4200], line[1024];
+        long pid = 0;
+        unsigned long long ut = 0, st = 0;
+        snprintf(path, sizeof path, "%s/node%zu/node.pid", tn->dir, k);
+        FILE *f = fopen(path, "r");
+        bool ok = f && fscanf(f, "%ld", &pid) == 1 && pid > 0;
+        if (f) {
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        f = ok ? fopen(path, "r") : NULL;
+        ok = f && fgets(line, sizeof line, f);
+        if (f) {
+            fclose(f);
+        }
+        /* After "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+         * cmajflt utime stime (proc(5) fields 3..15). */
+        const char *rp = ok ? strrchr(line, ')') : NULL;
+        if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                          &st) != 2) {
+            return false;
+        }
+        *ticks += ut + st;
+    }
+    return true;
+}
+
+/* The floor's unit: one BIP-340 verify of a release-sized message on this machine, in us of
+ * this thread's CPU time (ul_client_sig_verify: the public key parsed every time). 0 if it
+ * cannot be measured. */
+static double verify_us(const uint8_t *cid)
+{
+    ul_key *k = NULL;
+    uint8_t msg[256], sig[UL_SIG_BYTES];
+    double best = 0;
+    memset(msg, 0x5a, sizeof msg);
+    if (ul_key_generate(&k) != UL_OK ||
+        ul_key_sign(k, sig, UL_DOMAIN_RELEASE, cid, msg, sizeof msg) != UL_OK) {
+        goto out;
+    }
+    for (int b = 0; b < FLOOR_BATCHES; b++) {
+        struct timespec a, z;
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+        for (int i = 0; i < FLOOR_VERIFIES; i++) {
+            if (ul_client_sig_verify(sig, UL_DOMAIN_RELEASE, cid, msg, sizeof msg,
+                                     ul_key_pubkey(k)) != UL_OK) {
+                best = 0;
+                goto out;
+            }
+        }
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &z);
+        double us = ((double)(z.tv_sec - a.tv_sec) * 1e9 + (double)(z.tv_nsec - a.tv_nsec)) / 1e3 /
+                    FLOOR_VERIFIES;
+        best = b == 0 || us < best ? us : best;
+    }
+out:
+    ul_key_destroy(k);
+    return best;
+}
+
+/* Prints the validators' CPU per release committed in a phase beside the floor: one verify of
+ * the release's signature on each validator. */
+static void node_cpu_print(const testnet *tn, const char *phase, unsigned long long t0,
+                           unsigned long long t1, uint64_t releases)
+{
+    double floor_us = (double)tn->n_val * verify_us(tn->chain_id);
+    if (releases == 0 || floor_us <= 0) {
+        return;
+    }
+    double us = 1e6 * (double)(t1 - t0) / (double)sysconf(_SC_CLK_TCK) / (double)releases;
+    printf("bench: testnet %s node CPU per release: %.1f us (%.2fx the floor of %zu BIP-340 "
+           "verifies, %.1f us)\n",
+           phase, us, us / floor_us, tn->n_val, floor_us);
+}
+
 /* ---- (a) sustained ------------------------------------------------------------------------- */
 
 /* Every pre-signed sustained tx, as fast as the nodes take them; node 0's STATUS tells when the
@@ -494,7 +582,8 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
         }
     }
     cpu_ticks c0, c1;
-    bool have_ticks = cpu_ticks_read(&c0);
+    unsigned long long n0 = 0, n1 = 0;
+    bool have_ticks = cpu_ticks_read(&c0), have_node = node_cpu_read(tn, &n0);
     double t0 = bench_now_s(), t_last = t0, progress = t0;
     if (workers_start(w, th, tn->n_val) != 0) {
         goto out;
@@ -528,6 +617,7 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
         sleep_ns(STATUS_POLL_NS);
     }
     have_ticks = cpu_ticks_read(&c1) && have_ticks;
+    have_node = node_cpu_read(tn, &n1) && have_node;
     rc = workers_join(w, th, tn->n_val, "sustained", &accepted);
     double dt = t_last - t0;
     uint64_t committed = s.log_size - s0.log_size, blocks = s.height - s0.height;
@@ -543,6 +633,9 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
     printf("bench: testnet sustained target: %s\n", target_sustained);
     if (have_ticks) {
         cpu_ticks_print("sustained", &c0, &c1);
+    }
+    if (have_node) {
+        node_cpu_print(tn, "sustained", n0, n1, committed);
     }
     report_nodes(tn, socks, "sustained");
     if (e != UL_OK || committed < n_total) {
@@ -733,6 +826,8 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
         w[k].t_sub = t_sub + g;
         g += w[k].n;
     }
+    unsigned long long n0 = 0, n1 = 0;
+    bool have_node = node_cpu_read(tn, &n0);
     if (workers_start(w, th, tn->n_val) != 0) {
         goto out;
     }
@@ -753,7 +848,13 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
         }
         sleep_ns(STATUS_POLL_NS);
     }
+    have_node = node_cpu_read(tn, &n1) && have_node;
     rc = workers_join(w, th, tn->n_val, "latency", &accepted);
+    if (have_node) {
+        char phase[64];
+        snprintf(phase, sizeof phase, "at %.0f/s offered", rate);
+        node_cpu_print(tn, phase, n0, n1, ix.seen);
+    }
     report_nodes(tn, socks, "latency");
     if (ix.seen < accepted) {
         tally(w, tn->n_val, "latency");

@@ -364,6 +364,10 @@ row "testnet: sustained release commits/s (target >= 3000)" \
     "$(fig 'testnet sustained release commits/s') ($(fig 'testnet sustained releases committed'))"
 row "testnet: machine CPU during the sustained run" "$(fig 'testnet sustained machine CPU')"
 row "testnet: blocks/s, sustained" "$(fig 'testnet sustained blocks/s')"
+row "testnet: node CPU per release, sustained (target < 2x the floor)" \
+    "$(fig 'testnet sustained node CPU per release')"
+row "testnet: node CPU per release at $tn_rate/s offered (target < 2x the floor)" \
+    "$(fig "testnet at $tn_rate/s offered node CPU per release")"
 row "testnet: commit latency p50 / p99 / max at $tn_rate/s (target p99 <= 1 s)" \
     "$(fig 'testnet commit latency p50') / $(fig 'testnet commit latency p99') / $(fig 'testnet commit latency max')"
 row "testnet: releases seen committed at $tn_rate/s" "$(fig 'testnet latency releases seen committed')"
