@@ -129,7 +129,8 @@ ul_err ul_cons_load_set(ul_node *n);
  * started; the caller then replays the messages kept for it (ul_recv_replay_future). */
 bool ul_cons_start_height(ul_node *n);
 /* A height starts when there is something to commit: pooled txs (after a short batching
- * pause), the heartbeat interval, or a peer already working on it. Out: *due, when. */
+ * pause and a gap after the last commit, unless a full block waits), the heartbeat interval,
+ * or a peer already working on it. Out: *due, when. */
 bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due);
 /* Feeds the core the timeouts due at now. */
 void ul_cons_expire_timers(ul_node *n, uint64_t now);
