@@ -55,7 +55,7 @@ struct ul_cons {
     future_msg future[UL_MAX_FUTURE_MSGS];
     size_t n_future, future_bytes;
     ul_pool *pool;
-    uint64_t next_resend, next_status, next_sync;
+    uint64_t next_resend, next_status, next_sync, next_gossip;
     uint32_t resends; /* of this height */
     bool want_sync;
     ul_signlog sign; /* a validator's (not an observer's) */
