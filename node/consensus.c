@@ -9,8 +9,12 @@
 
 #include "internal.h"
 
-#define STATUS_MS 1000     /* a validator tells its peers its head this often */
-#define FLUSH_MS 2         /* queued peer messages are retried this often */
+#define STATUS_MS 1000 /* a validator tells its peers its head this often */
+#define FLUSH_MS 2     /* queued peer messages are retried this often at first... */
+/* ...and, while retries move nothing (a peer down: its PUSH socket has no connection), ever
+ * less often up to this: a 2 ms retry loop kept the other validators at 3 times their idle CPU
+ * for as long as one peer was down. nanomsg reconnects every 100 ms by default anyway. */
+#define FLUSH_MAX_MS 100
 #define STALL_RETRY_MS 500 /* a store whose writes failed (a full disk) is retried this often */
 /* Pooled txs go to peers at most this often: each gossip envelope costs its sender a signature
  * and every peer a verify, so clients' small batches (1000 releases/s arrived as ~100 batches/s
@@ -140,10 +144,14 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
     }
     if (s->peer) {
         ul_cons_at_most(next_ms, now, s->next_status);
-        (void)n->io->peer_flush(
-            n->io->ctx); /* what waited for a busy connection goes out in order */
-        if (n->io->peer_queued(n->io->ctx) > 0) {
-            ul_cons_at_most(next_ms, now, now + FLUSH_MS);
+        /* What waited for a busy connection goes out in order; retried sooner while it moves. */
+        size_t before = n->io->peer_queued(n->io->ctx);
+        (void)n->io->peer_flush(n->io->ctx);
+        size_t after = n->io->peer_queued(n->io->ctx);
+        s->flush_ms = after < before || s->flush_ms < FLUSH_MS ? FLUSH_MS : s->flush_ms;
+        if (after > 0) {
+            ul_cons_at_most(next_ms, now, now + (uint64_t)s->flush_ms);
+            s->flush_ms = s->flush_ms * 2 > FLUSH_MAX_MS ? FLUSH_MAX_MS : s->flush_ms * 2;
         }
     }
     if (!s->started && ul_cons_height_due(n, now, &due)) {

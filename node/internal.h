@@ -57,6 +57,7 @@ struct ul_cons {
     ul_pool *pool;
     uint64_t next_resend, next_status, next_sync, next_gossip;
     uint32_t resends; /* of this height */
+    long flush_ms;    /* consensus.c: the next retry of queued peer messages, after this */
     bool want_sync;
     ul_signlog sign; /* a validator's (not an observer's) */
     /* A lone node (no peers) whose key cannot make a quorum: UL_E_QUORUM (too little power) or
