@@ -479,35 +479,55 @@ static void cpu_ticks_print(const char *phase, const cpu_ticks *a, const cpu_tic
 #define SETTLE_IDLE_TICKS 2       /* 4 idle validators use well under 2 ticks (20 ms) in 0.5 s */
 #define SETTLE_MAX_S 60.0         /* a phase's background work is counted for at most this long */
 
-/* The validators' CPU time together (utime + stime of each upledgerd, by DIR/nodeI/node.pid),
- * in clock ticks. False if a node's pid or /proc entry cannot be read. */
-static bool node_cpu_read(const testnet *tn, unsigned long long *ticks)
+/* utime + stime of a /proc stat file, in clock ticks. */
+static bool stat_ticks(const char *path, unsigned long long *ticks)
 {
-    *ticks = 0;
+    char line[1024];
+    unsigned long long ut = 0, st = 0;
+    FILE *f = fopen(path, "r");
+    bool ok = f && fgets(line, sizeof line, f);
+    if (f) {
+        fclose(f);
+    }
+    /* After "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+     * cmajflt utime stime (proc(5) fields 3..15). */
+    const char *rp = ok ? strrchr(line, ')') : NULL;
+    if (!rp ||
+        sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) {
+        return false;
+    }
+    *ticks = ut + st;
+    return true;
+}
+
+/* The validators' CPU time together, in clock ticks: all (utime + stime of each upledgerd, by
+ * DIR/nodeI/node.pid) and their main threads' (the loop; the rest is LevelDB's compactions,
+ * nanomsg's workers and block verification's). */
+typedef struct {
+    unsigned long long all, main;
+} node_cpu;
+
+static bool node_cpu_read(const testnet *tn, node_cpu *c)
+{
+    memset(c, 0, sizeof *c);
     for (size_t k = 0; k < tn->n_val; k++) {
-        char path[4200], line[1024];
+        char path[4200];
         long pid = 0;
-        unsigned long long ut = 0, st = 0;
+        unsigned long long all, main;
         snprintf(path, sizeof path, "%s/node%zu/node.pid", tn->dir, k);
         FILE *f = fopen(path, "r");
         bool ok = f && fscanf(f, "%ld", &pid) == 1 && pid > 0;
         if (f) {
             fclose(f);
         }
+        /* The main thread first: the whole process, read after it, is not less. */
+        snprintf(path, sizeof path, "/proc/%ld/task/%ld/stat", pid, pid);
+        ok = ok && stat_ticks(path, &main);
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        f = ok ? fopen(path, "r") : NULL;
-        ok = f && fgets(line, sizeof line, f);
-        if (f) {
-            fclose(f);
-        }
-        /* After "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
-         * cmajflt utime stime (proc(5) fields 3..15). */
-        const char *rp = ok ? strrchr(line, ')') : NULL;
-        if (!rp || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                          &st) != 2) {
+        if (!ok || !stat_ticks(path, &all)) {
             return false;
         }
-        *ticks += ut + st;
+        c->all += all, c->main += main;
     }
     return true;
 }
@@ -548,9 +568,9 @@ out:
 /* Waits (at most SETTLE_MAX_S) until the validators' CPU use falls to an idle level, so that
  * work a phase leaves behind (LevelDB's compactions of what it wrote) counts in that phase and
  * not in the next. Out: *ticks, their CPU time when they settled (or at the bound). */
-static bool node_cpu_settle(const testnet *tn, unsigned long long *ticks)
+static bool node_cpu_settle(const testnet *tn, node_cpu *ticks)
 {
-    unsigned long long prev, now;
+    node_cpu prev, now;
     double bound = bench_now_s() + SETTLE_MAX_S;
     if (!node_cpu_read(tn, &prev)) {
         return false;
@@ -560,7 +580,7 @@ static bool node_cpu_settle(const testnet *tn, unsigned long long *ticks)
         if (!node_cpu_read(tn, &now)) {
             return false;
         }
-        bool idle = now - prev <= SETTLE_IDLE_TICKS;
+        bool idle = now.all - prev.all <= SETTLE_IDLE_TICKS;
         prev = now;
         if (idle) {
             break;
@@ -572,17 +592,21 @@ static bool node_cpu_settle(const testnet *tn, unsigned long long *ticks)
 
 /* Prints the validators' CPU per release committed in a phase beside the floor: one verify of
  * the release's signature on each validator. */
-static void node_cpu_print(const testnet *tn, const char *phase, unsigned long long t0,
-                           unsigned long long t1, uint64_t releases)
+static void node_cpu_print(const testnet *tn, const char *phase, const node_cpu *t0,
+                           const node_cpu *t1, uint64_t releases)
 {
     double floor_us = (double)tn->n_val * verify_us(tn->chain_id);
     if (releases == 0 || floor_us <= 0) {
         return;
     }
-    double us = 1e6 * (double)(t1 - t0) / (double)sysconf(_SC_CLK_TCK) / (double)releases;
+    double per = 1e6 / (double)sysconf(_SC_CLK_TCK) / (double)releases;
+    double us = per * (double)(t1->all - t0->all), main_us = per * (double)(t1->main - t0->main);
     printf("bench: testnet %s node CPU per release: %.1f us (%.2fx the floor of %zu BIP-340 "
            "verifies, %.1f us)\n",
            phase, us, us / floor_us, tn->n_val, floor_us);
+    printf("bench: testnet %s node CPU per release, main threads: %.1f us (%.2fx the floor); "
+           "other threads (LevelDB compactions, nanomsg, block verification): %.1f us\n",
+           phase, main_us, main_us / floor_us, us - main_us);
 }
 
 /* ---- (a) sustained ------------------------------------------------------------------------- */
@@ -610,7 +634,7 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
         }
     }
     cpu_ticks c0, c1;
-    unsigned long long n0 = 0, n1 = 0;
+    node_cpu n0, n1;
     bool have_ticks = cpu_ticks_read(&c0), have_node = node_cpu_read(tn, &n0);
     double t0 = bench_now_s(), t_last = t0, progress = t0;
     if (workers_start(w, th, tn->n_val) != 0) {
@@ -663,12 +687,12 @@ static int sustained(const testnet *tn, int *socks, int watch, const publisher *
         cpu_ticks_print("sustained", &c0, &c1);
     }
     /* What the phase left to do (compactions) is its cost too: counted until the nodes idle. */
-    unsigned long long n2 = n1;
+    node_cpu n2 = n1;
     if (have_node && node_cpu_settle(tn, &n2)) {
-        node_cpu_print(tn, "sustained", n0, n2, committed);
+        node_cpu_print(tn, "sustained", &n0, &n2, committed);
         printf("bench: testnet sustained node CPU after the last commit (until idle): %.1f us "
                "per release\n",
-               1e6 * (double)(n2 - n1) / (double)sysconf(_SC_CLK_TCK) /
+               1e6 * (double)(n2.all - n1.all) / (double)sysconf(_SC_CLK_TCK) /
                    (double)(committed ? committed : 1));
     }
     report_nodes(tn, socks, "sustained");
@@ -860,7 +884,7 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
         w[k].t_sub = t_sub + g;
         g += w[k].n;
     }
-    unsigned long long n0 = 0, n1 = 0;
+    node_cpu n0, n1;
     bool have_node = node_cpu_read(tn, &n0);
     if (workers_start(w, th, tn->n_val) != 0) {
         goto out;
@@ -887,7 +911,7 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
     if (have_node) {
         char phase[64];
         snprintf(phase, sizeof phase, "at %.0f/s offered", rate);
-        node_cpu_print(tn, phase, n0, n1, ix.seen);
+        node_cpu_print(tn, phase, &n0, &n1, ix.seen);
     }
     report_nodes(tn, socks, "latency");
     if (ix.seen < accepted) {
