@@ -68,6 +68,23 @@ static ul_err sync_from(ul_node *n, size_t peer, uint64_t until, uint64_t deadli
     return UL_OK;
 }
 
+/* Logs that a claimer (validator index i, or peer endpoint i) was set aside. */
+static void log_set_aside(ul_node *n, bool validator, size_t i, uint64_t after)
+{
+    ul_cons *s = C(n);
+    char who[2 * 8 + 1];
+    memcpy(who, "?", 2);
+    if (validator && i < s->set.n) {
+        ul_hex_encode(who, s->set.v[i].pubkey, 8);
+    }
+    ul_node_log("block sync: %s %s%s claimed a head above %llu and served no block in %d "
+                "passes; its claims are set aside for %d s (%llu times so far)",
+                validator ? "validator" : "peer", validator ? who : s->cfg.peer_rpc[i],
+                validator ? "…" : "", (unsigned long long)after, UL_CLAIM_MAX_STRIKES,
+                UL_CLAIM_IGNORE_MS / 1000,
+                (unsigned long long)(s->claims.set_aside + s->rpc_claims.set_aside));
+}
+
 /* Asks each peer's query endpoint for its head (a claim) and fetches verified blocks from
  * those ahead, until deadline. Endpoints whose claims are set aside are not asked. Out:
  * whether some peer answered, whether one is still ahead. Returns: false when the deadline cut
@@ -98,10 +115,17 @@ static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answere
         }
         ul_claims_hear(&s->rpc_claims, i, their, ul_cons_now(n));
         if (their <= ul_chain_height(n->chain)) {
+            (void)ul_claims_served(&s->rpc_claims, i, their, their, ul_cons_now(n)); /* reached */
             continue;
         }
+        uint64_t from = ul_chain_height(n->chain);
         e = sync_from(n, i, their, deadline);
         *behind = *behind || ul_chain_height(n->chain) < their;
+        /* Judged now, not after the pass: a claimer whose block requests time out takes the
+         * pass's whole budget, so its passes are never whole. */
+        if (ul_claims_served(&s->rpc_claims, i, from, ul_chain_height(n->chain), ul_cons_now(n))) {
+            log_set_aside(n, false, i, ul_chain_height(n->chain));
+        }
         if (e != UL_OK) {
             ul_node_log("block sync from %s stopped at height %llu: %s (%s)", s->cfg.peer_rpc[i],
                         (unsigned long long)ul_chain_height(n->chain), ul_err_str(e),
@@ -111,26 +135,16 @@ static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answere
     return true;
 }
 
-/* A whole pass that gained nothing counts against every claim above us (ul_claims_pass). */
+/* A whole pass that gained nothing counts against every validator's claim above us
+ * (ul_claims_pass); the endpoints' claims are judged one by one as they are asked. */
 static void judge_claims(ul_node *n, uint64_t before, uint64_t now)
 {
     ul_cons *s = C(n);
     uint64_t after = ul_chain_height(n->chain);
     uint64_t v = ul_claims_pass(&s->claims, before, after, now);
-    uint64_t r = ul_claims_pass(&s->rpc_claims, before, after, now);
     for (size_t i = 0; i < UL_MAX_PEERS; i++) {
-        if ((v >> i & 1) || (r >> i & 1)) {
-            char who[2 * 8 + 1];
-            memcpy(who, "?", 2);
-            if ((v >> i & 1) && i < s->set.n) {
-                ul_hex_encode(who, s->set.v[i].pubkey, 8);
-            }
-            ul_node_log("block sync: %s %s%s claimed a head above %llu and served no block in %d "
-                        "passes; its claims are set aside for %d s (%llu times so far)",
-                        v >> i & 1 ? "validator" : "peer", v >> i & 1 ? who : s->cfg.peer_rpc[i],
-                        v >> i & 1 ? "…" : "", (unsigned long long)after, UL_CLAIM_MAX_STRIKES,
-                        UL_CLAIM_IGNORE_MS / 1000,
-                        (unsigned long long)(s->claims.set_aside + s->rpc_claims.set_aside));
+        if (v >> i & 1) {
+            log_set_aside(n, true, i, after);
         }
     }
 }
@@ -176,7 +190,12 @@ uint64_t ul_sync_step(ul_node *n, uint64_t now, long *next_ms)
     bool learning = ul_signlog_learning(&s->sign); /* a validator's (zero otherwise) */
     if (s->cfg.n_peers && (s->cfg.observer || s->want_sync || learning) && now >= s->next_sync) {
         ul_sync_now(n, now);
-        s->next_sync = now + (s->want_sync ? 0 : SYNC_POLL_MS);
+        /* A pass that gained nothing waits at least as long as it took (a claimer's requests
+         * that time out take seconds), so consensus keeps at least half the loop's time. */
+        uint64_t took = ul_cons_now(n) - now;
+        s->next_sync = ul_cons_now(n) + (s->want_sync          ? 0
+                                         : took > SYNC_POLL_MS ? took
+                                                               : SYNC_POLL_MS);
         now = ul_cons_now(n);
     }
     if (learning) {

@@ -53,24 +53,38 @@ bool ul_claims_set_aside(const ul_claims *c, size_t slot, uint64_t now_ms)
     return slot < UL_MAX_PEERS && now_ms < c->slot[slot].ignore_until;
 }
 
+/* One claim judged: true when slot is set aside by it. */
+static bool judge(ul_claims *c, size_t slot, uint64_t before, uint64_t after, uint64_t now_ms)
+{
+    ul_claim *k = &c->slot[slot];
+    uint64_t h = ul_claims_get(c, slot, now_ms);
+    if (h == 0 || h <= after) {
+        k->strikes = 0; /* not ahead of us, or reached */
+        return false;
+    }
+    if (after > before) {
+        return false; /* blocks were gained, the claim is not reached yet */
+    }
+    if (++k->strikes < UL_CLAIM_MAX_STRIKES) {
+        return false;
+    }
+    k->ignore_until = now_ms + UL_CLAIM_IGNORE_MS;
+    k->height = 0;
+    k->strikes = 0;
+    c->set_aside++;
+    return true;
+}
+
+bool ul_claims_served(ul_claims *c, size_t slot, uint64_t before, uint64_t after, uint64_t now_ms)
+{
+    return slot < UL_MAX_PEERS && judge(c, slot, before, after, now_ms);
+}
+
 uint64_t ul_claims_pass(ul_claims *c, uint64_t before, uint64_t after, uint64_t now_ms)
 {
     uint64_t set_aside = 0;
     for (size_t i = 0; i < UL_MAX_PEERS; i++) {
-        ul_claim *k = &c->slot[i];
-        uint64_t h = ul_claims_get(c, i, now_ms);
-        if (h == 0 || h <= after) {
-            k->strikes = 0; /* not ahead of us, or reached */
-            continue;
-        }
-        if (after > before) {
-            continue; /* the pass gained blocks (from someone), the claim is not reached yet */
-        }
-        if (++k->strikes >= UL_CLAIM_MAX_STRIKES) {
-            k->ignore_until = now_ms + UL_CLAIM_IGNORE_MS;
-            k->height = 0;
-            k->strikes = 0;
-            c->set_aside++;
+        if (judge(c, i, before, after, now_ms)) {
             set_aside |= (uint64_t)1 << i;
         }
     }

@@ -179,5 +179,10 @@ bool ul_claims_set_aside(const ul_claims *c, size_t slot, uint64_t now_ms);
  * a claim not above `after` is cleared of strikes.
  * Returns: a bit per slot set aside by this call (bit i: slot i). */
 uint64_t ul_claims_pass(ul_claims *c, uint64_t before, uint64_t after, uint64_t now_ms);
+/* After slot alone was asked for blocks from head `before` and we reached `after`: its claim
+ * is judged as by a whole pass (a strike when it served nothing, cleared when reached), so a
+ * claimer whose requests time out past the pass's budget is struck all the same.
+ * Returns: whether this call set slot aside. */
+bool ul_claims_served(ul_claims *c, size_t slot, uint64_t before, uint64_t after, uint64_t now_ms);
 
 #endif

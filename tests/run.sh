@@ -67,6 +67,15 @@ if [ -n "${NODESIM:-}" ] && [ -x "$NODESIM" ]; then
     else
         failed=$((failed + 1)); failures+=("nodesim"); echo "$out" | grep -A2 FAILED | head -n 30
     fi
+    # Seeds that once failed, with the options they failed with (tests/sim/README.md).
+    for args in "--n 7 --seed 21" "--sign-full --seed 295"; do
+        # shellcheck disable=SC2086 # the options are words
+        if out=$("$NODESIM" $args 2>&1); then
+            passed=$((passed + 1)); echo "sim    nodesim $args: $(echo "$out" | tail -n 1)"
+        else
+            failed=$((failed + 1)); failures+=("nodesim $args"); echo "$out" | grep -A2 FAILED | head -n 30
+        fi
+    done
 fi
 
 # A benchmark's chain must be a valid chain: bench_device audits the chain it builds (small here).
