@@ -120,13 +120,13 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
     if (s->alone) {
         return;
     }
-    ul_ckpt_step(s->ckpt, n->chain, n->key, n->io, !s->want_sync && !s->sign.missing, now,
-                 next_ms);
+    ul_ckpt_step(s->ckpt, n->chain, n->key, n->io, !s->want_sync && !s->sign.missing, now, next_ms);
     if (!s->started && ul_cons_height_due(n, now, &due)) {
         start_height(n);
     } else if (!s->started) {
         ul_cons_at_most(next_ms, now, due);
     }
+    ul_cons_retry_unsigned(n, now, next_ms);
     ul_cons_expire_timers(n, now);
     if (s->started && now >= s->next_resend) {
         ul_cons_resend(n);

@@ -14,16 +14,50 @@
  * the txs' own signature checks; 200 ms gathers ~240 at a commit latency p99 near 0.4 s (the
  * target is 1 s). */
 #define BLOCK_GAP_MS 200
+#define SIGN_RETRY_MS 500       /* a sign state that could not be written is tried this often */
 
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
 {
     return ul_signlog_may_sign(&C(n)->sign, height, round, step, NULL, NULL, 0);
 }
 
+/* Keeps action a to act again when signing it failed for want of a sign-state write. */
+static void keep_unsigned(ul_cons *s, const ul_bft_action *a)
+{
+    if (s->sign.fault == UL_OK) {
+        return; /* refused (signed past it already): never signed */
+    }
+    if (s->n_unsigned == MAX_UNSIGNED) { /* the oldest is for a round long gone */
+        memmove(s->unsigned_acts, s->unsigned_acts + 1,
+                (MAX_UNSIGNED - 1) * sizeof *s->unsigned_acts);
+        s->n_unsigned--;
+    }
+    s->unsigned_acts[s->n_unsigned++] = *a;
+}
+
+void ul_cons_retry_unsigned(ul_node *n, uint64_t now, long *next_ms)
+{
+    ul_cons *s = C(n);
+    if (s->n_unsigned == 0) {
+        return;
+    }
+    if (now >= s->next_sign_retry && s->acts.n + s->n_unsigned <= UL_BFT_MAX_ACTIONS) {
+        s->next_sign_retry = now + SIGN_RETRY_MS;
+        memcpy(s->acts.a + s->acts.n, s->unsigned_acts, s->n_unsigned * sizeof *s->unsigned_acts);
+        s->acts.n += s->n_unsigned;
+        s->n_unsigned = 0;
+        ul_cons_drain(n); /* those failing again are kept again */
+    }
+    if (s->n_unsigned) {
+        ul_cons_at_most(next_ms, now, s->next_sign_retry);
+    }
+}
+
 void ul_cons_height_reset(ul_cons *s)
 {
     ul_held_clear(s->held);
     s->n_timers = 0;
+    s->n_unsigned = 0;
     s->resends = 0;
     s->started = false;
 }
@@ -91,6 +125,9 @@ static void build_proposal(ul_node *n, uint32_t round)
         return;
     }
     if (!may_sign(n, h, round, UL_SIGNLOG_PROPOSAL)) {
+        keep_unsigned(s,
+                      &(ul_bft_action){
+                          .kind = UL_BFT_ACT_PROPOSAL, .height = h, .round = round, .nil = true});
         return;
     }
     ul_cons_send_proposal(n, p, round, -1);
@@ -127,6 +164,7 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
               ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) == UL_OK;
     free(lock);
     if (!ok) {
+        keep_unsigned(s, a);
         return;
     }
     ul_held_vote *h = ul_held_vote_add(s->held, &v, (uint32_t)s->self, bytes, len, sig);
@@ -256,6 +294,8 @@ void ul_cons_drain(ul_node *n)
                     ul_held_prop *p = ul_held_prop_find(s->held, a->value, -1);
                     if (p && may_sign(n, a->height, a->round, UL_SIGNLOG_PROPOSAL)) {
                         ul_cons_send_proposal(n, p, a->round, a->valid_round);
+                    } else if (p) {
+                        keep_unsigned(s, a);
                     }
                 }
                 break;

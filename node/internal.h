@@ -15,8 +15,9 @@
 #include "pool.h"
 #include "signlog.h"
 
-#define RESEND_MS 250 /* current-round votes go out again this often until decided */
-#define MAX_TIMERS 32 /* pending core timeouts (3 kinds x a few rounds) */
+#define RESEND_MS 250  /* current-round votes go out again this often until decided */
+#define MAX_TIMERS 32  /* pending core timeouts (3 kinds x a few rounds) */
+#define MAX_UNSIGNED 8 /* votes and proposals whose sign-state write failed, kept to retry */
 
 typedef struct {
     uint32_t kind;
@@ -69,6 +70,11 @@ struct ul_cons {
     uint64_t next_recover;
     ul_bft_action stalled_commit;
     ul_ckpt *ckpt; /* freshness checkpoints (node/checkpoint.c) */
+    /* The core's votes and proposals not signed because the sign state could not be written
+     * (a full disk): the core counts them as done, so they are acted again once it can. */
+    ul_bft_action unsigned_acts[MAX_UNSIGNED];
+    size_t n_unsigned;
+    uint64_t next_sign_retry;
 };
 
 static inline ul_cons *C(const ul_node *n)
@@ -124,6 +130,8 @@ void ul_cons_act_commit(ul_node *n, const ul_bft_action *a);
 /* Performs the core's actions; acting may feed the core again (our own proposal), which appends
  * more: taken until none are left. Actions of a height already committed are void. */
 void ul_cons_drain(ul_node *n);
+/* Acts again, every STALL_RETRY_MS, the votes and proposals whose sign-state write failed. */
+void ul_cons_retry_unsigned(ul_node *n, uint64_t now, long *next_ms);
 /* Reloads the set signing the next height, our index in it and its proposer rotation. */
 ul_err ul_cons_load_set(ul_node *n);
 /* Starts the core at the next height (a restarted validator resumes). Returns: whether it
