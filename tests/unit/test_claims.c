@@ -107,6 +107,30 @@ static void test_strikes_are_in_a_row(void **state)
     assert_int_equal(c.set_aside, 0);
 }
 
+/* ul_claims_served judges one slot alone (the claimer asked, in a pass the budget cut short):
+ * the liar is set aside at the bound, the other slots are left as they are. */
+static void test_served_judges_one_slot(void **state)
+{
+    (void)state;
+    ul_claims c;
+    ul_claims_init(&c);
+    for (int k = 0; k < UL_CLAIM_MAX_STRIKES; k++) {
+        ul_claims_hear(&c, LIAR, HUGE, 0);
+        ul_claims_hear(&c, HONEST, 20, 0);
+        assert_int_equal(ul_claims_served(&c, LIAR, 10, 10, 0), k == UL_CLAIM_MAX_STRIKES - 1);
+    }
+    assert_true(ul_claims_set_aside(&c, LIAR, 0));
+    assert_int_equal(c.set_aside, 1);
+    assert_int_equal(c.slot[HONEST].strikes, 0); /* not asked: not judged */
+    assert_true(ul_claims_get(&c, HONEST, 0) == 20);
+    /* A slot that served (or was reached) takes no strike; a slot out of range is no slot. */
+    ul_claims_hear(&c, HONEST, 20, 0);
+    assert_false(ul_claims_served(&c, HONEST, 10, 12, 0));
+    assert_false(ul_claims_served(&c, HONEST, 20, 20, 0));
+    assert_int_equal(c.slot[HONEST].strikes, 0);
+    assert_false(ul_claims_served(&c, UL_MAX_PEERS, 10, 10, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_claims_decay),
         cmocka_unit_test(test_serving_peers_are_never_struck),
         cmocka_unit_test(test_strikes_are_in_a_row),
+        cmocka_unit_test(test_served_judges_one_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
