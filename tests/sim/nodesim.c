@@ -681,9 +681,10 @@ static bool run(sim *s, uint64_t seed, size_t n, int verbose, uint8_t digest[UL_
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: nodesim --seeds N [--first S] [--n 4|7] [--sign-full]\n"
-                    "       nodesim --seed S [--n 4|7] [--sign-full] [-v]   (replay one seed)\n"
-                    "--sign-full: a full disk also refuses sign-state writes (else: even seeds only)\n");
+    fprintf(stderr,
+            "usage: nodesim --seeds N [--first S] [--n 4|7] [--sign-full]\n"
+            "       nodesim --seed S [--n 4|7] [--sign-full] [-v]   (replay one seed)\n"
+            "--sign-full: a full disk also refuses sign-state writes (else: even seeds only)\n");
 }
 
 int main(int argc, char **argv)
