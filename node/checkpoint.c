@@ -182,8 +182,8 @@ static void sign_interval(ul_ckpt *k, ul_chain *c, const ul_key *key, const ul_n
     free(m);
 }
 
-void ul_ckpt_step(ul_ckpt *k, ul_chain *c, const ul_key *key, const ul_node_io *io,
-                  bool may_sign, uint64_t now, long *next_ms)
+void ul_ckpt_step(ul_ckpt *k, ul_chain *c, const ul_key *key, const ul_node_io *io, bool may_sign,
+                  uint64_t now, long *next_ms)
 {
     if (!k || k->interval_ms == 0 || !key || !follow_head(k, c)) {
         return;

@@ -14,7 +14,7 @@
  * the txs' own signature checks; 200 ms gathers ~240 at a commit latency p99 near 0.4 s (the
  * target is 1 s). */
 #define BLOCK_GAP_MS 200
-#define SIGN_RETRY_MS 500       /* a sign state that could not be written is tried this often */
+#define SIGN_RETRY_MS 500 /* a sign state that could not be written is tried this often */
 
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
 {
@@ -443,9 +443,10 @@ bool ul_cons_start_height(ul_node *n)
 bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due)
 {
     ul_cons *s = C(n);
-    /* Without a heartbeat (the default) an idle chain makes no blocks: checkpoints keep it fresh. */
-    uint64_t at = s->cfg.heartbeat_ms > 0 ? s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms
-                                          : UINT64_MAX;
+    /* Without a heartbeat (the default) an idle chain makes no blocks: checkpoints keep it fresh.
+     */
+    uint64_t at =
+        s->cfg.heartbeat_ms > 0 ? s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms : UINT64_MAX;
     if (s->pool->n > 0) {
         uint64_t b = s->pool->first_pooled_ms + BATCH_WAIT_MS;
         uint64_t gap = s->last_commit_ms + BLOCK_GAP_MS;

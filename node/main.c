@@ -27,7 +27,8 @@
 #define DEFAULT_ROUND_TIMEOUT_MS 1000
 #define MIN_ROUND_TIMEOUT_MS 20
 #define MAX_ROUND_TIMEOUT_MS (600 * 1000)
-#define REQUESTS_PER_TURN 64 /* queries served before consensus gets its turn (or UL_NODE_TURN_MS) */
+#define REQUESTS_PER_TURN                                                                          \
+    64 /* queries served before consensus gets its turn (or UL_NODE_TURN_MS) */
 #define MAX_HEARTBEAT_MS (3600 * 1000)
 /* The project's version (the Makefile's pkg-config Version). */
 
@@ -54,45 +55,48 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--checkpoint-ms N]\n"
-               "                [--heartbeat-ms N] [-v]\n"
-               "       upledgerd --config FILE [--listen ENDPOINT] [-v]\n"
-               "       upledgerd (--dev --data DIR | --config FILE) --reset-sign-state\n"
-               "       upledgerd --version\n"
-               "\n"
-               "Runs an upledger consortium node: agrees on blocks with the other validators\n"
-               "(Tendermint BFT over nanomsg), stores them in DIR (LevelDB) and answers queries\n"
-               "on ENDPOINT (nanomsg REQ/REP, default %s).\n"
-               "\n"
-               "  --dev             single-validator dev chain; on first start creates DIR/validator.key\n"
-               "                    (UNENCRYPTED: a dev chain only) and DIR/genesis.cbor\n"
-               "  --data DIR        data directory (blocks in DIR/db)\n"
-               "  --config FILE     JSON config (below); an encrypted key's passphrase comes from\n"
-               "                    UPLEDGER_PASSPHRASE\n"
-               "  --listen EP       endpoint to serve, e.g. tcp://127.0.0.1:7400\n"
-               "  --checkpoint-ms N validators co-sign a freshness checkpoint of the head every\n"
-               "                    N ms (default %d; 0: never): devices' --max-age counts from it\n"
-               "  --heartbeat-ms N  also make an empty block every N ms when idle (default: off;\n"
-               "                    blocks are made only when transactions wait)\n"
-               "  -v, --verbose     log every block, empty ones included\n"
-               "  --reset-sign-state  write a fresh sign state beside the validator key\n"
-               "                    (KEY.sign-state) and exit: only for a key that cannot have\n"
-               "                    signed above the chain's head (a new key or network; README)\n"
-               "  --version         print the version and exit\n"
-               "Options take their value as --opt VALUE or --opt=VALUE.\n"
-               "\n"
-               "Config: {\"data\": DIR, \"genesis\": FILE, \"key\": FILE, \"listen\": EP,\n"
-               "  \"p2p\": EP this validator binds for its peers,\n"
-               "  \"peers\": [{\"p2p\": EP, \"rpc\": EP}, ...] the other nodes (\"tcp://LOCAL;REMOTE:PORT\"\n"
-               "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
-               "  serves queries, never votes), \"checkpoint_ms\": N, \"heartbeat_ms\": N,\n"
-               "  \"round_timeout_ms\": N (default %d)}\n"
-               "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP is\n"
-               "ignored (logs go to stderr: no log file to reopen).\n"
-               "The store is read in full at start: damage (UL_E_CORRUPT) stops the node with a\n"
-               "repair instruction. A full disk (UL_E_NO_SPACE, in the log and `query status`)\n"
-               "pauses commits, pool kept, until space returns.\n",
-            UL_P2P_DEFAULT_ENDPOINT, DEFAULT_CHECKPOINT_MS, DEFAULT_ROUND_TIMEOUT_MS);
+    fprintf(
+        f,
+        "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--checkpoint-ms N]\n"
+        "                [--heartbeat-ms N] [-v]\n"
+        "       upledgerd --config FILE [--listen ENDPOINT] [-v]\n"
+        "       upledgerd (--dev --data DIR | --config FILE) --reset-sign-state\n"
+        "       upledgerd --version\n"
+        "\n"
+        "Runs an upledger consortium node: agrees on blocks with the other validators\n"
+        "(Tendermint BFT over nanomsg), stores them in DIR (LevelDB) and answers queries\n"
+        "on ENDPOINT (nanomsg REQ/REP, default %s).\n"
+        "\n"
+        "  --dev             single-validator dev chain; on first start creates DIR/validator.key\n"
+        "                    (UNENCRYPTED: a dev chain only) and DIR/genesis.cbor\n"
+        "  --data DIR        data directory (blocks in DIR/db)\n"
+        "  --config FILE     JSON config (below); an encrypted key's passphrase comes from\n"
+        "                    UPLEDGER_PASSPHRASE\n"
+        "  --listen EP       endpoint to serve, e.g. tcp://127.0.0.1:7400\n"
+        "  --checkpoint-ms N validators co-sign a freshness checkpoint of the head every\n"
+        "                    N ms (default %d; 0: never): devices' --max-age counts from it\n"
+        "  --heartbeat-ms N  also make an empty block every N ms when idle (default: off;\n"
+        "                    blocks are made only when transactions wait)\n"
+        "  -v, --verbose     log every block, empty ones included\n"
+        "  --reset-sign-state  write a fresh sign state beside the validator key\n"
+        "                    (KEY.sign-state) and exit: only for a key that cannot have\n"
+        "                    signed above the chain's head (a new key or network; README)\n"
+        "  --version         print the version and exit\n"
+        "Options take their value as --opt VALUE or --opt=VALUE.\n"
+        "\n"
+        "Config: {\"data\": DIR, \"genesis\": FILE, \"key\": FILE, \"listen\": EP,\n"
+        "  \"p2p\": EP this validator binds for its peers,\n"
+        "  \"peers\": [{\"p2p\": EP, \"rpc\": EP}, ...] the other nodes "
+        "(\"tcp://LOCAL;REMOTE:PORT\"\n"
+        "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
+        "  serves queries, never votes), \"checkpoint_ms\": N, \"heartbeat_ms\": N,\n"
+        "  \"round_timeout_ms\": N (default %d)}\n"
+        "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP is\n"
+        "ignored (logs go to stderr: no log file to reopen).\n"
+        "The store is read in full at start: damage (UL_E_CORRUPT) stops the node with a\n"
+        "repair instruction. A full disk (UL_E_NO_SPACE, in the log and `query status`)\n"
+        "pauses commits, pool kept, until space returns.\n",
+        UL_P2P_DEFAULT_ENDPOINT, DEFAULT_CHECKPOINT_MS, DEFAULT_ROUND_TIMEOUT_MS);
 }
 
 static bool copy_opt(char *dst, size_t cap, const char *src, const char *what)
@@ -185,7 +189,9 @@ static bool load_config(options *o, const char *path)
         } else if (!strcmp(key, "p2p") || !strcmp(key, "listen")) {
             ok = json_ep(!strcmp(key, "p2p") ? o->net.p2p : o->listen, v, key);
         } else if (!strcmp(key, "data") || !strcmp(key, "genesis") || !strcmp(key, "key")) {
-            char *dst = !strcmp(key, "data") ? o->data : !strcmp(key, "genesis") ? o->genesis : o->key;
+            char *dst = !strcmp(key, "data")      ? o->data
+                        : !strcmp(key, "genesis") ? o->genesis
+                                                  : o->key;
             size_t cap = dst == o->data ? sizeof o->data : sizeof o->genesis;
             ok = json_is_string(v) && copy_opt(dst, cap, json_string_value(v), key);
         } else {
@@ -375,8 +381,10 @@ static ul_err dev_setup(options *o)
         ul_key_destroy(k);
         return e;
     }
-    ul_genesis g = {.version = 1, .name = ul_span_str("upledger-dev"),
-                    .time_ms = ul_node_now_ms(), .validators = {.n = 1}};
+    ul_genesis g = {.version = 1,
+                    .name = ul_span_str("upledger-dev"),
+                    .time_ms = ul_node_now_ms(),
+                    .validators = {.n = 1}};
     memcpy(g.validators.v[0].pubkey, ul_key_pubkey(k), UL_PUBKEY_BYTES);
     g.validators.v[0].power = 1;
     ul_key_destroy(k);
@@ -530,8 +538,8 @@ static ul_err open_node(ul_node *n, ul_node_io **io, options *o)
         bool member = false;
         for (size_t s = 0; s < 2; s++) {
             for (size_t i = 0; i < sets[s]->n; i++) {
-                member = member || !memcmp(sets[s]->v[i].pubkey, ul_key_pubkey(n->key),
-                                           UL_PUBKEY_BYTES);
+                member =
+                    member || !memcmp(sets[s]->v[i].pubkey, ul_key_pubkey(n->key), UL_PUBKEY_BYTES);
             }
         }
         if (!member) {

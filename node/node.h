@@ -19,7 +19,7 @@ typedef struct {
     size_t n_peers;
     char peer_p2p[UL_MAX_PEERS][UL_NODE_EP_MAX]; /* the other nodes' peer endpoints */
     char peer_rpc[UL_MAX_PEERS][UL_NODE_EP_MAX]; /* and their query endpoints (block sync) */
-    bool observer;         /* follows the chain by block sync; never votes */
+    bool observer;                               /* follows the chain by block sync; never votes */
     long heartbeat_ms;     /* an empty block after this long without one (0: never) */
     long checkpoint_ms;    /* a validator signs a freshness checkpoint this often (0: never) */
     long round_timeout_ms; /* base propose timeout; the vote timeouts are half of it */
@@ -60,7 +60,8 @@ void ul_cons_on_peer(ul_node *n);
  * block sync. Out: the milliseconds until something will be due (for the poll). */
 void ul_cons_step(ul_node *n, uint64_t now, long *next_ms);
 /* Takes a client's transaction: checks it (in full when the pending block is open), pools it
- * and gossips it. Out: its id. UL_E_READ_ONLY for an observer or a node outside the validator set. */
+ * and gossips it. Out: its id. UL_E_READ_ONLY for an observer or a node outside the validator set.
+ */
 ul_err ul_cons_submit(ul_node *n, const uint8_t *tx, size_t len, uint8_t id32[UL_HASH_BYTES]);
 /* Where a transaction is: committed at *height, pooled (*height 0) or refused later (its
  * error); UL_E_NOT_FOUND when unknown. */

@@ -384,8 +384,8 @@ static ul_err do_evidence(ul_node *n, const ul_q_req *q, reply *r)
     size_t count = 0;
     ul_evidence_entry *ev = malloc(UL_MAX_EVIDENCE_LIST * sizeof *ev);
     uint8_t *out = keep(r, malloc(UL_MAX_EVIDENCE_LIST * UL_RPC_EVIDENCE_ENTRY_BYTES));
-    ul_err e = ev && out ? ul_chain_evidence_list(n->chain, ev, UL_MAX_EVIDENCE_LIST, &count)
-                         : UL_E_NOMEM;
+    ul_err e =
+        ev && out ? ul_chain_evidence_list(n->chain, ev, UL_MAX_EVIDENCE_LIST, &count) : UL_E_NOMEM;
     for (size_t i = 0; e == UL_OK && i < count; i++) {
         uint8_t *p = out + i * UL_RPC_EVIDENCE_ENTRY_BYTES;
         memcpy(p, ev[i].accused, UL_PUBKEY_BYTES);
