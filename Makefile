@@ -74,7 +74,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
 all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(PC_FILE) check-client \
@@ -87,6 +87,7 @@ help:
 	@echo "make test SANITIZER=address,undefined   the same under sanitizers (build/san-*)"
 	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
 	@echo "make bench      benchmarks; print figures"
+	@echo "make format     format the tree with .clang-format (make test checks it)"
 	@echo "make mcu        libupclient and the example firmware for a Cortex-M4 (build/mcu)"
 	@echo "make sim SEEDS=N   both simulators (consensus core, whole node) over N seeds each"
 	@echo "make demo       a dev chain end to end in a temp dir"
@@ -159,6 +160,18 @@ check-client: $(CLIENT_LIB)
 
 check-banned:
 	@scripts/check-banned.sh
+
+# The tree stays formatted with .clang-format: `make format` rewrites, `make check-format` (run by
+# `make test`) only looks.
+FORMAT_SRC = $(shell find cli client contracts device examples ledger node p2p schema tests \
+                 -path tests/fuzz/corpus -prune -o \( -name '*.[ch]' -o -name '*.cpp' \) -print | sort)
+format:
+	@clang-format -i $(FORMAT_SRC)
+
+check-format:
+	@clang-format --dry-run -Werror $(FORMAT_SRC) 2>/dev/null || { \
+	    clang-format --dry-run $(FORMAT_SRC) 2>&1 | grep 'warning:' | cut -d: -f1 | sort | uniq -c >&2; \
+	    echo "check-format: the files above differ from .clang-format (make format fixes them)" >&2; exit 1; }
 
 $(PC_FILE): Makefile schema/ul_version.h
 	@mkdir -p $(dir $@)
@@ -241,7 +254,7 @@ fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
 	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/nodesim $(BUILD)/bench/bench_device
-	@$(MAKE) -s --no-print-directory mcu
+	@$(MAKE) -s --no-print-directory mcu check-format
 	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim NODESIM=$(BUILD)/nodesim \
 	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
