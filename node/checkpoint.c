@@ -100,8 +100,8 @@ static void try_quorum(ul_ckpt *k, ul_chain *c, uint64_t t)
             k->kept_time = t;
             k->made++;
         } else if (e != UL_E_EXISTS) {
-            ul_node_log("checkpoint at height %llu not kept: %s", (unsigned long long)k->height,
-                        ul_err_str(e));
+            ul_node_logl(UL_LOG_WARN, "checkpoint at height %llu not kept: %s",
+                         (unsigned long long)k->height, ul_err_str(e));
         }
     }
     free(cp);
@@ -177,6 +177,8 @@ static void sign_interval(ul_ckpt *k, ul_chain *c, const ul_key *key, const ul_n
     }
     if (e == UL_OK) {
         k->signed_time = t;
+        ul_node_logl(UL_LOG_DEBUG, "checkpoint signed: height %llu, time %llu",
+                     (unsigned long long)k->height, (unsigned long long)t);
         take(k, c, (size_t)idx, t, m->sigs[0].sig);
     }
     free(m);

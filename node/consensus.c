@@ -81,9 +81,10 @@ static bool stall_step(ul_node *n, uint64_t now, long *next_ms)
     }
     if (s->stalled != fault) {
         s->stalled = fault;
-        ul_node_log("%s (%s): %s; no blocks until the store takes writes again (%zu transactions "
-                    "kept in the pool; retried every %d ms)",
-                    ul_err_str(fault), ul_err_name(fault), text, s->pool->n, STALL_RETRY_MS);
+        ul_node_logl(UL_LOG_ERROR,
+                     "%s (%s): %s; no blocks until the store takes writes again (%zu transactions "
+                     "kept in the pool; retried every %d ms)",
+                     ul_err_str(fault), ul_err_name(fault), text, s->pool->n, STALL_RETRY_MS);
     }
     if (now >= s->next_recover) {
         uint64_t before = ul_chain_height(n->chain);

@@ -119,8 +119,8 @@ static void build_proposal(ul_node *n, uint32_t round)
     free(blk);
     free(lc);
     if (e != UL_OK) {
-        ul_node_log("cannot build block %llu: %s (%s)", (unsigned long long)h, ul_err_str(e),
-                    ul_err_name(e));
+        ul_node_logl(UL_LOG_ERROR, "cannot build block %llu: %s (%s)", (unsigned long long)h,
+                     ul_err_str(e), ul_err_name(e));
         ul_pool_discard_pending(s->pool, n->chain);
         return;
     }
@@ -238,8 +238,8 @@ static void act_evidence(ul_node *n, const ul_bft_action *a)
 {
     ul_cons *s = C(n);
     if (a->vote_type == 0) {
-        ul_node_log("validator %u proposed two blocks at height %llu round %u", a->validator,
-                    (unsigned long long)a->height, a->round);
+        ul_node_logl(UL_LOG_WARN, "validator %u proposed two blocks at height %llu round %u",
+                     a->validator, (unsigned long long)a->height, a->round);
         return;
     }
     static const uint8_t nil[UL_HASH_BYTES];
@@ -257,9 +257,10 @@ static void act_evidence(ul_node *n, const ul_bft_action *a)
     if (e == UL_OK) {
         e = ul_cons_take_tx(n, tx, len, NULL, id, true);
     }
-    ul_node_log("validator %u signed two different %s at height %llu round %u: evidence %s",
-                a->validator, a->vote_type == UL_VOTE_PREVOTE ? "prevotes" : "precommits",
-                (unsigned long long)a->height, a->round, e == UL_OK ? "submitted" : ul_err_str(e));
+    ul_node_logl(UL_LOG_WARN,
+                 "validator %u signed two different %s at height %llu round %u: evidence %s",
+                 a->validator, a->vote_type == UL_VOTE_PREVOTE ? "prevotes" : "precommits",
+                 (unsigned long long)a->height, a->round, e == UL_OK ? "submitted" : ul_err_str(e));
     free(tx);
 }
 

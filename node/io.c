@@ -28,9 +28,15 @@ void ul_node_log(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("upledgerd: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    ul_nlog_vwrite(UL_LOG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void ul_node_logl(ul_nlog_level lv, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ul_nlog_vwrite(lv, fmt, ap);
     va_end(ap);
 }
 

@@ -40,6 +40,12 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
+static void on_hup(int sig)
+{
+    (void)sig;
+    ul_nlog_hup();
+}
+
 #define logf_ ul_node_log
 
 typedef struct {
@@ -50,6 +56,8 @@ typedef struct {
     bool dev;
     bool verbose;
     bool reset_sign_state;
+    bool log_json;       /* --log-format json */
+    char log_file[4096]; /* --log-file: "" for stderr */
     ul_node_cfg net;
 } options;
 
@@ -58,8 +66,9 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: upledgerd --dev --data DIR [--listen ENDPOINT] [--checkpoint-ms N]\n"
-        "                [--heartbeat-ms N] [-v]\n"
-        "       upledgerd --config FILE [--listen ENDPOINT] [-v]\n"
+        "                [--heartbeat-ms N] [-v] [--log-format text|json] [--log-file FILE]\n"
+        "       upledgerd --config FILE [--listen ENDPOINT] [-v] [--log-format ...] [--log-file "
+        "...]\n"
         "       upledgerd (--dev --data DIR | --config FILE) --reset-sign-state\n"
         "       upledgerd --version\n"
         "\n"
@@ -77,7 +86,11 @@ static void usage(FILE *f)
         "                    N ms (default %d; 0: never): devices' --max-age counts from it\n"
         "  --heartbeat-ms N  also make an empty block every N ms when idle (default: off;\n"
         "                    blocks are made only when transactions wait)\n"
-        "  -v, --verbose     log every block, empty ones included\n"
+        "  -v, --verbose     log at debug level too (checkpoints signed, block sync passes)\n"
+        "                    and every block, empty ones included\n"
+        "  --log-format F    text (default: TIME LEVEL upledgerd: MESSAGE, RFC 3339 UTC time)\n"
+        "                    or json (one {\"time\", \"level\", \"msg\"} object a line)\n"
+        "  --log-file FILE   append the log to FILE instead of stderr; SIGHUP reopens it\n"
         "  --reset-sign-state  write a fresh sign state beside the validator key\n"
         "                    (KEY.sign-state) and exit: only for a key that cannot have\n"
         "                    signed above the chain's head (a new key or network; README)\n"
@@ -90,9 +103,10 @@ static void usage(FILE *f)
         "(\"tcp://LOCAL;REMOTE:PORT\"\n"
         "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
         "  serves queries, never votes), \"checkpoint_ms\": N, \"heartbeat_ms\": N,\n"
-        "  \"round_timeout_ms\": N (default %d)}\n"
-        "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP is\n"
-        "ignored (logs go to stderr: no log file to reopen).\n"
+        "  \"round_timeout_ms\": N (default %d), \"log_format\": \"text\"|\"json\", \"log_file\": "
+        "FILE}\n"
+        "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP\n"
+        "reopens the log file (after logrotate moved it); without --log-file it is ignored.\n"
         "The store is read in full at start: damage (UL_E_CORRUPT) stops the node with a\n"
         "repair instruction. A full disk (UL_E_NO_SPACE, in the log and `query status`)\n"
         "pauses commits, pool kept, until space returns.\n",
@@ -156,6 +170,20 @@ static bool json_ms(const json_t *v, long lo, long hi, long *out)
     return true;
 }
 
+/* --log-format (format) or --log-file's value v. Returns false on a bad value (said). */
+static bool take_log_opt(options *o, bool format, const char *v)
+{
+    if (!format) {
+        return copy_opt(o->log_file, sizeof o->log_file, v, "--log-file");
+    }
+    if (strcmp(v, "text") && strcmp(v, "json")) {
+        logf_("--log-format wants text or json, not '%s'", v);
+        return false;
+    }
+    o->log_json = !strcmp(v, "json");
+    return true;
+}
+
 static bool load_config(options *o, const char *path)
 {
     json_error_t jerr;
@@ -184,6 +212,9 @@ static bool load_config(options *o, const char *path)
         } else if (!strcmp(key, "observer")) {
             ok = json_is_boolean(v);
             o->net.observer = json_is_true(v);
+        } else if (!strcmp(key, "log_format") || !strcmp(key, "log_file")) {
+            ok = json_is_string(v) &&
+                 take_log_opt(o, !strcmp(key, "log_format"), json_string_value(v));
         } else if (!strcmp(key, "peers")) {
             ok = load_peers(o, v);
         } else if (!strcmp(key, "p2p") || !strcmp(key, "listen")) {
@@ -227,7 +258,9 @@ enum {
     OPT_HEARTBEAT,
     OPT_CHECKPOINT,
     OPT_VERSION,
-    OPT_RESET
+    OPT_RESET,
+    OPT_LOG_FORMAT,
+    OPT_LOG_FILE
 };
 
 static const struct option long_opts[] = {
@@ -239,6 +272,8 @@ static const struct option long_opts[] = {
     {"checkpoint-ms", required_argument, NULL, OPT_CHECKPOINT},
     {"reset-sign-state", no_argument, NULL, OPT_RESET},
     {"verbose", no_argument, NULL, 'v'},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -257,6 +292,9 @@ static bool take_opt(options *o, int c, const char *v, char *listen, size_t lcap
     case OPT_RESET:
         o->reset_sign_state = true;
         return true;
+    case OPT_LOG_FORMAT:
+    case OPT_LOG_FILE:
+        return take_log_opt(o, c == OPT_LOG_FORMAT, v);
     case OPT_DATA:
         return copy_opt(o->data, sizeof o->data, v, "--data");
     case OPT_LISTEN:
@@ -399,11 +437,14 @@ static ul_err dev_setup(options *o)
 /* Damage found in the store: the node serves none of it and says how to repair it. */
 static void log_damage(const char *db, const char *text)
 {
-    logf_("store %s is damaged: %s", db, text[0] ? text : ul_err_str(UL_E_CORRUPT));
-    logf_("refusing to serve a damaged store (UL_E_CORRUPT). To repair: stop this node, move %s "
-          "aside and restart it: it syncs every block again from its peers (a node without peers: "
-          "restore %s from a backup or a copy from a peer)",
-          db, db);
+    ul_node_logl(UL_LOG_ERROR, "store %s is damaged: %s", db,
+                 text[0] ? text : ul_err_str(UL_E_CORRUPT));
+    ul_node_logl(
+        UL_LOG_ERROR,
+        "refusing to serve a damaged store (UL_E_CORRUPT). To repair: stop this node, move %s "
+        "aside and restart it: it syncs every block again from its peers (a node without peers: "
+        "restore %s from a backup or a copy from a peer)",
+        db, db);
 }
 
 /* Opens the chain in db and reads every stored block once (checksums verified): a node does not
@@ -497,8 +538,8 @@ static ul_err open_peer(ul_peer **out, const ul_node_cfg *c, const ul_key *key,
     ul_err e = ul_peer_open(out, id, c->observer ? NULL : key, c->p2p[0] ? c->p2p : NULL, peers,
                             c->n_peers);
     if (e != UL_OK) {
-        logf_("cannot listen on p2p endpoint %s: %s", c->p2p,
-              e == UL_E_EXISTS ? "address already in use" : ul_err_str(e));
+        ul_node_logl(UL_LOG_ERROR, "cannot listen on p2p endpoint %s: %s", c->p2p,
+                     e == UL_E_EXISTS ? "address already in use" : ul_err_str(e));
     }
     return e;
 }
@@ -576,6 +617,7 @@ static bool run(ul_node *n, int sock, const char *db)
 {
     const char *text;
     while (!stop_requested) {
+        ul_nlog_poll(); /* after SIGHUP: the log file again */
         if (ul_store_fault(ul_chain_store(n->chain), &text) == UL_E_CORRUPT) {
             log_damage(db, text);
             return false;
@@ -612,7 +654,8 @@ int main(int argc, char **argv)
         return 2;
     }
     n.verbose = o.verbose;
-    if (!set_paths(&o)) {
+    if (ul_nlog_open(o.verbose ? UL_LOG_DEBUG : UL_LOG_INFO, o.log_json, o.log_file) != UL_OK ||
+        !set_paths(&o)) {
         return 2;
     }
     ul_err e = ul_client_init();
@@ -622,8 +665,8 @@ int main(int argc, char **argv)
     /* The query endpoint is bound before anything is written: a node that cannot serve leaves
      * a new data directory as it found it (not created at all). */
     if (e == UL_OK && (e = ul_p2p_listen(&sock, o.listen)) != UL_OK) {
-        logf_("cannot listen on %s: %s", o.listen,
-              e == UL_E_EXISTS ? "address already in use" : "invalid endpoint");
+        ul_node_logl(UL_LOG_ERROR, "cannot listen on %s: %s", o.listen,
+                     e == UL_E_EXISTS ? "address already in use" : "invalid endpoint");
         goto out;
     }
     if (e == UL_OK && o.dev && (e = dev_setup(&o)) != UL_OK) {
@@ -637,7 +680,9 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGHUP, SIG_IGN); /* logs go to stderr: there is no log file to reopen */
+    struct sigaction hup = {.sa_handler = o.log_file[0] ? on_hup : SIG_IGN};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL); /* reopens the log file; ignored when logging to stderr */
     char id[2 * UL_HASH_BYTES + 1];
     ul_hex_encode(id, ul_chain_id(n.chain), UL_HASH_BYTES);
     logf_("chain %.16s… at height %llu, release log size %llu; listening on %s", id,

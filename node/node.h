@@ -7,6 +7,7 @@
 
 #include "../ledger/ul_ledger.h"
 #include "../p2p/ul_p2p.h"
+#include "log.h"
 
 #define UL_NODE_EP_MAX 512 /* bytes of one endpoint string, NUL included */
 /* Peer messages, then queries, are each handled for at most this long before the loop moves on
@@ -41,7 +42,9 @@ typedef struct {
  * that cannot be served gets a reply carrying the error. */
 void ul_node_handle(ul_node *n, const uint8_t *req, size_t len, uint8_t **out, size_t *out_len);
 uint64_t ul_node_now_ms(void);
+/* Logs one line at info (node/log.h: time, level, text or JSON); ul_node_logl at level lv. */
 void ul_node_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ul_node_logl(ul_nlog_level lv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- node/consensus.c: Tendermint over the peer transport, the pool and block sync ---- */
 

@@ -59,11 +59,12 @@ ul_err ul_signlog_open(ul_signlog *l, const ul_node_io *io, ul_chain *chain, con
     ul_err e = io->sign_load(io->ctx, &l->st, path, ul_key_pubkey(key));
     if (e != UL_E_NOT_FOUND) {
         if (e != UL_OK) {
-            ul_node_log("sign state %s: %s (%s); not starting: restore it, or run upledgerd "
-                        "--reset-sign-state once this key cannot have signed above the chain's "
-                        "head",
-                        path, e == UL_E_SIGN_STATE ? "corrupt, or another key's" : ul_err_str(e),
-                        ul_err_name(e));
+            ul_node_logl(UL_LOG_ERROR,
+                         "sign state %s: %s (%s); not starting: restore it, or run upledgerd "
+                         "--reset-sign-state once this key cannot have signed above the chain's "
+                         "head",
+                         path, e == UL_E_SIGN_STATE ? "corrupt, or another key's" : ul_err_str(e),
+                         ul_err_name(e));
         }
         return e;
     }
@@ -74,12 +75,13 @@ ul_err ul_signlog_open(ul_signlog *l, const ul_node_io *io, ul_chain *chain, con
         return migrate(l, v);
     }
     l->missing = true;
-    ul_node_log("sign state %s is missing while the key exists: not signing (%s) until this node "
-                "has synced past the network's head%s",
-                path, ul_err_name(UL_E_SIGN_STATE),
-                has_peers ? ""
-                          : " (a node without peers never does: restore the file, or "
-                            "run upledgerd --reset-sign-state)");
+    ul_node_logl(UL_LOG_WARN,
+                 "sign state %s is missing while the key exists: not signing (%s) until this node "
+                 "has synced past the network's head%s",
+                 path, ul_err_name(UL_E_SIGN_STATE),
+                 has_peers ? ""
+                           : " (a node without peers never does: restore the file, or "
+                             "run upledgerd --reset-sign-state)");
     return UL_OK;
 }
 
@@ -123,8 +125,9 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
     }
     if (e != UL_OK) {
         if (e != l->fault) { /* once per cause, not once per round */
-            ul_node_log("cannot record a signature at height %llu in %s: %s (%s); not signing",
-                        (unsigned long long)height, l->path, ul_err_str(e), ul_err_name(e));
+            ul_node_logl(UL_LOG_ERROR,
+                         "cannot record a signature at height %llu in %s: %s (%s); not signing",
+                         (unsigned long long)height, l->path, ul_err_str(e), ul_err_name(e));
         }
         l->fault = e;
         snprintf(l->fault_text, sizeof l->fault_text, "writing %s", l->path);

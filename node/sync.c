@@ -77,12 +77,13 @@ static void log_set_aside(ul_node *n, bool validator, size_t i, uint64_t after)
     if (validator && i < s->set.n) {
         ul_hex_encode(who, s->set.v[i].pubkey, 8);
     }
-    ul_node_log("block sync: %s %s%s claimed a head above %llu and served no block in %d "
-                "passes; its claims are set aside for %d s (%llu times so far)",
-                validator ? "validator" : "peer", validator ? who : s->cfg.peer_rpc[i],
-                validator ? "…" : "", (unsigned long long)after, UL_CLAIM_MAX_STRIKES,
-                UL_CLAIM_IGNORE_MS / 1000,
-                (unsigned long long)(s->claims.set_aside + s->rpc_claims.set_aside));
+    ul_node_logl(UL_LOG_WARN,
+                 "block sync: %s %s%s claimed a head above %llu and served no block in %d "
+                 "passes; its claims are set aside for %d s (%llu times so far)",
+                 validator ? "validator" : "peer", validator ? who : s->cfg.peer_rpc[i],
+                 validator ? "…" : "", (unsigned long long)after, UL_CLAIM_MAX_STRIKES,
+                 UL_CLAIM_IGNORE_MS / 1000,
+                 (unsigned long long)(s->claims.set_aside + s->rpc_claims.set_aside));
 }
 
 /* Asks each peer's query endpoint for its head (a claim) and fetches verified blocks from
@@ -127,9 +128,9 @@ static bool sync_pass(ul_node *n, uint64_t now, uint64_t deadline, bool *answere
             log_set_aside(n, false, i, ul_chain_height(n->chain));
         }
         if (e != UL_OK) {
-            ul_node_log("block sync from %s stopped at height %llu: %s (%s)", s->cfg.peer_rpc[i],
-                        (unsigned long long)ul_chain_height(n->chain), ul_err_str(e),
-                        ul_err_name(e));
+            ul_node_logl(UL_LOG_WARN, "block sync from %s stopped at height %llu: %s (%s)",
+                         s->cfg.peer_rpc[i], (unsigned long long)ul_chain_height(n->chain),
+                         ul_err_str(e), ul_err_name(e));
         }
     }
     return true;
@@ -156,6 +157,9 @@ void ul_sync_now(ul_node *n, uint64_t now)
     bool answered = false, behind = false;
     ul_pool_discard_pending(s->pool, n->chain);
     bool whole = sync_pass(n, now, deadline, &answered, &behind);
+    ul_node_logl(UL_LOG_DEBUG, "block sync pass: height %llu to %llu (%s, %s)",
+                 (unsigned long long)before, (unsigned long long)ul_chain_height(n->chain),
+                 answered ? "peers answered" : "no peer answered", behind ? "behind" : "caught up");
     if (ul_chain_height(n->chain) != before) {
         if (n->verbose || ul_chain_height(n->chain) - before > 1 || s->cfg.observer == false) {
             ul_node_log("synced blocks %llu..%llu from peers", (unsigned long long)before + 1,

@@ -223,6 +223,12 @@
  * The store is a sorted array: 20,000 random keys insert in 0.2 s, 100,000 in 6 s. */
 #define UL_MAX_MEMSTORE_ENTRIES (1u << 20)
 
+/* upledgerd's log lines (node/log.c): a message is cut at UL_MAX_LOG_MSG bytes (the longest the
+ * node writes, a path of 4096 with its words, stays whole in the first part an operator reads);
+ * a line holds the message escaped as JSON (at most 6 bytes a byte) with its time and level. */
+#define UL_MAX_LOG_MSG 1024
+#define UL_MAX_LOG_LINE (6 * UL_MAX_LOG_MSG + 128)
+
 _Static_assert(UL_MAX_TX_BYTES > UL_MAX_RECORD_BYTES + UL_MAX_SIGS * 100,
                "a transaction holds a full record and all its signatures");
 _Static_assert(UL_MAX_VALSET_BYTES + 16 <= UL_MAX_RECORD_BYTES &&

@@ -57,13 +57,29 @@ uint64_t ul_node_now_ms(void)
     return g_w ? g_w->now : 0;
 }
 
+static void sim_vlog(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 void ul_node_log(const char *fmt, ...)
 {
-    char line[200], tag[48];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    sim_vlog("", fmt, ap);
     va_end(ap);
+}
+
+void ul_node_logl(ul_nlog_level lv, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sim_vlog(lv == UL_LOG_ERROR ? "error: " : lv == UL_LOG_WARN ? "warn: " : "", fmt, ap);
+    va_end(ap);
+}
+
+static void sim_vlog(const char *level, const char *fmt, va_list ap)
+{
+    char line[200], tag[48];
+    vsnprintf(line, sizeof line, fmt, ap);
     if (!g_w) {
         return;
     }
@@ -73,9 +89,10 @@ void ul_node_log(const char *fmt, ...)
         snprintf(tag, sizeof tag, "t=%" PRIu64 " sim", g_w->now);
     }
     if (g_w->verbose) {
-        fprintf(stderr, "%s: %s\n", tag, line);
+        fprintf(stderr, "%s: %s%s\n", tag, level, line);
     }
-    snprintf(g_w->logs[g_w->nlogs++ % SIM_LOGLINES], sizeof g_w->logs[0], "%s: %s", tag, line);
+    snprintf(g_w->logs[g_w->nlogs++ % SIM_LOGLINES], sizeof g_w->logs[0], "%s: %s%s", tag, level,
+             line);
 }
 
 void sim_log_dump(const sim_world *w)
