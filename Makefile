@@ -201,7 +201,7 @@ $(BUILD)/tests/test_cxx: tests/unit/test_cxx.cpp client/ul_client.h $(wildcard s
 
 # Unit tests that call the node's own code (node/ but main.c), one per part of the node; they
 # reach the world through a test ul_node_io (tests/unit/nodefx.c).
-NODE_TEST_OBJ = $(call obj,$(filter-out node/main.c,$(NODE_SRC)))
+NODE_TEST_OBJ = $(call obj,$(filter-out node/main.c node/init.c,$(NODE_SRC)))
 NODE_TESTS = test_nodelog test_rpc test_pool test_signlog test_held test_sync test_gossip test_recv test_driver test_nodes test_checkpoint
 $(patsubst %,$(BUILD)/tests/%,$(NODE_TESTS)): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(NODE_TEST_OBJ) $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
@@ -239,7 +239,7 @@ $(BUILD)/sim: $(BUILD)/obj/tests/sim/sim.o $(LEDGER_LIB) $(CLIENT_LIB)
 # The whole-node simulator: the node's parts (not node/io.c nor main.c: tests/sim/world.c is its
 # world) on a simulated clock, network and memory disks (tests/sim/README.md).
 NODESIM_OBJ = $(call obj,tests/sim/nodesim.c tests/sim/world.c tests/unit/chainfx.c tests/unit/nodefx.c \
-              $(filter-out node/main.c node/io.c,$(NODE_SRC)))
+              $(filter-out node/main.c node/init.c node/io.c,$(NODE_SRC)))
 $(BUILD)/nodesim: $(NODESIM_OBJ) $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
@@ -291,6 +291,11 @@ install: all
 	install -m 644 client/ul_client.h $(DESTDIR)$(PREFIX)/include/upledger/client/
 	install -m 644 schema/ul_schema.h schema/ul_err.h schema/ul_limits.h schema/ul_version.h \
 	    $(DESTDIR)$(PREFIX)/include/upledger/schema/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/upledger
+	sed 's#/usr/local/bin/#$(PREFIX)/bin/#' packaging/upledgerd.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/upledgerd.service
+	chmod 644 $(DESTDIR)$(PREFIX)/lib/systemd/system/upledgerd.service
+	install -m 644 packaging/upledgerd.example.json $(DESTDIR)$(PREFIX)/share/upledger/
 
 clean:
 	rm -rf build

@@ -70,6 +70,7 @@ static void usage(FILE *f)
         "       upledgerd --config FILE [--listen ENDPOINT] [-v] [--log-format ...] [--log-file "
         "...]\n"
         "       upledgerd (--dev --data DIR | --config FILE) --reset-sign-state\n"
+        "       upledgerd init --home DIR [--genesis FILE] [--observer] [--unencrypted-key]\n"
         "       upledgerd --version\n"
         "\n"
         "Runs an upledger consortium node: agrees on blocks with the other validators\n"
@@ -105,6 +106,8 @@ static void usage(FILE *f)
         "  serves queries, never votes), \"checkpoint_ms\": N, \"heartbeat_ms\": N,\n"
         "  \"round_timeout_ms\": N (default %d), \"log_format\": \"text\"|\"json\", \"log_file\": "
         "FILE}\n"
+        "  Settings starting with \"_\" are notes, ignored. `upledgerd init --help`: a new\n"
+        "  node home with a commented config.\n"
         "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP\n"
         "reopens the log file (after logrotate moved it); without --log-file it is ignored.\n"
         "The store is read in full at start: damage (UL_E_CORRUPT) stops the node with a\n"
@@ -202,7 +205,9 @@ static bool load_config(options *o, const char *path)
     bool ok = true;
     json_object_foreach(root, key, v)
     {
-        if (!strcmp(key, "heartbeat_ms")) {
+        if (key[0] == '_') { /* a note (upledgerd init writes them): ignored */
+            continue;
+        } else if (!strcmp(key, "heartbeat_ms")) {
             ok = json_ms(v, 10, MAX_HEARTBEAT_MS, &o->net.heartbeat_ms);
         } else if (!strcmp(key, "checkpoint_ms")) {
             ok = json_ms(v, 0, MAX_CHECKPOINT_MS, &o->net.checkpoint_ms) &&
@@ -650,6 +655,9 @@ int main(int argc, char **argv)
     ul_node n = {0};
     ul_node_io *io = NULL;
     int sock = -1, rc = 1;
+    if (argc > 1 && !strcmp(argv[1], "init")) {
+        return ul_node_init_main(argc - 1, argv + 1);
+    }
     if (!parse_args(&o, argc, argv)) {
         return 2;
     }

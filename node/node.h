@@ -103,4 +103,10 @@ void ul_ckpt_on_peer(ul_ckpt *k, ul_chain *c, const uint8_t from[UL_PUBKEY_BYTES
 /* Returns: checkpoints kept since the collector opened. */
 uint64_t ul_ckpt_made(const ul_ckpt *k);
 
+/* ---- node/init.c: `upledgerd init`, a new node home ---- */
+
+/* `upledgerd init ARGS` (argv[0] is "init"). Returns the exit code: 0, 1 (a failure, nothing
+ * kept) or 2 (bad arguments). */
+int ul_node_init_main(int argc, char **argv);
+
 #endif
