@@ -202,3 +202,10 @@ def test_install_puts_the_unit_and_example_config_in_place_and_the_unit_verifies
         pytest.skip("systemd-analyze not installed (Debian package systemd): unit not verified")
     v = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert v.returncode == 0 and not v.stderr.strip(), v.stdout + v.stderr
+
+
+def test_help_names_init():
+    r = init("--help")
+    assert r.returncode == 0 and "--home DIR" in r.stdout and "--unencrypted-key" in r.stdout, r
+    h = subprocess.run([str(UPLEDGERD), "--help"], capture_output=True, text=True, timeout=30)
+    assert h.returncode == 0 and "upledgerd init --home DIR" in h.stdout
