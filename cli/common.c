@@ -2,86 +2,22 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "cli.h"
 
-#define MAX_PASSPHRASE 1024
 #define SUBMIT_POLL_MS 5
 #define SUBMIT_WAIT_MS 30000
 
 void ul_cli_free_secret(char *s)
 {
-    if (s) {
-        sodium_free(s);
-    }
-}
-
-/* Reads one line into a locked buffer without echo when it comes from a terminal. */
-static ul_err read_line(FILE *f, bool no_echo, char *out, size_t cap)
-{
-    struct termios old, quiet;
-    bool restore = no_echo && tcgetattr(fileno(f), &old) == 0;
-    if (restore) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        tcsetattr(fileno(f), TCSAFLUSH, &quiet);
-    }
-    char *r = fgets(out, (int)cap, f);
-    if (restore) {
-        tcsetattr(fileno(f), TCSAFLUSH, &old);
-        fputc('\n', stderr);
-    }
-    if (!r) {
-        return UL_E_IO;
-    }
-    out[strcspn(out, "\r\n")] = 0;
-    return UL_OK;
+    ul_passphrase_free(s);
 }
 
 ul_err ul_cli_passphrase(const char *passphrase_file, bool confirm, char **out)
 {
-    char *p = sodium_malloc(MAX_PASSPHRASE), *again = NULL;
-    const char *env = getenv("UPLEDGER_PASSPHRASE");
-    ul_err e = p ? UL_OK : UL_E_NOMEM;
-    if (e == UL_OK && env) {
-        if (strlen(env) >= MAX_PASSPHRASE) {
-            e = UL_E_LIMIT;
-        } else {
-            memcpy(p, env, strlen(env) + 1);
-        }
-    } else if (e == UL_OK && passphrase_file) {
-        FILE *f = fopen(passphrase_file, "r");
-        e = f ? read_line(f, false, p, MAX_PASSPHRASE) : UL_E_IO;
-        if (f) {
-            fclose(f);
-        }
-    } else if (e == UL_OK) {
-        FILE *tty = fopen("/dev/tty", "r+");
-        if (!tty) {
-            e = UL_E_PASSPHRASE; /* no terminal and no UPLEDGER_PASSPHRASE */
-        } else {
-            fputs("passphrase: ", stderr);
-            e = read_line(tty, true, p, MAX_PASSPHRASE);
-            if (e == UL_OK && confirm && (again = sodium_malloc(MAX_PASSPHRASE))) {
-                fputs("again: ", stderr);
-                e = read_line(tty, true, again, MAX_PASSPHRASE);
-                e = e == UL_OK && strcmp(p, again) != 0 ? UL_E_PASSPHRASE : e;
-                sodium_free(again);
-            }
-            fclose(tty);
-        }
-    }
-    if (e != UL_OK) {
-        ul_cli_free_secret(p);
-        return e;
-    }
-    *out = p;
-    return UL_OK;
+    return ul_passphrase_read(passphrase_file, confirm, out);
 }
 
 ul_err ul_cli_load_key(const char *path, const char *passphrase_file, ul_key **out)

@@ -293,6 +293,12 @@ void ul_key_perms_msg(char *msg, size_t cap, const char *path);
 ul_err ul_key_load_pubkey(const char *path, uint8_t pubkey32[UL_PUBKEY_BYTES]);
 /* Returns: true when the keystore at path is encrypted. */
 bool ul_key_file_encrypted(const char *path);
+/* Reads a passphrase: $UPLEDGER_PASSPHRASE, else the first line of passphrase_file (non-NULL),
+ * else a prompt on /dev/tty without echo (twice when confirm). *out is sodium_malloc'd: free it
+ * with ul_passphrase_free. Returns: UL_OK; UL_E_PASSPHRASE with no terminal to prompt on, or
+ * when the two typed differ; UL_E_LIMIT for one too long; UL_E_IO; UL_E_NOMEM. */
+ul_err ul_passphrase_read(const char *passphrase_file, bool confirm, char **out);
+void ul_passphrase_free(char *s);
 
 /* ==== Chain: blocks, state and transaction execution over one store ==== */
 

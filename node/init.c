@@ -32,13 +32,13 @@ static void init_usage(FILE *f)
 {
     fputs("usage: upledgerd init --home DIR [--genesis FILE] [--observer] [--unencrypted-key]\n"
           "Creates a node home DIR (mode 0700, never overwritten): DIR/config.json (commented:\n"
-          "settings starting with \"_\" are notes the node ignores), DIR/validator.key (encrypted\n"
-          "with the passphrase in UPLEDGER_PASSPHRASE; mode 0600) and its sign state, and an\n"
-          "empty DIR/data. Prints the validator's public key: send it to the consortium, whose\n"
-          "`upledger genesis` names it. --genesis FILE copies the chain's genesis to\n"
-          "DIR/genesis.cbor. --observer: no key (an observer never votes). --unencrypted-key:\n"
-          "store the key unencrypted (a test network only). Start: upledgerd --config\n"
-          "DIR/config.json (UPLEDGER_PASSPHRASE set).\n",
+          "settings starting with \"_\" are notes the node ignores), DIR/validator.key\n"
+          "(mode 0600, encrypted with the passphrase in UPLEDGER_PASSPHRASE, else typed twice)\n"
+          "and its sign state, and an empty DIR/data. Prints the validator's public key: send\n"
+          "it to the consortium, whose `upledger genesis` names it. --genesis FILE copies the\n"
+          "chain's genesis to DIR/genesis.cbor. --observer: no key (an observer never votes).\n"
+          "--unencrypted-key: store the key unencrypted (a test network only). Start:\n"
+          "upledgerd --config DIR/config.json (UPLEDGER_PASSPHRASE set).\n",
           f);
 }
 
@@ -111,6 +111,26 @@ static int init_read_genesis(init_opts *o)
         return 1;
     }
     return -1;
+}
+
+/* The key's passphrase: UPLEDGER_PASSPHRASE, else typed twice on the terminal; never empty.
+ * Returns -1 to go on, else the exit code (said). */
+static int init_passphrase(char **pass)
+{
+    ul_err e = ul_passphrase_read(NULL, true, pass);
+    if (e == UL_OK && !(*pass)[0]) {
+        e = UL_E_PASSPHRASE;
+    }
+    if (e == UL_OK) {
+        return -1;
+    }
+    ul_passphrase_free(*pass);
+    *pass = NULL;
+    return init_bad(e == UL_E_PASSPHRASE
+                        ? "no passphrase for the key (empty, the two typed differ, or no terminal "
+                          "and no UPLEDGER_PASSPHRASE); --unencrypted-key: a test network only"
+                        : "the passphrase could not be read: ",
+                    e == UL_E_PASSPHRASE ? NULL : ul_err_str(e));
 }
 
 static bool put(json_t *cfg, const char *key, json_t *v)
@@ -247,11 +267,14 @@ int ul_node_init_main(int argc, char **argv)
     init_opts o = {0};
     char abs[PATH_MAX] = "", hex[2 * UL_PUBKEY_BYTES + 1] = "";
     int rc = init_parse(&o, argc, argv);
-    const char *pass = getenv("UPLEDGER_PASSPHRASE");
-    if (rc < 0 && !o.observer && !o.unencrypted && (!pass || !pass[0])) {
-        rc = init_bad("the key's passphrase comes from UPLEDGER_PASSPHRASE (unset): set it, or "
-                      "pass --unencrypted-key for a test network",
-                      NULL);
+    char *pass = NULL;
+    ul_err e = ul_client_init(); /* libsodium's too: the passphrase goes in its locked memory */
+    if (rc < 0 && e != UL_OK) {
+        fprintf(stderr, "upledgerd init: %s (%s)\n", ul_err_str(e), ul_err_name(e));
+        rc = 1;
+    }
+    if (rc < 0 && !o.observer && !o.unencrypted) {
+        rc = init_passphrase(&pass);
     }
     if (rc < 0 && o.genesis_from) {
         rc = init_read_genesis(&o);
@@ -263,10 +286,10 @@ int ul_node_init_main(int argc, char **argv)
     }
     if (rc >= 0) {
         free(o.genesis);
+        ul_passphrase_free(pass);
         return rc;
     }
-    ul_err e = ul_client_init();
-    if (e == UL_OK && !realpath(o.home, abs)) {
+    if (!realpath(o.home, abs)) {
         abs[0] = '\0', e = UL_E_IO;
     }
     if (e == UL_OK && (e = populate(&o, abs, pass, hex)) == UL_OK) {
@@ -279,5 +302,6 @@ int ul_node_init_main(int argc, char **argv)
         rc = 1;
     }
     free(o.genesis);
+    ul_passphrase_free(pass);
     return rc;
 }

@@ -84,6 +84,7 @@ def test_unencrypted_key_and_observer(tmp_path):
     (["--home", "H", "--bogus"], PASS, "--bogus"),
     (["--home", "H", "stray"], PASS, "unexpected argument: stray"),
     (["--home", "H"], None, "UPLEDGER_PASSPHRASE"),  # never an unencrypted key unasked
+    (["--home", "H"], "", "no passphrase"),  # nor one encrypted with an empty passphrase
     (["--home", "H", "--observer", "--unencrypted-key"], PASS, "observer has no key"),
 ])
 def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, passphrase, says):
