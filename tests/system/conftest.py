@@ -326,9 +326,15 @@ def ctx(node, tmp_path):
 
 
 @contextmanager
-def unchanged(node):
-    """Asserts that what runs inside changes nothing on the chain (chain_state before = after)."""
+def unchanged(node, settle_s=10.0):
+    """Asserts that what runs inside changes nothing on the chain (chain_state before = after).
+    The snapshot waits (up to settle_s) for what an earlier step left pooled to commit: blocks
+    start up to 200 ms after the last one, so a tx accepted just before may still be pending."""
+    deadline = time.monotonic() + settle_s
     before = chain_state(node)
+    while before["pending"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+        before = chain_state(node)
     yield before
     assert chain_state(node) == before, "a rejected input changed the chain"
 
