@@ -8,26 +8,18 @@ changes (`namespace policy`), key rotation (`rotate`), publisher thresholds, `qu
 cli/policy.c). Each test runs its own dev node (one-hour heartbeat: the height moves only with
 transactions)."""
 import json
-from contextlib import contextmanager
 
 import pytest
 
 import bip340
 import cbor_util
 import nnreq
-from conftest import ERR_NAME, assert_rejected, chain_state
+from conftest import ERR_NAME, assert_rejected, chain_state, unchanged
 
 FAR_FUTURE = "2099-01-01T00:00:00Z"
 
 
 # ---- helpers -----------------------------------------------------------------------------
-
-@contextmanager
-def unchanged(node):
-    before = chain_state(node)
-    yield before
-    assert chain_state(node) == before, "a rejected transaction changed the chain"
-
 
 def keyargs(*keys):
     out = []
