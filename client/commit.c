@@ -3,6 +3,7 @@
  * Everything lives on the stack, bounded by UL_MAX_VALIDATORS.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -69,20 +70,25 @@ static ul_err ul_valset_total(uint64_t *total, const ul_valset *s)
 
 /* Checks every index before any signature, so a malformed commit costs no curve arithmetic.
  * Strictly ascending indexes below s->n are what makes each signer distinct. */
-static ul_err ul_commit_check_indexes(const ul_commit *c, const ul_valset *s)
+/* The indexes of n signature entries (stride bytes apart, each starting with its uint64_t
+ * index: ul_commit_sig and ul_checkpoint_sig) name distinct members of s, strictly ascending. */
+static ul_err check_indexes(const void *sigs, size_t n, size_t stride, const ul_valset *s)
 {
-    /* More signatures than members cannot all be distinct; this also keeps the loop inside
-     * c->sigs[UL_MAX_VALIDATORS]. */
-    if (c->n_sigs > s->n) {
+    _Static_assert(offsetof(ul_commit_sig, index) == 0 && offsetof(ul_checkpoint_sig, index) == 0,
+                   "both signature entries start with their index");
+    /* More signatures than members cannot all be distinct; this also keeps the loop inside the
+     * caller's sigs[UL_MAX_VALIDATORS]. */
+    if (n > s->n) {
         return UL_E_VALIDATOR;
     }
-    for (size_t i = 0; i < c->n_sigs; i++) {
-        if (c->sigs[i].index >= s->n) {
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t index;
+        memcpy(&index, (const uint8_t *)sigs + i * stride, sizeof index);
+        if (index >= s->n || (i > 0 && index <= prev)) {
             return UL_E_VALIDATOR;
         }
-        if (i > 0 && c->sigs[i].index <= c->sigs[i - 1].index) {
-            return UL_E_VALIDATOR;
-        }
+        prev = index;
     }
     return UL_OK;
 }
@@ -135,7 +141,7 @@ ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
     if (e != UL_OK) {
         return e;
     }
-    e = ul_commit_check_indexes(c, s);
+    e = check_indexes(c->sigs, c->n_sigs, sizeof c->sigs[0], s);
     if (e != UL_OK) {
         return e;
     }
@@ -185,13 +191,8 @@ ul_err ul_client_checkpoint_verify(const ul_checkpoint *c, const ul_valset *s,
     if (e != UL_OK) {
         return e;
     }
-    if (c->n_sigs > s->n) {
-        return UL_E_VALIDATOR;
-    }
-    for (size_t i = 0; i < c->n_sigs; i++) {
-        if (c->sigs[i].index >= s->n || (i > 0 && c->sigs[i].index <= c->sigs[i - 1].index)) {
-            return UL_E_VALIDATOR;
-        }
+    if ((e = check_indexes(c->sigs, c->n_sigs, sizeof c->sigs[0], s)) != UL_OK) {
+        return e;
     }
     for (size_t i = 0; i < c->n_sigs; i++) {
         const ul_validator *val = &s->v[c->sigs[i].index];
@@ -201,8 +202,7 @@ ul_err ul_client_checkpoint_verify(const ul_checkpoint *c, const ul_valset *s,
         }
         signed_power += val->power;
     }
-    /* total <= UL_MAX_TOTAL_POWER <= UINT64_MAX / 3, so neither product overflows. */
-    return signed_power * 3 <= total * 2 ? UL_E_QUORUM : UL_OK;
+    return ul_power_quorum(signed_power, total) ? UL_OK : UL_E_QUORUM;
 }
 
 typedef struct {
