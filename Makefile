@@ -104,7 +104,7 @@ Q := $(if $(V),,@)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(V),true,echo "  CC      $<")
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -MT $(patsubst $(CURDIR)/%,%,$@) -MT $(abspath $@) -c $< -o $@
 
 # libupclient's objects are position-independent: the same ones make the static and the shared
 # library (in an executable the linker turns their GOT/PLT references back into direct ones).
