@@ -96,7 +96,10 @@ extern "C" {
     X(UL_E_KEY_PERMS, 79, "private key file is readable by others")                                \
     X(UL_E_DEP_CYCLE, 80, "dependencies form a cycle")                                             \
     X(UL_E_FUTURE, 81, "header time is ahead of the device clock")                                 \
-    X(UL_E_CHECKPOINT, 82, "freshness checkpoint does not verify")
+    X(UL_E_CHECKPOINT, 82, "freshness checkpoint does not verify")                                 \
+    X(UL_E_UNENROLLED, 83, "device or tracker is not enrolled here")                               \
+    X(UL_E_REPORT_REPLAY, 84, "report counter is not above the last one accepted")                 \
+    X(UL_E_TRACKER, 85, "report or summary is addressed to another tracker")
 
 typedef enum {
 #define UL_ERR_ENUM_(name, num, msg) name = num,
