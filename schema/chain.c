@@ -319,65 +319,11 @@ ul_err ul_schema_vote_decode(ul_vote *out, const uint8_t *in, size_t len)
 
 /* ---- Commit: sigs [+ [index, time, sig]] -------------------------------------------------- */
 
-static ul_err commit_sig_read(ul_cbor_reader *r, ul_commit_sig *s)
-{
-    ul_err e = ul_cbor_enter_tuple(r, 3);
-    if (e == UL_OK) {
-        e = ul_cbor_read_uint(r, &s->index);
-    }
-    if (e == UL_OK) {
-        e = ul_cbor_read_uint(r, &s->time_ms);
-    }
-    if (e == UL_OK) {
-        e = ul_cbor_read_fixed(r, s->sig, UL_SIG_BYTES);
-    }
-    if (e == UL_OK) {
-        ul_cbor_leave(r);
-    }
-    return e;
-}
-
-static ul_err commit_sigs_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
-{
-    ul_commit *c = obj;
-    ul_err e = ul_cbor_enter_array(r, 1, UL_MAX_VALIDATORS, &c->n_sigs);
-    for (size_t i = 0; e == UL_OK && i < c->n_sigs; i++) {
-        e = commit_sig_read(r, &c->sigs[i]);
-        /* An index names a position in a set of at most UL_MAX_VALIDATORS. */
-        if (e == UL_OK && (c->sigs[i].index >= UL_MAX_VALIDATORS ||
-                           (i > 0 && c->sigs[i - 1].index >= c->sigs[i].index))) {
-            e = UL_E_SCHEMA_FIELD;
-        }
-    }
-    if (e == UL_OK) {
-        ul_cbor_leave(r);
-    }
-    return e;
-}
-
-static void commit_sigs_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
-{
-    const ul_commit *c = obj;
-    if (c->n_sigs > UL_MAX_VALIDATORS) {
-        ul_cbor_fail(w, UL_E_LIMIT);
-        return;
-    }
-    ul_cbor_put_array(w, c->n_sigs);
-    for (size_t i = 0; i < c->n_sigs; i++) {
-        ul_cbor_put_array(w, 3);
-        ul_cbor_put_uint(w, c->sigs[i].index);
-        ul_cbor_put_uint(w, c->sigs[i].time_ms);
-        ul_cbor_put_bytes(w, c->sigs[i].sig, UL_SIG_BYTES);
-    }
-}
-
-static const ul_codec codec_commit_sigs = {commit_sigs_dec, commit_sigs_enc};
-
 static const ul_field commit_fields[] = {
     {1, &ul_codec_uint, offsetof(ul_commit, height), 0, REQ},
     {2, &ul_codec_uint, offsetof(ul_commit, round), 0, REQ},
     {3, &ul_codec_fixed, offsetof(ul_commit, block_hash), UL_HASH_BYTES, REQ},
-    {4, &codec_commit_sigs, 0, 0, REQ},
+    {4, &ul_codec_timed_sigs, offsetof(ul_commit, n_sigs), offsetof(ul_commit, sigs), REQ},
 };
 
 static const ul_record rec_commit = {commit_fields, COUNT(commit_fields), sizeof(ul_commit),

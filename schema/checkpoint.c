@@ -37,62 +37,11 @@ ul_err ul_schema_checkpoint_vote_encode(uint8_t *out, size_t cap, size_t *out_le
 
 /* ---- The record: sigs [1*64 [index, sig]] ------------------------------------------------- */
 
-static ul_err cp_sig_read(ul_cbor_reader *r, ul_checkpoint_sig *s)
-{
-    ul_err e = ul_cbor_enter_tuple(r, 2);
-    if (e == UL_OK) {
-        e = ul_cbor_read_uint(r, &s->index);
-    }
-    if (e == UL_OK) {
-        e = ul_cbor_read_fixed(r, s->sig, UL_SIG_BYTES);
-    }
-    if (e == UL_OK) {
-        ul_cbor_leave(r);
-    }
-    return e;
-}
-
-static ul_err cp_sigs_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
-{
-    ul_checkpoint *c = obj;
-    (void)f;
-    ul_err e = ul_cbor_enter_array(r, 1, UL_MAX_VALIDATORS, &c->n_sigs);
-    for (size_t i = 0; e == UL_OK && i < c->n_sigs; i++) {
-        e = cp_sig_read(r, &c->sigs[i]);
-        if (e == UL_OK && (c->sigs[i].index >= UL_MAX_VALIDATORS ||
-                           (i > 0 && c->sigs[i - 1].index >= c->sigs[i].index))) {
-            e = UL_E_SCHEMA_FIELD;
-        }
-    }
-    if (e == UL_OK) {
-        ul_cbor_leave(r);
-    }
-    return e;
-}
-
-static void cp_sigs_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
-{
-    const ul_checkpoint *c = obj;
-    (void)f;
-    if (c->n_sigs > UL_MAX_VALIDATORS) {
-        ul_cbor_fail(w, UL_E_LIMIT);
-        return;
-    }
-    ul_cbor_put_array(w, c->n_sigs);
-    for (size_t i = 0; i < c->n_sigs; i++) {
-        ul_cbor_put_array(w, 2);
-        ul_cbor_put_uint(w, c->sigs[i].index);
-        ul_cbor_put_bytes(w, c->sigs[i].sig, UL_SIG_BYTES);
-    }
-}
-
-static const ul_codec codec_cp_sigs = {cp_sigs_dec, cp_sigs_enc};
-
 static const ul_field checkpoint_fields[] = {
     {1, &ul_codec_uint, offsetof(ul_checkpoint, v.height), 0, REQ},
     {2, &ul_codec_fixed, offsetof(ul_checkpoint, v.header_hash), UL_HASH_BYTES, REQ},
     {3, &ul_codec_uint, offsetof(ul_checkpoint, v.time_ms), 0, REQ},
-    {4, &codec_cp_sigs, 0, 0, REQ},
+    {4, &ul_codec_sigs, offsetof(ul_checkpoint, n_sigs), offsetof(ul_checkpoint, sigs), REQ},
 };
 
 static ul_err checkpoint_check(const void *obj)

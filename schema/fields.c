@@ -220,6 +220,105 @@ static void path_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
     hash_list_enc(w, obj, f, UL_MAX_PROOF_DEPTH);
 }
 
+/* A list of signatures by validator index (commits, checkpoints): off names the size_t count,
+ * arg the array of entries; timed entries are {uint64_t index, time_ms; uint8_t sig[64]} and
+ * encode as [index, time, sig], the others {uint64_t index; uint8_t sig[64]} as [index, sig].
+ * 1..UL_MAX_VALIDATORS entries, indexes strictly ascending below UL_MAX_VALIDATORS (a position
+ * in a set of at most that many). */
+static size_t sig_entry_bytes(bool timed)
+{
+    return (timed ? 2 : 1) * sizeof(uint64_t) + UL_SIG_BYTES;
+}
+
+static ul_err sig_entry_read(ul_cbor_reader *r, uint8_t *entry, bool timed)
+{
+    uint64_t v[2];
+    size_t n_uints = timed ? 2 : 1;
+    ul_err e = ul_cbor_enter_tuple(r, n_uints + 1);
+    for (size_t i = 0; e == UL_OK && i < n_uints; i++) {
+        e = ul_cbor_read_uint(r, &v[i]);
+    }
+    if (e == UL_OK) {
+        memcpy(entry, v, n_uints * sizeof(uint64_t));
+        e = ul_cbor_read_fixed(r, entry + n_uints * sizeof(uint64_t), UL_SIG_BYTES);
+    }
+    if (e == UL_OK) {
+        ul_cbor_leave(r);
+    }
+    return e;
+}
+
+static ul_err sig_list_dec(ul_cbor_reader *r, void *obj, const ul_field *f, bool timed)
+{
+    size_t *n = (size_t *)MEMBER(obj, f);
+    uint8_t *list = (uint8_t *)obj + f->arg;
+    uint64_t index, prev = 0;
+    ul_err e = ul_cbor_enter_array(r, 1, UL_MAX_VALIDATORS, n);
+    for (size_t i = 0; e == UL_OK && i < *n; i++) {
+        uint8_t *entry = list + i * sig_entry_bytes(timed);
+        e = sig_entry_read(r, entry, timed);
+        memcpy(&index, entry, sizeof index);
+        if (e == UL_OK && (index >= UL_MAX_VALIDATORS || (i > 0 && prev >= index))) {
+            e = UL_E_SCHEMA_FIELD;
+        }
+        prev = index;
+    }
+    if (e == UL_OK) {
+        ul_cbor_leave(r);
+    }
+    return e;
+}
+
+static void sig_list_enc(ul_cbor_writer *w, const void *obj, const ul_field *f, bool timed)
+{
+    size_t n = *(const size_t *)CMEMBER(obj, f);
+    const uint8_t *list = (const uint8_t *)obj + f->arg;
+    size_t n_uints = timed ? 2 : 1;
+    if (n > UL_MAX_VALIDATORS) {
+        ul_cbor_fail(w, UL_E_LIMIT);
+        return;
+    }
+    ul_cbor_put_array(w, n);
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *entry = list + i * sig_entry_bytes(timed);
+        uint64_t v[2];
+        memcpy(v, entry, n_uints * sizeof(uint64_t));
+        ul_cbor_put_array(w, n_uints + 1);
+        for (size_t j = 0; j < n_uints; j++) {
+            ul_cbor_put_uint(w, v[j]);
+        }
+        ul_cbor_put_bytes(w, entry + n_uints * sizeof(uint64_t), UL_SIG_BYTES);
+    }
+}
+
+static ul_err sigs_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    return sig_list_dec(r, obj, f, false);
+}
+
+static void sigs_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    sig_list_enc(w, obj, f, false);
+}
+
+static ul_err timed_sigs_dec(ul_cbor_reader *r, void *obj, const ul_field *f)
+{
+    return sig_list_dec(r, obj, f, true);
+}
+
+static void timed_sigs_enc(ul_cbor_writer *w, const void *obj, const ul_field *f)
+{
+    sig_list_enc(w, obj, f, true);
+}
+
+/* The entry layouts the signature lists assume. */
+_Static_assert(offsetof(ul_commit_sig, index) == 0 && offsetof(ul_commit_sig, time_ms) == 8 &&
+                   offsetof(ul_commit_sig, sig) == 16 && sizeof(ul_commit_sig) == 16 + UL_SIG_BYTES,
+               "a commit signature is a timed signature-list entry");
+_Static_assert(offsetof(ul_checkpoint_sig, index) == 0 && offsetof(ul_checkpoint_sig, sig) == 8 &&
+                   sizeof(ul_checkpoint_sig) == 8 + UL_SIG_BYTES,
+               "a checkpoint signature is a signature-list entry");
+
 const ul_codec ul_codec_uint = {uint_dec, uint_enc};
 const ul_codec ul_codec_fixed = {fixed_dec, fixed_enc};
 const ul_codec ul_codec_label = {label_dec, label_enc};
@@ -227,6 +326,8 @@ const ul_codec ul_codec_ns = {ns_dec, ns_enc};
 const ul_codec ul_codec_inner = {inner_dec, embedded_enc};
 const ul_codec ul_codec_keys = {keys_dec, keys_enc};
 const ul_codec ul_codec_path = {path_dec, path_enc};
+const ul_codec ul_codec_sigs = {sigs_dec, sigs_enc};
+const ul_codec ul_codec_timed_sigs = {timed_sigs_dec, timed_sigs_enc};
 
 /* ---- Maps and records -------------------------------------------------------------------- */
 

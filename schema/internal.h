@@ -168,6 +168,11 @@ extern const ul_codec ul_codec_inner;
  * keys: 1..UL_MAX_KEYS strictly ascending; path: 0..UL_MAX_PROOF_DEPTH hashes. */
 extern const ul_codec ul_codec_keys;
 extern const ul_codec ul_codec_path;
+/* Signature lists by validator index; off: the size_t count, arg: the entries' array.
+ * sigs: [1*64 [index, sig]] of ul_checkpoint_sig; timed_sigs: [1*64 [index, time, sig]] of
+ * ul_commit_sig. Indexes strictly ascending below UL_MAX_VALIDATORS. */
+extern const ul_codec ul_codec_sigs;
+extern const ul_codec ul_codec_timed_sigs;
 
 /* Label rules shared with list codecs: 1..max printable ASCII bytes. */
 ul_err ul_label_check(ul_span s, size_t max);

@@ -2965,6 +2965,52 @@ static void test_commit(void **state)
     assert_int_equal(ul_schema_commit_decode(&d, out, UL_MAX_COMMIT_BYTES + 1), UL_E_LIMIT);
 }
 
+/* A checkpoint's signature list: [1*64 [index, sig]], the commit's list rules without times. */
+static void test_checkpoint_sigs(void **state)
+{
+    static ul_checkpoint c, d;
+    static uint8_t out[UL_MAX_CHECKPOINT_BYTES * 2], out2[UL_MAX_CHECKPOINT_BYTES * 2];
+    size_t n, n2;
+    (void)state;
+    memset(&c, 0, sizeof c);
+    c.v.height = c.v.time_ms = UINT64_MAX;
+    fill(c.v.header_hash, UL_HASH_BYTES, 7);
+    c.n_sigs = UL_MAX_VALIDATORS;
+    for (size_t i = 0; i < UL_MAX_VALIDATORS; i++) {
+        c.sigs[i].index = i;
+        fill(c.sigs[i].sig, UL_SIG_BYTES, (uint8_t)i);
+    }
+    assert_int_equal(ul_schema_checkpoint_encode(out, sizeof out, &n, &c), UL_OK);
+    assert_true(n <= UL_MAX_CHECKPOINT_BYTES);
+    assert_int_equal(ul_schema_checkpoint_decode(&d, out, n), UL_OK);
+    assert_memory_equal(&d, &c, sizeof c);
+    c.n_sigs = UL_MAX_VALIDATORS + 1;
+    assert_int_equal(ul_schema_checkpoint_encode(out, sizeof out, &n, &c), UL_E_LIMIT);
+    c.n_sigs = 0;
+    assert_int_equal(ul_schema_checkpoint_encode(out, sizeof out, &n, &c), UL_E_SCHEMA_FIELD);
+    c.n_sigs = 1;
+    assert_int_equal(ul_schema_checkpoint_encode(out, sizeof out, &n, &c), UL_OK);
+    static const struct {
+        const char *hex;
+        ul_err want;
+    } cases[] = {
+        {"81 82 00 58 40 B32 B32", UL_OK},
+        {"82 82 05 58 40 B32 B32 82 05 58 40 B32 B32", UL_E_SCHEMA_FIELD}, /* duplicate */
+        {"82 82 05 58 40 B32 B32 82 04 58 40 B32 B32", UL_E_SCHEMA_FIELD}, /* descending */
+        {"82 82 04 58 40 B32 B32 82 05 58 40 B32 B32", UL_OK},
+        {"81 83 00 00 58 40 B32 B32", UL_E_SCHEMA_FIELD}, /* a commit's [index, time, sig] */
+        {"81 82 18 40 58 40 B32 B32", UL_E_SCHEMA_FIELD}, /* index 64 */
+        {"81 82 00 H32", UL_E_SCHEMA_FIELD},
+        {"9f 82 00 58 40 B32 B32 ff", UL_E_CBOR_NONCANONICAL},
+        {"80", UL_E_SCHEMA_FIELD},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bytes *b = hb(cases[i].hex);
+        n2 = edit_map(out2, sizeof out2, out, n, 4, b->b, b->n);
+        assert_int_equal(ul_schema_checkpoint_decode(&d, out2, n2), cases[i].want);
+    }
+}
+
 /* ---- Merkle proofs ----------------------------------------------------------------------- */
 
 static void test_proofs(void **state)
@@ -4479,6 +4525,7 @@ int main(void)
         cmocka_unit_test(test_genesis),
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_commit),
+        cmocka_unit_test(test_checkpoint_sigs),
         cmocka_unit_test(test_proofs),
         cmocka_unit_test(test_block),
         cmocka_unit_test(test_block_tx_count),
