@@ -387,7 +387,8 @@ static ul_err exec_approve(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
         (e = check_nonces(c, t, b.nonce)) == UL_OK && (e = verify_sigs(c, t)) == UL_OK) {
         /* The approvals' role names point into s: encode before s goes. */
         uint8_t out[UL_MAX_RECORD_BYTES];
-        if ((e = ul_schema_approvals_encode(out, sizeof out, &alen, a)) == UL_OK &&
+        if ((e = ul_search_index(c, NULL, t, b.release)) == UL_OK &&
+            (e = ul_schema_approvals_encode(out, sizeof out, &alen, a)) == UL_OK &&
             (e = ul_schema_statekey_approvals(k, sizeof k, &kl, b.release)) == UL_OK &&
             (e = ul_overlay_put(&c->ov, k, kl, out, alen)) == UL_OK &&
             ul_policy_installable(&s->p, rel.r.kind, a)) {
@@ -609,6 +610,7 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
         (e = check_release_state(c, r, id32)) == UL_OK && (e = check_deps(c, r, scratch)) == 0 &&
         (e = verify_sigs(c, t)) == UL_OK && (e = check_dep_cycle(c, r)) == UL_OK &&
         (e = write_release(c, r, tx, tx_index, id32)) == UL_OK &&
+        (e = ul_search_index(c, r->digest, t, id32)) == UL_OK &&
         ul_policy_installable(&s->p, r->kind, &none)) {
         e = mark_installable(c, r, id32);
     }

@@ -121,6 +121,12 @@ ul_err ul_chain_valset_check(const ul_chain *c, const ul_valset *next,
 ul_err ul_chain_valset_stage(ul_chain *c, const ul_valset *next,
                              const uint8_t hash32[UL_HASH_BYTES]);
 
+/* Writes release id32's search entries into the pending block (ledger/search.c): its image
+ * digest (digest32; NULL for an approval) and each key that signed t, under the release's log
+ * index (the release must be in the pending block or the store). */
+ul_err ul_search_index(ul_chain *c, const uint8_t *digest32, const ul_tx *t,
+                       const uint8_t id32[UL_HASH_BYTES]);
+
 /* Reads a key from the pending overlay, else the store, into buf[cap]. UL_E_NOT_FOUND, or
  * UL_E_CORRUPT when the value is larger than cap. */
 ul_err ul_chain_read(ul_chain *c, const uint8_t *key, size_t klen, uint8_t *buf, size_t cap,

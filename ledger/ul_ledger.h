@@ -48,6 +48,12 @@ enum {
     /* 'Y' SHA-256(state key)(32) height(8 BE) -> the state value block `height` wrote: every
      * version is kept, so a state proof at any past height shows the value its root holds. */
     UL_KEY_STATEHIST = 'Y',
+    /* Search indexes (ledger/search.c), written in the block's batch with the release: image
+     * digest(32), and each key that signed a release (its publish or an approval) (32), then the
+     * release's log index(8 BE) -> release id(32) height(8 BE) of its publish. Not state: no
+     * root covers them; replay rebuilds them as it rebuilds every index. */
+    UL_KEY_DIGEST = 'D',
+    UL_KEY_SIGNER = 'K',
 };
 
 typedef struct ul_store ul_store;
@@ -460,6 +466,21 @@ ul_err ul_chain_release_at(ul_chain *c, uint64_t index, uint8_t id32[UL_HASH_BYT
 ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t from, bool newest_first,
                         uint8_t (*ids)[UL_HASH_BYTES], size_t cap, size_t *n, uint64_t *next,
                         bool *more);
+/* What a search looks up: the releases of an image digest, or those a key signed. */
+typedef enum { UL_SEARCH_DIGEST = UL_KEY_DIGEST, UL_SEARCH_SIGNER = UL_KEY_SIGNER } ul_search_kind;
+/* A search result: release id (32), height of its publish (8 BE). */
+#define UL_SEARCH_ENTRY_BYTES 40
+/* One page of the releases whose image has digest key32 (UL_SEARCH_DIGEST), or that key32 signed
+ * as a publisher or co-signer (UL_SEARCH_SIGNER), by log index: from `from` (inclusive) up,
+ * oldest first, or (newest_first) down (UINT64_MAX: from the newest). At most cap
+ * (1..UL_MAX_SEARCH) are read, and one more to know whether any follow.
+ * Out: out[*n] entries (UL_SEARCH_ENTRY_BYTES each); *next, the `from` of the next page, and
+ *      *more, whether there is one.
+ * Returns: UL_E_ARG for a cap out of range or another kind; UL_E_CORRUPT for an index entry of
+ *          the wrong shape. */
+ul_err ul_chain_search(ul_chain *c, ul_search_kind kind, const uint8_t key32[UL_HASH_BYTES],
+                       uint64_t from, bool newest_first, uint8_t (*out)[UL_SEARCH_ENTRY_BYTES],
+                       size_t cap, size_t *n, uint64_t *next, bool *more);
 /* The installable releases of (ns, hw), newest first, as the state keeps them for devices
  * (approved as the policy requires, not revoked; UL_MAX_INSTALLABLE_KEPT at most): one read of
  * the index that commits keep in the same batch as the releases.

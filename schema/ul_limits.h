@@ -178,6 +178,10 @@
 /* Equivocation records listed by one evidence query: each is a validator caught once at one
  * (height, round, vote type); an equivocator is voted out long before this many. */
 #define UL_MAX_EVIDENCE_LIST 4096
+/* Releases listed by one search query (by image digest or signer key): its page size. A key
+ * may sign millions of releases; one request reads at most a page plus one index key. 256
+ * entries of 40 bytes (id, height) are a 10 KiB reply. */
+#define UL_MAX_SEARCH 256
 
 /* A release's time (unix seconds): 9999-12-31T23:59:59Z, the last second ISO 8601 writes with a
  * four-digit year, as manifests and every output show it; a later time is no real release (one
@@ -229,6 +233,16 @@
 #define UL_MAX_LOG_MSG 1024
 #define UL_MAX_LOG_LINE (6 * UL_MAX_LOG_MSG + 128)
 
+/* upledgerd's metrics (node/metrics.c). HTTP routes counted (route template x status pairs): the
+ * HTTP layer names a few dozen routes and a handful of statuses; past this the pair is counted
+ * under route "other", so a scan of random URLs cannot grow the table or the page. */
+#define UL_MAX_METRICS_ROUTES 128
+/* Bytes of a route template kept (longer ones are counted as "other"). */
+#define UL_MAX_METRICS_ROUTE_LEN 96
+/* The rendered Prometheus page: about 6 KiB of fixed families plus UL_MAX_METRICS_ROUTES lines of
+ * at most ~2 x UL_MAX_METRICS_ROUTE_LEN + 80 bytes (escaping doubles a label at worst). */
+#define UL_MAX_METRICS_BYTES (64 * 1024)
+
 _Static_assert(UL_MAX_TX_BYTES > UL_MAX_RECORD_BYTES + UL_MAX_SIGS * 100,
                "a transaction holds a full record and all its signatures");
 _Static_assert(UL_MAX_VALSET_BYTES + 16 <= UL_MAX_RECORD_BYTES &&
@@ -247,6 +261,11 @@ _Static_assert(UL_MAX_MEMPOOL >= UL_MAX_BLOCK_TXS, "the pool can fill a block");
 _Static_assert(UL_MAX_MSG_BYTES > UL_MAX_HISTORY * (UL_MAX_TX_BYTES + 96) &&
                    UL_MAX_HISTORY <= UL_MAX_SUBMIT_TXS,
                "a history page with its records fits one reply (and the node's item table)");
+_Static_assert(UL_MAX_METRICS_BYTES >
+                       8192 + UL_MAX_METRICS_ROUTES * (2 * UL_MAX_METRICS_ROUTE_LEN + 96) &&
+                   UL_MAX_METRICS_BYTES < UL_MAX_MSG_BYTES,
+               "every metric fits the page, and the page fits one query reply");
+_Static_assert(UL_MAX_MSG_BYTES > UL_MAX_SEARCH * 40 + 64, "a search page fits one reply");
 _Static_assert(UL_MAX_TOTAL_POWER <= ~0ULL / 3, "3 x total power stays in uint64");
 _Static_assert(UL_MAX_WRAPPED_KEYS <= UL_MAX_HW, "one wrapped key per hardware class at most");
 _Static_assert(UL_MAX_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&

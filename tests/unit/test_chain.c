@@ -2704,10 +2704,130 @@ static void test_state_history_missing(void **state)
     ul_chain_close(c);
 }
 
+/* ---- search indexes ------------------------------------------------------------------------ */
+
+/* Every search entry of key (up to 8) in out, oldest first, in pages of one: the cursor each page
+ * gives leads to the next. Returns: how many. */
+static size_t search_all(ul_chain *c, ul_search_kind kind, const uint8_t key[UL_HASH_BYTES],
+                         uint8_t (*out)[UL_SEARCH_ENTRY_BYTES])
+{
+    uint64_t from = 0, next = 0;
+    size_t total = 0, n;
+    bool more = true;
+    while (more && total < 8) {
+        assert_int_equal(
+            ul_chain_search(c, kind, key, from, false, out + total, 1, &n, &next, &more), UL_OK);
+        assert_true(n <= 1);
+        total += n;
+        assert_true(!more || next > from);
+        from = next;
+    }
+    return total;
+}
+
+static void assert_entry(const uint8_t *e, const uint8_t id[UL_HASH_BYTES], uint64_t height)
+{
+    assert_memory_equal(e, id, UL_HASH_BYTES);
+    assert_int_equal(ul_be64_get(e + UL_HASH_BYTES), height);
+}
+
+/* Search by image digest and by signer key: written with the block that commits the release or
+ * its approval, read a page at a time either way, and rebuilt byte for byte by block sync. */
+static void test_search_indexes(void **state)
+{
+    fx *f = *state;
+    ul_chain *a = open_chain(f, "a"), *r = open_chain(f, "ref"), *b = open_chain(f, "b");
+    static ul_policy p;
+    txbuf p1, p2, p3, t;
+    uint8_t id1[UL_HASH_BYTES], id2[UL_HASH_BYTES], id3[UL_HASH_BYTES], dig[UL_HASH_BYTES];
+    uint8_t got[8][UL_SEARCH_ENTRY_BYTES], again[8][UL_SEARCH_ENTRY_BYTES];
+    uint64_t next;
+    size_t n;
+    bool more;
+
+    default_policy(&p, f->owner, f->pub);
+    add_role(&p, "certifier", KEYS(f->x[0]), 1);
+    register_both(f, a, r, NS, 1, &p);
+    /* Block 2: two releases of one image (pub_tx's digest is SHA-256 of the version), a third of
+     * another. Nothing is found before the block commits. */
+    pub_a(&p1, f, 1, "1.0.0");
+    pub_a(&p2, f, 2, "1.0.0");
+    pub_a(&p3, f, 3, "3.0.0");
+    submit_ok(a, &p1, id1);
+    submit_ok(a, &p2, id2);
+    submit_ok(a, &p3, id3);
+    ul_client_sha256(dig, (const uint8_t *)"1.0.0", 5);
+    assert_int_equal(search_all(a, UL_SEARCH_DIGEST, dig, got), 0);
+    assert_int_equal(produce(f, a), 2);
+    assert_int_equal(search_all(a, UL_SEARCH_DIGEST, dig, got), 2);
+    assert_entry(got[0], id1, 2);
+    assert_entry(got[1], id2, 2);
+    /* Newest first: from the newest (UINT64_MAX) down, and from a cursor. */
+    assert_int_equal(
+        ul_chain_search(a, UL_SEARCH_DIGEST, dig, UINT64_MAX, true, got, 1, &n, &next, &more),
+        UL_OK);
+    assert_int_equal(n, 1);
+    assert_entry(got[0], id2, 2);
+    assert_true(more);
+    assert_int_equal(next, 0); /* id1's log index */
+    assert_int_equal(
+        ul_chain_search(a, UL_SEARCH_DIGEST, dig, next, true, got, 8, &n, &next, &more), UL_OK);
+    assert_int_equal(n, 1);
+    assert_entry(got[0], id1, 2);
+    assert_false(more);
+
+    /* Block 3: the certifier co-signs release 2; a stranger's approval is refused and indexes
+     * nothing. The co-signer's entry names the release's own height, not the approval's. */
+    approve_tx(&t, f, id2, "certifier", 1, KEYS(f->other), UL_DOMAIN_TX);
+    reject(a, &t, UL_E_NOT_ROLE);
+    approve_tx(&t, f, id2, "certifier", 1, KEYS(f->x[0]), UL_DOMAIN_TX);
+    submit_ok(a, &t, NULL);
+    assert_int_equal(produce(f, a), 3);
+    assert_int_equal(search_all(a, UL_SEARCH_SIGNER, ul_key_pubkey(f->x[0]), got), 1);
+    assert_entry(got[0], id2, 2);
+    assert_int_equal(search_all(a, UL_SEARCH_SIGNER, ul_key_pubkey(f->pub), got), 3);
+    assert_entry(got[0], id1, 2);
+    assert_entry(got[1], id2, 2);
+    assert_entry(got[2], id3, 2);
+    assert_int_equal(search_all(a, UL_SEARCH_SIGNER, ul_key_pubkey(f->other), got), 0);
+    assert_int_equal(search_all(a, UL_SEARCH_SIGNER, ul_key_pubkey(f->owner), got), 0);
+    assert_int_equal(search_all(a, UL_SEARCH_DIGEST, ul_key_pubkey(f->pub), got), 0);
+
+    /* Bounds: a page of 1..UL_MAX_SEARCH, one of the two kinds. */
+    assert_int_equal(ul_chain_search(a, UL_SEARCH_DIGEST, dig, 0, false, got, 0, &n, &next, &more),
+                     UL_E_ARG);
+    assert_int_equal(ul_chain_search(a, UL_SEARCH_DIGEST, dig, 0, false, got, UL_MAX_SEARCH + 1, &n,
+                                     &next, &more),
+                     UL_E_ARG);
+    assert_int_equal(
+        ul_chain_search(a, (ul_search_kind)'N', dig, 0, false, got, 1, &n, &next, &more), UL_E_ARG);
+
+    /* Block sync (apply) rebuilds the same indexes from the blocks alone. */
+    for (uint64_t h = 1; h <= ul_chain_height(a); h++) {
+        uint8_t *blk, *cm;
+        size_t bl, cl;
+        get_block(a, h, &blk, &bl, &cm, &cl);
+        assert_int_equal(ul_chain_apply(b, blk, bl, cm, cl), UL_OK);
+        free(blk);
+        free(cm);
+    }
+    const uint8_t *keys[] = {dig, ul_key_pubkey(f->pub), ul_key_pubkey(f->x[0])};
+    for (size_t i = 0; i < 3; i++) {
+        ul_search_kind k = i == 0 ? UL_SEARCH_DIGEST : UL_SEARCH_SIGNER;
+        size_t na = search_all(a, k, keys[i], got);
+        assert_int_equal(search_all(b, k, keys[i], again), na);
+        assert_memory_equal(got, again, na * UL_SEARCH_ENTRY_BYTES);
+    }
+    ul_chain_close(a);
+    ul_chain_close(r);
+    ul_chain_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_register_publish_queries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_search_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonce_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_block, setup, teardown),
