@@ -164,6 +164,7 @@ ul_err ul_chain_commit(ul_chain *c, const uint8_t *commit, size_t commit_len)
         goto fail;
     }
     ul_log_commit(c->log);
+    c->txs_committed += c->n_txs;
     c->height = c->sealed_h.height;
     c->head = c->sealed_h;
     memcpy(c->head_hash, c->sealed_hash, UL_HASH_BYTES);

@@ -224,6 +224,12 @@ size_t ul_chain_pending_count(const ul_chain *c)
 {
     return c->n_txs;
 }
+
+uint64_t ul_chain_txs_committed(const ul_chain *c)
+{
+    return c->txs_committed;
+}
+
 ul_store *ul_chain_store(ul_chain *c)
 {
     return c->store;

@@ -81,9 +81,10 @@ struct ul_chain {
     bool change_pending;
     ul_valset next_vals;
     uint8_t next_valset_hash[UL_HASH_BYTES];
-    bool sync;            /* fsync every block (off only for audit's scratch chain) */
-    bool sigs_checked;    /* the block being applied had every signature verified up front */
-    const ul_txhash *pre; /* its hashes, for the tx being submitted now (or NULL) */
+    uint64_t txs_committed; /* since this chain was opened (metrics) */
+    bool sync;              /* fsync every block (off only for audit's scratch chain) */
+    bool sigs_checked;      /* the block being applied had every signature verified up front */
+    const ul_txhash *pre;   /* its hashes, for the tx being submitted now (or NULL) */
     ul_sigcache sigcache;
     const uint8_t *exec_leaf; /* leaf hash of the tx ul_exec_tx runs now, for the cache */
     /* committed head */
@@ -197,6 +198,7 @@ typedef struct {
     ul_err (*verify)(ul_store *s, uint64_t *entries);
     ul_err (*recover)(ul_store *s); /* the fault is a failed write's */
     void (*compact)(ul_store *s);
+    void (*size)(ul_store *s, uint64_t *approx, uint64_t *disk); /* ul_store_size */
 } ul_store_ops;
 
 struct ul_store {
@@ -206,6 +208,7 @@ struct ul_store {
      * UL_E_STORE) stops all writes until ul_store_recover succeeds. */
     ul_err fault;
     char fault_text[UL_STORE_TEXT_MAX];
+    ul_store_sync_stats sync_stats; /* synced writes and the time they took */
 };
 
 struct ul_store_iter {

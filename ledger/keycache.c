@@ -4,6 +4,7 @@
  * validators, peers). Each thread keeps its own direct-mapped table of parsed keys, so no lock
  * is taken; a key that does not parse is never kept. The table only saves work: results are
  * those of ul_client_sig_verify (devices use that, with no table). */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <secp256k1.h>
@@ -22,6 +23,14 @@ typedef struct {
 } key_slot;
 
 static _Thread_local key_slot slots[UL_KEY_CACHE_SLOTS];
+/* Checks made by every thread (block execution runs them on worker threads too): one process
+ * runs one node, so this is the node's figure. */
+static _Atomic uint64_t verify_count;
+
+uint64_t ul_sig_verify_count(void)
+{
+    return atomic_load_explicit(&verify_count, memory_order_relaxed);
+}
 
 /* An x-only key is a field element: its bytes are spread evenly enough to index by. A key
  * chosen to collide costs its owner only the parse it would have cost anyway. */
@@ -46,6 +55,7 @@ ul_err ul_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,
                      const uint8_t pubkey32[UL_PUBKEY_BYTES])
 {
     uint8_t digest[UL_HASH_BYTES];
+    atomic_fetch_add_explicit(&verify_count, 1, memory_order_relaxed);
     if ((unsigned)d >= (unsigned)UL_DOMAIN_COUNT_) { /* as ul_client_sig_verify: no digest */
         return UL_E_SIG;
     }

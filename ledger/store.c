@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -108,7 +109,29 @@ ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync)
     if (s->fault != UL_OK) {
         return s->fault;
     }
-    return s->ops->write(s, b, sync);
+    if (!sync) {
+        return s->ops->write(s, b, false);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ul_err e = s->ops->write(s, b, true);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->sync_stats.count++;
+    s->sync_stats.ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
+                        (uint64_t)t0.tv_nsec;
+    return e;
+}
+
+void ul_store_sync_stats_get(const ul_store *s, ul_store_sync_stats *out)
+{
+    assert(s && out);
+    *out = s->sync_stats;
+}
+
+void ul_store_size(ul_store *s, uint64_t *approx, uint64_t *disk)
+{
+    assert(s && approx && disk);
+    s->ops->size(s, approx, disk);
 }
 
 static ul_err iter_create(ul_store_iter **out, ul_store *s, const uint8_t *prefix, size_t plen,

@@ -184,6 +184,19 @@ static void ldb_compact(ul_store *s)
     }
 }
 
+/* Every family's first byte is below 0xff (ul_ledger.h): ["", "\xff") is the whole store. */
+static void ldb_size(ul_store *s, uint64_t *approx, uint64_t *disk)
+{
+    const char *start[1] = {""}, *limit[1] = {"\xff"};
+    size_t slen[1] = {0}, llen[1] = {1};
+    uint64_t size[1] = {0};
+    if (L(s)->db) {
+        leveldb_approximate_sizes(L(s)->db, 1, start, slen, limit, llen, size);
+    }
+    *approx = size[0];
+    *disk = ul_store_disk_bytes(L(s)->dir);
+}
+
 static void ldb_free(ldb *d)
 {
     if (!d) {
@@ -697,6 +710,7 @@ static const ul_store_ops ldb_ops = {
     .verify = ldb_verify,
     .recover = ldb_recover,
     .compact = ldb_compact,
+    .size = ldb_size,
 };
 
 /* Copies src to a new file dst (mode 0600; a scratch copy: not synced). */

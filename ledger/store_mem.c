@@ -651,6 +651,16 @@ static void mem_compact(ul_store *s)
     (void)s;
 }
 
+static void mem_size(ul_store *s, uint64_t *approx, uint64_t *disk)
+{
+    const mem_map *m = &D(s)->live;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        bytes += m->e[i].klen + m->e[i].vlen;
+    }
+    *approx = *disk = bytes;
+}
+
 static const ul_store_ops mem_ops = {
     .close = mem_close,
     .get = mem_get,
@@ -663,4 +673,5 @@ static const ul_store_ops mem_ops = {
     .verify = mem_verify,
     .recover = mem_recover,
     .compact = mem_compact,
+    .size = mem_size,
 };

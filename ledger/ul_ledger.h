@@ -24,6 +24,9 @@
 ul_err ul_sig_verify(const uint8_t sig64[UL_SIG_BYTES], ul_domain d,
                      const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg, size_t len,
                      const uint8_t pubkey32[UL_PUBKEY_BYTES]);
+/* Returns: the signatures ul_sig_verify has checked in this process (every thread), whatever
+ * their result: one relaxed atomic add per check, beside a verify's ~50 us. */
+uint64_t ul_sig_verify_count(void);
 
 /* ==== Store: LevelDB (ledger/store_leveldb.c, the only file that includes it) or memory ==== */
 
@@ -135,6 +138,19 @@ void ul_store_compact(ul_store *s);
 
 /* Approximate bytes on disk used by the database (sum of its files). */
 uint64_t ul_store_disk_bytes(const char *dir);
+/* Out: *approx, what the store's data takes as its backend estimates it: LevelDB's approximate
+ * size of the whole key range (its table files: the write-ahead log not yet compacted is not
+ * counted), the memory store's key and value bytes; *disk, the bytes of the database's files
+ * (ul_store_disk_bytes; the memory store: *approx). A directory scan: not for every request. */
+void ul_store_size(ul_store *s, uint64_t *approx, uint64_t *disk);
+
+/* The store's synced writes (each block's commit batch): how many, and the wall time they took
+ * in total (the write and its fsync), since the store was opened. */
+typedef struct {
+    uint64_t count;
+    uint64_t ns;
+} ul_store_sync_stats;
+void ul_store_sync_stats_get(const ul_store *s, ul_store_sync_stats *out);
 
 /* ---- Memory store: a simulated disk for the whole-node simulator (ledger/store_mem.c) ----
  * A ul_memdisk outlives the stores opened on it, so a simulated node can crash (its store is
@@ -332,6 +348,9 @@ const ul_valset *ul_chain_valset(const ul_chain *c); /* the set that signs the n
 uint64_t ul_chain_height(const ul_chain *c);         /* committed head, 0 before block 1 */
 uint64_t ul_chain_log_size(const ul_chain *c);       /* committed release-log size */
 size_t ul_chain_pending_count(const ul_chain *c);
+/* Returns: the transactions of the blocks this chain committed since it was opened (by
+ * ul_chain_commit, block sync's ul_chain_apply included). */
+uint64_t ul_chain_txs_committed(const ul_chain *c);
 /* After a write failed (the store's fault is UL_E_NO_SPACE or UL_E_STORE): ul_store_recover,
  * then the head, validator set and log are read back from the store (a write whose sync failed
  * may have landed after all). The pending block is discarded. Returns: UL_OK when the chain is

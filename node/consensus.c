@@ -20,6 +20,9 @@
  * and every peer a verify, so clients' small batches (1000 releases/s arrived as ~100 batches/s
  * per validator) are gathered into a few envelopes. Well within BLOCK_GAP_MS plus a round. */
 #define GOSSIP_MS 50
+/* The metrics page (node/metrics.h) is refreshed this often for readers on other threads (the
+ * HTTP layer): Prometheus scrapes every 15 s or so; the store size costs a directory scan. */
+#define METRICS_MS 1000
 
 /* Starts the next height and replays what peers sent for it before it started. */
 static void start_height(ul_node *n)
@@ -102,6 +105,10 @@ void ul_cons_step(ul_node *n, uint64_t now, long *next_ms)
 {
     ul_cons *s = C(n);
     *next_ms = 1000;
+    if (now >= s->next_metrics) {
+        ul_cons_metrics_sample(n);
+        s->next_metrics = now + METRICS_MS;
+    }
     bool to_gossip = s->peer && s->pool->n_gossip > 0;
     if (to_gossip && now >= s->next_gossip) {
         ul_gossip_send(n);
@@ -185,6 +192,55 @@ bool ul_cons_sign_status(const ul_node *n, uint64_t last[4], ul_err *refusing, u
     return true;
 }
 
+ul_metrics *ul_node_metrics(const ul_node *n)
+{
+    return C(n)->metrics;
+}
+
+/* The peer transport's counters, the sign state's and the store's, as they stand. */
+static void sample_counters(ul_node *n, ul_metrics *m)
+{
+    ul_peer_stats ps;
+    uint64_t pooled, round;
+    ul_cons_figures(n, &pooled, &round, &ps);
+    ul_metrics_set(m, UL_M_TXS_POOLED, pooled);
+    ul_metrics_set(m, UL_M_ROUND, round);
+    ul_metrics_set(m, UL_M_PEERS, C(n)->cfg.n_peers);
+    ul_metrics_set(m, UL_M_PEERS_CONNECTED, ps.connected);
+    ul_metrics_set(m, UL_M_ENV_SENT, ps.sent);
+    ul_metrics_set(m, UL_M_ENV_RECEIVED, ps.received);
+    ul_metrics_set(m, UL_M_DROP_SEND, ps.send_dropped);
+    ul_metrics_set(m, UL_M_DROP_MALFORMED, ps.malformed);
+    ul_metrics_set(m, UL_M_DROP_OVERSIZED, ps.oversized);
+    ul_metrics_set(m, UL_M_DROP_BAD_SIG, ps.bad_sig);
+    ul_metrics_set(m, UL_M_DROP_UNKNOWN, ps.unknown_sender);
+    const ul_signlog *l = &C(n)->sign;
+    ul_metrics_set(m, UL_M_SIGNED, l->signed_count);
+    ul_metrics_set(m, UL_M_FSYNC_SIGN_N, l->sync_count);
+    ul_metrics_set(m, UL_M_FSYNC_SIGN_NS, l->sync_ns);
+    ul_store_sync_stats ss;
+    ul_store_sync_stats_get(ul_chain_store(n->chain), &ss);
+    ul_metrics_set(m, UL_M_FSYNC_STORE_N, ss.count);
+    ul_metrics_set(m, UL_M_FSYNC_STORE_NS, ss.ns);
+}
+
+void ul_cons_metrics_sample(ul_node *n)
+{
+    ul_metrics *m = C(n)->metrics;
+    uint64_t height = ul_chain_height(n->chain), target, ignored, approx, disk;
+    ul_metrics_set(m, UL_M_HEIGHT, height);
+    ul_metrics_set(m, UL_M_LOG_SIZE, ul_chain_log_size(n->chain));
+    ul_metrics_set(m, UL_M_TXS_COMMITTED, ul_chain_txs_committed(n->chain));
+    ul_cons_sync_status(n, &target, &ignored);
+    ul_metrics_set(m, UL_M_SYNC_TARGET, target);
+    ul_metrics_set(m, UL_M_SYNC_BEHIND, target > height ? target - height : 0);
+    ul_store_size(ul_chain_store(n->chain), &approx, &disk);
+    ul_metrics_set(m, UL_M_STORE_BYTES, approx);
+    ul_metrics_set(m, UL_M_STORE_DISK_BYTES, disk);
+    ul_metrics_set(m, UL_M_SIG_VERIFY, ul_sig_verify_count());
+    sample_counters(n, m);
+}
+
 ul_err ul_cons_sign_fault(const ul_node *n, const char **text)
 {
     const ul_cons *s = C(n);
@@ -224,6 +280,9 @@ ul_err ul_cons_open(ul_node *n, const ul_node_cfg *cfg)
     }
     n->cons = s;
     s->io = n->io;
+    if (!(s->metrics = ul_metrics_create())) {
+        return UL_E_NOMEM;
+    }
     s->peer = n->io->has_peer(n->io->ctx);
     s->cfg = *cfg;
     if (ul_held_create(&s->held) != UL_OK || ul_pool_create(&s->pool) != UL_OK) {
@@ -263,6 +322,7 @@ void ul_cons_close(ul_node *n)
     ul_held_destroy(s->held);
     ul_pool_destroy(s->pool);
     ul_ckpt_close(s->ckpt);
+    ul_metrics_destroy(s->metrics);
     free(s);
     n->cons = NULL;
 }

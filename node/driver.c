@@ -212,6 +212,9 @@ void ul_cons_act_commit(ul_node *n, const ul_bft_action *a)
     if (e == UL_OK) {
         ul_pool_remove_block(s->pool, p->block,
                              p->blen); /* only now: a failed commit keeps its txs */
+        uint64_t now = ul_cons_now(n);
+        ul_metrics_commit_latency(s->metrics,
+                                  now > s->height_start_ms ? now - s->height_start_ms : 0);
     }
     if (e != UL_OK) {
         /* Decided without the block (or it does not execute here): the peers that committed it
@@ -426,6 +429,7 @@ bool ul_cons_start_height(ul_node *n)
         return false;
     }
     s->started = true;
+    s->height_start_ms = ul_cons_now(n);
     s->next_resend = ul_cons_now(n) + RESEND_MS;
     e = begin_height(n);
     if (e != UL_OK) {

@@ -11,6 +11,7 @@
 #include "../ledger/ul_bft.h"
 #include "held.h"
 #include "io.h"
+#include "metrics.h"
 #include "node.h"
 #include "pool.h"
 #include "signlog.h"
@@ -75,6 +76,9 @@ struct ul_cons {
     ul_bft_action unsigned_acts[MAX_UNSIGNED];
     size_t n_unsigned;
     uint64_t next_sign_retry;
+    ul_metrics *metrics;      /* what /metrics shows (node/metrics.h), sampled every METRICS_MS */
+    uint64_t next_metrics;    /* the next sample */
+    uint64_t height_start_ms; /* when this height started: its commit latency counts from here */
 };
 
 static inline ul_cons *C(const ul_node *n)

@@ -69,6 +69,13 @@ ul_err ul_cons_submit(ul_node *n, const uint8_t *tx, size_t len, uint8_t id32[UL
 /* Where a transaction is: committed at *height, pooled (*height 0) or refused later (its
  * error); UL_E_NOT_FOUND when unknown. */
 ul_err ul_cons_tx_status(ul_node *n, const uint8_t id32[UL_HASH_BYTES], uint64_t *height);
+/* The node's metrics (node/metrics.h): render with ul_metrics_write, count HTTP requests with
+ * ul_metrics_http, from any thread. Valid from ul_cons_open to ul_cons_close; the node thread
+ * refreshes them every second and before answering UL_RPC_METRICS. */
+struct ul_metrics *ul_node_metrics(const ul_node *n);
+/* Copies the node's figures (chain, pool, peers, sync, store, sign state) into its metrics.
+ * Node thread only. */
+void ul_cons_metrics_sample(ul_node *n);
 /* Figures for STATUS: pooled transactions, current round, peer counters. */
 void ul_cons_figures(const ul_node *n, uint64_t *pooled, uint64_t *round, ul_peer_stats *peers);
 /* The sign state for STATUS. Returns false for a node that does not sign (an observer). Out:

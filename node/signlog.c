@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "signlog.h"
 
@@ -121,7 +122,13 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
     }
     ul_batch_destroy(b);
     if (e == UL_OK) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         e = l->io->sign_advance(l->io->ctx, &l->st, l->path, height, round, step, lock_hash);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        l->sync_count++;
+        l->sync_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
+                      (uint64_t)t0.tv_nsec;
     }
     if (e != UL_OK) {
         if (e != l->fault) { /* once per cause, not once per round */

@@ -20,10 +20,11 @@ enum {
 typedef struct {
     const ul_node_io *io;
     ul_chain *chain;
-    ul_sign_state st;      /* the last signature (mirrors the sign state file) */
-    const char *path;      /* that file */
-    uint64_t signed_count; /* signatures since this start (STATUS) */
-    ul_err fault;          /* why the last sign-state write failed; UL_OK once one succeeds */
+    ul_sign_state st;             /* the last signature (mirrors the sign state file) */
+    const char *path;             /* that file */
+    uint64_t signed_count;        /* signatures since this start (STATUS) */
+    uint64_t sync_count, sync_ns; /* sign state writes (each fsynced) and their time (metrics) */
+    ul_err fault; /* why the last sign-state write failed; UL_OK once one succeeds */
     char fault_text[sizeof(((ul_node_cfg *)0)->sign_state) + 16]; /* "writing PATH" */
     /* The file was missing while the key exists: this key may have signed up to the network's
      * head + 1, so it signs nothing until it has synced (floor_known) and then only above

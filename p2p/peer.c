@@ -369,6 +369,10 @@ void ul_peer_stats_get(const ul_peer *p, ul_peer_stats *out)
         return;
     }
     *out = p->st;
+    out->connected = 0;
+    for (size_t i = 0; i < p->n_push; i++) {
+        out->connected += nn_get_statistic(p->push[i], NN_STAT_CURRENT_CONNECTIONS) > 0;
+    }
 }
 
 ul_err ul_p2p_poll(const int *socks, size_t n, int timeout_ms, bool *ready)

@@ -73,6 +73,7 @@ typedef struct {
     uint64_t oversized;      /* longer than UL_MAX_PEER_ENVELOPE_BYTES or payload over the limit */
     uint64_t bad_sig;        /* signature does not verify (tampered, or signed for another chain) */
     uint64_t unknown_sender; /* from a key ul_peer_allow did not name */
+    uint64_t connected;      /* peers sent to with a live connection now (nanomsg's count) */
 } ul_peer_stats;
 
 typedef struct ul_peer ul_peer;
