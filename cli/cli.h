@@ -182,6 +182,13 @@ int ul_cli_query_consistency(ul_cli *cli, const char *from, const char *to, cons
 int ul_cli_query_latest(ul_cli *cli, const char *ns, const char *hw, const char *const *installed,
                         size_t n_installed);
 int ul_cli_query_provenance(ul_cli *cli, const char *id_hex);
+/* upledger query search (cli/cmd_search.c): one page of the releases of an image digest
+ * (digest_hex) or that a key signed (signer_hex); exactly one given. limit_s, cursor_s: NULL
+ * for the defaults. */
+int ul_cli_query_search(ul_cli *cli, const char *digest_hex, const char *signer_hex,
+                        const char *limit_s, const char *cursor_s, bool oldest_first);
+/* upledger query metrics: the node's Prometheus text page. */
+int ul_cli_query_metrics(ul_cli *cli);
 /* True when the contract makes release id installable and it is not revoked. */
 bool ul_cli_installable_now(ul_cli *cli, const uint8_t id[UL_HASH_BYTES], ul_err *err);
 /* Out: *installable (approved as its kind requires and not revoked) and *revoked. */

@@ -1,4 +1,5 @@
-/* upledger query: status, release, history, latest, block, proof and evidence, from a node. */
+/* upledger query: status, release, history, latest, block, proof and evidence, from a node
+ * (search and metrics: cli/cmd_search.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,11 @@ static const char query_help[] =
     "       upledger query evidence               recorded equivocations, one line each:\n"
     "                    validator, height, round, vote type, height recorded at, evidence tx\n"
     "                    (nothing when none; with --json a list)\n"
+    "       upledger query search --digest HEX | --signer HEX [--limit N] [--cursor C]\n"
+    "                    [--oldest-first]  the releases whose image has SHA-256 HEX, or that\n"
+    "                    key HEX signed (as publisher or co-signer), newest first: N of them\n"
+    "                    (default 50, at most 256) from log index C, each with its height\n"
+    "       upledger query metrics                the node's Prometheus text page\n"
     "All take --json (before the command, upledger --json query ..., or after it).\n";
 
 typedef struct {
@@ -531,13 +537,15 @@ static int ns_unknown(ul_cli *cli, const char *ns)
 int ul_cmd_query(ul_cli *cli, int argc, char **argv)
 {
     const char *pos[3], *hw = NULL, *height = NULL, *out = NULL, *installed[UL_MAX_DEPS];
-    const char *limit = NULL, *cursor = NULL;
+    const char *limit = NULL, *cursor = NULL, *digest = NULL, *signer = NULL;
     bool oldest_first = false;
     size_t np, n_installed = 0;
     ul_opt opts[] = {
         {"--hw", &hw},
         {"--limit", &limit},
         {"--cursor", &cursor},
+        {"--digest", &digest},
+        {"--signer", &signer},
         {"--oldest-first", .flag = &oldest_first},
         {"--height", &height},
         {"--out", &out},
@@ -588,7 +596,13 @@ int ul_cmd_query(ul_cli *cli, int argc, char **argv)
     if (!strcmp(what, "evidence") && !arg) {
         return q_evidence(cli);
     }
+    if (!strcmp(what, "search") && !arg) {
+        return ul_cli_query_search(cli, digest, signer, limit, cursor, oldest_first);
+    }
+    if (!strcmp(what, "metrics") && !arg) {
+        return ul_cli_query_metrics(cli);
+    }
     return ul_cli_usage("query: expected status, release ID, history NS, latest NS --hw CLASS, "
                         "provenance ID, block HEIGHT, commit HEIGHT, consistency FROM TO, "
-                        "proof ID or evidence");
+                        "proof ID, evidence, search --digest|--signer HEX or metrics");
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "node.h"
 
 typedef struct {
@@ -403,6 +404,48 @@ static ul_err do_evidence(ul_node *n, const ul_q_req *q, reply *r)
     return e;
 }
 
+/* The Prometheus page, its figures refreshed first (the node thread is the one here). */
+static ul_err do_metrics(ul_node *n, const ul_q_req *q, reply *r)
+{
+    (void)q;
+    size_t len;
+    char *text = (char *)keep(r, malloc(UL_MAX_METRICS_BYTES));
+    ul_metrics *m = ul_node_metrics(n);
+    if (!text) {
+        return UL_E_NOMEM;
+    }
+    ul_cons_metrics_sample(n);
+    ul_err e = ul_metrics_write(m, text, UL_MAX_METRICS_BYTES, &len);
+    if (e == UL_OK) {
+        ul_q_metrics_reply_put(&r->m, &(ul_q_metrics_reply){.text = {(uint8_t *)text, len}});
+    }
+    return e;
+}
+
+/* One page of the releases of an image digest, or that a key signed (ul_chain_search). */
+static ul_err do_search(ul_node *n, const ul_q_req *q, reply *r)
+{
+    bool digest = UL_Q_HAS(q, UL_QREQ_SEARCH_DIGEST);
+    uint64_t from = q->cursor, next = 0;
+    size_t cap = UL_Q_HAS(q, UL_QREQ_SEARCH_LIMIT) ? (size_t)q->limit : UL_MAX_SEARCH, count;
+    bool more;
+    uint8_t(*out)[UL_SEARCH_ENTRY_BYTES] =
+        (uint8_t(*)[UL_SEARCH_ENTRY_BYTES])keep(r, malloc(UL_MAX_SEARCH * UL_SEARCH_ENTRY_BYTES));
+    if (!UL_Q_HAS(q, UL_QREQ_SEARCH_CURSOR)) {
+        from = q->order ? UINT64_MAX : 0;
+    }
+    ul_err e = out ? ul_chain_search(n->chain, digest ? UL_SEARCH_DIGEST : UL_SEARCH_SIGNER,
+                                     digest ? q->digest.ptr : q->signer.ptr, from, q->order == 1,
+                                     out, cap, &count, &next, &more)
+                   : UL_E_NOMEM;
+    if (e == UL_OK) {
+        ul_q_search_reply sr = {.entries = {out[0], count * UL_SEARCH_ENTRY_BYTES}, .next = next};
+        sr.has = more ? UL_Q_BIT(UL_QREP_SEARCH_NEXT) : 0;
+        ul_q_search_reply_put(&r->m, &sr);
+    }
+    return e;
+}
+
 typedef ul_err (*handler)(ul_node *, const ul_q_req *, reply *);
 
 /* Each method's handler; ul_q_req_read has checked every field it reads (p2p/query.c) before it
@@ -416,7 +459,8 @@ static const handler methods[UL_RPC_METHOD_MAX + 1] = {
     [UL_RPC_GENESIS] = do_genesis,         [UL_RPC_CONSISTENCY] = do_consistency,
     [UL_RPC_RELEASE_AT] = do_release_at,   [UL_RPC_RELEASE_STATUS] = do_release_status,
     [UL_RPC_STATE_PROOF] = do_state_proof, [UL_RPC_VALIDATORS] = do_validators,
-    [UL_RPC_EVIDENCE] = do_evidence,
+    [UL_RPC_EVIDENCE] = do_evidence,       [UL_RPC_METRICS] = do_metrics,
+    [UL_RPC_SEARCH] = do_search,
 };
 
 static void encode_reply(reply *r, ul_err e, uint8_t **out, size_t *out_len)

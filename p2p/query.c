@@ -77,6 +77,13 @@ static const ul_mspec q_sp_namespace[] = {ANY(Q, UL_QREQ_STATE_PROOF_KIND, true,
 static const ul_mspec q_sp_validators[] = {ANY(Q, UL_QREQ_STATE_PROOF_KIND, true, kind),
                                            ANY(Q, UL_QREQ_STATE_PROOF_HEIGHT, false, height)};
 static const ul_mspec q_validators[] = {ANY(Q, UL_QREQ_VALIDATORS_HEIGHT, false, height)};
+/* Both keys optional here; ul_q_req_read wants exactly one of them. */
+static const ul_mspec q_search[] = {
+    KEY(Q, UL_QREQ_SEARCH_DIGEST, UL_MV_BYTES, false, UL_HASH_BYTES, UL_HASH_BYTES, digest),
+    KEY(Q, UL_QREQ_SEARCH_SIGNER, UL_MV_BYTES, false, UL_PUBKEY_BYTES, UL_PUBKEY_BYTES, signer),
+    ANY(Q, UL_QREQ_SEARCH_CURSOR, false, cursor),
+    KEY(Q, UL_QREQ_SEARCH_LIMIT, UL_MV_UINT, false, 1, UL_MAX_SEARCH, limit),
+    FLAG(Q, UL_QREQ_SEARCH_ORDER, false, 1, order)};
 #undef NS
 #undef HW
 
@@ -107,6 +114,8 @@ static const qdef requests[UL_RPC_METHOD_MAX + 1] = {
     [UL_RPC_STATE_PROOF] = DEF(q_state_proof),
     [UL_RPC_VALIDATORS] = DEF(q_validators),
     [UL_RPC_EVIDENCE] = {NULL, 0},
+    [UL_RPC_METRICS] = {NULL, 0},
+    [UL_RPC_SEARCH] = DEF(q_search),
 };
 #undef Q
 
@@ -196,6 +205,15 @@ static const ul_mspec r_validators[] = {
 static const ul_mspec r_evidence[] = {
     UNITS(ul_q_evidence_reply, UL_QREP_EVIDENCE_ENTRIES, true, UL_RPC_EVIDENCE_ENTRY_BYTES,
           UL_MAX_EVIDENCE_LIST *UL_RPC_EVIDENCE_ENTRY_BYTES, entries)};
+
+static const ul_mspec r_metrics[] = {KEY(ul_q_metrics_reply, UL_QREP_METRICS_TEXT, UL_MV_BYTES,
+                                         true, 0, UL_MAX_METRICS_BYTES, text)};
+#define R ul_q_search_reply
+static const ul_mspec r_search[] = {UNITS(R, UL_QREP_SEARCH_ENTRIES, true,
+                                          UL_RPC_SEARCH_ENTRY_BYTES,
+                                          UL_MAX_SEARCH *UL_RPC_SEARCH_ENTRY_BYTES, entries),
+                                    ANY(R, UL_QREP_SEARCH_NEXT, false, next)};
+#undef R
 
 /* ---- the loops ----------------------------------------------------------------------------- */
 
@@ -296,6 +314,10 @@ ul_err ul_q_req_read(const ul_msg *m, ul_q_req *out)
     if (e == UL_OK && method == UL_RPC_STATE_PROOF) {
         d = state_proof_kind(out->kind);
         e = ul_msg_check(m, d->f, d->n);
+    }
+    if (e == UL_OK && method == UL_RPC_SEARCH &&
+        UL_Q_HAS(out, UL_QREQ_SEARCH_DIGEST) == UL_Q_HAS(out, UL_QREQ_SEARCH_SIGNER)) {
+        e = UL_E_SCHEMA_FIELD;
     }
     return e;
 }
@@ -430,6 +452,28 @@ void ul_q_evidence_req(ul_msg *m)
     put_req(m, &(ul_q_req){0}, UL_RPC_EVIDENCE);
 }
 
+void ul_q_metrics_req(ul_msg *m)
+{
+    put_req(m, &(ul_q_req){0}, UL_RPC_METRICS);
+}
+
+void ul_q_search_req(ul_msg *m, const uint8_t *digest32, const uint8_t *signer32,
+                     const uint64_t *cursor, uint64_t limit, bool newest_first)
+{
+    assert((digest32 == NULL) != (signer32 == NULL));
+    ul_q_req r = {.limit = limit, .order = newest_first, .cursor = cursor ? *cursor : 0};
+    r.has = (digest32 ? UL_Q_BIT(UL_QREQ_SEARCH_DIGEST) : UL_Q_BIT(UL_QREQ_SEARCH_SIGNER)) |
+            (cursor ? UL_Q_BIT(UL_QREQ_SEARCH_CURSOR) : 0) |
+            (limit ? UL_Q_BIT(UL_QREQ_SEARCH_LIMIT) : 0) |
+            (newest_first ? UL_Q_BIT(UL_QREQ_SEARCH_ORDER) : 0);
+    if (digest32) {
+        r.digest = id_span(digest32);
+    } else {
+        r.signer = (ul_span){signer32, UL_PUBKEY_BYTES};
+    }
+    put_req(m, &r, UL_RPC_SEARCH);
+}
+
 /* ---- replies ------------------------------------------------------------------------------- */
 
 static ul_err agree_none(const void *r)
@@ -482,6 +526,8 @@ REPLY(release_status_reply, r_release_status, agree_none)
 REPLY(state_proof_reply, r_state_proof, agree_none)
 REPLY(validators_reply, r_validators, agree_none)
 REPLY(evidence_reply, r_evidence, agree_none)
+REPLY(metrics_reply, r_metrics, agree_none)
+REPLY(search_reply, r_search, agree_none)
 
 ul_err ul_q_submit_result_decode(ul_msg *scratch, ul_span item, ul_q_submit_result *out)
 {

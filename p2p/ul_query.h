@@ -35,12 +35,16 @@ typedef enum {
     UL_RPC_STATE_PROOF = 15,
     UL_RPC_VALIDATORS = 16,
     UL_RPC_EVIDENCE = 17, /* () -> recorded equivocations (ul_chain_evidence_list) */
+    UL_RPC_METRICS = 18,  /* () -> the Prometheus text page (node/metrics.h) */
+    UL_RPC_SEARCH = 19, /* (digest | signer, cursor, limit, order) -> releases (ul_chain_search) */
 } ul_rpc_method;
-#define UL_RPC_METHOD_MAX UL_RPC_EVIDENCE
+#define UL_RPC_METHOD_MAX UL_RPC_SEARCH
 
 /* UL_RPC_EVIDENCE reply key 1: n entries of accused (32), height (8 BE), round (8 BE), vote type
  * (1), recorded at height (8 BE), evidence tx id (32). */
 #define UL_RPC_EVIDENCE_ENTRY_BYTES 89
+/* UL_RPC_SEARCH reply key 1: n entries of release id (32), height of its publish (8 BE). */
+#define UL_RPC_SEARCH_ENTRY_BYTES UL_SEARCH_ENTRY_BYTES
 /* UL_RPC_LATEST reply key 3: n entries of sequence (8 BE), release id (32). */
 #define UL_RPC_INSTALLABLE_ENTRY_BYTES 40
 
@@ -77,6 +81,11 @@ enum {
     UL_QREQ_STATE_PROOF_ID = 4,   /* approvals, revocation */
     UL_QREQ_STATE_PROOF_HEIGHT = 5,
     UL_QREQ_VALIDATORS_HEIGHT = 1, /* ? 0 = the next block */
+    UL_QREQ_SEARCH_DIGEST = 1,     /* image SHA-256 (32 bytes); exactly one of 1 and 2 */
+    UL_QREQ_SEARCH_SIGNER = 2,     /* a publisher's or co-signer's public key (32 bytes) */
+    UL_QREQ_SEARCH_CURSOR = 3,     /* ? log index to start at */
+    UL_QREQ_SEARCH_LIMIT = 4,      /* ? page size 1..UL_MAX_SEARCH */
+    UL_QREQ_SEARCH_ORDER = 5,      /* ? 0 oldest first, 1 newest first */
 };
 
 /* Reply keys, per method ("?": only when there is one). */
@@ -139,6 +148,9 @@ enum {
     UL_QREP_VALIDATORS_FROM = 3,
     UL_QREP_VALIDATORS_HEAD = 4,
     UL_QREP_EVIDENCE_ENTRIES = 1,
+    UL_QREP_METRICS_TEXT = 1,   /* bytes: the page, UTF-8 text */
+    UL_QREP_SEARCH_ENTRIES = 1, /* bytes: n x UL_RPC_SEARCH_ENTRY_BYTES */
+    UL_QREP_SEARCH_NEXT = 2,    /* ? the cursor of the next page */
 };
 
 /* Every typed struct below starts with `has`: bit k set when key k is there. A reader sets it;
@@ -168,6 +180,7 @@ typedef struct {
     uint64_t size1, size2;                  /* consistency */
     uint64_t index;                         /* release at */
     uint64_t kind;                          /* state proof */
+    ul_span digest, signer;                 /* search: 32 bytes, exactly one there */
 } ul_q_req;
 
 /* Reads a request: its method, then every key against what that method reads, before any field
@@ -175,7 +188,8 @@ typedef struct {
  * Returns: UL_OK; UL_E_PROTOCOL for no method, an unknown one, or one that is no uint; else as
  *          ul_msg_check (a key the method does not read, a required key absent: UL_E_SCHEMA_FIELD;
  *          a value of another type: UL_E_CBOR_TYPE; past its bound: UL_E_LIMIT; a state-proof
- *          kind outside 1..5 or an order or records flag outside 0..1: UL_E_ARG). */
+ *          kind outside 1..5 or an order or records flag outside 0..1: UL_E_ARG; a search
+ *          with both a digest and a signer, or neither: UL_E_SCHEMA_FIELD). */
 ul_err ul_q_req_read(const ul_msg *m, ul_q_req *out);
 /* Writes r (r->method, then its keys: required ones always, optional ones when r->has says)
  * into m, which it initialises. */
@@ -208,6 +222,11 @@ void ul_q_state_proof_req(ul_msg *m, uint64_t kind, ul_span ns, ul_span hw, cons
 /* height 0: the next block (left out). */
 void ul_q_validators_req(ul_msg *m, uint64_t height);
 void ul_q_evidence_req(ul_msg *m);
+void ul_q_metrics_req(ul_msg *m);
+/* Exactly one of digest32 and signer32 (the other NULL). cursor NULL: the first page (the
+ * oldest, or the newest when newest_first); limit 0: the node's page size (UL_MAX_SEARCH). */
+void ul_q_search_req(ul_msg *m, const uint8_t *digest32, const uint8_t *signer32,
+                     const uint64_t *cursor, uint64_t limit, bool newest_first);
 
 /* Replies. The node fills one of these and writes it with its _put (after key 0, which the node
  * writes); a client reads it with its _read, which zeroes *out, checks every key the reply names
@@ -331,6 +350,17 @@ typedef struct {
     ul_span entries; /* n x UL_RPC_EVIDENCE_ENTRY_BYTES */
 } ul_q_evidence_reply;
 
+typedef struct {
+    uint32_t has;
+    ul_span text; /* the Prometheus text page */
+} ul_q_metrics_reply;
+
+typedef struct {
+    uint32_t has;
+    ul_span entries; /* n x UL_RPC_SEARCH_ENTRY_BYTES */
+    uint64_t next;   /* ? */
+} ul_q_search_reply;
+
 void ul_q_status_reply_put(ul_msg *m, const ul_q_status_reply *r);
 ul_err ul_q_status_reply_read(const ul_msg *m, ul_q_status_reply *out);
 void ul_q_submit_reply_put(ul_msg *m, const ul_q_submit_reply *r);
@@ -367,6 +397,10 @@ void ul_q_validators_reply_put(ul_msg *m, const ul_q_validators_reply *r);
 ul_err ul_q_validators_reply_read(const ul_msg *m, ul_q_validators_reply *out);
 void ul_q_evidence_reply_put(ul_msg *m, const ul_q_evidence_reply *r);
 ul_err ul_q_evidence_reply_read(const ul_msg *m, ul_q_evidence_reply *out);
+void ul_q_metrics_reply_put(ul_msg *m, const ul_q_metrics_reply *r);
+ul_err ul_q_metrics_reply_read(const ul_msg *m, ul_q_metrics_reply *out);
+void ul_q_search_reply_put(ul_msg *m, const ul_q_search_reply *r);
+ul_err ul_q_search_reply_read(const ul_msg *m, ul_q_search_reply *out);
 
 /* An embedded record of a list (a submit result, a history record): decodes item into *scratch
  * and reads it as above. out's spans point into item. */

@@ -66,6 +66,23 @@ static void test_request_round_trips(void **state)
     assert_int_equal(read_req(&m).method, UL_RPC_GENESIS);
     ul_q_evidence_req(&m);
     assert_int_equal(read_req(&m).method, UL_RPC_EVIDENCE);
+    ul_q_metrics_req(&m);
+    assert_int_equal(read_req(&m).method, UL_RPC_METRICS);
+    assert_int_equal(m.n, 1);
+
+    /* Search: the one key given, and the optional fields only when asked. */
+    ul_q_search_req(&m, id_a, NULL, NULL, 0, false);
+    assert_int_equal(m.n, 2);
+    q = read_req(&m);
+    assert_int_equal(q.method, UL_RPC_SEARCH);
+    assert_true(UL_Q_HAS(&q, UL_QREQ_SEARCH_DIGEST) && !UL_Q_HAS(&q, UL_QREQ_SEARCH_SIGNER));
+    assert_span(q.digest, id_a, 32);
+    ul_q_search_req(&m, NULL, id_b, &cursor, 5, true);
+    assert_int_equal(m.n, 5);
+    q = read_req(&m);
+    assert_true(UL_Q_HAS(&q, UL_QREQ_SEARCH_SIGNER) && !UL_Q_HAS(&q, UL_QREQ_SEARCH_DIGEST));
+    assert_span(q.signer, id_b, 32);
+    assert_int_equal(q.cursor * 100 + q.limit * 10 + q.order, 7751);
 
     ul_q_submit_req(&m, txs, 2);
     q = read_req(&m);
@@ -208,6 +225,22 @@ static void test_request_refused(void **state)
     ul_q_state_proof_req(&m, UL_STATE_NAMESPACE, ul_span_str("a/b"), (ul_span){0}, NULL, 0);
     ul_msg_text(&m, UL_QREQ_STATE_PROOF_HW, ul_span_str("hw")); /* not read by this kind */
     assert_int_equal(ul_q_req_read(&m, &q), UL_E_SCHEMA_FIELD);
+    /* Search: exactly one of digest and signer, each 32 bytes; a page of 1..UL_MAX_SEARCH. */
+    ul_q_search_req(&m, id_a, NULL, NULL, 0, false);
+    ul_msg_bytes(&m, UL_QREQ_SEARCH_SIGNER, id_b, 32);
+    assert_int_equal(ul_q_req_read(&m, &q), UL_E_SCHEMA_FIELD);
+    ul_q_search_req(&m, id_a, NULL, NULL, 9, false);
+    m.f[1] = m.f[2]; /* the digest gone: the limit alone */
+    m.n = 2;
+    assert_int_equal(ul_q_req_read(&m, &q), UL_E_SCHEMA_FIELD);
+    ul_q_search_req(&m, id_a, NULL, NULL, UL_MAX_SEARCH + 1, false);
+    assert_int_equal(ul_q_req_read(&m, &q), UL_E_LIMIT);
+    ul_q_search_req(&m, NULL, id_a, NULL, 0, false);
+    m.f[1].s.len = 31;
+    assert_int_equal(ul_q_req_read(&m, &q), UL_E_SCHEMA_FIELD);
+    ul_q_search_req(&m, NULL, id_a, NULL, 0, true);
+    m.f[2].u = 2; /* order is 0 or 1 */
+    assert_int_equal(ul_q_req_read(&m, &q), UL_E_ARG);
 }
 
 /* ---- replies ------------------------------------------------------------------------------ */
@@ -347,6 +380,18 @@ static void b_evidence(ul_msg *m)
     ul_q_evidence_reply_put(m, &(ul_q_evidence_reply){.entries = {big, 2 * 89}});
 }
 
+static void b_metrics(ul_msg *m)
+{
+    ul_q_metrics_reply_put(m, &(ul_q_metrics_reply){.text = {big, 100}});
+}
+
+static void b_search(ul_msg *m)
+{
+    ul_q_search_reply r = {.entries = {big, 2 * 40}, .next = 9};
+    r.has = UL_Q_BIT(UL_QREP_SEARCH_NEXT);
+    ul_q_search_reply_put(m, &r);
+}
+
 /* Each reader as one type, for the table. */
 #define RD(name)                                                                                   \
     static ul_err rd_##name(const ul_msg *m)                                                       \
@@ -372,6 +417,8 @@ RD(release_status_reply)
 RD(state_proof_reply)
 RD(validators_reply)
 RD(evidence_reply)
+RD(metrics_reply)
+RD(search_reply)
 
 /* A field of a reply as p2p/README.md states it: over is a value (uint), a length (bytes,
  * text) or a count (list) past its bound, answered by over_err (0: unbounded). */
@@ -466,6 +513,12 @@ static const rcase replies[] = {
      4,
      {REQD(1), OVER(2, UL_MAX_VALSET_BYTES + 1), REQD(3), REQD(4)}},
     {"evidence", rd_evidence_reply, b_evidence, 1, {OVER(1, (UL_MAX_EVIDENCE_LIST + 1) * 89)}},
+    {"metrics", rd_metrics_reply, b_metrics, 1, {OVER(1, UL_MAX_METRICS_BYTES + 1)}},
+    {"search",
+     rd_search_reply,
+     b_search,
+     2,
+     {OVER(1, (UL_MAX_SEARCH + 1) * 40), {2, false, 0, UL_OK}}},
 };
 
 static ul_mfield *field_of(ul_msg *m, uint64_t key)
@@ -572,6 +625,10 @@ static void test_reply_agreement(void **state)
     ul_msg_init(&m);
     ul_q_evidence_reply_put(&m, &(ul_q_evidence_reply){.entries = {big, 90}});
     assert_int_equal(ul_q_evidence_reply_read(&m, &e), UL_E_SCHEMA_FIELD);
+    ul_q_search_reply sr;
+    ul_msg_init(&m);
+    ul_q_search_reply_put(&m, &(ul_q_search_reply){.entries = {big, 41}});
+    assert_int_equal(ul_q_search_reply_read(&m, &sr), UL_E_SCHEMA_FIELD);
 }
 
 /* What each reader keeps is what the builder wrote. */
@@ -659,6 +716,12 @@ static void test_reply_round_trips(void **state)
     assert_span(validators.valset, big, 64);
     BACK(evidence);
     assert_int_equal(evidence.entries.len, 178);
+    BACK(metrics);
+    assert_span(metrics.text, big, 100);
+    BACK(search);
+    assert_span(search.entries, big, 80);
+    assert_true(UL_Q_HAS(&search, UL_QREP_SEARCH_NEXT));
+    assert_int_equal(search.next, 9);
 #undef BACK
 }
 

@@ -239,6 +239,16 @@ static const method methods[] = {
      1,
      {{UL_QREQ_VALIDATORS_HEIGHT, F_UINT, false, NULL, 1, 0, 0}}},
     {"evidence", UL_RPC_EVIDENCE, 0, {{0}}},
+    {"metrics", UL_RPC_METRICS, 0, {{0}}},
+    /* Exactly one of digest and signer: either one left out leaves none, a missing field. */
+    {"search digest",
+     UL_RPC_SEARCH,
+     4,
+     {ID_F(UL_QREQ_SEARCH_DIGEST),
+      {UL_QREQ_SEARCH_CURSOR, F_UINT, false, NULL, 0, 0, 0},
+      {UL_QREQ_SEARCH_LIMIT, F_UINT, false, NULL, 1, UL_MAX_SEARCH, UL_E_LIMIT},
+      {UL_QREQ_SEARCH_ORDER, F_UINT, false, NULL, 1, 1, UL_E_ARG}}},
+    {"search signer", UL_RPC_SEARCH, 1, {ID_F(UL_QREQ_SEARCH_SIGNER)}},
 };
 
 typedef enum { V_OK, V_MISSING, V_TYPE, V_OVER, V_UNDER } variant;
@@ -405,6 +415,42 @@ static void test_ledger_labels(void **state)
     assert_int_equal(ul_chain_namespace(c, big, &body, &len, &h), UL_E_LIMIT);
 }
 
+/* Search answers the fixture's release by its digest (zeros) and by its signer, with its height;
+ * metrics answers a Prometheus page with the chain's height. */
+static void test_search_and_metrics(void **state)
+{
+    fx *f = *state;
+    static uint8_t req[256];
+    uint8_t *out = NULL, zeros[UL_HASH_BYTES] = {0};
+    size_t len, out_len;
+    ul_msg q, rep;
+    for (int k = 0; k < 2; k++) {
+        ul_q_search_req(&q, k ? NULL : zeros, k ? ul_key_pubkey(f->owner) : NULL, NULL, 0, false);
+        assert_int_equal(ul_msg_encode(req, sizeof req, &len, &q), UL_OK);
+        ul_node_handle(&f->node, req, len, &out, &out_len);
+        ul_q_search_reply sr;
+        assert_int_equal(ul_msg_decode(&rep, out, out_len), UL_OK);
+        assert_int_equal(ul_q_search_reply_read(&rep, &sr), UL_OK);
+        assert_int_equal(sr.entries.len, UL_RPC_SEARCH_ENTRY_BYTES);
+        assert_memory_equal(sr.entries.ptr, f->rel_id, UL_HASH_BYTES);
+        assert_int_equal(ul_be64_get(sr.entries.ptr + UL_HASH_BYTES), 1);
+        assert_false(UL_Q_HAS(&sr, UL_QREP_SEARCH_NEXT));
+        free(out);
+    }
+    ul_q_metrics_req(&q);
+    assert_int_equal(ul_msg_encode(req, sizeof req, &len, &q), UL_OK);
+    ul_node_handle(&f->node, req, len, &out, &out_len);
+    ul_q_metrics_reply mr;
+    assert_int_equal(ul_msg_decode(&rep, out, out_len), UL_OK);
+    assert_int_equal(ul_q_metrics_reply_read(&rep, &mr), UL_OK);
+    static char text[UL_MAX_METRICS_BYTES + 1];
+    memcpy(text, mr.text.ptr, mr.text.len);
+    text[mr.text.len] = '\0';
+    assert_non_null(strstr(text, "\nupledger_height 1\n"));
+    assert_non_null(strstr(text, "\nupledger_release_log_size 1\n"));
+    free(out);
+}
+
 /* A request that is no request: no method, an unknown one, a method that is not a uint. */
 static void test_method(void **state)
 {
@@ -428,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_state_proof_missing),
         cmocka_unit_test(test_method),
         cmocka_unit_test(test_ledger_labels),
+        cmocka_unit_test(test_search_and_metrics),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
