@@ -1,18 +1,18 @@
 """The node's metrics (query method 18, `upledger query metrics`) and search by image digest and
-by signer key (method 19, `upledger query search`), against a dev node.
+by signer key (method 19, `upledger query search`), against a dev node, and on a testnet of
+four validators and an observer.
 
 The metrics page is parsed with the real Prometheus parser (python3-prometheus-client's
 text_string_to_metric_families, Debian), which refuses a page that breaks the text format
 0.0.4; the figures must move as the chain does. Search must agree with what was published and
 co-signed, page by page, and survive a restart and a replay (`upledger audit`)."""
 import hashlib
-import os
-import shutil
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import assert_rejected, run_cli
+from conftest import Ctx
 from test_contracts import approve_ok, certified, publish_ok
+from test_testnet import testnet, wait_for  # noqa: F401 (testnet is a fixture)
 
 
 def scrape(node):
@@ -154,4 +154,44 @@ def test_search_bad_input(ctx):
                        (["--digest", "ab" * 32, "--limit", "257"], "--limit is a number"),
                        (["--digest", "ab" * 32, "--cursor", "x"], "--cursor is a log index")]:
         r = ctx.cli("query", "search", *args)
-        assert r.rc != 0 and what in r.err, (args, r)
+        assert r.rc == 2 and what in r.err and r.err.count("\n") == 1, (args, r)
+
+
+def query_digest(t, rid):
+    r = t.cli(0, "query", "release", rid, json_out=True)
+    assert r.rc == 0, r
+    return r.json["image"]["sha256"]
+
+
+def scrape_at(t, i):
+    r = t.cli(i, "query", "metrics")
+    assert r.rc == 0, r
+    return {f.name: f for f in text_string_to_metric_families(r.out)}
+
+
+def test_testnet_peers_and_observer_search(testnet, tmp_path):
+    """Four validators and an observer: peers connect and envelopes flow; the observer, which
+    only block-syncs, serves the same search answers as a validator and tracks its sync target."""
+    t = testnet(4, observers=1)
+    obs = 4
+    ctx = Ctx(t.view(0), tmp_path / "work")
+    key, ns = ctx.publisher()
+    rid, _, h = ctx.publish_ok(ns, 1, key)
+    wait_for("the observer at height %d" % h, lambda: (t.height(obs) or 0) >= h,
+             detail=t.detail)
+    wait_for("validator 0 connected to its 3 peers",
+             lambda: value(scrape_at(t, 0), "upledger_peers_connected") == 3, detail=t.detail)
+    m = scrape_at(t, 0)
+    assert value(m, "upledger_peers") == 3
+    assert value(m, "upledger_peer_envelopes_sent", "_total") > 0
+    assert value(m, "upledger_peer_envelopes_received", "_total") > 0
+    assert value(m, "upledger_signatures_made", "_total") > 0
+    o = scrape_at(t, obs)
+    assert value(o, "upledger_height") >= h
+    assert value(o, "upledger_signatures_made", "_total") == 0  # an observer never signs
+    assert value(o, "upledger_txs_committed", "_total") >= 2  # register + publish, synced
+    for args in (["--signer", key.pubkey], ["--digest", query_digest(t, rid)]):
+        here = t.cli(obs, "query", "search", *args, json_out=True)
+        there = t.cli(0, "query", "search", *args, json_out=True)
+        assert here.rc == 0 and here.json == there.json, (here, there)
+        assert [e["id"] for e in here.json["releases"]] == [rid]
