@@ -122,6 +122,14 @@ ul_err ul_chain_valset_check(const ul_chain *c, const ul_valset *next,
 ul_err ul_chain_valset_stage(ul_chain *c, const ul_valset *next,
                              const uint8_t hash32[UL_HASH_BYTES]);
 
+/* One page of an index family whose keys are prefix[plen] then a log index (8 BE) and whose
+ * values are vsize bytes each: from `from` up (or, newest_first, down), at most cap values into
+ * out, reading one key more to know whether another page follows (ledger/query.c).
+ * Out: *n values; *next, the index the next page starts at, and *more, whether there is one.
+ * Returns: UL_E_CORRUPT for a key or value of another shape; the store's errors. */
+ul_err ul_chain_page(ul_chain *c, const uint8_t *prefix, size_t plen, uint64_t from,
+                     bool newest_first, uint8_t *out, size_t vsize, size_t cap, size_t *n,
+                     uint64_t *next, bool *more);
 /* Writes release id32's search entries into the pending block (ledger/search.c): its image
  * digest (digest32; NULL for an approval) and each key that signed t, under the release's log
  * index (the release must be in the pending block or the store). */

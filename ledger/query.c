@@ -1,4 +1,5 @@
 /* Read-only queries over the committed chain: blocks, releases, namespaces, proof bundles. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,41 +139,55 @@ ul_err ul_chain_release_at(ul_chain *c, uint64_t index, uint8_t id32[UL_HASH_BYT
     return e;
 }
 
+ul_err ul_chain_page(ul_chain *c, const uint8_t *prefix, size_t plen, uint64_t from,
+                     bool newest_first, uint8_t *out, size_t vsize, size_t cap, size_t *n,
+                     uint64_t *next, bool *more)
+{
+    uint8_t first[UL_KEY_MAX];
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    ul_store_iter *it;
+    *n = 0;
+    *more = false;
+    assert(plen + 8 <= sizeof first);
+    memcpy(first, prefix, plen);
+    ul_be64_put(first + plen, from);
+    ul_err e = newest_first
+                   ? ul_store_iter_create_desc(&it, c->store, prefix, plen, first, plen + 8)
+                   : ul_store_iter_create(&it, c->store, prefix, plen, first, plen + 8);
+    if (e != UL_OK) {
+        return e;
+    }
+    while (!*more && ul_store_iter_next(it, &k, &kl, &v, &vl)) {
+        if (vl != vsize || kl != plen + 8) {
+            e = UL_E_CORRUPT;
+            break;
+        }
+        if (*n == cap) {
+            *more = true; /* the next page starts here */
+            *next = ul_be64_get(k + plen);
+        } else {
+            memcpy(out + (*n)++ * vsize, v, vsize);
+        }
+    }
+    ul_store_iter_destroy(it);
+    return e;
+}
+
 ul_err ul_chain_history(ul_chain *c, ul_span ns, uint64_t from, bool newest_first,
                         uint8_t (*ids)[UL_HASH_BYTES], size_t cap, size_t *n, uint64_t *next,
                         bool *more)
 {
-    uint8_t prefix[UL_KEY_MAX], first[UL_KEY_MAX];
+    uint8_t prefix[UL_KEY_MAX];
     ul_err e = label_ok(ns, UL_MAX_NS_LEN);
     *n = 0;
     *more = false;
     if (e != UL_OK || cap == 0 || cap > UL_MAX_HISTORY) {
         return e != UL_OK ? e : UL_E_ARG;
     }
-    size_t plen = ul_key_nshist(prefix, ns, 0) - 8, flen = ul_key_nshist(first, ns, from);
-    ul_store_iter *it;
-    e = newest_first ? ul_store_iter_create_desc(&it, c->store, prefix, plen, first, flen)
-                     : ul_store_iter_create(&it, c->store, prefix, plen, first, flen);
-    if (e != UL_OK) {
-        return e;
-    }
-    const uint8_t *k, *v;
-    size_t kl, vl;
-    while (!*more && ul_store_iter_next(it, &k, &kl, &v, &vl)) {
-        if (vl != UL_HASH_BYTES || kl != plen + 8) {
-            e = UL_E_CORRUPT;
-            break;
-        }
-        uint64_t index = ul_be64_get(k + plen);
-        if (*n == cap) {
-            *more = true; /* the next page starts here */
-            *next = index;
-        } else {
-            memcpy(ids[(*n)++], v, UL_HASH_BYTES);
-        }
-    }
-    ul_store_iter_destroy(it);
-    return e;
+    size_t plen = ul_key_nshist(prefix, ns, 0) - 8;
+    return ul_chain_page(c, prefix, plen, from, newest_first, ids[0], UL_HASH_BYTES, cap, n, next,
+                         more);
 }
 
 ul_err ul_chain_latest(ul_chain *c, ul_span ns, ul_span hw, uint8_t id32[UL_HASH_BYTES],

@@ -45,34 +45,13 @@ ul_err ul_chain_search(ul_chain *c, ul_search_kind kind, const uint8_t key32[UL_
                        uint64_t from, bool newest_first, uint8_t (*out)[UL_SEARCH_ENTRY_BYTES],
                        size_t cap, size_t *n, uint64_t *next, bool *more)
 {
-    uint8_t prefix[SEARCH_KEY_BYTES], first[SEARCH_KEY_BYTES];
+    uint8_t prefix[SEARCH_KEY_BYTES];
     *n = 0;
     *more = false;
     if (cap == 0 || cap > UL_MAX_SEARCH || (kind != UL_SEARCH_DIGEST && kind != UL_SEARCH_SIGNER)) {
         return UL_E_ARG;
     }
     size_t plen = search_key(prefix, (uint8_t)kind, key32, 0) - 8;
-    size_t flen = search_key(first, (uint8_t)kind, key32, from);
-    ul_store_iter *it;
-    ul_err e = newest_first ? ul_store_iter_create_desc(&it, c->store, prefix, plen, first, flen)
-                            : ul_store_iter_create(&it, c->store, prefix, plen, first, flen);
-    if (e != UL_OK) {
-        return e;
-    }
-    const uint8_t *k, *v;
-    size_t kl, vl;
-    while (!*more && ul_store_iter_next(it, &k, &kl, &v, &vl)) {
-        if (vl != UL_SEARCH_ENTRY_BYTES || kl != SEARCH_KEY_BYTES) {
-            e = UL_E_CORRUPT;
-            break;
-        }
-        if (*n == cap) {
-            *more = true; /* the next page starts here */
-            *next = ul_be64_get(k + plen);
-        } else {
-            memcpy(out[(*n)++], v, UL_SEARCH_ENTRY_BYTES);
-        }
-    }
-    ul_store_iter_destroy(it);
-    return e;
+    return ul_chain_page(c, prefix, plen, from, newest_first, out[0], UL_SEARCH_ENTRY_BYTES, cap, n,
+                         next, more);
 }
