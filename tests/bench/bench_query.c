@@ -1,9 +1,11 @@
 /* Query cost as one namespace grows (issue 10 item 18): the node CPU that `upledger query
- * history NS` and `upledger query latest NS --hw CLASS` cost, request by request as the CLI sends
- * them, in one namespace of N1, N2, ... releases. The chain is built in process (a one-validator
- * dev chain, pre-signed publishes in synced blocks of UL_MAX_BLOCK_TXS) and grows from one size to
- * the next; requests go to ul_node_handle, the node's own handler, in this thread, and the CPU is
- * this thread's (CLOCK_THREAD_CPUTIME_ID): what the node spends, without the transport.
+ * history NS`, `upledger query latest NS --hw CLASS`, `upledger query search --signer KEY` (of
+ * the key that signed every release) and `upledger query metrics` cost, request by request as the
+ * CLI sends them, in one namespace of N1, N2, ... releases. The chain is built in process (a
+ * one-validator dev chain, pre-signed publishes in synced blocks of UL_MAX_BLOCK_TXS) and grows
+ * from one size to the next; requests go to ul_node_handle, the node's own handler, in this thread,
+ * and the CPU is this thread's (CLOCK_THREAD_CPUTIME_ID): what the node spends, without the
+ * transport.
  *
  * Usage: bench_query DIR N1 [N2 ...]            ascending sizes; DIR is created
  *        bench_query --full-scan DIR N1 [N2 ...] also the CLI's requests before pagination
@@ -118,6 +120,38 @@ static ul_err cli_latest(bench *b)
     return e;
 }
 
+/* `query search --signer KEY`: the newest PAGE of the releases one key signed (here: all). */
+static ul_err cli_search(bench *b)
+{
+    ul_msg q, r;
+    uint8_t *buf = NULL;
+    uint64_t newest = UINT64_MAX;
+    ul_q_search_reply sr;
+    ul_q_search_req(&q, NULL, ul_key_pubkey(b->key), &newest, PAGE, true);
+    ul_err e = call(b, &q, &r, &buf);
+    if (e == UL_OK && ((e = ul_q_search_reply_read(&r, &sr)) != UL_OK ||
+                       sr.entries.len != PAGE * UL_RPC_SEARCH_ENTRY_BYTES)) {
+        e = e ? e : UL_E_PROTOCOL;
+    }
+    free(buf);
+    return e;
+}
+
+/* `query metrics`: the figures sampled (store size included) and the page rendered. */
+static ul_err cli_metrics(bench *b)
+{
+    ul_msg q, r;
+    uint8_t *buf = NULL;
+    ul_q_metrics_reply mr;
+    ul_q_metrics_req(&q);
+    ul_err e = call(b, &q, &r, &buf);
+    if (e == UL_OK) {
+        e = ul_q_metrics_reply_read(&r, &mr);
+    }
+    free(buf);
+    return e;
+}
+
 /* The CLI's `query history NS` before pagination (and the first half of its `query latest`):
  * every page of ids, oldest first, then every record; latest then asked for the newest one's
  * status. */
@@ -210,16 +244,23 @@ static int open_node(bench *b, const char *dir)
     return 0;
 }
 
-/* Out: out[0..2], the mean node CPU of REPEATS runs of each CLI command at this size (history
- * with records, its page of ids alone, latest), printed. */
-static int measure(bench *b, double out[3])
+#define KINDS 5
+
+/* Out: out[0..KINDS), the mean node CPU of REPEATS runs of each CLI command at this size
+ * (history with records, its page of ids alone, latest, search by signer, metrics), printed. */
+static int measure(bench *b, double out[KINDS])
 {
-    for (int k = 0; k < 3; k++) {
+    static const char *const what[KINDS] = {"query history", "query history", "query latest",
+                                            "query search", "query metrics"};
+    for (int k = 0; k < KINDS; k++) {
         b->cpu = 0;
         for (int i = 0; i < REPEATS; i++) {
-            ul_err e = k == 2 ? cli_latest(b) : cli_history(b, k == 0);
+            ul_err e = k == 2   ? cli_latest(b)
+                       : k == 3 ? cli_search(b)
+                       : k == 4 ? cli_metrics(b)
+                                : cli_history(b, k == 0);
             if (e != UL_OK) {
-                return fail(k == 2 ? "query latest" : "query history", e);
+                return fail(what[k], e);
             }
         }
         out[k] = b->cpu / REPEATS;
@@ -230,6 +271,10 @@ static int measure(bench *b, double out[3])
            (unsigned long long)b->n, PAGE, 1e6 * out[1]);
     printf("bench: query latest node CPU at %llu releases (index, record, status): %.1f us\n",
            (unsigned long long)b->n, 1e6 * out[2]);
+    printf("bench: query search node CPU at %llu releases (a signer's newest %d): %.1f us\n",
+           (unsigned long long)b->n, PAGE, 1e6 * out[3]);
+    printf("bench: query metrics node CPU at %llu releases (sample and render the page): %.1f us\n",
+           (unsigned long long)b->n, 1e6 * out[4]);
     return 0;
 }
 
@@ -238,7 +283,7 @@ int main(int argc, char **argv)
     static bench b;
     bool full_scan = argc > 1 && !strcmp(argv[1], "--full-scan");
     int first = full_scan ? 3 : 2, n_sizes = argc - first;
-    double figs[MAX_SIZES][3];
+    double figs[MAX_SIZES][KINDS];
     uint64_t sizes[MAX_SIZES];
     if (n_sizes < 1 || n_sizes > MAX_SIZES) {
         fprintf(stderr, "usage: bench_query [--full-scan] DIR N1 [N2 ...] (at most %d sizes)\n",
@@ -272,9 +317,10 @@ int main(int argc, char **argv)
                    (unsigned long long)b.n, b.cpu, b.calls);
         }
     }
-    const char *names[3] = {"query history (page with records)", "query history (page of ids)",
-                            "query latest"};
-    for (int k = 0; k < 3; k++) {
+    const char *names[KINDS] = {"query history (page with records)", "query history (page of ids)",
+                                "query latest", "query search (signer, page of ids)",
+                                "query metrics"};
+    for (int k = 0; k < KINDS; k++) {
         printf("bench: %s node CPU growth %llu -> %llu releases: x%.2f (%.1f -> %.1f us)\n",
                names[k], (unsigned long long)sizes[0], (unsigned long long)sizes[n_sizes - 1],
                figs[n_sizes - 1][k] / figs[0][k], 1e6 * figs[0][k], 1e6 * figs[n_sizes - 1][k]);

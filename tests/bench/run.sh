@@ -273,7 +273,7 @@ if want testnet; then
     tn_dir=""
 fi
 
-# ---- 9. queries as one namespace grows: node CPU of history and latest (bench_query) ---------
+# ---- 9. queries as one namespace grows: node CPU of history, latest, search, metrics ---------
 # One namespace of 10k, 100k and 1M releases (built in process: about four minutes for 1M).
 case "$scale" in
 small) q_sizes=(1000 10000) ;;
