@@ -8,7 +8,21 @@
 #include <jansson.h>
 
 #include "../ledger/ul_ledger.h"
+#include "../p2p/ul_json.h"
 #include "../p2p/ul_p2p.h"
+
+/* Records as JSON live in p2p/ul_json.h (upledgerd's HTTP API serves the same objects); the
+ * CLI's names for them. ul_cli_print_json writes u64 values above INT64_MAX as numbers too. */
+#define ul_cli_u64 ul_json_u64
+#define ul_cli_u64_value ul_json_u64_value
+#define ul_cli_dumps ul_json_dumps
+#define ul_cli_time_str ul_json_time_str
+#define ul_cli_hex_json ul_json_hex
+#define ul_cli_kind_name ul_json_kind_name
+#define ul_cli_tx_kind_name ul_json_tx_kind_name
+#define ul_cli_release_json ul_json_release
+#define ul_cli_header_json ul_json_header
+#define ul_cli_policy_json ul_json_policy
 
 /* Exit statuses: 0 success, 1 the operation failed (the message names the ul_err), 2 usage. */
 #define UL_EXIT_FAIL 1
@@ -44,13 +58,6 @@ int ul_cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ul_cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a JSON value to stdout (indented) and releases it. */
 void ul_cli_print_json(json_t *v);
-/* Unsigned 64-bit values in JSON, exactly: jansson's integers are signed, so a value above
- * INT64_MAX is held in a marked string that ul_cli_dumps (and ul_cli_print_json) write as a bare
- * JSON number. ul_cli_u64_value reads either form back (0 for anything else). */
-json_t *ul_cli_u64(uint64_t v);
-uint64_t ul_cli_u64_value(const json_t *v);
-/* json_dumps, with ul_cli_u64's values written as numbers; free() the result. */
-char *ul_cli_dumps(const json_t *v, size_t flags);
 
 /* Calls the node: req -> reply (spans valid until ul_p2p_free(*buf)). */
 ul_err ul_cli_call(ul_cli *cli, const ul_msg *req, ul_msg *reply, uint8_t **buf);
@@ -89,15 +96,7 @@ ul_err ul_cli_pubkey_arg(const char *arg, uint8_t pub32[UL_PUBKEY_BYTES]);
 /* 64 hex digits -> 32 bytes. */
 ul_err ul_cli_id_arg(const char *arg, uint8_t id32[UL_HASH_BYTES]);
 
-/* Time: "2026-11-22T10:00:00Z" from unix seconds. */
-void ul_cli_time_str(char out[32], uint64_t unix_s);
-json_t *ul_cli_hex_json(const uint8_t *p, size_t n);
-const char *ul_cli_kind_name(uint64_t kind);    /* update kind: security, feature, ... */
-const char *ul_cli_tx_kind_name(uint64_t kind); /* transaction kind: register, publish, ... */
-
 /* Record rendering (cli/render.c): JSON objects for records; NULL on a malformed record. */
-json_t *ul_cli_release_json(const uint8_t *tx, size_t len);
-json_t *ul_cli_header_json(const ul_header *h, const uint8_t hash32[UL_HASH_BYTES]);
 json_t *ul_cli_register_json(const ul_register *r);
 /* Human rendering of a release JSON object (as built above) to stdout. */
 void ul_cli_print_release(json_t *rel);
@@ -231,7 +230,6 @@ ul_err ul_cli_next_nonce(ul_cli *cli, ul_key *const *keys, size_t n, uint64_t *n
  * json_decref after encoding). msg gets a one-line reason on failure. */
 ul_err ul_cli_policy_file(const char *path, ul_policy *p, json_t **json, char *msg, size_t cap);
 /* A policy as JSON (for show and provenance). */
-json_t *ul_cli_policy_json(const ul_policy *p);
 /* Parses a key set: keys (hex or keystore paths) and a threshold (0: all of them). */
 ul_err ul_cli_keyset(const char *const *keys, size_t n, uint64_t threshold, ul_keyset *out);
 /* Signs body as a tx of kind with keys and submits it, waiting for its commit when wait.

@@ -65,44 +65,6 @@ ul_err ul_cli_u64_arg(const char *s, uint64_t *v)
     return UL_OK;
 }
 
-void ul_cli_time_str(char out[32], uint64_t unix_s)
-{
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    /* Past year 9999 (or past time_t: 2^64 - 1 is -1, 1969) the date is not ISO 8601 with a
-     * four-digit year: the seconds are shown as they are. */
-    if (unix_s > UL_MAX_RELEASE_TIME || !gmtime_r(&t, &tm) ||
-        !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-        snprintf(out, 32, "%llu", (unsigned long long)unix_s);
-    }
-}
-
-json_t *ul_cli_hex_json(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    if (!s) {
-        return NULL;
-    }
-    ul_hex_encode(s, p, n);
-    json_t *v = json_string(s);
-    free(s);
-    return v;
-}
-
-const char *ul_cli_tx_kind_name(uint64_t kind)
-{
-    static const char *names[] = {"unknown", "register", "publish",  "set-policy", "approve",
-                                  "revoke",  "rotate",   "transfer", "validators", "evidence"};
-    _Static_assert(sizeof names / sizeof names[0] == UL_TX_KIND_MAX_ + 1, "a name per kind");
-    return kind <= UL_TX_KIND_MAX_ ? names[kind] : "unknown";
-}
-
-const char *ul_cli_kind_name(uint64_t kind)
-{
-    static const char *names[] = {"security", "feature", "bugfix", "maintenance"};
-    return kind <= UL_KIND_MAX_ ? names[kind] : "unknown";
-}
-
 ul_err ul_cli_chain_id(ul_cli *cli, uint8_t chain_id32[UL_HASH_BYTES])
 {
     ul_msg q, r;

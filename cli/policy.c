@@ -258,54 +258,6 @@ ul_err ul_cli_policy_file(const char *path, ul_policy *p, json_t **json, char *m
     return UL_OK;
 }
 
-static json_t *span_json(ul_span s)
-{
-    return json_stringn((const char *)s.ptr, s.len);
-}
-
-static json_t *keyset_to_json(const ul_keyset *k)
-{
-    json_t *keys = json_array();
-    for (size_t i = 0; i < k->n; i++) {
-        json_array_append_new(keys, ul_cli_hex_json(k->keys[i], UL_PUBKEY_BYTES));
-    }
-    return json_pack("{s:o,s:I}", "keys", keys, "threshold", (json_int_t)k->threshold);
-}
-
-static json_t *spans_to_json(const ul_span *s, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_array_append_new(a, span_json(s[i]));
-    }
-    return a;
-}
-
-json_t *ul_cli_policy_json(const ul_policy *p)
-{
-    json_t *roles = json_object(), *require = json_object();
-    for (size_t i = 0; i < p->n_roles; i++) {
-        char name[UL_MAX_LABEL_LEN + 1];
-        snprintf(name, sizeof name, "%.*s", (int)p->roles[i].name.len,
-                 (const char *)p->roles[i].name.ptr);
-        json_object_set_new(roles, name, keyset_to_json(&p->roles[i].keys));
-    }
-    for (size_t i = 0; i < p->n_require; i++) {
-        json_object_set_new(require, ul_cli_kind_name(p->require[i].kind),
-                            spans_to_json(p->require[i].roles, p->require[i].n));
-    }
-    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "owners", keyset_to_json(&p->owners),
-                          "publishers", keyset_to_json(&p->publishers), "roles", roles, "require",
-                          require, "hardware", spans_to_json(p->hw, p->n_hw), "revokers",
-                          spans_to_json(p->revokers, p->n_revokers));
-    if (o && p->has_eos) {
-        char t[32];
-        ul_cli_time_str(t, p->eos);
-        json_object_set_new(o, "end_of_support", json_string(t));
-    }
-    return o;
-}
-
 ul_err ul_cli_namespace(ul_cli *cli, const char *ns, json_t **policy, uint64_t *height)
 {
     static ul_policy pol;
