@@ -42,7 +42,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 SHA256_LIBS_openssl := -lcrypto
 SHA256_LIBS_sodium :=
 LIBS    := -lsecp256k1 -lsodium -lcbor $(SHA256_LIBS_$(SHA256))
-NODE_LIBS := -lleveldb -lnanomsg -ljansson -lpthread
+NODE_LIBS := -lleveldb -lnanomsg -ljansson -lmicrohttpd -lpthread
 
 CLIENT_SRC := $(filter-out client/sha256_$(SHA256_OTHER).c,$(sort $(wildcard client/*.c schema/*.c)))
 LEDGER_SRC := $(sort $(wildcard contracts/*.c ledger/*.c p2p/*.c))

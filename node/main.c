@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "io.h"
 #include "node.h"
 #include "options.h"
@@ -321,6 +322,7 @@ int main(int argc, char **argv)
     ul_node_opts o;
     ul_node n = {0};
     ul_node_io *io = NULL;
+    ul_http *http = NULL;
     int sock = -1, rc = 1;
     if (argc > 1 && !strcmp(argv[1], "init")) {
         return ul_node_init_main(argc - 1, argv + 1);
@@ -347,7 +349,8 @@ int main(int argc, char **argv)
     if (e == UL_OK && o.dev && (e = dev_setup(&o)) != UL_OK) {
         logf_("dev setup in %s: %s", o.data, ul_err_str(e));
     }
-    if (e != UL_OK || open_node(&n, &io, &o) != UL_OK) {
+    if (e != UL_OK || open_node(&n, &io, &o) != UL_OK ||
+        ul_http_start(&http, &o.http, o.dev, sock, argv[0]) != UL_OK) {
         goto out;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -371,6 +374,7 @@ int main(int argc, char **argv)
     logf_("stopped cleanly at height %llu", (unsigned long long)ul_chain_height(n.chain));
     rc = 0;
 out:
+    ul_http_stop(http);
     ul_p2p_close(sock);
     ul_cons_close(&n);
     ul_chain_close(n.chain);

@@ -55,6 +55,10 @@ static void usage(FILE *f)
         "  --log-format F    text (default: TIME LEVEL upledgerd: MESSAGE, RFC 3339 UTC time)\n"
         "                    or json (one {\"time\", \"level\", \"msg\"} object a line)\n"
         "  --log-file FILE   append the log to FILE instead of stderr; SIGHUP reopens it\n"
+        "  --http HOST:PORT  serve the read-only HTTP API and the explorer (docs/openapi.yaml);\n"
+        "                    off unless asked; --dev serves it at " UL_HTTP_DEV_ADDR
+        " (off: none)\n"
+        "  --explorer DIR    the explorer's built files (default: explorer/ beside the binary)\n"
         "  --reset-sign-state  write a fresh sign state beside the validator key\n"
         "                    (KEY.sign-state) and exit: only for a key that cannot have\n"
         "                    signed above the chain's head (a new key or network; README)\n"
@@ -68,7 +72,7 @@ static void usage(FILE *f)
         "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
         "  serves queries, never votes), \"checkpoint_ms\": N, \"heartbeat_ms\": N,\n"
         "  \"round_timeout_ms\": N (default %d), \"log_format\": \"text\"|\"json\", \"log_file\": "
-        "FILE}\n"
+        "FILE,\n  \"http\": \"HOST:PORT\", \"explorer\": DIR}\n"
         "  Settings starting with \"_\" are notes, ignored. `upledgerd init --help`: a new\n"
         "  node home with a commented config.\n"
         "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP\n"
@@ -183,6 +187,8 @@ static bool load_config(ul_node_opts *o, const char *path)
         } else if (!strcmp(key, "log_format") || !strcmp(key, "log_file")) {
             ok = json_is_string(v) &&
                  take_log_opt(o, !strcmp(key, "log_format"), json_string_value(v));
+        } else if (!strcmp(key, "http") || !strcmp(key, "explorer")) {
+            ok = json_is_string(v) && ul_http_opt(&o->http, key, json_string_value(v));
         } else if (!strcmp(key, "peers")) {
             ok = load_peers(o, v);
         } else if (!strcmp(key, "p2p") || !strcmp(key, "listen")) {
@@ -228,7 +234,9 @@ enum {
     OPT_VERSION,
     OPT_RESET,
     OPT_LOG_FORMAT,
-    OPT_LOG_FILE
+    OPT_LOG_FILE,
+    OPT_HTTP,
+    OPT_EXPLORER
 };
 
 static const struct option long_opts[] = {
@@ -242,6 +250,8 @@ static const struct option long_opts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
+    {"http", required_argument, NULL, OPT_HTTP},
+    {"explorer", required_argument, NULL, OPT_EXPLORER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -263,6 +273,9 @@ static bool take_opt(ul_node_opts *o, int c, const char *v, char *listen, size_t
     case OPT_LOG_FORMAT:
     case OPT_LOG_FILE:
         return take_log_opt(o, c == OPT_LOG_FORMAT, v);
+    case OPT_HTTP:
+    case OPT_EXPLORER:
+        return ul_http_opt(&o->http, c == OPT_HTTP ? "http" : "explorer", v);
     case OPT_DATA:
         return copy_opt(o->data, sizeof o->data, v, "--data");
     case OPT_LISTEN:

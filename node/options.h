@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "http.h"
 #include "node.h"
 
 typedef struct {
@@ -17,6 +18,7 @@ typedef struct {
     bool reset_sign_state;
     bool log_json;       /* --log-format json */
     char log_file[4096]; /* --log-file: "" for stderr */
+    ul_http_cfg http;    /* --http, --explorer (node/http.h) */
     ul_node_cfg net;
 } ul_node_opts;
 

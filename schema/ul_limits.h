@@ -175,6 +175,33 @@
  * request reads at most a page (plus one key to know whether more follow), so its cost on the
  * node is bounded; a client pages with the cursor the reply gives. */
 #define UL_MAX_HISTORY 1024
+
+/* ---- The node's HTTP API (node/http*.c, docs/openapi.yaml) ---------------------------------- */
+/* Connections served at once: a CDN or a few hundred pollers; each holds at most
+ * UL_HTTP_CONN_MEMORY, so idle or hostile clients cost a bounded few MiB and never the node loop. */
+#define UL_HTTP_MAX_CONNECTIONS 512
+/* Per-connection buffer for the request line and headers (MHD's memory pool): well above any
+ * browser's or proxy's headers, and anything larger is answered 431 rather than read. */
+#define UL_HTTP_CONN_MEMORY (32 * 1024)
+/* A connection idle this long is closed: a slow client cannot hold a slot. */
+#define UL_HTTP_TIMEOUT_S 10
+/* Request paths with their query string: the longest route (a per-height bundle URL: two labels,
+ * a class, an id, a height) is far below; longer is 414 before any route is looked at. */
+#define UL_HTTP_MAX_URL 1024
+/* Server threads: requests that need the node wait for its loop, one at a time; a second
+ * thread keeps cached and static answers flowing meanwhile. */
+#define UL_HTTP_THREADS 2
+/* How long a request waits for the node's loop before it answers 503 UL_E_TIMEOUT. */
+#define UL_HTTP_NODE_TIMEOUT_MS 5000
+/* Cached immutable answers (per-height bundles and blocks, genesis, head-keyed latest bundles):
+ * direct-mapped slots, each at most UL_HTTP_CACHE_MAX_BODY bytes, so the cache stays below
+ * slots x body (16 MiB at the most) however the URLs are chosen. */
+#define UL_HTTP_CACHE_SLOTS 256
+#define UL_HTTP_CACHE_MAX_BODY (64 * 1024)
+/* Validator sets in one /v1/validators page: each is a node query, a page stays cheap. */
+#define UL_HTTP_VALSET_PAGE 16
+/* A static file of the explorer: its bundle is a few hundred KiB; more is not served. */
+#define UL_HTTP_MAX_STATIC_BYTES (8 * 1024 * 1024)
 /* Equivocation records listed by one evidence query: each is a validator caught once at one
  * (height, round, vote type); an equivocator is voted out long before this many. */
 #define UL_MAX_EVIDENCE_LIST 4096

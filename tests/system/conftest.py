@@ -99,7 +99,10 @@ def free_port():
 class Node:
     """One `upledgerd --dev` process on a data directory; can be stopped, killed, restarted."""
 
-    def __init__(self, data, log, heartbeat_ms=HEARTBEAT_MS, checkpoint_ms=CHECKPOINT_MS):
+    def __init__(self, data, log, heartbeat_ms=HEARTBEAT_MS, checkpoint_ms=CHECKPOINT_MS,
+                 http=False):
+        self.http = http  # serve the HTTP API on a free port (self.http_url); else --http off
+        self.http_url = None
         self.heartbeat_ms = heartbeat_ms  # None: the node's default (no empty blocks)
         self.checkpoint_ms = checkpoint_ms  # None: the node's default (60 s); 0: none
         self.data = Path(data)
@@ -124,6 +127,10 @@ class Node:
                     opts += ["--heartbeat-ms", str(self.heartbeat_ms)]
                 if self.checkpoint_ms is not None:
                     opts += ["--checkpoint-ms", str(self.checkpoint_ms)]
+                # --dev alone serves HTTP at 127.0.0.1:7480: tests never take that port
+                hp = free_port() if self.http else None
+                opts += ["--http", "127.0.0.1:%d" % hp if hp else "off"]
+                self.http_url = "http://127.0.0.1:%d" % hp if hp else None
                 self.proc = subprocess.Popen(
                     [str(UPLEDGERD), "--dev", "--data", str(self.data), "--listen", ep] + opts,
                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True)
@@ -303,8 +310,9 @@ class Ctx:
 def node_factory(tmp_path):
     nodes = []
 
-    def make(name="node", start=True, heartbeat_ms=HEARTBEAT_MS, checkpoint_ms=CHECKPOINT_MS):
-        n = Node(tmp_path / name, tmp_path / (name + ".log"), heartbeat_ms, checkpoint_ms)
+    def make(name="node", start=True, heartbeat_ms=HEARTBEAT_MS, checkpoint_ms=CHECKPOINT_MS,
+             http=False):
+        n = Node(tmp_path / name, tmp_path / (name + ".log"), heartbeat_ms, checkpoint_ms, http)
         nodes.append(n)
         if start:
             n.start()
