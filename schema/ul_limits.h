@@ -178,7 +178,8 @@
 
 /* ---- The node's HTTP API (node/http*.c, docs/openapi.yaml) ---------------------------------- */
 /* Connections served at once: a CDN or a few hundred pollers; each holds at most
- * UL_HTTP_CONN_MEMORY, so idle or hostile clients cost a bounded few MiB and never the node loop. */
+ * UL_HTTP_CONN_MEMORY, so idle or hostile clients cost a bounded few MiB and never the node loop.
+ */
 #define UL_HTTP_MAX_CONNECTIONS 512
 /* Per-connection buffer for the request line and headers (MHD's memory pool): well above any
  * browser's or proxy's headers, and anything larger is answered 431 rather than read. */
