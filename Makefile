@@ -202,7 +202,8 @@ $(BUILD)/tests/test_cxx: tests/unit/test_cxx.cpp client/ul_client.h $(wildcard s
 # Unit tests that call the node's own code (node/ but main.c), one per part of the node; they
 # reach the world through a test ul_node_io (tests/unit/nodefx.c).
 NODE_TEST_OBJ = $(call obj,$(filter-out node/main.c node/init.c,$(NODE_SRC)))
-NODE_TESTS = test_nodelog test_rpc test_metrics test_pool test_signlog test_held test_sync test_gossip test_recv test_driver test_nodes test_checkpoint
+NODE_TESTS = test_nodelog test_http test_rpc test_metrics test_pool test_signlog test_held test_sync test_gossip test_recv test_driver test_nodes\
+             test_checkpoint
 $(patsubst %,$(BUILD)/tests/%,$(NODE_TESTS)): $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(NODE_TEST_OBJ) $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"

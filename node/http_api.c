@@ -421,27 +421,47 @@ static void h_release(const ul_http_req *r, ul_http_out *o, const char *idhex)
     release_answer(r, o, id);
 }
 
-/* The newest installable release of ns for hardware class hw. Returns: false (answered) when
- * there is none or the node cannot say. */
+/* Whether release id is installable now (approved by what its kind requires, not revoked). */
+static bool installable_now(const ul_http_req *r, const uint8_t *id, ul_http_out *o)
+{
+    call c = {0};
+    ul_q_release_status_reply rs;
+    ul_q_release_status_req(&c.q, id);
+    bool yes = ask(r, &c, o, "release status") &&
+               ul_q_release_status_reply_read(&c.r, &rs) == UL_OK && rs.installable &&
+               !rs.revoked_height;
+    ul_p2p_free(c.buf);
+    return yes;
+}
+
+/* The newest installable release of ns for hardware class hw: the node's installable index
+ * (at most UL_MAX_INSTALLABLE_KEPT entries, newest first), each judged by its release status
+ * as `upledger query latest` and `export` judge it. Returns: false (answered) when there is none
+ * or the node cannot say. */
 static bool latest_id(const ul_http_req *r, const char *ns, const char *hw,
                       uint8_t id[UL_HASH_BYTES], ul_http_out *o)
 {
     call c = {0};
     ul_q_latest_reply lr;
     ul_err e = UL_OK;
+    bool found = false;
     ul_q_latest_req(&c.q, ul_span_str(ns), ul_span_str(hw));
     bool ok = ask(r, &c, o, "latest release") &&
               ((e = ul_q_latest_reply_read(&c.r, &lr)) == UL_OK || bad_reply(o, e, "latest"));
-    if (ok && !UL_Q_HAS(&lr, UL_QREP_LATEST_ID)) {
+    for (size_t i = 0; ok && !found && i < lr.installable.len / UL_RPC_INSTALLABLE_ENTRY_BYTES;
+         i++) {
+        const uint8_t *entry = lr.installable.ptr + i * UL_RPC_INSTALLABLE_ENTRY_BYTES + 8;
+        if ((found = installable_now(r, entry, o))) {
+            memcpy(id, entry, UL_HASH_BYTES);
+        }
+        ok = o->status == 0; /* the node answered */
+    }
+    if (ok && !found) {
         ul_http_error(o, MHD_HTTP_NOT_FOUND, UL_E_NOT_FOUND,
                       "no installable release of %s for hardware class %s", ns, hw);
-        ok = false;
-    }
-    if (ok) {
-        memcpy(id, lr.id.ptr, UL_HASH_BYTES);
     }
     ul_p2p_free(c.buf);
-    return ok;
+    return ok && found;
 }
 
 static void h_latest(const ul_http_req *r, ul_http_out *o, const char *ns, const char *hw)

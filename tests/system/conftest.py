@@ -100,8 +100,9 @@ class Node:
     """One `upledgerd --dev` process on a data directory; can be stopped, killed, restarted."""
 
     def __init__(self, data, log, heartbeat_ms=HEARTBEAT_MS, checkpoint_ms=CHECKPOINT_MS,
-                 http=False):
+                 http=False, extra=()):
         self.http = http  # serve the HTTP API on a free port (self.http_url); else --http off
+        self.extra = list(extra)  # more upledgerd options
         self.http_url = None
         self.heartbeat_ms = heartbeat_ms  # None: the node's default (no empty blocks)
         self.checkpoint_ms = checkpoint_ms  # None: the node's default (60 s); 0: none
@@ -131,6 +132,7 @@ class Node:
                 hp = free_port() if self.http else None
                 opts += ["--http", "127.0.0.1:%d" % hp if hp else "off"]
                 self.http_url = "http://127.0.0.1:%d" % hp if hp else None
+                opts += self.extra
                 self.proc = subprocess.Popen(
                     [str(UPLEDGERD), "--dev", "--data", str(self.data), "--listen", ep] + opts,
                     stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True)
