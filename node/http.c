@@ -36,6 +36,8 @@ struct ul_http {
     pthread_mutex_t cache_mu;
     cache_slot cache[UL_HTTP_CACHE_SLOTS];
     char root[PATH_MAX]; /* the explorer's directory, resolved; "" when there is none */
+    ul_http_count_fn count;
+    void *count_cls;
 };
 
 /* ---- options ---- */
@@ -254,9 +256,9 @@ bool ul_http_cache_serve(const ul_http_req *r, const char *key, ul_http_out *o)
     pthread_mutex_lock(&h->cache_mu);
     if (s->resp && !strcmp(s->key, key)) {
         /* queued under the lock: an eviction cannot free it first (MHD counts references) */
-        hit = etag_matches(r->conn, s->etag)
-                  ? queue_304(r->conn, s->etag) == MHD_YES
-                  : MHD_queue_response(r->conn, MHD_HTTP_OK, s->resp) == MHD_YES;
+        o->status = etag_matches(r->conn, s->etag) ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
+        hit = o->status == MHD_HTTP_OK ? MHD_queue_response(r->conn, o->status, s->resp) == MHD_YES
+                                       : queue_304(r->conn, s->etag) == MHD_YES;
     }
     pthread_mutex_unlock(&h->cache_mu);
     o->from_cache = hit;
@@ -379,6 +381,7 @@ static enum MHD_Result finish(const ul_http_req *r, ul_http_out *o)
             etag[2 + 2 * UL_HASH_BYTES] = 0;
             if (etag_matches(r->conn, etag)) {
                 free(o->body);
+                o->status = MHD_HTTP_NOT_MODIFIED;
                 return queue_304(r->conn, etag);
             }
         }
@@ -436,11 +439,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else if (*upload_size) {
         ul_http_error(&o, MHD_HTTP_CONTENT_TOO_LARGE, UL_E_LIMIT, "a GET takes no body");
     } else if (!strcmp(url, "/") || !strncmp(url, "/explorer", 9)) {
+        o.route = "/explorer";
         ul_http_static(&r, &o);
     } else {
         ul_http_route(&r, &o);
     }
-    return finish(&r, &o);
+    enum MHD_Result ok = finish(&r, &o);
+    if (r.h->count) {
+        r.h->count(r.h->count_cls, o.route ? o.route : "other", o.status);
+    }
+    return ok;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -491,6 +499,7 @@ ul_err ul_http_start(ul_http **out, const ul_http_cfg *cfg, bool dev, int query_
         h->socks[i] = -1;
     }
     h->query_sock = query_sock;
+    h->count = cfg->count, h->count_cls = cfg->count_cls;
     explorer_root(h, cfg->explorer, exe);
     h->inproc_id = nn_bind(query_sock, INPROC_EP);
     errno = 0;

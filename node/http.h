@@ -16,7 +16,13 @@
 
 #define UL_HTTP_DEV_ADDR "127.0.0.1:7480" /* `upledgerd --dev` without --http */
 
+/* Counts one answered request: the route's template ("/v1/releases/{id}", "/explorer",
+ * "other") and the HTTP status. Called from the server's threads. */
+typedef void (*ul_http_count_fn)(void *cls, const char *route, unsigned status);
+
 typedef struct {
+    ul_http_count_fn count; /* NULL: requests are not counted */
+    void *count_cls;
     char addr[128];      /* "HOST:PORT", "" when not asked, "off" when refused */
     char explorer[4096]; /* the explorer's files ("": BUILD/explorer next to the binary) */
 } ul_http_cfg;

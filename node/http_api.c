@@ -845,28 +845,110 @@ static void h_evidence(const ul_http_req *r, ul_http_out *o)
     ul_p2p_free(c.buf);
 }
 
-static void h_search(const ul_http_req *r, ul_http_out *o)
+/* Query methods of the metrics branch's node (p2p/ul_query.h there: UL_RPC_METRICS = 18,
+ * UL_RPC_SEARCH = 19), spoken on the wire here until their typed builders are merged; a node
+ * without them answers UL_E_PROTOCOL, which is 501 here. */
+#define RPC_METRICS 18
+#define RPC_SEARCH 19
+#define SEARCH_ENTRY_BYTES 40 /* release id (32), height of its publish (8 BE) */
+#define SEARCH_MAX 256        /* the node's page (UL_MAX_SEARCH there) */
+
+static bool not_in_build(const ul_http_req *r, call *c, ul_http_out *o, const char *what)
 {
-    static const char *const args[] = {"digest", "signer", NULL};
-    const char *d = ul_http_arg(r, "digest"), *s = ul_http_arg(r, "signer");
-    uint8_t key[UL_HASH_BYTES];
-    if (!ul_http_args_ok(r, args, o)) {
-        return;
+    ul_err e = ul_http_call(r->h, &c->q, &c->r, &c->buf);
+    if (e == UL_E_PROTOCOL) {
+        ul_http_error(o, MHD_HTTP_NOT_IMPLEMENTED, e, "%s: not in this node's build", what);
+    } else if (e != UL_OK) {
+        ul_http_error(o, 0, e, "%s: %s", what, ul_err_str(e));
     }
-    if (!d == !s || ul_http_parse_hex32(d ? d : s, key) != UL_OK) {
-        ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_ARG,
-                      "want exactly one of digest=HEX64 or signer=HEX64");
-        return;
-    }
-    ul_http_error(o, MHD_HTTP_NOT_IMPLEMENTED, UL_E_PROTOCOL,
-                  "search needs the node's ledger index, not in this build");
+    return e != UL_OK;
 }
 
+static bool search_args(const ul_http_req *r, ul_msg *q, ul_http_out *o)
+{
+    static const char *const args[] = {"digest", "signer", "cursor", "limit", "order", NULL};
+    const char *d = ul_http_arg(r, "digest"), *s = ul_http_arg(r, "signer");
+    const char *cur = ul_http_arg(r, "cursor"), *lim = ul_http_arg(r, "limit");
+    const char *order = ul_http_arg(r, "order");
+    uint8_t key[UL_HASH_BYTES];
+    uint64_t cursor = 0, limit = 0;
+    if (!ul_http_args_ok(r, args, o)) {
+        return false;
+    }
+    if (!d == !s || ul_http_parse_hex32(d ? d : s, key) != UL_OK ||
+        (cur && ul_http_parse_u64(cur, 0, UINT64_MAX, &cursor) != UL_OK) ||
+        (order && strcmp(order, "oldest") && strcmp(order, "newest"))) {
+        ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_ARG,
+                      "want exactly one of digest=HEX64 or signer=HEX64, and optionally "
+                      "cursor=N, limit=1..%d, order=oldest|newest",
+                      SEARCH_MAX);
+        return false;
+    }
+    if (lim && ul_http_parse_u64(lim, 1, SEARCH_MAX, &limit) != UL_OK) {
+        ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_LIMIT, "limit '%.32s' is not in 1..%d", lim,
+                      SEARCH_MAX);
+        return false;
+    }
+    ul_msg_init(q);
+    ul_msg_uint(q, UL_QK_METHOD, RPC_SEARCH);
+    ul_msg_bytes(q, d ? 1 : 2, key, UL_HASH_BYTES);
+    if (cur) {
+        ul_msg_uint(q, 3, cursor);
+    }
+    if (lim) {
+        ul_msg_uint(q, 4, limit);
+    }
+    ul_msg_uint(q, 5, order && !strcmp(order, "newest"));
+    return true;
+}
+
+/* Releases by image digest or signer key: a page of (id, height), and the next cursor. */
+static void h_search(const ul_http_req *r, ul_http_out *o)
+{
+    call c = {0};
+    ul_span entries;
+    uint64_t next;
+    if (!search_args(r, &c.q, o) || not_in_build(r, &c, o, "search")) {
+        ul_p2p_free(c.buf);
+        return;
+    }
+    if (ul_msg_get_bytes(&c.r, 1, &entries) != UL_OK || entries.len % SEARCH_ENTRY_BYTES) {
+        bad_reply(o, UL_E_PROTOCOL, "search");
+    } else {
+        json_t *list = json_array();
+        for (size_t i = 0; i < entries.len / SEARCH_ENTRY_BYTES; i++) {
+            const uint8_t *e = entries.ptr + i * SEARCH_ENTRY_BYTES;
+            json_array_append_new(list, json_pack("{s:o,s:o}", "id", hex32(e), "height",
+                                                  ul_json_u64(ul_be64_get(e + 32))));
+        }
+        json_t *v = json_pack("{s:o}", "results", list);
+        if (v && ul_msg_get_uint(&c.r, 2, &next) == UL_OK) {
+            json_object_set_new(v, "next", ul_json_u64(next));
+        }
+        ul_http_json(o, v);
+    }
+    o->caching = UL_HTTP_SHORT;
+    ul_p2p_free(c.buf);
+}
+
+/* The node's Prometheus page (refreshed by the node thread when it answers). */
 static void h_metrics(const ul_http_req *r, ul_http_out *o)
 {
-    if (ul_http_args_ok(r, no_args, o)) {
-        ul_http_error(o, MHD_HTTP_NOT_IMPLEMENTED, UL_E_PROTOCOL, "metrics are not in this build");
+    call c = {0};
+    ul_span text;
+    if (!ul_http_args_ok(r, no_args, o)) {
+        return;
     }
+    ul_msg_init(&c.q);
+    ul_msg_uint(&c.q, UL_QK_METHOD, RPC_METRICS);
+    if (!not_in_build(r, &c, o, "metrics")) {
+        if (ul_msg_get_bytes(&c.r, 1, &text) == UL_OK) {
+            ul_http_bytes(o, "text/plain; version=0.0.4; charset=utf-8", text.ptr, text.len);
+        } else {
+            bad_reply(o, UL_E_PROTOCOL, "metrics");
+        }
+    }
+    ul_p2p_free(c.buf);
 }
 
 /* ---- routing ---- */
@@ -944,6 +1026,53 @@ static bool cached_route(const ul_http_req *r, ul_http_out *o, char **seg, int n
            ul_http_cache_serve(r, o->cache_key, o);
 }
 
+/* The route's template, for counting requests by route ("*" matches one segment). */
+static const char *route_template(char **seg, int n)
+{
+    static const struct {
+        int n;
+        const char *pat[9];
+        const char *name;
+    } routes[] = {
+        {1, {"health"}, "/health"},
+        {1, {"metrics"}, "/metrics"},
+        {2, {"v1", "status"}, "/v1/status"},
+        {2, {"v1", "genesis"}, "/v1/genesis"},
+        {2, {"v1", "genesis.cbor"}, "/v1/genesis.cbor"},
+        {3, {"v1", "blocks", "*"}, "/v1/blocks/{height}"},
+        {3, {"v1", "releases", "*"}, "/v1/releases/{id}"},
+        {4, {"v1", "namespaces", "*", "*"}, "/v1/namespaces/{vendor}/{product}"},
+        {5,
+         {"v1", "namespaces", "*", "*", "releases"},
+         "/v1/namespaces/{vendor}/{product}/releases"},
+        {7,
+         {"v1", "namespaces", "*", "*", "hw", "*", "latest"},
+         "/v1/namespaces/{vendor}/{product}/hw/{class}/latest"},
+        {2, {"v1", "search"}, "/v1/search"},
+        {4, {"v1", "proofs", "inclusion", "*"}, "/v1/proofs/inclusion/{id}"},
+        {3, {"v1", "proofs", "consistency"}, "/v1/proofs/consistency"},
+        {7,
+         {"v1", "bundles", "*", "*", "hw", "*", "latest.cbor"},
+         "/v1/bundles/{vendor}/{product}/hw/{class}/latest.cbor"},
+        {9,
+         {"v1", "bundles", "*", "*", "hw", "*", "releases", "*", "*"},
+         "/v1/bundles/{vendor}/{product}/hw/{class}/releases/{id}/{height}.cbor"},
+        {2, {"v1", "validators"}, "/v1/validators"},
+        {2, {"v1", "evidence"}, "/v1/evidence"},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        int k = 0;
+        while (routes[i].n == n && k < n &&
+               (!strcmp(routes[i].pat[k], "*") || !strcmp(routes[i].pat[k], seg[k]))) {
+            k++;
+        }
+        if (routes[i].n == n && k == n) {
+            return routes[i].name;
+        }
+    }
+    return "other";
+}
+
 void ul_http_route(const ul_http_req *r, ul_http_out *o)
 {
     char path[UL_HTTP_MAX_URL], *seg[MAX_SEGS];
@@ -952,6 +1081,7 @@ void ul_http_route(const ul_http_req *r, ul_http_out *o)
         snprintf(path, sizeof path, "%s", r->url + 1);
         n = ul_http_split(path, seg, MAX_SEGS);
     }
+    o->route = n > 0 ? route_template(seg, n) : "other";
     if (n == 1 && !strcmp(seg[0], "health")) {
         h_health(r, o);
     } else if (n == 1 && !strcmp(seg[0], "metrics")) {

@@ -177,8 +177,23 @@ def test_namespace_releases_and_latest(world):
     assert_error(world, "/v1/namespaces/%s/hw/hw-zz/latest" % world.ns, 404, "UL_E_NOT_FOUND")
 
 
-def test_search_not_in_this_build(world):
-    assert_error(world, "/v1/search?digest=" + "ab" * 32, 501, "UL_E_PROTOCOL")
+def test_search_and_metrics(world):
+    """Search and metrics come from the node's query methods 19 and 18 (the metrics branch):
+    until a node has them they are 501 with a JSON error; with them, search finds release 1 by
+    its image digest and /metrics parses as Prometheus text."""
+    digest = hashlib.sha256(world.images[0].read_bytes()).hexdigest()
+    st, h, body = get(world, "/v1/search?digest=" + digest)
+    if st == 501:
+        assert json.loads(body)["name"] == "UL_E_PROTOCOL", body
+    else:
+        assert st == 200 and world.ids[0] in [r["id"] for r in json.loads(body)["results"]]
+    st, h, body = get(world, "/metrics")
+    if st == 501:
+        assert json.loads(body)["name"] == "UL_E_PROTOCOL", body
+    else:
+        from prometheus_client.parser import text_string_to_metric_families
+        assert st == 200 and h["content-type"].startswith("text/plain"), h
+        assert list(text_string_to_metric_families(body.decode()))
 
 
 # ---- proofs and bundles ------------------------------------------------------------------
