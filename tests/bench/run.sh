@@ -7,7 +7,7 @@
 #   BENCH_SCALE=small   quick run (seconds); default full (about two to three minutes)
 #   BENCH_CALLGRIND=0   skip the callgrind instruction counts of a small audit
 #   BENCH_ONLY=LIST     only these sections (comma-separated): log, chain, node, callgrind,
-#                       contracts, smt, device, testnet, query, checkpoint
+#                       contracts, smt, device, testnet, query, checkpoint, http
 #   BENCH_TN_ROUND_TIMEOUT_MS, BENCH_TN_HEARTBEAT_MS   testnet node settings (defaults: the
 #                       node's round timeout, 1000 ms heartbeat)
 # Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
@@ -296,6 +296,11 @@ if want checkpoint; then
     bounded idle-disk 900 /usr/bin/python3 tests/bench/idle_disk.py "$BUILD" "$tmp" "$idle_s" 1000
 fi
 
+# ---- 11. the HTTP API under wrk: cached bundle, latest, release with provenance (bench_http) ----
+http_secs=10
+[ "$scale" = small ] && http_secs=3
+want http && bounded http 600 /usr/bin/python3 tests/bench/bench_http.py "$BUILD" "$tmp/http" "$http_secs"
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -382,6 +387,16 @@ row "query latest node CPU at $qn releases (target < 1 ms)" \
     "$(fig "query latest node CPU at $qn releases (index, record, status)")"
 row "query history / latest growth ${q_sizes[0]} -> $qn releases" \
     "$(fig "query history (page with records) node CPU growth ${q_sizes[0]} -> $qn releases" | cut -d' ' -f1) / $(fig "query latest node CPU growth ${q_sizes[0]} -> $qn releases" | cut -d' ' -f1)"
+row "http: cached bundle requests/s, per node core (target >= 10000 per core)" \
+    "$(fig 'http cached bundle' | cut -d' ' -f1-2) / $(fig 'http cached bundle per node core')"
+row "http: cached bundle p50 / p99, node CPU per request" \
+    "$(fig 'http cached bundle latency p50 / p99'), $(fig 'http cached bundle node CPU per request')"
+row "http: latest bundle requests/s, p50 / p99, node CPU per request" \
+    "$(fig 'http latest bundle' | cut -d' ' -f1-2), $(fig 'http latest bundle latency p50 / p99'), $(fig 'http latest bundle node CPU per request')"
+row "http: release with provenance requests/s, p50 / p99, node CPU per request" \
+    "$(fig 'http release with provenance' | cut -d' ' -f1-2), $(fig 'http release with provenance latency p50 / p99'), $(fig 'http release with provenance node CPU per request')"
+row "http: /metrics requests/s, p50 / p99, node CPU per request" \
+    "$(fig 'http metrics' | cut -d' ' -f1-2), $(fig 'http metrics latency p50 / p99'), $(fig 'http metrics node CPU per request')"
 row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
 if [ ${#failed[@]} -ne 0 ]; then
     echo "  FAILED: ${failed[*]}"
