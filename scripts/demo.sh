@@ -8,7 +8,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/upledger-demo.XXXXXX")
 tn="$work/testnet"
 mirror_pid=""
 bad_pid=""
+web_pid=""
 cleanup() {
+    [ -n "$web_pid" ] && kill "$web_pid" 2>/dev/null && wait "$web_pid" 2>/dev/null
     [ -n "$bad_pid" ] && kill "$bad_pid" 2>/dev/null && wait "$bad_pid" 2>/dev/null
     [ -n "$mirror_pid" ] && kill "$mirror_pid" 2>/dev/null && wait "$mirror_pid" 2>/dev/null
     [ -f "$tn/testnet.json" ] && "$root/testnet/down.sh" --dir "$tn" >/dev/null 2>&1
@@ -149,4 +151,28 @@ echo "(mirror 1 was refused with UL_E_DIGEST and left nothing behind; mirror 2's
 "$B/upledger-device" status --state device
 kill "$bad_pid" "$mirror_pid"; wait "$bad_pid" "$mirror_pid" 2>/dev/null || true
 bad_pid=""; mirror_pid=""
+say "12. The explorer: validator 0 again, serving the read-only HTTP API and the explorer"
+echo "(its peers are down: it commits nothing more, but it serves everything it holds)"
+hport=7480
+(echo >/dev/tcp/127.0.0.1/$hport) 2>/dev/null && hport=$(free_port)   # 7480 taken: another
+"$B/upledgerd" --config "$tn/node0/config.json" --http "127.0.0.1:$hport" >>explorer.log 2>&1 &
+web_pid=$!
+for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$hport/v1/status" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$hport/v1/releases/$id" | /usr/bin/python3 -c 'import json, sys
+r = json.load(sys.stdin); p = r["provenance"]
+print("GET /v1/releases/%s…: %s %s at height %d, approvals %s, revoked %s"
+      % (r["id"][:16], r["namespace"], r["version"], r["height"], sorted(p["approvals"]),
+         p["revoked"]))'
+echo "explorer:  http://127.0.0.1:$hport/"
+echo "API:       http://127.0.0.1:$hport/v1/status   (docs/openapi.yaml lists every route)"
+echo "bundle:    http://127.0.0.1:$hport/v1/bundles/acme/router/hw/acme-r2/latest.cbor"
+if [ -t 1 ] && [ "${CI:-}" != true ]; then
+    echo "The node keeps serving until Ctrl-C."
+    wait "$web_pid" || true
+else
+    echo "(not on a terminal, or CI=true: stopping it)"
+fi
 say "Demo complete."
