@@ -1,59 +1,30 @@
 /* The HTTP API's pure parsing: query numbers, ids, path segments, content types. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../ledger/ul_ledger.h"
 #include "http.h"
 
 ul_err ul_http_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    uint64_t v = 0;
+    /* digits only: strtoull alone would take a sign, spaces, and saturate */
     size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 20) {
+    if (n == 0 || n > 20 || strspn(s, "0123456789") != n) {
         return UL_E_ARG;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return UL_E_ARG;
-        }
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            return UL_E_ARG;
-        }
-        v = v * 10 + d;
-    }
-    if (v < lo || v > hi) {
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (errno == ERANGE || v < lo || v > hi) {
         return UL_E_ARG;
     }
-    *out = v;
+    *out = (uint64_t)v;
     return UL_OK;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 ul_err ul_http_parse_hex32(const char *s, uint8_t out[32])
 {
-    if (!s || strlen(s) != 64) {
-        return UL_E_ARG;
-    }
-    for (size_t i = 0; i < 32; i++) {
-        int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            return UL_E_ARG;
-        }
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return UL_OK;
+    return s ? ul_hex_decode(out, 32, s) : UL_E_ARG;
 }
 
 int ul_http_split(char *path, char **seg, int max)
