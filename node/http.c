@@ -153,6 +153,11 @@ void ul_http_error(ul_http_out *o, unsigned status, ul_err e, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *c = msg; *c; c++) { /* a URL's bytes may be anything: JSON wants UTF-8 */
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) {
+            *c = '?';
+        }
+    }
     json_t *v = json_pack("{s:s,s:i,s:s}", "error", msg, "code", (int)e, "name", ul_err_name(e));
     char *text = v ? json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(v);

@@ -959,11 +959,20 @@ static void namespace_routes(const ul_http_req *r, ul_http_out *o, char **seg, i
 {
     char ns[UL_MAX_NS_LEN + 2];
     bool bundles = !strcmp(seg[1], "bundles");
-    if ((size_t)snprintf(ns, sizeof ns, "%s/%s", seg[2], seg[3]) > UL_MAX_NS_LEN) {
-        ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_NS_NAME, "namespace longer than %d bytes",
+    bool hw_ok = n <= 5 || strlen(seg[5]) <= UL_MAX_LABEL_LEN;
+    for (const char *c = n > 5 ? seg[5] : ""; *c; c++) {
+        hw_ok = hw_ok && *c >= 0x20 && *c < 0x7f; /* a label: printable ASCII */
+    }
+    if ((size_t)snprintf(ns, sizeof ns, "%s/%s", seg[2], seg[3]) > UL_MAX_NS_LEN ||
+        ul_schema_ns_check(ul_span_str(ns)) != UL_OK) {
+        ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_NS_NAME,
+                      "namespace: want VENDOR/PRODUCT, [a-z0-9._-] each, at most %d bytes",
                       UL_MAX_NS_LEN);
-    } else if (n > 5 && (strcmp(seg[4], "hw") || strlen(seg[5]) > UL_MAX_LABEL_LEN)) {
+    } else if (n > 5 && strcmp(seg[4], "hw")) {
         ul_http_error(o, MHD_HTTP_NOT_FOUND, UL_E_NOT_FOUND, "no such route");
+    } else if (!hw_ok) {
+        ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_HW_CLASS,
+                      "hardware class: 1..%d printable ASCII bytes", UL_MAX_LABEL_LEN);
     } else if (!bundles && n == 4 && ul_http_args_ok(r, no_args, o)) {
         h_namespace(r, o, ns);
     } else if (!bundles && n == 5 && !strcmp(seg[4], "releases")) {

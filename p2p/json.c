@@ -1,5 +1,6 @@
 /* Records as JSON: what `upledger --json` prints and what upledgerd's HTTP API serves, in one
  * place (p2p/ul_json.h). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,17 +15,23 @@
  * that jansson always escapes). */
 #define U64_MARK_BYTES 16
 
+static char u64_mark_text[2 + 2 * U64_MARK_BYTES + 2];
+
+static void make_mark(void)
+{
+    uint8_t r[U64_MARK_BYTES];
+    randombytes_buf(r, sizeof r);
+    u64_mark_text[0] = '\x01';
+    ul_hex_encode(u64_mark_text + 1, r, sizeof r);
+    u64_mark_text[1 + 2 * U64_MARK_BYTES] = ':';
+}
+
+/* Made once per process, also when the node's HTTP threads render JSON at the same time. */
 static const char *u64_mark(void)
 {
-    static char mark[2 + 2 * U64_MARK_BYTES + 2];
-    if (!mark[0]) {
-        uint8_t r[U64_MARK_BYTES];
-        randombytes_buf(r, sizeof r);
-        mark[0] = '\x01';
-        ul_hex_encode(mark + 1, r, sizeof r);
-        mark[1 + 2 * U64_MARK_BYTES] = ':';
-    }
-    return mark;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, make_mark);
+    return u64_mark_text;
 }
 
 json_t *ul_json_u64(uint64_t v)

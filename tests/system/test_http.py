@@ -280,7 +280,9 @@ BAD = [
     ("/v1/namespaces/a/b/releases?cursor=x", 400, "UL_E_ARG"),
     ("/v1/namespaces/a/b/releases?order=sideways", 400, "UL_E_ARG"),
     ("/v1/namespaces/" + "v" * 100 + "/" + "p" * 100, 400, "UL_E_NS_NAME"),
-    ("/v1/namespaces/a/b/hw/" + "h" * 200 + "/latest", 404, "UL_E_NOT_FOUND"),
+    ("/v1/namespaces/a/b/hw/" + "h" * 200 + "/latest", 400, "UL_E_HW_CLASS"),
+    ("/v1/namespaces/a/b/hw/%01/latest", 400, "UL_E_HW_CLASS"),
+    ("/v1/namespaces/Acme/b", 400, "UL_E_NS_NAME"),
     ("/v1/search", 400, "UL_E_ARG"),
     ("/v1/search?digest=12", 400, "UL_E_ARG"),
     ("/v1/search?digest=%s&signer=%s" % ("00" * 32, "00" * 32), 400, "UL_E_ARG"),
@@ -298,6 +300,8 @@ BAD = [
     ("/v1//status", 404, "UL_E_NOT_FOUND"),
     ("/v1/status/", 404, "UL_E_NOT_FOUND"),
     ("/health?verbose=1", 400, "UL_E_ARG"),
+    ("/v1/%ff%01", 404, "UL_E_NOT_FOUND"),
+    ("/v1/namespaces/%ff/x", 400, "UL_E_NS_NAME"),
 ]
 
 
