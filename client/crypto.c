@@ -34,6 +34,9 @@ static const char *const ul_domain_tags[UL_DOMAIN_COUNT_] = {
     [UL_DOMAIN_TRANSFER] = "upledger/v1/transfer",
     [UL_DOMAIN_PEER] = "upledger/v1/peer",
     [UL_DOMAIN_CHECKPOINT] = "upledger/v1/checkpoint",
+    [UL_DOMAIN_REPORT] = "upledger/v1/report",
+    [UL_DOMAIN_REPLY] = "upledger/v1/reply",
+    [UL_DOMAIN_SUMMARY] = "upledger/v1/summary",
 };
 
 /* SHA256(tag) for each tag above, precomputed so a signed digest costs one hash pass instead
@@ -60,6 +63,15 @@ static const uint8_t ul_domain_tag_hashes[UL_DOMAIN_COUNT_][UL_HASH_BYTES] = {
     [UL_DOMAIN_CHECKPOINT] = {0xfe, 0xb4, 0x3d, 0x4b, 0x85, 0xd5, 0x5d, 0xf0, 0xae, 0xb8, 0x6c,
                               0x33, 0x55, 0xfc, 0x72, 0xf3, 0xd3, 0xa2, 0xd3, 0x7d, 0xbb, 0x58,
                               0xc8, 0x65, 0x21, 0x9b, 0x50, 0xaa, 0x9e, 0x6c, 0xac, 0xd4},
+    [UL_DOMAIN_REPORT] = {0x44, 0xd9, 0x8f, 0x16, 0x13, 0xcd, 0xd6, 0xed, 0xfa, 0xe6, 0x63,
+                          0x8d, 0x3e, 0x3b, 0xf3, 0x41, 0xa9, 0x5a, 0xb8, 0xeb, 0xae, 0x89,
+                          0x5e, 0x30, 0xd7, 0x10, 0x65, 0x95, 0xe6, 0x55, 0x0a, 0x33},
+    [UL_DOMAIN_REPLY] = {0xe0, 0x1c, 0xa7, 0xf6, 0x8f, 0xe2, 0x66, 0x5c, 0x2e, 0xcd, 0x49,
+                         0xb3, 0x55, 0x93, 0x46, 0x49, 0x52, 0xfb, 0xb6, 0x05, 0xc7, 0x1f,
+                         0x35, 0x33, 0x32, 0x8f, 0x59, 0x9a, 0x5f, 0x2d, 0xaf, 0x99},
+    [UL_DOMAIN_SUMMARY] = {0x3b, 0xc7, 0x1a, 0x3b, 0xd9, 0xe5, 0x21, 0x1f, 0xe1, 0x71, 0xd5,
+                           0x9a, 0xae, 0xe1, 0xe7, 0xec, 0xe5, 0xf3, 0x61, 0xfa, 0x26, 0x36,
+                           0x32, 0xa9, 0xca, 0x3a, 0x3c, 0x05, 0xe6, 0x63, 0x64, 0x88},
 };
 
 static int ul_domain_valid(ul_domain d)
@@ -78,6 +90,19 @@ const char *ul_client_domain_tag(ul_domain d)
     return ul_domain_tags[d];
 }
 
+bool ul_client_signed_digest_init(ul_sha256 *s, ul_domain d,
+                                  const uint8_t chain_id32[UL_HASH_BYTES])
+{
+    if (!ul_domain_valid(d)) {
+        return false;
+    }
+    ul_client_sha256_init(s);
+    ul_client_sha256_update(s, ul_domain_tag_hashes[d], UL_HASH_BYTES);
+    ul_client_sha256_update(s, ul_domain_tag_hashes[d], UL_HASH_BYTES);
+    ul_client_sha256_update(s, chain_id32, UL_HASH_BYTES);
+    return true;
+}
+
 void ul_client_signed_digest(uint8_t out32[UL_HASH_BYTES], ul_domain d,
                              const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg,
                              size_t len)
@@ -86,14 +111,10 @@ void ul_client_signed_digest(uint8_t out32[UL_HASH_BYTES], ul_domain d,
 
     /* No signature may ever be accepted for an unknown domain: give it a digest no signer
      * is asked to sign (ul_client_sig_verify also rejects the domain before hashing). */
-    if (!ul_domain_valid(d)) {
+    if (!ul_client_signed_digest_init(&s, d, chain_id32)) {
         memset(out32, 0, UL_HASH_BYTES);
         return;
     }
-    ul_client_sha256_init(&s);
-    ul_client_sha256_update(&s, ul_domain_tag_hashes[d], UL_HASH_BYTES);
-    ul_client_sha256_update(&s, ul_domain_tag_hashes[d], UL_HASH_BYTES);
-    ul_client_sha256_update(&s, chain_id32, UL_HASH_BYTES);
     ul_client_sha256_update(&s, msg, len);
     ul_client_sha256_final(&s, out32);
 }

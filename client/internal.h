@@ -9,6 +9,12 @@
 void ul_client_hash_pair(uint8_t out32[UL_HASH_BYTES], uint8_t prefix,
                          const uint8_t a32[UL_HASH_BYTES], const uint8_t b32[UL_HASH_BYTES]);
 
+/* Starts the tagged hash of ul_client_signed_digest: H(tag) || H(tag) || chain_id32, from the
+ * precomputed tag hashes; the caller adds the message and finishes. Returns: false for a domain
+ * that is not one (nothing started). */
+bool ul_client_signed_digest_init(ul_sha256 *s, ul_domain d,
+                                  const uint8_t chain_id32[UL_HASH_BYTES]);
+
 /* ---- Incremental proof folds (one implementation each: the whole-proof verifiers in
  * merkle.c and state.c run on them, and so does the streaming bundle verifier) ---- */
 

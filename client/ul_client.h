@@ -83,6 +83,9 @@ typedef enum {
     UL_DOMAIN_TRANSFER = 4,   /* namespace authority transfers */
     UL_DOMAIN_PEER = 5,       /* envelopes of messages between nodes (schema: ul_envelope) */
     UL_DOMAIN_CHECKPOINT = 6, /* freshness checkpoints (schema: ul_checkpoint_vote) */
+    UL_DOMAIN_REPORT = 7,     /* device reports to a tracker (schema: ul_report) */
+    UL_DOMAIN_REPLY = 8,      /* a tracker's reply to a report (schema: ul_report_reply) */
+    UL_DOMAIN_SUMMARY = 9,    /* tracker summaries sent upstream (schema: ul_summary) */
     UL_DOMAIN_COUNT_
 } ul_domain;
 
@@ -138,6 +141,66 @@ UL_WUR ul_err ul_client_sig_verify_digest(const uint8_t sig64[UL_SIG_BYTES],
                                           const uint8_t digest32[UL_HASH_BYTES],
                                           const uint8_t pubkey32[UL_PUBKEY_BYTES])
     UL_NONNULL(1, 2, 3);
+
+/* ---- Signed records whose last map key is their signature (reports, replies, summaries) ---- */
+
+/* A device report, a tracker's reply and a tracker summary (schema/ul_schema.h) are each a
+ * canonical map whose last entry is its 64-byte signature under a key below 24 in a map of fewer
+ * than 24 entries. What is signed is the same map without that entry: the map head with one entry
+ * less followed by every other entry's bytes, hashed in place (no copy):
+ *   ul_client_signed_digest(d, chain_id32, (rec[0] - 1) || rec[1 .. len - 67]).
+ *
+ * Computes that digest. Returns: UL_OK; UL_E_SCHEMA_FIELD when rec is not of that shape (a map
+ * head of 1..23 entries, ending in a small key and a 64-byte byte string).
+ * Out: out32: the digest.
+ * In:  rec, len: the encoded record; d: its domain; chain_id32: the chain id. */
+UL_WUR ul_err ul_client_record_digest(uint8_t out32[UL_HASH_BYTES], const uint8_t *rec, size_t len,
+                                      ul_domain d, const uint8_t chain_id32[UL_HASH_BYTES])
+    UL_NONNULL(1, 5);
+
+/* Signs an encoded record in place: its last 64 bytes become the BIP-340 signature by seckey32
+ * of ul_client_record_digest. Uses a libsecp256k1 context in stack memory (no heap), randomized
+ * with aux32 (also BIP-340's auxiliary randomness: fresh random bytes, or zeros for tests).
+ * Returns: UL_OK; UL_E_SCHEMA_FIELD for a record of the wrong shape; UL_E_KEY for a secret key
+ *          that is not one (zero or >= the group order); UL_E_ARG for an invalid domain.
+ * In/Out: rec, len: the encoded record (its signature bytes are replaced).
+ * In:     d, chain_id32: as above; seckey32: the signer's secret key; aux32: 32 random bytes. */
+UL_WUR ul_err ul_client_record_sign(uint8_t *rec, size_t len, ul_domain d,
+                                    const uint8_t chain_id32[UL_HASH_BYTES],
+                                    const uint8_t seckey32[UL_SECKEY_BYTES],
+                                    const uint8_t aux32[32]) UL_NONNULL(4, 5, 6);
+
+/* Verifies an encoded record's signature (its last 64 bytes) by pubkey32.
+ * Returns: UL_OK; UL_E_SCHEMA_FIELD for a record of the wrong shape; UL_E_KEY; UL_E_SIG. */
+UL_WUR ul_err ul_client_record_verify(const uint8_t *rec, size_t len, ul_domain d,
+                                      const uint8_t chain_id32[UL_HASH_BYTES],
+                                      const uint8_t pubkey32[UL_PUBKEY_BYTES]) UL_NONNULL(4, 5);
+
+/* The x-only public key of a secret key (a stack context, no heap).
+ * Returns: UL_OK; UL_E_KEY for a secret key that is not one. */
+UL_WUR ul_err ul_client_pubkey_from_secret(uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                           const uint8_t seckey32[UL_SECKEY_BYTES])
+    UL_NONNULL(1, 2);
+
+/* Decodes a device report and verifies its signature by the device key it names, on chain
+ * chain_id32. A tracker then checks the report's tracker key, its enrolment and its counter.
+ * Returns: the decoder's errors; UL_E_KEY (a device key that is not a key); UL_E_SIG.
+ * Out: out: the report (copied; keeps no pointer into in). */
+UL_WUR ul_err ul_client_report_verify(ul_report *out, const uint8_t *in, size_t len,
+                                      const uint8_t chain_id32[UL_HASH_BYTES]) UL_NONNULL(1, 4);
+
+/* Decodes a tracker's reply and verifies its signature by tracker32.
+ * Returns: the decoder's errors; UL_E_KEY; UL_E_SIG. */
+UL_WUR ul_err ul_client_reply_verify(ul_report_reply *out, const uint8_t *in, size_t len,
+                                     const uint8_t chain_id32[UL_HASH_BYTES],
+                                     const uint8_t tracker32[UL_PUBKEY_BYTES]) UL_NONNULL(1, 4, 5);
+
+/* Decodes a tracker summary and verifies its signature by the sender it names (`from`); the
+ * upstream then checks `to`, the sender's enrolment and the counter. Entries: as
+ * ul_schema_summary_decode (read them with ul_schema_summary_entries).
+ * Returns: the decoder's errors; UL_E_KEY; UL_E_SIG. */
+UL_WUR ul_err ul_client_summary_verify(ul_summary *out, const uint8_t *in, size_t len,
+                                       const uint8_t chain_id32[UL_HASH_BYTES]) UL_NONNULL(1, 4);
 
 /* ---- RFC 9162 Merkle trees ----------------------------------------------------------------- */
 

@@ -271,6 +271,27 @@
  * at most ~2 x UL_MAX_METRICS_ROUTE_LEN + 80 bytes (escaping doubles a label at worst). */
 #define UL_MAX_METRICS_BYTES (64 * 1024)
 
+/* ---- Device reports and tracker summaries (schema/report.c, docs/protocol.md "Device reports") */
+/* A signed device report: 11 fixed fields (~360 bytes with a full hardware label) and one entry
+ * per component (at most UL_MAX_COMPONENTS), each a namespace, two release ids, a sequence, a
+ * state, a result and two times (~240 bytes at their bounds): 2,336 bytes at every bound at once.
+ * A tracker refuses a longer body before decoding it. */
+#define UL_MAX_REPORT_BYTES 2560
+/* A tracker's signed reply to one report: a key, a counter, a flag, a namespace and a release id
+ * (~310 bytes at the bounds). */
+#define UL_MAX_REPLY_BYTES 512
+/* The largest ul_err code a report may carry as an attempt's result: codes are appended, never
+ * renumbered, and 65535 leaves room for every code upledger will ever have (85 today) while a
+ * decoder still refuses nonsense. */
+#define UL_MAX_REPORT_RESULT 65535
+/* Counts one tracker summary carries, one per (namespace, hardware class, release, status) that
+ * has devices: 4,096 covers a vendor's whole catalogue (e.g. 16 products x 8 classes x 8 live
+ * releases x 4 statuses) in one message; a larger fleet is summarised by more trackers. */
+#define UL_MAX_SUMMARY_ENTRIES 4096
+/* A summary at that bound with every label at its longest: 4,096 x (1 + 131 + 131 + 34 + 1 + 9)
+ * bytes plus the fixed fields: about 1.26 MB. */
+#define UL_MAX_SUMMARY_BYTES (UL_MAX_SUMMARY_ENTRIES * 307 + 256)
+
 _Static_assert(UL_MAX_TX_BYTES > UL_MAX_RECORD_BYTES + UL_MAX_SIGS * 100,
                "a transaction holds a full record and all its signatures");
 _Static_assert(UL_MAX_VALSET_BYTES + 16 <= UL_MAX_RECORD_BYTES &&

@@ -876,6 +876,143 @@ UL_WUR ul_err ul_schema_device_state_encode(uint8_t *out, size_t cap, size_t *ou
                                             const ul_device_state *st);
 UL_WUR ul_err ul_schema_device_state_decode(ul_device_state *out, const uint8_t *in, size_t len);
 
+/* ---- Device reports, tracker replies and summaries (docs/protocol.md "Device reports") ------- */
+
+/* Why a device sent a report. Append only. */
+typedef enum {
+    UL_REPORT_SCHEDULE = 0, /* periodic (upledger-device report, --report-every) */
+    UL_REPORT_START = 1,    /* the device started (a trial start counted) */
+    UL_REPORT_UPDATE = 2,   /* an update was attempted (the component's attempt says how it went) */
+    UL_REPORT_CONFIRM = 3,  /* a trial was confirmed */
+    UL_REPORT_FALLBACK = 4, /* a trial failed and the device went back to the other slot */
+    UL_REPORT_REASON_MAX = 4
+} ul_report_reason;
+
+/* What a component runs. Append only. */
+typedef enum {
+    UL_COMP_RUNNING = 0,   /* a confirmed release */
+    UL_COMP_TRIAL = 1,     /* an update on trial, not yet confirmed */
+    UL_COMP_FELL_BACK = 2, /* its last trial failed: back on the release it ran before */
+    UL_COMP_STATE_MAX = 2
+} ul_comp_state;
+
+/* One component as a report states it: its namespace, the release it runs (release_id zero and
+ * seq 0 when unknown, e.g. a factory image), its state and, when has_attempt, the last update it
+ * attempted (the release, the ul_err result: UL_OK = 0 for success, and when, unix seconds). */
+typedef struct {
+    size_t ns_len;
+    uint8_t ns[UL_MAX_NS_LEN];
+    uint8_t release_id[UL_HASH_BYTES];
+    uint64_t seq;
+    uint64_t state; /* ul_comp_state */
+    bool has_attempt;
+    uint8_t attempt_id[UL_HASH_BYTES];
+    uint64_t attempt_result; /* ul_err, <= UL_MAX_REPORT_RESULT */
+    uint64_t attempt_time;   /* unix seconds, <= UL_MAX_RELEASE_TIME */
+} ul_report_component;
+
+/* A device report (CBOR map):
+ *   1 version uint (1), 2 device pubkey bstr(32), 3 tracker pubkey bstr(32), 4 counter uint >= 1,
+ *   5 time uint (unix seconds, <= UL_MAX_RELEASE_TIME), 6 reason uint (0..UL_REPORT_REASON_MAX),
+ *   7 hw label, 8 height uint, 9 header_hash bstr(32) (zero while height is 0),
+ *   10 [* component] 0..UL_MAX_COMPONENTS sorted by namespace (bytes, a prefix first), unique;
+ *      component = [ns, release_id bstr(32), seq uint, state uint (0..2), ? attempt], a 4- or
+ *      5-element array; attempt = [release_id bstr(32), result uint, time uint];
+ *   11 sig bstr(64): BIP-340 by the device key over ul_client_signed_digest(UL_DOMAIN_REPORT,
+ *      chain id, the same map without key 11) (client/ul_client.h: ul_client_record_sign).
+ * At most UL_MAX_REPORT_BYTES. Decoded fields are copied: *out keeps no pointer into the input. */
+typedef struct {
+    uint64_t version;
+    uint8_t device[UL_PUBKEY_BYTES];
+    uint8_t tracker[UL_PUBKEY_BYTES];
+    uint64_t counter;
+    uint64_t time;
+    uint64_t reason; /* ul_report_reason */
+    size_t hw_len;
+    uint8_t hw[UL_MAX_LABEL_LEN];
+    uint64_t height;
+    uint8_t header_hash[UL_HASH_BYTES];
+    size_t n_components;
+    ul_report_component comp[UL_MAX_COMPONENTS];
+    uint8_t sig[UL_SIG_BYTES];
+} ul_report;
+
+UL_WUR ul_err ul_schema_report_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                      const ul_report *r);
+UL_WUR ul_err ul_schema_report_decode(ul_report *out, const uint8_t *in, size_t len);
+
+/* A tracker's reply to one report (CBOR map): 1 device pubkey bstr(32) (the reporter),
+ * 2 counter uint (the report's), 3 update uint (0: nothing to do, 1: update), ? 4 ns,
+ * ? 5 release_id bstr(32) (4 and 5 present exactly when update is 1), 6 sig bstr(64): BIP-340 by
+ * the tracker key over ul_client_signed_digest(UL_DOMAIN_REPLY, chain id, the map without key 6).
+ * At most UL_MAX_REPLY_BYTES; decoded fields are copied. */
+typedef struct {
+    uint8_t device[UL_PUBKEY_BYTES];
+    uint64_t counter;
+    uint64_t update; /* 0 or 1 */
+    bool has_ns;
+    size_t ns_len;
+    uint8_t ns[UL_MAX_NS_LEN];
+    bool has_release_id;
+    uint8_t release_id[UL_HASH_BYTES];
+    uint8_t sig[UL_SIG_BYTES];
+} ul_report_reply;
+
+UL_WUR ul_err ul_schema_reply_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                     const ul_report_reply *r);
+UL_WUR ul_err ul_schema_reply_decode(ul_report_reply *out, const uint8_t *in, size_t len);
+
+/* A device's status for one component, as a tracker classifies it. Append only. */
+typedef enum {
+    UL_FLEET_UP_TO_DATE = 0,
+    UL_FLEET_OUTDATED = 1,   /* a newer installable release exists for its class */
+    UL_FLEET_VULNERABLE = 2, /* it runs a revoked release */
+    UL_FLEET_FAILING = 3,    /* its last attempt failed or fell back */
+    UL_FLEET_SILENT = 4,     /* no report for longer than its group's interval */
+    UL_FLEET_UNKNOWN = 5,    /* it runs a release the ledger does not know (or none reported) */
+    UL_FLEET_STATUS_MAX = 5
+} ul_fleet_status;
+
+/* One count of a summary: devices of class hw running release_id of namespace ns with status. */
+typedef struct {
+    ul_span ns;
+    ul_span hw;
+    uint8_t release_id[UL_HASH_BYTES];
+    uint64_t status; /* ul_fleet_status */
+    uint64_t count;  /* >= 1: a zero count is left out */
+} ul_summary_entry;
+
+/* A tracker summary for cascading (CBOR map): 1 from pubkey bstr(32) (the sending tracker), 2 to
+ * pubkey bstr(32) (the upstream it is for), 3 counter uint >= 1, 4 time uint (unix seconds,
+ * <= UL_MAX_RELEASE_TIME), 5 [* entry] 0..UL_MAX_SUMMARY_ENTRIES strictly ascending by
+ * (ns, hw, release_id, status) (ul_schema_summary_entry_cmp); entry = [ns, hw label,
+ * release_id bstr(32), status uint (0..UL_FLEET_STATUS_MAX), count uint >= 1]; 6 sig bstr(64):
+ * BIP-340 by `from` over ul_client_signed_digest(UL_DOMAIN_SUMMARY, chain id, the map without
+ * key 6). No device identities. At most UL_MAX_SUMMARY_BYTES.
+ * Encoding reads entries[0..n_entries) (raw is ignored). Decoding checks every entry and leaves
+ * entries NULL, n_entries their count and raw the encoded array; ul_schema_summary_entries reads
+ * them into a caller array. */
+typedef struct {
+    uint8_t from[UL_PUBKEY_BYTES];
+    uint8_t to[UL_PUBKEY_BYTES];
+    uint64_t counter;
+    uint64_t time;
+    const ul_summary_entry *entries;
+    size_t n_entries;
+    ul_span raw;
+    uint8_t sig[UL_SIG_BYTES];
+} ul_summary;
+
+UL_WUR ul_err ul_schema_summary_encode(uint8_t *out, size_t cap, size_t *out_len,
+                                       const ul_summary *s);
+UL_WUR ul_err ul_schema_summary_decode(ul_summary *out, const uint8_t *in, size_t len);
+/* Reads the entries of a decoded summary into out[0..cap): their spans point into the input the
+ * summary was decoded from. Returns: UL_OK; UL_E_BUFFER when cap < s->n_entries; UL_E_ARG. */
+UL_WUR ul_err ul_schema_summary_entries(const ul_summary *s, ul_summary_entry *out, size_t cap);
+/* The order of summary entries (a qsort comparator over ul_summary_entry): ns, then hw (bytes,
+ * a prefix before its extensions), then release_id (bytes), then status. */
+int ul_schema_summary_entry_cmp(const void *a, const void *b);
+
 /* ---- Query-endpoint messages ------------------------------------------------------------- */
 
 /* Requests and replies on the node's query endpoint are one flat CBOR map with unsigned keys in

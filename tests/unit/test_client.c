@@ -200,8 +200,9 @@ static void test_sha256(void **state)
 }
 
 static const char *const k_tags[UL_DOMAIN_COUNT_] = {
-    "upledger/v1/release",  "upledger/v1/tx",   "upledger/v1/vote",       "upledger/v1/proposal",
-    "upledger/v1/transfer", "upledger/v1/peer", "upledger/v1/checkpoint",
+    "upledger/v1/release",  "upledger/v1/tx",      "upledger/v1/vote",       "upledger/v1/proposal",
+    "upledger/v1/transfer", "upledger/v1/peer",    "upledger/v1/checkpoint", "upledger/v1/report",
+    "upledger/v1/reply",    "upledger/v1/summary",
 };
 
 /* Recomputes the BIP-340 tagged hash from the tag strings, which also checks the tag-hash

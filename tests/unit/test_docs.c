@@ -196,6 +196,7 @@ typedef struct {
     size_t reg_len, pub_len;
     uint8_t release_id[UL_HASH_BYTES];
     uint8_t reg_leaf[UL_HASH_BYTES], pub_leaf[UL_HASH_BYTES];
+    uint8_t header_hash[UL_HASH_BYTES];
 } example;
 
 static example g_ex;
@@ -534,6 +535,7 @@ static void test_block_one(void **state)
     assert_int_equal(ul_chain_header_bytes(c, 1, &hb, &hlen), UL_OK);
     expect("header", hb, hlen);
     expect("header_hash", hash, UL_HASH_BYTES);
+    memcpy(g_ex.header_hash, hash, UL_HASH_BYTES);
 
     assert_int_equal(ul_chain_bundle(c, g_ex.release_id, ul_span_str(HW), 1, &bundle, &blen),
                      UL_OK);
@@ -550,6 +552,99 @@ static void test_block_one(void **state)
     free(bundle);
     ul_chain_close(c);
     ul_chainfx_rm_tree(root);
+}
+
+/* Signs an encoded record whose last entry is its signature, checks the digest against the
+ * document's definition (the map head one entry smaller, the last 67 bytes left out) and the
+ * result against the signer's key, and checks the vectors `what`, `what.digest`, `what.sig`. */
+static void signed_record(const char *what, uint8_t *rec, size_t len, ul_domain d, uint8_t fill,
+                          const uint8_t pub[UL_PUBKEY_BYTES])
+{
+    uint8_t sk[32], digest[UL_HASH_BYTES], want[UL_HASH_BYTES], signed_bytes[UL_MAX_REPORT_BYTES];
+    char name[MAX_NAME];
+    memset(sk, fill, sizeof sk);
+    assert_true(len - 67 <= sizeof signed_bytes);
+    signed_bytes[0] = (uint8_t)(rec[0] - 1);
+    memcpy(signed_bytes + 1, rec + 1, len - 68);
+    ul_client_signed_digest(want, d, g_ex.chain_id, signed_bytes, len - 67);
+    assert_int_equal(ul_client_record_digest(digest, rec, len, d, g_ex.chain_id), UL_OK);
+    assert_memory_equal(digest, want, UL_HASH_BYTES);
+    assert_int_equal(ul_client_record_sign(rec, len, d, g_ex.chain_id, sk, g_aux), UL_OK);
+    assert_int_equal(ul_client_record_verify(rec, len, d, g_ex.chain_id, pub), UL_OK);
+    expect(what, rec, len);
+    snprintf(name, sizeof name, "%s.digest", what);
+    expect(name, digest, UL_HASH_BYTES);
+    snprintf(name, sizeof name, "%s.sig", what);
+    expect(name, rec + len - UL_SIG_BYTES, UL_SIG_BYTES);
+}
+
+/* The device report example: a device of class router-v2 that installed the release and
+ * confirmed it reports to its tracker; the tracker answers "nothing to do" and sends its upstream
+ * a summary counting that device. */
+static void test_device_report(void **state)
+{
+    static ul_report r;
+    ul_report_reply p;
+    ul_summary s;
+    ul_summary_entry en;
+    uint8_t dev[32], trk[32], up[32], sk[32], buf[UL_MAX_REPORT_BYTES];
+    size_t n;
+    (void)state;
+    memset(sk, 0x33, 32);
+    assert_int_equal(ul_client_pubkey_from_secret(dev, sk), UL_OK);
+    memset(sk, 0x44, 32);
+    assert_int_equal(ul_client_pubkey_from_secret(trk, sk), UL_OK);
+    memset(sk, 0x55, 32);
+    assert_int_equal(ul_client_pubkey_from_secret(up, sk), UL_OK);
+    expect("device.pub", dev, 32);
+    expect("tracker.pub", trk, 32);
+    expect("upstream.pub", up, 32);
+
+    memset(&r, 0, sizeof r);
+    r.version = 1;
+    memcpy(r.device, dev, 32);
+    memcpy(r.tracker, trk, 32);
+    r.counter = 1;
+    r.time = GENESIS_TIME_MS / 1000 + 300;
+    r.reason = UL_REPORT_CONFIRM;
+    r.hw_len = strlen(HW);
+    memcpy(r.hw, HW, r.hw_len);
+    r.height = 1;
+    memcpy(r.header_hash, g_ex.header_hash, UL_HASH_BYTES);
+    r.n_components = 1;
+    r.comp[0].ns_len = strlen(NS);
+    memcpy(r.comp[0].ns, NS, r.comp[0].ns_len);
+    memcpy(r.comp[0].release_id, g_ex.release_id, UL_HASH_BYTES);
+    r.comp[0].seq = 7;
+    r.comp[0].state = UL_COMP_RUNNING;
+    r.comp[0].has_attempt = true;
+    memcpy(r.comp[0].attempt_id, g_ex.release_id, UL_HASH_BYTES);
+    r.comp[0].attempt_result = UL_OK;
+    r.comp[0].attempt_time = GENESIS_TIME_MS / 1000 + 240;
+    assert_int_equal(ul_schema_report_encode(buf, sizeof buf, &n, &r), UL_OK);
+    signed_record("report", buf, n, UL_DOMAIN_REPORT, 0x33, dev);
+
+    memset(&p, 0, sizeof p);
+    memcpy(p.device, dev, 32);
+    p.counter = 1;
+    assert_int_equal(ul_schema_reply_encode(buf, sizeof buf, &n, &p), UL_OK);
+    signed_record("reply", buf, n, UL_DOMAIN_REPLY, 0x44, trk);
+
+    memset(&en, 0, sizeof en);
+    en.ns = ul_span_str(NS);
+    en.hw = ul_span_str(HW);
+    memcpy(en.release_id, g_ex.release_id, UL_HASH_BYTES);
+    en.status = UL_FLEET_UP_TO_DATE;
+    en.count = 1;
+    memset(&s, 0, sizeof s);
+    memcpy(s.from, trk, 32);
+    memcpy(s.to, up, 32);
+    s.counter = 1;
+    s.time = GENESIS_TIME_MS / 1000 + 600;
+    s.entries = &en;
+    s.n_entries = 1;
+    assert_int_equal(ul_schema_summary_encode(buf, sizeof buf, &n, &s), UL_OK);
+    signed_record("summary", buf, n, UL_DOMAIN_SUMMARY, 0x44, trk);
 }
 
 /* Reads a whole file into a NUL-terminated heap buffer; fails the test when it cannot. */
@@ -618,9 +713,8 @@ static void test_all_used(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tags),
-        cmocka_unit_test(test_block_one),
-        cmocka_unit_test(test_cddl_excerpts),
+        cmocka_unit_test(test_tags),          cmocka_unit_test(test_block_one),
+        cmocka_unit_test(test_device_report), cmocka_unit_test(test_cddl_excerpts),
         cmocka_unit_test(test_all_used),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
