@@ -66,6 +66,9 @@ LEDGER_LIB := $(BUILD)/libupledger.a
 UPLEDGERD  := $(BUILD)/upledgerd
 UPLEDGER   := $(BUILD)/upledger
 UPDEVICE   := $(BUILD)/upledger-device
+# A simulated fleet for tracker tests and benchmarks: device keys and signed reports
+# (tests/fleet/reportgen.c; reportgen --help).
+REPORTGEN  := $(BUILD)/reportgen
 # test_sha256 runs twice: built with this build's backend and with the other one. test_cxx is
 # C++ (tests/unit/test_cxx.cpp): client/ul_client.h as a C++ program includes it.
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tests/test_sha256_$(SHA256_OTHER) \
@@ -77,7 +80,7 @@ PC_FILE    := $(BUILD)/upclient.pc
 .PHONY: format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
-all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(PC_FILE) check-client \
+all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(REPORTGEN) $(PC_FILE) check-client \
      check-banned check-device
 
 help:
@@ -141,6 +144,10 @@ $(UPLEDGER): $(call obj,$(CLI_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 $(UPDEVICE): $(call obj,$(DEVICE_SRC)) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcurl -ljansson $(LIBS)
+
+$(REPORTGEN): $(BUILD)/obj/tests/fleet/reportgen.o $(CLIENT_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcurl -lpthread $(LIBS)
 
 # device/ includes client/ul_client.h (and what it includes) and libcurl, nothing of the node side.
 check-device:

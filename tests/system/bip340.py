@@ -51,3 +51,28 @@ def upledger_digest(domain_tag, chain_id32, body):
 
 TAG_RELEASE = "upledger/v1/release"
 TAG_TX = "upledger/v1/tx"
+
+
+_lib.secp256k1_xonly_pubkey_parse.restype = ctypes.c_int
+_lib.secp256k1_schnorrsig_verify.restype = ctypes.c_int
+_lib.secp256k1_schnorrsig_verify.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                             ctypes.c_size_t, ctypes.c_char_p]
+
+
+def verify(pubkey32, msg32, sig64):
+    """True when sig64 is a valid BIP-340 signature of msg32 by pubkey32."""
+    xonly = ctypes.create_string_buffer(64)  # secp256k1_xonly_pubkey
+    if len(pubkey32) != 32 or not _lib.secp256k1_xonly_pubkey_parse(_ctx, xonly, pubkey32):
+        return False
+    return bool(_lib.secp256k1_schnorrsig_verify(_ctx, sig64, msg32, 32, xonly.raw))
+
+
+TAG_REPORT = "upledger/v1/report"
+TAG_REPLY = "upledger/v1/reply"
+TAG_SUMMARY = "upledger/v1/summary"
+
+
+def record_digest(domain_tag, chain_id32, rec):
+    """The signed_msg of a report, reply or summary (docs/protocol.md section 14): the map head
+    one entry smaller and the last 67 bytes (key, bstr head, signature) left out."""
+    return upledger_digest(domain_tag, chain_id32, bytes([rec[0] - 1]) + rec[1:-67])
