@@ -44,6 +44,8 @@ typedef ul_err (*ul_dev_body_fn)(void *arg, const uint8_t *p, size_t n);
 #define UL_DEV_GENESIS_MAX (UL_MAX_VALSET_BYTES + 1024)
 /* URLs the device builds: a mirror base plus namespace, class and file name. */
 #define UL_DEV_URL_MAX (UL_MAX_LINK_LEN + UL_MAX_NS_LEN + 3 * UL_MAX_LABEL_LEN + 128)
+/* Mirrors one update may try: a device knows a handful. */
+#define UL_DEV_MAX_MIRRORS 16
 /* Paths under the state directory. */
 #define UL_DEV_PATH_MAX 4096
 
@@ -90,6 +92,10 @@ int ul_dev_parse(int argc, char **argv, const ul_dev_opt *opts, size_t n, const 
  * stalled or slow mirror; UL_E_NET otherwise (an HTTP status other than 200 is named in msg). */
 ul_err ul_dev_http_get(const char *url, long timeout_s, long max_s, ul_dev_body_fn fn, void *arg,
                        char *msg, size_t cap);
+/* POSTs body (application/cbor) to url (http or https), handing the body of a 200 answer to fn;
+ * the whole exchange bounded by max_s. Returns as ul_dev_http_get. */
+ul_err ul_dev_http_post(const char *url, const uint8_t *body, size_t len, long max_s,
+                        ul_dev_body_fn fn, void *arg, char *msg, size_t cap);
 ul_err ul_dev_http_init(void);
 void ul_dev_http_cleanup(void);
 /* Appends to out one path segment naming label as export does (schema-safe characters kept,
@@ -132,6 +138,53 @@ ul_err ul_dev_class_key_copy(const char *src, const char *dir);
 /* Applies a device start (ul_client_device_boot) to st and prints each fallback.
  * Returns: the number of components that fell back. */
 size_t ul_dev_boot(ul_device_state *st);
+
+/* ---- devkey.c: the report key, DIR/report.key (0600), the CLI's keystore format ---- */
+
+/* A passphrase: $UPLEDGER_PASSPHRASE, else the first line of file (when not NULL). Returns:
+ * UL_OK; UL_E_PASSPHRASE when neither gives one; UL_E_IO. out is NUL-terminated. */
+ul_err ul_dev_passphrase(const char *file, char *out, size_t cap);
+/* Makes a new report key in DIR/report.key (never replacing one): encrypted under pass, or in
+ * the clear when pass is NULL (--plain-key). Out: pub32. */
+ul_err ul_dev_report_key_create(const char *dir, const char *pass, uint8_t pub32[32]);
+/* Loads DIR/report.key (pass may be NULL for a plain key). Out: sk32 (the caller wipes it) and
+ * pub32. Returns: UL_OK; UL_E_NOT_FOUND; UL_E_KEY_PERMS (readable by others); UL_E_PASSPHRASE
+ * (wrong, or none for an encrypted key); UL_E_KEY / UL_E_SCHEMA_FIELD (not a keystore); UL_E_IO. */
+ul_err ul_dev_report_key_load(const char *dir, const char *pass, uint8_t sk32[32],
+                              uint8_t pub32[32]);
+
+/* ---- report.c: reports to the device's tracker ---- */
+
+/* Where reports go: --tracker URL, --tracker-key HEX, --tracker-timeout S, --passphrase-file F
+ * on a command, else DIR/tracker.json (written by init). */
+typedef struct {
+    const char *url, *key_hex, *timeout_s, *pass_file;
+} ul_dev_tracker_opts;
+
+/* An update attempt to report for one component. */
+typedef struct {
+    const uint8_t *ns;
+    size_t ns_len;
+    uint8_t release_id[UL_HASH_BYTES];
+    ul_err result;
+} ul_dev_attempt;
+
+/* Checks tracker options (a usage error returns the exit status 2, else -1) and, with init's
+ * save, writes DIR/tracker.json. */
+int ul_dev_tracker_check(const char *cmd, const ul_dev_tracker_opts *t);
+ul_err ul_dev_tracker_save(const char *dir, const ul_dev_tracker_opts *t);
+/* Sends one report when a tracker is configured (options or DIR/tracker.json): the next counter
+ * is persisted first, then the report signed and POSTed within the timeout, and the signed reply
+ * verified. Never fails the caller: a tracker down, slow or refusing prints one line
+ * (upledger-device: tracker URL: UL_E_NAME: message) and is otherwise ignored.
+ * Out (may be NULL): *reply, the verified reply (reply->counter 0: none). */
+void ul_dev_report(const char *dir, const ul_device_state *st, ul_report_reason reason,
+                   const ul_dev_attempt *att, const ul_dev_tracker_opts *t, ul_report_reply *reply);
+/* Records the release id a slot now holds (DIR/slots/VENDOR/PRODUCT/N.id), for reports. */
+ul_err ul_dev_slot_id_save(const char *slot_dir, uint64_t slot, const uint8_t id[UL_HASH_BYTES]);
+int ul_dev_cmd_report(int argc, char **argv);
+/* The slot holding a trial that failed and fell back, or NULL (main.c). */
+const ul_slot *ul_dev_failed_trial(const ul_component *c);
 
 /* ---- update.c ---- */
 int ul_dev_cmd_update(int argc, char **argv);

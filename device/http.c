@@ -1,7 +1,8 @@
-/* upledger-device HTTP: one GET at a time through libcurl, bounded in time, saying nothing about
- * the device: the URL holds only namespace, class or public image digest, the request carries a
- * fixed User-Agent and Host and no other header, no cookies, no query string, no redirects.
- * file:// mirrors (a USB stick, a recovery partition) go through the same path. */
+/* upledger-device HTTP: one GET (or, to its tracker, one POST) at a time through libcurl, bounded
+ * in time, saying nothing about the device: the URL holds only namespace, class or public image
+ * digest, the request carries a fixed User-Agent and Host and no other header, no cookies, no query
+ * string, no redirects. file:// mirrors (a USB stick, a recovery partition) go through the same
+ * path. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -100,6 +101,41 @@ ul_err ul_dev_http_get(const char *url, long timeout_s, long max_s, ul_dev_body_
     }
     set_options(g.curl, hdrs, timeout_s, max_s);
     curl_easy_setopt(g.curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(g.curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(g.curl, CURLOPT_WRITEDATA, &g);
+    if (curl_easy_setopt(g.curl, CURLOPT_URL, url) != CURLE_OK) {
+        snprintf(msg, cap, "invalid URL");
+        e = UL_E_ARG;
+        goto out;
+    }
+    CURLcode rc = curl_easy_perform(g.curl);
+    curl_easy_getinfo(g.curl, CURLINFO_RESPONSE_CODE, &g.status);
+    e = map_result(rc, &g, errbuf, msg, cap);
+out:
+    curl_easy_cleanup(g.curl);
+    curl_slist_free_all(hdrs);
+    return e;
+}
+
+ul_err ul_dev_http_post(const char *url, const uint8_t *body, size_t len, long max_s,
+                        ul_dev_body_fn fn, void *arg, char *msg, size_t cap)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    get_ctx g = {.fn = fn, .arg = arg, .err = UL_OK};
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/cbor");
+    hdrs = hdrs ? curl_slist_append(hdrs, "Accept: application/cbor") : NULL;
+    ul_err e = UL_E_NOMEM;
+    snprintf(msg, cap, "out of memory");
+    g.curl = curl_easy_init();
+    if (!g.curl || !hdrs) {
+        goto out;
+    }
+    /* The whole exchange within max_s: a slow tracker never holds the device longer. */
+    set_options(g.curl, hdrs, max_s, max_s);
+    curl_easy_setopt(g.curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(g.curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(g.curl, CURLOPT_POSTFIELDS, (const char *)body);
+    curl_easy_setopt(g.curl, CURLOPT_POSTFIELDSIZE, (long)len);
     curl_easy_setopt(g.curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(g.curl, CURLOPT_WRITEDATA, &g);
     if (curl_easy_setopt(g.curl, CURLOPT_URL, url) != CURLE_OK) {

@@ -18,7 +18,8 @@ static const char main_help[] =
     "  install   verify and stage a release from local files (safe mode, USB, recovery)\n"
     "  start     a device start: an unconfirmed update started before falls back\n"
     "  confirm   confirm the update on trial (it becomes the installed release)\n"
-    "  status    show the device state\n\n"
+    "  status    show the device state\n"
+    "  report    send the tracker a signed report (on a schedule with --every)\n\n"
     "Options take \"--name VALUE\" or \"--name=VALUE\". --version prints the version.\n"
     "Exit status: 0 success, 1 failure (one line: upledger-device: CONTEXT: UL_E_NAME: message),\n"
     "2 usage error.\n";
@@ -26,22 +27,34 @@ static const char main_help[] =
 static const char init_help[] =
     "usage: upledger-device init --anchor GENESIS.cbor --hw CLASS --state DIR\n"
     "                            [--class-key FILE] [--installed NS=VERSION[@SEQ]]...\n"
+    "                            [--tracker URL --tracker-key HEX] [--report-key]\n"
+    "                            [--plain-key] [--passphrase-file FILE]\n"
     "Creates the device state in DIR (refuses an existing one): trust anchor = the genesis\n"
     "(chain id and validator set; a mirror's genesis.cbor), hardware class CLASS, and the\n"
     "factory-installed components (SEQ defaults to 0). --class-key FILE, the class secret\n"
     "(the 32-byte OUT of upledger keygen --class; any other file is refused with UL_E_KEY),\n"
     "is copied to DIR/class.key (mode 0600, in the clear: the device needs it to decrypt\n"
-    "encrypted images of its class).\n";
+    "encrypted images of its class).\n"
+    "--tracker URL --tracker-key HEX: the status tracker the owner chose, saved in\n"
+    "DIR/tracker.json: start, confirm, update and install then report to it (report --help).\n"
+    "With --tracker (or --report-key) init makes the device's report key, DIR/report.key (mode\n"
+    "0600, the keystore format of upledger keygen): encrypted under UPLEDGER_PASSPHRASE or the\n"
+    "first line of --passphrase-file, or with --plain-key in the clear (a headless device), and\n"
+    "prints its public key, which the owner enrols at the tracker.\n";
 
 static const char start_help[] =
-    "usage: upledger-device start --state DIR\n"
+    "usage: upledger-device start --state DIR [TRACKER OPTIONS]\n"
     "A device start: a component on trial that was started before without being confirmed\n"
-    "falls back to its previous slot (printed). Prints what each component runs.\n";
+    "falls back to its previous slot (printed). Prints what each component runs.\n"
+    "With a tracker (init --tracker, or --tracker URL --tracker-key HEX [--tracker-timeout S]\n"
+    "[--passphrase-file FILE]) it then reports the start (or the fallback); a tracker that is\n"
+    "down or slow costs one line on stderr, never the start.\n";
 
 static const char confirm_help[] =
-    "usage: upledger-device confirm --state DIR [--namespace NS]\n"
+    "usage: upledger-device confirm --state DIR [--namespace NS] [TRACKER OPTIONS]\n"
     "Confirms the update on trial of NS (default: the one component on trial): it becomes the\n"
-    "installed release, the one later updates must exceed.\n";
+    "installed release, the one later updates must exceed. Reports the confirmation to the\n"
+    "tracker as start does.\n";
 
 static const char status_help[] =
     "usage: upledger-device status --state DIR [--json]\n"
@@ -75,7 +88,7 @@ static void running_text(char *out, size_t cap, const ul_component *c)
 
 /* The other slot of a component not on trial holds a higher sequence than the running one only
  * when its trial failed and fell back: updates only ever install higher sequences. */
-static const ul_slot *failed_trial(const ul_component *c)
+const ul_slot *ul_dev_failed_trial(const ul_component *c)
 {
     const ul_slot *o = &c->slot[1 - (c->active & 1)];
     return !c->trial && o->version_len > 0 && o->seq > running(c)->seq ? o : NULL;
@@ -107,7 +120,30 @@ typedef struct {
     const char *anchor, *hw, *dir, *class_key;
     const char *installed[UL_MAX_COMPONENTS];
     size_t n_installed;
+    ul_dev_tracker_opts t;
+    bool report_key, plain_key;
 } init_args;
+
+/* The report key (and the tracker) init provisions; pub32: the key to enrol. */
+static ul_err init_reporting(const init_args *a, uint8_t pub32[32], char *what, size_t cap)
+{
+    static char pass[1024];
+    ul_err e = UL_OK;
+    snprintf(what, cap, "passphrase (UPLEDGER_PASSPHRASE, --passphrase-file or --plain-key)");
+    if (!a->plain_key) {
+        e = ul_dev_passphrase(a->t.pass_file, pass, sizeof pass);
+    }
+    if (e == UL_OK) {
+        snprintf(what, cap, "writing %s/report.key", a->dir);
+        e = ul_dev_report_key_create(a->dir, a->plain_key ? NULL : pass, pub32);
+    }
+    sodium_memzero(pass, sizeof pass);
+    if (e == UL_OK && a->t.url) {
+        snprintf(what, cap, "writing %s/tracker.json", a->dir);
+        e = ul_dev_tracker_save(a->dir, &a->t);
+    }
+    return e;
+}
 
 static int init_run(const init_args *a, ul_device_state *st)
 {
@@ -124,6 +160,12 @@ static int init_run(const init_args *a, ul_device_state *st)
             return ul_dev_fail(e, "init: --installed %s", a->installed[i]);
         }
     }
+    uint8_t pub[32];
+    char what[UL_DEV_PATH_MAX + 64];
+    bool reporting = a->report_key || a->t.url;
+    if (reporting && (e = init_reporting(a, pub, what, sizeof what)) != UL_OK) {
+        return ul_dev_fail(e, "init: %s", what);
+    }
     if (a->class_key && (e = ul_dev_class_key_copy(a->class_key, a->dir)) != UL_OK) {
         return ul_dev_fail(e, "init: class key %s", a->class_key);
     }
@@ -133,6 +175,10 @@ static int init_run(const init_args *a, ul_device_state *st)
         if (a->class_key) {
             unlink(path); /* all or nothing */
         }
+        for (size_t i = 0; reporting && i < 2; i++) {
+            snprintf(path, sizeof path, "%s/%s", a->dir, i ? "tracker.json" : "report.key");
+            unlink(path);
+        }
         return ul_dev_fail(e, "init: writing %s/state.cbor", a->dir);
     }
     char id[65];
@@ -140,6 +186,10 @@ static int init_run(const init_args *a, ul_device_state *st)
     printf("initialised %s: chain %s, hardware %s, %zu component%s%s\n", a->dir, id, a->hw,
            st->n_components, st->n_components == 1 ? "" : "s",
            a->class_key ? ", class key provisioned" : "");
+    if (reporting) {
+        sodium_bin2hex(id, sizeof id, pub, 32);
+        printf("report key %s (%s)\n", id, a->plain_key ? "in the clear" : "encrypted");
+    }
     return 0;
 }
 
@@ -152,9 +202,14 @@ static int cmd_init(int argc, char **argv)
                          {"--state", &a.dir},
                          {"--class-key", &a.class_key},
                          {"--installed", .multi = a.installed, .n_multi = &a.n_installed,
-                          .max_multi = UL_MAX_COMPONENTS}};
-    int rc = ul_dev_parse(argc, argv, opts, 5, init_help), lock = -1;
-    if (rc >= 0) {
+                          .max_multi = UL_MAX_COMPONENTS},
+                         {"--tracker", &a.t.url},
+                         {"--tracker-key", &a.t.key_hex},
+                         {"--passphrase-file", &a.t.pass_file},
+                         {"--report-key", .flag = &a.report_key},
+                         {"--plain-key", .flag = &a.plain_key}};
+    int rc = ul_dev_parse(argc, argv, opts, sizeof opts / sizeof opts[0], init_help), lock = -1;
+    if (rc >= 0 || (rc = ul_dev_tracker_check("init", &a.t)) >= 0) {
         return rc;
     }
     if (!a.anchor || !a.hw || !a.dir) {
@@ -177,7 +232,7 @@ static int cmd_init(int argc, char **argv)
 /* "; the trial of VERSION (seq N) in slot S failed", or "". */
 static void failed_text(char *out, size_t cap, const ul_component *c)
 {
-    const ul_slot *f = failed_trial(c);
+    const ul_slot *f = ul_dev_failed_trial(c);
     out[0] = 0;
     if (f) {
         snprintf(out, cap, "; the trial of %.*s (seq %llu) in slot %llu failed",
@@ -202,9 +257,15 @@ static int cmd_start(int argc, char **argv)
 {
     static ul_device_state st;
     const char *dir = NULL;
-    ul_dev_opt opts[] = {{"--state", &dir}};
-    int rc = ul_dev_parse(argc, argv, opts, 1, start_help), lock = -1;
-    if (rc >= 0) {
+    ul_dev_tracker_opts t = {0};
+    size_t fell = 0;
+    ul_dev_opt opts[] = {{"--state", &dir},
+                         {"--tracker", &t.url},
+                         {"--tracker-key", &t.key_hex},
+                         {"--tracker-timeout", &t.timeout_s},
+                         {"--passphrase-file", &t.pass_file}};
+    int rc = ul_dev_parse(argc, argv, opts, sizeof opts / sizeof opts[0], start_help), lock = -1;
+    if (rc >= 0 || (rc = ul_dev_tracker_check("start", &t)) >= 0) {
         return rc;
     }
     if (!dir) {
@@ -212,16 +273,18 @@ static int cmd_start(int argc, char **argv)
     }
     ul_err e = ul_dev_lock(dir, &lock);
     if (e == UL_OK && (e = ul_dev_state_load(dir, &st)) == UL_OK) {
-        ul_dev_boot(&st);
+        fell = ul_dev_boot(&st);
         e = ul_dev_state_save(dir, &st); /* the start counts even when nothing fell back */
     }
-    if (lock >= 0) {
-        close(lock);
-    }
     if (e != UL_OK) {
+        if (lock >= 0) {
+            close(lock);
+        }
         return ul_dev_fail(e, "start: state %s", dir);
     }
     print_components(&st);
+    ul_dev_report(dir, &st, fell > 0 ? UL_REPORT_FALLBACK : UL_REPORT_START, NULL, &t, NULL);
+    close(lock);
     return 0;
 }
 
@@ -245,9 +308,15 @@ static int cmd_confirm(int argc, char **argv)
     static ul_device_state st;
     const char *dir = NULL, *ns = NULL;
     const ul_component *c = NULL;
-    ul_dev_opt opts[] = {{"--state", &dir}, {"--namespace", &ns}};
-    int rc = ul_dev_parse(argc, argv, opts, 2, confirm_help), lock = -1;
-    if (rc >= 0) {
+    ul_dev_tracker_opts t = {0};
+    ul_dev_opt opts[] = {{"--state", &dir},
+                         {"--namespace", &ns},
+                         {"--tracker", &t.url},
+                         {"--tracker-key", &t.key_hex},
+                         {"--tracker-timeout", &t.timeout_s},
+                         {"--passphrase-file", &t.pass_file}};
+    int rc = ul_dev_parse(argc, argv, opts, sizeof opts / sizeof opts[0], confirm_help), lock = -1;
+    if (rc >= 0 || (rc = ul_dev_tracker_check("confirm", &t)) >= 0) {
         return rc;
     }
     if (!dir) {
@@ -259,15 +328,17 @@ static int cmd_confirm(int argc, char **argv)
         (e = ul_client_device_confirm(&st, c->ns, c->ns_len)) == UL_OK) {
         e = ul_dev_state_save(dir, &st);
     }
-    if (lock >= 0) {
-        close(lock);
-    }
     if (e != UL_OK) {
+        if (lock >= 0) {
+            close(lock);
+        }
         return ul_dev_fail(e, "confirm %s in %s", ns ? ns : "(the component on trial)", dir);
     }
     printf("confirmed %.*s %.*s (seq %llu)\n", (int)c->ns_len, (const char *)c->ns,
            (int)running(c)->version_len, (const char *)running(c)->version,
            (unsigned long long)running(c)->seq);
+    ul_dev_report(dir, &st, UL_REPORT_CONFIRM, NULL, &t, NULL);
+    close(lock);
     return 0;
 }
 
@@ -301,7 +372,7 @@ static json_t *component_json(const ul_component *c)
                      ul_dev_label_json(c->ns, c->ns_len), "active", (json_int_t)c->active, "trial",
                      c->trial, "boots", ul_dev_u64_json(c->boots), "installed",
                      brief_json(&c->slot[inst], inst), "failed_trial",
-                     brief_json(failed_trial(c), 1 - (c->active & 1)), "slots", slots);
+                     brief_json(ul_dev_failed_trial(c), 1 - (c->active & 1)), "slots", slots);
 }
 
 static void status_json(const ul_device_state *st)
@@ -378,9 +449,13 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(int, char **);
-    } cmds[] = {
-        {"init", cmd_init},   {"update", ul_dev_cmd_update}, {"install", ul_dev_cmd_install},
-        {"start", cmd_start}, {"confirm", cmd_confirm},      {"status", cmd_status}};
+    } cmds[] = {{"init", cmd_init},
+                {"update", ul_dev_cmd_update},
+                {"install", ul_dev_cmd_install},
+                {"start", cmd_start},
+                {"confirm", cmd_confirm},
+                {"status", cmd_status},
+                {"report", ul_dev_cmd_report}};
     if (argc < 2) {
         fputs(main_help, stderr);
         return UL_DEV_EXIT_USAGE;

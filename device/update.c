@@ -16,9 +16,6 @@
 
 #include "device.h"
 
-/* Mirrors one update may try: a device knows a handful. */
-#define UL_DEV_MAX_MIRRORS 16
-
 static const char update_help[] =
     "usage: upledger-device update --mirror URL [--mirror URL]... --namespace NS --state DIR\n"
     "                              [--timeout SECONDS] [--max-age SECONDS] [--health-check CMD]\n"
@@ -42,7 +39,11 @@ static const char update_help[] =
     "cookie or query string. --json: the outcome as one JSON object ({\"result\": \"staged\",\n"
     "\"confirmed\" or \"up_to_date\", ...}, or {\"error\": ...}).\n"
     "A failing mirror prints one line (upledger-device: mirror URL: UL_E_NAME: message) and\n"
-    "changes nothing; exit 1 when every mirror failed, the last error on the final line.\n";
+    "changes nothing; exit 1 when every mirror failed, the last error on the final line.\n"
+    "With a tracker (init --tracker, or --tracker URL --tracker-key HEX [--tracker-timeout S]\n"
+    "[--passphrase-file FILE]) the outcome is reported to it afterwards (and a fallback at the\n"
+    "start); a tracker that is down or slow costs one line on stderr and at most\n"
+    "--tracker-timeout (default 5) seconds, never the update (report --help).\n";
 
 static const char install_help[] =
     "usage: upledger-device install --bundle FILE --image FILE --namespace NS --state DIR\n"
@@ -60,6 +61,7 @@ typedef struct {
     size_t n_mirrors;
     long timeout, max_age;
     bool json;
+    ul_dev_tracker_opts t;
 } update_args;
 
 /* One attempt on one mirror. */
@@ -72,6 +74,7 @@ typedef struct {
     ul_release_info info;
     bool refused_begin; /* the device itself cannot take an update (not a mirror's fault) */
     bool current;       /* the source proved the installed release the newest: up to date */
+    ul_err outcome;     /* finish: staged and confirmed (UL_OK), left on trial, or failed */
     char msg[8192];
 } attempt;
 
@@ -207,6 +210,9 @@ static ul_err commit_slot(attempt *a)
     if (e == UL_OK) {
         e = ul_dev_fsync_dir(a->slot_dir);
     }
+    if (e == UL_OK) { /* which release the slot holds, for reports to the tracker */
+        e = ul_dev_slot_id_save(a->slot_dir, a->slot, a->info.id);
+    }
     if (e != UL_OK) {
         snprintf(a->msg, sizeof a->msg, "slot %s: %s", a->slot_path, strerror(errno));
     }
@@ -281,18 +287,21 @@ static int finish(attempt *a, const update_args *args, ul_device_state *st)
         ul_client_device_boot(st); /* the restart into the new slot: its first start on trial */
         e = ul_dev_state_save(args->dir, st);
     }
+    a->outcome = e;
     if (e != UL_OK) {
         return ul_dev_fail(e, "%s %s: staging in %s", args->cmd, args->ns, args->dir);
     }
     if (args->health && run_health_check(args->health)) {
         if ((e = ul_client_device_confirm(st, ns, ns_len)) != UL_OK ||
             (e = ul_dev_state_save(args->dir, st)) != UL_OK) {
+            a->outcome = e;
             return ul_dev_fail(e, "%s %s: confirming", args->cmd, args->ns);
         }
         report(args, "confirmed", &a->info, a);
         return 0;
     }
     if (args->health) { /* staged, but the new image is not healthy: not a success */
+        a->outcome = UL_E_PENDING;
         if (!args->json) {
             report(args, "staged", &a->info, a);
         }
@@ -349,37 +358,44 @@ static ul_err attempt_one(attempt *a, const update_args *args, const ul_device_s
     return e;
 }
 
-static int update_sources(const update_args *args, ul_device_state *st, const uint8_t *class_sk)
+/* Out: *att, the attempt to report (att->ns NULL: none, the device was up to date). */
+static int update_sources(const update_args *args, ul_device_state *st, const uint8_t *class_sk,
+                          attempt *a, ul_dev_attempt *att)
 {
-    static attempt a;
     char ctx[UL_MAX_NS_LEN + 128];
     ul_err e = UL_E_NET;
     snprintf(ctx, sizeof ctx, "%s %s", args->cmd, args->ns);
     size_t n = args->bundle ? 1 : args->n_mirrors;
     for (size_t i = 0; i < n; i++) {
         const char *mirror = args->bundle ? NULL : args->mirrors[i];
-        e = attempt_one(&a, args, st, class_sk, mirror);
+        e = attempt_one(a, args, st, class_sk, mirror);
+        memcpy(att->release_id, a->info.id, UL_HASH_BYTES); /* zero before a bundle verified */
+        att->result = e;
         if (e == UL_OK) {
-            return finish(&a, args, st);
+            int rc = finish(a, args, st);
+            att->result = a->outcome;
+            return rc;
         }
-        if (a.current) { /* the installed release is the newest: a success */
-            report(args, "up_to_date", &a.info, NULL);
+        if (a->current) { /* the installed release is the newest: a success */
+            att->ns = NULL;
+            report(args, "up_to_date", &a->info, NULL);
             return 0;
         }
-        if (a.refused_begin || !mirror) {
+        if (a->refused_begin || !mirror) {
             /* about this device, or the local files: no other source can help */
-            return ul_dev_fail_msg(e, ctx, a.msg);
+            return ul_dev_fail_msg(e, ctx, a->msg);
         }
-        fprintf(stderr, "upledger-device: mirror %s: %s: %s\n", mirror, ul_err_name(e), a.msg);
+        fprintf(stderr, "upledger-device: mirror %s: %s: %s\n", mirror, ul_err_name(e), a->msg);
     }
-    char last[sizeof a.msg + 64];
-    snprintf(last, sizeof last, "every mirror failed (last: %s)", a.msg);
+    char last[sizeof a->msg + 64];
+    snprintf(last, sizeof last, "every mirror failed (last: %s)", a->msg);
     return ul_dev_fail_msg(e, ctx, last);
 }
 
 static int update_run(const update_args *args)
 {
     static ul_device_state st;
+    static attempt a;
     static uint8_t class_sk[32]; /* locked below: never swapped out */
     char path[UL_DEV_PATH_MAX];
     bool have_key = false;
@@ -391,10 +407,13 @@ static int update_run(const update_args *args)
     }
     /* A device start first: an update left unconfirmed by the last run falls back now. The
      * start is persisted whether or not anything fell back (it counts as one). */
-    ul_dev_boot(&st);
+    size_t fell = ul_dev_boot(&st);
     if ((e = ul_dev_state_save(args->dir, &st)) != UL_OK) {
         rc = ul_dev_fail(e, "%s: state %s", args->cmd, args->dir);
         goto out;
+    }
+    if (fell > 0) {
+        ul_dev_report(args->dir, &st, UL_REPORT_FALLBACK, NULL, &args->t, NULL);
     }
     mlock(class_sk, sizeof class_sk);
     snprintf(path, sizeof path, "%s/class.key", args->dir);
@@ -402,7 +421,11 @@ static int update_run(const update_args *args)
         rc = ul_dev_fail(e, "%s: class key %s", args->cmd, path);
         goto out;
     }
-    rc = update_sources(args, &st, have_key ? class_sk : NULL);
+    ul_dev_attempt att = {.ns = (const uint8_t *)args->ns, .ns_len = strlen(args->ns)};
+    rc = update_sources(args, &st, have_key ? class_sk : NULL, &a, &att);
+    sodium_memzero(class_sk, sizeof class_sk);
+    /* Only an attempt on this device is news for the tracker: not a usage or state error. */
+    ul_dev_report(args->dir, &st, UL_REPORT_UPDATE, att.ns ? &att : NULL, &args->t, NULL);
 out:
     sodium_memzero(class_sk, sizeof class_sk);
     if (lock >= 0) {
@@ -443,9 +466,13 @@ int ul_dev_cmd_update(int argc, char **argv)
         {"--timeout", &a.timeout_s},
         {"--max-age", &a.max_age_s},
         {"--health-check", &a.health},
-        {"--json", .flag = &a.json}};
+        {"--json", .flag = &a.json},
+        {"--tracker", &a.t.url},
+        {"--tracker-key", &a.t.key_hex},
+        {"--tracker-timeout", &a.t.timeout_s},
+        {"--passphrase-file", &a.t.pass_file}};
     int rc = ul_dev_parse(argc, argv, opts, sizeof opts / sizeof opts[0], update_help);
-    if (rc >= 0) {
+    if (rc >= 0 || (rc = ul_dev_tracker_check("update", &a.t)) >= 0) {
         return rc;
     }
     if (a.n_mirrors == 0 || !a.ns || !a.dir) {
@@ -457,12 +484,19 @@ int ul_dev_cmd_update(int argc, char **argv)
 int ul_dev_cmd_install(int argc, char **argv)
 {
     update_args a = {.cmd = "install"};
-    ul_dev_opt opts[] = {{"--bundle", &a.bundle},     {"--image", &a.image},
-                         {"--namespace", &a.ns},      {"--state", &a.dir},
-                         {"--max-age", &a.max_age_s}, {"--health-check", &a.health},
-                         {"--json", .flag = &a.json}};
+    ul_dev_opt opts[] = {{"--bundle", &a.bundle},
+                         {"--image", &a.image},
+                         {"--namespace", &a.ns},
+                         {"--state", &a.dir},
+                         {"--max-age", &a.max_age_s},
+                         {"--health-check", &a.health},
+                         {"--json", .flag = &a.json},
+                         {"--tracker", &a.t.url},
+                         {"--tracker-key", &a.t.key_hex},
+                         {"--tracker-timeout", &a.t.timeout_s},
+                         {"--passphrase-file", &a.t.pass_file}};
     int rc = ul_dev_parse(argc, argv, opts, sizeof opts / sizeof opts[0], install_help);
-    if (rc >= 0) {
+    if (rc >= 0 || (rc = ul_dev_tracker_check("install", &a.t)) >= 0) {
         return rc;
     }
     if (!a.bundle || !a.image || !a.ns || !a.dir) {
