@@ -86,10 +86,27 @@ static ul_err map_result(CURLcode rc, const get_ctx *g, const char *errbuf, char
     return UL_E_NET;
 }
 
+/* Runs the transfer set up on g->curl, the body going to g->fn. */
+static ul_err perform(get_ctx *g, const char *url, char *msg, size_t cap)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(g->curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(g->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(g->curl, CURLOPT_WRITEDATA, g);
+    if (curl_easy_setopt(g->curl, CURLOPT_URL, url) != CURLE_OK) {
+        snprintf(msg, cap, "invalid URL");
+        return UL_E_ARG;
+    }
+    CURLcode rc = curl_easy_perform(g->curl);
+    curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &g->status);
+    ul_err e = map_result(rc, g, errbuf, msg, cap);
+    curl_easy_setopt(g->curl, CURLOPT_ERRORBUFFER, NULL); /* errbuf goes out of scope */
+    return e;
+}
+
 ul_err ul_dev_http_get(const char *url, long timeout_s, long max_s, ul_dev_body_fn fn, void *arg,
                        char *msg, size_t cap)
 {
-    char errbuf[CURL_ERROR_SIZE] = "";
     get_ctx g = {.fn = fn, .arg = arg, .err = UL_OK, .file = !strncasecmp(url, "file:", 5)};
     /* "Accept:" with no value removes curl's default Accept header. */
     struct curl_slist *hdrs = curl_slist_append(NULL, "Accept:");
@@ -100,17 +117,7 @@ ul_err ul_dev_http_get(const char *url, long timeout_s, long max_s, ul_dev_body_
         goto out;
     }
     set_options(g.curl, hdrs, timeout_s, max_s);
-    curl_easy_setopt(g.curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(g.curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(g.curl, CURLOPT_WRITEDATA, &g);
-    if (curl_easy_setopt(g.curl, CURLOPT_URL, url) != CURLE_OK) {
-        snprintf(msg, cap, "invalid URL");
-        e = UL_E_ARG;
-        goto out;
-    }
-    CURLcode rc = curl_easy_perform(g.curl);
-    curl_easy_getinfo(g.curl, CURLINFO_RESPONSE_CODE, &g.status);
-    e = map_result(rc, &g, errbuf, msg, cap);
+    e = perform(&g, url, msg, cap);
 out:
     curl_easy_cleanup(g.curl);
     curl_slist_free_all(hdrs);
@@ -120,7 +127,6 @@ out:
 ul_err ul_dev_http_post(const char *url, const uint8_t *body, size_t len, long max_s,
                         ul_dev_body_fn fn, void *arg, char *msg, size_t cap)
 {
-    char errbuf[CURL_ERROR_SIZE] = "";
     get_ctx g = {.fn = fn, .arg = arg, .err = UL_OK};
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/cbor");
     hdrs = hdrs ? curl_slist_append(hdrs, "Accept: application/cbor") : NULL;
@@ -133,19 +139,9 @@ ul_err ul_dev_http_post(const char *url, const uint8_t *body, size_t len, long m
     /* The whole exchange within max_s: a slow tracker never holds the device longer. */
     set_options(g.curl, hdrs, max_s, max_s);
     curl_easy_setopt(g.curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(g.curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(g.curl, CURLOPT_POSTFIELDS, (const char *)body);
     curl_easy_setopt(g.curl, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(g.curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(g.curl, CURLOPT_WRITEDATA, &g);
-    if (curl_easy_setopt(g.curl, CURLOPT_URL, url) != CURLE_OK) {
-        snprintf(msg, cap, "invalid URL");
-        e = UL_E_ARG;
-        goto out;
-    }
-    CURLcode rc = curl_easy_perform(g.curl);
-    curl_easy_getinfo(g.curl, CURLINFO_RESPONSE_CODE, &g.status);
-    e = map_result(rc, &g, errbuf, msg, cap);
+    e = perform(&g, url, msg, cap);
 out:
     curl_easy_cleanup(g.curl);
     curl_slist_free_all(hdrs);
