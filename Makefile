@@ -77,7 +77,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: explorer format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
 all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(REPORTGEN) $(PC_FILE) check-client \
@@ -94,6 +94,7 @@ help:
 	@echo "make mcu        libupclient and the example firmware for a Cortex-M4 (build/mcu)"
 	@echo "make sim SEEDS=N   both simulators (consensus core, whole node) over N seeds each"
 	@echo "make demo       a dev chain end to end in a temp dir"
+	@echo "make explorer   the provenance explorer's static files (npm ci + esbuild) in build/explorer"
 	@echo "make testnet N=4   start N validators on loopback (testnet/run); make testnet-down"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 	@echo "make SHA256=sodium   libupclient's SHA-256 from libsodium, not libcrypto (build/sha256-sodium)"
@@ -262,6 +263,7 @@ fuzz-replay: all $(FUZZ_REPLAY)
 
 test: deps
 	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/nodesim $(BUILD)/bench/bench_device
+	@$(MAKE) -s --no-print-directory explorer
 	@$(MAKE) -s --no-print-directory mcu check-format
 	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim NODESIM=$(BUILD)/nodesim \
 	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
@@ -275,8 +277,24 @@ bench: deps
 	@BUILD=$(BUILD) tests/bench/run.sh
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all explorer
 	@BUILD=$(BUILD) scripts/demo.sh
+
+# The provenance explorer (web/explorer/README.md): static files in $(BUILD)/explorer that the node
+# serves (upledgerd --explorer DIR) or any web server can. npm ci installs the locked packages
+# (again only when package-lock.json changes, so an offline rebuild works); esbuild bundles.
+EXPLORER_SRC := $(sort $(wildcard web/explorer/src/*)) web/explorer/build.mjs
+EXPLORER_NPM := web/explorer/node_modules/.package-lock.json
+explorer: $(BUILD)/explorer/index.html
+
+$(EXPLORER_NPM): web/explorer/package-lock.json web/explorer/package.json
+	@echo "  NPM     web/explorer"
+	$(Q)cd web/explorer && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefer-offline --no-audit --no-fund --loglevel=error
+	$(Q)touch $@
+
+$(BUILD)/explorer/index.html: $(EXPLORER_NPM) $(EXPLORER_SRC)
+	@echo "  ESBUILD $(BUILD)/explorer"
+	$(Q)node web/explorer/build.mjs $(BUILD)/explorer
 
 # A loopback testnet of N validators in testnet/run (testnet/up.sh --help; TESTNET_ARGS passes
 # more options, e.g. TESTNET_ARGS="--observers 1 --port 28400").

@@ -5,7 +5,10 @@ pkgs=(build-essential pkg-config clang libsecp256k1-dev libsodium-dev libleveldb
       libnanomsg-dev libcbor-dev libjansson-dev libcmocka-dev libssl-dev g++ python3-pytest
       python3-cbor2 python3-prometheus-client libcurl4-openssl-dev libmicrohttpd-dev valgrind
       hyperfine nftables clang-format python3-yaml wrk
-      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev)
+      gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev chromium)
+# The explorer (web/explorer) builds with npm and runs its tests with node; a machine that has
+# node from elsewhere (NodeSource, nvm) keeps it.
+command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
