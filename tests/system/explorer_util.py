@@ -1,0 +1,91 @@
+"""A dev chain for the explorer's tests: releases across a validator-set change, one revoked,
+one superseded, and a freshness checkpoint on the head; `export_cases` writes bundles of each
+(by `upledger export` and `query proof`) with what a device of each class must conclude."""
+import json
+import time
+from pathlib import Path
+
+import cbor_util
+from conftest import REPO, Key
+
+EXPLORER = REPO / "web" / "explorer"
+CHECKPOINT_MS = 1000     # the node signs a checkpoint of its head every second
+CHECKPOINT_WAIT_S = 20   # bound on waiting for the head's first checkpoint
+
+
+def node_modules_or_fail():
+    if not (EXPLORER / "node_modules" / "@noble" / "curves").is_dir():
+        raise AssertionError("web/explorer/node_modules is missing: run `make explorer` (npm ci)")
+
+
+def node_key(node):
+    path = node.data / "validator.key"
+    return Key(path, json.loads(path.read_text())["pubkey"])
+
+
+def build_chain(ctx):
+    """Publishes r1 (hw-a, hw-b), r2 (hw-a, revoked), changes the validator set, publishes r3
+    (hw-a), registers another namespace. Returns the ids, the namespace, the images by id and
+    r3's height."""
+    key, ns = ctx.publisher()
+    img = {}
+    r1, i1, _ = ctx.publish_ok(ns, 1, key, hardware=["hw-a", "hw-b"])
+    r2, i2, _ = ctx.publish_ok(ns, 2, key, hardware=["hw-a"])
+    r = ctx.cli("revoke", r2, "--reason", "bricks hw-a units", "--key", key, json_out=True)
+    assert r.rc == 0, r
+    v1, v2 = node_key(ctx.node), ctx.keygen()
+    # The node keeps more than 2/3 of the power, so it goes on committing alone.
+    path = ctx.tmp / "set.json"
+    path.write_text(json.dumps([{"pubkey": v1.pubkey, "power": 3}, {"pubkey": v2.pubkey, "power": 1}]))
+    r = ctx.cli("validators", "set", "--file", path, "--key", v1, json_out=True)
+    assert r.rc == 0, r
+    r3, i3, h3 = ctx.publish_ok(ns, 3, key, hardware=["hw-a"])
+    # One more block, so bundles at r3's height are not the head's (they carry its commit).
+    ctx.publisher()
+    assert ctx.node.status()["height"] > h3
+    img.update({r1: i1, r2: i2, r3: i3})
+    return {"ns": ns, "r1": r1, "r2": r2, "r3": r3, "images": img, "height": h3}
+
+
+def wait_checkpoint(ctx, out):
+    """Waits until a bundle at the head carries a checkpoint (its last header section type 8)."""
+    deadline = time.monotonic() + CHECKPOINT_WAIT_S
+    while time.monotonic() < deadline:
+        r = ctx.cli("export", "--out", out, json_out=True)
+        assert r.rc == 0, r
+        if any(_is_checkpoint(p) for p in Path(out).glob("*/*/hw/*/latest.cbor")):
+            return
+        time.sleep(0.5)
+    raise AssertionError("no checkpoint of the head within %ss" % CHECKPOINT_WAIT_S)
+
+
+def _is_checkpoint(bundle_path):
+    types = [cbor_util.loads(s)[0] for s in cbor_util.sequence(bundle_path.read_bytes())]
+    return [t for t in types if t in (1, 8)][-1] == 8
+
+
+def export_cases(ctx, chain, out):
+    """Writes OUT (an export) plus per-release bundles and OUT/cases.json for the node tests."""
+    out = Path(out)
+    wait_checkpoint(ctx, out)
+    st = ctx.node.status()
+    ns = chain["ns"]
+    cases = [
+        {"file": "%s/hw/hw-a/latest.cbor" % ns, "hw": "hw-a", "id": chain["r3"], "verdict": None,
+         "steps": 1, "height": st["height"], "checkpoint": True},
+        {"file": "%s/hw/hw-b/latest.cbor" % ns, "hw": "hw-b", "id": chain["r1"], "verdict": None,
+         "steps": 1, "height": st["height"], "checkpoint": True},
+    ]
+    # At the height r3 was committed: the commit, not a checkpoint (not the head's bundle).
+    for name, rid, hw, height, verdict, steps in (
+            ("r3-commit", chain["r3"], "hw-a", chain["height"], None, 1),
+            ("r2-revoked", chain["r2"], "hw-a", chain["height"], "UL_E_REVOKED", 1),
+            ("r1-superseded", chain["r1"], "hw-a", chain["height"], "UL_E_NOT_INSTALLABLE", 1)):
+        path = out / ("%s.cbor" % name)
+        r = ctx.cli("query", "proof", rid, "--hw", hw, "--height", str(height), "--out", path,
+                    json_out=True)
+        assert path.exists(), r
+        cases.append({"file": path.name, "hw": hw, "id": rid, "verdict": verdict, "steps": steps,
+                      "height": height, "checkpoint": False})
+    (out / "cases.json").write_text(json.dumps({"chain_id": st["chain_id"], "cases": cases}))
+    return cases
