@@ -77,7 +77,7 @@ function errorBox(e) {
 
 function show(...nodes) {
     const main = document.getElementById('main');
-    main.replaceChildren(...nodes);
+    main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
 }
 
 function time(ms) {

@@ -706,7 +706,7 @@ function deviceVerdict(r, hw, ns) {
     if (!inst.member || inst.hw !== hw || inst.value.length < 40 || !eq(inst.value.subarray(0, 40), head)) {
         return { code: 'UL_E_NOT_INSTALLABLE', reason: `the release is not the newest installable for ${hw}` };
     }
-    return { code: null, reason: `a device of class ${hw} would install it` };
+    return { code: null, reason: `the newest installable release for ${hw}, not revoked` };
 }
 
 /**

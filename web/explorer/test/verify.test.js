@@ -74,7 +74,7 @@ test('the worked example bundle verifies and a router-v2 device would install it
     assert.equal(r.installable.hw, 'router-v2');
     assert.equal(r.revocation.member, false);
     assert.equal(r.steps.length, 0);
-    assert.deepEqual(r.verdict, { code: null, reason: 'a device of class router-v2 would install it' });
+    assert.deepEqual(r.verdict, { code: null, reason: 'the newest installable release for router-v2, not revoked' });
 });
 
 test('the checkpoint form of the example verifies; a checkpoint time off the section refused', () => {
