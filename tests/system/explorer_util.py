@@ -89,3 +89,34 @@ def export_cases(ctx, chain, out):
                       "height": height, "checkpoint": False})
     (out / "cases.json").write_text(json.dumps({"chain_id": st["chain_id"], "cases": cases}))
     return cases
+
+
+HTTP_READY_TIMEOUT = 10  # seconds for the node's HTTP API to answer /v1/status
+
+
+def start_http_node(node, http_port, explorer_dir):
+    """Starts `node` (a conftest.Node, not running) as `upledgerd --dev` with its HTTP API on
+    127.0.0.1:http_port serving the explorer from explorer_dir; node.stop() stops it."""
+    import subprocess
+    import urllib.request
+    from conftest import UPLEDGERD, free_port, run_cli
+    ep = "tcp://127.0.0.1:%d" % free_port()
+    logf = open(node.log, "ab")
+    node.proc = subprocess.Popen(
+        [str(UPLEDGERD), "--dev", "--data", str(node.data), "--listen", ep,
+         "--heartbeat-ms", "3600000", "--checkpoint-ms", str(CHECKPOINT_MS),
+         "--http", "127.0.0.1:%d" % http_port, "--explorer", str(explorer_dir)],
+        stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, start_new_session=True)
+    logf.close()
+    node.endpoint, node.port = ep, None
+    deadline = time.monotonic() + HTTP_READY_TIMEOUT
+    while time.monotonic() < deadline:
+        assert node.proc.poll() is None, node.log_text()
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/v1/status" % http_port, timeout=2):
+                if run_cli(["query", "status"], node=ep, timeout_ms=300, timeout=5).rc == 0:
+                    return node
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("node HTTP not ready within %ss:\n%s" % (HTTP_READY_TIMEOUT, node.log_text()))

@@ -1,0 +1,70 @@
+"""A small HTTP proxy between a browser and a node's HTTP API that forwards every request, and
+flips one byte of the inclusion proof in every proof bundle it passes (the last byte of the
+audit path's last hash): the lying server the explorer must catch."""
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cbor2
+
+import cbor_util
+
+UPSTREAM_TIMEOUT = 10  # seconds for the node to answer one forwarded request
+INCLUSION = 5          # the bundle's inclusion-proof section type (docs/protocol.md section 9)
+
+
+def tamper_inclusion(bundle):
+    """The bundle with one byte of its inclusion proof's path flipped (the path must be non-empty)."""
+    out = bytearray()
+    flipped = False
+    for inner in cbor_util.sequence(bundle):
+        sec = cbor_util.loads(inner)
+        if sec[0] == INCLUSION and sec[3]:
+            inner = bytearray(inner)
+            inner[-1] ^= 1  # the last byte of the last path hash
+            flipped = True
+        out += cbor2.dumps(bytes(inner))
+    assert flipped, "no inclusion path to tamper with"
+    return bytes(out)
+
+
+class TamperProxy:
+    def __init__(self, upstream, port):
+        self.upstream = upstream
+        self.tampered = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                req = urllib.request.Request(proxy.upstream + self.path,
+                                             headers={"Accept": self.headers.get("Accept", "*/*")})
+                try:
+                    with urllib.request.urlopen(req, timeout=UPSTREAM_TIMEOUT) as r:
+                        status, ctype, body = r.status, r.headers.get("Content-Type"), r.read()
+                except urllib.error.HTTPError as e:
+                    status, ctype, body = e.code, e.headers.get("Content-Type"), e.read()
+                if status == 200 and self.path.startswith("/v1/bundles/"):
+                    body = tamper_inclusion(body)
+                    proxy.tampered += 1
+                self.send_response(status)
+                self.send_header("Content-Type", ctype or "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
