@@ -1,6 +1,8 @@
-"""A small HTTP proxy between a browser and a node's HTTP API that forwards every request, and
-flips one byte of the inclusion proof in every proof bundle it passes (the last byte of the
-audit path's last hash): the lying server the explorer must catch."""
+"""A small HTTP proxy between a browser and a node's HTTP API that forwards every request and
+lies in one way: mode "bundle" flips one byte of the inclusion proof in every proof bundle it
+passes (the last byte of the audit path's last hash); mode "json" says every release's version
+is another. The lying servers the explorer must catch."""
+import json
 import threading
 import urllib.error
 import urllib.request
@@ -30,8 +32,10 @@ def tamper_inclusion(bundle):
 
 
 class TamperProxy:
-    def __init__(self, upstream, port):
+    def __init__(self, upstream, port, mode="bundle"):
+        assert mode in ("bundle", "json")
         self.upstream = upstream
+        self.mode = mode
         self.tampered = 0
         proxy = self
 
@@ -47,8 +51,13 @@ class TamperProxy:
                         status, ctype, body = r.status, r.headers.get("Content-Type"), r.read()
                 except urllib.error.HTTPError as e:
                     status, ctype, body = e.code, e.headers.get("Content-Type"), e.read()
-                if status == 200 and self.path.startswith("/v1/bundles/"):
+                if status == 200 and proxy.mode == "bundle" and self.path.startswith("/v1/bundles/"):
                     body = tamper_inclusion(body)
+                    proxy.tampered += 1
+                if status == 200 and proxy.mode == "json" and self.path.startswith("/v1/releases/"):
+                    rel = json.loads(body)
+                    rel["version"] += "-patched"
+                    body = json.dumps(rel).encode()
                     proxy.tampered += 1
                 self.send_response(status)
                 self.send_header("Content-Type", ctype or "application/octet-stream")

@@ -64,11 +64,13 @@ def test_browser_verifies_and_catches_a_tampered_proof(node_factory, tmp_path):
     cfg = {"node": "http://127.0.0.1:%d" % http_port, "chain": st["chain_id"],
            "image": str(chain["images"][rid]), "id": rid, "hw": "hw-a", "ns": chain["ns"],
            "screenshots": str(SCREENSHOTS)}
-    with TamperProxy(cfg["node"], free_port()) as proxy:
+    with TamperProxy(cfg["node"], free_port()) as proxy, \
+            TamperProxy(cfg["node"], free_port(), mode="json") as liar:
         cfg["proxy"] = "http://127.0.0.1:%d" % proxy.server.server_address[1]
+        cfg["proxyJson"] = "http://127.0.0.1:%d" % liar.server.server_address[1]
         (tmp_path / "cfg.json").write_text(json.dumps(cfg))
         out = browse(tmp_path / "cfg.json")
-        assert proxy.tampered >= 1
+        assert proxy.tampered >= 1 and liar.tampered >= 1
     assert out["errors"] == [], out["errors"]
     assert st["chain_id"] in out["trust"] and "#chain=" in out["trust"], out["trust"]
     # Search by the image file: hashed in the page, found through /v1/search; a node without
@@ -91,6 +93,10 @@ def test_browser_verifies_and_catches_a_tampered_proof(node_factory, tmp_path):
     assert bad["status"] == "NOT verified", bad
     assert "inclusion proof does not verify" in bad["reason"], bad
     assert "UL_E_MERKLE_PROOF" in bad["reason"], bad
+    # A server whose JSON describes the release otherwise than the record its proofs cover.
+    lie = out["lyingJson"]
+    assert lie["status"] == "NOT verified", lie
+    assert "differs from the record the proofs cover: version" in lie["reason"], lie
     # No trust root, or another chain's: nothing is verified.
     assert out["unpinned"]["status"] == "NOT verified"
     assert "no trust root pinned" in out["unpinned"]["reason"]

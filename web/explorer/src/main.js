@@ -137,7 +137,7 @@ async function viewHead() {
     const t = trustRoot();
     const claim = t && t.id !== gen.chain_id
         ? el('p', { class: 'warn', role: 'alert' }, `This node says its chain id is ${gen.chain_id}: not the one you pinned.`) : null;
-    show(
+    return [
         el('h2', {}, `Chain “${gen.name}”`),
         claim,
         table([
@@ -151,7 +151,7 @@ async function viewHead() {
         nsForm(),
         el('h2', {}, 'Latest blocks'),
         listTable(['Height'], blocks),
-    );
+    ];
 }
 
 function searchPanel() {
@@ -220,16 +220,16 @@ async function viewSearch(p) {
         throw new ApiError('search: a digest is 64 hex digits');
     }
     const r = await getJSON(`/v1/search?digest=${d}`, 'search');
-    const rows = (r.results || []).map((x) => [link('release', { id: x.id }, `${x.namespace || '?'} ${x.version || ''}`), hex(x.id, 16), String(x.height ?? '')]);
-    show(el('h2', {}, 'Releases with image ', hex(d)),
-        rows.length ? listTable(['Release', 'Id', 'Height'], rows) : el('p', { id: 'no-results' }, 'No release has this image digest.'));
+    const rows = (r.results || []).map((x) => [link('release', { id: x.id, digest: d }, `${x.namespace || '?'} ${x.version || ''}`), hex(x.id, 16), String(x.height ?? '')]);
+    return [el('h2', {}, 'Releases with image ', hex(d)),
+        rows.length ? listTable(['Release', 'Id', 'Height'], rows) : el('p', { id: 'no-results' }, 'No release has this image digest.')];
 }
 
 async function viewBlock(p) {
     const h = Number(p.get('h'));
     const b = await getJSON(`/v1/blocks/${h}`, `block ${h}`);
     const hd = b.header;
-    show(
+    return [
         el('h2', {}, `Block ${hd.height}`),
         el('p', {}, h > 1 ? link('block', { h: h - 1 }, '← previous') : null, ' ', link('block', { h: h + 1 }, 'next →')),
         table([
@@ -243,7 +243,7 @@ async function viewBlock(p) {
         listTable(['Kind', 'Id'], b.txs.map((t) => [t.kind, t.kind === 'publish' ? link('release', { id: t.id }, hex(t.id)) : hex(t.id)])),
         el('h3', {}, 'Commit signers'),
         listTable(['Validator', 'Power', 'Time'], b.commit.signers.map((s) => [hex(s.pubkey), String(s.power), time(s.time_ms)])),
-    );
+    ];
 }
 
 function keyset(k) {
@@ -261,7 +261,7 @@ async function viewNamespace(p) {
     const q = `?order=newest&limit=${RELEASES_PER_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     const [n, page] = await Promise.all([getJSON(base, `namespace ${ns}`), getJSON(`${base}/releases${q}`, `releases of ${ns}`)]);
     const pol = n.policy;
-    show(
+    return [
         el('h2', {}, `Namespace ${n.namespace}`),
         table([
             ['Policy set at', link('block', { h: n.height }, `height ${n.height}`)],
@@ -276,27 +276,27 @@ async function viewNamespace(p) {
         listTable(['Version', 'Sequence', 'Hardware', 'Released', 'Id'], page.releases.map((r) => [
             link('release', { id: r.id }, r.version), String(r.sequence), r.hardware.join(', '), r.release_time, hex(r.id, 16)])),
         page.next !== undefined ? link('ns', { ns, cursor: page.next }, 'older releases →') : null,
-    );
+    ];
 }
 
 async function viewValidators(p) {
     const before = p.get('before');
     const v = await getJSON(`/v1/validators${before ? `?before=${Number(before)}` : ''}`, 'validator sets');
-    show(el('h2', {}, 'Validator-set history'),
+    return [el('h2', {}, 'Validator-set history'),
         ...v.sets.map((s) => el('section', {},
             el('h3', {}, `From height ${s.from}${s.until !== undefined ? ` to ${s.until}` : ' (current)'}`),
             listTable(['Validator', 'Power'], s.validators.map((x) => [hex(x.pubkey), String(x.power)])))),
-        v.next !== undefined ? link('validators', { before: v.next }, 'older sets →') : null);
+        v.next !== undefined ? link('validators', { before: v.next }, 'older sets →') : null];
 }
 
 async function viewEvidence() {
     const v = await getJSON('/v1/evidence', 'evidence');
-    show(el('h2', {}, 'Equivocation evidence'),
+    return [el('h2', {}, 'Equivocation evidence'),
         v.evidence.length
             ? listTable(['Validator', 'Height', 'Round', 'Vote', 'Recorded at', 'Evidence tx'], v.evidence.map((e) => [
                 hex(e.validator, 16), link('block', { h: e.height }, String(e.height)), String(e.round), e.type,
                 link('block', { h: e.recorded_at }, String(e.recorded_at)), hex(e.tx, 16)]))
-            : el('p', {}, 'No equivocation has been recorded.'));
+            : el('p', {}, 'No equivocation has been recorded.')];
 }
 
 // ---- a release and its verification ----------------------------------------------------------
@@ -307,6 +307,9 @@ async function viewRelease(p) {
         throw new ApiError('release: an id is 64 hex digits');
     }
     const r = await getJSON(`/v1/releases/${id}`, 'release');
+    if (r.id !== id || !Array.isArray(r.hardware) || !r.hardware.length || !r.image) {
+        throw new ApiError(`release: the server answered something else than release ${id.slice(0, 16)}…`);
+    }
     const pv = r.provenance || {};
     const hw = r.hardware.includes(p.get('hw')) ? p.get('hw') : r.hardware[0];
     const select = el('select', { id: 'hw-select', 'aria-label': 'hardware class of the device' },
@@ -315,7 +318,11 @@ async function viewRelease(p) {
         location.hash = href('release', { id, hw: select.value });
     });
     const panel = el('section', { id: 'verify', 'aria-live': 'polite' }, el('p', {}, 'Verifying in this browser…'));
-    show(
+    const digest = (p.get('digest') || '').toLowerCase();
+    verifyPanel(r, hw, HEX64.test(digest) ? digest : null)
+        .catch((e) => verdictBox(false, 'NOT verified', `unexpected error: ${e.message}`, null))
+        .then((n) => panel.replaceChildren(n));
+    return [
         el('h2', {}, `${r.namespace} ${r.version}`),
         table([
             ['Release id', hex(r.id)],
@@ -334,11 +341,28 @@ async function viewRelease(p) {
         el('h3', {}, 'Verification'),
         el('p', {}, el('label', { for: 'hw-select' }, 'Device hardware class: '), select),
         panel,
-    );
-    panel.replaceChildren(await verifyPanel(r, hw));
+    ];
 }
 
-async function verifyPanel(r, hw) {
+// What the server's JSON says about a release against the record the proofs cover: the first
+// field that differs, or null.
+function claimMismatch(r, rel) {
+    const same = [
+        ['namespace', r.namespace === rel.ns],
+        ['version', r.version === rel.version],
+        ['sequence', BigInt(r.sequence) === rel.seq],
+        ['image digest', r.image.sha256 === toHex(rel.digest)],
+        ['image size', BigInt(r.image.size) === BigInt(rel.size)],
+        ['file name', r.image.file === rel.file],
+        ['provider', r.provider === rel.provider],
+        ['hardware classes', r.hardware.join('\n') === rel.hw.join('\n')],
+        ['signers', r.signers.join() === rel.signers.map(toHex).join()],
+    ];
+    const bad = same.find(([, ok]) => !ok);
+    return bad ? bad[0] : null;
+}
+
+async function verifyPanel(r, hw, digest) {
     const t = trustRoot();
     if (!t) {
         return verdictBox(false, 'NOT verified', 'no trust root pinned: pin the chain id (the genesis hash) you trust above', null);
@@ -346,6 +370,9 @@ async function verifyPanel(r, hw) {
     let res;
     try {
         const st = await getJSON('/v1/status', 'status');
+        if (!Number.isSafeInteger(st.height) || st.height < 1) {
+            throw new ApiError('status: the server gave no head height');
+        }
         const [genesis, bundle] = await Promise.all([getGenesis(), getBundle(r.namespace, hw, r.id, st.height)]);
         res = verifyBundle({ bundle, genesis, chainId: t.id, hw, ns: r.namespace, releaseId: r.id });
     } catch (e) {
@@ -354,7 +381,14 @@ async function verifyPanel(r, hw) {
         }
         return verdictBox(false, 'NOT verified', e instanceof ApiError ? e.message : `unexpected error: ${e.message}`, null);
     }
-    return resultBox(res, r, hw, t);
+    const bad = claimMismatch(r, res.release);
+    if (bad) {
+        return verdictBox(false, 'NOT verified', `the server's description of the release differs from the record the proofs cover: ${bad}`, null);
+    }
+    if (digest && digest !== toHex(res.release.digest)) {
+        return verdictBox(false, 'NOT verified', `the image searched for (${digest.slice(0, 16)}…) is not this release's image`, null);
+    }
+    return resultBox(res, r, hw, t, digest);
 }
 
 function verdictBox(ok, status, reason, code) {
@@ -363,7 +397,7 @@ function verdictBox(ok, status, reason, code) {
         el('div', { id: 'verify-reason' }, reason, code ? el('span', {}, ' (', el('code', { id: 'verify-code' }, code), ')') : null));
 }
 
-function resultBox(res, r, hw, t) {
+function resultBox(res, r, hw, t, digest) {
     const hd = res.header;
     const q = hd.quorum;
     const via = hd.checkpointTime !== null ? `a freshness checkpoint at ${time(hd.checkpointTime)}` : `the commit (round ${hd.round})`;
@@ -371,18 +405,19 @@ function resultBox(res, r, hw, t) {
         `the genesis hashes to the pinned chain id (from ${t.from}); chain “${res.genesis.name}”`,
         `validator-set walk from the genesis set: ${res.steps.length} change(s)${res.steps.map((s) => ` at height ${s.height} (${s.quorum.signed} of ${s.quorum.total} power signed)`).join(',')}`,
         `header ${hd.height} (${toHex(hd.hash).slice(0, 16)}…, ${time(hd.timeMs)}) signed through ${via}: ${q.signers} of ${q.voters} validators, ${q.signed} of ${q.total} power (more than 2/3), every BIP-340 signature checked`,
-        `release record ${toHex(res.release.id).slice(0, 16)}… signed by ${res.release.signers.length} author key(s), every signature checked`,
+        `release record ${toHex(res.release.id).slice(0, 16)}… signed by ${res.release.signers.length} author key(s), every signature checked; the server's description matches it`,
+        digest ? `the image you searched for is this release's image (SHA-256 ${digest.slice(0, 16)}…)` : null,
         `inclusion in the release log: leaf ${res.inclusion.index} of ${res.inclusion.size}, to the header's log root`,
         `installable proof for ${res.installable.hw}: ${res.installable.member ? 'the list is present' : 'the list is absent'}, to the header's state root`,
         `revocation proof: ${res.revocation.member ? 'REVOKED' : 'not revoked'}, to the header's state root`,
     ];
     const v = res.verdict;
     const serverRevoked = Boolean(r.provenance && r.provenance.revoked);
-    const lie = serverRevoked !== res.revocation.member && res.header.height >= (r.provenance.revoked_height || 0)
+    const lie = serverRevoked !== res.revocation.member
         ? el('p', { class: 'warn', role: 'alert' }, "The server's JSON disagrees with the proof about revocation: trust the proof.") : null;
     return el('div', {},
         verdictBox(true, 'verified', 'every proof in the bundle holds, from the pinned genesis', null),
-        el('ul', { class: 'checks' }, checks.map((c) => el('li', {}, c))),
+        el('ul', { class: 'checks' }, checks.filter(Boolean).map((c) => el('li', {}, c))),
         lie,
         el('div', { class: `verdict ${v.code ? 'bad' : 'ok'}`, id: 'device-verdict' },
             el('div', { class: 'status' }, v.code ? `A ${hw} device would refuse it` : `A ${hw} device would install it`),
@@ -410,12 +445,15 @@ async function route() {
         return;
     }
     show(el('p', {}, 'Loading…'));
+    let nodes;
     try {
-        await view(p);
+        nodes = await view(p);
     } catch (e) {
-        if (mine === generation) {
-            show(errorBox(e));
-        }
+        nodes = [errorBox(e)];
+    }
+    // A view that answers after the reader moved on is dropped.
+    if (mine === generation) {
+        show(...nodes);
     }
 }
 

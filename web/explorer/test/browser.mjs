@@ -3,7 +3,7 @@
 // tests/system/test_explorer.py starts the node and the tampering proxy and judges the output.
 //
 // usage: node test/browser.mjs CONFIG.json
-//   {"node": URL, "proxy": URL, "chain": HEX, "image": PATH, "id": HEX, "hw": CLASS,
+//   {"node": URL, "proxy": URL, "proxyJson": URL, "chain": HEX, "image": PATH, "id": HEX, "hw": CLASS,
 //    "screenshots": DIR}
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -62,6 +62,9 @@ try {
     const bad = await open(browser, `${cfg.proxy}/explorer/${frag}&${rel}`);
     out.tampered = await verdict(bad);
     await bad.screenshot({ path: `${cfg.screenshots}/release-tampered.png`, fullPage: true });
+    // The release's JSON through a proxy that changes its version: the proofs cover another record.
+    const liar = await open(browser, `${cfg.proxyJson}/explorer/${frag}&${rel}`);
+    out.lyingJson = await verdict(liar);
     // 3. No trust root pinned, then a trust root of another chain.
     const none = await open(browser, `${cfg.node}/explorer/#${rel}`);
     out.unpinned = await verdict(none);
