@@ -27,8 +27,9 @@ def test_verifier_on_exported_bundles(node_factory, tmp_path):
     cases = export_cases(ctx, chain, tmp_path / "mirror")
     assert len(cases) == 5
     env = dict(os.environ, UL_EXPORT_DIR=str(tmp_path / "mirror"))
-    p = subprocess.run(["node", "--test", "test/verify.test.js"], cwd=EXPLORER, env=env,
-                       capture_output=True, text=True, timeout=NODE_TEST_TIMEOUT)
+    p = subprocess.run(["node", "--test", "test/verify.test.js", "test/api.test.js"],
+                       cwd=EXPLORER, env=env, capture_output=True, text=True,
+                       timeout=NODE_TEST_TIMEOUT)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "# skipped 0" in p.stdout and "# fail 0" in p.stdout, p.stdout
 
