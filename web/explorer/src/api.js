@@ -1,7 +1,7 @@
 // Bounded requests to a node's HTTP API (docs/openapi.yaml): every answer is read up to a byte
 // limit and a time limit, and a bad answer becomes one line naming the problem.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { LIMITS, toHex } from './verify.js';
+import { LIMITS, concat, toHex } from './verify.js';
 
 export const MAX_JSON_BYTES = 1 << 20; // a page of 1024 releases is well under 1 MiB
 export const TIMEOUT_MS = 15000;
@@ -36,13 +36,7 @@ async function readCapped(res, max, what) {
         }
         chunks.push(value);
     }
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const c of chunks) {
-        out.set(c, o);
-        o += c.length;
-    }
-    return out;
+    return concat(...chunks);
 }
 
 async function request(path, accept, max, what) {

@@ -64,7 +64,7 @@ export function fromHex(s) {
     return out;
 }
 
-function concat(...parts) {
+export function concat(...parts) {
     let n = 0;
     for (const p of parts) {
         n += p.length;
