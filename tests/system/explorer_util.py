@@ -36,7 +36,8 @@ def build_chain(ctx):
     v1, v2 = node_key(ctx.node), ctx.keygen()
     # The node keeps more than 2/3 of the power, so it goes on committing alone.
     path = ctx.tmp / "set.json"
-    path.write_text(json.dumps([{"pubkey": v1.pubkey, "power": 3}, {"pubkey": v2.pubkey, "power": 1}]))
+    path.write_text(json.dumps([{"pubkey": v1.pubkey, "power": 3},
+                                {"pubkey": v2.pubkey, "power": 1}]))
     r = ctx.cli("validators", "set", "--file", path, "--key", v1, json_out=True)
     assert r.rc == 0, r
     r3, i3, h3 = ctx.publish_ok(ns, 3, key, hardware=["hw-a"])
@@ -119,4 +120,5 @@ def start_http_node(node, http_port, explorer_dir):
         except OSError:
             pass
         time.sleep(0.05)
-    raise AssertionError("node HTTP not ready within %ss:\n%s" % (HTTP_READY_TIMEOUT, node.log_text()))
+    raise AssertionError("node HTTP not ready within %ss:\n%s"
+                         % (HTTP_READY_TIMEOUT, node.log_text()))

@@ -17,7 +17,7 @@ INCLUSION = 5          # the bundle's inclusion-proof section type (docs/protoco
 
 
 def tamper_inclusion(bundle):
-    """The bundle with one byte of its inclusion proof's path flipped (the path must be non-empty)."""
+    """The bundle with one byte of its inclusion proof's path flipped (a path must be there)."""
     out = bytearray()
     flipped = False
     for inner in cbor_util.sequence(bundle):
@@ -51,7 +51,8 @@ class TamperProxy:
                         status, ctype, body = r.status, r.headers.get("Content-Type"), r.read()
                 except urllib.error.HTTPError as e:
                     status, ctype, body = e.code, e.headers.get("Content-Type"), e.read()
-                if status == 200 and proxy.mode == "bundle" and self.path.startswith("/v1/bundles/"):
+                bundle = self.path.startswith("/v1/bundles/")
+                if status == 200 and proxy.mode == "bundle" and bundle:
                     body = tamper_inclusion(body)
                     proxy.tampered += 1
                 if status == 200 and proxy.mode == "json" and self.path.startswith("/v1/releases/"):
