@@ -706,7 +706,9 @@ function deviceVerdict(r, hw, ns) {
     if (!inst.member || inst.hw !== hw || inst.value.length < 40 || !eq(inst.value.subarray(0, 40), head)) {
         return { code: 'UL_E_NOT_INSTALLABLE', reason: `the release is not the newest installable for ${hw}` };
     }
-    return { code: null, reason: `the newest installable release for ${hw}, not revoked` };
+    // What the device has installed is its own: dependencies are named, not judged, here.
+    const deps = r.rel.deps.map((d) => `${d[0]} ${d[1]}`).join(', ');
+    return { code: null, reason: `the newest installable release for ${hw}, not revoked${deps ? `; it needs ${deps} installed` : ''}` };
 }
 
 /**
