@@ -88,6 +88,7 @@ def test_browser_verifies_and_catches_a_tampered_proof(node_factory, tmp_path):
     assert "would install it" in rel["device"], rel
     assert any("1 change(s)" in c for c in rel["checks"]), rel["checks"]
     assert any("3 of 4 power" in c for c in rel["checks"]), rel["checks"]
+    assert any("this release heads the class's list" in c for c in rel["checks"]), rel["checks"]
     assert (SCREENSHOTS / "release.png").stat().st_size > 10000
     # Through the tampering proxy: NOT verified, and why.
     bad = out["tampered"]

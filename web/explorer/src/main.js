@@ -397,6 +397,14 @@ function verdictBox(ok, status, reason, code) {
         el('div', { id: 'verify-reason' }, reason, code ? el('span', {}, ' (', el('code', { id: 'verify-code' }, code), ')') : null));
 }
 
+// What the installable proof shows about this release.
+function installable(res) {
+    if (!res.installable.member) {
+        return 'the class has no installable release';
+    }
+    return res.verdict.code === 'UL_E_NOT_INSTALLABLE' ? 'another release heads the class\'s list' : 'this release heads the class\'s list';
+}
+
 function resultBox(res, r, hw, t, digest) {
     const hd = res.header;
     const q = hd.quorum;
@@ -408,7 +416,7 @@ function resultBox(res, r, hw, t, digest) {
         `release record ${toHex(res.release.id).slice(0, 16)}… signed by ${res.release.signers.length} author key(s), every signature checked; the server's description matches it`,
         digest ? `the image you searched for is this release's image (SHA-256 ${digest.slice(0, 16)}…)` : null,
         `inclusion in the release log: leaf ${res.inclusion.index} of ${res.inclusion.size}, to the header's log root`,
-        `installable proof for ${res.installable.hw}: ${res.installable.member ? 'the list is present' : 'the list is absent'}, to the header's state root`,
+        `installable proof for ${res.installable.hw}: ${installable(res)}, to the header's state root`,
         `revocation proof: ${res.revocation.member ? 'REVOKED' : 'not revoked'}, to the header's state root`,
     ];
     const v = res.verdict;
