@@ -1,7 +1,8 @@
 """A small HTTP proxy between a browser and a node's HTTP API that forwards every request and
 lies in one way: mode "bundle" flips one byte of the inclusion proof in every proof bundle it
 passes (the last byte of the audit path's last hash); mode "json" says every release's version
-is another. The lying servers the explorer must catch."""
+is another; mode "search" answers every search with another release (swap_id). The lying
+servers the explorer must catch."""
 import json
 import threading
 import urllib.error
@@ -32,10 +33,11 @@ def tamper_inclusion(bundle):
 
 
 class TamperProxy:
-    def __init__(self, upstream, port, mode="bundle"):
-        assert mode in ("bundle", "json")
+    def __init__(self, upstream, port, mode="bundle", swap_id=None):
+        assert mode in ("bundle", "json", "search")
         self.upstream = upstream
         self.mode = mode
+        self.swap_id = swap_id
         self.tampered = 0
         proxy = self
 
@@ -59,6 +61,12 @@ class TamperProxy:
                     rel = json.loads(body)
                     rel["version"] += "-patched"
                     body = json.dumps(rel).encode()
+                    proxy.tampered += 1
+                if status == 200 and proxy.mode == "search" and self.path.startswith("/v1/search"):
+                    found = json.loads(body)
+                    for x in found["results"]:
+                        x["id"] = proxy.swap_id
+                    body = json.dumps(found).encode()
                     proxy.tampered += 1
                 self.send_response(status)
                 self.send_header("Content-Type", ctype or "application/octet-stream")

@@ -220,7 +220,7 @@ async function viewSearch(p) {
         throw new ApiError('search: a digest is 64 hex digits');
     }
     const r = await getJSON(`/v1/search?digest=${d}`, 'search');
-    const rows = (r.results || []).map((x) => [link('release', { id: x.id, digest: d }, `${x.namespace || '?'} ${x.version || ''}`), hex(x.id, 16), String(x.height ?? '')]);
+    const rows = (Array.isArray(r.results) ? r.results : []).filter((x) => HEX64.test(x.id)).map((x) => [link('release', { id: x.id, digest: d }, `${x.namespace || ''} ${x.version || ''}`.trim() || `release ${x.id.slice(0, 16)}…`), hex(x.id, 16), String(x.height ?? '')]);
     return [el('h2', {}, 'Releases with image ', hex(d)),
         rows.length ? listTable(['Release', 'Id', 'Height'], rows) : el('p', { id: 'no-results' }, 'No release has this image digest.')];
 }

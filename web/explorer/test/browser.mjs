@@ -3,7 +3,7 @@
 // tests/system/test_explorer.py starts the node and the tampering proxy and judges the output.
 //
 // usage: node test/browser.mjs CONFIG.json
-//   {"node": URL, "proxy": URL, "proxyJson": URL, "chain": HEX, "image": PATH, "id": HEX, "hw": CLASS,
+//   {"node": URL, "proxy": URL, "proxyJson": URL, "proxySearch": URL, "digest": HEX|null, "chain": HEX, "image": PATH, "id": HEX, "hw": CLASS,
 //    "screenshots": DIR}
 import { chromium } from 'playwright-core';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -65,6 +65,12 @@ try {
     // The release's JSON through a proxy that changes its version: the proofs cover another record.
     const liar = await open(browser, `${cfg.proxyJson}/explorer/${frag}&${rel}`);
     out.lyingJson = await verdict(liar);
+    // A search answer that names another release (only where the node has a search index).
+    if (cfg.digest) {
+        const seek = await open(browser, `${cfg.proxySearch}/explorer/${frag}&view=search&digest=${cfg.digest}`);
+        await seek.locator('#main td a').first().click();
+        out.lyingSearch = await verdict(seek);
+    }
     // 3. No trust root pinned, then a trust root of another chain.
     const none = await open(browser, `${cfg.node}/explorer/#${rel}`);
     out.unpinned = await verdict(none);
