@@ -166,7 +166,10 @@ r = json.load(sys.stdin); p = r["provenance"]
 print("GET /v1/releases/%s…: %s %s at height %d, approvals %s, revoked %s"
       % (r["id"][:16], r["namespace"], r["version"], r["height"], sorted(p["approvals"]),
          p["revoked"]))'
-echo "explorer:  http://127.0.0.1:$hport/"
+chain=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["chain_id"])' \
+        "$tn/testnet.json")
+# The fragment pins the trust root the page verifies from (the genesis hash testnet/up.sh made).
+echo "explorer:  http://127.0.0.1:$hport/explorer/#chain=$chain"
 echo "API:       http://127.0.0.1:$hport/v1/status   (docs/openapi.yaml lists every route)"
 echo "bundle:    http://127.0.0.1:$hport/v1/bundles/acme/router/hw/acme-r2/latest.cbor"
 if [ -t 1 ] && [ "${CI:-}" != true ]; then
