@@ -46,7 +46,8 @@ static const char query_help[] =
     "       upledger query search --digest HEX | --signer HEX [--limit N] [--cursor C]\n"
     "                    [--oldest-first]  the releases whose image has SHA-256 HEX, or that\n"
     "                    key HEX signed (as publisher or co-signer), newest first: N of them\n"
-    "                    (default 50, at most 256) from log index C, each with its height\n"
+    "                    (default 50, at most 256) from log index C: height, namespace,\n"
+    "                    version, sequence and id of each\n"
     "       upledger query metrics                the node's Prometheus text page\n"
     "All take --json (before the command, upledger --json query ..., or after it).\n";
 

@@ -1,5 +1,6 @@
 /* upledger query search and query metrics: the releases of an image digest or of a signer key
- * (query method 19, a page at a time), and the node's Prometheus page (method 18). */
+ * (query method 19, a page at a time, each named by its record), and the node's Prometheus page
+ * (method 18). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,31 +33,65 @@ static int search_args(const char *digest_hex, const char *signer_hex, const cha
     return -1;
 }
 
-static void print_page(ul_cli *cli, ul_span entries, const char *what, const char *hex, bool more,
-                       uint64_t next, bool oldest_first)
+/* One result as JSON: id and height from the index, namespace, version and sequence from the
+ * release's record (one release query each: a page is at most --limit of them). */
+static json_t *result_json(ul_cli *cli, const uint8_t *entry, ul_err *err)
 {
-    size_t n = entries.len / UL_RPC_SEARCH_ENTRY_BYTES;
-    char id[2 * UL_HASH_BYTES + 1];
-    json_t *list = json_array();
-    if (!cli->json) {
-        printf("%s %s: %zu release%s, %s\n", what, hex, n, n == 1 ? "" : "s",
-               oldest_first ? "oldest first" : "newest first");
+    json_t *rel = ul_cli_fetch_release(cli, entry, err);
+    json_t *o =
+        rel ? json_pack("{s:o,s:o,s:O,s:O,s:O}", "id", ul_cli_hex_json(entry, UL_HASH_BYTES),
+                        "height", ul_cli_u64(ul_be64_get(entry + UL_HASH_BYTES)), "namespace",
+                        json_object_get(rel, "namespace"), "version",
+                        json_object_get(rel, "version"), "sequence",
+                        json_object_get(rel, "sequence"))
+            : NULL;
+    json_decref(rel);
+    if (rel && !o) {
+        *err = UL_E_NOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = entries.ptr + i * UL_RPC_SEARCH_ENTRY_BYTES;
-        ul_hex_encode(id, p, UL_HASH_BYTES);
-        uint64_t h = ul_be64_get(p + UL_HASH_BYTES);
-        if (cli->json) {
-            json_array_append_new(list, json_pack("{s:s,s:I}", "id", id, "height", (json_int_t)h));
-        } else {
-            printf("  height %-6llu %s\n", (unsigned long long)h, id);
+    return o;
+}
+
+/* The page's results, each with its record's namespace and version. NULL on failure (*err). */
+static json_t *page_json(ul_cli *cli, ul_span entries, ul_err *err)
+{
+    json_t *list = json_array();
+    *err = list ? UL_OK : UL_E_NOMEM;
+    for (size_t i = 0; *err == UL_OK && i < entries.len / UL_RPC_SEARCH_ENTRY_BYTES; i++) {
+        json_t *one = result_json(cli, entries.ptr + i * UL_RPC_SEARCH_ENTRY_BYTES, err);
+        if (one) {
+            json_array_append_new(list, one);
         }
     }
+    if (*err != UL_OK) {
+        json_decref(list);
+        list = NULL;
+    }
+    return list;
+}
+
+static void print_page(ul_cli *cli, json_t *list, const char *what, const char *hex, bool more,
+                       uint64_t next, bool oldest_first)
+{
+    size_t n = json_array_size(list), i;
+    json_t *r;
     if (cli->json) {
-        ul_cli_print_json(json_pack(
-            "{s:s,s:s,s:o,s:o}", what, hex, "order", oldest_first ? "oldest first" : "newest first",
-            "releases", list, "next_cursor", more ? json_integer((json_int_t)next) : json_null()));
+        ul_cli_print_json(json_pack("{s:s,s:s,s:s,s:o,s:o}", "by", what, what, hex, "order",
+                                    oldest_first ? "oldest first" : "newest first", "releases",
+                                    list, "next_cursor",
+                                    more ? json_integer((json_int_t)next) : json_null()));
         return;
+    }
+    printf("%s %s: %zu release%s, %s\n", what, hex, n, n == 1 ? "" : "s",
+           oldest_first ? "oldest first" : "newest first");
+    json_array_foreach(list, i, r)
+    {
+        printf("  height %-6llu %-24s %-12s seq %-6llu %s\n",
+               (unsigned long long)ul_cli_u64_value(json_object_get(r, "height")),
+               json_string_value(json_object_get(r, "namespace")),
+               json_string_value(json_object_get(r, "version")),
+               (unsigned long long)ul_cli_u64_value(json_object_get(r, "sequence")),
+               json_string_value(json_object_get(r, "id")));
     }
     json_decref(list);
     if (more) {
@@ -87,10 +122,15 @@ int ul_cli_query_search(ul_cli *cli, const char *digest_hex, const char *signer_
         ul_p2p_free(buf);
         return ul_cli_fail(cli, e, "search of node %s", cli->node);
     }
-    print_page(cli, sr.entries, digest_hex ? "digest" : "signer",
-               digest_hex ? digest_hex : signer_hex, UL_Q_HAS(&sr, UL_QREP_SEARCH_NEXT), sr.next,
-               oldest_first);
+    bool more = UL_Q_HAS(&sr, UL_QREP_SEARCH_NEXT);
+    uint64_t next = sr.next;
+    json_t *list = page_json(cli, sr.entries, &e);
     ul_p2p_free(buf);
+    if (!list) {
+        return ul_cli_fail(cli, e, "search of node %s: a release it named", cli->node);
+    }
+    print_page(cli, list, digest_hex ? "digest" : "signer", digest_hex ? digest_hex : signer_hex,
+               more, next, oldest_first);
     return 0;
 }
 

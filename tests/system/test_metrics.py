@@ -113,6 +113,10 @@ def test_search_by_digest_and_signer(ctx, tmp_path):
     by_digest = search(ctx.node, "--digest", sha256_hex(img))
     assert [e["id"] for e in by_digest["releases"]] == [r3, r2]  # newest first
     assert by_digest["releases"][0]["height"] == h3
+    assert by_digest["by"] == "digest" and by_digest["digest"] == sha256_hex(img)
+    # Each result is named by its record.
+    assert [(e["namespace"], e["version"], e["sequence"]) for e in by_digest["releases"]] == \
+        [(ns, "1.0.3", 3), (ns, "1.0.2", 2)]
     assert by_digest["next_cursor"] is None
     oldest = search(ctx.node, "--digest", sha256_hex(img), "--oldest-first")
     assert [e["id"] for e in oldest["releases"]] == [r2, r3]
@@ -135,6 +139,9 @@ def test_search_by_digest_and_signer(ctx, tmp_path):
     assert seen == [r3, r2, r1]
     text = ctx.cli("query", "search", "--signer", pub.pubkey, "--limit", "2")
     assert text.rc == 0 and "more: upledger query search --signer" in text.out, text
+    lines = text.out.splitlines()
+    assert lines[0] == "signer %s: 2 releases, newest first" % pub.pubkey, text
+    assert ns in lines[1] and "1.0.3" in lines[1] and r3 in lines[1], text
 
     # The indexes are written with the block: a restart keeps them, and a replay from genesis
     # (audit) agrees with the node.
