@@ -164,6 +164,11 @@ void ul_metrics_http(ul_metrics *m, const char *route, unsigned status)
     pthread_mutex_unlock(&m->lock);
 }
 
+void ul_metrics_http_count(void *m, const char *route, unsigned status)
+{
+    ul_metrics_http(m, route, status);
+}
+
 /* ---- the page ------------------------------------------------------------------------------ */
 
 typedef struct {

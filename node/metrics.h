@@ -71,6 +71,9 @@ void ul_metrics_commit_latency(ul_metrics *m, uint64_t ms);
  * is counted under route "other" with its status, and once even that has no room, under
  * route "other", code "other". */
 void ul_metrics_http(ul_metrics *m, const char *route, unsigned status);
+/* ul_metrics_http with m as a void *: the HTTP layer's request counter callback (node/http.h's
+ * ul_http_count_fn, with count_cls = the node's ul_metrics). */
+void ul_metrics_http_count(void *m, const char *route, unsigned status);
 
 /* Renders every figure in the Prometheus text format 0.0.4 (HELP and TYPE lines; histogram
  * buckets cumulative with le labels, _sum and _count; label values escaped). Thread-safe.
