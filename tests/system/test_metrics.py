@@ -7,10 +7,14 @@ text_string_to_metric_families, Debian), which refuses a page that breaks the te
 0.0.4; the figures must move as the chain does. Search must agree with what was published and
 co-signed, page by page, and survive a restart and a replay (`upledger audit`)."""
 import hashlib
+import http.client
+import inspect
+import json
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Ctx
+from conftest import Ctx, Node
 from test_contracts import approve_ok, certified, publish_ok
 from test_testnet import testnet, wait_for  # noqa: F401 (testnet is a fixture)
 
@@ -202,3 +206,46 @@ def test_testnet_peers_and_observer_search(testnet, tmp_path):
         there = t.cli(0, "query", "search", *args, json_out=True)
         assert here.rc == 0 and here.json == there.json, (here, there)
         assert [e["id"] for e in here.json["releases"]] == [rid]
+
+
+# The HTTP API (branch http) serves the same page at /metrics and counts its requests into it;
+# conftest's Node takes http=True once that branch is in.
+HTTP_NODE = "http" in inspect.signature(Node.__init__).parameters
+
+
+def http_get(port, path):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        c.close()
+
+
+@pytest.mark.skipif(not HTTP_NODE, reason="no HTTP API in this build (branch http)")
+def test_metrics_and_search_over_http(tmp_path):
+    node = Node(tmp_path / "node", tmp_path / "node.log", http=True)
+    node.start()
+    try:
+        ctx = Ctx(node, tmp_path / "work")
+        key, ns = ctx.publisher()
+        rid, img, h = ctx.publish_ok(ns, 1, key)
+        port = int(node.http_url.rsplit(":", 1)[1])
+        for _ in range(3):
+            assert http_get(port, "/health")[0] == 200
+        st, hd, body = http_get(port, "/v1/search?digest=" + sha256_hex(img))
+        assert st == 200, body
+        assert [r["id"] for r in json.loads(body)["results"]] == [rid], body
+        st, hd, body = http_get(port, "/metrics")
+        assert st == 200 and hd["content-type"].startswith("text/plain"), (st, hd, body)
+        fams = {f.name: f for f in text_string_to_metric_families(body.decode())}
+        assert value(fams, "upledger_height") == node.status()["height"] >= h
+        counts = {}
+        for smp in fams["upledger_http_requests"].samples:
+            counts[(smp.labels["route"], smp.labels["code"])] = smp.value
+        assert sum(v for (route, code), v in counts.items()
+                   if "health" in route and code == "200") >= 3, counts
+        assert sum(v for (route, _), v in counts.items() if "search" in route) >= 1, counts
+    finally:
+        node.stop()
