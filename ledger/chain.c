@@ -68,6 +68,7 @@ static ul_err bind_genesis(ul_chain *c, const uint8_t *genesis, size_t glen)
     ul_err e = ul_store_get(c->store, META_GENESIS, sizeof META_GENESIS - 1, &stored, &slen);
     if (e == UL_E_NOT_FOUND && genesis) {
         ul_batch_put(c->batch, META_GENESIS, sizeof META_GENESIS - 1, genesis, glen);
+        ul_search_mark(c->batch); /* a new store indexes every release it commits */
         e = ul_store_write(c->store, c->batch, true);
         ul_batch_clear(c->batch);
         if (e != UL_OK) {
@@ -131,7 +132,9 @@ static ul_err chain_open(ul_chain **out, const char *dir, ul_memdisk *disk, cons
     if ((e = bind_genesis(c, genesis, genesis_len)) != UL_OK || (e = load_head(c)) != UL_OK) {
         goto out;
     }
-    e = ul_log_open(&c->log, c->store, c->height ? c->head.log_size : 0);
+    if ((e = ul_log_open(&c->log, c->store, c->height ? c->head.log_size : 0)) == UL_OK) {
+        e = ul_search_open(c);
+    }
 out:
     if (e != UL_OK) {
         ul_chain_close(c);

@@ -135,6 +135,13 @@ ul_err ul_chain_page(ul_chain *c, const uint8_t *prefix, size_t plen, uint64_t f
  * index (the release must be in the pending block or the store). */
 ul_err ul_search_index(ul_chain *c, const uint8_t *digest32, const ul_tx *t,
                        const uint8_t id32[UL_HASH_BYTES]);
+/* Marks, in b, a new store's search indexes whole (written with its genesis). */
+void ul_search_mark(ul_batch *b);
+/* At open: a store written before the search indexes (no mark) gets them from every committed
+ * publish and approval, then the mark, synced; a crash in between builds them again. One pass
+ * over the stored transactions, once.
+ * Returns: UL_OK; UL_E_CORRUPT for a stored tx that does not decode; the store's errors. */
+ul_err ul_search_open(ul_chain *c);
 
 /* Reads a key from the pending overlay, else the store, into buf[cap]. UL_E_NOT_FOUND, or
  * UL_E_CORRUPT when the value is larger than cap. */

@@ -2731,6 +2731,34 @@ static void assert_entry(const uint8_t *e, const uint8_t id[UL_HASH_BYTES], uint
     assert_int_equal(ul_be64_get(e + UL_HASH_BYTES), height);
 }
 
+/* Deletes every search index entry of the store of chain `name` (closed), and the mark that
+ * they are whole: the store as a node before them wrote it. */
+static void strip_search_indexes(const fx *f, const char *name)
+{
+    char dir[256];
+    ul_store *st;
+    ul_store_iter *it;
+    const uint8_t *k, *v;
+    size_t kl, vl, n = 0;
+    ul_batch *b = ul_batch_create();
+    snprintf(dir, sizeof dir, "%s/%s", f->root, name);
+    assert_int_equal(ul_chainfx_store_open(&st, dir, false), UL_OK);
+    for (int fam = 0; fam < 2; fam++) {
+        uint8_t p = fam ? UL_KEY_SIGNER : UL_KEY_DIGEST;
+        assert_int_equal(ul_store_iter_create(&it, st, &p, 1, &p, 1), UL_OK);
+        while (ul_store_iter_next(it, &k, &kl, &v, &vl)) {
+            ul_batch_delete(b, k, kl);
+            n++;
+        }
+        ul_store_iter_destroy(it);
+    }
+    assert_int_equal(n, 3 + 4); /* a digest per release; the publisher's three, the co-signer's */
+    ul_batch_delete(b, (const uint8_t *)"Msearch", 7);
+    assert_int_equal(ul_store_write(st, b, true), UL_OK);
+    ul_batch_destroy(b);
+    ul_store_close(st);
+}
+
 /* Search by image digest and by signer key: written with the block that commits the release or
  * its approval, read a page at a time either way, and rebuilt byte for byte by block sync. */
 static void test_search_indexes(void **state)
@@ -2818,9 +2846,29 @@ static void test_search_indexes(void **state)
         assert_int_equal(search_all(b, k, keys[i], again), na);
         assert_memory_equal(got, again, na * UL_SEARCH_ENTRY_BYTES);
     }
-    ul_chain_close(a);
     ul_chain_close(r);
     ul_chain_close(b);
+
+    /* A store written before the indexes (none, and no mark): opening it builds them from its
+     * transactions, the same as the blocks wrote them. */
+    uint8_t want[3][8][UL_SEARCH_ENTRY_BYTES];
+    size_t nwant[3];
+    for (size_t i = 0; i < 3; i++) {
+        nwant[i] = search_all(a, i ? UL_SEARCH_SIGNER : UL_SEARCH_DIGEST, keys[i], want[i]);
+    }
+    uint8_t pub[UL_PUBKEY_BYTES], x0[UL_PUBKEY_BYTES];
+    memcpy(pub, ul_key_pubkey(f->pub), UL_PUBKEY_BYTES); /* keys[] outlives nothing it names */
+    memcpy(x0, ul_key_pubkey(f->x[0]), UL_PUBKEY_BYTES);
+    const uint8_t *keys2[] = {dig, pub, x0};
+    ul_chain_close(a);
+    strip_search_indexes(f, "a");
+    a = open_chain(f, "a");
+    for (size_t i = 0; i < 3; i++) {
+        ul_search_kind k = i == 0 ? UL_SEARCH_DIGEST : UL_SEARCH_SIGNER;
+        assert_int_equal(search_all(a, k, keys2[i], again), nwant[i]);
+        assert_memory_equal(want[i], again, nwant[i] * UL_SEARCH_ENTRY_BYTES);
+    }
+    ul_chain_close(a);
 }
 
 int main(void)
