@@ -568,8 +568,19 @@ typedef struct {
             ul_sha256 set_hash;
             uint8_t last_key[UL_PUBKEY_BYTES];
             uint64_t total, signed_power;
-        } v;            /* the voters of one header */
-        ul_release rel; /* the LEAF section's record, decoded in place in buf */
+        } v; /* the voters of one header */
+        struct {
+            ul_leaf_walk walk;
+            ul_sha256 id_hash;   /* SHA-256 of the record: the release id */
+            ul_sha256 body_hash; /* its signed digest (UL_DOMAIN_RELEASE) */
+            /* the classes seen so far, by the first UL_LEAF_HW_TAG bytes of their SHA-256:
+             * a class must not repeat, and each wrapped key must name one */
+            uint8_t hw[UL_MAX_HW][UL_LEAF_HW_TAG];
+            size_t n_hw;
+            uint32_t key_hw_used; /* bit i: a wrapped key names hw[i] */
+            bool hw_dup, key_dup, key_unlisted, key_own, dep_have, done;
+            ul_version dep_v; /* the installed version of the dependency being read */
+        } lf;                 /* the LEAF section, streamed: its record is never held whole */
         struct {
             ul_smt_fold fold;
             bool member, installable;
@@ -583,8 +594,11 @@ typedef struct {
             bool keyed, started, final;
         } img; /* the image */
     } w;
-    /* one section, one secretstream header or one ciphertext chunk at a time */
-    uint8_t buf[UL_MAX_SECTION_BYTES];
+    /* the LEAF section's items not yet read (held of them) and how far into it they are */
+    bool stream;
+    size_t held, consumed;
+    /* one section (the LEAF: one item), one secretstream header or one ciphertext chunk */
+    uint8_t buf[UL_UPDATE_BUF_BYTES];
 } ul_update;
 
 /* Begins one update of component ns on the device st. st is read (not written) until

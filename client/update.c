@@ -91,6 +91,7 @@ ul_err ul_client_update_begin(ul_update *u, const ul_device_state *st, const uin
     memcpy(u->trusted, st->valset_hash, UL_HASH_BYTES);
     u->phase = UL_PH_BUNDLE;
     u->expect = UL_SEC_BEGIN;
+    u->dep_ok = true; /* until a dependency of the release is not met */
     return UL_OK;
 }
 
@@ -251,101 +252,209 @@ static ul_err on_voter(ul_update *u, const ul_section *s)
 
 /* ---- The release -------------------------------------------------------------------------- */
 
-/* Each dependency names a component the device has, whose confirmed version satisfies it. */
-static bool deps_met(const ul_update *u, const ul_release *r)
+/* The LEAF section streams through buf one CBOR item at a time (ul_schema_leaf_walk): the
+ * record's bytes are hashed as they pass (release id, signed digest, leaf hash) and only what
+ * the verdicts need is kept, each check folded in as its field arrives. */
+
+/* A class seen in the record: its place among the classes so far, or n_hw when new. */
+static size_t hw_find(const ul_update *u, const uint8_t tag[UL_LEAF_HW_TAG])
 {
-    const ul_device_state *st = u->st;
-    for (size_t i = 0; i < r->n_deps; i++) {
-        size_t c = comp_index(st, r->deps[i].ns.ptr, r->deps[i].ns.len);
-        ul_version v;
-        if (c == st->n_components) {
-            return false;
-        }
-        const ul_slot *sl = installed(&st->comp[c]);
-        if (sl->version_len == 0 || sl->version_len > UL_MAX_LABEL_LEN ||
-            ul_client_version_parse(&v, sl->version, sl->version_len) != UL_OK ||
-            ul_client_constraint_match(r->deps[i].constraint.ptr, r->deps[i].constraint.len, &v) !=
-                UL_OK) {
-            return false;
-        }
+    size_t i = 0;
+    while (i < u->w.lf.n_hw && memcmp(u->w.lf.hw[i], tag, UL_LEAF_HW_TAG) != 0) {
+        i++;
     }
-    return true;
+    return i;
 }
 
-/* The state keys the device proves, derived by itself as the ledger does: the SMT keys of
- * 'S' 'i' ns 0x00 hw and 'S' 'v' release id. The installable key is finished when its proof
- * names the class (on_state). */
-static ul_err state_keys(ul_update *u, const ul_release *r)
+static void leaf_hw(ul_update *u, ul_span hw, bool key)
 {
-    ul_client_statekey_revocation_hash(u->state_key[1], u->info.id);
-    return ul_client_statekey_installable_begin(&u->inst_prefix, r->ns);
+    uint8_t h[UL_HASH_BYTES];
+    bool own = hw.len == u->st->hw_len && memcmp(hw.ptr, u->st->hw, hw.len) == 0;
+    ul_client_sha256(h, hw.ptr, hw.len);
+    size_t i = hw_find(u, h);
+    if (!key) {
+        u->hw_ok = u->hw_ok || own;
+        u->w.lf.hw_dup = u->w.lf.hw_dup || i < u->w.lf.n_hw;
+        if (i == u->w.lf.n_hw && i < UL_MAX_HW) { /* the walk allows UL_MAX_HW classes */
+            memcpy(u->w.lf.hw[u->w.lf.n_hw++], h, UL_LEAF_HW_TAG);
+        }
+        return;
+    }
+    u->w.lf.key_own = own;
+    if (i == u->w.lf.n_hw) {
+        u->w.lf.key_unlisted = true; /* a key for a class the release does not support */
+        return;
+    }
+    u->w.lf.key_dup = u->w.lf.key_dup || (u->w.lf.key_hw_used >> i & 1u) != 0;
+    u->w.lf.key_hw_used |= 1u << i;
 }
 
-/* Takes from the record what the later checks need: it is gone with the next section. */
-static void release_extract(ul_update *u, const ul_release *r)
+/* A dependency's namespace: the device's confirmed version of it, if any. */
+static void leaf_dep_ns(ul_update *u, ul_span ns)
 {
     const ul_device_state *st = u->st;
-    ul_span hw = {st->hw, st->hw_len};
-    u->ns_ok = r->ns.len == u->ns_len && memcmp(r->ns.ptr, u->ns, u->ns_len) == 0;
-    for (size_t i = 0; i < r->n_hw; i++) {
-        u->hw_ok = u->hw_ok || ul_span_eq(r->hw[i], hw);
+    size_t c = comp_index(st, ns.ptr, ns.len);
+    const ul_slot *sl = c < st->n_components ? installed(&st->comp[c]) : NULL;
+    u->w.lf.dep_have =
+        sl != NULL && sl->version_len > 0 && sl->version_len <= UL_MAX_LABEL_LEN &&
+        ul_client_version_parse(&u->w.lf.dep_v, sl->version, sl->version_len) == UL_OK;
+}
+
+/* The record ended: the checks across its fields (records.c's release_check), then what the
+ * installed release says about it. */
+static ul_err leaf_check(ul_update *u)
+{
+    const ul_device_state *st = u->st;
+    if (u->w.lf.hw_dup || u->w.lf.key_dup || u->w.lf.key_unlisted) {
+        return UL_E_SCHEMA_FIELD;
     }
     const ul_slot *inst = u->comp < st->n_components ? installed(&st->comp[u->comp]) : NULL;
     uint64_t have = inst != NULL ? inst->seq : 0;
-    u->rollback = r->seq <= have;
+    u->rollback = u->info.seq <= have;
     /* (namespace, sequence) names one release on a chain; a known digest must agree too. */
-    u->current = inst != NULL && inst->version_len > 0 && r->seq == have &&
-                 (sodium_is_zero(inst->digest, UL_HASH_BYTES) || eq32(inst->digest, r->digest));
-    u->dep_ok = deps_met(u, r);
-    u->info.seq = r->seq;
-    u->info.kind = r->kind;
-    u->info.time = r->time;
-    u->info.size = r->size;
-    memcpy(u->info.digest, r->digest, UL_HASH_BYTES);
-    u->info.version_len = r->version.len;
-    memcpy(u->info.version, r->version.ptr, r->version.len);
-    u->info.encrypted = r->has_enc;
-    for (size_t i = 0; r->has_enc && i < r->enc.n_keys; i++) {
-        if (ul_span_eq(r->enc.keys[i].hw, hw)) {
-            memcpy(u->sealed, r->enc.keys[i].sealed.ptr, UL_SEALED_KEY_BYTES);
-            u->has_sealed = true;
-        }
-    }
-    u->chunk_plain = r->has_enc ? r->enc.chunk : 0;
+    u->current =
+        inst != NULL && inst->version_len > 0 && u->info.seq == have &&
+        (sodium_is_zero(inst->digest, UL_HASH_BYTES) || eq32(inst->digest, u->info.digest));
+    return UL_OK;
 }
 
-static ul_err on_leaf(ul_update *u, const ul_section *s)
+/* The transaction around the record: its kind starts the leaf hash, its signature count ends
+ * the record's part (ul_schema_tx_prefix_encode / tx_middle_encode: the tx's canonical bytes). */
+static ul_err leaf_tx(ul_update *u, const ul_leaf_event *ev)
 {
     static const uint8_t leaf_prefix = 0x00; /* RFC 9162 leaf hash */
     uint8_t piece[PIECE_BYTES];
     size_t n = 0;
-    ul_span body = s->u.leaf.body;
-    if (s->u.leaf.kind != UL_TX_PUBLISH) {
-        return UL_E_TX_KIND;
-    }
-    ul_err e = ul_schema_release_decode(&u->w.rel, body.ptr, body.len);
-    if (e != UL_OK) {
-        return e;
-    }
-    /* The release id is SHA-256 of the record; the leaf hashes the whole tx, piece by piece. */
-    ul_client_sha256(u->info.id, body.ptr, body.len);
-    ul_client_signed_digest(u->body_digest, UL_DOMAIN_RELEASE, u->st->chain_id, body.ptr, body.len);
-    ul_client_sha256_init(&u->leaf_hash);
-    ul_client_sha256_update(&u->leaf_hash, &leaf_prefix, 1);
-    if ((e = ul_schema_tx_prefix_encode(piece, sizeof piece, &n, s->u.leaf.kind)) != UL_OK) {
-        return e;
-    }
-    ul_client_sha256_update(&u->leaf_hash, piece, n);
-    ul_client_sha256_update(&u->leaf_hash, body.ptr, body.len);
-    if ((e = ul_schema_tx_middle_encode(piece, sizeof piece, &n, s->u.leaf.n_sigs)) != UL_OK) {
-        return e;
+    ul_err e;
+    if (ev->what == UL_LEAF_TX_KIND) {
+        if (ev->val != UL_TX_PUBLISH) {
+            return UL_E_TX_KIND;
+        }
+        ul_client_sha256_init(&u->leaf_hash);
+        ul_client_sha256_update(&u->leaf_hash, &leaf_prefix, 1);
+        ul_client_sha256_init(&u->w.lf.id_hash);
+        ul_client_signed_digest_init(&u->w.lf.body_hash, UL_DOMAIN_RELEASE, u->st->chain_id);
+        e = ul_schema_tx_prefix_encode(piece, sizeof piece, &n, ev->val);
+    } else {
+        e = ul_schema_tx_middle_encode(piece, sizeof piece, &n, (size_t)ev->val);
+        ul_client_sha256_final(&u->w.lf.id_hash, u->info.id);
+        ul_client_sha256_final(&u->w.lf.body_hash, u->body_digest);
+        ul_client_statekey_revocation_hash(u->state_key[1], u->info.id);
+        u->sigs_left = ev->val;
+        u->w.lf.done = true;
     }
     ul_client_sha256_update(&u->leaf_hash, piece, n);
-    release_extract(u, &u->w.rel);
-    if ((e = state_keys(u, &u->w.rel)) != UL_OK) {
-        return e;
+    return e;
+}
+
+static void leaf_value(ul_update *u, const ul_leaf_event *ev)
+{
+    switch (ev->what) {
+    case UL_LEAF_TIME:
+        u->info.time = ev->val;
+        break;
+    case UL_LEAF_SEQ:
+        u->info.seq = ev->val;
+        break;
+    case UL_LEAF_SIZE:
+        u->info.size = ev->val;
+        break;
+    case UL_LEAF_KIND:
+        u->info.kind = ev->val;
+        break;
+    case UL_LEAF_ENC:
+        u->info.encrypted = true;
+        break;
+    case UL_LEAF_ENC_CHUNK:
+        u->chunk_plain = ev->val;
+        break;
+    default:
+        break;
     }
-    u->sigs_left = s->u.leaf.n_sigs;
+}
+
+static ul_err leaf_event(ul_update *u, const ul_leaf_event *ev)
+{
+    ul_span s = ev->s;
+    switch (ev->what) {
+    case UL_LEAF_TYPE:
+        return ev->val != UL_SEC_LEAF ? UL_E_SCHEMA_FIELD : UL_OK; /* a section out of order */
+    case UL_LEAF_TX_KIND:
+    case UL_LEAF_N_SIGS:
+        return leaf_tx(u, ev);
+    case UL_LEAF_NS:
+        u->ns_ok = s.len == u->ns_len && memcmp(s.ptr, u->ns, s.len) == 0;
+        /* The installable key is the record's namespace's; the proof names the class. */
+        return ul_client_statekey_installable_begin(&u->inst_prefix, s);
+    case UL_LEAF_VERSION:
+        u->info.version_len = s.len;
+        memcpy(u->info.version, s.ptr, s.len);
+        break;
+    case UL_LEAF_DIGEST:
+        memcpy(u->info.digest, s.ptr, UL_HASH_BYTES);
+        break;
+    case UL_LEAF_HW:
+    case UL_LEAF_KEY_HW:
+        leaf_hw(u, s, ev->what == UL_LEAF_KEY_HW);
+        break;
+    case UL_LEAF_DEP_NS:
+        leaf_dep_ns(u, s);
+        break;
+    case UL_LEAF_DEP_CONSTRAINT:
+        u->dep_ok = u->dep_ok && u->w.lf.dep_have &&
+                    ul_client_constraint_match(s.ptr, s.len, &u->w.lf.dep_v) == UL_OK;
+        break;
+    case UL_LEAF_KEY_SEALED:
+        if (u->w.lf.key_own) {
+            memcpy(u->sealed, s.ptr, UL_SEALED_KEY_BYTES);
+            u->has_sealed = true;
+        }
+        break;
+    default:
+        leaf_value(u, ev);
+        break;
+    }
+    return ev->check ? leaf_check(u) : UL_OK;
+}
+
+/* Reads the whole items held in buf; keeps a partial one (at the start of buf) for more bytes. */
+static ul_err leaf_drain(ul_update *u)
+{
+    size_t pos = 0;
+    ul_err e = UL_OK;
+    while (e == UL_OK && pos < u->held) {
+        ul_leaf_event ev;
+        size_t need = 0;
+        e = ul_schema_leaf_walk(&u->w.lf.walk, &ev, u->buf + pos, u->held - pos,
+                                u->body_len - u->consumed, &need);
+        if (e == UL_E_TRUNCATED) {
+            /* Only a label longer than any the record allows fills the buffer unfinished. */
+            e = need > sizeof u->buf ? UL_E_LIMIT : UL_OK;
+            break;
+        }
+        if (e == UL_OK && ev.record) {
+            ul_client_sha256_update(&u->w.lf.id_hash, u->buf + pos, ev.size);
+            ul_client_sha256_update(&u->w.lf.body_hash, u->buf + pos, ev.size);
+            ul_client_sha256_update(&u->leaf_hash, u->buf + pos, ev.size);
+        }
+        if (e == UL_OK) {
+            e = leaf_event(u, &ev);
+            pos += ev.size;
+            u->consumed += ev.size;
+        }
+    }
+    memmove(u->buf, u->buf + pos, u->held - pos);
+    u->held -= pos;
+    return e;
+}
+
+/* The LEAF section's last byte arrived: the walk must have read its every item. */
+static ul_err leaf_end(ul_update *u)
+{
+    if (!u->w.lf.done || u->held > 0) {
+        return UL_E_CBOR_MALFORMED;
+    }
+    u->stream = false;
     u->item_i = 0;
     u->expect = UL_SEC_SIG;
     return UL_OK;
@@ -509,8 +618,6 @@ static ul_err on_section(ul_update *u)
         return on_header(u, &s);
     case UL_SEC_VOTER:
         return on_voter(u, &s);
-    case UL_SEC_LEAF:
-        return on_leaf(u, &s);
     case UL_SEC_SIG:
         return on_sig(u, &s);
     case UL_SEC_INCLUSION:
@@ -545,6 +652,29 @@ static ul_err take(ul_update *u, const uint8_t **in, size_t *len)
         u->framed = true;
         u->body_len = (size_t)body_len;
         u->body_have = 0;
+        /* The LEAF streams item by item; any other section must fit the buffer whole. */
+        u->stream = u->expect == UL_SEC_LEAF;
+        if (u->stream) {
+            u->held = 0;
+            u->consumed = 0;
+            memset(&u->w.lf, 0, sizeof u->w.lf);
+            ul_schema_leaf_walk_init(&u->w.lf.walk);
+        } else if (u->body_len > sizeof u->buf) {
+            return UL_E_LIMIT;
+        }
+    } else if (u->stream) {
+        size_t n = u->body_len - u->body_have;
+        n = n < *len ? n : *len;
+        n = n < sizeof u->buf - u->held ? n : sizeof u->buf - u->held;
+        memcpy(u->buf + u->held, *in, n);
+        u->held += n;
+        u->body_have += n;
+        *in += n;
+        *len -= n;
+        ul_err e = leaf_drain(u);
+        if (e != UL_OK) {
+            return e;
+        }
     } else {
         size_t n = u->body_len - u->body_have;
         n = n < *len ? n : *len;
@@ -558,7 +688,7 @@ static ul_err take(ul_update *u, const uint8_t **in, size_t *len)
     }
     u->framed = false;
     u->head_have = 0;
-    return on_section(u);
+    return u->stream ? leaf_end(u) : on_section(u);
 }
 
 ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len)

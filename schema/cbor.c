@@ -140,13 +140,13 @@ static ul_err item_check(const ul_cbor_item *it, size_t avail)
     return UL_OK;
 }
 
-ul_err ul_cbor_next(ul_cbor_reader *r, ul_cbor_item *it)
+ul_err ul_cbor_next_part(const uint8_t *p, size_t have, size_t avail, ul_cbor_item *it,
+                         size_t *need)
 {
-    if (r->pos >= r->len) {
-        return UL_E_CBOR_MALFORMED;
+    *need = 0;
+    if (have == 0 || have > avail) {
+        return have == 0 && avail > 0 ? UL_E_TRUNCATED : UL_E_CBOR_MALFORMED;
     }
-    const uint8_t *p = r->in + r->pos;
-    size_t avail = r->len - r->pos;
     ul_err e = initial_byte_check(p[0]);
     if (e != UL_OK) {
         return e;
@@ -161,19 +161,37 @@ ul_err ul_cbor_next(ul_cbor_reader *r, ul_cbor_item *it)
     cb.array_start = cap_array;
     cb.map_start = cap_map;
     ul_cbor_capture c = {.type = -1, .val = 0, .data = NULL};
-    struct cbor_decoder_result res = cbor_stream_decode(p, avail, &cb, &c);
-    if (res.status != CBOR_DECODER_FINISHED || c.type < 0 || res.read == 0 || res.read > avail) {
+    struct cbor_decoder_result res = cbor_stream_decode(p, have, &cb, &c);
+    if (res.status == CBOR_DECODER_NEDATA && have < avail) {
+        /* libcbor names the bytes the whole item takes (a string's payload included). */
+        if (res.required <= have || res.required > avail) {
+            return UL_E_CBOR_MALFORMED;
+        }
+        *need = res.required;
+        return UL_E_TRUNCATED;
+    }
+    if (res.status != CBOR_DECODER_FINISHED || c.type < 0 || res.read == 0 || res.read > have) {
         return UL_E_CBOR_MALFORMED;
     }
     it->type = (ul_cbor_type)c.type;
     it->val = c.val;
     it->data = c.data;
     it->size = res.read;
-    e = item_check(it, avail);
+    return item_check(it, avail);
+}
+
+ul_err ul_cbor_next(ul_cbor_reader *r, ul_cbor_item *it)
+{
+    size_t need = 0;
+    if (r->pos >= r->len) {
+        return UL_E_CBOR_MALFORMED;
+    }
+    size_t avail = r->len - r->pos;
+    ul_err e = ul_cbor_next_part(r->in + r->pos, avail, avail, it, &need);
     if (e != UL_OK) {
         return e;
     }
-    r->pos += res.read;
+    r->pos += it->size;
     return UL_OK;
 }
 

@@ -53,6 +53,14 @@ void ul_cbor_reader_init(ul_cbor_reader *r, const uint8_t *in, size_t len, unsig
 /* Reads one canonical item head (and a string's payload). Returns: UL_OK or a CBOR error. */
 ul_err ul_cbor_next(ul_cbor_reader *r, ul_cbor_item *it);
 /* Reads one item that must be of type t. */
+/* ul_cbor_next for a stream: p[0..have) holds the first bytes of an item; avail is how many
+ * bytes the input holds from p on (have <= avail), so a container's count and a string's length
+ * are checked against the input, not against what arrived so far. The same checks as
+ * ul_cbor_next (libcbor's cbor_stream_decode decodes the head, the shortest form is checked on
+ * it). Returns: UL_OK with *it (it->data points into p); UL_E_TRUNCATED with *need, the bytes
+ * the whole item takes (<= avail), when have is short of them; else ul_cbor_next's errors. */
+ul_err ul_cbor_next_part(const uint8_t *p, size_t have, size_t avail, ul_cbor_item *it,
+                         size_t *need);
 ul_err ul_cbor_expect(ul_cbor_reader *r, ul_cbor_type t, ul_cbor_item *it);
 ul_err ul_cbor_read_uint(ul_cbor_reader *r, uint64_t *v);
 /* Reads a byte string of exactly n bytes into out (UL_E_SCHEMA_FIELD for another length). */

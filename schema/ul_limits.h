@@ -46,8 +46,9 @@
 /* A sealed content key: crypto_box_SEALBYTES (48) + a 32-byte key. */
 #define UL_SEALED_KEY_BYTES 80
 
-/* Canonical bytes of one release record body. A device buffers one record whole (it is parsed
- * in place), so this bound sizes the device context; real records are ~350 bytes. It is reached
+/* Canonical bytes of one release record body; real records are ~350 bytes. (A device reads the
+ * record item by item as it streams, schema/leaf_walk.c, so this bound no longer sizes its
+ * context; nodes and the CLI still hold records whole.) It is reached
  * before every list and label above is at its own maximum at once (~14 KB), so a record that
  * large is refused with UL_E_LIMIT even when each field is within its bound. */
 #define UL_MAX_RECORD_BYTES 4096
@@ -78,9 +79,30 @@
 /* Validator-set changes one bundle may walk through from a device's anchor: a consortium changes
  * its set a few times a year; a device offline for years still fits. */
 #define UL_MAX_VALSET_STEPS 64
-/* One bundle section (a CBOR byte string wrapping one array) is buffered whole by the device: the
- * largest is the release record's section (record plus a few heads). */
+/* One bundle section (a CBOR byte string wrapping one array): the largest is the release
+ * record's (LEAF) section, the record plus a few heads. A device holds every other section
+ * whole (UL_MAX_HELD_SECTION_BYTES) and reads the LEAF item by item. */
 #define UL_MAX_SECTION_BYTES (UL_MAX_RECORD_BYTES + 64)
+/* The largest bundle section a device holds whole (all but the LEAF, which it reads item by
+ * item, its largest item a mirror link): an INCLUSION section with a full path, 64 hashes of 34
+ * bytes and a few heads (2,198 bytes); a SIBLINGS section is at most as large, a HEADER or a
+ * STATE section a quarter of it. */
+#define UL_MAX_HELD_SECTION_BYTES (UL_MAX_PROOF_DEPTH * 34 + 64)
+/* The device's one buffer (ul_update): a held section, or for an encrypted image one
+ * ciphertext chunk (UL_MAX_ENC_CHUNK plus the 17-byte secretstream tag), whichever is larger; a
+ * build without encrypted-image support (UL_CLIENT_NO_DECRYPT) needs only the first. */
+#if defined(UL_CLIENT_NO_DECRYPT) && UL_CLIENT_NO_DECRYPT
+#define UL_UPDATE_BUF_BYTES UL_MAX_HELD_SECTION_BYTES
+#else
+#define UL_UPDATE_BUF_BYTES                                                                        \
+    (UL_MAX_ENC_CHUNK + 17 > UL_MAX_HELD_SECTION_BYTES ? UL_MAX_ENC_CHUNK + 17                     \
+                                                       : UL_MAX_HELD_SECTION_BYTES)
+#endif
+/* Bytes of a hardware class's SHA-256 a streaming device keeps to find a class repeated in a
+ * record, or a wrapped key's class not listed, after the labels are gone: 128 bits, so only a
+ * publisher spending ~2^64 work on its own labels could make two collide (and the node, which
+ * compares the labels themselves, refuses such a record before any bundle can prove it). */
+#define UL_LEAF_HW_TAG 16
 /* Sparse-Merkle siblings per bundle section: 64 x 34 bytes stay well inside one section. */
 #define UL_MAX_SIBLINGS_PER_SECTION 64
 /* The installable-list value a bundle proves: (sequence, release id) entries. */
@@ -322,6 +344,11 @@ _Static_assert(UL_MAX_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&
                    UL_MAX_SECTION_BYTES > UL_MAX_SIBLINGS_PER_SECTION * 34 + 64 &&
                    UL_MAX_SECTION_BYTES > UL_MAX_STATE_VALUE_BYTES + 128,
                "every bundle section but the record's fits the record's buffer");
+_Static_assert(UL_MAX_HELD_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&
+                   UL_MAX_HELD_SECTION_BYTES >= UL_MAX_SIBLINGS_PER_SECTION * 34 + 64 &&
+                   UL_MAX_HELD_SECTION_BYTES > UL_MAX_STATE_VALUE_BYTES + 3 * 34 + 128 + 32 &&
+                   UL_MAX_HELD_SECTION_BYTES > UL_MAX_LINK_LEN + 3,
+               "the device's buffer holds every section but the LEAF, and any one LEAF item");
 _Static_assert(UL_MAX_SECTION_BYTES >= UL_MAX_ENC_CHUNK + 17 + 24,
                "a ciphertext chunk fits the section buffer the image phase reuses");
 

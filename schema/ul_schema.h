@@ -794,6 +794,59 @@ UL_WUR ul_err ul_schema_section_decode(ul_section *out, const uint8_t *in, size_
 UL_WUR ul_err ul_schema_section_frame(const uint8_t *in, size_t len, size_t *head_len,
                                       uint64_t *body_len);
 
+/* A LEAF section read one item at a time as its bytes stream in (schema/leaf_walk.c), for a
+ * device that never holds the release record whole: the same rules and error codes as
+ * ul_schema_section_decode and ul_schema_release_decode, except the checks across fields that
+ * need bytes already gone, which the caller makes from the events (hardware classes unique,
+ * every wrapped key's class listed: due when an event has check set). */
+typedef enum {
+    UL_LEAF_NONE = 0,       /* an item the device does not need (still checked) */
+    UL_LEAF_TYPE,           /* val: the section type (the caller wants UL_SEC_LEAF) */
+    UL_LEAF_TX_KIND,        /* val: the transaction kind */
+    UL_LEAF_NS,             /* s: the record's namespace */
+    UL_LEAF_TIME,           /* val */
+    UL_LEAF_VERSION,        /* s */
+    UL_LEAF_SEQ,            /* val */
+    UL_LEAF_DIGEST,         /* s: 32 bytes */
+    UL_LEAF_SIZE,           /* val */
+    UL_LEAF_HW,             /* s: one supported hardware class */
+    UL_LEAF_DEP_NS,         /* s: a dependency's namespace; its constraint comes next */
+    UL_LEAF_DEP_CONSTRAINT, /* s */
+    UL_LEAF_KIND,           /* val: the update kind */
+    UL_LEAF_ENC,            /* the record has encryption info */
+    UL_LEAF_ENC_CHUNK,      /* val: plaintext bytes per secretstream chunk */
+    UL_LEAF_KEY_HW,         /* s: a wrapped key's class; its sealed key comes next */
+    UL_LEAF_KEY_SEALED,     /* s: UL_SEALED_KEY_BYTES */
+    UL_LEAF_N_SIGS          /* val: the signatures that follow, 1..UL_MAX_SIGS */
+} ul_leaf_what;
+
+typedef struct {
+    uint64_t what; /* ul_leaf_what */
+    size_t size;   /* bytes of the item (head and payload) */
+    bool record;   /* the item is part of the release record (its bytes are the record's) */
+    bool check;    /* the record ended: the caller's cross-field checks are due */
+    uint64_t val;  /* unsigned values */
+    ul_span s;     /* strings: into the bytes given */
+} ul_leaf_event;
+
+/* Private: where the walk is. */
+typedef struct {
+    uint64_t at, n_items, left, list_left, key, enc_left, enc_key, kind, alg, chunk;
+    uint32_t seen, enc_seen;
+    bool have_last, enc_have_last;
+    size_t record_bytes;
+} ul_leaf_walk;
+
+void ul_schema_leaf_walk_init(ul_leaf_walk *w);
+/* Reads the next item of the section from p[0..have), the section having avail bytes left from
+ * p on (have <= avail).
+ * Returns: UL_OK with *ev (ev->size bytes used); UL_E_TRUNCATED with *need, the bytes the item
+ *          takes, when have is short of them (give them again with more); UL_E_CBOR_TRAILING
+ *          for bytes after the section's last item; a decoding error (the walk is then over).
+ */
+UL_WUR ul_err ul_schema_leaf_walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t have,
+                                  size_t avail, size_t *need);
+
 /* The canonical bytes of a signed transaction, in the pieces a streaming verifier hashes:
  * prefix = map(3), 1, kind, 2 (then the body bytes), middle = 3, array(n_sigs) (then each
  * signature as ul_schema_tx_sig_encode writes it). Concatenated they equal ul_schema_tx_encode. */
