@@ -116,8 +116,13 @@
 /* Plaintext bytes per secretstream chunk of an encrypted image: the device decrypts one chunk at
  * a time inside its context, so this bounds that buffer. */
 #define UL_MAX_ENC_CHUNK 4096
-/* Components (namespaces) a device tracks, each with an A/B slot pair. */
+/* Components (namespaces) a device tracks, each with an A/B slot pair. ul_device_state holds
+ * every one of them (528 bytes each on a Cortex-M4, most of it two version labels), so a device
+ * build that runs fewer may say so (-DUL_MAX_COMPONENTS=n, 1..8; scripts/mcu.mk builds 2): a
+ * state holding more is then refused (UL_E_LIMIT) and a new component past n too. */
+#ifndef UL_MAX_COMPONENTS
 #define UL_MAX_COMPONENTS 8
+#endif
 /* How far a header's time may be ahead of a device's clock (ms) before the device refuses it
  * (UL_E_FUTURE): validators' and devices' clocks drift (NTP-less devices by minutes a month), so
  * a few minutes pass honest chains; a header stamped hours ahead would look fresh to the
@@ -344,6 +349,8 @@ _Static_assert(UL_MAX_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&
                    UL_MAX_SECTION_BYTES > UL_MAX_SIBLINGS_PER_SECTION * 34 + 64 &&
                    UL_MAX_SECTION_BYTES > UL_MAX_STATE_VALUE_BYTES + 128,
                "every bundle section but the record's fits the record's buffer");
+_Static_assert(UL_MAX_COMPONENTS >= 1 && UL_MAX_COMPONENTS <= 8,
+               "a device tracks one to eight components (UL_MAX_DEP_CLOSURE assumes 8 at most)");
 _Static_assert(UL_MAX_HELD_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&
                    UL_MAX_HELD_SECTION_BYTES >= UL_MAX_SIBLINGS_PER_SECTION * 34 + 64 &&
                    UL_MAX_HELD_SECTION_BYTES > UL_MAX_STATE_VALUE_BYTES + 3 * 34 + 128 + 32 &&

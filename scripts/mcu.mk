@@ -70,7 +70,11 @@ CBOR_FILES := cbor/streaming.c cbor/encoding.c cbor/callbacks.c cbor/internal/lo
               cbor/internal/encoders.c
 
 MCU_INC := -I$(MCU_GEN) -I$(SECP_DIR)/include -I$(SODIUM_DIR)/include -I$(CBOR_DIR)
-CLIENT_MCU_DEFS := $(if $(filter 0,$(MCU_ENC)),-DUL_CLIENT_NO_DECRYPT=1)
+# Components the firmware's device state holds (schema/ul_limits.h UL_MAX_COMPONENTS): the
+# example updates one, with one other installed beside it.
+MCU_COMPONENTS ?= 2
+CLIENT_MCU_DEFS := $(if $(filter 0,$(MCU_ENC)),-DUL_CLIENT_NO_DECRYPT=1) \
+                   -DUL_MAX_COMPONENTS=$(MCU_COMPONENTS)
 
 MCU_SECP_LIB   := $(MCU_OUT)/libsecp256k1.a
 MCU_SODIUM_LIB := $(MCU_OUT)/libsodium.a
@@ -121,16 +125,28 @@ $(MCU_OUT)/obj/cbor/%.o: $(CBOR_DIR)/%.c $(MCU_GEN)/.stamp
 	@echo "  ARMCC   $<"
 	$(Q)$(MCU_CC) $(MCU_CFLAGS) $(MCU_INC) -I$(CBOR_DIR)/cbor -w -c $< -o $@
 
-# libupclient itself with the project's warnings (-Werror).
-$(MCU_OUT)/obj/client/%.o: %.c $(MCU_GEN)/.stamp
-	@mkdir -p $(dir $@)
-	@echo "  ARMCC   $<"
-	$(Q)$(MCU_CC) -std=c11 $(WARN) -Wno-format-nonliteral $(MCU_CFLAGS) $(CLIENT_MCU_DEFS) $(MCU_INC) -I. -c $< -o $@
+# The library's and the firmware's objects are rebuilt when a header they include changes
+# (-MMD: ul_update's layout is in client/ul_client.h and schema/ul_limits.h) or when
+# CLIENT_MCU_DEFS does (this file records them, rewritten only when they differ).
+MCU_DEFS_STAMP := $(MCU_OUT)/client-defs
+ifneq ($(filter mcu check-mcu $(MCU)/%,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(MCU_OUT) && echo '$(CLIENT_MCU_DEFS)' | cmp -s - $(MCU_DEFS_STAMP) || \
+    echo '$(CLIENT_MCU_DEFS)' >$(MCU_DEFS_STAMP))
+endif
+$(MCU_DEFS_STAMP):
+	@mkdir -p $(dir $@) && echo '$(CLIENT_MCU_DEFS)' >$@
+-include $(wildcard $(MCU_OUT)/obj/client/*/*.d $(MCU_OUT)/obj/fw/*/*/*.d)
 
-$(MCU_OUT)/obj/fw/%.o: %.c $(MCU_GEN)/.stamp
+# libupclient itself with the project's warnings (-Werror).
+$(MCU_OUT)/obj/client/%.o: %.c $(MCU_GEN)/.stamp $(MCU_DEFS_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  ARMCC   $<"
-	$(Q)$(MCU_CC) -std=c11 $(WARN) $(MCU_CFLAGS) $(CLIENT_MCU_DEFS) $(MCU_INC) -I. -c $< -o $@
+	$(Q)$(MCU_CC) -std=c11 $(WARN) -Wno-format-nonliteral $(MCU_CFLAGS) $(CLIENT_MCU_DEFS) $(MCU_INC) -I. -MMD -MP -c $< -o $@
+
+$(MCU_OUT)/obj/fw/%.o: %.c $(MCU_GEN)/.stamp $(MCU_DEFS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  ARMCC   $<"
+	$(Q)$(MCU_CC) -std=c11 $(WARN) $(MCU_CFLAGS) $(CLIENT_MCU_DEFS) $(MCU_INC) -I. -MMD -MP -c $< -o $@
 
 $(MCU_SECP_LIB): $(call mcu_obj,$(SECP_FILES),secp)
 $(MCU_SODIUM_LIB): $(call mcu_obj,$(SODIUM_FILES),sodium)
