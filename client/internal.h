@@ -18,11 +18,8 @@ bool ul_client_signed_digest_init(ul_sha256 *s, ul_domain d,
 /* ---- Incremental proof folds (one implementation each: the whole-proof verifiers in
  * merkle.c and state.c run on them, and so does the streaming bundle verifier) ---- */
 
-/* RFC 9162 inclusion (section 2.1.3.2), one path hash at a time, bottom up. */
-typedef struct {
-    uint64_t fn, sn;
-    uint8_t r[UL_HASH_BYTES];
-} ul_incl_fold;
+/* RFC 9162 inclusion (section 2.1.3.2), one path hash at a time, bottom up (ul_incl_fold is in
+ * ul_client.h because ul_update holds one). */
 
 /* Returns: UL_OK; UL_E_MERKLE_RANGE when index >= size. */
 ul_err ul_client_incl_init(ul_incl_fold *f, const uint8_t leaf_hash32[UL_HASH_BYTES],

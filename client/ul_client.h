@@ -385,6 +385,13 @@ UL_WUR ul_err ul_client_statekey_installable_final(ul_sha256 *s, ul_span hw,
 void ul_client_statekey_revocation_hash(uint8_t out32[UL_HASH_BYTES],
                                         const uint8_t id32[UL_HASH_BYTES]) UL_NONNULL(1, 2);
 
+/* Private (ul_update holds one): an RFC 9162 inclusion path folded one hash at a time
+ * (client/merkle.c). */
+typedef struct {
+    uint64_t fn, sn;
+    uint8_t r[UL_HASH_BYTES];
+} ul_incl_fold;
+
 /* Private (ul_update holds one): a state proof folded from its end up to the root, one
  * non-empty sibling at a time (client/state.c). */
 typedef struct {
@@ -570,7 +577,6 @@ typedef struct {
             uint64_t total, signed_power;
         } v; /* the voters of one header */
         struct {
-            ul_leaf_walk walk;
             ul_sha256 id_hash;   /* SHA-256 of the record: the release id */
             ul_sha256 body_hash; /* its signed digest (UL_DOMAIN_RELEASE) */
             /* the classes seen so far, by the first UL_LEAF_HW_TAG bytes of their SHA-256:
@@ -578,9 +584,10 @@ typedef struct {
             uint8_t hw[UL_MAX_HW][UL_LEAF_HW_TAG];
             size_t n_hw;
             uint32_t key_hw_used; /* bit i: a wrapped key names hw[i] */
-            bool hw_dup, key_dup, key_unlisted, key_own, dep_have, done;
+            bool hw_dup, key_dup, key_unlisted, key_own, dep_have;
             ul_version dep_v; /* the installed version of the dependency being read */
         } lf;                 /* the LEAF section, streamed: its record is never held whole */
+        ul_incl_fold incl;    /* the INCLUSION section's path, folded hash by hash */
         struct {
             ul_smt_fold fold;
             bool member, installable;
@@ -594,7 +601,9 @@ typedef struct {
             bool keyed, started, final;
         } img; /* the image */
     } w;
-    /* the LEAF section's items not yet read (held of them) and how far into it they are */
+    /* a streamed section (LEAF, INCLUSION, SIBLINGS): where its walk is, its bytes in buf not
+     * yet read (held) and how far into it they are */
+    ul_leaf_walk walk;
     bool stream;
     size_t held, consumed;
     /* one section (the LEAF: one item), one secretstream header or one ciphertext chunk */

@@ -341,7 +341,6 @@ static ul_err leaf_tx(ul_update *u, const ul_leaf_event *ev)
         ul_client_sha256_final(&u->w.lf.body_hash, u->body_digest);
         ul_client_statekey_revocation_hash(u->state_key[1], u->info.id);
         u->sigs_left = ev->val;
-        u->w.lf.done = true;
     }
     ul_client_sha256_update(&u->leaf_hash, piece, n);
     return e;
@@ -417,49 +416,6 @@ static ul_err leaf_event(ul_update *u, const ul_leaf_event *ev)
     return ev->check ? leaf_check(u) : UL_OK;
 }
 
-/* Reads the whole items held in buf; keeps a partial one (at the start of buf) for more bytes. */
-static ul_err leaf_drain(ul_update *u)
-{
-    size_t pos = 0;
-    ul_err e = UL_OK;
-    while (e == UL_OK && pos < u->held) {
-        ul_leaf_event ev;
-        size_t need = 0;
-        e = ul_schema_leaf_walk(&u->w.lf.walk, &ev, u->buf + pos, u->held - pos,
-                                u->body_len - u->consumed, &need);
-        if (e == UL_E_TRUNCATED) {
-            /* Only a label longer than any the record allows fills the buffer unfinished. */
-            e = need > sizeof u->buf ? UL_E_LIMIT : UL_OK;
-            break;
-        }
-        if (e == UL_OK && ev.record) {
-            ul_client_sha256_update(&u->w.lf.id_hash, u->buf + pos, ev.size);
-            ul_client_sha256_update(&u->w.lf.body_hash, u->buf + pos, ev.size);
-            ul_client_sha256_update(&u->leaf_hash, u->buf + pos, ev.size);
-        }
-        if (e == UL_OK) {
-            e = leaf_event(u, &ev);
-            pos += ev.size;
-            u->consumed += ev.size;
-        }
-    }
-    memmove(u->buf, u->buf + pos, u->held - pos);
-    u->held -= pos;
-    return e;
-}
-
-/* The LEAF section's last byte arrived: the walk must have read its every item. */
-static ul_err leaf_end(ul_update *u)
-{
-    if (!u->w.lf.done || u->held > 0) {
-        return UL_E_CBOR_MALFORMED;
-    }
-    u->stream = false;
-    u->item_i = 0;
-    u->expect = UL_SEC_SIG;
-    return UL_OK;
-}
-
 static ul_err on_sig(ul_update *u, const ul_section *s)
 {
     uint8_t piece[PIECE_BYTES];
@@ -483,26 +439,6 @@ static ul_err on_sig(ul_update *u, const ul_section *s)
         u->expect = UL_SEC_INCLUSION;
     }
     return UL_OK;
-}
-
-static ul_err on_inclusion(ul_update *u, const ul_section *s)
-{
-    ul_incl_fold f;
-    /* RFC 9162 paths do not pin the tree size by themselves: bind it to the header's. */
-    if (s->u.inclusion.size != u->hd.log_size) {
-        return UL_E_MERKLE_RANGE;
-    }
-    ul_err e = ul_client_incl_init(&f, u->leaf, s->u.inclusion.index, s->u.inclusion.size);
-    for (size_t i = 0; e == UL_OK && i < s->u.inclusion.n_path; i++) {
-        e = ul_client_incl_step(&f, ul_section_hash(s->u.inclusion.path, i));
-    }
-    if (e == UL_OK) {
-        e = ul_client_incl_final(&f, u->hd.log_root);
-    }
-    u->info.log_index = s->u.inclusion.index;
-    u->which = UL_PROOF_INSTALLABLE;
-    u->expect = UL_SEC_STATE;
-    return e;
 }
 
 /* ---- State proofs ------------------------------------------------------------------------- */
@@ -581,19 +517,90 @@ static ul_err on_state(ul_update *u, const ul_section *s)
     return u->sibs_left == 0 ? end_state(u) : UL_OK;
 }
 
-static ul_err on_siblings(ul_update *u, const ul_section *s)
+/* INCLUSION and SIBLINGS stream too: each hash is folded as it arrives. */
+static ul_err hashes_event(ul_update *u, const ul_leaf_event *ev)
 {
-    if (s->u.siblings.n > u->sibs_left) {
-        return UL_E_SCHEMA_FIELD; /* more siblings than the bitmap has bits */
+    bool incl = u->expect == UL_SEC_INCLUSION;
+    switch (ev->what) {
+    case UL_LEAF_TYPE:
+        return ev->val != u->expect ? UL_E_SCHEMA_FIELD : UL_OK; /* a section out of order */
+    case UL_LEAF_INDEX:
+        u->info.log_index = ev->val;
+        return UL_OK;
+    case UL_LEAF_TREE_SIZE:
+        /* RFC 9162 paths do not pin the tree size by themselves: bind it to the header's. */
+        if (ev->val != u->hd.log_size) {
+            return UL_E_MERKLE_RANGE;
+        }
+        return ul_client_incl_init(&u->w.incl, u->leaf, u->info.log_index, ev->val);
+    case UL_LEAF_HASHES:
+        /* no more siblings than the bitmap has bits */
+        return !incl && ev->val > u->sibs_left ? UL_E_SCHEMA_FIELD : UL_OK;
+    case UL_LEAF_HASH:
+        if (incl) {
+            return ul_client_incl_step(&u->w.incl, ev->s.ptr);
+        }
+        u->sibs_left--;
+        return ul_client_smt_fold_step(&u->w.sp.fold, ev->s.ptr);
+    default:
+        return UL_OK;
     }
-    for (size_t i = 0; i < s->u.siblings.n; i++) {
-        ul_err e = ul_client_smt_fold_step(&u->w.sp.fold, ul_section_hash(s->u.siblings.hashes, i));
-        if (e != UL_OK) {
-            return e;
+}
+
+/* Reads the whole items of a streamed section held in buf; keeps a partial one (moved to the
+ * start of buf) for more bytes. */
+static ul_err stream_drain(ul_update *u)
+{
+    bool leaf = u->expect == UL_SEC_LEAF;
+    size_t pos = 0;
+    ul_err e = UL_OK;
+    while (e == UL_OK && pos < u->held) {
+        ul_leaf_event ev;
+        size_t need = 0;
+        e = leaf ? ul_schema_leaf_walk(&u->walk, &ev, u->buf + pos, u->held - pos,
+                                       u->body_len - u->consumed, &need)
+                 : ul_schema_hashes_walk(&u->walk, &ev, u->buf + pos, u->held - pos,
+                                         u->body_len - u->consumed, &need);
+        if (e == UL_E_TRUNCATED) {
+            /* Only a label longer than any the record allows fills the buffer unfinished. */
+            e = need > sizeof u->buf ? UL_E_LIMIT : UL_OK;
+            break;
+        }
+        if (e == UL_OK && leaf && ev.record) {
+            ul_client_sha256_update(&u->w.lf.id_hash, u->buf + pos, ev.size);
+            ul_client_sha256_update(&u->w.lf.body_hash, u->buf + pos, ev.size);
+            ul_client_sha256_update(&u->leaf_hash, u->buf + pos, ev.size);
+        }
+        if (e == UL_OK) {
+            e = leaf ? leaf_event(u, &ev) : hashes_event(u, &ev);
+            pos += ev.size;
+            u->consumed += ev.size;
         }
     }
-    u->sibs_left -= s->u.siblings.n;
-    return u->sibs_left == 0 ? end_state(u) : UL_OK;
+    memmove(u->buf, u->buf + pos, u->held - pos);
+    u->held -= pos;
+    return e;
+}
+
+/* A streamed section's last byte arrived: its walk must have read every item. */
+static ul_err stream_end(ul_update *u)
+{
+    if (!u->walk.done || u->held > 0) {
+        return UL_E_CBOR_MALFORMED;
+    }
+    u->stream = false;
+    switch (u->expect) {
+    case UL_SEC_LEAF:
+        u->item_i = 0;
+        u->expect = UL_SEC_SIG;
+        return UL_OK;
+    case UL_SEC_INCLUSION:
+        u->which = UL_PROOF_INSTALLABLE;
+        u->expect = UL_SEC_STATE;
+        return ul_client_incl_final(&u->w.incl, u->hd.log_root);
+    default: /* UL_SEC_SIBLINGS */
+        return u->sibs_left == 0 ? end_state(u) : UL_OK;
+    }
 }
 
 /* ---- Framing ------------------------------------------------------------------------------ */
@@ -620,12 +627,10 @@ static ul_err on_section(ul_update *u)
         return on_voter(u, &s);
     case UL_SEC_SIG:
         return on_sig(u, &s);
-    case UL_SEC_INCLUSION:
-        return on_inclusion(u, &s);
     case UL_SEC_STATE:
         return on_state(u, &s);
     default:
-        return on_siblings(u, &s);
+        return UL_E_SCHEMA_FIELD; /* streamed sections never come whole */
     }
 }
 
@@ -652,13 +657,17 @@ static ul_err take(ul_update *u, const uint8_t **in, size_t *len)
         u->framed = true;
         u->body_len = (size_t)body_len;
         u->body_have = 0;
-        /* The LEAF streams item by item; any other section must fit the buffer whole. */
-        u->stream = u->expect == UL_SEC_LEAF;
+        /* LEAF, INCLUSION and SIBLINGS stream item by item; any other section must fit the
+         * buffer whole. */
+        u->stream = u->expect == UL_SEC_LEAF || u->expect == UL_SEC_INCLUSION ||
+                    u->expect == UL_SEC_SIBLINGS;
         if (u->stream) {
             u->held = 0;
             u->consumed = 0;
-            memset(&u->w.lf, 0, sizeof u->w.lf);
-            ul_schema_leaf_walk_init(&u->w.lf.walk);
+            if (u->expect == UL_SEC_LEAF) {
+                memset(&u->w.lf, 0, sizeof u->w.lf);
+            }
+            ul_schema_leaf_walk_init(&u->walk);
         } else if (u->body_len > sizeof u->buf) {
             return UL_E_LIMIT;
         }
@@ -671,7 +680,7 @@ static ul_err take(ul_update *u, const uint8_t **in, size_t *len)
         u->body_have += n;
         *in += n;
         *len -= n;
-        ul_err e = leaf_drain(u);
+        ul_err e = stream_drain(u);
         if (e != UL_OK) {
             return e;
         }
@@ -688,7 +697,7 @@ static ul_err take(ul_update *u, const uint8_t **in, size_t *len)
     }
     u->framed = false;
     u->head_have = 0;
-    return u->stream ? leaf_end(u) : on_section(u);
+    return u->stream ? stream_end(u) : on_section(u);
 }
 
 ul_err ul_client_bundle_update(ul_update *u, const uint8_t *in, size_t len)

@@ -33,6 +33,10 @@ enum {
     AT_WRAP_HW,
     AT_WRAP_SEALED,
     AT_N_SIGS,
+    AT_INDEX, /* INCLUSION [5, index, size, [* hash]], SIBLINGS [7, [+ hash]] */
+    AT_TREE_SIZE,
+    AT_HASHES,
+    AT_HASH,
     AT_END
 };
 
@@ -314,8 +318,57 @@ static ul_err record_item(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event
     }
 }
 
-ul_err ul_schema_leaf_walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t have,
-                           size_t avail, size_t *need)
+/* INCLUSION [5, index, size, [0..64 x bstr(32)]] and SIBLINGS [7, [1..64 x bstr(32)]], as
+ * schema/section.c's dec_inclusion and read_hashes read them. */
+static ul_err hashes_item(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event *ev)
+{
+    bool incl = w->kind == UL_SEC_INCLUSION;
+    ul_err e = want(it, w->at == AT_ARRAY || w->at == AT_HASHES ? UL_CBOR_ARRAY
+                        : w->at == AT_HASH                      ? UL_CBOR_BYTES
+                                                                : UL_CBOR_UINT);
+    if (e != UL_OK) {
+        return e;
+    }
+    ev->val = it->val;
+    switch (w->at) {
+    case AT_ARRAY:
+        w->n_items = it->val;
+        w->at = AT_TYPE;
+        return it->val < 1 ? UL_E_SCHEMA_FIELD : UL_OK;
+    case AT_TYPE:
+        ev->what = UL_LEAF_TYPE;
+        w->kind = it->val; /* the section type */
+        w->at = it->val == UL_SEC_INCLUSION ? AT_INDEX : AT_HASHES;
+        if (it->val > UL_SEC_MAX_) {
+            return UL_E_SCHEMA_FIELD;
+        }
+        return it->val == UL_SEC_INCLUSION ? (w->n_items != 4 ? UL_E_SCHEMA_FIELD : UL_OK)
+                                           : (w->n_items != 2 ? UL_E_SCHEMA_FIELD : UL_OK);
+    case AT_INDEX:
+        ev->what = UL_LEAF_INDEX;
+        w->left = it->val;
+        w->at = AT_TREE_SIZE;
+        return UL_OK;
+    case AT_TREE_SIZE:
+        ev->what = UL_LEAF_TREE_SIZE;
+        w->at = AT_HASHES;
+        return w->left >= it->val ? UL_E_SCHEMA_FIELD : UL_OK;
+    case AT_HASHES:
+        ev->what = UL_LEAF_HASHES;
+        w->list_left = it->val;
+        w->at = it->val > 0 ? AT_HASH : AT_END;
+        e = list_head(it, incl ? 0 : 1, incl ? UL_MAX_PROOF_DEPTH : UL_MAX_SIBLINGS_PER_SECTION);
+        return e;
+    default: /* AT_HASH */
+        ev->what = UL_LEAF_HASH;
+        w->at = --w->list_left > 0 ? AT_HASH : AT_END;
+        return fixed(it, ev, UL_HASH_BYTES);
+    }
+}
+
+/* One item of the section (leaf: a LEAF, else an INCLUSION or SIBLINGS section). */
+static ul_err walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t have, size_t avail,
+                   size_t *need, bool leaf)
 {
     ul_cbor_item it;
     memset(ev, 0, sizeof *ev);
@@ -328,10 +381,28 @@ ul_err ul_schema_leaf_walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p,
         return e;
     }
     ev->size = it.size;
-    bool frame = w->at <= AT_KIND || w->at == AT_N_SIGS;
-    e = frame ? frame_item(w, &it, ev) : record_item(w, &it, ev);
-    if (e == UL_OK && w->at == AT_END && it.size < avail) {
+    if (!leaf) {
+        e = hashes_item(w, &it, ev);
+    } else if (w->at <= AT_KIND || w->at == AT_N_SIGS) {
+        e = frame_item(w, &it, ev);
+    } else {
+        e = record_item(w, &it, ev);
+    }
+    w->done = e == UL_OK && w->at == AT_END;
+    if (w->done && it.size < avail) {
         return UL_E_CBOR_TRAILING;
     }
     return e;
+}
+
+ul_err ul_schema_leaf_walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t have,
+                           size_t avail, size_t *need)
+{
+    return walk(w, ev, p, have, avail, need, true);
+}
+
+ul_err ul_schema_hashes_walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t have,
+                             size_t avail, size_t *need)
+{
+    return walk(w, ev, p, have, avail, need, false);
 }

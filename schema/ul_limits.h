@@ -83,11 +83,12 @@
  * record's (LEAF) section, the record plus a few heads. A device holds every other section
  * whole (UL_MAX_HELD_SECTION_BYTES) and reads the LEAF item by item. */
 #define UL_MAX_SECTION_BYTES (UL_MAX_RECORD_BYTES + 64)
-/* The largest bundle section a device holds whole (all but the LEAF, which it reads item by
- * item, its largest item a mirror link): an INCLUSION section with a full path, 64 hashes of 34
- * bytes and a few heads (2,198 bytes); a SIBLINGS section is at most as large, a HEADER or a
- * STATE section a quarter of it. */
-#define UL_MAX_HELD_SECTION_BYTES (UL_MAX_PROOF_DEPTH * 34 + 64)
+/* The largest bundle section a device holds whole. It reads the LEAF (the release record),
+ * INCLUSION and SIBLINGS sections item by item, so it holds: a HEADER or CHECKPOINT section, a
+ * header of at most UL_MAX_HEADER_BYTES and four heads (526 bytes); a STATE section (at most
+ * 493: depth, bitmap, a 320-byte installable list, a class label); a VOTER (120); or one item
+ * of a streamed section, the largest a mirror link (515). */
+#define UL_MAX_HELD_SECTION_BYTES (UL_MAX_HEADER_BYTES + 32)
 /* The device's one buffer (ul_update): a held section, or for an encrypted image one
  * ciphertext chunk (UL_MAX_ENC_CHUNK plus the 17-byte secretstream tag), whichever is larger; a
  * build without encrypted-image support (UL_CLIENT_NO_DECRYPT) needs only the first. */
@@ -351,10 +352,10 @@ _Static_assert(UL_MAX_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&
                "every bundle section but the record's fits the record's buffer");
 _Static_assert(UL_MAX_COMPONENTS >= 1 && UL_MAX_COMPONENTS <= 8,
                "a device tracks one to eight components (UL_MAX_DEP_CLOSURE assumes 8 at most)");
-_Static_assert(UL_MAX_HELD_SECTION_BYTES > UL_MAX_HEADER_BYTES + 64 &&
-                   UL_MAX_HELD_SECTION_BYTES >= UL_MAX_SIBLINGS_PER_SECTION * 34 + 64 &&
-                   UL_MAX_HELD_SECTION_BYTES > UL_MAX_STATE_VALUE_BYTES + 3 * 34 + 128 + 32 &&
-                   UL_MAX_HELD_SECTION_BYTES > UL_MAX_LINK_LEN + 3,
+_Static_assert(UL_MAX_HELD_SECTION_BYTES >= UL_MAX_HEADER_BYTES + 1 + 1 + 9 + 3 &&
+                   UL_MAX_HELD_SECTION_BYTES >=
+                       1 + 1 + 1 + 3 + 34 + UL_MAX_STATE_VALUE_BYTES + 3 + UL_MAX_LABEL_LEN + 2 &&
+                   UL_MAX_HELD_SECTION_BYTES >= UL_MAX_LINK_LEN + 3,
                "the device's buffer holds every section but the LEAF, and any one LEAF item");
 _Static_assert(UL_MAX_SECTION_BYTES >= UL_MAX_ENC_CHUNK + 17 + 24,
                "a ciphertext chunk fits the section buffer the image phase reuses");

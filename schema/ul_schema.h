@@ -817,7 +817,12 @@ typedef enum {
     UL_LEAF_ENC_CHUNK,      /* val: plaintext bytes per secretstream chunk */
     UL_LEAF_KEY_HW,         /* s: a wrapped key's class; its sealed key comes next */
     UL_LEAF_KEY_SEALED,     /* s: UL_SEALED_KEY_BYTES */
-    UL_LEAF_N_SIGS          /* val: the signatures that follow, 1..UL_MAX_SIGS */
+    UL_LEAF_N_SIGS,         /* val: the signatures that follow, 1..UL_MAX_SIGS */
+    /* ul_schema_hashes_walk: INCLUSION and SIBLINGS sections (after UL_LEAF_TYPE) */
+    UL_LEAF_INDEX,     /* val: the leaf index (INCLUSION) */
+    UL_LEAF_TREE_SIZE, /* val: the tree size, above the index (INCLUSION) */
+    UL_LEAF_HASHES,    /* val: the hashes that follow */
+    UL_LEAF_HASH       /* s: one path or sibling hash, 32 bytes */
 } ul_leaf_what;
 
 typedef struct {
@@ -834,6 +839,7 @@ typedef struct {
     uint64_t at, n_items, left, list_left, key, enc_left, enc_key, kind, alg, chunk;
     uint32_t seen, enc_seen;
     bool have_last, enc_have_last;
+    bool done; /* the section's last item was read */
     size_t record_bytes;
 } ul_leaf_walk;
 
@@ -846,6 +852,10 @@ void ul_schema_leaf_walk_init(ul_leaf_walk *w);
  */
 UL_WUR ul_err ul_schema_leaf_walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t have,
                                   size_t avail, size_t *need);
+/* The same for an INCLUSION or a SIBLINGS section (ul_schema_leaf_walk_init first): a device
+ * folds each hash as it arrives rather than hold up to 64 of them. */
+UL_WUR ul_err ul_schema_hashes_walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p,
+                                    size_t have, size_t avail, size_t *need);
 
 /* The canonical bytes of a signed transaction, in the pieces a streaming verifier hashes:
  * prefix = map(3), 1, kind, 2 (then the body bytes), middle = 3, array(n_sigs) (then each

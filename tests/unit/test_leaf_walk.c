@@ -191,6 +191,9 @@ static ul_err on_event(seen *v, const ul_leaf_event *ev)
 
 /* The device's loop (client/update.c take and leaf_drain): chunk bytes at a time into a buffer
  * of UL_MAX_HELD_SECTION_BYTES, every whole item read, a partial one kept for more. */
+static bool g_hashes;   /* walk INCLUSION / SIBLINGS sections instead of the LEAF */
+static uint64_t g_type; /* the section type the hashes walk wants */
+
 static ul_err streamed(const uint8_t *body, size_t len, size_t chunk, seen *v)
 {
     static uint8_t buf[UL_MAX_HELD_SECTION_BYTES];
@@ -208,14 +211,21 @@ static ul_err streamed(const uint8_t *body, size_t len, size_t chunk, seen *v)
         while (pos < held) {
             ul_leaf_event ev;
             size_t need = 0;
-            ul_err e = ul_schema_leaf_walk(&w, &ev, buf + pos, held - pos, len - consumed, &need);
+            ul_err e =
+                g_hashes
+                    ? ul_schema_hashes_walk(&w, &ev, buf + pos, held - pos, len - consumed, &need)
+                    : ul_schema_leaf_walk(&w, &ev, buf + pos, held - pos, len - consumed, &need);
             if (e == UL_E_TRUNCATED) {
                 if (need > sizeof buf) {
                     return UL_E_LIMIT;
                 }
                 break;
             }
-            if (e == UL_OK) {
+            if (e == UL_OK && g_hashes) {
+                e = ev.what == UL_LEAF_TYPE && ev.val != g_type ? UL_E_SCHEMA_FIELD : UL_OK;
+                v->n_sigs += ev.what == UL_LEAF_HASH; /* hashes seen */
+                v->done = w.done;
+            } else if (e == UL_OK) {
                 e = on_event(v, &ev);
             }
             if (e != UL_OK) {
@@ -370,12 +380,73 @@ static void test_flips_and_cuts(void **state)
            runs);
 }
 
+/* The whole decoder on an INCLUSION or SIBLINGS section. */
+static ul_err whole_hashes(const uint8_t *body, size_t len, size_t *n)
+{
+    static ul_section s;
+    ul_err e = ul_schema_section_decode(&s, body, len);
+    if (e == UL_OK && s.type != g_type) {
+        return UL_E_SCHEMA_FIELD;
+    }
+    *n = s.type == UL_SEC_INCLUSION ? s.u.inclusion.n_path : s.u.siblings.n;
+    return e;
+}
+
+/* INCLUSION and SIBLINGS sections read hash by hash: every hash arrives; single-byte changes
+ * and truncations are refused by both readers or by neither. */
+static void test_hash_sections(void **state)
+{
+    (void)state;
+    static uint8_t hashes[UL_MAX_PROOF_DEPTH][UL_HASH_BYTES];
+    static const uint8_t masks[] = {0x01, 0x20, 0x80, 0xff};
+    for (size_t i = 0; i < UL_MAX_PROOF_DEPTH; i++) {
+        memset(hashes[i], (int)i + 1, UL_HASH_BYTES);
+    }
+    for (int k = 0; k < 3; k++) {
+        ul_section sec;
+        uint8_t out[UL_MAX_SECTION_BYTES];
+        size_t n = 0, head = 0, want_n = k == 0 ? 20 : UL_MAX_PROOF_DEPTH, got = 0;
+        uint64_t blen = 0;
+        memset(&sec, 0, sizeof sec);
+        sec.type = k < 2 ? UL_SEC_INCLUSION : UL_SEC_SIBLINGS;
+        sec.u.inclusion.index = 5;
+        sec.u.inclusion.size = (uint64_t)1 << 62;
+        sec.u.inclusion.n_path = want_n;
+        sec.u.siblings.n = k == 2 ? want_n : sec.u.siblings.n;
+        assert_int_equal(ul_schema_section_encode(out, sizeof out, &n, &sec, hashes), UL_OK);
+        assert_int_equal(ul_schema_section_frame(out, n, &head, &blen), UL_OK);
+        uint8_t *body = out + head;
+        size_t len = (size_t)blen;
+        seen v;
+        g_hashes = true;
+        g_type = sec.type;
+        assert_true(len > UL_MAX_HELD_SECTION_BYTES || k == 0);
+        assert_int_equal(whole_hashes(body, len, &got), UL_OK);
+        assert_int_equal(got, want_n);
+        assert_int_equal(streamed(body, len, 7, &v), UL_OK);
+        assert_int_equal(v.n_sigs, want_n);
+        for (size_t i = 0; i < len; i++) {
+            for (size_t m = 0; m < sizeof masks; m++) {
+                body[i] ^= masks[m];
+                ul_err a = whole_hashes(body, len, &got), b = streamed(body, len, 1 + i % 40, &v);
+                assert_true((a == UL_OK) == (b == UL_OK));
+                body[i] ^= masks[m];
+            }
+        }
+        for (size_t cut = 0; cut < len; cut++) {
+            assert_int_not_equal(streamed(body, cut, 1 + cut % 40, &v), UL_OK);
+        }
+        g_hashes = false;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_one_fault_each),
         cmocka_unit_test(test_flips_and_cuts),
+        cmocka_unit_test(test_hash_sections),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
