@@ -96,16 +96,17 @@ static ul_err check_indexes(const void *sigs, size_t n, size_t stride, const ul_
 /* Verifies one precommit: the signer signed the canonical vote with this height, round and
  * block hash and its own time. A prevote for the same block, or any other vote type, encodes
  * differently and fails here. */
-ul_err ul_client_precommit_verify(const uint8_t sig64[UL_SIG_BYTES],
-                                  const uint8_t pubkey32[UL_PUBKEY_BYTES],
-                                  const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
-                                  uint64_t round, const uint8_t block_hash32[UL_HASH_BYTES],
-                                  uint64_t time_ms)
+/* The signed digest of a precommit, apart from the signature check (UL_NOINLINE: the vote's
+ * encoding buffer is gone before libsecp256k1's deep frames). */
+static UL_NOINLINE ul_err precommit_digest(uint8_t out32[UL_HASH_BYTES],
+                                           const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
+                                           uint64_t round,
+                                           const uint8_t block_hash32[UL_HASH_BYTES],
+                                           uint64_t time_ms)
 {
     uint8_t buf[UL_VOTE_BUF_BYTES];
     size_t len = 0;
     ul_vote v;
-    ul_err e;
 
     memset(&v, 0, sizeof(v));
     v.type = UL_VOTE_PRECOMMIT;
@@ -113,11 +114,25 @@ ul_err ul_client_precommit_verify(const uint8_t sig64[UL_SIG_BYTES],
     v.round = round;
     memcpy(v.block_hash, block_hash32, UL_HASH_BYTES);
     v.time_ms = time_ms;
-    e = ul_schema_vote_encode(buf, sizeof(buf), &len, &v);
+    ul_err e = ul_schema_vote_encode(buf, sizeof(buf), &len, &v);
+    if (e == UL_OK) {
+        ul_client_signed_digest(out32, UL_DOMAIN_VOTE, chain_id32, buf, len);
+    }
+    return e;
+}
+
+ul_err ul_client_precommit_verify(const uint8_t sig64[UL_SIG_BYTES],
+                                  const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                  const uint8_t chain_id32[UL_HASH_BYTES], uint64_t height,
+                                  uint64_t round, const uint8_t block_hash32[UL_HASH_BYTES],
+                                  uint64_t time_ms)
+{
+    uint8_t digest[UL_HASH_BYTES];
+    ul_err e = precommit_digest(digest, chain_id32, height, round, block_hash32, time_ms);
     if (e != UL_OK) {
         return e;
     }
-    e = ul_client_sig_verify(sig64, UL_DOMAIN_VOTE, chain_id32, buf, len, pubkey32);
+    e = ul_client_sig_verify_digest(sig64, digest, pubkey32);
     /* A member whose key does not parse cannot have signed: report the signature as bad, the
      * one failure the contract names for a signature. */
     return e == UL_E_KEY ? UL_E_SIG : e;
@@ -163,18 +178,31 @@ ul_err ul_client_commit_verify(const ul_commit *c, const ul_valset *s,
     return UL_OK;
 }
 
+/* The signed digest of a checkpoint statement (UL_NOINLINE as precommit_digest). */
+static UL_NOINLINE ul_err checkpoint_digest(uint8_t out32[UL_HASH_BYTES],
+                                            const uint8_t chain_id32[UL_HASH_BYTES],
+                                            const ul_checkpoint_vote *v)
+{
+    uint8_t buf[UL_VOTE_BUF_BYTES];
+    size_t len = 0;
+    ul_err e = ul_schema_checkpoint_vote_encode(buf, sizeof(buf), &len, v);
+    if (e == UL_OK) {
+        ul_client_signed_digest(out32, UL_DOMAIN_CHECKPOINT, chain_id32, buf, len);
+    }
+    return e;
+}
+
 ul_err ul_client_checkpoint_sig_verify(const uint8_t sig64[UL_SIG_BYTES],
                                        const uint8_t pubkey32[UL_PUBKEY_BYTES],
                                        const uint8_t chain_id32[UL_HASH_BYTES],
                                        const ul_checkpoint_vote *v)
 {
-    uint8_t buf[UL_VOTE_BUF_BYTES];
-    size_t len = 0;
-    ul_err e = ul_schema_checkpoint_vote_encode(buf, sizeof(buf), &len, v);
+    uint8_t digest[UL_HASH_BYTES];
+    ul_err e = checkpoint_digest(digest, chain_id32, v);
     if (e != UL_OK) {
         return e;
     }
-    e = ul_client_sig_verify(sig64, UL_DOMAIN_CHECKPOINT, chain_id32, buf, len, pubkey32);
+    e = ul_client_sig_verify_digest(sig64, digest, pubkey32);
     return e == UL_E_KEY ? UL_E_SIG : e;
 }
 

@@ -4,6 +4,11 @@
 
 #include "ul_client.h"
 
+/* Keeps a function out of its callers: for one whose locals (an encoding buffer, a decoded
+ * section) must not stay on the stack under a signature check, whose libsecp256k1 frames are
+ * the deepest a device has (its bundle-phase stack peak). */
+#define UL_NOINLINE __attribute__((__noinline__))
+
 /* SHA256(prefix || a32 || b32): the shape of every tree node and SMT leaf hash. out32 may alias
  * a32 or b32 (both are absorbed before out32 is written). */
 void ul_client_hash_pair(uint8_t out32[UL_HASH_BYTES], uint8_t prefix,

@@ -110,7 +110,7 @@ static ul_err on_begin(ul_update *u, const ul_section *s)
     return UL_OK;
 }
 
-static ul_err on_header(ul_update *u, const ul_section *s)
+static UL_NOINLINE ul_err on_header(ul_update *u, const ul_section *s)
 {
     uint8_t piece[16];
     size_t n = 0;
@@ -213,11 +213,24 @@ static ul_err end_header(ul_update *u)
     return UL_OK;
 }
 
-static ul_err on_voter(ul_update *u, const ul_section *s)
+/* A voter's (key, power) into its set's hash (UL_NOINLINE: the encoding buffer is off the stack
+ * by the time the voter's signature is checked). */
+static UL_NOINLINE ul_err voter_hash(ul_update *u, const ul_section *s)
 {
     uint8_t piece[64];
     size_t n = 0;
     ul_validator v;
+    memcpy(v.pubkey, s->u.voter.key, UL_PUBKEY_BYTES);
+    v.power = s->u.voter.power;
+    ul_err e = ul_schema_validator_encode(piece, sizeof piece, &n, &v);
+    if (e == UL_OK) {
+        ul_client_sha256_update(&u->w.v.set_hash, piece, n);
+    }
+    return e;
+}
+
+static ul_err on_voter(ul_update *u, const ul_section *s)
+{
     if (!u->hd_skip) {
         if (u->item_i > 0 && memcmp(s->u.voter.key, u->w.v.last_key, UL_PUBKEY_BYTES) <= 0) {
             return UL_E_VALIDATOR; /* repeated or out of set order */
@@ -225,9 +238,7 @@ static ul_err on_voter(ul_update *u, const ul_section *s)
         if (s->u.voter.power > UL_MAX_TOTAL_POWER - u->w.v.total) {
             return UL_E_VALIDATOR;
         }
-        memcpy(v.pubkey, s->u.voter.key, UL_PUBKEY_BYTES);
-        v.power = s->u.voter.power;
-        ul_err e = ul_schema_validator_encode(piece, sizeof piece, &n, &v);
+        ul_err e = voter_hash(u, s);
         if (e == UL_OK && s->u.voter.has_sig && u->hd_checkpoint) {
             /* One statement for every signer: the section's time. */
             e = s->u.voter.time_ms != u->cp.time_ms
@@ -241,9 +252,8 @@ static ul_err on_voter(ul_update *u, const ul_section *s)
         if (e != UL_OK) {
             return e;
         }
-        ul_client_sha256_update(&u->w.v.set_hash, piece, n);
-        u->w.v.total += v.power;
-        u->w.v.signed_power += s->u.voter.has_sig ? v.power : 0;
+        u->w.v.total += s->u.voter.power;
+        u->w.v.signed_power += s->u.voter.has_sig ? s->u.voter.power : 0;
         memcpy(u->w.v.last_key, s->u.voter.key, UL_PUBKEY_BYTES);
     }
     u->item_i++;
@@ -416,10 +426,20 @@ static ul_err leaf_event(ul_update *u, const ul_leaf_event *ev)
     return ev->check ? leaf_check(u) : UL_OK;
 }
 
-static ul_err on_sig(ul_update *u, const ul_section *s)
+/* A release signature into the leaf hash (UL_NOINLINE as voter_hash). */
+static UL_NOINLINE ul_err sig_hash(ul_update *u, const ul_sig *sig)
 {
     uint8_t piece[PIECE_BYTES];
     size_t n = 0;
+    ul_err e = ul_schema_tx_sig_encode(piece, sizeof piece, &n, sig);
+    if (e == UL_OK) {
+        ul_client_sha256_update(&u->leaf_hash, piece, n);
+    }
+    return e;
+}
+
+static ul_err on_sig(ul_update *u, const ul_section *s)
+{
     /* Canonical: sorted by key, one per key, as in the tx itself. */
     if (u->item_i > 0 && memcmp(s->u.sig.pubkey, u->last_sig_key, UL_PUBKEY_BYTES) <= 0) {
         return UL_E_SCHEMA_FIELD;
@@ -428,10 +448,9 @@ static ul_err on_sig(ul_update *u, const ul_section *s)
     if (e != UL_OK) {
         return UL_E_SIG; /* a key that does not parse cannot have signed either */
     }
-    if ((e = ul_schema_tx_sig_encode(piece, sizeof piece, &n, &s->u.sig)) != UL_OK) {
+    if ((e = sig_hash(u, &s->u.sig)) != UL_OK) {
         return e;
     }
-    ul_client_sha256_update(&u->leaf_hash, piece, n);
     memcpy(u->last_sig_key, s->u.sig.pubkey, UL_PUBKEY_BYTES);
     u->item_i++;
     if (--u->sigs_left == 0) {
@@ -470,7 +489,7 @@ static ul_err end_state(ul_update *u)
     return UL_OK;
 }
 
-static ul_err on_state(ul_update *u, const ul_section *s)
+static UL_NOINLINE ul_err on_state(ul_update *u, const ul_section *s)
 {
     uint8_t vh[UL_HASH_BYTES];
     uint8_t end[UL_HASH_BYTES];
@@ -549,7 +568,7 @@ static ul_err hashes_event(ul_update *u, const ul_leaf_event *ev)
 
 /* Reads the whole items of a streamed section held in buf; keeps a partial one (moved to the
  * start of buf) for more bytes. */
-static ul_err stream_drain(ul_update *u)
+static UL_NOINLINE ul_err stream_drain(ul_update *u)
 {
     bool leaf = u->expect == UL_SEC_LEAF;
     size_t pos = 0;
