@@ -251,21 +251,11 @@ static ul_err inner(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event *ev)
 /* The section's own items around the record: [3, kind, record, n_sigs]. */
 static ul_err frame_item(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event *ev)
 {
-    ul_err e = want(it, w->at == AT_ARRAY ? UL_CBOR_ARRAY : UL_CBOR_UINT);
+    ul_err e = want(it, UL_CBOR_UINT);
     if (e != UL_OK) {
         return e;
     }
     switch (w->at) {
-    case AT_ARRAY:
-        w->n_items = it->val;
-        w->at = AT_TYPE;
-        /* ul_schema_section_decode's order: at least the type, then the LEAF's four items. */
-        return it->val < 1 ? UL_E_SCHEMA_FIELD : UL_OK;
-    case AT_TYPE:
-        ev->what = UL_LEAF_TYPE;
-        ev->val = it->val;
-        w->at = AT_KIND;
-        return it->val > UL_SEC_MAX_ || w->n_items != 4 ? UL_E_SCHEMA_FIELD : UL_OK;
     case AT_KIND:
         ev->what = UL_LEAF_TX_KIND;
         ev->val = it->val;
@@ -323,27 +313,14 @@ static ul_err record_item(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event
 static ul_err hashes_item(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event *ev)
 {
     bool incl = w->kind == UL_SEC_INCLUSION;
-    ul_err e = want(it, w->at == AT_ARRAY || w->at == AT_HASHES ? UL_CBOR_ARRAY
-                        : w->at == AT_HASH                      ? UL_CBOR_BYTES
-                                                                : UL_CBOR_UINT);
+    ul_err e = want(it, w->at == AT_HASHES ? UL_CBOR_ARRAY
+                        : w->at == AT_HASH ? UL_CBOR_BYTES
+                                           : UL_CBOR_UINT);
     if (e != UL_OK) {
         return e;
     }
     ev->val = it->val;
     switch (w->at) {
-    case AT_ARRAY:
-        w->n_items = it->val;
-        w->at = AT_TYPE;
-        return it->val < 1 ? UL_E_SCHEMA_FIELD : UL_OK;
-    case AT_TYPE:
-        ev->what = UL_LEAF_TYPE;
-        w->kind = it->val; /* the section type */
-        w->at = it->val == UL_SEC_INCLUSION ? AT_INDEX : AT_HASHES;
-        if (it->val > UL_SEC_MAX_) {
-            return UL_E_SCHEMA_FIELD;
-        }
-        return it->val == UL_SEC_INCLUSION ? (w->n_items != 4 ? UL_E_SCHEMA_FIELD : UL_OK)
-                                           : (w->n_items != 2 ? UL_E_SCHEMA_FIELD : UL_OK);
     case AT_INDEX:
         ev->what = UL_LEAF_INDEX;
         w->left = it->val;
@@ -366,6 +343,31 @@ static ul_err hashes_item(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event
     }
 }
 
+/* The section's array head, then its type: at least the type (ul_schema_section_decode's
+ * order), then as many items as the walked section has (a LEAF 4, an INCLUSION 4, a SIBLINGS 2;
+ * another type is the caller's to refuse, from its UL_LEAF_TYPE event). */
+static ul_err section_start(ul_leaf_walk *w, const ul_cbor_item *it, ul_leaf_event *ev, bool leaf)
+{
+    ul_err e = want(it, w->at == AT_ARRAY ? UL_CBOR_ARRAY : UL_CBOR_UINT);
+    if (e != UL_OK) {
+        return e;
+    }
+    if (w->at == AT_ARRAY) {
+        w->n_items = it->val;
+        w->at = AT_TYPE;
+        return it->val < 1 ? UL_E_SCHEMA_FIELD : UL_OK;
+    }
+    ev->what = UL_LEAF_TYPE;
+    ev->val = it->val;
+    bool incl = it->val == UL_SEC_INCLUSION;
+    if (!leaf) {
+        w->kind = it->val; /* a hash section's type (a LEAF's kind is its record's) */
+    }
+    w->at = leaf ? AT_KIND : incl ? AT_INDEX : AT_HASHES;
+    return it->val > UL_SEC_MAX_ || w->n_items != (leaf || incl ? 4u : 2u) ? UL_E_SCHEMA_FIELD
+                                                                           : UL_OK;
+}
+
 /* One item of the section (leaf: a LEAF, else an INCLUSION or SIBLINGS section). */
 static ul_err walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t have, size_t avail,
                    size_t *need, bool leaf)
@@ -381,7 +383,9 @@ static ul_err walk(ul_leaf_walk *w, ul_leaf_event *ev, const uint8_t *p, size_t 
         return e;
     }
     ev->size = it.size;
-    if (!leaf) {
+    if (w->at <= AT_TYPE) {
+        e = section_start(w, &it, ev, leaf);
+    } else if (!leaf) {
         e = hashes_item(w, &it, ev);
     } else if (w->at <= AT_KIND || w->at == AT_N_SIGS) {
         e = frame_item(w, &it, ev);

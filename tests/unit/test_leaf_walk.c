@@ -20,39 +20,38 @@
 
 static uint8_t sealed0[UL_SEALED_KEY_BYTES], sealed1[UL_SEALED_KEY_BYTES];
 
+/* Every field present: links, two classes each with a wrapped key, a dependency, a precursor. */
 static void ex_release(ul_release *r)
 {
-    memset(r, 0, sizeof *r);
-    r->ns = S("acme/router-x1");
-    r->provider = S("ACME Networks");
-    r->time = 1700000000;
-    r->version = S("2.4.1");
-    r->seq = 42;
+    static const ul_release fx = {
+        .ns = S("acme/router-x1"),
+        .provider = S("ACME Networks"),
+        .time = 1700000000,
+        .version = S("2.4.1"),
+        .seq = 42,
+        .size = 1048576,
+        .file = S("router-x1-2.4.1.bin"),
+        .n_links = 2,
+        .links = {S("https://mirror.example.com/acme/router-x1-2.4.1.bin"),
+                  S("http://10.0.0.1/fw.bin")},
+        .n_hw = 2,
+        .hw = {S("rx1-revA"), S("rx1-revB")},
+        .n_deps = 1,
+        .deps = {{S("acme/bootloader"), S(">=1.2.0")}},
+        .kind = UL_KIND_SECURITY,
+        .has_precursor = true,
+        .has_enc = true,
+        .enc = {.alg = 1,
+                .chunk = 4096,
+                .n_keys = 2,
+                .keys = {{S("rx1-revA"), {sealed0, UL_SEALED_KEY_BYTES}},
+                         {S("rx1-revB"), {sealed1, UL_SEALED_KEY_BYTES}}}},
+    };
+    *r = fx;
     memset(r->digest, 0xd0, sizeof r->digest);
-    r->size = 1048576;
-    r->file = S("router-x1-2.4.1.bin");
-    r->n_links = 2;
-    r->links[0] = S("https://mirror.example.com/acme/router-x1-2.4.1.bin");
-    r->links[1] = S("http://10.0.0.1/fw.bin");
-    r->n_hw = 2;
-    r->hw[0] = S("rx1-revA");
-    r->hw[1] = S("rx1-revB");
-    r->n_deps = 1;
-    r->deps[0].ns = S("acme/bootloader");
-    r->deps[0].constraint = S(">=1.2.0");
-    r->kind = UL_KIND_SECURITY;
-    r->has_precursor = true;
     memset(r->precursor, 0xa0, sizeof r->precursor);
-    r->has_enc = true;
-    r->enc.alg = 1;
-    r->enc.chunk = 4096;
-    r->enc.n_keys = 2;
     memset(sealed0, 0x10, sizeof sealed0);
     memset(sealed1, 0x60, sizeof sealed1);
-    r->enc.keys[0].hw = S("rx1-revA");
-    r->enc.keys[0].sealed = (ul_span){sealed0, UL_SEALED_KEY_BYTES};
-    r->enc.keys[1].hw = S("rx1-revB");
-    r->enc.keys[1].sealed = (ul_span){sealed1, UL_SEALED_KEY_BYTES};
 }
 
 /* The valid record, and a LEAF section body around a record: [3, 2, record, 1]. */
