@@ -61,6 +61,7 @@ for w in (2, 3, 4):
             " ".join("%11d" % s[c] for c in cols), sum(s.values()), size[0], size[1], size[2]))
 
 print("\none honest update (128-byte chunks), QEMU -icount shift=0, SysTick 25 MHz = 40 instr/tick")
+ram = {}
 for w in (2, 3, 4):
     for enc in (0, 1):
         v = "w%d-enc%d" % (w, enc)
@@ -77,9 +78,17 @@ for w in (2, 3, 4):
               "the top, firmware frames included): set-up %s B, bundle %s B, image+accept %s B"
               % (f["sizeof_update"], f["sizeof_device_state"], f["stack_setup"],
                  f["stack_bundle"], f["stack_image"]))
+        ram[v] = (int(f["sizeof_update"]), int(f["sizeof_device_state"]),
+                  max(int(f[k]) for k in ("stack_setup", "stack_bundle", "stack_image")))
 probe = os.path.join(mcu, "w4-enc0", "probe.elf")
 syms = subprocess.run(["arm-none-eabi-nm", "-S", probe], capture_output=True, text=True).stdout
 static = [l.split() for l in syms.splitlines() if len(l.split()) == 4 and l.split()[2] in "bBdD"]
 print("\nstatic data linked with the library (probe.elf, w4-enc0; st and u are the probe's "
       "contexts): " + ", ".join("%s %d B" % (s[3], int(s[1], 16)) for s in static))
+own = sum(int(s[1], 16) for s in static if s[3] not in ("st", "u"))
+print("\nwhole update (context + device state + static %d B + highest stack), window 4:" % own)
+for enc in (0, 1):
+    c, d, k = ram["w4-enc%d" % enc]
+    print("    %-9s: %d + %d + %d + %d = %d B (%.2f KiB)" % (
+        "encrypted" if enc else "plain", c, d, own, k, c + d + own + k, (c + d + own + k) / 1024))
 PY

@@ -324,6 +324,11 @@ static void test_one_fault_each(void **state)
                 "acme/router-x1",
                 "\x01\x01"),
          UL_E_CBOR_TYPE); /* ns: uint */
+    /* A link longer than any label (and than the device's buffer): refused whole or streamed. */
+    char longl[3 + 0x230] = "\x79\x02\x30";
+    memset(longl + 3, 'l', 0x230);
+    assert_true(0x230 > UL_MAX_LINK_LEN && 0x233 > UL_MAX_HELD_SECTION_BYTES);
+    both(r, splice(r, "\x76http://10.0.0.1/fw.bin", 23, longl, 3 + 0x230, 0), UL_E_LIMIT);
     /* Around the record: type, tx kind, signature count, trailing bytes. */
     uint8_t body[SEC_MAX];
     seen v;
