@@ -864,13 +864,13 @@ static bool not_in_build(const ul_http_req *r, call *c, ul_http_out *o, const ch
     return e != UL_OK;
 }
 
-static bool search_args(const ul_http_req *r, ul_msg *q, ul_http_out *o)
+/* The search request from the query parameters; q keeps a pointer to key (the caller's). */
+static bool search_args(const ul_http_req *r, ul_msg *q, uint8_t key[UL_HASH_BYTES], ul_http_out *o)
 {
     static const char *const args[] = {"digest", "signer", "cursor", "limit", "order", NULL};
     const char *d = ul_http_arg(r, "digest"), *s = ul_http_arg(r, "signer");
     const char *cur = ul_http_arg(r, "cursor"), *lim = ul_http_arg(r, "limit");
     const char *order = ul_http_arg(r, "order");
-    uint8_t key[UL_HASH_BYTES];
     uint64_t cursor = 0, limit = 0;
     if (!ul_http_args_ok(r, args, o)) {
         return false;
@@ -908,7 +908,8 @@ static void h_search(const ul_http_req *r, ul_http_out *o)
     call c = {0};
     ul_span entries;
     uint64_t next;
-    if (!search_args(r, &c.q, o) || not_in_build(r, &c, o, "search")) {
+    uint8_t key[UL_HASH_BYTES];
+    if (!search_args(r, &c.q, key, o) || not_in_build(r, &c, o, "search")) {
         ul_p2p_free(c.buf);
         return;
     }
