@@ -296,6 +296,14 @@ void ul_http_static(const ul_http_req *r, ul_http_out *o)
 {
     const char *url = r->url;
     bool index = !strcmp(url, "/") || !strcmp(url, "/explorer") || !strcmp(url, "/explorer/");
+    if (r->h->root[0] && index && strcmp(url, "/explorer/")) {
+        /* the explorer's files name each other relatively: its index lives at /explorer/ */
+        static const char to[] = "/explorer/";
+        ul_http_bytes(o, "text/plain; charset=utf-8", (const uint8_t *)to, strlen(to));
+        o->status = MHD_HTTP_FOUND;
+        o->location = to;
+        return;
+    }
     const char *rel = index ? "index.html" : url + strlen("/explorer/");
     char copy[UL_HTTP_MAX_URL], path[PATH_MAX + UL_HTTP_MAX_URL], real[PATH_MAX], *seg[32];
     struct stat st;
@@ -404,6 +412,9 @@ static enum MHD_Result finish(const ul_http_req *r, ul_http_out *o)
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (etag[0]) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+    }
+    if (o->location) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, o->location);
     }
     enum MHD_Result ok = MHD_queue_response(r->conn, o->status, resp);
     if (o->keep && o->status == MHD_HTTP_OK && o->fd < 0 && o->len <= UL_HTTP_CACHE_MAX_BODY) {

@@ -34,8 +34,9 @@ typedef struct {
     ul_http_caching caching;
     bool keep; /* 200: put it in the cache under cache_key */
     char cache_key[UL_HTTP_MAX_URL + 64];
-    bool from_cache;   /* the route queued a cached answer itself */
-    const char *route; /* its template, for counting ("/v1/blocks/{height}") */
+    bool from_cache;      /* the route queued a cached answer itself */
+    const char *location; /* a redirect's target */
+    const char *route;    /* its template, for counting ("/v1/blocks/{height}") */
 } ul_http_out;
 
 /* A request on the node's query endpoint (p2p/ul_query.h), from any server thread. */

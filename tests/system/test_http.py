@@ -345,7 +345,10 @@ def raw_get(world, target):
 
 
 def test_static_files(world):
-    st, h, body = get(world, "/")
+    for path in ("/", "/explorer"):  # its files name each other relatively: the index is
+        st, h, body = get(world, path)  # at /explorer/
+        assert st == 302 and h["location"] == "/explorer/", (path, st, h)
+    st, h, body = get(world, "/explorer/")
     assert st == 200 and body == (world.explorer / "index.html").read_bytes(), body
     assert h["content-type"].startswith("text/html"), h
     st, h, body = get(world, "/explorer/assets/app.js")
