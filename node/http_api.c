@@ -845,15 +845,9 @@ static void h_evidence(const ul_http_req *r, ul_http_out *o)
     ul_p2p_free(c.buf);
 }
 
-/* Query methods of the metrics branch's node (p2p/ul_query.h there: UL_RPC_METRICS = 18,
- * UL_RPC_SEARCH = 19), spoken on the wire here until their typed builders are merged; a node
- * without them answers UL_E_PROTOCOL, which is 501 here. */
-#define RPC_METRICS 18
-#define RPC_SEARCH 19
-#define SEARCH_ENTRY_BYTES 40 /* release id (32), height of its publish (8 BE) */
-#define SEARCH_MAX 256        /* the node's page (UL_MAX_SEARCH there) */
-
-static bool not_in_build(const ul_http_req *r, call *c, ul_http_out *o, const char *what)
+/* Asks the node; a node built without the method (an older one) answers UL_E_PROTOCOL, 501 here.
+ * Returns: true when it answered (else the error is written). */
+static bool ask_optional(const ul_http_req *r, call *c, ul_http_out *o, const char *what)
 {
     ul_err e = ul_http_call(r->h, &c->q, &c->r, &c->buf);
     if (e == UL_E_PROTOCOL) {
@@ -861,7 +855,7 @@ static bool not_in_build(const ul_http_req *r, call *c, ul_http_out *o, const ch
     } else if (e != UL_OK) {
         ul_http_error(o, 0, e, "%s: %s", what, ul_err_str(e));
     }
-    return e != UL_OK;
+    return e == UL_OK;
 }
 
 /* The search request from the query parameters; q keeps a pointer to key (the caller's). */
@@ -881,24 +875,16 @@ static bool search_args(const ul_http_req *r, ul_msg *q, uint8_t key[UL_HASH_BYT
         ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_ARG,
                       "want exactly one of digest=HEX64 or signer=HEX64, and optionally "
                       "cursor=N, limit=1..%d, order=oldest|newest",
-                      SEARCH_MAX);
+                      UL_MAX_SEARCH);
         return false;
     }
-    if (lim && ul_http_parse_u64(lim, 1, SEARCH_MAX, &limit) != UL_OK) {
+    if (lim && ul_http_parse_u64(lim, 1, UL_MAX_SEARCH, &limit) != UL_OK) {
         ul_http_error(o, MHD_HTTP_BAD_REQUEST, UL_E_LIMIT, "limit '%.32s' is not in 1..%d", lim,
-                      SEARCH_MAX);
+                      UL_MAX_SEARCH);
         return false;
     }
-    ul_msg_init(q);
-    ul_msg_uint(q, UL_QK_METHOD, RPC_SEARCH);
-    ul_msg_bytes(q, d ? 1 : 2, key, UL_HASH_BYTES);
-    if (cur) {
-        ul_msg_uint(q, 3, cursor);
-    }
-    if (lim) {
-        ul_msg_uint(q, 4, limit);
-    }
-    ul_msg_uint(q, 5, order && !strcmp(order, "newest"));
+    ul_q_search_req(q, d ? key : NULL, d ? NULL : key, cur ? &cursor : NULL, limit,
+                    order && !strcmp(order, "newest"));
     return true;
 }
 
@@ -906,25 +892,25 @@ static bool search_args(const ul_http_req *r, ul_msg *q, uint8_t key[UL_HASH_BYT
 static void h_search(const ul_http_req *r, ul_http_out *o)
 {
     call c = {0};
-    ul_span entries;
-    uint64_t next;
+    ul_q_search_reply sr;
+    ul_err e;
     uint8_t key[UL_HASH_BYTES];
-    if (!search_args(r, &c.q, key, o) || not_in_build(r, &c, o, "search")) {
+    if (!search_args(r, &c.q, key, o) || !ask_optional(r, &c, o, "search")) {
         ul_p2p_free(c.buf);
         return;
     }
-    if (ul_msg_get_bytes(&c.r, 1, &entries) != UL_OK || entries.len % SEARCH_ENTRY_BYTES) {
-        bad_reply(o, UL_E_PROTOCOL, "search");
+    if ((e = ul_q_search_reply_read(&c.r, &sr)) != UL_OK) {
+        bad_reply(o, e, "search");
     } else {
         json_t *list = json_array();
-        for (size_t i = 0; i < entries.len / SEARCH_ENTRY_BYTES; i++) {
-            const uint8_t *e = entries.ptr + i * SEARCH_ENTRY_BYTES;
-            json_array_append_new(list, json_pack("{s:o,s:o}", "id", hex32(e), "height",
-                                                  ul_json_u64(ul_be64_get(e + 32))));
+        for (size_t i = 0; i < sr.entries.len / UL_RPC_SEARCH_ENTRY_BYTES; i++) {
+            const uint8_t *p = sr.entries.ptr + i * UL_RPC_SEARCH_ENTRY_BYTES;
+            json_array_append_new(list, json_pack("{s:o,s:o}", "id", hex32(p), "height",
+                                                  ul_json_u64(ul_be64_get(p + 32))));
         }
         json_t *v = json_pack("{s:o}", "results", list);
-        if (v && ul_msg_get_uint(&c.r, 2, &next) == UL_OK) {
-            json_object_set_new(v, "next", ul_json_u64(next));
+        if (v && UL_Q_HAS(&sr, UL_QREP_SEARCH_NEXT)) {
+            json_object_set_new(v, "next", ul_json_u64(sr.next));
         }
         ul_http_json(o, v);
     }
@@ -932,21 +918,18 @@ static void h_search(const ul_http_req *r, ul_http_out *o)
     ul_p2p_free(c.buf);
 }
 
-/* The node's Prometheus page (refreshed by the node thread when it answers). */
+/* The node's Prometheus page (its figures refreshed by the node thread as it answers). */
 static void h_metrics(const ul_http_req *r, ul_http_out *o)
 {
     call c = {0};
-    ul_span text;
-    if (!ul_http_args_ok(r, no_args, o)) {
-        return;
-    }
-    ul_msg_init(&c.q);
-    ul_msg_uint(&c.q, UL_QK_METHOD, RPC_METRICS);
-    if (!not_in_build(r, &c, o, "metrics")) {
-        if (ul_msg_get_bytes(&c.r, 1, &text) == UL_OK) {
-            ul_http_bytes(o, "text/plain; version=0.0.4; charset=utf-8", text.ptr, text.len);
+    ul_q_metrics_reply mr;
+    ul_err e;
+    ul_q_metrics_req(&c.q);
+    if (ul_http_args_ok(r, no_args, o) && ask_optional(r, &c, o, "metrics")) {
+        if ((e = ul_q_metrics_reply_read(&c.r, &mr)) == UL_OK) {
+            ul_http_bytes(o, "text/plain; version=0.0.4; charset=utf-8", mr.text.ptr, mr.text.len);
         } else {
-            bad_reply(o, UL_E_PROTOCOL, "metrics");
+            bad_reply(o, e, "metrics");
         }
     }
     ul_p2p_free(c.buf);

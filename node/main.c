@@ -13,6 +13,7 @@
 
 #include "http.h"
 #include "io.h"
+#include "metrics.h"
 #include "node.h"
 #include "options.h"
 
@@ -349,8 +350,12 @@ int main(int argc, char **argv)
     if (e == UL_OK && o.dev && (e = dev_setup(&o)) != UL_OK) {
         logf_("dev setup in %s: %s", o.data, ul_err_str(e));
     }
-    if (e != UL_OK || open_node(&n, &io, &o) != UL_OK ||
-        ul_http_start(&http, &o.http, o.dev, sock, argv[0]) != UL_OK) {
+    if (e != UL_OK || open_node(&n, &io, &o) != UL_OK) {
+        goto out;
+    }
+    o.http.count = ul_metrics_http_count; /* HTTP requests by route and status */
+    o.http.count_cls = ul_node_metrics(&n);
+    if (ul_http_start(&http, &o.http, o.dev, sock, argv[0]) != UL_OK) {
         goto out;
     }
     struct sigaction sa = {.sa_handler = on_signal};

@@ -177,23 +177,30 @@ def test_namespace_releases_and_latest(world):
     assert_error(world, "/v1/namespaces/%s/hw/hw-zz/latest" % world.ns, 404, "UL_E_NOT_FOUND")
 
 
-def test_search_and_metrics(world):
-    """Search and metrics come from the node's query methods 19 and 18 (the metrics branch):
-    until a node has them they are 501 with a JSON error; with them, search finds release 1 by
-    its image digest and /metrics parses as Prometheus text."""
+def test_search(world):
     digest = hashlib.sha256(world.images[0].read_bytes()).hexdigest()
-    st, h, body = get(world, "/v1/search?digest=" + digest)
-    if st == 501:
-        assert json.loads(body)["name"] == "UL_E_PROTOCOL", body
-    else:
-        assert st == 200 and world.ids[0] in [r["id"] for r in json.loads(body)["results"]]
+    r = get_json(world, "/v1/search?digest=" + digest)
+    assert [x["id"] for x in r["results"]] == world.ids[:1] and "next" not in r, r
+    r = get_json(world, "/v1/search?signer=%s&limit=1" % world.cert.pubkey)  # co-signed both
+    assert [x["id"] for x in r["results"]] == world.ids[:1] and "next" in r, r
+    r = get_json(world, "/v1/search?signer=%s&limit=1&cursor=%d" % (world.cert.pubkey, r["next"]))
+    assert [x["id"] for x in r["results"]] == world.ids[1:2], r
+    assert get_json(world, "/v1/search?digest=" + "00" * 32) == {"results": []}
+
+
+def test_metrics_count_http_requests(world):
+    """/metrics is the node's Prometheus page (parsed with prometheus_client's parser), and it
+    counts this layer's requests by route template and status."""
+    from prometheus_client.parser import text_string_to_metric_families
+    get(world, "/v1/releases/" + world.ids[0])
+    get(world, "/v1/releases/zz")
     st, h, body = get(world, "/metrics")
-    if st == 501:
-        assert json.loads(body)["name"] == "UL_E_PROTOCOL", body
-    else:
-        from prometheus_client.parser import text_string_to_metric_families
-        assert st == 200 and h["content-type"].startswith("text/plain"), h
-        assert list(text_string_to_metric_families(body.decode()))
+    assert st == 200 and h["content-type"].startswith("text/plain"), h
+    fams = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    reqs = {(s.labels["route"], s.labels["code"]): s.value
+            for s in fams["upledger_http_requests"].samples if s.name.endswith("_total")}
+    assert reqs[("/v1/releases/{id}", "200")] >= 1 and reqs[("/v1/releases/{id}", "400")] >= 1
+    assert not any(route.startswith("/v1/releases/") and "{" not in route for route, _ in reqs)
 
 
 # ---- proofs and bundles ------------------------------------------------------------------
