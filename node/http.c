@@ -407,7 +407,10 @@ static enum MHD_Result finish(const ul_http_req *r, ul_http_out *o)
         return MHD_NO;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, o->ctype);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, caching_header(o->caching));
+    /* errors are never cached: what is not there yet (a height, a release) will be */
+    MHD_add_response_header(
+        resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+        caching_header(o->status == MHD_HTTP_OK ? o->caching : UL_HTTP_NO_CACHE));
     MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     if (etag[0]) {

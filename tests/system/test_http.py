@@ -317,6 +317,8 @@ def test_bad_input_is_a_json_4xx(world, path, status, name):
     before = world.node.status()["height"]
     assert_error(world, path, status, name)
     assert world.node.status()["height"] == before
+    # never cached: a block height that is not there yet will be, and a CDN must ask again
+    assert get(world, path)[1]["cache-control"] == "no-cache", path
 
 
 def test_bad_release_in_real_namespace(world):
