@@ -38,6 +38,7 @@ struct ul_http {
     char root[PATH_MAX]; /* the explorer's directory, resolved; "" when there is none */
     ul_http_count_fn count;
     void *count_cls;
+    bool stopping; /* the node loop has ended (under pool_mu): node requests fail at once */
 };
 
 /* ---- options ---- */
@@ -87,20 +88,24 @@ static bool parse_addr(const char *s, struct sockaddr_storage *ss)
 
 ul_err ul_http_call(ul_http *h, const ul_msg *req, ul_msg *rep, uint8_t **buf)
 {
-    int i = 0;
+    int i = 0, sock;
+    ul_err e = UL_OK;
     *buf = NULL;
     pthread_mutex_lock(&h->pool_mu);
     while (i < UL_HTTP_THREADS - 1 && h->busy[i]) {
         i++; /* the pool has a socket per server thread: one is free */
     }
     h->busy[i] = true;
-    pthread_mutex_unlock(&h->pool_mu);
-    ul_err e = UL_OK;
-    if (h->socks[i] < 0) {
+    if (h->socks[i] < 0 && !h->stopping) {
         e = ul_p2p_connect(&h->socks[i], INPROC_EP, UL_HTTP_NODE_TIMEOUT_MS);
     }
+    sock = h->socks[i];
+    if (h->stopping) {
+        e = UL_E_BUSY; /* the node loop has ended: nobody would answer */
+    }
+    pthread_mutex_unlock(&h->pool_mu);
     if (e == UL_OK) {
-        e = ul_p2p_call(h->socks[i], req, rep, buf);
+        e = ul_p2p_call(sock, req, rep, buf); /* UL_E_NET once ul_http_stop closed sock */
     }
     pthread_mutex_lock(&h->pool_mu);
     h->busy[i] = false;
@@ -540,11 +545,17 @@ void ul_http_stop(ul_http *h)
     if (!h) {
         return;
     }
-    if (h->d) {
-        MHD_stop_daemon(h->d);
-    }
+    /* The node loop has ended: a request waiting for its answer would wait in vain. Closing
+     * the sockets wakes those waits (nanomsg ends a blocked receive when its socket closes). */
+    pthread_mutex_lock(&h->pool_mu);
+    h->stopping = true;
     for (int i = 0; i < UL_HTTP_THREADS; i++) {
         ul_p2p_close(h->socks[i]);
+        h->socks[i] = -1;
+    }
+    pthread_mutex_unlock(&h->pool_mu);
+    if (h->d) {
+        MHD_stop_daemon(h->d);
     }
     if (h->inproc_id >= 0) {
         nn_shutdown(h->query_sock, h->inproc_id);

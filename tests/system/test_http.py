@@ -432,3 +432,40 @@ def test_openapi_paths_are_served(world):
         elif st >= 400:
             e = json.loads(body)
             assert set(e) == {"error", "code", "name"}, (path, e)
+
+
+# ---- stopping under load -----------------------------------------------------------------
+
+def test_sigterm_under_load_stops_cleanly(tmp_path):
+    """SIGTERM while 32 clients keep requests in flight: requests the ended node loop can no
+    longer answer fail at once (503) instead of each waiting for the node's reply timeout, so
+    the node exits 0 within conftest's stop timeout rather than being killed."""
+    import threading
+    node = Node(tmp_path / "n", tmp_path / "n.log", http=True)
+    node.start()
+    port = int(node.http_url.rsplit(":", 1)[1])
+    done = threading.Event()
+
+    def hammer():
+        while not done.is_set():
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+                c.request("GET", "/v1/status")
+                c.getresponse().read()
+                c.close()
+            except OSError:
+                pass
+            except http.client.HTTPException:
+                pass
+
+    threads = [threading.Thread(target=hammer) for _ in range(32)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    try:
+        rc = node.stop()
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert rc == 0, (rc, node.log_text()[-2000:])
