@@ -260,6 +260,7 @@ void ul_cons_finish(ul_node *n)
             }
         }
     }
+    ul_signlog_stop(&s->sign, ul_chain_height(n->chain));
     if (s->pool->n > 0) { /* the pool lives in memory only: say what a restart loses */
         ul_node_log("stopping with %zu transactions pooled, not committed%s%s: they are not kept "
                     "across a restart (their clients see them not committed and resubmit)",
@@ -319,6 +320,7 @@ void ul_cons_close(ul_node *n)
     for (size_t i = 0; i < s->n_future; i++) {
         free(s->future[i].payload);
     }
+    ul_signlog_close(&s->sign);
     ul_held_destroy(s->held);
     ul_pool_destroy(s->pool);
     ul_ckpt_close(s->ckpt);

@@ -101,6 +101,46 @@ static bool floor_passed(ul_signlog *l, uint64_t height)
     return true;
 }
 
+/* The kept lock record into the database, when it is still for height (a later round's
+ * signature at that height); dropped when a higher height signs (the height was decided). */
+static ul_err lock_flush(ul_signlog *l, uint64_t height)
+{
+    if (!l->lock || l->lock_height > height) {
+        return UL_OK;
+    }
+    ul_err e = UL_OK;
+    if (l->lock_height == height) {
+        ul_batch *b = ul_batch_create();
+        if (!b) {
+            return UL_E_NOMEM;
+        }
+        /* not synced: losing it costs re-proposing, never safety */
+        ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, l->lock, l->lock_len);
+        e = ul_store_write(ul_chain_store(l->chain), b, false);
+        ul_batch_destroy(b);
+    }
+    if (e == UL_OK) {
+        free(l->lock);
+        l->lock = NULL;
+    }
+    return e;
+}
+
+/* Keeps a copy of lock, the record of a precommit at height, for lock_flush. */
+static ul_err lock_keep(ul_signlog *l, uint64_t height, const uint8_t *lock, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        return UL_E_NOMEM;
+    }
+    memcpy(copy, lock, len);
+    free(l->lock);
+    l->lock = copy;
+    l->lock_len = len;
+    l->lock_height = height;
+    return UL_OK;
+}
+
 bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_t step,
                          const uint8_t *lock_hash, const uint8_t *lock, size_t lock_len)
 {
@@ -112,15 +152,10 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
     if (ul_store_fault(ul_chain_store(l->chain), NULL) == UL_E_CORRUPT) {
         return false;
     }
-    ul_err e = UL_OK;
-    ul_batch *b = lock ? ul_batch_create() : NULL;
-    if (lock && !b) {
-        e = UL_E_NOMEM;
-    } else if (lock) { /* not synced: losing it costs re-proposing, never safety */
-        ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, lock, lock_len);
-        e = ul_store_write(ul_chain_store(l->chain), b, false);
+    ul_err e = lock_flush(l, height);
+    if (e == UL_OK && lock) {
+        e = lock_keep(l, height, lock, lock_len);
     }
-    ul_batch_destroy(b);
     if (e == UL_OK) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -146,6 +181,19 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
     }
     l->signed_count++;
     return true;
+}
+
+void ul_signlog_stop(ul_signlog *l, uint64_t head)
+{
+    if (l->lock && l->lock_height > head) {
+        (void)lock_flush(l, l->lock_height); /* the height is undecided: a restart may want it */
+    }
+}
+
+void ul_signlog_close(ul_signlog *l)
+{
+    free(l->lock);
+    l->lock = NULL;
 }
 
 bool ul_signlog_learning(const ul_signlog *l)

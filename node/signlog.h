@@ -31,6 +31,12 @@ typedef struct {
      * floor (that head + 1). */
     bool missing, floor_known;
     uint64_t floor;
+    /* The lock record of the last precommit for a block (malloc'd; NULL: none), kept in memory
+     * until this validator signs again at lock_height (a later round: it goes to the database
+     * first) or above (the height was decided: dropped), or closes undecided (written). */
+    uint8_t *lock;
+    size_t lock_len;
+    uint64_t lock_height;
 } ul_signlog;
 
 /* Loads the sign state of key at path into l: the file, or the chain database's old record
@@ -41,10 +47,17 @@ ul_err ul_signlog_open(ul_signlog *l, const ul_node_io *io, ul_chain *chain, con
                        const char *path, bool has_peers);
 /* Allows and records a signature at (height, round, step) after the last one: the sign state
  * file is durable before this returns true. lock_hash (NULL: none) is the block a precommit is
- * for; lock (may be NULL) its record for re-proposing (ul_signlog_lock_encode), written to the
- * database first. False on a store that met damage. */
+ * for; lock (may be NULL; copied) its record for re-proposing (ul_signlog_lock_encode), kept in
+ * memory and written to the database (unsynced) before the next signature at the same height,
+ * or at ul_signlog_stop: most heights are decided in the round of the precommit, and their
+ * lock record, a copy of the whole block, is then never written at all. False on a store that
+ * met damage. */
 bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_t step,
                          const uint8_t *lock_hash, const uint8_t *lock, size_t lock_len);
+/* A clean stop: writes the kept lock record when its height is above head (undecided). */
+void ul_signlog_stop(ul_signlog *l, uint64_t head);
+/* Frees the kept lock record (a crash loses it, as it may lose any unsynced write). */
+void ul_signlog_close(ul_signlog *l);
 /* Whether a node that lost its sign state still waits to learn the network's head. */
 bool ul_signlog_learning(const ul_signlog *l);
 /* After a block sync pass: whether some peer answered and whether one is (or may be) still

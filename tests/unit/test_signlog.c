@@ -1,7 +1,7 @@
 /* The node's sign log (node/signlog.c): signatures only after the last one recorded, each
  * recorded (through ul_node_io) before it may leave; a node without its file waits for the
  * network's head; a failed write refuses; the old database record moves into the file once;
- * the lock record round-trips. */
+ * the lock record round-trips, written only when its height outlives the precommit's round. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,9 +155,9 @@ static void test_migrate_and_lock(void **state)
     assert_false(ul_signlog_lock_load(x->f.chain, 4, 2, hash, &rec, &block, &lc));
     assert_null(rec);
 
-    /* A precommit at height 5 writes its lock record (canonical CBOR: a block and its last
-     * commit, embedded maps) before its sign state; it is read back for (height, round, hash)
-     * only. */
+    /* A precommit at height 5 keeps its lock record (canonical CBOR: a block and its last
+     * commit, embedded maps) in memory; the next signature at height 5 (a later round) writes
+     * it first. It is read back for (height, round, hash) only. */
     static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
     assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 5, 0, hash,
                                             (ul_span){blk, sizeof blk},
@@ -165,6 +165,10 @@ static void test_migrate_and_lock(void **state)
                      UL_OK);
     assert_true(ul_signlog_may_sign(&l, 5, 0, UL_SIGNLOG_PRECOMMIT, hash, lock, lock_len));
     free(lock);
+    assert_false(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
+    assert_null(rec);
+    assert_true(ul_signlog_may_sign(&l, 5, 1, UL_SIGNLOG_PREVOTE, NULL, NULL, 0));
+    assert_null(l.lock);
     assert_true(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
     assert_int_equal(block.len, sizeof blk);
     assert_memory_equal(block.ptr, blk, sizeof blk);
@@ -197,6 +201,41 @@ static void test_migrate_and_lock(void **state)
     assert_null(lock);
     assert_true(l.st.has_lock);
     assert_int_equal(l.st.height, 5);
+    ul_signlog_close(&l);
+}
+
+/* The lock record of a height decided in the precommit's round is never written; that of a
+ * height still undecided when the node stops is. */
+static void test_lock_kept(void **state)
+{
+    fx *x = *state;
+    ul_signlog l;
+    uint8_t hash[UL_HASH_BYTES], *lock, *rec;
+    size_t lock_len;
+    ul_span block, lc;
+    static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
+    memset(hash, 9, sizeof hash);
+    write_file(x, 0, 0, 0);
+    assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
+    for (uint64_t h = 2; h <= 3; h++) {
+        assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, h, 0, hash,
+                                                (ul_span){blk, sizeof blk},
+                                                (ul_span){last, sizeof last}),
+                         UL_OK);
+        assert_true(ul_signlog_may_sign(&l, h, 0, UL_SIGNLOG_PRECOMMIT, hash, lock, lock_len));
+        free(lock);
+    }
+    /* Height 2 was decided (height 3 signed): its record is gone, never written. */
+    assert_false(ul_signlog_lock_load(x->f.chain, 2, 0, hash, &rec, &block, &lc));
+    assert_false(ul_signlog_lock_load(x->f.chain, 3, 0, hash, &rec, &block, &lc));
+    ul_signlog_stop(&l, 3); /* height 3 decided too: nothing to write */
+    assert_false(ul_signlog_lock_load(x->f.chain, 3, 0, hash, &rec, &block, &lc));
+    ul_signlog_stop(&l, 2); /* height 3 undecided at the stop: written */
+    assert_true(ul_signlog_lock_load(x->f.chain, 3, 0, hash, &rec, &block, &lc));
+    assert_memory_equal(block.ptr, blk, sizeof blk);
+    free(rec);
+    ul_signlog_close(&l);
+    assert_null(l.lock);
 }
 
 int main(void)
@@ -206,6 +245,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_and_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_kept, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
