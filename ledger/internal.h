@@ -216,9 +216,23 @@ typedef struct {
     void (*size)(ul_store *s, uint64_t *approx, uint64_t *disk); /* ul_store_size */
 } ul_store_ops;
 
+/* One value of the store's read cache (store.c). */
+typedef struct {
+    bool used;
+    uint8_t klen;
+    uint16_t vlen;
+    uint8_t key[UL_STORE_CACHE_KEY_MAX];
+    uint8_t val[UL_STORE_CACHE_VAL_MAX];
+} ul_store_slot;
+
 struct ul_store {
     const ul_store_ops *ops;
     void *be; /* the backend's state */
+    /* Values read, direct-mapped by key (NULL: none kept); every write drops its keys first.
+     * gen counts writes, so a read that raced a write is not kept; mu guards both. */
+    ul_store_slot *cache;
+    uint64_t gen;
+    pthread_mutex_t mu;
     /* Sticky: UL_E_CORRUPT once damage was read (never cleared); a write error (UL_E_NO_SPACE,
      * UL_E_STORE) stops all writes until ul_store_recover succeeds. */
     ul_err fault;

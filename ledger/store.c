@@ -1,6 +1,7 @@
 /* The store's public API over its two backends: LevelDB (store_leveldb.c, a node's disk) and
  * memory (store_mem.c, a simulated disk). Checks the arguments, keeps the sticky fault and the
- * last error text in one place, and dispatches; the ledger above cannot tell them apart.
+ * last error text in one place, keeps a small read cache, and dispatches; the ledger above
+ * cannot tell them apart.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -13,14 +14,103 @@
 /* What the last failed store call of this thread said: the backend's message and what was read. */
 static _Thread_local char last_text[UL_STORE_TEXT_MAX];
 
+_Static_assert((UL_STORE_CACHE_SLOTS & (UL_STORE_CACHE_SLOTS - 1)) == 0,
+               "a slot is a mask of the key's hash");
+_Static_assert(UL_STORE_CACHE_KEY_MAX <= UINT8_MAX && UL_STORE_CACHE_VAL_MAX <= UINT16_MAX,
+               "a slot's lengths fit its fields");
+
 ul_store *ul_store_new(const ul_store_ops *ops, void *be)
 {
     ul_store *s = calloc(1, sizeof *s);
     if (s) {
         s->ops = ops;
         s->be = be;
+        s->cache = calloc(UL_STORE_CACHE_SLOTS, sizeof *s->cache); /* none: reads go through */
+        pthread_mutex_init(&s->mu, NULL);
     }
     return s;
+}
+
+/* ---- The read cache: values read, dropped by every write of their key ---------------------- */
+
+/* FNV-1a: keys are chosen by the ledger, and one chosen to collide only costs a read. */
+static ul_store_slot *slot_of(const ul_store *s, const uint8_t *key, size_t klen)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < klen; i++) {
+        h = (h ^ key[i]) * 1099511628211ULL;
+    }
+    return &s->cache[h & (UL_STORE_CACHE_SLOTS - 1)];
+}
+
+static bool slot_is(const ul_store_slot *sl, const uint8_t *key, size_t klen)
+{
+    return sl->used && sl->klen == klen && memcmp(sl->key, key, klen) == 0;
+}
+
+/* A kept value of key, copied to a new buffer. Returns: whether there was one. */
+static bool cache_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
+{
+    bool hit = false;
+    if (!s->cache || klen > UL_STORE_CACHE_KEY_MAX) {
+        return false;
+    }
+    pthread_mutex_lock(&s->mu);
+    const ul_store_slot *sl = slot_of(s, key, klen);
+    uint8_t *copy = slot_is(sl, key, klen) ? malloc(sl->vlen ? sl->vlen : 1) : NULL;
+    if (copy) {
+        memcpy(copy, sl->val, sl->vlen);
+        *val = copy;
+        *vlen = sl->vlen;
+        hit = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return hit;
+}
+
+/* Keeps key's value read while the store was at write count gen. */
+static void cache_put(ul_store *s, uint64_t gen, const uint8_t *key, size_t klen,
+                      const uint8_t *val, size_t vlen)
+{
+    if (!s->cache || klen > UL_STORE_CACHE_KEY_MAX || vlen > UL_STORE_CACHE_VAL_MAX) {
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (s->gen == gen) { /* else a write came between the read and now: it may be stale */
+        ul_store_slot *sl = slot_of(s, key, klen);
+        sl->used = true;
+        sl->klen = (uint8_t)klen;
+        sl->vlen = (uint16_t)vlen;
+        memcpy(sl->key, key, klen);
+        memcpy(sl->val, val, vlen);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void cache_drop(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    ul_store *s = ctx;
+    (void)val, (void)vlen;
+    ul_store_slot *sl = klen <= UL_STORE_CACHE_KEY_MAX ? slot_of(s, key, klen) : NULL;
+    if (sl && slot_is(sl, key, klen)) {
+        sl->used = false;
+    }
+}
+
+/* Before a write (whether or not it lands): none of its keys is kept any more. */
+static void cache_forget(ul_store *s, const ul_batch *b)
+{
+    if (!s->cache) {
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->gen++;
+    if (b) {
+        ul_batch_iterate(b, s, cache_drop);
+    } else {
+        memset(s->cache, 0, UL_STORE_CACHE_SLOTS * sizeof *s->cache);
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 ul_err ul_store_note(ul_store *s, ul_err e, const char *err, const char *context, bool sticky)
@@ -84,6 +174,8 @@ void ul_store_close(ul_store *s)
         return;
     }
     s->ops->close(s);
+    pthread_mutex_destroy(&s->mu);
+    free(s->cache);
     free(s);
 }
 
@@ -92,7 +184,17 @@ ul_err ul_store_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val,
     assert(s && key && val && vlen);
     *val = NULL;
     *vlen = 0;
-    return s->ops->get(s, key, klen, val, vlen);
+    if (cache_get(s, key, klen, val, vlen)) {
+        return UL_OK;
+    }
+    pthread_mutex_lock(&s->mu);
+    uint64_t gen = s->gen;
+    pthread_mutex_unlock(&s->mu);
+    ul_err e = s->ops->get(s, key, klen, val, vlen);
+    if (e == UL_OK) {
+        cache_put(s, gen, key, klen, *val, *vlen);
+    }
+    return e;
 }
 
 ul_err ul_store_get_fixed(ul_store *s, const uint8_t *key, size_t klen, uint8_t *out, size_t cap)
@@ -109,6 +211,7 @@ ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync)
     if (s->fault != UL_OK) {
         return s->fault;
     }
+    cache_forget(s, b);
     if (!sync) {
         return s->ops->write(s, b, false);
     }
@@ -217,6 +320,7 @@ ul_err ul_store_recover(ul_store *s)
     if (s->fault == UL_OK || s->fault == UL_E_CORRUPT) {
         return s->fault;
     }
+    cache_forget(s, NULL); /* a reopened store holds what its log kept */
     ul_err e = s->ops->recover(s);
     if (e == UL_OK) {
         s->fault = UL_OK;

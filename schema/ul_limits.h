@@ -197,6 +197,13 @@
 /* Parsed public keys a node keeps per verifying thread (ledger/keycache.c), direct-mapped: a
  * power of two, larger than the signers a consortium has at once (~100 B each, 24 KiB). */
 #define UL_KEY_CACHE_SLOTS 256
+/* Values a store keeps in front of its backend (ledger/store.c), direct-mapped by key: a
+ * namespace's policy and the releases its dependencies name are read for every release
+ * published, and each LevelDB read first walks a memtable of up to 32 MiB (~20 cache misses).
+ * A power of two; keys and values larger than the bounds below are not kept (~700 KiB). */
+#define UL_STORE_CACHE_SLOTS 1024
+#define UL_STORE_CACHE_KEY_MAX 96
+#define UL_STORE_CACHE_VAL_MAX 576
 /* Blocks returned by one range query (audit over the wire, export). */
 #define UL_MAX_BLOCK_RANGE 64
 /* Releases listed by one history query: its page size. A namespace may hold millions; one

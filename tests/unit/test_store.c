@@ -156,6 +156,47 @@ static void test_put_get_delete(void **state)
     expect_val(f->s, "Mempty", "");
 }
 
+/* The read cache: a value read is kept, and every write of its key (put or delete, in a batch
+ * of many, synced or not) drops it, so a read never sees an old value; values larger than a
+ * slot are read through. */
+static void test_read_cache(void **state)
+{
+    fixture *f = *state;
+    put1(f->s, "Kpolicy", "v1", false);
+    expect_val(f->s, "Kpolicy", "v1");
+    expect_val(f->s, "Kpolicy", "v1"); /* from the cache */
+    const char *keys[] = {"Ka", "Kpolicy", "Kz"};
+    put_batch(f->s, keys, 3, true); /* Kpolicy -> "Kpolicy" */
+    expect_val(f->s, "Kpolicy", "Kpolicy");
+    ul_batch *b = ul_batch_create();
+    assert_non_null(b);
+    ul_batch_put(b, u8("Ka"), 2, u8("x"), 1);
+    ul_batch_delete(b, u8("Kpolicy"), 7);
+    assert_int_equal(ul_store_write(f->s, b, false), UL_OK);
+    ul_batch_destroy(b);
+    expect_absent(f->s, "Kpolicy");
+    expect_val(f->s, "Ka", "x");
+    static char big[UL_STORE_CACHE_VAL_MAX + 2];
+    memset(big, 'b', sizeof big - 1);
+    put1(f->s, "Kbig", big, false);
+    expect_val(f->s, "Kbig", big);
+    big[0] = 'c';
+    put1(f->s, "Kbig", big, false);
+    expect_val(f->s, "Kbig", big);
+    /* Many keys share slots: each read returns its own key's value, twice. */
+    for (int round = 0; round < 2; round++) {
+        for (unsigned i = 0; i < 3 * UL_STORE_CACHE_SLOTS; i += 97) {
+            char k[16], v[16];
+            snprintf(k, sizeof k, "Q%u", i);
+            snprintf(v, sizeof v, "%u", i);
+            if (round == 0) {
+                put1(f->s, k, v, false);
+            }
+            expect_val(f->s, k, v);
+        }
+    }
+}
+
 static void test_batch_atomic(void **state)
 {
     fixture *f = *state;
@@ -646,6 +687,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_write_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_fixed, setup, teardown),
@@ -655,6 +697,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_desc_and_floor, setup, teardown),
         /* The same cases on the memory backend, then its faults. */
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cache, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_sync_write_and_reopen, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_get_fixed, setup_mem, teardown),
