@@ -3,6 +3,8 @@
 # Layers (each a folder, arrows only point down):
 #   node/ (upledgerd), cli/ (upledger)  ->  p2p/  ->  ledger/  ->  contracts/  ->  client/, schema/
 #   device/ (upledger-device)  ->  client/, schema/ (libupclient.a) and libcurl only
+#   tracker/ (upledger-tracker)  ->  p2p/, ledger/ (libupledger.a)  ->  client/, schema/; SQLite,
+#   libmicrohttpd
 # libupclient.a, libupclient.so = client/ + schema/ (allocation-free, what devices link)
 # libupledger.a = contracts/ + ledger/ + p2p/ (node side, may allocate)
 
@@ -49,6 +51,7 @@ LEDGER_SRC := $(sort $(wildcard contracts/*.c ledger/*.c p2p/*.c))
 NODE_SRC   := $(sort $(wildcard node/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 DEVICE_SRC := $(sort $(wildcard device/*.c))
+TRACKER_SRC := $(sort $(wildcard tracker/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_HELP  := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
 BENCH_SRC  := $(sort $(wildcard tests/bench/*.c))
@@ -69,6 +72,8 @@ UPDEVICE   := $(BUILD)/upledger-device
 # A simulated fleet for tracker tests and benchmarks: device keys and signed reports
 # (tests/fleet/reportgen.c; reportgen --help).
 REPORTGEN  := $(BUILD)/reportgen
+UPTRACKER  := $(BUILD)/upledger-tracker
+TRACKER_LIBS := -lsqlite3 -lmicrohttpd
 # test_sha256 runs twice: built with this build's backend and with the other one. test_cxx is
 # C++ (tests/unit/test_cxx.cpp): client/ul_client.h as a C++ program includes it.
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tests/test_sha256_$(SHA256_OTHER) \
@@ -80,7 +85,7 @@ PC_FILE    := $(BUILD)/upclient.pc
 .PHONY: explorer format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
-all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(REPORTGEN) $(PC_FILE) check-client \
+all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(REPORTGEN) $(UPTRACKER) $(PC_FILE) check-client \
      check-banned check-device
 
 help:
@@ -150,6 +155,11 @@ $(REPORTGEN): $(BUILD)/obj/tests/fleet/reportgen.o $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcurl -lpthread $(LIBS)
 
+# The status tracker: SQLite for its store, libmicrohttpd (GnuTLS) for its HTTP(S) API.
+$(UPTRACKER): $(call obj,$(TRACKER_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TRACKER_LIBS) $(NODE_LIBS) $(LIBS)
+
 # device/ includes client/ul_client.h (and what it includes) and libcurl, nothing of the node side.
 check-device:
 	@bad=$$(grep -nE '^#include "\.\./(cli|ledger|node|p2p|contracts)/' device/*.c device/*.h); \
@@ -171,7 +181,7 @@ check-banned:
 
 # The tree stays formatted with .clang-format: `make format` rewrites, `make check-format` (run by
 # `make test`) only looks.
-FORMAT_SRC = $(shell find cli client contracts device examples ledger node p2p schema tests \
+FORMAT_SRC = $(shell find cli client contracts device examples ledger node p2p schema tests tracker \
                  -path tests/fuzz/corpus -prune -o \( -name '*.[ch]' -o -name '*.cpp' \) -print | sort)
 format:
 	@clang-format -i $(FORMAT_SRC)
@@ -216,6 +226,13 @@ $(patsubst %,$(BUILD)/tests/%,$(NODE_TESTS)): $(BUILD)/tests/%: $(BUILD)/obj/tes
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(NODE_LIBS) $(LIBS)
+
+# Unit tests of the tracker's store and classifier: tracker/ but its main.
+TRACKER_TEST_OBJ = $(call obj,$(filter-out tracker/main.c,$(TRACKER_SRC)))
+$(BUILD)/tests/test_tracker: $(BUILD)/obj/tests/unit/test_tracker.o $(TRACKER_TEST_OBJ) $(call obj,$(UNIT_HELP)) $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcmocka $(TRACKER_LIBS) $(NODE_LIBS) $(LIBS)
 
 # Fuzz targets built with a plain main() that replays a corpus directory (tests/fuzz/replay.c).
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj/tests/fuzz/%.o $(BUILD)/obj/tests/fuzz/replay.o $(LEDGER_LIB) $(CLIENT_LIB)
@@ -308,7 +325,7 @@ testnet-down:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include/upledger/client $(DESTDIR)$(PREFIX)/include/upledger/schema
-	install -m 755 $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(UPTRACKER) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(CLIENT_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(notdir $(CLIENT_SO)) $(DESTDIR)$(PREFIX)/lib/$(CLIENT_SO_NAME)

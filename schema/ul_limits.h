@@ -136,6 +136,25 @@
  * framing (8,829 bytes); device buffers are sized by this. */
 #define UL_MAX_STATE_PROOF_BYTES 8832
 
+/* ---- upledger-tracker (tracker/) ---- */
+/* Reports kept per device as its history (the newest): enough to see an update's whole story
+ * (start, trial, confirm or fallback, and a few scheduled reports) while a million-device fleet
+ * keeps a bounded store. Older ones are deleted as new ones arrive. */
+#define UL_MAX_TRACKER_HISTORY 16
+/* Devices per page of a fleet list: one page is one bounded query and one JSON reply (~0.5 KB a
+ * device), so a list answers in milliseconds at any fleet size; clients follow the cursor. */
+#define UL_MAX_TRACKER_PAGE 1000
+/* A group's silence interval when enrollment creates it (s): one day, the longest schedule a
+ * reporting device is expected to keep; `upledger-tracker group` sets another. */
+#define UL_TRACKER_DEFAULT_SILENCE_S (24ULL * 3600)
+/* The longest silence interval (s): ten years, so interval x 1000 stays far inside int64 ms. */
+#define UL_MAX_TRACKER_SILENCE_S (10ULL * 366 * 24 * 3600)
+/* Lines of an enrollment file: a million devices enrolled in one transaction is seconds. */
+#define UL_MAX_TRACKER_ENROLL_LINES (1000 * 1000)
+/* Concurrent HTTP connections the tracker serves: each holds at most one report buffer, so this
+ * bounds its memory; devices that find it full retry on their schedule. */
+#define UL_MAX_TRACKER_CONNECTIONS 1024
+
 /* Nesting depth of any CBOR record we accept: a register tx holding a policy is 7 deep. */
 #define UL_MAX_CBOR_DEPTH 8
 /* A block or bundle wraps records two levels deeper (each record still counts its own depth);

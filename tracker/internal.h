@@ -1,0 +1,91 @@
+/* upledger-tracker internals shared by its files: the node follower, the report verifier and
+ * the HTTP server. */
+#ifndef UL_TRACKER_INTERNAL_H
+#define UL_TRACKER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../ledger/ul_ledger.h"
+#include "ul_tracker.h"
+
+/* Milliseconds since the epoch (the tracker's clock: silence, received times). */
+uint64_t ul_tracker_now_ms(void);
+
+/* ---- the node (tracker/poll.c) ---- */
+typedef struct {
+    int sock;
+    int timeout_ms;
+} ul_tnode;
+
+typedef struct {
+    uint64_t height;
+    uint8_t chain_id[UL_HASH_BYTES];
+    size_t pairs, releases;         /* asked about */
+    size_t latest_changed, revoked; /* answers that reclassified */
+} ul_tpoll_stats;
+
+ul_err ul_tnode_open(ul_tnode *n, const char *endpoint, int timeout_ms);
+void ul_tnode_close(ul_tnode *n);
+ul_err ul_tnode_status(ul_tnode *n, uint64_t *height, uint8_t chain_id32[UL_HASH_BYTES]);
+/* One poll: the node's status, then every (namespace, class) pair and every release not known
+ * revoked that the store holds, each answer written (under mu, when not NULL) as it comes. */
+ul_err ul_tnode_poll(ul_tnode *n, ul_tstore *s, pthread_mutex_t *mu, ul_tpoll_stats *out);
+
+/* ---- reports (tracker/report.c): the codec's signed report to a ul_treport ---- */
+typedef struct {
+    uint8_t tracker[UL_PUBKEY_BYTES]; /* this tracker's key: reports name it */
+    uint8_t chain_id[UL_HASH_BYTES];  /* the chain the tracker follows: reports bind it */
+    ul_key *key;                      /* signs the answers */
+} ul_tident;
+
+/* Decodes and verifies a signed report. Returns: UL_OK and *out; UL_E_SIG for a signature that
+ * does not verify; UL_E_TRACKER for a report addressed to another tracker; the codec's error for
+ * bytes that are no canonical report (UL_E_LIMIT past a bound). */
+ul_err ul_treport_verify(const ul_tident *id, const uint8_t *in, size_t len, ul_treport *out);
+/* Encodes the answer to a report into out[cap] (*len). */
+ul_err ul_treport_answer(const ul_tident *id, const ul_treport *r, const ul_tadvice *a,
+                         uint8_t *out, size_t cap, size_t *len);
+/* The largest report body the tracker reads (a larger POST is refused with UL_E_LIMIT). */
+size_t ul_treport_max_bytes(void);
+
+/* ---- the HTTP API (tracker/http.c) ---- */
+typedef struct ul_thttp ul_thttp;
+
+typedef struct {
+    const char *listen_addr; /* "127.0.0.1" */
+    unsigned port;
+    const char *tls_cert, *tls_key; /* PEM paths; both or neither */
+    unsigned threads;               /* connection threads */
+} ul_thttp_opts;
+
+typedef struct {
+    ul_tstore *store;
+    pthread_mutex_t mu; /* held around every store call */
+    ul_tident ident;
+    /* Counters (under mu): accepted and refused reports since start. */
+    uint64_t accepted, refused;
+} ul_tracker_state;
+
+/* Starts serving; errmsg[cap] says why it could not. */
+ul_err ul_thttp_start(ul_thttp **out, ul_tracker_state *t, const ul_thttp_opts *o, char *errmsg,
+                      size_t cap);
+void ul_thttp_stop(ul_thttp *h);
+
+/* Handles one POST /v1/reports body (also what the benchmark calls in process). Out: the HTTP
+ * status, and either the CBOR answer (ok) or the ul_err refusing it. */
+ul_err ul_tracker_ingest(ul_tracker_state *t, const uint8_t *body, size_t len, uint8_t *answer,
+                         size_t cap, size_t *answer_len);
+
+/* JSON for the read API and `list --json` (tracker/json.c); callers json_decref. */
+#include <jansson.h>
+json_t *ul_tjson_device(const ul_tdevice *d);
+/* The fleet page of devices: {"devices":[...],"next":N|null}. */
+ul_err ul_tjson_list(ul_tstore *s, const ul_tquery *q, json_t **out);
+ul_err ul_tjson_summary(ul_tstore *s, uint64_t now_ms, json_t **out);
+/* A device and its report history (each report's bytes in hex). */
+ul_err ul_tjson_device_history(ul_tstore *s, const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                               uint64_t now_ms, json_t **out);
+
+#endif

@@ -1,0 +1,154 @@
+/* upledger-tracker run: the daemon. It learns the chain id from the node (kept in the store, so a
+ * tracker never mixes two chains), serves the HTTP(S) API, and polls the node every --poll-ms so
+ * the fleet is reclassified when the chain changes, not only when devices report. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../ledger/ul_ledger.h"
+#include "cmd.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* ADDR:PORT into its parts. */
+static bool split_listen(const char *s, char *addr, size_t cap, unsigned *port)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    if (!colon || (size_t)(colon - s) >= cap) {
+        return false;
+    }
+    memcpy(addr, s, (size_t)(colon - s));
+    addr[colon - s] = 0;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    *port = (unsigned)p;
+    return colon[1] && *end == 0 && p >= 1 && p <= 65535;
+}
+
+/* The chain id: the node's, checked against (or kept in) the store. Waits for the node while it
+ * is not up yet (a tracker started before its node), until stopped. */
+static ul_err learn_chain(ul_tnode *n, ul_tstore *s, uint8_t chain_id[UL_HASH_BYTES])
+{
+    uint8_t kept[UL_HASH_BYTES];
+    size_t klen = 0;
+    uint64_t h;
+    ul_err e;
+    while ((e = ul_tnode_status(n, &h, chain_id)) != UL_OK && !stop_requested) {
+        sleep_ms(200);
+    }
+    if (e != UL_OK) {
+        return e;
+    }
+    e = ul_tstore_meta_get(s, "chain_id", kept, sizeof(kept), &klen);
+    if (e == UL_E_NOT_FOUND) {
+        return ul_tstore_meta_put(s, "chain_id", chain_id, UL_HASH_BYTES);
+    }
+    return e == UL_OK && (klen != UL_HASH_BYTES || memcmp(kept, chain_id, UL_HASH_BYTES) != 0)
+               ? UL_E_CHAIN_ID
+               : e;
+}
+
+/* Polls until stopped; a failed poll (the node down) is logged once per change and retried. */
+static void follow(ul_tnode *n, ul_tracker_state *t, uint64_t poll_ms)
+{
+    ul_err last = UL_OK;
+    while (!stop_requested) {
+        ul_tpoll_stats st;
+        ul_err e = ul_tnode_poll(n, t->store, &t->mu, &st);
+        if (e != last) {
+            fprintf(stderr, "upledger-tracker: poll: %s (%s)\n",
+                    e == UL_OK ? "the node answers again" : ul_err_str(e), ul_err_name(e));
+            last = e;
+        }
+        if (e == UL_OK && (st.latest_changed || st.revoked)) {
+            fprintf(stderr,
+                    "upledger-tracker: height %llu: %zu (namespace, class) pairs with a new"
+                    " latest release, %zu releases revoked: reclassified\n",
+                    (unsigned long long)st.height, st.latest_changed, st.revoked);
+        }
+        for (uint64_t slept = 0; slept < poll_ms && !stop_requested; slept += 50) {
+            sleep_ms(poll_ms - slept < 50 ? poll_ms - slept : 50);
+        }
+    }
+}
+
+static int run_daemon(ul_topts *o, ul_tracker_state *t, ul_tnode *n)
+{
+    char addr[64], msg[512], hex[2 * UL_PUBKEY_BYTES + 1];
+    ul_thttp_opts ho = {.listen_addr = addr,
+                        .tls_cert = o->tls_cert,
+                        .tls_key = o->tls_key,
+                        .threads = (unsigned)o->threads};
+    ul_thttp *h = NULL;
+    if (!split_listen(o->listen, addr, sizeof(addr), &ho.port)) {
+        return ul_tracker_usage_err("--listen is ADDR:PORT, not ", o->listen);
+    }
+    ul_err e = learn_chain(n, t->store, t->ident.chain_id);
+    if (e != UL_OK) {
+        return ul_tracker_fail(e, "%s",
+                               e == UL_E_CHAIN_ID
+                                   ? "the node follows another chain than this tracker's"
+                                   : "no chain id from the node");
+    }
+    if ((e = ul_thttp_start(&h, t, &ho, msg, sizeof(msg))) != UL_OK) {
+        return ul_tracker_fail(e, "%s", msg);
+    }
+    ul_hex_encode(hex, t->ident.tracker, UL_PUBKEY_BYTES);
+    fprintf(stderr, "upledger-tracker: serving %s://%s:%u, tracker key %s, following %s\n",
+            o->tls_cert ? "https" : "http", addr, ho.port, hex, o->node);
+    follow(n, t, o->poll_ms ? o->poll_ms : 5000);
+    ul_thttp_stop(h);
+    fprintf(stderr, "upledger-tracker: stopped\n");
+    return 0;
+}
+
+int ul_tracker_run(ul_topts *o)
+{
+    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    ul_tnode n = {.sock = -1};
+    char *pass = NULL;
+    if (!o->node || !o->listen) {
+        return ul_tracker_usage_err("run needs --node ENDPOINT and --listen ADDR:PORT", NULL);
+    }
+    if (!o->tls_cert != !o->tls_key) {
+        return ul_tracker_usage_err("--tls-cert and --tls-key go together", NULL);
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ul_err e = ul_key_file_encrypted(o->keyfile)
+                   ? ul_passphrase_read(o->passphrase_file, false, &pass)
+                   : UL_OK;
+    if (e == UL_OK) {
+        e = ul_key_load(&t.ident.key, o->keyfile, pass);
+    }
+    ul_passphrase_free(pass);
+    if (e != UL_OK) {
+        return ul_tracker_fail(e, "%s: the tracker key does not load", o->keyfile);
+    }
+    memcpy(t.ident.tracker, ul_key_pubkey(t.ident.key), UL_PUBKEY_BYTES);
+    int rc = UL_TEXIT_FAIL;
+    if (ul_tracker_open_store(o, &t.store) == UL_OK) {
+        e = ul_tnode_open(&n, o->node, 5000);
+        rc = e == UL_OK ? run_daemon(o, &t, &n) : ul_tracker_fail(e, "node %s", o->node);
+    }
+    ul_tnode_close(&n);
+    ul_tstore_close(t.store);
+    ul_key_destroy(t.ident.key);
+    return rc;
+}
