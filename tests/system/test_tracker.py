@@ -1,0 +1,241 @@
+"""upledger-tracker against a dev chain and a simulated fleet: classification follows the chain
+(publish -> outdated, revoke -> vulnerable, with no device involved), reports move devices back
+to up to date, failing and silent devices are seen, bad reports are refused with nothing stored,
+and kill -9 under a stream of reports loses no acknowledged one."""
+import subprocess
+import threading
+import time
+
+import pytest
+
+import cbor_util
+from conftest import ERR_NUM
+from tracker_util import FELL_BACK, TRIAL, Device, Tracker, http, reply_of, tracker_cli
+
+FLEET = 120
+
+
+def chain_id_of(node):
+    return bytes.fromhex(node.status()["chain_id"])
+
+
+@pytest.fixture
+def tracker(tmp_path):
+    t = Tracker(tmp_path / "tracker", tmp_path / "tracker.log")
+    yield t
+    t.stop()
+
+
+def enroll(tracker, devices, group="fleet", tmp=None):
+    path = tmp / ("enroll-%s.txt" % group)
+    path.write_text("# key group\n" + "".join("%s %s\n" % (d.key, group) for d in devices))
+    p = tracker.cli("enroll", "--file", path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "enrolled %d devices" % len(devices)
+
+
+def report_ok(tracker, dev, chain_id, **kw):
+    status, body, ctype = tracker.post(dev.report(tracker.pubkey, chain_id, **kw))
+    assert status == 200, body
+    assert ctype == "application/cbor"
+    reply = reply_of(body)
+    assert reply[1] == dev.pubkey and reply[2] == dev.counter
+    return reply
+
+
+def counts(tracker):
+    return tracker.summary()["by_status"]
+
+
+def test_fleet_follows_the_chain(ctx, tracker, tmp_path):
+    """120 devices: up to date -> a publish makes them all outdated within a poll -> half update
+    and report -> a revocation of the old release makes the other half vulnerable -> a trial that
+    falls back is failing. Lists, counts and the CLI agree."""
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    chain = chain_id_of(ctx.node)
+    fleet = [Device() for _ in range(FLEET)]
+    enroll(tracker, fleet, tmp=tmp_path)
+    tracker.start(ctx.node)
+    for d in fleet:
+        d.run(ns, bytes.fromhex(rid1), 1)
+        assert report_ok(tracker, d, chain)[3] == 0  # nothing to do
+    tracker.wait_for(lambda: counts(tracker)["up_to_date"] == FLEET, what="all up to date")
+
+    rid2, _, _ = ctx.publish_ok(ns, 2, key)
+    tracker.wait_for(lambda: counts(tracker)["outdated"] == FLEET, what="all outdated")
+    assert len(tracker.devices("outdated", ns=ns)) == FLEET
+    assert tracker.devices("outdated", ns="other/ns") == []
+
+    updated, stale = fleet[:FLEET // 2], fleet[FLEET // 2:]
+    reply = report_ok(tracker, stale[0], chain)  # still on 1: told to update to 2
+    assert reply[3] == 1 and reply[4] == ns and reply[5] == bytes.fromhex(rid2), reply
+    for d in updated:
+        d.run(ns, bytes.fromhex(rid2), 2, attempt=(bytes.fromhex(rid2), 0, int(time.time())))
+        assert report_ok(tracker, d, chain, reason=2)[3] == 0
+    c = counts(tracker)
+    assert (c["up_to_date"], c["outdated"]) == (len(updated), len(stale)), c
+
+    r = ctx.cli("revoke", rid1, "--reason", "recalled", "--key", key, json_out=True)
+    assert r.rc == 0 and r.json["committed"] is True, r
+    tracker.wait_for(lambda: counts(tracker)["vulnerable"] == len(stale), what="vulnerable")
+    assert sorted(tracker.devices("vulnerable")) == sorted(d.key for d in stale)
+    listed = tracker.cli_json("list", "--vulnerable", "--limit", "1000")
+    assert sorted(x["key"] for x in listed["devices"]) == sorted(d.key for d in stale)
+
+    bad = updated[0]  # a later trial of 2 on it fails and falls back
+    bad.run(ns, bytes.fromhex(rid2), 2, state=FELL_BACK,
+            attempt=(b"\x42" * 32, ERR_NUM["UL_E_DIGEST"], int(time.time())))
+    report_ok(tracker, bad, chain, reason=4)
+    assert tracker.devices("failing") == [bad.key]
+    s = tracker.summary()
+    assert s["devices"] == FLEET
+    assert s["by_status"] == {"up_to_date": len(updated) - 1, "outdated": 0, "failing": 1,
+                              "vulnerable": len(stale), "silent": 0, "unknown": 0}, s
+    by_release = {(c["release"], c["status"]): c["count"] for c in s["components"]}
+    assert by_release == {(rid1, "vulnerable"): len(stale), (rid2, "up_to_date"): len(updated) - 1,
+                          (rid2, "failing"): 1}, by_release
+    code, dev = tracker.get("/v1/devices/" + bad.key)
+    assert code == 200 and dev["status"] == "failing"
+    assert [h["counter"] for h in dev["history"]] == [3, 2, 1]
+
+
+def test_bad_reports_are_refused_and_nothing_is_stored(ctx, tracker, tmp_path):
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    chain = chain_id_of(ctx.node)
+    dev, stranger = Device(), Device()
+    enroll(tracker, [dev], tmp=tmp_path)
+    tracker.start(ctx.node)
+    dev.run(ns, bytes.fromhex(rid1), 1)
+    stranger.run(ns, bytes.fromhex(rid1), 1)
+    first = dev.report(tracker.pubkey, chain)
+    assert tracker.post(first)[0] == 200
+
+    def refused(body, code, name, ctype="application/cbor"):
+        before = tracker.get("/v1/devices/" + dev.key)[1]
+        status, out, _ = tracker.post(body, ctype)
+        err = __import__("json").loads(out)
+        assert (status, err["error"], err["code"]) == (code, name, ERR_NUM[name]), (status, err)
+        assert tracker.get("/v1/devices/" + dev.key)[1] == before, "a refused report was stored"
+
+    refused(first, 409, "UL_E_REPORT_REPLAY")  # the same report again
+    refused(dev.report(tracker.pubkey, chain, counter=1), 409, "UL_E_REPORT_REPLAY")
+    refused(dev.report(tracker.pubkey, chain, sign_with=stranger.seckey), 403, "UL_E_SIG")
+    refused(dev.report(tracker.pubkey, chain, chain=b"\x01" * 32), 403, "UL_E_SIG")
+    refused(dev.report(b"\x02" * 32, chain), 403, "UL_E_TRACKER")
+    refused(stranger.report(tracker.pubkey, chain), 403, "UL_E_UNENROLLED")
+    refused(first + b"\x00" * 3000, 413, "UL_E_LIMIT")
+    refused(b"\xa1\x01", 400, "UL_E_CBOR_MALFORMED")
+    refused(cbor_util.dumps({1: 1}), 400, "UL_E_SCHEMA_FIELD")
+    refused(first, 400, "UL_E_ARG", ctype="application/json")
+    code, dev_json = tracker.get("/v1/devices/" + stranger.key)
+    assert code == 403 and dev_json["error"] == "UL_E_UNENROLLED"
+    assert [h["counter"] for h in tracker.get("/v1/devices/" + dev.key)[1]["history"]] == [1]
+    # The counter after a refused one still works: nothing moved it.
+    assert tracker.post(dev.report(tracker.pubkey, chain))[0] == 200
+
+
+def test_silent_devices(ctx, tracker, tmp_path):
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    chain = chain_id_of(ctx.node)
+    quiet, chatty = Device(), Device()
+    enroll(tracker, [quiet, chatty], group="lab", tmp=tmp_path)
+    assert tracker.cli("group", "lab", "--silence", "2").returncode == 0
+    tracker.start(ctx.node)
+    for d in (quiet, chatty):
+        d.run(ns, bytes.fromhex(rid1), 1)
+        report_ok(tracker, d, chain)
+    assert tracker.devices("silent") == []
+
+    def chatty_reports_quiet_silent():
+        report_ok(tracker, chatty, chain)
+        return tracker.devices("silent") == [quiet.key]
+    tracker.wait_for(chatty_reports_quiet_silent, timeout=10, what="silent")
+    assert tracker.summary()["by_group"]["lab"]["silent"] == 1
+    report_ok(tracker, quiet, chain)
+    assert tracker.devices("silent") == []
+
+
+def test_enrollment_errors_change_nothing(tracker, tmp_path):
+    good = Device()
+    path = tmp_path / "bad.txt"
+    path.write_text("%s g\nnot-a-key g\n" % good.key)
+    p = tracker.cli("enroll", "--file", path)
+    assert p.returncode == 1 and "line 2" in p.stderr and "UL_E_ARG" in p.stderr, p.stderr
+    assert tracker.cli_json("summary")["devices"] == 0
+    p = tracker.cli("enroll", "--device", "zz", "--group", "g")
+    assert p.returncode == 1 and "UL_E_ARG" in p.stderr
+    p = tracker.cli("group", "g", "--silence", "0")
+    assert p.returncode == 2
+    p = tracker.cli("list")
+    assert p.returncode == 2
+    assert tracker_cli("init", "--dir", tracker.home, "--unencrypted-key").returncode == 1
+
+
+def test_kill9_loses_no_acknowledged_report(ctx, tracker, tmp_path):
+    """Four threads stream reports; the tracker is killed with SIGKILL mid-stream; after a
+    restart every report answered 200 is in its device's history."""
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    chain = chain_id_of(ctx.node)
+    fleet = [Device() for _ in range(40)]
+    for d in fleet:
+        d.run(ns, bytes.fromhex(rid1), 1)
+    enroll(tracker, fleet, tmp=tmp_path)
+    tracker.start(ctx.node)
+    acked = {d.key: 0 for d in fleet}
+    stop = threading.Event()
+
+    def stream(devs):
+        while not stop.is_set():
+            for d in devs:
+                try:
+                    status, _, _ = tracker.post(d.report(tracker.pubkey, chain))
+                except OSError:
+                    return
+                if status == 200:
+                    acked[d.key] = d.counter
+
+    threads = [threading.Thread(target=stream, args=(fleet[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 20
+    while sum(acked.values()) < 200 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    tracker.kill()
+    stop.set()
+    for t in threads:
+        t.join(timeout=20)
+    assert sum(acked.values()) >= 200
+    tracker.start(ctx.node)
+    for d in fleet:
+        code, dev = tracker.get("/v1/devices/" + d.key)
+        assert code == 200
+        assert dev["counter"] >= acked[d.key], (d.key, dev["counter"], acked[d.key])
+        if acked[d.key] and dev["counter"] - acked[d.key] < 16:  # still in the kept history
+            assert acked[d.key] in [h["counter"] for h in dev["history"]]
+
+
+def test_https(ctx, tracker, tmp_path):
+    import ssl
+    cert, pkey = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(pkey), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    chain = chain_id_of(ctx.node)
+    dev = Device()
+    dev.run(ns, bytes.fromhex(rid1), 1)
+    enroll(tracker, [dev], tmp=tmp_path)
+    tracker.start(ctx.node, tls=(cert, pkey))
+    assert tracker.url.startswith("https://")
+    tls = ssl.create_default_context(cafile=str(cert))
+    status, body, _ = http("POST", tracker.url + "/v1/reports",
+                           dev.report(tracker.pubkey, chain), context=tls)
+    assert status == 200 and cbor_util.loads(body)[2] == 1
+    with pytest.raises(Exception):  # a client that does not trust the certificate refuses
+        http("GET", tracker.url + "/v1/summary", context=ssl.create_default_context())
