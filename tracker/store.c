@@ -41,26 +41,26 @@ static const char SCHEMA[] =
 
 /* A component's status from what the ledger says: vulnerable (runs a revoked release) before
  * failing (last attempt failed, or fell back) before outdated (a newer installable release for
- * its pair). One expression, used by every reclassifying UPDATE with its own WHERE. */
+ * its pair). One expression over the component's columns (or a new row's parameters), used by
+ * every reclassifying UPDATE with its own WHERE and by the report's upsert. */
+#define CLASSIFY_EXPR(REL, FAILED, SLOT, NS, HW, SEQ)                                              \
+    "CASE WHEN EXISTS (SELECT 1 FROM releases r WHERE r.id = " REL " AND r.revoked > 0) THEN 3"    \
+    " WHEN " FAILED " <> 0 OR " SLOT " = 2 THEN 2"                                                 \
+    " WHEN EXISTS (SELECT 1 FROM latest l WHERE l.ns = " NS " AND l.hw = " HW "  AND l.seq > " SEQ \
+    ") THEN 1 ELSE 0 END"
 #define CLASSIFY                                                                                   \
-    "UPDATE components SET status = CASE"                                                          \
-    " WHEN EXISTS (SELECT 1 FROM releases r WHERE r.id = components.release_id"                    \
-    "  AND r.revoked > 0) THEN 3"                                                                  \
-    " WHEN components.failed <> 0 OR components.slot = 2 THEN 2"                                   \
-    " WHEN EXISTS (SELECT 1 FROM latest l WHERE l.ns = components.ns AND l.hw = components.hw"     \
-    "  AND l.seq > components.seq) THEN 1"                                                         \
-    " ELSE 0 END "
+    "UPDATE components SET status = " CLASSIFY_EXPR("components.release_id", "components.failed",  \
+                                                    "components.slot", "components.ns",            \
+                                                    "components.hw", "components.seq") " "
 
 enum {
     ST_DEVICE,
     ST_UPD_DEVICE,
-    ST_DEL_COMP,
-    ST_INS_COMP,
+    ST_UPSERT_COMP,
     ST_INS_REPORT,
     ST_TRIM_REPORTS,
     ST_INS_PAIR,
     ST_INS_RELEASE,
-    ST_CLASSIFY_DEVICE,
     ST_ADVICE,
     ST_COUNT
 };
@@ -69,9 +69,20 @@ static const char *const STMT_SQL[ST_COUNT] = {
     [ST_DEVICE] = "SELECT id, counter FROM devices WHERE pubkey = ?1",
     [ST_UPD_DEVICE] = "UPDATE devices SET counter = ?2, seen_ms = ?3, hw = ?4, attempt_err = ?5,"
                       " head_height = ?6 WHERE id = ?1",
-    [ST_DEL_COMP] = "DELETE FROM components WHERE device_id = ?1",
-    [ST_INS_COMP] = "INSERT INTO components (device_id, ns, hw, release_id, seq, slot, failed)"
-                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    /* A component as reported, classified as it is written; a row that did not change is not
+     * written at all (its pages and index entries stay as they are). */
+    [ST_UPSERT_COMP] =
+        "INSERT INTO components (device_id, ns, hw, release_id, seq, slot, failed, status)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, " CLASSIFY_EXPR(
+            "?4", "?7", "?6", "?2", "?3",
+            "?5") ") ON CONFLICT (device_id, ns) DO UPDATE SET hw = excluded.hw,"
+                  " release_id = excluded.release_id, seq = excluded.seq, slot = excluded.slot,"
+                  " failed = excluded.failed, status = excluded.status WHERE components.hw <> "
+                  "excluded.hw"
+                  " OR components.release_id <> excluded.release_id OR components.seq <> "
+                  "excluded.seq"
+                  " OR components.slot <> excluded.slot OR components.failed <> excluded.failed"
+                  " OR components.status <> excluded.status",
     [ST_INS_REPORT] = "INSERT INTO reports (device_id, counter, received_ms, body)"
                       " VALUES (?1, ?2, ?3, ?4)",
     [ST_TRIM_REPORTS] = "DELETE FROM reports WHERE device_id = ?1 AND counter <= (SELECT counter"
@@ -79,7 +90,6 @@ static const char *const STMT_SQL[ST_COUNT] = {
                         " OFFSET ?2)",
     [ST_INS_PAIR] = "INSERT INTO latest (ns, hw) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     [ST_INS_RELEASE] = "INSERT INTO releases (id) VALUES (?1) ON CONFLICT DO NOTHING",
-    [ST_CLASSIFY_DEVICE] = CLASSIFY "WHERE device_id = ?1",
     [ST_ADVICE] = "SELECT c.ns, l.release_id, l.seq FROM components c JOIN latest l"
                   " ON l.ns = c.ns AND l.hw = c.hw WHERE c.device_id = ?1 AND l.seq > c.seq"
                   " AND l.release_id IS NOT NULL ORDER BY c.ns LIMIT 1",
@@ -88,6 +98,8 @@ static const char *const STMT_SQL[ST_COUNT] = {
 struct ul_tstore {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
+    /* del[n]: deletes a device's components but the n a report names (?2..?n+1). */
+    sqlite3_stmt *del[UL_MAX_COMPONENTS + 1];
 };
 
 static const char *const STATUS_NAMES[UL_TS_COUNT] = {"up_to_date", "outdated", "failing",
@@ -138,6 +150,18 @@ static ul_err exec(ul_tstore *s, const char *sql)
     return sql_err(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
 }
 
+static ul_err prepare_delete(ul_tstore *s, int n)
+{
+    char sql[256];
+    size_t len = (size_t)snprintf(sql, sizeof(sql), "DELETE FROM components WHERE device_id = ?1");
+    for (int i = 0; i < n; i++) {
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, "%s?%d",
+                                i ? ", " : " AND ns NOT IN (", i + 2);
+    }
+    snprintf(sql + len, sizeof(sql) - len, "%s", n ? ")" : "");
+    return sql_err(sqlite3_prepare_v2(s->db, sql, -1, &s->del[n], NULL));
+}
+
 ul_err ul_tstore_open(ul_tstore **out, const char *path, char *errmsg, size_t cap)
 {
     ul_tstore *s = calloc(1, sizeof(*s));
@@ -162,6 +186,9 @@ ul_err ul_tstore_open(ul_tstore **out, const char *path, char *errmsg, size_t ca
     for (int i = 0; e == UL_OK && i < ST_COUNT; i++) {
         e = sql_err(sqlite3_prepare_v2(s->db, STMT_SQL[i], -1, &s->st[i], NULL));
     }
+    for (int n = 0; e == UL_OK && n <= UL_MAX_COMPONENTS; n++) {
+        e = prepare_delete(s, n);
+    }
     if (e != UL_OK) {
         snprintf(errmsg, cap, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         ul_tstore_close(s);
@@ -178,6 +205,9 @@ void ul_tstore_close(ul_tstore *s)
     }
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_finalize(s->st[i]);
+    }
+    for (int n = 0; n <= UL_MAX_COMPONENTS; n++) {
+        sqlite3_finalize(s->del[n]);
     }
     sqlite3_close(s->db);
     free(s);
@@ -349,31 +379,34 @@ static ul_err device_row(ul_tstore *s, const uint8_t pubkey32[32], int64_t *id, 
     return e;
 }
 
-/* The report's components replace the device's; each pair and release becomes known to the
- * poller, which asks the node about it. */
+/* The report's components replace the device's (those it no longer names are deleted); each
+ * pair and release becomes known to the poller, which asks the node about it. */
 static ul_err put_components(ul_tstore *s, int64_t id, const ul_treport *r)
 {
-    sqlite3_stmt *del = s->st[ST_DEL_COMP], *ins = s->st[ST_INS_COMP];
+    sqlite3_stmt *del = s->del[r->n_comp], *up = s->st[ST_UPSERT_COMP];
     sqlite3_bind_int64(del, 1, id);
+    for (size_t i = 0; i < r->n_comp; i++) {
+        bind_text(del, (int)i + 2, r->comp[i].ns);
+    }
     ul_err e = run(del);
     for (size_t i = 0; e == UL_OK && i < r->n_comp; i++) {
         const ul_tcomponent *c = &r->comp[i];
-        sqlite3_bind_int64(ins, 1, id);
-        bind_text(ins, 2, c->ns);
-        bind_text(ins, 3, r->hw);
-        bind_blob(ins, 4, c->release_id, UL_HASH_BYTES);
-        sqlite3_bind_int64(ins, 5, (sqlite3_int64)c->seq);
-        sqlite3_bind_int(ins, 6, (int)c->slot);
-        sqlite3_bind_int(ins, 7, c->failed);
-        e = run(ins);
-        if (e == UL_OK) {
-            bind_text(s->st[ST_INS_PAIR], 1, c->ns);
-            bind_text(s->st[ST_INS_PAIR], 2, r->hw);
-            e = run(s->st[ST_INS_PAIR]);
-        }
+        bind_text(s->st[ST_INS_PAIR], 1, c->ns);
+        bind_text(s->st[ST_INS_PAIR], 2, r->hw);
+        e = run(s->st[ST_INS_PAIR]);
         if (e == UL_OK) {
             bind_blob(s->st[ST_INS_RELEASE], 1, c->release_id, UL_HASH_BYTES);
             e = run(s->st[ST_INS_RELEASE]);
+        }
+        if (e == UL_OK) {
+            sqlite3_bind_int64(up, 1, id);
+            bind_text(up, 2, c->ns);
+            bind_text(up, 3, r->hw);
+            bind_blob(up, 4, c->release_id, UL_HASH_BYTES);
+            sqlite3_bind_int64(up, 5, (sqlite3_int64)c->seq);
+            sqlite3_bind_int(up, 6, (int)c->slot);
+            sqlite3_bind_int(up, 7, c->failed);
+            e = run(up);
         }
     }
     return e;
@@ -421,10 +454,6 @@ static ul_err accept_writes(ul_tstore *s, int64_t id, const ul_treport *r, const
         sqlite3_bind_int64(s->st[ST_TRIM_REPORTS], 1, id);
         sqlite3_bind_int(s->st[ST_TRIM_REPORTS], 2, UL_MAX_TRACKER_HISTORY);
         e = run(s->st[ST_TRIM_REPORTS]);
-    }
-    if (e == UL_OK) {
-        sqlite3_bind_int64(s->st[ST_CLASSIFY_DEVICE], 1, id);
-        e = run(s->st[ST_CLASSIFY_DEVICE]);
     }
     return e;
 }
@@ -681,7 +710,9 @@ ul_err ul_tstore_device(ul_tstore *s, const uint8_t pubkey32[UL_PUBKEY_BYTES], u
     return load_device(s, 0, pubkey32, now_ms, out);
 }
 
-/* The page's SQL: parameters ?1 cursor, ?2 now, ?3 limit, ?4 status, ?5 ns, ?6 hw, ?7 group. */
+/* The page's SQL: parameters ?1 cursor, ?2 now, ?3 limit, ?4 status, ?5 ns, ?6 hw, ?7 group, ?8
+ * now less the shortest silence interval: silent devices lie below it on the seen_ms index, so
+ * the page is found from that index's range, not by scanning the whole fleet. */
 static void list_sql(const ul_tquery *q, char *sql, size_t cap)
 {
     const char *ns = q->ns ? " AND c.ns = ?5" : "", *hw = q->hw ? " AND d.hw = ?6" : "";
@@ -697,6 +728,7 @@ static void list_sql(const ul_tquery *q, char *sql, size_t cap)
     if (q->status == UL_TS_SILENT) {
         snprintf(sql, cap,
                  "SELECT d.id FROM devices d JOIN groups g ON g.id = d.grp WHERE d.id > ?1"
+                 " AND d.id IN (SELECT id FROM devices WHERE seen_ms < ?8)"
                  " AND d.seen_ms < ?2 - g.silence_ms%s%s%s ORDER BY d.id LIMIT ?3",
                  q->ns ? " AND EXISTS (SELECT 1 FROM components c WHERE c.device_id = d.id"
                          " AND c.ns = ?5)"
@@ -712,6 +744,19 @@ static void list_sql(const ul_tquery *q, char *sql, size_t cap)
              q->status == UL_TS_UP_TO_DATE ? " AND NOT EXISTS (SELECT 1 FROM components c2"
                                              " WHERE c2.device_id = c.device_id AND c2.status > 0)"
                                            : "");
+}
+
+/* The shortest silence interval of any group (ms; 0 when there are none). */
+static sqlite3_int64 min_silence(ul_tstore *s)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_int64 v = 0;
+    if (prepare(s, "SELECT MIN(silence_ms) FROM groups", &st) == UL_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
 }
 
 ul_err ul_tstore_list(ul_tstore *s, const ul_tquery *q, ul_tdevice_fn fn, void *ctx, int64_t *next)
@@ -734,6 +779,7 @@ ul_err ul_tstore_list(ul_tstore *s, const ul_tquery *q, ul_tdevice_fn fn, void *
         bind_text(st, 5, q->ns);
         bind_text(st, 6, q->hw);
         bind_text(st, 7, q->group);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)q->now_ms - min_silence(s));
         int rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < q->limit) {
             ids[n++] = sqlite3_column_int64(st, 0);
