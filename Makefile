@@ -256,6 +256,12 @@ $(BUILD)/bench/bench_query: $(BUILD)/obj/tests/bench/bench_query.o $(NODE_TEST_O
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $^ $(NODE_LIBS) $(LIBS)
 
+# bench_tracker calls the tracker's store and HTTP server in process.
+$(BUILD)/bench/bench_tracker: $(BUILD)/obj/tests/bench/bench_tracker.o $(TRACKER_TEST_OBJ) $(LEDGER_LIB) $(CLIENT_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -Wl,-z,now -o $@ $^ $(TRACKER_LIBS) $(NODE_LIBS) $(LIBS)
+
 # The consensus simulator: SEEDS seeded runs of n = 4 and 7 validators (tests/sim/README.md).
 $(BUILD)/sim: $(BUILD)/obj/tests/sim/sim.o $(LEDGER_LIB) $(CLIENT_LIB)
 	@mkdir -p $(dir $@)

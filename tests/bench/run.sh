@@ -7,7 +7,8 @@
 #   BENCH_SCALE=small   quick run (seconds); default full (about two to three minutes)
 #   BENCH_CALLGRIND=0   skip the callgrind instruction counts of a small audit
 #   BENCH_ONLY=LIST     only these sections (comma-separated): log, chain, node, callgrind,
-#                       contracts, smt, device, testnet, query, checkpoint, http
+#                       contracts, smt, device, testnet, query, checkpoint, http,
+#                       tracker
 #   BENCH_TN_ROUND_TIMEOUT_MS, BENCH_TN_HEARTBEAT_MS   testnet node settings (defaults: the
 #                       node's round timeout, 1000 ms heartbeat)
 # Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
@@ -301,6 +302,22 @@ http_secs=10
 [ "$scale" = small ] && http_secs=3
 want http && bounded http 600 /usr/bin/python3 tests/bench/bench_http.py "$BUILD" "$tmp/http" "$http_secs"
 
+# ---- 12. the status tracker: reports/s with verification; lists and reclassification at scale --
+# bench_tracker reports: signed reports accepted per second in process and over HTTP on loopback;
+# bench_tracker fleet: a store of N devices, a new release and a revocation reclassifying all.
+case "$scale" in
+small) tr_devices=1000 tr_per=4 tr_fleets=(10000 100000) ;;
+*) tr_devices=5000 tr_per=4 tr_fleets=(100000 1000000) ;;
+esac
+if want tracker; then
+    echo "bench: tracker machine load average (1 min) at start: $(cut -d' ' -f1 /proc/loadavg)"
+    bounded tracker-reports 900 "$BUILD/bench/bench_tracker" reports "$tmp" "$tr_devices" "$tr_per" \
+        "$(free_port)"
+    for n in "${tr_fleets[@]}"; do
+        bounded "tracker-fleet-$n" 900 "$BUILD/bench/bench_tracker" fleet "$tmp" "$n"
+    done
+fi
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -397,6 +414,16 @@ row "http: release with provenance requests/s, p50 / p99, node CPU per request" 
     "$(fig 'http release with provenance' | cut -d' ' -f1-2), $(fig 'http release with provenance latency p50 / p99'), $(fig 'http release with provenance node CPU per request')"
 row "http: /metrics requests/s, p50 / p99, node CPU per request" \
     "$(fig 'http metrics' | cut -d' ' -f1-2), $(fig 'http metrics latency p50 / p99'), $(fig 'http metrics node CPU per request')"
+row "tracker: reports accepted/s over HTTP, verified (target >= 5000)" \
+    "$(fig "tracker reports accepted/s over HTTP (loopback, 4 keep-alive clients, 2 server threads)" | cut -d' ' -f1)"
+row "tracker: reports accepted/s in process, verified" \
+    "$(fig "tracker reports accepted/s in process (verify + SQLite, 2 threads, $tr_devices devices)" | cut -d' ' -f1)"
+for n in "${tr_fleets[@]}"; do
+    row "tracker: $n devices: revocation reclassifies all (target < 10 s at 1M)" \
+        "$(fig "tracker $n devices: reclassify after a revocation (all vulnerable)")"
+    row "tracker: $n devices: list a page of outdated (target < 100 ms)" \
+        "$(fig "tracker $n devices: list a page of 100 outdated, after the release" | cut -d' ' -f1-2)"
+done
 row "wall time of this run" "$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.0f s", b - a }')"
 if [ ${#failed[@]} -ne 0 ]; then
     echo "  FAILED: ${failed[*]}"
