@@ -2,6 +2,7 @@
 (publish -> outdated, revoke -> vulnerable, with no device involved), reports move devices back
 to up to date, failing and silent devices are seen, bad reports are refused with nothing stored,
 and kill -9 under a stream of reports loses no acknowledged one."""
+import json
 import subprocess
 import threading
 import time
@@ -9,7 +10,9 @@ import time
 import pytest
 
 import cbor_util
-from conftest import ERR_NUM
+from conftest import BUILD, ERR_NUM
+from device_util import DEVICE, device_env
+from test_device import Fleet, servers  # noqa: F401 (fixture)
 from tracker_util import FELL_BACK, TRIAL, Device, Tracker, http, reply_of, tracker_cli
 
 FLEET = 120
@@ -115,7 +118,7 @@ def test_bad_reports_are_refused_and_nothing_is_stored(ctx, tracker, tmp_path):
     def refused(body, code, name, ctype="application/cbor"):
         before = tracker.get("/v1/devices/" + dev.key)[1]
         status, out, _ = tracker.post(body, ctype)
-        err = __import__("json").loads(out)
+        err = json.loads(out)
         assert (status, err["error"], err["code"]) == (code, name, ERR_NUM[name]), (status, err)
         assert tracker.get("/v1/devices/" + dev.key)[1] == before, "a refused report was stored"
 
@@ -239,3 +242,78 @@ def test_https(ctx, tracker, tmp_path):
     assert status == 200 and cbor_util.loads(body)[2] == 1
     with pytest.raises(Exception):  # a client that does not trust the certificate refuses
         http("GET", tracker.url + "/v1/summary", context=ssl.create_default_context())
+
+
+# ---- real upledger-device processes and reportgen's simulated fleet --------------------------
+
+REPORTGEN = BUILD / "reportgen"
+GEN = 150  # simulated devices, besides the real ones
+
+
+def reportgen(tracker, chain, *args):
+    p = subprocess.run([str(REPORTGEN), "--chain-id", chain.hex(), "--tracker-key",
+                        tracker.pubkey.hex(), "--hw", "hw-a"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def device(*args):
+    p = subprocess.run([str(DEVICE)] + [str(a) for a in args], capture_output=True, text=True,
+                       timeout=60, env=device_env(), stdin=subprocess.DEVNULL)
+    assert p.returncode == 0, (args, p.stdout, p.stderr)
+    return p
+
+
+def test_real_devices_and_a_generated_fleet(ctx, tracker, tmp_path, servers):  # noqa: F811
+    """Three upledger-device processes (real updates from a mirror, reporting after each step)
+    and 150 reportgen devices: installed -> up to date; a publish -> all outdated; a real
+    device told to update by the tracker's reply updates itself and is up to date again; the
+    old release revoked -> the generated devices that still run it are vulnerable."""
+    fleet = Fleet(ctx, tmp_path / "fleet")
+    rid1 = fleet.publish(1)
+    fleet.export()
+    mirror = servers("mirror", fleet.out)
+    chain = chain_id_of(ctx.node)
+    tracker.start(ctx.node)
+    keys = tmp_path / "gen.keys"
+    reportgen(tracker, chain, "--devices", GEN, "--keys", keys, "--reports", 0)
+    states, real = [], []
+    for i in range(3):
+        state = fleet.tmp / ("real%d" % i)
+        p = device("init", "--anchor", fleet.out / "genesis.cbor", "--hw", "hw-a", "--state",
+                   state, "--tracker", tracker.url, "--tracker-key", tracker.pubkey.hex(),
+                   "--plain-key")
+        real.append(p.stdout.split("report key ")[1].split()[0])
+        states.append(state)
+    enroll_file = tmp_path / "enroll.txt"
+    enroll_file.write_text(keys.read_text() + "".join(k + "\n" for k in real))
+    assert tracker.cli("enroll", "--file", enroll_file, "--group", "fleet").returncode == 0
+    assert tracker.summary()["by_status"]["unknown"] == GEN + 3
+
+    out = reportgen(tracker, chain, "--devices", GEN, "--component", "%s:%s:1" % (fleet.ns, rid1),
+                    "--post", tracker.url + "/v1/reports", "--jobs", 4)
+    assert out["status"] == {"200": GEN}, out
+    for state in states:
+        device("start", "--state", state)
+        device("update", "--mirror", mirror.url, "--namespace", fleet.ns, "--state", state)
+        device("confirm", "--state", state)
+    tracker.wait_for(lambda: counts(tracker)["up_to_date"] == GEN + 3, what="all up to date")
+    code, d0 = tracker.get("/v1/devices/" + real[0])
+    assert [h["counter"] for h in d0["history"]] == [3, 2, 1]  # start, update, confirm
+
+    rid2 = fleet.publish(2)
+    fleet.export()
+    tracker.wait_for(lambda: counts(tracker)["outdated"] == GEN + 3, what="all outdated")
+    p = device("report", "--state", states[0], "--update-on-reply", "--mirror", mirror.url)
+    device("confirm", "--state", states[0])
+    code, d0 = tracker.get("/v1/devices/" + real[0])
+    assert d0["status"] == "up_to_date" and d0["components"][0]["release"] == rid2, d0
+
+    r = ctx.cli("revoke", rid1, "--reason", "recalled", "--key", fleet.key, json_out=True)
+    assert r.rc == 0 and r.json["committed"] is True, r
+    tracker.wait_for(lambda: counts(tracker)["vulnerable"] == GEN + 2, what="vulnerable")
+    vulnerable = set(tracker.devices("vulnerable"))
+    assert real[0] not in vulnerable and {real[1], real[2]} <= vulnerable
+    listed = tracker.cli_json("list", "--vulnerable", "--limit", "1000", "--ns", fleet.ns)
+    assert len(listed["devices"]) == GEN + 2
