@@ -73,7 +73,7 @@ UPDEVICE   := $(BUILD)/upledger-device
 # (tests/fleet/reportgen.c; reportgen --help).
 REPORTGEN  := $(BUILD)/reportgen
 UPTRACKER  := $(BUILD)/upledger-tracker
-TRACKER_LIBS := -lsqlite3 -lmicrohttpd
+TRACKER_LIBS := -lsqlite3 -lmicrohttpd -lcurl
 # test_sha256 runs twice: built with this build's backend and with the other one. test_cxx is
 # C++ (tests/unit/test_cxx.cpp): client/ul_client.h as a C++ program includes it.
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC)) $(BUILD)/tests/test_sha256_$(SHA256_OTHER) \

@@ -303,6 +303,22 @@ static int cmd_summary(ul_topts *o, ul_tstore *s)
     return 0;
 }
 
+static int cmd_enroll_tracker(ul_topts *o, ul_tstore *s)
+{
+    uint8_t key[UL_PUBKEY_BYTES];
+    if (!o->tracker || !o->name) {
+        return ul_tracker_usage_err("enroll-tracker needs --tracker HEX --name NAME", NULL);
+    }
+    if (ul_hex_decode(key, sizeof(key), o->tracker) != UL_OK) {
+        return ul_tracker_fail(UL_E_ARG, "--tracker %s: not a 64-hex-digit public key", o->tracker);
+    }
+    ul_err e = ul_tstore_enroll_tracker(s, key, o->name);
+    if (e != UL_OK) {
+        return ul_tracker_fail(e, "--name %s: a name of 1..128 bytes", o->name);
+    }
+    return 0;
+}
+
 typedef int (*store_cmd)(ul_topts *o, ul_tstore *s);
 
 int ul_tracker_dispatch(ul_topts *o)
@@ -310,8 +326,13 @@ int ul_tracker_dispatch(ul_topts *o)
     static const struct {
         const char *name;
         store_cmd fn;
-    } cmds[] = {{"group", cmd_group}, {"enroll", cmd_enroll}, {"poll", cmd_poll},
-                {"list", cmd_list},   {"show", cmd_show},     {"summary", cmd_summary}};
+    } cmds[] = {{"group", cmd_group},
+                {"enroll", cmd_enroll},
+                {"poll", cmd_poll},
+                {"list", cmd_list},
+                {"show", cmd_show},
+                {"summary", cmd_summary},
+                {"enroll-tracker", cmd_enroll_tracker}};
     if (strcmp(o->cmd, "init") == 0) {
         return cmd_init(o);
     }
@@ -320,6 +341,9 @@ int ul_tracker_dispatch(ul_topts *o)
     }
     if (strcmp(o->cmd, "run") == 0) {
         return ul_tracker_run(o);
+    }
+    if (strcmp(o->cmd, "push") == 0) {
+        return ul_tracker_push(o);
     }
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(o->cmd, cmds[i].name) == 0) {

@@ -19,11 +19,11 @@ struct ul_thttp {
     char *cert, *key; /* PEM, kept while the daemon runs */
 };
 
-/* A POST body being received: bounded by ul_treport_max_bytes(); past it, the rest is read and
- * dropped and the request refused with UL_E_LIMIT. */
+/* A POST body being received: bounded by max (a report's or a summary's largest); past it, the
+ * rest is read and dropped and the request refused with UL_E_LIMIT. */
 typedef struct {
     uint8_t *buf;
-    size_t len, cap;
+    size_t len, cap, max;
     bool oversized;
 } upload;
 
@@ -106,22 +106,26 @@ ul_err ul_tracker_ingest(ul_tracker_state *t, const uint8_t *body, size_t len, u
     return e;
 }
 
-static enum MHD_Result post_report(ul_thttp *h, struct MHD_Connection *c, upload *u)
+static enum MHD_Result post_report(ul_thttp *h, struct MHD_Connection *c, upload *u, bool summary)
 {
-    uint8_t answer[1024];
+    uint8_t answer[UL_MAX_REPLY_BYTES];
     size_t alen = 0;
     const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
     if (!type || strncmp(type, "application/cbor", 16) != 0) {
-        return send_err(c, UL_E_ARG, "a report is application/cbor");
+        return send_err(c, UL_E_ARG, "reports and summaries are application/cbor");
     }
     if (u->oversized) {
-        return send_err(c, UL_E_LIMIT, "report body is larger than the largest report");
+        return send_err(c, UL_E_LIMIT,
+                        summary ? "body is larger than the largest summary (UL_MAX_SUMMARY_BYTES)"
+                                : "body is larger than the largest report (UL_MAX_REPORT_BYTES)");
     }
-    ul_err e = ul_tracker_ingest(h->t, u->buf, u->len, answer, sizeof(answer), &alen);
+    ul_err e = summary ? ul_tsummary_accept(h->t, u->buf, u->len)
+                       : ul_tracker_ingest(h->t, u->buf, u->len, answer, sizeof(answer), &alen);
     if (e != UL_OK) {
         return send_err(c, e, NULL);
     }
-    return send_body(c, 200, "application/cbor", answer, alen);
+    return summary ? send_body(c, 200, "application/json", "{\"accepted\":true}", 17)
+                   : send_body(c, 200, "application/cbor", answer, alen);
 }
 
 /* A query argument as a number (absent: dflt). Returns: false for one that is no number. */
@@ -195,13 +199,14 @@ static enum MHD_Result get_summary(ul_thttp *h, struct MHD_Connection *c)
 /* Takes a chunk of a POST body into u (dropping what passes the bound). */
 static void take(upload *u, const char *data, size_t n)
 {
-    size_t max = ul_treport_max_bytes();
+    size_t max = u->max;
     if (u->oversized || u->len + n > max) {
         u->oversized = true;
         return;
     }
     if (u->len + n > u->cap) {
         size_t cap = u->len + n > 4096 ? max : 4096;
+        cap = cap > u->len + n ? cap : u->len + n;
         uint8_t *b = realloc(u->buf, cap);
         if (!b) {
             u->oversized = true;
@@ -221,8 +226,13 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
     ul_thttp *h = cls;
     bool post = strcmp(method, "POST") == 0;
     if (post && !*con_cls) {
-        *con_cls = calloc(1, sizeof(upload));
-        return *con_cls ? MHD_YES : MHD_NO;
+        upload *u = calloc(1, sizeof(upload));
+        if (u) {
+            u->max =
+                strcmp(url, "/v1/summaries") == 0 ? UL_MAX_SUMMARY_BYTES : ul_treport_max_bytes();
+        }
+        *con_cls = u;
+        return u ? MHD_YES : MHD_NO;
     }
     if (post && *data_len) {
         take(*con_cls, data, *data_len);
@@ -230,8 +240,10 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
         return MHD_YES;
     }
     if (post) {
-        return strcmp(url, "/v1/reports") == 0 ? post_report(h, c, *con_cls)
-                                               : send_err(c, UL_E_NOT_FOUND, "no such resource");
+        if (strcmp(url, "/v1/reports") == 0 || strcmp(url, "/v1/summaries") == 0) {
+            return post_report(h, c, *con_cls, url[4] == 's');
+        }
+        return send_err(c, UL_E_NOT_FOUND, "no such resource");
     }
     if (strcmp(method, "GET") != 0) {
         return send_err(c, UL_E_ARG, "only GET and POST");

@@ -47,8 +47,32 @@ ul_err ul_treport_verify(const ul_tident *id, const uint8_t *in, size_t len, ul_
 /* Encodes the answer to a report into out[cap] (*len). */
 ul_err ul_treport_answer(const ul_tident *id, const ul_treport *r, const ul_tadvice *a,
                          uint8_t *out, size_t cap, size_t *len);
+/* Signs an encoded record whose last entry is its 64-byte signature (a reply, a summary) in
+ * place with the tracker's key under domain d (client/ul_client.h ul_client_record_digest). */
+ul_err ul_tsign_record(const ul_tident *id, ul_domain d, uint8_t *rec, size_t len);
 /* The largest report body the tracker reads (a larger POST is refused with UL_E_LIMIT). */
 size_t ul_treport_max_bytes(void);
+
+/* ---- cascading (tracker/cascade.c) ---- */
+typedef struct {
+    const char *url;              /* the upstream tracker's base URL */
+    uint8_t key[UL_PUBKEY_BYTES]; /* its key: summaries are addressed to it */
+    const char *cert;             /* PEM: the only certificate trusted for it (NULL: none) */
+} ul_tupstream;
+
+struct ul_tracker_state;
+/* A signed summary of the fleet below t (its devices and its downstream trackers' counts) for
+ * upstream to32, with the next summary counter (stored first). *out is malloc'd. */
+ul_err ul_tsummary_build(struct ul_tracker_state *t, const uint8_t to32[UL_PUBKEY_BYTES],
+                         uint8_t **out, size_t *len);
+/* Verifies and stores a summary from a downstream tracker: UL_E_SIG, UL_E_TRACKER (for another
+ * upstream), UL_E_UNENROLLED, UL_E_REPORT_REPLAY, UL_E_LIMIT, the codec's errors. */
+ul_err ul_tsummary_accept(struct ul_tracker_state *t, const uint8_t *body, size_t len);
+/* POSTs body to u's /v1/summaries. msg[cap] says what happened (a 4xx's JSON included). */
+ul_err ul_tupstream_send(const ul_tupstream *u, const uint8_t *body, size_t len, char *msg,
+                         size_t cap);
+/* Builds and sends one summary. */
+ul_err ul_tupstream_push(struct ul_tracker_state *t, const ul_tupstream *u, char *msg, size_t cap);
 
 /* ---- the HTTP API (tracker/http.c) ---- */
 typedef struct ul_thttp ul_thttp;
@@ -60,7 +84,7 @@ typedef struct {
     unsigned threads;               /* connection threads */
 } ul_thttp_opts;
 
-typedef struct {
+typedef struct ul_tracker_state {
     ul_tstore *store;
     pthread_mutex_t mu; /* held around every store call */
     ul_tident ident;

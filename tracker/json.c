@@ -90,6 +90,45 @@ static ul_err add_count(void *ctx, const char *kind, const char *a, const char *
                                                                                   : UL_E_NOMEM;
 }
 
+/* The wire's status names (ul_fleet_status). */
+static const char *fleet_status_name(uint64_t st)
+{
+    static const char *const names[] = {"up_to_date", "outdated", "vulnerable",
+                                        "failing",    "silent",   "unknown"};
+    return st <= UL_FLEET_STATUS_MAX ? names[st] : "unknown";
+}
+
+static ul_err add_fleet(void *ctx, const ul_tcount *c)
+{
+    json_t *v = json_pack("{s:s, s:s, s:o, s:s, s:I}", "ns", c->ns, "hw", c->hw, "release",
+                          hex_json(c->release_id, UL_HASH_BYTES), "status",
+                          fleet_status_name(c->status), "count", (json_int_t)c->count);
+    return v && json_array_append_new(ctx, v) == 0 ? UL_OK : UL_E_NOMEM;
+}
+
+static ul_err add_tracker(void *ctx, const uint8_t key32[UL_PUBKEY_BYTES], const char *name,
+                          uint64_t counter, uint64_t seen_ms, uint64_t components)
+{
+    json_t *v = json_pack("{s:o, s:s, s:I, s:I, s:I}", "key", hex_json(key32, UL_PUBKEY_BYTES),
+                          "name", name, "counter", (json_int_t)counter, "seen_ms",
+                          (json_int_t)seen_ms, "components", (json_int_t)components);
+    return v && json_array_append_new(ctx, v) == 0 ? UL_OK : UL_E_NOMEM;
+}
+
+/* "fleet": this tracker's components and its downstream trackers' counts, summed (what it sends
+ * upstream); "downstream": the trackers that report to it. */
+static ul_err add_cascade(ul_tstore *s, uint64_t now_ms, json_t *sum)
+{
+    json_t *fleet = json_array(), *down = json_array();
+    ul_err e = fleet && down ? ul_tstore_fleet_counts(s, now_ms, add_fleet, fleet) : UL_E_NOMEM;
+    if (e == UL_OK) {
+        e = ul_tstore_each_tracker(s, add_tracker, down);
+    }
+    json_object_set_new(sum, "fleet", fleet);
+    json_object_set_new(sum, "downstream", down);
+    return e;
+}
+
 ul_err ul_tjson_summary(ul_tstore *s, uint64_t now_ms, json_t **out)
 {
     json_t *sum =
@@ -102,6 +141,9 @@ ul_err ul_tjson_summary(ul_tstore *s, uint64_t now_ms, json_t **out)
                             json_integer(0));
     }
     ul_err e = ul_tstore_summary(s, now_ms, add_count, sum);
+    if (e == UL_OK) {
+        e = add_cascade(s, now_ms, sum);
+    }
     if (e != UL_OK) {
         json_decref(sum);
         return e;

@@ -32,14 +32,20 @@ static const char USAGE[] =
     "  enroll --file PATH [--group G] enrolls every line \"HEX [GROUP]\" of PATH in one go\n"
     "  run --node EP --listen ADDR:PORT [--poll-ms N] [--threads N]\n"
     "      [--tls-cert PEM --tls-key PEM] serves the HTTP(S) API and follows the node\n"
+    "      [--upstream URL --upstream-key HEX [--upstream-cert PEM] [--upstream-every-ms N]]\n"
+    "                                and sends a signed summary upstream every N ms (60000)\n"
     "  poll --node EP                one poll of the node (what run does every --poll-ms)\n"
+    "  enroll-tracker --tracker HEX --name NAME   takes summaries from that downstream tracker\n"
+    "  push --upstream URL --upstream-key HEX [--upstream-cert PEM]   one summary now\n"
     "  list --outdated|--vulnerable|--failing|--silent|--up-to-date|--unknown [--ns NS]\n"
     "       [--group G] [--hw HW] [--limit N] [--after CURSOR] [--json]   devices in that status\n"
     "  show --device HEX [--json]    one device and its report history\n"
     "  summary [--json]              device counts by status and group, components by\n"
     "                                namespace, class, release and status\n"
     "HTTP API: POST /v1/reports (application/cbor), GET /v1/devices?status=S&ns=&group=&hw=\n"
-    "&after=&limit=, GET /v1/devices/{key}, GET /v1/summary. Exit: 0, 1 failed, 2 usage.\n";
+    "&after=&limit=, GET /v1/devices/{key}, GET /v1/summary, POST /v1/summaries (from enrolled\n"
+    "downstream trackers). --upstream-cert pins the upstream's certificate (the only one\n"
+    "trusted). Exit: 0, 1 failed, 2 usage.\n";
 
 /* A decimal number option in [1, max]. */
 static bool number(const char *s, uint64_t max, uint64_t *out)
@@ -62,11 +68,17 @@ enum {
     O_FILE,
     O_NS,
     O_HW,
+    O_UPSTREAM,
+    O_UPKEY,
+    O_UPCERT,
+    O_TRACKER,
+    O_NAME,
     O_SILENCE,
     O_POLL,
     O_THREADS,
     O_LIMIT,
     O_AFTER,
+    O_UPEVERY,
     O_JSON,
     O_UNENC,
     O_PASSFILE,
@@ -83,6 +95,12 @@ static const struct option OPTS[] = {{"dir", required_argument, NULL, O_DIR},
                                      {"file", required_argument, NULL, O_FILE},
                                      {"ns", required_argument, NULL, O_NS},
                                      {"hw", required_argument, NULL, O_HW},
+                                     {"upstream", required_argument, NULL, O_UPSTREAM},
+                                     {"upstream-key", required_argument, NULL, O_UPKEY},
+                                     {"upstream-cert", required_argument, NULL, O_UPCERT},
+                                     {"tracker", required_argument, NULL, O_TRACKER},
+                                     {"name", required_argument, NULL, O_NAME},
+                                     {"upstream-every-ms", required_argument, NULL, O_UPEVERY},
                                      {"silence", required_argument, NULL, O_SILENCE},
                                      {"poll-ms", required_argument, NULL, O_POLL},
                                      {"threads", required_argument, NULL, O_THREADS},
@@ -104,20 +122,24 @@ static const struct option OPTS[] = {{"dir", required_argument, NULL, O_DIR},
 /* Numeric options: their bound and where they go. */
 static int take_number(ul_topts *o, int c, const char *arg)
 {
-    uint64_t max = c == O_SILENCE   ? UL_MAX_TRACKER_SILENCE_S
-                   : c == O_LIMIT   ? UL_MAX_TRACKER_PAGE
-                   : c == O_THREADS ? 64
-                   : c == O_POLL    ? 86400000
-                                    : INT64_MAX;
+    uint64_t max = c == O_SILENCE                  ? UL_MAX_TRACKER_SILENCE_S
+                   : c == O_LIMIT                  ? UL_MAX_TRACKER_PAGE
+                   : c == O_THREADS                ? 64
+                   : c == O_POLL || c == O_UPEVERY ? 86400000
+                                                   : INT64_MAX;
     uint64_t *dst = c == O_SILENCE   ? &o->silence
                     : c == O_LIMIT   ? &o->limit
                     : c == O_THREADS ? &o->threads
                     : c == O_POLL    ? &o->poll_ms
+                    : c == O_UPEVERY ? &o->upstream_every_ms
                                      : &o->after;
     if (!number(arg, max, dst)) {
-        fprintf(stderr, "upledger-tracker: --%s %s: not a number in 1..%llu (%s)\n",
-                OPTS[c - O_DIR].name, arg, (unsigned long long)max,
-                ul_err_name(max < INT64_MAX ? UL_E_LIMIT : UL_E_ARG));
+        const char *name = "";
+        for (const struct option *op = OPTS; op->name; op++) {
+            name = op->val == c ? op->name : name;
+        }
+        fprintf(stderr, "upledger-tracker: --%s %s: not a number in 1..%llu (%s)\n", name, arg,
+                (unsigned long long)max, ul_err_name(max < INT64_MAX ? UL_E_LIMIT : UL_E_ARG));
         return UL_TEXIT_USAGE;
     }
     return -1;
@@ -125,11 +147,13 @@ static int take_number(ul_topts *o, int c, const char *arg)
 
 static int take_option(ul_topts *o, int c, const char *arg)
 {
-    const char **str[] = {&o->dir,    &o->node,  &o->listen, &o->tls_cert, &o->tls_key,
-                          &o->device, &o->group, &o->file,   &o->ns,       &o->hw};
-    if (c >= O_DIR && c <= O_HW) {
+    const char **str[] = {
+        &o->dir,      &o->node,         &o->listen,        &o->tls_cert, &o->tls_key,
+        &o->device,   &o->group,        &o->file,          &o->ns,       &o->hw,
+        &o->upstream, &o->upstream_key, &o->upstream_cert, &o->tracker,  &o->name};
+    if (c >= O_DIR && c <= O_NAME) {
         *str[c - O_DIR] = arg;
-    } else if (c >= O_SILENCE && c <= O_AFTER) {
+    } else if (c >= O_SILENCE && c <= O_UPEVERY) {
         return take_number(o, c, arg);
     } else if (c == O_JSON || c == O_UNENC) {
         *(c == O_JSON ? &o->json : &o->unencrypted) = true;

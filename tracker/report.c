@@ -1,6 +1,7 @@
 /* Reports in and answers out: the signed device report (schema/ul_schema.h ul_report, verified
  * by libupclient's ul_client_report_verify) to the store's ul_treport, and the signed reply
  * (ul_report_reply) that tells the device whether to update and to what. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../client/ul_client.h"
@@ -70,13 +71,26 @@ ul_err ul_treport_verify(const ul_tident *id, const uint8_t *in, size_t len, ul_
     return e == UL_OK ? convert(&r, out) : e;
 }
 
-/* The signed message of a record whose last entry is its signature (ul_client_record_digest's
- * input): the map head with one entry less, then every other entry's bytes. */
+ul_err ul_tsign_record(const ul_tident *id, ul_domain d, uint8_t *rec, size_t len)
+{
+    /* What is signed: the map head with one entry less, then every entry but the last (key,
+     * bytes(64) head of 2, signature: 67 bytes) — ul_client_record_digest's input. */
+    size_t mlen = len - UL_SIG_BYTES - 3;
+    uint8_t *msg = len >= UL_SIG_BYTES + 4 ? malloc(mlen) : NULL;
+    if (!msg) {
+        return len >= UL_SIG_BYTES + 4 ? UL_E_NOMEM : UL_E_INTERNAL;
+    }
+    memcpy(msg, rec, mlen);
+    msg[0]--;
+    ul_err e = ul_key_sign(id->key, rec + len - UL_SIG_BYTES, d, id->chain_id, msg, mlen);
+    free(msg);
+    return e;
+}
+
 ul_err ul_treport_answer(const ul_tident *id, const ul_treport *r, const ul_tadvice *a,
                          uint8_t *out, size_t cap, size_t *len)
 {
     ul_report_reply rep = {.counter = r->counter, .update = a->update};
-    uint8_t msg[UL_MAX_REPLY_BYTES];
     memcpy(rep.device, r->device, UL_PUBKEY_BYTES);
     if (a->update) {
         rep.has_ns = rep.has_release_id = true;
@@ -85,15 +99,5 @@ ul_err ul_treport_answer(const ul_tident *id, const ul_treport *r, const ul_tadv
         memcpy(rep.release_id, a->release_id, UL_HASH_BYTES);
     }
     ul_err e = ul_schema_reply_encode(out, cap, len, &rep);
-    if (e == UL_OK && (*len < UL_SIG_BYTES + 3 || *len > sizeof(msg))) {
-        e = UL_E_INTERNAL;
-    }
-    if (e == UL_OK) {
-        size_t mlen = *len - UL_SIG_BYTES - 3; /* key 6, bytes(64) head (2), signature */
-        memcpy(msg, out, mlen);
-        msg[0]--;
-        e = ul_key_sign(id->key, out + *len - UL_SIG_BYTES, UL_DOMAIN_REPLY, id->chain_id, msg,
-                        mlen);
-    }
-    return e;
+    return e == UL_OK ? ul_tsign_record(id, UL_DOMAIN_REPLY, out, *len) : e;
 }

@@ -62,11 +62,31 @@ static ul_err learn_chain(ul_tnode *n, ul_tstore *s, uint8_t chain_id[UL_HASH_BY
                : e;
 }
 
-/* Polls until stopped; a failed poll (the node down) is logged once per change and retried. */
-static void follow(ul_tnode *n, ul_tracker_state *t, uint64_t poll_ms)
+/* Sends a summary upstream when one is due; each outcome that differs from the last is logged. */
+static void maybe_push(ul_tracker_state *t, const ul_tupstream *u, uint64_t every_ms,
+                       uint64_t *next_ms, ul_err *last)
 {
-    ul_err last = UL_OK;
+    char msg[768];
+    uint64_t now = ul_tracker_now_ms();
+    if (!u || now < *next_ms) {
+        return;
+    }
+    *next_ms = now + every_ms;
+    ul_err e = ul_tupstream_push(t, u, msg, sizeof(msg));
+    if (e != *last || e != UL_OK) {
+        fprintf(stderr, "upledger-tracker: summary upstream: %s (%s)\n", msg, ul_err_name(e));
+    }
+    *last = e;
+}
+
+/* Polls until stopped; a failed poll (the node down) is logged once per change and retried. */
+static void follow(ul_tnode *n, ul_tracker_state *t, uint64_t poll_ms, const ul_tupstream *u,
+                   uint64_t every_ms)
+{
+    ul_err last = UL_OK, last_push = UL_E_INTERNAL;
+    uint64_t next_push = 0;
     while (!stop_requested) {
+        maybe_push(t, u, every_ms, &next_push, &last_push);
         ul_tpoll_stats st;
         ul_err e = ul_tnode_poll(n, t->store, &t->mu, &st);
         if (e != last) {
@@ -86,7 +106,7 @@ static void follow(ul_tnode *n, ul_tracker_state *t, uint64_t poll_ms)
     }
 }
 
-static int run_daemon(ul_topts *o, ul_tracker_state *t, ul_tnode *n)
+static int run_daemon(ul_topts *o, ul_tracker_state *t, ul_tnode *n, const ul_tupstream *u)
 {
     char addr[64], msg[512], hex[2 * UL_PUBKEY_BYTES + 1];
     ul_thttp_opts ho = {.listen_addr = addr,
@@ -110,45 +130,110 @@ static int run_daemon(ul_topts *o, ul_tracker_state *t, ul_tnode *n)
     ul_hex_encode(hex, t->ident.tracker, UL_PUBKEY_BYTES);
     fprintf(stderr, "upledger-tracker: serving %s://%s:%u, tracker key %s, following %s\n",
             o->tls_cert ? "https" : "http", addr, ho.port, hex, o->node);
-    follow(n, t, o->poll_ms ? o->poll_ms : 5000);
+    follow(n, t, o->poll_ms ? o->poll_ms : 5000, u,
+           o->upstream_every_ms ? o->upstream_every_ms : 60000);
     ul_thttp_stop(h);
     fprintf(stderr, "upledger-tracker: stopped\n");
     return 0;
+}
+
+int ul_tracker_upstream_opts(const ul_topts *o, ul_tupstream *u)
+{
+    memset(u, 0, sizeof(*u));
+    if (!o->upstream && !o->upstream_key && !o->upstream_cert) {
+        return -1;
+    }
+    if (!o->upstream || !o->upstream_key) {
+        return ul_tracker_usage_err("--upstream URL and --upstream-key HEX go together", NULL);
+    }
+    if (ul_hex_decode(u->key, sizeof(u->key), o->upstream_key) != UL_OK) {
+        return ul_tracker_usage_err("--upstream-key is 64 hex digits, not ", o->upstream_key);
+    }
+    u->url = o->upstream;
+    u->cert = o->upstream_cert;
+    return 0;
+}
+
+/* Loads the tracker key (asking for its passphrase when it is encrypted) and opens the store. */
+static int open_tracker(ul_topts *o, ul_tracker_state *t)
+{
+    char *pass = NULL;
+    ul_err e = ul_key_file_encrypted(o->keyfile)
+                   ? ul_passphrase_read(o->passphrase_file, false, &pass)
+                   : UL_OK;
+    if (e == UL_OK) {
+        e = ul_key_load(&t->ident.key, o->keyfile, pass);
+    }
+    ul_passphrase_free(pass);
+    if (e != UL_OK) {
+        return ul_tracker_fail(e, "%s: the tracker key does not load", o->keyfile);
+    }
+    memcpy(t->ident.tracker, ul_key_pubkey(t->ident.key), UL_PUBKEY_BYTES);
+    return ul_tracker_open_store(o, &t->store) == UL_OK ? 0 : UL_TEXIT_FAIL;
+}
+
+static void close_tracker(ul_tracker_state *t)
+{
+    ul_tstore_close(t->store);
+    ul_key_destroy(t->ident.key);
 }
 
 int ul_tracker_run(ul_topts *o)
 {
     ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER};
     ul_tnode n = {.sock = -1};
-    char *pass = NULL;
+    ul_tupstream up;
     if (!o->node || !o->listen) {
         return ul_tracker_usage_err("run needs --node ENDPOINT and --listen ADDR:PORT", NULL);
     }
     if (!o->tls_cert != !o->tls_key) {
         return ul_tracker_usage_err("--tls-cert and --tls-key go together", NULL);
     }
+    int rc = ul_tracker_upstream_opts(o, &up);
+    if (rc > 0) {
+        return rc;
+    }
+    bool has_up = rc == 0;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    ul_err e = ul_key_file_encrypted(o->keyfile)
-                   ? ul_passphrase_read(o->passphrase_file, false, &pass)
-                   : UL_OK;
-    if (e == UL_OK) {
-        e = ul_key_load(&t.ident.key, o->keyfile, pass);
-    }
-    ul_passphrase_free(pass);
-    if (e != UL_OK) {
-        return ul_tracker_fail(e, "%s: the tracker key does not load", o->keyfile);
-    }
-    memcpy(t.ident.tracker, ul_key_pubkey(t.ident.key), UL_PUBKEY_BYTES);
-    int rc = UL_TEXIT_FAIL;
-    if (ul_tracker_open_store(o, &t.store) == UL_OK) {
-        e = ul_tnode_open(&n, o->node, 5000);
-        rc = e == UL_OK ? run_daemon(o, &t, &n) : ul_tracker_fail(e, "node %s", o->node);
+    if ((rc = open_tracker(o, &t)) == 0) {
+        ul_err e = ul_tnode_open(&n, o->node, 5000);
+        rc = e == UL_OK ? run_daemon(o, &t, &n, has_up ? &up : NULL)
+                        : ul_tracker_fail(e, "node %s", o->node);
     }
     ul_tnode_close(&n);
-    ul_tstore_close(t.store);
-    ul_key_destroy(t.ident.key);
+    close_tracker(&t);
+    return rc;
+}
+
+int ul_tracker_push(ul_topts *o)
+{
+    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    ul_tupstream up;
+    uint8_t chain[UL_HASH_BYTES];
+    size_t clen = 0;
+    char msg[768];
+    int rc = ul_tracker_upstream_opts(o, &up);
+    if (rc != 0) {
+        return rc > 0 ? rc
+                      : ul_tracker_usage_err("push needs --upstream URL --upstream-key HEX", NULL);
+    }
+    if ((rc = open_tracker(o, &t)) == 0) {
+        ul_err e = ul_tstore_meta_get(t.store, "chain_id", chain, sizeof(chain), &clen);
+        if (e == UL_OK && clen == UL_HASH_BYTES) {
+            memcpy(t.ident.chain_id, chain, UL_HASH_BYTES);
+            e = ul_tupstream_push(&t, &up, msg, sizeof(msg));
+        } else {
+            e = UL_E_NOT_FOUND;
+            snprintf(msg, sizeof(msg), "no chain id yet (run the tracker against its node once)");
+        }
+        rc = e == UL_OK ? 0 : ul_tracker_fail(e, "%s", msg);
+        if (e == UL_OK) {
+            printf("%s\n", msg);
+        }
+    }
+    close_tracker(&t);
     return rc;
 }

@@ -37,7 +37,14 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS latest (ns TEXT NOT NULL, hw TEXT NOT NULL, release_id BLOB,"
     " seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (ns, hw));"
     "CREATE TABLE IF NOT EXISTS releases (id BLOB PRIMARY KEY,"
-    " revoked INTEGER NOT NULL DEFAULT 0);";
+    " revoked INTEGER NOT NULL DEFAULT 0);"
+    /* Cascading: downstream trackers enrolled by key, and the counts of their last summary
+     * (status: a ul_fleet_status, as on the wire). */
+    "CREATE TABLE IF NOT EXISTS trackers (id INTEGER PRIMARY KEY, pubkey BLOB NOT NULL UNIQUE,"
+    " name TEXT NOT NULL, counter INTEGER NOT NULL DEFAULT 0, seen_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS downstream (tracker_id INTEGER NOT NULL REFERENCES trackers(id),"
+    " ns TEXT NOT NULL, hw TEXT NOT NULL, release_id BLOB NOT NULL, status INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, PRIMARY KEY (tracker_id, ns, hw, release_id, status));";
 
 /* A component's status from what the ledger says: vulnerable (runs a revoked release) before
  * failing (last attempt failed, or fell back) before outdated (a newer installable release for
@@ -859,6 +866,162 @@ ul_err ul_tstore_summary(ul_tstore *s, uint64_t now_ms, ul_tcount_fn fn, void *c
         ul_hex_encode(hex, id, UL_HASH_BYTES);
         e = fn(ctx, "component", (const char *)sqlite3_column_text(st, 0),
                (const char *)sqlite3_column_text(st, 1), hex, (ul_tstatus)sqlite3_column_int(st, 3),
+               (uint64_t)sqlite3_column_int64(st, 4));
+    }
+    e = e == UL_OK ? sql_err(rc) : e;
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* ---- cascading ---------------------------------------------------------------------------- */
+
+ul_err ul_tstore_enroll_tracker(ul_tstore *s, const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                const char *name)
+{
+    sqlite3_stmt *st = NULL;
+    ul_err e = group_check(name);
+    if (e == UL_OK) {
+        e = prepare(s,
+                    "INSERT INTO trackers (pubkey, name) VALUES (?1, ?2)"
+                    " ON CONFLICT (pubkey) DO UPDATE SET name = excluded.name",
+                    &st);
+    }
+    if (e == UL_OK) {
+        bind_blob(st, 1, pubkey32, UL_PUBKEY_BYTES);
+        bind_text(st, 2, name);
+        e = run(st);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* The downstream tracker's row and last counter; UL_E_UNENROLLED when not enrolled. */
+static ul_err tracker_row(ul_tstore *s, const uint8_t key[32], int64_t *id, uint64_t *counter)
+{
+    sqlite3_stmt *st = NULL;
+    ul_err e = prepare(s, "SELECT id, counter FROM trackers WHERE pubkey = ?1", &st);
+    if (e == UL_OK) {
+        bind_blob(st, 1, key, UL_PUBKEY_BYTES);
+        int rc = sqlite3_step(st);
+        e = rc == SQLITE_ROW ? UL_OK : rc == SQLITE_DONE ? UL_E_UNENROLLED : sql_err(rc);
+        if (e == UL_OK) {
+            *id = sqlite3_column_int64(st, 0);
+            *counter = (uint64_t)sqlite3_column_int64(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* Replaces the downstream's counts by the summary's, inside the caller's transaction. */
+static ul_err put_downstream(ul_tstore *s, int64_t id, const ul_tcount *c, size_t n,
+                             uint64_t counter, uint64_t now_ms)
+{
+    sqlite3_stmt *del = NULL, *ins = NULL, *up = NULL;
+    ul_err e = prepare(s, "DELETE FROM downstream WHERE tracker_id = ?1", &del);
+    if (e == UL_OK) {
+        sqlite3_bind_int64(del, 1, id);
+        e = run(del);
+    }
+    if (e == UL_OK) {
+        e = prepare(s,
+                    "INSERT INTO downstream (tracker_id, ns, hw, release_id, status, n)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    &ins);
+    }
+    for (size_t i = 0; e == UL_OK && i < n; i++) {
+        sqlite3_bind_int64(ins, 1, id);
+        bind_text(ins, 2, c[i].ns);
+        bind_text(ins, 3, c[i].hw);
+        bind_blob(ins, 4, c[i].release_id, UL_HASH_BYTES);
+        sqlite3_bind_int64(ins, 5, (sqlite3_int64)c[i].status);
+        sqlite3_bind_int64(ins, 6, (sqlite3_int64)c[i].count);
+        e = c[i].count > INT64_MAX ? UL_E_LIMIT : run(ins);
+    }
+    if (e == UL_OK) {
+        e = prepare(s, "UPDATE trackers SET counter = ?2, seen_ms = ?3 WHERE id = ?1", &up);
+    }
+    if (e == UL_OK) {
+        sqlite3_bind_int64(up, 1, id);
+        sqlite3_bind_int64(up, 2, (sqlite3_int64)counter);
+        sqlite3_bind_int64(up, 3, (sqlite3_int64)now_ms);
+        e = run(up);
+    }
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(up);
+    return e;
+}
+
+ul_err ul_tstore_accept_summary(ul_tstore *s, const uint8_t from32[UL_PUBKEY_BYTES],
+                                uint64_t counter, const ul_tcount *c, size_t n, uint64_t now_ms)
+{
+    int64_t id = 0;
+    uint64_t last = 0;
+    if (counter > INT64_MAX) {
+        return UL_E_LIMIT;
+    }
+    ul_err e = exec(s, "BEGIN IMMEDIATE");
+    if (e != UL_OK) {
+        return e;
+    }
+    e = tracker_row(s, from32, &id, &last);
+    if (e == UL_OK && counter <= last) {
+        e = UL_E_REPORT_REPLAY;
+    }
+    if (e == UL_OK) {
+        e = put_downstream(s, id, c, n, counter, now_ms);
+    }
+    ul_err r = exec(s, e == UL_OK ? "COMMIT" : "ROLLBACK");
+    return e != UL_OK ? e : r;
+}
+
+/* The whole fleet below this tracker: its own components (status as on the wire: a silent
+ * device's components are silent unless vulnerable) plus every downstream's last counts. */
+static const char FLEET_COUNTS[] =
+    "SELECT ns, hw, release_id, st, SUM(n) FROM ("
+    " SELECT c.ns AS ns, c.hw AS hw, c.release_id AS release_id, CASE WHEN c.status = 3 THEN 2"
+    "  WHEN d.seen_ms < ?1 - g.silence_ms THEN 4 WHEN c.status = 2 THEN 3 ELSE c.status END"
+    "  AS st, 1 AS n FROM components c JOIN devices d ON d.id = c.device_id"
+    "  JOIN groups g ON g.id = d.grp"
+    " UNION ALL SELECT ns, hw, release_id, status, n FROM downstream) t"
+    " GROUP BY ns, hw, release_id, st ORDER BY ns, hw, release_id, st";
+
+ul_err ul_tstore_fleet_counts(ul_tstore *s, uint64_t now_ms, ul_tfleet_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    ul_err e = prepare(s, FLEET_COUNTS, &st);
+    int rc = SQLITE_DONE;
+    if (e == UL_OK) {
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
+    }
+    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ul_tcount c = {.status = (uint64_t)sqlite3_column_int64(st, 3),
+                       .count = (uint64_t)sqlite3_column_int64(st, 4)};
+        col_text(st, 0, c.ns, sizeof(c.ns));
+        col_text(st, 1, c.hw, sizeof(c.hw));
+        col_blob32(st, 2, c.release_id);
+        e = fn(ctx, &c);
+    }
+    e = e == UL_OK ? sql_err(rc) : e;
+    sqlite3_finalize(st);
+    return e;
+}
+
+ul_err ul_tstore_each_tracker(ul_tstore *s, ul_ttracker_fn fn, void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    ul_err e = prepare(s,
+                       "SELECT t.pubkey, t.name, t.counter, t.seen_ms, COALESCE(SUM(d.n), 0)"
+                       " FROM trackers t LEFT JOIN downstream d ON d.tracker_id = t.id"
+                       " GROUP BY t.id, t.pubkey, t.name, t.counter, t.seen_ms ORDER BY t.name",
+                       &st);
+    int rc = SQLITE_DONE;
+    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint8_t key[UL_PUBKEY_BYTES];
+        col_blob32(st, 0, key);
+        e = fn(ctx, key, (const char *)sqlite3_column_text(st, 1),
+               (uint64_t)sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
                (uint64_t)sqlite3_column_int64(st, 4));
     }
     e = e == UL_OK ? sql_err(rc) : e;

@@ -167,4 +167,33 @@ typedef ul_err (*ul_tcount_fn)(void *ctx, const char *kind, const char *a, const
                                const char *c, ul_tstatus st, uint64_t n);
 ul_err ul_tstore_summary(ul_tstore *s, uint64_t now_ms, ul_tcount_fn fn, void *ctx);
 
+/* ---- Cascading (X.1368 8.2.3): downstream trackers send signed summaries upstream ---- */
+
+/* One count of a summary: devices' components of class hw running release_id of ns, in a
+ * status as on the wire (ul_fleet_status, schema/ul_schema.h). */
+typedef struct {
+    char ns[UL_MAX_NS_LEN + 1];
+    char hw[UL_MAX_LABEL_LEN + 1];
+    uint8_t release_id[UL_HASH_BYTES];
+    uint64_t status, count;
+} ul_tcount;
+
+/* Enrolls a downstream tracker by its key (or renames one). */
+ul_err ul_tstore_enroll_tracker(ul_tstore *s, const uint8_t pubkey32[UL_PUBKEY_BYTES],
+                                const char *name);
+/* Stores a verified summary from downstream tracker from32, replacing its earlier counts, in one
+ * transaction: UL_E_UNENROLLED for a tracker not enrolled, UL_E_REPORT_REPLAY for a counter not
+ * above its last; nothing stored then. */
+ul_err ul_tstore_accept_summary(ul_tstore *s, const uint8_t from32[UL_PUBKEY_BYTES],
+                                uint64_t counter, const ul_tcount *c, size_t n, uint64_t now_ms);
+/* The fleet below this tracker, counted: its own components plus every downstream's last
+ * summary, summed per (ns, class, release, status), in that order. */
+typedef ul_err (*ul_tfleet_fn)(void *ctx, const ul_tcount *c);
+ul_err ul_tstore_fleet_counts(ul_tstore *s, uint64_t now_ms, ul_tfleet_fn fn, void *ctx);
+/* Each enrolled downstream tracker: key, name, last counter, when its last summary came, and the
+ * components it counted. */
+typedef ul_err (*ul_ttracker_fn)(void *ctx, const uint8_t key32[UL_PUBKEY_BYTES], const char *name,
+                                 uint64_t counter, uint64_t seen_ms, uint64_t components);
+ul_err ul_tstore_each_tracker(ul_tstore *s, ul_ttracker_fn fn, void *ctx);
+
 #endif

@@ -317,3 +317,87 @@ def test_real_devices_and_a_generated_fleet(ctx, tracker, tmp_path, servers):  #
     assert real[0] not in vulnerable and {real[1], real[2]} <= vulnerable
     listed = tracker.cli_json("list", "--vulnerable", "--limit", "1000", "--ns", fleet.ns)
     assert len(listed["devices"]) == GEN + 2
+
+
+# ---- cascading: site -> region -> vendor --------------------------------------------------------
+
+def self_signed(tmp_path, name):
+    cert, key = tmp_path / (name + "-cert.pem"), tmp_path / (name + "-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def fleet_counts(summary, field="fleet"):
+    return {(c["ns"], c["hw"], c["release"], c["status"]): c["count"] for c in summary[field]}
+
+
+def test_cascade_of_three_trackers(ctx, tmp_path):
+    """A site tracker summarises to its region over HTTP, the region (with devices of its own)
+    to the vendor over HTTPS with the vendor's certificate pinned; the vendor's counts equal the
+    sum below, and carry no device identity. Summaries from an unenrolled tracker, for another
+    upstream, or over TLS to a certificate not pinned are refused."""
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    rid2, _, _ = ctx.publish_ok(ns, 2, key)
+    chain = chain_id_of(ctx.node)
+    trackers = {n: Tracker(tmp_path / n, tmp_path / (n + ".log"))
+                for n in ("site", "region", "vendor", "rogue")}
+    site, region, vendor, rogue = (trackers[n] for n in ("site", "region", "vendor", "rogue"))
+    try:
+        cert, pkey = self_signed(tmp_path, "vendor")
+        other_cert, _ = self_signed(tmp_path, "other")
+        assert vendor.cli("enroll-tracker", "--tracker", region.pubkey.hex(),
+                          "--name", "region-eu").returncode == 0
+        assert region.cli("enroll-tracker", "--tracker", site.pubkey.hex(),
+                          "--name", "site-1").returncode == 0
+        vendor.start(ctx.node, tls=(cert, pkey))
+        region.start(ctx.node, extra=["--upstream", vendor.url, "--upstream-key",
+                                      vendor.pubkey.hex(), "--upstream-cert", cert,
+                                      "--upstream-every-ms", 300])
+        site.start(ctx.node, extra=["--upstream", region.url, "--upstream-key",
+                                    region.pubkey.hex(), "--upstream-every-ms", 300])
+        site_devs = [Device() for _ in range(12)]
+        region_devs = [Device() for _ in range(5)]
+        enroll(site, site_devs, tmp=tmp_path / "site")
+        enroll(region, region_devs, tmp=tmp_path / "region")
+        for i, d in enumerate(site_devs):
+            d.run(ns, bytes.fromhex(rid1 if i % 3 else rid2), 1 if i % 3 else 2)
+            report_ok(site, d, chain)
+        for d in region_devs:
+            d.run(ns, bytes.fromhex(rid2), 2)
+            report_ok(region, d, chain)
+
+        def settled():
+            s, r, v = site.summary(), region.summary(), vendor.summary()
+            want = fleet_counts(s)
+            for k, n in fleet_counts(r, "components").items():
+                want[k] = want.get(k, 0) + n
+            return fleet_counts(r) == want and fleet_counts(v) == want and want
+        want = site.wait_for(settled, what="vendor counts = site + region")
+        assert want[(ns, "hw-a", rid1, "outdated")] == 8
+        assert want[(ns, "hw-a", rid2, "up_to_date")] == 4 + 5
+        v = vendor.summary()
+        assert [d["name"] for d in v["downstream"]] == ["region-eu"]
+        text = json.dumps(v)
+        assert not any(d.key in text for d in site_devs + region_devs)
+
+        # Refused: an unenrolled tracker; a summary for another upstream; an unpinned cert.
+        (tmp_path / "rogue").mkdir(exist_ok=True)
+        rogue.start(ctx.node)  # learns the chain id
+        rogue.stop()
+        p = rogue.cli("push", "--upstream", vendor.url, "--upstream-key", vendor.pubkey.hex(),
+                      "--upstream-cert", cert)
+        assert p.returncode == 1 and "UL_E_UNENROLLED" in p.stderr, p.stderr
+        p = rogue.cli("push", "--upstream", vendor.url, "--upstream-key", region.pubkey.hex(),
+                      "--upstream-cert", cert)
+        assert p.returncode == 1 and "UL_E_TRACKER" in p.stderr, p.stderr
+        p = rogue.cli("push", "--upstream", vendor.url, "--upstream-key", vendor.pubkey.hex(),
+                      "--upstream-cert", other_cert)
+        assert p.returncode == 1 and "UL_E_NET" in p.stderr and "certificate" in p.stderr, p.stderr
+        assert fleet_counts(vendor.summary()) == want
+    finally:
+        for t in trackers.values():
+            t.stop()

@@ -4,6 +4,7 @@ tests build reports with other code than the C codec the tracker decodes them wi
 import json
 import os
 import signal
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -49,6 +50,7 @@ class Tracker:
         self.log = Path(log)
         self.proc = None
         self.url = None
+        self.context = None  # an ssl context trusting the tracker's certificate (HTTPS)
         p = tracker_cli("init", "--dir", self.home, "--unencrypted-key")
         assert p.returncode == 0, p.stderr
         self.pubkey = bytes.fromhex(p.stdout.strip())
@@ -61,7 +63,7 @@ class Tracker:
         assert p.returncode == 0, p.stderr
         return json.loads(p.stdout)
 
-    def start(self, node, poll_ms=200, tls=None):
+    def start(self, node, poll_ms=200, tls=None, extra=()):
         assert self.proc is None
         for _ in range(8):
             port = free_port()
@@ -69,6 +71,8 @@ class Tracker:
                     "--listen", "127.0.0.1:%d" % port, "--poll-ms", str(poll_ms)]
             if tls:
                 args += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+            args += [str(a) for a in extra]
+            self.context = ssl.create_default_context(cafile=str(tls[0])) if tls else None
             offset = self.log.stat().st_size if self.log.exists() else 0
             with open(self.log, "ab") as logf:
                 self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf,
@@ -118,10 +122,10 @@ class Tracker:
         return p.returncode
 
     def post(self, body, ctype="application/cbor"):
-        return http("POST", self.url + "/v1/reports", body, ctype)
+        return http("POST", self.url + "/v1/reports", body, ctype, context=self.context)
 
     def get(self, path):
-        status, body, _ = http("GET", self.url + path)
+        status, body, _ = http("GET", self.url + path, context=self.context)
         return status, json.loads(body)
 
     def devices(self, status, **filters):

@@ -315,6 +315,48 @@ static void test_summary_and_reopen(void **state)
     assert_int_equal(by[UL_TS_COUNT + UL_TS_UP_TO_DATE], 2);
 }
 
+static ul_err sum_fleet(void *ctx, const ul_tcount *c)
+{
+    uint64_t *by = ctx; /* by ul_fleet_status */
+    by[c->status] += c->count;
+    return UL_OK;
+}
+
+static void test_downstream_summaries(void **state)
+{
+    fx *f = *state;
+    uint8_t down[32], other[32], id1[32];
+    uint64_t by[UL_FLEET_STATUS_MAX + 1] = {0};
+    ul_tcount c[2] = {{.ns = NS, .hw = HW, .status = UL_FLEET_OUTDATED, .count = 40},
+                      {.ns = NS, .hw = HW, .status = UL_FLEET_VULNERABLE, .count = 2}};
+    memset(down, 0xd1, 32);
+    memset(other, 0xd2, 32);
+    rid(1, id1);
+    memcpy(c[0].release_id, id1, 32);
+    memcpy(c[1].release_id, id1, 32);
+    assert_int_equal(ul_tstore_accept_summary(f->s, down, 1, c, 2, NOW), UL_E_UNENROLLED);
+    assert_int_equal(ul_tstore_enroll_tracker(f->s, down, "site-1"), UL_OK);
+    assert_int_equal(ul_tstore_accept_summary(f->s, down, 1, c, 2, NOW), UL_OK);
+    assert_int_equal(ul_tstore_accept_summary(f->s, down, 1, c, 1, NOW), UL_E_REPORT_REPLAY);
+    assert_int_equal(ul_tstore_accept_summary(f->s, other, 5, c, 1, NOW), UL_E_UNENROLLED);
+    /* Own devices: 3 up to date on release 1; the fleet is their sum with the downstream's. */
+    enroll_n(f, 3, "g");
+    for (int i = 0; i < 3; i++) {
+        ul_treport r = report(i, 1, 1);
+        assert_int_equal(accept(f, &r, NULL), UL_OK);
+    }
+    assert_int_equal(ul_tstore_fleet_counts(f->s, NOW, sum_fleet, by), UL_OK);
+    assert_int_equal(by[UL_FLEET_UP_TO_DATE], 3);
+    assert_int_equal(by[UL_FLEET_OUTDATED], 40);
+    assert_int_equal(by[UL_FLEET_VULNERABLE], 2);
+    /* A newer summary replaces the older counts. */
+    memset(by, 0, sizeof(by));
+    assert_int_equal(ul_tstore_accept_summary(f->s, down, 2, c, 1, NOW), UL_OK);
+    assert_int_equal(ul_tstore_fleet_counts(f->s, NOW, sum_fleet, by), UL_OK);
+    assert_int_equal(by[UL_FLEET_VULNERABLE], 0);
+    assert_int_equal(by[UL_FLEET_OUTDATED], 40);
+}
+
 static void test_status_names(void **state)
 {
     ul_tstatus s;
@@ -336,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_name_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pages_and_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_downstream_summaries, setup, teardown),
         cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
