@@ -82,7 +82,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: explorer format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: explorer tracker-web format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
 all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(REPORTGEN) $(UPTRACKER) $(PC_FILE) check-client \
@@ -159,6 +159,16 @@ $(REPORTGEN): $(BUILD)/obj/tests/fleet/reportgen.o $(CLIENT_LIB)
 $(UPTRACKER): $(call obj,$(TRACKER_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TRACKER_LIBS) $(NODE_LIBS) $(LIBS)
+
+# The fleet page is assembled into tracker/page.c's object (.incbin).
+$(BUILD)/obj/tracker/page.o: tracker/fleet.html
+
+# The fleet page's browser test (tests/tracker-web/fleet.mjs): playwright-core from the committed
+# lock file drives Debian's /usr/bin/chromium (it never downloads a browser).
+TRACKER_WEB_NPM := tests/tracker-web/node_modules/.package-lock.json
+tracker-web: $(TRACKER_WEB_NPM)
+$(TRACKER_WEB_NPM): tests/tracker-web/package-lock.json tests/tracker-web/package.json
+	@cd tests/tracker-web && npm ci --no-audit --no-fund --silent
 
 # device/ includes client/ul_client.h (and what it includes) and libcurl, nothing of the node side.
 check-device:
@@ -287,7 +297,7 @@ fuzz-replay: all $(FUZZ_REPLAY)
 test: deps
 	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/nodesim $(BUILD)/bench/bench_device
 	@$(MAKE) -s --no-print-directory explorer
-	@$(MAKE) -s --no-print-directory mcu check-format
+	@$(MAKE) -s --no-print-directory mcu check-format tracker-web
 	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim NODESIM=$(BUILD)/nodesim \
 	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 

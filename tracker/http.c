@@ -248,6 +248,11 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
     if (strcmp(method, "GET") != 0) {
         return send_err(c, UL_E_ARG, "only GET and POST");
     }
+    if (strcmp(url, "/") == 0) {
+        size_t n;
+        const char *page = ul_tracker_page_get(&n);
+        return send_body(c, 200, "text/html; charset=utf-8", page, n);
+    }
     if (strcmp(url, "/v1/devices") == 0) {
         return get_devices(h, c);
     }

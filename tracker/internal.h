@@ -92,6 +92,9 @@ typedef struct ul_tracker_state {
     uint64_t accepted, refused;
 } ul_tracker_state;
 
+/* The fleet page (tracker/fleet.html, built in: tracker/page.c). */
+const char *ul_tracker_page_get(size_t *len);
+
 /* Starts serving; errmsg[cap] says why it could not. */
 ul_err ul_thttp_start(ul_thttp **out, ul_tracker_state *t, const ul_thttp_opts *o, char *errmsg,
                       size_t cap);

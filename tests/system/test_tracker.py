@@ -10,7 +10,7 @@ import time
 import pytest
 
 import cbor_util
-from conftest import BUILD, ERR_NUM
+from conftest import BUILD, ERR_NUM, REPO
 from device_util import DEVICE, device_env
 from test_device import Fleet, servers  # noqa: F401 (fixture)
 from tracker_util import FELL_BACK, TRIAL, Device, Tracker, http, reply_of, tracker_cli
@@ -401,3 +401,42 @@ def test_cascade_of_three_trackers(ctx, tmp_path):
     finally:
         for t in trackers.values():
             t.stop()
+
+
+# ---- the fleet page, in headless Chromium --------------------------------------------------------
+
+WEB = REPO / "tests" / "tracker-web"
+
+
+def test_fleet_page_in_a_browser(ctx, tracker, tmp_path):
+    """GET / serves the fleet page; in Chromium it shows the counts per status, the devices
+    needing attention (a vulnerable one among them), the releases, and a device's history."""
+    assert (WEB / "node_modules" / "playwright-core").is_dir(), \
+        "tests/tracker-web/node_modules is missing: make tracker-web (npm ci)"
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    rid2, _, _ = ctx.publish_ok(ns, 2, key)
+    chain = chain_id_of(ctx.node)
+    devs = [Device() for _ in range(6)]
+    enroll(tracker, devs, tmp=tmp_path)
+    tracker.start(ctx.node)
+    for i, d in enumerate(devs):
+        d.run(ns, bytes.fromhex(rid2 if i < 4 else rid1), 2 if i < 4 else 1)
+        report_ok(tracker, d, chain)
+        report_ok(tracker, d, chain)
+    r = ctx.cli("revoke", rid1, "--reason", "recalled", "--key", key, json_out=True)
+    assert r.rc == 0, r
+    tracker.wait_for(lambda: counts(tracker)["vulnerable"] == 2, what="vulnerable")
+    status, body, ctype = http("GET", tracker.url + "/")
+    assert status == 200 and ctype.startswith("text/html") and b"upledger fleet" in body
+    p = subprocess.run(["node", str(WEB / "fleet.mjs"), tracker.url + "/"], capture_output=True,
+                       text=True, timeout=120, cwd=WEB)
+    assert p.returncode == 0, p.stderr
+    page = json.loads(p.stdout)
+    assert page["errors"] == [] and page["error"] == "", page
+    assert page["cards"]["vulnerable"] == 2 and page["cards"]["up_to_date"] == 4, page
+    assert sorted(a["key"] for a in page["attention"]) == sorted(d.key for d in devs[4:])
+    assert {a["status"] for a in page["attention"]} == {"vulnerable"}
+    assert [ns, "hw-a", rid1[:12] + "…", "vulnerable", "2"] in page["releases"], page["releases"]
+    assert page["device"]["key"] in {d.key for d in devs[4:]}
+    assert page["device"]["history"] == 2 and page["device"]["status"].startswith("vulnerable")
