@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: a 4-validator consortium testnet on loopback, end to end in a temp dir, told as a
-# story: publish, co-sign, revoke, prove, mirror, a validator crash survived, audit, a device update.
+# story: publish, co-sign, revoke, prove, mirror, a validator crash survived, audit, a device update,
+# and a status tracker watching a fleet go outdated, update, and turn vulnerable on a revocation.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 B="$root/${BUILD:-build}"
@@ -9,8 +10,12 @@ tn="$work/testnet"
 mirror_pid=""
 bad_pid=""
 web_pid=""
+dev_pid=""
+trk_pid=""
 cleanup() {
     [ -n "$web_pid" ] && kill "$web_pid" 2>/dev/null && wait "$web_pid" 2>/dev/null
+    [ -n "$trk_pid" ] && kill "$trk_pid" 2>/dev/null && wait "$trk_pid" 2>/dev/null
+    [ -n "$dev_pid" ] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
     [ -n "$bad_pid" ] && kill "$bad_pid" 2>/dev/null && wait "$bad_pid" 2>/dev/null
     [ -n "$mirror_pid" ] && kill "$mirror_pid" 2>/dev/null && wait "$mirror_pid" 2>/dev/null
     [ -f "$tn/testnet.json" ] && "$root/testnet/down.sh" --dir "$tn" >/dev/null 2>&1
@@ -151,7 +156,55 @@ echo "(mirror 1 was refused with UL_E_DIGEST and left nothing behind; mirror 2's
 "$B/upledger-device" status --state device
 kill "$bad_pid" "$mirror_pid"; wait "$bad_pid" "$mirror_pid" 2>/dev/null || true
 bad_pid=""; mirror_pid=""
-say "12. The explorer: validator 0 again, serving the read-only HTTP API and the explorer"
+say "12. A fleet owner follows its devices with a status tracker (upledger-tracker)"
+echo "a dev chain (one validator) for acme/sensor; the owner's tracker follows it, 40 devices"
+echo "(reportgen: simulated devices signing real reports) are enrolled and report what they run."
+dport=$(free_port); tport=$(free_port)
+"$B/upledgerd" --dev --http off --data dev --listen "tcp://127.0.0.1:$dport" >dev.log 2>&1 & dev_pid=$!
+export UPLEDGER_NODE="tcp://127.0.0.1:$dport"
+for _ in $(seq 100); do up query status >/dev/null 2>&1 && break; sleep 0.1; done
+up keygen --out sensor.key >/dev/null
+up namespace register acme/sensor --key sensor.key >/dev/null
+pub() {  # pub SEQ: publishes acme/sensor release SEQ, prints its id
+    head -c 4096 /dev/urandom > "sensor-$1.bin"
+    printf '{"namespace": "acme/sensor", "provider": "ACME", "version": "1.0.%s", "sequence": %s,
+ "hardware": ["sensor-v1"], "kind": "security"}' "$1" "$1" > "sensor-$1.json"
+    up --json publish "sensor-$1.json" --image "sensor-$1.bin" --key sensor.key |
+        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+r1=$(pub 1)
+T() { "$B/upledger-tracker" "$1" --dir tracker "${@:2}"; }
+tkey=$(T init)   # the tracker's key, encrypted with UPLEDGER_PASSPHRASE
+chain=$(up --json query status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["chain_id"])')
+T run --node "$UPLEDGER_NODE" --listen "127.0.0.1:$tport" --poll-ms 300 >tracker.log 2>&1 & trk_pid=$!
+for _ in $(seq 100); do grep -q serving tracker.log && break; sleep 0.1; done
+gen() { "$B/reportgen" --chain-id "$chain" --tracker-key "$tkey" --hw sensor-v1 "$@" >/dev/null; }
+gen --devices 40 --reports 0 --keys fleet.keys
+T group site-a --silence 3600
+T enroll --file fleet.keys --group site-a
+gen --devices 40 --component "acme/sensor:$r1:1" --post "http://127.0.0.1:$tport/v1/reports"
+settle() {  # settle STATUS N: waits (20 s at most) until N devices are in STATUS, prints the counts
+    for _ in $(seq 200); do
+        T summary --json | /usr/bin/python3 -c 'import json,sys
+sys.exit(json.load(sys.stdin)["by_status"][sys.argv[1]] != int(sys.argv[2]))' "$1" "$2" && break
+        sleep 0.1
+    done
+    T summary
+}
+settle up_to_date 40
+echo "-- the vendor publishes release 2: the tracker sees it on chain; no device has reported"
+r2=$(pub 2); settle outdated 40
+echo "-- 25 devices update (the tracker's answer to their reports said: update to release 2)"
+gen --devices 25 --counter 2 --component "acme/sensor:$r2:2" --post "http://127.0.0.1:$tport/v1/reports"
+settle up_to_date 25
+echo "-- the vendor revokes release 1: the 15 devices still on it turn vulnerable, with no report"
+up revoke "$r1" --reason "bricks sensors" --key sensor.key >/dev/null
+settle vulnerable 15
+T list --vulnerable --limit 3
+echo "(the fleet page showed all this at http://127.0.0.1:$tport/ while the demo ran)"
+kill "$trk_pid" "$dev_pid"; wait "$trk_pid" "$dev_pid" 2>/dev/null || true
+trk_pid=""; dev_pid=""
+say "13. The explorer: validator 0 again, serving the read-only HTTP API and the explorer"
 echo "(its peers are down: it commits nothing more, but it serves everything it holds)"
 hport=7480
 (echo >/dev/tcp/127.0.0.1/$hport) 2>/dev/null && hport=$(free_port)   # 7480 taken: another
