@@ -62,10 +62,11 @@ ul_err ul_tsummary_build(ul_tracker_state *t, const uint8_t to32[UL_PUBKEY_BYTES
     uint64_t counter = 0;
     *out = malloc(UL_MAX_SUMMARY_BYTES);
     ul_err e = g.c && *out ? UL_OK : UL_E_NOMEM;
-    pthread_mutex_lock(&t->mu);
     if (e == UL_OK) {
-        e = ul_tstore_fleet_counts(t->store, ul_tracker_now_ms(), gather, &g);
+        e = ul_tstore_fleet_counts(ul_tracker_read_begin(t), ul_tracker_now_ms(), gather, &g);
+        ul_tracker_read_end(t);
     }
+    pthread_mutex_lock(&t->mu);
     /* The counter is stored before the summary leaves: never used twice, even after a crash. */
     ul_err m = e == UL_OK ? ul_tstore_meta_get(t->store, "summary_counter", cbuf, 8, &clen) : e;
     if (m == UL_OK && clen == 8) {

@@ -84,6 +84,17 @@ static enum MHD_Result send_err(struct MHD_Connection *c, ul_err e, const char *
     return send_json(c, status_of(e), v);
 }
 
+ul_tstore *ul_tracker_read_begin(ul_tracker_state *t)
+{
+    pthread_mutex_lock(t->reader ? &t->read_mu : &t->mu);
+    return t->reader ? t->reader : t->store;
+}
+
+void ul_tracker_read_end(ul_tracker_state *t)
+{
+    pthread_mutex_unlock(t->reader ? &t->read_mu : &t->mu);
+}
+
 ul_err ul_tracker_ingest(ul_tracker_state *t, const uint8_t *body, size_t len, uint8_t *answer,
                          size_t cap, size_t *answer_len)
 {
@@ -164,9 +175,8 @@ static enum MHD_Result get_devices(ul_thttp *h, struct MHD_Connection *c)
     q.after = (int64_t)after;
     q.limit = (size_t)limit;
     json_t *v = NULL;
-    pthread_mutex_lock(&h->t->mu);
-    ul_err e = ul_tjson_list(h->t->store, &q, &v);
-    pthread_mutex_unlock(&h->t->mu);
+    ul_err e = ul_tjson_list(ul_tracker_read_begin(h->t), &q, &v);
+    ul_tracker_read_end(h->t);
     return e == UL_OK ? send_json(c, 200, v) : send_err(c, e, NULL);
 }
 
@@ -177,17 +187,17 @@ static enum MHD_Result get_device(ul_thttp *h, struct MHD_Connection *c, const c
     if (ul_hex_decode(key, sizeof(key), hex) != UL_OK) {
         return send_err(c, UL_E_ARG, "a device key is 64 hex digits");
     }
-    pthread_mutex_lock(&h->t->mu);
-    ul_err e = ul_tjson_device_history(h->t->store, key, ul_tracker_now_ms(), &v);
-    pthread_mutex_unlock(&h->t->mu);
+    ul_err e = ul_tjson_device_history(ul_tracker_read_begin(h->t), key, ul_tracker_now_ms(), &v);
+    ul_tracker_read_end(h->t);
     return e == UL_OK ? send_json(c, 200, v) : send_err(c, e, NULL);
 }
 
 static enum MHD_Result get_summary(ul_thttp *h, struct MHD_Connection *c)
 {
     json_t *v = NULL;
+    ul_err e = ul_tjson_summary(ul_tracker_read_begin(h->t), ul_tracker_now_ms(), &v);
+    ul_tracker_read_end(h->t);
     pthread_mutex_lock(&h->t->mu);
-    ul_err e = ul_tjson_summary(h->t->store, ul_tracker_now_ms(), &v);
     if (e == UL_OK) {
         json_object_set_new(v, "reports_accepted", json_integer((json_int_t)h->t->accepted));
         json_object_set_new(v, "reports_refused", json_integer((json_int_t)h->t->refused));
@@ -226,10 +236,18 @@ static enum MHD_Result route(void *cls, struct MHD_Connection *c, const char *ur
     ul_thttp *h = cls;
     bool post = strcmp(method, "POST") == 0;
     if (post && !*con_cls) {
+        size_t max =
+            strcmp(url, "/v1/summaries") == 0 ? UL_MAX_SUMMARY_BYTES : ul_treport_max_bytes();
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        /* A body far past the bound is refused before a byte of it is read (an honest client
+         * then reads the 413; a hostile one has its connection closed); one a little past it is
+         * read and dropped, so the client surely sees the answer. */
+        if (cl && strtoull(cl, NULL, 10) / 16 > max) {
+            return send_err(c, UL_E_LIMIT, "body is larger than the largest report or summary");
+        }
         upload *u = calloc(1, sizeof(upload));
         if (u) {
-            u->max =
-                strcmp(url, "/v1/summaries") == 0 ? UL_MAX_SUMMARY_BYTES : ul_treport_max_bytes();
+            u->max = max;
         }
         *con_cls = u;
         return u ? MHD_YES : MHD_NO;

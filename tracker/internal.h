@@ -86,7 +86,11 @@ typedef struct {
 
 typedef struct ul_tracker_state {
     ul_tstore *store;
-    pthread_mutex_t mu; /* held around every store call */
+    pthread_mutex_t mu; /* held around every call on store (the writer) */
+    /* A second connection for the read API (WAL: it reads while the writer writes, so a long
+     * summary never holds reports up); NULL: reads go to store under mu. */
+    ul_tstore *reader;
+    pthread_mutex_t read_mu;
     ul_tident ident;
     /* Counters (under mu): accepted and refused reports since start. */
     uint64_t accepted, refused;
@@ -94,6 +98,10 @@ typedef struct ul_tracker_state {
 
 /* The fleet page (tracker/fleet.html, built in: tracker/page.c). */
 const char *ul_tracker_page_get(size_t *len);
+
+/* The reading connection, locked (reader, or store under mu); release with ul_tracker_read_end. */
+ul_tstore *ul_tracker_read_begin(ul_tracker_state *t);
+void ul_tracker_read_end(ul_tracker_state *t);
 
 /* Starts serving; errmsg[cap] says why it could not. */
 ul_err ul_thttp_start(ul_thttp **out, ul_tracker_state *t, const ul_thttp_opts *o, char *errmsg,

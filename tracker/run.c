@@ -169,18 +169,23 @@ static int open_tracker(ul_topts *o, ul_tracker_state *t)
         return ul_tracker_fail(e, "%s: the tracker key does not load", o->keyfile);
     }
     memcpy(t->ident.tracker, ul_key_pubkey(t->ident.key), UL_PUBKEY_BYTES);
-    return ul_tracker_open_store(o, &t->store) == UL_OK ? 0 : UL_TEXIT_FAIL;
+    if (ul_tracker_open_store(o, &t->store) != UL_OK ||
+        ul_tracker_open_store(o, &t->reader) != UL_OK) {
+        return UL_TEXIT_FAIL;
+    }
+    return 0;
 }
 
 static void close_tracker(ul_tracker_state *t)
 {
+    ul_tstore_close(t->reader);
     ul_tstore_close(t->store);
     ul_key_destroy(t->ident.key);
 }
 
 int ul_tracker_run(ul_topts *o)
 {
-    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER, .read_mu = PTHREAD_MUTEX_INITIALIZER};
     ul_tnode n = {.sock = -1};
     ul_tupstream up;
     if (!o->node || !o->listen) {
@@ -210,7 +215,7 @@ int ul_tracker_run(ul_topts *o)
 
 int ul_tracker_push(ul_topts *o)
 {
-    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER, .read_mu = PTHREAD_MUTEX_INITIALIZER};
     ul_tupstream up;
     uint8_t chain[UL_HASH_BYTES];
     size_t clen = 0;

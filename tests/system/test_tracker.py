@@ -440,3 +440,23 @@ def test_fleet_page_in_a_browser(ctx, tracker, tmp_path):
     assert [ns, "hw-a", rid1[:12] + "…", "vulnerable", "2"] in page["releases"], page["releases"]
     assert page["device"]["key"] in {d.key for d in devs[4:]}
     assert page["device"]["history"] == 2 and page["device"]["status"].startswith("vulnerable")
+
+
+def test_huge_body_refused_before_it_is_read(ctx, tracker, tmp_path):
+    """A Content-Length far past the bound is answered 413 UL_E_LIMIT without reading the body
+    (a raw socket sends only the headers, then reads the answer)."""
+    import socket
+    tracker.start(ctx.node)
+    port = int(tracker.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"POST /v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\n"
+                  b"Content-Length: 1000000000\r\n\r\n")
+        answer = b""
+        while b"}" not in answer:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert b'"error":"UL_E_LIMIT"' in answer, answer
+    assert tracker.summary()["reports_refused"] == 0  # refused before it reached the ingest path
