@@ -233,6 +233,37 @@ static ul_err prepare(ul_tstore *s, const char *sql, sqlite3_stmt **st)
     return sql_err(sqlite3_prepare_v2(s->db, sql, -1, st, NULL));
 }
 
+/* A row of a query, handed to its reader; a reader returns UL_OK to go on. */
+typedef ul_err (*row_fn)(sqlite3_stmt *row, void *ctx);
+
+/* Runs sql with ?1 bound to *i1 or to the 32 bytes at b1 (when not NULL), calling fn on every
+ * row. Returns: the first error of SQLite or fn. */
+static ul_err query(ul_tstore *s, const char *sql, const int64_t *i1, const uint8_t *b1, row_fn fn,
+                    void *ctx)
+{
+    sqlite3_stmt *st = NULL;
+    ul_err e = prepare(s, sql, &st);
+    int rc = SQLITE_DONE;
+    if (e == UL_OK && i1) {
+        sqlite3_bind_int64(st, 1, *i1);
+    }
+    if (e == UL_OK && b1) {
+        sqlite3_bind_blob(st, 1, b1, UL_HASH_BYTES, SQLITE_TRANSIENT);
+    }
+    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        e = fn(st, ctx);
+    }
+    e = e == UL_OK ? sql_err(rc) : e;
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* A caller's callback and its context, for the row readers below. */
+typedef struct {
+    void (*fn)(void); /* the caller's callback, cast back to its type by each reader */
+    void *ctx;
+} reader;
+
 static void bind_text(sqlite3_stmt *st, int i, const char *t)
 {
     sqlite3_bind_text(st, i, t, -1, SQLITE_TRANSIENT);
@@ -492,37 +523,32 @@ ul_err ul_tstore_accept(ul_tstore *s, const ul_treport *r, const uint8_t *raw, s
     return e != UL_OK ? e : c;
 }
 
+static ul_err pair_row(sqlite3_stmt *row, void *ctx)
+{
+    const reader *r = ctx;
+    return ((ul_tpair_fn)r->fn)(r->ctx, (const char *)sqlite3_column_text(row, 0),
+                                (const char *)sqlite3_column_text(row, 1));
+}
+
 ul_err ul_tstore_each_pair(ul_tstore *s, ul_tpair_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    ul_err e = prepare(s, "SELECT ns, hw FROM latest ORDER BY ns, hw", &st);
-    int rc = SQLITE_DONE;
-    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        e = fn(ctx, (const char *)sqlite3_column_text(st, 0),
-               (const char *)sqlite3_column_text(st, 1));
-    }
-    if (e == UL_OK) {
-        e = sql_err(rc);
-    }
-    sqlite3_finalize(st);
-    return e;
+    reader r = {(void (*)(void))fn, ctx};
+    return query(s, "SELECT ns, hw FROM latest ORDER BY ns, hw", NULL, NULL, pair_row, &r);
+}
+
+static ul_err release_row(sqlite3_stmt *row, void *ctx)
+{
+    const reader *r = ctx;
+    uint8_t id[UL_HASH_BYTES];
+    col_blob32(row, 0, id);
+    return ((ul_trelease_fn)r->fn)(r->ctx, id);
 }
 
 ul_err ul_tstore_each_unrevoked(ul_tstore *s, ul_trelease_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    ul_err e = prepare(s, "SELECT id FROM releases WHERE revoked = 0 ORDER BY id", &st);
-    int rc = SQLITE_DONE;
-    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint8_t id[UL_HASH_BYTES];
-        col_blob32(st, 0, id);
-        e = fn(ctx, id);
-    }
-    if (e == UL_OK) {
-        e = sql_err(rc);
-    }
-    sqlite3_finalize(st);
-    return e;
+    reader r = {(void (*)(void))fn, ctx};
+    return query(s, "SELECT id FROM releases WHERE revoked = 0 ORDER BY id", NULL, NULL,
+                 release_row, &r);
 }
 
 /* Runs one reclassifying UPDATE (CLASSIFY + where) with up to two text and one blob bindings,
@@ -646,29 +672,28 @@ static ul_tstatus device_status(const ul_tdevice *d)
                                      : worst;
 }
 
+static ul_err component_row(sqlite3_stmt *row, void *ctx)
+{
+    ul_tdevice *d = ctx;
+    if (d->n_comp == UL_MAX_COMPONENTS) {
+        return UL_E_CORRUPT; /* reports hold at most that many: the store was changed */
+    }
+    ul_tcomponent *c = &d->comp[d->n_comp];
+    col_text(row, 0, c->ns, sizeof(c->ns));
+    col_blob32(row, 1, c->release_id);
+    c->seq = (uint64_t)sqlite3_column_int64(row, 2);
+    c->slot = (ul_tslot)sqlite3_column_int(row, 3);
+    c->failed = sqlite3_column_int(row, 4) != 0;
+    d->comp_status[d->n_comp++] = (ul_tstatus)sqlite3_column_int(row, 5);
+    return UL_OK;
+}
+
 static ul_err load_components(ul_tstore *s, ul_tdevice *d)
 {
-    sqlite3_stmt *st = NULL;
-    ul_err e = prepare(s,
-                       "SELECT ns, release_id, seq, slot, failed, status FROM components"
-                       " WHERE device_id = ?1 ORDER BY ns",
-                       &st);
-    int rc = SQLITE_DONE;
-    sqlite3_bind_int64(st, 1, d->row);
-    while (e == UL_OK && d->n_comp < UL_MAX_COMPONENTS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ul_tcomponent *c = &d->comp[d->n_comp];
-        col_text(st, 0, c->ns, sizeof(c->ns));
-        col_blob32(st, 1, c->release_id);
-        c->seq = (uint64_t)sqlite3_column_int64(st, 2);
-        c->slot = (ul_tslot)sqlite3_column_int(st, 3);
-        c->failed = sqlite3_column_int(st, 4) != 0;
-        d->comp_status[d->n_comp++] = (ul_tstatus)sqlite3_column_int(st, 5);
-    }
-    if (e == UL_OK && rc != SQLITE_ROW) {
-        e = sql_err(rc);
-    }
-    sqlite3_finalize(st);
-    return e;
+    return query(s,
+                 "SELECT ns, release_id, seq, slot, failed, status FROM components"
+                 " WHERE device_id = ?1 ORDER BY ns",
+                 &d->row, NULL, component_row, d);
 }
 
 /* One device by row id (key NULL) or by key. */
@@ -807,70 +832,62 @@ ul_err ul_tstore_list(ul_tstore *s, const ul_tquery *q, ul_tdevice_fn fn, void *
     return e;
 }
 
+static ul_err history_row(sqlite3_stmt *row, void *ctx)
+{
+    const reader *r = ctx;
+    return ((ul_thistory_fn)r->fn)(
+        r->ctx, (uint64_t)sqlite3_column_int64(row, 0), (uint64_t)sqlite3_column_int64(row, 1),
+        sqlite3_column_blob(row, 2), (size_t)sqlite3_column_bytes(row, 2));
+}
+
 ul_err ul_tstore_history(ul_tstore *s, const uint8_t pubkey32[UL_PUBKEY_BYTES], ul_thistory_fn fn,
                          void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    ul_err e = prepare(s,
-                       "SELECT r.counter, r.received_ms, r.body FROM reports r JOIN devices d"
-                       " ON d.id = r.device_id WHERE d.pubkey = ?1 ORDER BY r.counter DESC",
-                       &st);
-    int rc = SQLITE_DONE;
-    if (e == UL_OK) {
-        bind_blob(st, 1, pubkey32, UL_PUBKEY_BYTES);
-    }
-    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        e = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
-               sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
-    }
-    if (e == UL_OK) {
-        e = sql_err(rc);
-    }
-    sqlite3_finalize(st);
-    return e;
+    reader r = {(void (*)(void))fn, ctx};
+    return query(s,
+                 "SELECT r.counter, r.received_ms, r.body FROM reports r JOIN devices d"
+                 " ON d.id = r.device_id WHERE d.pubkey = ?1 ORDER BY r.counter DESC",
+                 NULL, pubkey32, history_row, &r);
 }
 
 /* Devices per (group, most urgent status): the same order device_status applies. */
 static const char SUMMARY_DEVICES[] =
     "SELECT g.name, CASE WHEN m.mx = 3 THEN 3 WHEN d.seen_ms < ?1 - g.silence_ms THEN 4"
-    " WHEN m.mx IS NULL THEN 5 ELSE m.mx END AS st, COUNT(*) FROM devices d JOIN groups g ON g.id "
-    "= d.grp"
+    " WHEN m.mx IS NULL THEN 5 ELSE m.mx END AS st, COUNT(*)"
+    " FROM devices d JOIN groups g ON g.id = d.grp"
     " LEFT JOIN (SELECT device_id, MAX(status) AS mx FROM components GROUP BY device_id) m"
     " ON m.device_id = d.id GROUP BY g.name, st ORDER BY g.name, st";
 static const char SUMMARY_COMPONENTS[] =
     "SELECT ns, hw, release_id, status, COUNT(*) FROM components"
     " GROUP BY ns, hw, release_id, status ORDER BY ns, hw, release_id, status";
 
+static ul_err group_count_row(sqlite3_stmt *row, void *ctx)
+{
+    const reader *r = ctx;
+    return ((ul_tcount_fn)r->fn)(r->ctx, "group", (const char *)sqlite3_column_text(row, 0), NULL,
+                                 NULL, (ul_tstatus)sqlite3_column_int(row, 1),
+                                 (uint64_t)sqlite3_column_int64(row, 2));
+}
+
+static ul_err component_count_row(sqlite3_stmt *row, void *ctx)
+{
+    const reader *r = ctx;
+    uint8_t id[UL_HASH_BYTES];
+    char hex[2 * UL_HASH_BYTES + 1];
+    col_blob32(row, 2, id);
+    ul_hex_encode(hex, id, UL_HASH_BYTES);
+    return ((ul_tcount_fn)r->fn)(r->ctx, "component", (const char *)sqlite3_column_text(row, 0),
+                                 (const char *)sqlite3_column_text(row, 1), hex,
+                                 (ul_tstatus)sqlite3_column_int(row, 3),
+                                 (uint64_t)sqlite3_column_int64(row, 4));
+}
+
 ul_err ul_tstore_summary(ul_tstore *s, uint64_t now_ms, ul_tcount_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    ul_err e = prepare(s, SUMMARY_DEVICES, &st);
-    int rc = SQLITE_DONE;
-    if (e == UL_OK) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
-    }
-    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        e = fn(ctx, "group", (const char *)sqlite3_column_text(st, 0), NULL, NULL,
-               (ul_tstatus)sqlite3_column_int(st, 1), (uint64_t)sqlite3_column_int64(st, 2));
-    }
-    e = e == UL_OK ? sql_err(rc) : e;
-    sqlite3_finalize(st);
-    st = NULL;
-    if (e == UL_OK) {
-        e = prepare(s, SUMMARY_COMPONENTS, &st);
-    }
-    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint8_t id[UL_HASH_BYTES];
-        char hex[2 * UL_HASH_BYTES + 1];
-        col_blob32(st, 2, id);
-        ul_hex_encode(hex, id, UL_HASH_BYTES);
-        e = fn(ctx, "component", (const char *)sqlite3_column_text(st, 0),
-               (const char *)sqlite3_column_text(st, 1), hex, (ul_tstatus)sqlite3_column_int(st, 3),
-               (uint64_t)sqlite3_column_int64(st, 4));
-    }
-    e = e == UL_OK ? sql_err(rc) : e;
-    sqlite3_finalize(st);
-    return e;
+    reader r = {(void (*)(void))fn, ctx};
+    int64_t now = (int64_t)now_ms;
+    ul_err e = query(s, SUMMARY_DEVICES, &now, NULL, group_count_row, &r);
+    return e == UL_OK ? query(s, SUMMARY_COMPONENTS, NULL, NULL, component_count_row, &r) : e;
 }
 
 /* ---- cascading ---------------------------------------------------------------------------- */
@@ -987,44 +1004,41 @@ static const char FLEET_COUNTS[] =
     " UNION ALL SELECT ns, hw, release_id, status, n FROM downstream) t"
     " GROUP BY ns, hw, release_id, st ORDER BY ns, hw, release_id, st";
 
+static ul_err fleet_row(sqlite3_stmt *row, void *ctx)
+{
+    const reader *r = ctx;
+    ul_tcount c = {.status = (uint64_t)sqlite3_column_int64(row, 3),
+                   .count = (uint64_t)sqlite3_column_int64(row, 4)};
+    col_text(row, 0, c.ns, sizeof(c.ns));
+    col_text(row, 1, c.hw, sizeof(c.hw));
+    col_blob32(row, 2, c.release_id);
+    return ((ul_tfleet_fn)r->fn)(r->ctx, &c);
+}
+
 ul_err ul_tstore_fleet_counts(ul_tstore *s, uint64_t now_ms, ul_tfleet_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    ul_err e = prepare(s, FLEET_COUNTS, &st);
-    int rc = SQLITE_DONE;
-    if (e == UL_OK) {
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)now_ms);
-    }
-    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ul_tcount c = {.status = (uint64_t)sqlite3_column_int64(st, 3),
-                       .count = (uint64_t)sqlite3_column_int64(st, 4)};
-        col_text(st, 0, c.ns, sizeof(c.ns));
-        col_text(st, 1, c.hw, sizeof(c.hw));
-        col_blob32(st, 2, c.release_id);
-        e = fn(ctx, &c);
-    }
-    e = e == UL_OK ? sql_err(rc) : e;
-    sqlite3_finalize(st);
-    return e;
+    reader r = {(void (*)(void))fn, ctx};
+    int64_t now = (int64_t)now_ms;
+    return query(s, FLEET_COUNTS, &now, NULL, fleet_row, &r);
+}
+
+static ul_err tracker_count_row(sqlite3_stmt *row, void *ctx)
+{
+    const reader *r = ctx;
+    uint8_t key[UL_PUBKEY_BYTES];
+    col_blob32(row, 0, key);
+    return ((ul_ttracker_fn)r->fn)(r->ctx, key, (const char *)sqlite3_column_text(row, 1),
+                                   (uint64_t)sqlite3_column_int64(row, 2),
+                                   (uint64_t)sqlite3_column_int64(row, 3),
+                                   (uint64_t)sqlite3_column_int64(row, 4));
 }
 
 ul_err ul_tstore_each_tracker(ul_tstore *s, ul_ttracker_fn fn, void *ctx)
 {
-    sqlite3_stmt *st = NULL;
-    ul_err e = prepare(s,
-                       "SELECT t.pubkey, t.name, t.counter, t.seen_ms, COALESCE(SUM(d.n), 0)"
-                       " FROM trackers t LEFT JOIN downstream d ON d.tracker_id = t.id"
-                       " GROUP BY t.id, t.pubkey, t.name, t.counter, t.seen_ms ORDER BY t.name",
-                       &st);
-    int rc = SQLITE_DONE;
-    while (e == UL_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint8_t key[UL_PUBKEY_BYTES];
-        col_blob32(st, 0, key);
-        e = fn(ctx, key, (const char *)sqlite3_column_text(st, 1),
-               (uint64_t)sqlite3_column_int64(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
-               (uint64_t)sqlite3_column_int64(st, 4));
-    }
-    e = e == UL_OK ? sql_err(rc) : e;
-    sqlite3_finalize(st);
-    return e;
+    reader r = {(void (*)(void))fn, ctx};
+    return query(s,
+                 "SELECT t.pubkey, t.name, t.counter, t.seen_ms, COALESCE(SUM(d.n), 0)"
+                 " FROM trackers t LEFT JOIN downstream d ON d.tracker_id = t.id"
+                 " GROUP BY t.id, t.pubkey, t.name, t.counter, t.seen_ms ORDER BY t.name",
+                 NULL, NULL, tracker_count_row, &r);
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bip340
 import cbor_util
-from conftest import BUILD, CMD_TIMEOUT, free_port
+from conftest import BUILD, CMD_TIMEOUT, Node, free_port
 
 UPTRACKER = BUILD / "upledger-tracker"
 TAG_REPORT = "upledger/v1/report"
@@ -91,35 +91,10 @@ class Tracker:
                 raise AssertionError("tracker exited:\n" + self.log_text(offset))
         raise AssertionError("no free port for the tracker")
 
-    def log_text(self, offset=0):
-        try:
-            with open(self.log, "rb") as f:
-                f.seek(offset)
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def stop(self, timeout=10):
-        if self.proc is None:
-            return None
-        p, self.proc = self.proc, None
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
-        return p.returncode
-
-    def kill(self):
-        if self.proc is None:
-            return None
-        p, self.proc = self.proc, None
-        if p.poll() is None:
-            p.kill()
-        p.wait(timeout=10)
-        return p.returncode
+    # A process and its log, handled as conftest's Node handles upledgerd's.
+    log_text = Node.log_text
+    stop = Node.stop
+    kill = Node.kill
 
     def post(self, body, ctype="application/cbor"):
         return http("POST", self.url + "/v1/reports", body, ctype, context=self.context)
