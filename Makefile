@@ -85,8 +85,8 @@ PC_FILE    := $(BUILD)/upclient.pc
 .PHONY: explorer tracker-web format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
-all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(REPORTGEN) $(UPTRACKER) $(PC_FILE) check-client \
-     check-banned check-device
+all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(UPTRACKER) $(REPORTGEN) \
+     $(PC_FILE) check-client check-banned check-device
 
 help:
 	@echo "make            build everything into build/"
@@ -95,6 +95,7 @@ help:
 	@echo "make test SANITIZER=address,undefined   the same under sanitizers (build/san-*)"
 	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
 	@echo "make bench      benchmarks; print figures"
+	@echo "make tracker-web   npm ci of the fleet page's browser test (tests/tracker-web; make test runs it)"
 	@echo "make format     format the tree with .clang-format (make test checks it)"
 	@echo "make mcu        libupclient and the example firmware for a Cortex-M4 (build/mcu)"
 	@echo "make sim SEEDS=N   both simulators (consensus core, whole node) over N seeds each"

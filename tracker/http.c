@@ -60,6 +60,7 @@ static unsigned status_of(ul_err e)
         return 413;
     case UL_E_UNENROLLED:
     case UL_E_SIG:
+    case UL_E_KEY:
     case UL_E_TRACKER:
         return 403;
     case UL_E_REPORT_REPLAY:
