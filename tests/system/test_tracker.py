@@ -128,6 +128,9 @@ def test_bad_reports_are_refused_and_nothing_is_stored(ctx, tracker, tmp_path):
     refused(dev.report(tracker.pubkey, chain, chain=b"\x01" * 32), 403, "UL_E_SIG")
     refused(dev.report(b"\x02" * 32, chain), 403, "UL_E_TRACKER")
     refused(stranger.report(tracker.pubkey, chain), 403, "UL_E_UNENROLLED")
+    no_key = Device()
+    no_key.pubkey = b"\xff" * 32  # above the field prime: no x-only key
+    refused(no_key.report(tracker.pubkey, chain), 403, "UL_E_KEY")
     refused(first + b"\x00" * 3000, 413, "UL_E_LIMIT")
     refused(b"\xa1\x01", 400, "UL_E_CBOR_MALFORMED")
     refused(cbor_util.dumps({1: 1}), 400, "UL_E_SCHEMA_FIELD")
