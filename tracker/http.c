@@ -96,28 +96,6 @@ void ul_tracker_read_end(ul_tracker_state *t)
     pthread_mutex_unlock(t->reader ? &t->read_mu : &t->mu);
 }
 
-ul_err ul_tracker_ingest(ul_tracker_state *t, const uint8_t *body, size_t len, uint8_t *answer,
-                         size_t cap, size_t *answer_len)
-{
-    ul_treport r;
-    ul_tadvice a;
-    ul_err e = len > ul_treport_max_bytes() ? UL_E_LIMIT : UL_OK;
-    if (e == UL_OK) {
-        e = ul_treport_verify(&t->ident, body, len, &r); /* no lock: verification is parallel */
-    }
-    pthread_mutex_lock(&t->mu);
-    if (e == UL_OK) {
-        e = ul_tstore_accept(t->store, &r, body, len, ul_tracker_now_ms(), &a);
-    }
-    t->accepted += e == UL_OK;
-    t->refused += e != UL_OK;
-    pthread_mutex_unlock(&t->mu);
-    if (e == UL_OK) {
-        e = ul_treport_answer(&t->ident, &r, &a, answer, cap, answer_len);
-    }
-    return e;
-}
-
 static enum MHD_Result post_report(ul_thttp *h, struct MHD_Connection *c, upload *u, bool summary)
 {
     uint8_t answer[UL_MAX_REPLY_BYTES];
@@ -336,13 +314,13 @@ ul_err ul_thttp_start(ul_thttp **out, ul_tracker_state *t, const ul_thttp_opts *
         }
         flags |= MHD_USE_TLS;
     }
-    h->d = MHD_start_daemon(flags, 0, NULL, NULL, route, h, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-                            o->threads ? o->threads : 2, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)UL_MAX_TRACKER_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
-                            30u, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                            o->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
-                            MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_END);
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, route, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : UL_TRACKER_HTTP_THREADS,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)UL_MAX_TRACKER_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        o->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert, MHD_OPTION_HTTPS_MEM_KEY,
+        h->key, MHD_OPTION_END);
     if (!h->d) {
         snprintf(errmsg, cap, "cannot serve on %s:%u (in use, or the TLS files are no PEM)",
                  o->listen_addr, o->port);

@@ -77,16 +77,34 @@ ul_err ul_tupstream_push(struct ul_tracker_state *t, const ul_tupstream *u, char
 /* ---- the HTTP API (tracker/http.c) ---- */
 typedef struct ul_thttp ul_thttp;
 
+/* Connection threads by default: each verifies the reports of its connections, and while one
+ * thread commits a batch the others verify the next; more threads than cores keep the batches
+ * full (a thread waiting for its commit holds no CPU). */
+#define UL_TRACKER_HTTP_THREADS 8
+
 typedef struct {
     const char *listen_addr; /* "127.0.0.1" */
     unsigned port;
     const char *tls_cert, *tls_key; /* PEM paths; both or neither */
-    unsigned threads;               /* connection threads */
+    unsigned threads;               /* connection threads (0: UL_TRACKER_HTTP_THREADS) */
 } ul_thttp_opts;
+
+/* A report waiting for the group commit (tracker/ingest.c). */
+typedef struct ul_tpending {
+    ul_taccept it;
+    bool done;
+    struct ul_tpending *next;
+} ul_tpending;
 
 typedef struct ul_tracker_state {
     ul_tstore *store;
     pthread_mutex_t mu; /* held around every call on store (the writer) */
+    /* Group commit: verified reports queue here; one thread at a time writes what is queued (at
+     * most UL_MAX_TRACKER_BATCH) in one transaction while the others wait for their verdict. */
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_cv;
+    ul_tpending *q_head, *q_tail;
+    bool q_writing;
     /* A second connection for the read API (WAL: it reads while the writer writes, so a long
      * summary never holds reports up); NULL: reads go to store under mu. */
     ul_tstore *reader;
@@ -107,6 +125,10 @@ void ul_tracker_read_end(ul_tracker_state *t);
 ul_err ul_thttp_start(ul_thttp **out, ul_tracker_state *t, const ul_thttp_opts *o, char *errmsg,
                       size_t cap);
 void ul_thttp_stop(ul_thttp *h);
+
+/* Initialises t's locks (the rest of *t zeroed); ul_tracker_state_destroy releases them. */
+void ul_tracker_state_init(ul_tracker_state *t);
+void ul_tracker_state_destroy(ul_tracker_state *t);
 
 /* Handles one POST /v1/reports body (also what the benchmark calls in process). Out: the HTTP
  * status, and either the CBOR answer (ok) or the ul_err refusing it. */

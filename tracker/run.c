@@ -158,6 +158,7 @@ int ul_tracker_upstream_opts(const ul_topts *o, ul_tupstream *u)
 static int open_tracker(ul_topts *o, ul_tracker_state *t)
 {
     char *pass = NULL;
+    ul_tracker_state_init(t);
     ul_err e = ul_key_file_encrypted(o->keyfile)
                    ? ul_passphrase_read(o->passphrase_file, false, &pass)
                    : UL_OK;
@@ -181,11 +182,12 @@ static void close_tracker(ul_tracker_state *t)
     ul_tstore_close(t->reader);
     ul_tstore_close(t->store);
     ul_key_destroy(t->ident.key);
+    ul_tracker_state_destroy(t);
 }
 
 int ul_tracker_run(ul_topts *o)
 {
-    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER, .read_mu = PTHREAD_MUTEX_INITIALIZER};
+    ul_tracker_state t;
     ul_tnode n = {.sock = -1};
     ul_tupstream up;
     if (!o->node || !o->listen) {
@@ -215,7 +217,7 @@ int ul_tracker_run(ul_topts *o)
 
 int ul_tracker_push(ul_topts *o)
 {
-    ul_tracker_state t = {.mu = PTHREAD_MUTEX_INITIALIZER, .read_mu = PTHREAD_MUTEX_INITIALIZER};
+    ul_tracker_state t;
     ul_tupstream up;
     uint8_t chain[UL_HASH_BYTES];
     size_t clen = 0;

@@ -496,31 +496,54 @@ static ul_err accept_writes(ul_tstore *s, int64_t id, const ul_treport *r, const
     return e;
 }
 
+/* One report of a batch: its own refusals (unenrolled, replayed, past a bound) go to it->err
+ * and write nothing; a store failure is returned (the batch is then rolled back). */
+static ul_err accept_one(ul_tstore *s, ul_taccept *it, uint64_t now_ms)
+{
+    const ul_treport *r = it->r;
+    int64_t id = 0;
+    uint64_t last = 0;
+    memset(&it->advice, 0, sizeof(it->advice));
+    if (r->counter > INT64_MAX || r->head_height > INT64_MAX) {
+        it->err = UL_E_LIMIT; /* SQL integers are signed 64-bit */
+        return UL_OK;
+    }
+    ul_err e = device_row(s, r->device, &id, &last);
+    if (e == UL_E_UNENROLLED || (e == UL_OK && r->counter <= last)) {
+        it->err = e == UL_OK ? UL_E_REPORT_REPLAY : e;
+        return UL_OK;
+    }
+    if (e == UL_OK) {
+        e = accept_writes(s, id, r, it->raw, it->raw_len, now_ms);
+    }
+    if (e == UL_OK) {
+        e = advice_for(s, id, &it->advice);
+    }
+    it->err = e;
+    return e;
+}
+
+ul_err ul_tstore_accept_many(ul_tstore *s, ul_taccept *items, size_t n, uint64_t now_ms)
+{
+    ul_err e = exec(s, "BEGIN IMMEDIATE");
+    for (size_t i = 0; e == UL_OK && i < n; i++) {
+        e = accept_one(s, &items[i], now_ms);
+    }
+    ul_err c = exec(s, e == UL_OK ? "COMMIT" : "ROLLBACK");
+    e = e != UL_OK ? e : c;
+    for (size_t i = 0; e != UL_OK && i < n; i++) {
+        items[i].err = e; /* nothing of the batch is stored */
+    }
+    return e;
+}
+
 ul_err ul_tstore_accept(ul_tstore *s, const ul_treport *r, const uint8_t *raw, size_t raw_len,
                         uint64_t now_ms, ul_tadvice *advice)
 {
-    int64_t id = 0;
-    uint64_t last = 0;
-    memset(advice, 0, sizeof(*advice));
-    if (r->counter > INT64_MAX || r->head_height > INT64_MAX) {
-        return UL_E_LIMIT; /* SQL integers are signed 64-bit */
-    }
-    ul_err e = exec(s, "BEGIN IMMEDIATE");
-    if (e != UL_OK) {
-        return e;
-    }
-    e = device_row(s, r->device, &id, &last);
-    if (e == UL_OK && r->counter <= last) {
-        e = UL_E_REPORT_REPLAY;
-    }
-    if (e == UL_OK) {
-        e = accept_writes(s, id, r, raw, raw_len, now_ms);
-    }
-    if (e == UL_OK) {
-        e = advice_for(s, id, advice);
-    }
-    ul_err c = exec(s, e == UL_OK ? "COMMIT" : "ROLLBACK");
-    return e != UL_OK ? e : c;
+    ul_taccept it = {.r = r, .raw = raw, .raw_len = raw_len};
+    ul_tstore_accept_many(s, &it, 1, now_ms);
+    *advice = it.advice;
+    return it.err;
 }
 
 static ul_err pair_row(sqlite3_stmt *row, void *ctx)

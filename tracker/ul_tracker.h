@@ -106,6 +106,19 @@ ul_err ul_tstore_enroll_many(ul_tstore *s, const uint8_t *pubkeys, size_t n, con
 ul_err ul_tstore_accept(ul_tstore *s, const ul_treport *r, const uint8_t *raw, size_t raw_len,
                         uint64_t now_ms, ul_tadvice *advice);
 
+/* Group commit: a batch of verified reports stored in one transaction, each judged as
+ * ul_tstore_accept judges one (in order: a device's two reports in one batch are checked one
+ * after the other). Out: each item's err and advice. A store failure fails every item, and
+ * nothing of the batch is stored. Returns: UL_OK, or that failure. */
+typedef struct {
+    const ul_treport *r;
+    const uint8_t *raw;
+    size_t raw_len;
+    ul_tadvice advice; /* out */
+    ul_err err;        /* out */
+} ul_taccept;
+ul_err ul_tstore_accept_many(ul_tstore *s, ul_taccept *items, size_t n, uint64_t now_ms);
+
 /* What the ledger says, as the poller learns it. */
 /* Out: the (namespace, class) pairs devices run, and the releases not known revoked, that the
  * poller asks the node about. Each callback returns UL_OK to go on. */

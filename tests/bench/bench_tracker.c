@@ -2,8 +2,8 @@
  *
  *   bench_tracker reports DIR DEVICES PER_DEVICE PORT
  *       signed reports accepted per second, signature verification included: in process
- *       (ul_tracker_ingest from 2 threads, as the HTTP threads call it) and over HTTP on loopback
- *       (4 keep-alive client threads against the tracker's libmicrohttpd server, 2 threads);
+ *       (ul_tracker_ingest from 8 threads, as the HTTP threads call it) and over HTTP on loopback
+ *       (8 keep-alive client threads against the tracker's libmicrohttpd server, 8 threads);
  *       and BIP-340 report verification alone on one thread, for the bound.
  *   bench_tracker fleet DIR DEVICES
  *       a store of DEVICES enrolled devices (filled by SQL), then the time to list a page of
@@ -27,7 +27,7 @@
 
 #define NS "acme/router-x1"
 #define HW "hw-a"
-#define CLIENTS 4
+#define CLIENTS 8 /* HTTP client connections, and threads calling the ingest path in process */
 
 static void die(const char *what, ul_err e)
 {
@@ -160,13 +160,24 @@ static void *http_worker(void *arg)
     return NULL;
 }
 
+/* CPU seconds this process has used (every thread). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU per report of the last run_workers (independent of what else loads the machine). */
+static double g_cpu_per_report;
+
 /* Runs n workers of fn over b (worker k takes reports k, k+n, ...); returns accepted/s. */
 static double run_workers(void *(*fn)(void *), ul_tracker_state *t, const batch *b, size_t n,
                           unsigned port, size_t *ok)
 {
     pthread_t th[CLIENTS];
     worker w[CLIENTS];
-    double t0 = bench_now_s();
+    double t0 = bench_now_s(), c0 = cpu_s();
     for (size_t i = 0; i < n; i++) {
         w[i] = (worker){.t = t, .b = b, .first = i, .step = n, .port = port};
         pthread_create(&th[i], NULL, fn, &w[i]);
@@ -176,6 +187,7 @@ static double run_workers(void *(*fn)(void *), ul_tracker_state *t, const batch 
         pthread_join(th[i], NULL);
         *ok += w[i].ok;
     }
+    g_cpu_per_report = (cpu_s() - c0) / (double)(*ok ? *ok : 1);
     return bench_rate((double)*ok, bench_now_s() - t0);
 }
 
@@ -194,11 +206,42 @@ static void verify_alone(const batch *b, const uint8_t chain[32])
            bench_rate((double)n, bench_now_s() - t0));
 }
 
+/* One report per device (counter c), decoded first, then only the store timed: batches of
+ * `group` reports per transaction (ul_tstore_accept_many, as the HTTP path groups them). */
+static double store_alone(ul_tracker_state *t, uint8_t (*secs)[32], size_t devices, uint64_t c,
+                          size_t group)
+{
+    batch b;
+    ul_treport *r = malloc(devices * sizeof(*r));
+    ul_taccept *it = calloc(devices, sizeof(*it));
+    make_batch(&b, secs, devices, t->ident.tracker, t->ident.chain_id, c, c);
+    for (size_t i = 0; i < devices; i++) {
+        if (ul_treport_verify(&t->ident, b.buf + i * UL_MAX_REPORT_BYTES, b.len[i], &r[i]) !=
+            UL_OK) {
+            die("store_alone verify", UL_E_SIG);
+        }
+        it[i] =
+            (ul_taccept){.r = &r[i], .raw = b.buf + i * UL_MAX_REPORT_BYTES, .raw_len = b.len[i]};
+    }
+    double t0 = bench_now_s();
+    for (size_t i = 0; i < devices; i += group) {
+        size_t n = devices - i < group ? devices - i : group;
+        if (ul_tstore_accept_many(t->store, it + i, n, bench_wall_ms()) != UL_OK ||
+            it[i].err != UL_OK) {
+            die("store_alone accept", it[i].err);
+        }
+    }
+    double rate = bench_rate((double)devices, bench_now_s() - t0);
+    free(r), free(it), free(b.buf), free(b.len);
+    return rate;
+}
+
 static void open_tracker(ul_tracker_state *t, const char *dir, const uint8_t chain[32])
 {
     char path[512], msg[512];
     snprintf(path, sizeof(path), "%s/tracker.db", dir);
     unlink(path);
+    ul_tracker_state_init(t);
     ul_err e = ul_tstore_open(&t->store, path, msg, sizeof(msg));
     if (e == UL_OK) {
         e = ul_key_generate(&t->ident.key);
@@ -206,7 +249,6 @@ static void open_tracker(ul_tracker_state *t, const char *dir, const uint8_t cha
     if (e != UL_OK) {
         die(msg, e);
     }
-    pthread_mutex_init(&t->mu, NULL);
     memcpy(t->ident.tracker, ul_key_pubkey(t->ident.key), 32);
     memcpy(t->ident.chain_id, chain, 32);
 }
@@ -214,7 +256,7 @@ static void open_tracker(ul_tracker_state *t, const char *dir, const uint8_t cha
 static int bench_reports(const char *dir, size_t devices, uint64_t per, unsigned port)
 {
     uint8_t chain[32], (*secs)[32] = malloc(devices * 32), *pubs = malloc(devices * 32);
-    ul_tracker_state t = {0};
+    ul_tracker_state t;
     memset(chain, 0xc4, sizeof(chain));
     open_tracker(&t, dir, chain);
     for (size_t d = 0; d < devices; d++) {
@@ -231,27 +273,40 @@ static int bench_reports(const char *dir, size_t devices, uint64_t per, unsigned
     make_batch(&in_proc, secs, devices, t.ident.tracker, chain, 2, per + 1);
     make_batch(&over_http, secs, devices, t.ident.tracker, chain, per + 2, 2 * per + 1);
     verify_alone(&in_proc, chain);
-    double rate = run_workers(ingest_worker, &t, &first, 2, 0, &ok);
-    printf("bench: tracker first reports accepted/s in process (new components, 2 threads): %.0f"
+    double rate = run_workers(ingest_worker, &t, &first, CLIENTS, 0, &ok);
+    printf("bench: tracker first reports accepted/s in process (new components, 8 threads): %.0f"
            " (%zu of %zu)\n",
            rate, ok, first.n);
-    rate = run_workers(ingest_worker, &t, &in_proc, 2, 0, &ok);
-    printf("bench: tracker reports accepted/s in process (verify + SQLite, 2 threads, %zu "
+    rate = run_workers(ingest_worker, &t, &in_proc, CLIENTS, 0, &ok);
+    printf("bench: tracker reports accepted/s in process (verify + SQLite, 8 threads, %zu "
            "devices): %.0f (%zu of %zu)\n",
            devices, rate, ok, in_proc.n);
+    printf("bench: tracker CPU per accepted report in process (verify + SQLite): %.0f us, so %.0f "
+           "reports/s per core\n",
+           g_cpu_per_report * 1e6, 1 / g_cpu_per_report);
     ul_thttp *h = NULL;
     char msg[256];
-    ul_thttp_opts o = {.listen_addr = "127.0.0.1", .port = port, .threads = 2};
+    ul_thttp_opts o = {.listen_addr = "127.0.0.1", .port = port}; /* default threads */
     if (ul_thttp_start(&h, &t, &o, msg, sizeof(msg)) != UL_OK) {
         die(msg, UL_E_NET);
     }
     rate = run_workers(http_worker, &t, &over_http, CLIENTS, port, &ok);
-    printf("bench: tracker reports accepted/s over HTTP (loopback, %d keep-alive clients, 2 server "
-           "threads): %.0f (%zu of %zu)\n",
-           CLIENTS, rate, ok, over_http.n);
+    printf(
+        "bench: tracker reports accepted/s over HTTP (loopback, %d keep-alive clients, %d server "
+        "threads): %.0f (%zu of %zu)\n",
+        CLIENTS, UL_TRACKER_HTTP_THREADS, rate, ok, over_http.n);
+    printf("bench: tracker CPU per accepted report over HTTP (server and in-process clients): %.0f "
+           "us, so %.0f reports/s per core\n",
+           g_cpu_per_report * 1e6, 1 / g_cpu_per_report);
     ul_thttp_stop(h);
+    printf("bench: tracker store alone, reports/s, one per transaction (SQLite, one thread): "
+           "%.0f\n",
+           store_alone(&t, secs, devices, 2 * per + 2, 1));
+    printf("bench: tracker store alone, reports/s, 16 per transaction (SQLite, one thread): %.0f\n",
+           store_alone(&t, secs, devices, 2 * per + 3, 16));
     ul_tstore_close(t.store);
     ul_key_destroy(t.ident.key);
+    ul_tracker_state_destroy(&t);
     free(first.buf), free(first.len), free(in_proc.buf), free(in_proc.len), free(over_http.buf),
         free(over_http.len);
     free(secs), free(pubs);

@@ -151,6 +151,34 @@ static ul_err count_report(void *ctx, uint64_t counter, uint64_t received_ms, co
     return UL_OK;
 }
 
+static void test_group_commit(void **state)
+{
+    fx *f = *state;
+    const uint8_t raw[1] = {9};
+    enroll_n(f, 2, "g");
+    /* Device 0 twice in order, device 1 out of order, an unenrolled device between them. */
+    ul_treport r[5] = {report(0, 1, 1), report(0, 2, 1), report(7, 1, 1), report(1, 5, 1),
+                       report(1, 4, 1)};
+    ul_taccept it[5];
+    for (int i = 0; i < 5; i++) {
+        it[i] = (ul_taccept){.r = &r[i], .raw = raw, .raw_len = 1};
+    }
+    assert_int_equal(ul_tstore_accept_many(f->s, it, 5, NOW), UL_OK);
+    assert_int_equal(it[0].err, UL_OK);
+    assert_int_equal(it[1].err, UL_OK);
+    assert_int_equal(it[2].err, UL_E_UNENROLLED);
+    assert_int_equal(it[3].err, UL_OK);
+    assert_int_equal(it[4].err, UL_E_REPORT_REPLAY);
+    uint8_t k[32];
+    ul_tdevice d;
+    key_of(0, k);
+    assert_int_equal(ul_tstore_device(f->s, k, NOW, &d), UL_OK);
+    assert_int_equal(d.counter, 2);
+    key_of(1, k);
+    assert_int_equal(ul_tstore_device(f->s, k, NOW, &d), UL_OK);
+    assert_int_equal(d.counter, 5);
+}
+
 static void test_history_is_bounded(void **state)
 {
     fx *f = *state;
@@ -371,6 +399,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_accept_and_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_changes_reclassify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_and_fell_back, setup, teardown),
