@@ -415,9 +415,13 @@ row "http: release with provenance requests/s, p50 / p99, node CPU per request" 
 row "http: /metrics requests/s, p50 / p99, node CPU per request" \
     "$(fig 'http metrics' | cut -d' ' -f1-2), $(fig 'http metrics latency p50 / p99'), $(fig 'http metrics node CPU per request')"
 row "tracker: reports accepted/s over HTTP, verified (target >= 5000)" \
-    "$(fig "tracker reports accepted/s over HTTP (loopback, 4 keep-alive clients, 2 server threads)" | cut -d' ' -f1)"
+    "$(fig "tracker reports accepted/s over HTTP (loopback, 8 keep-alive clients, 8 server threads)" | cut -d' ' -f1)"
+row "tracker: CPU per report over HTTP (server + clients)" \
+    "$(fig "tracker CPU per accepted report over HTTP (server and in-process clients)")"
 row "tracker: reports accepted/s in process, verified" \
-    "$(fig "tracker reports accepted/s in process (verify + SQLite, 2 threads, $tr_devices devices)" | cut -d' ' -f1)"
+    "$(fig "tracker reports accepted/s in process (verify + SQLite, 8 threads, $tr_devices devices)" | cut -d' ' -f1)"
+row "tracker: store alone, reports/s, 1 / 16 per transaction" \
+    "$(fig "tracker store alone, reports/s, one per transaction (SQLite, one thread)") / $(fig "tracker store alone, reports/s, 16 per transaction (SQLite, one thread)")"
 for n in "${tr_fleets[@]}"; do
     row "tracker: $n devices: revocation reclassifies all (target < 10 s at 1M)" \
         "$(fig "tracker $n devices: reclassify after a revocation (all vulnerable)")"
