@@ -194,14 +194,21 @@ static int cmd_enroll(ul_topts *o, ul_tstore *s)
 
 static int cmd_poll(ul_topts *o, ul_tstore *s)
 {
-    ul_tnode n;
+    ul_tnode n = {.sock = -1};
     ul_tpoll_stats st;
     if (!o->node) {
         return ul_tracker_usage_err("poll needs --node ENDPOINT", NULL);
     }
-    ul_err e = ul_tnode_open(&n, o->node, 5000);
+    uint8_t chain[UL_HASH_BYTES];
+    size_t clen = 0;
+    ul_err e = ul_tstore_meta_get(s, "chain_id", chain, sizeof(chain), &clen);
+    bool have = e == UL_OK && clen == UL_HASH_BYTES;
+    e = e == UL_E_NOT_FOUND ? UL_OK : e;
     if (e == UL_OK) {
-        e = ul_tnode_poll(&n, s, NULL, &st);
+        e = ul_tnode_open(&n, o->node, 5000);
+    }
+    if (e == UL_OK) {
+        e = ul_tnode_poll(&n, s, NULL, have ? chain : NULL, &st);
     }
     ul_tnode_close(&n);
     if (e != UL_OK) {

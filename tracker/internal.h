@@ -29,9 +29,11 @@ typedef struct {
 ul_err ul_tnode_open(ul_tnode *n, const char *endpoint, int timeout_ms);
 void ul_tnode_close(ul_tnode *n);
 ul_err ul_tnode_status(ul_tnode *n, uint64_t *height, uint8_t chain_id32[UL_HASH_BYTES]);
-/* One poll: the node's status, then every (namespace, class) pair and every release not known
- * revoked that the store holds, each answer written (under mu, when not NULL) as it comes. */
-ul_err ul_tnode_poll(ul_tnode *n, ul_tstore *s, pthread_mutex_t *mu, ul_tpoll_stats *out);
+/* One poll: the node's status (UL_E_CHAIN_ID, nothing written, when chain_id32 is not NULL and
+ * the node follows another chain), then every (namespace, class) pair and every release not
+ * known revoked that the store holds, each answer written (under mu, when not NULL) as it comes. */
+ul_err ul_tnode_poll(ul_tnode *n, ul_tstore *s, pthread_mutex_t *mu, const uint8_t *chain_id32,
+                     ul_tpoll_stats *out);
 
 /* ---- reports (tracker/report.c): the codec's signed report to a ul_treport ---- */
 typedef struct {

@@ -169,11 +169,15 @@ static ul_err poll_asks(ul_tnode *n, ul_tstore *s, pthread_mutex_t *mu, const as
     return e;
 }
 
-ul_err ul_tnode_poll(ul_tnode *n, ul_tstore *s, pthread_mutex_t *mu, ul_tpoll_stats *out)
+ul_err ul_tnode_poll(ul_tnode *n, ul_tstore *s, pthread_mutex_t *mu, const uint8_t *chain_id32,
+                     ul_tpoll_stats *out)
 {
     asks a = {0};
     memset(out, 0, sizeof(*out));
     ul_err e = ul_tnode_status(n, &out->height, out->chain_id);
+    if (e == UL_OK && chain_id32 && memcmp(chain_id32, out->chain_id, UL_HASH_BYTES) != 0) {
+        e = UL_E_CHAIN_ID; /* another chain's releases never classify this fleet */
+    }
     if (e == UL_OK) {
         lock(mu);
         e = ul_tstore_each_pair(s, add_pair, &a);

@@ -39,27 +39,37 @@ static bool split_listen(const char *s, char *addr, size_t cap, unsigned *port)
     return colon[1] && *end == 0 && p >= 1 && p <= 65535;
 }
 
-/* The chain id: the node's, checked against (or kept in) the store. Waits for the node while it
- * is not up yet (a tracker started before its node), until stopped. */
+/* The chain id: the node's, checked against (or kept in) the store. While the node does not
+ * answer, a tracker that already knows its chain serves with the kept id (reports keep coming;
+ * each poll checks the node's chain before it writes anything); a new one waits for the node. */
 static ul_err learn_chain(ul_tnode *n, ul_tstore *s, uint8_t chain_id[UL_HASH_BYTES])
 {
     uint8_t kept[UL_HASH_BYTES];
     size_t klen = 0;
     uint64_t h;
-    ul_err e;
-    while ((e = ul_tnode_status(n, &h, chain_id)) != UL_OK && !stop_requested) {
+    ul_err k = ul_tstore_meta_get(s, "chain_id", kept, sizeof(kept), &klen), e;
+    bool have = k == UL_OK && klen == UL_HASH_BYTES;
+    if (k != UL_OK && k != UL_E_NOT_FOUND) {
+        return k;
+    }
+    while ((e = ul_tnode_status(n, &h, chain_id)) != UL_OK && !stop_requested && !have) {
         sleep_ms(200);
+    }
+    if (e != UL_OK && have) {
+        fprintf(stderr,
+                "upledger-tracker: the node does not answer (%s): serving with the chain id"
+                " this tracker keeps\n",
+                ul_err_name(e));
+        memcpy(chain_id, kept, UL_HASH_BYTES);
+        return UL_OK;
     }
     if (e != UL_OK) {
         return e;
     }
-    e = ul_tstore_meta_get(s, "chain_id", kept, sizeof(kept), &klen);
-    if (e == UL_E_NOT_FOUND) {
+    if (!have) {
         return ul_tstore_meta_put(s, "chain_id", chain_id, UL_HASH_BYTES);
     }
-    return e == UL_OK && (klen != UL_HASH_BYTES || memcmp(kept, chain_id, UL_HASH_BYTES) != 0)
-               ? UL_E_CHAIN_ID
-               : e;
+    return memcmp(kept, chain_id, UL_HASH_BYTES) != 0 ? UL_E_CHAIN_ID : UL_OK;
 }
 
 /* Sends a summary upstream when one is due; each outcome that differs from the last is logged. */
@@ -88,7 +98,7 @@ static void follow(ul_tnode *n, ul_tracker_state *t, uint64_t poll_ms, const ul_
     while (!stop_requested) {
         maybe_push(t, u, every_ms, &next_push, &last_push);
         ul_tpoll_stats st;
-        ul_err e = ul_tnode_poll(n, t->store, &t->mu, &st);
+        ul_err e = ul_tnode_poll(n, t->store, &t->mu, t->ident.chain_id, &st);
         if (e != last) {
             fprintf(stderr, "upledger-tracker: poll: %s (%s)\n",
                     e == UL_OK ? "the node answers again" : ul_err_str(e), ul_err_name(e));

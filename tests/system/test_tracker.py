@@ -10,7 +10,7 @@ import time
 import pytest
 
 import cbor_util
-from conftest import BUILD, ERR_NUM, REPO
+from conftest import BUILD, ERR_NUM, REPO, free_port
 from device_util import DEVICE, device_env
 from test_device import Fleet, servers  # noqa: F401 (fixture)
 from tracker_util import FELL_BACK, TRIAL, Device, Tracker, http, reply_of, tracker_cli
@@ -463,3 +463,28 @@ def test_huge_body_refused_before_it_is_read(ctx, tracker, tmp_path):
     assert answer.startswith(b"HTTP/1.1 413"), answer
     assert b'"error":"UL_E_LIMIT"' in answer, answer
     assert tracker.summary()["reports_refused"] == 0  # refused before it reached the ingest path
+
+
+def test_chain_is_kept_and_checked(ctx, node_factory, tracker, tmp_path):
+    """The chain id learnt at the first start is kept: a node of another chain is refused
+    (UL_E_CHAIN_ID), and with its node down a tracker that knows its chain still takes reports."""
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    chain = chain_id_of(ctx.node)
+    dev = Device()
+    dev.run(ns, bytes.fromhex(rid1), 1)
+    enroll(tracker, [dev], tmp=tmp_path)
+    tracker.start(ctx.node)
+    report_ok(tracker, dev, chain)
+    tracker.stop()
+    other = node_factory("other")
+    p = tracker.cli("run", "--node", other.endpoint, "--listen", "127.0.0.1:%d" % free_port(),
+                    timeout=60)
+    assert p.returncode == 1 and "UL_E_CHAIN_ID" in p.stderr, p.stderr
+    p = tracker.cli("poll", "--node", other.endpoint)
+    assert p.returncode == 1 and "UL_E_CHAIN_ID" in p.stderr, p.stderr
+    ctx.node.stop()
+    tracker.start(ctx.node)  # its endpoint no longer answers
+    assert "does not answer" in tracker.log_text()
+    report_ok(tracker, dev, chain)
+    assert tracker.get("/v1/devices/" + dev.key)[1]["counter"] == 2
