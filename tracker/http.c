@@ -1,6 +1,7 @@
 /* The tracker's HTTP(S) API over libmicrohttpd (TLS through its GnuTLS support): devices POST
- * signed reports to /v1/reports; operators read /v1/devices, /v1/devices/{key}, /v1/summary.
- * Every refusal is a 4xx with {"error": "UL_E_...", "code": N, "message": "..."}. */
+ * signed reports to /v1/reports, downstream trackers summaries to /v1/summaries; operators read
+ * /v1/devices, /v1/devices/{key}, /v1/summary and the fleet page at /. Every refusal is a 4xx
+ * (503 when the store fails) with {"error": "UL_E_...", "code": N, "message": "..."}. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
