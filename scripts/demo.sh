@@ -177,7 +177,7 @@ T() { "$B/upledger-tracker" "$1" --dir tracker "${@:2}"; }
 tkey=$(T init)   # the tracker's key, encrypted with UPLEDGER_PASSPHRASE
 chain=$(up --json query status | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["chain_id"])')
 T run --node "$UPLEDGER_NODE" --listen "127.0.0.1:$tport" --poll-ms 300 >tracker.log 2>&1 & trk_pid=$!
-for _ in $(seq 100); do grep -q serving tracker.log && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs serving tracker.log && break; sleep 0.1; done
 gen() { "$B/reportgen" --chain-id "$chain" --tracker-key "$tkey" --hw sensor-v1 "$@" >/dev/null; }
 gen --devices 40 --reports 0 --keys fleet.keys
 T group site-a --silence 3600
