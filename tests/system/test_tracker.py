@@ -50,6 +50,26 @@ def counts(tracker):
     return tracker.summary()["by_status"]
 
 
+def self_signed(tmp_path, name):
+    cert, key = tmp_path / (name + "-cert.pem"), tmp_path / (name + "-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def one_device(ctx, tracker, tmp_path):
+    """A namespace with release 1 published, and one device enrolled running it: (publisher key,
+    namespace, release 1 id, chain id, device)."""
+    key, ns = ctx.publisher()
+    rid1, _, _ = ctx.publish_ok(ns, 1, key)
+    dev = Device()
+    dev.run(ns, bytes.fromhex(rid1), 1)
+    enroll(tracker, [dev], tmp=tmp_path)
+    return key, ns, rid1, chain_id_of(ctx.node), dev
+
+
 def test_fleet_follows_the_chain(ctx, tracker, tmp_path):
     """120 devices: up to date -> a publish makes them all outdated within a poll -> half update
     and report -> a revocation of the old release makes the other half vulnerable -> a trial that
@@ -226,17 +246,8 @@ def test_kill9_loses_no_acknowledged_report(ctx, tracker, tmp_path):
 
 def test_https(ctx, tracker, tmp_path):
     import ssl
-    cert, pkey = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(pkey), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
-    key, ns = ctx.publisher()
-    rid1, _, _ = ctx.publish_ok(ns, 1, key)
-    chain = chain_id_of(ctx.node)
-    dev = Device()
-    dev.run(ns, bytes.fromhex(rid1), 1)
-    enroll(tracker, [dev], tmp=tmp_path)
+    cert, pkey = self_signed(tmp_path, "tracker")
+    _, _, _, chain, dev = one_device(ctx, tracker, tmp_path)
     tracker.start(ctx.node, tls=(cert, pkey))
     assert tracker.url.startswith("https://")
     tls = ssl.create_default_context(cafile=str(cert))
@@ -323,15 +334,6 @@ def test_real_devices_and_a_generated_fleet(ctx, tracker, tmp_path, servers):  #
 
 
 # ---- cascading: site -> region -> vendor --------------------------------------------------------
-
-def self_signed(tmp_path, name):
-    cert, key = tmp_path / (name + "-cert.pem"), tmp_path / (name + "-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True, timeout=60)
-    return cert, key
-
 
 def fleet_counts(summary, field="fleet"):
     return {(c["ns"], c["hw"], c["release"], c["status"]): c["count"] for c in summary[field]}
@@ -468,12 +470,7 @@ def test_huge_body_refused_before_it_is_read(ctx, tracker, tmp_path):
 def test_chain_is_kept_and_checked(ctx, node_factory, tracker, tmp_path):
     """The chain id learnt at the first start is kept: a node of another chain is refused
     (UL_E_CHAIN_ID), and with its node down a tracker that knows its chain still takes reports."""
-    key, ns = ctx.publisher()
-    rid1, _, _ = ctx.publish_ok(ns, 1, key)
-    chain = chain_id_of(ctx.node)
-    dev = Device()
-    dev.run(ns, bytes.fromhex(rid1), 1)
-    enroll(tracker, [dev], tmp=tmp_path)
+    _, _, _, chain, dev = one_device(ctx, tracker, tmp_path)
     tracker.start(ctx.node)
     report_ok(tracker, dev, chain)
     tracker.stop()
