@@ -282,8 +282,9 @@ def device(*args):
 def test_real_devices_and_a_generated_fleet(ctx, tracker, tmp_path, servers):  # noqa: F811
     """Three upledger-device processes (real updates from a mirror, reporting after each step)
     and 150 reportgen devices: installed -> up to date; a publish -> all outdated; a real
-    device told to update by the tracker's reply updates itself and is up to date again; the
-    old release revoked -> the generated devices that still run it are vulnerable."""
+    device told to update by the tracker's reply updates itself and is up to date again; a real
+    device whose trial is not confirmed falls back -> failing; the old release revoked -> the
+    devices that still run it are vulnerable (the fallen-back one too: vulnerable comes first)."""
     fleet = Fleet(ctx, tmp_path / "fleet")
     rid1 = fleet.publish(1)
     fleet.export()
@@ -323,6 +324,15 @@ def test_real_devices_and_a_generated_fleet(ctx, tracker, tmp_path, servers):  #
     device("confirm", "--state", states[0])
     code, d0 = tracker.get("/v1/devices/" + real[0])
     assert d0["status"] == "up_to_date" and d0["components"][0]["release"] == rid2, d0
+
+    # A real device whose trial of release 2 is never confirmed falls back at its next start and
+    # reports it: failing.
+    device("update", "--mirror", mirror.url, "--namespace", fleet.ns, "--state", states[2])
+    p = device("start", "--state", states[2])
+    assert "fell back" in p.stdout, p.stdout
+    assert tracker.devices("failing") == [real[2]]
+    code, d2 = tracker.get("/v1/devices/" + real[2])
+    assert d2["components"][0]["slot"] == "fell_back" and d2["components"][0]["seq"] == 1, d2
 
     r = ctx.cli("revoke", rid1, "--reason", "recalled", "--key", fleet.key, json_out=True)
     assert r.rc == 0 and r.json["committed"] is True, r
