@@ -556,7 +556,12 @@ static ul_err pair_row(sqlite3_stmt *row, void *ctx)
 ul_err ul_tstore_each_pair(ul_tstore *s, ul_tpair_fn fn, void *ctx)
 {
     reader r = {(void (*)(void))fn, ctx};
-    return query(s, "SELECT ns, hw FROM latest ORDER BY ns, hw", NULL, NULL, pair_row, &r);
+    /* Only pairs some device runs now: what devices once reported and no longer run costs the
+     * poller nothing. */
+    return query(s,
+                 "SELECT l.ns, l.hw FROM latest l WHERE EXISTS (SELECT 1 FROM components c"
+                 " WHERE c.ns = l.ns AND c.hw = l.hw) ORDER BY l.ns, l.hw",
+                 NULL, NULL, pair_row, &r);
 }
 
 static ul_err release_row(sqlite3_stmt *row, void *ctx)
@@ -570,8 +575,10 @@ static ul_err release_row(sqlite3_stmt *row, void *ctx)
 ul_err ul_tstore_each_unrevoked(ul_tstore *s, ul_trelease_fn fn, void *ctx)
 {
     reader r = {(void (*)(void))fn, ctx};
-    return query(s, "SELECT id FROM releases WHERE revoked = 0 ORDER BY id", NULL, NULL,
-                 release_row, &r);
+    return query(s,
+                 "SELECT r.id FROM releases r WHERE r.revoked = 0 AND EXISTS (SELECT 1"
+                 " FROM components c WHERE c.release_id = r.id) ORDER BY r.id",
+                 NULL, NULL, release_row, &r);
 }
 
 /* Runs one reclassifying UPDATE (CLASSIFY + where) with up to two text and one blob bindings,

@@ -179,6 +179,44 @@ static void test_group_commit(void **state)
     assert_int_equal(d.counter, 5);
 }
 
+static ul_err count_pair(void *ctx, const char *ns, const char *hw)
+{
+    (*(size_t *)ctx)++;
+    return UL_OK;
+}
+
+static ul_err count_release(void *ctx, const uint8_t id32[UL_HASH_BYTES])
+{
+    (*(size_t *)ctx)++;
+    return UL_OK;
+}
+
+/* The poller asks only about releases and pairs some device runs now, and not about revoked
+ * releases (they stay revoked). */
+static void test_poller_asks_about_what_runs(void **state)
+{
+    fx *f = *state;
+    size_t pairs = 0, releases = 0;
+    uint8_t id2[32];
+    enroll_n(f, 2, "g");
+    ul_treport a = report(0, 1, 1), b = report(1, 1, 2), a2 = report(0, 2, 2);
+    assert_int_equal(accept(f, &a, NULL), UL_OK);
+    assert_int_equal(accept(f, &b, NULL), UL_OK);
+    assert_int_equal(ul_tstore_each_unrevoked(f->s, count_release, &releases), UL_OK);
+    assert_int_equal(releases, 2);
+    assert_int_equal(accept(f, &a2, NULL), UL_OK); /* nobody runs release 1 any more */
+    releases = 0;
+    assert_int_equal(ul_tstore_each_unrevoked(f->s, count_release, &releases), UL_OK);
+    assert_int_equal(releases, 1);
+    rid(2, id2);
+    assert_int_equal(ul_tstore_set_revoked(f->s, id2, 4), UL_OK);
+    releases = 0;
+    assert_int_equal(ul_tstore_each_unrevoked(f->s, count_release, &releases), UL_OK);
+    assert_int_equal(releases, 0);
+    assert_int_equal(ul_tstore_each_pair(f->s, count_pair, &pairs), UL_OK);
+    assert_int_equal(pairs, 1);
+}
+
 static void test_history_is_bounded(void **state)
 {
     fx *f = *state;
@@ -401,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accept_and_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_poller_asks_about_what_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger_changes_reclassify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_and_fell_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_per_group, setup, teardown),
