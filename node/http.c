@@ -540,13 +540,28 @@ ul_err ul_http_start(ul_http **out, const ul_http_cfg *cfg, bool dev, int query_
     return UL_OK;
 }
 
+bool ul_http_quiesce(ul_http *h)
+{
+    bool waiting = false;
+    if (!h) {
+        return false;
+    }
+    pthread_mutex_lock(&h->pool_mu);
+    h->stopping = true;
+    for (int i = 0; i < UL_HTTP_THREADS; i++) {
+        waiting = waiting || h->busy[i];
+    }
+    pthread_mutex_unlock(&h->pool_mu);
+    return waiting;
+}
+
 void ul_http_stop(ul_http *h)
 {
     if (!h) {
         return;
     }
-    /* The node loop has ended: a request waiting for its answer would wait in vain. Closing
-     * the sockets wakes those waits (nanomsg ends a blocked receive when its socket closes). */
+    /* Once stopping, no request takes a socket (ul_http_call fails at once), and after
+     * ul_http_quiesce reported none waiting, none holds one: they close with nothing in flight. */
     pthread_mutex_lock(&h->pool_mu);
     h->stopping = true;
     for (int i = 0; i < UL_HTTP_THREADS; i++) {

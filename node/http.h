@@ -41,7 +41,14 @@ bool ul_http_opt(ul_http_cfg *cfg, const char *key, const char *v);
  *          in use; UL_E_NET when the server cannot start (each logged). */
 ul_err ul_http_start(ul_http **out, const ul_http_cfg *cfg, bool dev, int query_sock,
                      const char *exe);
-/* Stops the server (waits for requests in flight) and frees it; NULL is a no-op. */
+/* Begins stopping: from now on a request that needs the node fails at once (503 UL_E_BUSY)
+ * without touching the node. Returns: true while requests sent before still await the node's
+ * answer; the node loop keeps answering its query socket until this returns false, so that no
+ * message is in flight on the inproc sockets ul_http_stop closes (nanomsg's inproc transport
+ * asserts when a socket closes under a message). NULL: false. */
+bool ul_http_quiesce(ul_http *h);
+/* Stops the server (waits for requests in flight) and frees it; NULL is a no-op. Call
+ * ul_http_quiesce until it is false first when the node loop ran. */
 void ul_http_stop(ul_http *h);
 
 /* ---- pure helpers, exposed for unit tests (node/http_parse.c) ---- */

@@ -287,13 +287,27 @@ static void serve_one(ul_node *n, int sock)
 
 /* One thread: queries, peer messages and consensus steps take turns; the poll sleeps until the
  * next one is due. Returns: false when it stopped on damage found in the store. */
-static bool run(ul_node *n, int sock, const char *db)
+/* After a stop was asked: answers the HTTP layer's requests already sent to the node, so none is
+ * in flight when its sockets close (bounded: the HTTP layer waits no longer for an answer). */
+static void drain_http(ul_node *n, int sock, ul_http *http)
+{
+    uint64_t until = ul_node_now_ms() + UL_HTTP_NODE_TIMEOUT_MS;
+    while (ul_http_quiesce(http) && ul_node_now_ms() < until) {
+        bool ready[1] = {false};
+        if (ul_p2p_poll(&sock, 1, 10, ready) == UL_OK && ready[0]) {
+            serve_one(n, sock);
+        }
+    }
+}
+
+static bool run(ul_node *n, int sock, const char *db, ul_http *http)
 {
     const char *text;
     while (!stop_requested) {
         ul_nlog_poll(); /* after SIGHUP: the log file again */
         if (ul_store_fault(ul_chain_store(n->chain), &text) == UL_E_CORRUPT) {
             log_damage(db, text);
+            drain_http(n, sock, http); /* errors now, but none left in flight */
             return false;
         }
         long next_ms;
@@ -314,6 +328,7 @@ static bool run(ul_node *n, int sock, const char *db)
             ready[0] = ul_p2p_poll(socks, 1, 0, more) == UL_OK && more[0];
         }
     }
+    drain_http(n, sock, http);
     ul_cons_finish(n);
     return true;
 }
@@ -373,7 +388,7 @@ int main(int argc, char **argv)
           (unsigned long long)ul_chain_log_size(n.chain), o.listen);
     char db[4200];
     snprintf(db, sizeof db, "%s/db", o.data);
-    if (!run(&n, sock, db)) {
+    if (!run(&n, sock, db, http)) {
         goto out;
     }
     logf_("stopped cleanly at height %llu", (unsigned long long)ul_chain_height(n.chain));
