@@ -82,7 +82,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: explorer tracker-web format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: explorer format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
 all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(UPTRACKER) $(REPORTGEN) \
@@ -95,12 +95,12 @@ help:
 	@echo "make test SANITIZER=address,undefined   the same under sanitizers (build/san-*)"
 	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
 	@echo "make bench      benchmarks; print figures"
-	@echo "make tracker-web   npm ci of the fleet page's browser test (tests/tracker-web; make test runs it)"
 	@echo "make format     format the tree with .clang-format (make test checks it)"
 	@echo "make mcu        libupclient and the example firmware for a Cortex-M4 (build/mcu)"
 	@echo "make sim SEEDS=N   both simulators (consensus core, whole node) over N seeds each"
 	@echo "make demo       a dev chain end to end in a temp dir"
-	@echo "make explorer   the provenance explorer's static files (npm ci + esbuild) in build/explorer"
+	@echo "make explorer   the provenance explorer's static files (npm ci + esbuild) in build/explorer;"
+	@echo "                its npm packages also run the fleet page's browser test"
 	@echo "make testnet N=4   start N validators on loopback (testnet/run); make testnet-down"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 	@echo "make SHA256=sodium   libupclient's SHA-256 from libsodium, not libcrypto (build/sha256-sodium)"
@@ -163,13 +163,6 @@ $(UPTRACKER): $(call obj,$(TRACKER_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 
 # The fleet page is assembled into tracker/page.c's object (.incbin).
 $(BUILD)/obj/tracker/page.o: tracker/fleet.html
-
-# The fleet page's browser test (tests/tracker-web/fleet.mjs): playwright-core from the committed
-# lock file drives Debian's /usr/bin/chromium (it never downloads a browser).
-TRACKER_WEB_NPM := tests/tracker-web/node_modules/.package-lock.json
-tracker-web: $(TRACKER_WEB_NPM)
-$(TRACKER_WEB_NPM): tests/tracker-web/package-lock.json tests/tracker-web/package.json
-	@cd tests/tracker-web && npm ci --no-audit --no-fund --silent
 
 # device/ includes client/ul_client.h (and what it includes) and libcurl, nothing of the node side.
 check-device:
@@ -298,7 +291,7 @@ fuzz-replay: all $(FUZZ_REPLAY)
 test: deps
 	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/nodesim $(BUILD)/bench/bench_device
 	@$(MAKE) -s --no-print-directory explorer
-	@$(MAKE) -s --no-print-directory mcu check-format tracker-web
+	@$(MAKE) -s --no-print-directory mcu check-format
 	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim NODESIM=$(BUILD)/nodesim \
 	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 
@@ -317,6 +310,7 @@ demo: deps
 # The provenance explorer (web/explorer/README.md): static files in $(BUILD)/explorer that the node
 # serves (upledgerd --explorer DIR) or any web server can. npm ci installs the locked packages
 # (again only when package-lock.json changes, so an offline rebuild works); esbuild bundles.
+# Its playwright-core also drives the fleet page's browser test (tests/tracker-web/fleet.mjs).
 EXPLORER_SRC := $(sort $(wildcard web/explorer/src/*)) web/explorer/build.mjs
 EXPLORER_NPM := web/explorer/node_modules/.package-lock.json
 explorer: $(BUILD)/explorer/index.html

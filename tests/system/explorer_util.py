@@ -14,8 +14,12 @@ CHECKPOINT_WAIT_S = 20   # bound on waiting for the head's first checkpoint
 
 
 def node_modules_or_fail():
-    if not (EXPLORER / "node_modules" / "@noble" / "curves").is_dir():
-        raise AssertionError("web/explorer/node_modules is missing: run `make explorer` (npm ci)")
+    """The explorer's npm packages, playwright-core among them: the explorer's and the tracker's
+    fleet page's browser tests both use them."""
+    for pkg in ("@noble/curves", "playwright-core"):
+        if not (EXPLORER / "node_modules" / pkg).is_dir():
+            raise AssertionError("web/explorer/node_modules/%s is missing: run `make explorer` "
+                                 "(npm ci)" % pkg)
 
 
 def node_key(node):

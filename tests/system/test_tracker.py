@@ -12,6 +12,7 @@ import pytest
 import cbor_util
 from conftest import BUILD, ERR_NUM, REPO, free_port
 from device_util import DEVICE, device_env
+from explorer_util import node_modules_or_fail
 from test_device import Fleet, servers  # noqa: F401 (fixture)
 from tracker_util import FELL_BACK, TRIAL, Device, Tracker, http, reply_of, tracker_cli
 
@@ -420,14 +421,13 @@ def test_cascade_of_three_trackers(ctx, tmp_path):
 
 # ---- the fleet page, in headless Chromium --------------------------------------------------------
 
-WEB = REPO / "tests" / "tracker-web"
+WEB = REPO / "tests" / "tracker-web"  # fleet.mjs, on the explorer's npm packages (make explorer)
 
 
 def test_fleet_page_in_a_browser(ctx, tracker, tmp_path):
     """GET / serves the fleet page; in Chromium it shows the counts per status, the devices
     needing attention (a vulnerable one among them), the releases, and a device's history."""
-    assert (WEB / "node_modules" / "playwright-core").is_dir(), \
-        "tests/tracker-web/node_modules is missing: make tracker-web (npm ci)"
+    node_modules_or_fail()
     key, ns = ctx.publisher()
     rid1, _, _ = ctx.publish_ok(ns, 1, key)
     rid2, _, _ = ctx.publish_ok(ns, 2, key)

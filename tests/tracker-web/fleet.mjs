@@ -1,19 +1,17 @@
-// Opens upledger-tracker's fleet page in headless Chromium (Debian's /usr/bin/chromium through
-// playwright-core, which never downloads a browser), clicks the first device needing attention,
-// and prints what the page showed as one JSON object for tests/system/test_tracker.py.
+// Opens upledger-tracker's fleet page in headless Chromium (the explorer's shared launcher,
+// web/explorer/test/chromium.mjs: Debian's /usr/bin/chromium through playwright-core), clicks the
+// first device needing attention, and prints what the page showed as one JSON object for
+// tests/system/test_tracker.py.
 // Usage: node fleet.mjs URL
-import { chromium } from 'playwright-core';
+import { openPage, withChromium } from '../../web/explorer/test/chromium.mjs';
+
+const STEP_TIMEOUT_MS = 20000; // any one wait for the page
 
 const url = process.argv[2];
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'],
-});
-try {
-  const page = await browser.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url, { timeout: 20000 });
-  await page.waitForSelector('body[data-loaded="true"]', { timeout: 20000 });
+const errors = [];
+const out = await withChromium(async (browser) => {
+  const page = await openPage(browser, url, errors, { timeoutMs: STEP_TIMEOUT_MS });
+  await page.waitForSelector('body[data-loaded="true"]');
   const cards = await page.$$eval('.card[data-status]', (cs) =>
     Object.fromEntries(cs.map((c) => [c.dataset.status, Number(c.querySelector('b').textContent)])));
   const attention = await page.$$eval('#attention tbody tr', (rows) =>
@@ -24,7 +22,7 @@ try {
   let device = null;
   if (attention.length) {
     await page.click('#attention tbody tr button');
-    await page.waitForSelector('#device:not([hidden]) #history tbody tr', { timeout: 10000 });
+    await page.waitForSelector('#device:not([hidden]) #history tbody tr');
     device = {
       key: await page.textContent('#device-key'),
       status: await page.textContent('#device-status'),
@@ -32,7 +30,6 @@ try {
     };
   }
   const error = await page.textContent('#error');
-  console.log(JSON.stringify({ cards, attention, releases, device, error, errors }));
-} finally {
-  await browser.close();
-}
+  return { cards, attention, releases, device, error, errors };
+});
+console.log(JSON.stringify(out));

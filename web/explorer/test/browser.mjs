@@ -1,11 +1,11 @@
-// Drives the explorer in headless Chromium (Debian's /usr/bin/chromium through playwright-core;
-// playwright never downloads a browser) and prints what the page showed as one JSON object.
+// Drives the explorer in headless Chromium (test/chromium.mjs: Debian's /usr/bin/chromium through
+// playwright-core) and prints what the page showed as one JSON object.
 // tests/system/test_explorer.py starts the node and the tampering proxy and judges the output.
 //
 // usage: node test/browser.mjs CONFIG.json
 //   {"node": URL, "proxy": URL, "proxyJson": URL, "proxySearch": URL, "digest": HEX|null, "chain": HEX, "image": PATH, "id": HEX, "hw": CLASS,
 //    "screenshots": DIR}
-import { chromium } from 'playwright-core';
+import { openPage, withChromium } from './chromium.mjs';
 import { mkdirSync, readFileSync } from 'node:fs';
 
 const STEP_TIMEOUT_MS = 30000; // any one wait for the page
@@ -23,22 +23,11 @@ async function verdict(page) {
     };
 }
 
-async function open(browser, url) {
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
-    page.setDefaultTimeout(STEP_TIMEOUT_MS);
-    page.on('pageerror', (e) => out.errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-        // A 4xx/5xx answer is logged by Chromium as a failed load; the page handles those.
-        if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-            out.errors.push(`console: ${m.text()}`);
-        }
-    });
-    await page.goto(url);
-    return page;
+function open(browser, url) {
+    return openPage(browser, url, out.errors, { timeoutMs: STEP_TIMEOUT_MS, viewport: { width: 1100, height: 900 } });
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
-try {
+await withChromium(async (browser) => {
     const frag = `#chain=${cfg.chain}`;
     // 1. Search by a file chosen on the page: hashed here, found through /v1/search.
     const page = await open(browser, `${cfg.node}/explorer/${frag}`);
@@ -86,7 +75,5 @@ try {
         await head.locator('#main h2, #main .error').first().waitFor();
         out[view.split('&')[0]] = (await head.locator('#main').textContent()).trim();
     }
-} finally {
-    await browser.close();
-}
+});
 process.stdout.write(`${JSON.stringify(out)}\n`);
