@@ -2,11 +2,13 @@
 #
 # Layers (each a folder, arrows only point down):
 #   node/ (upledgerd), cli/ (upledger)  ->  p2p/  ->  ledger/  ->  contracts/  ->  client/, schema/
-#   device/ (upledger-device)  ->  client/, schema/ (libupclient.a) and libcurl only
+#   ledger/  ->  keys/ (the keystore file format; libsodium and jansson only)  ->  schema/
+#   device/ (upledger-device)  ->  keys/, client/, schema/ (libupclient.a) and libcurl only
 #   tracker/ (upledger-tracker)  ->  p2p/, ledger/ (libupledger.a)  ->  client/, schema/; SQLite,
 #   libmicrohttpd
 # libupclient.a, libupclient.so = client/ + schema/ (allocation-free, what devices link)
-# libupledger.a = contracts/ + ledger/ + p2p/ (node side, may allocate)
+# libupledger.a = keys/ + contracts/ + ledger/ + p2p/ (node side, may allocate); upledger-device
+# links keys/'s objects too
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -47,7 +49,8 @@ LIBS    := -lsecp256k1 -lsodium -lcbor $(SHA256_LIBS_$(SHA256))
 NODE_LIBS := -lleveldb -lnanomsg -ljansson -lmicrohttpd -lpthread
 
 CLIENT_SRC := $(filter-out client/sha256_$(SHA256_OTHER).c,$(sort $(wildcard client/*.c schema/*.c)))
-LEDGER_SRC := $(sort $(wildcard contracts/*.c ledger/*.c p2p/*.c))
+KEYS_SRC   := $(sort $(wildcard keys/*.c))
+LEDGER_SRC := $(KEYS_SRC) $(sort $(wildcard contracts/*.c ledger/*.c p2p/*.c))
 NODE_SRC   := $(sort $(wildcard node/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 DEVICE_SRC := $(sort $(wildcard device/*.c))
@@ -146,9 +149,10 @@ $(UPLEDGER): $(call obj,$(CLI_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(NODE_LIBS) $(LIBS)
 
-# The host device program links only what a device has: libupclient and libcurl, and jansson
-# for its --json output (the program's, never libupclient's: check-client keeps that clean).
-$(UPDEVICE): $(call obj,$(DEVICE_SRC)) $(CLIENT_LIB)
+# The host device program links only what a device has: libupclient and libcurl, keys/ for its
+# report key, and jansson for its --json output and keys/ (the program's, never libupclient's:
+# check-client keeps that clean).
+$(UPDEVICE): $(call obj,$(DEVICE_SRC) $(KEYS_SRC)) $(CLIENT_LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ -lcurl -ljansson $(LIBS)
 
@@ -164,10 +168,13 @@ $(UPTRACKER): $(call obj,$(TRACKER_SRC)) $(LEDGER_LIB) $(CLIENT_LIB)
 # The fleet page is assembled into tracker/page.c's object (.incbin).
 $(BUILD)/obj/tracker/page.o: tracker/fleet.html
 
-# device/ includes client/ul_client.h (and what it includes) and libcurl, nothing of the node side.
+# device/ includes client/ul_client.h (and what it includes), keys/ul_keys.h and libcurl, nothing
+# of the node side; keys/ includes nothing of ours but schema/ (the device program links it).
 check-device:
-	@bad=$$(grep -nE '^#include "\.\./(cli|ledger|node|p2p|contracts)/' device/*.c device/*.h); \
+	@bad=$$(grep -nE '^#include "\.\./(cli|ledger|node|p2p|contracts|tracker)/' device/*.c device/*.h); \
 	if [ -n "$$bad" ]; then echo "device/ includes node-side code: $$bad" >&2; exit 1; fi
+	@bad=$$(grep -nE '^#include "' keys/*.c keys/*.h | grep -vE '"(\.\./schema/[a-z_]+\.h|ul_keys\.h)"'); \
+	if [ -n "$$bad" ]; then echo "keys/ includes more than schema/: $$bad" >&2; exit 1; fi
 
 # client/ must never allocate, print or use glibc's assert: devices link it. Its public header
 # also compiles as C++ (extern "C"), for device firmware written in C++.
@@ -185,7 +192,7 @@ check-banned:
 
 # The tree stays formatted with .clang-format: `make format` rewrites, `make check-format` (run by
 # `make test`) only looks.
-FORMAT_SRC = $(shell find cli client contracts device examples ledger node p2p schema tests tracker \
+FORMAT_SRC = $(shell find cli client contracts device examples keys ledger node p2p schema tests tracker \
                  -path tests/fuzz/corpus -prune -o \( -name '*.[ch]' -o -name '*.cpp' \) -print | sort)
 format:
 	@clang-format -i $(FORMAT_SRC)

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hits=$(grep -rnE '\b(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|atoll|strtok|rand|srand)\s*\(' \
-    --include='*.c' --include='*.h' client schema ledger contracts p2p node cli device tracker tests examples 2>/dev/null || true)
+    --include='*.c' --include='*.h' client schema keys ledger contracts p2p node cli device tracker tests examples 2>/dev/null || true)
 if [ -n "$hits" ]; then
     echo "banned calls (see scripts/check-banned.sh):" >&2
     echo "$hits" >&2
