@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "../client/ul_client.h"
+#include "../keys/ul_keys.h"
 #include "../schema/ul_schema.h"
 
 /* ==== Signatures (ledger/keycache.c) ==== */
@@ -290,7 +291,7 @@ const uint8_t *ul_key_pubkey(const ul_key *k); /* 32-byte x-only public key */
 ul_err ul_key_sign(const ul_key *k, uint8_t sig64[UL_SIG_BYTES], ul_domain d,
                    const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg, size_t len);
 
-/* Keystore file (JSON, mode 0600, written atomically; refuses to overwrite):
+/* Keystore file (keys/ul_keys.h: JSON, mode 0600, written atomically; refuses to overwrite):
  *   {"format":"upledger-key/1","pubkey":HEX,"kdf":"argon2id13","opslimit":N,"memlimit":N,
  *    "salt":HEX,"nonce":HEX,"sealed":HEX}        (crypto_pwhash + crypto_secretbox)
  * or, only when passphrase is NULL (dev chains): {"format":"upledger-key/1","pubkey":HEX,
@@ -301,12 +302,11 @@ ul_err ul_key_save(const ul_key *k, const char *path, const char *passphrase);
  * UL_E_KEY_PERMS (after all of those) when the file is open to others (ul_key_mode_check). */
 ul_err ul_key_load(ul_key **out, const char *path, const char *passphrase);
 /* Private key files (keystores, class secrets) are refused, as OpenSSH refuses them, when their
- * group or others have any access (mode & 077): whoever else may read the file has the key,
- * whoever may write it can swap in another. The environment variable below set to "1" allows
- * them (keys on a filesystem without Unix modes, a shared test rig). */
-#define UL_KEY_ALLOW_OPEN_ENV "UPLEDGER_ALLOW_OPEN_KEY_FILES"
+ * group or others have any access (mode & 077); the environment variable below set to "1" allows
+ * them (keys/ul_keys.h says why). */
+#define UL_KEY_ALLOW_OPEN_ENV UL_KEYS_ALLOW_OPEN_ENV
 /* Returns: UL_OK when st_mode (a private key file's) gives group and others no access, or the
- * override is set; UL_E_KEY_PERMS otherwise. */
+ * override is set; UL_E_KEY_PERMS otherwise (ul_keys_mode_check). */
 ul_err ul_key_mode_check(unsigned st_mode);
 /* Out: msg[cap], the reason a key file at path is refused with UL_E_KEY_PERMS, for the line that
  * reports it: "mode 0644 gives others access (chmod 600 it, or set ...=1)". */
