@@ -291,11 +291,9 @@ const uint8_t *ul_key_pubkey(const ul_key *k); /* 32-byte x-only public key */
 ul_err ul_key_sign(const ul_key *k, uint8_t sig64[UL_SIG_BYTES], ul_domain d,
                    const uint8_t chain_id32[UL_HASH_BYTES], const uint8_t *msg, size_t len);
 
-/* Keystore file (keys/ul_keys.h: JSON, mode 0600, written atomically; refuses to overwrite):
- *   {"format":"upledger-key/1","pubkey":HEX,"kdf":"argon2id13","opslimit":N,"memlimit":N,
- *    "salt":HEX,"nonce":HEX,"sealed":HEX}        (crypto_pwhash + crypto_secretbox)
- * or, only when passphrase is NULL (dev chains): {"format":"upledger-key/1","pubkey":HEX,
- *   "kdf":"none","secret":HEX}. */
+/* Writes k to a new keystore file at path (format "upledger-key/1", keys/ul_keys.h; mode 0600,
+ * written atomically, never replacing a file): encrypted under passphrase, or, only when
+ * passphrase is NULL (dev chains), in the clear. */
 ul_err ul_key_save(const ul_key *k, const char *path, const char *passphrase);
 /* Loads a keystore. Returns UL_E_PASSPHRASE for a wrong passphrase, UL_E_ARG when the file is
  * encrypted and passphrase is NULL, UL_E_KEY/UL_E_SCHEMA_FIELD for a malformed file, UL_E_IO;
