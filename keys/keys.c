@@ -24,18 +24,15 @@
  * of defence, and a node must be able to start without minutes of key stretching. */
 #define KEY_OPSLIMIT ((unsigned long long)crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE)
 #define KEY_MEMLIMIT ((size_t)crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE)
-/* The most a file may ask for: 16 passes over 1 GiB (libsodium's "sensitive" profile is 4 passes
- * over 1 GiB). Anything above is a damaged or hostile file: honouring it would pin the machine's
- * memory or CPU for minutes. The minimum is libsodium's own. */
-#define KEY_OPSLIMIT_MAX 16ULL
-#define KEY_MEMLIMIT_MAX (1ULL << 30)
+/* The most a file may ask for: UL_MAX_KEY_OPSLIMIT, UL_MAX_KEY_MEMLIMIT (schema/ul_limits.h); the
+ * minimum is libsodium's own. */
 
 #define SALT_BYTES crypto_pwhash_argon2id_SALTBYTES
 #define NONCE_BYTES crypto_secretbox_NONCEBYTES
 #define SEALED_BYTES (UL_KEYS_SECRET_BYTES + crypto_secretbox_MACBYTES)
 
 _Static_assert(crypto_secretbox_KEYBYTES == 32, "secretbox key is 32 bytes");
-_Static_assert(KEY_MEMLIMIT <= KEY_MEMLIMIT_MAX && KEY_OPSLIMIT <= KEY_OPSLIMIT_MAX,
+_Static_assert(KEY_MEMLIMIT <= UL_MAX_KEY_MEMLIMIT && KEY_OPSLIMIT <= UL_MAX_KEY_OPSLIMIT,
                "a keystore reads back what it writes");
 
 struct ul_keys_file {
@@ -170,11 +167,11 @@ static ul_err parse_box(const json_t *root, ks_box *b)
     unsigned long long mem = 0;
     ul_err e;
 
-    e = json_get_limit(root, "opslimit", crypto_pwhash_argon2id_OPSLIMIT_MIN, KEY_OPSLIMIT_MAX,
+    e = json_get_limit(root, "opslimit", crypto_pwhash_argon2id_OPSLIMIT_MIN, UL_MAX_KEY_OPSLIMIT,
                        &b->ops);
     if (e == UL_OK) {
-        e = json_get_limit(root, "memlimit", crypto_pwhash_argon2id_MEMLIMIT_MIN, KEY_MEMLIMIT_MAX,
-                           &mem);
+        e = json_get_limit(root, "memlimit", crypto_pwhash_argon2id_MEMLIMIT_MIN,
+                           UL_MAX_KEY_MEMLIMIT, &mem);
     }
     b->mem = (size_t)mem;
     if (e == UL_OK) {

@@ -350,6 +350,12 @@
  * bytes plus the fixed fields: about 1.26 MB. */
 #define UL_MAX_SUMMARY_BYTES (UL_MAX_SUMMARY_ENTRIES * 307 + 256)
 
+/* Key files (keys/keys.c): the argon2id cost a file may ask for, at most 16 passes over 1 GiB
+ * (libsodium's "sensitive" profile is 4 passes over 1 GiB). Anything above is a damaged or
+ * hostile file: honouring it would pin the machine's memory or CPU for minutes. */
+#define UL_MAX_KEY_OPSLIMIT 16ULL
+#define UL_MAX_KEY_MEMLIMIT (1ULL << 30)
+
 _Static_assert(UL_MAX_TX_BYTES > UL_MAX_RECORD_BYTES + UL_MAX_SIGS * 100,
                "a transaction holds a full record and all its signatures");
 _Static_assert(UL_MAX_VALSET_BYTES + 16 <= UL_MAX_RECORD_BYTES &&
