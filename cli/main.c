@@ -23,7 +23,8 @@ static const struct {
     {"transfer", ul_cmd_transfer, "hand a namespace to a successor's keys"},
     {"validators", ul_cmd_validators, "show the validator set, or change it (signed by it)"},
     {"query", ul_cmd_query,
-     "status, releases, history, latest, blocks, commits, log consistency, proofs"},
+     "status, releases, history, latest, blocks, commits, proofs, log\n"
+     "                     consistency, search by image or signer, metrics"},
     {"audit", ul_cmd_audit, "re-verify the whole chain from genesis"},
     {"export", ul_cmd_export, "write proof bundles and images for a static mirror"},
     {"verify", ul_cmd_verify, "verify an image against a proof bundle, as a device would"},
