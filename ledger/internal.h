@@ -228,8 +228,9 @@ typedef struct {
 struct ul_store {
     const ul_store_ops *ops;
     void *be; /* the backend's state */
-    /* Values read, direct-mapped by key (NULL: none kept); every write drops its keys first.
-     * gen counts writes, so a read that raced a write is not kept; mu guards both. */
+    /* Values read, direct-mapped by key (NULL: none kept); every write drops its keys before
+     * and after it. gen counts those drops, so a read that raced a write is not kept; mu guards
+     * both. */
     ul_store_slot *cache;
     uint64_t gen;
     pthread_mutex_t mu;

@@ -211,17 +211,20 @@ ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync)
     if (s->fault != UL_OK) {
         return s->fault;
     }
+    /* The batch's keys are dropped before the write and again after it: a read that landed
+     * while the write was under way saw the old value, and the second drop (its gen moving on)
+     * keeps it from outliving the write. */
     cache_forget(s, b);
-    if (!sync) {
-        return s->ops->write(s, b, false);
-    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    ul_err e = s->ops->write(s, b, true);
+    ul_err e = s->ops->write(s, b, sync);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    s->sync_stats.count++;
-    s->sync_stats.ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
-                        (uint64_t)t0.tv_nsec;
+    cache_forget(s, b);
+    if (sync) {
+        s->sync_stats.count++;
+        s->sync_stats.ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
+                            (uint64_t)t0.tv_nsec;
+    }
     return e;
 }
 

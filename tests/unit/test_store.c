@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "ledger/internal.h" /* test_read_cache_racing_read: the backend's ops */
 #include "ledger/ul_ledger.h"
 
 typedef struct {
@@ -195,6 +196,30 @@ static void test_read_cache(void **state)
             expect_val(f->s, k, v);
         }
     }
+}
+
+/* A read that lands while a write is under way (here: inside the backend's write, before the
+ * batch applies, as another thread could) reads the old value; the cache must not keep it past
+ * the write. */
+static const ul_store_ops *racing_orig;
+
+static ul_err racing_write(ul_store *s, ul_batch *b, bool sync)
+{
+    expect_val(s, "Krace", "old"); /* the backend has not applied the batch yet */
+    return racing_orig->write(s, b, sync);
+}
+
+static void test_read_cache_racing_read(void **state)
+{
+    fixture *f = *state;
+    put1(f->s, "Krace", "old", false);
+    ul_store_ops racing = *f->s->ops;
+    racing_orig = f->s->ops;
+    racing.write = racing_write;
+    f->s->ops = &racing;
+    put1(f->s, "Krace", "new", true);
+    f->s->ops = racing_orig;
+    expect_val(f->s, "Krace", "new");
 }
 
 static void test_batch_atomic(void **state)
@@ -688,6 +713,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cache_racing_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_write_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_fixed, setup, teardown),
@@ -698,6 +724,7 @@ int main(void)
         /* The same cases on the memory backend, then its faults. */
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_read_cache, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cache_racing_read, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_sync_write_and_reopen, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_get_fixed, setup_mem, teardown),
