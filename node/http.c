@@ -1,5 +1,6 @@
 /* The HTTP API's server: libmicrohttpd on its own threads, the node reached through its query
  * endpoint over inproc://, a bounded cache of immutable answers, the explorer's static files. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -95,6 +96,9 @@ ul_err ul_http_call(ul_http *h, const ul_msg *req, ul_msg *rep, uint8_t **buf)
     while (i < UL_HTTP_THREADS - 1 && h->busy[i]) {
         i++; /* the pool has a socket per server thread: one is free */
     }
+    /* Each of MHD's UL_HTTP_THREADS threads asks one thing at a time, so a socket is free; two
+     * requests on one REQ socket would take each other's answers. */
+    assert(!h->busy[i]);
     h->busy[i] = true;
     if (h->socks[i] < 0 && !h->stopping) {
         e = ul_p2p_connect(&h->socks[i], INPROC_EP, UL_HTTP_NODE_TIMEOUT_MS);
