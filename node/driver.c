@@ -19,7 +19,7 @@
 
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
 {
-    return ul_signlog_may_sign(&C(n)->sign, height, round, step, NULL, NULL, 0);
+    return ul_signlog_may_sign(&C(n)->sign, height, round, step, NULL, (ul_span){0}, (ul_span){0});
 }
 
 /* Keeps action a to act again when signing it failed for want of a sign-state write. */
@@ -147,23 +147,18 @@ static void act_vote(ul_node *n, const ul_bft_action *a)
     /* Precommit times make the next block's BFT time, which must move forward. */
     uint64_t now = ul_cons_now(n), floor = ul_chain_next_time(n->chain) + 1;
     v.time_ms = now > floor ? now : floor;
-    uint8_t *lock = NULL;
-    size_t lock_len = 0;
     ul_held_prop *p = a->vote_type == UL_VOTE_PRECOMMIT && !a->nil
                           ? ul_held_prop_find(s->held, a->value, -1)
                           : NULL;
-    if (p) {
-        (void)ul_signlog_lock_encode(&lock, &lock_len, a->height, a->round, a->value,
-                                     (ul_span){p->block, p->blen}, (ul_span){p->lc, p->lclen});
-    }
+    /* A precommit is signed only once what its lock record is made of is kept (may_sign). */
+    ul_span block = p ? (ul_span){p->block, p->blen} : (ul_span){0};
+    ul_span lc = p ? (ul_span){p->lc, p->lclen} : (ul_span){0};
     bool ok = ul_schema_vote_encode(bytes, sizeof bytes, &len, &v) == UL_OK &&
-              (!p || lock) && /* a precommit is signed only once its lock is recorded */
               ul_signlog_may_sign(
                   &s->sign, a->height, a->round,
                   a->vote_type == UL_VOTE_PREVOTE ? UL_SIGNLOG_PREVOTE : UL_SIGNLOG_PRECOMMIT,
-                  a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? a->value : NULL, lock, lock_len) &&
+                  a->vote_type == UL_VOTE_PRECOMMIT && !a->nil ? a->value : NULL, block, lc) &&
               ul_key_sign(n->key, sig, UL_DOMAIN_VOTE, ul_chain_id(n->chain), bytes, len) == UL_OK;
-    free(lock);
     if (!ok) {
         keep_unsigned(s, a);
         return;

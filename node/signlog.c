@@ -101,6 +101,14 @@ static bool floor_passed(ul_signlog *l, uint64_t height)
     return true;
 }
 
+/* Drops the kept lock copy. */
+static void lock_drop(ul_signlog *l)
+{
+    free(l->lock);
+    l->lock = NULL;
+    l->lock_block = l->lock_lc = (ul_span){NULL, 0};
+}
+
 /* The kept lock record into the database, when it is still for height (a later round's
  * signature at that height); dropped when a higher height signs (the height was decided). */
 static ul_err lock_flush(ul_signlog *l, uint64_t height)
@@ -110,39 +118,52 @@ static ul_err lock_flush(ul_signlog *l, uint64_t height)
     }
     ul_err e = UL_OK;
     if (l->lock_height == height) {
-        ul_batch *b = ul_batch_create();
-        if (!b) {
-            return UL_E_NOMEM;
+        uint8_t *rec = NULL;
+        size_t len;
+        ul_batch *b = NULL;
+        e = ul_signlog_lock_encode(&rec, &len, l->lock_height, l->lock_round, l->lock_hash,
+                                   l->lock_block, l->lock_lc);
+        if (e == UL_OK && !(b = ul_batch_create())) {
+            e = UL_E_NOMEM;
         }
-        /* not synced: losing it costs re-proposing, never safety */
-        ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, l->lock, l->lock_len);
-        e = ul_store_write(ul_chain_store(l->chain), b, false);
+        if (e == UL_OK) { /* not synced: losing it costs re-proposing, never safety */
+            ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, rec, len);
+            e = ul_store_write(ul_chain_store(l->chain), b, false);
+        }
         ul_batch_destroy(b);
+        free(rec);
     }
     if (e == UL_OK) {
-        free(l->lock);
-        l->lock = NULL;
+        lock_drop(l);
     }
     return e;
 }
 
-/* Keeps a copy of lock, the record of a precommit at height, for lock_flush. */
-static ul_err lock_keep(ul_signlog *l, uint64_t height, const uint8_t *lock, size_t len)
+/* Keeps a copy of block and lc, what the lock record of a precommit at (height, round) for
+ * hash is made of, for lock_flush. */
+static ul_err lock_keep(ul_signlog *l, uint64_t height, uint32_t round,
+                        const uint8_t hash[UL_HASH_BYTES], ul_span block, ul_span lc)
 {
-    uint8_t *copy = malloc(len ? len : 1);
+    uint8_t *copy = malloc(block.len + lc.len);
     if (!copy) {
         return UL_E_NOMEM;
     }
-    memcpy(copy, lock, len);
-    free(l->lock);
+    memcpy(copy, block.ptr, block.len);
+    if (lc.len) {
+        memcpy(copy + block.len, lc.ptr, lc.len);
+    }
+    lock_drop(l);
     l->lock = copy;
-    l->lock_len = len;
+    l->lock_block = (ul_span){copy, block.len};
+    l->lock_lc = (ul_span){lc.len ? copy + block.len : NULL, lc.len};
     l->lock_height = height;
+    l->lock_round = round;
+    memcpy(l->lock_hash, hash, UL_HASH_BYTES);
     return UL_OK;
 }
 
 bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_t step,
-                         const uint8_t *lock_hash, const uint8_t *lock, size_t lock_len)
+                         const uint8_t *lock_hash, ul_span block, ul_span lc)
 {
     if (!ul_signstate_after(&l->st, height, round, step) || !floor_passed(l, height)) {
         return false;
@@ -153,8 +174,8 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
         return false;
     }
     ul_err e = lock_flush(l, height);
-    if (e == UL_OK && lock) {
-        e = lock_keep(l, height, lock, lock_len);
+    if (e == UL_OK && lock_hash && block.len) {
+        e = lock_keep(l, height, round, lock_hash, block, lc);
     }
     if (e == UL_OK) {
         struct timespec t0, t1;
@@ -192,8 +213,7 @@ void ul_signlog_stop(ul_signlog *l, uint64_t head)
 
 void ul_signlog_close(ul_signlog *l)
 {
-    free(l->lock);
-    l->lock = NULL;
+    lock_drop(l);
 }
 
 bool ul_signlog_learning(const ul_signlog *l)

@@ -15,6 +15,8 @@
 #include "node/signlog.h"
 #include "nodefx.h"
 
+#define NONE ((ul_span){NULL, 0})
+
 typedef struct {
     ul_nodefx f;
     ul_nodefx_io io;
@@ -56,10 +58,10 @@ static void test_order(void **state)
     assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
     assert_false(l.missing);
     assert_false(ul_signlog_learning(&l));
-    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
-    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
-    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PREVOTE, NULL, NULL, 0));
-    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NONE, NONE));
+    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NONE, NONE));
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PREVOTE, NULL, NONE, NONE));
+    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PROPOSAL, NULL, NONE, NONE));
     assert_int_equal(l.signed_count, 2);
     assert_int_equal(x->io.sign_writes, 2);
     /* Durable: the file says (1, 0, prevote). */
@@ -69,12 +71,12 @@ static void test_order(void **state)
 
     /* A write that fails refuses the signature and leaves the state as it was. */
     x->io.sign_fail = UL_E_NO_SPACE;
-    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NONE, NONE));
     assert_int_equal(l.signed_count, 2);
     assert_int_equal(l.fault, UL_E_NO_SPACE); /* for STATUS, naming the file */
     assert_non_null(strstr(l.fault_text, x->path));
     x->io.sign_fail = UL_OK;
-    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NONE, NONE));
     assert_int_equal(l.fault, UL_OK);
 }
 
@@ -85,15 +87,15 @@ static void test_missing(void **state)
     assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
     assert_true(l.missing);
     assert_true(ul_signlog_learning(&l));
-    assert_false(ul_signlog_may_sign(&l, 9, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    assert_false(ul_signlog_may_sign(&l, 9, 0, UL_SIGNLOG_PROPOSAL, NULL, NONE, NONE));
     ul_signlog_learn(&l, 5, false, false); /* nobody answered: nothing learnt */
     ul_signlog_learn(&l, 5, true, true);   /* a peer is still ahead: nothing learnt */
     assert_true(ul_signlog_learning(&l));
     ul_signlog_learn(&l, 5, true, false); /* the head is 5: this key may have signed at 6 */
     assert_false(ul_signlog_learning(&l));
     assert_int_equal(l.floor, 6);
-    assert_false(ul_signlog_may_sign(&l, 6, 3, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
-    assert_true(ul_signlog_may_sign(&l, 7, 0, UL_SIGNLOG_PROPOSAL, NULL, NULL, 0));
+    assert_false(ul_signlog_may_sign(&l, 6, 3, UL_SIGNLOG_PRECOMMIT, NULL, NONE, NONE));
+    assert_true(ul_signlog_may_sign(&l, 7, 0, UL_SIGNLOG_PROPOSAL, NULL, NONE, NONE));
     assert_false(l.missing);
     assert_int_equal(x->io.sign_writes, 1);
 }
@@ -145,7 +147,7 @@ static void test_migrate_and_lock(void **state)
     assert_true(l.st.has_lock);
     assert_int_equal(l.st.lock_round, 2);
     assert_memory_equal(l.st.lock_hash, hash, UL_HASH_BYTES);
-    assert_false(ul_signlog_may_sign(&l, 4, 2, UL_SIGNLOG_PRECOMMIT, NULL, NULL, 0));
+    assert_false(ul_signlog_may_sign(&l, 4, 2, UL_SIGNLOG_PRECOMMIT, NULL, NONE, NONE));
     uint8_t v[13];
     assert_int_not_equal(ul_store_get_fixed(ul_chain_store(x->f.chain),
                                             (const uint8_t *)"Mlastsign", 9, v, sizeof v),
@@ -159,15 +161,11 @@ static void test_migrate_and_lock(void **state)
      * commit, embedded maps) in memory; the next signature at height 5 (a later round) writes
      * it first. It is read back for (height, round, hash) only. */
     static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
-    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 5, 0, hash,
-                                            (ul_span){blk, sizeof blk},
-                                            (ul_span){last, sizeof last}),
-                     UL_OK);
-    assert_true(ul_signlog_may_sign(&l, 5, 0, UL_SIGNLOG_PRECOMMIT, hash, lock, lock_len));
-    free(lock);
+    assert_true(ul_signlog_may_sign(&l, 5, 0, UL_SIGNLOG_PRECOMMIT, hash,
+                                    (ul_span){blk, sizeof blk}, (ul_span){last, sizeof last}));
     assert_false(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
     assert_null(rec);
-    assert_true(ul_signlog_may_sign(&l, 5, 1, UL_SIGNLOG_PREVOTE, NULL, NULL, 0));
+    assert_true(ul_signlog_may_sign(&l, 5, 1, UL_SIGNLOG_PREVOTE, NULL, NONE, NONE));
     assert_null(l.lock);
     assert_true(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
     assert_int_equal(block.len, sizeof blk);
@@ -210,20 +208,15 @@ static void test_lock_kept(void **state)
 {
     fx *x = *state;
     ul_signlog l;
-    uint8_t hash[UL_HASH_BYTES], *lock, *rec;
-    size_t lock_len;
+    uint8_t hash[UL_HASH_BYTES], *rec;
     ul_span block, lc;
     static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
     memset(hash, 9, sizeof hash);
     write_file(x, 0, 0, 0);
     assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
     for (uint64_t h = 2; h <= 3; h++) {
-        assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, h, 0, hash,
-                                                (ul_span){blk, sizeof blk},
-                                                (ul_span){last, sizeof last}),
-                         UL_OK);
-        assert_true(ul_signlog_may_sign(&l, h, 0, UL_SIGNLOG_PRECOMMIT, hash, lock, lock_len));
-        free(lock);
+        assert_true(ul_signlog_may_sign(&l, h, 0, UL_SIGNLOG_PRECOMMIT, hash,
+                                        (ul_span){blk, sizeof blk}, (ul_span){last, sizeof last}));
     }
     /* Height 2 was decided (height 3 signed): its record is gone, never written. */
     assert_false(ul_signlog_lock_load(x->f.chain, 2, 0, hash, &rec, &block, &lc));
