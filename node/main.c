@@ -2,6 +2,7 @@
  * transactions into blocks, and commits them; --dev runs the embedded single-validator chain. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,10 @@ static void on_hup(int sig)
 #define logf_ ul_node_log
 #define REQUESTS_PER_TURN                                                                          \
     64 /* queries served before consensus gets its turn (or UL_NODE_TURN_MS) */
+/* Allocations below this come from the heap, not a fresh mmap each (see main). */
+#define NODE_MMAP_THRESHOLD (16 << 20)
+/* Free memory at the heap's top is given back to the system only beyond this. */
+#define NODE_TRIM_THRESHOLD (64 << 20)
 
 /* Reads a whole regular file of at most max bytes (never a FIFO or device: it could block).
  * Out: *why, the cause in words, on failure. */
@@ -351,6 +356,12 @@ int main(int argc, char **argv)
         !set_paths(&o)) {
         return 2;
     }
+    /* Proposals, blocks and their commit batches are a few hundred KiB each, above glibc's
+     * starting mmap threshold: every one was a fresh mmap, page-faulted in and unmapped again
+     * (about 750 page faults a second per validator at 1000 releases/s). From the heap, and
+     * with the heap's top kept, their pages are reused. */
+    mallopt(M_MMAP_THRESHOLD, NODE_MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, NODE_TRIM_THRESHOLD);
     ul_err e = ul_client_init();
     if (e == UL_OK && o.reset_sign_state) {
         return reset_sign_state(&o);
