@@ -1,6 +1,8 @@
 /* Files written all or nothing: new ones never over an existing one (keystores, class keys, a dev
- * genesis), or one replaced whole (a validator's sign state). A crash leaves either the old file
- * (or none) at path or the whole new one, durable in its directory. */
+ * genesis), or one replaced whole. A crash leaves either the old file (or none) at path or the
+ * whole new one, durable in its directory. And one sector rewritten in place (a validator's sign
+ * state, before every signature), which a device writes whole or not at all. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -133,4 +135,31 @@ ul_err ul_file_replace(const char *path, const void *p, size_t len, int mode)
         return UL_E_IO;
     }
     return fsync_parent(path);
+}
+
+ul_err ul_file_overwrite(const char *path, const void *p, size_t len)
+{
+    assert(len <= UL_SIGN_STATE_FILE_BYTES); /* one sector: written whole or not at all */
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) {
+        return errno == ENOENT ? UL_E_NOT_FOUND : UL_E_IO;
+    }
+    struct stat st;
+    ul_err e = UL_OK;
+    if (fstat(fd, &st) != 0) {
+        e = UL_E_IO;
+    } else if (!S_ISREG(st.st_mode) || st.st_size != (off_t)len) {
+        e = UL_E_ARG; /* not this file's layout: the caller replaces it whole */
+    } else {
+        ssize_t w;
+        do {
+            w = pwrite(fd, p, len, 0);
+        } while (w < 0 && errno == EINTR);
+        /* The size does not change: fdatasync leaves the inode's times, and no directory moves. */
+        if (w != (ssize_t)len || fdatasync(fd) != 0) {
+            e = w < 0 || w == (ssize_t)len ? io_err() : UL_E_IO;
+        }
+    }
+    close(fd);
+    return e;
 }

@@ -659,31 +659,42 @@ ul_err ul_file_write_new(const char *path, const void *p, size_t len, int mode);
  * content is durable; on any error path holds what it held before. Returns: UL_OK; UL_E_ARG for
  * a path too long; UL_E_IO. */
 ul_err ul_file_replace(const char *path, const void *p, size_t len, int mode);
+/* Rewrites the existing regular file at path, of exactly len bytes (at most one sector,
+ * UL_SIGN_STATE_FILE_BYTES), in place with p: one pwrite and fdatasync, no new inode, no
+ * directory entry changed. A device writes the sector whole or not at all; the caller's format
+ * must detect one that does not (a checksum).
+ * Returns: UL_OK (durable); UL_E_NOT_FOUND (no file); UL_E_ARG (not a regular file of len bytes:
+ * replace it whole instead); UL_E_NO_SPACE; UL_E_IO. */
+ul_err ul_file_overwrite(const char *path, const void *p, size_t len);
 
 /* ==== Sign state: a validator's double-sign guard, in its own file beside its key ==== */
 
 /* The sign state of the key at key_path: "KEY.sign-state". Returns UL_E_ARG when it does not
  * fit cap bytes. */
 ul_err ul_signstate_path(char *out, size_t cap, const char *key_path);
-/* Reads and decodes the sign state at path; it must belong to pubkey.
+/* Reads and decodes the sign state at path; it must belong to pubkey. The file is one sector of
+ * UL_SIGN_STATE_FILE_BYTES (length, record, zero padding, SHA-256 of the sector before it), or
+ * the record alone as nodes before it wrote it.
  * Returns: UL_OK; UL_E_NOT_FOUND when there is no file; UL_E_SIGN_STATE when the file is not a
- * sign state (does not decode, too large) or is another key's; UL_E_IO. */
+ * sign state (wrong size, checksum or padding, does not decode) or is another key's; UL_E_IO. */
 ul_err ul_signstate_load(ul_sign_state *out, const char *path,
                          const uint8_t pubkey[UL_PUBKEY_BYTES]);
-/* Writes st at path (ul_file_replace, mode 0600): durable on return UL_OK. */
+/* Writes st at path as a new file (ul_file_replace, mode 0600): durable on return UL_OK. */
 ul_err ul_signstate_save(const char *path, const ul_sign_state *st);
 /* Whether (height, round, step) comes strictly after the last signature of st. */
 bool ul_signstate_after(const ul_sign_state *st, uint64_t height, uint64_t round, uint64_t step);
-/* Records a signature at (height, round, step) in st and in its file, before the signature may
- * be released: lock_hash (NULL: none) is the block precommitted, which becomes the lock; a
- * signature at a new height drops the old height's lock.
- * Returns: UL_OK (the file holds the new state); UL_E_SIGN_STATE when the step is not after the
- * last (nothing written); the write's error (st unchanged). */
 /* Out: *next, st after a signature at (height, round, step) with lock_hash (as advance records
  * it), without writing anything: for a sign state kept elsewhere than a file (a simulator's).
  * Returns: UL_OK; UL_E_SIGN_STATE when the step is not after the last. */
 ul_err ul_signstate_next(ul_sign_state *next, const ul_sign_state *st, uint64_t height,
                          uint64_t round, uint64_t step, const uint8_t *lock_hash);
+/* Records a signature at (height, round, step) in st and in its file, before the signature may
+ * be released: lock_hash (NULL: none) is the block precommitted, which becomes the lock; a
+ * signature at a new height drops the old height's lock. A file of the current layout is
+ * rewritten in place (one sector, fdatasync); a missing or older one is replaced whole
+ * (ul_signstate_save).
+ * Returns: UL_OK (the file holds the new state); UL_E_SIGN_STATE when the step is not after the
+ * last (nothing written); the write's error (st unchanged). */
 ul_err ul_signstate_advance(ul_sign_state *st, const char *path, uint64_t height, uint64_t round,
                             uint64_t step, const uint8_t *lock_hash);
 

@@ -304,6 +304,13 @@
 /* A validator's sign state file (ul_sign_state): a key, four integers and a lock hash come to
  * under 110 bytes; a file larger than this is not one, and is refused before it is decoded. */
 #define UL_MAX_SIGN_STATE_BYTES 256
+/* The sign state file's size: one disk sector. The file is rewritten in place before every
+ * signature, and a device writes a 512-byte sector whole or not at all (PostgreSQL keeps its
+ * control file within 512 bytes for the same reason); its checksum catches a device that does
+ * not. Holds the record's length (2), the record and its SHA-256 (32). */
+#define UL_SIGN_STATE_FILE_BYTES 512
+_Static_assert(2 + UL_MAX_SIGN_STATE_BYTES + 32 <= UL_SIGN_STATE_FILE_BYTES,
+               "a sign state record and its checksum fit in the file's sector");
 /* A validator's lock record: the block it precommitted and that block's last commit, plus the
  * map's few fixed fields (node/signlog.c, schema/signstate.c). */
 #define UL_MAX_LOCK_RECORD_BYTES (UL_MAX_BLOCK_BYTES + UL_MAX_COMMIT_BYTES + 64)

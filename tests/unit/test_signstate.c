@@ -1,7 +1,8 @@
 /* Unit tests for a validator's sign state: the schema record (schema/signstate.c: round trip,
- * canonical form, every rule of its check) and its file (ledger/signstate.c: written whole and
- * replaced atomically, never moved back, a corrupt or foreign file refused, a missing one told
- * apart). Files live in a fresh directory under /tmp, removed at the end. */
+ * canonical form, every rule of its check) and its file (ledger/signstate.c: one checksummed
+ * sector rewritten in place, an older node's file read and replaced, never moved back, a corrupt
+ * or foreign file refused, a missing one told apart). Files live in a fresh directory under /tmp,
+ * removed at the end. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "client/ul_client.h"
 #include "ledger/ul_ledger.h"
 
 static char g_dir[64] = "/tmp/ul-signstate-XXXXXX";
@@ -194,6 +196,84 @@ static void test_file_missing_corrupt_foreign(void **state)
     }
 }
 
+static void read_bytes(const char *path, uint8_t *p, size_t cap, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    *len = fread(p, 1, cap, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The file is one sector: length, record, zeros, SHA-256. Each signature rewrites it in place
+ * (the same inode); an older node's file, the record alone, is read and then replaced whole. */
+static void test_file_sector_in_place(void **state)
+{
+    (void)state;
+    char path[128];
+    fresh_path(path, sizeof path);
+    ul_sign_state st = fresh(key_a), back;
+    uint8_t rec[UL_MAX_SIGN_STATE_BYTES], sec[UL_SIGN_STATE_FILE_BYTES + 1], sum[UL_HASH_BYTES];
+    size_t len, n;
+    struct stat a, b;
+    st.height = 4, st.step = UL_SIGN_PRECOMMIT;
+    assert_int_equal(ul_schema_sign_state_encode(rec, sizeof rec, &len, &st), UL_OK);
+    write_bytes(path, rec, len); /* an older node's file */
+    assert_int_equal(ul_signstate_load(&back, path, key_a), UL_OK);
+    assert_int_equal(back.height, 4);
+    assert_int_equal(ul_signstate_advance(&st, path, 5, 0, UL_SIGN_PREVOTE, NULL), UL_OK);
+    read_bytes(path, sec, sizeof sec, &n);
+    assert_int_equal(n, UL_SIGN_STATE_FILE_BYTES);
+    assert_int_equal(ul_schema_sign_state_encode(rec, sizeof rec, &len, &st), UL_OK);
+    assert_int_equal(sec[0] << 8 | sec[1], len);
+    assert_memory_equal(sec + 2, rec, len);
+    for (size_t i = 2 + len; i < UL_SIGN_STATE_FILE_BYTES - UL_HASH_BYTES; i++) {
+        assert_int_equal(sec[i], 0);
+    }
+    ul_client_sha256(sum, sec, UL_SIGN_STATE_FILE_BYTES - UL_HASH_BYTES);
+    assert_memory_equal(sec + UL_SIGN_STATE_FILE_BYTES - UL_HASH_BYTES, sum, UL_HASH_BYTES);
+    assert_int_equal(stat(path, &a), 0);
+    assert_int_equal(ul_signstate_advance(&st, path, 5, 0, UL_SIGN_PRECOMMIT, hash_1), UL_OK);
+    assert_int_equal(stat(path, &b), 0);
+    assert_true(a.st_ino == b.st_ino && b.st_size == UL_SIGN_STATE_FILE_BYTES);
+    assert_int_equal(b.st_mode & 0777, 0600);
+    assert_int_equal(ul_signstate_load(&back, path, key_a), UL_OK);
+    assert_true(back.height == 5 && back.step == UL_SIGN_PRECOMMIT && back.has_lock);
+    /* Any byte changed - length, record, padding, checksum - and the sector is refused; so is a
+     * file a byte short of it or over it. */
+    read_bytes(path, sec, sizeof sec, &n);
+    const size_t at[] = {0,
+                         1,
+                         2,
+                         2 + len - 1,
+                         2 + len,
+                         UL_SIGN_STATE_FILE_BYTES - UL_HASH_BYTES - 1,
+                         UL_SIGN_STATE_FILE_BYTES - UL_HASH_BYTES,
+                         UL_SIGN_STATE_FILE_BYTES - 1};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        char bad[128];
+        fresh_path(bad, sizeof bad);
+        sec[at[i]] ^= 0x01;
+        write_bytes(bad, sec, UL_SIGN_STATE_FILE_BYTES);
+        sec[at[i]] ^= 0x01;
+        assert_int_equal(ul_signstate_load(&back, bad, key_a), UL_E_SIGN_STATE);
+    }
+    for (size_t size = UL_SIGN_STATE_FILE_BYTES - 1; size <= UL_SIGN_STATE_FILE_BYTES + 1;
+         size += 2) {
+        char bad[128];
+        fresh_path(bad, sizeof bad);
+        write_bytes(bad, sec, size);
+        assert_int_equal(ul_signstate_load(&back, bad, key_a), UL_E_SIGN_STATE);
+    }
+    /* A length past the largest record, with a checksum that matches it: refused. */
+    sec[0] = 0x01, sec[1] = 0x01;
+    ul_client_sha256(sec + UL_SIGN_STATE_FILE_BYTES - UL_HASH_BYTES, sec,
+                     UL_SIGN_STATE_FILE_BYTES - UL_HASH_BYTES);
+    char bad[128];
+    fresh_path(bad, sizeof bad);
+    write_bytes(bad, sec, UL_SIGN_STATE_FILE_BYTES);
+    assert_int_equal(ul_signstate_load(&back, bad, key_a), UL_E_SIGN_STATE);
+}
+
 static void test_path(void **state)
 {
     (void)state;
@@ -236,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_file_round_trip_and_mode),
         cmocka_unit_test(test_file_never_goes_back),
         cmocka_unit_test(test_file_missing_corrupt_foreign),
+        cmocka_unit_test(test_file_sector_in_place),
         cmocka_unit_test(test_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
