@@ -18,10 +18,12 @@
 #define STALL_RETRY_MS 500 /* a store whose writes failed (a full disk) is retried this often */
 /* Pooled txs go to peers at most this often: each gossip envelope costs its sender a signature
  * and every peer a verify and a wake-up, so clients' small batches (1000 releases/s arrived as
- * ~100 batches/s per validator) are gathered into a few envelopes. Well within BLOCK_GAP_MS plus
- * a round; 100 ms instead of 50 cut the 4-validator benchmark's CPU per release at 1000/s by
- * ~8% (~414 to ~377 us) for ~+0.1 s of commit latency p99. */
-#define GOSSIP_MS 100
+ * ~100 batches/s per validator) are gathered into a few envelopes. Within BLOCK_GAP_MS, so a tx
+ * reaches the next proposer before its block is built. 100 ms instead of 50 cut the
+ * 4-validator benchmark's CPU per release at 1000/s by ~8%; 200 instead of 100 by another ~4-8%
+ * in three paired runs (validators' CPU in the same 8 s: 305/379, 307/355, 288/300 ticks) for
+ * ~+70 ms of commit latency p99 (about 440 to 510 ms). */
+#define GOSSIP_MS 200
 /* The metrics page (node/metrics.h) is refreshed this often for readers on other threads (the
  * HTTP layer): Prometheus scrapes every 15 s or so; the store size costs a directory scan. */
 #define METRICS_MS 1000
