@@ -11,10 +11,11 @@
 /* A block of pooled txs starts at least this long after the last commit unless a full block's
  * worth waits: each block costs every validator a few signatures, verifies and fsyncs whatever
  * it holds, so at moderate load (1000 releases/s) back-to-back blocks of ~30 txs spent 5 times
- * the txs' own signature checks. 300 ms gathers ~330 at a commit latency p99 near 0.55 s on the
- * 4-validator benchmark (the target is 1 s); 200 ms cost ~5% more CPU per release, 400 ms saved
- * ~5% more but put p99 at 0.7-1.0 s. */
-#define BLOCK_GAP_MS 300
+ * the txs' own signature checks. 400 ms gathers ~430 at a commit latency p99 of 0.63-0.65 s on
+ * the 4-validator benchmark (the target is 1 s); 300 ms cost 7-10% more CPU per release in three
+ * paired runs (with gossip every 200 ms), at a p99 of about 0.52 s. An idle network's first
+ * transaction does not wait: the gap counts from the last commit. */
+#define BLOCK_GAP_MS 400
 #define SIGN_RETRY_MS 500 /* a sign state that could not be written is tried this often */
 
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
