@@ -10,7 +10,7 @@
 #                       contracts, smt, device, testnet, query, checkpoint, http,
 #                       tracker
 #   BENCH_TN_ROUND_TIMEOUT_MS, BENCH_TN_HEARTBEAT_MS   testnet node settings (defaults: the
-#                       node's round timeout, 1000 ms heartbeat)
+#                       node's: 1000 ms round timeout, no heartbeat)
 # Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -237,12 +237,13 @@ small) tn_sus=4000 tn_secs=3 ;;
 *) tn_sus=100000 tn_secs=10 ;;
 esac
 tn_rate=1000
-tn_hb=${BENCH_TN_HEARTBEAT_MS:-1000}
+tn_hb=${BENCH_TN_HEARTBEAT_MS:-}
 tn_rt=${BENCH_TN_ROUND_TIMEOUT_MS:-}
 if want testnet; then
     export BUILD
     tn_dir="$tmp/testnet"
-    tn_args=(4 --observers 1 --dir "$tn_dir" --heartbeat-ms "$tn_hb" --wait 60)
+    tn_args=(4 --observers 1 --dir "$tn_dir" --wait 60)
+    [ -z "$tn_hb" ] || tn_args+=(--heartbeat-ms "$tn_hb")
     [ -z "$tn_rt" ] || tn_args+=(--round-timeout-ms "$tn_rt")
     echo "== testnet: testnet/up.sh ${tn_args[*]} --port BASE"
     tn_rc=3
@@ -255,7 +256,7 @@ if want testnet; then
     if [ $tn_rc -eq 0 ] &&
         timeout -k 10 60 testnet/kill.sh --dir "$tn_dir" 4 >/dev/null 2>&1 &&
         rm -rf "$tn_dir/node4/db"; then
-        echo "bench: testnet node settings: round_timeout_ms ${tn_rt:-node default (1000)}, heartbeat_ms $tn_hb" |
+        echo "bench: testnet node settings: round_timeout_ms ${tn_rt:-node default (1000)}, heartbeat_ms ${tn_hb:-node default (none)}" |
             tee "$tmp/testnet-settings.figs"
         bounded testnet 1200 "$BUILD/bench/bench_testnet" load "$tn_dir" "$tn_sus" "$tn_rate" "$tn_secs"
         bounded testnet-catchup 900 "$BUILD/bench/bench_testnet" catchup "$tn_dir" 4 \
