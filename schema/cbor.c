@@ -76,6 +76,36 @@ static void cap_map(void *ctx, ul_cbor_cb_len n)
     cap_set(ctx, UL_CBOR_MAP, n, NULL);
 }
 
+/* The callbacks cbor_stream_decode calls: ours for the items upledger uses, libcbor's own no-ops
+ * for the rest (initial_byte_check refuses those before libcbor sees them). One constant table:
+ * copying cbor_empty_callbacks and setting ours for every item was a 232-byte copy per item. */
+static const struct cbor_callbacks capture_callbacks = {
+    .uint8 = cap_u8,
+    .uint16 = cap_u16,
+    .uint32 = cap_u32,
+    .uint64 = cap_u64,
+    .negint64 = cbor_null_negint64_callback,
+    .negint32 = cbor_null_negint32_callback,
+    .negint16 = cbor_null_negint16_callback,
+    .negint8 = cbor_null_negint8_callback,
+    .byte_string_start = cbor_null_byte_string_start_callback,
+    .byte_string = cap_bytes, /* libcbor's callback for a definite byte string */
+    .string = cap_text,
+    .string_start = cbor_null_string_start_callback,
+    .indef_array_start = cbor_null_indef_array_start_callback,
+    .array_start = cap_array,
+    .indef_map_start = cbor_null_indef_map_start_callback,
+    .map_start = cap_map,
+    .tag = cbor_null_tag_callback,
+    .float2 = cbor_null_float2_callback,
+    .float4 = cbor_null_float4_callback,
+    .float8 = cbor_null_float8_callback,
+    .undefined = cbor_null_undefined_callback,
+    .null = cbor_null_null_callback,
+    .boolean = cbor_null_boolean_callback,
+    .indef_break = cbor_null_indef_break_callback,
+};
+
 /* Bytes of the shortest head that carries argument v (RFC 8949 section 4.2.1). */
 static size_t head_size(uint64_t v)
 {
@@ -151,17 +181,8 @@ ul_err ul_cbor_next_part(const uint8_t *p, size_t have, size_t avail, ul_cbor_it
     if (e != UL_OK) {
         return e;
     }
-    struct cbor_callbacks cb = cbor_empty_callbacks;
-    cb.uint8 = cap_u8;
-    cb.uint16 = cap_u16;
-    cb.uint32 = cap_u32;
-    cb.uint64 = cap_u64;
-    cb.byte_string = cap_bytes; /* libcbor's callback for a definite byte string */
-    cb.string = cap_text;
-    cb.array_start = cap_array;
-    cb.map_start = cap_map;
     ul_cbor_capture c = {.type = -1, .val = 0, .data = NULL};
-    struct cbor_decoder_result res = cbor_stream_decode(p, have, &cb, &c);
+    struct cbor_decoder_result res = cbor_stream_decode(p, have, &capture_callbacks, &c);
     if (res.status == CBOR_DECODER_NEDATA && have < avail) {
         /* libcbor names the bytes the whole item takes (a string's payload included). */
         if (res.required <= have || res.required > avail) {
