@@ -196,6 +196,7 @@ void ul_chain_close(ul_chain *c)
     ul_store_close(c->store);
     free(c->genesis_bytes);
     ul_sigcache_free(&c->sigcache);
+    ul_policy_memo_free(c->policy_memo);
     free(c);
 }
 

@@ -134,22 +134,79 @@ typedef struct {
     ul_policy p;
 } ns_state;
 
-static ul_err load_policy(ul_chain *c, ul_span ns, ns_state *s)
+/* Out: buf[0..*vlen), a namespace's stored state value (registration height, policy). */
+static ul_err read_ns(ul_chain *c, ul_span ns, uint8_t buf[8 + UL_MAX_RECORD_BYTES], size_t *vlen)
 {
     uint8_t k[UL_KEY_MAX];
-    size_t kl, vlen;
+    size_t kl;
     ul_err e = ul_schema_statekey_ns(k, sizeof k, &kl, ns); /* UL_E_LIMIT past UL_MAX_NS_LEN */
     if (e != UL_OK) {
         return e;
     }
-    e = ul_chain_read(c, k, kl, s->buf, sizeof s->buf, &vlen);
+    e = ul_chain_read(c, k, kl, buf, 8 + UL_MAX_RECORD_BYTES, vlen);
     if (e == UL_E_NOT_FOUND) {
         return UL_E_NS_UNKNOWN;
     }
-    if (e != UL_OK || vlen < 8 || ul_schema_policy_decode(&s->p, s->buf + 8, vlen - 8) != UL_OK) {
-        return e != UL_OK ? e : UL_E_CORRUPT;
+    return e != UL_OK ? e : *vlen < 8 ? UL_E_CORRUPT : UL_OK;
+}
+
+static ul_err load_policy(ul_chain *c, ul_span ns, ns_state *s)
+{
+    size_t vlen;
+    ul_err e = read_ns(c, ns, s->buf, &vlen);
+    if (e == UL_OK && ul_schema_policy_decode(&s->p, s->buf + 8, vlen - 8) != UL_OK) {
+        e = UL_E_CORRUPT;
     }
-    s->height = ul_be64_get(s->buf);
+    if (e == UL_OK) {
+        s->height = ul_be64_get(s->buf);
+    }
+    return e;
+}
+
+/* Namespace states decoded for publishes, by the bytes they decode from. A block's releases come
+ * from a few namespaces, and decoding a policy (~4,700 instructions) cost more than decoding the
+ * release itself. A hit is bytes equal to those decoded, so it is exactly what decoding them
+ * gives, and nothing needs dropping when a policy changes: a changed policy is other bytes. */
+#define POLICY_MEMO_SLOTS 16
+
+struct ul_policy_memo {
+    size_t len[POLICY_MEMO_SLOTS]; /* bytes of st[i].buf decoded; 0: empty */
+    ns_state st[POLICY_MEMO_SLOTS];
+};
+
+void ul_policy_memo_free(struct ul_policy_memo *m)
+{
+    free(m);
+}
+
+/* As load_policy, for a caller that reads the state before its next call on c.
+ * Out: *out, the decoded state, in c's memo (valid until the next call). */
+static ul_err load_policy_memo(ul_chain *c, ul_span ns, ns_state *scratch, const ns_state **out)
+{
+    size_t vlen, slot = 0;
+    ul_err e = read_ns(c, ns, scratch->buf, &vlen);
+    if (e == UL_OK && !c->policy_memo && !(c->policy_memo = calloc(1, sizeof *c->policy_memo))) {
+        e = UL_E_NOMEM;
+    }
+    if (e != UL_OK) {
+        return e;
+    }
+    for (size_t i = 0; i < ns.len; i++) { /* FNV-1a of the name: a namespace keeps its slot */
+        slot = (slot ^ ns.ptr[i]) * 0x100000001b3u;
+    }
+    struct ul_policy_memo *m = c->policy_memo;
+    ns_state *st = &m->st[slot % POLICY_MEMO_SLOTS];
+    size_t *len = &m->len[slot % POLICY_MEMO_SLOTS];
+    if (*len != vlen || memcmp(st->buf, scratch->buf, vlen) != 0) {
+        *len = 0;
+        memcpy(st->buf, scratch->buf, vlen);
+        if (ul_schema_policy_decode(&st->p, st->buf + 8, vlen - 8) != UL_OK) {
+            return UL_E_CORRUPT;
+        }
+        st->height = ul_be64_get(st->buf);
+        *len = vlen;
+    }
+    *out = st;
     return UL_OK;
 }
 
@@ -603,10 +660,10 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
                            uint8_t id32[UL_HASH_BYTES])
 {
     ul_release *r = malloc(sizeof *r);
-    ns_state *s = malloc(sizeof *s), *scratch = malloc(sizeof *scratch);
+    ns_state *scratch = malloc(sizeof *scratch);
+    const ns_state *s = NULL;
     ul_approvals none = {0};
-    ul_err e =
-        r && s && scratch ? ul_schema_release_decode(r, t->body.ptr, t->body.len) : UL_E_NOMEM;
+    ul_err e = r && scratch ? ul_schema_release_decode(r, t->body.ptr, t->body.len) : UL_E_NOMEM;
     if (e == UL_OK) {
         if (c->pre) {
             memcpy(id32, c->pre->id, UL_HASH_BYTES);
@@ -615,7 +672,7 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
         }
     }
     if (e == UL_OK && (e = check_release_bounds(r)) == UL_OK &&
-        (e = load_policy(c, r->ns, s)) == UL_OK &&
+        (e = load_policy_memo(c, r->ns, scratch, &s)) == UL_OK &&
         (e = ul_policy_check_release(&s->p, r, t->sigs, t->n_sigs)) == UL_OK &&
         (e = check_release_state(c, r, id32)) == UL_OK && (e = check_deps(c, r, scratch)) == 0 &&
         (e = verify_sigs(c, t)) == UL_OK && (e = check_dep_cycle(c, r)) == UL_OK &&
@@ -625,7 +682,6 @@ static ul_err exec_publish(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32
         e = mark_installable(c, r, id32);
     }
     free(r);
-    free(s);
     free(scratch);
     return e;
 }

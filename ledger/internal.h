@@ -102,6 +102,7 @@ struct ul_chain {
     size_t sealed_len;
     ul_header sealed_h;
     uint8_t sealed_hash[UL_HASH_BYTES];
+    struct ul_policy_memo *policy_memo; /* exec.c: decoded policies by their bytes (or NULL) */
 };
 
 /* State 'S' 'w' holds the canonical validator set that signs the next block, written by each
@@ -164,6 +165,8 @@ ul_err ul_verify_sigs_leaf_given(ul_chain *c, const ul_span *txs, size_t n, ul_t
 ul_err ul_chain_apply_checked(ul_chain *c, const uint8_t *block, size_t block_len,
                               const uint8_t *commit, size_t commit_len, const ul_txhash *pre);
 /* Validates and executes one transaction into the pending block (ledger/exec.c). */
+/* Frees a chain's decoded-policy memo (exec.c); NULL is fine. */
+void ul_policy_memo_free(struct ul_policy_memo *m);
 ul_err ul_exec_tx(ul_chain *c, const ul_buf *tx, uint32_t tx_index, uint8_t id32[UL_HASH_BYTES]);
 /* RFC 9162 root over leaves whose leaf hashes are given. */
 ul_err ul_merkle_root_of(uint8_t out32[UL_HASH_BYTES], const ul_buf *leaves, size_t n);
