@@ -308,6 +308,12 @@ static void drain_http(ul_node *n, int sock, ul_http *http)
 static bool run(ul_node *n, int sock, const char *db, ul_http *http)
 {
     const char *text;
+    int socks[2] = {sock, ul_cons_socket(n)};
+    ul_p2p_pollset ps;
+    if (ul_p2p_pollset_init(&ps, socks, 2) != UL_OK) {
+        ul_node_logl(UL_LOG_ERROR, "cannot wait on the query and peer sockets: not serving");
+        return false;
+    }
     while (!stop_requested) {
         ul_nlog_poll(); /* after SIGHUP: the log file again */
         if (ul_store_fault(ul_chain_store(n->chain), &text) == UL_E_CORRUPT) {
@@ -317,9 +323,8 @@ static bool run(ul_node *n, int sock, const char *db, ul_http *http)
         }
         long next_ms;
         ul_cons_step(n, ul_node_now_ms(), &next_ms);
-        int socks[2] = {sock, ul_cons_socket(n)};
         bool ready[2] = {false, false};
-        ul_err e = ul_p2p_poll(socks, 2, (int)next_ms, ready);
+        ul_err e = ul_p2p_pollset_wait(&ps, 2, (int)next_ms, ready);
         if (e != UL_OK) {
             continue; /* a timeout, or a signal: re-check stop_requested */
         }
@@ -330,7 +335,7 @@ static bool run(ul_node *n, int sock, const char *db, ul_http *http)
         for (int i = 0; ready[0] && i < REQUESTS_PER_TURN && ul_node_now_ms() < until; i++) {
             serve_one(n, sock);
             bool more[1] = {false};
-            ready[0] = ul_p2p_poll(socks, 1, 0, more) == UL_OK && more[0];
+            ready[0] = ul_p2p_pollset_wait(&ps, 1, 0, more) == UL_OK && more[0];
         }
     }
     drain_http(n, sock, http);

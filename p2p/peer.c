@@ -2,6 +2,7 @@
  * send, every message a signed ul_envelope. Sending never waits and receiving never fails on what
  * a peer sends: both drop and count instead, so a slow or hostile peer costs bounded memory and
  * time. With p2p/transport.c, the only file that includes nanomsg. */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -405,6 +406,47 @@ ul_err ul_p2p_poll(const int *socks, size_t n, int timeout_ms, bool *ready)
         if (pfd[j].revents & NN_POLLIN) {
             ready[idx[j]] = true;
         }
+    }
+    return UL_OK;
+}
+
+ul_err ul_p2p_pollset_init(ul_p2p_pollset *ps, const int *socks, size_t n)
+{
+    if (ps == NULL || (n > 0 && socks == NULL)) {
+        return UL_E_ARG;
+    }
+    if (n > UL_P2P_POLL_MAX) {
+        return UL_E_LIMIT;
+    }
+    ps->n = n;
+    for (size_t i = 0; i < n; i++) {
+        int fd = -1;
+        size_t sz = sizeof fd;
+        if (socks[i] >= 0 && nn_getsockopt(socks[i], NN_SOL_SOCKET, NN_RCVFD, &fd, &sz) != 0) {
+            return UL_E_NET;
+        }
+        ps->fd[i] = fd;
+    }
+    return UL_OK;
+}
+
+ul_err ul_p2p_pollset_wait(const ul_p2p_pollset *ps, size_t n, int timeout_ms, bool *ready)
+{
+    struct pollfd pfd[UL_P2P_POLL_MAX];
+    assert(ps && n <= ps->n && (n == 0 || ready));
+    for (size_t i = 0; i < n; i++) {
+        ready[i] = false;
+        pfd[i] = (struct pollfd){.fd = ps->fd[i], .events = POLLIN, .revents = 0};
+    }
+    int r = poll(pfd, (nfds_t)n, timeout_ms); /* an fd of -1 is skipped by poll itself */
+    if (r < 0) {
+        return UL_E_NET;
+    }
+    if (r == 0) {
+        return UL_E_TIMEOUT;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ready[i] = (pfd[i].revents & POLLIN) != 0;
     }
     return UL_OK;
 }

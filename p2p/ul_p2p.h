@@ -54,6 +54,22 @@ ul_err ul_p2p_call(int sock, const ul_msg *req, ul_msg *reply, uint8_t **buf);
  * Out:     ready: n flags, all written. */
 ul_err ul_p2p_poll(const int *socks, size_t n, int timeout_ms, bool *ready);
 
+/* A fixed set of sockets to wait on again and again, each one's receive descriptor looked up
+ * once: nn_poll asks nanomsg for it on every call (a lock of the socket each, which its worker
+ * thread also takes, and an allocation), and a node's loop waits a few hundred times a second.
+ * The sockets must stay open while the set is used. */
+typedef struct {
+    size_t n;
+    int fd[UL_P2P_POLL_MAX]; /* the socket's NN_RCVFD; -1: never ready */
+} ul_p2p_pollset;
+
+/* Fills ps for socks (as ul_p2p_poll's; -1 entries are never ready).
+ * Returns: UL_OK; UL_E_LIMIT for more than UL_P2P_POLL_MAX; UL_E_NET when nanomsg gives no
+ * descriptor for one. */
+ul_err ul_p2p_pollset_init(ul_p2p_pollset *ps, const int *socks, size_t n);
+/* As ul_p2p_poll, over the first n sockets of ps (n at most ps->n). */
+ul_err ul_p2p_pollset_wait(const ul_p2p_pollset *ps, size_t n, int timeout_ms, bool *ready);
+
 /* ---- Peer transport: signed envelopes between nodes (p2p/peer.c) ----------------------------
  *
  * Each node binds one PULL socket (its peer endpoint) and connects one PUSH socket to each peer

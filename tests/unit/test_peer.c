@@ -969,6 +969,55 @@ static void test_poll(void **state)
     ul_peer_close(b);
 }
 
+/* A poll set waits as ul_p2p_poll does, with the sockets' descriptors looked up once. */
+static void test_pollset(void **state)
+{
+    (void)state;
+    char ep[160];
+    static const uint8_t msg[] = "wake up";
+    bool ready[3] = {true, true, true};
+    int socks[UL_P2P_POLL_MAX + 1];
+    ul_p2p_pollset ps;
+
+    alarm(WATCHDOG_S);
+    ipc_endpoint(ep, sizeof ep);
+    const char *peers[1] = {ep};
+    ul_peer *a = open_peer(g_key[0], NULL, peers, 1);
+    ul_peer *b = open_peer(g_key[1], ep, NULL, 0);
+    for (size_t i = 0; i < UL_P2P_POLL_MAX + 1; i++) {
+        socks[i] = -1;
+    }
+    assert_int_equal(ul_p2p_pollset_init(&ps, socks, UL_P2P_POLL_MAX + 1), UL_E_LIMIT);
+    assert_int_equal(ul_p2p_pollset_init(&ps, socks, 0), UL_OK);
+    assert_int_equal(ul_p2p_pollset_wait(&ps, 0, 10, ready), UL_E_TIMEOUT); /* waits it out */
+    socks[1] = ul_peer_socket(b);
+    assert_int_equal(ul_p2p_pollset_init(&ps, socks, 3), UL_OK);
+    assert_int_equal(ul_p2p_pollset_wait(&ps, 3, 10, ready), UL_E_TIMEOUT);
+    assert_false(ready[0] || ready[1] || ready[2]);
+    ul_err e = UL_E_TIMEOUT;
+    for (int i = 0; i < TRIES && e == UL_E_TIMEOUT; i++) {
+        assert_int_equal(ul_peer_broadcast(a, UL_PEER_VOTE, msg, sizeof msg), UL_OK);
+        e = ul_p2p_pollset_wait(&ps, 3, POLL_MS, ready);
+    }
+    assert_int_equal(e, UL_OK);
+    assert_true(!ready[0] && ready[1] && !ready[2]);
+    /* Ready until read, and not after: the set sees what nanomsg's descriptor says. */
+    assert_int_equal(ul_p2p_pollset_wait(&ps, 3, 0, ready), UL_OK);
+    assert_true(ready[1]);
+    uint32_t kind;
+    uint8_t from[UL_PUBKEY_BYTES];
+    ul_span payload;
+    while (ul_peer_recv(b, &kind, from, &payload) == UL_OK) {
+    }
+    assert_int_equal(ul_p2p_pollset_wait(&ps, 3, 0, ready), UL_E_TIMEOUT);
+    assert_false(ready[1]);
+    /* Only the first n sockets are waited on. */
+    assert_int_equal(ul_peer_broadcast(a, UL_PEER_VOTE, msg, sizeof msg), UL_OK);
+    assert_int_equal(ul_p2p_pollset_wait(&ps, 1, 50, ready), UL_E_TIMEOUT);
+    ul_peer_close(a);
+    ul_peer_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -987,6 +1036,7 @@ int main(void)
         cmocka_unit_test(test_max_payload_round_trip),
         cmocka_unit_test(test_local_address),
         cmocka_unit_test(test_poll),
+        cmocka_unit_test(test_pollset),
     };
     if (getenv("UL_TEST_FILTER") != NULL) { /* e.g. UL_TEST_FILTER='test_poll' */
         cmocka_set_test_filter(getenv("UL_TEST_FILTER"));
