@@ -85,7 +85,7 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 FUZZ_REPLAY := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz-replay/%,$(FUZZ_SRC))
 PC_FILE    := $(BUILD)/upclient.pc
 
-.PHONY: explorer format check-format testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
+.PHONY: explorer format check-format check-braces testnet testnet-down sim check-banned check-device all deps test unit system fuzz fuzz-replay bench demo install clean help check-client sim
 .DEFAULT_GOAL := all
 
 all: $(CLIENT_LIB) $(CLIENT_SO) $(LEDGER_LIB) $(UPLEDGERD) $(UPLEDGER) $(UPDEVICE) $(UPTRACKER) $(REPORTGEN) \
@@ -98,7 +98,7 @@ help:
 	@echo "make test SANITIZER=address,undefined   the same under sanitizers (build/san-*)"
 	@echo "make fuzz FUZZ_SECONDS=N   run each libFuzzer target for N seconds (clang)"
 	@echo "make bench      benchmarks; print figures"
-	@echo "make format     format the tree with .clang-format (make test checks it)"
+	@echo "make format     format the tree with .clang-format (make test checks it, and braces)"
 	@echo "make mcu        libupclient and the example firmware for a Cortex-M4 (build/mcu)"
 	@echo "make sim SEEDS=N   both simulators (consensus core, whole node) over N seeds each"
 	@echo "make demo       a dev chain end to end in a temp dir"
@@ -202,6 +202,16 @@ check-format:
 	    clang-format --dry-run $(FORMAT_SRC) 2>&1 | grep 'warning:' | cut -d: -f1 | sort | uniq -c >&2; \
 	    echo "check-format: the files above differ from .clang-format (make format fixes them)" >&2; exit 1; }
 
+# Braces always (STYLE): clang-tidy's readability-braces-around-statements over every C file and
+# the headers they include; `make test` runs it (about 2 s).
+BRACES_SRC = $(filter %.c,$(FORMAT_SRC))
+check-braces:
+	@printf '%s\n' $(BRACES_SRC) | xargs -P2 -n25 sh -c 'clang-tidy --quiet \
+	    -checks="-*,readability-braces-around-statements" --warnings-as-errors="*" \
+	    -header-filter="^(cli|client|contracts|device|examples|keys|ledger|node|p2p|schema|tests|tracker)/" \
+	    "$$@" -- -std=c11 -D_GNU_SOURCE -I. 2>/dev/null' _ || { \
+	    echo "check-braces: a statement above lacks braces (clang-tidy readability-braces-around-statements)" >&2; exit 1; }
+
 $(PC_FILE): Makefile schema/ul_version.h
 	@mkdir -p $(dir $@)
 	@printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: upclient\nDescription: upledger device verification library\nVersion: %s\nLibs: -L$${libdir} -lupclient\nLibs.private: $(LIBS)\nCflags: -I$${includedir}/upledger\n' '$(PREFIX)' '$(VERSION)' > $@
@@ -298,7 +308,7 @@ fuzz-replay: all $(FUZZ_REPLAY)
 test: deps
 	@$(MAKE) -s --no-print-directory all $(UNIT_BINS) $(FUZZ_REPLAY) $(BUILD)/sim $(BUILD)/nodesim $(BUILD)/bench/bench_device
 	@$(MAKE) -s --no-print-directory explorer
-	@$(MAKE) -s --no-print-directory mcu check-format
+	@$(MAKE) -s --no-print-directory mcu check-format check-braces
 	@BUILD=$(BUILD) SANITIZER=$(SANITIZER) SHA256=$(SHA256) SIM=$(BUILD)/sim NODESIM=$(BUILD)/nodesim \
 	    BENCH_DEVICE=$(BUILD)/bench/bench_device tests/run.sh $(UNIT_BINS) -- $(FUZZ_REPLAY)
 

@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config clang libsecp256k1-dev libsodium-dev libleveldb-dev
       libnanomsg-dev libcbor-dev libjansson-dev libcmocka-dev libssl-dev g++ python3-pytest
       python3-cbor2 python3-prometheus-client libcurl4-openssl-dev libmicrohttpd-dev valgrind
-      hyperfine nftables clang-format python3-yaml wrk
+      hyperfine nftables clang-format clang-tidy python3-yaml wrk
       gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dpkg-dev chromium
       libsqlite3-dev libgnutls28-dev)
 # The explorer (web/explorer) builds with npm and runs its tests with node; a machine that has
