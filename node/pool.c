@@ -101,8 +101,32 @@ static void remember_rejected(ul_pool *p, const uint8_t id[UL_HASH_BYTES], ul_er
 }
 
 /* Drops marked entries (tx == NULL) and rebuilds the index. */
+/* Empties the slot of table that holds position pos, probing from home: pos is in the table,
+ * within the run of slots that were taken when it went in, and a slot emptied since does not
+ * end the search. */
+static void slot_clear(uint32_t *table, size_t cap, size_t home, size_t pos)
+{
+    for (size_t i = home, k = 0; k < cap; i = (i + 1) & (cap - 1), k++) {
+        if (table[i] == pos + 1) {
+            table[i] = 0;
+            return;
+        }
+    }
+}
+
 static void compact(ul_pool *p)
 {
+    /* Both indexes are 2 * UL_MAX_MEMPOOL slots (1 MiB): emptied whole, they cost a block's
+     * commit a megabyte of writes and the cache they evicted, for a few hundred entries. */
+    bool few = p->n < p->index_cap / 16;
+    for (size_t i = 0; few && i < p->n; i++) {
+        slot_clear(p->index, p->index_cap, slot_of(p, p->tx[i].leaf), i);
+        slot_clear(p->bindex, p->index_cap, (size_t)p->tx[i].bytes_hash & (p->index_cap - 1), i);
+    }
+    if (!few) {
+        memset(p->index, 0, p->index_cap * sizeof *p->index);
+        memset(p->bindex, 0, p->index_cap * sizeof *p->bindex);
+    }
     size_t m = 0;
     for (size_t i = 0; i < p->n; i++) {
         if (p->tx[i].tx) {
@@ -110,8 +134,6 @@ static void compact(ul_pool *p)
         }
     }
     p->n = m;
-    memset(p->index, 0, p->index_cap * sizeof *p->index);
-    memset(p->bindex, 0, p->index_cap * sizeof *p->bindex);
     for (size_t i = 0; i < m; i++) {
         index_put(p, i);
     }

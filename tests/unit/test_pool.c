@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,12 +133,65 @@ static void test_pending(void **state)
     ul_nodefx_close(&f);
 }
 
+/* Slots of an index in use: after compaction exactly one per pooled tx, none left behind. */
+static size_t slots_used(const uint32_t *table, size_t cap)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < cap; i++) {
+        used += table[i] != 0;
+    }
+    return used;
+}
+
+/* Taking the pending block drops what does not execute (here: bytes that are no tx) and
+ * compacts the pool: few entries empty only their own index slots, many the whole index. Either
+ * way every tx left is found by leaf and by bytes, the dropped are not, and no slot is stale. */
+static void test_compact(void **state)
+{
+    (void)state;
+    const uint32_t sizes[] = {40, 9000}; /* under and over the index's sixteenth */
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        ul_nodefx f;
+        ul_pool *p;
+        uint8_t ids[3][UL_HASH_BYTES];
+        ul_nodefx_open(&f, "pool-compact");
+        assert_int_equal(ul_pool_create(&p), UL_OK);
+        for (uint32_t i = 0; i < sizes[k]; i++) {
+            add_raw(p, i, false, UL_OK);
+            if (i % (sizes[k] / 3) == 0 && i / (sizes[k] / 3) < 3) {
+                char ns[32];
+                snprintf(ns, sizeof ns, "acme/c%u", i);
+                pool_tx(p, &f, ns, 1 + i, ids[i / (sizes[k] / 3)]);
+            }
+        }
+        ul_pool_take_pending(p, f.chain);
+        assert_int_equal(p->n, 3);
+        assert_int_equal(slots_used(p->index, p->index_cap), 3);
+        assert_int_equal(slots_used(p->bindex, p->index_cap), 3);
+        for (size_t j = 0; j < 3; j++) {
+            const ul_pooled *t = &p->tx[j];
+            assert_ptr_equal(ul_pool_find(p, t->leaf), t);
+            assert_ptr_equal(ul_pool_find_bytes(p, t->tx, t->len), t);
+            assert_int_equal(ul_pool_status(p, ids[j]), UL_OK);
+        }
+        uint8_t tx[8], leaf[UL_HASH_BYTES];
+        ul_be32_put(tx, 1);
+        ul_be32_put(tx + 4, ~1u);
+        ul_client_merkle_leaf_hash(leaf, tx, sizeof tx);
+        assert_null(ul_pool_find(p, leaf));
+        assert_null(ul_pool_find_bytes(p, tx, sizeof tx));
+        ul_pool_destroy(p);
+        ul_nodefx_close(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_find),
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_pending),
+        cmocka_unit_test(test_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
