@@ -16,6 +16,9 @@
  * paired runs (with gossip every 200 ms), at a p99 of about 0.52 s. An idle network's first
  * transaction does not wait: the gap counts from the last commit. */
 #define BLOCK_GAP_MS 400
+/* A validator without peers: its block costs it one signature and two syncs, no one's votes,
+ * and a publisher waits on it (the embedded default): it keeps the 300 ms it had. */
+#define LONE_BLOCK_GAP_MS 300
 #define SIGN_RETRY_MS 500 /* a sign state that could not be written is tried this often */
 
 static bool may_sign(ul_node *n, uint64_t height, uint32_t round, uint32_t step)
@@ -451,7 +454,7 @@ bool ul_cons_height_due(ul_node *n, uint64_t now, uint64_t *due)
         s->cfg.heartbeat_ms > 0 ? s->last_commit_ms + (uint64_t)s->cfg.heartbeat_ms : UINT64_MAX;
     if (s->pool->n > 0) {
         uint64_t b = s->pool->first_pooled_ms + BATCH_WAIT_MS;
-        uint64_t gap = s->last_commit_ms + BLOCK_GAP_MS;
+        uint64_t gap = s->last_commit_ms + (s->cfg.n_peers ? BLOCK_GAP_MS : LONE_BLOCK_GAP_MS);
         b = b < gap && s->pool->n < UL_MAX_BLOCK_TXS ? gap : b;
         at = b < at ? b : at;
     }
