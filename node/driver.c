@@ -409,9 +409,17 @@ static ul_err begin_height(ul_node *n)
     uint32_t round = (uint32_t)st->round + 1;
     bool locked = st->has_lock && st->lock_round < round;
     bool held = locked && load_lock(n, h, (uint32_t)st->lock_round, st->lock_hash);
-    const char *lock_note = !locked ? ""
-                            : held  ? ", locked on its precommitted block"
-                                    : ", locked on its precommitted block (not held: not proposed)";
+    /* Without peers, a lock on a block no longer held (killed between the precommit and the
+     * block's commit; the lock record is not synced) is dropped: that precommit reached no one,
+     * so no commit of the block exists anywhere, and a lone validator could never propose it
+     * again: it would wait at this height for ever. With peers, another validator may. */
+    bool dropped = locked && !held && s->cfg.n_peers == 0;
+    locked = locked && !dropped;
+    const char *lock_note = dropped   ? ", its lock dropped (the block is gone and no peer saw the "
+                                        "precommit)"
+                            : !locked ? ""
+                            : held    ? ", locked on its precommitted block"
+                                   : ", locked on its precommitted block (not held: not proposed)";
     ul_node_log("resuming height %llu at round %u%s (this validator signed in round %llu before "
                 "it stopped)",
                 (unsigned long long)h, round, lock_note, (unsigned long long)st->round);

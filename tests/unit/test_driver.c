@@ -104,12 +104,47 @@ static void test_alone_without_quorum(void **state)
     close_fx(x);
 }
 
+/* A lone validator killed after its precommit's sign state was written but before its block
+ * was: the sign state holds the lock, the database neither the block nor its lock record. No
+ * one else can have seen that precommit (it has no peers), so it drops the lock it cannot
+ * propose and commits a new block at that height instead of waiting on it for ever. */
+static void test_lone_lock_not_held(void **state)
+{
+    (void)state;
+    fx *x = open_fx(0, 0, 0, 0);
+    ul_sign_state st = {.height = 1,
+                        .round = 0,
+                        .step = UL_SIGNLOG_PRECOMMIT,
+                        .has_lock = true,
+                        .has_lock_hash = true,
+                        .lock_round = 0};
+    memcpy(st.pubkey, ul_key_pubkey(x->f.val), UL_PUBKEY_BYTES);
+    memset(st.lock_hash, 0x5a, UL_HASH_BYTES); /* a block nobody holds */
+    assert_int_equal(ul_signstate_save(x->cfg.sign_state, &st), UL_OK);
+    ul_chainfx_txbuf t;
+    uint8_t id[UL_HASH_BYTES];
+    uint64_t h = 0;
+    long next;
+    assert_int_equal(ul_cons_open(&x->n, &x->cfg), UL_OK);
+    ul_nodefx_register(&x->f, &t, "acme/a", 1);
+    assert_int_equal(ul_cons_submit(&x->n, t.b, t.len, id), UL_OK);
+    for (int i = 0; i < 20 && ul_chain_height(x->f.chain) == 0; i++) {
+        x->io.now += 1000;
+        ul_cons_step(&x->n, x->io.now, &next);
+    }
+    assert_int_equal(ul_chain_height(x->f.chain), 1);
+    assert_int_equal(ul_cons_tx_status(&x->n, id, &h), UL_OK);
+    assert_int_equal(h, 1);
+    close_fx(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lone_commit),
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_alone_without_quorum),
+        cmocka_unit_test(test_lone_lock_not_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
