@@ -150,17 +150,21 @@ static ul_err read_ns(ul_chain *c, ul_span ns, uint8_t buf[8 + UL_MAX_RECORD_BYT
     return e != UL_OK ? e : *vlen < 8 ? UL_E_CORRUPT : UL_OK;
 }
 
+/* Decodes s->buf[0..vlen), a state value read_ns gave, into s. */
+static ul_err ns_decode(ns_state *s, size_t vlen)
+{
+    if (ul_schema_policy_decode(&s->p, s->buf + 8, vlen - 8) != UL_OK) {
+        return UL_E_CORRUPT;
+    }
+    s->height = ul_be64_get(s->buf);
+    return UL_OK;
+}
+
 static ul_err load_policy(ul_chain *c, ul_span ns, ns_state *s)
 {
     size_t vlen;
     ul_err e = read_ns(c, ns, s->buf, &vlen);
-    if (e == UL_OK && ul_schema_policy_decode(&s->p, s->buf + 8, vlen - 8) != UL_OK) {
-        e = UL_E_CORRUPT;
-    }
-    if (e == UL_OK) {
-        s->height = ul_be64_get(s->buf);
-    }
-    return e;
+    return e != UL_OK ? e : ns_decode(s, vlen);
 }
 
 /* Namespace states decoded for publishes, by the bytes they decode from. A block's releases come
@@ -200,10 +204,9 @@ static ul_err load_policy_memo(ul_chain *c, ul_span ns, ns_state *scratch, const
     if (*len != vlen || memcmp(st->buf, scratch->buf, vlen) != 0) {
         *len = 0;
         memcpy(st->buf, scratch->buf, vlen);
-        if (ul_schema_policy_decode(&st->p, st->buf + 8, vlen - 8) != UL_OK) {
-            return UL_E_CORRUPT;
+        if ((e = ns_decode(st, vlen)) != UL_OK) {
+            return e;
         }
-        st->height = ul_be64_get(st->buf);
         *len = vlen;
     }
     *out = st;
@@ -498,17 +501,10 @@ static ul_err exec_revoke(ul_chain *c, const ul_tx *t, const ul_buf *tx, uint32_
 static ul_err check_deps(ul_chain *c, const ul_release *r, ns_state *scratch)
 {
     for (size_t i = 0; i < r->n_deps; i++) {
-        uint8_t k[UL_KEY_MAX];
-        size_t kl, vlen;
-        ul_err e = ul_schema_statekey_ns(k, sizeof k, &kl, r->deps[i].ns);
-        if (e == UL_OK) {
-            e = ul_chain_read(c, k, kl, scratch->buf, sizeof scratch->buf, &vlen);
-        }
-        if (e == UL_OK && vlen < 8) {
-            e = UL_E_CORRUPT; /* registration height (8), then the policy */
-        }
+        size_t vlen;
+        ul_err e = read_ns(c, r->deps[i].ns, scratch->buf, &vlen);
         if (e != UL_OK) {
-            return e == UL_E_NOT_FOUND ? UL_E_DEPENDENCY : e;
+            return e == UL_E_NS_UNKNOWN ? UL_E_DEPENDENCY : e;
         }
         e = ul_client_constraint_check(r->deps[i].constraint.ptr, r->deps[i].constraint.len);
         if (e != UL_OK) {
