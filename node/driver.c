@@ -11,11 +11,11 @@
 /* A block of pooled txs starts at least this long after the last commit unless a full block's
  * worth waits: each block costs every validator a few signatures, verifies and fsyncs whatever
  * it holds, so at moderate load (1000 releases/s) back-to-back blocks of ~30 txs spent 5 times
- * the txs' own signature checks. 400 ms gathers ~430 at a commit latency p99 of 0.63-0.65 s on
- * the 4-validator benchmark (the target is 1 s); 300 ms cost 7-10% more CPU per release in three
- * paired runs (with gossip every 200 ms), at a p99 of about 0.52 s. An idle network's first
- * transaction does not wait: the gap counts from the last commit. */
-#define BLOCK_GAP_MS 400
+ * the txs' own signature checks. 500 ms gathers ~530 at a commit latency p99 of 0.70-0.73 s on
+ * the 4-validator benchmark (the target is 1 s). 400 ms cost 3-13% more CPU per release in three
+ * paired runs (p99 0.63-0.65 s), 300 ms another 7-10% (p99 about 0.52 s). A network's first
+ * transaction after idling does not wait: the gap counts from the last commit. */
+#define BLOCK_GAP_MS 500
 /* A validator without peers: its block costs it one signature and two syncs, no one's votes,
  * and a publisher waits on it (the embedded default): it keeps the 300 ms it had. */
 #define LONE_BLOCK_GAP_MS 300
