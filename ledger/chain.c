@@ -229,6 +229,15 @@ size_t ul_chain_pending_count(const ul_chain *c)
     return c->n_txs;
 }
 
+size_t ul_chain_pending_leaves(const ul_chain *c, uint8_t (*out)[UL_HASH_BYTES], size_t cap)
+{
+    size_t n = c->n_txs < cap ? c->n_txs : cap;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out[i], c->txs[i].leaf, UL_HASH_BYTES);
+    }
+    return n;
+}
+
 uint64_t ul_chain_txs_committed(const ul_chain *c)
 {
     return c->txs_committed;

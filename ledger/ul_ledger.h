@@ -346,6 +346,9 @@ const ul_valset *ul_chain_valset(const ul_chain *c); /* the set that signs the n
 uint64_t ul_chain_height(const ul_chain *c);         /* committed head, 0 before block 1 */
 uint64_t ul_chain_log_size(const ul_chain *c);       /* committed release-log size */
 size_t ul_chain_pending_count(const ul_chain *c);
+/* Out: the leaf hashes (RFC 9162) of the pending block's txs, in block order, at most cap.
+ * Returns: how many were written (ul_chain_pending_count when cap allows). */
+size_t ul_chain_pending_leaves(const ul_chain *c, uint8_t (*out)[UL_HASH_BYTES], size_t cap);
 /* Returns: the transactions of the blocks this chain committed since it was opened (by
  * ul_chain_commit, block sync's ul_chain_apply included). */
 uint64_t ul_chain_txs_committed(const ul_chain *c);

@@ -189,15 +189,20 @@ void ul_cons_act_commit(ul_node *n, const ul_bft_action *a)
         cm.sigs[cm.n_sigs].time_ms = v->time_ms;
         memcpy(cm.sigs[cm.n_sigs++].sig, v->sig, UL_SIG_BYTES);
     }
-    uint8_t buf[UL_MAX_COMMIT_BYTES];
+    uint8_t buf[UL_MAX_COMMIT_BYTES], (*leaves)[UL_HASH_BYTES] = NULL;
     size_t len, txs = 0;
     ul_held_prop *p = ul_held_prop_find(s->held, a->value, -1);
     ul_err e = ul_schema_commit_encode(buf, sizeof buf, &len, &cm);
     if (e == UL_OK) {
         e = p ? ul_cons_prepare_prop(n, p) : UL_E_NOT_FOUND;
     }
+    /* The block's leaf hashes, to take its txs out of the pool once it is committed. */
+    if (e == UL_OK && (txs = ul_chain_pending_count(n->chain)) > 0 &&
+        !(leaves = malloc(txs * sizeof *leaves))) {
+        e = UL_E_NOMEM;
+    }
     if (e == UL_OK) {
-        txs = ul_chain_pending_count(n->chain);
+        txs = ul_chain_pending_leaves(n->chain, leaves, txs);
         e = ul_chain_commit(n->chain, buf, len);
     }
     ul_err fault = ul_store_fault(ul_chain_store(n->chain), NULL);
@@ -207,15 +212,16 @@ void ul_cons_act_commit(ul_node *n, const ul_bft_action *a)
          * txs to a sync that cannot write either. */
         s->stalled_commit = *a;
         ul_pool_unmark_pending(s->pool);
+        free(leaves);
         return;
     }
     if (e == UL_OK) {
-        ul_pool_remove_block(s->pool, p->block,
-                             p->blen); /* only now: a failed commit keeps its txs */
+        ul_pool_remove_leaves(s->pool, leaves, txs); /* only now: a failed commit keeps its txs */
         uint64_t now = ul_cons_now(n);
         ul_metrics_commit_latency(s->metrics,
                                   now > s->height_start_ms ? now - s->height_start_ms : 0);
     }
+    free(leaves);
     if (e != UL_OK) {
         /* Decided without the block (or it does not execute here): the peers that committed it
          * serve it; block sync fetches and verifies it. */

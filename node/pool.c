@@ -239,6 +239,18 @@ void ul_pool_remove_block(ul_pool *p, const uint8_t *block, size_t blen)
     compact(p);
 }
 
+void ul_pool_remove_leaves(ul_pool *p, const uint8_t (*leaves)[UL_HASH_BYTES], size_t n)
+{
+    for (size_t i = 0; p->n > 0 && i < n; i++) {
+        ul_pooled *t = ul_pool_find(p, leaves[i]);
+        if (t) {
+            drop(p, t);
+        }
+    }
+    ul_pool_unmark_pending(p);
+    compact(p);
+}
+
 void ul_pool_gossiped(ul_pool *p, ul_pooled *t)
 {
     p->n_gossip -= t->gossip;

@@ -77,6 +77,9 @@ void ul_pool_take_pending(ul_pool *p, ul_chain *c);
 /* Removes the txs of block[0..blen) (committed here or by block sync) and unmarks the pending
  * block. */
 void ul_pool_remove_block(ul_pool *p, const uint8_t *block, size_t blen);
+/* The same for a block whose txs' leaf hashes are known (ul_chain_pending_leaves before the
+ * commit): nothing is decoded or hashed again. */
+void ul_pool_remove_leaves(ul_pool *p, const uint8_t (*leaves)[UL_HASH_BYTES], size_t n);
 
 /* Marks t sent to peers. */
 void ul_pool_gossiped(ul_pool *p, ul_pooled *t);

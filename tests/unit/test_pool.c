@@ -133,6 +133,41 @@ static void test_pending(void **state)
     ul_nodefx_close(&f);
 }
 
+/* A committed block's txs leave the pool by the leaf hashes the chain held for them; a tx
+ * pooled after the block was filled stays, found by leaf and by bytes. */
+static void test_remove_leaves(void **state)
+{
+    (void)state;
+    ul_nodefx f;
+    ul_pool *p;
+    uint8_t a[UL_HASH_BYTES], b[UL_HASH_BYTES], late[UL_HASH_BYTES];
+    uint8_t leaves[3][UL_HASH_BYTES];
+    ul_nodefx_open(&f, "pool-leaves");
+    assert_int_equal(ul_pool_create(&p), UL_OK);
+    pool_tx(p, &f, "acme/a", 1, a);
+    pool_tx(p, &f, "acme/b", 2, b);
+    ul_pool_take_pending(p, f.chain);
+    pool_tx(p, &f, "acme/c", 3, late);
+    assert_int_equal(ul_chain_pending_leaves(f.chain, leaves, 1), 1); /* bounded by cap */
+    assert_int_equal(ul_chain_pending_leaves(f.chain, leaves, 3), 2);
+    assert_memory_equal(leaves[0], p->tx[0].leaf, UL_HASH_BYTES);
+    assert_memory_equal(leaves[1], p->tx[1].leaf, UL_HASH_BYTES);
+    assert_int_equal(ul_chainfx_seal_commit(f.chain, NULL, (const ul_key *const[]){f.val}, 1,
+                                            UL_NODEFX_T0 + 1000, NULL, NULL),
+                     UL_OK);
+    ul_pool_remove_leaves(p, (const uint8_t(*)[UL_HASH_BYTES])leaves, 2);
+    assert_int_equal(p->n, 1);
+    assert_int_equal(p->n_in_pending, 0);
+    assert_int_equal(ul_pool_status(p, a), UL_E_NOT_FOUND);
+    assert_int_equal(ul_pool_status(p, b), UL_E_NOT_FOUND);
+    assert_int_equal(ul_pool_status(p, late), UL_OK);
+    const ul_pooled *t = &p->tx[0];
+    assert_ptr_equal(ul_pool_find(p, t->leaf), t);
+    assert_ptr_equal(ul_pool_find_bytes(p, t->tx, t->len), t);
+    ul_pool_destroy(p);
+    ul_nodefx_close(&f);
+}
+
 /* Slots of an index in use: after compaction exactly one per pooled tx, none left behind. */
 static size_t slots_used(const uint32_t *table, size_t cap)
 {
@@ -188,9 +223,8 @@ static void test_compact(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_find),
-        cmocka_unit_test(test_full),
-        cmocka_unit_test(test_pending),
+        cmocka_unit_test(test_find),    cmocka_unit_test(test_full),
+        cmocka_unit_test(test_pending), cmocka_unit_test(test_remove_leaves),
         cmocka_unit_test(test_compact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
