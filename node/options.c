@@ -59,6 +59,8 @@ static void usage(FILE *f)
         "                    off unless asked; --dev serves it at " UL_HTTP_DEV_ADDR
         " (off: none)\n"
         "  --explorer DIR    the explorer's built files (default: explorer/ beside the binary)\n"
+        "  --sched P         batch (default: Linux SCHED_BATCH, a waking thread does not\n"
+        "                    preempt a running one: fewer context switches) or normal\n"
         "  --reset-sign-state  write a fresh sign state beside the validator key\n"
         "                    (KEY.sign-state) and exit: only for a key that cannot have\n"
         "                    signed above the chain's head (a new key or network; README)\n"
@@ -72,7 +74,7 @@ static void usage(FILE *f)
         "           connects from LOCAL), \"observer\": true (no key: replicates by block sync,\n"
         "  serves queries, never votes), \"checkpoint_ms\": N, \"heartbeat_ms\": N,\n"
         "  \"round_timeout_ms\": N (default %d), \"log_format\": \"text\"|\"json\", \"log_file\": "
-        "FILE,\n  \"http\": \"HOST:PORT\", \"explorer\": DIR}\n"
+        "FILE,\n  \"http\": \"HOST:PORT\", \"explorer\": DIR, \"sched\": \"batch\"|\"normal\"}\n"
         "  Settings starting with \"_\" are notes, ignored. `upledgerd init --help`: a new\n"
         "  node home with a commented config.\n"
         "SIGINT/SIGTERM stop after the current step; committed blocks are durable. SIGHUP\n"
@@ -140,6 +142,17 @@ static bool json_ms(const json_t *v, long lo, long hi, long *out)
     return true;
 }
 
+/* --sched's value v. Returns false on a bad value (said). */
+static bool take_sched_opt(ul_node_opts *o, const char *v)
+{
+    if (strcmp(v, "batch") && strcmp(v, "normal")) {
+        logf_("--sched wants batch or normal, not '%s'", v);
+        return false;
+    }
+    o->sched_normal = !strcmp(v, "normal");
+    return true;
+}
+
 /* --log-format (format) or --log-file's value v. Returns false on a bad value (said). */
 static bool take_log_opt(ul_node_opts *o, bool format, const char *v)
 {
@@ -187,6 +200,8 @@ static bool load_config(ul_node_opts *o, const char *path)
         } else if (!strcmp(key, "log_format") || !strcmp(key, "log_file")) {
             ok = json_is_string(v) &&
                  take_log_opt(o, !strcmp(key, "log_format"), json_string_value(v));
+        } else if (!strcmp(key, "sched")) {
+            ok = json_is_string(v) && take_sched_opt(o, json_string_value(v));
         } else if (!strcmp(key, "http") || !strcmp(key, "explorer")) {
             ok = json_is_string(v) && ul_http_opt(&o->http, key, json_string_value(v));
         } else if (!strcmp(key, "peers")) {
@@ -236,7 +251,8 @@ enum {
     OPT_LOG_FORMAT,
     OPT_LOG_FILE,
     OPT_HTTP,
-    OPT_EXPLORER
+    OPT_EXPLORER,
+    OPT_SCHED
 };
 
 static const struct option long_opts[] = {
@@ -252,6 +268,7 @@ static const struct option long_opts[] = {
     {"log-file", required_argument, NULL, OPT_LOG_FILE},
     {"http", required_argument, NULL, OPT_HTTP},
     {"explorer", required_argument, NULL, OPT_EXPLORER},
+    {"sched", required_argument, NULL, OPT_SCHED},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -276,6 +293,8 @@ static bool take_opt(ul_node_opts *o, int c, const char *v, char *listen, size_t
     case OPT_HTTP:
     case OPT_EXPLORER:
         return ul_http_opt(&o->http, c == OPT_HTTP ? "http" : "explorer", v);
+    case OPT_SCHED:
+        return take_sched_opt(o, v);
     case OPT_DATA:
         return copy_opt(o->data, sizeof o->data, v, "--data");
     case OPT_LISTEN:

@@ -17,6 +17,7 @@ typedef struct {
     bool verbose;
     bool reset_sign_state;
     bool log_json;       /* --log-format json */
+    bool sched_normal;   /* --sched normal: SCHED_OTHER (default batch: SCHED_BATCH) */
     char log_file[4096]; /* --log-file: "" for stderr */
     ul_http_cfg http;    /* --http, --explorer (node/http.h) */
     ul_node_cfg net;

@@ -44,6 +44,45 @@ def test_unknown_option_and_stray_argument_exit_2(tmp_path):
     assert not (tmp_path / "d").exists()
 
 
+def thread_policies(pid):
+    """sched(7) policy of each of pid's threads (/proc/PID/task/TID/stat field 41): 0 SCHED_OTHER,
+    3 SCHED_BATCH."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            out.append(int(f.read().rsplit(")", 1)[1].split()[38]))
+    return out
+
+
+def test_sched_batch_by_default_normal_on_request(tmp_path):
+    """The node and every thread it starts (nanomsg's worker, LevelDB's, the HTTP server's) run
+    under SCHED_BATCH unless --sched normal (or config "sched") says otherwise; a bad value is
+    named and nothing is created."""
+    cases = [([], 3), (["--sched", "normal"], 0), (["--sched=batch"], 3)]
+    for i, (args, want) in enumerate(cases):
+        ep = "tcp://127.0.0.1:%d" % free_port()
+        log = open(tmp_path / ("node%d.log" % i), "wb")
+        p = subprocess.Popen([str(UPLEDGERD), "--dev", "--data", tmp_path / ("d%d" % i),
+                              "--listen", ep, "--http", "127.0.0.1:%d" % free_port()] + args,
+                             stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                             start_new_session=True)
+        try:
+            assert wait_ready(p, ep), (tmp_path / ("node%d.log" % i)).read_text()
+            pol = thread_policies(p.pid)
+            assert len(pol) >= 3 and set(pol) == {want}, (args, pol)
+        finally:
+            p.kill()
+            p.wait(timeout=10)
+    r = upledgerd("--dev", "--data", tmp_path / "bad", "--sched", "fifo")
+    assert r.returncode == 2 and "--sched wants batch or normal, not 'fifo'" in r.stderr, r.stderr
+    assert not (tmp_path / "bad").exists()
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"sched": "idle"}))
+    r = upledgerd("--dev", "--data", tmp_path / "bad", "--config", cfg)
+    assert r.returncode == 2 and "idle" in r.stderr, r.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 def test_equals_form_and_sighup_do_not_stop_the_node(tmp_path):
     ep = "tcp://127.0.0.1:%d" % free_port()
     log = open(tmp_path / "node.log", "wb")
