@@ -6,8 +6,6 @@
 
 #include "internal.h"
 
-#define GOSSIP_MAX_TXS 512 /* transactions per gossip envelope */
-
 /* Checks a tx and pools it. A client's tx is executed into the open pending block when every
  * tx pooled before it is there too (so the client hears of a contract refusal at once); any
  * other is checked for its signatures only, and in full when a block takes it. */
@@ -58,21 +56,22 @@ ul_err ul_cons_take_tx(ul_node *n, const uint8_t *tx, size_t len, const uint8_t 
 void ul_gossip_on_txs(ul_node *n, const uint8_t *p, size_t len, const ul_span *attach)
 {
     ul_msg m, a;
-    ul_span leaves, arr, tx;
+    ul_span leaves, txs[UL_MAX_GOSSIP_TXS]; /* the decode's walk leaves each tx's span here */
     size_t count;
     if (!attach || ul_msg_decode(&m, p, len) != UL_OK ||
         ul_msg_get_bytes(&m, 1, &leaves) != UL_OK ||
-        ul_msg_decode(&a, attach->ptr, attach->len) != UL_OK ||
-        ul_msg_get_list(&a, 1, &arr, &count) != UL_OK || leaves.len != count * UL_HASH_BYTES) {
+        ul_msg_decode_items(&a, attach->ptr, attach->len, 1, txs, UL_MAX_GOSSIP_TXS, &count) !=
+            UL_OK ||
+        leaves.len != count * UL_HASH_BYTES) {
         return;
     }
-    for (size_t i = 0; ul_msg_list_next(&arr, &tx); i++) {
+    for (size_t i = 0; i < count; i++) {
         uint8_t id[UL_HASH_BYTES], leaf[UL_HASH_BYTES];
-        ul_client_merkle_leaf_hash(leaf, tx.ptr, tx.len);
+        ul_client_merkle_leaf_hash(leaf, txs[i].ptr, txs[i].len);
         if (memcmp(leaf, leaves.ptr + i * UL_HASH_BYTES, UL_HASH_BYTES) != 0) {
             return;
         }
-        (void)ul_cons_take_tx(n, tx.ptr, tx.len, leaf, id,
+        (void)ul_cons_take_tx(n, txs[i].ptr, txs[i].len, leaf, id,
                               false); /* invalid ones are simply not pooled */
     }
 }
@@ -107,8 +106,8 @@ void ul_gossip_send(ul_node *n)
         if (!p->gossip) {
             continue;
         }
-        if (!items && (!(items = malloc(GOSSIP_MAX_TXS * sizeof *items)) ||
-                       !(leaves = malloc(GOSSIP_MAX_TXS * sizeof *leaves)))) {
+        if (!items && (!(items = malloc(UL_MAX_GOSSIP_TXS * sizeof *items)) ||
+                       !(leaves = malloc(UL_MAX_GOSSIP_TXS * sizeof *leaves)))) {
             free(items);
             return;
         }
@@ -116,7 +115,7 @@ void ul_gossip_send(ul_node *n)
         memcpy(leaves[k], p->leaf, UL_HASH_BYTES);
         items[k++] = (ul_span){p->tx, p->len};
         bytes += p->len + UL_HASH_BYTES + 8;
-        if (k == GOSSIP_MAX_TXS || bytes + UL_MAX_TX_BYTES + 64 > UL_MAX_PEER_PAYLOAD) {
+        if (k == UL_MAX_GOSSIP_TXS || bytes + UL_MAX_TX_BYTES + 64 > UL_MAX_PEER_PAYLOAD) {
             send_txs(n, items, leaves[0], k);
             k = 0, bytes = 0;
         }

@@ -95,9 +95,17 @@ ul_err ul_msg_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_msg *m)
     return w.err;
 }
 
+/* Where ul_msg_decode_items keeps a list's element spans (key: the list's). */
+typedef struct {
+    uint64_t key;
+    ul_span *items;
+    size_t cap, n;
+} item_sink;
+
 /* Reads one value. Embedded items and list elements are records of their own (maps), each
- * counting its nesting from its own start, as they do when decoded alone. */
-static ul_err read_value(ul_cbor_reader *r, ul_mfield *f)
+ * counting its nesting from its own start, as they do when decoded alone. A list under sink's
+ * key leaves its elements' spans in the sink. */
+static ul_err read_value(ul_cbor_reader *r, ul_mfield *f, item_sink *sink)
 {
     size_t start = r->pos;
     ul_cbor_item it;
@@ -125,12 +133,19 @@ static ul_err read_value(ul_cbor_reader *r, ul_mfield *f)
         f->type = UL_MV_LIST;
         f->n = (size_t)it.val;
         f->s.ptr = r->in + r->pos;
+        sink = sink && sink->key == f->key ? sink : NULL;
+        if (sink && it.val > sink->cap) {
+            return UL_E_LIMIT;
+        }
         for (uint64_t i = 0; i < it.val; i++) {
             if ((e = ul_cbor_skip_wire(r, &span, &type)) != UL_OK) {
                 return e;
             }
             if (type != UL_CBOR_MAP) {
                 return UL_E_CBOR_TYPE;
+            }
+            if (sink) {
+                sink->items[sink->n++] = span;
             }
         }
         f->s.len = (size_t)(r->in + r->pos - f->s.ptr);
@@ -139,7 +154,7 @@ static ul_err read_value(ul_cbor_reader *r, ul_mfield *f)
     return UL_E_CBOR_TYPE;
 }
 
-ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len)
+static ul_err decode(ul_msg *m, const uint8_t *in, size_t len, item_sink *sink)
 {
     ul_cbor_reader r;
     size_t n;
@@ -161,13 +176,27 @@ ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len)
         memset(f, 0, sizeof *f);
         if ((e = ul_cbor_read_uint(&r, &f->key)) != UL_OK ||
             (e = ul_cbor_key_order(i > 0, last, f->key)) != UL_OK ||
-            (e = read_value(&r, f)) != UL_OK) {
+            (e = read_value(&r, f, sink)) != UL_OK) {
             return e;
         }
         last = f->key;
     }
     ul_cbor_leave(&r);
     return ul_cbor_done(&r);
+}
+
+ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len)
+{
+    return decode(m, in, len, NULL);
+}
+
+ul_err ul_msg_decode_items(ul_msg *m, const uint8_t *in, size_t len, uint64_t key, ul_span *items,
+                           size_t cap, size_t *n)
+{
+    item_sink sink = {key, items, cap, 0};
+    ul_err e = decode(m, in, len, &sink);
+    *n = e == UL_OK ? sink.n : 0;
+    return e;
 }
 
 static const ul_mfield *get(const ul_msg *m, uint64_t key, ul_mv_type t)

@@ -209,6 +209,10 @@
  * that is down costs at most this much memory. */
 #define UL_PEER_QUEUE_MSGS 1024
 #define UL_PEER_QUEUE_BYTES (3 * UL_MAX_PEER_ENVELOPE_BYTES)
+/* Transactions in one gossip message (p2p/README.md): a node gathers what clients sent it since
+ * its last gossip (every 200 ms) into messages of at most this many; one that carries more is
+ * dropped whole. */
+#define UL_MAX_GOSSIP_TXS 512
 /* Transactions submitted in one request. */
 #define UL_MAX_SUBMIT_TXS 1024
 /* Waiting transactions: memory stays bounded under a flood; a full pool answers UL_E_BUSY. */

@@ -1112,6 +1112,12 @@ UL_WUR ul_err ul_msg_encode(uint8_t *out, size_t cap, size_t *out_len, const ul_
 size_t ul_msg_encoded_max(const ul_msg *m);
 /* Decodes a message (UL_MAX_MSG_BYTES at most); spans point into in. */
 UL_WUR ul_err ul_msg_decode(ul_msg *m, const uint8_t *in, size_t len);
+/* ul_msg_decode that also keeps the spans of list `key`'s elements, in order, in
+ * items[0..cap), as the decode checks them: a caller visiting every element need not walk the
+ * list again (ul_msg_list_next). Out: *n elements (0 without such a list, or on failure).
+ * Returns: UL_E_LIMIT when that list has more than cap elements; else as ul_msg_decode. */
+UL_WUR ul_err ul_msg_decode_items(ul_msg *m, const uint8_t *in, size_t len, uint64_t key,
+                                  ul_span *items, size_t cap, size_t *n);
 
 /* Getters: UL_E_PROTOCOL when the key is absent or holds another type. */
 UL_WUR ul_err ul_msg_get_uint(const ul_msg *m, uint64_t key, uint64_t *v);

@@ -146,11 +146,51 @@ static void test_receive(void **state)
     assert_int_equal(x->sent, 0);
 }
 
+/* A gossip message of count copies of tx (each with its right leaf hash). */
+static void receive_copies(fx *x, const ul_chainfx_txbuf *tx, size_t count)
+{
+    ul_span *items = malloc(count * sizeof *items);
+    uint8_t(*leaves)[UL_HASH_BYTES] = malloc(count * sizeof *leaves);
+    size_t plen, alen, cap = count * (tx->len + 8) + 64;
+    uint8_t *p = malloc(count * UL_HASH_BYTES + 64), *att = malloc(cap);
+    ul_msg m, a;
+    assert_non_null(items && leaves && p && att);
+    for (size_t i = 0; i < count; i++) {
+        items[i] = (ul_span){tx->b, tx->len};
+        ul_client_merkle_leaf_hash(leaves[i], tx->b, tx->len);
+    }
+    ul_msg_init(&a);
+    ul_msg_list(&a, 1, items, count);
+    assert_int_equal(ul_msg_encode(att, cap, &alen, &a), UL_OK);
+    ul_msg_init(&m);
+    ul_msg_bytes(&m, 1, leaves[0], count * UL_HASH_BYTES);
+    assert_int_equal(ul_msg_encode(p, count * UL_HASH_BYTES + 64, &plen, &m), UL_OK);
+    ul_gossip_on_txs(&x->n, p, plen, &(ul_span){att, alen});
+    free(items);
+    free(leaves);
+    free(p);
+    free(att);
+}
+
+/* A message carries at most UL_MAX_GOSSIP_TXS txs (p2p/README.md): one more and it is dropped
+ * whole, before any tx is looked at. */
+static void test_receive_bound(void **state)
+{
+    fx *x = *state;
+    ul_chainfx_txbuf t;
+    ul_nodefx_register(&x->f, &t, "acme/bound", 1);
+    receive_copies(x, &t, UL_MAX_GOSSIP_TXS + 1);
+    assert_int_equal(C(&x->n)->pool->n, 0);
+    receive_copies(x, &t, UL_MAX_GOSSIP_TXS); /* at the bound: taken (the copies are one tx) */
+    assert_int_equal(C(&x->n)->pool->n, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_submit_and_send, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_receive_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

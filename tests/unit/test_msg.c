@@ -176,6 +176,36 @@ static void test_all_types(void **state)
     assert_true(s.ptr > out && s.ptr < out + len);
 }
 
+/* ul_msg_decode_items keeps the spans of one list's elements as ul_msg_list_next would give
+ * them; more than the room it is given is UL_E_LIMIT, and a failed decode leaves none. */
+static void test_decode_items(void **state)
+{
+    ul_msg m, d;
+    ul_span items[3], got[3];
+    uint8_t out[512];
+    size_t len, n = 99;
+
+    (void)state;
+    full_msg(&m, items);
+    encode_ok(&m, out, sizeof out, &len);
+    assert_int_equal(ul_msg_decode_items(&d, out, len, 4, got, 3, &n), UL_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(got[i].len, items[i].len);
+        assert_memory_equal(got[i].ptr, items[i].ptr, got[i].len);
+        assert_true(got[i].ptr > out && got[i].ptr < out + len); /* into the input */
+    }
+    assert_int_equal(d.n, m.n); /* the message itself as ul_msg_decode gives it */
+    assert_int_equal(ul_msg_decode_items(&d, out, len, 4, got, 2, &n), UL_E_LIMIT);
+    assert_int_equal(n, 0);
+    assert_int_equal(ul_msg_decode_items(&d, out, len, 5, got, 0, &n), UL_OK); /* empty list */
+    assert_int_equal(n, 0);
+    assert_int_equal(ul_msg_decode_items(&d, out, len, 0, got, 0, &n), UL_OK); /* not a list */
+    assert_int_equal(n, 0);
+    assert_int_not_equal(ul_msg_decode_items(&d, out, len - 1, 4, got, 3, &n), UL_OK);
+    assert_int_equal(n, 0);
+}
+
 static void test_empty_and_long_strings(void **state)
 {
     static const size_t sizes[] = {0, 1, 23, 24, 255, 256, 65535, 65536, 70000};
@@ -531,6 +561,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uint_values),
         cmocka_unit_test(test_all_types),
+        cmocka_unit_test(test_decode_items),
         cmocka_unit_test(test_empty_and_long_strings),
         cmocka_unit_test(test_buffer_too_small),
         cmocka_unit_test(test_field_count_limit),
