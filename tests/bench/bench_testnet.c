@@ -503,11 +503,29 @@ static bool stat_ticks(const char *path, unsigned long long *ticks)
     return true;
 }
 
+/* A thread's context switches from its /proc status file (proc(5)): voluntary (it waited) and
+ * involuntary (preempted). */
+static bool status_switches(const char *path, unsigned long long *vol, unsigned long long *invol)
+{
+    char line[256];
+    int got = 0;
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        got += sscanf(line, "voluntary_ctxt_switches: %llu", vol) == 1;
+        got += sscanf(line, "nonvoluntary_ctxt_switches: %llu", invol) == 1;
+    }
+    if (f) {
+        fclose(f);
+    }
+    return got == 2;
+}
+
 /* The validators' CPU time together, in clock ticks: all (utime + stime of each upledgerd, by
  * DIR/nodeI/node.pid) and their main threads' (the loop; the rest is LevelDB's compactions,
- * nanomsg's workers and block verification's). */
+ * nanomsg's workers and block verification's); and the main threads' context switches, each
+ * costly on a virtual machine (a wake-up, caches refilled). */
 typedef struct {
-    unsigned long long all, main;
+    unsigned long long all, main, vol, invol;
 } node_cpu;
 
 static bool node_cpu_read(const testnet *tn, node_cpu *c)
@@ -523,14 +541,17 @@ static bool node_cpu_read(const testnet *tn, node_cpu *c)
         if (f) {
             fclose(f);
         }
+        unsigned long long vol = 0, invol = 0;
         /* The main thread first: the whole process, read after it, is not less. */
         snprintf(path, sizeof path, "/proc/%ld/task/%ld/stat", pid, pid);
         ok = ok && stat_ticks(path, &main);
+        snprintf(path, sizeof path, "/proc/%ld/task/%ld/status", pid, pid);
+        ok = ok && status_switches(path, &vol, &invol);
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);
         if (!ok || !stat_ticks(path, &all)) {
             return false;
         }
-        c->all += all, c->main += main;
+        c->all += all, c->main += main, c->vol += vol, c->invol += invol;
     }
     return true;
 }
@@ -610,6 +631,10 @@ static void node_cpu_print(const testnet *tn, const char *phase, const node_cpu 
     printf("bench: testnet %s node CPU per release, main threads: %.1f us (%.2fx the floor); "
            "other threads (LevelDB compactions, nanomsg, block verification): %.1f us\n",
            phase, main_us, main_us / floor_us, us - main_us);
+    printf("bench: testnet %s main threads' context switches per release: %.2f waits, %.2f "
+           "preemptions\n",
+           phase, (double)(t1->vol - t0->vol) / (double)releases,
+           (double)(t1->invol - t0->invol) / (double)releases);
 }
 
 /* ---- (a) sustained ------------------------------------------------------------------------- */
