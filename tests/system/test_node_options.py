@@ -56,8 +56,8 @@ def thread_policies(pid):
 
 def test_sched_batch_by_default_normal_on_request(tmp_path):
     """The node and every thread it starts (nanomsg's worker, LevelDB's, the HTTP server's) run
-    under SCHED_BATCH unless --sched normal (or config "sched") says otherwise; a bad value is
-    named and nothing is created."""
+    under SCHED_BATCH unless --sched normal (or config "sched") says otherwise, or it was started
+    under another policy; a bad value is named and nothing is created."""
     cases = [([], 3), (["--sched", "normal"], 0), (["--sched=batch"], 3)]
     for i, (args, want) in enumerate(cases):
         ep = "tcp://127.0.0.1:%d" % free_port()
@@ -73,6 +73,19 @@ def test_sched_batch_by_default_normal_on_request(tmp_path):
         finally:
             p.kill()
             p.wait(timeout=10)
+    # A policy set from outside that is neither (here SCHED_IDLE, 5) is the operator's: kept.
+    ep = "tcp://127.0.0.1:%d" % free_port()
+    log = open(tmp_path / "idle.log", "wb")
+    p = subprocess.Popen(["chrt", "--idle", "0", str(UPLEDGERD), "--dev", "--data",
+                          tmp_path / "idle", "--listen", ep, "--http", "off"],
+                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    try:
+        assert wait_ready(p, ep), (tmp_path / "idle.log").read_text()
+        pol = thread_policies(p.pid)
+        assert len(pol) >= 2 and set(pol) == {5}, pol
+    finally:
+        p.kill()
+        p.wait(timeout=10)
     r = upledgerd("--dev", "--data", tmp_path / "bad", "--sched", "fifo")
     assert r.returncode == 2 and "--sched wants batch or normal, not 'fifo'" in r.stderr, r.stderr
     assert not (tmp_path / "bad").exists()
