@@ -586,20 +586,19 @@ static ul_err check_dep_cycle(ul_chain *c, const ul_release *r)
     return e;
 }
 
-/* Checks a release against chain state: new id, sequences growing per hardware class. */
+/* Checks a release against chain state: sequences growing per hardware class, and a new id.
+ * A release already logged fails the sequence check too: its every class's latest sequence is at
+ * least its own (write_release sets them, and only a higher sequence replaces them). So the id is
+ * looked up only to name that failure: a publish that passes reads no release index at all, where
+ * the miss it used to read cost every validator a LevelDB lookup per release. */
 static ul_err check_release_state(ul_chain *c, const ul_release *r,
                                   const uint8_t id32[UL_HASH_BYTES])
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
     size_t vlen;
-    ul_err e = ul_chain_read(c, k, ul_key_id(k, UL_KEY_RELEASE, id32), v, sizeof v, &vlen);
-    if (e == UL_OK || e == UL_E_CORRUPT) {
-        return UL_E_DUPLICATE;
-    }
-    if (e != UL_E_NOT_FOUND) {
-        return e;
-    }
-    for (size_t i = 0; i < r->n_hw; i++) {
+    /* The decoder requires a class: without one, no sequence check would catch a duplicate. */
+    ul_err e = r->n_hw > 0 ? UL_OK : UL_E_SCHEMA_FIELD;
+    for (size_t i = 0; e == UL_OK && i < r->n_hw; i++) {
         size_t kl;
         if ((e = ul_schema_statekey_latest(k, sizeof k, &kl, r->ns, r->hw[i])) == UL_OK) {
             e = ul_chain_read(c, k, kl, v, sizeof v, &vlen);
@@ -608,13 +607,19 @@ static ul_err check_release_state(ul_chain *c, const ul_release *r,
             return UL_E_CORRUPT;
         }
         if (e == UL_OK && ul_be64_get(v) >= r->seq) {
-            return UL_E_SEQUENCE;
-        }
-        if (e != UL_OK && e != UL_E_NOT_FOUND) {
-            return e;
+            e = UL_E_SEQUENCE;
+        } else if (e == UL_E_NOT_FOUND) {
+            e = UL_OK;
         }
     }
-    return UL_OK;
+    if (e != UL_E_SEQUENCE) {
+        return e;
+    }
+    ul_err dup = ul_chain_read(c, k, ul_key_id(k, UL_KEY_RELEASE, id32), v, sizeof v, &vlen);
+    if (dup == UL_OK || dup == UL_E_CORRUPT) {
+        return UL_E_DUPLICATE;
+    }
+    return dup == UL_E_NOT_FOUND ? UL_E_SEQUENCE : dup;
 }
 
 static ul_err write_release(ul_chain *c, const ul_release *r, const ul_buf *tx, uint32_t tx_index,
