@@ -222,6 +222,7 @@ typedef struct {
 /* One value of the store's read cache (store.c). */
 typedef struct {
     bool used;
+    bool absent; /* the key was read and is not in the store (val unused) */
     uint8_t klen;
     uint16_t vlen;
     uint8_t key[UL_STORE_CACHE_KEY_MAX];
@@ -231,9 +232,9 @@ typedef struct {
 struct ul_store {
     const ul_store_ops *ops;
     void *be; /* the backend's state */
-    /* Values read, direct-mapped by key (NULL: none kept); every write drops its keys before
-     * and after it. gen counts those drops, so a read that raced a write is not kept; mu guards
-     * both. */
+    /* Values read, and keys read absent, direct-mapped by key (NULL: none kept); every write
+     * drops its keys before and after it. gen counts those drops, so a read that raced a write
+     * is not kept; mu guards both. */
     ul_store_slot *cache;
     uint64_t gen;
     pthread_mutex_t mu;

@@ -48,28 +48,33 @@ static bool slot_is(const ul_store_slot *sl, const uint8_t *key, size_t klen)
     return sl->used && sl->klen == klen && memcmp(sl->key, key, klen) == 0;
 }
 
-/* A kept value of key, copied to a new buffer. Returns: whether there was one. */
-static bool cache_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
+/* A kept read of key: UL_OK with its value copied to a new buffer, UL_E_NOT_FOUND when the key
+ * was read absent, UL_E_TIMEOUT when nothing is kept (read the backend). */
+static ul_err cache_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
 {
-    bool hit = false;
+    ul_err e = UL_E_TIMEOUT;
     if (!s->cache || klen > UL_STORE_CACHE_KEY_MAX) {
-        return false;
+        return e;
     }
     pthread_mutex_lock(&s->mu);
     const ul_store_slot *sl = slot_of(s, key, klen);
-    uint8_t *copy = slot_is(sl, key, klen) ? malloc(sl->vlen ? sl->vlen : 1) : NULL;
-    if (copy) {
-        memcpy(copy, sl->val, sl->vlen);
-        *val = copy;
-        *vlen = sl->vlen;
-        hit = true;
+    if (slot_is(sl, key, klen) && sl->absent) {
+        e = UL_E_NOT_FOUND;
+    } else if (slot_is(sl, key, klen)) {
+        uint8_t *copy = malloc(sl->vlen ? sl->vlen : 1);
+        if (copy) {
+            memcpy(copy, sl->val, sl->vlen);
+            *val = copy;
+            *vlen = sl->vlen;
+            e = UL_OK;
+        }
     }
     pthread_mutex_unlock(&s->mu);
-    return hit;
+    return e;
 }
 
-/* Keeps key's value read while the store was at write count gen. */
-static void cache_put(ul_store *s, uint64_t gen, const uint8_t *key, size_t klen,
+/* Keeps key's value (or, absent, that it has none) read while the store was at write count gen. */
+static void cache_put(ul_store *s, uint64_t gen, const uint8_t *key, size_t klen, bool absent,
                       const uint8_t *val, size_t vlen)
 {
     if (!s->cache || klen > UL_STORE_CACHE_KEY_MAX || vlen > UL_STORE_CACHE_VAL_MAX) {
@@ -79,10 +84,13 @@ static void cache_put(ul_store *s, uint64_t gen, const uint8_t *key, size_t klen
     if (s->gen == gen) { /* else a write came between the read and now: it may be stale */
         ul_store_slot *sl = slot_of(s, key, klen);
         sl->used = true;
+        sl->absent = absent;
         sl->klen = (uint8_t)klen;
         sl->vlen = (uint16_t)vlen;
         memcpy(sl->key, key, klen);
-        memcpy(sl->val, val, vlen);
+        if (!absent) {
+            memcpy(sl->val, val, vlen);
+        }
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -184,15 +192,18 @@ ul_err ul_store_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val,
     assert(s && key && val && vlen);
     *val = NULL;
     *vlen = 0;
-    if (cache_get(s, key, klen, val, vlen)) {
-        return UL_OK;
+    ul_err e = cache_get(s, key, klen, val, vlen);
+    if (e != UL_E_TIMEOUT) {
+        return e;
     }
     pthread_mutex_lock(&s->mu);
     uint64_t gen = s->gen;
     pthread_mutex_unlock(&s->mu);
-    ul_err e = s->ops->get(s, key, klen, val, vlen);
-    if (e == UL_OK) {
-        cache_put(s, gen, key, klen, *val, *vlen);
+    e = s->ops->get(s, key, klen, val, vlen);
+    if (e == UL_OK || e == UL_E_NOT_FOUND) {
+        /* Misses too: a dependency's namespace without a release is looked up for every
+         * release that needs it, and a LevelDB miss walks every level the key could be in. */
+        cache_put(s, gen, key, klen, e == UL_E_NOT_FOUND, *val, *vlen);
     }
     return e;
 }

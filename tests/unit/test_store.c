@@ -222,6 +222,51 @@ static void test_read_cache_racing_read(void **state)
     expect_val(f->s, "Krace", "new");
 }
 
+/* Misses are kept too: a key read absent is answered from the cache until a write of it (here
+ * in a batch of many, and a racing read of it during that write), then it reads present. */
+static size_t counted_gets;
+
+static ul_err counting_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val,
+                           size_t *vlen)
+{
+    counted_gets++;
+    return racing_orig->get(s, key, klen, val, vlen);
+}
+
+static ul_err racing_absent_write(ul_store *s, ul_batch *b, bool sync)
+{
+    expect_absent(s, "Knew"); /* the backend has not applied the batch yet */
+    return racing_orig->write(s, b, sync);
+}
+
+static void test_read_cache_absent(void **state)
+{
+    fixture *f = *state;
+    static ul_store_ops counting; /* static: a failed assertion leaves the store pointing here */
+    counting = *f->s->ops;
+    racing_orig = f->s->ops;
+    counting.get = counting_get;
+    f->s->ops = &counting;
+    counted_gets = 0;
+    expect_absent(f->s, "Knew");
+    expect_absent(f->s, "Knew");
+    assert_int_equal(counted_gets, 1); /* the second miss came from the cache */
+    const char *keys[] = {"Ka", "Knew", "Kz"};
+    put_batch(f->s, keys, 3, false);
+    expect_val(f->s, "Knew", "Knew");
+    ul_batch *b = ul_batch_create();
+    assert_non_null(b);
+    ul_batch_delete(b, u8("Knew"), 4);
+    assert_int_equal(ul_store_write(f->s, b, false), UL_OK);
+    ul_batch_destroy(b);
+    expect_absent(f->s, "Knew");
+    /* A miss read while the write that creates the key is under way is not kept past it. */
+    counting.write = racing_absent_write;
+    put1(f->s, "Knew", "back", true);
+    f->s->ops = racing_orig;
+    expect_val(f->s, "Knew", "back");
+}
+
 static void test_batch_atomic(void **state)
 {
     fixture *f = *state;
@@ -714,6 +759,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_cache_racing_read, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cache_absent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_write_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_fixed, setup, teardown),
@@ -725,6 +771,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_put_get_delete, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_read_cache, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_read_cache_racing_read, setup_mem, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cache_absent, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_batch_atomic, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_sync_write_and_reopen, setup_mem, teardown),
         cmocka_unit_test_setup_teardown(test_get_fixed, setup_mem, teardown),
