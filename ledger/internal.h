@@ -14,11 +14,19 @@ typedef struct {
     size_t vlen;
 } ul_ov_entry;
 
+/* A chunk of the overlay's arena: entries' keys and values, bump-allocated, freed together. */
+typedef struct ul_ov_chunk {
+    struct ul_ov_chunk *next;
+    size_t used, cap;
+    uint8_t data[];
+} ul_ov_chunk;
+
 typedef struct {
     ul_ov_entry *slots; /* open addressing; key == NULL marks a free slot */
     size_t cap;         /* power of two */
     size_t n;
-    uint8_t seed[16]; /* SipHash key: hostile keys cannot force collisions */
+    uint8_t seed[16];   /* SipHash key: hostile keys cannot force collisions */
+    ul_ov_chunk *arena; /* newest chunk first; NULL until the first put */
 } ul_overlay;
 
 ul_err ul_overlay_init(ul_overlay *o);

@@ -2874,10 +2874,59 @@ static void test_search_indexes(void **state)
     ul_chain_close(a);
 }
 
+/* The pending block's overlay keeps its keys and values in an arena: puts spanning several
+ * chunks, a value larger than a chunk and keys written again all read back what was put last,
+ * and a cleared overlay holds nothing and takes puts again. */
+static void test_overlay_arena(void **state)
+{
+    (void)state;
+    ul_overlay o;
+    static uint8_t big[300 << 10];
+    assert_int_equal(ul_overlay_init(&o), UL_OK);
+    for (int round = 0; round < 2; round++) {
+        for (uint32_t i = 0; i < 4000; i++) {
+            uint8_t k[8], v[200];
+            ul_be32_put(k, i);
+            ul_be32_put(k + 4, (uint32_t)round);
+            memset(v, (int)(i & 0xff), sizeof v);
+            assert_int_equal(ul_overlay_put(&o, k, sizeof k, v, 1 + i % sizeof v), UL_OK);
+        }
+        memset(big, 0xb0 + round, sizeof big);
+        assert_int_equal(ul_overlay_put(&o, (const uint8_t *)"big", 3, big, sizeof big), UL_OK);
+        for (uint32_t i = 0; i < 4000; i += 7) { /* written again, shorter */
+            uint8_t k[8], v = 0xee;
+            ul_be32_put(k, i);
+            ul_be32_put(k + 4, (uint32_t)round);
+            assert_int_equal(ul_overlay_put(&o, k, sizeof k, &v, 1), UL_OK);
+        }
+        assert_int_equal(o.n, 4001);
+        for (uint32_t i = 0; i < 4000; i++) {
+            uint8_t k[8];
+            ul_be32_put(k, i);
+            ul_be32_put(k + 4, (uint32_t)round);
+            const ul_ov_entry *e = ul_overlay_get(&o, k, sizeof k);
+            assert_non_null(e);
+            assert_int_equal(e->vlen, i % 7 == 0 ? 1 : 1 + i % 200);
+            for (size_t j = 0; j < e->vlen; j++) {
+                assert_int_equal(e->val[j], i % 7 == 0 ? 0xee : (i & 0xff));
+            }
+        }
+        const ul_ov_entry *b = ul_overlay_get(&o, (const uint8_t *)"big", 3);
+        assert_non_null(b);
+        assert_int_equal(b->vlen, sizeof big);
+        assert_memory_equal(b->val, big, sizeof big);
+        ul_overlay_clear(&o);
+        assert_int_equal(o.n, 0);
+        assert_null(ul_overlay_get(&o, (const uint8_t *)"big", 3));
+    }
+    ul_overlay_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_register_publish_queries, setup, teardown),
+        cmocka_unit_test(test_overlay_arena),
         cmocka_unit_test_setup_teardown(test_search_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejections_change_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonce_grows, setup, teardown),
