@@ -241,10 +241,11 @@ struct ul_store {
     const ul_store_ops *ops;
     void *be; /* the backend's state */
     /* Values read, and keys read absent, direct-mapped by key (NULL: none kept); every write
-     * drops its keys before and after it. gen counts those drops, so a read that raced a write
-     * is not kept; mu guards both. */
+     * drops its keys before it, and no read is kept while writing is non-zero. gen counts the
+     * drops and the writes' ends, so a read that raced a write is not kept; mu guards all. */
     ul_store_slot *cache;
     uint64_t gen;
+    unsigned writing;
     pthread_mutex_t mu;
     /* Sticky: UL_E_CORRUPT once damage was read (never cleared); a write error (UL_E_NO_SPACE,
      * UL_E_STORE) stops all writes until ul_store_recover succeeds. */

@@ -81,7 +81,8 @@ static void cache_put(ul_store *s, uint64_t gen, const uint8_t *key, size_t klen
         return;
     }
     pthread_mutex_lock(&s->mu);
-    if (s->gen == gen) { /* else a write came between the read and now: it may be stale */
+    /* Else a write came between the read and now, or is under way: it may be stale. */
+    if (s->gen == gen && s->writing == 0) {
         ul_store_slot *sl = slot_of(s, key, klen);
         sl->used = true;
         sl->absent = absent;
@@ -105,19 +106,33 @@ static void cache_drop(void *ctx, const uint8_t *key, size_t klen, const uint8_t
     }
 }
 
-/* Before a write (whether or not it lands): none of its keys is kept any more. */
-static void cache_forget(ul_store *s, const ul_batch *b)
+/* Before a write (whether or not it lands): none of its keys is kept any more, and (begin) no
+ * read is kept until cache_end: a read landing while the write is under way may see either. */
+static void cache_forget(ul_store *s, const ul_batch *b, bool begin)
 {
     if (!s->cache) {
         return;
     }
     pthread_mutex_lock(&s->mu);
     s->gen++;
+    s->writing += begin;
     if (b) {
         ul_batch_iterate(b, s, cache_drop);
     } else {
         memset(s->cache, 0, UL_STORE_CACHE_SLOTS * sizeof *s->cache);
     }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* After the write: reads are kept again, but not one that began before this (gen moves on). */
+static void cache_end(ul_store *s)
+{
+    if (!s->cache) {
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->gen++;
+    s->writing--;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -222,15 +237,16 @@ ul_err ul_store_write(ul_store *s, ul_batch *b, bool sync)
     if (s->fault != UL_OK) {
         return s->fault;
     }
-    /* The batch's keys are dropped before the write and again after it: a read that landed
-     * while the write was under way saw the old value, and the second drop (its gen moving on)
-     * keeps it from outliving the write. */
-    cache_forget(s, b);
+    /* The batch's keys are dropped before the write, and nothing read is kept until it is done:
+     * a read that landed while the write was under way may have seen the old value. (This used
+     * to drop the batch's keys a second time after the write, a walk of every key of every
+     * block: 0.4% of a validator's CPU at 1000 releases/s.) */
+    cache_forget(s, b, true);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ul_err e = s->ops->write(s, b, sync);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    cache_forget(s, b);
+    cache_end(s);
     if (sync) {
         s->sync_stats.count++;
         s->sync_stats.ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
@@ -334,7 +350,7 @@ ul_err ul_store_recover(ul_store *s)
     if (s->fault == UL_OK || s->fault == UL_E_CORRUPT) {
         return s->fault;
     }
-    cache_forget(s, NULL); /* a reopened store holds what its log kept */
+    cache_forget(s, NULL, false); /* a reopened store holds what its log kept */
     ul_err e = s->ops->recover(s);
     if (e == UL_OK) {
         s->fault = UL_OK;
