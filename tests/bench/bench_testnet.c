@@ -5,11 +5,13 @@
  * DIR is the testnet directory (testnet.json, genesis.cbor). tests/bench/run.sh starts and stops
  * the testnet. Prints "bench: <name>: <value> <unit>"; figures only, nothing is asserted.
  * BENCH_TN_TIMELINE=1 also prints node 0's heights during the sustained phase (stderr). */
+#include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_rpc.h"
@@ -25,6 +27,10 @@
  * ms, and light enough not to count in the nodes' CPU (every 2 ms, the polls alone cost node 0
  * about 35 us of CPU per release at 1000 releases/s, a fifth of the floor). */
 #define STATUS_POLL_NS 10000000L
+/* The latency phase times commits from node 0's log (to the millisecond), so its STATUS polls
+ * only tell when the phase is over: ten a second, where a hundred cost node 0 about 4 us of CPU
+ * per release at 1000 releases/s (1% of the four validators' CPU, in three runs). */
+#define LAT_POLL_NS 100000000L
 #define TICK_NS 10000000L         /* 10 ms between paced batches */
 #define CATCHUP_POLL_NS 20000000L /* 20 ms between a catching-up node's STATUS polls */
 #define CATCHUP_WAIT_S 600.0      /* the new node reaches the head within this */
@@ -53,6 +59,7 @@ typedef struct {
     size_t n_val;                 /* validators: nodes 0 .. n_val - 1 */
     size_t n_nodes;               /* validators and observers */
     char rpc[2 * MAX_NODES][128]; /* query endpoints by node index */
+    char log0[4096];              /* validator 0's log file: its commits' times */
     uint8_t chain_id[UL_HASH_BYTES];
 } testnet;
 
@@ -82,6 +89,14 @@ static int testnet_load(testnet *tn, const char *dir)
         }
         memcpy(tn->rpc[i], rpc, strlen(rpc) + 1);
         tn->n_val += strcmp(role, "validator") == 0;
+        const char *log = json_string_value(json_object_get(nd, "log"));
+        if (i == 0 && (!log || strlen(log) >= sizeof tn->log0)) {
+            fprintf(stderr, "bench_testnet: %s: node 0 lacks its log path\n", path);
+            goto out;
+        }
+        if (i == 0) {
+            memcpy(tn->log0, log, strlen(log) + 1);
+        }
     }
     tn->n_nodes = json_array_size(nodes);
     if (tn->n_val == 0 || tn->n_val > MAX_NODES) {
@@ -797,8 +812,8 @@ static void lat_index_free(lat_index *ix)
 }
 
 /* Fetches node blocks [from, to] and marks each latency-phase tx in block h committed at
- * t_at[h - from] (when node 0 was first seen at height h or above). Out: *n_txs grows by the txs
- * the blocks hold. */
+ * t_at[h - from] (when node 0 logged the commit; negative: no line for it, an error if the block
+ * holds a latency-phase tx). Out: *n_txs grows by the txs the blocks hold. */
 static ul_err scan_blocks(int sock, uint64_t from, uint64_t to, const double *t_at, lat_index *ix,
                           uint64_t *n_txs)
 {
@@ -825,10 +840,19 @@ static ul_err scan_blocks(int sock, uint64_t from, uint64_t to, const double *t_
             for (size_t i = 0; i < b.n_txs; i++) {
                 ul_client_sha256(h, b.txs[i].ptr, b.txs[i].len);
                 size_t at = lat_find(ix, h, &found);
+                if (found && t_at[from - first] < 0) {
+                    fprintf(stderr, "bench_testnet: node 0's log has no commit of block %llu\n",
+                            (unsigned long long)from);
+                    e = UL_E_NOT_FOUND;
+                    break;
+                }
                 if (found && ix->t_commit[ix->slot[at] - 1] == 0) {
                     ix->t_commit[ix->slot[at] - 1] = t_at[from - first];
                     ix->seen++;
                 }
+            }
+            if (e != UL_OK) {
+                break;
             }
             *n_txs += b.n_txs;
             from++;
@@ -886,12 +910,51 @@ static int lat_report(const lat_index *ix, const double *t_sub, size_t total, do
     return missing ? 1 : 0;
 }
 
+/* Out: t_at[h - from] for h in [from, to], the time (bench_now_s's clock) at which node 0 logged
+ * "committed block h" (-1: no such line: the node logs only blocks that hold txs). Its lines
+ * start with a UTC time to the millisecond (node/log.c); off is CLOCK_REALTIME minus
+ * bench_now_s. */
+static int commit_times(const char *log, uint64_t from, uint64_t to, double off, double *t_at)
+{
+    FILE *f = fopen(log, "r");
+    char line[512];
+    if (!f) {
+        fprintf(stderr, "bench_testnet: %s: %s\n", log, strerror(errno));
+        return 1;
+    }
+    for (uint64_t h = from; h <= to; h++) {
+        t_at[h - from] = -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        struct tm tm = {0};
+        int ms = 0;
+        unsigned long long h = 0;
+        const char *at = strstr(line, " committed block ");
+        if (!at || sscanf(at, " committed block %llu:", &h) != 1 || h < from || h > to ||
+            sscanf(line, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+            continue;
+        }
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        t_at[h - from] = (double)timegm(&tm) + ms / 1e3 - off;
+    }
+    fclose(f);
+    return 0;
+}
+
+static double realtime_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Offers the latency-phase txs at rate releases/s (spread evenly over the validators, small
- * batches every 10 ms) and watches node 0's height every 10 ms: each release's latency is from
- * its submit until node 0 is first seen with a height whose blocks hold it. Only the heights'
- * times are noted while the validators' CPU is measured; their blocks are fetched afterwards,
- * so that fetching them (a few hundred KiB a second from node 0) is not counted as the
- * releases' cost. */
+ * batches every 10 ms): each release's latency is from its submit until node 0 logged the commit
+ * of the block that holds it. Node 0's STATUS, polled every 100 ms, only tells when the phase is
+ * over; its blocks and its log are read afterwards, so that fetching the blocks (a few hundred
+ * KiB a second from node 0) is not counted as the releases' cost. */
 static int latency(const testnet *tn, int *socks, int watch, const publisher *pubs, size_t n_pubs,
                    double rate)
 {
@@ -902,7 +965,6 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
     size_t total = 0, accepted = 0;
     uint64_t seen_h, h0, block_txs = 0;
     double *t_sub = NULL, *t_at = NULL;
-    size_t at_cap = 0;
     int rc = 1;
     ul_err e = bench_get_status(watch, &s);
     if (e != UL_OK) {
@@ -920,6 +982,7 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
     if (!(t_sub = calloc(total + 1, sizeof *t_sub)) || lat_index_build(&ix, w, tn->n_val, total)) {
         goto out;
     }
+    const double rt_off = realtime_s() - bench_now_s(); /* for node 0's log times */
     double t0 = bench_now_s() + 0.05, offered_s = (double)total / rate;
     for (size_t k = 0, g = 0; k < tn->n_val; k++) {
         w[k].sock = socks[k];
@@ -939,19 +1002,6 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
     while (e == UL_OK && bench_now_s() - progress < STALL_S) {
         bool done = workers_done(w, tn->n_val);
         if ((e = bench_get_status(watch, &s)) == UL_OK && s.height > seen_h) {
-            double t = bench_now_s();
-            if (s.height - h0 > at_cap) {
-                size_t cap = (size_t)(s.height - h0) * 2 + 64;
-                double *grown = realloc(t_at, cap * sizeof *t_at);
-                if (!grown) {
-                    e = UL_E_NOMEM;
-                    break;
-                }
-                t_at = grown, at_cap = cap;
-            }
-            for (uint64_t h = seen_h + 1; h <= s.height; h++) {
-                t_at[h - h0 - 1] = t;
-            }
             seen_h = s.height;
         }
         if (e == UL_OK && (s.log_size > log_seen || !done)) {
@@ -968,12 +1018,18 @@ static int latency(const testnet *tn, int *socks, int watch, const publisher *pu
         if (e == UL_OK && s.pooled == 0 && done && bench_now_s() - progress > QUIET_S) {
             break; /* all sent, nothing pooled, nothing committed for a while: no more will */
         }
-        sleep_ns(STATUS_POLL_NS);
+        sleep_ns(LAT_POLL_NS);
     }
     have_node = node_cpu_settle(tn, &n1) && have_node;
     rc = workers_join(w, th, tn->n_val, "latency", &accepted);
-    if (e == UL_OK && seen_h > h0) { /* the validators' CPU is read: now their blocks */
-        e = scan_blocks(watch, h0 + 1, seen_h, t_at, &ix, &block_txs);
+    if (e == UL_OK && seen_h > h0) { /* the validators' CPU is read: now their log and blocks */
+        if (!(t_at = malloc((size_t)(seen_h - h0) * sizeof *t_at))) {
+            e = UL_E_NOMEM;
+        } else if (commit_times(tn->log0, h0 + 1, seen_h, rt_off, t_at) != 0) {
+            e = UL_E_IO;
+        } else {
+            e = scan_blocks(watch, h0 + 1, seen_h, t_at, &ix, &block_txs);
+        }
     }
     if (have_node) {
         char phase[64];
