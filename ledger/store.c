@@ -48,29 +48,32 @@ static bool slot_is(const ul_store_slot *sl, const uint8_t *key, size_t klen)
     return sl->used && sl->klen == klen && memcmp(sl->key, key, klen) == 0;
 }
 
-/* A kept read of key: UL_OK with its value copied to a new buffer, UL_E_NOT_FOUND when the key
- * was read absent, UL_E_TIMEOUT when nothing is kept (read the backend). */
-static ul_err cache_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen)
+/* Whether the cache answers for key. If it does, *e is UL_OK with the value copied to a new
+ * buffer, or UL_E_NOT_FOUND when the key was read absent. */
+static bool cache_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val, size_t *vlen,
+                      ul_err *e)
 {
-    ul_err e = UL_E_TIMEOUT;
+    bool hit = false;
     if (!s->cache || klen > UL_STORE_CACHE_KEY_MAX) {
-        return e;
+        return false;
     }
     pthread_mutex_lock(&s->mu);
     const ul_store_slot *sl = slot_of(s, key, klen);
     if (slot_is(sl, key, klen) && sl->absent) {
-        e = UL_E_NOT_FOUND;
+        *e = UL_E_NOT_FOUND;
+        hit = true;
     } else if (slot_is(sl, key, klen)) {
         uint8_t *copy = malloc(sl->vlen ? sl->vlen : 1);
         if (copy) {
             memcpy(copy, sl->val, sl->vlen);
             *val = copy;
             *vlen = sl->vlen;
-            e = UL_OK;
+            *e = UL_OK;
+            hit = true;
         }
     }
     pthread_mutex_unlock(&s->mu);
-    return e;
+    return hit;
 }
 
 /* Keeps key's value (or, absent, that it has none) read while the store was at write count gen. */
@@ -207,8 +210,8 @@ ul_err ul_store_get(ul_store *s, const uint8_t *key, size_t klen, uint8_t **val,
     assert(s && key && val && vlen);
     *val = NULL;
     *vlen = 0;
-    ul_err e = cache_get(s, key, klen, val, vlen);
-    if (e != UL_E_TIMEOUT) {
+    ul_err e;
+    if (cache_get(s, key, klen, val, vlen, &e)) {
         return e;
     }
     pthread_mutex_lock(&s->mu);
