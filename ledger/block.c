@@ -437,21 +437,22 @@ ul_err ul_chain_replace_commit(ul_chain *c, const uint8_t *commit, size_t len)
     }
     ul_commit cm;
     uint8_t k[UL_KEY_MAX], *old = NULL;
-    size_t olen;
+    size_t olen = 0;
     ul_batch *b = NULL;
-    /* Most proposals carry the very commit this node stored (and verified) for its head: then
+    ul_valset *signers = NULL;
+    /* Most proposals carry the very commit this node stored, and verified, for its head: then
      * there is nothing to check or write. Verifying it first cost each validator its
      * precommits' signatures again for every block. */
-    if (c->height > 0 && ul_chain_commit_bytes(c, c->height, &old, &olen) == UL_OK && olen == len &&
-        memcmp(old, commit, len) == 0) {
+    ul_err stored =
+        c->height > 0 ? ul_chain_commit_bytes(c, c->height, &old, &olen) : UL_E_NOT_FOUND;
+    if (stored == UL_OK && olen == len && memcmp(old, commit, len) == 0) {
         free(old);
         return UL_OK;
     }
-    free(old);
-    old = NULL;
-    ul_valset *signers = malloc(sizeof *signers);
+    signers = malloc(sizeof *signers);
     ul_err e = signers ? head_commit_check(c, commit, len, &cm, signers) : UL_E_NOMEM;
-    if (e != UL_OK || (e = ul_chain_commit_bytes(c, c->height, &old, &olen)) != UL_OK) {
+    e = e == UL_OK ? stored : e; /* the head has a stored commit to replace */
+    if (e != UL_OK) {
         e = e == UL_E_NOT_FOUND ? UL_E_CORRUPT : e;
         goto out;
     }
