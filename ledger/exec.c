@@ -1,6 +1,7 @@
 /* Transaction validation and execution into the pending block. Cheap checks (decoding, state
  * look-ups) run before signature verification so that junk costs little; no write happens
  * until every check has passed, so a rejected transaction changes nothing. */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -596,8 +597,10 @@ static ul_err check_release_state(ul_chain *c, const ul_release *r,
 {
     uint8_t k[UL_KEY_MAX], v[8 + UL_HASH_BYTES];
     size_t vlen;
-    /* The decoder requires a class: without one, no sequence check would catch a duplicate. */
-    ul_err e = r->n_hw > 0 ? UL_OK : UL_E_SCHEMA_FIELD;
+    /* The decoder requires a class (UL_E_SCHEMA_FIELD): without one, no sequence check would
+     * catch a duplicate. */
+    assert(r->n_hw > 0);
+    ul_err e = UL_OK;
     for (size_t i = 0; e == UL_OK && i < r->n_hw; i++) {
         size_t kl;
         if ((e = ul_schema_statekey_latest(k, sizeof k, &kl, r->ns, r->hw[i])) == UL_OK) {
