@@ -23,9 +23,9 @@
 #define STALL_S 60.0           /* no commit progress this long ends a phase as failed */
 #define QUIET_S 3.0            /* all sent, node 0's pool empty, no commit this long: all done */
 #define BUSY_SLEEP_NS 5000000L /* 5 ms before re-submitting what a full pool refused */
-/* 10 ms between node 0's STATUS polls while measuring: fine enough for latencies of a few hundred
- * ms, and light enough not to count in the nodes' CPU (every 2 ms, the polls alone cost node 0
- * about 35 us of CPU per release at 1000 releases/s, a fifth of the floor). */
+/* 10 ms between node 0's STATUS polls in the sustained phase: its last commit and pool peak to
+ * 10 ms. Each poll costs node 0 about 37 us of CPU, under 1 us per release at the thousands of
+ * releases a second that phase commits (the latency phase polls less: LAT_POLL_NS). */
 #define STATUS_POLL_NS 10000000L
 /* The latency phase times commits from node 0's log (to the millisecond), so its STATUS polls
  * only tell when the phase is over: ten a second, where a hundred cost node 0 about 4 us of CPU
