@@ -327,20 +327,20 @@ void ul_cons_drain(ul_node *n)
 }
 
 /* A node without peers commits only if its own key holds more than 2/3 of the power; if not,
- * it says so once (per set) and serves queries only. */
+ * it says so once (per set) and serves queries only. One whose key holds that much and that has
+ * peers makes its lock records durable (ul_signlog.lock_durable). */
 static void check_alone(ul_node *n, uint64_t h)
 {
     ul_cons *s = C(n);
     uint64_t total = 0, mine = 0;
     s->alone = UL_OK;
-    if (s->cfg.n_peers || !n->key) {
-        return;
-    }
     for (size_t i = 0; i < s->set.n; i++) {
         total += s->set.v[i].power;
     }
     mine = s->self >= 0 ? s->set.v[s->self].power : 0;
-    if (ul_power_quorum(mine, total)) { /* total <= UL_MAX_TOTAL_POWER: a valid set */
+    /* total <= UL_MAX_TOTAL_POWER: a valid set */
+    s->sign.lock_durable = s->cfg.n_peers && mine && ul_power_quorum(mine, total);
+    if (s->cfg.n_peers || !n->key || ul_power_quorum(mine, total)) {
         return;
     }
     s->alone = mine ? UL_E_QUORUM : UL_E_VALIDATOR;
@@ -418,7 +418,8 @@ static ul_err begin_height(ul_node *n)
     /* Without peers, a lock on a block no longer held (killed between the precommit and the
      * block's commit; the lock record is not synced) is dropped: that precommit reached no one,
      * so no commit of the block exists anywhere, and a lone validator could never propose it
-     * again: it would wait at this height for ever. With peers, another validator may. */
+     * again: it would wait at this height for ever. With peers, another validator may; one whose
+     * own power is a quorum holds it, as its lock record was synced before the precommit. */
     bool dropped = locked && !held && s->cfg.n_peers == 0;
     locked = locked && !dropped;
     const char *lock_note = dropped   ? ", its lock dropped (the block is gone and no peer saw the "

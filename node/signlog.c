@@ -109,6 +109,26 @@ static void lock_drop(ul_signlog *l)
     l->lock_block = l->lock_lc = (ul_span){NULL, 0};
 }
 
+/* Writes the lock record of a precommit at (height, round) for hash into the database. */
+static ul_err lock_write(ul_signlog *l, uint64_t height, uint32_t round,
+                         const uint8_t hash[UL_HASH_BYTES], ul_span block, ul_span lc, bool sync)
+{
+    uint8_t *rec = NULL;
+    size_t len;
+    ul_batch *b = NULL;
+    ul_err e = ul_signlog_lock_encode(&rec, &len, height, round, hash, block, lc);
+    if (e == UL_OK && !(b = ul_batch_create())) {
+        e = UL_E_NOMEM;
+    }
+    if (e == UL_OK) {
+        ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, rec, len);
+        e = ul_store_write(ul_chain_store(l->chain), b, sync);
+    }
+    ul_batch_destroy(b);
+    free(rec);
+    return e;
+}
+
 /* The kept lock record into the database, when it is still for height (a later round's
  * signature at that height); dropped when a higher height signs (the height was decided). */
 static ul_err lock_flush(ul_signlog *l, uint64_t height)
@@ -117,21 +137,9 @@ static ul_err lock_flush(ul_signlog *l, uint64_t height)
         return UL_OK;
     }
     ul_err e = UL_OK;
-    if (l->lock_height == height) {
-        uint8_t *rec = NULL;
-        size_t len;
-        ul_batch *b = NULL;
-        e = ul_signlog_lock_encode(&rec, &len, l->lock_height, l->lock_round, l->lock_hash,
-                                   l->lock_block, l->lock_lc);
-        if (e == UL_OK && !(b = ul_batch_create())) {
-            e = UL_E_NOMEM;
-        }
-        if (e == UL_OK) { /* not synced: losing it costs re-proposing, never safety */
-            ul_batch_put(b, META_LOCK, sizeof META_LOCK - 1, rec, len);
-            e = ul_store_write(ul_chain_store(l->chain), b, false);
-        }
-        ul_batch_destroy(b);
-        free(rec);
+    if (l->lock_height == height) { /* not synced: losing it costs re-proposing, never safety */
+        e = lock_write(l, l->lock_height, l->lock_round, l->lock_hash, l->lock_block, l->lock_lc,
+                       false);
     }
     if (e == UL_OK) {
         lock_drop(l);
@@ -175,7 +183,8 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
     }
     ul_err e = lock_flush(l, height);
     if (e == UL_OK && lock_hash && block.len) {
-        e = lock_keep(l, height, round, lock_hash, block, lc);
+        e = l->lock_durable ? lock_write(l, height, round, lock_hash, block, lc, true)
+                            : lock_keep(l, height, round, lock_hash, block, lc);
     }
     if (e == UL_OK) {
         struct timespec t0, t1;

@@ -43,6 +43,12 @@ typedef struct {
     uint64_t lock_height;
     uint32_t lock_round;
     uint8_t lock_hash[UL_HASH_BYTES];
+    /* Set by the driver for a validator whose own power is a quorum and that has peers: its
+     * precommit alone commits the block (a peer, even an observer, may hold that commit), and
+     * no other validator can propose the block again after a crash. Its lock record is then
+     * written and synced before the precommit leaves, not kept in memory. (Without peers no
+     * one can have seen the precommit, and a restart drops a lock it no longer holds.) */
+    bool lock_durable;
 } ul_signlog;
 
 /* Loads the sign state of key at path into l: the file, or the chain database's old record
@@ -57,8 +63,9 @@ ul_err ul_signlog_open(ul_signlog *l, const ul_node_io *io, ul_chain *chain, con
  * for re-proposing is made of (ul_signlog_lock_encode), kept in memory and written to the
  * database (unsynced) before the next signature at the same height, or at ul_signlog_stop:
  * most heights are decided in the round of the precommit, and their lock record, a copy of
- * the whole block, is then never written at all. False on a store that met damage, or when
- * the copy cannot be kept. */
+ * the whole block, is then never written at all. With lock_durable it is written and synced
+ * before this returns instead. False on a store that met damage, or when the copy cannot be
+ * kept or the record written. */
 bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_t step,
                          const uint8_t *lock_hash, ul_span block, ul_span lc);
 /* A clean stop: writes the kept lock record when its height is above head (undecided). */

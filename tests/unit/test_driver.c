@@ -138,6 +138,27 @@ static void test_lone_lock_not_held(void **state)
     close_fx(x);
 }
 
+/* Only a validator whose own power is a quorum and that has peers makes its lock records
+ * durable: alone, a restart drops a lock it cannot hold; with less power, others can propose. */
+static void test_lock_durable_when_quorum_with_peers(void **state)
+{
+    (void)state;
+    static const struct {
+        size_t others, peers;
+        bool durable;
+    } cases[] = {{0, 1, true}, {0, 0, false}, {1, 1, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fx *x = open_fx(cases[i].others, 0, 0, 0);
+        x->cfg.n_peers = cases[i].peers;
+        if (cases[i].peers) {
+            ul_nodefx_io_peer(&x->io);
+        }
+        assert_int_equal(ul_cons_open(&x->n, &x->cfg), UL_OK);
+        assert_int_equal(C(&x->n)->sign.lock_durable, cases[i].durable);
+        close_fx(x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_resume),
         cmocka_unit_test(test_alone_without_quorum),
         cmocka_unit_test(test_lone_lock_not_held),
+        cmocka_unit_test(test_lock_durable_when_quorum_with_peers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

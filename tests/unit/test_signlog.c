@@ -1,7 +1,8 @@
 /* The node's sign log (node/signlog.c): signatures only after the last one recorded, each
  * recorded (through ul_node_io) before it may leave; a node without its file waits for the
  * network's head; a failed write refuses; the old database record moves into the file once;
- * the lock record round-trips, written only when its height outlives the precommit's round. */
+ * the lock record round-trips, written only when its height outlives the precommit's round, or
+ * synced before the precommit by a validator whose own power is a quorum and that has peers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -231,6 +232,50 @@ static void test_lock_kept(void **state)
     assert_null(l.lock);
 }
 
+/* Signs a precommit with lock_durable as set, on a chain over a memory disk, then cuts the
+ * power: returns whether the lock record is still there. */
+static bool lock_survives_crash(fx *x, bool durable)
+{
+    ul_memdisk *disk;
+    ul_chain *c;
+    ul_signlog l;
+    uint8_t hash[UL_HASH_BYTES], *rec;
+    ul_span block, lc;
+    static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
+    memset(hash, 7, sizeof hash);
+    write_file(x, 0, 0, 0);
+    assert_int_equal(ul_memdisk_create(&disk), UL_OK);
+    assert_int_equal(ul_chain_open_mem(&c, disk, x->f.genesis, x->f.glen), UL_OK);
+    assert_int_equal(ul_signlog_open(&l, &x->io.io, c, x->f.val, x->path, true), UL_OK);
+    l.lock_durable = durable;
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash,
+                                    (ul_span){blk, sizeof blk}, (ul_span){last, sizeof last}));
+    /* Killed before the block is committed (no ul_signlog_stop): unsynced writes are lost. */
+    ul_signlog_close(&l);
+    ul_chain_close(c);
+    assert_int_equal(ul_memdisk_crash(disk, NULL), UL_OK);
+    assert_int_equal(ul_chain_open_mem(&c, disk, x->f.genesis, x->f.glen), UL_OK);
+    bool held = ul_signlog_lock_load(c, 1, 0, hash, &rec, &block, &lc);
+    if (held) {
+        assert_memory_equal(block.ptr, blk, sizeof blk);
+        assert_memory_equal(lc.ptr, last, sizeof last);
+        free(rec);
+    }
+    ul_chain_close(c);
+    ul_memdisk_destroy(disk);
+    return held;
+}
+
+/* A validator whose own power is a quorum and that has peers (lock_durable) syncs its lock
+ * record before the precommit leaves: after a crash it still holds the block it is locked on
+ * and can propose it again. Otherwise the record is kept in memory and a crash loses it. */
+static void test_lock_durable(void **state)
+{
+    fx *x = *state;
+    assert_true(lock_survives_crash(x, true));
+    assert_false(lock_survives_crash(x, false));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_and_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_durable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
