@@ -639,7 +639,9 @@ out:
  * their median. The official floor is the fastest batch of the run, so a phase that a neighbour
  * on this shared machine slowed reads high against it even when the nodes did the same work:
  * nine runs within ten minutes read 301-364 us per release, with the same blocks and context
- * switches. Against a floor timed under the same conditions the machine's pace cancels out. */
+ * switches. Against a floor timed under the same conditions much of the machine's pace cancels
+ * out, but not all of it, nor always the same way: in one slowed run the official reading was
+ * 2.21x and this one 1.61x (the verifies slowed more than the nodes). The two bracket a phase. */
 #define PHASE_FLOOR_VERIFIES 100
 #define PHASE_FLOOR_EVERY 5 /* polls of LAT_POLL_NS: a batch every 0.5 s */
 #define PHASE_FLOOR_MAX 1024
