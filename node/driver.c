@@ -338,9 +338,9 @@ static void check_alone(ul_node *n, uint64_t h)
         total += s->set.v[i].power;
     }
     mine = s->self >= 0 ? s->set.v[s->self].power : 0;
-    /* total <= UL_MAX_TOTAL_POWER: a valid set */
-    s->sign.lock_durable = s->cfg.n_peers && mine && ul_power_quorum(mine, total);
-    if (s->cfg.n_peers || !n->key || ul_power_quorum(mine, total)) {
+    bool quorum = ul_power_quorum(mine, total); /* total <= UL_MAX_TOTAL_POWER: a valid set */
+    s->sign.lock_durable = s->cfg.n_peers && quorum;
+    if (s->cfg.n_peers || !n->key || quorum) {
         return;
     }
     s->alone = mine ? UL_E_QUORUM : UL_E_VALIDATOR;
