@@ -18,6 +18,11 @@
 
 #define NONE ((ul_span){NULL, 0})
 
+/* A block and a last commit for lock records: small canonical maps. */
+static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
+#define BLK ((ul_span){blk, sizeof blk})
+#define LAST ((ul_span){last, sizeof last})
+
 typedef struct {
     ul_nodefx f;
     ul_nodefx_io io;
@@ -161,9 +166,7 @@ static void test_migrate_and_lock(void **state)
     /* A precommit at height 5 keeps its lock record (canonical CBOR: a block and its last
      * commit, embedded maps) in memory; the next signature at height 5 (a later round) writes
      * it first. It is read back for (height, round, hash) only. */
-    static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
-    assert_true(ul_signlog_may_sign(&l, 5, 0, UL_SIGNLOG_PRECOMMIT, hash,
-                                    (ul_span){blk, sizeof blk}, (ul_span){last, sizeof last}));
+    assert_true(ul_signlog_may_sign(&l, 5, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     assert_false(ul_signlog_lock_load(x->f.chain, 5, 0, hash, &rec, &block, &lc));
     assert_null(rec);
     assert_true(ul_signlog_may_sign(&l, 5, 1, UL_SIGNLOG_PREVOTE, NULL, NONE, NONE));
@@ -190,8 +193,7 @@ static void test_migrate_and_lock(void **state)
                      UL_OK);
     free(lock);
     /* At height 1 there is no last commit; a block that is not a map is no lock record. */
-    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 1, 0, hash,
-                                            (ul_span){blk, sizeof blk}, (ul_span){0}),
+    assert_int_equal(ul_signlog_lock_encode(&lock, &lock_len, 1, 0, hash, BLK, (ul_span){0}),
                      UL_OK);
     free(lock);
     assert_int_not_equal(
@@ -211,13 +213,11 @@ static void test_lock_kept(void **state)
     ul_signlog l;
     uint8_t hash[UL_HASH_BYTES], *rec;
     ul_span block, lc;
-    static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
     memset(hash, 9, sizeof hash);
     write_file(x, 0, 0, 0);
     assert_int_equal(ul_signlog_open(&l, &x->io.io, x->f.chain, x->f.val, x->path, true), UL_OK);
     for (uint64_t h = 2; h <= 3; h++) {
-        assert_true(ul_signlog_may_sign(&l, h, 0, UL_SIGNLOG_PRECOMMIT, hash,
-                                        (ul_span){blk, sizeof blk}, (ul_span){last, sizeof last}));
+        assert_true(ul_signlog_may_sign(&l, h, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     }
     /* Height 2 was decided (height 3 signed): its record is gone, never written. */
     assert_false(ul_signlog_lock_load(x->f.chain, 2, 0, hash, &rec, &block, &lc));
@@ -241,15 +241,13 @@ static bool lock_survives_crash(fx *x, bool durable)
     ul_signlog l;
     uint8_t hash[UL_HASH_BYTES], *rec;
     ul_span block, lc;
-    static const uint8_t blk[] = {0xa1, 0x01, 0x05}, last[] = {0xa1, 0x02, 0x04};
     memset(hash, 7, sizeof hash);
     write_file(x, 0, 0, 0);
     assert_int_equal(ul_memdisk_create(&disk), UL_OK);
     assert_int_equal(ul_chain_open_mem(&c, disk, x->f.genesis, x->f.glen), UL_OK);
     assert_int_equal(ul_signlog_open(&l, &x->io.io, c, x->f.val, x->path, true), UL_OK);
     l.lock_durable = durable;
-    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash,
-                                    (ul_span){blk, sizeof blk}, (ul_span){last, sizeof last}));
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     /* Killed before the block is committed (no ul_signlog_stop): unsynced writes are lost. */
     ul_signlog_close(&l);
     ul_chain_close(c);
