@@ -274,6 +274,34 @@ static void test_lock_durable(void **state)
     assert_false(lock_survives_crash(x, false));
 }
 
+/* A durable lock record that cannot be written (a full disk) refuses the precommit: the sign
+ * state does not move, so the precommit can be signed once the record is written. */
+static void test_lock_durable_unwritable(void **state)
+{
+    fx *x = *state;
+    ul_memdisk *disk;
+    ul_chain *c;
+    ul_signlog l;
+    uint8_t hash[UL_HASH_BYTES];
+    memset(hash, 7, sizeof hash);
+    write_file(x, 0, 0, 0);
+    assert_int_equal(ul_memdisk_create(&disk), UL_OK);
+    assert_int_equal(ul_chain_open_mem(&c, disk, x->f.genesis, x->f.glen), UL_OK);
+    assert_int_equal(ul_signlog_open(&l, &x->io.io, c, x->f.val, x->path, true), UL_OK);
+    l.lock_durable = true;
+    ul_memdisk_set_full(disk, true);
+    assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
+    assert_int_equal(l.fault, UL_E_NO_SPACE);
+    assert_int_equal(l.st.height, 0);
+    ul_memdisk_set_full(disk, false);
+    assert_int_equal(ul_store_recover(ul_chain_store(c)), UL_OK);
+    assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
+    assert_int_equal(l.st.height, 1);
+    ul_signlog_close(&l);
+    ul_chain_close(c);
+    ul_memdisk_destroy(disk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +311,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_and_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_durable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_durable_unwritable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
