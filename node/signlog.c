@@ -181,12 +181,14 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
     if (ul_store_fault(ul_chain_store(l->chain), NULL) == UL_E_CORRUPT) {
         return false;
     }
+    const char *where = "the chain database (the lock record)"; /* what failed, for the log */
     ul_err e = lock_flush(l, height);
     if (e == UL_OK && lock_hash && block.len) {
         e = l->lock_durable ? lock_write(l, height, round, lock_hash, block, lc, true)
                             : lock_keep(l, height, round, lock_hash, block, lc);
     }
     if (e == UL_OK) {
+        where = l->path;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         e = l->io->sign_advance(l->io->ctx, &l->st, l->path, height, round, step, lock_hash);
@@ -199,10 +201,10 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
         if (e != l->fault) { /* once per cause, not once per round */
             ul_node_logl(UL_LOG_ERROR,
                          "cannot record a signature at height %llu in %s: %s (%s); not signing",
-                         (unsigned long long)height, l->path, ul_err_str(e), ul_err_name(e));
+                         (unsigned long long)height, where, ul_err_str(e), ul_err_name(e));
         }
         l->fault = e;
-        snprintf(l->fault_text, sizeof l->fault_text, "writing %s", l->path);
+        snprintf(l->fault_text, sizeof l->fault_text, "writing %s", where);
         return false;
     }
     if (l->fault != UL_OK) {

@@ -292,6 +292,7 @@ static void test_lock_durable_unwritable(void **state)
     ul_memdisk_set_full(disk, true);
     assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     assert_int_equal(l.fault, UL_E_NO_SPACE);
+    assert_non_null(strstr(l.fault_text, "lock record")); /* not the sign state file */
     assert_int_equal(l.st.height, 0);
     ul_memdisk_set_full(disk, false);
     assert_int_equal(ul_store_recover(ul_chain_store(c)), UL_OK);
