@@ -232,6 +232,17 @@ static void test_lock_kept(void **state)
     assert_null(l.lock);
 }
 
+/* Out: a new memory disk, f's chain on it, and a never-signed sign log on that chain with
+ * lock_durable as given. */
+static void open_on_memdisk(fx *x, ul_memdisk **disk, ul_chain **c, ul_signlog *l, bool durable)
+{
+    write_file(x, 0, 0, 0);
+    assert_int_equal(ul_memdisk_create(disk), UL_OK);
+    assert_int_equal(ul_chain_open_mem(c, *disk, x->f.genesis, x->f.glen), UL_OK);
+    assert_int_equal(ul_signlog_open(l, &x->io.io, *c, x->f.val, x->path, true), UL_OK);
+    l->lock_durable = durable;
+}
+
 /* Signs a precommit with lock_durable as set, on a chain over a memory disk, then cuts the
  * power: returns whether the lock record is still there. */
 static bool lock_survives_crash(fx *x, bool durable)
@@ -242,11 +253,7 @@ static bool lock_survives_crash(fx *x, bool durable)
     uint8_t hash[UL_HASH_BYTES], *rec;
     ul_span block, lc;
     memset(hash, 7, sizeof hash);
-    write_file(x, 0, 0, 0);
-    assert_int_equal(ul_memdisk_create(&disk), UL_OK);
-    assert_int_equal(ul_chain_open_mem(&c, disk, x->f.genesis, x->f.glen), UL_OK);
-    assert_int_equal(ul_signlog_open(&l, &x->io.io, c, x->f.val, x->path, true), UL_OK);
-    l.lock_durable = durable;
+    open_on_memdisk(x, &disk, &c, &l, durable);
     assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     /* Killed before the block is committed (no ul_signlog_stop): unsynced writes are lost. */
     ul_signlog_close(&l);
@@ -284,11 +291,7 @@ static void test_lock_durable_unwritable(void **state)
     ul_signlog l;
     uint8_t hash[UL_HASH_BYTES];
     memset(hash, 7, sizeof hash);
-    write_file(x, 0, 0, 0);
-    assert_int_equal(ul_memdisk_create(&disk), UL_OK);
-    assert_int_equal(ul_chain_open_mem(&c, disk, x->f.genesis, x->f.glen), UL_OK);
-    assert_int_equal(ul_signlog_open(&l, &x->io.io, c, x->f.val, x->path, true), UL_OK);
-    l.lock_durable = true;
+    open_on_memdisk(x, &disk, &c, &l, true);
     ul_memdisk_set_full(disk, true);
     assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     assert_int_equal(l.fault, UL_E_NO_SPACE);
