@@ -8,7 +8,7 @@
 #   BENCH_CALLGRIND=0   skip the callgrind instruction counts of a small audit
 #   BENCH_ONLY=LIST     only these sections (comma-separated): log, chain, node, callgrind,
 #                       contracts, smt, device, testnet, query, checkpoint, http,
-#                       tracker
+#                       tracker, transport
 #   BENCH_TN_ROUND_TIMEOUT_MS, BENCH_TN_HEARTBEAT_MS   testnet node settings (defaults: the
 #                       node's: 1000 ms round timeout, no heartbeat)
 # Temp dirs live under ${TMPDIR:-/tmp} and are removed at the end; every process has a timeout.
@@ -319,6 +319,15 @@ if want tracker; then
     done
 fi
 
+# ---- 13. what one query costs the node in its transport (bench_transport) --------------------
+# nanomsg REQ/REP as upledgerd answers it, beside a kernel TCP socket, at 100 and 1000 requests/s,
+# under SCHED_BATCH (upledgerd's default) and the normal policy.
+case "$scale" in
+small) tp_secs=1 ;;
+*) tp_secs=2 ;;
+esac
+want transport && bounded transport 120 "$BUILD/bench/bench_transport" "$tp_secs"
+
 # ---- summary -----------------------------------------------------------------------------------
 t_end=$(date +%s.%N)
 echo
@@ -393,6 +402,10 @@ row "testnet: node CPU per release at $tn_rate/s offered (target < 2x the floor)
     "$(fig "testnet at $tn_rate/s offered node CPU per release")"
 row "testnet: commit latency p50 / p99 / max at $tn_rate/s (target p99 <= 1 s)" \
     "$(fig 'testnet commit latency p50') / $(fig 'testnet commit latency p99') / $(fig 'testnet commit latency max')"
+row "transport: CPU per request at 100/s, p2p REQ/REP / kernel TCP" \
+    "$(fig 'transport p2p REQ/REP (nanomsg) CPU per request at 100/s, SCHED_BATCH' | cut -d' ' -f1-2) / $(fig 'transport kernel TCP CPU per request at 100/s, SCHED_BATCH' | cut -d' ' -f1-2)"
+row "transport: 4 validators x 100 calls/s, per release at 1000/s" \
+    "$(fig 'transport 4 validators x 100 calls/s, per release at 1000/s')"
 row "testnet: releases seen committed at $tn_rate/s" "$(fig 'testnet latency releases seen committed')"
 row "testnet: catch-up of a new node, blocks/s verified" "$(fig 'testnet catch-up blocks/s verified')"
 row "testnet: catch-up of a new node, releases/s verified" \
