@@ -208,7 +208,7 @@ bool ul_signlog_may_sign(ul_signlog *l, uint64_t height, uint32_t round, uint32_
         return false;
     }
     if (l->fault != UL_OK) {
-        ul_node_log("sign state %s written again: signing", l->path);
+        ul_node_log("%s works again: signing", l->fault_text); /* what failed, by name */
         l->fault = UL_OK;
     }
     l->signed_count++;

@@ -5,6 +5,7 @@
  * synced before the precommit by a validator whose own power is a quorum and that has peers. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "node/log.h"
 #include "node/signlog.h"
 #include "nodefx.h"
 
@@ -47,6 +49,28 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Sends the node's log lines to a file in f's directory, from now until log_has reads it. */
+static void log_capture(fx *x)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/node.log", x->f.root);
+    assert_int_equal(ul_nlog_open(UL_LOG_INFO, false, path), UL_OK);
+}
+
+/* Whether a line captured since log_capture holds needle; the log goes back to stderr. */
+static bool log_has(fx *x, const char *needle)
+{
+    char path[300], buf[8192];
+    snprintf(path, sizeof path, "%s/node.log", x->f.root);
+    assert_int_equal(ul_nlog_open(UL_LOG_INFO, false, NULL), UL_OK);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return strstr(buf, needle) != NULL;
+}
+
 /* A sign state file for f's validator at (h, r, step), no lock. */
 static void write_file(fx *x, uint64_t h, uint64_t r, uint64_t step)
 {
@@ -76,6 +100,7 @@ static void test_order(void **state)
     assert_int_equal(st.step, UL_SIGNLOG_PREVOTE);
 
     /* A write that fails refuses the signature and leaves the state as it was. */
+    log_capture(x);
     x->io.sign_fail = UL_E_NO_SPACE;
     assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NONE, NONE));
     assert_int_equal(l.signed_count, 2);
@@ -84,6 +109,9 @@ static void test_order(void **state)
     x->io.sign_fail = UL_OK;
     assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, NULL, NONE, NONE));
     assert_int_equal(l.fault, UL_OK);
+    char again[300];
+    snprintf(again, sizeof again, "writing %s works again: signing", x->path);
+    assert_true(log_has(x, again));
 }
 
 static void test_missing(void **state)
@@ -292,6 +320,7 @@ static void test_lock_durable_unwritable(void **state)
     uint8_t hash[UL_HASH_BYTES];
     memset(hash, 7, sizeof hash);
     open_on_memdisk(x, &disk, &c, &l, true);
+    log_capture(x);
     ul_memdisk_set_full(disk, true);
     assert_false(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     assert_int_equal(l.fault, UL_E_NO_SPACE);
@@ -301,6 +330,8 @@ static void test_lock_durable_unwritable(void **state)
     assert_int_equal(ul_store_recover(ul_chain_store(c)), UL_OK);
     assert_true(ul_signlog_may_sign(&l, 1, 0, UL_SIGNLOG_PRECOMMIT, hash, BLK, LAST));
     assert_int_equal(l.st.height, 1);
+    /* The line that says it works again names what had failed: the lock record. */
+    assert_true(log_has(x, "writing the chain database (the lock record) works again: signing"));
     ul_signlog_close(&l);
     ul_chain_close(c);
     ul_memdisk_destroy(disk);
