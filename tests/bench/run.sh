@@ -402,15 +402,15 @@ row "testnet: node CPU per release at $tn_rate/s offered (target < 2x the floor)
     "$(fig "testnet at $tn_rate/s offered node CPU per release")"
 row "testnet: commit latency p50 / p99 / max at $tn_rate/s (target p99 <= 1 s)" \
     "$(fig 'testnet commit latency p50') / $(fig 'testnet commit latency p99') / $(fig 'testnet commit latency max')"
-row "transport: CPU per request at 100/s, p2p REQ/REP / kernel TCP" \
-    "$(fig 'transport p2p REQ/REP (nanomsg) CPU per request at 100/s, SCHED_BATCH' | cut -d' ' -f1-2) / $(fig 'transport kernel TCP CPU per request at 100/s, SCHED_BATCH' | cut -d' ' -f1-2)"
-row "transport: 4 validators x 100 calls/s, per release at 1000/s" \
-    "$(fig 'transport 4 validators x 100 calls/s, per release at 1000/s')"
 row "testnet: releases seen committed at $tn_rate/s" "$(fig 'testnet latency releases seen committed')"
 row "testnet: catch-up of a new node, blocks/s verified" "$(fig 'testnet catch-up blocks/s verified')"
 row "testnet: catch-up of a new node, releases/s verified" \
     "$(fig 'testnet catch-up releases/s verified')"
 row "testnet: node settings" "$(fig 'testnet node settings')"
+row "transport: CPU per request at 100/s, p2p REQ/REP / kernel TCP" \
+    "$(fig 'transport p2p REQ/REP (nanomsg) CPU per request at 100/s, SCHED_BATCH' | cut -d' ' -f1-2) / $(fig 'transport kernel TCP CPU per request at 100/s, SCHED_BATCH' | cut -d' ' -f1-2)"
+row "transport: 4 validators x 100 calls/s, per release at 1000/s" \
+    "$(fig 'transport 4 validators x 100 calls/s, per release at 1000/s')"
 qn=${q_sizes[${#q_sizes[@]}-1]}
 row "query history node CPU at $qn releases, a page of 50 (target < 1 ms)" \
     "$(fig "query history node CPU at $qn releases (a page of 50 with records)")"
